@@ -1,0 +1,1 @@
+"""XML schemas of the EFDX 1.0 profile, shipped as package data (conformance.schemas)."""

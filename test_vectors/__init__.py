@@ -1,0 +1,1 @@
+"""Test vectors, their manifest and the TEST ONLY PKI, shipped as package data (conformance.test_vectors)."""
