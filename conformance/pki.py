@@ -1,0 +1,372 @@
+"""The TEST ONLY PKI as objects, and the trust judgement of a signer (EFDX 1.0 section 4, M-08..M-11).
+
+Envelope, signal and CO verification, and the TLS side, all ask the same question: is this chain a
+trusted signer for party P at time T, for this purpose? One `TrustStore.check_signer` answers it with
+the first failing requirement, so that every component reports the same code for the same certificate.
+Key strength (M-12) is judged elsewhere, before any cryptography is done.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib.resources import files
+from pathlib import Path
+from typing import TypeVar
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from conformance.pki_gen import BAD_SIGNERS, ROGUE_CA
+from conformance.profile.codes import PARTIES
+from conformance.violations import Violation
+
+NSW = "nsw"
+AUTHORITY = "authority"
+PURPOSES: tuple[str, ...] = (NSW, AUTHORITY)
+T = TypeVar("T")
+BAD_PARTY = "SG"  # every bad signer claims to be SG's
+
+_PURPOSE_LABEL = {NSW: "NSW certificate", AUTHORITY: "issuing authority certificate"}
+# cryptography's KeyUsage attribute -> RFC 5280 name. encipherOnly/decipherOnly are left out: they
+# raise unless keyAgreement is set, and say nothing about signing.
+_KEY_USAGE_NAMES = {
+    "digital_signature": "digitalSignature",
+    "content_commitment": "nonRepudiation",
+    "key_encipherment": "keyEncipherment",
+    "data_encipherment": "dataEncipherment",
+    "key_agreement": "keyAgreement",
+    "key_cert_sign": "keyCertSign",
+    "crl_sign": "cRLSign",
+}
+
+
+# --------------------------------------------------------------------------------------- helpers
+
+
+def cert_from_der(b64: str) -> x509.Certificate:
+    """A certificate from base64 DER, as in ``ds:X509Certificate`` (whitespace allowed).
+
+    Raises ValueError when the text is not base64 or not a certificate.
+    """
+    der = base64.b64decode("".join(b64.split()), validate=True)
+    return x509.load_der_x509_certificate(der)
+
+
+def chain_from_der(values: Iterable[str]) -> tuple[x509.Certificate, ...]:
+    """The chain from the ``ds:X509Certificate`` texts of a KeyInfo, signer first."""
+    return tuple(cert_from_der(v) for v in values)
+
+
+def subject(cert: x509.Certificate) -> str:
+    return cert.subject.rfc4514_string()
+
+
+def describe(cert: x509.Certificate) -> str:
+    """A human-readable name of a certificate for expected/observed texts (never key material)."""
+    return f"certificate {subject(cert)}, issued by {cert.issuer.rfc4514_string()}"
+
+
+def key_usage_names(cert: x509.Certificate) -> list[str]:
+    """The RFC 5280 names of the KeyUsage bits set on ``cert`` (empty when there is no KeyUsage)."""
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return []
+    return [name for attr, name in _KEY_USAGE_NAMES.items() if getattr(usage, attr)]
+
+
+def _pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+# ------------------------------------------------------------------------------------ credential
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A certificate with its private key and the files they live in (TLS and signxml want paths).
+
+    ``name`` is the file stem relative to the PKI folder (``SG/nsw``, ``bad/expired``); ``party`` is
+    the party the credential signs as. ``cert_path`` holds the whole ``chain`` (here: the certificate).
+    """
+
+    name: str
+    party: str
+    cert: x509.Certificate
+    key: PrivateKeyTypes = field(repr=False, compare=False)
+    chain: tuple[x509.Certificate, ...]
+    cert_path: Path
+    key_path: Path = field(repr=False)
+
+    def cert_pem(self) -> bytes:
+        """The chain as PEM, signer first."""
+        return b"".join(_pem(c) for c in self.chain)
+
+    def key_pem(self) -> bytes:
+        """The private key as unencrypted PKCS#8 PEM."""
+        return self.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+
+
+def load_credential(pki_dir: Path, stem: str, party: str) -> Credential:
+    cert_path = pki_dir / f"{stem}.pem"
+    key_path = pki_dir / f"{stem}.key.pem"
+    chain = tuple(x509.load_pem_x509_certificates(cert_path.read_bytes()))
+    key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    return Credential(stem, party, chain[0], key, chain, cert_path, key_path)
+
+
+# ---------------------------------------------------------------------------------- trust store
+
+
+@dataclass(frozen=True)
+class TrustStore:
+    """What every NSW holds (section 4): each party's CA certificate and current CRL."""
+
+    cas: Mapping[str, x509.Certificate]
+    crls: Mapping[str, x509.CertificateRevocationList]
+
+    @property
+    def parties(self) -> tuple[str, ...]:
+        return tuple(self.cas)
+
+    def ca_pem(self) -> bytes:
+        """All CA certificates as one PEM bundle (for ``ssl.SSLContext.load_verify_locations``)."""
+        return b"".join(_pem(ca) for ca in self.cas.values())
+
+    def check_signer(self, chain: Sequence[x509.Certificate], party: str, at: datetime, purpose: str) -> None:
+        """Raise `Violation` with the first of M-08, M-09, M-10, M-11 that ``chain`` fails.
+
+        ``chain`` is the signer certificate first, then intermediates (the party's root may be
+        included or not); ``at`` is the time of receipt (timezone-aware); ``purpose`` is "nsw"
+        (envelopes, Receipts, Errors, TLS) or "authority" (COs).
+        """
+        if purpose not in PURPOSES:
+            raise ValueError(f"purpose must be one of {PURPOSES}, not {purpose!r}")
+        if at.tzinfo is None:
+            raise ValueError("at must be timezone-aware")
+        chain = self._chain_to_ca(chain, party)
+        _check_usage(chain[0], purpose)
+        _check_validity(chain, at)
+        self._check_revocation(chain[-1], party, at)
+        _check_country(chain[0], party)
+
+    # M-08 ------------------------------------------------------------------------------------
+
+    def _chain_to_ca(self, chain: Sequence[x509.Certificate], party: str) -> tuple[x509.Certificate, ...]:
+        """The chain without the party's root, checked to end at it; M-08 otherwise."""
+        ca = self.cas.get(party)
+        expected = f"a signer certificate chain ending at {party}'s CA"
+        if ca is None:
+            raise Violation("M-08", expected, f"no CA certificate is held for party {party!r}")
+        expected = f"a signer certificate chain ending at {party}'s CA {subject(ca)}"
+        chain = tuple(chain)
+        if chain and chain[-1] == ca:
+            chain = chain[:-1]
+        if not chain:
+            raise Violation("M-08", expected, "no signer certificate")
+        for cert, issuer in zip(chain, chain[1:], strict=False):
+            if not _is_ca(issuer) or not _issued_by(cert, issuer):
+                observed = f"{describe(cert)}, not issued by the next certificate, {subject(issuer)}"
+                raise Violation("M-08", expected, observed)
+        if not _issued_by(chain[-1], ca):
+            raise Violation("M-08", expected, describe(chain[-1]))
+        return chain
+
+    # M-10 ------------------------------------------------------------------------------------
+
+    def _check_revocation(self, cert: x509.Certificate, party: str, at: datetime) -> None:
+        """``cert`` (the one the party's CA issued) must not be on the party's current CRL."""
+        crl = self._current_crl(party, at)
+        entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
+        if entry is not None:
+            observed = (
+                f"{describe(cert)}, serial {cert.serial_number:#x}, revoked on "
+                f"{entry.revocation_date_utc.isoformat()} by {party}'s CRL"
+            )
+            raise Violation("M-10", f"a signer certificate not revoked by {party}'s CRL", observed)
+
+    def _current_crl(self, party: str, at: datetime) -> x509.CertificateRevocationList:
+        """The party's CRL, signed by its CA and not stale at ``at``; M-10 otherwise (fail closed)."""
+        ca = self.cas[party]
+        crl = self.crls.get(party)
+        expected = f"a current CRL of {party}'s CA {subject(ca)}, signed by it"
+        if crl is None:
+            raise Violation("M-10", expected, f"no CRL is held for party {party}")
+        if crl.issuer != ca.subject or not _crl_signed_by(crl, ca):
+            observed = (
+                f"the CRL held for {party}, issued by {crl.issuer.rfc4514_string()}, fails its signature"
+            )
+            raise Violation("M-10", expected, observed)
+        next_update = crl.next_update_utc
+        if next_update is not None and at > next_update:
+            observed = (
+                f"the CRL held for {party} has nextUpdate {next_update.isoformat()}, before {at.isoformat()}"
+            )
+            raise Violation("M-10", expected, observed)
+        return crl
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        return False
+
+
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def _crl_signed_by(crl: x509.CertificateRevocationList, ca: x509.Certificate) -> bool:
+    try:
+        return crl.is_signature_valid(ca.public_key())
+    except (ValueError, TypeError):
+        return False
+
+
+def _check_usage(cert: x509.Certificate, purpose: str) -> None:
+    """M-08: the leaf may sign for ``purpose`` (KeyUsage, and EKU for the NSW certificate)."""
+    label = _PURPOSE_LABEL[purpose]
+    usage = key_usage_names(cert)
+    observed = f"{describe(cert)}, with " + _usage_text(usage)
+    if "digitalSignature" not in usage:
+        raise Violation("M-08", f"KeyUsage digitalSignature on the {label}", observed)
+    if purpose == AUTHORITY and "nonRepudiation" not in usage:
+        raise Violation("M-08", f"KeyUsage nonRepudiation on the {label}", observed)
+    if purpose == NSW:
+        _check_nsw_eku(cert, label)
+
+
+def _usage_text(usage: list[str]) -> str:
+    if not usage:
+        return "no KeyUsage"
+    if len(usage) == 1:
+        return f"KeyUsage {usage[0]} only"
+    return "KeyUsage " + ", ".join(usage)
+
+
+def _check_nsw_eku(cert: x509.Certificate, label: str) -> None:
+    wanted = {ExtendedKeyUsageOID.SERVER_AUTH: "serverAuth", ExtendedKeyUsageOID.CLIENT_AUTH: "clientAuth"}
+    try:
+        eku = list(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
+    except x509.ExtensionNotFound:
+        eku = []
+    if not all(oid in eku for oid in wanted):
+        present = ", ".join(wanted.get(oid, oid.dotted_string) for oid in eku) or "none"
+        observed = f"{describe(cert)}, with ExtendedKeyUsage {present}"
+        raise Violation("M-08", f"ExtendedKeyUsage serverAuth and clientAuth on the {label}", observed)
+
+
+def _check_validity(chain: Sequence[x509.Certificate], at: datetime) -> None:
+    """M-09: every certificate of the chain is valid at ``at`` (both ends inclusive, RFC 5280)."""
+    for cert in chain:
+        start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
+        if start <= at <= end:
+            continue
+        state = "expired" if at > end else "not yet valid"
+        observed = f"{describe(cert)}, valid {start.isoformat()} to {end.isoformat()} ({state})"
+        raise Violation("M-09", f"a signer certificate valid at {at.isoformat()}", observed)
+
+
+def _check_country(cert: x509.Certificate, party: str) -> None:
+    """M-11: the signer certificate's subject countryName is the party it signs for."""
+    countries = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)]
+    if countries != [party]:
+        shown = ", ".join(str(c) for c in countries) or "none"
+        observed = f"{describe(cert)}, with countryName {shown}"
+        raise Violation("M-11", f"a signer certificate with countryName {party}", observed)
+
+
+# ------------------------------------------------------------------------------------- test PKI
+
+
+def default_pki_dir() -> Path:
+    """The committed PKI shipped as package data (``test_vectors/pki`` in the repository)."""
+    folder = files("conformance.test_vectors") / "pki"
+    if not isinstance(folder, Path):
+        raise RuntimeError(f"the TEST ONLY PKI must be installed on the file system, not in {folder}")
+    return folder
+
+
+class TestPki:
+    """The TEST ONLY PKI in a folder written by `conformance.pki_gen`; files are read on first use."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    def __init__(self, directory: Path) -> None:
+        if not (directory / "README.md").is_file():
+            raise FileNotFoundError(
+                f"no TEST ONLY PKI in {directory}: run `python -m conformance.pki_gen --out {directory}`"
+            )
+        self.directory = directory
+        self._cache: dict[str, object] = {}
+
+    @classmethod
+    def load(cls, directory: Path | None = None) -> TestPki:
+        """The PKI in ``directory`` (default: the committed one), loaded once per folder."""
+        return _load(Path(directory or default_pki_dir()).resolve())
+
+    def nsw(self, party: str, ecdsa: bool = False) -> Credential:
+        return self._credential(f"{self._party(party)}/{'nsw-ec' if ecdsa else 'nsw'}", party)
+
+    def authority(self, party: str, ecdsa: bool = False) -> Credential:
+        return self._credential(f"{self._party(party)}/{'authority-ec' if ecdsa else 'authority'}", party)
+
+    def ca_path(self, party: str) -> Path:
+        return self.directory / self._party(party) / "ca.pem"
+
+    def ca_cert(self, party: str) -> x509.Certificate:
+        return self._cached(
+            f"ca:{party}", lambda: x509.load_pem_x509_certificate(self.ca_path(party).read_bytes())
+        )
+
+    def crl_path(self, party: str) -> Path:
+        return self.directory / self._party(party) / "crl.pem"
+
+    def crl(self, party: str) -> x509.CertificateRevocationList:
+        return self._cached(f"crl:{party}", lambda: x509.load_pem_x509_crl(self.crl_path(party).read_bytes()))
+
+    def bad(self, name: str) -> Credential:
+        """A bad signer (see `bad_names`) or the rogue CA (``rogue-ca``); all claim to be SG's."""
+        if name not in BAD_SIGNERS and name != ROGUE_CA:
+            raise KeyError(f"no bad signer {name!r}; known: {', '.join(self.bad_names())}")
+        return self._credential(f"bad/{name}", BAD_PARTY)
+
+    @staticmethod
+    def bad_names() -> list[str]:
+        return list(BAD_SIGNERS)
+
+    def trust_store(self, parties: Iterable[str] = PARTIES) -> TrustStore:
+        parties = tuple(parties)
+        return TrustStore({p: self.ca_cert(p) for p in parties}, {p: self.crl(p) for p in parties})
+
+    def _party(self, party: str) -> str:
+        if party == "bad" or not (self.directory / party / "ca.pem").is_file():
+            raise KeyError(f"no TEST ONLY credentials for party {party!r} in {self.directory}")
+        return party
+
+    def _credential(self, stem: str, party: str) -> Credential:
+        return self._cached(stem, lambda: load_credential(self.directory, stem, party))
+
+    def _cached(self, key: str, load: Callable[[], T]) -> T:
+        if key not in self._cache:
+            self._cache[key] = load()
+        return self._cache[key]  # type: ignore[return-value]
+
+
+@functools.cache
+def _load(directory: Path) -> TestPki:
+    return TestPki(directory)

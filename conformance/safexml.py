@@ -1,0 +1,83 @@
+"""Parse XML that came from outside: size-capped, UTF-8 only, no DOCTYPE, no entities, no network.
+
+Every byte the harness or the reference NSW receives goes through :func:`parse_untrusted` before
+anything else looks at it. A DOCTYPE is refused before the parser runs (M-02), so no entity, local
+file or URL is ever resolved; the parser is hardened as well, as a second line.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from conformance.profile.codes import MAX_BODY_BYTES
+from conformance.violations import Violation
+
+_PARSER_OPTIONS = dict(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    dtd_validation=False,
+    huge_tree=False,
+    remove_blank_text=False,
+)
+_XML_DECL = re.compile(rb"^<\?xml\s[^?]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+# Prolog items that may stand before the root element: comments, processing instructions, space.
+_PROLOG_ITEM = re.compile(rb"\s+|<!--.*?-->|<\?.*?\?>", re.S)
+
+
+def hardened_parser() -> etree.XMLParser:
+    """A parser that never resolves entities, loads DTDs or touches the network."""
+    return etree.XMLParser(**_PARSER_OPTIONS)
+
+
+def _refuse_non_utf8(body: bytes) -> None:
+    if body[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in body[:4]:
+        raise Violation("M-01", "a UTF-8 body (section 2)", "a UTF-16 or UTF-32 byte order or NUL bytes")
+    declared = _XML_DECL.match(body)
+    if declared and declared.group(1).lower() not in (b"utf-8", b"utf8"):
+        raise Violation(
+            "M-01",
+            "a UTF-8 body whose XML declaration, if any, says UTF-8",
+            f"encoding declared as {declared.group(1).decode('ascii')!r}",
+        )
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Violation("M-01", "a UTF-8 body", f"bytes that are not UTF-8 at offset {exc.start}") from None
+
+
+def _refuse_doctype(body: bytes) -> None:
+    """Walk the prolog (declaration, comments, PIs) and refuse a DOCTYPE before the root element."""
+    position = 0
+    if body.startswith(b"<?xml"):
+        end = body.find(b"?>")
+        position = len(body) if end < 0 else end + 2
+    while True:
+        item = _PROLOG_ITEM.match(body, position)
+        if not item:
+            break
+        position = item.end()
+    if body.startswith(b"<!DOCTYPE", position):
+        raise Violation("M-02", "no DOCTYPE (so no entity declarations)", "a DOCTYPE in the prolog")
+
+
+def parse_untrusted(body: bytes, *, max_bytes: int = MAX_BODY_BYTES) -> etree._Element:
+    """Return the root element of ``body`` or raise a Violation (T-04, M-01 or M-02)."""
+    if len(body) > max_bytes:
+        raise Violation("T-04", f"a body of at most {max_bytes} bytes", f"{len(body)} bytes")
+    if body.startswith(b"\xef\xbb\xbf"):
+        body = body[3:]
+    if not body.strip():
+        raise Violation("M-01", "one well-formed XML document", "an empty body")
+    _refuse_non_utf8(body)
+    _refuse_doctype(body)
+    try:
+        root = etree.fromstring(body, parser=hardened_parser())
+    except etree.XMLSyntaxError as exc:
+        raise Violation("M-01", "one well-formed XML document", f"not well-formed: {exc}") from None
+    tree = root.getroottree()
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise Violation("M-02", "no DOCTYPE", "a DOCTYPE")  # defence in depth: the scan above missed it
+    return root

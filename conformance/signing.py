@@ -1,0 +1,114 @@
+"""Create EFDX XML signatures (section 4): envelope signatures with two References, enveloped ones.
+
+Signatures are assembled here from lxml and ``cryptography`` rather than by signxml so that the test
+vectors can ask for exactly the wrong thing (a SHA-1 digest, one Reference missing, a foreign
+Transform); verification uses signxml and the test suite cross-checks with xmlsec1, so the signer is
+never judged only by itself. RSA PKCS#1 v1.5 is deterministic: the same input gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.serialization import Encoding
+from lxml import etree
+
+from conformance import xmldsig as ds
+from conformance.pki import Credential
+
+_HASHLIB = {ds.SHA1: "sha1", ds.SHA256: "sha256", ds.SHA384: "sha384", ds.SHA512: "sha512", ds.MD5: "md5"}
+_SIGNATURE_HASH = {
+    ds.RSA_SHA256: hashes.SHA256,
+    ds.RSA_SHA1: hashes.SHA1,
+    ds.ECDSA_SHA256: hashes.SHA256,
+    ds.ECDSA_SHA1: hashes.SHA1,
+}
+
+
+def digest(data: bytes, algorithm: str) -> str:
+    return base64.b64encode(hashlib.new(_HASHLIB[algorithm], data).digest()).decode("ascii")
+
+
+@dataclass
+class Reference:
+    """One ds:Reference: the URI written, the element digested, and the transforms applied."""
+
+    uri: str
+    target: etree._Element
+    transforms: Sequence[str] = (ds.EXC_C14N,)
+    extra_transforms: Sequence[etree._Element] = field(default_factory=tuple)
+
+    def digest_input(self) -> bytes:
+        node = ds.without_signature(self.target) if ds.ENVELOPED in self.transforms else self.target
+        return ds.canonicalize(node)
+
+
+def default_signature_method(credential: Credential) -> str:
+    return ds.ECDSA_SHA256 if isinstance(credential.key, ec.EllipticCurvePrivateKey) else ds.RSA_SHA256
+
+
+def _sign_bytes(data: bytes, credential: Credential, method: str) -> bytes:
+    algorithm = _SIGNATURE_HASH[method]()
+    key = credential.key
+    if isinstance(key, rsa.RSAPrivateKey):
+        return key.sign(data, padding.PKCS1v15(), algorithm)
+    r, s = decode_dss_signature(key.sign(data, ec.ECDSA(algorithm)))
+    size = (key.curve.key_size + 7) // 8
+    return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+
+
+def build_signature(
+    parent: etree._Element,
+    references: Sequence[Reference],
+    credential: Credential,
+    *,
+    signature_method: str | None = None,
+    digest_method: str = ds.SHA256,
+) -> etree._Element:
+    """Append a ds:Signature over ``references`` to ``parent`` and return it.
+
+    Digests are computed before the Signature is attached, which is what the enveloped-signature
+    transform sees on the verifying side.
+    """
+    signature_method = signature_method or default_signature_method(credential)
+    signature = etree.Element(f"{ds.DS}Signature", nsmap=ds.NSMAP)
+    signed_info = etree.SubElement(signature, f"{ds.DS}SignedInfo")
+    etree.SubElement(signed_info, f"{ds.DS}CanonicalizationMethod", Algorithm=ds.EXC_C14N)
+    etree.SubElement(signed_info, f"{ds.DS}SignatureMethod", Algorithm=signature_method)
+    for reference in references:
+        node = etree.SubElement(signed_info, f"{ds.DS}Reference", URI=reference.uri)
+        transforms = etree.SubElement(node, f"{ds.DS}Transforms")
+        for algorithm in reference.transforms:
+            etree.SubElement(transforms, f"{ds.DS}Transform", Algorithm=algorithm)
+        transforms.extend(reference.extra_transforms)
+        etree.SubElement(node, f"{ds.DS}DigestMethod", Algorithm=digest_method)
+        value = etree.SubElement(node, f"{ds.DS}DigestValue")
+        value.text = digest(reference.digest_input(), digest_method)
+    parent.append(signature)
+    value = etree.SubElement(signature, f"{ds.DS}SignatureValue")
+    value.text = base64.b64encode(_sign_bytes(ds.canonicalize(signed_info), credential, signature_method)).decode()
+    x509_data = etree.SubElement(etree.SubElement(signature, f"{ds.DS}KeyInfo"), f"{ds.DS}X509Data")
+    for cert in credential.chain:
+        etree.SubElement(x509_data, f"{ds.DS}X509Certificate").text = base64.b64encode(
+            cert.public_bytes(Encoding.DER)
+        ).decode("ascii")
+    return signature
+
+
+def sign_envelope(envelope: etree._Element, credential: Credential, **options) -> etree._Element:
+    """Sign an Envelope: References to #Header then #Payload, each with one exclusive C14N Transform."""
+    header, payload = ds.element_children(envelope)[:2]
+    references = [Reference(f"#{header.get('Id')}", header), Reference(f"#{payload.get('Id')}", payload)]
+    return build_signature(envelope, references, credential, **options)
+
+
+def sign_enveloped(element: etree._Element, credential: Credential, **options) -> etree._Element:
+    """Sign a CertificateOfOrigin, Receipt or Error: one Reference to its own Id, enveloped."""
+    reference = Reference(f"#{element.get('Id')}", element, transforms=(ds.ENVELOPED, ds.EXC_C14N))
+    return build_signature(element, [reference], credential, **options)

@@ -1,0 +1,188 @@
+"""Verify EFDX XML signatures (section 4) and say exactly which requirement a failure breaks.
+
+The checks run in the order section 5 fixes for envelopes: missing (M-05), structure and wrapping
+(M-07), weak algorithm or key (M-12, from URIs and the key alone, before any cryptography), digest
+and value (M-06, by signxml), then trust of the signer (M-08 to M-11, by the TrustStore at the time
+of receipt, with CRLs, which signxml does not check). What the caller processes afterwards is what
+the References point at: the Header and Payload that are the Envelope's own children.
+
+Enveloped signatures (CertificateOfOrigin, Receipt, Error) go through the same steps; a CO's
+failures are reported by the caller as BR-12, a Receipt's as M-19, an Error's as M-20.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from lxml import etree
+from signxml import InvalidInput, XMLVerifier
+from signxml.algorithms import DigestAlgorithm, SignatureMethod
+from signxml.exceptions import SignXMLException
+from signxml.verifier import SignatureConfiguration
+
+from conformance import xmldsig as ds
+from conformance.pki import TrustStore
+from conformance.violations import Violation
+
+
+@dataclass(frozen=True)
+class VerifiedSignature:
+    """What a verified signature tells the receiver: who signed, and the digests (for ReceivedDigest)."""
+
+    signer: x509.Certificate
+    digests: tuple[str, ...]
+
+
+def find_signature(parent: etree._Element) -> etree._Element | None:
+    return parent.find(f"{ds.DS}Signature")
+
+
+def _duplicate_ids(root: etree._Element) -> list[str]:
+    counts = Counter(value for value in root.xpath("//@Id"))
+    return sorted(value for value, count in counts.items() if count > 1)
+
+
+def _references(signature: etree._Element) -> list[etree._Element]:
+    return signature.findall(f"{ds.DS}SignedInfo/{ds.DS}Reference")
+
+
+def _check_structure(
+    signature: etree._Element, expected_uris: list[str], expected_transforms: tuple[str, ...]
+) -> None:
+    """M-07: the References name exactly the processed elements, with exactly the allowed Transforms."""
+    duplicates = _duplicate_ids(signature.getroottree().getroot())
+    if duplicates:
+        raise Violation("M-07", "every Id unique in the document", f"duplicate Id {', '.join(duplicates)}")
+    method = signature.find(f"{ds.DS}SignedInfo/{ds.DS}CanonicalizationMethod")
+    if method is None or method.get("Algorithm") != ds.EXC_C14N:
+        observed = "none" if method is None else method.get("Algorithm")
+        raise Violation("M-07", f"CanonicalizationMethod {ds.EXC_C14N}", str(observed))
+    references = _references(signature)
+    uris = [reference.get("URI") for reference in references]
+    if uris != expected_uris:
+        raise Violation("M-07", f"References {expected_uris}", f"References {uris}")
+    for reference in references:
+        transforms = tuple(t.get("Algorithm") for t in reference.findall(f"{ds.DS}Transforms/{ds.DS}Transform"))
+        if transforms != expected_transforms:
+            raise Violation(
+                "M-07",
+                f"Transforms {list(expected_transforms)} on {reference.get('URI')}",
+                f"Transforms {list(transforms)}",
+            )
+
+
+def _signer_chain(signature: etree._Element) -> list[x509.Certificate]:
+    texts = signature.findall(f"{ds.DS}KeyInfo/{ds.DS}X509Data/{ds.DS}X509Certificate")
+    try:
+        chain = [x509.load_der_x509_certificate(base64.b64decode("".join(t.text.split()))) for t in texts]
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise Violation("M-08", "the signer's X.509 certificate in KeyInfo/X509Data", f"unreadable: {exc}") from None
+    if not chain:
+        raise Violation("M-08", "the signer's X.509 certificate in KeyInfo/X509Data", "no X509Certificate")
+    return chain
+
+
+def _check_algorithms(signature: etree._Element, signer: x509.Certificate) -> None:
+    """M-12, judged from the algorithm URIs and the signer's key before any cryptography is done."""
+    method = signature.find(f"{ds.DS}SignedInfo/{ds.DS}SignatureMethod")
+    method_uri = method.get("Algorithm") if method is not None else None
+    if method_uri not in ds.ALLOWED_SIGNATURE_METHODS:
+        raise Violation("M-12", "SignatureMethod RSA-SHA256 or ECDSA-SHA256", str(method_uri))
+    for digest_method in signature.iterfind(f"{ds.DS}SignedInfo/{ds.DS}Reference/{ds.DS}DigestMethod"):
+        if digest_method.get("Algorithm") not in ds.ALLOWED_DIGESTS:
+            raise Violation("M-12", "DigestMethod SHA-256, SHA-384 or SHA-512", str(digest_method.get("Algorithm")))
+    key = signer.public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        if key.key_size < ds.MIN_RSA_BITS or method_uri != ds.RSA_SHA256:
+            raise Violation("M-12", f"an RSA key of at least {ds.MIN_RSA_BITS} bits with RSA-SHA256",
+                            f"RSA-{key.key_size} with {method_uri}")
+    elif isinstance(key, ec.EllipticCurvePublicKey):
+        if key.curve.name != "secp256r1" or method_uri != ds.ECDSA_SHA256:
+            raise Violation("M-12", "an ECDSA P-256 key with ECDSA-SHA256", f"{key.curve.name} with {method_uri}")
+    else:
+        raise Violation("M-12", "an RSA or ECDSA P-256 key", type(key).__name__)
+
+
+def _check_value(root: etree._Element, signer: x509.Certificate, references: int) -> None:
+    """M-06 by signxml: digests and signature value. Certificate validity is judged later (M-09)."""
+    config = SignatureConfiguration(
+        location="./",
+        expect_references=references,
+        signature_methods=frozenset(SignatureMethod(uri) for uri in ds.ALLOWED_SIGNATURE_METHODS),
+        digest_algorithms=frozenset(DigestAlgorithm(uri) for uri in ds.ALLOWED_DIGESTS),
+        verification_time=signer.not_valid_before_utc + timedelta(seconds=1),
+    )
+    try:
+        XMLVerifier().verify(root, x509_cert=signer, id_attribute="Id", expect_config=config)
+    except (SignXMLException, InvalidInput, ValueError) as exc:
+        raise Violation("M-06", "digests and signature value that verify", f"{type(exc).__name__}: {exc}") from None
+
+
+def _verify(
+    signed_root: etree._Element,
+    signature: etree._Element,
+    expected_uris: list[str],
+    transforms: tuple[str, ...],
+    *,
+    trust: TrustStore,
+    party: str,
+    at: datetime,
+    purpose: str,
+) -> VerifiedSignature:
+    _check_structure(signature, expected_uris, transforms)
+    chain = _signer_chain(signature)
+    _check_algorithms(signature, chain[0])
+    _check_value(signed_root, chain[0], len(expected_uris))
+    trust.check_signer(chain, party, at, purpose)
+    digests = tuple(value.text.strip() for value in signature.iterfind(f".//{ds.DS}Reference/{ds.DS}DigestValue"))
+    return VerifiedSignature(signer=chain[0], digests=digests)
+
+
+def verify_envelope(envelope: etree._Element, *, trust: TrustStore, party: str, at: datetime) -> VerifiedSignature:
+    """Verify a schema-valid Envelope's signature as signed by ``party``'s NSW, or raise M-05..M-12."""
+    signature = find_signature(envelope)
+    if signature is None:
+        raise Violation("M-05", "a ds:Signature as the Envelope's last child", "no ds:Signature")
+    header, payload = ds.element_children(envelope)[:2]
+    uris = [f"#{header.get('Id')}", f"#{payload.get('Id')}"]
+    return _verify(envelope, signature, uris, (ds.EXC_C14N,), trust=trust, party=party, at=at, purpose="nsw")
+
+
+def verify_enveloped(
+    element: etree._Element, *, trust: TrustStore, party: str, at: datetime, purpose: str
+) -> VerifiedSignature:
+    """Verify the enveloped signature of a CO ("authority") or a Receipt or Error ("nsw").
+
+    Raises Violations with the envelope codes (M-05 missing, M-07, M-12, M-06, M-08..M-11); the
+    caller reports them under its own requirement (BR-12, M-19, M-20) with this as the detail.
+    """
+    signature = find_signature(element)
+    if signature is None:
+        raise Violation("M-05", f"a ds:Signature in {etree.QName(element).localname}", "no ds:Signature")
+    _check_structure(signature, [f"#{element.get('Id')}"], (ds.ENVELOPED, ds.EXC_C14N))
+    standalone = etree.fromstring(etree.tostring(element, with_tail=False))
+    return _verify(
+        standalone,
+        find_signature(standalone),
+        [f"#{element.get('Id')}"],
+        (ds.ENVELOPED, ds.EXC_C14N),
+        trust=trust,
+        party=party,
+        at=at,
+        purpose=purpose,
+    )
+
+
+def as_requirement(violation: Violation, requirement: str) -> Violation:
+    """Report a signature failure under another requirement (BR-12, M-19, M-20), keeping the detail."""
+    return Violation(
+        requirement,
+        violation.expected,
+        f"{violation.observed} ({violation.requirement} applied to this signature)",
+        violation.location,
+    )
