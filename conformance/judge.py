@@ -17,13 +17,13 @@ from typing import Protocol
 from lxml import etree
 
 from conformance import safexml, verify
-from conformance.xmldsig import element_children
 from conformance.pki import TrustStore
 from conformance.profile import rules
 from conformance.profile.catalogue import requirement
-from conformance.profile.codes import ENVELOPE_NS, EFORMD_NS, PAYLOAD_FOR_ACTION, PROFILE_VERSION
+from conformance.profile.codes import EFORMD_NS, ENVELOPE_NS, PAYLOAD_FOR_ACTION, PROFILE_VERSION
 from conformance.validation import EFORMD_SCHEMA, ENVELOPE_SCHEMA, SchemaSet, default_schemas
 from conformance.violations import Violation
+from conformance.xmldsig import element_children
 
 ACCEPTED_CONTENT_TYPES = ("application/xml", "text/xml")
 FUTURE_SKEW = timedelta(minutes=15)
@@ -128,7 +128,9 @@ class Receiver:
     history: rules.History | None = None
     clock: Callable[[], datetime] | None = None
 
-    def judge(self, body: bytes, content_type: str = "application/xml", at: datetime | None = None) -> Judgement:
+    def judge(
+        self, body: bytes, content_type: str = "application/xml", at: datetime | None = None
+    ) -> Judgement:
         judgement = Judgement(body_digest=hashlib.sha256(body).hexdigest())
         moment = at or (self.clock() if self.clock else datetime.now().astimezone())
         try:
@@ -153,24 +155,40 @@ class Receiver:
             raise Violation("M-03", "an Envelope valid against envelope.xsd", problem.reason, problem.path)
         version = root.get("profileVersion")
         if version != PROFILE_VERSION:
-            raise Violation("M-18", f'profileVersion="{PROFILE_VERSION}"', f'profileVersion="{version}"',
-                            "/Envelope/@profileVersion")
+            raise Violation(
+                "M-18",
+                f'profileVersion="{PROFILE_VERSION}"',
+                f'profileVersion="{version}"',
+                "/Envelope/@profileVersion",
+            )
         header = judgement.header = _read_header(root)
         judgement.envelope = root
         signature = verify.verify_envelope(root, trust=self.trust, party=header.sender, at=at)
         judgement.received_digests = signature.digests
         if header.receiver != self.party:
-            raise Violation("M-13", f"To {self.party} (the receiving party)", f"To {header.receiver}",
-                            "/Envelope/Header/To")
+            raise Violation(
+                "M-13",
+                f"To {self.party} (the receiving party)",
+                f"To {header.receiver}",
+                "/Envelope/Header/To",
+            )
         payload = element_children(element_children(root)[1])[0]
         expected = PAYLOAD_FOR_ACTION[header.action]
         if payload.tag != f"{{{EFORMD_NS}}}{expected}":
-            raise Violation("M-14", f"a {expected} payload for Action {header.action}",
-                            f"{etree.QName(payload).localname}", "/Envelope/Payload/*[1]")
+            raise Violation(
+                "M-14",
+                f"a {expected} payload for Action {header.action}",
+                f"{etree.QName(payload).localname}",
+                "/Envelope/Payload/*[1]",
+            )
         problem = self.schemas.problem(payload, EFORMD_SCHEMA)
         if problem:
-            raise Violation("M-04", f"a {expected} valid against eformd.xsd", problem.reason,
-                            f"/Envelope/Payload{problem.path}" if problem.path.startswith("/") else problem.path)
+            raise Violation(
+                "M-04",
+                f"a {expected} valid against eformd.xsd",
+                problem.reason,
+                f"/Envelope/Payload{problem.path}" if problem.path.startswith("/") else problem.path,
+            )
         judgement.payload = payload
         _check_timestamp(header.timestamp, at)
         self._check_duplicate(header, judgement)
@@ -180,14 +198,22 @@ class Receiver:
         if earlier is None:
             return
         if earlier != judgement.body_digest:
-            raise Violation("M-17", "new content under a new MessageId",
-                            f"MessageId {header.message_id} again with different content")
+            raise Violation(
+                "M-17",
+                "new content under a new MessageId",
+                f"MessageId {header.message_id} again with different content",
+            )
         judgement.duplicate = True
 
     def _business(self, judgement: Judgement, at: datetime) -> list[rules.Finding]:
         header, payload = judgement.header, judgement.payload
-        context = rules.Context(action=header.action, sender=header.sender, receiver=header.receiver,
-                                received_on=at.date(), history=self.history)
+        context = rules.Context(
+            action=header.action,
+            sender=header.sender,
+            receiver=header.receiver,
+            received_on=at.date(),
+            history=self.history,
+        )
         if header.action == "CancelCO":
             return rules.check_cancellation(payload, context)
         if header.action not in ("IssueCO", "ReplaceCO"):
@@ -202,13 +228,20 @@ class Receiver:
         try:
             verify.verify_enveloped(co, trust=self.trust, party=issuing, at=at, purpose="authority")
         except Violation as violation:
-            return [rules.Finding("BR-12", str(verify.as_requirement(violation, "BR-12")),
-                                  "CertificateOfOrigin/Signature")]
+            return [
+                rules.Finding(
+                    "BR-12", str(verify.as_requirement(violation, "BR-12")), "CertificateOfOrigin/Signature"
+                )
+            ]
         return []
 
 
 def _check_timestamp(timestamp: datetime, at: datetime) -> None:
     if timestamp > at + FUTURE_SKEW or timestamp < at - MAX_AGE:
-        raise Violation("M-15", f"a Timestamp between {at - MAX_AGE:%Y-%m-%dT%H:%M:%SZ} and "
-                        f"{at + FUTURE_SKEW:%Y-%m-%dT%H:%M:%SZ}",
-                        f"{timestamp:%Y-%m-%dT%H:%M:%SZ}", "/Envelope/Header/Timestamp")
+        raise Violation(
+            "M-15",
+            f"a Timestamp between {at - MAX_AGE:%Y-%m-%dT%H:%M:%SZ} and "
+            f"{at + FUTURE_SKEW:%Y-%m-%dT%H:%M:%SZ}",
+            f"{timestamp:%Y-%m-%dT%H:%M:%SZ}",
+            "/Envelope/Header/Timestamp",
+        )

@@ -11,7 +11,7 @@ import copy
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from typing import Any
 
@@ -45,7 +45,7 @@ def render(template: str, data: Mapping[str, Any]) -> etree._Element:
 
 
 def utc_timestamp(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def message_id(party: str, seed: str | None = None) -> str:
@@ -73,13 +73,23 @@ def sample_certificate(
         "reference_number": reference_number,
         "issuing_country": issuing_country,
         "issue_date": issue_date.isoformat(),
-        "exporter": {"name": "Mekong Rice Export Co., Ltd.", "address": "12 Harbour Road", "country": issuing_country},
-        "consignee": {"name": "Angkor Foods Import", "address": "45 Preah Norodom Blvd", "country": importing_country},
+        "exporter": {
+            "name": "Mekong Rice Export Co., Ltd.",
+            "address": "12 Harbour Road",
+            "country": issuing_country,
+        },
+        "consignee": {
+            "name": "Angkor Foods Import",
+            "address": "45 Preah Norodom Blvd",
+            "country": importing_country,
+        },
         "transport": {
             "departure_date": departure.isoformat(),
             "mode": "SEA",
             "vessel_or_flight": "MV ASEAN STAR 042",
-            "port_of_loading": f"{issuing_country}SIN" if issuing_country == "SG" else f"{issuing_country}AAA",
+            "port_of_loading": f"{issuing_country}SIN"
+            if issuing_country == "SG"
+            else f"{issuing_country}AAA",
             "port_of_discharge": "KHPNH",
         },
         "items": [

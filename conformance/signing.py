@@ -92,7 +92,9 @@ def build_signature(
         value.text = digest(reference.digest_input(), digest_method)
     parent.append(signature)
     value = etree.SubElement(signature, f"{ds.DS}SignatureValue")
-    value.text = base64.b64encode(_sign_bytes(ds.canonicalize(signed_info), credential, signature_method)).decode()
+    value.text = base64.b64encode(
+        _sign_bytes(ds.canonicalize(signed_info), credential, signature_method)
+    ).decode()
     x509_data = etree.SubElement(etree.SubElement(signature, f"{ds.DS}KeyInfo"), f"{ds.DS}X509Data")
     for cert in credential.chain:
         etree.SubElement(x509_data, f"{ds.DS}X509Certificate").text = base64.b64encode(

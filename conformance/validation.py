@@ -36,8 +36,10 @@ class SchemaSet:
     """The compiled envelope and e-Form D schemas, both engines, loaded once per process."""
 
     def __init__(self) -> None:
-        self._lxml = {name: etree.XMLSchema(etree.parse(str(schema_path(name)), hardened_parser()))
-                      for name in (ENVELOPE_SCHEMA, EFORMD_SCHEMA)}
+        self._lxml = {
+            name: etree.XMLSchema(etree.parse(str(schema_path(name)), hardened_parser()))
+            for name in (ENVELOPE_SCHEMA, EFORMD_SCHEMA)
+        }
 
     @functools.cached_property
     def _explainers(self) -> dict[str, xmlschema.XMLSchema]:

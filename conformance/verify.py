@@ -67,7 +67,9 @@ def _check_structure(
     if uris != expected_uris:
         raise Violation("M-07", f"References {expected_uris}", f"References {uris}")
     for reference in references:
-        transforms = tuple(t.get("Algorithm") for t in reference.findall(f"{ds.DS}Transforms/{ds.DS}Transform"))
+        transforms = tuple(
+            t.get("Algorithm") for t in reference.findall(f"{ds.DS}Transforms/{ds.DS}Transform")
+        )
         if transforms != expected_transforms:
             raise Violation(
                 "M-07",
@@ -81,7 +83,9 @@ def _signer_chain(signature: etree._Element) -> list[x509.Certificate]:
     try:
         chain = [x509.load_der_x509_certificate(base64.b64decode("".join(t.text.split()))) for t in texts]
     except (ValueError, AttributeError, TypeError) as exc:
-        raise Violation("M-08", "the signer's X.509 certificate in KeyInfo/X509Data", f"unreadable: {exc}") from None
+        raise Violation(
+            "M-08", "the signer's X.509 certificate in KeyInfo/X509Data", f"unreadable: {exc}"
+        ) from None
     if not chain:
         raise Violation("M-08", "the signer's X.509 certificate in KeyInfo/X509Data", "no X509Certificate")
     return chain
@@ -95,15 +99,22 @@ def _check_algorithms(signature: etree._Element, signer: x509.Certificate) -> No
         raise Violation("M-12", "SignatureMethod RSA-SHA256 or ECDSA-SHA256", str(method_uri))
     for digest_method in signature.iterfind(f"{ds.DS}SignedInfo/{ds.DS}Reference/{ds.DS}DigestMethod"):
         if digest_method.get("Algorithm") not in ds.ALLOWED_DIGESTS:
-            raise Violation("M-12", "DigestMethod SHA-256, SHA-384 or SHA-512", str(digest_method.get("Algorithm")))
+            raise Violation(
+                "M-12", "DigestMethod SHA-256, SHA-384 or SHA-512", str(digest_method.get("Algorithm"))
+            )
     key = signer.public_key()
     if isinstance(key, rsa.RSAPublicKey):
         if key.key_size < ds.MIN_RSA_BITS or method_uri != ds.RSA_SHA256:
-            raise Violation("M-12", f"an RSA key of at least {ds.MIN_RSA_BITS} bits with RSA-SHA256",
-                            f"RSA-{key.key_size} with {method_uri}")
+            raise Violation(
+                "M-12",
+                f"an RSA key of at least {ds.MIN_RSA_BITS} bits with RSA-SHA256",
+                f"RSA-{key.key_size} with {method_uri}",
+            )
     elif isinstance(key, ec.EllipticCurvePublicKey):
         if key.curve.name != "secp256r1" or method_uri != ds.ECDSA_SHA256:
-            raise Violation("M-12", "an ECDSA P-256 key with ECDSA-SHA256", f"{key.curve.name} with {method_uri}")
+            raise Violation(
+                "M-12", "an ECDSA P-256 key with ECDSA-SHA256", f"{key.curve.name} with {method_uri}"
+            )
     else:
         raise Violation("M-12", "an RSA or ECDSA P-256 key", type(key).__name__)
 
@@ -120,7 +131,9 @@ def _check_value(root: etree._Element, signer: x509.Certificate, references: int
     try:
         XMLVerifier().verify(root, x509_cert=signer, id_attribute="Id", expect_config=config)
     except (SignXMLException, InvalidInput, ValueError) as exc:
-        raise Violation("M-06", "digests and signature value that verify", f"{type(exc).__name__}: {exc}") from None
+        raise Violation(
+            "M-06", "digests and signature value that verify", f"{type(exc).__name__}: {exc}"
+        ) from None
 
 
 def _verify(
@@ -139,11 +152,15 @@ def _verify(
     _check_algorithms(signature, chain[0])
     _check_value(signed_root, chain[0], len(expected_uris))
     trust.check_signer(chain, party, at, purpose)
-    digests = tuple(value.text.strip() for value in signature.iterfind(f".//{ds.DS}Reference/{ds.DS}DigestValue"))
+    digests = tuple(
+        value.text.strip() for value in signature.iterfind(f".//{ds.DS}Reference/{ds.DS}DigestValue")
+    )
     return VerifiedSignature(signer=chain[0], digests=digests)
 
 
-def verify_envelope(envelope: etree._Element, *, trust: TrustStore, party: str, at: datetime) -> VerifiedSignature:
+def verify_envelope(
+    envelope: etree._Element, *, trust: TrustStore, party: str, at: datetime
+) -> VerifiedSignature:
     """Verify a schema-valid Envelope's signature as signed by ``party``'s NSW, or raise M-05..M-12."""
     signature = find_signature(envelope)
     if signature is None:

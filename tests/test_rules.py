@@ -626,3 +626,8 @@ def test_cancellation_applies_nothing_but_br14_and_br15() -> None:
     # a Cancellation whose sender/receiver would break BR-01/BR-02 if they applied
     history = FakeHistory(accepted={OLD})
     assert check_cancellation(cancellation(), ctx("CancelCO", history, receiver="TH")) == []
+
+
+def test_br11_applies_only_to_issue_co_and_replace_co() -> None:
+    history = FakeHistory(accepted={SEEN})
+    assert rules.br11_reference_unused(co(), ctx("CancelCO", history)) == []

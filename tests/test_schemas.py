@@ -401,15 +401,25 @@ def test_minimal_co(eformd: Engines) -> None:
         sub(ENVELOPE, 'profileVersion="1.0"', 'profileVersion="2.0"'),  # M-18 is judged after the schema
         sub(ENVELOPE, "</Payload>", "</Payload>" + SIGNATURE),
         sub(ENVELOPE, "<From>", "<RefToMessageId>x@th.efdx</RefToMessageId><From>"),
-        sub(ENVELOPE, "<Ping xmlns=\"urn:efdx:eformd:1\"/>", CO),  # payload content is skipped here
+        sub(ENVELOPE, '<Ping xmlns="urn:efdx:eformd:1"/>', CO),  # payload content is skipped here
         sub(ENVELOPE, "08:15:00Z", "08:15:00.123+00:00"),
         RECEIPT,
         sub(RECEIPT, "</Receipt>", SIGNATURE + "</Receipt>"),
         ERROR,
         ERROR_MINIMAL,
     ],
-    ids=["ping", "version-2.0", "signed", "ref-to", "co-payload", "utc-offset", "receipt",
-         "receipt-signed", "error", "error-min"],
+    ids=[
+        "ping",
+        "version-2.0",
+        "signed",
+        "ref-to",
+        "co-payload",
+        "utc-offset",
+        "receipt",
+        "receipt-signed",
+        "error",
+        "error-min",
+    ],
 )
 def test_valid_envelopes_and_signals(envelope: Engines, xml: str) -> None:
     envelope.assert_valid(xml)
@@ -441,8 +451,12 @@ def test_valid_envelopes_and_signals(envelope: Engines, xml: str) -> None:
         sub(CO, ' Id="co-1"', ""),
         # wrong child order: Consignee before Exporter; PortOfLoading after PortOfDischarge
         re.sub(r"(<Exporter>.*?</Exporter>)(\s*)(<Consignee>.*?</Consignee>)", r"\3\2\1", CO, flags=re.S),
-        re.sub(r"(<PortOfLoading>.*?</PortOfLoading>)(\s*)(<PortOfDischarge>.*?</PortOfDischarge>)",
-               r"\3\2\1", CO, flags=re.S),
+        re.sub(
+            r"(<PortOfLoading>.*?</PortOfLoading>)(\s*)(<PortOfDischarge>.*?</PortOfDischarge>)",
+            r"\3\2\1",
+            CO,
+            flags=re.S,
+        ),
         # the signature comes last
         with_signature(CO, "<Replaces>"),
         # no Item; no Invoice
@@ -451,11 +465,32 @@ def test_valid_envelopes_and_signals(envelope: Engines, xml: str) -> None:
         # element from another namespace
         sub(CO, "</Replaces>", "</Replaces><x:Extra xmlns:x='urn:other'/>"),
     ],
-    ids=["unknown-party", "tl-by-default", "hs-5-digits", "percent-100.5", "quantity-3-fraction-digits",
-         "quantity-zero", "fob-3-fraction-digits", "fob-no-currency", "quantity-no-unit", "item-number-0",
-         "bad-locode", "bad-mode", "bad-criterion", "bad-boolean", "bad-date", "reference-36-chars",
-         "empty-name", "co-without-id", "order-exporter-consignee", "order-ports", "signature-not-last",
-         "no-item", "no-invoice", "foreign-element"],
+    ids=[
+        "unknown-party",
+        "tl-by-default",
+        "hs-5-digits",
+        "percent-100.5",
+        "quantity-3-fraction-digits",
+        "quantity-zero",
+        "fob-3-fraction-digits",
+        "fob-no-currency",
+        "quantity-no-unit",
+        "item-number-0",
+        "bad-locode",
+        "bad-mode",
+        "bad-criterion",
+        "bad-boolean",
+        "bad-date",
+        "reference-36-chars",
+        "empty-name",
+        "co-without-id",
+        "order-exporter-consignee",
+        "order-ports",
+        "signature-not-last",
+        "no-item",
+        "no-invoice",
+        "foreign-element",
+    ],
 )
 def test_invalid_co(eformd: Engines, xml: str) -> None:
     eformd.assert_invalid(xml)
@@ -466,16 +501,27 @@ def test_invalid_co(eformd: Engines, xml: str) -> None:
     [
         sub(STATUS, "<Status>REJECTED</Status>", "<Status>PENDING</Status>"),
         sub(STATUS, "<Code>BR-03</Code>", "<Code>BR-3</Code>"),
-        sub(STATUS, "<Status>REJECTED</Status>\n  <StatusDate>2025-03-05</StatusDate>",
-            "<StatusDate>2025-03-05</StatusDate>\n  <Status>REJECTED</Status>"),
+        sub(
+            STATUS,
+            "<Status>REJECTED</Status>\n  <StatusDate>2025-03-05</StatusDate>",
+            "<StatusDate>2025-03-05</StatusDate>\n  <Status>REJECTED</Status>",
+        ),
         sub(VERIFICATION_RESPONSE, "<Outcome>CONFIRMED</Outcome>", "<Outcome>MAYBE</Outcome>"),
         sub(VERIFICATION_REQUEST, "<ReplyBy>2025-04-06</ReplyBy>", ""),
         sub(CANCELLATION, "<Reason>Issued in error</Reason>", "<Reason></Reason>"),
         '<Ping xmlns="urn:efdx:eformd:1">hello</Ping>',
         '<Ping xmlns="urn:efdx:eformd:1"><Extra/></Ping>',
     ],
-    ids=["bad-status", "bad-br-code", "status-order", "bad-outcome", "no-reply-by", "empty-reason",
-         "ping-text", "ping-child"],
+    ids=[
+        "bad-status",
+        "bad-br-code",
+        "status-order",
+        "bad-outcome",
+        "no-reply-by",
+        "empty-reason",
+        "ping-text",
+        "ping-child",
+    ],
 )
 def test_invalid_other_payloads(eformd: Engines, xml: str) -> None:
     eformd.assert_invalid(xml)
@@ -491,17 +537,32 @@ def test_invalid_other_payloads(eformd: Engines, xml: str) -> None:
         sub(ENVELOPE, "08:15:00Z", "08:15:00"),
         sub(ENVELOPE, ' Id="h-1"', ""),
         sub(ENVELOPE, ' Id="p-1"', ' Id="h-1"'),  # duplicate xs:ID
-        sub(ENVELOPE, "<Payload Id=\"p-1\"><Ping xmlns=\"urn:efdx:eformd:1\"/>", "<Payload Id=\"p-1\">"),
-        sub(ENVELOPE, "<Ping xmlns=\"urn:efdx:eformd:1\"/>", PING + PING),
-        sub(ENVELOPE, "<Ping xmlns=\"urn:efdx:eformd:1\"/>", '<Ping xmlns="urn:other"/>'),
-        sub(ENVELOPE, "<Header Id=\"h-1\">", "<Header Id=\"h-1\"><Extra/>"),
+        sub(ENVELOPE, '<Payload Id="p-1"><Ping xmlns="urn:efdx:eformd:1"/>', '<Payload Id="p-1">'),
+        sub(ENVELOPE, '<Ping xmlns="urn:efdx:eformd:1"/>', PING + PING),
+        sub(ENVELOPE, '<Ping xmlns="urn:efdx:eformd:1"/>', '<Ping xmlns="urn:other"/>'),
+        sub(ENVELOPE, '<Header Id="h-1">', '<Header Id="h-1"><Extra/>'),
         sub(ENVELOPE, "</Payload>", "</Payload>" + SIGNATURE + SIGNATURE),
-        sub(ENVELOPE, "<MessageId>6f1c2b1e-7a0e-4c43-9e7d-1a2b3c4d5e6f@sg.efdx</MessageId>",
-            "<MessageId>" + "m" * 256 + "</MessageId>"),
+        sub(
+            ENVELOPE,
+            "<MessageId>6f1c2b1e-7a0e-4c43-9e7d-1a2b3c4d5e6f@sg.efdx</MessageId>",
+            "<MessageId>" + "m" * 256 + "</MessageId>",
+        ),
     ],
-    ids=["no-profile-version", "unknown-action", "unknown-party", "timestamp-not-utc", "timestamp-no-zone",
-         "header-without-id", "duplicate-id", "empty-payload", "two-payload-children", "foreign-payload",
-         "extra-header-child", "two-signatures", "message-id-too-long"],
+    ids=[
+        "no-profile-version",
+        "unknown-action",
+        "unknown-party",
+        "timestamp-not-utc",
+        "timestamp-no-zone",
+        "header-without-id",
+        "duplicate-id",
+        "empty-payload",
+        "two-payload-children",
+        "foreign-payload",
+        "extra-header-child",
+        "two-signatures",
+        "message-id-too-long",
+    ],
 )
 def test_invalid_envelopes(envelope: Engines, xml: str) -> None:
     envelope.assert_invalid(xml)
@@ -521,9 +582,18 @@ def test_invalid_envelopes(envelope: Engines, xml: str) -> None:
         re.sub(r"\s*<Fault>.*?</Fault>", "", ERROR, flags=re.S),
         sub(ERROR, ' profileVersion="1.0"', ""),
     ],
-    ids=["receipt-no-digest", "receipt-bad-duplicate", "receipt-no-version", "receipt-no-id",
-         "receipt-no-ref", "receipt-timestamp-no-zone", "error-bad-code", "error-bad-severity",
-         "error-no-fault", "error-no-version"],
+    ids=[
+        "receipt-no-digest",
+        "receipt-bad-duplicate",
+        "receipt-no-version",
+        "receipt-no-id",
+        "receipt-no-ref",
+        "receipt-timestamp-no-zone",
+        "error-bad-code",
+        "error-bad-severity",
+        "error-no-fault",
+        "error-no-version",
+    ],
 )
 def test_invalid_signals(envelope: Engines, xml: str) -> None:
     envelope.assert_invalid(xml)

@@ -150,10 +150,7 @@ def _date(value: str | None) -> date | None:
 
 
 def _show(value: str | None) -> str:
-    return "absent" if value is None else repr(value) if value == "" else value
-
-
-def _flag_text(value: str | None) -> str:
+    """An observed value for a finding's text."""
     return "absent" if value is None else value or "empty"
 
 
@@ -260,7 +257,7 @@ def br03_origin_percent(co: etree._Element, ctx: Context) -> list[Finding]:
                 findings.append(
                     Finding(
                         "BR-03",
-                        f"Item {n}: PC with Flags/PartialCumulation {_flag_text(partial_cumulation)}; "
+                        f"Item {n}: PC with Flags/PartialCumulation {_show(partial_cumulation)}; "
                         "PC needs PartialCumulation true",
                         "Flags/PartialCumulation",
                     )
@@ -317,7 +314,7 @@ def br05_retroactive_flag(co: etree._Element, ctx: Context) -> list[Finding]:
     return [
         Finding(
             "BR-05",
-            f"{gap} and IssuedRetroactively is {_flag_text(flag_raw)}; BR-05 needs "
+            f"{gap} and IssuedRetroactively is {_show(flag_raw)}; BR-05 needs "
             f"{'true' if retroactive else 'false'} (true exactly when more than 3 days after departure)",
             "Flags/IssuedRetroactively",
         )
@@ -366,7 +363,7 @@ def _flag_matches_presence(rule: str, co: etree._Element, flag: str, element: st
     return [
         Finding(
             rule,
-            f"Flags/{flag} is {_flag_text(raw)} and {element} is {'present' if present else 'absent'}; "
+            f"Flags/{flag} is {_show(raw)} and {element} is {'present' if present else 'absent'}; "
             f"{rule} needs {flag} true exactly when {element} is present",
             f"Flags/{flag}",
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -93,7 +93,7 @@ class Build:
 
     @property
     def noon(self) -> datetime:
-        return datetime.combine(self.day, time(12), tzinfo=timezone.utc)
+        return datetime.combine(self.day, time(12), tzinfo=UTC)
 
     def co(self, **changes: Any) -> dict[str, Any]:
         """Sample CO data for this build (CO issued by the sender, to the receiver, on the day)."""
@@ -141,7 +141,8 @@ class Build:
         if signer is not None:
             signing.sign_envelope(root, signer, **self.signature_options)
         for change in self.after_signing:
-            root = change(root) or root
+            changed = change(root)
+            root = root if changed is None else changed
         return root
 
     def bytes(self) -> bytes:
@@ -156,8 +157,8 @@ def default_payload_data(action: str, co: dict[str, Any]) -> dict[str, Any]:
         "IssueCO": co,
         "ReplaceCO": co | {"replaces": f"{co['reference_number'][:30]}-OLD"},
         "CancelCO": about | {"cancel_date": day, "reason": "Issued in error: wrong consignee"},
-        "StatusNotification": about | {"status": "ACCEPTED", "status_date": day, "reasons": [],
-                                       "declaration_reference": None},
+        "StatusNotification": about
+        | {"status": "ACCEPTED", "status_date": day, "reasons": [], "declaration_reference": None},
         "VerificationRequest": about | {"request_date": day, "reply_by": day, "reason": "Random check"},
         "VerificationResponse": about | {"outcome": "CONFIRMED", "findings": "Origin confirmed on file"},
         "Ping": {},
@@ -231,8 +232,9 @@ def _valid_sha512(build: Build) -> None:
 
 
 def _item(number: int, **changes: Any) -> dict[str, Any]:
-    base = messages.sample_certificate(issuing_country=SENDER, importing_country=RECEIVER,
-                                       issue_date=date(2026, 1, 1))["items"][0]
+    base = messages.sample_certificate(
+        issuing_country=SENDER, importing_country=RECEIVER, issue_date=date(2026, 1, 1)
+    )["items"][0]
     return base | {"number": number} | changes
 
 
@@ -252,3 +254,387 @@ def _retroactive_ok(build: Build) -> None:
     data["transport"] = data["transport"] | {"departure_date": (build.day - timedelta(days=4)).isoformat()}
     data["flags"] = data["flags"] | {"IssuedRetroactively": True}
     build.data = data
+
+
+# --- XML-level attacks and transport (T-04, M-01, M-02) ---------------------------------------------
+
+_BYTE_ATTACKS: dict[str, Callable[[bytes], bytes]] = {
+    "m01-not-well-formed": attacks.truncate,
+    "m01-encoding-mismatch": attacks.mislabel_encoding,
+    "m02-external-entity": attacks.external_entity,
+    "m02-entity-bomb": attacks.entity_bomb,
+    "t04-oversized-body": lambda body: attacks.pad_over(body, MAX_BODY_BYTES),
+}
+
+
+@builder(*_BYTE_ATTACKS)
+def _byte_attack(build: Build) -> bytes:
+    if build.vector_id == "m01-encoding-mismatch":
+        data = build.co()
+        data["exporter"] = data["exporter"] | {"name": "Café Đông Á Trading"}  # non-ASCII, so bytes differ
+        build.data = data
+    return _BYTE_ATTACKS[build.vector_id](build.bytes())
+
+
+# --- envelope schema and header (M-03, M-13, M-14, M-15, M-18) --------------------------------------
+
+
+def _drop(path: str) -> Callable[[etree._Element], None]:
+    def change(envelope: etree._Element) -> None:
+        node = envelope.find(path)
+        ds.remove_keeping_tail(node)
+
+    return change
+
+
+def _header_text(name: str, value: str) -> Callable[[etree._Element], None]:
+    def change(envelope: etree._Element) -> None:
+        envelope.find(f"{_E}Header/{_E}{name}").text = value
+
+    return change
+
+
+@builder("m03-missing-conversation-id")
+def _missing_conversation(build: Build) -> None:
+    build.before_signing.append(_drop(f"{_E}Header/{_E}ConversationId"))
+
+
+@builder("m03-unknown-party")
+def _unknown_party(build: Build) -> None:
+    build.before_signing.append(_header_text("To", "ZZ"))
+
+
+@builder("m03-unknown-action")
+def _unknown_action(build: Build) -> None:
+    build.before_signing.append(_header_text("Action", "IssueCertificate"))
+
+
+@builder("m13-wrong-receiver")
+def _wrong_receiver(build: Build) -> None:
+    build.receiver = "TH"
+
+
+@builder("m14-action-payload-mismatch")
+def _payload_mismatch(build: Build) -> None:
+    build.action = "CancelCO"
+    build.envelope_action = "IssueCO"
+
+
+@builder("m15-stale-timestamp")
+def _stale(build: Build) -> None:
+    build.timestamp = build.noon - timedelta(hours=24, minutes=1)
+
+
+@builder("m15-future-timestamp")
+def _future(build: Build) -> None:
+    build.timestamp = build.noon + timedelta(minutes=16)
+
+
+@builder("m18-unsupported-version")
+def _version(build: Build) -> None:
+    build.profile_version = "2.0"
+
+
+# --- payload schema (M-04) --------------------------------------------------------------------------
+
+
+@builder("m04-co-bad-hs-code")
+def _bad_hs(build: Build) -> None:
+    data = build.co()
+    data["items"][0]["hs_code"] = "10AB30"
+    build.data = data
+
+
+@builder("m04-co-percent-over-100")
+def _percent_over(build: Build) -> None:
+    data = build.co()
+    data["items"][1]["percent"] = "100.50"
+    build.data = data
+
+
+# --- envelope signature (M-05 .. M-12) ------------------------------------------------------------
+
+
+@builder("m05-unsigned")
+def _unsigned(build: Build) -> None:
+    build.envelope_signer = None
+
+
+@builder("m06-tampered-header")
+def _tampered_header(build: Build) -> None:
+    build.after_signing.append(_header_text("ConversationId", "SG:SOMETHING-ELSE"))
+
+
+@builder("m06-tampered-payload")
+def _tampered_payload(build: Build) -> None:
+    def change(envelope: etree._Element) -> None:
+        envelope.find(f".//{_F}Item/{_F}Quantity").text = "9000.00"
+
+    build.after_signing.append(change)
+
+
+@builder("m06-altered-signature-value")
+def _altered_value(build: Build) -> None:
+    build.after_signing.append(attacks.flip_signature_value)
+
+
+def _evil_payload(payload: etree._Element) -> None:
+    payload.find(f".//{_F}Item/{_F}Quantity").text = "9000.00"
+
+
+def _evil_header(header: etree._Element) -> None:
+    header.find(f"{_E}ConversationId").text = "SG:LOOK-ALIKE"
+
+
+_WRAPPINGS = {
+    "m07-wrapping-payload-new-id": ("Payload", "payload2", _evil_payload),
+    "m07-wrapping-payload-same-id": ("Payload", "payload", _evil_payload),
+    "m07-wrapping-header-new-id": ("Header", "header2", _evil_header),
+}
+
+
+@builder(*_WRAPPINGS)
+def _wrapping(build: Build) -> None:
+    part, evil_id, change = _WRAPPINGS[build.vector_id]
+    build.after_signing.append(lambda envelope: attacks.wrap(envelope, part, evil_id, change))
+
+
+@builder("m07-duplicate-ids")
+def _duplicate_ids(build: Build) -> None:
+    build.data = build.co(id="header")  # the CO's Id repeats the Header's
+
+
+@builder("m07-missing-reference")
+def _missing_reference(build: Build) -> None:
+    build.envelope_signer = None
+
+    def sign_header_only(envelope: etree._Element) -> None:
+        header = envelope.find(f"{_E}Header")
+        signing.build_signature(envelope, [signing.Reference("#header", header)], build.pki.nsw(build.sender))
+
+    build.after_signing.append(sign_header_only)
+
+
+@builder("m07-references-swapped")
+def _references_swapped(build: Build) -> None:
+    build.envelope_signer = None
+
+    def sign_swapped(envelope: etree._Element) -> None:
+        header, payload = ds.element_children(envelope)[:2]
+        references = [signing.Reference("#payload", payload), signing.Reference("#header", header)]
+        signing.build_signature(envelope, references, build.pki.nsw(build.sender))
+
+    build.after_signing.append(sign_swapped)
+
+
+@builder("m07-xpath-transform")
+def _xpath_transform(build: Build) -> None:
+    build.envelope_signer = None
+
+    def sign_with_xpath(envelope: etree._Element) -> None:
+        header, payload = ds.element_children(envelope)[:2]
+        xpath = etree.Element(f"{ds.DS}Transform", Algorithm="http://www.w3.org/TR/1999/REC-xpath-19991116")
+        etree.SubElement(xpath, f"{ds.DS}XPath").text = "not(ancestor-or-self::*[local-name()='Quantity'])"
+        references = [
+            signing.Reference("#header", header),
+            signing.Reference("#payload", payload, extra_transforms=[xpath]),
+        ]
+        signing.build_signature(envelope, references, build.pki.nsw(build.sender))
+
+    build.after_signing.append(sign_with_xpath)
+
+
+_BAD_ENVELOPE_SIGNERS = {
+    "m08-untrusted-ca": "untrusted-ca",
+    "m08-no-digital-signature": "no-digital-signature",
+    "m09-expired-signer": "expired",
+    "m09-not-yet-valid-signer": "not-yet-valid",
+    "m10-revoked-signer": "revoked",
+    "m11-wrong-country-signer": "wrong-country",
+    "m12-rsa-1024-signer": "rsa-1024",
+}
+
+
+@builder(*_BAD_ENVELOPE_SIGNERS)
+def _bad_envelope_signer(build: Build) -> None:
+    build.envelope_signer = build.pki.bad(_BAD_ENVELOPE_SIGNERS[build.vector_id])
+
+
+@builder("m08-other-party-signer")
+def _other_party(build: Build) -> None:
+    build.envelope_signer = build.pki.nsw("TH")
+
+
+@builder("m08-authority-signs-envelope")
+def _authority_envelope(build: Build) -> None:
+    build.envelope_signer = build.pki.authority(build.sender)
+
+
+@builder("m12-sha1-digest")
+def _sha1_digest(build: Build) -> None:
+    build.signature_options = {"digest_method": ds.SHA1}
+
+
+@builder("m12-rsa-sha1-signature")
+def _rsa_sha1(build: Build) -> None:
+    build.signature_options = {"signature_method": ds.RSA_SHA1}
+
+
+# --- business rules (REJECTED with Reasons) ---------------------------------------------------------
+
+
+def _co_change(build: Build, **changes: Any) -> None:
+    data = build.co()
+    for key, value in changes.items():
+        data[key] = data[key] | value if isinstance(data[key], dict) else value
+    build.data = data
+
+
+@builder("br01-exporter-country-mismatch")
+def _br01(build: Build) -> None:
+    _co_change(build, exporter={"country": "TH"})
+
+
+@builder("br02-importing-country-mismatch")
+def _br02(build: Build) -> None:
+    _co_change(build, declaration={"importing_country": "VN"})
+
+
+@builder("br03-rvc-below-40")
+def _br03_rvc(build: Build) -> None:
+    data = build.co()
+    data["items"][1]["percent"] = "39.99"
+    build.data = data
+
+
+@builder("br03-pc-below-20")
+def _br03_pc(build: Build) -> None:
+    data = build.co()
+    data["items"][1] |= {"criterion": "PC", "percent": "19.99"}
+    data["flags"] = data["flags"] | {"PartialCumulation": True}
+    build.data = data
+
+
+@builder("br04-missing-fob-value")
+def _br04(build: Build) -> None:
+    data = build.co()
+    data["items"][1]["fob_value"] = None
+    build.data = data
+
+
+@builder("br05-retroactive-not-flagged")
+def _br05_missing(build: Build) -> None:
+    _co_change(build, transport={"departure_date": (build.day - timedelta(days=4)).isoformat()})
+
+
+@builder("br05-flagged-but-not-retroactive")
+def _br05_wrong(build: Build) -> None:
+    _co_change(
+        build,
+        transport={"departure_date": (build.day - timedelta(days=3)).isoformat()},
+        flags={"IssuedRetroactively": True},
+    )
+
+
+@builder("br06-issue-date-in-future")
+def _br06_future(build: Build) -> None:
+    tomorrow = build.day + timedelta(days=1)
+    _co_change(build, issue_date=tomorrow.isoformat(), certification={"date": tomorrow.isoformat()})
+
+
+@builder("br06-issue-date-too-old")
+def _br06_old(build: Build) -> None:
+    old = build.day - timedelta(days=400)
+    _co_change(
+        build,
+        issue_date=old.isoformat(),
+        certification={"date": old.isoformat()},
+        transport={"departure_date": (old - timedelta(days=1)).isoformat()},
+    )
+
+
+@builder("br07-back-to-back-without-original")
+def _br07(build: Build) -> None:
+    _co_change(build, flags={"BackToBack": True})
+
+
+@builder("br08-third-country-invoice-not-flagged")
+def _br08(build: Build) -> None:
+    _co_change(build, third_country_invoice={"issuer_name": "Pacific Traders Ltd", "issuer_country": "HK"})
+
+
+@builder("br09-exhibition-without-details")
+def _br09(build: Build) -> None:
+    _co_change(build, flags={"Exhibition": True})
+
+
+@builder("br10-item-number-gap")
+def _br10(build: Build) -> None:
+    data = build.co()
+    data["items"][1]["number"] = 3
+    build.data = data
+
+
+@builder("br13-hs-chapter-77")
+def _br13(build: Build) -> None:
+    data = build.co()
+    data["items"][0]["hs_code"] = "770100"
+    build.data = data
+
+
+@builder("br16-replaces-on-issue")
+def _br16_issue(build: Build) -> None:
+    _co_change(build, replaces="CO-EARLIER-0001")
+
+
+@builder("br16-replace-without-replaces")
+def _br16_replace(build: Build) -> None:
+    build.action = "ReplaceCO"
+    build.data = build.co()
+
+
+@builder("br-several-rules-at-once")
+def _several(build: Build) -> None:
+    data = build.co()
+    data["items"][1] |= {"percent": "35.00", "fob_value": None}
+    data["items"][0]["hs_code"] = "000000"
+    build.data = data
+
+
+# --- CO signature (BR-12) -------------------------------------------------------------------------
+
+
+@builder("br12-co-unsigned")
+def _co_unsigned(build: Build) -> None:
+    build.co_signer = None
+
+
+@builder("br12-co-tampered")
+def _co_tampered(build: Build) -> None:
+    build.co_after_signing.append(_evil_payload)
+
+
+@builder("br12-co-signed-by-nsw-certificate")
+def _co_by_nsw(build: Build) -> None:
+    build.co_signer = build.pki.nsw(build.sender)
+
+
+@builder("br12-co-signed-by-other-authority")
+def _co_by_other(build: Build) -> None:
+    build.co_signer = build.pki.authority("TH")
+
+
+@builder("br12-co-authority-without-non-repudiation")
+def _co_no_nonrepudiation(build: Build) -> None:
+    build.co_signer = build.pki.bad("authority-no-nonrepudiation")
+
+
+@builder("br12-co-sha1-digest")
+def _co_sha1(build: Build) -> None:
+    build.co_signer = None
+
+    def sign_sha1(co: etree._Element) -> None:
+        reference = signing.Reference(f"#{co.get('Id')}", co, transforms=(ds.ENVELOPED, ds.EXC_C14N))
+        signing.build_signature(co, [reference], build.pki.authority(build.sender), digest_method=ds.SHA1)
+
+    build.co_after_signing.append(sign_sha1)
