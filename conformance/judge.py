@@ -228,11 +228,8 @@ class Receiver:
         try:
             verify.verify_enveloped(co, trust=self.trust, party=issuing, at=at, purpose="authority")
         except Violation as violation:
-            return [
-                rules.Finding(
-                    "BR-12", str(verify.as_requirement(violation, "BR-12")), "CertificateOfOrigin/Signature"
-                )
-            ]
+            detail = verify.as_requirement(violation, "BR-12")
+            return [rules.Finding("BR-12", f"expected {detail.expected}; observed {detail.observed}", "Signature")]
         return []
 
 

@@ -386,8 +386,13 @@ def _evil_header(header: etree._Element) -> None:
     header.find(f"{_E}ConversationId").text = "SG:LOOK-ALIKE"
 
 
+def _evil_payload_new_ids(payload: etree._Element) -> None:
+    _evil_payload(payload)
+    payload[0].set("Id", "co2")  # no Id repeats: only the References' targets give the attack away
+
+
 _WRAPPINGS = {
-    "m07-wrapping-payload-new-id": ("Payload", "payload2", _evil_payload),
+    "m07-wrapping-payload-new-id": ("Payload", "payload2", _evil_payload_new_ids),
     "m07-wrapping-payload-same-id": ("Payload", "payload", _evil_payload),
     "m07-wrapping-header-new-id": ("Header", "header2", _evil_header),
 }

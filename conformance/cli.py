@@ -1,0 +1,119 @@
+"""The ``conformance`` command: a thin layer over the package (argparse, no logic of its own).
+
+Exit codes (DESIGN.md): 0 all good, 1 something judged invalid or failed, 4 usage or configuration
+error (argparse's own usage errors are mapped to 4 as well).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date, datetime, time, timezone
+from pathlib import Path
+
+from conformance import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 4
+
+
+class UsageError(Exception):
+    """A bad argument or unreadable input: reported on one line, exit code 4."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 by default; the contract says 4
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def parse_moment(text: str) -> datetime:
+    """``YYYY-MM-DD`` means noon UTC that day; a date-time without a zone is taken as UTC."""
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time(12), tzinfo=timezone.utc)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date or date-time: {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def parse_party(text: str) -> str:
+    from conformance.profile.codes import PARTIES
+
+    if text.upper() not in PARTIES:
+        raise argparse.ArgumentTypeError(f"not a party: {text!r} (one of {' '.join(PARTIES)})")
+    return text.upper()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="conformance", description="EFDX 1.0 conformance harness for ASEAN Single Window NSWs.")
+    parser.add_argument("--version", action="version", version=f"conformance {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    validate = commands.add_parser("validate", help="judge message files offline, as the receiving NSW would")
+    validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    validate.add_argument("--json", action="store_true", help="print a JSON list of {file, valid, codes}")
+    validate.add_argument("--at", type=parse_moment, help="time of receipt (date = noon UTC); default now")
+    validate.add_argument("--receiver", type=parse_party, default="KH", help="receiving party (default KH)")
+    validate.set_defaults(handler=_validate)
+
+    vectors = commands.add_parser("vectors", help="test vectors").add_subparsers(dest="vectors_command", required=True)
+    build = vectors.add_parser("build", help="write the signed vector set for one day")
+    build.add_argument("--date", type=parse_day, required=True, help="YYYY-MM-DD")
+    build.add_argument("--out", type=Path, required=True, help="folder for <id>.xml files")
+    build.set_defaults(handler=_vectors_build)
+
+    pki = commands.add_parser("pki", help="the TEST ONLY PKI").add_subparsers(dest="pki_command", required=True)
+    generate = pki.add_parser("generate", help="regenerate the TEST ONLY PKI (new keys for everything)")
+    generate.add_argument("--out", type=Path, help="folder (default: the package's test_vectors/pki)")
+    generate.set_defaults(handler=_pki_generate)
+    return parser
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from conformance.validate import validate_files
+
+    results = validate_files(args.files, receiver=args.receiver, at=args.at)
+    if args.json:
+        print(json.dumps([result.as_json() for result in results], indent=2))
+    else:
+        for result in results:
+            print(result.line())
+    if any(result.error for result in results):
+        return EXIT_USAGE
+    return EXIT_OK if all(result.valid for result in results) else EXIT_FAILED
+
+
+def _vectors_build(args: argparse.Namespace) -> int:
+    from conformance.profile.vectors import build_all
+
+    written = build_all(args.out, args.date)
+    print(f"wrote {len(written)} vectors for {args.date} to {args.out}")
+    return EXIT_OK
+
+
+def _pki_generate(args: argparse.Namespace) -> int:
+    from conformance import pki_gen
+
+    return pki_gen.main(["--out", str(args.out)] if args.out else [])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except UsageError as exc:
+        print(f"conformance: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
