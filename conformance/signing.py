@@ -3,7 +3,7 @@
 Signatures are assembled here from lxml and ``cryptography`` rather than by signxml so that the test
 vectors can ask for exactly the wrong thing (a SHA-1 digest, one Reference missing, a foreign
 Transform); verification uses signxml and the test suite cross-checks with xmlsec1, so the signer is
-never judged only by itself. RSA PKCS#1 v1.5 is deterministic: the same input gives the same bytes.
+never judged only by itself. RSA PKCS#1 v1.5 is deterministic, and ECDSA is made so (RFC 6979): the same input gives the same bytes.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def _sign_bytes(data: bytes, credential: Credential, method: str) -> bytes:
     key = credential.key
     if isinstance(key, rsa.RSAPrivateKey):
         return key.sign(data, padding.PKCS1v15(), algorithm)
-    r, s = decode_dss_signature(key.sign(data, ec.ECDSA(algorithm)))
+    r, s = decode_dss_signature(key.sign(data, ec.ECDSA(algorithm, deterministic_signing=True)))
     size = (key.curve.key_size + 7) // 8
     return r.to_bytes(size, "big") + s.to_bytes(size, "big")
 
