@@ -54,7 +54,9 @@ def parse_party(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="conformance", description="EFDX 1.0 conformance harness for ASEAN Single Window NSWs.")
+    parser = _Parser(
+        prog="conformance", description="EFDX 1.0 conformance harness for ASEAN Single Window NSWs."
+    )
     parser.add_argument("--version", action="version", version=f"conformance {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -65,13 +67,17 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--receiver", type=parse_party, default="KH", help="receiving party (default KH)")
     validate.set_defaults(handler=_validate)
 
-    vectors = commands.add_parser("vectors", help="test vectors").add_subparsers(dest="vectors_command", required=True)
+    vectors = commands.add_parser("vectors", help="test vectors").add_subparsers(
+        dest="vectors_command", required=True
+    )
     build = vectors.add_parser("build", help="write the signed vector set for one day")
     build.add_argument("--date", type=parse_day, required=True, help="YYYY-MM-DD")
     build.add_argument("--out", type=Path, required=True, help="folder for <id>.xml files")
     build.set_defaults(handler=_vectors_build)
 
-    pki = commands.add_parser("pki", help="the TEST ONLY PKI").add_subparsers(dest="pki_command", required=True)
+    pki = commands.add_parser("pki", help="the TEST ONLY PKI").add_subparsers(
+        dest="pki_command", required=True
+    )
     generate = pki.add_parser("generate", help="regenerate the TEST ONLY PKI (new keys for everything)")
     generate.add_argument("--out", type=Path, help="folder (default: the package's test_vectors/pki)")
     generate.set_defaults(handler=_pki_generate)

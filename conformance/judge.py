@@ -229,7 +229,9 @@ class Receiver:
             verify.verify_enveloped(co, trust=self.trust, party=issuing, at=at, purpose="authority")
         except Violation as violation:
             detail = verify.as_requirement(violation, "BR-12")
-            return [rules.Finding("BR-12", f"expected {detail.expected}; observed {detail.observed}", "Signature")]
+            return [
+                rules.Finding("BR-12", f"expected {detail.expected}; observed {detail.observed}", "Signature")
+            ]
         return []
 
 

@@ -3,7 +3,8 @@
 Signatures are assembled here from lxml and ``cryptography`` rather than by signxml so that the test
 vectors can ask for exactly the wrong thing (a SHA-1 digest, one Reference missing, a foreign
 Transform); verification uses signxml and the test suite cross-checks with xmlsec1, so the signer is
-never judged only by itself. RSA PKCS#1 v1.5 is deterministic, and ECDSA is made so (RFC 6979): the same input gives the same bytes.
+never judged only by itself. RSA PKCS#1 v1.5 is deterministic, and ECDSA is made so (RFC 6979):
+the same input gives the same bytes.
 """
 
 from __future__ import annotations

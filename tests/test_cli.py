@@ -57,8 +57,13 @@ def test_at_defaults_to_now_so_an_old_message_is_stale(capsys, vector_dir):
 
 @pytest.mark.parametrize(
     ("content", "code"),
-    [(b"", "EFDX-M01"), (bytes(range(256)) * 4, "EFDX-M01"), (b"\x89PNG\r\n\x1a\n\x00\x00", "EFDX-M01"),
-     (b"<not-closed>", "EFDX-M01"), (b"<a/>", "EFDX-M03")],
+    [
+        (b"", "EFDX-M01"),
+        (bytes(range(256)) * 4, "EFDX-M01"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "EFDX-M01"),
+        (b"<not-closed>", "EFDX-M01"),
+        (b"<a/>", "EFDX-M03"),
+    ],
     ids=["empty", "binary-junk", "png", "not-well-formed", "not-an-envelope"],
 )
 def test_bad_files_get_one_clear_line(capsys, tmp_path, content, code):
@@ -77,8 +82,13 @@ def test_missing_file_is_a_usage_error(capsys, tmp_path):
 
 @pytest.mark.parametrize(
     "argv",
-    [["validate"], ["validate", "--at", "yesterday", "x.xml"], ["validate", "--receiver", "XX", "x.xml"],
-     ["vectors", "build", "--date", "2026-13-01", "--out", "x"], ["frobnicate"]],
+    [
+        ["validate"],
+        ["validate", "--at", "yesterday", "x.xml"],
+        ["validate", "--receiver", "XX", "x.xml"],
+        ["vectors", "build", "--date", "2026-13-01", "--out", "x"],
+        ["frobnicate"],
+    ],
     ids=["no-files", "bad-at", "bad-party", "bad-date", "unknown-command"],
 )
 def test_usage_errors_exit_4(capsys, argv):

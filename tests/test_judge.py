@@ -43,7 +43,10 @@ def build(pki: TestPki, vector_id: str = "order", **changes) -> Build:
         ({"profile_version": "0.9", "envelope_signer": None}, "EFDX-M18"),  # M-18 before M-05
         ({"envelope_signer": "expired", "timestamp": datetime(2020, 1, 1, tzinfo=timezone.utc)}, "EFDX-M09"),
         ({"envelope_signer": "rsa-1024", "receiver": "TH"}, "EFDX-M12"),  # M-12 before trust and M-13
-        ({"receiver": "TH", "action": "CancelCO", "envelope_action": "IssueCO"}, "EFDX-M13"),  # M-13 before M-14
+        (
+            {"receiver": "TH", "action": "CancelCO", "envelope_action": "IssueCO"},
+            "EFDX-M13",
+        ),  # M-13 before M-14
     ],
     ids=["m05-before-m13", "m18-before-m05", "m09-before-m15", "m12-before-m13", "m13-before-m14"],
 )
@@ -60,7 +63,9 @@ def test_wrong_content_type_is_t03_415(pki):
 
 
 def test_text_xml_is_tolerated(pki):
-    judgement = Receiver("KH", pki.trust_store()).judge(build(pki).bytes(), "text/xml; charset=utf-8", at=NOON)
+    judgement = Receiver("KH", pki.trust_store()).judge(
+        build(pki).bytes(), "text/xml; charset=utf-8", at=NOON
+    )
     assert judgement.accepted and judgement.status == "ACCEPTED"
 
 
@@ -105,8 +110,10 @@ def test_received_digests_are_the_envelope_reference_digests_in_order(pki):
     body = build(pki).bytes()
     judgement = Receiver("KH", pki.trust_store()).judge(body, at=NOON)
     root = etree.fromstring(body)
-    values = root.xpath("/*/ds:Signature/ds:SignedInfo/ds:Reference/ds:DigestValue/text()",
-                        namespaces={"ds": "http://www.w3.org/2000/09/xmldsig#"})
+    values = root.xpath(
+        "/*/ds:Signature/ds:SignedInfo/ds:Reference/ds:DigestValue/text()",
+        namespaces={"ds": "http://www.w3.org/2000/09/xmldsig#"},
+    )
     assert list(judgement.received_digests) == values and len(values) == 2
 
 

@@ -72,8 +72,15 @@ def test_coverage_of_single_message_rules():
     wanted |= {f"BR-{n:02d}" for n in (*range(1, 11), 12, 13, 16)}
     assert wanted <= negative, sorted(wanted - negative)
     valid_actions = {vector.action for vector in MANIFEST if vector.id.startswith("valid-")}
-    assert valid_actions == {"IssueCO", "ReplaceCO", "CancelCO", "StatusNotification", "VerificationRequest",
-                             "VerificationResponse", "Ping"}
+    assert valid_actions == {
+        "IssueCO",
+        "ReplaceCO",
+        "CancelCO",
+        "StatusNotification",
+        "VerificationRequest",
+        "VerificationResponse",
+        "Ping",
+    }
 
 
 def test_every_vector_goes_to_kh_from_another_party(tmp_path):

@@ -1,0 +1,63 @@
+"""`pip install .` must work from any directory: schemas, templates, manifest and test PKI ship inside."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def wheel_names(tmp_path_factory) -> set[str]:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)],
+        check=True,
+        timeout=300,
+    )
+    (wheel,) = out.glob("conformance-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        return set(archive.namelist())
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "conformance/schemas/envelope.xsd",
+        "conformance/schemas/eformd.xsd",
+        "conformance/schemas/codelists.xsd",
+        "conformance/schemas/xmldsig-core-schema.xsd",
+        "conformance/test_vectors/manifest.toml",
+        "conformance/test_vectors/pki/README.md",
+        "conformance/test_vectors/pki/KH/nsw.pem",
+        "conformance/test_vectors/pki/SG/authority.key.pem",
+        "conformance/test_vectors/pki/SG/crl.pem",
+        "conformance/test_vectors/pki/bad/expired.pem",
+        "conformance/profile/requirements.toml",
+        "conformance/profile/templates/CertificateOfOrigin.xml.j2",
+        "conformance/profile/templates/envelope.xml.j2",
+    ],
+)
+def test_wheel_carries_the_data(wheel_names, name):
+    assert name in wheel_names
+
+
+def test_every_repository_data_file_is_in_the_wheel(wheel_names):
+    shipped = [
+        *ROOT.glob("schemas/*.xsd"),
+        *ROOT.glob("test_vectors/**/*.pem"),
+        *ROOT.glob("conformance/profile/templates/*.j2"),
+    ]
+    missing = []
+    for path in shipped:
+        relative = path.relative_to(ROOT).as_posix()
+        if relative.startswith(("schemas/", "test_vectors/")):
+            relative = f"conformance/{relative}"
+        if relative not in wheel_names:
+            missing.append(relative)
+    assert missing == []
