@@ -75,6 +75,24 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--out", type=Path, required=True, help="folder for <id>.xml files")
     build.set_defaults(handler=_vectors_build)
 
+    reference = commands.add_parser("reference", help="the embedded reference NSW").add_subparsers(
+        dest="reference_command", required=True
+    )
+    faults = reference.add_parser("faults", help="list the seeded faults: NAME  REQUIREMENT  description")
+    faults.set_defaults(handler=_reference_faults)
+    serve = reference.add_parser("serve", help="serve one party's reference NSW until SIGINT/SIGTERM")
+    serve.add_argument("--party", type=parse_party, required=True)
+    serve.add_argument("--port", type=int, required=True, help="0 picks a free port (printed)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--tls", action="store_true", help="HTTPS with mutual TLS (test PKI)")
+    serve.add_argument("--db", type=Path, help="SQLite file (default: reports/reference-<party>.sqlite)")
+    serve.add_argument("--peer", action="append", default=[], metavar="YY=URL", help="a party's inbox URL")
+    serve.add_argument("--fault", help="switch on one seeded fault (see `conformance reference faults`)")
+    serve.add_argument("--status-delay", type=float, default=0.0, metavar="S", help="delay statuses by S s")
+    serve.add_argument("--retry-schedule", default="1,2,4,8", metavar="S,S,...", help="outbox retry delays")
+    serve.add_argument("--trigger-token", help="enable the test trigger (or EFDX_TEST_TOKEN)")
+    serve.set_defaults(handler=_reference_serve)
+
     pki = commands.add_parser("pki", help="the TEST ONLY PKI").add_subparsers(
         dest="pki_command", required=True
     )
@@ -104,6 +122,64 @@ def _vectors_build(args: argparse.Namespace) -> int:
     written = build_all(args.out, args.date)
     print(f"wrote {len(written)} vectors for {args.date} to {args.out}")
     return EXIT_OK
+
+
+def _reference_faults(args: argparse.Namespace) -> int:
+    from conformance.reference.faults import FAULTS
+
+    width = max(len(fault.name) for fault in FAULTS)
+    for fault in FAULTS:
+        print(f"{fault.name:<{width}}  {fault.requirement:<6}  {fault.description}")
+    return EXIT_OK
+
+
+def _reference_serve(args: argparse.Namespace) -> int:
+    import os
+
+    from conformance.reference.faults import fault
+    from conformance.reference.nsw import ReferenceNsw, Settings
+    from conformance.reference.server import run_until_signalled, serve
+
+    peers = {}
+    for item in args.peer:
+        party, _, url = item.partition("=")
+        if not url or party.upper() not in _parties():
+            raise UsageError(f"--peer wants PARTY=URL, not {item!r}")
+        peers[party.upper()] = url
+    try:
+        fault(args.fault)
+        schedule = tuple(float(value) for value in args.retry_schedule.split(","))
+    except (KeyError, ValueError) as exc:
+        raise UsageError(str(exc).strip("'\"")) from None
+    settings = Settings(
+        party=args.party,
+        db=args.db or Path("reports") / f"reference-{args.party}.sqlite",
+        peers=peers,
+        fault=args.fault,
+        status_delay=args.status_delay,
+        retry_schedule=schedule,
+        trigger_token=args.trigger_token or os.environ.get("EFDX_TEST_TOKEN"),
+        tls=args.tls,
+    )
+    nsw = ReferenceNsw(settings)
+    server = serve(nsw, args.host, args.port, tls=args.tls)
+
+    def announce(server) -> None:
+        scheme = "https" if args.tls else "http"
+        fault_note = f" with fault {args.fault}" if args.fault else ""
+        print(
+            f"reference NSW {args.party}{fault_note} at {scheme}://{args.host}:{server.port}/efdx/1/messages",
+            flush=True,
+        )
+
+    run_until_signalled(nsw, server, announce)
+    return EXIT_OK
+
+
+def _parties() -> tuple[str, ...]:
+    from conformance.profile.codes import PARTIES
+
+    return PARTIES
 
 
 def _pki_generate(args: argparse.Namespace) -> int:

@@ -57,9 +57,10 @@ ID_ATTRS = (
 
 VALID = [vector for vector in load_manifest() if vector.expect_code == "valid"]
 CO_ACTIONS = ("IssueCO", "ReplaceCO")
-# What xmlsec1 says of each BR-12 vector's CO signature, (with the certificate in its own KeyInfo,
-# with SG's issuing authority certificate). True where the signature is cryptographically sound
-# and BR-12 is a policy judgement of ours (signer's kind, party, KeyUsage; SHA-1).
+# What xmlsec1 says of each BR-12 vector's CO signature: (verified with the certificate in its own
+# KeyInfo, verified with SG's issuing authority certificate); None where there is no signature.
+# True where the signature is cryptographically sound and BR-12 is a policy judgement of ours
+# (signer's kind, party, KeyUsage; SHA-1).
 BR12_XMLSEC1 = {
     "br12-co-unsigned": (None, False),
     "br12-co-tampered": (False, False),

@@ -9,6 +9,7 @@ except where a vector tests a wrong receiver or a foreign signer.
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -90,10 +91,17 @@ class Build:
     after_signing: list[Callable[[etree._Element], etree._Element | None]] = field(default_factory=list)
     co_after_signing: list[Callable[[etree._Element], None]] = field(default_factory=list)
     envelope_action: str | None = None
+    moment: datetime | None = None
 
     @property
     def noon(self) -> datetime:
-        return datetime.combine(self.day, time(12), tzinfo=UTC)
+        """When the vector is sent: noon UTC of its day, unless built for a live moment."""
+        return self.moment or datetime.combine(self.day, time(12), tzinfo=UTC)
+
+    @property
+    def seed(self) -> str:
+        """What ids derive from: the vector and its day, or its live moment."""
+        return f"{self.vector_id}/{self.moment.isoformat() if self.moment else self.day}"
 
     def co(self, **changes: Any) -> dict[str, Any]:
         """Sample CO data for this build (CO issued by the sender, to the receiver, on the day)."""
@@ -101,7 +109,7 @@ class Build:
             issuing_country=self.sender,
             importing_country=self.receiver,
             issue_date=self.day,
-            reference_number=f"{self.vector_id.upper()}-{self.day:%Y%m%d}"[:35],
+            reference_number=f"CO-{hashlib.sha256(self.seed.encode()).hexdigest()[:10].upper()}-{self.day:%Y%m%d}",
         )
         data.update(changes)
         return data
@@ -129,7 +137,7 @@ class Build:
             action=self.envelope_action or self.action,
             sender=self.sender,
             receiver=self.receiver,
-            message_id=messages.message_id(self.sender, seed=f"{self.vector_id}/{self.day}"),
+            message_id=messages.message_id(self.sender, seed=self.seed),
             conversation_id=messages.conversation_id(issuing, reference),
             timestamp=self.timestamp or self.noon,
             profile_version=self.profile_version,
@@ -180,8 +188,11 @@ def builder(*vector_ids: str):
     return register
 
 
-def build_vector(vector_id: str, day: date, pki: TestPki) -> bytes:
-    build = Build(vector_id=vector_id, day=day, pki=pki)
+def build_vector(vector_id: str, day: date, pki: TestPki, moment: datetime | None = None) -> bytes:
+    """The vector's bytes for ``day`` (sent at noon UTC), or for a live ``moment`` (then day = its date)."""
+    if moment is not None:
+        day = moment.astimezone(UTC).date()
+    build = Build(vector_id=vector_id, day=day, pki=pki, moment=moment)
     result = BUILDERS[vector_id](build)
     return result if isinstance(result, bytes) else build.bytes()
 

@@ -1,0 +1,350 @@
+"""The reference NSW's behaviour, without HTTP: receive, answer, process, send, trigger.
+
+Receiving follows section 5: the shared judge makes the synchronous checks; then one SQLite
+transaction records the message, applies the stateful business rules (BR-11, BR-14, BR-15) against
+what was accepted before, updates the CO's state and queues the StatusNotification (or the
+VerificationResponse) in the outbox. The answer goes back only after that commit, so a message
+that got a Receipt is never lost, and its duplicate is recognised even after a restart.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from lxml import etree
+
+from conformance import messages, signals, signing
+from conformance.judge import Judgement, Receiver
+from conformance.pki import TestPki
+from conformance.profile import rules
+from conformance.profile.codes import EFORMD_NS, PARTIES, PAYLOAD_FOR_ACTION
+from conformance.reference.faults import fault as find_fault
+from conformance.reference.outbox import DEFAULT_SCHEDULE, Outbox
+from conformance.reference.store import Store, Transaction
+from conformance.safexml import parse_untrusted
+from conformance.violations import Violation
+
+log = logging.getLogger(__name__)
+_F = f"{{{EFORMD_NS}}}"
+CO_ACTIONS = ("IssueCO", "ReplaceCO", "CancelCO")
+TRIGGER_ACTIONS = ("IssueCO", "ReplaceCO", "CancelCO", "StatusNotification", "VerificationRequest")
+
+
+@dataclass
+class Settings:
+    """How one reference NSW is run (the `conformance reference serve` options)."""
+
+    party: str
+    db: Path
+    peers: Mapping[str, str] = field(default_factory=dict)
+    fault: str | None = None
+    status_delay: float = 0.0
+    late_status_delay: float = 300.0
+    retry_schedule: Sequence[float] = DEFAULT_SCHEDULE
+    outbound_timeout: float = 10.0
+    trigger_token: str | None = None
+    pki_dir: Path | None = None
+    tls: bool = False
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+    content_type: str = "application/xml"
+
+
+class ReferenceNsw:
+    def __init__(
+        self, settings: Settings, *, session=None, clock: Callable[[], datetime] | None = None
+    ) -> None:
+        self.settings = settings
+        self.party = settings.party
+        self.fault = find_fault(settings.fault)
+        self.fault_name = self.fault.name if self.fault else None
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        pki = TestPki.load(settings.pki_dir)
+        self.nsw_credential = pki.nsw(self.party)
+        self.authority_credential = pki.authority(self.party)
+        self.trust = pki.trust_store()
+        self.store = Store(settings.db)
+        if settings.tls and session is None:
+            session = self._tls_session()
+        self.receiver = Receiver(self.party, self.trust, skip=self.fault.skip if self.fault else frozenset())
+        self.outbox = Outbox(
+            self.store,
+            settings.peers,
+            schedule=settings.retry_schedule,
+            timeout=settings.outbound_timeout,
+            session=session,
+            fault=self.fault_name,
+        )
+
+    def _tls_session(self):
+        """Outbound HTTPS: present our NSW certificate, trust every party's CA (section 2)."""
+        from conformance.reference.server import client_session
+
+        bundle = self.settings.db.with_name(self.settings.db.name + ".trust.pem")
+        bundle.write_bytes(self.trust.ca_pem())
+        return client_session(self.nsw_credential, str(bundle))
+
+    def start(self) -> None:
+        self.outbox.start()
+
+    def stop(self) -> None:
+        self.outbox.stop()
+
+    # ------------------------------------------------------------------------------ receiving
+
+    def receive(self, body: bytes, content_type: str, tls_party: str | None = None) -> Answer:
+        """Judge, record and answer one POST to the inbox."""
+        now = self.clock()
+        judgement = self.receiver.judge(body, content_type, at=now)
+        if judgement.accepted and tls_party is not None and judgement.header.sender != tls_party:
+            judgement.violation = Violation(
+                "T-05", f"a TLS client certificate of {judgement.header.sender}", f"one of {tls_party}"
+            )
+        if judgement.accepted:
+            try:
+                judgement.duplicate = self._record(judgement, now)
+            except Violation as violation:  # a conflicting duplicate (M-17) seen in the transaction
+                judgement.violation = violation
+        if not judgement.accepted:
+            return self._error(judgement, now)
+        self.outbox.wake()
+        return Answer(200, self._receipt(judgement, now))
+
+    def _record(self, judgement: Judgement, now: datetime) -> bool:
+        """Record the message and act on it in one transaction; True when it is a duplicate."""
+        header = judgement.header
+        with self.store.transaction() as tx:
+            earlier = tx.digest_of(header.sender, header.message_id)
+            if earlier is not None and earlier != judgement.body_digest and "M-17" not in self.receiver.skip:
+                raise Violation(
+                    "M-17",
+                    "new content under a new MessageId",
+                    f"MessageId {header.message_id} again with different content",
+                )
+            if earlier is not None and self.fault_name != "process-duplicates-twice":
+                return True
+            if earlier is None:
+                tx.record_received(header.sender, header.message_id, judgement.body_digest, header.action)
+            self._act(tx, judgement, now)
+        return earlier is not None
+
+    def _act(self, tx: Transaction, judgement: Judgement, now: datetime) -> None:
+        action = judgement.header.action
+        if action in CO_ACTIONS:
+            self._co_message(tx, judgement, now)
+        elif action == "VerificationRequest" and self.fault_name != "ignore-verification-requests":
+            self._answer_verification(tx, judgement, now)
+
+    def _co_message(self, tx: Transaction, judgement: Judgement, now: datetime) -> None:
+        header, payload = judgement.header, judgement.payload
+        context = rules.Context(header.action, header.sender, header.receiver, now.date(), history=tx)
+        findings = list(judgement.findings)
+        for rule in rules.STATEFUL_RULES:
+            if rule not in self.receiver.skip:
+                findings += rules.RULES[rule](payload, context)
+        reasons = rules.failed_rules(findings)
+        if self.fault_name == "acknowledge-unknown-cancel":
+            reasons = tuple(r for r in reasons if r != "BR-14")
+        issuing = payload.findtext(f"{_F}IssuingCountry")
+        reference = payload.findtext(f"{_F}ReferenceNumber")
+        status = "REJECTED" if reasons else self._apply(tx, header, payload, issuing, reference)
+        if self.fault_name == "never-send-status":
+            return
+        texts = {finding.rule: str(finding) for finding in reversed(findings)}
+        reason_data = [{"code": rule, "text": texts.get(rule, rule)[:2048]} for rule in reasons]
+        data = {
+            "reference_number": reference,
+            "issuing_country": issuing,
+            "status": status,
+            "status_date": now.date().isoformat(),
+            "reasons": reason_data,
+            "declaration_reference": None,
+        }
+        conversation = header.conversation_id
+        if self.fault_name == "wrong-conversation-id":
+            conversation = f"{conversation}-WRONG"
+        delay = (
+            self.settings.late_status_delay
+            if self.fault_name == "late-status"
+            else self.settings.status_delay
+        )
+        self._send(
+            tx,
+            "StatusNotification",
+            data,
+            to=header.sender,
+            conversation=conversation,
+            ref_to=header.message_id,
+            now=now,
+            delay=delay,
+        )
+
+    def _apply(self, tx: Transaction, header, payload: etree._Element, issuing: str, reference: str) -> str:
+        """Apply an accepted CO message to the CO states; return the status to send."""
+        if header.action == "CancelCO":
+            if tx.accepted(issuing, reference):
+                tx.set_state("received", issuing, reference, "CANCELLED", header.message_id)
+            return "CANCELLATION_ACKNOWLEDGED"
+        tx.set_state("received", issuing, reference, "ACCEPTED", header.message_id)
+        replaced = payload.findtext(f"{_F}Replaces")
+        if header.action == "ReplaceCO" and replaced:
+            tx.set_state("received", issuing, replaced.strip(), "SUPERSEDED", header.message_id)
+        return "ACCEPTED"
+
+    def _answer_verification(self, tx: Transaction, judgement: Judgement, now: datetime) -> None:
+        header, payload = judgement.header, judgement.payload
+        issuing = payload.findtext(f"{_F}IssuingCountry")
+        reference = payload.findtext(f"{_F}ReferenceNumber")
+        state = tx.state_of("issued", issuing, reference) if issuing == self.party else None
+        confirmed = state is not None
+        data = {
+            "reference_number": reference,
+            "issuing_country": issuing,
+            "outcome": "CONFIRMED" if confirmed else "NOT_CONFIRMED",
+            "findings": f"CO {reference} is on file, state {state}"
+            if confirmed
+            else f"No CO {reference} issued by {self.party} is on file",
+        }
+        self._send(
+            tx,
+            "VerificationResponse",
+            data,
+            to=header.sender,
+            conversation=header.conversation_id,
+            ref_to=header.message_id,
+            now=now,
+            delay=0.0,
+        )
+
+    # ------------------------------------------------------------------------------ answers
+
+    def _receipt(self, judgement: Judgement, now: datetime) -> bytes:
+        digests = list(judgement.received_digests)
+        if self.fault_name == "wrong-received-digest" and digests:
+            digests[0] = ("A" if digests[0][0] != "A" else "B") + digests[0][1:]
+        credential = None if self.fault_name == "unsigned-receipts" else self.nsw_credential
+        return signals.receipt(
+            ref_to_message_id=judgement.header.message_id,
+            sender=self.party,
+            receiver=judgement.header.sender,
+            at=now,
+            duplicate=judgement.duplicate,
+            received_digests=digests,
+            credential=credential,
+        )
+
+    def _error(self, judgement: Judgement, now: datetime) -> Answer:
+        violation = judgement.violation
+        sender = judgement.header.sender if judgement.header else None
+        body = signals.error(
+            violation,
+            ref_to_message_id=judgement.message_id,
+            sender=self.party,
+            receiver=sender if sender in PARTIES else None,
+            at=now,
+            credential=self.nsw_credential,
+            code="EFDX-M01" if self.fault_name == "wrong-error-code" else None,
+        )
+        return Answer(judgement.http_status, body)
+
+    # ------------------------------------------------------------------------------ sending
+
+    def _send(
+        self,
+        tx: Transaction,
+        action: str,
+        data: dict,
+        *,
+        to: str,
+        conversation: str,
+        ref_to: str | None,
+        now: datetime,
+        delay: float,
+        payload: etree._Element | None = None,
+    ) -> str:
+        """Build, sign and queue one message in the outbox, within the caller's transaction."""
+        payload = payload if payload is not None else messages.payload(action, data)
+        fields = messages.EnvelopeFields(
+            action=action,
+            sender=self.party,
+            receiver=to,
+            message_id=messages.message_id(self.party),
+            conversation_id=conversation,
+            timestamp=now,
+            ref_to_message_id=ref_to,
+        )
+        envelope = messages.envelope(fields, payload)
+        signing.sign_envelope(envelope, self.nsw_credential)
+        tx.enqueue(
+            message_id=fields.message_id,
+            party=to,
+            action=action,
+            body=messages.serialize(envelope),
+            send_at=time.time() + delay,
+        )
+        return fields.message_id
+
+    def trigger(self, token: str | None, body: bytes) -> Answer:
+        """The test trigger (section 2): sign and send what the harness asks for."""
+        if self.settings.trigger_token is None:
+            return _json(404, {"error": "the test trigger is not enabled"})
+        if token != self.settings.trigger_token:
+            return _json(403, {"error": "missing or wrong X-EFDX-Test-Token"})
+        try:
+            request = json.loads(body)
+            action, to, document = request["action"], request["to"], request["document"]
+        except (ValueError, KeyError, TypeError) as exc:
+            return _json(400, {"error": f"expected JSON with action, to, document: {exc}"})
+        if action not in TRIGGER_ACTIONS or to not in self.settings.peers:
+            return _json(400, {"error": f"action must be one of {TRIGGER_ACTIONS} and to a configured peer"})
+        try:
+            payload = parse_untrusted(document.encode("utf-8"))
+        except Violation as violation:
+            return _json(400, {"error": str(violation)})
+        if payload.tag != f"{_F}{PAYLOAD_FOR_ACTION[action]}":
+            return _json(400, {"error": f"{action} needs a {PAYLOAD_FOR_ACTION[action]} document"})
+        message_id = self._send_triggered(action, to, payload)
+        self.outbox.wake()
+        return _json(202, {"messageId": message_id})
+
+    def _send_triggered(self, action: str, to: str, payload: etree._Element) -> str:
+        now = self.clock()
+        payload = copy.deepcopy(payload)
+        issuing = payload.findtext(f"{_F}IssuingCountry") or self.party
+        reference = payload.findtext(f"{_F}ReferenceNumber") or "PING"
+        with self.store.transaction() as tx:
+            if action in ("IssueCO", "ReplaceCO"):
+                payload.set("Id", payload.get("Id") or "co")
+                signing.sign_enveloped(payload, self.authority_credential)
+                tx.set_state("issued", issuing, reference, "ACCEPTED", "trigger")
+                replaced = payload.findtext(f"{_F}Replaces")
+                if action == "ReplaceCO" and replaced:
+                    tx.set_state("issued", issuing, replaced.strip(), "SUPERSEDED", "trigger")
+            elif action == "CancelCO" and tx.state_of("issued", issuing, reference):
+                tx.set_state("issued", issuing, reference, "CANCELLED", "trigger")
+            return self._send(
+                tx,
+                action,
+                {},
+                to=to,
+                conversation=messages.conversation_id(issuing, reference),
+                ref_to=None,
+                now=now,
+                delay=0.0,
+                payload=payload,
+            )
+
+
+def _json(status: int, data: dict) -> Answer:
+    return Answer(status, json.dumps(data).encode(), "application/json")

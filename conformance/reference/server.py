@@ -1,0 +1,138 @@
+"""The reference NSW over HTTP(S): a werkzeug WSGI app and a threaded server on loopback.
+
+Routes (section 2): ``POST /efdx/1/messages`` (the inbox) and ``POST /efdx/1/test/trigger``.
+Bodies over 5 MiB are refused from Content-Length, or after reading one byte past the cap, never
+read whole. With TLS the server demands a client certificate chaining to a trusted party's CA
+(the handshake fails otherwise) and answers 403 EFDX-T05 when its country is not the sender's.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import ssl
+import threading
+from datetime import datetime, timezone
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+from conformance import signals
+from conformance.profile.codes import MAX_BODY_BYTES
+from conformance.reference.nsw import Answer, ReferenceNsw
+from conformance.violations import Violation
+
+log = logging.getLogger(__name__)
+INBOX_PATH = "/efdx/1/messages"
+TRIGGER_PATH = "/efdx/1/test/trigger"
+
+
+class ReferenceApp:
+    """The WSGI application in front of one ReferenceNsw."""
+
+    def __init__(self, nsw: ReferenceNsw) -> None:
+        self.nsw = nsw
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        if request.path == INBOX_PATH:
+            response = self.inbox(request)
+        elif request.path == TRIGGER_PATH and request.method == "POST":
+            response = _response(
+                self.nsw.trigger(request.headers.get("X-EFDX-Test-Token"), _read(request)[0])
+            )
+        else:
+            response = Response("not found\n", 404, content_type="text/plain")
+        return response(environ, start_response)
+
+    def inbox(self, request: Request) -> Response:
+        if request.method != "POST":
+            return Response("only POST\n", 405, headers={"Allow": "POST"}, content_type="text/plain")
+        body, too_large = _read(request)
+        if too_large:
+            answer = self._too_large(request)
+            response = _response(answer)
+            response.headers["Connection"] = "close"
+            return response
+        tls_party = _client_party(request.environ.get("SSL_CLIENT_CERT"))
+        return _response(self.nsw.receive(body, request.content_type or "", tls_party))
+
+    def _too_large(self, request: Request) -> Answer:
+        observed = f"{request.content_length} bytes" if request.content_length else "more than that"
+        violation = Violation("T-04", f"a body of at most {MAX_BODY_BYTES} bytes", observed)
+        body = signals.error(
+            violation,
+            ref_to_message_id=None,
+            sender=self.nsw.party,
+            receiver=None,
+            at=datetime.now(timezone.utc),
+            credential=self.nsw.nsw_credential,
+        )
+        return Answer(413, body)
+
+
+def _read(request: Request) -> tuple[bytes, bool]:
+    """Read the body up to one byte past the cap; say whether it was too large."""
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        return b"", True
+    body = request.stream.read(MAX_BODY_BYTES + 1)
+    return body, len(body) > MAX_BODY_BYTES
+
+
+def _response(answer: Answer) -> Response:
+    return Response(answer.body, answer.status, content_type=answer.content_type)
+
+
+def _client_party(pem: str | None) -> str | None:
+    """The country of the TLS client certificate (already verified by the handshake)."""
+    if not pem:
+        return None
+    cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
+    countries = cert.subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)
+    return countries[0].value if countries else ""
+
+
+def server_tls_context(nsw: ReferenceNsw) -> ssl.SSLContext:
+    """TLS 1.2+, the NSW certificate as server certificate, client certificates required."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    credential = nsw.nsw_credential
+    context.load_cert_chain(str(credential.cert_path), str(credential.key_path))
+    context.load_verify_locations(cadata=nsw.trust.ca_pem().decode("ascii"))
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def client_session(credential, ca_file: str):
+    """A requests session that presents ``credential`` (an NSW certificate) and trusts ``ca_file``."""
+    import requests
+
+    session = requests.Session()
+    session.cert = (str(credential.cert_path), str(credential.key_path))
+    session.verify = ca_file
+    return session
+
+
+def serve(nsw: ReferenceNsw, host: str, port: int, *, tls: bool = False) -> BaseWSGIServer:
+    """Create the threaded server (not yet serving); the caller runs ``serve_forever``."""
+    context = server_tls_context(nsw) if tls else None
+    return make_server(host, port, ReferenceApp(nsw), threaded=True, ssl_context=context)
+
+
+def run_until_signalled(nsw: ReferenceNsw, server: BaseWSGIServer, announce) -> None:
+    """Serve until SIGINT or SIGTERM, then shut down cleanly: server, outbox, store."""
+
+    def stop(signum, frame):
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    nsw.start()
+    announce(server)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+        nsw.stop()
