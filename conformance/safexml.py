@@ -21,6 +21,12 @@ _PARSER_OPTIONS = dict(
     dtd_validation=False,
     huge_tree=False,
     remove_blank_text=False,
+    # Exclusive C14N without comments ignores comments, so a comment inside signed text would split
+    # what lxml reads (element.text stops at it) from what was signed. Dropping comments at parse time
+    # makes the two the same; processing instructions are dropped too (C14N covers them, so a signed
+    # part with one then fails its digest, M-06): what is read is always what was canonicalized.
+    remove_comments=True,
+    remove_pis=True,
 )
 _XML_DECL = re.compile(rb"^<\?xml\s[^?]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
 # Prolog items that may stand before the root element: comments, processing instructions, space.

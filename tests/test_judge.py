@@ -121,3 +121,22 @@ def test_message_id_is_read_even_when_the_envelope_is_invalid(pki):
     body = build(pki, envelope_signer=None, profile_version="9").bytes()
     judgement = Receiver("KH", pki.trust_store()).judge(body, at=NOON)
     assert judgement.codes == ["EFDX-M18"] and judgement.message_id.endswith("@sg.efdx")
+
+
+def test_a_comment_inside_signed_text_cannot_change_what_is_read(pki):
+    """Exclusive C14N ignores comments: a receiver must not read `87b` where `87b<!---->0...` was sent."""
+    log = Log()
+    receiver = Receiver("KH", pki.trust_store(), log=log)
+    body = build(pki).bytes()
+    first = receiver.judge(body, at=NOON)
+    log.seen[(first.header.sender, first.header.message_id)] = first.body_digest
+    message_id = first.header.message_id.encode()
+    replay = body.replace(b"<MessageId>" + message_id[:3], b"<MessageId>" + message_id[:3] + b"<!---->", 1)
+    judgement = receiver.judge(replay, at=NOON)
+    assert judgement.message_id == first.header.message_id
+    assert judgement.codes == ["EFDX-M17"]
+
+
+def test_a_processing_instruction_inside_signed_text_fails_the_digest(pki):
+    body = build(pki).bytes().replace(b"<To>KH", b"<To>K<?x y?>H", 1)
+    assert Receiver("KH", pki.trust_store()).judge(body, at=NOON).codes == ["EFDX-M06"]

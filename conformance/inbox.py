@@ -1,0 +1,188 @@
+"""The harness's own inbox: a real HTTP(S) server playing the partner NSW's gateway.
+
+It receives what the candidate sends, judges every message as a conforming partner would (M-22),
+answers with a signed Receipt or Error, and hands each arrival to whoever waits for it. Waits are
+event-driven (a Condition), bounded by a timeout, never fixed sleeps. A test can script the answer
+to an arrival (another status, a delay, a dropped connection) to play a flaky gateway (M-21).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from conformance import signals
+from conformance.judge import Judgement, Receiver
+from conformance.pki import TestPki
+from conformance.profile.codes import MAX_BODY_BYTES
+
+INBOX_PATH = "/efdx/1/messages"
+
+
+@dataclass
+class Arrival:
+    """One POST that reached the inbox, what the harness made of it, and what it answered."""
+
+    body: bytes
+    content_type: str
+    received_at: datetime
+    judgement: Judgement
+    answered: int = 0
+    tls_party: str | None = None
+
+    @property
+    def header(self):
+        return self.judgement.header
+
+    @property
+    def message_id(self) -> str | None:
+        return self.judgement.message_id
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """How to answer one arrival: normally, with another status, after a delay, or not at all."""
+
+    status: int | None = None  # None: the normal answer (Receipt or Error)
+    delay: float = 0.0
+    drop: bool = False
+
+
+Script = Callable[[Arrival], Reaction | None]
+
+
+@dataclass
+class HarnessInbox:
+    party: str
+    pki: TestPki = field(default_factory=TestPki.load)
+    tls: bool = False
+    host: str = "127.0.0.1"
+    port: int = 0
+    script: Script | None = None
+
+    def __post_init__(self) -> None:
+        self.credential = self.pki.nsw(self.party)
+        self.trust = self.pki.trust_store()
+        self._digests: dict[tuple[str, str], str] = {}
+        self.receiver = Receiver(self.party, self.trust, log=self)
+        self.arrivals: list[Arrival] = []
+        self._changed = threading.Condition()
+        self._server = None
+
+    # MessageLog: what this inbox received before
+    def digest_of(self, sender: str, message_id: str) -> str | None:
+        return self._digests.get((sender, message_id))
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{self.host}:{self._server.port}{INBOX_PATH}"
+
+    def start(self) -> HarnessInbox:
+        context = self._tls_context() if self.tls else None
+        self._server = make_server(self.host, self.port, self._app, threaded=True, ssl_context=context)
+        threading.Thread(target=self._server.serve_forever, name="harness-inbox", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def __enter__(self) -> HarnessInbox:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def wait_for(self, predicate: Callable[[Arrival], bool], timeout: float) -> Arrival | None:
+        """The first arrival (old or new) that satisfies ``predicate``, or None after ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for arrival in self.arrivals:
+                    if predicate(arrival):
+                        return arrival
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self._changed.wait(remaining):
+                    return next((a for a in self.arrivals if predicate(a)), None)
+
+    def matching(self, predicate: Callable[[Arrival], bool]) -> list[Arrival]:
+        with self._changed:
+            return [arrival for arrival in self.arrivals if predicate(arrival)]
+
+    # ------------------------------------------------------------------------------ serving
+
+    def _tls_context(self) -> ssl.SSLContext:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(str(self.credential.cert_path), str(self.credential.key_path))
+        context.load_verify_locations(cadata=self.trust.ca_pem().decode("ascii"))
+        context.verify_mode = ssl.CERT_REQUIRED
+        return context
+
+    def _app(self, environ, start_response):
+        request = Request(environ)
+        if request.path != INBOX_PATH or request.method != "POST":
+            return Response("not found\n", 404)(environ, start_response)
+        body = request.stream.read(MAX_BODY_BYTES + 1)
+        now = datetime.now(timezone.utc)
+        judgement = self.receiver.judge(body, request.content_type or "", at=now)
+        arrival = Arrival(body, request.content_type or "", now, judgement)
+        reaction = (self.script(arrival) if self.script else None) or Reaction()
+        if reaction.delay:
+            time.sleep(reaction.delay)  # scripted slowness: the point is to exceed the sender's timeout
+        if reaction.drop:
+            self._record(arrival, 0)
+            _drop(environ)
+            return []
+        status, answer = self._answer(judgement, now) if reaction.status is None else (reaction.status, b"")
+        self._record(arrival, status)
+        return Response(answer, status, content_type="application/xml")(environ, start_response)
+
+    def _answer(self, judgement: Judgement, now: datetime) -> tuple[int, bytes]:
+        header = judgement.header
+        if not judgement.accepted:
+            body = signals.error(
+                judgement.violation,
+                ref_to_message_id=judgement.message_id,
+                sender=self.party,
+                receiver=header.sender if header else None,
+                at=now,
+                credential=self.credential,
+            )
+            return judgement.http_status, body
+        self._digests.setdefault((header.sender, header.message_id), judgement.body_digest)
+        body = signals.receipt(
+            ref_to_message_id=header.message_id,
+            sender=self.party,
+            receiver=header.sender,
+            at=now,
+            duplicate=judgement.duplicate,
+            received_digests=judgement.received_digests,
+            credential=self.credential,
+        )
+        return 200, body
+
+    def _record(self, arrival: Arrival, status: int) -> None:
+        arrival.answered = status
+        with self._changed:
+            self.arrivals.append(arrival)
+            self._changed.notify_all()
+
+
+def _drop(environ) -> None:
+    """Close the connection without an answer (a reset, as a broken gateway would)."""
+    connection = environ.get("werkzeug.socket")
+    if connection is not None:
+        with contextlib.suppress(OSError):
+            connection.shutdown(socket.SHUT_RDWR)
