@@ -23,8 +23,9 @@ _PARSER_OPTIONS = dict(
     remove_blank_text=False,
     # Exclusive C14N without comments ignores comments, so a comment inside signed text would split
     # what lxml reads (element.text stops at it) from what was signed. Dropping comments at parse time
-    # makes the two the same; processing instructions are dropped too (C14N covers them, so a signed
-    # part with one then fails its digest, M-06): what is read is always what was canonicalized.
+    # makes the two the same. Processing instructions are dropped too: C14N covers them, so one added
+    # after signing is simply gone, and one that was signed makes the digest fail (M-06). Either way
+    # what is read is what was canonicalized.
     remove_comments=True,
     remove_pis=True,
 )

@@ -137,6 +137,7 @@ def test_a_comment_inside_signed_text_cannot_change_what_is_read(pki):
     assert judgement.codes == ["EFDX-M17"]
 
 
-def test_a_processing_instruction_inside_signed_text_fails_the_digest(pki):
+def test_a_processing_instruction_inside_signed_text_is_dropped_before_anything_reads_it(pki):
     body = build(pki).bytes().replace(b"<To>KH", b"<To>K<?x y?>H", 1)
-    assert Receiver("KH", pki.trust_store()).judge(body, at=NOON).codes == ["EFDX-M06"]
+    judgement = Receiver("KH", pki.trust_store()).judge(body, at=NOON)
+    assert judgement.codes == [] and judgement.header.receiver == "KH"
