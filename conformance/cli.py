@@ -7,6 +7,7 @@ error (argparse's own usage errors are mapped to 4 as well).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from datetime import date, datetime, time, timezone
@@ -60,6 +61,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"conformance {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
+    run = commands.add_parser(
+        "run", help="run the conformance suite (default: against the embedded reference NSW)"
+    )
+    run.add_argument("--sut", metavar="URL", help="the candidate's inbox URL (with --config)")
+    run.add_argument("--config", type=Path, metavar="FILE", help="the candidate's configuration (ICS, TOML)")
+    run.add_argument(
+        "--reference-fault", metavar="NAME", help="run against the reference NSW with one seeded fault"
+    )
+    run.add_argument("--tls", action="store_true", help="mutual TLS with the reference NSW (test PKI)")
+    run.add_argument("--requirement", action="append", default=[], metavar="ID", help="only tests of ID")
+    run.add_argument(
+        "--layer", action="append", default=[], choices=["T", "M", "A", "BR"], help="only a layer"
+    )
+    run.add_argument("-k", dest="keyword", metavar="EXPR", help="only tests whose name matches (pytest -k)")
+    run.add_argument("--report-dir", type=Path, default=Path("reports"), help="where the report folder goes")
+    run.set_defaults(handler=_run)
+
     validate = commands.add_parser("validate", help="judge message files offline, as the receiving NSW would")
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
     validate.add_argument("--json", action="store_true", help="print a JSON list of {file, valid, codes}")
@@ -100,6 +118,38 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--out", type=Path, help="folder (default: the package's test_vectors/pki)")
     generate.set_defaults(handler=_pki_generate)
     return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from conformance.config import ConfigError, load
+    from conformance.profile.catalogue import requirement
+    from conformance.reference.faults import fault
+    from conformance.run import RunOptions, run
+
+    if bool(args.sut) != bool(args.config) and not (args.config and not args.sut):
+        raise UsageError("--sut needs --config FILE (the candidate's ICS)")
+    if args.config and args.reference_fault:
+        raise UsageError("--reference-fault runs against the reference NSW; it does not go with --config")
+    try:
+        config = load(args.config) if args.config else None
+        if config is not None and args.sut:
+            config = dataclasses.replace(config, inbox_url=args.sut)
+        fault(args.reference_fault)
+        for rid in args.requirement:
+            requirement(rid)
+    except (ConfigError, KeyError) as exc:
+        raise UsageError(str(exc).strip("'\"")) from None
+    options = RunOptions(
+        config=config,
+        reference_fault=args.reference_fault,
+        tls=args.tls,
+        requirements=tuple(args.requirement),
+        layers=tuple(args.layer),
+        keyword=args.keyword,
+        report_dir=args.report_dir,
+    )
+    code, _folder = run(options)
+    return code
 
 
 def _validate(args: argparse.Namespace) -> int:

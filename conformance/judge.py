@@ -118,6 +118,13 @@ def _readable_message_id(root: etree._Element) -> str | None:
     return node.text.strip() if node is not None and node.text and node.text.strip() else None
 
 
+def _message_id_if_readable(body: bytes) -> str | None:
+    try:
+        return _readable_message_id(safexml.parse_untrusted(body))
+    except Violation:
+        return None
+
+
 @dataclass
 class Receiver:
     """One receiving NSW's point of view: who it is, whom it trusts, what it has seen, when it is."""
@@ -140,6 +147,8 @@ class Receiver:
             self._synchronous(body, content_type, moment, judgement)
         except Violation as violation:
             judgement.violation = violation
+            if violation.requirement == "T-03":  # the body itself may be fine: say which message it was
+                judgement.message_id = _message_id_if_readable(body)
             return judgement
         if not judgement.duplicate:
             judgement.findings = self._business(judgement, moment)

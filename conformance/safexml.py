@@ -13,6 +13,7 @@ from lxml import etree
 
 from conformance.profile.codes import MAX_BODY_BYTES
 from conformance.violations import Violation
+from conformance.xmldsig import remove_keeping_tail
 
 _PARSER_OPTIONS = dict(
     resolve_entities=False,
@@ -94,4 +95,6 @@ def parse_untrusted(
     tree = root.getroottree()
     if not allow_doctype and (tree.docinfo.doctype or tree.docinfo.internalDTD is not None):
         raise Violation("M-02", "no DOCTYPE", "a DOCTYPE")  # defence in depth: the scan above missed it
+    for entity in list(root.iter(etree.Entity)):  # only with allow_doctype: unexpanded references; drop
+        remove_keeping_tail(entity)
     return root

@@ -47,8 +47,11 @@ class SchemaSet:
 
     def problem(self, element: etree._Element, schema: str) -> SchemaProblem | None:
         """None when ``element`` is valid against ``schema``; otherwise the first problem, explained."""
-        if self._lxml[schema].validate(element):
-            return None
+        try:
+            if self._lxml[schema].validate(element):
+                return None
+        except etree.XMLSchemaValidateError as exc:  # libxml2 gave up on a node (e.g. an entity)
+            return SchemaProblem(path="/", reason=f"the validator could not process the document: {exc}")
         for error in self._explainers[schema].iter_errors(element):
             return SchemaProblem(path=error.path or "/", reason=error.reason or str(error))
         entry = self._lxml[schema].error_log.last_error  # xmlschema saw nothing: fall back to libxml2

@@ -13,14 +13,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def wheel_names(tmp_path_factory) -> set[str]:
+def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)],
         check=True,
         timeout=300,
     )
-    (wheel,) = out.glob("conformance-*.whl")
+    (built,) = out.glob("conformance-*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def wheel_names(wheel) -> set[str]:
     with zipfile.ZipFile(wheel) as archive:
         return set(archive.namelist())
 
@@ -61,3 +66,16 @@ def test_every_repository_data_file_is_in_the_wheel(wheel_names):
         if relative not in wheel_names:
             missing.append(relative)
     assert missing == []
+
+
+def test_every_module_is_in_the_wheel(wheel_names):
+    modules = [path.relative_to(ROOT).as_posix() for path in (ROOT / "conformance").rglob("*.py")]
+    assert modules and [module for module in modules if module not in wheel_names] == []
+
+
+def test_the_command_and_the_pytest_plugin_are_registered(wheel, wheel_names):
+    (name,) = [name for name in wheel_names if name.endswith(".dist-info/entry_points.txt")]
+    with zipfile.ZipFile(wheel) as archive:
+        entry_points = archive.read(name).decode()
+    assert "conformance = conformance.cli:main" in entry_points
+    assert "[pytest11]" in entry_points and "efdx = conformance.plugin" in entry_points

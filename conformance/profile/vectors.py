@@ -98,6 +98,10 @@ class Build:
         """When the vector is sent: noon UTC of its day, unless built for a live moment."""
         return self.moment or datetime.combine(self.day, time(12), tzinfo=UTC)
 
+    def third_party(self) -> str:
+        """A party that is neither sender nor receiver: TH, unless TH plays one of those."""
+        return next(party for party in ("TH", "VN", "MY") if party not in (self.sender, self.receiver))
+
     @property
     def seed(self) -> str:
         """What ids derive from: the vector and its day, or its live moment."""
@@ -188,11 +192,22 @@ def builder(*vector_ids: str):
     return register
 
 
-def build_vector(vector_id: str, day: date, pki: TestPki, moment: datetime | None = None) -> bytes:
-    """The vector's bytes for ``day`` (sent at noon UTC), or for a live ``moment`` (then day = its date)."""
+def build_vector(
+    vector_id: str,
+    day: date,
+    pki: TestPki,
+    moment: datetime | None = None,
+    *,
+    sender: str = SENDER,
+    receiver: str = RECEIVER,
+) -> bytes:
+    """The vector's bytes for ``day`` (sent at noon UTC), or for a live ``moment`` (then day = its date).
+
+    ``sender`` and ``receiver`` let the harness play any partner towards a candidate of any party.
+    """
     if moment is not None:
         day = moment.astimezone(UTC).date()
-    build = Build(vector_id=vector_id, day=day, pki=pki, moment=moment)
+    build = Build(vector_id=vector_id, day=day, pki=pki, moment=moment, sender=sender, receiver=receiver)
     result = BUILDERS[vector_id](build)
     return result if isinstance(result, bytes) else build.bytes()
 
@@ -322,7 +337,7 @@ def _unknown_action(build: Build) -> None:
 
 @builder("m13-wrong-receiver")
 def _wrong_receiver(build: Build) -> None:
-    build.receiver = "TH"
+    build.receiver = build.third_party()
 
 
 @builder("m14-action-payload-mismatch")
@@ -478,7 +493,7 @@ def _bad_envelope_signer(build: Build) -> None:
 
 @builder("m08-other-party-signer")
 def _other_party(build: Build) -> None:
-    build.envelope_signer = build.pki.nsw("TH")
+    build.envelope_signer = build.pki.nsw(build.third_party())
 
 
 @builder("m08-authority-signs-envelope")
@@ -508,12 +523,12 @@ def _co_change(build: Build, **changes: Any) -> None:
 
 @builder("br01-exporter-country-mismatch")
 def _br01(build: Build) -> None:
-    _co_change(build, exporter={"country": "TH"})
+    _co_change(build, exporter={"country": build.third_party()})
 
 
 @builder("br02-importing-country-mismatch")
 def _br02(build: Build) -> None:
-    _co_change(build, declaration={"importing_country": "VN"})
+    _co_change(build, declaration={"importing_country": build.third_party()})
 
 
 @builder("br03-rvc-below-40")
@@ -637,7 +652,7 @@ def _co_by_nsw(build: Build) -> None:
 
 @builder("br12-co-signed-by-other-authority")
 def _co_by_other(build: Build) -> None:
-    build.co_signer = build.pki.authority("TH")
+    build.co_signer = build.pki.authority(build.third_party())
 
 
 @builder("br12-co-authority-without-non-repudiation")
@@ -654,3 +669,21 @@ def _co_sha1(build: Build) -> None:
         signing.build_signature(co, [reference], build.pki.authority(build.sender), digest_method=ds.SHA1)
 
     build.co_after_signing.append(sign_sha1)
+
+
+# --- boundaries just inside the rules (the outside ones are above) ---------------------------------
+
+
+@builder("valid-timestamp-23h59m-old")
+def _timestamp_old_inside(build: Build) -> None:
+    build.timestamp = build.noon - timedelta(hours=23, minutes=59)
+
+
+@builder("valid-timestamp-14min-ahead")
+def _timestamp_ahead_inside(build: Build) -> None:
+    build.timestamp = build.noon + timedelta(minutes=14)
+
+
+@builder("valid-departure-3-days-not-retroactive")
+def _three_days(build: Build) -> None:
+    _co_change(build, transport={"departure_date": (build.day - timedelta(days=3)).isoformat()})

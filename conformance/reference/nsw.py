@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from conformance import messages, signals, signing
@@ -103,14 +105,13 @@ class ReferenceNsw:
 
     # ------------------------------------------------------------------------------ receiving
 
-    def receive(self, body: bytes, content_type: str, tls_party: str | None = None) -> Answer:
-        """Judge, record and answer one POST to the inbox."""
+    def receive(self, body: bytes, content_type: str, tls_client: x509.Certificate | None = None) -> Answer:
+        """Judge, record and answer one POST to the inbox (``tls_client``: the verified TLS peer)."""
         now = self.clock()
         judgement = self.receiver.judge(body, content_type, at=now)
-        if judgement.accepted and tls_party is not None and judgement.header.sender != tls_party:
-            judgement.violation = Violation(
-                "T-05", f"a TLS client certificate of {judgement.header.sender}", f"one of {tls_party}"
-            )
+        if tls_client is not None:
+            transport = self._tls_violation(tls_client, judgement, now)
+            judgement.violation = transport or judgement.violation
         if judgement.accepted:
             try:
                 judgement.duplicate = self._record(judgement, now)
@@ -120,6 +121,19 @@ class ReferenceNsw:
             return self._error(judgement, now)
         self.outbox.wake()
         return Answer(200, self._receipt(judgement, now))
+
+    def _tls_violation(self, cert: x509.Certificate, judgement: Judgement, now: datetime) -> Violation | None:
+        """T-05: the TLS client is a current NSW certificate of the party the message comes from."""
+        claimed = judgement.header.sender if judgement.header else country_of(cert)
+        try:
+            self.trust.check_signer([cert], claimed, now, "nsw")
+        except Violation as violation:
+            return Violation(
+                "T-05",
+                f"a TLS client certificate of {claimed}'s NSW ({violation.expected})",
+                violation.observed,
+            )
+        return None
 
     def _record(self, judgement: Judgement, now: datetime) -> bool:
         """Record the message and act on it in one transaction; True when it is a duplicate."""
@@ -303,7 +317,9 @@ class ReferenceNsw:
             return _json(403, {"error": "missing or wrong X-EFDX-Test-Token"})
         try:
             request = json.loads(body)
-            action, to, document = request["action"], request["to"], request["document"]
+            action, to, document = (request[key] for key in ("action", "to", "document"))
+            if not all(isinstance(value, str) for value in (action, to, document)):
+                raise TypeError("action, to and document must be strings")
         except (ValueError, KeyError, TypeError) as exc:
             return _json(400, {"error": f"expected JSON with action, to, document: {exc}"})
         if action not in TRIGGER_ACTIONS or to not in self.settings.peers:
@@ -344,6 +360,11 @@ class ReferenceNsw:
                 delay=0.0,
                 payload=payload,
             )
+
+
+def country_of(cert: x509.Certificate) -> str:
+    countries = cert.subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)
+    return str(countries[0].value) if countries else ""
 
 
 def _json(status: int, data: dict) -> Answer:

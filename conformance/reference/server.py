@@ -15,7 +15,6 @@ import threading
 from datetime import datetime, timezone
 
 from cryptography import x509
-from cryptography.x509.oid import NameOID
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
@@ -56,8 +55,8 @@ class ReferenceApp:
             response = _response(answer)
             response.headers["Connection"] = "close"
             return response
-        tls_party = _client_party(request.environ.get("SSL_CLIENT_CERT"))
-        return _response(self.nsw.receive(body, request.content_type or "", tls_party))
+        tls_client = _client_certificate(request.environ.get("SSL_CLIENT_CERT"))
+        return _response(self.nsw.receive(body, request.content_type or "", tls_client))
 
     def _too_large(self, request: Request) -> Answer:
         observed = f"{request.content_length} bytes" if request.content_length else "more than that"
@@ -85,13 +84,9 @@ def _response(answer: Answer) -> Response:
     return Response(answer.body, answer.status, content_type=answer.content_type)
 
 
-def _client_party(pem: str | None) -> str | None:
-    """The country of the TLS client certificate (already verified by the handshake)."""
-    if not pem:
-        return None
-    cert = x509.load_pem_x509_certificate(pem.encode("ascii"))
-    countries = cert.subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)
-    return countries[0].value if countries else ""
+def _client_certificate(pem: str | None) -> x509.Certificate | None:
+    """The TLS client certificate (its chain already verified by the handshake)."""
+    return x509.load_pem_x509_certificate(pem.encode("ascii")) if pem else None
 
 
 def server_tls_context(nsw: ReferenceNsw) -> ssl.SSLContext:
@@ -110,6 +105,7 @@ def client_session(credential, ca_file: str):
     import requests
 
     session = requests.Session()
+    session.trust_env = False  # REQUESTS_CA_BUNDLE and proxies must not override the test trust
     session.cert = (str(credential.cert_path), str(credential.key_path))
     session.verify = ca_file
     return session

@@ -1,0 +1,394 @@
+"""Throughput of the reference NSW on loopback: signed COs per second end to end, and receipt latency.
+
+Starts SG's inbox (the harness's ``HarnessInbox``, playing the partner) in this process and KH's
+reference NSW on 127.0.0.1 with a fresh SQLite file in a temporary folder. By default the reference
+runs in a separate process (``python -m conformance.cli reference serve``), so that it has its own
+interpreter and GIL; ``--in-process`` runs it in this process instead (``RunningReference``), next
+to the inbox and the clients. Then:
+
+* builds and signs N distinct valid IssueCOs (SG to KH) before timing (signing is client work);
+* sends one untimed warm-up IssueCO per client and waits for its status (first-call costs);
+* sends the N messages from C client threads, one ``requests`` session each, recording each
+  request's receipt latency (POST to the answer read). The sessions would keep connections alive,
+  but werkzeug's server answers ``Connection: close``, so every POST opens a new connection (and,
+  with ``--tls``, makes a full mutual-TLS handshake); the same holds for the server's outbox;
+* waits, event-driven and bounded by ``--timeout``, until the inbox has recorded all N
+  StatusNotifications.
+
+Figures: wall time from the first send to the last status, COs/s end to end (with statuses),
+receipts/s, p50/p95/max receipt latency, how long each status came after its receipt, and the CPU
+time per CO of this process and of the server process. If an answer is not 200, or a status is missing, not
+accepted by the inbox or not ACCEPTED, it prints what went wrong and no figures, and exits 1.
+Figures are printed, never asserted: this is a benchmark, not a test.
+
+    python bench/reference_throughput.py [--messages N] [--clients C] [--tls] [--in-process]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import queue
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+import requests
+
+from conformance import messages
+from conformance.inbox import Arrival, HarnessInbox
+from conformance.pki import TestPki
+from conformance.profile.codes import EFORMD_NS, ENVELOPE_NS
+from conformance.profile.vectors import Build
+from conformance.reference.nsw import Settings
+from conformance.reference.runner import RunningReference
+
+RETRY_SCHEDULE = (0.05, 0.1)
+ANNOUNCE = re.compile(r"reference NSW KH at (https?://\S+)")
+ACCESS_200 = re.compile(r'"POST /efdx/1/messages HTTP/1\.1" 200 -$')
+STARTUP_TIMEOUT = 30.0
+# requests lets these override a Session's ``verify`` (psf/requests#3829). The reference NSW's outbox
+# sets only ``session.verify`` to the test CAs, so with either of them set (as on the machine of the
+# first run) it fails to verify SG's inbox and no status is delivered over TLS. --tls unsets them.
+CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+
+@dataclass(frozen=True)
+class Sent:
+    message_id: str
+    status: int | None  # None: no answer (the exception is in ``error``)
+    started: float  # perf_counter
+    seconds: float
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    message_id: str
+    body: bytes
+
+
+def build_messages(count: int, pki: TestPki, label: str) -> list[Outgoing]:
+    """``count`` signed valid IssueCOs SG to KH, each with its own MessageId and CO reference."""
+    now = datetime.now(UTC)
+    built = []
+    for index in range(count):
+        build = Build(vector_id=f"bench-{label}-{index:05d}", day=now.date(), pki=pki, moment=now)
+        root = build.envelope()
+        message_id = root.findtext(f"{{{ENVELOPE_NS}}}Header/{{{ENVELOPE_NS}}}MessageId")
+        built.append(Outgoing(message_id, messages.serialize(root)))
+    return built
+
+
+class Server:
+    """KH's reference NSW, in a child process (default) or in this process."""
+
+    def __init__(self, *, in_process: bool, db: Path, inbox_url: str, tls: bool) -> None:
+        self.in_process = in_process
+        self.log = db.with_name("server.log")
+        self._running: RunningReference | None = None
+        self._process: subprocess.Popen | None = None
+        if in_process:
+            settings = Settings(
+                party="KH", db=db, peers={"SG": inbox_url}, retry_schedule=RETRY_SCHEDULE, tls=tls
+            )
+            self._running = RunningReference(settings).start()
+            self.url = self._running.url
+            return
+        command = [
+            sys.executable,
+            "-m",
+            "conformance.cli",
+            "reference",
+            "serve",
+            "--party",
+            "KH",
+            "--port",
+            "0",
+            "--db",
+            str(db),
+            "--peer",
+            f"SG={inbox_url}",
+            "--retry-schedule",
+            ",".join(str(delay) for delay in RETRY_SCHEDULE),
+        ] + (["--tls"] if tls else [])
+        with open(self.log, "wb") as log:  # werkzeug's access log and anything else it says
+            self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
+        self.url = self._announced_url()
+
+    def _announced_url(self) -> str:
+        lines: queue.Queue[str] = queue.Queue()
+
+        def read() -> None:
+            for line in self._process.stdout:
+                lines.put(line)
+            lines.put("")  # end of output: the server has exited
+
+        threading.Thread(target=read, name="server-stdout", daemon=True).start()
+        try:
+            line = lines.get(timeout=STARTUP_TIMEOUT)
+        except queue.Empty:
+            self.stop()
+            raise SystemExit(
+                f"the reference NSW did not announce itself within {STARTUP_TIMEOUT:.0f} s"
+            ) from None
+        match = ANNOUNCE.search(line)
+        if match is None:
+            self.stop()
+            said = self.log.read_text(errors="replace")[-2000:]
+            raise SystemExit(f"the reference NSW did not start (first line {line!r}); it said:\n{said}")
+        return match.group(1)
+
+    def stop(self) -> None:
+        if self._running is not None:
+            self._running.stop()
+        if self._process is not None:
+            self._process.terminate()  # SIGTERM: the server shuts down cleanly
+            try:
+                self._process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system, all threads) of the server process so far; None in-process."""
+        if self._process is None:
+            return None
+        try:
+            fields = Path(f"/proc/{self._process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # not Linux
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+    def unusual_log_lines(self) -> list[str]:
+        """What the server process wrote to stderr besides one access-log line per 200 answer."""
+        if self._process is None or not self.log.exists():
+            return []
+        lines = self.log.read_text(errors="replace").splitlines()
+        return [line for line in lines if not ACCESS_200.search(line)]
+
+
+def send_all(
+    url: str, batches: list[list[Outgoing]], sessions: list[requests.Session]
+) -> tuple[float, list[Sent]]:
+    """Send each batch from its own thread and session, all starting at once; (start, results)."""
+    results: list[Sent] = []
+    lock = threading.Lock()
+    go = threading.Event()
+
+    def client(session: requests.Session, batch: list[Outgoing]) -> None:
+        go.wait()
+        mine = []
+        for item in batch:
+            started = time.perf_counter()
+            try:
+                # verify per request: requests lets REQUESTS_CA_BUNDLE override session.verify
+                answer = session.post(
+                    url,
+                    data=item.body,
+                    headers={"Content-Type": "application/xml"},
+                    timeout=30,
+                    verify=session.verify,
+                )
+                answer.content  # noqa: B018 - read the whole answer before stopping the clock
+                status, error = answer.status_code, None
+            except requests.RequestException as exc:
+                status, error = None, f"{type(exc).__name__}: {exc}"
+            mine.append(Sent(item.message_id, status, started, time.perf_counter() - started, error))
+        with lock:
+            results.extend(mine)
+
+    threads = [
+        threading.Thread(target=client, args=(session, batch), name=f"client-{index}")
+        for index, (session, batch) in enumerate(zip(sessions, batches, strict=True))
+    ]
+    for thread in threads:
+        thread.start()
+    start = time.perf_counter()
+    go.set()
+    for thread in threads:
+        thread.join()
+    return start, results
+
+
+def wait_for_statuses(inbox: HarnessInbox, message_ids: set[str], timeout: float) -> bool:
+    """Block until the inbox has recorded a StatusNotification for every id (event-driven)."""
+    pending = set(message_ids)
+
+    def all_in(arrival: Arrival) -> bool:
+        if arrival.header is not None and arrival.header.action == "StatusNotification":
+            pending.discard(arrival.header.ref_to_message_id)
+        return not pending
+
+    return inbox.wait_for(all_in, timeout) is not None
+
+
+def problems(sent: list[Sent], arrivals: list[Arrival], message_ids: set[str]) -> list[str]:
+    """What is wrong with the answers and the statuses; empty when every answer and status is right."""
+    found = []
+    for item in sent:
+        if item.status != 200:
+            found.append(f"{item.message_id}: answer {item.status or item.error}, not 200")
+    statuses: dict[str, list[Arrival]] = {}
+    for arrival in arrivals:
+        header = arrival.header
+        if header is None or header.action != "StatusNotification":
+            found.append(f"inbox got something other than a status: {arrival.judgement.codes}")
+            continue
+        statuses.setdefault(header.ref_to_message_id, []).append(arrival)
+    for message_id in sorted(message_ids):
+        got = statuses.get(message_id, [])
+        if not got:
+            found.append(f"{message_id}: no StatusNotification")
+        for arrival in got:
+            status = arrival.judgement.payload.findtext(f"{{{EFORMD_NS}}}Status")
+            if not arrival.judgement.accepted or status != "ACCEPTED":
+                found.append(f"{message_id}: status {status}, judged {arrival.judgement.codes}, not ACCEPTED")
+    return found
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Linear interpolation between closest ranks (``statistics.quantiles``, inclusive)."""
+    return statistics.quantiles(values, n=100, method="inclusive")[round(fraction * 100) - 1]
+
+
+def client_session(pki: TestPki, ca_file: str | None) -> requests.Session:
+    session = requests.Session()
+    if ca_file is not None:  # mutual TLS: present SG's NSW certificate, trust the test CAs only
+        credential = pki.nsw("SG")
+        session.cert = (str(credential.cert_path), str(credential.key_path))
+        session.verify = ca_file
+    return session
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=400, help="timed IssueCOs (default 400)")
+    parser.add_argument("--clients", type=int, default=4, help="client threads (default 4)")
+    parser.add_argument("--tls", action="store_true", help="mutual TLS on both legs (test PKI)")
+    parser.add_argument("--in-process", action="store_true", help="run the reference NSW in this process")
+    parser.add_argument("--timeout", type=float, default=60.0, help="wait for statuses at most S s (60)")
+    args = parser.parse_args(argv)
+    if args.messages < 1 or args.clients < 1:
+        parser.error("--messages and --clients must be at least 1")
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log in this process
+    unset = [name for name in CA_BUNDLE_VARIABLES if args.tls and os.environ.pop(name, None) is not None]
+    pki = TestPki.load()
+    warm_up = build_messages(args.clients, pki, "warm-up")
+    timed = build_messages(args.messages, pki, "timed")
+    timed_ids = {item.message_id for item in timed}
+    if len(timed_ids) != args.messages:
+        raise SystemExit("the built messages do not have distinct MessageIds")
+
+    with tempfile.TemporaryDirectory(prefix="bench-reference-") as folder:
+        ca_file = None
+        if args.tls:
+            ca_file = str(Path(folder) / "test-cas.pem")
+            Path(ca_file).write_bytes(pki.trust_store().ca_pem())
+        status_seen: dict[str, float] = {}  # MessageId of the IssueCO: when its first status was judged
+
+        def stamp(arrival: Arrival) -> None:
+            if arrival.header is not None and arrival.header.action == "StatusNotification":
+                status_seen.setdefault(arrival.header.ref_to_message_id, time.perf_counter())
+
+        with HarnessInbox("SG", pki=pki, tls=args.tls, script=stamp) as inbox:
+            server = Server(
+                in_process=args.in_process, db=Path(folder) / "kh.sqlite", inbox_url=inbox.url, tls=args.tls
+            )
+            try:
+                sessions = [client_session(pki, ca_file) for _ in range(args.clients)]
+                _, warm_sent = send_all(server.url, [[item] for item in warm_up], sessions)
+                warm_ids = {item.message_id for item in warm_up}
+                wait_for_statuses(inbox, warm_ids, args.timeout)
+                wrong = problems(warm_sent, inbox.matching(lambda _: True), warm_ids)
+                if wrong:
+                    print("warm-up failed; no figures:", *wrong[:20], sep="\n  ")
+                    return 1
+
+                batches = [timed[index :: args.clients] for index in range(args.clients)]
+                cpu_before = time.process_time(), server.cpu_seconds()
+                start, sent = send_all(server.url, batches, sessions)
+                complete = wait_for_statuses(inbox, timed_ids, args.timeout)
+                end = time.perf_counter()
+                cpu_after = time.process_time(), server.cpu_seconds()
+                arrivals = inbox.matching(
+                    lambda a: a.header is None or a.header.ref_to_message_id not in warm_ids
+                )
+            finally:
+                server.stop()
+                inbox.stop()
+            unusual = server.unusual_log_lines()
+
+    wrong = problems(sent, arrivals, timed_ids)
+    if not complete:
+        wrong.insert(0, f"not all statuses arrived within {args.timeout:.0f} s of the last send")
+    if wrong:
+        more = f"\n  ... and {len(wrong) - 20} more" if len(wrong) > 20 else ""
+        print(f"{len(wrong)} problem(s); no figures:", *wrong[:20], sep="\n  ", end=more + "\n")
+        return 1
+
+    latencies_ms = sorted(item.seconds * 1000 for item in sent)
+    lags_ms = sorted((status_seen[item.message_id] - item.started - item.seconds) * 1000 for item in sent)
+    last_receipt = max(item.started + item.seconds for item in sent)
+    wall = end - start
+    extra = Counter(arrival.header.ref_to_message_id for arrival in arrivals)
+    repeats = sum(count - 1 for count in extra.values())
+
+    where = "in this process" if args.in_process else "in a separate process"
+    transport = "HTTPS, mutual TLS" if args.tls else "HTTP"
+    print(f"reference NSW KH {where}, partner inbox SG and {args.clients} client thread(s) in this one")
+    print(f"{transport} on 127.0.0.1; SQLite in a temporary folder; retry schedule {RETRY_SCHEDULE}")
+    libraries = ("werkzeug", "requests", "lxml", "cryptography")
+    print(
+        f"Python {platform.python_version()}, " + ", ".join(f"{name} {version(name)}" for name in libraries)
+    )
+    print()
+    rows: list[tuple[str, str]] = [
+        ("messages (signed IssueCO)", f"{args.messages}"),
+        ("clients", f"{args.clients}"),
+        ("wall time, first send to last status (s)", f"{wall:.3f}"),
+        ("COs/s end to end (with statuses)", f"{args.messages / wall:.1f}"),
+        ("receipts/s (first send to last receipt)", f"{args.messages / (last_receipt - start):.1f}"),
+        ("statuses in by the last receipt", f"{sum(status_seen[i] <= last_receipt for i in timed_ids)}"),
+        ("time from the last receipt to the last status (s)", f"{end - last_receipt:.3f}"),
+        ("receipt latency p50 (ms)", f"{percentile(latencies_ms, 0.50):.1f}"),
+        ("receipt latency p95 (ms)", f"{percentile(latencies_ms, 0.95):.1f}"),
+        ("receipt latency max (ms)", f"{latencies_ms[-1]:.1f}"),
+        ("status after receipt p50 (ms)", f"{percentile(lags_ms, 0.50):.1f}"),
+        ("status after receipt p95 (ms)", f"{percentile(lags_ms, 0.95):.1f}"),
+        ("status after receipt max (ms)", f"{lags_ms[-1]:.1f}"),
+        ("statuses delivered more than once", f"{repeats}"),
+    ]
+    here = "this process (server, inbox, clients)" if args.in_process else "this process (inbox, clients)"
+    rows.append((f"CPU ms per CO, {here}", f"{(cpu_after[0] - cpu_before[0]) * 1000 / args.messages:.2f}"))
+    if cpu_before[1] is not None and cpu_after[1] is not None:
+        rows.append(
+            ("CPU ms per CO, server process", f"{(cpu_after[1] - cpu_before[1]) * 1000 / args.messages:.2f}")
+        )
+    width = max(len(name) for name, _ in rows)
+    print(f"| {'figure':<{width}} | {'value':>9} |")
+    print(f"|{'-' * (width + 2)}|{'-' * 10}:|")
+    for name, value in rows:
+        print(f"| {name:<{width}} | {value:>9} |")
+    if unset:
+        print(f"\nunset for this run (this process and the server's): {', '.join(unset)}")
+    if unusual:
+        print(f"\nthe server process wrote {len(unusual)} line(s) besides its access log, first ones:")
+        print(*unusual[:10], sep="\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

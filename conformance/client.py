@@ -1,0 +1,135 @@
+"""The harness's HTTP client towards the candidate: bounded in time and size, recording everything.
+
+Every request and answer is kept as an Exchange (bytes, headers, timings) for the report and the
+evidence. A candidate that hangs, trickles, resets or answers a huge body yields an Exchange with
+``error`` set and a reason, never an exception or a hang.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import requests
+
+DEFAULT_MAX_ANSWER = 1024 * 1024
+
+
+@dataclass
+class Exchange:
+    """One request to the candidate and what came back (or why nothing usable did)."""
+
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: bytes
+    started: datetime
+    duration_s: float = 0.0
+    status: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: bytes = b""
+    error: str | None = None
+    label: str = ""
+
+    @property
+    def content_type(self) -> str:
+        return self.response_headers.get("Content-Type", "")
+
+    def as_json(self, max_body: int = 64 * 1024) -> dict:
+        def text(body: bytes) -> str:
+            shown = body[:max_body].decode("utf-8", errors="replace")
+            return shown + (f"\n… ({len(body) - max_body} more bytes)" if len(body) > max_body else "")
+
+        return {
+            "label": self.label,
+            "method": self.method,
+            "url": self.url,
+            "started": self.started.isoformat(),
+            "duration_s": round(self.duration_s, 4),
+            "request_headers": self.request_headers,
+            "request_body": text(self.request_body),
+            "status": self.status,
+            "response_headers": self.response_headers,
+            "response_body": text(self.response_body),
+            "error": self.error,
+        }
+
+
+class CandidateClient:
+    """POSTs to the candidate with connect/read timeouts, an overall deadline and a size cap."""
+
+    def __init__(
+        self,
+        *,
+        timeout_s: float = 30.0,
+        connect_timeout_s: float = 5.0,
+        max_answer: int = DEFAULT_MAX_ANSWER,
+        cert: tuple[str, str] | None = None,
+        verify: str | bool = True,
+        record: Callable[[Exchange], None] | None = None,
+    ) -> None:
+        self.timeout_s, self.connect_timeout_s, self.max_answer = timeout_s, connect_timeout_s, max_answer
+        self.session = requests.Session()
+        self.session.cert = cert
+        self.session.verify = verify
+        # A configured trust must win over REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE in the environment.
+        self.session.trust_env = not isinstance(verify, str)
+        self.record = record
+
+    def post(
+        self, url: str, body: bytes, *, content_type: str = "application/xml", headers=None, label: str = ""
+    ) -> Exchange:
+        sent_headers = {"Content-Type": content_type, **(headers or {})}
+        return self.request("POST", url, body, sent_headers, label)
+
+    def request(
+        self, method: str, url: str, body: bytes, headers: dict[str, str], label: str = ""
+    ) -> Exchange:
+        exchange = Exchange(method, url, dict(headers), body, datetime.now(timezone.utc), label=label)
+        start = time.monotonic()
+        try:
+            with self.session.request(
+                method,
+                url,
+                data=body,
+                headers=headers,
+                timeout=(self.connect_timeout_s, self.timeout_s),
+                stream=True,
+                allow_redirects=False,
+            ) as response:
+                exchange.status = response.status_code
+                exchange.response_headers = dict(response.headers)
+                exchange.response_body = self._read(response, start, exchange)
+        except requests.Timeout:
+            exchange.error = f"no answer within {self.timeout_s:g} s (T-01)"
+        except requests.exceptions.SSLError as exc:
+            exchange.error = f"TLS failure: {_short(exc)}"
+        except requests.ConnectionError as exc:
+            exchange.error = f"connection failed or reset: {_short(exc)}"
+        except requests.RequestException as exc:
+            exchange.error = f"{type(exc).__name__}: {_short(exc)}"
+        exchange.duration_s = time.monotonic() - start
+        if self.record:
+            self.record(exchange)
+        return exchange
+
+    def _read(self, response: requests.Response, start: float, exchange: Exchange) -> bytes:
+        """Read at most max_answer bytes, and no longer than the overall timeout (a trickling peer)."""
+        chunks, size = [], 0
+        for chunk in response.iter_content(64 * 1024):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > self.max_answer:
+                exchange.error = f"answer larger than {self.max_answer} bytes: not read further"
+                break
+            if time.monotonic() - start > self.timeout_s:
+                exchange.error = f"answer not complete within {self.timeout_s:g} s (T-01)"
+                break
+        return b"".join(chunks)[: self.max_answer]
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc)
+    return text if len(text) < 300 else text[:300] + "…"

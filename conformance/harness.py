@@ -1,0 +1,126 @@
+"""The harness's side of a run: configuration, test PKI, the client towards the candidate, the
+harness inbox, and the record of what each test exchanged (for verdict reasons and the report).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from conformance.client import CandidateClient, Exchange
+from conformance.config import Config
+from conformance.inbox import Arrival, HarnessInbox
+from conformance.pki import TestPki
+from conformance.profile.vectors import Build, build_vector
+
+
+@dataclass
+class TestRecord:
+    """What one test did and concluded: the raw material of results.json and the report."""
+
+    nodeid: str
+    name: str
+    requirements: tuple[str, ...]
+    title: str = ""
+    verdict: str = ""  # set by the plugin: pass, fail, inconclusive, error, not-applicable
+    reason: str = ""
+    expected: str = ""
+    observed: str = ""
+    duration_s: float = 0.0
+    exchanges: list[Exchange] = field(default_factory=list)
+    arrivals: list[Arrival] = field(default_factory=list)
+
+
+class Harness:
+    """Everything a suite test needs to drive the candidate and to watch what it sends."""
+
+    def __init__(self, config: Config, pki: TestPki | None = None) -> None:
+        self.config = config
+        self.pki = pki or TestPki.load()
+        self.trust = self.pki.trust_store()
+        self.party = config.harness_party
+        self._workdir = tempfile.TemporaryDirectory(prefix="efdx-harness-")
+        cert, verify = self._tls_client()
+        self.client = CandidateClient(
+            timeout_s=config.windows.request_timeout_s, cert=cert, verify=verify, record=self._record_exchange
+        )
+        host, _, port = config.harness_listen.rpartition(":")
+        self.inbox = HarnessInbox(self.party, pki=self.pki, tls=config.tls.enabled, host=host, port=int(port))
+        self.current: TestRecord | None = None
+        self.records: list[TestRecord] = []
+        self.sent_message_ids: set[str | None] = set()
+        self._lock = threading.Lock()
+
+    def _tls_client(self) -> tuple[tuple[str, str] | None, str | bool]:
+        if not self.config.tls.enabled:
+            return None, True
+        tls = self.config.tls
+        credential = self.pki.nsw(self.party)
+        cert = (str(tls.client_cert or credential.cert_path), str(tls.client_key or credential.key_path))
+        if tls.ca_bundle:
+            return cert, str(tls.ca_bundle)
+        bundle = Path(self._workdir.name) / "test-cas.pem"
+        bundle.write_bytes(self.trust.ca_pem())
+        return cert, str(bundle)
+
+    def start(self) -> Harness:
+        self.inbox.start()
+        return self
+
+    def stop(self) -> None:
+        self.inbox.stop()
+        self._workdir.cleanup()
+
+    @property
+    def inbox_url(self) -> str:
+        """The URL the candidate reaches the harness inbox by."""
+        return self.config.harness_url or self.inbox.url
+
+    @staticmethod
+    def now() -> datetime:
+        return datetime.now(timezone.utc)
+
+    # building messages, live (timestamps now, ids unique per moment)
+    def vector(self, vector_id: str) -> bytes:
+        moment = self.now()
+        return build_vector(
+            vector_id, moment.date(), self.pki, moment=moment, sender=self.party, receiver=self.config.party
+        )
+
+    def build(self, name: str, **changes) -> Build:
+        """A Build from the harness party to the candidate, for a scenario's own message."""
+        moment = self.now()
+        build = Build(
+            vector_id=name,
+            day=moment.date(),
+            pki=self.pki,
+            moment=moment,
+            sender=self.party,
+            receiver=self.config.party,
+        )
+        for key, value in changes.items():
+            setattr(build, key, value)
+        return build
+
+    # recording
+    def begin(self, record: TestRecord) -> None:
+        with self._lock:
+            self.current = record
+            self.records.append(record)
+
+    def end(self) -> None:
+        with self._lock:
+            self.current = None
+
+    def _record_exchange(self, exchange: Exchange) -> None:
+        with self._lock:
+            if self.current is not None:
+                self.current.exchanges.append(exchange)
+
+    def note_arrival(self, arrival: Arrival) -> None:
+        with self._lock:
+            if self.current is not None and arrival not in self.current.arrivals:
+                self.current.arrivals.append(arrival)

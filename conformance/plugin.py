@@ -1,0 +1,182 @@
+"""The pytest plugin of the EFDX suite: markers, the ``harness`` fixture, verdicts, result capture.
+
+It is registered as a pytest11 entry point, so every pytest run loads it; it stays inert (it only
+registers its markers and options) unless a run is attached: ``conformance run`` attaches one, or
+``pytest --pyargs conformance.suite --efdx-config candidate.toml`` does.
+
+Each suite test declares the requirement IDs it judges with ``@pytest.mark.requirements(...)``, and
+optionally the capability or role it needs (``capability``, ``role``): a test whose capability the
+ICS does not claim is not-applicable, never passed. A test passes when it returns; a Violation is a
+fail carrying expected and observed; Inconclusive is inconclusive; anything else is an error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conformance.config import load as load_config
+from conformance.harness import Harness, TestRecord
+from conformance.profile.catalogue import requirement
+from conformance.verdicts import (
+    ERROR,
+    FAIL,
+    INCONCLUSIVE,
+    NOT_APPLICABLE,
+    PASS,
+    Inconclusive,
+    NotApplicable,
+    worse,
+)
+from conformance.violations import Violation
+
+PLUGIN_NAME = "efdx-run"
+NOT_APPLICABLE_PREFIX = "not-applicable: "
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("efdx", "EFDX conformance suite")
+    group.addoption("--efdx-config", metavar="FILE", help="run the suite against the candidate in FILE")
+    group.addoption("--efdx-requirement", action="append", default=[], metavar="ID", help="only tests of ID")
+    group.addoption("--efdx-layer", action="append", default=[], metavar="T|M|A|BR", help="only that layer")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "requirements(*ids): the EFDX requirement IDs a test judges")
+    config.addinivalue_line("markers", "capability(name): the ICS capability a test needs")
+    config.addinivalue_line("markers", "role(name): the role (importing, exporting) a test needs")
+    path = config.getoption("efdx_config", None)
+    if path and not config.pluginmanager.has_plugin(PLUGIN_NAME):
+        harness = Harness(load_config(Path(path))).start()
+        config.add_cleanup(harness.stop)
+        selection = Selection(config.getoption("efdx_requirement"), config.getoption("efdx_layer"))
+        config.pluginmanager.register(EfdxRun(harness, selection), PLUGIN_NAME)
+
+
+class Selection:
+    """Which tests to run: by requirement ID and by layer (none given: all)."""
+
+    def __init__(self, requirements: list[str] = (), layers: list[str] = ()) -> None:
+        self.requirements, self.layers = set(requirements), {layer.upper() for layer in layers}
+
+    def wants(self, ids: tuple[str, ...]) -> bool:
+        if not self.requirements and not self.layers:
+            return True
+        return any(rid in self.requirements or rid.split("-")[0] in self.layers for rid in ids)
+
+
+def requirement_ids(item: pytest.Item) -> tuple[str, ...]:
+    ids: list[str] = []
+    for mark in item.iter_markers("requirements"):
+        ids.extend(mark.args)
+    return tuple(dict.fromkeys(sorted(ids, key=_catalogue_order)))
+
+
+def _catalogue_order(rid: str) -> tuple[int, int]:
+    layer, number = rid.split("-")
+    return ("T", "M", "A", "BR").index(layer), int(number)
+
+
+class EfdxRun:
+    """The active plugin of one run: gives tests the harness, turns outcomes into verdicts."""
+
+    def __init__(
+        self,
+        harness: Harness,
+        selection: Selection | None = None,
+        on_test_start: Callable[[str, int], None] | None = None,
+        on_test_end: Callable[[TestRecord], None] | None = None,
+    ) -> None:
+        self._harness = harness
+        self.selection = selection or Selection()
+        self.on_test_start, self.on_test_end = on_test_start, on_test_end
+        self.records: list[TestRecord] = []
+        self.total = 0
+        self.interrupted = False
+
+    @pytest.fixture(scope="session")
+    def harness(self) -> Harness:
+        return self._harness
+
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        for item in items:
+            ids = requirement_ids(item)
+            if not ids:
+                raise pytest.UsageError(f"{item.nodeid} declares no requirement IDs")
+            for rid in ids:
+                requirement(rid)  # unknown IDs are a usage error, found at collection
+        chosen = [item for item in items if self.selection.wants(requirement_ids(item))]
+        deselected = [item for item in items if item not in chosen]
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+        items[:] = chosen
+        self.total = len(chosen)
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        record = TestRecord(item.nodeid, item.name, requirement_ids(item), title=_title(item))
+        self.records.append(record)
+        self._harness.begin(record)
+        item.stash[_START] = time.monotonic()
+        if self.on_test_start:
+            self.on_test_start(item.nodeid, self.total)
+        config = self._harness.config
+        for mark in item.iter_markers("capability"):
+            if not config.claims(mark.args[0]):
+                pytest.skip(f"{NOT_APPLICABLE_PREFIX}the ICS does not claim the capability {mark.args[0]!r}")
+        for mark in item.iter_markers("role"):
+            if mark.args[0] not in config.roles:
+                pytest.skip(f"{NOT_APPLICABLE_PREFIX}the ICS does not claim the {mark.args[0]} role")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        outcome = yield
+        report = outcome.get_result()
+        record = self._harness.current
+        if record is None or record.nodeid != item.nodeid:
+            return
+        verdict, reason, expected, observed = _judge(call, report)
+        if verdict is not None:  # a verdict only gets worse within a test
+            record.verdict = verdict if not record.verdict else worse(record.verdict, verdict)
+            if verdict != PASS and not record.reason:
+                record.reason, record.expected, record.observed = reason, expected, observed
+        if call.when == "teardown":
+            record.verdict = record.verdict or ERROR
+            record.duration_s = time.monotonic() - item.stash.get(_START, time.monotonic())
+            self._harness.end()
+            if self.on_test_end:
+                self.on_test_end(record)
+
+    def pytest_keyboard_interrupt(self, excinfo) -> None:
+        self.interrupted = True
+
+
+_START = pytest.StashKey[float]()
+
+
+def _title(item: pytest.Item) -> str:
+    doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else item.name
+
+
+def _judge(call: pytest.CallInfo, report: pytest.TestReport) -> tuple[str | None, str, str, str]:
+    """The verdict of one phase (setup, call, teardown), with reason, expected and observed."""
+    if report.skipped:
+        message = str(call.excinfo.value) if call.excinfo else ""
+        if message.startswith(NOT_APPLICABLE_PREFIX):
+            return NOT_APPLICABLE, message.removeprefix(NOT_APPLICABLE_PREFIX), "", ""
+        return INCONCLUSIVE, f"skipped: {message}", "", ""
+    if call.excinfo is None:
+        return (PASS, "", "", "") if call.when == "call" else (None, "", "", "")
+    error = call.excinfo.value
+    if isinstance(error, Violation):
+        return FAIL, str(error), error.expected, error.observed
+    if isinstance(error, NotApplicable):
+        return NOT_APPLICABLE, str(error), "", ""
+    if isinstance(error, Inconclusive):
+        return INCONCLUSIVE, str(error), "", ""
+    if isinstance(error, AssertionError):
+        return FAIL, f"assertion: {error}", "", ""
+    return ERROR, f"{type(error).__name__} in the harness or its environment: {error}", "", ""

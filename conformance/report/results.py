@@ -1,0 +1,151 @@
+"""The run's results as data (results.json, DESIGN.md's contract) and as JUnit XML."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from lxml import etree
+
+from conformance import __version__
+from conformance.harness import TestRecord
+from conformance.profile.catalogue import requirements
+from conformance.verdicts import NOT_APPLICABLE, PASS, run_verdict, worst
+
+NOT_TESTED = "not-tested"
+
+
+@dataclass
+class RunResult:
+    """Everything a report says about one run."""
+
+    sut: dict
+    ics: dict
+    started: datetime
+    finished: datetime
+    records: list[TestRecord]
+    interrupted: bool = False
+    extra: dict = field(default_factory=dict)
+
+    def requirement_rows(self) -> list[dict]:
+        rows = []
+        for req in requirements():
+            tests = [record for record in self.records if req.id in record.requirements]
+            verdict = worst(record.verdict for record in tests) if tests else NOT_TESTED
+            rows.append(
+                {
+                    "id": req.id,
+                    "title": req.title,
+                    "level": req.level,
+                    "layer": req.layer,
+                    "verdict": verdict,
+                    "tests": [test_id(record) for record in tests],
+                }
+            )
+        return rows
+
+    @property
+    def verdict(self) -> str:
+        rows = self.requirement_rows()
+        verdicts = {
+            row["id"]: row["verdict"] for row in rows if row["verdict"] not in (NOT_TESTED, NOT_APPLICABLE)
+        }
+        return run_verdict(verdicts, {row["id"]: row["level"] for row in rows}, self.interrupted)
+
+    @property
+    def all_applicable_passed(self) -> bool:
+        applicable = [record for record in self.records if record.verdict != NOT_APPLICABLE]
+        return bool(applicable) and not self.interrupted and all(r.verdict == PASS for r in applicable)
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for record in self.records:
+            counts[record.verdict] = counts.get(record.verdict, 0) + 1
+        return counts
+
+    def as_json(self) -> dict:
+        return {
+            "profile": "EFDX 1.0",
+            "harness_version": __version__,
+            "sut": self.sut,
+            "ics": self.ics,
+            "started": self.started.isoformat(),
+            "finished": self.finished.isoformat(),
+            "verdict": self.verdict,
+            "interrupted": self.interrupted,
+            "tests": [
+                {
+                    "id": test_id(record),
+                    "title": record.title,
+                    "requirements": list(record.requirements),
+                    "verdict": record.verdict,
+                    "reason": record.reason,
+                    "expected": record.expected,
+                    "observed": record.observed,
+                    "duration_s": round(record.duration_s, 4),
+                    "exchanges": [exchange.as_json() for exchange in record.exchanges],
+                    "received": [arrival_json(arrival) for arrival in record.arrivals],
+                }
+                for record in self.records
+            ],
+            "requirements": self.requirement_rows(),
+            **self.extra,
+        }
+
+
+def test_id(record: TestRecord) -> str:
+    """``test_single_messages.py::test_single_message[m06-tampered-header]`` (relative to the suite)."""
+    return record.nodeid
+
+
+def arrival_json(arrival) -> dict:
+    return {
+        "received_at": arrival.received_at.isoformat(),
+        "answered": arrival.answered,
+        "codes": arrival.judgement.codes,
+        "body": arrival.body[: 64 * 1024].decode("utf-8", errors="replace"),
+    }
+
+
+def write_json(result: RunResult, path: Path) -> dict:
+    data = result.as_json()
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    return data
+
+
+def write_junit(result: RunResult, path: Path) -> None:
+    """One testcase per test, its requirement IDs as properties; fail, error, skipped as JUnit has them."""
+    counts = result.counts()
+    suite = etree.Element(
+        "testsuite",
+        name="EFDX 1.0 conformance",
+        tests=str(len(result.records)),
+        failures=str(counts.get("fail", 0)),
+        errors=str(counts.get("error", 0)),
+        skipped=str(counts.get("not-applicable", 0) + counts.get("inconclusive", 0)),
+        timestamp=result.started.isoformat(),
+    )
+    for record in result.records:
+        module, _, name = test_id(record).partition("::")
+        case = etree.SubElement(
+            suite,
+            "testcase",
+            classname=module.removesuffix(".py"),
+            name=name,
+            time=f"{record.duration_s:.3f}",
+        )
+        properties = etree.SubElement(case, "properties")
+        for rid in record.requirements:
+            etree.SubElement(properties, "property", name="requirement", value=rid)
+        etree.SubElement(properties, "property", name="verdict", value=record.verdict)
+        if record.verdict == "fail":
+            etree.SubElement(case, "failure", message=record.reason[:1000]).text = record.reason
+        elif record.verdict == "error":
+            etree.SubElement(case, "error", message=record.reason[:1000]).text = record.reason
+        elif record.verdict in ("not-applicable", "inconclusive"):
+            etree.SubElement(case, "skipped", message=f"{record.verdict}: {record.reason}"[:1000])
+    tree = etree.ElementTree(etree.Element("testsuites"))
+    tree.getroot().append(suite)
+    tree.write(str(path), xml_declaration=True, encoding="UTF-8", pretty_print=True)

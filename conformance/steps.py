@@ -1,0 +1,211 @@
+"""Shared steps of the conformance suite: send a message, judge the answer, wait for the status.
+
+Each judging step is a plain function that raises a Violation carrying the requirement, what the
+spec demands and what was observed, so that a failed test says both. Waits are event-driven and
+bounded by the windows the candidate declared in its ICS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lxml import etree
+
+from conformance import signals
+from conformance import xmldsig as ds
+from conformance.client import Exchange
+from conformance.harness import Harness
+from conformance.inbox import Arrival
+from conformance.profile.catalogue import requirement
+from conformance.profile.codes import EFORMD_NS, ENVELOPE_NS
+from conformance.violations import Violation
+
+_E, _F = f"{{{ENVELOPE_NS}}}", f"{{{EFORMD_NS}}}"
+# Errors for bodies a receiver does not (or must not) parse: no MessageId can be read from them,
+# so their Error need not carry RefToMessageId (section 3.2: "whenever ... could be read").
+UNREADABLE = frozenset({"EFDX-T04", "EFDX-M01", "EFDX-M02"})
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A message the harness sent and what it needs to judge the answers to it."""
+
+    body: bytes
+    exchange: Exchange
+    message_id: str | None
+    conversation_id: str | None
+    action: str | None
+    digests: tuple[str, ...]
+
+
+def _facts(body: bytes) -> tuple[str | None, str | None, str | None, tuple[str, ...]]:
+    """MessageId, ConversationId, Action and signature digests of our own (trusted) message."""
+    try:
+        root = etree.fromstring(
+            body, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+        )
+    except etree.XMLSyntaxError:
+        return None, None, None, ()
+    header = root.find(f"{_E}Header")
+    if header is None:
+        return None, None, None, ()
+    digests = tuple(
+        value.text.strip()
+        for value in root.iterfind(f"{ds.DS}Signature/{ds.DS}SignedInfo/{ds.DS}Reference/{ds.DS}DigestValue")
+    )
+    return (
+        header.findtext(f"{_E}MessageId"),
+        header.findtext(f"{_E}ConversationId"),
+        header.findtext(f"{_E}Action"),
+        digests,
+    )
+
+
+def send(harness: Harness, body: bytes, *, content_type: str = "application/xml", label: str = "") -> Sent:
+    exchange = harness.client.post(harness.config.inbox_url, body, content_type=content_type, label=label)
+    message_id, conversation_id, action, digests = _facts(body)
+    harness.sent_message_ids.add(message_id)
+    return Sent(body, exchange, message_id, conversation_id, action, digests)
+
+
+def _answer_summary(exchange: Exchange) -> str:
+    if exchange.error:
+        return exchange.error
+    snippet = exchange.response_body[:300].decode("utf-8", errors="replace").replace("\n", " ")
+    return f"HTTP {exchange.status} {snippet}"
+
+
+def require_answer(exchange: Exchange) -> None:
+    """T-01: an answer came, in time and within the size cap."""
+    if exchange.error:
+        raise Violation("T-01", "an answer to a POST within the configured time", exchange.error)
+
+
+def expect_receipt(harness: Harness, sent: Sent, *, duplicate: bool = False) -> signals.Signal:
+    """M-19: HTTP 200 with a Receipt that is schema-valid, signed, and refers to what was sent."""
+    exchange = sent.exchange
+    require_answer(exchange)
+    if exchange.status != 200:
+        raise Violation("M-19", "HTTP 200 with a Receipt", _answer_summary(exchange))
+    receipt = signals.check_receipt(
+        exchange.response_body,
+        message_id=sent.message_id,
+        sender=harness.party,
+        receiver=harness.config.party,
+        sent_digests=sent.digests,
+        trust=harness.trust,
+        at=harness.now(),
+    )
+    if receipt.duplicate != duplicate:
+        raise Violation(
+            "M-16", f"Duplicate {str(duplicate).lower()}", f"Duplicate {str(receipt.duplicate).lower()}"
+        )
+    return receipt
+
+
+def expect_error(harness: Harness, sent: Sent, code: str) -> signals.Signal | None:
+    """The HTTP status and the signed Error with ``code`` that the spec's tables demand (M-20)."""
+    exchange = sent.exchange
+    require_answer(exchange)
+    failed = _requirement_of(code)
+    status = requirement(failed).http_status
+    if exchange.status != status:
+        raise Violation(failed, f"HTTP {status} with an Error {code}", _answer_summary(exchange))
+    return signals.check_error(
+        exchange.response_body,
+        message_id=None if code in UNREADABLE else sent.message_id,
+        sender=harness.party,
+        receiver=harness.config.party,
+        expected_code=code,
+        trust=harness.trust,
+        at=harness.now(),
+    )
+
+
+def _requirement_of(code: str) -> str:
+    """``EFDX-M06`` -> ``M-06``."""
+    letters = code.removeprefix("EFDX-")
+    return f"{letters[:-2]}-{letters[-2:]}"
+
+
+def _about(harness: Harness, sent: Sent, action: str):
+    """An answer to ``sent``: it names it as RefToMessageId, or (a wrong RefToMessageId, which
+    check_status then reports as A-02) it came afterwards in its conversation and names none of the
+    other messages the harness sent."""
+
+    def matches(arrival: Arrival) -> bool:
+        header = arrival.header
+        if header is None or header.action != action:
+            return False
+        if header.ref_to_message_id == sent.message_id:
+            return True
+        return (
+            header.conversation_id == sent.conversation_id
+            and arrival.received_at >= sent.exchange.started
+            and header.ref_to_message_id not in harness.sent_message_ids
+        )
+
+    return matches
+
+
+def wait_for_answer(harness: Harness, sent: Sent, action: str, window: float, requirement_id: str) -> Arrival:
+    """The candidate's asynchronous answer (a StatusNotification, a VerificationResponse) to ``sent``."""
+    arrival = harness.inbox.wait_for(_about(harness, sent, action), window)
+    if arrival is None:
+        unreadable = harness.inbox.matching(
+            lambda a: a.header is None and a.received_at >= sent.exchange.started
+        )
+        extra = f"; {len(unreadable)} unreadable message(s) arrived meanwhile" if unreadable else ""
+        raise Violation(
+            requirement_id, f"a {action} for {sent.message_id} within {window:g} s", f"none arrived{extra}"
+        )
+    harness.note_arrival(arrival)
+    return arrival
+
+
+def check_status(arrival: Arrival, sent: Sent, status: str, reasons: list[str]) -> None:
+    """A-02, M-22 and A-01: the status is valid, signed, refers to the CO message, says the right thing."""
+    if arrival.judgement.violation is not None:
+        raise Violation(
+            "M-22",
+            "a StatusNotification that meets M-03..M-15",
+            f"{arrival.judgement.violation.code}: {arrival.judgement.violation}",
+        )
+    header = arrival.header
+    if header.ref_to_message_id != sent.message_id:
+        raise Violation(
+            "A-02", f"RefToMessageId {sent.message_id}", f"RefToMessageId {header.ref_to_message_id}"
+        )
+    if header.conversation_id != sent.conversation_id:
+        raise Violation(
+            "A-02", f"ConversationId {sent.conversation_id}", f"ConversationId {header.conversation_id}"
+        )
+    payload = arrival.judgement.payload
+    observed_status = payload.findtext(f"{_F}Status")
+    observed_reasons = [
+        code.strip() for code in payload.xpath("f:Reason/f:Code/text()", namespaces={"f": EFORMD_NS})
+    ]
+    if observed_status != status or sorted(set(observed_reasons)) != sorted(reasons):
+        expected = f"Status {status}" + (f" with Reasons {', '.join(reasons)}" if reasons else "")
+        shown = f"Status {observed_status}" + (
+            f" with Reasons {', '.join(observed_reasons)}" if observed_reasons else ""
+        )
+        raise Violation("A-01", expected, shown)
+
+
+def expect_status(harness: Harness, sent: Sent, status: str, reasons: list[str] = ()) -> Arrival:
+    arrival = wait_for_answer(harness, sent, "StatusNotification", harness.config.windows.status_s, "A-01")
+    check_status(arrival, sent, status, list(reasons))
+    return arrival
+
+
+def expect_no_second(harness: Harness, sent: Sent, action: str = "StatusNotification") -> None:
+    """M-16 / A-01: one status only; a repeat of the same MessageId (a retry) is not a second one."""
+    harness.inbox.wait_for(lambda arrival: False, harness.config.windows.grace_s)
+    distinct = {arrival.message_id for arrival in harness.inbox.matching(_about(harness, sent, action))}
+    if len(distinct) > 1:
+        raise Violation(
+            "M-16",
+            f"exactly one {action} for {sent.message_id}",
+            f"{len(distinct)} different ones: {', '.join(sorted(distinct))}",
+        )
