@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--layer", action="append", default=[], choices=["T", "M", "A", "BR"], help="only a layer"
     )
     run.add_argument("-k", dest="keyword", metavar="EXPR", help="only tests whose name matches (pytest -k)")
+    run.add_argument("--maxfail", type=int, default=0, metavar="N", help="stop after N tests did not pass")
     run.add_argument("--report-dir", type=Path, default=Path("reports"), help="where the report folder goes")
     run.set_defaults(handler=_run)
 
@@ -146,6 +147,7 @@ def _run(args: argparse.Namespace) -> int:
         requirements=tuple(args.requirement),
         layers=tuple(args.layer),
         keyword=args.keyword,
+        maxfail=args.maxfail,
         report_dir=args.report_dir,
     )
     code, _folder = run(options)

@@ -29,9 +29,23 @@ class TestRecord:
     reason: str = ""
     expected: str = ""
     observed: str = ""
+    failed_requirements: tuple[str, ...] = ()  # what the failing check named
     duration_s: float = 0.0
     exchanges: list[Exchange] = field(default_factory=list)
     arrivals: list[Arrival] = field(default_factory=list)
+
+    def verdict_for(self, requirement_id: str) -> str | None:
+        """This test's verdict on one requirement: a fail counts against the requirement whose check
+        failed; the test's other requirements were not (all) judged, so for them it is inconclusive."""
+        if requirement_id not in self.requirements and requirement_id not in self.failed_requirements:
+            return None
+        if (
+            self.verdict == "fail"
+            and self.failed_requirements
+            and requirement_id not in self.failed_requirements
+        ):
+            return "inconclusive"
+        return self.verdict
 
 
 class Harness:

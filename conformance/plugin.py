@@ -142,6 +142,8 @@ class EfdxRun:
             record.verdict = verdict if not record.verdict else worse(record.verdict, verdict)
             if verdict != PASS and not record.reason:
                 record.reason, record.expected, record.observed = reason, expected, observed
+                error = call.excinfo.value if call.excinfo else None
+                record.failed_requirements = error.requirements if isinstance(error, Violation) else ()
         if call.when == "teardown":
             record.verdict = record.verdict or ERROR
             record.duration_s = time.monotonic() - item.stash.get(_START, time.monotonic())

@@ -48,6 +48,7 @@ class RunOptions:
     requirements: tuple[str, ...] = ()
     layers: tuple[str, ...] = ()
     keyword: str | None = None
+    maxfail: int = 0  # stop after this many tests did not pass (0: run them all)
     report_dir: Path = Path("reports")
     live: bool | None = None  # None: a live display when stdout is a terminal
 
@@ -138,6 +139,8 @@ def pytest_args(options: RunOptions) -> list[str]:
     ]
     if options.keyword:
         args += ["-k", options.keyword]
+    if options.maxfail:
+        args += ["--maxfail", str(options.maxfail)]
     return args
 
 

@@ -163,8 +163,14 @@ def wait_for_answer(harness: Harness, sent: Sent, action: str, window: float, re
     return arrival
 
 
-def check_status(arrival: Arrival, sent: Sent, status: str, reasons: list[str]) -> None:
-    """A-02, M-22 and A-01: the status is valid, signed, refers to the CO message, says the right thing."""
+def check_status(
+    arrival: Arrival, sent: Sent, status: str, reasons: list[str], judges: tuple[str, ...] = ()
+) -> None:
+    """A-02, M-22 and A-01: the status is valid, signed, refers to the CO message, says the right thing.
+
+    A wrong verdict is blamed on the business rule whose Reason is missing (or wrongly present), and
+    on ``judges`` (e.g. A-03 for a cancellation) and A-01 as well.
+    """
     if arrival.judgement.violation is not None:
         raise Violation(
             "M-22",
@@ -185,17 +191,22 @@ def check_status(arrival: Arrival, sent: Sent, status: str, reasons: list[str]) 
     observed_reasons = [
         code.strip() for code in payload.xpath("f:Reason/f:Code/text()", namespaces={"f": EFORMD_NS})
     ]
-    if observed_status != status or sorted(set(observed_reasons)) != sorted(reasons):
-        expected = f"Status {status}" + (f" with Reasons {', '.join(reasons)}" if reasons else "")
-        shown = f"Status {observed_status}" + (
-            f" with Reasons {', '.join(observed_reasons)}" if observed_reasons else ""
-        )
-        raise Violation("A-01", expected, shown)
+    if observed_status == status and sorted(set(observed_reasons)) == sorted(reasons):
+        return
+    wrong_rules = sorted(set(reasons) ^ set(observed_reasons))
+    blamed = (*wrong_rules, *judges, "A-01")
+    expected = f"Status {status}" + (f" with Reasons {', '.join(reasons)}" if reasons else "")
+    shown = f"Status {observed_status}" + (
+        f" with Reasons {', '.join(observed_reasons)}" if observed_reasons else ""
+    )
+    raise Violation(blamed[0], expected, shown, also=blamed[1:])
 
 
-def expect_status(harness: Harness, sent: Sent, status: str, reasons: list[str] = ()) -> Arrival:
+def expect_status(
+    harness: Harness, sent: Sent, status: str, reasons: list[str] = (), judges: tuple[str, ...] = ()
+) -> Arrival:
     arrival = wait_for_answer(harness, sent, "StatusNotification", harness.config.windows.status_s, "A-01")
-    check_status(arrival, sent, status, list(reasons))
+    check_status(arrival, sent, status, list(reasons), judges)
     return arrival
 
 
@@ -209,3 +220,22 @@ def expect_no_second(harness: Harness, sent: Sent, action: str = "StatusNotifica
             f"exactly one {action} for {sent.message_id}",
             f"{len(distinct)} different ones: {', '.join(sorted(distinct))}",
         )
+
+
+def expect_verification_response(harness: Harness, sent: Sent, outcome: str) -> Arrival:
+    """A-05: the candidate answers a VerificationRequest with a valid VerificationResponse in time."""
+    arrival = wait_for_answer(
+        harness, sent, "VerificationResponse", harness.config.windows.verification_s, "A-05"
+    )
+    if arrival.judgement.violation is not None:
+        raise Violation(
+            "M-22", "a VerificationResponse that meets M-03..M-15", str(arrival.judgement.violation)
+        )
+    if arrival.header.ref_to_message_id != sent.message_id:
+        raise Violation(
+            "A-05", f"RefToMessageId {sent.message_id}", f"RefToMessageId {arrival.header.ref_to_message_id}"
+        )
+    observed = arrival.judgement.payload.findtext(f"{_F}Outcome")
+    if observed != outcome:
+        raise Violation("A-05", f"Outcome {outcome}", f"Outcome {observed}")
+    return arrival

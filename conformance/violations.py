@@ -18,12 +18,19 @@ def error_code(requirement: str) -> str:
 
 @dataclass
 class Violation(Exception):
-    """A requirement was not met. ``location`` is an XPath of the offending node where known."""
+    """A requirement was not met. ``location`` is an XPath of the offending node where known;
+    ``also`` names further requirements the same observation breaks (a wrong status after a
+    CancelCO breaks BR-14 and A-03 at once)."""
 
     requirement: str
     expected: str
     observed: str
     location: str | None = None
+    also: tuple[str, ...] = ()
+
+    @property
+    def requirements(self) -> tuple[str, ...]:
+        return (self.requirement, *(rid for rid in self.also if rid != self.requirement))
 
     def __post_init__(self) -> None:
         super().__init__(str(self))

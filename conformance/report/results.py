@@ -32,8 +32,10 @@ class RunResult:
     def requirement_rows(self) -> list[dict]:
         rows = []
         for req in requirements():
-            tests = [record for record in self.records if req.id in record.requirements]
-            verdict = worst(record.verdict for record in tests) if tests else NOT_TESTED
+            judged = [(record, record.verdict_for(req.id)) for record in self.records]
+            judged = [(record, verdict) for record, verdict in judged if verdict is not None]
+            tests = [record for record, _ in judged]
+            verdict = worst(verdict for _, verdict in judged) if judged else NOT_TESTED
             rows.append(
                 {
                     "id": req.id,
@@ -84,6 +86,7 @@ class RunResult:
                     "reason": record.reason,
                     "expected": record.expected,
                     "observed": record.observed,
+                    "failed_requirements": list(record.failed_requirements),
                     "duration_s": round(record.duration_s, 4),
                     "exchanges": [exchange.as_json() for exchange in record.exchanges],
                     "received": [arrival_json(arrival) for arrival in record.arrivals],

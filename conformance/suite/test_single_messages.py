@@ -28,6 +28,12 @@ def _marks(vector: Vector) -> list[pytest.MarkDecorator]:
         marks.append(pytest.mark.capability(CAPABILITY_OF_ACTION[vector.action]))
     if "ecdsa" in vector.id:
         marks.append(pytest.mark.capability("ecdsa"))
+    if vector.action == "VerificationRequest" and vector.expect_code == "valid":
+        marks += [
+            pytest.mark.role("exporting"),
+            pytest.mark.capability("verification"),
+            pytest.mark.requirements("A-05", "M-22"),
+        ]
     return marks
 
 
@@ -71,3 +77,5 @@ def test_single_message(harness: Harness, vector: Vector) -> None:
         steps.expect_status(harness, sent, vector.expect_status, list(vector.expect_reasons))
     elif vector.action == "CancelCO" and vector.expect_code == "valid":
         steps.expect_status(harness, sent, "CANCELLATION_ACKNOWLEDGED")
+    elif vector.action == "VerificationRequest" and vector.expect_code == "valid":
+        steps.expect_verification_response(harness, sent, "NOT_CONFIRMED")  # a CO the candidate never issued
