@@ -127,7 +127,7 @@ def _run(args: argparse.Namespace) -> int:
     from conformance.reference.faults import fault
     from conformance.run import RunOptions, run
 
-    if bool(args.sut) != bool(args.config) and not (args.config and not args.sut):
+    if args.sut and not args.config:
         raise UsageError("--sut needs --config FILE (the candidate's ICS)")
     if args.config and args.reference_fault:
         raise UsageError("--reference-fault runs against the reference NSW; it does not go with --config")

@@ -75,6 +75,7 @@ class HarnessInbox:
         self._digests: dict[tuple[str, str], str] = {}
         self.receiver = Receiver(self.party, self.trust, log=self)
         self.arrivals: list[Arrival] = []
+        self.waited_s = 0.0  # time callers spent blocked in wait_for (for the benchmark's waiting share)
         self._changed = threading.Condition()
         self._server = None
 
@@ -106,15 +107,23 @@ class HarnessInbox:
 
     def wait_for(self, predicate: Callable[[Arrival], bool], timeout: float) -> Arrival | None:
         """The first arrival (old or new) that satisfies ``predicate``, or None after ``timeout`` s."""
-        deadline = time.monotonic() + timeout
+        start = time.monotonic()
+        deadline = start + timeout
         with self._changed:
-            while True:
-                for arrival in self.arrivals:
-                    if predicate(arrival):
-                        return arrival
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not self._changed.wait(remaining):
-                    return next((a for a in self.arrivals if predicate(a)), None)
+            try:
+                while True:
+                    for arrival in self.arrivals:
+                        if predicate(arrival):
+                            return arrival
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or not self._changed.wait(remaining):
+                        return next((a for a in self.arrivals if predicate(a)), None)
+            finally:
+                self.waited_s += time.monotonic() - start
+
+    def settle(self, seconds: float) -> None:
+        """Wait a grace period in which something must NOT arrive (a second status): a bounded pause."""
+        self.wait_for(lambda arrival: False, seconds)
 
     def matching(self, predicate: Callable[[Arrival], bool]) -> list[Arrival]:
         with self._changed:

@@ -212,7 +212,7 @@ def expect_status(
 
 def expect_no_second(harness: Harness, sent: Sent, action: str = "StatusNotification") -> None:
     """M-16 / A-01: one status only; a repeat of the same MessageId (a retry) is not a second one."""
-    harness.inbox.wait_for(lambda arrival: False, harness.config.windows.grace_s)
+    harness.inbox.settle(harness.config.windows.grace_s)
     distinct = {arrival.message_id for arrival in harness.inbox.matching(_about(harness, sent, action))}
     if len(distinct) > 1:
         raise Violation(
