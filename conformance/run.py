@@ -36,7 +36,7 @@ from conformance.report.results import RunResult, write_json, write_junit
 REFERENCE_PARTY = "KH"
 # The reference NSW answers at once; short windows keep the run fast without making it flaky.
 REFERENCE_WINDOWS = Windows(
-    status_s=10.0, verification_s=10.0, retry_schedule_s=(0.2, 0.4, 0.8), request_timeout_s=15.0, grace_s=0.3
+    status_s=5.0, verification_s=5.0, retry_schedule_s=(0.2, 0.4, 0.8), request_timeout_s=15.0, grace_s=0.3
 )
 
 
