@@ -54,7 +54,6 @@ class Config:
     harness_party: str = "SG"
     harness_listen: str = "127.0.0.1:0"
     harness_url: str | None = None  # the URL the candidate reaches the harness inbox by
-    extra_parties: tuple[str, ...] = ()
 
     def claims(self, capability: str) -> bool:
         return capability in self.capabilities
@@ -83,8 +82,8 @@ def _kind_name(kind: tuple[type, ...]) -> str:
     return " or ".join(dict.fromkeys(names[k] for k in kind))
 
 
-def _party(value: str, where: str, extra: tuple[str, ...] = ()) -> str:
-    if value not in (*PARTIES, *extra):
+def _party(value: str, where: str) -> str:
+    if value not in PARTIES:
         raise ConfigError(f"{where}: {value!r} is not a party ({' '.join(PARTIES)})")
     return value
 
@@ -112,13 +111,8 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
     """Build a Config from parsed TOML; relative paths are taken from ``base``."""
     _unknown(data, {"candidate", "harness", "tls"}, "(top level)")
     candidate = _get(data, "candidate", dict, "(top level)")
-    _unknown(
-        candidate,
-        {"party", "inbox_url", "roles", "capabilities", "windows", "trigger", "extra_parties"},
-        "candidate",
-    )
-    extra = tuple(_get(candidate, "extra_parties", list, "candidate", []))
-    party = _party(_get(candidate, "party", str, "candidate"), "candidate.party", extra)
+    _unknown(candidate, {"party", "inbox_url", "roles", "capabilities", "windows", "trigger"}, "candidate")
+    party = _party(_get(candidate, "party", str, "candidate"), "candidate.party")
     roles = tuple(_get(candidate, "roles", list, "candidate", list(ROLES)))
     for role in roles:
         if role not in ROLES:
@@ -152,7 +146,7 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
         raise ConfigError("candidate.trigger.url: missing (the candidate claims the capability 'trigger')")
     harness = _get(data, "harness", dict, "(top level)", {})
     _unknown(harness, {"party", "listen", "url"}, "harness")
-    harness_party = _party(_get(harness, "party", str, "harness", "SG"), "harness.party", extra)
+    harness_party = _party(_get(harness, "party", str, "harness", "SG"), "harness.party")
     if harness_party == party:
         raise ConfigError(f"harness.party: the harness plays a partner, not the candidate's party {party}")
     tls_table = _get(data, "tls", dict, "(top level)", {})
@@ -177,7 +171,6 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
         harness_party=harness_party,
         harness_listen=_get(harness, "listen", str, "harness", "127.0.0.1:0"),
         harness_url=_url(harness["url"], "harness.url") if "url" in harness else None,
-        extra_parties=extra,
     )
 
 
