@@ -1,0 +1,416 @@
+"""report.html as a person sees it: opened from disk in headless Chromium, driven over the DevTools
+Protocol (CDP).
+
+Two small reports are made against the embedded reference NSW (requirement M-06 only): one
+conformant, one with the seeded fault ``ignore-digests`` so that failed tests, their reasons and the
+exchanged messages are on the page. Each is loaded from its file:// URL; the test checks that the
+page raises no console error or exception, fetches nothing but itself, shows the overall verdict,
+the full requirement matrix and (for the fault) the failure details, and that a screenshot of it is
+a real PNG.
+
+Chromium is kept off every network: besides the background-networking switches, every host name
+resolves to nothing and every proxied request goes to a closed local port.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import signal
+import struct
+import subprocess
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import websocket
+from conftest import require_tool
+
+from conformance.profile import catalogue
+from conformance.run import RunOptions, run
+
+START_TIMEOUT_S = 20.0  # Chromium writing DevToolsActivePort
+CALL_TIMEOUT_S = 10.0  # one CDP command answered
+LOAD_TIMEOUT_S = 15.0  # Page.loadEventFired after Page.navigate
+SETTLE_S = 0.5  # after the load, how long late events (requests, console) are still collected
+STOP_TIMEOUT_S = 5.0  # SIGTERM to the process group, then SIGKILL
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PASS_COLOUR = "rgb(26, 127, 55)"  # --pass in the template
+FAIL_COLOUR = "rgb(207, 34, 46)"  # --fail in the template
+
+
+class CdpError(RuntimeError):
+    pass
+
+
+class Cdp:
+    """A minimal, synchronous CDP client over one browser websocket (flat sessions).
+
+    Every event received is kept in ``events``; every wait has a deadline.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.ws = websocket.create_connection(
+            url, timeout=CALL_TIMEOUT_S, suppress_origin=True, http_no_proxy=["127.0.0.1"]
+        )
+        self.events: list[dict] = []
+        self._last_id = 0
+
+    def close(self) -> None:
+        self.ws.close()
+
+    def _receive(self, deadline: float) -> dict | None:
+        """The next message, or None when the deadline passed first."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        self.ws.settimeout(remaining)
+        try:
+            message = json.loads(self.ws.recv())
+        except websocket.WebSocketTimeoutException:
+            return None
+        if "method" in message:
+            self.events.append(message)
+        return message
+
+    def call(self, method: str, params: dict | None = None, session: str | None = None) -> dict:
+        self._last_id += 1
+        request = {"id": self._last_id, "method": method, "params": params or {}}
+        if session is not None:
+            request["sessionId"] = session
+        self.ws.send(json.dumps(request))
+        deadline = time.monotonic() + CALL_TIMEOUT_S
+        while True:
+            message = self._receive(deadline)
+            if message is None:
+                raise TimeoutError(f"no answer to {method} within {CALL_TIMEOUT_S} s")
+            if message.get("id") == self._last_id:
+                if "error" in message:
+                    raise CdpError(f"{method}: {message['error']}")
+                return message.get("result", {})
+
+    def wait_for(self, method: str, session: str, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while True:
+            for event in self.events[seen:]:
+                if event["method"] == method and event.get("sessionId") == session:
+                    return event
+            seen = len(self.events)
+            if self._receive(deadline) is None:
+                raise TimeoutError(f"no {method} within {timeout} s")
+
+    def settle(self, seconds: float) -> None:
+        """Collect whatever events arrive during the next `seconds`."""
+        deadline = time.monotonic() + seconds
+        while self._receive(deadline) is not None:
+            pass
+
+    def session_events(self, session: str, method: str) -> list[dict]:
+        return [e["params"] for e in self.events if e.get("sessionId") == session and e["method"] == method]
+
+
+@dataclass
+class LoadedPage:
+    cdp: Cdp
+    session: str
+    url: str
+    requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def evaluate(self, expression: str):
+        result = self.cdp.call(
+            "Runtime.evaluate", {"expression": expression, "returnByValue": True}, self.session
+        )
+        if "exceptionDetails" in result:
+            raise CdpError(f"{expression!r} threw {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def collect(self) -> None:
+        """Refresh requests and errors from the events received so far."""
+        cdp, session = self.cdp, self.session
+        self.requests = [
+            e["request"]["url"] for e in cdp.session_events(session, "Network.requestWillBeSent")
+        ]
+        self.errors = [
+            f"console.{e['type']}: {[a.get('value', a.get('description')) for a in e['args']]}"
+            for e in cdp.session_events(session, "Runtime.consoleAPICalled")
+            if e["type"] in ("error", "assert")
+        ]
+        self.errors += [
+            f"exception: {e['exceptionDetails']}"
+            for e in cdp.session_events(session, "Runtime.exceptionThrown")
+        ]
+        self.errors += [
+            f"log {e['entry']['source']}: {e['entry']['text']} ({e['entry'].get('url', '')})"
+            for e in cdp.session_events(session, "Log.entryAdded")
+            if e["entry"]["level"] == "error"
+        ]
+
+    def screenshot(self, path: Path) -> bytes:
+        data = base64.b64decode(
+            self.cdp.call("Page.captureScreenshot", {"format": "png"}, self.session)["data"]
+        )
+        path.write_bytes(data)
+        return data
+
+
+@dataclass
+class Browser:
+    process: subprocess.Popen
+    cdp: Cdp
+    log: Path
+
+    def open(self, path: Path) -> LoadedPage:
+        """A new tab with the file loaded; CDP domains are enabled before navigating."""
+        target = self.cdp.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = self.cdp.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        for domain in ("Runtime", "Log", "Network", "Page"):
+            self.cdp.call(f"{domain}.enable", session=session)
+        url = path.resolve().as_uri()
+        navigated = self.cdp.call("Page.navigate", {"url": url}, session)
+        assert "errorText" not in navigated, navigated
+        self.cdp.wait_for("Page.loadEventFired", session, LOAD_TIMEOUT_S)
+        self.cdp.settle(SETTLE_S)
+        page = LoadedPage(self.cdp, session, url)
+        page.collect()
+        return page
+
+
+def start_browser(chromium: str, home: Path, profile: Path, log: Path) -> subprocess.Popen:
+    profile.mkdir()
+    # Chromium's crash handler keeps its database under $XDG_CONFIG_HOME (~/.config): keep it here.
+    environment = {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_CACHE_HOME": str(home / "cache"),
+    }
+    command = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        # Extra guards: no host name resolves, and anything proxied goes to a closed port.
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--proxy-server=127.0.0.1:9",
+        "--remote-debugging-port=0",
+        "--window-size=1280,1600",
+        "about:blank",
+    ]
+    with log.open("wb") as output:
+        return subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=environment,
+            start_new_session=True,
+        )
+
+
+def stop_browser(process: subprocess.Popen) -> None:
+    """Stop Chromium and all its helper processes: its own process group, SIGTERM then SIGKILL."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=STOP_TIMEOUT_S)
+    # Whatever is left of the group (the main process if it ignored SIGTERM, lingering helpers).
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=STOP_TIMEOUT_S)
+
+
+def processes_mentioning(marker: str) -> list[int]:
+    """Live processes whose command line names `marker` (Linux /proc; zombies have none)."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            if marker.encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+    return found
+
+
+def stop_crash_handlers(home: Path) -> None:
+    """Chromium's crash handlers leave its process group (they daemonise) and end by themselves once
+    the browser is gone; those that name this test's home are waited for, then killed by pid."""
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while (left := processes_mentioning(str(home))) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def devtools_url(process: subprocess.Popen, profile: Path, log: Path) -> str:
+    """The browser's websocket URL, from <user-data-dir>/DevToolsActivePort (port, then path)."""
+    active = profile / "DevToolsActivePort"
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"chromium exited with {process.returncode}:\n{log.read_text(errors='replace')}")
+        lines = active.read_text().split() if active.exists() else []
+        if len(lines) == 2:
+            return f"ws://127.0.0.1:{lines[0]}{lines[1]}"
+        time.sleep(0.05)
+    pytest.fail(
+        f"chromium wrote no DevToolsActivePort within {START_TIMEOUT_S} s:\n{log.read_text(errors='replace')}"
+    )
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory) -> dict[str, Path]:
+    """Two report folders: M-06 against the reference (conformant) and against ignore-digests (not)."""
+    conformant_code, conformant = run(
+        RunOptions(report_dir=tmp_path_factory.mktemp("conformant"), live=False, requirements=("M-06",))
+    )
+    fault_code, fault = run(
+        RunOptions(
+            report_dir=tmp_path_factory.mktemp("fault"),
+            live=False,
+            requirements=("M-06",),
+            reference_fault="ignore-digests",
+        )
+    )
+    assert (conformant_code, fault_code) == (0, 1)
+    return {"conformant": conformant, "fault": fault}
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    chromium = require_tool("chromium")
+    home = tmp_path_factory.mktemp("chromium")
+    profile, log = home / "profile", home / "chromium.log"
+    process = start_browser(chromium, home, profile, log)
+    cdp = None
+    try:
+        cdp = Cdp(devtools_url(process, profile, log))
+        yield Browser(process, cdp, log)
+    finally:
+        if cdp is not None:
+            cdp.close()
+        stop_browser(process)
+        stop_crash_handlers(home)
+
+
+def results(folder: Path) -> dict:
+    return json.loads((folder / "results.json").read_text(encoding="utf-8"))
+
+
+def normalised(text: str) -> str:
+    return " ".join(text.split())
+
+
+def check_png(data: bytes) -> tuple[int, int]:
+    """The PNG's width and height, after checking it is a whole PNG with more than a blank page in it."""
+    assert data[:8] == PNG_SIGNATURE
+    length, kind = struct.unpack(">I4s", data[8:16])
+    assert (length, kind) == (13, b"IHDR")
+    width, height, depth, colour = struct.unpack(">IIBB", data[16:26])
+    assert width > 0 and height > 0
+    chunks, offset = {}, 8
+    while offset < len(data):
+        length, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        chunks.setdefault(kind, []).append(data[offset + 8 : offset + 8 + length])
+        offset += 12 + length
+    assert b"IEND" in chunks
+    pixels = zlib.decompress(b"".join(chunks[b"IDAT"]))
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}[colour]
+    assert depth == 8
+    assert len(pixels) == height * (1 + width * channels)
+    assert len(set(pixels)) > 16, "the screenshot is (nearly) blank"
+    return width, height
+
+
+def check_page_basics(page: LoadedPage, data: dict, verdict: str, m06: str, colour: str) -> None:
+    # Nothing but the document itself was requested, and nothing complained.
+    assert page.requests == [page.url]
+    assert page.evaluate("performance.getEntriesByType('resource').length") == 0
+    assert page.errors == []
+    assert page.evaluate("document.scripts.length") == 0
+
+    overall = page.evaluate("document.querySelector('#overall').innerText")
+    assert verdict in overall.split()
+    assert page.evaluate("document.title").endswith(verdict)
+
+    rows = page.evaluate(
+        "[...document.querySelectorAll('#matrix tbody tr')]"
+        ".map(r => [...r.cells].map(c => c.innerText.trim()))"
+    )
+    assert len(rows) == len(catalogue.requirements())
+    assert [row[0] for row in rows] == [requirement.id for requirement in catalogue.requirements()]
+    assert {row[0]: row[3] for row in rows}["M-06"] == m06
+    badge = page.evaluate(
+        "getComputedStyle([...document.querySelectorAll('#matrix tbody tr')]"
+        ".find(r => r.cells[0].innerText.trim() === 'M-06').cells[3].querySelector('.verdict'))"
+        ".backgroundColor"
+    )
+    assert badge == colour
+
+    tests = page.evaluate(
+        "[...document.querySelectorAll('#tests tbody tr')]"
+        ".map(r => [r.cells[0].innerText, r.cells[2].innerText])"
+    )
+    assert tests == [[test["id"], test["verdict"]] for test in data["tests"]]
+
+
+def test_conformant_report_in_chromium(browser, reports, tmp_path):
+    data = results(reports["conformant"])
+    assert data["verdict"] == "conformant"
+    page = browser.open(reports["conformant"] / "report.html")
+    check_page_basics(page, data, "conformant", "pass", PASS_COLOUR)
+    assert page.evaluate("document.querySelectorAll('section.test').length") == 0
+
+    png = page.screenshot(tmp_path / "conformant.png")
+    check_png(png)
+    page.collect()
+    assert page.requests == [page.url] and page.errors == []
+
+
+def test_not_conformant_report_in_chromium(browser, reports, tmp_path):
+    data = results(reports["fault"])
+    assert data["verdict"] == "not-conformant"
+    failed = [test for test in data["tests"] if test["verdict"] not in ("pass", "not-applicable")]
+    assert failed and all(test["verdict"] == "fail" for test in failed)
+    assert failed[0]["exchanges"], "the failed test recorded no exchange"
+
+    page = browser.open(reports["fault"] / "report.html")
+    check_page_basics(page, data, "not-conformant", "fail", FAIL_COLOUR)
+
+    sections = page.evaluate(
+        "[...document.querySelectorAll('section.test')].map(s => ({heading: s.querySelector('h3').innerText,"
+        " reason: s.querySelector('dd').innerText}))"
+    )
+    assert [normalised(section["heading"]) for section in sections] == [
+        f"fail {test['id']}" for test in failed
+    ]
+    assert [normalised(section["reason"]) for section in sections] == [
+        normalised(test["reason"]) for test in failed
+    ]
+
+    # The exchanged messages are folded away in <details>: unfold them as a reader would, then
+    # the request and the answer of the first failed test are on screen verbatim.
+    page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; }); true")
+    shown = page.evaluate("[...document.querySelector('#t1').querySelectorAll('pre')].map(p => p.innerText)")
+    exchange = failed[0]["exchanges"][0]
+    assert exchange["request_body"].strip() in [text.strip() for text in shown]
+    assert exchange["response_body"].strip() in [text.strip() for text in shown]
+    assert "<Envelope" in exchange["request_body"]
+
+    # The screenshot shows the first failure, unfolded.
+    page.evaluate("document.querySelector('#t1').scrollIntoView(); true")
+    png = page.screenshot(tmp_path / "not-conformant.png")
+    width, height = check_png(png)
+    assert (width, height) == tuple(page.evaluate("[window.innerWidth, window.innerHeight]"))
+    page.collect()
+    assert page.requests == [page.url] and page.errors == []
