@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from conformance.config import ConfigError, load
+    from conformance.config import ConfigError, check_url, load
     from conformance.profile.catalogue import requirement
     from conformance.reference.faults import fault
     from conformance.run import RunOptions, run
@@ -134,7 +134,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         config = load(args.config) if args.config else None
         if config is not None and args.sut:
-            config = dataclasses.replace(config, inbox_url=args.sut)
+            config = dataclasses.replace(config, inbox_url=check_url(args.sut, "--sut"))
         fault(args.reference_fault)
         for rid in args.requirement:
             requirement(rid)

@@ -35,7 +35,7 @@ class Exchange:
 
     @property
     def content_type(self) -> str:
-        return self.response_headers.get("Content-Type", "")
+        return next((v for k, v in self.response_headers.items() if k.lower() == "content-type"), "")
 
     def as_json(self, max_body: int = 64 * 1024) -> dict:
         def text(body: bytes) -> str:
@@ -107,7 +107,10 @@ class CandidateClient:
         except requests.exceptions.SSLError as exc:
             exchange.error = f"TLS failure: {_short(exc)}"
         except requests.ConnectionError as exc:
-            exchange.error = f"connection failed or reset: {_short(exc)}"
+            if "timed out" in str(exc).lower():  # a stall mid-answer surfaces as a ConnectionError
+                exchange.error = f"no complete answer within {self.timeout_s:g} s (T-01): {_short(exc)}"
+            else:
+                exchange.error = f"connection failed or reset: {_short(exc)}"
         except requests.RequestException as exc:
             exchange.error = f"{type(exc).__name__}: {_short(exc)}"
         exchange.duration_s = time.monotonic() - start

@@ -82,10 +82,35 @@ def _kind_name(kind: tuple[type, ...]) -> str:
     return " or ".join(dict.fromkeys(names[k] for k in kind))
 
 
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(f"{where}: expected a number of seconds, got {value!r}")
+    return float(value)
+
+
+def _window(table: dict, key: str) -> float | tuple[float, ...]:
+    where = f"candidate.windows.{key}"
+    if key == "retry_schedule_s":
+        return tuple(_number(value, where) for value in _get(table, key, list, "candidate.windows"))
+    return _number(table[key], where)
+
+
+def _listen(value: str) -> str:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"harness.listen: expected host:port (port 0 to 65535), got {value!r}")
+    return value
+
+
 def _party(value: str, where: str) -> str:
     if value not in PARTIES:
         raise ConfigError(f"{where}: {value!r} is not a party ({' '.join(PARTIES)})")
     return value
+
+
+def check_url(value: str, where: str) -> str:
+    """An http:// or https:// URL, or ConfigError naming ``where``."""
+    return _url(value, where)
 
 
 def _url(value: str, where: str) -> str:
@@ -125,14 +150,7 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
             )
     windows_table = _get(candidate, "windows", dict, "candidate", {})
     _unknown(windows_table, set(Windows.__dataclass_fields__), "candidate.windows")
-    windows = Windows(
-        **{
-            key: tuple(float(v) for v in _get(windows_table, key, list, "candidate.windows"))
-            if key == "retry_schedule_s"
-            else float(_get(windows_table, key, (int, float), "candidate.windows"))
-            for key in windows_table
-        }
-    )
+    windows = Windows(**{key: _window(windows_table, key) for key in windows_table})
     trigger = _get(candidate, "trigger", dict, "candidate", {})
     _unknown(trigger, {"url", "token", "token_env"}, "candidate.trigger")
     token = _get(trigger, "token", str, "candidate.trigger", None)
@@ -149,6 +167,7 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
     harness_party = _party(_get(harness, "party", str, "harness", "SG"), "harness.party")
     if harness_party == party:
         raise ConfigError(f"harness.party: the harness plays a partner, not the candidate's party {party}")
+    harness_url = _get(harness, "url", str, "harness", None)
     tls_table = _get(data, "tls", dict, "(top level)", {})
     _unknown(tls_table, {"enabled", "ca_bundle", "client_cert", "client_key"}, "tls")
     tls = Tls(
@@ -169,8 +188,8 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
         trigger_token=token,
         tls=tls,
         harness_party=harness_party,
-        harness_listen=_get(harness, "listen", str, "harness", "127.0.0.1:0"),
-        harness_url=_url(harness["url"], "harness.url") if "url" in harness else None,
+        harness_listen=_listen(_get(harness, "listen", str, "harness", "127.0.0.1:0")),
+        harness_url=_url(harness_url, "harness.url") if harness_url else None,
     )
 
 

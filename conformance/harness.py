@@ -45,7 +45,7 @@ class TestRecord:
             and requirement_id not in self.failed_requirements
         ):
             return "inconclusive"
-        return self.verdict
+        return self.verdict or "inconclusive"  # no verdict: the test never finished
 
 
 class Harness:

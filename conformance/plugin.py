@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance.config import ConfigError
 from conformance.config import load as load_config
 from conformance.harness import Harness, TestRecord
 from conformance.profile.catalogue import requirement
@@ -50,7 +51,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "role(name): the role (importing, exporting) a test needs")
     path = config.getoption("efdx_config", None)
     if path and not config.pluginmanager.has_plugin(PLUGIN_NAME):
-        harness = Harness(load_config(Path(path))).start()
+        try:
+            candidate = load_config(Path(path))
+        except ConfigError as exc:
+            raise pytest.UsageError(f"--efdx-config: {exc}") from None
+        harness = Harness(candidate).start()
         config.add_cleanup(harness.stop)
         selection = Selection(config.getoption("efdx_requirement"), config.getoption("efdx_layer"))
         config.pluginmanager.register(EfdxRun(harness, selection), PLUGIN_NAME)
@@ -103,11 +108,14 @@ class EfdxRun:
 
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         for item in items:
-            ids = requirement_ids(item)
-            if not ids:
+            declared = [rid for mark in item.iter_markers("requirements") for rid in mark.args]
+            if not declared:
                 raise pytest.UsageError(f"{item.nodeid} declares no requirement IDs")
-            for rid in ids:
-                requirement(rid)  # unknown IDs are a usage error, found at collection
+            for rid in declared:
+                try:
+                    requirement(rid)
+                except KeyError:
+                    raise pytest.UsageError(f"{item.nodeid}: unknown requirement ID {rid!r}") from None
         chosen = [item for item in items if self.selection.wants(requirement_ids(item))]
         deselected = [item for item in items if item not in chosen]
         if deselected:
@@ -153,6 +161,10 @@ class EfdxRun:
 
     def pytest_keyboard_interrupt(self, excinfo) -> None:
         self.interrupted = True
+        record = self._harness.current
+        if record is not None and not record.verdict:  # cut off mid-test: nothing was concluded
+            record.verdict, record.reason = INCONCLUSIVE, "interrupted (Ctrl-C) before the test finished"
+            self._harness.end()
 
 
 _START = pytest.StashKey[float]()

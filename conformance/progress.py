@@ -87,6 +87,8 @@ class Progress:
             }
             table.add_row(layer, str(len(mine)), *(str(counts[v]) for v in counts))
         self.console.print(table)
+        if not_tested := result.not_tested():
+            self.console.print(f"MUST requirements no test of this run judged: {', '.join(not_tested)}")
         failed = [row["id"] for row in rows if row["verdict"] in ("fail", "error", "inconclusive")]
         if failed:
             self.console.print(f"requirements not passed: {', '.join(failed)}")

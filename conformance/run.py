@@ -170,10 +170,13 @@ def run(options: RunOptions) -> tuple[int, Path]:
             finished=datetime.now(timezone.utc),
             records=plugin.records,
             interrupted=interrupted,
+            partial=bool(options.requirements or options.layers or options.keyword)
+            or len(plugin.records) < plugin.total,
         )
-        if code == pytest.ExitCode.USAGE_ERROR or (
-            code == pytest.ExitCode.NO_TESTS_COLLECTED and not plugin.records
-        ):
+        if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
+            result.extra["note"] = f"the suite could not run (pytest exit {int(code)}); see the output above"
+            result.interrupted = True
+        elif not plugin.records:
             result.extra["note"] = "no test was selected"
     write_reports(result, folder)
     progress.summary(result, folder)

@@ -44,6 +44,18 @@ PASS_COLOUR = "rgb(26, 127, 55)"  # --pass in the template
 FAIL_COLOUR = "rgb(207, 34, 46)"  # --fail in the template
 
 
+# What would make the page fetch something, now or on a click: elements with a source or a link,
+# and url(...) in its style sheets. The report has neither (exchanged URLs are shown as text only).
+LINKED_RESOURCES = """[
+  ...[...document.querySelectorAll(
+    '[src], [srcset], [href], [poster], [data], [background], link, iframe, object, embed, base, form'
+  )].map(e => e.outerHTML.slice(0, 200)),
+  ...[...document.styleSheets]
+    .flatMap(s => { try { return [...s.cssRules]; } catch { return []; } })  // others' sheets: a link
+    .map(r => r.cssText).filter(t => t.includes('url(')),
+]"""
+
+
 class CdpError(RuntimeError):
     pass
 
@@ -338,6 +350,7 @@ def check_page_basics(page: LoadedPage, data: dict, verdict: str, m06: str, colo
     assert page.evaluate("performance.getEntriesByType('resource').length") == 0
     assert page.errors == []
     assert page.evaluate("document.scripts.length") == 0
+    assert page.evaluate(LINKED_RESOURCES) == []
 
     overall = page.evaluate("document.querySelector('#overall').innerText")
     assert verdict in overall.split()
@@ -414,3 +427,23 @@ def test_not_conformant_report_in_chromium(browser, reports, tmp_path):
     assert (width, height) == tuple(page.evaluate("[window.innerWidth, window.innerHeight]"))
     page.collect()
     assert page.requests == [page.url] and page.errors == []
+
+
+def test_the_checks_see_fetches_and_errors(browser, reports, tmp_path):
+    """Negative control: a page that fetches and complains is caught by the same checks."""
+    planted = (
+        '<link rel="stylesheet" href="https://fonts.example.invalid/report.css">'
+        '<img alt="" src="data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7">'
+        "<script>console.error('planted'); throw new Error('planted too');</script>"
+    )
+    page_html = (reports["conformant"] / "report.html").read_text(encoding="utf-8")
+    tampered = tmp_path / "report.html"
+    tampered.write_text(page_html.replace("</body>", planted + "</body>"), encoding="utf-8")
+
+    page = browser.open(tampered)
+    assert page.requests[0] == page.url
+    assert "https://fonts.example.invalid/report.css" in page.requests
+    assert any(url.startswith("data:image/gif") for url in page.requests)
+    assert any("console.error" in error and "planted" in error for error in page.errors)
+    assert any(error.startswith("exception") and "planted too" in error for error in page.errors)
+    assert len(page.evaluate(LINKED_RESOURCES)) == 2

@@ -27,6 +27,7 @@ class RunResult:
     finished: datetime
     records: list[TestRecord]
     interrupted: bool = False
+    partial: bool = False  # a subset was selected (--requirement, --layer, -k) or --maxfail stopped it
     extra: dict = field(default_factory=dict)
 
     def requirement_rows(self) -> list[dict]:
@@ -35,7 +36,7 @@ class RunResult:
             judged = [(record, record.verdict_for(req.id)) for record in self.records]
             judged = [(record, verdict) for record, verdict in judged if verdict is not None]
             tests = [record for record, _ in judged]
-            verdict = worst(verdict for _, verdict in judged) if judged else NOT_TESTED
+            verdict = worst(verdict for _, verdict in judged) if judged else self._untested(req)
             rows.append(
                 {
                     "id": req.id,
@@ -48,13 +49,29 @@ class RunResult:
             )
         return rows
 
+    def _untested(self, req) -> str:
+        """No test judged it: not-applicable when the ICS does not claim its capability or role."""
+        capabilities, roles = self.ics.get("capabilities"), self.ics.get("roles")
+        if req.capability and capabilities is not None and req.capability not in capabilities:
+            return NOT_APPLICABLE
+        if req.role and roles is not None and req.role not in roles:
+            return NOT_APPLICABLE
+        return NOT_TESTED
+
     @property
     def verdict(self) -> str:
+        """Over the requirements this suite version tests; a partial run can't be conformant."""
         rows = self.requirement_rows()
-        verdicts = {
+        judged = {
             row["id"]: row["verdict"] for row in rows if row["verdict"] not in (NOT_TESTED, NOT_APPLICABLE)
         }
-        return run_verdict(verdicts, {row["id"]: row["level"] for row in rows}, self.interrupted)
+        levels = {row["id"]: row["level"] for row in rows}
+        return run_verdict(judged, levels, self.interrupted or self.partial)
+
+    def not_tested(self) -> list[str]:
+        """MUST requirements no test of this run judged (not in this suite version, or not selected)."""
+        rows = self.requirement_rows()
+        return [row["id"] for row in rows if row["verdict"] == NOT_TESTED and row["level"] == "MUST"]
 
     @property
     def all_applicable_passed(self) -> bool:
@@ -77,6 +94,8 @@ class RunResult:
             "finished": self.finished.isoformat(),
             "verdict": self.verdict,
             "interrupted": self.interrupted,
+            "partial": self.partial,
+            "not_tested": self.not_tested(),
             "tests": [
                 {
                     "id": test_id(record),

@@ -1,0 +1,107 @@
+"""Ctrl-C during `conformance run` still writes the report folder, marked incomplete (DESIGN.md).
+
+The command runs as a child process against the embedded reference NSW; once a few tests have
+finished (its plain progress lines, stdout being a pipe), it gets SIGINT. Every wait is bounded and
+the child is killed in teardown whatever happened.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+
+import pytest
+from lxml import etree
+
+PROGRESS = re.compile(r"^\[(\d+)/(\d+)\] (\S+)")
+FINISHED_BEFORE_INTERRUPT = 3
+START_BOUND_S = 120.0  # until the first tests have finished (imports, PKI, reference NSW start)
+EXIT_BOUND_S = 60.0  # from SIGINT to exit
+
+
+@pytest.fixture
+def child(tmp_path):
+    """Start `python -m conformance.cli run --report-dir DIR`; its stdout lines arrive on a queue."""
+    started: list[subprocess.Popen] = []
+
+    def start(*argv: str) -> tuple[subprocess.Popen, queue.Queue]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "conformance.cli", *argv],
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
+        started.append(process)
+        lines: queue.Queue = queue.Queue()
+
+        def pump() -> None:
+            for line in process.stdout:
+                lines.put(line.rstrip("\n"))
+            lines.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+        return process, lines
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+
+
+def wait_for_finished_tests(lines: queue.Queue, count: int, bound_s: float) -> tuple[int, int, list[str]]:
+    """Read progress lines until ``count`` tests are done; (done, total, lines seen)."""
+    seen: list[str] = []
+    deadline = time.monotonic() + bound_s
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        if line is None:
+            break
+        seen.append(line)
+        match = PROGRESS.match(line)
+        if match and int(match.group(1)) >= count:
+            return int(match.group(1)), int(match.group(2)), seen
+    pytest.fail(f"fewer than {count} tests finished within {bound_s:g} s; output so far:\n" + "\n".join(seen))
+
+
+def test_ctrl_c_writes_an_incomplete_report(child, tmp_path):
+    reports = tmp_path / "reports"
+    process, lines = child("run", "--report-dir", str(reports))
+    done, total, _ = wait_for_finished_tests(lines, FINISHED_BEFORE_INTERRUPT, START_BOUND_S)
+    assert done < total, "the run ended before it could be interrupted"
+    process.send_signal(signal.SIGINT)
+    try:
+        code = process.wait(timeout=EXIT_BOUND_S)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"`conformance run` did not exit within {EXIT_BOUND_S:g} s of SIGINT")
+    stderr = process.stderr.read()
+
+    assert code == 1, f"exit code {code}; stderr:\n{stderr[-3000:]}"
+    folders = [path for path in reports.iterdir() if path.is_dir()] if reports.is_dir() else []
+    assert len(folders) == 1, f"report folders {folders}; stderr:\n{stderr[-3000:]}"
+    folder = folders[0]
+    for name in ("results.json", "junit.xml", "report.html", "evidence.zip"):
+        assert (folder / name).is_file(), name
+    data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    assert data["verdict"] == "incomplete"
+    assert data["interrupted"] is True
+    # What ran before the interrupt is kept, and the run was indeed cut short.
+    assert FINISHED_BEFORE_INTERRUPT <= len(data["tests"]) < total
+    assert all(test["verdict"] for test in data["tests"])
+    etree.parse(str(folder / "junit.xml"))
+    with zipfile.ZipFile(folder / "evidence.zip") as bundle:
+        assert bundle.testzip() is None
