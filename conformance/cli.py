@@ -7,7 +7,6 @@ error (argparse's own usage errors are mapped to 4 as well).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from datetime import date, datetime, time, timezone
@@ -132,9 +131,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.config and args.reference_fault:
         raise UsageError("--reference-fault runs against the reference NSW; it does not go with --config")
     try:
-        config = load(args.config) if args.config else None
-        if config is not None and args.sut:
-            config = dataclasses.replace(config, inbox_url=check_url(args.sut, "--sut"))
+        sut = check_url(args.sut, "--sut") if args.sut else None
+        config = load(args.config, inbox_url=sut) if args.config else None
         fault(args.reference_fault)
         for rid in args.requirement:
             requirement(rid)

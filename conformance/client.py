@@ -7,6 +7,8 @@ evidence. A candidate that hangs, trickles, resets or answers a huge body yields
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -87,14 +89,32 @@ class CandidateClient:
     def request(
         self, method: str, url: str, body: bytes, headers: dict[str, str], label: str = ""
     ) -> Exchange:
+        """One bounded request. It runs in a worker thread so that an overall deadline holds even
+        against a peer that trickles its headers or body a byte at a time (each read would be in time)."""
         exchange = Exchange(method, url, dict(headers), body, datetime.now(timezone.utc), label=label)
         start = time.monotonic()
+        attempt = dataclasses.replace(exchange)
+        worker = threading.Thread(
+            target=self._attempt, args=(attempt, start), daemon=True, name="candidate-request"
+        )
+        worker.start()
+        worker.join(self.timeout_s + 0.5)  # the whole answer, connecting included, within the timeout
+        if worker.is_alive():  # abandoned: the thread ends with its own socket timeout, nobody waits for it
+            exchange.error = f"no complete answer within {self.timeout_s:g} s (T-01)"
+        else:
+            exchange = attempt
+        exchange.duration_s = time.monotonic() - start
+        if self.record:
+            self.record(exchange)
+        return exchange
+
+    def _attempt(self, exchange: Exchange, start: float) -> None:
         try:
             with self.session.request(
-                method,
-                url,
-                data=body,
-                headers=headers,
+                exchange.method,
+                exchange.url,
+                data=exchange.request_body,
+                headers=exchange.request_headers,
                 timeout=(self.connect_timeout_s, self.timeout_s),
                 stream=True,
                 allow_redirects=False,
@@ -113,15 +133,11 @@ class CandidateClient:
                 exchange.error = f"connection failed or reset: {_short(exc)}"
         except requests.RequestException as exc:
             exchange.error = f"{type(exc).__name__}: {_short(exc)}"
-        exchange.duration_s = time.monotonic() - start
-        if self.record:
-            self.record(exchange)
-        return exchange
 
     def _read(self, response: requests.Response, start: float, exchange: Exchange) -> bytes:
         """Read at most max_answer bytes, and no longer than the overall timeout (a trickling peer)."""
         chunks, size = [], 0
-        for chunk in response.iter_content(64 * 1024):
+        for chunk in response.iter_content(8 * 1024):
             chunks.append(chunk)
             size += len(chunk)
             if size > self.max_answer:

@@ -193,7 +193,8 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
     )
 
 
-def load(path: Path) -> Config:
+def load(path: Path, inbox_url: str | None = None) -> Config:
+    """Load the file; ``inbox_url`` (from --sut) stands in for, or overrides, candidate.inbox_url."""
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
@@ -201,4 +202,6 @@ def load(path: Path) -> Config:
         raise ConfigError(f"{path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    if inbox_url is not None and isinstance(data.get("candidate"), dict):
+        data["candidate"]["inbox_url"] = inbox_url
     return parse(data, Path(path).resolve().parent)

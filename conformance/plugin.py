@@ -121,7 +121,9 @@ class EfdxRun:
         if deselected:
             config.hook.pytest_deselected(items=deselected)
         items[:] = chosen
-        self.total = len(chosen)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.total = len(session.items)  # after every filter, -k included
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         record = TestRecord(item.nodeid, item.name, requirement_ids(item), title=_title(item))

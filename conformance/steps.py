@@ -81,12 +81,24 @@ def require_answer(exchange: Exchange) -> None:
         raise Violation("T-01", "an answer to a POST within the configured time", exchange.error)
 
 
+def require_xml(exchange: Exchange, requirement_id: str) -> None:
+    """Signals travel as application/xml (section 3; text/xml tolerated as on the way in)."""
+    media_type = exchange.content_type.split(";")[0].strip().lower()
+    if media_type not in ("application/xml", "text/xml"):
+        raise Violation(
+            requirement_id,
+            "an answer with Content-Type application/xml",
+            f"Content-Type {exchange.content_type or 'none'!r}",
+        )
+
+
 def expect_receipt(harness: Harness, sent: Sent, *, duplicate: bool = False) -> signals.Signal:
     """M-19: HTTP 200 with a Receipt that is schema-valid, signed, and refers to what was sent."""
     exchange = sent.exchange
     require_answer(exchange)
     if exchange.status != 200:
         raise Violation("M-19", "HTTP 200 with a Receipt", _answer_summary(exchange))
+    require_xml(exchange, "M-19")
     receipt = signals.check_receipt(
         exchange.response_body,
         message_id=sent.message_id,
@@ -111,6 +123,7 @@ def expect_error(harness: Harness, sent: Sent, code: str) -> signals.Signal | No
     status = requirement(failed).http_status
     if exchange.status != status:
         raise Violation(failed, f"HTTP {status} with an Error {code}", _answer_summary(exchange))
+    require_xml(exchange, "M-20")
     return signals.check_error(
         exchange.response_body,
         message_id=None if code in UNREADABLE else sent.message_id,

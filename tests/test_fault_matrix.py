@@ -18,8 +18,9 @@ MATRIX = [fault for fault in FAULTS if fault.name not in NOT_YET_COVERED]
 
 
 def run_for(requirement: str, tmp_path, fault: str | None = None) -> tuple[int, dict]:
-    options = RunOptions(reference_fault=fault, requirements=(requirement,), maxfail=1, report_dir=tmp_path,
-                         live=False)
+    options = RunOptions(
+        reference_fault=fault, requirements=(requirement,), maxfail=1, report_dir=tmp_path, live=False
+    )
     code, folder = run(options)
     return code, json.loads((folder / "results.json").read_text())
 

@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import zipfile
+from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -28,30 +29,35 @@ EXIT_BOUND_S = 60.0  # from SIGINT to exit
 
 @pytest.fixture
 def child(tmp_path):
-    """Start `python -m conformance.cli run --report-dir DIR`; its stdout lines arrive on a queue."""
+    """Start `python -m conformance.cli ARGS...`; its stdout lines arrive on a queue, stderr in a file."""
     started: list[subprocess.Popen] = []
 
-    def start(*argv: str) -> tuple[subprocess.Popen, queue.Queue]:
+    def start(*argv: str) -> tuple[subprocess.Popen, queue.Queue, Path]:
+        # stderr to a file, so that a chatty child can never block on a full pipe
+        stderr_path = tmp_path / f"stderr-{len(started)}.txt"
+        stderr = stderr_path.open("w", encoding="utf-8")
         process = subprocess.Popen(
             [sys.executable, "-m", "conformance.cli", *argv],
             cwd=tmp_path,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=stderr,
             text=True,
             encoding="utf-8",
             errors="replace",
         )
+        stderr.close()  # the child has its own copy
         started.append(process)
         lines: queue.Queue = queue.Queue()
 
         def pump() -> None:
-            for line in process.stdout:
-                lines.put(line.rstrip("\n"))
+            with process.stdout:
+                for line in process.stdout:
+                    lines.put(line.rstrip("\n"))
             lines.put(None)
 
         threading.Thread(target=pump, daemon=True).start()
-        return process, lines
+        return process, lines, stderr_path
 
     yield start
     for process in started:
@@ -80,7 +86,7 @@ def wait_for_finished_tests(lines: queue.Queue, count: int, bound_s: float) -> t
 
 def test_ctrl_c_writes_an_incomplete_report(child, tmp_path):
     reports = tmp_path / "reports"
-    process, lines = child("run", "--report-dir", str(reports))
+    process, lines, stderr_path = child("run", "--report-dir", str(reports))
     done, total, _ = wait_for_finished_tests(lines, FINISHED_BEFORE_INTERRUPT, START_BOUND_S)
     assert done < total, "the run ended before it could be interrupted"
     process.send_signal(signal.SIGINT)
@@ -88,14 +94,14 @@ def test_ctrl_c_writes_an_incomplete_report(child, tmp_path):
         code = process.wait(timeout=EXIT_BOUND_S)
     except subprocess.TimeoutExpired:
         pytest.fail(f"`conformance run` did not exit within {EXIT_BOUND_S:g} s of SIGINT")
-    stderr = process.stderr.read()
+    stderr = stderr_path.read_text(encoding="utf-8", errors="replace")[-3000:]
 
-    assert code == 1, f"exit code {code}; stderr:\n{stderr[-3000:]}"
+    assert code == 1, f"exit code {code}; stderr:\n{stderr}"
     folders = [path for path in reports.iterdir() if path.is_dir()] if reports.is_dir() else []
-    assert len(folders) == 1, f"report folders {folders}; stderr:\n{stderr[-3000:]}"
+    assert len(folders) == 1, f"report folders {folders}; stderr:\n{stderr}"
     folder = folders[0]
     for name in ("results.json", "junit.xml", "report.html", "evidence.zip"):
-        assert (folder / name).is_file(), name
+        assert (folder / name).is_file(), f"{name} missing; stderr:\n{stderr}"
     data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
     assert data["verdict"] == "incomplete"
     assert data["interrupted"] is True

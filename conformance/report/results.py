@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -137,6 +138,14 @@ def write_json(result: RunResult, path: Path) -> dict:
     return data
 
 
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` without the characters XML 1.0 cannot hold (a hostile answer's NULs and controls)."""
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def write_junit(result: RunResult, path: Path) -> None:
     """One testcase per test, its requirement IDs as properties; fail, error, skipped as JUnit has them."""
     counts = result.counts()
@@ -163,11 +172,15 @@ def write_junit(result: RunResult, path: Path) -> None:
             etree.SubElement(properties, "property", name="requirement", value=rid)
         etree.SubElement(properties, "property", name="verdict", value=record.verdict)
         if record.verdict == "fail":
-            etree.SubElement(case, "failure", message=record.reason[:1000]).text = record.reason
+            etree.SubElement(case, "failure", message=xml_text(record.reason[:1000])).text = xml_text(
+                record.reason
+            )
         elif record.verdict == "error":
-            etree.SubElement(case, "error", message=record.reason[:1000]).text = record.reason
+            etree.SubElement(case, "error", message=xml_text(record.reason[:1000])).text = xml_text(
+                record.reason
+            )
         elif record.verdict in ("not-applicable", "inconclusive"):
-            etree.SubElement(case, "skipped", message=f"{record.verdict}: {record.reason}"[:1000])
+            etree.SubElement(case, "skipped", message=xml_text(f"{record.verdict}: {record.reason}"[:1000]))
     tree = etree.ElementTree(etree.Element("testsuites"))
     tree.getroot().append(suite)
     tree.write(str(path), xml_declaration=True, encoding="UTF-8", pretty_print=True)
