@@ -521,7 +521,7 @@ def test_cli_bad_config_exits_4_naming_the_key(content, key, tmp_path, capsys):
 
 def test_a_sut_url_stands_in_for_a_missing_inbox_url(tmp_path, capsys):
     config = tmp_path / "candidate.toml"
-    config.write_text('[candidate]\nparty = "KH"\n[candidate.windows]\nrequest_timeout_s = 1\n', encoding="utf-8")
+    config.write_text('[candidate]\nparty = "KH"\n[candidate.windows]\nrequest_timeout_s = 1\n')
     server = HostileServer(CASES["hang"][0]).start()
     try:
         code = cli.main(
