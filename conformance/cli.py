@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--layer", action="append", default=[], choices=["T", "M", "A", "BR"], help="only a layer"
     )
     run.add_argument("-k", dest="keyword", metavar="EXPR", help="only tests whose name matches (pytest -k)")
+    run.add_argument(
+        "--non-interactive", action="store_true", help="manual-mode tests are inconclusive instead of waiting"
+    )
     run.add_argument("--maxfail", type=int, default=0, metavar="N", help="stop after N tests did not pass")
     run.add_argument("--report-dir", type=Path, default=Path("reports"), help="where the report folder goes")
     run.set_defaults(handler=_run)
@@ -146,6 +149,7 @@ def _run(args: argparse.Namespace) -> int:
         layers=tuple(args.layer),
         keyword=args.keyword,
         maxfail=args.maxfail,
+        non_interactive=args.non_interactive,
         report_dir=args.report_dir,
     )
     code, _folder = run(options)

@@ -29,6 +29,8 @@ class Windows:
     retry_schedule_s: tuple[float, ...] = (5.0, 30.0, 120.0)
     request_timeout_s: float = 30.0  # T-01
     grace_s: float = 1.0  # how long to watch for something that must not come (a second status)
+    peer_timeout_s: float = 30.0  # how long the candidate waits for a partner's answer (M-21's timeout)
+    operator_s: float = 300.0  # manual mode: how long an operator may take to make the candidate send
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,10 @@ harness inbox, and the record of what each test exchanged (for verdict reasons a
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -66,6 +68,8 @@ class Harness:
         self.current: TestRecord | None = None
         self.records: list[TestRecord] = []
         self.sent_message_ids: set[str | None] = set()
+        self.non_interactive = False
+        self.tell_operator: Callable[[str], None] = _print_for_operator
         self._lock = threading.Lock()
 
     def _tls_client(self) -> tuple[tuple[str, str] | None, str | bool]:
@@ -74,11 +78,28 @@ class Harness:
         tls = self.config.tls
         credential = self.pki.nsw(self.party)
         cert = (str(tls.client_cert or credential.cert_path), str(tls.client_key or credential.key_path))
-        if tls.ca_bundle:
-            return cert, str(tls.ca_bundle)
-        bundle = Path(self._workdir.name) / "test-cas.pem"
-        bundle.write_bytes(self.trust.ca_pem())
-        return cert, str(bundle)
+        return cert, self.ca_bundle()
+
+    def ca_bundle(self) -> str:
+        """Whom the harness trusts as the candidate's TLS server: the configured bundle or the test CAs."""
+        if self.config.tls.ca_bundle:
+            return str(self.config.tls.ca_bundle)
+        bundle = Path(self.workfile("test-cas.pem"))
+        if not bundle.exists():
+            bundle.write_bytes(self.trust.ca_pem())
+        return str(bundle)
+
+    def workfile(self, name: str) -> str:
+        return str(Path(self._workdir.name) / name)
+
+    def client_with(self, cert: tuple[str, str] | None) -> CandidateClient:
+        """Another client towards the candidate, presenting ``cert`` (T-05), recording into this run."""
+        return CandidateClient(
+            timeout_s=self.config.windows.request_timeout_s,
+            cert=cert,
+            verify=self.ca_bundle(),
+            record=self._record_exchange,
+        )
 
     def start(self) -> Harness:
         self.inbox.start()
@@ -138,3 +159,7 @@ class Harness:
         with self._lock:
             if self.current is not None and arrival not in self.current.arrivals:
                 self.current.arrivals.append(arrival)
+
+
+def _print_for_operator(text: str) -> None:
+    print(f"\n{text}\n", file=sys.stderr, flush=True)

@@ -36,7 +36,7 @@ class Arrival:
     content_type: str
     received_at: datetime
     judgement: Judgement
-    answered: int = 0
+    answered: int = 0  # the HTTP status answered; 0 while being answered, -1 for a dropped connection
     tls_party: str | None = None
 
     @property
@@ -75,6 +75,7 @@ class HarnessInbox:
         self._digests: dict[tuple[str, str], str] = {}
         self.receiver = Receiver(self.party, self.trust, log=self)
         self.arrivals: list[Arrival] = []
+        self._plans: list[tuple[Callable[[Arrival], bool], list[Reaction]]] = []
         self.waited_s = 0.0  # time callers spent blocked in wait_for (for the benchmark's waiting share)
         self._changed = threading.Condition()
         self._server = None
@@ -129,6 +130,20 @@ class HarnessInbox:
         with self._changed:
             return [arrival for arrival in self.arrivals if predicate(arrival)]
 
+    def plan(self, predicate: Callable[[Arrival], bool], reactions: list[Reaction]) -> None:
+        """Answer the next arrivals that satisfy ``predicate`` with ``reactions``, in order (then normally).
+
+        This is how a test plays a flaky gateway towards one message of the candidate (M-21)."""
+        with self._changed:
+            self._plans.append((predicate, list(reactions)))
+
+    def _planned(self, arrival: Arrival) -> Reaction | None:
+        with self._changed:
+            for predicate, reactions in self._plans:
+                if reactions and predicate(arrival):
+                    return reactions.pop(0)
+        return None
+
     # ------------------------------------------------------------------------------ serving
 
     def _tls_context(self) -> ssl.SSLContext:
@@ -147,15 +162,16 @@ class HarnessInbox:
         now = datetime.now(timezone.utc)
         judgement = self.receiver.judge(body, request.content_type or "", at=now)
         arrival = Arrival(body, request.content_type or "", now, judgement)
-        reaction = (self.script(arrival) if self.script else None) or Reaction()
+        reaction = self._planned(arrival) or (self.script(arrival) if self.script else None) or Reaction()
+        self._update(arrival, new=True)  # seen now, whatever the answer will be
         if reaction.delay:
             time.sleep(reaction.delay)  # scripted slowness: the point is to exceed the sender's timeout
         if reaction.drop:
-            self._record(arrival, 0)
+            self._update(arrival, answered=-1)
             _drop(environ)
             return []
         status, answer = self._answer(judgement, now) if reaction.status is None else (reaction.status, b"")
-        self._record(arrival, status)
+        self._update(arrival, answered=status)
         return Response(answer, status, content_type="application/xml")(environ, start_response)
 
     def _answer(self, judgement: Judgement, now: datetime) -> tuple[int, bytes]:
@@ -182,10 +198,12 @@ class HarnessInbox:
         )
         return 200, body
 
-    def _record(self, arrival: Arrival, status: int) -> None:
-        arrival.answered = status
+    def _update(self, arrival: Arrival, *, new: bool = False, answered: int | None = None) -> None:
         with self._changed:
-            self.arrivals.append(arrival)
+            if new:
+                self.arrivals.append(arrival)
+            if answered is not None:
+                arrival.answered = answered
             self._changed.notify_all()
 
 

@@ -36,7 +36,13 @@ from conformance.report.results import RunResult, write_json, write_junit
 REFERENCE_PARTY = "KH"
 # The reference NSW answers at once; short windows keep the run fast without making it flaky.
 REFERENCE_WINDOWS = Windows(
-    status_s=5.0, verification_s=5.0, retry_schedule_s=(0.2, 0.4, 0.8), request_timeout_s=15.0, grace_s=0.3
+    status_s=5.0,
+    verification_s=5.0,
+    retry_schedule_s=(0.2, 0.4, 0.8),
+    request_timeout_s=15.0,
+    grace_s=0.3,
+    peer_timeout_s=1.0,
+    operator_s=10.0,
 )
 
 
@@ -51,13 +57,14 @@ class RunOptions:
     maxfail: int = 0  # stop after this many tests did not pass (0: run them all)
     report_dir: Path = Path("reports")
     live: bool | None = None  # None: a live display when stdout is a terminal
+    non_interactive: bool = False  # manual mode: inconclusive instead of waiting for an operator
 
 
 def reference_config(url: str, trigger_url: str, token: str, tls: bool) -> Config:
     return Config(
         party=REFERENCE_PARTY,
         inbox_url=url,
-        capabilities=frozenset(CAPABILITIES) - {"utilisation"},
+        capabilities=frozenset(CAPABILITIES),
         windows=REFERENCE_WINDOWS,
         trigger_url=trigger_url,
         trigger_token=token,
@@ -88,7 +95,7 @@ def candidate(options: RunOptions) -> Iterator[tuple[Harness, dict]]:
             peers={harness.party: harness.inbox_url},
             fault=options.reference_fault,
             retry_schedule=REFERENCE_WINDOWS.retry_schedule_s,
-            outbound_timeout=5.0,
+            outbound_timeout=REFERENCE_WINDOWS.peer_timeout_s,
             trigger_token=token,
             tls=options.tls,
         )
@@ -151,6 +158,7 @@ def run(options: RunOptions) -> tuple[int, Path]:
     progress = Progress(live=sys.stdout.isatty() if options.live is None else options.live)
     interrupted, code = False, None
     with candidate(options) as (harness, sut):
+        harness.non_interactive = options.non_interactive
         plugin = EfdxRun(
             harness,
             Selection(list(options.requirements), list(options.layers)),

@@ -92,6 +92,7 @@ class Build:
     co_after_signing: list[Callable[[etree._Element], None]] = field(default_factory=list)
     envelope_action: str | None = None
     moment: datetime | None = None
+    ref_to_message_id: str | None = None
 
     @property
     def noon(self) -> datetime:
@@ -145,6 +146,7 @@ class Build:
             conversation_id=messages.conversation_id(issuing, reference),
             timestamp=self.timestamp or self.noon,
             profile_version=self.profile_version,
+            ref_to_message_id=self.ref_to_message_id,
         )
         root = messages.envelope(fields, payload)
         for change in self.before_signing:

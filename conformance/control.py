@@ -1,0 +1,51 @@
+"""Making the candidate send: through its test trigger (section 2), or by asking an operator.
+
+Trigger mode posts ``{"action", "to", "document"}`` with the X-EFDX-Test-Token and expects 202.
+Manual mode (a candidate without a trigger) writes the document to a file, tells the operator
+exactly what to do in the candidate's own interface, and the test then waits, bounded by the ICS's
+operator window, for the message to arrive; with --non-interactive such a test is inconclusive.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from lxml import etree
+
+from conformance.harness import Harness
+from conformance.verdicts import Inconclusive
+
+
+class TriggerFailed(Exception):
+    """The candidate's test trigger did not take the request: the test cannot go on (error)."""
+
+
+def ask_to_send(harness: Harness, action: str, document: etree._Element, what: str) -> float:
+    """Make the candidate send ``action`` with ``document`` to the harness party; return the window
+    (seconds) to wait for it: the status window with a trigger, the operator window without."""
+    config = harness.config
+    text = etree.tostring(document, encoding="unicode")
+    if config.claims("trigger") and config.trigger_url:
+        request = {"action": action, "to": harness.party, "document": text}
+        exchange = harness.client.post(
+            config.trigger_url,
+            json.dumps(request).encode(),
+            content_type="application/json",
+            headers={"X-EFDX-Test-Token": config.trigger_token or ""},
+            label=f"trigger {action}",
+        )
+        if exchange.error or exchange.status != 202:
+            observed = exchange.error or f"HTTP {exchange.status} {exchange.response_body[:200]!r}"
+            raise TriggerFailed(f"the test trigger did not take {action}: {observed}")
+        return config.windows.status_s
+    if harness.non_interactive:
+        raise Inconclusive(f"manual mode without an operator (--non-interactive): nobody can {what}")
+    path = harness.workfile(f"{action}-{len(harness.sent_message_ids)}.xml")
+    Path(path).write_text(text, encoding="utf-8")
+    harness.tell_operator(
+        f"OPERATOR: in the candidate NSW ({config.party}), {what}.\n"
+        f"  action: {action}\n  to: {harness.party}\n  document: {path}\n"
+        f"  The harness waits up to {config.windows.operator_s:g} s for it to arrive at {harness.inbox_url}."
+    )
+    return config.windows.operator_s
