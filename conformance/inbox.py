@@ -106,29 +106,38 @@ class HarnessInbox:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def wait_for(self, predicate: Callable[[Arrival], bool], timeout: float) -> Arrival | None:
-        """The first arrival (old or new) that satisfies ``predicate``, or None after ``timeout`` s."""
+    def wait_for(
+        self, predicate: Callable[[Arrival], bool], timeout: float, *, pending: bool = False
+    ) -> Arrival | None:
+        """The first arrival (old or new) that satisfies ``predicate``, or None after ``timeout`` s.
+
+        Only answered arrivals count, unless ``pending``: one still being answered (a scripted delay)
+        is then seen from the moment it came in."""
         start = time.monotonic()
         deadline = start + timeout
         with self._changed:
             try:
                 while True:
-                    for arrival in self.arrivals:
-                        if predicate(arrival):
-                            return arrival
+                    found = self._first(predicate, pending)
                     remaining = deadline - time.monotonic()
-                    if remaining <= 0 or not self._changed.wait(remaining):
-                        return next((a for a in self.arrivals if predicate(a)), None)
+                    if found is not None or remaining <= 0:
+                        return found
+                    self._changed.wait(remaining)
             finally:
                 self.waited_s += time.monotonic() - start
+
+    def _first(self, predicate: Callable[[Arrival], bool], pending: bool) -> Arrival | None:
+        return next((a for a in self.arrivals if (pending or a.answered) and predicate(a)), None)
 
     def settle(self, seconds: float) -> None:
         """Wait a grace period in which something must NOT arrive (a second status): a bounded pause."""
         self.wait_for(lambda arrival: False, seconds)
 
-    def matching(self, predicate: Callable[[Arrival], bool]) -> list[Arrival]:
+    def matching(self, predicate: Callable[[Arrival], bool], *, pending: bool = False) -> list[Arrival]:
         with self._changed:
-            return [arrival for arrival in self.arrivals if predicate(arrival)]
+            return [
+                arrival for arrival in self.arrivals if (pending or arrival.answered) and predicate(arrival)
+            ]
 
     def plan(self, predicate: Callable[[Arrival], bool], reactions: list[Reaction]) -> None:
         """Answer the next arrivals that satisfy ``predicate`` with ``reactions``, in order (then normally).

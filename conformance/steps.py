@@ -68,7 +68,7 @@ def send(harness: Harness, body: bytes, *, content_type: str = "application/xml"
     return Sent(body, exchange, message_id, conversation_id, action, digests)
 
 
-def _answer_summary(exchange: Exchange) -> str:
+def answer_summary(exchange: Exchange) -> str:
     if exchange.error:
         return exchange.error
     snippet = exchange.response_body[:300].decode("utf-8", errors="replace").replace("\n", " ")
@@ -97,7 +97,7 @@ def expect_receipt(harness: Harness, sent: Sent, *, duplicate: bool = False) -> 
     exchange = sent.exchange
     require_answer(exchange)
     if exchange.status != 200:
-        raise Violation("M-19", "HTTP 200 with a Receipt", _answer_summary(exchange))
+        raise Violation("M-19", "HTTP 200 with a Receipt", answer_summary(exchange))
     require_xml(exchange, "M-19")
     receipt = signals.check_receipt(
         exchange.response_body,
@@ -122,7 +122,7 @@ def expect_error(harness: Harness, sent: Sent, code: str) -> signals.Signal | No
     failed = _requirement_of(code)
     status = requirement(failed).http_status
     if exchange.status != status:
-        raise Violation(failed, f"HTTP {status} with an Error {code}", _answer_summary(exchange))
+        raise Violation(failed, f"HTTP {status} with an Error {code}", answer_summary(exchange))
     require_xml(exchange, "M-20")
     return signals.check_error(
         exchange.response_body,

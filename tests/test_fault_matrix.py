@@ -16,8 +16,14 @@ MATRIX = list(FAULTS)
 
 
 def run_for(requirement: str, tmp_path, fault: str | None = None) -> tuple[int, dict]:
+    """Run the tests of ``requirement`` (over mutual TLS for T-05), stopping at the first that fails."""
     options = RunOptions(
-        reference_fault=fault, requirements=(requirement,), maxfail=1, report_dir=tmp_path, live=False
+        reference_fault=fault,
+        requirements=(requirement,),
+        maxfail=1,
+        report_dir=tmp_path,
+        live=False,
+        tls=requirement == "T-05",
     )
     code, folder = run(options)
     return code, json.loads((folder / "results.json").read_text())

@@ -349,6 +349,25 @@ def verification(reference: RunningReference, inbox: HarnessInbox, pki: TestPki)
 # ------------------------------------------------------------------------------ the table
 
 
+def client_without_certificate(reference: RunningReference, inbox: HarnessInbox, pki: TestPki) -> str:
+    """A valid Ping over HTTPS from a client that presents no certificate: answered, or refused."""
+    bundle = reference.settings.db.with_name("client-trust.pem")
+    bundle.write_bytes(pki.trust_store().ca_pem())
+    session = requests.Session()
+    session.trust_env = False
+    try:
+        response = session.post(
+            reference.url,
+            data=_vector("valid-ping")(pki, _now()),
+            headers={"Content-Type": "application/xml"},
+            verify=str(bundle),
+            timeout=10,
+        )
+    except requests.exceptions.ConnectionError:  # SSLError included: the handshake was refused
+        return "refused"
+    return f"HTTP {response.status_code}"
+
+
 @dataclass(frozen=True)
 class Case:
     scenario: Scenario
@@ -358,6 +377,7 @@ class Case:
 
 
 CASES: dict[str, Case] = {
+    "accept-any-tls-client": Case(client_without_certificate, "HTTP 200", "refused", {"tls": True}),
     "accept-doctype": Case(external_entity, (accepted(), False), (refused(400, "EFDX-M02"), False)),
     "accept-missing-signature": Case(vector("m05-unsigned"), accepted(), refused(403, "EFDX-M05")),
     # The envelope digest is not checked; the CO's own signature still is, and fails on the tampering.
@@ -489,7 +509,8 @@ def _check_unsigned_receipt(response: requests.Response, sent: Sent) -> None:
 @pytest.mark.parametrize("fault", FAULTS, ids=FAULT_IDS)
 def test_everything_else_stays_conforming(fault, servers, partner_inbox, pki):
     """valid-issue-co with the fault on: a good Receipt and a good ACCEPTED status, but for the fault."""
-    reference = servers(fault=fault.name, **_case(fault.name).options)
+    options = {key: value for key, value in _case(fault.name).options.items() if key != "tls"}  # plain HTTP
+    reference = servers(fault=fault.name, **options)
     sent, response = _send(reference, pki, _vector("valid-issue-co"))
     assert response.status_code == 200
     receipt = dict(

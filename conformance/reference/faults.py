@@ -24,6 +24,7 @@ def _fault(name: str, requirement: str, description: str, *skip: str) -> Fault:
 
 
 FAULTS: tuple[Fault, ...] = (
+    _fault("accept-any-tls-client", "T-05", "does not ask for or check TLS client certificates"),
     _fault("accept-doctype", "M-02", "accepts a DOCTYPE (still expands no entity)", "M-02"),
     _fault("accept-missing-signature", "M-05", "accepts an envelope without ds:Signature", "M-05"),
     _fault("ignore-digests", "M-06", "does not check digests or the signature value", "M-06"),
