@@ -69,6 +69,9 @@ class Harness:
         self.records: list[TestRecord] = []
         self.sent_message_ids: set[str | None] = set()
         self.non_interactive = False
+        self.single_answers: list[
+            tuple[TestRecord, Callable[[Arrival], bool]]
+        ] = []  # see steps.second_answers
         self.tell_operator: Callable[[str], None] = _print_for_operator
         self._lock = threading.Lock()
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance import steps
 from conformance.config import ConfigError
 from conformance.config import load as load_config
 from conformance.harness import Harness, TestRecord
@@ -160,6 +161,10 @@ class EfdxRun:
             self._harness.end()
             if self.on_test_end:
                 self.on_test_end(record)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if not self.interrupted:
+            steps.second_answers(self._harness)
 
     def pytest_keyboard_interrupt(self, excinfo) -> None:
         self.interrupted = True

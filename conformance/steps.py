@@ -220,7 +220,26 @@ def expect_status(
 ) -> Arrival:
     arrival = wait_for_answer(harness, sent, "StatusNotification", harness.config.windows.status_s, "A-01")
     check_status(arrival, sent, status, list(reasons), judges)
+    if harness.current is not None:  # "exactly one": judged for all tests at once, after one grace period
+        harness.single_answers.append((harness.current, _about(harness, sent, "StatusNotification")))
     return arrival
+
+
+def second_answers(harness: Harness) -> None:
+    """A-01 for every test that got its status: after one grace period for the whole run, a second,
+    different StatusNotification for the same message makes that test fail."""
+    if not harness.single_answers:
+        return
+    harness.inbox.settle(harness.config.windows.grace_s)
+    for record, matches in harness.single_answers:
+        distinct = sorted({arrival.message_id for arrival in harness.inbox.matching(matches)})
+        if len(distinct) > 1 and record.verdict in ("pass", "inconclusive"):
+            record.verdict, record.failed_requirements = "fail", ("A-01",)
+            record.expected, record.observed = (
+                "exactly one StatusNotification",
+                f"{len(distinct)}: {distinct}",
+            )
+            record.reason = f"A-01: expected {record.expected}; observed {record.observed}"
 
 
 def expect_no_second(harness: Harness, sent: Sent, action: str = "StatusNotification") -> None:
@@ -232,6 +251,7 @@ def expect_no_second(harness: Harness, sent: Sent, action: str = "StatusNotifica
             "M-16",
             f"exactly one {action} for {sent.message_id}",
             f"{len(distinct)} different ones: {', '.join(sorted(distinct))}",
+            also=("A-01",),
         )
 
 

@@ -368,6 +368,16 @@ def client_without_certificate(reference: RunningReference, inbox: HarnessInbox,
     return f"HTTP {response.status_code}"
 
 
+def distinct_statuses(reference: RunningReference, inbox: HarnessInbox, pki: TestPki) -> int:
+    """How many different StatusNotifications answer one valid IssueCO (after a grace period)."""
+    sent, response = _send(reference, pki, _vector("valid-issue-co"))
+    assert response.status_code == 200 and _status(inbox, sent.message_id, STATUS_TIMEOUT) is not None
+    inbox.settle(1.0)
+    return len(
+        {arrival.message_id for arrival in inbox.matching(_answering("StatusNotification", sent.message_id))}
+    )
+
+
 @dataclass(frozen=True)
 class Case:
     scenario: Scenario
@@ -407,6 +417,7 @@ CASES: dict[str, Case] = {
     "no-retry": Case(deliveries(503, first_only=True), "once", "again, same bytes"),
     "retry-after-4xx": Case(deliveries(400, first_only=False), "again, same bytes", "once"),
     "never-send-status": Case(status_within_grace, "none", "ACCEPTED"),
+    "second-status": Case(distinct_statuses, 2, 1),
     "late-status": Case(
         status_timing,
         ("none", "ACCEPTED"),

@@ -50,6 +50,7 @@ FAULTS: tuple[Fault, ...] = (
     _fault("retry-after-4xx", "M-21", "retries after a 4xx answer"),
     _fault("never-send-status", "A-01", "never sends the StatusNotification"),
     _fault("late-status", "A-01", "sends the StatusNotification after the status window"),
+    _fault("second-status", "A-01", "sends a second, different StatusNotification for every CO message"),
     _fault("wrong-conversation-id", "A-02", "puts a wrong ConversationId in StatusNotifications"),
     _fault("acknowledge-unknown-cancel", "A-03", "acknowledges the cancellation of an unknown CO"),
     _fault("ignore-verification-requests", "A-05", "never answers a VerificationRequest"),

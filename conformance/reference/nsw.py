@@ -193,16 +193,18 @@ class ReferenceNsw:
             if self.fault_name == "late-status"
             else self.settings.status_delay
         )
-        self._send(
-            tx,
-            "StatusNotification",
-            data,
-            to=header.sender,
-            conversation=conversation,
-            ref_to=header.message_id,
-            now=now,
-            delay=delay,
-        )
+        copies = 2 if self.fault_name == "second-status" else 1
+        for _ in range(copies):  # the seeded fault sends a second, different status (new MessageId)
+            self._send(
+                tx,
+                "StatusNotification",
+                data,
+                to=header.sender,
+                conversation=conversation,
+                ref_to=header.message_id,
+                now=now,
+                delay=delay,
+            )
 
     def _apply(self, tx: Transaction, header, payload: etree._Element, issuing: str, reference: str) -> str:
         """Apply an accepted CO message to the CO states; return the status to send."""
