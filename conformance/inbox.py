@@ -24,6 +24,7 @@ from conformance import signals
 from conformance.judge import Judgement, Receiver
 from conformance.pki import TestPki
 from conformance.profile.codes import MAX_BODY_BYTES
+from conformance.violations import Violation
 
 INBOX_PATH = "/efdx/1/messages"
 
@@ -55,6 +56,7 @@ class Reaction:
     status: int | None = None  # None: the normal answer (Receipt or Error)
     delay: float = 0.0
     drop: bool = False
+    error_code: str | None = None  # with status: answer a signed Error with this code (else no body)
 
 
 Script = Callable[[Arrival], Reaction | None]
@@ -179,7 +181,9 @@ class HarnessInbox:
             self._update(arrival, answered=-1)
             _drop(environ)
             return []
-        status, answer = self._answer(judgement, now) if reaction.status is None else (reaction.status, b"")
+        status, answer = (
+            self._answer(judgement, now) if reaction.status is None else self._scripted(reaction, arrival)
+        )
         self._update(arrival, answered=status)
         return Response(answer, status, content_type="application/xml")(environ, start_response)
 
@@ -206,6 +210,20 @@ class HarnessInbox:
             credential=self.credential,
         )
         return 200, body
+
+    def _scripted(self, reaction: Reaction, arrival: Arrival) -> tuple[int, bytes]:
+        if reaction.error_code is None:
+            return reaction.status, b""
+        body = signals.error(
+            Violation("scripted", "the scripted answer of a test", f"a test asked for {reaction.error_code}"),
+            ref_to_message_id=arrival.message_id,
+            sender=self.party,
+            receiver=arrival.header.sender if arrival.header else None,
+            at=arrival.received_at,
+            credential=self.credential,
+            code=reaction.error_code,
+        )
+        return reaction.status, body
 
     def _update(self, arrival: Arrival, *, new: bool = False, answered: int | None = None) -> None:
         with self._changed:

@@ -307,13 +307,14 @@ def test_a_timeout_is_retried_with_the_same_bytes(harness: Harness) -> None:
 
 @pytest.mark.role("exporting")
 @pytest.mark.requirements("M-21")
-@pytest.mark.parametrize("status", [400, 403, 409])
-def test_a_4xx_is_not_retried(harness: Harness, status: int) -> None:
-    """After a 4xx answer the message is not sent again (watched for the whole retry schedule)."""
+@pytest.mark.parametrize(("status", "code"), [(400, "EFDX-M03"), (403, "EFDX-M06"), (409, "EFDX-M17")])
+def test_a_4xx_is_not_retried(harness: Harness, status: int, code: str) -> None:
+    """After a 4xx answer with a signed Error the message is not sent again (watched for the whole
+    retry schedule)."""
     reference = new_reference("M21-4XX")
     conversation = f"{harness.config.party}:{reference}"
     matches = sent_by_candidate(harness, "IssueCO", conversation)
-    harness.inbox.plan(matches, [Reaction(status=status)])
+    harness.inbox.plan(matches, [Reaction(status=status, error_code=code)])
     window = ask_to_send(
         harness, "IssueCO", candidate_co(harness, reference), f"issue the e-Form D {reference}"
     )
