@@ -9,6 +9,7 @@ operator window, for the message to arrive; with --non-interactive such a test i
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 from lxml import etree
@@ -26,7 +27,7 @@ def ask_to_send(harness: Harness, action: str, document: etree._Element, what: s
     (seconds) to wait for it: the status window with a trigger, the operator window without."""
     config = harness.config
     text = etree.tostring(document, encoding="unicode")
-    if config.claims("trigger") and config.trigger_url:
+    if not harness.manual_mode:
         request = {"action": action, "to": harness.party, "document": text}
         exchange = harness.client.post(
             config.trigger_url,
@@ -41,11 +42,13 @@ def ask_to_send(harness: Harness, action: str, document: etree._Element, what: s
         return config.windows.status_s
     if harness.non_interactive:
         raise Inconclusive(f"manual mode without an operator (--non-interactive): nobody can {what}")
-    path = harness.workfile(f"{action}-{len(harness.sent_message_ids)}.xml")
+    path = harness.workfile(f"{action}-{uuid.uuid4().hex[:8]}.xml")
     Path(path).write_text(text, encoding="utf-8")
-    harness.tell_operator(
+    instruction = (
         f"OPERATOR: in the candidate NSW ({config.party}), {what}.\n"
         f"  action: {action}\n  to: {harness.party}\n  document: {path}\n"
         f"  The harness waits up to {config.windows.operator_s:g} s for it to arrive at {harness.inbox_url}."
     )
+    harness.note(instruction)
+    harness.tell_operator(instruction)
     return config.windows.operator_s

@@ -35,6 +35,7 @@ class TestRecord:
     duration_s: float = 0.0
     exchanges: list[Exchange] = field(default_factory=list)
     arrivals: list[Arrival] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. the instructions given to an operator
 
     def verdict_for(self, requirement_id: str) -> str | None:
         """This test's verdict on one requirement: a fail counts against the requirement whose check
@@ -157,6 +158,16 @@ class Harness:
         with self._lock:
             if self.current is not None:
                 self.current.exchanges.append(exchange)
+
+    @property
+    def manual_mode(self) -> bool:
+        """Without a claimed trigger, an operator has to make the candidate send."""
+        return not (self.config.claims("trigger") and self.config.trigger_url)
+
+    def note(self, text: str) -> None:
+        with self._lock:
+            if self.current is not None:
+                self.current.notes.append(text)
 
     def note_arrival(self, arrival: Arrival) -> None:
         with self._lock:

@@ -121,7 +121,7 @@ def ics_of(config: Config) -> dict:
         "roles": list(config.roles),
         "capabilities": sorted(config.capabilities),
         "windows": dataclasses.asdict(config.windows),
-        "trigger": config.trigger_url is not None,
+        "trigger": config.claims("trigger") and config.trigger_url is not None,
         "tls": config.tls.enabled,
         "harness_party": config.harness_party,
     }

@@ -110,6 +110,7 @@ class RunResult:
                     "duration_s": round(record.duration_s, 4),
                     "exchanges": [exchange.as_json() for exchange in record.exchanges],
                     "received": [arrival_json(arrival) for arrival in record.arrivals],
+                    "notes": list(record.notes),
                 }
                 for record in self.records
             ],

@@ -16,6 +16,7 @@ from conformance.control import ask_to_send
 from conformance.harness import Harness
 from conformance.inbox import Arrival, Reaction
 from conformance.profile.codes import EFORMD_NS
+from conformance.verdicts import Inconclusive
 from conformance.violations import Violation
 
 _F = f"{{{EFORMD_NS}}}"
@@ -47,6 +48,11 @@ def sent_by_candidate(harness: Harness, action: str, conversation: str):
 
 def await_message(harness: Harness, action: str, conversation: str, window: float) -> Arrival:
     arrival = harness.inbox.wait_for(sent_by_candidate(harness, action, conversation), window)
+    if arrival is None and harness.manual_mode:  # the candidate, or the operator, did not act
+        raise Inconclusive(
+            f"no {action} in conversation {conversation} within {window:g} s (the operator window): "
+            "the operator may not have acted"
+        )
     if arrival is None:
         unreadable = harness.inbox.matching(lambda a: a.header is None)
         extra = f"; {len(unreadable)} unreadable message(s) arrived" if unreadable else ""
