@@ -35,10 +35,12 @@ class FakeConfig:
 
 @dataclass
 class FakeHarness:
-    """What EfdxRun needs of a Harness: config, begin/end and the current record."""
+    """What EfdxRun needs of a Harness: config, begin/end, the current record, the tests awaiting the
+    run-wide "exactly one status" check (none here)."""
 
     config: FakeConfig = field(default_factory=FakeConfig)
     current: Record | None = None
+    single_answers: list = field(default_factory=list)
     begun: list[str] = field(default_factory=list)
     ended: int = 0
 
