@@ -112,6 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--status-delay", type=float, default=0.0, metavar="S", help="delay statuses by S s")
     serve.add_argument("--retry-schedule", default="1,2,4,8", metavar="S,S,...", help="outbox retry delays")
     serve.add_argument("--trigger-token", help="enable the test trigger (or EFDX_TEST_TOKEN)")
+    serve.add_argument(
+        "--outbound-timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds to wait for a partner's answer before retrying (default 10)",
+    )
     serve.set_defaults(handler=_reference_serve)
 
     pki = commands.add_parser("pki", help="the TEST ONLY PKI").add_subparsers(
@@ -120,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     generate = pki.add_parser("generate", help="regenerate the TEST ONLY PKI (new keys for everything)")
     generate.add_argument("--out", type=Path, help="folder (default: the package's test_vectors/pki)")
     generate.set_defaults(handler=_pki_generate)
+    pki.add_parser(
+        "path", help="print the folder of the TEST ONLY PKI (CA certificates, CRLs, keys)"
+    ).set_defaults(handler=_pki_path)
     return parser
 
 
@@ -140,7 +150,7 @@ def _run(args: argparse.Namespace) -> int:
         for rid in args.requirement:
             requirement(rid)
     except (ConfigError, KeyError) as exc:
-        raise UsageError(str(exc).strip("'\"")) from None
+        raise UsageError(_message(exc)) from None
     options = RunOptions(
         config=config,
         reference_fault=args.reference_fault,
@@ -152,7 +162,10 @@ def _run(args: argparse.Namespace) -> int:
         non_interactive=args.non_interactive,
         report_dir=args.report_dir,
     )
-    code, _folder = run(options)
+    try:
+        code, _folder = run(options)
+    except ConfigError as exc:  # found while setting up: the harness inbox's port, the candidate's address
+        raise UsageError(str(exc)) from None
     return code
 
 
@@ -204,7 +217,7 @@ def _reference_serve(args: argparse.Namespace) -> int:
         fault(args.fault)
         schedule = tuple(float(value) for value in args.retry_schedule.split(","))
     except (KeyError, ValueError) as exc:
-        raise UsageError(str(exc).strip("'\"")) from None
+        raise UsageError(_message(exc)) from None
     settings = Settings(
         party=args.party,
         db=args.db or Path("reports") / f"reference-{args.party}.sqlite",
@@ -212,6 +225,7 @@ def _reference_serve(args: argparse.Namespace) -> int:
         fault=args.fault,
         status_delay=args.status_delay,
         retry_schedule=schedule,
+        outbound_timeout=args.outbound_timeout,
         trigger_token=args.trigger_token or os.environ.get("EFDX_TEST_TOKEN"),
         tls=args.tls,
     )
@@ -219,21 +233,32 @@ def _reference_serve(args: argparse.Namespace) -> int:
     server = serve(nsw, args.host, args.port, tls=args.tls)
 
     def announce(server) -> None:
-        scheme = "https" if args.tls else "http"
+        base = f"{'https' if args.tls else 'http'}://{args.host}:{server.port}"
         fault_note = f" with fault {args.fault}" if args.fault else ""
-        print(
-            f"reference NSW {args.party}{fault_note} at {scheme}://{args.host}:{server.port}/efdx/1/messages",
-            flush=True,
-        )
+        print(f"reference NSW {args.party}{fault_note} at {base}/efdx/1/messages", flush=True)
+        if settings.trigger_token:
+            print(f"test trigger at {base}/efdx/1/test/trigger", flush=True)
 
     run_until_signalled(nsw, server, announce)
     return EXIT_OK
+
+
+def _message(exc: Exception) -> str:
+    """A KeyError's message without the quotes its str() adds."""
+    return exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
 
 
 def _parties() -> tuple[str, ...]:
     from conformance.profile.codes import PARTIES
 
     return PARTIES
+
+
+def _pki_path(args: argparse.Namespace) -> int:
+    from conformance.pki import TestPki
+
+    print(TestPki.load().directory)
+    return EXIT_OK
 
 
 def _pki_generate(args: argparse.Namespace) -> int:

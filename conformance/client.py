@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 import requests
 
 DEFAULT_MAX_ANSWER = 1024 * 1024
+SECRET_HEADERS = frozenset({"x-efdx-test-token", "authorization"})  # never written to reports
 
 
 @dataclass
@@ -50,7 +51,10 @@ class Exchange:
             "url": self.url,
             "started": self.started.isoformat(),
             "duration_s": round(self.duration_s, 4),
-            "request_headers": self.request_headers,
+            "request_headers": {
+                name: "(redacted)" if name.lower() in SECRET_HEADERS else value
+                for name, value in self.request_headers.items()
+            },
             "request_body": text(self.request_body),
             "status": self.status,
             "response_headers": self.response_headers,

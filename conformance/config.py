@@ -41,6 +41,8 @@ class Tls:
     ca_bundle: Path | None = None  # whom the harness trusts as the candidate's server; default: test CAs
     client_cert: Path | None = None  # the harness's certificate; default: the test PKI's NSW of its party
     client_key: Path | None = None
+    inbox_cert: Path | None = None  # the harness inbox's server certificate; default: the test PKI's NSW
+    inbox_key: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -171,18 +173,25 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
         raise ConfigError(f"harness.party: the harness plays a partner, not the candidate's party {party}")
     harness_url = _get(harness, "url", str, "harness", None)
     tls_table = _get(data, "tls", dict, "(top level)", {})
-    _unknown(tls_table, {"enabled", "ca_bundle", "client_cert", "client_key"}, "tls")
+    tls_files = ("ca_bundle", "client_cert", "client_key", "inbox_cert", "inbox_key")
+    _unknown(tls_table, {"enabled", *tls_files}, "tls")
     tls = Tls(
         enabled=_get(tls_table, "enabled", bool, "tls", False),
         **{
             key: _path(_get(tls_table, key, str, "tls"), f"tls.{key}", base)
-            for key in ("ca_bundle", "client_cert", "client_key")
+            for key in tls_files
             if key in tls_table
         },
     )
+    inbox_url = _url(_get(candidate, "inbox_url", str, "candidate"), "candidate.inbox_url")
+    if inbox_url.startswith("https://") != tls.enabled:
+        raise ConfigError(
+            f"candidate.inbox_url: {inbox_url.split(':')[0]}:// does not go with tls.enabled = "
+            f"{str(tls.enabled).lower()} (https needs mutual TLS on, http needs it off)"
+        )
     return Config(
         party=party,
-        inbox_url=_url(_get(candidate, "inbox_url", str, "candidate"), "candidate.inbox_url"),
+        inbox_url=inbox_url,
         roles=roles,
         capabilities=capabilities,
         windows=windows,

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from conformance.client import CandidateClient, Exchange
-from conformance.config import Config
+from conformance.config import Config, ConfigError
 from conformance.inbox import Arrival, HarnessInbox
 from conformance.pki import TestPki
 from conformance.profile.vectors import Build, build_vector
@@ -65,7 +65,11 @@ class Harness:
             timeout_s=config.windows.request_timeout_s, cert=cert, verify=verify, record=self._record_exchange
         )
         host, _, port = config.harness_listen.rpartition(":")
-        self.inbox = HarnessInbox(self.party, pki=self.pki, tls=config.tls.enabled, host=host, port=int(port))
+        tls = config.tls
+        server_cert = (str(tls.inbox_cert), str(tls.inbox_key)) if tls.inbox_cert and tls.inbox_key else None
+        self.inbox = HarnessInbox(
+            self.party, pki=self.pki, tls=tls.enabled, host=host, port=int(port), server_cert=server_cert
+        )
         self.current: TestRecord | None = None
         self.records: list[TestRecord] = []
         self.sent_message_ids: set[str | None] = set()
@@ -106,7 +110,12 @@ class Harness:
         )
 
     def start(self) -> Harness:
-        self.inbox.start()
+        try:
+            self.inbox.start()
+        except OSError as exc:  # werkzeug exits the process on a busy port: see HarnessInbox.start
+            raise ConfigError(
+                f"harness.listen: cannot listen on {self.config.harness_listen}: {exc}"
+            ) from None
         return self
 
     def stop(self) -> None:
@@ -176,4 +185,6 @@ class Harness:
 
 
 def _print_for_operator(text: str) -> None:
-    print(f"\n{text}\n", file=sys.stderr, flush=True)
+    """To the real terminal: sys.__stderr__, not pytest's captured stderr (the operator must see it)."""
+    stream = sys.__stderr__ or sys.stderr
+    print(f"\n{text}\n", file=stream, flush=True)

@@ -70,6 +70,7 @@ class HarnessInbox:
     host: str = "127.0.0.1"
     port: int = 0
     script: Script | None = None
+    server_cert: tuple[str, str] | None = None  # (certificate, key) for TLS; default: the party's NSW
 
     def __post_init__(self) -> None:
         self.credential = self.pki.nsw(self.party)
@@ -93,7 +94,10 @@ class HarnessInbox:
 
     def start(self) -> HarnessInbox:
         context = self._tls_context() if self.tls else None
-        self._server = make_server(self.host, self.port, self._app, threaded=True, ssl_context=context)
+        try:
+            self._server = make_server(self.host, self.port, self._app, threaded=True, ssl_context=context)
+        except SystemExit:  # werkzeug prints why (e.g. the port is taken) and exits; we raise instead
+            raise OSError("the address is in use or not available here") from None
         threading.Thread(target=self._server.serve_forever, name="harness-inbox", daemon=True).start()
         return self
 
@@ -131,6 +135,13 @@ class HarnessInbox:
     def _first(self, predicate: Callable[[Arrival], bool], pending: bool) -> Arrival | None:
         return next((a for a in self.arrivals if (pending or a.answered) and predicate(a)), None)
 
+    def wait_for_count(
+        self, predicate: Callable[[Arrival], bool], count: int, timeout: float
+    ) -> list[Arrival]:
+        """Wait until ``count`` arrivals (answered or not) satisfy ``predicate``; return those there are."""
+        self.wait_for(lambda _: len(self.matching(predicate, pending=True)) >= count, timeout, pending=True)
+        return self.matching(predicate, pending=True)
+
     def settle(self, seconds: float) -> None:
         """Wait a grace period in which something must NOT arrive (a second status): a bounded pause."""
         self.wait_for(lambda arrival: False, seconds)
@@ -160,7 +171,8 @@ class HarnessInbox:
     def _tls_context(self) -> ssl.SSLContext:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
-        context.load_cert_chain(str(self.credential.cert_path), str(self.credential.key_path))
+        cert, key = self.server_cert or (str(self.credential.cert_path), str(self.credential.key_path))
+        context.load_cert_chain(cert, key)
         context.load_verify_locations(cadata=self.trust.ca_pem().decode("ascii"))
         context.verify_mode = ssl.CERT_REQUIRED
         return context

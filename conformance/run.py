@@ -13,8 +13,10 @@ import contextlib
 import dataclasses
 import os
 import secrets
+import socket
 import sys
 import tempfile
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -23,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from conformance import suite
-from conformance.config import CAPABILITIES, Config, Tls, Windows
+from conformance.config import CAPABILITIES, Config, ConfigError, Tls, Windows
 from conformance.harness import Harness
 from conformance.plugin import EfdxRun, Selection
 from conformance.progress import Progress
@@ -76,6 +78,7 @@ def reference_config(url: str, trigger_url: str, token: str, tls: bool) -> Confi
 def candidate(options: RunOptions) -> Iterator[tuple[Harness, dict]]:
     """A started harness and, for reference runs, a started reference NSW; both stopped after."""
     if options.config is not None:
+        reachable(options.config.inbox_url)
         harness = Harness(options.config).start()
         try:
             yield (
@@ -113,6 +116,16 @@ def candidate(options: RunOptions) -> Iterator[tuple[Harness, dict]]:
                 )
         finally:
             harness.stop()
+
+
+def reachable(url: str, timeout: float = 5.0) -> None:
+    """Pre-flight: a candidate nobody can connect to is a setup problem (exit 4), not a verdict."""
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname, port), timeout=timeout).close()
+    except OSError as exc:
+        raise ConfigError(f"candidate.inbox_url: cannot connect to {parts.hostname}:{port}: {exc}") from None
 
 
 def ics_of(config: Config) -> dict:
