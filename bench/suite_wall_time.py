@@ -119,7 +119,7 @@ def one_round(report_dir: Path) -> tuple[Round | None, list[str]]:
     data = json.loads(results.read_text(encoding="utf-8"))
     tests = data["tests"]
     verdicts = Counter(test["verdict"] for test in tests)
-    failed = [test for test in tests if test["verdict"] != "pass"]
+    failed = [test for test in tests if test["verdict"] not in ("pass", "not-applicable")]
     wrong = [f"{test['verdict']}: {test['id']}: {test['reason']}" for test in failed]
     if code != 0:
         wrong.insert(0, f"run() exited {code}")
