@@ -26,7 +26,10 @@ COLOURS = {
 class Progress:
     def __init__(self, live: bool) -> None:
         self.live_enabled = live
-        self.console = Console(file=sys.stdout, highlight=False, force_terminal=live or None)
+        # In a pipe or CI the width is unknown (rich assumes 80): wide enough for the summary table.
+        self.console = Console(
+            file=sys.stdout, highlight=False, force_terminal=live or None, width=None if live else 120
+        )
         self.done, self.total, self.current = 0, 0, ""
         self.counts: dict[str, int] = {}
         self._live: Live | None = None
