@@ -50,3 +50,15 @@ def test_fault_free_reference_passes_the_same_tests(tmp_path, requirement, capsy
 
 def test_every_fault_is_in_the_matrix():
     assert {fault.name for fault in MATRIX} == {fault.name for fault in FAULTS} and len(MATRIX) >= 26
+
+
+@pytest.mark.parametrize("fault", ["ignore-crl", "no-retry"])
+def test_a_full_run_with_a_fault_fails_its_requirement(tmp_path, fault):
+    """The same without a subset: `conformance run --reference-fault NAME` runs everything, exits 1,
+    and results.json shows fail on the fault's requirement (one importing, one exporting fault)."""
+    code, folder = run(RunOptions(reference_fault=fault, report_dir=tmp_path, live=False))
+    results = json.loads((folder / "results.json").read_text())
+    requirement = next(f.requirement for f in FAULTS if f.name == fault)
+    assert code == 1 and results["verdict"] == "not-conformant"
+    assert verdict_of(results, requirement) == "fail"
+    assert not results["partial"] and len(results["tests"]) > 100
