@@ -226,6 +226,13 @@ def build_all(out: Path, day: date, pki: TestPki | None = None) -> list[Path]:
     return written
 
 
+def _item_change(build: Build, index: int, **changes: Any) -> None:
+    """The sample CO with one Item changed."""
+    data = build.co()
+    data["items"][index] |= changes
+    build.data = data
+
+
 # --- valid messages -------------------------------------------------------------------------------
 
 _VALID_ACTIONS = {
@@ -368,16 +375,12 @@ def _version(build: Build) -> None:
 
 @builder("m04-co-bad-hs-code")
 def _bad_hs(build: Build) -> None:
-    data = build.co()
-    data["items"][0]["hs_code"] = "10AB30"
-    build.data = data
+    _item_change(build, 0, hs_code="10AB30")
 
 
 @builder("m04-co-percent-over-100")
 def _percent_over(build: Build) -> None:
-    data = build.co()
-    data["items"][1]["percent"] = "100.50"
-    build.data = data
+    _item_change(build, 1, percent="100.50")
 
 
 # --- envelope signature (M-05 .. M-12) ------------------------------------------------------------
@@ -535,9 +538,7 @@ def _br02(build: Build) -> None:
 
 @builder("br03-rvc-below-40")
 def _br03_rvc(build: Build) -> None:
-    data = build.co()
-    data["items"][1]["percent"] = "39.99"
-    build.data = data
+    _item_change(build, 1, percent="39.99")
 
 
 @builder("br03-pc-below-20")
@@ -550,9 +551,7 @@ def _br03_pc(build: Build) -> None:
 
 @builder("br04-missing-fob-value")
 def _br04(build: Build) -> None:
-    data = build.co()
-    data["items"][1]["fob_value"] = None
-    build.data = data
+    _item_change(build, 1, fob_value=None)
 
 
 @builder("br05-retroactive-not-flagged")
@@ -603,16 +602,12 @@ def _br09(build: Build) -> None:
 
 @builder("br10-item-number-gap")
 def _br10(build: Build) -> None:
-    data = build.co()
-    data["items"][1]["number"] = 3
-    build.data = data
+    _item_change(build, 1, number=3)
 
 
 @builder("br13-hs-chapter-77")
 def _br13(build: Build) -> None:
-    data = build.co()
-    data["items"][0]["hs_code"] = "770100"
-    build.data = data
+    _item_change(build, 0, hs_code="770100")
 
 
 @builder("br16-replaces-on-issue")
