@@ -95,10 +95,10 @@ def one_round(report_dir: Path) -> tuple[Round | None, list[str]]:
             harness.inbox.settle = timed_settle  # this harness only, for this round
             yield harness, sut
 
-    def timed_write(result, folder: Path) -> None:
+    def timed_write(result, folder: Path, *rest) -> None:
         start = time.perf_counter()
         try:
-            original_write(result, folder)
+            original_write(result, folder, *rest)
         finally:
             seen["reports_s"] = time.perf_counter() - start
 

@@ -121,6 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(handler=_reference_serve)
 
+    evidence = commands.add_parser("evidence", help="evidence bundles").add_subparsers(
+        dest="evidence_command", required=True
+    )
+    verify = evidence.add_parser("verify", help="check a bundle's hashes, signature and signer, offline")
+    verify.add_argument("bundle", type=Path, metavar="BUNDLE")
+    verify.set_defaults(handler=_evidence_verify)
+
     pki = commands.add_parser("pki", help="the TEST ONLY PKI").add_subparsers(
         dest="pki_command", required=True
     )
@@ -252,6 +259,27 @@ def _parties() -> tuple[str, ...]:
     from conformance.profile.codes import PARTIES
 
     return PARTIES
+
+
+def _evidence_verify(args: argparse.Namespace) -> int:
+    import zipfile
+
+    from conformance.pki import TestPki
+    from conformance.report.evidence import verify_evidence
+    from conformance.violations import Violation
+
+    try:
+        verified = verify_evidence(args.bundle, TestPki.load().trust_store())
+    except OSError as exc:
+        raise UsageError(f"{args.bundle}: {exc.strerror or exc}") from None
+    except zipfile.BadZipFile:
+        print(f"{args.bundle}: invalid: not a zip file")
+        return EXIT_FAILED
+    except Violation as violation:
+        print(f"{args.bundle}: invalid: expected {violation.expected}; observed {violation.observed}")
+        return EXIT_FAILED
+    print(f"{args.bundle}: valid ({verified.files} files, signed by {verified.signer})")
+    return EXIT_OK
 
 
 def _pki_path(args: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ import pytest
 from conformance import suite
 from conformance.config import CAPABILITIES, Config, ConfigError, Tls, Windows
 from conformance.harness import Harness
+from conformance.pki import Credential
 from conformance.plugin import EfdxRun, Selection
 from conformance.progress import Progress
 from conformance.reference.nsw import Settings
@@ -199,14 +200,14 @@ def run(options: RunOptions) -> tuple[int, Path]:
             result.interrupted = True
         elif not plugin.records:
             result.extra["note"] = "no test was selected"
-    write_reports(result, folder)
+    write_reports(result, folder, harness.pki.nsw(harness.party))
     progress.summary(result, folder)
     return (0 if result.all_applicable_passed else 1), folder
 
 
-def write_reports(result: RunResult, folder: Path) -> None:
+def write_reports(result: RunResult, folder: Path, signer: Credential) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     data = write_json(result, folder / "results.json")
     write_junit(result, folder / "junit.xml")
     write_html(data, result.counts(), folder / "report.html")
-    write_evidence(folder, data, folder / "evidence.zip")
+    write_evidence(folder, data, folder / "evidence.zip", signer)
