@@ -12,7 +12,8 @@ from lxml import etree
 from conformance import steps
 from conformance.harness import Harness
 from conformance.profile.codes import EFORMD_NS
-from conformance.profile.vectors import Vector, load_manifest
+from conformance.profile.vectors import BAD_SIGNER_VECTORS, BAD_SIGNERS_PARTY, Vector, load_manifest
+from conformance.verdicts import Inconclusive
 
 _F = f"{{{EFORMD_NS}}}"
 CAPABILITY_OF_ACTION = {"ReplaceCO": "replace", "CancelCO": "cancel"}
@@ -61,6 +62,11 @@ def issue_first(harness: Harness, reference: str) -> None:
 @pytest.mark.parametrize("vector", VECTORS)
 def test_single_message(harness: Harness, vector: Vector) -> None:
     """The manifest's vector gets the manifest's answer (and status)."""
+    if vector.id in BAD_SIGNER_VECTORS and harness.party != BAD_SIGNERS_PARTY:
+        raise Inconclusive(
+            f"the test PKI's bad signers claim {BAD_SIGNERS_PARTY}, but the harness plays {harness.party} "
+            f"(a candidate of party {BAD_SIGNERS_PARTY} cannot be judged on this vector yet)"
+        )
     body = harness.vector(vector.id)
     if (
         vector.action in ("ReplaceCO", "CancelCO")
