@@ -27,28 +27,20 @@ from lxml import etree
 
 import conformance.harness
 from conformance import cli
-from conformance.config import CAPABILITIES, Config, Windows
+from conformance.config import CAPABILITIES, Config
 from conformance.control import ask_to_send
 from conformance.harness import Harness
 from conformance.profile.codes import EFORMD_NS
 from conformance.reference.nsw import Settings
 from conformance.reference.runner import RunningReference
 from conformance.reference.server import INBOX_PATH
-from conformance.run import RunOptions, run
+from conformance.run import REFERENCE_WINDOWS, RunOptions, run
 from conformance.suite.test_exporting import candidate_co
 from conformance.verdicts import Inconclusive
 
 TOKEN = "manual-mode-test-token"
 OPERATOR_S = 10.0
-WINDOWS = Windows(
-    status_s=5.0,
-    verification_s=5.0,
-    retry_schedule_s=(0.2, 0.4, 0.8),
-    request_timeout_s=5.0,
-    grace_s=0.3,
-    peer_timeout_s=1.0,
-    operator_s=OPERATOR_S,
-)
+WINDOWS = replace(REFERENCE_WINDOWS, request_timeout_s=5.0, operator_s=OPERATOR_S)
 NO_TRIGGER = frozenset(CAPABILITIES) - {"trigger"}
 ISSUE = "test_issue_co_sent_by_the_candidate_conforms"
 REPLACE = "test_replace_co_sent_by_the_candidate_conforms"

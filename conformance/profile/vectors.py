@@ -355,14 +355,18 @@ def _payload_mismatch(build: Build) -> None:
     build.envelope_action = "IssueCO"
 
 
-@builder("m15-stale-timestamp")
-def _stale(build: Build) -> None:
-    build.timestamp = build.noon - timedelta(hours=24, minutes=1)
+# Timestamps just outside the M-15 window (over 24 h old, over 15 min ahead) and just inside it.
+_TIMESTAMP_OFFSETS = {
+    "m15-stale-timestamp": -timedelta(hours=24, minutes=1),
+    "m15-future-timestamp": timedelta(minutes=16),
+    "valid-timestamp-23h59m-old": -timedelta(hours=23, minutes=59),
+    "valid-timestamp-14min-ahead": timedelta(minutes=14),
+}
 
 
-@builder("m15-future-timestamp")
-def _future(build: Build) -> None:
-    build.timestamp = build.noon + timedelta(minutes=16)
+@builder(*_TIMESTAMP_OFFSETS)
+def _timestamp(build: Build) -> None:
+    build.timestamp = build.noon + _TIMESTAMP_OFFSETS[build.vector_id]
 
 
 @builder("m18-unsupported-version")
@@ -675,16 +679,6 @@ def _co_sha1(build: Build) -> None:
 
 
 # --- boundaries just inside the rules (the outside ones are above) ---------------------------------
-
-
-@builder("valid-timestamp-23h59m-old")
-def _timestamp_old_inside(build: Build) -> None:
-    build.timestamp = build.noon - timedelta(hours=23, minutes=59)
-
-
-@builder("valid-timestamp-14min-ahead")
-def _timestamp_ahead_inside(build: Build) -> None:
-    build.timestamp = build.noon + timedelta(minutes=14)
 
 
 @builder("valid-departure-3-days-not-retroactive")
