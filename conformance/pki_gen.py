@@ -48,7 +48,16 @@ BAD_SIGNERS: dict[str, str] = {
     "no-digital-signature": "SG NSW certificate with KeyUsage keyEncipherment only (M-08)",
     "authority-no-nonrepudiation": "SG issuing-authority certificate, KeyUsage digitalSignature only "
     "(M-08 / BR-12)",
+    "authority-expired": "SG issuing-authority certificate valid 2020-01-01..2021-01-01 (BR-12)",
+    "authority-not-yet-valid": "SG issuing-authority certificate valid 2044-01-01..2045-01-01 (BR-12)",
+    "authority-revoked": "SG issuing-authority certificate listed on SG's CRL, revoked 2025-06-01 (BR-12)",
+    "authority-untrusted-ca": "SG issuing-authority certificate issued by the rogue CA (BR-12)",
+    "authority-wrong-country": "issuing-authority certificate issued by SG's CA with subject C=TH (BR-12)",
 }
+# The bad signers that SG's CRL lists.
+REVOKED_BAD_SIGNERS = ("revoked", "authority-revoked")
+# The bad signers the rogue CA issued.
+ROGUE_ISSUED = ("untrusted-ca", "authority-untrusted-ca")
 ROGUE_CA = "rogue-ca"
 
 
@@ -233,6 +242,11 @@ def bad_specs() -> dict[str, LeafSpec]:
     expired.not_before, expired.not_after = datetime(2020, 1, 1, tzinfo=UTC), datetime(2021, 1, 1, tzinfo=UTC)
     early = nsw_spec("SG")
     early.not_before = datetime(2044, 1, 1, tzinfo=UTC)
+    authority_expired, authority_early = authority_spec("SG"), authority_spec("SG")
+    authority_expired.not_before, authority_expired.not_after = expired.not_before, expired.not_after
+    authority_early.not_before = early.not_before
+    authority_wrong_country = authority_spec("SG")
+    authority_wrong_country.country = "TH"
     return {
         "expired": expired,
         "not-yet-valid": early,
@@ -242,6 +256,11 @@ def bad_specs() -> dict[str, LeafSpec]:
         "rsa-1024": rsa_1024,
         "no-digital-signature": no_ds,
         "authority-no-nonrepudiation": authority,
+        "authority-expired": authority_expired,
+        "authority-not-yet-valid": authority_early,
+        "authority-revoked": authority_spec("SG"),
+        "authority-untrusted-ca": authority_spec("SG"),
+        "authority-wrong-country": authority_wrong_country,
     }
 
 
@@ -272,7 +291,7 @@ def generate_bad(out: Path, sg_ca: Issued) -> dict[str, Issued]:
     _write(folder, ROGUE_CA, rogue)
     issued: dict[str, Issued] = {}
     for name, spec in bad_specs().items():
-        issued[name] = make_leaf(spec, rogue if name == "untrusted-ca" else sg_ca)
+        issued[name] = make_leaf(spec, rogue if name in ROGUE_ISSUED else sg_ca)
         _write(folder, name, issued[name])
     return issued
 
@@ -286,7 +305,7 @@ def generate(out: Path, parties: Sequence[str] = PARTIES) -> None:
     # The bad signers come first: SG's CRL must list the revoked one.
     bad = generate_bad(out, cas["SG"])
     for party, ca in cas.items():
-        revoked = [bad["revoked"].cert] if party == "SG" else []
+        revoked = [bad[name].cert for name in REVOKED_BAD_SIGNERS] if party == "SG" else []
         generate_party(out, party, ca, revoked)
     (out / "README.md").write_text(readme(parties), encoding="utf-8")
 
@@ -300,7 +319,8 @@ PARTY_FILES: dict[str, str] = {
     "authority": "issuing-authority certificate, RSA 2048: signs COs "
     "(KeyUsage digitalSignature+nonRepudiation)",
     "authority-ec": "the same issuing-authority certificate, ECDSA P-256",
-    "crl": "the CA's CRL (2025-01-01..2045-01-01); SG's lists bad/revoked, the others are empty",
+    "crl": "the CA's CRL (2025-01-01..2045-01-01); SG's lists bad/revoked and bad/authority-revoked, "
+    "the others are empty",
 }
 
 

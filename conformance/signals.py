@@ -63,10 +63,12 @@ def error(
     sender: str,
     receiver: str | None,
     at: datetime,
-    credential: Credential,
+    credential: Credential | None,
     code: str | None = None,
 ) -> bytes:
-    """A signed Error carrying the violation's code (or ``code``), description and location."""
+    """A signed Error carrying the violation's code (or ``code``), description and location.
+
+    Unsigned when ``credential`` is None (only a seeded fault of the reference NSW asks for that)."""
     description = f"{violation.requirement}: expected {violation.expected}; observed {violation.observed}"
     root = messages.render(
         "Error",
@@ -87,7 +89,8 @@ def error(
             ],
         },
     )
-    signing.sign_enveloped(root, credential)
+    if credential is not None:
+        signing.sign_enveloped(root, credential)
     return messages.serialize(root)
 
 

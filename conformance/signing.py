@@ -43,11 +43,25 @@ class Reference:
     uri: str
     target: etree._Element
     transforms: Sequence[str] = (ds.EXC_C14N,)
+    # Foreign Transforms (an XPath filter), written before the last of ``transforms``; ``unsigned`` is the
+    # local name of the elements that filter leaves out, so the digest is the one the filter gives.
     extra_transforms: Sequence[etree._Element] = field(default_factory=tuple)
+    unsigned: str | None = None
 
     def digest_input(self) -> bytes:
+        if not self.transforms:  # no Transform: the node-set goes to inclusive C14N (XML-DSig 4.4.3.2)
+            return ds.canonicalize_inclusive(self.target)
         node = ds.without_signature(self.target) if ds.ENVELOPED in self.transforms else self.target
+        if self.unsigned:
+            node = etree.fromstring(etree.tostring(node, with_tail=False))
+            for left_out in node.xpath("//*[local-name()=$name]", name=self.unsigned):
+                ds.remove_keeping_tail(left_out)
         return ds.canonicalize(node)
+
+    def transform_elements(self) -> list[etree._Element]:
+        """The ds:Transform elements in order: the foreign ones just before the final canonicalization."""
+        plain = [etree.Element(f"{ds.DS}Transform", Algorithm=algorithm) for algorithm in self.transforms]
+        return plain[:-1] + list(self.extra_transforms) + plain[-1:]
 
 
 def default_signature_method(credential: Credential) -> str:
@@ -71,6 +85,7 @@ def build_signature(
     *,
     signature_method: str | None = None,
     digest_method: str = ds.SHA256,
+    canonicalization: str = ds.EXC_C14N,
 ) -> etree._Element:
     """Append a ds:Signature over ``references`` to ``parent`` and return it.
 
@@ -80,22 +95,22 @@ def build_signature(
     signature_method = signature_method or default_signature_method(credential)
     signature = etree.Element(f"{ds.DS}Signature", nsmap=ds.NSMAP)
     signed_info = etree.SubElement(signature, f"{ds.DS}SignedInfo")
-    etree.SubElement(signed_info, f"{ds.DS}CanonicalizationMethod", Algorithm=ds.EXC_C14N)
+    etree.SubElement(signed_info, f"{ds.DS}CanonicalizationMethod", Algorithm=canonicalization)
     etree.SubElement(signed_info, f"{ds.DS}SignatureMethod", Algorithm=signature_method)
     for reference in references:
         node = etree.SubElement(signed_info, f"{ds.DS}Reference", URI=reference.uri)
-        transforms = etree.SubElement(node, f"{ds.DS}Transforms")
-        for algorithm in reference.transforms:
-            etree.SubElement(transforms, f"{ds.DS}Transform", Algorithm=algorithm)
-        transforms.extend(reference.extra_transforms)
+        transform_elements = reference.transform_elements()
+        if transform_elements:
+            etree.SubElement(node, f"{ds.DS}Transforms").extend(transform_elements)
         etree.SubElement(node, f"{ds.DS}DigestMethod", Algorithm=digest_method)
         value = etree.SubElement(node, f"{ds.DS}DigestValue")
         value.text = digest(reference.digest_input(), digest_method)
     parent.append(signature)
     value = etree.SubElement(signature, f"{ds.DS}SignatureValue")
-    value.text = base64.b64encode(
-        _sign_bytes(ds.canonicalize(signed_info), credential, signature_method)
-    ).decode()
+    signed_bytes = (
+        ds.canonicalize(signed_info) if canonicalization == ds.EXC_C14N else ds.canonicalize_inclusive(signed_info)
+    )
+    value.text = base64.b64encode(_sign_bytes(signed_bytes, credential, signature_method)).decode()
     x509_data = etree.SubElement(etree.SubElement(signature, f"{ds.DS}KeyInfo"), f"{ds.DS}X509Data")
     for cert in credential.chain:
         etree.SubElement(x509_data, f"{ds.DS}X509Certificate").text = base64.b64encode(

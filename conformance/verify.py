@@ -55,26 +55,65 @@ def _references(signature: etree._Element) -> list[etree._Element]:
     return signature.findall(f"{ds.DS}SignedInfo/{ds.DS}Reference")
 
 
+def _uris_accepted(uris: list[str], expected: list[str], signature: etree._Element, skip: Collection[str]) -> bool:
+    """M-07: the References name exactly the processed Header and Payload, in that order.
+
+    The other branches are the reference NSW's seeded faults (``skip`` is empty elsewhere).
+    """
+    if uris == expected:
+        return True
+    if "M-07/reference-order" in skip and sorted(uris) == sorted(expected):
+        return True
+    if "M-07/missing-reference" in skip and uris and set(uris) < set(expected):
+        return True
+    if "M-07/extra-reference" in skip and set(expected) < set(uris):
+        return True
+    if "M-07/wrapping" in skip and len(uris) == len(expected):  # any element of the right name will do
+        root = signature.getroottree().getroot()
+        return _target_names(root, uris) == _target_names(root, expected)
+    return False
+
+
+def _target_names(root: etree._Element, uris: list[str]) -> list[str | None]:
+    names = []
+    for uri in uris:
+        nodes = root.xpath("//*[@Id=$id]", id=uri[1:]) if uri and uri.startswith("#") else []
+        names.append(etree.QName(nodes[0]).localname if nodes else None)
+    return names
+
+
+def _transforms_accepted(transforms: tuple[str, ...], expected: tuple[str, ...], skip: Collection[str]) -> bool:
+    """M-07: exactly the allowed Transforms (the other branches are seeded faults)."""
+    if transforms == expected:
+        return True
+    if "M-07/missing-transform" in skip and not transforms:
+        return True
+    return "M-07/foreign-transform" in skip and transforms[-len(expected):] == expected
+
+
 def _check_structure(
-    signature: etree._Element, expected_uris: list[str], expected_transforms: tuple[str, ...]
+    signature: etree._Element,
+    expected_uris: list[str],
+    expected_transforms: tuple[str, ...],
+    skip: Collection[str] = (),
 ) -> None:
     """M-07: the References name exactly the processed elements, with exactly the allowed Transforms."""
     duplicates = _duplicate_ids(signature.getroottree().getroot())
-    if duplicates:
+    if duplicates and "M-07/duplicate-ids" not in skip:
         raise Violation("M-07", "every Id unique in the document", f"duplicate Id {', '.join(duplicates)}")
     method = signature.find(f"{ds.DS}SignedInfo/{ds.DS}CanonicalizationMethod")
-    if method is None or method.get("Algorithm") != ds.EXC_C14N:
+    if (method is None or method.get("Algorithm") != ds.EXC_C14N) and "M-07/canonicalization" not in skip:
         observed = "none" if method is None else method.get("Algorithm")
         raise Violation("M-07", f"CanonicalizationMethod {ds.EXC_C14N}", str(observed))
     references = _references(signature)
     uris = [reference.get("URI") for reference in references]
-    if uris != expected_uris:
+    if not _uris_accepted(uris, expected_uris, signature, skip):
         raise Violation("M-07", f"References {expected_uris}", f"References {uris}")
     for reference in references:
         transforms = tuple(
             t.get("Algorithm") for t in reference.findall(f"{ds.DS}Transforms/{ds.DS}Transform")
         )
-        if transforms != expected_transforms:
+        if not _transforms_accepted(transforms, expected_transforms, skip):
             raise Violation(
                 "M-07",
                 f"Transforms {list(expected_transforms)} on {reference.get('URI')}",
@@ -95,24 +134,28 @@ def _signer_chain(signature: etree._Element) -> list[x509.Certificate]:
     return chain
 
 
-def _check_algorithms(signature: etree._Element, signer: x509.Certificate) -> None:
+def _check_algorithms(signature: etree._Element, signer: x509.Certificate, skip: Collection[str] = ()) -> None:
     """M-12, judged from the algorithm URIs and the signer's key before any cryptography is done."""
     method = signature.find(f"{ds.DS}SignedInfo/{ds.DS}SignatureMethod")
     method_uri = method.get("Algorithm") if method is not None else None
-    if method_uri not in ds.ALLOWED_SIGNATURE_METHODS:
+    weak_method_ok = "M-12/weak-signature-method" in skip and method_uri in ds.WEAK_ALGORITHMS
+    if method_uri not in ds.ALLOWED_SIGNATURE_METHODS and not weak_method_ok:
         raise Violation("M-12", "SignatureMethod RSA-SHA256 or ECDSA-SHA256", str(method_uri))
     for digest_method in signature.iterfind(f"{ds.DS}SignedInfo/{ds.DS}Reference/{ds.DS}DigestMethod"):
-        if digest_method.get("Algorithm") not in ds.ALLOWED_DIGESTS:
-            raise Violation(
-                "M-12", "DigestMethod SHA-256, SHA-384 or SHA-512", str(digest_method.get("Algorithm"))
-            )
+        uri = digest_method.get("Algorithm")
+        if uri not in ds.ALLOWED_DIGESTS and not ("M-12/weak-digest" in skip and uri in ds.WEAK_ALGORITHMS):
+            raise Violation("M-12", "DigestMethod SHA-256, SHA-384 or SHA-512", str(uri))
     key = signer.public_key()
     if isinstance(key, rsa.RSAPublicKey):
-        if key.key_size < ds.MIN_RSA_BITS or method_uri != ds.RSA_SHA256:
+        if key.key_size < ds.MIN_RSA_BITS and "M-12/short-key" not in skip:
             raise Violation(
                 "M-12",
                 f"an RSA key of at least {ds.MIN_RSA_BITS} bits with RSA-SHA256",
                 f"RSA-{key.key_size} with {method_uri}",
+            )
+        if method_uri != ds.RSA_SHA256 and not weak_method_ok:
+            raise Violation(
+                "M-12", "an RSA key with RSA-SHA256", f"RSA-{key.key_size} with {method_uri}"
             )
     elif isinstance(key, ec.EllipticCurvePublicKey):
         if key.curve.name != "secp256r1" or method_uri != ds.ECDSA_SHA256:
@@ -124,9 +167,15 @@ def _check_algorithms(signature: etree._Element, signer: x509.Certificate) -> No
 
 
 def _check_value(
-    root: etree._Element, signer: x509.Certificate, references: int | bool, weak_ok: bool
+    root: etree._Element, signer: x509.Certificate, references: int | bool, skip: Collection[str] = ()
 ) -> None:
     """M-06 by signxml: digests and signature value. Certificate validity is judged later (M-09)."""
+    weak_ok = any(key.startswith("M-12/") for key in skip)
+    if "M-06/digest" in skip or "M-06/value" in skip:
+        from conformance.reference import lax_signatures  # the seeded faults' half-checks live there
+
+        lax_signatures.check_half(root, signer, skip)
+        return
     config = SignatureConfiguration(
         location="./",
         expect_references=references,
@@ -154,14 +203,13 @@ def _verify(
     purpose: str,
     skip: Collection[str],
 ) -> VerifiedSignature:
-    if "M-07" not in skip:
-        _check_structure(signature, expected_uris, transforms)
+    _check_structure(signature, expected_uris, transforms, skip)
+    if "M-08/no-certificate" in skip and not signature.findall(f".//{ds.DS}X509Certificate"):
+        return VerifiedSignature(signer=None, digests=())  # a seeded fault: trusts what it cannot check
     chain = _signer_chain(signature)
-    if "M-12" not in skip:
-        _check_algorithms(signature, chain[0])
-    if "M-06" not in skip:
-        references = True if "M-07" in skip else len(expected_uris)
-        _check_value(signed_root, chain[0], references, weak_ok="M-12" in skip)
+    _check_algorithms(signature, chain[0], skip)
+    lax_references = any(key.startswith("M-07/") for key in skip)
+    _check_value(signed_root, chain[0], True if lax_references else len(expected_uris), skip)
     trust.check_signer(chain, party, at, purpose, skip=skip)
     digests = tuple(
         value.text.strip()
@@ -179,7 +227,7 @@ def verify_envelope(
     """
     signature = find_signature(envelope)
     if signature is None:
-        if "M-05" in skip:
+        if "M-05/missing" in skip:
             return VerifiedSignature(signer=None, digests=())
         raise Violation("M-05", "a ds:Signature as the Envelope's last child", "no ds:Signature")
     header, payload = ds.element_children(envelope)[:2]
@@ -207,8 +255,8 @@ def verify_enveloped(
         raise Violation("M-05", f"a ds:Signature in {etree.QName(element).localname}", "no ds:Signature")
     standalone = etree.fromstring(etree.tostring(element, with_tail=False))
     uris = [f"#{element.get('Id')}"]
-    if "M-07" not in skip:  # duplicate Ids are judged in the whole document, not only this element
-        _check_structure(find_signature(element), uris, (ds.ENVELOPED, ds.EXC_C14N))
+    # duplicate Ids are judged in the whole document, not only this element
+    _check_structure(find_signature(element), uris, (ds.ENVELOPED, ds.EXC_C14N), skip)
     transforms = (ds.ENVELOPED, ds.EXC_C14N)
     return _verify(
         standalone,

@@ -10,6 +10,8 @@ DS = f"{{{DS_NS}}}"
 NSMAP = {"ds": DS_NS}
 
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
+C14N = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"  # inclusive: not allowed (section 7), vectors only
+XPATH = "http://www.w3.org/TR/1999/REC-xpath-19991116"  # a foreign Transform: vectors only
 ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
 
 SHA1 = "http://www.w3.org/2000/09/xmldsig#sha1"
@@ -38,6 +40,11 @@ def element_children(element: etree._Element) -> list[etree._Element]:
 def canonicalize(element: etree._Element) -> bytes:
     """Exclusive C14N 1.0 without comments, the only canonicalization EFDX allows."""
     return etree.tostring(element, method="c14n", exclusive=True, with_comments=False)
+
+
+def canonicalize_inclusive(element: etree._Element) -> bytes:
+    """Inclusive C14N 1.0 (in-scope namespaces of the ancestors included): what EFDX refuses."""
+    return etree.tostring(element, method="c14n", exclusive=False, with_comments=False)
 
 
 def without_signature(element: etree._Element) -> etree._Element:

@@ -71,9 +71,23 @@ def _after_declaration(serialized: bytes, insert: bytes) -> bytes:
     return serialized[:end] + b"\n" + insert + serialized[end:].lstrip()
 
 
-def mislabel_encoding(serialized: bytes) -> bytes:
-    """UTF-8 bytes under an ISO-8859-1 declaration."""
-    return serialized.replace(b"encoding='UTF-8'", b"encoding='ISO-8859-1'", 1)
+def declare_latin1(serialized: bytes) -> bytes:
+    """The document re-encoded in ISO-8859-1 under a declaration saying so: consistent, not UTF-8.
+
+    Read by its declaration it says exactly what was signed, so only the encoding rule (M-01) is broken.
+    """
+    text = serialized.decode("utf-8").replace("encoding='UTF-8'", "encoding='ISO-8859-1'", 1)
+    return text.encode("iso-8859-1")
+
+
+def latin1_bytes(serialized: bytes) -> bytes:
+    """The document re-encoded in ISO-8859-1, its declaration still saying UTF-8: bytes that are not UTF-8."""
+    return serialized.decode("utf-8").encode("iso-8859-1")
+
+
+def doctype(serialized: bytes, declaration: str) -> bytes:
+    """A DOCTYPE (with no entity, or none referenced) before the root element; nothing else changes."""
+    return _after_declaration(serialized, declaration.encode() + b"\n")
 
 
 def truncate(serialized: bytes) -> bytes:

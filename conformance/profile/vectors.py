@@ -43,6 +43,7 @@ class Vector:
     expect_code: str
     expect_status: str | None = None
     expect_reasons: tuple[str, ...] = ()
+    purposes: tuple[str, ...] = ()
 
     @property
     def expected_codes(self) -> list[str]:
@@ -66,6 +67,7 @@ def load_manifest(path: Path | None = None) -> list[Vector]:
             expect_code=entry["expect_code"],
             expect_status=entry.get("expect_status"),
             expect_reasons=tuple(entry.get("expect_reasons", ())),
+            purposes=tuple(entry.get("purposes", ())),
         )
         for entry in entries
     ]
@@ -295,18 +297,26 @@ def _retroactive_ok(build: Build) -> None:
 
 _BYTE_ATTACKS: dict[str, Callable[[bytes], bytes]] = {
     "m01-not-well-formed": attacks.truncate,
-    "m01-encoding-mismatch": attacks.mislabel_encoding,
+    "m01-encoding-mismatch": attacks.declare_latin1,
+    "m01-invalid-utf8": attacks.latin1_bytes,
     "m02-external-entity": attacks.external_entity,
     "m02-entity-bomb": attacks.entity_bomb,
+    "m02-doctype-attlist-only": lambda body: attacks.doctype(
+        body, "<!DOCTYPE Envelope [<!ATTLIST Header Id ID #IMPLIED>]>"
+    ),
+    "m02-bare-doctype": lambda body: attacks.doctype(body, "<!DOCTYPE Envelope>"),
+    "m02-doctype-before-broken-body": lambda body: attacks.truncate(attacks.doctype(body, "<!DOCTYPE Envelope>")),
     "t04-oversized-body": lambda body: attacks.pad_over(body, MAX_BODY_BYTES),
 }
+# Non-ASCII but ISO-8859-1 text, so that a Latin-1 re-encoding changes bytes but not meaning.
+_LATIN1_EXPORTER = "Café Ñandú Señoría Trading"
 
 
 @builder(*_BYTE_ATTACKS)
 def _byte_attack(build: Build) -> bytes:
-    if build.vector_id == "m01-encoding-mismatch":
+    if build.vector_id in ("m01-encoding-mismatch", "m01-invalid-utf8"):
         data = build.co()
-        data["exporter"] = data["exporter"] | {"name": "Café Đông Á Trading"}  # non-ASCII, so bytes differ
+        data["exporter"] = data["exporter"] | {"name": _LATIN1_EXPORTER}
         build.data = data
     return _BYTE_ATTACKS[build.vector_id](build.bytes())
 
@@ -402,10 +412,10 @@ def _tampered_header(build: Build) -> None:
 
 @builder("m06-tampered-payload")
 def _tampered_payload(build: Build) -> None:
-    def change(envelope: etree._Element) -> None:
-        envelope.find(f".//{_F}Item/{_F}Quantity").text = "9000.00"
-
-    build.after_signing.append(change)
+    """The Payload changed after the envelope was signed; its CO re-signed by its authority, so that
+    only the envelope's digest (M-06) is wrong, not the CO's own signature (BR-12)."""
+    resign = _resigned_evil_payload(build.pki, build.sender)
+    build.after_signing.append(lambda envelope: resign(envelope.find(f"{_E}Payload")))
 
 
 @builder("m06-altered-signature-value")
@@ -417,25 +427,44 @@ def _evil_payload(payload: etree._Element) -> None:
     payload.find(f".//{_F}Item/{_F}Quantity").text = "9000.00"
 
 
+def _resigned_evil_payload(pki: TestPki, sender: str) -> Callable[[etree._Element], None]:
+    """The look-alike Payload of a wrapping attack: a changed CO, validly re-signed by its authority,
+    so that only the envelope signature's coverage (M-07) is wrong, not the CO's signature (BR-12)."""
+
+    def change(payload: etree._Element) -> None:
+        co = payload.find(f"{_F}CertificateOfOrigin")
+        _evil_payload(co)
+        ds.remove_keeping_tail(co.find(f"{ds.DS}Signature"))
+        signing.sign_enveloped(co, pki.authority(sender))
+
+    return change
+
+
 def _evil_header(header: etree._Element) -> None:
     header.find(f"{_E}ConversationId").text = "SG:LOOK-ALIKE"
 
 
-def _evil_payload_new_ids(payload: etree._Element) -> None:
-    _evil_payload(payload)
-    payload[0].set("Id", "co2")  # no Id repeats: only the References' targets give the attack away
+def _evil_payload_new_ids(pki: TestPki, sender: str) -> Callable[[etree._Element], None]:
+    resign = _resigned_evil_payload(pki, sender)
+
+    def change(payload: etree._Element) -> None:
+        payload[0].set("Id", "co2")  # no Id repeats: only the References' targets give the attack away
+        resign(payload)
+
+    return change
 
 
 _WRAPPINGS = {
     "m07-wrapping-payload-new-id": ("Payload", "payload2", _evil_payload_new_ids),
-    "m07-wrapping-payload-same-id": ("Payload", "payload", _evil_payload),
-    "m07-wrapping-header-new-id": ("Header", "header2", _evil_header),
+    "m07-wrapping-payload-same-id": ("Payload", "payload", _resigned_evil_payload),
+    "m07-wrapping-header-new-id": ("Header", "header2", lambda pki, sender: _evil_header),
 }
 
 
 @builder(*_WRAPPINGS)
 def _wrapping(build: Build) -> None:
-    part, evil_id, change = _WRAPPINGS[build.vector_id]
+    part, evil_id, make_change = _WRAPPINGS[build.vector_id]
+    change = make_change(build.pki, build.sender)
     build.after_signing.append(lambda envelope: attacks.wrap(envelope, part, evil_id, change))
 
 
@@ -467,21 +496,66 @@ def _references_swapped(build: Build) -> None:
     build.after_signing.append(sign_swapped)
 
 
+def _xpath_reference(uri: str, target: etree._Element, transforms: tuple[str, ...]) -> signing.Reference:
+    """A Reference whose XPath filter leaves the Quantity elements unsigned, digested as that filter
+    demands (section 7: a foreign-Transform vector verifies with its Transform applied)."""
+    xpath = etree.Element(f"{ds.DS}Transform", Algorithm=ds.XPATH)
+    etree.SubElement(xpath, f"{ds.DS}XPath").text = "not(ancestor-or-self::*[local-name()='Quantity'])"
+    return signing.Reference(uri, target, transforms=transforms, extra_transforms=[xpath], unsigned="Quantity")
+
+
 @builder("m07-xpath-transform")
 def _xpath_transform(build: Build) -> None:
     build.envelope_signer = None
 
     def sign_with_xpath(envelope: etree._Element) -> None:
         header, payload = ds.element_children(envelope)[:2]
-        xpath = etree.Element(f"{ds.DS}Transform", Algorithm="http://www.w3.org/TR/1999/REC-xpath-19991116")
-        etree.SubElement(xpath, f"{ds.DS}XPath").text = "not(ancestor-or-self::*[local-name()='Quantity'])"
-        references = [
-            signing.Reference("#header", header),
-            signing.Reference("#payload", payload, extra_transforms=[xpath]),
-        ]
+        references = [signing.Reference("#header", header), _xpath_reference("#payload", payload, (ds.EXC_C14N,))]
         signing.build_signature(envelope, references, build.pki.nsw(build.sender))
 
     build.after_signing.append(sign_with_xpath)
+
+
+@builder("m07-extra-reference")
+def _extra_reference(build: Build) -> None:
+    build.envelope_signer = None
+
+    def sign_three(envelope: etree._Element) -> None:
+        header, payload = ds.element_children(envelope)[:2]
+        co = payload[0]
+        references = [
+            signing.Reference("#header", header),
+            signing.Reference("#payload", payload),
+            signing.Reference(f"#{co.get('Id')}", co),
+        ]
+        signing.build_signature(envelope, references, build.pki.nsw(build.sender))
+
+    build.after_signing.append(sign_three)
+
+
+@builder("m07-missing-transform")
+def _missing_transform(build: Build) -> None:
+    build.envelope_signer = None
+
+    def sign_without_transform(envelope: etree._Element) -> None:
+        header, payload = ds.element_children(envelope)[:2]
+        references = [signing.Reference("#header", header), signing.Reference("#payload", payload, transforms=())]
+        signing.build_signature(envelope, references, build.pki.nsw(build.sender))
+
+    build.after_signing.append(sign_without_transform)
+
+
+@builder("m07-inclusive-canonicalization")
+def _inclusive_c14n(build: Build) -> None:
+    build.signature_options = {"canonicalization": ds.C14N}
+
+
+@builder("m08-no-certificate")
+def _no_certificate(build: Build) -> None:
+    def drop_key_info(envelope: etree._Element) -> None:
+        ds.remove_keeping_tail(envelope.find(f"{ds.DS}Signature/{ds.DS}KeyInfo"))
+
+    build.after_signing.append(drop_key_info)
 
 
 _BAD_ENVELOPE_SIGNERS = {
@@ -495,9 +569,18 @@ _BAD_ENVELOPE_SIGNERS = {
 }
 
 
+_BAD_CO_SIGNERS = {
+    "br12-co-authority-without-non-repudiation": "authority-no-nonrepudiation",
+    "br12-co-expired-authority": "authority-expired",
+    "br12-co-not-yet-valid-authority": "authority-not-yet-valid",
+    "br12-co-revoked-authority": "authority-revoked",
+    "br12-co-untrusted-authority": "authority-untrusted-ca",
+    "br12-co-wrong-country-authority": "authority-wrong-country",
+}
+
 # The test PKI's bad signers all claim to be SG (issued by SG's CA): these vectors say what they say
 # only when SG sends them. The suite reports them inconclusive when the harness plays another party.
-BAD_SIGNER_VECTORS = frozenset(_BAD_ENVELOPE_SIGNERS) | {"br12-co-authority-without-non-repudiation"}
+BAD_SIGNER_VECTORS = frozenset(_BAD_ENVELOPE_SIGNERS) | frozenset(_BAD_CO_SIGNERS)
 BAD_SIGNERS_PARTY = "SG"
 
 
@@ -539,6 +622,11 @@ def _co_change(build: Build, **changes: Any) -> None:
 @builder("br01-exporter-country-mismatch")
 def _br01(build: Build) -> None:
     _co_change(build, exporter={"country": build.third_party()})
+
+
+@builder("br01-producing-country-mismatch")
+def _br01_producing(build: Build) -> None:
+    _co_change(build, declaration={"producing_country": build.third_party()})
 
 
 @builder("br02-importing-country-mismatch")
@@ -662,9 +750,30 @@ def _co_by_other(build: Build) -> None:
     build.co_signer = build.pki.authority(build.third_party())
 
 
-@builder("br12-co-authority-without-non-repudiation")
-def _co_no_nonrepudiation(build: Build) -> None:
-    build.co_signer = build.pki.bad("authority-no-nonrepudiation")
+@builder(*_BAD_CO_SIGNERS)
+def _bad_co_signer(build: Build) -> None:
+    build.co_signer = build.pki.bad(_BAD_CO_SIGNERS[build.vector_id])
+
+
+@builder("br12-co-altered-signature-value")
+def _co_altered_value(build: Build) -> None:
+    def flip(co: etree._Element) -> None:
+        value = co.find(f"{ds.DS}Signature/{ds.DS}SignatureValue")
+        text = value.text
+        value.text = ("B" if text[10] == "A" else "A").join((text[:10], text[11:]))
+
+    build.co_after_signing.append(flip)
+
+
+@builder("br12-co-xpath-transform")
+def _co_xpath(build: Build) -> None:
+    build.co_signer = None
+
+    def sign_with_xpath(co: etree._Element) -> None:
+        reference = _xpath_reference(f"#{co.get('Id')}", co, (ds.ENVELOPED, ds.EXC_C14N))
+        signing.build_signature(co, [reference], build.pki.authority(build.sender))
+
+    build.co_after_signing.append(sign_with_xpath)
 
 
 @builder("br12-co-sha1-digest")

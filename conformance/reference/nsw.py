@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from cryptography import x509
@@ -49,6 +49,7 @@ class Settings:
     fault: str | None = None
     status_delay: float = 0.0
     late_status_delay: float = 300.0
+    slow_answer_delay: float = 16.0  # the seeded fault slow-answers: past the reference run's T-01 limit
     retry_schedule: Sequence[float] = DEFAULT_SCHEDULE
     outbound_timeout: float = 10.0
     trigger_token: str | None = None
@@ -72,7 +73,7 @@ class ReferenceNsw:
         self.fault = find_fault(settings.fault)
         self.fault_name = self.fault.name if self.fault else None
         self.clock = clock or (lambda: datetime.now(timezone.utc))
-        pki = TestPki.load(settings.pki_dir)
+        pki = self.pki = TestPki.load(settings.pki_dir)
         self.nsw_credential = pki.nsw(self.party)
         self.authority_credential = pki.authority(self.party)
         self.trust = pki.trust_store()
@@ -88,6 +89,10 @@ class ReferenceNsw:
             session=session,
             fault=self.fault_name,
         )
+
+    def rogue_ca_pem(self) -> bytes:
+        """The test PKI's rogue CA (for the seeded fault tls-trust-any-ca)."""
+        return self.pki.bad("rogue-ca").cert_pem()
 
     def _tls_session(self):
         """Outbound HTTPS: present our NSW certificate, trust every party's CA (section 2)."""
@@ -109,6 +114,11 @@ class ReferenceNsw:
         """Judge, record and answer one POST to the inbox (``tls_client``: the verified TLS peer)."""
         now = self.clock()
         judgement = self.receiver.judge(body, content_type, at=now)
+        action = judgement.header.action if judgement.header else None
+        if action == "Ping" and self.fault_name == "slow-answers":
+            time.sleep(self.settings.slow_answer_delay)
+        if judgement.accepted and self.fault_name in _REFUSED_ACTIONS.get(action, ()):
+            judgement.violation = Violation("M-14", f"no {action}", f"a {action}", "/Envelope/Header/Action")
         if tls_client is not None:
             transport = self._tls_violation(tls_client, judgement, now)
             judgement.violation = transport or judgement.violation
@@ -125,8 +135,10 @@ class ReferenceNsw:
     def _tls_violation(self, cert: x509.Certificate, judgement: Judgement, now: datetime) -> Violation | None:
         """T-05: the TLS client is a current NSW certificate of the party the message comes from."""
         claimed = judgement.header.sender if judgement.header else country_of(cert)
+        if self.fault_name == "tls-ignore-from":
+            claimed = country_of(cert)
         try:
-            self.trust.check_signer([cert], claimed, now, "nsw")
+            self.trust.check_signer([cert], claimed, now, "nsw", skip=_TLS_SKIP.get(self.fault_name, ()))
         except Violation as violation:
             return Violation(
                 "T-05",
@@ -139,8 +151,10 @@ class ReferenceNsw:
         """Record the message and act on it in one transaction; True when it is a duplicate."""
         header = judgement.header
         with self.store.transaction() as tx:
-            earlier = tx.digest_of(header.sender, header.message_id)
-            if earlier is not None and earlier != judgement.body_digest and "M-17" not in self.receiver.skip:
+            sender = None if self.fault_name == "duplicates-keyed-by-message-id" else header.sender
+            earlier = tx.digest_of(sender, header.message_id)
+            conflict = "M-17/conflict" not in self.receiver.skip
+            if earlier is not None and earlier != judgement.body_digest and conflict:
                 raise Violation(
                     "M-17",
                     "new content under a new MessageId",
@@ -170,6 +184,10 @@ class ReferenceNsw:
         reasons = rules.failed_rules(findings)
         if self.fault_name == "acknowledge-unknown-cancel":
             reasons = tuple(r for r in reasons if r != "BR-14")
+        if self.fault_name == "first-reason-only":
+            reasons = reasons[:1]
+        if self.fault_name == "reject-known-cancel" and header.action == "CancelCO" and not reasons:
+            reasons = ("BR-14",)
         issuing = payload.findtext(f"{_F}IssuingCountry")
         reference = payload.findtext(f"{_F}ReferenceNumber")
         status = "REJECTED" if reasons else self._apply(tx, header, payload, issuing, reference)
@@ -201,7 +219,7 @@ class ReferenceNsw:
                 data,
                 to=header.sender,
                 conversation=conversation,
-                ref_to=header.message_id,
+                ref_to=f"{header.message_id}-WRONG" if self.fault_name == "status-wrong-ref" else header.message_id,
                 now=now,
                 delay=delay,
             )
@@ -214,7 +232,7 @@ class ReferenceNsw:
             return "CANCELLATION_ACKNOWLEDGED"
         tx.set_state("received", issuing, reference, "ACCEPTED", header.message_id)
         replaced = payload.findtext(f"{_F}Replaces")
-        if header.action == "ReplaceCO" and replaced:
+        if header.action == "ReplaceCO" and replaced and self.fault_name != "replace-does-not-supersede":
             tx.set_state("received", issuing, replaced.strip(), "SUPERSEDED", header.message_id)
         return "ACCEPTED"
 
@@ -224,6 +242,10 @@ class ReferenceNsw:
         reference = payload.findtext(f"{_F}ReferenceNumber")
         state = tx.state_of("issued", issuing, reference) if issuing == self.party else None
         confirmed = state is not None
+        if self.fault_name == "verification-never-confirms":
+            confirmed = False
+        elif self.fault_name == "verification-confirms-unknown":
+            confirmed, state = True, state or "UNKNOWN"
         data = {
             "reference_number": reference,
             "issuing_country": issuing,
@@ -249,27 +271,34 @@ class ReferenceNsw:
         digests = list(judgement.received_digests)
         if self.fault_name == "wrong-received-digest" and digests:
             digests[0] = ("A" if digests[0][0] != "A" else "B") + digests[0][1:]
-        credential = None if self.fault_name == "unsigned-receipts" else self.nsw_credential
+        credential = {
+            "unsigned-receipts": None,
+            "receipts-signed-by-authority": self.authority_credential,
+        }.get(self.fault_name, self.nsw_credential)
+        ref_to = judgement.header.message_id
         return signals.receipt(
-            ref_to_message_id=judgement.header.message_id,
+            ref_to_message_id=f"{ref_to}-WRONG" if self.fault_name == "receipt-wrong-ref" else ref_to,
             sender=self.party,
             receiver=judgement.header.sender,
             at=now,
-            duplicate=judgement.duplicate,
+            duplicate=judgement.duplicate and self.fault_name != "duplicate-flag-false",
             received_digests=digests,
             credential=credential,
         )
 
     def _error(self, judgement: Judgement, now: datetime) -> Answer:
         violation = judgement.violation
+        without_location = {"envelope-errors-without-location": "M-03", "payload-errors-without-location": "M-04"}
+        if without_location.get(self.fault_name) == violation.requirement:
+            violation = Violation(violation.requirement, violation.expected, violation.observed)
         sender = judgement.header.sender if judgement.header else None
         body = signals.error(
             violation,
-            ref_to_message_id=judgement.message_id,
+            ref_to_message_id=None if self.fault_name == "errors-without-ref" else judgement.message_id,
             sender=self.party,
             receiver=sender if sender in PARTIES else None,
             at=now,
-            credential=self.nsw_credential,
+            credential=None if self.fault_name == "unsigned-errors" else self.nsw_credential,
             code="EFDX-M01" if self.fault_name == "wrong-error-code" else None,
         )
         return Answer(judgement.http_status, body)
@@ -297,7 +326,7 @@ class ReferenceNsw:
             receiver=to,
             message_id=messages.message_id(self.party),
             conversation_id=conversation,
-            timestamp=now,
+            timestamp=now - timedelta(hours=25) if self.fault_name == "stale-outbound-timestamps" else now,
             ref_to_message_id=ref_to,
         )
         envelope = messages.envelope(fields, payload)
@@ -344,7 +373,8 @@ class ReferenceNsw:
         with self.store.transaction() as tx:
             if action in ("IssueCO", "ReplaceCO"):
                 payload.set("Id", payload.get("Id") or "co")
-                signing.sign_enveloped(payload, self.authority_credential)
+                signer = self.nsw_credential if self.fault_name == "export-co-signed-by-nsw" else self.authority_credential
+                signing.sign_enveloped(payload, signer)
                 tx.set_state("issued", issuing, reference, "ACCEPTED", "trigger")
                 replaced = payload.findtext(f"{_F}Replaces")
                 if action == "ReplaceCO" and replaced:
@@ -362,6 +392,16 @@ class ReferenceNsw:
                 delay=0.0,
                 payload=payload,
             )
+
+
+# Seeded faults that refuse one kind of message outright (M-23, A-08).
+_REFUSED_ACTIONS = {"Ping": ("refuse-ping",), "StatusNotification": ("refuse-status-notifications",)}
+# Seeded faults that switch off one check of the TLS client (T-05).
+_TLS_SKIP = {
+    "tls-trust-any-ca": ("M-08/chain",),
+    "tls-ignore-crl": ("M-10/revoked",),
+    "tls-ignore-expiry": ("M-09/expired",),
+}
 
 
 def country_of(cert: x509.Certificate) -> str:

@@ -68,10 +68,11 @@ class Outbox:
         if url is None:
             self._finish(item, "failed", None, f"no inbox configured for party {item.party}")
             return
+        body = item.body + b"\n" * item.attempts if self.fault == "retry-with-other-bytes" else item.body
         try:
             with self.session.post(
                 url,
-                data=item.body,
+                data=body,
                 headers={"Content-Type": "application/xml"},
                 timeout=self.timeout,
                 stream=True,
@@ -79,6 +80,9 @@ class Outbox:
                 answer.raw.read(MAX_ANSWER, decode_content=True)
                 status = answer.status_code
         except requests.RequestException as exc:
+            if self.fault == "no-retry-after-timeout" and isinstance(exc, requests.Timeout):
+                self._finish(item, "failed", None, f"{type(exc).__name__}: not retried (seeded fault)")
+                return
             self._transient(item, None, f"{type(exc).__name__}: {exc}")
             return
         if 200 <= status < 300:

@@ -48,8 +48,10 @@ class ReferenceApp:
 
     def inbox(self, request: Request) -> Response:
         if request.method != "POST":
+            if self.nsw.fault_name == "non-post-gets-404":
+                return Response("not found\n", 404, content_type="text/plain")
             return Response("only POST\n", 405, headers={"Allow": "POST"}, content_type="text/plain")
-        body, too_large = _read(request)
+        body, too_large = _read(request, unlimited=self.nsw.fault_name == "no-size-limit")
         if too_large:
             answer = self._too_large(request)
             response = _response(answer)
@@ -72,8 +74,12 @@ class ReferenceApp:
         return Answer(413, body)
 
 
-def _read(request: Request) -> tuple[bytes, bool]:
-    """Read the body up to one byte past the cap; say whether it was too large."""
+def _read(request: Request, unlimited: bool = False) -> tuple[bytes, bool]:
+    """Read the body up to one byte past the cap; say whether it was too large.
+
+    ``unlimited`` is the seeded fault no-size-limit: everything is read and judged."""
+    if unlimited:
+        return request.stream.read(), False
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         return b"", True
     body = request.stream.read(MAX_BODY_BYTES + 1)
@@ -98,6 +104,8 @@ def server_tls_context(nsw: ReferenceNsw) -> ssl.SSLContext:
     if nsw.fault_name == "accept-any-tls-client":
         return context  # the seeded fault: no client certificate asked for, so none is checked
     context.load_verify_locations(cadata=nsw.trust.ca_pem().decode("ascii"))
+    if nsw.fault_name == "tls-trust-any-ca":  # the seeded fault: the rogue CA is trusted too
+        context.load_verify_locations(cadata=nsw.rogue_ca_pem().decode("ascii"))
     context.verify_mode = ssl.CERT_REQUIRED
     return context
 

@@ -139,10 +139,13 @@ class Transaction:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self.connection = connection
 
-    def digest_of(self, sender: str, message_id: str) -> str | None:
-        row = self.connection.execute(
-            "SELECT digest FROM received WHERE sender = ? AND message_id = ?", (sender, message_id)
-        ).fetchone()
+    def digest_of(self, sender: str | None, message_id: str) -> str | None:
+        """The digest of the message ``message_id`` from ``sender`` (None: from anyone, a seeded fault)."""
+        if sender is None:
+            query, args = "SELECT digest FROM received WHERE message_id = ?", (message_id,)
+        else:
+            query, args = "SELECT digest FROM received WHERE sender = ? AND message_id = ?", (sender, message_id)
+        row = self.connection.execute(query, args).fetchone()
         return row[0] if row else None
 
     def record_received(self, sender: str, message_id: str, digest: str, action: str) -> None:

@@ -1,0 +1,64 @@
+"""Half a signature check, for two seeded faults of the reference NSW (M-06 purposes).
+
+A receiver that checks the digests but not the SignatureValue accepts a forged value; one that
+checks the SignatureValue but not the digests accepts tampered content. Only the reference NSW's
+seeded faults reach this module; candidates are judged by signxml's full check in ``verify``.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Collection
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from lxml import etree
+
+from conformance import signing
+from conformance import xmldsig as ds
+from conformance.violations import Violation
+
+_HASHES = {ds.RSA_SHA256: hashes.SHA256, ds.ECDSA_SHA256: hashes.SHA256, ds.RSA_SHA1: hashes.SHA1}
+
+
+def check_half(root: etree._Element, signer: x509.Certificate, skip: Collection[str]) -> None:
+    """Check the digests only (``M-06/value`` skipped) or the value only (``M-06/digest`` skipped)."""
+    signature = root.find(f"{ds.DS}Signature")
+    if "M-06/value" not in skip:
+        _check_signature_value(signature, signer)
+    if "M-06/digest" not in skip:
+        _check_digests(root, signature)
+
+
+def _check_signature_value(signature: etree._Element, signer: x509.Certificate) -> None:
+    signed_info = signature.find(f"{ds.DS}SignedInfo")
+    method = signed_info.find(f"{ds.DS}SignatureMethod").get("Algorithm")
+    value = base64.b64decode("".join(signature.findtext(f"{ds.DS}SignatureValue").split()))
+    data = ds.canonicalize(signed_info)
+    key = signer.public_key()
+    try:
+        if isinstance(key, rsa.RSAPublicKey):
+            key.verify(value, data, padding.PKCS1v15(), _HASHES[method]())
+        else:
+            half = len(value) // 2
+            der = encode_dss_signature(int.from_bytes(value[:half], "big"), int.from_bytes(value[half:], "big"))
+            key.verify(der, data, ec.ECDSA(_HASHES[method]()))
+    except (InvalidSignature, KeyError, ValueError) as exc:
+        raise Violation("M-06", "a SignatureValue that verifies", f"it does not ({exc!r})") from None
+
+
+def _check_digests(root: etree._Element, signature: etree._Element) -> None:
+    for reference in signature.iterfind(f"{ds.DS}SignedInfo/{ds.DS}Reference"):
+        uri = reference.get("URI") or ""
+        targets = root.xpath("//*[@Id=$id]", id=uri[1:])
+        if not targets:
+            raise Violation("M-06", f"a Reference target {uri}", "none")
+        transforms = [t.get("Algorithm") for t in reference.iterfind(f"{ds.DS}Transforms/{ds.DS}Transform")]
+        node = ds.without_signature(targets[0]) if ds.ENVELOPED in transforms else targets[0]
+        method = reference.find(f"{ds.DS}DigestMethod").get("Algorithm")
+        observed = signing.digest(ds.canonicalize(node), method)
+        if observed != reference.findtext(f"{ds.DS}DigestValue").strip():
+            raise Violation("M-06", f"the digest of {uri} as signed", f"digest {observed}")
