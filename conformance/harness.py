@@ -27,6 +27,7 @@ class TestRecord:
     name: str
     requirements: tuple[str, ...]
     title: str = ""
+    purposes: tuple[str, ...] = ()  # the test purposes (clauses) the test covers
     verdict: str = ""  # set by the plugin: pass, fail, inconclusive, error, not-applicable
     reason: str = ""
     expected: str = ""
@@ -108,6 +109,13 @@ class Harness:
             verify=self.ca_bundle(),
             record=self._record_exchange,
         )
+
+    def client_as(self, party: str) -> CandidateClient:
+        """A client towards the candidate for the harness playing ``party`` (its NSW certificate over TLS)."""
+        if not self.config.tls.enabled:
+            return self.client
+        credential = self.pki.nsw(party)
+        return self.client_with((str(credential.cert_path), str(credential.key_path)))
 
     def start(self) -> Harness:
         try:

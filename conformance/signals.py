@@ -111,6 +111,14 @@ class Signal:
             code.strip() for code in self.root.xpath("e:Fault/e:Code/text()", namespaces={"e": ENVELOPE_NS})
         ]
 
+    def location_of(self, code: str) -> str | None:
+        """The Location of the first Fault with ``code`` (None when it gives none)."""
+        for fault in self.root.iterfind(f"{_E}Fault"):
+            if (fault.findtext(f"{_E}Code") or "").strip() == code:
+                location = (fault.findtext(f"{_E}Location") or "").strip()
+                return location or None
+        return None
+
     @property
     def received_digests(self) -> list[str]:
         return [d.strip() for d in self.root.xpath("e:ReceivedDigest/text()", namespaces={"e": ENVELOPE_NS})]
@@ -182,15 +190,27 @@ def check_error(
     trust: TrustStore,
     at: datetime,
     max_bytes: int = 1024 * 1024,
+    ref_optional: bool = False,
+    location_required: str | None = None,
 ) -> Signal:
-    """M-20: schema-valid, signed by the receiver's NSW, the right code, RefToMessageId when readable."""
+    """M-20: schema-valid, signed by the receiver's NSW, the right code, RefToMessageId when readable.
+
+    ``ref_optional``: the body was refused unread (section 7: T-03, T-04, M-01, M-02), so the Error
+    may omit RefToMessageId; where present it must still be ``message_id``. ``location_required``
+    names the requirement whose row demands a Location (M-03, M-04).
+    """
     signal = _parse_signal(body, "Error", "M-20", max_bytes)
     _check_signed(signal, "M-20", receiver, trust, at)
     _expect("M-20", "From", receiver, signal.text("From"))
-    if message_id is not None:
-        _expect("M-20", "RefToMessageId", message_id, signal.text("RefToMessageId"))
+    ref = signal.text("RefToMessageId")
+    if message_id is not None and not (ref_optional and ref is None):
+        _expect("M-20", "RefToMessageId", message_id, ref)
     if expected_code not in signal.codes:
         raise Violation(
             "M-20", f"Fault/Code {expected_code}", f"Fault/Code {', '.join(signal.codes) or 'none'}"
+        )
+    if location_required and signal.location_of(expected_code) is None:
+        raise Violation(
+            location_required, f"a Fault {expected_code} with the Location of the offending node", "no Location"
         )
     return signal

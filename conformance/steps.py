@@ -21,9 +21,11 @@ from conformance.profile.codes import EFORMD_NS, ENVELOPE_NS
 from conformance.violations import Violation
 
 _E, _F = f"{{{ENVELOPE_NS}}}", f"{{{EFORMD_NS}}}"
-# Errors for bodies a receiver does not (or must not) parse: no MessageId can be read from them,
-# so their Error need not carry RefToMessageId (section 3.2: "whenever ... could be read").
-UNREADABLE = frozenset({"EFDX-T04", "EFDX-M01", "EFDX-M02"})
+# Errors for bodies a receiver need not read (T-03, T-04) or cannot parse (M-01, M-02): they MAY
+# omit RefToMessageId; where present it must be right (section 7).
+UNREAD = frozenset({"EFDX-T03", "EFDX-T04", "EFDX-M01", "EFDX-M02"})
+# Rows of section 5 that demand a Location in the Error.
+LOCATION_GIVEN = frozenset({"M-03", "M-04"})
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,12 @@ def _facts(body: bytes) -> tuple[str | None, str | None, str | None, tuple[str, 
     )
 
 
-def send(harness: Harness, body: bytes, *, content_type: str = "application/xml", label: str = "") -> Sent:
-    exchange = harness.client.post(harness.config.inbox_url, body, content_type=content_type, label=label)
+def send(
+    harness: Harness, body: bytes, *, content_type: str = "application/xml", label: str = "", client=None
+) -> Sent:
+    """POST ``body`` to the candidate (through ``client``: another party's TLS client, say)."""
+    client = client or harness.client
+    exchange = client.post(harness.config.inbox_url, body, content_type=content_type, label=label)
     message_id, conversation_id, action, digests = _facts(body)
     harness.sent_message_ids.add(message_id)
     return Sent(body, exchange, message_id, conversation_id, action, digests)
@@ -92,8 +98,11 @@ def require_xml(exchange: Exchange, requirement_id: str) -> None:
         )
 
 
-def expect_receipt(harness: Harness, sent: Sent, *, duplicate: bool = False) -> signals.Signal:
-    """M-19: HTTP 200 with a Receipt that is schema-valid, signed, and refers to what was sent."""
+def expect_receipt(
+    harness: Harness, sent: Sent, *, duplicate: bool = False, sender: str | None = None
+) -> signals.Signal:
+    """M-19: HTTP 200 with a Receipt that is schema-valid, signed, and refers to what was sent
+    (by ``sender``: the party the harness plays, unless it played another)."""
     exchange = sent.exchange
     require_answer(exchange)
     if exchange.status != 200:
@@ -102,7 +111,7 @@ def expect_receipt(harness: Harness, sent: Sent, *, duplicate: bool = False) -> 
     receipt = signals.check_receipt(
         exchange.response_body,
         message_id=sent.message_id,
-        sender=harness.party,
+        sender=sender or harness.party,
         receiver=harness.config.party,
         sent_digests=sent.digests,
         trust=harness.trust,
@@ -126,12 +135,14 @@ def expect_error(harness: Harness, sent: Sent, code: str) -> signals.Signal | No
     require_xml(exchange, "M-20")
     return signals.check_error(
         exchange.response_body,
-        message_id=None if code in UNREADABLE else sent.message_id,
+        message_id=sent.message_id,
         sender=harness.party,
         receiver=harness.config.party,
         expected_code=code,
         trust=harness.trust,
         at=harness.now(),
+        ref_optional=code in UNREAD,
+        location_required=failed if failed in LOCATION_GIVEN else None,
     )
 
 
@@ -220,14 +231,32 @@ def expect_status(
 ) -> Arrival:
     arrival = wait_for_answer(harness, sent, "StatusNotification", harness.config.windows.status_s, "A-01")
     check_status(arrival, sent, status, list(reasons), judges)
-    if harness.current is not None:  # "exactly one": judged for all tests at once, after one grace period
-        harness.single_answers.append((harness.current, _about(harness, sent, "StatusNotification")))
+    record = harness.current
+    if record is not None and "A-01" in record.requirements and status in A01_STATUSES:
+        # "exactly one": judged for all tests at once, after one grace period
+        harness.single_answers.append((record, _decision_about(harness, sent)))
     return arrival
 
 
+# A-01's "exactly one" counts these; UTILISED, PREFERENCE_DENIED and CANCELLATION_ACKNOWLEDGED are
+# further notices about the same CO (section 7).
+A01_STATUSES = frozenset({"ACCEPTED", "REJECTED"})
+
+
+def _decision_about(harness: Harness, sent: Sent):
+    about = _about(harness, sent, "StatusNotification")
+
+    def matches(arrival: Arrival) -> bool:
+        payload = arrival.judgement.payload
+        return about(arrival) and payload is not None and payload.findtext(f"{_F}Status") in A01_STATUSES
+
+    return matches
+
+
 def second_answers(harness: Harness) -> None:
-    """A-01 for every test that got its status: after one grace period for the whole run, a second,
-    different StatusNotification for the same message makes that test fail."""
+    """A-01 for every test that names it and got its status: after one grace period for the whole
+    run, a second, different ACCEPTED or REJECTED status for the same message makes that test fail.
+    A judgement made after a test blames only what that test names and sent."""
     if not harness.single_answers:
         return
     harness.inbox.settle(harness.config.windows.grace_s)

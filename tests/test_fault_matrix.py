@@ -1,6 +1,8 @@
-"""The fault kill matrix: every seeded fault of the reference NSW is caught by the tests of its
-requirement (`conformance run --reference-fault NAME --requirement ID` exits 1 and results.json
-shows fail on ID), and the fault-free reference passes those same tests.
+"""The fault kill matrix, by test purpose: every seeded fault of the reference NSW is caught by the
+tests of the purposes it breaks (`conformance run --reference-fault NAME`, restricted to the
+purpose's tests, exits 1 and results.json shows fail on the purpose's requirement). That the
+fault-free reference passes those same tests is shown for every requirement in
+tests/test_single_requirement_runs.py. Every purpose has tests and a fault (no gaps).
 """
 
 from __future__ import annotations
@@ -9,21 +11,26 @@ import json
 
 import pytest
 
+from conformance import coverage
 from conformance.reference.faults import FAULTS
 from conformance.run import RunOptions, run
 
-MATRIX = list(FAULTS)
+MATRIX = [
+    pytest.param(row.purpose.id, fault, id=f"{row.purpose.id}:{fault}")
+    for row in coverage.coverage()
+    for fault in row.faults
+]
 
 
-def run_for(requirement: str, tmp_path, fault: str | None = None) -> tuple[int, dict]:
-    """Run the tests of ``requirement`` (over mutual TLS for T-05), stopping at the first that fails."""
+def run_purpose(purpose: str, tmp_path, fault: str | None = None) -> tuple[int, dict]:
+    """Run the tests of ``purpose`` (over mutual TLS for T-05), stopping at the first that fails."""
     options = RunOptions(
         reference_fault=fault,
-        requirements=(requirement,),
+        purposes=(purpose,),
         maxfail=1,
         report_dir=tmp_path,
         live=False,
-        tls=requirement == "T-05",
+        tls=purpose.startswith("T-05/"),
     )
     code, folder = run(options)
     return code, json.loads((folder / "results.json").read_text())
@@ -33,23 +40,22 @@ def verdict_of(results: dict, requirement: str) -> str:
     return next(row["verdict"] for row in results["requirements"] if row["id"] == requirement)
 
 
-@pytest.mark.parametrize("fault", MATRIX, ids=lambda fault: fault.name)
-def test_fault_is_caught_by_its_requirement(tmp_path, fault, capsys):
-    code, results = run_for(fault.requirement, tmp_path, fault.name)
-    assert code == 1, f"{fault.name} survived: every test of {fault.requirement} passed"
-    assert verdict_of(results, fault.requirement) == "fail"
+@pytest.mark.parametrize(("purpose", "fault"), MATRIX)
+def test_fault_is_caught_by_its_purposes_tests(tmp_path, purpose, fault, capsys):
+    requirement = purpose.split("/")[0]
+    code, results = run_purpose(purpose, tmp_path, fault)
+    assert code == 1, f"{fault} survived: every test of {purpose} passed"
+    assert verdict_of(results, requirement) == "fail", [
+        (t["id"], t["verdict"], t["reason"]) for t in results["tests"]
+    ]
     assert results["verdict"] == "not-conformant"
-    assert results["sut"]["fault"] == fault.name
+    assert results["sut"]["fault"] == fault
 
 
-@pytest.mark.parametrize("requirement", sorted({fault.requirement for fault in MATRIX}))
-def test_fault_free_reference_passes_the_same_tests(tmp_path, requirement, capsys):
-    code, results = run_for(requirement, tmp_path)
-    assert code == 0 and verdict_of(results, requirement) == "pass"
-
-
-def test_every_fault_is_in_the_matrix():
-    assert {fault.name for fault in MATRIX} == {fault.name for fault in FAULTS} and len(MATRIX) >= 26
+def test_every_fault_breaks_a_purpose_and_every_purpose_has_tests_and_a_fault():
+    assert not coverage.gaps(), [(row.purpose.id, row.gap) for row in coverage.gaps()]
+    in_matrix = {param.values[1] for param in MATRIX}
+    assert in_matrix == {fault.name for fault in FAULTS}
 
 
 @pytest.mark.parametrize("fault", ["ignore-crl", "no-retry"])

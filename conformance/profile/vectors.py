@@ -95,6 +95,7 @@ class Build:
     envelope_action: str | None = None
     moment: datetime | None = None
     ref_to_message_id: str | None = None
+    message_id: str | None = None  # None: derived from the sender and the seed
 
     @property
     def noon(self) -> datetime:
@@ -144,7 +145,7 @@ class Build:
             action=self.envelope_action or self.action,
             sender=self.sender,
             receiver=self.receiver,
-            message_id=messages.message_id(self.sender, seed=self.seed),
+            message_id=self.message_id or messages.message_id(self.sender, seed=self.seed),
             conversation_id=messages.conversation_id(issuing, reference),
             timestamp=self.timestamp or self.noon,
             profile_version=self.profile_version,

@@ -140,9 +140,18 @@ FAULTS: tuple[Fault, ...] = (
     _fault("ignore-verification-requests", "A-05/answered", "never answers a VerificationRequest"),
     _fault("verification-never-confirms", "A-05/confirmed", "answers NOT_CONFIRMED for its own COs"),
     _fault("verification-confirms-unknown", "A-05/unknown", "answers CONFIRMED for a CO it never issued"),
+    _fault(
+        "export-cancel-outside-conversation",
+        "A-06/conforms",
+        "sends its CancelCO in another conversation than the CO's",
+    ),
     _fault("export-co-signed-by-nsw", "A-06/authority-signature", "signs the COs it sends with its NSW certificate"),
+    _fault("utilisation-not-sent", "A-07/utilisation", "takes a utilisation trigger but sends nothing"),
     _fault("utilisation-refers-to-nothing", "A-07/ref-to-message-id", "sends utilisation notices without RefToMessageId"),
     _fault("refuse-status-notifications", "A-08/status-receipt", "answers a StatusNotification with an Error"),
+    _fault(
+        "refuse-verification-responses", "A-08/response-receipt", "answers a VerificationResponse with an Error"
+    ),
     # BR: business rules
     _fault("ignore-br01", "BR-01/exporter-country", "does not apply BR-01", "BR-01"),
     _fault("ignore-br02", "BR-02/importing-country", "does not apply BR-02", "BR-02"),

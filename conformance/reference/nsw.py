@@ -361,6 +361,8 @@ class ReferenceNsw:
             return _json(400, {"error": str(violation)})
         if payload.tag != f"{_F}{PAYLOAD_FOR_ACTION[action]}":
             return _json(400, {"error": f"{action} needs a {PAYLOAD_FOR_ACTION[action]} document"})
+        if action == "StatusNotification" and self.fault_name == "utilisation-not-sent":
+            return _json(202, {"messageId": messages.message_id(self.party)})  # says so, sends nothing
         message_id = self._send_triggered(action, to, payload)
         self.outbox.wake()
         return _json(202, {"messageId": message_id})
@@ -381,13 +383,19 @@ class ReferenceNsw:
                     tx.set_state("issued", issuing, replaced.strip(), "SUPERSEDED", "trigger")
             elif action == "CancelCO" and tx.state_of("issued", issuing, reference):
                 tx.set_state("issued", issuing, reference, "CANCELLED", "trigger")
+            conversation = messages.conversation_id(issuing, reference)
+            if action == "CancelCO" and self.fault_name == "export-cancel-outside-conversation":
+                conversation += "-X"
+            ref_to = None
+            if action == "StatusNotification" and self.fault_name != "utilisation-refers-to-nothing":
+                ref_to = tx.message_of("received", issuing, reference)  # answers the CO message (section 7)
             return self._send(
                 tx,
                 action,
                 {},
                 to=to,
-                conversation=messages.conversation_id(issuing, reference),
-                ref_to=None,
+                conversation=conversation,
+                ref_to=ref_to,
                 now=now,
                 delay=0.0,
                 payload=payload,
@@ -395,7 +403,11 @@ class ReferenceNsw:
 
 
 # Seeded faults that refuse one kind of message outright (M-23, A-08).
-_REFUSED_ACTIONS = {"Ping": ("refuse-ping",), "StatusNotification": ("refuse-status-notifications",)}
+_REFUSED_ACTIONS = {
+    "Ping": ("refuse-ping",),
+    "StatusNotification": ("refuse-status-notifications",),
+    "VerificationResponse": ("refuse-verification-responses",),
+}
 # Seeded faults that switch off one check of the TLS client (T-05).
 _TLS_SKIP = {
     "tls-trust-any-ca": ("M-08/chain",),

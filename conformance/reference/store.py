@@ -161,6 +161,14 @@ class Transaction:
         ).fetchone()
         return row[0] if row else None
 
+    def message_of(self, role: str, issuing_country: str, reference: str) -> str | None:
+        """The MessageId that last changed the CO's state (for an accepted CO: its IssueCO or ReplaceCO)."""
+        row = self.connection.execute(
+            "SELECT message_id FROM certificates WHERE role = ? AND issuing_country = ? AND reference_number = ?",
+            (role, issuing_country, reference),
+        ).fetchone()
+        return row[0] if row else None
+
     def set_state(self, role: str, issuing_country: str, reference: str, state: str, message_id: str) -> None:
         self.connection.execute(
             "INSERT INTO certificates (role, issuing_country, reference_number, state, message_id,"

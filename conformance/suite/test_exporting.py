@@ -112,6 +112,7 @@ def answer_status(harness: Harness, arrival: Arrival, reference: str, status: st
 
 @pytest.mark.role("exporting")
 @pytest.mark.requirements("A-06", "M-22", "BR-12", "A-08")
+@pytest.mark.purposes("A-06/conforms", "A-06/authority-signature", "A-08/status-receipt", "M-22/outbound-valid")
 def test_issue_co_sent_by_the_candidate_conforms(harness: Harness) -> None:
     """The candidate's IssueCO meets the profile, its CO signed by its own issuing authority; it takes
     the status back with a Receipt."""
@@ -123,6 +124,7 @@ def test_issue_co_sent_by_the_candidate_conforms(harness: Harness) -> None:
 @pytest.mark.role("exporting")
 @pytest.mark.capability("replace")
 @pytest.mark.requirements("A-06", "M-22", "BR-16")
+@pytest.mark.purposes("A-06/conforms")
 def test_replace_co_sent_by_the_candidate_conforms(harness: Harness) -> None:
     """The candidate's ReplaceCO meets the profile and names the CO it replaces."""
     original = new_reference("A06-ORIG")
@@ -144,6 +146,7 @@ def test_replace_co_sent_by_the_candidate_conforms(harness: Harness) -> None:
 @pytest.mark.role("exporting")
 @pytest.mark.capability("cancel")
 @pytest.mark.requirements("A-06", "M-22")
+@pytest.mark.purposes("A-06/conforms")
 def test_cancel_co_sent_by_the_candidate_conforms(harness: Harness) -> None:
     """The candidate's CancelCO meets the profile and is in the CO's conversation."""
     reference = new_reference("A06-CANCEL")
@@ -165,6 +168,7 @@ def test_cancel_co_sent_by_the_candidate_conforms(harness: Harness) -> None:
 @pytest.mark.role("exporting")
 @pytest.mark.capability("verification")
 @pytest.mark.requirements("A-05", "M-22")
+@pytest.mark.purposes("A-05/confirmed")
 def test_verification_of_an_issued_co_is_confirmed(harness: Harness) -> None:
     """A VerificationRequest about a CO the candidate issued is answered CONFIRMED in time."""
     reference = new_reference("A05-KNOWN")
@@ -186,6 +190,7 @@ def test_verification_of_an_issued_co_is_confirmed(harness: Harness) -> None:
 @pytest.mark.role("importing")
 @pytest.mark.capability("utilisation")
 @pytest.mark.requirements("A-07", "M-22")
+@pytest.mark.purposes("A-07/utilisation", "A-07/ref-to-message-id")
 @pytest.mark.parametrize(("status", "reasons"), [("UTILISED", []), ("PREFERENCE_DENIED", ["BR-03"])])
 def test_utilisation_notice_sent_by_the_candidate(harness: Harness, status: str, reasons: list[str]) -> None:
     """After accepting a CO, the candidate sends UTILISED or PREFERENCE_DENIED (with reasons) on request."""
@@ -226,6 +231,12 @@ def test_utilisation_notice_sent_by_the_candidate(harness: Harness, status: str,
         )
     harness.note_arrival(arrival)
     check_conforms(arrival)
+    if arrival.header.ref_to_message_id != sent.message_id:  # it answers the IssueCO (section 7)
+        raise Violation(
+            "A-07",
+            f"RefToMessageId {sent.message_id} (the IssueCO's)",
+            f"RefToMessageId {arrival.header.ref_to_message_id}",
+        )
     observed = [
         code.strip()
         for code in arrival.judgement.payload.xpath("f:Reason/f:Code/text()", namespaces={"f": EFORMD_NS})
@@ -287,6 +298,7 @@ def check_within_schedule(harness: Harness, arrivals: list[Arrival], timeouts: i
 
 @pytest.mark.role("exporting")
 @pytest.mark.requirements("M-21")
+@pytest.mark.purposes("M-21/retry-transient", "M-21/same-bytes")
 @pytest.mark.parametrize(
     "failure",
     [Reaction(status=503), Reaction(status=500), Reaction(drop=True)],
@@ -301,6 +313,7 @@ def test_transient_failures_are_retried_with_the_same_bytes(harness: Harness, fa
 
 @pytest.mark.role("exporting")
 @pytest.mark.requirements("M-21")
+@pytest.mark.purposes("M-21/timeout")
 def test_a_timeout_is_retried_with_the_same_bytes(harness: Harness) -> None:
     """A gateway that answers only after the candidate's own timeout gets the same bytes again."""
     delay = harness.config.windows.peer_timeout_s + 0.5
@@ -311,6 +324,7 @@ def test_a_timeout_is_retried_with_the_same_bytes(harness: Harness) -> None:
 
 @pytest.mark.role("exporting")
 @pytest.mark.requirements("M-21")
+@pytest.mark.purposes("M-21/no-retry-after-4xx")
 @pytest.mark.parametrize(("status", "code"), [(400, "EFDX-M03"), (403, "EFDX-M06"), (409, "EFDX-M17")])
 def test_a_4xx_is_not_retried(harness: Harness, status: int, code: str) -> None:
     """After a 4xx answer with a signed Error the message is not sent again (watched for the whole

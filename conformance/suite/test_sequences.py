@@ -9,6 +9,7 @@ import pytest
 from conformance import steps
 from conformance.harness import Harness
 from conformance.profile.vectors import Build, default_payload_data
+from conformance.violations import Violation
 
 pytestmark = pytest.mark.role("importing")
 
@@ -45,6 +46,7 @@ def reference_of(build: Build) -> str:
 
 
 @pytest.mark.requirements("M-16", "M-19", "A-01")
+@pytest.mark.purposes("M-16/processed-once", "M-16/duplicate-flag")
 def test_same_bytes_twice_is_processed_once(harness: Harness) -> None:
     """A duplicate (same MessageId, same bytes) gets a Receipt with Duplicate=true and no second status."""
     build, first = issue(harness, "duplicate")
@@ -53,7 +55,29 @@ def test_same_bytes_twice_is_processed_once(harness: Harness) -> None:
     steps.expect_no_second(harness, first)
 
 
+@pytest.mark.requirements("M-16", "M-19")
+@pytest.mark.purposes("M-16/keyed-by-sender")
+def test_same_message_id_from_another_party_is_a_new_message(harness: Harness) -> None:
+    """Duplicates are keyed by (From, MessageId): another partner's message under a MessageId the first
+    partner used is new, taken with a Receipt (Duplicate=false), not refused or called a duplicate."""
+    build, first = issue(harness, "keyed-by-sender")
+    other_party = build.third_party()
+    other = harness.build("keyed-by-sender-other", sender=other_party, message_id=first.message_id)
+    other.data = other.co()
+    client = harness.client_as(other_party)
+    sent = steps.send(harness, other.bytes(), label=f"{other_party}: the same MessageId", client=client)
+    steps.require_answer(sent.exchange)
+    if sent.exchange.status != 200:
+        raise Violation(
+            "M-16",
+            f"HTTP 200 with a Receipt: ({other_party}, {first.message_id}) is a new message",
+            steps.answer_summary(sent.exchange),
+        )
+    steps.expect_receipt(harness, sent, sender=other_party)
+
+
 @pytest.mark.requirements("M-17", "M-20")
+@pytest.mark.purposes("M-17/conflict")
 def test_same_message_id_other_content_is_refused(harness: Harness) -> None:
     """Same MessageId, different content: 409 with EFDX-M17, and not processed (no second status)."""
     build, first = issue(harness, "conflict")
@@ -67,6 +91,7 @@ def test_same_message_id_other_content_is_refused(harness: Harness) -> None:
 
 
 @pytest.mark.requirements("BR-11", "A-01")
+@pytest.mark.purposes("BR-11/reference-reused")
 def test_reference_number_used_twice_is_rejected(harness: Harness) -> None:
     """A second IssueCO with an accepted ReferenceNumber (new MessageId) is REJECTED with BR-11."""
     first, _ = issue(harness, "reused-reference")
@@ -77,6 +102,7 @@ def test_reference_number_used_twice_is_rejected(harness: Harness) -> None:
 
 @pytest.mark.capability("cancel")
 @pytest.mark.requirements("A-03", "BR-14")
+@pytest.mark.purposes("A-03/unknown-rejected", "BR-14/cancel-unknown")
 def test_cancel_of_unknown_co_is_rejected(harness: Harness) -> None:
     """CancelCO of a CO never received: REJECTED with BR-14."""
     send_co(
@@ -86,6 +112,7 @@ def test_cancel_of_unknown_co_is_rejected(harness: Harness) -> None:
 
 @pytest.mark.capability("cancel")
 @pytest.mark.requirements("A-03")
+@pytest.mark.purposes("A-03/acknowledged")
 def test_cancel_of_accepted_co_is_acknowledged(harness: Harness) -> None:
     """CancelCO of an accepted CO: CANCELLATION_ACKNOWLEDGED."""
     co, _ = issue(harness, "cancel-known")
@@ -99,6 +126,7 @@ def test_cancel_of_accepted_co_is_acknowledged(harness: Harness) -> None:
 
 @pytest.mark.capability("cancel")
 @pytest.mark.requirements("BR-15", "A-03")
+@pytest.mark.purposes("BR-15/cancel-twice")
 def test_cancel_twice_is_rejected(harness: Harness) -> None:
     """A cancelled CO cannot be cancelled again: REJECTED with BR-15."""
     co, _ = issue(harness, "cancel-twice")
@@ -112,6 +140,7 @@ def test_cancel_twice_is_rejected(harness: Harness) -> None:
 
 @pytest.mark.capability("replace")
 @pytest.mark.requirements("A-04", "BR-15")
+@pytest.mark.purposes("A-04/supersedes", "BR-15/superseded")
 def test_replaced_co_is_superseded(harness: Harness) -> None:
     """ReplaceCO of an accepted CO is ACCEPTED; the replaced CO can then neither be replaced nor cancelled."""
     original, _ = issue(harness, "replace-original")
@@ -128,6 +157,7 @@ def test_replaced_co_is_superseded(harness: Harness) -> None:
 @pytest.mark.capability("replace")
 @pytest.mark.capability("cancel")
 @pytest.mark.requirements("A-04", "BR-15")
+@pytest.mark.purposes("BR-15/superseded")
 def test_superseded_co_cannot_be_cancelled(harness: Harness) -> None:
     """CancelCO of a superseded CO: REJECTED with BR-15."""
     original, _ = issue(harness, "supersede-original")
@@ -143,6 +173,7 @@ def test_superseded_co_cannot_be_cancelled(harness: Harness) -> None:
 
 @pytest.mark.capability("replace")
 @pytest.mark.requirements("A-04", "BR-14")
+@pytest.mark.purposes("BR-14/replace-unknown")
 def test_replace_of_unknown_co_is_rejected(harness: Harness) -> None:
     """ReplaceCO naming a CO never received: REJECTED with BR-14."""
     send_co(

@@ -24,7 +24,10 @@ def _marks(vector: Vector) -> list[pytest.MarkDecorator]:
     ids.append("M-20" if vector.expect_code != "valid" else "M-19")
     if vector.expect_status:
         ids += ["A-01", "A-02", "M-22"]
-    marks = [pytest.mark.requirements(*ids), pytest.mark.role("importing")]
+    purposes = list(vector.purposes)
+    if vector.expect_code != "valid":
+        purposes += ["M-20/code", "M-20/signed", "M-20/ref-to-message-id"]
+    marks = [pytest.mark.requirements(*ids), pytest.mark.purposes(*purposes), pytest.mark.role("importing")]
     if vector.action in CAPABILITY_OF_ACTION and vector.expect_code == "valid":
         marks.append(pytest.mark.capability(CAPABILITY_OF_ACTION[vector.action]))
     if "ecdsa" in vector.id:

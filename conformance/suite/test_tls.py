@@ -26,7 +26,13 @@ def clients(harness: Harness) -> dict[str, tuple[str, str] | None]:
     }
 
 
-@pytest.mark.parametrize("client", ["no-certificate", "untrusted-ca", "revoked", "expired", "another-party"])
+@pytest.mark.parametrize(
+    "client",
+    [
+        pytest.param(client, marks=pytest.mark.purposes(f"T-05/{client}"))
+        for client in ("no-certificate", "untrusted-ca", "revoked", "expired", "another-party")
+    ],
+)
 def test_client_without_a_valid_certificate_of_the_sender_is_refused(harness: Harness, client: str) -> None:
     """The handshake fails, or the answer is 403 with EFDX-T05; never a Receipt."""
     if not harness.config.tls.enabled:

@@ -12,6 +12,7 @@ pytestmark = pytest.mark.role("importing")
 
 
 @pytest.mark.requirements("T-01", "M-19", "M-23")
+@pytest.mark.purposes("T-01/answers-in-time", "M-23/ping")
 def test_ping_is_answered_in_time(harness: Harness) -> None:
     """A valid POST (a Ping) is answered with a Receipt within the configured time."""
     sent = steps.send(harness, harness.vector("valid-ping"), label="Ping")
@@ -22,6 +23,7 @@ def test_ping_is_answered_in_time(harness: Harness) -> None:
 
 
 @pytest.mark.requirements("T-02")
+@pytest.mark.purposes("T-02/non-post-405")
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
 def test_other_methods_get_405(harness: Harness, method: str) -> None:
     """The inbox answers other methods than POST with 405 (a SHOULD)."""
@@ -32,6 +34,7 @@ def test_other_methods_get_405(harness: Harness, method: str) -> None:
 
 
 @pytest.mark.requirements("T-03", "M-20")
+@pytest.mark.purposes("T-03/content-type")
 @pytest.mark.parametrize("content_type", ["application/json", "text/plain", "application/octet-stream"])
 def test_wrong_content_type_gets_415(harness: Harness, content_type: str) -> None:
     """A valid message under another content type gets 415 with EFDX-T03."""
@@ -40,6 +43,7 @@ def test_wrong_content_type_gets_415(harness: Harness, content_type: str) -> Non
 
 
 @pytest.mark.requirements("T-03", "M-19")
+@pytest.mark.purposes("T-03/text-xml")
 def test_text_xml_is_tolerated(harness: Harness) -> None:
     """text/xml is tolerated: the message is taken with a Receipt."""
     sent = steps.send(

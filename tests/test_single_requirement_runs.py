@@ -1,0 +1,39 @@
+"""No false fails: on the fault-free reference, a run of every single requirement on its own
+(`conformance run --requirement ID`, each ID in turn) has no test that fails, errors or is
+inconclusive. Judgements made after a test (A-01's "exactly one") blame only what that test names.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conformance.profile.catalogue import requirements
+from conformance.run import RunOptions, run
+
+BAD = ("fail", "error", "inconclusive")
+
+
+@pytest.mark.parametrize("requirement", [req.id for req in requirements()])
+def test_the_fault_free_reference_passes_each_requirement_alone(tmp_path, requirement, capsys):
+    options = RunOptions(
+        requirements=(requirement,), report_dir=tmp_path, live=False, tls=requirement == "T-05"
+    )
+    code, folder = run(options)
+    results = json.loads((folder / "results.json").read_text())
+    bad = [(t["id"], t["verdict"], t["reason"]) for t in results["tests"] if t["verdict"] in BAD]
+    assert not bad
+    row = next(row for row in results["requirements"] if row["id"] == requirement)
+    assert row["verdict"] in ("pass", "not-tested"), row
+    assert code == 0 or row["verdict"] == "not-tested"
+
+
+@pytest.mark.parametrize("keyword", ["utilisation"])
+def test_a_keyword_subset_of_the_utilisation_tests_passes(tmp_path, keyword, capsys):
+    """`conformance run -k utilisation --maxfail 1` on the fault-free reference: both pass (A-07's
+    notices are not a second A-01 status, section 7)."""
+    code, folder = run(RunOptions(keyword=keyword, maxfail=1, report_dir=tmp_path, live=False))
+    results = json.loads((folder / "results.json").read_text())
+    assert [t["verdict"] for t in results["tests"]] == ["pass", "pass"]
+    assert code == 0
