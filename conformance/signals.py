@@ -180,6 +180,12 @@ def check_receipt(
     return signal
 
 
+def code_requirement(code: str) -> str:
+    """``EFDX-M06`` -> ``M-06``: the requirement an error code names."""
+    letters = code.removeprefix("EFDX-")
+    return f"{letters[:-2]}-{letters[-2:]}"
+
+
 def check_error(
     body: bytes,
     *,
@@ -205,9 +211,12 @@ def check_error(
     ref = signal.text("RefToMessageId")
     if message_id is not None and not (ref_optional and ref is None):
         _expect("M-20", "RefToMessageId", message_id, ref)
-    if expected_code not in signal.codes:
+    if expected_code not in signal.codes:  # the case's own requirement was not applied, and the Error is wrong
         raise Violation(
-            "M-20", f"Fault/Code {expected_code}", f"Fault/Code {', '.join(signal.codes) or 'none'}"
+            code_requirement(expected_code),
+            f"Fault/Code {expected_code}",
+            f"Fault/Code {', '.join(signal.codes) or 'none'}",
+            also=("M-20",),
         )
     if location_required and signal.location_of(expected_code) is None:
         raise Violation(

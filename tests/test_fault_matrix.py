@@ -48,8 +48,15 @@ def test_fault_is_caught_by_its_purposes_tests(tmp_path, purpose, fault, capsys)
     assert verdict_of(results, requirement) == "fail", [
         (t["id"], t["verdict"], t["reason"]) for t in results["tests"]
     ]
-    assert results["verdict"] == "not-conformant"
+    if requirement_level(requirement) == "MUST":  # a failed SHOULD (T-02) is reported, does not decide
+        assert results["verdict"] == "not-conformant"
     assert results["sut"]["fault"] == fault
+
+
+def requirement_level(requirement_id: str) -> str:
+    from conformance.profile.catalogue import requirement
+
+    return requirement(requirement_id).level
 
 
 def test_every_fault_breaks_a_purpose_and_every_purpose_has_tests_and_a_fault():

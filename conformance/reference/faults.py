@@ -41,7 +41,7 @@ FAULTS: tuple[Fault, ...] = (
     _fault("non-post-gets-404", "T-02/non-post-405", "answers other methods than POST with 404"),
     _check("accept-any-content-type", "T-03/content-type", "takes a message whatever its content type"),
     _check("refuse-text-xml", "T-03/text-xml", "refuses text/xml with 415"),
-    _fault("no-size-limit", "T-04/over-5-mib", "reads and judges bodies of any size"),
+    _check("no-size-limit", "T-04/over-5-mib", "reads and judges bodies of any size"),
     _fault("accept-any-tls-client", "T-05/no-certificate", "does not ask for or check TLS client certificates"),
     _fault("tls-trust-any-ca", "T-05/untrusted-ca", "accepts a TLS client issued by a CA of no party"),
     _fault("tls-ignore-crl", "T-05/revoked", "accepts a revoked TLS client certificate"),

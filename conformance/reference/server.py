@@ -25,6 +25,7 @@ from conformance.violations import Violation
 
 log = logging.getLogger(__name__)
 INBOX_PATH = "/efdx/1/messages"
+_NO_CHECK_TIME = 0x200000  # OpenSSL X509_V_FLAG_NO_CHECK_TIME, which Python's ssl does not name
 TRIGGER_PATH = "/efdx/1/test/trigger"
 
 
@@ -104,6 +105,8 @@ def server_tls_context(nsw: ReferenceNsw) -> ssl.SSLContext:
     if nsw.fault_name == "accept-any-tls-client":
         return context  # the seeded fault: no client certificate asked for, so none is checked
     context.load_verify_locations(cadata=nsw.trust.ca_pem().decode("ascii"))
+    if nsw.fault_name == "tls-ignore-expiry":  # the seeded fault: OpenSSL's X509_V_FLAG_NO_CHECK_TIME
+        context.verify_flags = ssl.VerifyFlags(context.verify_flags | _NO_CHECK_TIME)
     if nsw.fault_name == "tls-trust-any-ca":  # the seeded fault: the rogue CA is trusted too
         context.load_verify_locations(cadata=nsw.rogue_ca_pem().decode("ascii"))
     context.verify_mode = ssl.CERT_REQUIRED

@@ -13,6 +13,7 @@ from lxml import etree
 from conformance import __version__
 from conformance.harness import TestRecord
 from conformance.profile.catalogue import requirements
+from conformance.profile.purposes import purposes
 from conformance.verdicts import NOT_APPLICABLE, PASS, run_verdict, worst
 
 NOT_TESTED = "not-tested"
@@ -46,6 +47,27 @@ class RunResult:
                     "layer": req.layer,
                     "verdict": verdict,
                     "tests": [test_id(record) for record in tests],
+                }
+            )
+        return rows
+
+    def purpose_rows(self) -> list[dict]:
+        """Each test purpose with the tests of this run that covered it and their worst verdict on it."""
+        rows = []
+        for item in purposes():
+            judged = [
+                (record, record.verdict_for(item.requirement))
+                for record in self.records
+                if item.id in record.purposes
+            ]
+            judged = [(record, verdict) for record, verdict in judged if verdict is not None]
+            rows.append(
+                {
+                    "id": item.id,
+                    "requirement": item.requirement,
+                    "clause": item.clause,
+                    "verdict": worst(verdict for _, verdict in judged) if judged else NOT_TESTED,
+                    "tests": [test_id(record) for record, _ in judged],
                 }
             )
         return rows
@@ -102,6 +124,7 @@ class RunResult:
                     "id": test_id(record),
                     "title": record.title,
                     "requirements": list(record.requirements),
+                    "purposes": list(record.purposes),
                     "verdict": record.verdict,
                     "reason": record.reason,
                     "expected": record.expected,
@@ -115,8 +138,17 @@ class RunResult:
                 for record in self.records
             ],
             "requirements": self.requirement_rows(),
+            "purposes": self.purpose_rows(),
+            "purpose_gaps": purpose_gaps(),
             **self.extra,
         }
+
+
+def purpose_gaps() -> list[dict]:
+    """Test purposes of this suite version with no test, or no seeded fault proving their tests."""
+    from conformance import coverage
+
+    return [{"id": row.purpose.id, "gap": row.gap} for row in coverage.gaps()]
 
 
 def test_id(record: TestRecord) -> str:
