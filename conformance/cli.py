@@ -13,6 +13,7 @@ from datetime import date, datetime, time, timezone
 from pathlib import Path
 
 from conformance import __version__
+from conformance.terminal_text import printable
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 4
 
@@ -66,9 +67,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--sut", metavar="URL", help="the candidate's inbox URL (with --config)")
     run.add_argument("--config", type=Path, metavar="FILE", help="the candidate's configuration (ICS, TOML)")
     run.add_argument(
-        "--reference-fault", metavar="NAME", help="run against the reference NSW with one seeded fault"
+        "--reference-fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run against the reference NSW with one seeded fault",
     )
-    run.add_argument("--tls", action="store_true", help="mutual TLS with the reference NSW (test PKI)")
+    run.add_argument(
+        "--tls", action="store_true", help="mutual TLS with the reference NSW (with --config: tls.enabled)"
+    )
     run.add_argument("--requirement", action="append", default=[], metavar="ID", help="only tests of ID")
     run.add_argument(
         "--layer", action="append", default=[], choices=["T", "M", "A", "BR"], help="only a layer"
@@ -80,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--maxfail", type=int, default=0, metavar="N", help="stop after N tests did not pass")
     run.add_argument("--report-dir", type=Path, default=Path("reports"), help="where the report folder goes")
     run.set_defaults(handler=_run)
+
+    listing = commands.add_parser(
+        "list", help="requirements, their test purposes, the tests and seeded faults, and the gaps (runs nothing)"
+    )
+    listing.add_argument("--verbose", action="store_true", help="every test of each purpose, not the first three")
+    listing.set_defaults(handler=_list)
 
     validate = commands.add_parser("validate", help="judge message files offline, as the receiving NSW would")
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
@@ -99,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     reference = commands.add_parser("reference", help="the embedded reference NSW").add_subparsers(
         dest="reference_command", required=True
     )
-    faults = reference.add_parser("faults", help="list the seeded faults: NAME  REQUIREMENT  description")
+    faults = reference.add_parser("faults", help="list the seeded faults: NAME  PURPOSE  description")
     faults.set_defaults(handler=_reference_faults)
     serve = reference.add_parser("serve", help="serve one party's reference NSW until SIGINT/SIGTERM")
     serve.add_argument("--party", type=parse_party, required=True)
@@ -146,21 +159,30 @@ def _run(args: argparse.Namespace) -> int:
     from conformance.reference.faults import fault
     from conformance.run import RunOptions, run
 
+    faults = list(dict.fromkeys(args.reference_fault))  # the same name twice is still one fault
     if args.sut and not args.config:
         raise UsageError("--sut needs --config FILE (the candidate's ICS)")
-    if args.config and args.reference_fault:
+    if args.config and faults:
         raise UsageError("--reference-fault runs against the reference NSW; it does not go with --config")
+    if len(faults) > 1:
+        raise UsageError(f"--reference-fault: one seeded fault per run, not {', '.join(faults)}")
+    if args.config and args.tls:
+        raise UsageError(
+            "--tls is for the embedded reference NSW; with --config, TLS comes from the file (tls.enabled)"
+        )
+    if args.keyword:
+        _check_keyword(args.keyword)
     try:
         sut = check_url(args.sut, "--sut") if args.sut else None
         config = load(args.config, inbox_url=sut) if args.config else None
-        fault(args.reference_fault)
+        fault(faults[0] if faults else None)
         for rid in args.requirement:
             requirement(rid)
     except (ConfigError, KeyError) as exc:
         raise UsageError(_message(exc)) from None
     options = RunOptions(
         config=config,
-        reference_fault=args.reference_fault,
+        reference_fault=faults[0] if faults else None,
         tls=args.tls,
         requirements=tuple(args.requirement),
         layers=tuple(args.layer),
@@ -174,6 +196,21 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as exc:  # found while setting up: the harness inbox's port, the candidate's address
         raise UsageError(str(exc)) from None
     return code
+
+
+def _check_keyword(expression: str) -> None:
+    """A -k that pytest cannot parse would end the run as "incomplete" with no test: say so now."""
+    try:
+        from _pytest.mark import expression as grammar  # pytest's own -k grammar
+    except ImportError:  # a pytest without it: the run finds out
+        return
+    # pytest 8.x raises its ParseError, later versions SyntaxError
+    errors = tuple(error for error in (SyntaxError, getattr(grammar, "ParseError", None)) if error)
+    try:
+        grammar.Expression.compile(expression)
+    except errors as exc:
+        why = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+        raise UsageError(f"-k {expression!r}: not a test-name expression: {why}") from None
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -198,12 +235,20 @@ def _vectors_build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _list(args: argparse.Namespace) -> int:
+    from conformance import coverage
+
+    print(coverage.listing(verbose=args.verbose))
+    return EXIT_OK
+
+
 def _reference_faults(args: argparse.Namespace) -> int:
     from conformance.reference.faults import FAULTS
 
     width = max(len(fault.name) for fault in FAULTS)
+    purpose_width = max(len(fault.purpose) for fault in FAULTS)
     for fault in FAULTS:
-        print(f"{fault.name:<{width}}  {fault.requirement:<6}  {fault.description}")
+        print(f"{fault.name:<{width}}  {fault.purpose:<{purpose_width}}  {fault.description}")
     return EXIT_OK
 
 
@@ -299,8 +344,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except UsageError as exc:
-        print(f"conformance: error: {exc}", file=sys.stderr)
+    except UsageError as exc:  # may quote what a candidate answered: never raw on the terminal
+        print(f"conformance: error: {printable(exc)}", file=sys.stderr)
         return EXIT_USAGE
 
 

@@ -22,6 +22,39 @@ class TriggerFailed(Exception):
     """The candidate's test trigger did not take the request: the test cannot go on (error)."""
 
 
+class TokenRefused(Exception):
+    """The test trigger refused the configured token: a configuration error, found before the tests."""
+
+
+# Only a clear authentication refusal is the configuration's fault; anything else (400 for the empty
+# request, 404, 5xx, no answer) leaves the tests to find out, as before.
+AUTH_REFUSED = (401, 403)
+
+
+def check_trigger_token(harness: Harness) -> None:
+    """Ask the trigger once, before the tests, whether it takes the token: a wrong one would otherwise
+    error every exporting test. The request is an empty JSON object: no action, no document, nothing a
+    candidate could send (the reference answers it 400 with the right token and 403 with a wrong one)."""
+    config = harness.config
+    if harness.manual_mode:
+        return
+    exchange = harness.client.post(
+        config.trigger_url,
+        b"{}",
+        content_type="application/json",
+        headers={"X-EFDX-Test-Token": config.trigger_token or ""},
+        label="trigger token check",
+    )
+    if exchange.status not in AUTH_REFUSED:
+        return
+    answer = exchange.response_body[:120].decode("utf-8", errors="replace").strip()
+    which = "the configured token" if config.trigger_token else "an empty token (none is configured)"
+    raise TokenRefused(
+        f"candidate.trigger.token: the test trigger at {config.trigger_url} refused {which}: "
+        f"HTTP {exchange.status}{f' {answer}' if answer else ''}"
+    )
+
+
 def ask_to_send(harness: Harness, action: str, document: etree._Element, what: str) -> float:
     """Make the candidate send ``action`` with ``document`` to the harness party; return the window
     (seconds) to wait for it: the status window with a trigger, the operator window without."""

@@ -23,6 +23,7 @@ from conformance.config import ConfigError
 from conformance.config import load as load_config
 from conformance.harness import Harness, TestRecord
 from conformance.profile.catalogue import requirement
+from conformance.profile.purposes import purpose
 from conformance.verdicts import (
     ERROR,
     FAIL,
@@ -44,10 +45,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--efdx-config", metavar="FILE", help="run the suite against the candidate in FILE")
     group.addoption("--efdx-requirement", action="append", default=[], metavar="ID", help="only tests of ID")
     group.addoption("--efdx-layer", action="append", default=[], metavar="T|M|A|BR", help="only that layer")
+    group.addoption(
+        "--efdx-purpose", action="append", default=[], metavar="ID", help="only tests of the test purpose ID"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requirements(*ids): the EFDX requirement IDs a test judges")
+    config.addinivalue_line("markers", "purposes(*ids): the EFDX test purposes (clauses) a test covers")
     config.addinivalue_line("markers", "capability(name): the ICS capability a test needs")
     config.addinivalue_line("markers", "role(name): the role (importing, exporting) a test needs")
     path = config.getoption("efdx_config", None)
@@ -58,20 +63,49 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"--efdx-config: {exc}") from None
         harness = Harness(candidate).start()
         config.add_cleanup(harness.stop)
-        selection = Selection(config.getoption("efdx_requirement"), config.getoption("efdx_layer"))
+        selection = Selection(
+            config.getoption("efdx_requirement"), config.getoption("efdx_layer"), config.getoption("efdx_purpose")
+        )
         config.pluginmanager.register(EfdxRun(harness, selection), PLUGIN_NAME)
 
 
 class Selection:
-    """Which tests to run: by requirement ID and by layer (none given: all)."""
+    """Which tests to run: by requirement ID, by layer and by test purpose (none given: all)."""
 
-    def __init__(self, requirements: list[str] = (), layers: list[str] = ()) -> None:
+    def __init__(self, requirements: list[str] = (), layers: list[str] = (), purposes: list[str] = ()) -> None:
         self.requirements, self.layers = set(requirements), {layer.upper() for layer in layers}
+        self.purposes = set(purposes)
 
-    def wants(self, ids: tuple[str, ...]) -> bool:
-        if not self.requirements and not self.layers:
+    def wants(self, ids: tuple[str, ...], purposes: tuple[str, ...] = ()) -> bool:
+        if not self.requirements and not self.layers and not self.purposes:
             return True
-        return any(rid in self.requirements or rid.split("-")[0] in self.layers for rid in ids)
+        return any(rid in self.requirements or rid.split("-")[0] in self.layers for rid in ids) or bool(
+            self.purposes & set(purposes)
+        )
+
+
+def purpose_ids(item: pytest.Item) -> tuple[str, ...]:
+    """The test purposes an item covers, as its ``purposes`` markers declare them."""
+    return tuple(dict.fromkeys(pid for mark in item.iter_markers("purposes") for pid in mark.args))
+
+
+def check_declarations(item: pytest.Item) -> None:
+    """A suite test names known requirements, and known purposes of those requirements only."""
+    declared = [rid for mark in item.iter_markers("requirements") for rid in mark.args]
+    if not declared:
+        raise pytest.UsageError(f"{item.nodeid} declares no requirement IDs")
+    for rid in declared:
+        try:
+            requirement(rid)
+        except KeyError:
+            raise pytest.UsageError(f"{item.nodeid}: unknown requirement ID {rid!r}") from None
+    for pid in purpose_ids(item):
+        try:
+            found = purpose(pid)
+        except KeyError:
+            raise pytest.UsageError(f"{item.nodeid}: unknown test purpose {pid!r}") from None
+        if found.requirement not in declared:
+            raise pytest.UsageError(f"{item.nodeid}: covers {pid} but does not name {found.requirement}")
 
 
 def requirement_ids(item: pytest.Item) -> tuple[str, ...]:
@@ -102,6 +136,7 @@ class EfdxRun:
         self.records: list[TestRecord] = []
         self.total = 0
         self.interrupted = False
+        self.halt_reason: str | None = None  # set mid-run (the candidate went away): the rest inconclusive
 
     @pytest.fixture(scope="session")
     def harness(self) -> Harness:
@@ -109,15 +144,8 @@ class EfdxRun:
 
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         for item in items:
-            declared = [rid for mark in item.iter_markers("requirements") for rid in mark.args]
-            if not declared:
-                raise pytest.UsageError(f"{item.nodeid} declares no requirement IDs")
-            for rid in declared:
-                try:
-                    requirement(rid)
-                except KeyError:
-                    raise pytest.UsageError(f"{item.nodeid}: unknown requirement ID {rid!r}") from None
-        chosen = [item for item in items if self.selection.wants(requirement_ids(item))]
+            check_declarations(item)
+        chosen = [item for item in items if self.selection.wants(requirement_ids(item), purpose_ids(item))]
         deselected = [item for item in items if item not in chosen]
         if deselected:
             config.hook.pytest_deselected(items=deselected)
@@ -127,7 +155,9 @@ class EfdxRun:
         self.total = len(session.items)  # after every filter, -k included
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        record = TestRecord(item.nodeid, item.name, requirement_ids(item), title=_title(item))
+        record = TestRecord(
+            item.nodeid, item.name, requirement_ids(item), title=_title(item), purposes=purpose_ids(item)
+        )
         self.records.append(record)
         self._harness.begin(record)
         item.stash[_START] = time.monotonic()
@@ -140,6 +170,8 @@ class EfdxRun:
         for mark in item.iter_markers("role"):
             if mark.args[0] not in config.roles:
                 pytest.skip(f"{NOT_APPLICABLE_PREFIX}the ICS does not claim the {mark.args[0]} role")
+        if self.halt_reason:  # recorded, not run: nothing can be judged against a candidate that is gone
+            raise Inconclusive(self.halt_reason)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):

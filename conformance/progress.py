@@ -2,17 +2,29 @@
 
 The live display (rich) shows tests done of total, verdict counts and the current test; in CI or
 a pipe each finished test is one line. Both end with a summary table and the report's path.
+
+The suite runs inside pytest, whose output capture points file descriptors 1 and 2 at temporary
+files while a test runs. The live display and the operator's instructions are written while a test
+runs, so they go to copies of the terminal's descriptors taken before pytest starts.
+
+Whatever came from the candidate (reasons, test ids, instructions built from its configuration) is
+printed through ``terminal_text.printable``: its bytes never reach the terminal raw.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
+
+from conformance.terminal_text import printable, printable_lines, printable_markup
 
 COLOURS = {
     "pass": "green",
@@ -26,13 +38,39 @@ COLOURS = {
 class Progress:
     def __init__(self, live: bool) -> None:
         self.live_enabled = live
-        # In a pipe or CI the width is unknown (rich assumes 80): wide enough for the summary table.
-        self.console = Console(
-            file=sys.stdout, highlight=False, force_terminal=live or None, width=None if live else 120
-        )
-        self.done, self.total, self.current = 0, 0, ""
+        self._owned: list[TextIO] = []
+        width = None
+        if live:
+            out = self._own(sys.stdout)
+            with contextlib.suppress(OSError, ValueError):
+                # measured now: under pytest's capture fds 0-2 are files; 0 is a pty nobody sized (then 80)
+                width = os.get_terminal_size(out.fileno()).columns or None
+        else:
+            out = sys.stdout
+            width = 120  # in a pipe or CI the width is unknown (rich assumes 80): room for the summary
+        self.console = Console(file=out, highlight=False, force_terminal=live or None, width=width)
+        self._operator_stream = self._own(sys.stderr)
+        self.done, self.total, self.current, self.waiting = 0, 0, "", ""
         self.counts: dict[str, int] = {}
+        self._quiet_reason: str | None = None
         self._live: Live | None = None
+
+    def _own(self, stream: TextIO) -> TextIO:
+        """A stream on a copy of ``stream``'s descriptor (pytest's capture cannot redirect a copy);
+        ``stream`` itself when it has none (an in-memory stream, e.g. under a test's capsys)."""
+        try:
+            fd = os.dup(stream.fileno())
+        except (AttributeError, OSError, ValueError):
+            return stream
+        copy = os.fdopen(fd, "w", encoding=stream.encoding or "utf-8", errors="replace", buffering=1)
+        self._owned.append(copy)
+        return copy
+
+    def close(self) -> None:
+        for stream in self._owned:
+            with contextlib.suppress(OSError, ValueError):
+                stream.close()
+        self._owned.clear()
 
     def __enter__(self) -> Progress:
         if self.live_enabled:
@@ -45,27 +83,60 @@ class Progress:
             self._live.__exit__(*exc)
             self._live = None
 
-    def started(self, nodeid: str, total: int) -> None:
-        self.total, self.current = total, nodeid
+    def _refresh(self) -> None:
         if self._live is not None:
-            self._live.update(self._render())
+            self._live.update(self._render(), refresh=True)
+
+    def started(self, nodeid: str, total: int) -> None:
+        self.total, self.current, self.waiting = total, nodeid, ""
+        self._refresh()
 
     def finished(self, record) -> None:
         self.done += 1
         self.counts[record.verdict] = self.counts.get(record.verdict, 0) + 1
+        self.waiting = ""
         if self._live is not None:
-            self._live.update(self._render())
-        else:
-            line = f"[{self.done}/{self.total}] {record.verdict:<14} {record.nodeid}"
+            self._refresh()
+        elif self._quiet_reason is None or record.reason != self._quiet_reason:
+            line = f"[{self.done}/{self.total}] {record.verdict:<14} {printable(record.nodeid)}"
             if record.verdict not in ("pass", "not-applicable"):
-                line += f"\n    {record.reason}"
+                line += f"\n    {printable(record.reason)}"
             print(line, flush=True)
 
+    def recount(self, old: str, new: str) -> None:
+        """A finished test's verdict changed afterwards (the candidate was found gone)."""
+        self.counts[old] = self.counts.get(old, 1) - 1
+        self.counts[new] = self.counts.get(new, 0) + 1
+        self.counts = {verdict: count for verdict, count in self.counts.items() if count}
+
+    def announce(self, line: str, quiet_reason: str | None = None) -> None:
+        """One line about the run itself (e.g. the candidate went away); later tests whose reason is
+        ``quiet_reason`` get no line of their own in plain output, only their count."""
+        self._quiet_reason = quiet_reason
+        if self._live is not None:
+            self._live.console.print(Text(printable(line)), soft_wrap=True)
+        else:
+            print(printable(line), flush=True)
+
+    def operator(self, instruction: str) -> None:
+        """Tell the operator, on the terminal, now: the test waits for them after this returns."""
+        shown = printable_lines(instruction)
+        if self._live is not None:  # above the live display, unwrapped so that the path can be copied
+            self.waiting = "waiting for the operator (instruction above)"
+            self._live.console.print(Text(f"\n{shown}\n"), soft_wrap=True)
+            self._refresh()
+        else:
+            print(f"\n{shown}\n", file=self._operator_stream, flush=True)
+
     def _render(self) -> Text:
+        if not self.total and not self.done:
+            return Text("collecting tests…", style="dim")
         text = Text(f"{self.done}/{self.total} tests  ")
         for verdict, count in self.counts.items():
             text.append(f"{verdict} {count}  ", style=COLOURS.get(verdict, ""))
-        text.append(f"\n{self.current}", style="dim")
+        text.append(f"\n{printable(self.current)}", style="dim")
+        if self.waiting:
+            text.append(f"\n{self.waiting}", style="bold yellow")
         return text
 
     def summary(self, result, folder: Path) -> None:
@@ -96,4 +167,4 @@ class Progress:
         if failed:
             self.console.print(f"requirements not passed: {', '.join(failed)}")
         self.console.print(f"tests: {', '.join(f'{v} {c}' for v, c in result.counts().items())}")
-        self.console.print(f"report: {folder / 'report.html'}")
+        self.console.print(f"report: {printable_markup(folder / 'report.html')}")

@@ -5,6 +5,10 @@ Against the reference NSW everything lives on free loopback ports of this proces
 inbox (playing the partner party) first, then the reference NSW with the inbox as its peer. The
 folder holds results.json, junit.xml, report.html and evidence.zip; Ctrl-C still writes them,
 marked incomplete.
+
+What would only show after the tests is checked before them, so that a run is not wasted: the
+report folder must be writable and a configured trigger must take the token (both exit 4). A
+candidate that goes away mid-run ends the run with one line instead of a fail for every test left.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import secrets
 import socket
 import sys
 import tempfile
+import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,9 +29,11 @@ from pathlib import Path
 
 import pytest
 
+from conformance import harness as harness_module
 from conformance import suite
 from conformance.config import CAPABILITIES, Config, ConfigError, Tls, Windows
-from conformance.harness import Harness
+from conformance.control import TokenRefused, check_trigger_token
+from conformance.harness import Harness, TestRecord
 from conformance.pki import Credential
 from conformance.plugin import EfdxRun, Selection
 from conformance.progress import Progress
@@ -35,6 +42,7 @@ from conformance.reference.runner import RunningReference
 from conformance.report.evidence import write_evidence
 from conformance.report.html import write_html
 from conformance.report.results import RunResult, write_json, write_junit
+from conformance.verdicts import INCONCLUSIVE, NOT_APPLICABLE, PASS
 
 REFERENCE_PARTY = "KH"
 # The reference NSW answers at once; short windows keep the run fast without making it flaky.
@@ -47,6 +55,13 @@ REFERENCE_WINDOWS = Windows(
     peer_timeout_s=1.0,
     operator_s=10.0,
 )
+# The harness's own operator printer writes to sys.__stderr__, which pytest's capture swallows while a
+# test runs; a run replaces it by the progress display's (one an embedder or a test set is kept).
+_STOCK_OPERATOR = harness_module._print_for_operator
+# A candidate is taken as gone after this many tests in a row lost their connection before any answer
+# and a TCP connect to its inbox then kept failing for CONFIRM_S (a restart in between is forgiven).
+UNREACHABLE_TESTS = 2
+UNREACHABLE_CONFIRM_S = 3.0
 
 
 @dataclass
@@ -56,6 +71,7 @@ class RunOptions:
     tls: bool = False
     requirements: tuple[str, ...] = ()
     layers: tuple[str, ...] = ()
+    purposes: tuple[str, ...] = ()  # test purposes (the fault kill matrix selects by purpose)
     keyword: str | None = None
     maxfail: int = 0  # stop after this many tests did not pass (0: run them all)
     report_dir: Path = Path("reports")
@@ -121,12 +137,88 @@ def candidate(options: RunOptions) -> Iterator[tuple[Harness, dict]]:
 
 def reachable(url: str, timeout: float = 5.0) -> None:
     """Pre-flight: a candidate nobody can connect to is a setup problem (exit 4), not a verdict."""
+    problem = connect_problem(url, timeout)
+    if problem is not None:
+        raise ConfigError(f"candidate.inbox_url: cannot connect to {problem}") from None
+
+
+def connect_problem(url: str, timeout: float = 2.0) -> str | None:
+    """None when a TCP connection to ``url``'s host and port opens, else ``host:port: why``."""
     parts = urllib.parse.urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         socket.create_connection((parts.hostname, port), timeout=timeout).close()
     except OSError as exc:
-        raise ConfigError(f"candidate.inbox_url: cannot connect to {parts.hostname}:{port}: {exc}") from None
+        return f"{parts.hostname}:{port}: {exc}"
+    return None
+
+
+def check_report_dir(report_dir: Path) -> None:
+    """Pre-flight: the reports are written after the tests, so an unwritable folder must be found now."""
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=report_dir, prefix=".efdx-write-check-"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"--report-dir: cannot write to {report_dir}: {exc.strerror or exc}") from None
+
+
+class CandidateWatch:
+    """Notices a candidate that went away mid-run, so that its absence is said once (not as a T-01
+    fail for every test left) and the run ends incomplete rather than not-conformant.
+
+    Gone means: UNREACHABLE_TESTS tests in a row did not pass and their last exchange got no answer
+    at all, a TCP connect to the inbox failed after each, and kept failing for UNREACHABLE_CONFIRM_S.
+    A candidate that accepts connections and resets them is still there, and is judged as before.
+    """
+
+    def __init__(self, url: str, plugin: EfdxRun, progress: Progress) -> None:
+        self.url, self.plugin, self.progress = url, plugin, progress
+        self.streak: list[TestRecord] = []
+        self.line = ""
+
+    def finished(self, record: TestRecord) -> None:
+        if self.plugin.halt_reason or record.verdict == NOT_APPLICABLE or not record.exchanges:
+            return  # nothing said about the candidate's presence
+        last = record.exchanges[-1]
+        if record.verdict == PASS or last.status is not None or not last.error or not self._down():
+            self.streak.clear()
+            return
+        self.streak.append(record)
+        if len(self.streak) < UNREACHABLE_TESTS:
+            return
+        problem = self._still_down()
+        if problem is None:
+            self.streak.clear()
+            return
+        self._halt(problem)
+
+    def _down(self) -> bool:
+        return connect_problem(self.url) is not None
+
+    def _still_down(self) -> str | None:
+        """Why the candidate cannot be reached, after UNREACHABLE_CONFIRM_S of trying; None if it can."""
+        deadline = time.monotonic() + UNREACHABLE_CONFIRM_S
+        while True:
+            problem = connect_problem(self.url)
+            if problem is None or time.monotonic() >= deadline:
+                return problem
+            time.sleep(0.25)
+
+    def _halt(self, problem: str) -> None:
+        gone = f"the candidate became unreachable ({problem})"
+        for record in self.streak:  # they failed on its absence, not on anything it did
+            self.progress.recount(record.verdict, INCONCLUSIVE)
+            record.verdict, record.failed_requirements = INCONCLUSIVE, ()
+            record.reason = f"{gone}; this test saw: {record.reason}"
+        self.plugin.halt_reason = f"not run: {gone}"
+        left = max(self.plugin.total - len(self.plugin.records), 0)
+        line = (
+            f"candidate unreachable: {problem} ({len(self.streak)} tests in a row, then "
+            f"{UNREACHABLE_CONFIRM_S:g} s of retries); those and the {left} tests left are inconclusive"
+        )
+        self.line = line
+        self.progress.announce(line, quiet_reason=self.plugin.halt_reason)
 
 
 def ics_of(config: Config) -> dict:
@@ -167,24 +259,48 @@ def pytest_args(options: RunOptions) -> list[str]:
 
 def run(options: RunOptions) -> tuple[int, Path]:
     """Run the suite; return the exit code (0 all applicable passed, 1 otherwise) and the report folder."""
+    check_report_dir(options.report_dir)
+    progress = Progress(live=sys.stdout.isatty() if options.live is None else options.live)
+    try:
+        return _run(options, progress)
+    finally:
+        progress.close()
+
+
+def _run(options: RunOptions, progress: Progress) -> tuple[int, Path]:
     started = datetime.now(timezone.utc)
     folder = options.report_dir / started.strftime("%Y%m%dT%H%M%SZ")
-    progress = Progress(live=sys.stdout.isatty() if options.live is None else options.live)
     interrupted, code = False, None
     with candidate(options) as (harness, sut):
         harness.non_interactive = options.non_interactive
+        if harness.tell_operator is _STOCK_OPERATOR:
+            harness.tell_operator = progress.operator
+        if options.config is not None:
+            try:
+                check_trigger_token(harness)
+            except TokenRefused as exc:
+                raise ConfigError(str(exc)) from None
         plugin = EfdxRun(
             harness,
-            Selection(list(options.requirements), list(options.layers)),
+            Selection(list(options.requirements), list(options.layers), list(options.purposes)),
             on_test_start=progress.started,
-            on_test_end=progress.finished,
         )
+        watch = CandidateWatch(harness.config.inbox_url, plugin, progress)
+
+        def test_ended(record: TestRecord) -> None:
+            progress.finished(record)
+            watch.finished(record)
+
+        plugin.on_test_end = test_ended
         try:
             with progress:
                 code = pytest.main(pytest_args(options), plugins=[plugin])
             interrupted = plugin.interrupted or code == pytest.ExitCode.INTERRUPTED
         except KeyboardInterrupt:
             interrupted = True
+        if options.keyword and not plugin.total and code == pytest.ExitCode.NO_TESTS_COLLECTED:
+            also = " together with --requirement/--layer" if options.requirements or options.layers else ""
+            raise ConfigError(f"-k {options.keyword!r}{also}: matches no test (nothing was run)")
         result = RunResult(
             sut=sut,
             ics=ics_of(harness.config),
@@ -192,7 +308,7 @@ def run(options: RunOptions) -> tuple[int, Path]:
             finished=datetime.now(timezone.utc),
             records=plugin.records,
             interrupted=interrupted,
-            partial=bool(options.requirements or options.layers or options.keyword)
+            partial=bool(options.requirements or options.layers or options.purposes or options.keyword)
             or len(plugin.records) < plugin.total,
         )
         if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
@@ -200,6 +316,8 @@ def run(options: RunOptions) -> tuple[int, Path]:
             result.interrupted = True
         elif not plugin.records:
             result.extra["note"] = "no test was selected"
+        elif plugin.halt_reason:
+            result.extra["note"] = watch.line
     write_reports(result, folder, harness.pki.nsw(harness.party))
     progress.summary(result, folder)
     return (0 if result.all_applicable_passed else 1), folder

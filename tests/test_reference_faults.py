@@ -390,12 +390,11 @@ CASES: dict[str, Case] = {
     "accept-any-tls-client": Case(client_without_certificate, "HTTP 200", "refused", {"tls": True}),
     "accept-doctype": Case(external_entity, (accepted(), False), (refused(400, "EFDX-M02"), False)),
     "accept-missing-signature": Case(vector("m05-unsigned"), accepted(), refused(403, "EFDX-M05")),
-    # The envelope digest is not checked; the CO's own signature still is, and fails on the tampering.
-    "ignore-digests": Case(vector("m06-tampered-payload"), rejected("BR-12"), refused(403, "EFDX-M06")),
-    # The look-alike (its CO re-labelled co2, off its signature) is processed: REJECTED with BR-12.
-    # Had the signed original been processed, it would be ACCEPTED.
+    # The envelope digest is not checked; the re-signed CO in the changed Payload is then accepted.
+    "ignore-digests": Case(vector("m06-tampered-payload"), accepted(), refused(403, "EFDX-M06")),
+    # The look-alike (its CO re-labelled co2 and re-signed by its authority) is processed: ACCEPTED.
     "process-unsigned-lookalike": Case(
-        vector("m07-wrapping-payload-new-id"), rejected("BR-12"), refused(403, "EFDX-M07")
+        vector("m07-wrapping-payload-new-id"), accepted(), refused(403, "EFDX-M07")
     ),
     "trust-any-ca": Case(vector("m08-untrusted-ca"), accepted(), refused(403, "EFDX-M08")),
     "ignore-expiry": Case(vector("m09-expired-signer"), accepted(), refused(403, "EFDX-M09")),
@@ -437,6 +436,9 @@ CASES: dict[str, Case] = {
 }
 
 FAULT_IDS = [fault.name for fault in FAULTS]
+# The faults shown here by a direct exchange; every fault (these included) is caught by the suite's
+# tests of its test purpose in tests/test_fault_matrix.py.
+SCENARIO_FAULTS = [fault for fault in FAULTS if fault.name in CASES]
 
 
 @pytest.fixture
@@ -479,11 +481,11 @@ def _case(name: str) -> Case:
 # ------------------------------------------------------------------------------ tests
 
 
-def test_every_fault_has_a_scenario():
-    assert set(CASES) == set(FAULT_IDS)
+def test_every_scenario_is_of_a_known_fault():
+    assert set(CASES) <= set(FAULT_IDS)
 
 
-@pytest.mark.parametrize("fault", FAULTS, ids=FAULT_IDS)
+@pytest.mark.parametrize("fault", SCENARIO_FAULTS, ids=[fault.name for fault in SCENARIO_FAULTS])
 def test_fault_switches_on_its_wrong_behaviour(fault, servers, partner_inbox, clean_inbox, pki):
     case = _case(fault.name)
     faulty = servers(fault=fault.name, **case.options)
@@ -502,6 +504,9 @@ BREAKS_RECEIVED_DIGEST = {"wrong-received-digest"}
 BREAKS_STATUS = {"never-send-status"}
 DELAYS_STATUS = {"late-status"}
 BREAKS_CONVERSATION = {"wrong-conversation-id"}
+BREAKS_RECEIPT = {"receipts-signed-by-authority", "receipt-wrong-ref"}  # M-19 fails, the rest is right
+BREAKS_STATUS_REF = {"status-wrong-ref"}  # the status answers another MessageId
+BREAKS_STATUS_TIMESTAMP = {"stale-outbound-timestamps"}  # the status is stale (M-15 at the partner)
 
 
 def _check_unsigned_receipt(response: requests.Response, sent: Sent) -> None:
@@ -520,7 +525,8 @@ def _check_unsigned_receipt(response: requests.Response, sent: Sent) -> None:
 @pytest.mark.parametrize("fault", FAULTS, ids=FAULT_IDS)
 def test_everything_else_stays_conforming(fault, servers, partner_inbox, pki):
     """valid-issue-co with the fault on: a good Receipt and a good ACCEPTED status, but for the fault."""
-    options = {key: value for key, value in _case(fault.name).options.items() if key != "tls"}  # plain HTTP
+    case_options = CASES[fault.name].options if fault.name in CASES else {}
+    options = {key: value for key, value in case_options.items() if key != "tls"}  # plain HTTP
     reference = servers(fault=fault.name, **options)
     sent, response = _send(reference, pki, _vector("valid-issue-co"))
     assert response.status_code == 200
@@ -529,6 +535,10 @@ def test_everything_else_stays_conforming(fault, servers, partner_inbox, pki):
     )
     if fault.name in BREAKS_RECEIPT_SIGNATURE:
         _check_unsigned_receipt(response, sent)
+    elif fault.name in BREAKS_RECEIPT:
+        with pytest.raises(Violation) as broken:
+            signals.check_receipt(response.content, sent_digests=sent.digests, **receipt)
+        assert broken.value.requirement == "M-19"
     elif fault.name in BREAKS_RECEIVED_DIGEST:
         # Signed, schema-valid and addressed right (checked against its own digests); only the
         # digests are off, one per Reference as sent.
@@ -541,8 +551,14 @@ def test_everything_else_stays_conforming(fault, servers, partner_inbox, pki):
     if fault.name in BREAKS_STATUS:
         return  # the missing status is the fault; the Receipt above is the rest of the exchange
     timeout = STATUS_TIMEOUT + (LATE_STATUS_DELAY if fault.name in DELAYS_STATUS else 0.0)
+    if fault.name in BREAKS_STATUS_REF:
+        assert _status(partner_inbox, sent.message_id, STATUS_TIMEOUT) is None
+        return
     arrival = _status(partner_inbox, sent.message_id, timeout)
     assert arrival is not None, "no StatusNotification"
+    if fault.name in BREAKS_STATUS_TIMESTAMP:
+        assert arrival.judgement.violation.requirement == "M-15"
+        return
     assert arrival.judgement.accepted, arrival.judgement.violation  # signed, schema-valid (M-22)
     assert arrival.answered == 200
     assert (arrival.header.sender, arrival.header.receiver) == (CANDIDATE, SENDER)
@@ -560,7 +576,7 @@ def test_cli_lists_every_fault_on_one_line(capsys):
     parsed = [re.fullmatch(r"(\S+)  +(\S+)  +(\S.*)", line) for line in lines]
     assert all(parsed), lines
     assert [match.groups() for match in parsed] == [
-        (fault.name, fault.requirement, fault.description) for fault in FAULTS
+        (fault.name, fault.purpose, fault.description) for fault in FAULTS
     ]
 
 

@@ -1,0 +1,267 @@
+"""`conformance run` on a real terminal (a pseudo-terminal) and in a pipe, as a person sees it.
+
+pytest, which `conformance run` uses inside, points file descriptors 1 and 2 at temporary files
+while a test runs; what the live display and the operator's instructions write then must still
+reach the terminal. Each test runs the command as a child process with its output on a pty (or a
+pipe) and reads the screen as it is written, with a time bound on every wait.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pty
+import re
+import socket
+import struct
+import subprocess
+import sys
+import termios
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+COMMAND = [sys.executable, "-m", "conformance.cli"]
+TOKEN = "pty-operator-token"
+ISSUE = "test_issue_co_sent_by_the_candidate_conforms"
+OPERATOR_S = 20  # the operator (this test) acts at once; the bound only matters when it cannot
+START_BOUND_S = 120.0
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+@dataclass
+class Screen:
+    """What a child process wrote, as it arrives, with the time each piece came."""
+
+    chunks: list[tuple[float, str]] = field(default_factory=list)
+    closed: bool = False
+    _changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def add(self, text: str | None) -> None:
+        with self._changed:
+            if text is None:
+                self.closed = True
+            else:
+                self.chunks.append((time.monotonic(), text))
+            self._changed.notify_all()
+
+    @property
+    def text(self) -> str:
+        with self._changed:
+            return "".join(text for _, text in self.chunks)
+
+    def wait_for(self, pattern: str, bound_s: float) -> tuple[re.Match, float]:
+        """The first match of ``pattern`` in the text with the ANSI sequences taken out, and when the
+        chunk that completed it arrived."""
+        deadline = time.monotonic() + bound_s
+        with self._changed:
+            while True:
+                seen = ""
+                for arrived, text in self.chunks:
+                    seen += text
+                    match = re.search(pattern, ANSI.sub("", seen))
+                    if match:
+                        return match, arrived
+                if self.closed or time.monotonic() >= deadline:
+                    pytest.fail(f"{pattern!r} not seen within {bound_s:g} s; screen:\n{ANSI.sub('', seen)}")
+                self._changed.wait(timeout=max(0.0, deadline - time.monotonic()))
+
+
+@dataclass
+class Child:
+    process: subprocess.Popen
+    screen: Screen
+    errors: Screen | None = None  # stderr, when it is a pipe of its own
+
+    def wait(self, bound_s: float = 60.0) -> int:
+        return self.process.wait(timeout=bound_s)
+
+
+def _pump(read: Callable[[], bytes], screen: Screen) -> None:
+    while True:
+        try:
+            data = read()
+        except OSError:  # EIO: the pty's last writer closed
+            data = b""
+        if not data:
+            screen.add(None)
+            return
+        screen.add(data.decode("utf-8", errors="replace"))
+
+
+@pytest.fixture
+def spawn(tmp_path) -> Iterator[Callable[..., Child]]:
+    """Start ``conformance ARGS`` with stdout and stderr on one pty (``pty=True``) or on two pipes."""
+    children: list[subprocess.Popen] = []
+
+    def start(*argv: str, on_pty: bool = True) -> Child:
+        env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "", "LINES": ""}
+        env = {key: value for key, value in env.items() if value}
+        if on_pty:
+            master, slave = pty.openpty()
+            # a sized terminal, wide enough that nothing wraps
+            fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
+            process = subprocess.Popen(
+                [*COMMAND, *argv], cwd=tmp_path, env=env, stdin=slave, stdout=slave, stderr=slave
+            )
+            os.close(slave)
+            children.append(process)
+            screen = Screen()
+            threading.Thread(target=_pump, args=(lambda: os.read(master, 65536), screen), daemon=True).start()
+            return Child(process, screen)
+        process = subprocess.Popen(
+            [*COMMAND, *argv],
+            cwd=tmp_path,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        children.append(process)
+        out, err = Screen(), Screen()
+        threading.Thread(target=_pump, args=(lambda: process.stdout.read1(65536), out), daemon=True).start()
+        threading.Thread(target=_pump, args=(lambda: process.stderr.read1(65536), err), daemon=True).start()
+        return Child(process, out, err)
+
+    yield start
+    for process in children:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+
+
+def results(reports: Path) -> dict:
+    (folder,) = [path for path in reports.iterdir() if path.is_dir()]
+    return json.loads((folder / "results.json").read_text(encoding="utf-8"))
+
+
+def test_the_live_count_moves_during_the_run(spawn, tmp_path):
+    """Before: `0/0 tests` the whole run, then the total at the end."""
+    child = spawn("run", "--requirement", "M-06", "--report-dir", str(tmp_path / "reports"))
+    moving, moving_at = child.screen.wait_for(r"\b([1-9]\d*)/([1-9]\d*) tests", START_BOUND_S)
+    _, summary_at = child.screen.wait_for(r"EFDX 1\.0 conformance: ", 60)
+    assert child.wait() == 0
+    done, total = int(moving.group(1)), int(moving.group(2))
+    assert done < total, f"the first count seen was already the last ({done}/{total})"
+    assert moving_at < summary_at
+    shown = {int(m.group(1)) for m in re.finditer(r"\b(\d+)/4 tests", ANSI.sub("", child.screen.text))}
+    assert shown >= {1, 2, 3, 4}, shown  # each finished test moved the count
+    assert total == len(results(tmp_path / "reports")["tests"])
+
+
+# --- manual mode: the operator reads the screen and acts ------------------------------------------
+
+
+@pytest.fixture
+def reference_without_trigger(tmp_path) -> Iterator[tuple[str, Path]]:
+    """`conformance reference serve` (KH) and a config that does not claim the capability "trigger"
+    (manual mode). The reference's trigger is the operator's "user interface"; the harness is not
+    told about it. Yields the trigger URL and the config file."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        harness_port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [
+            *COMMAND,
+            "reference",
+            "serve",
+            "--party",
+            "KH",
+            "--port",
+            "0",
+            "--db",
+            str(tmp_path / "kh.sqlite"),
+            "--peer",
+            f"SG=http://127.0.0.1:{harness_port}/efdx/1/messages",
+            "--trigger-token",
+            TOKEN,
+            "--retry-schedule",
+            "0.2,0.4,0.8",
+            "--outbound-timeout",
+            "1",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        inbox_url = process.stdout.readline().split(" at ")[1].strip()
+        trigger_url = process.stdout.readline().split(" at ")[1].strip()
+        config = tmp_path / "kh.toml"
+        config.write_text(
+            f"""
+[candidate]
+party = "KH"
+inbox_url = "{inbox_url}"
+roles = ["exporting"]
+capabilities = ["replace", "cancel", "verification", "utilisation", "ecdsa"]
+
+[candidate.windows]
+status_s = 5
+retry_schedule_s = [0.2, 0.4, 0.8]
+request_timeout_s = 5
+grace_s = 0.3
+peer_timeout_s = 1
+operator_s = {OPERATOR_S}
+
+[harness]
+party = "SG"
+listen = "127.0.0.1:{harness_port}"
+""",
+            encoding="utf-8",
+        )
+        yield trigger_url, config
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+        process.stdout.close()
+
+
+def act_as_operator(screen: Screen, trigger_url: str) -> float:
+    """Read the instruction on the screen, do it in the candidate's "interface"; when it was seen."""
+    instruction, seen_at = screen.wait_for(
+        r"OPERATOR: in the candidate NSW \(KH\), issue the e-Form D \S+ to SG\.\s*\n"
+        r"\s+action: (?P<action>\w+)\s*\n\s+to: (?P<to>\w+)\s*\n\s+document: (?P<document>\S+\.xml)\s*\n"
+        rf"\s+The harness waits up to {OPERATOR_S} s",
+        START_BOUND_S,
+    )
+    document = Path(instruction["document"]).read_text(encoding="utf-8")
+    with requests.Session() as session:
+        session.trust_env = False
+        answer = session.post(
+            trigger_url,
+            json={"action": instruction["action"], "to": instruction["to"], "document": document},
+            headers={"X-EFDX-Test-Token": TOKEN},
+            timeout=10,
+        )
+    assert answer.status_code == 202, answer.text
+    return seen_at
+
+
+@pytest.mark.parametrize("on_pty", [True, False], ids=["pty", "pipe"])
+def test_the_operator_instruction_reaches_the_terminal_before_the_wait(
+    spawn, reference_without_trigger, tmp_path, on_pty
+):
+    """Before: the instruction went to pytest's captured stderr, and the operator waited for nothing."""
+    trigger_url, config = reference_without_trigger
+    reports = tmp_path / "reports"
+    child = spawn("run", "--config", str(config), "-k", ISSUE, "--report-dir", str(reports), on_pty=on_pty)
+    seen_at = act_as_operator(child.screen if on_pty else child.errors, trigger_url)
+    assert child.wait() == 0, child.screen.text
+    ended_at = time.monotonic()
+    # the harness was still waiting when the instruction could be read: it went on as the CO arrived
+    assert ended_at - seen_at < OPERATOR_S - 5
+    (test,) = results(reports)["tests"]
+    assert test["verdict"] == "pass", test["reason"]
+    assert test["notes"] and test["notes"][0].startswith("OPERATOR: ")
+    if on_pty:  # printed above the live display, which then says what it waits for
+        assert "waiting for the operator" in ANSI.sub("", child.screen.text)
+    else:
+        assert "OPERATOR:" not in child.screen.text  # stdout keeps to the progress lines

@@ -1,0 +1,42 @@
+"""The test-purpose catalogue: every requirement split into clauses, every clause with tests and a
+seeded fault, and `conformance list` saying so without running anything."""
+
+from __future__ import annotations
+
+from conformance import cli, coverage
+from conformance.profile.catalogue import requirements
+from conformance.profile.purposes import of_requirement, purpose, purposes
+from conformance.profile.vectors import load_manifest
+from conformance.reference.faults import FAULTS
+
+
+def test_every_requirement_has_test_purposes():
+    assert [req.id for req in requirements() if not of_requirement(req.id)] == []
+
+
+def test_every_purpose_named_anywhere_is_in_the_catalogue():
+    named = {p for vector in load_manifest() for p in vector.purposes}
+    named |= {fault.purpose for fault in FAULTS}
+    named |= {p for test in coverage.suite_tests() for p in test.purposes}
+    for purpose_id in sorted(named):
+        assert purpose(purpose_id).id == purpose_id
+
+
+def test_no_purpose_lacks_a_test_or_a_fault():
+    assert [(row.purpose.id, row.gap) for row in coverage.gaps()] == []
+
+
+def test_every_negative_vector_names_the_purpose_it_breaks():
+    for vector in load_manifest():
+        if vector.expect_code != "valid" or vector.expect_reasons:
+            assert vector.purposes, vector.id
+            assert {p.split("/")[0] for p in vector.purposes} <= set(vector.requirements) | {"A-01"}, vector.id
+
+
+def test_conformance_list_prints_every_purpose_and_no_gap(capsys):
+    assert cli.main(["list"]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    for item in purposes():
+        assert f"  {item.id}  {item.clause}" in out
+    assert out.rstrip().endswith(f"{len(purposes())} test purposes, {len(coverage.suite_tests())} tests, gaps: 0")
