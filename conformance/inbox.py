@@ -4,11 +4,15 @@ It receives what the candidate sends, judges every message as a conforming partn
 answers with a signed Receipt or Error, and hands each arrival to whoever waits for it. Waits are
 event-driven (a Condition), bounded by a timeout, never fixed sleeps. A test can script the answer
 to an arrival (another status, a delay, a dropped connection) to play a flaky gateway (M-21).
+
+A hostile peer must not stop it or grow it without bound: the server (inbox_server.py) bounds each
+connection in time and their number, and what is kept of each body is bounded by a Retention.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import socket
 import ssl
 import threading
@@ -17,10 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from werkzeug.serving import make_server
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
 from conformance import signals
+from conformance.inbox_server import BoundedWSGIServer, ConnectionCounts, Limits
 from conformance.judge import Judgement, Receiver
 from conformance.pki import TestPki
 from conformance.profile.codes import MAX_BODY_BYTES
@@ -29,11 +34,54 @@ from conformance.violations import Violation
 INBOX_PATH = "/efdx/1/messages"
 
 
+@dataclass(frozen=True)
+class Retention:
+    """What the inbox keeps of the bodies it received, so that a flood cannot grow the run unboundedly.
+
+    Accepted messages (what tests wait for and compare) are kept whole up to ``accepted_bytes`` in
+    all; a refused one keeps the first ``refused_prefix`` bytes (what the report shows) up to
+    ``refused_bytes`` in all. Past a budget a body keeps ``floor`` bytes, and a refused one that was
+    cut loses its parsed trees too. Retained body bytes stay under the two budgets plus ``floor`` per
+    arrival; the size and SHA-256 of every body are kept."""
+
+    accepted_bytes: int = 64 * 1024 * 1024
+    refused_prefix: int = 64 * 1024
+    refused_bytes: int = 8 * 1024 * 1024
+    floor: int = 1024
+
+
+class Prefix(bytes):
+    """The first bytes of a body that was not kept whole. It equals only a body with the same digest,
+    so a comparison of bodies ("the same bytes again", M-21) is never fooled by a shared prefix."""
+
+    size: int
+    digest: str
+
+    def __new__(cls, body: bytes, keep: int, digest: str) -> Prefix:
+        prefix = super().__new__(cls, body[:keep])
+        prefix.size, prefix.digest = len(body), digest
+        return prefix
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, Prefix):
+            return self.digest == other.digest
+        if isinstance(other, bytes):
+            return len(other) == self.size and hashlib.sha256(other).hexdigest() == self.digest
+        return NotImplemented
+
+    def __ne__(self, other) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self) -> int:
+        return hash(self.digest)
+
+
 @dataclass
 class Arrival:
     """One POST that reached the inbox, what the harness made of it, and what it answered."""
 
-    body: bytes
+    body: bytes  # whole, or a Prefix when the Retention cut it (see size and digest)
     content_type: str
     received_at: datetime
     judgement: Judgement
@@ -47,6 +95,20 @@ class Arrival:
     @property
     def message_id(self) -> str | None:
         return self.judgement.message_id
+
+    @property
+    def size(self) -> int:
+        """The size of the body received (``body`` may hold less of it)."""
+        return self.body.size if isinstance(self.body, Prefix) else len(self.body)
+
+    @property
+    def digest(self) -> str:
+        """The SHA-256 of the whole body received."""
+        return self.judgement.body_digest
+
+    @property
+    def truncated(self) -> bool:
+        return isinstance(self.body, Prefix)
 
 
 @dataclass(frozen=True)
@@ -71,6 +133,8 @@ class HarnessInbox:
     port: int = 0
     script: Script | None = None
     server_cert: tuple[str, str] | None = None  # (certificate, key) for TLS; default: the party's NSW
+    limits: Limits = field(default_factory=Limits)  # per-connection time, connections at once
+    retention: Retention = field(default_factory=Retention)  # what is kept of bodies
 
     def __post_init__(self) -> None:
         self.credential = self.pki.nsw(self.party)
@@ -81,7 +145,10 @@ class HarnessInbox:
         self._plans: list[tuple[Callable[[Arrival], bool], list[Reaction]]] = []
         self.waited_s = 0.0  # time callers spent blocked in wait_for (for the benchmark's waiting share)
         self._changed = threading.Condition()
-        self._server = None
+        self._server: BoundedWSGIServer | None = None
+        self._kept = {True: 0, False: 0}  # body bytes kept, of accepted and of refused arrivals
+        self.bodies_cut = 0  # bodies not kept whole (see Retention), for the run to report
+        self.bytes_dropped = 0  # the bytes of those bodies not kept
 
     # MessageLog: what this inbox received before
     def digest_of(self, sender: str, message_id: str) -> str | None:
@@ -92,16 +159,33 @@ class HarnessInbox:
         scheme = "https" if self.tls else "http"
         return f"{scheme}://{self.host}:{self._server.port}{INBOX_PATH}"
 
+    @property
+    def connections(self) -> ConnectionCounts:
+        """Connections refused (too many at once), timed out or failed: what an attacker cost."""
+        return self._server.counts if self._server is not None else ConnectionCounts()
+
+    @property
+    def open_connections(self) -> int:
+        """Connections being served now (each holds one of ``limits.max_connections``)."""
+        return self._server.open_connections if self._server is not None else 0
+
+    @property
+    def retained_bytes(self) -> int:
+        """The body bytes the inbox holds now (the store a flood would grow)."""
+        with self._changed:
+            return sum(len(arrival.body) for arrival in self.arrivals)
+
     def start(self) -> HarnessInbox:
         context = self._tls_context() if self.tls else None
         try:
-            self._server = make_server(self.host, self.port, self._app, threaded=True, ssl_context=context)
+            self._server = BoundedWSGIServer(self.host, self.port, self._app, tls=context, limits=self.limits)
         except SystemExit:  # werkzeug prints why (e.g. the port is taken) and exits; we raise instead
             raise OSError("the address is in use or not available here") from None
         threading.Thread(target=self._server.serve_forever, name="harness-inbox", daemon=True).start()
         return self
 
     def stop(self) -> None:
+        """Stop accepting and cut the connections still open: prompt even with a peer holding one."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -181,7 +265,11 @@ class HarnessInbox:
         request = Request(environ)
         if request.path != INBOX_PATH or request.method != "POST":
             return Response("not found\n", 404)(environ, start_response)
-        body = request.stream.read(MAX_BODY_BYTES + 1)
+        try:
+            body = request.stream.read(MAX_BODY_BYTES + 1)
+        except ClientDisconnected as exc:  # too slow (the connection's deadline) or gone: nothing arrived
+            cause = exc.__context__
+            raise cause if isinstance(cause, OSError) else ConnectionAbortedError("body cut short") from None
         now = datetime.now(timezone.utc)
         judgement = self.receiver.judge(body, request.content_type or "", at=now)
         arrival = Arrival(body, request.content_type or "", now, judgement)
@@ -240,10 +328,29 @@ class HarnessInbox:
     def _update(self, arrival: Arrival, *, new: bool = False, answered: int | None = None) -> None:
         with self._changed:
             if new:
+                self._retain(arrival)
                 self.arrivals.append(arrival)
             if answered is not None:
                 arrival.answered = answered
             self._changed.notify_all()
+
+    def _retain(self, arrival: Arrival) -> None:
+        """Cut the body to what the Retention allows (under the lock, before anyone else sees it)."""
+        accepted = arrival.judgement.accepted
+        size, rules = len(arrival.body), self.retention
+        if accepted:
+            budget, wanted = rules.accepted_bytes, size
+        else:
+            budget, wanted = rules.refused_bytes, min(size, rules.refused_prefix)
+        keep = wanted if self._kept[accepted] + wanted <= budget else min(size, rules.floor)
+        self._kept[accepted] += keep
+        if keep >= size:
+            return
+        arrival.body = Prefix(arrival.body, keep, arrival.judgement.body_digest)
+        self.bodies_cut += 1
+        self.bytes_dropped += size - keep
+        if not accepted:  # its parsed trees would keep the whole body alive; no test reads them
+            arrival.judgement.envelope = arrival.judgement.payload = None
 
 
 def _drop(environ) -> None:

@@ -412,7 +412,7 @@ CASES: dict[str, Case] = {
     ),
     "unsigned-receipts": Case(receipt_check, (200, "M-19: a ds:Signature in Receipt"), (200, "pass")),
     "wrong-received-digest": Case(receipt_check, (200, "M-19: ReceivedDigest"), (200, "pass")),
-    "wrong-error-code": Case(error_code, (403, "M-20: Fault/Code EFDX-M06"), (403, "pass")),
+    "wrong-error-code": Case(error_code, (403, "M-06: Fault/Code EFDX-M06"), (403, "pass")),
     "no-retry": Case(deliveries(503, first_only=True), "once", "again, same bytes"),
     "retry-after-4xx": Case(deliveries(400, first_only=False), "again, same bytes", "once"),
     "never-send-status": Case(status_within_grace, "none", "ACCEPTED"),

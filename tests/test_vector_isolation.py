@@ -23,7 +23,10 @@ from tests.test_xmlsec1 import _DS_SIGNATURE, ENVELOPE_SIGNATURE, _explain, _ok,
 
 DAY = date(2026, 11, 26)
 # The CO a receiver processes: the Payload's own (a wrapping vector hides another copy elsewhere).
-CO_SIGNATURE = f'/*/*[local-name()="Payload"]/*[local-name()="CertificateOfOrigin" and namespace-uri()="{EFORMD_NS}"]/{_DS_SIGNATURE}'
+CO_SIGNATURE = (
+    '/*/*[local-name()="Payload"]'
+    f'/*[local-name()="CertificateOfOrigin" and namespace-uri()="{EFORMD_NS}"]/{_DS_SIGNATURE}'
+)
 
 # Purposes whose vectors are broken signatures on purpose: xmlsec1 must refuse them.
 BROKEN_SIGNATURE = {
@@ -74,7 +77,9 @@ def _signer_pem(path: Path, node_xpath: str, fallback: Path, tmp_path: Path) -> 
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    ecdsa = isinstance(x509.load_pem_x509_certificate(pem.read_bytes()).public_key(), ec.EllipticCurvePublicKey)
+    ecdsa = isinstance(
+        x509.load_pem_x509_certificate(pem.read_bytes()).public_key(), ec.EllipticCurvePublicKey
+    )
     return pem, ecdsa
 
 
@@ -99,9 +104,13 @@ def test_every_signature_of_the_vector_verifies_unless_broken_on_purpose(vector,
         result = _verify(path, signer, node_xpath, ecdsa=ecdsa)
         checked += 1
         if node_xpath in broken:
-            assert not _ok(result), f"{vector.id}: the {node_xpath} signature should be broken\n" + _explain(result)
+            assert not _ok(result), f"{vector.id}: the {node_xpath} signature should be broken\n" + _explain(
+                result
+            )
         else:
-            assert _ok(result), f"{vector.id}: the signature at {node_xpath} does not verify\n" + _explain(result)
+            assert _ok(result), f"{vector.id}: the signature at {node_xpath} does not verify\n" + _explain(
+                result
+            )
     assert checked, f"{vector.id}: no signature was checked"
 
 

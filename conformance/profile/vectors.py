@@ -306,7 +306,9 @@ _BYTE_ATTACKS: dict[str, Callable[[bytes], bytes]] = {
         body, "<!DOCTYPE Envelope [<!ATTLIST Header Id ID #IMPLIED>]>"
     ),
     "m02-bare-doctype": lambda body: attacks.doctype(body, "<!DOCTYPE Envelope>"),
-    "m02-doctype-before-broken-body": lambda body: attacks.truncate(attacks.doctype(body, "<!DOCTYPE Envelope>")),
+    "m02-doctype-before-broken-body": lambda body: attacks.truncate(
+        attacks.doctype(body, "<!DOCTYPE Envelope>")
+    ),
     "t04-oversized-body": lambda body: attacks.pad_over(body, MAX_BODY_BYTES),
 }
 # Non-ASCII but ISO-8859-1 text, so that a Latin-1 re-encoding changes bytes but not meaning.
@@ -502,7 +504,9 @@ def _xpath_reference(uri: str, target: etree._Element, transforms: tuple[str, ..
     demands (section 7: a foreign-Transform vector verifies with its Transform applied)."""
     xpath = etree.Element(f"{ds.DS}Transform", Algorithm=ds.XPATH)
     etree.SubElement(xpath, f"{ds.DS}XPath").text = "not(ancestor-or-self::*[local-name()='Quantity'])"
-    return signing.Reference(uri, target, transforms=transforms, extra_transforms=[xpath], unsigned="Quantity")
+    return signing.Reference(
+        uri, target, transforms=transforms, extra_transforms=[xpath], unsigned="Quantity"
+    )
 
 
 @builder("m07-xpath-transform")
@@ -511,7 +515,10 @@ def _xpath_transform(build: Build) -> None:
 
     def sign_with_xpath(envelope: etree._Element) -> None:
         header, payload = ds.element_children(envelope)[:2]
-        references = [signing.Reference("#header", header), _xpath_reference("#payload", payload, (ds.EXC_C14N,))]
+        references = [
+            signing.Reference("#header", header),
+            _xpath_reference("#payload", payload, (ds.EXC_C14N,)),
+        ]
         signing.build_signature(envelope, references, build.pki.nsw(build.sender))
 
     build.after_signing.append(sign_with_xpath)
@@ -540,7 +547,10 @@ def _missing_transform(build: Build) -> None:
 
     def sign_without_transform(envelope: etree._Element) -> None:
         header, payload = ds.element_children(envelope)[:2]
-        references = [signing.Reference("#header", header), signing.Reference("#payload", payload, transforms=())]
+        references = [
+            signing.Reference("#header", header),
+            signing.Reference("#payload", payload, transforms=()),
+        ]
         signing.build_signature(envelope, references, build.pki.nsw(build.sender))
 
     build.after_signing.append(sign_without_transform)
@@ -600,9 +610,12 @@ def _authority_envelope(build: Build) -> None:
     build.envelope_signer = build.pki.authority(build.sender)
 
 
-@builder("m12-sha1-digest")
-def _sha1_digest(build: Build) -> None:
-    build.signature_options = {"digest_method": ds.SHA1}
+_WEAK_DIGESTS = {"m12-sha1-digest": ds.SHA1, "m12-md5-digest": ds.MD5}
+
+
+@builder(*_WEAK_DIGESTS)
+def _weak_digest(build: Build) -> None:
+    build.signature_options = {"digest_method": _WEAK_DIGESTS[build.vector_id]}
 
 
 @builder("m12-rsa-sha1-signature")

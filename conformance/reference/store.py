@@ -144,7 +144,10 @@ class Transaction:
         if sender is None:
             query, args = "SELECT digest FROM received WHERE message_id = ?", (message_id,)
         else:
-            query, args = "SELECT digest FROM received WHERE sender = ? AND message_id = ?", (sender, message_id)
+            query, args = (
+                "SELECT digest FROM received WHERE sender = ? AND message_id = ?",
+                (sender, message_id),
+            )
         row = self.connection.execute(query, args).fetchone()
         return row[0] if row else None
 
@@ -164,7 +167,8 @@ class Transaction:
     def message_of(self, role: str, issuing_country: str, reference: str) -> str | None:
         """The MessageId that last changed the CO's state (for an accepted CO: its IssueCO or ReplaceCO)."""
         row = self.connection.execute(
-            "SELECT message_id FROM certificates WHERE role = ? AND issuing_country = ? AND reference_number = ?",
+            "SELECT message_id FROM certificates"
+            " WHERE role = ? AND issuing_country = ? AND reference_number = ?",
             (role, issuing_country, reference),
         ).fetchone()
         return row[0] if row else None

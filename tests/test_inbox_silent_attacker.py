@@ -1,0 +1,34 @@
+"""Issue 8's attack, end to end: one TCP connection that opens the harness's TLS inbox and sends
+nothing must not stop deliveries to the harness. A full run over mutual TLS against the conforming
+reference, with that connection held open all along, stays conformant."""
+
+from __future__ import annotations
+
+import json
+import socket
+from urllib.parse import urlsplit
+
+from conformance.harness import Harness
+from conformance.run import RunOptions, run
+
+
+def test_a_silent_connection_to_the_tls_inbox_changes_no_verdict(tmp_path, monkeypatch, capsys):
+    held: list[socket.socket] = []
+    start = Harness.start
+
+    def start_then_attack(self: Harness) -> Harness:
+        started = start(self)
+        address = urlsplit(self.inbox.url)
+        held.append(socket.create_connection((address.hostname, address.port), timeout=5))
+        return started
+
+    monkeypatch.setattr(Harness, "start", start_then_attack)
+    try:
+        code, folder = run(RunOptions(tls=True, report_dir=tmp_path, live=False))
+    finally:
+        for connection in held:
+            connection.close()
+    results = json.loads((folder / "results.json").read_text())
+    not_passed = [(t["id"], t["verdict"], t["reason"]) for t in results["tests"] if t["verdict"] != "pass"]
+    assert held, "the attacker never connected"
+    assert (code, results["verdict"], not_passed) == (0, "conformant", [])
