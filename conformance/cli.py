@@ -89,9 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
 
     listing = commands.add_parser(
-        "list", help="requirements, their test purposes, the tests and seeded faults, and the gaps (runs nothing)"
+        "list",
+        help="requirements, their test purposes, the tests and seeded faults, and the gaps (runs nothing)",
     )
-    listing.add_argument("--verbose", action="store_true", help="every test of each purpose, not the first three")
+    listing.add_argument(
+        "--verbose", action="store_true", help="every test of each purpose, not the first three"
+    )
     listing.set_defaults(handler=_list)
 
     validate = commands.add_parser("validate", help="judge message files offline, as the receiving NSW would")

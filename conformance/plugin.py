@@ -64,7 +64,9 @@ def pytest_configure(config: pytest.Config) -> None:
         harness = Harness(candidate).start()
         config.add_cleanup(harness.stop)
         selection = Selection(
-            config.getoption("efdx_requirement"), config.getoption("efdx_layer"), config.getoption("efdx_purpose")
+            config.getoption("efdx_requirement"),
+            config.getoption("efdx_layer"),
+            config.getoption("efdx_purpose"),
         )
         config.pluginmanager.register(EfdxRun(harness, selection), PLUGIN_NAME)
 
@@ -72,7 +74,9 @@ def pytest_configure(config: pytest.Config) -> None:
 class Selection:
     """Which tests to run: by requirement ID, by layer and by test purpose (none given: all)."""
 
-    def __init__(self, requirements: list[str] = (), layers: list[str] = (), purposes: list[str] = ()) -> None:
+    def __init__(
+        self, requirements: list[str] = (), layers: list[str] = (), purposes: list[str] = ()
+    ) -> None:
         self.requirements, self.layers = set(requirements), {layer.upper() for layer in layers}
         self.purposes = set(purposes)
 

@@ -211,7 +211,9 @@ def check_error(
     ref = signal.text("RefToMessageId")
     if message_id is not None and not (ref_optional and ref is None):
         _expect("M-20", "RefToMessageId", message_id, ref)
-    if expected_code not in signal.codes:  # the case's own requirement was not applied, and the Error is wrong
+    if (
+        expected_code not in signal.codes
+    ):  # the case's own requirement was not applied, and the Error is wrong
         raise Violation(
             code_requirement(expected_code),
             f"Fault/Code {expected_code}",
@@ -220,6 +222,8 @@ def check_error(
         )
     if location_required and signal.location_of(expected_code) is None:
         raise Violation(
-            location_required, f"a Fault {expected_code} with the Location of the offending node", "no Location"
+            location_required,
+            f"a Fault {expected_code} with the Location of the offending node",
+            "no Location",
         )
     return signal

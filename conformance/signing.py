@@ -108,7 +108,9 @@ def build_signature(
     parent.append(signature)
     value = etree.SubElement(signature, f"{ds.DS}SignatureValue")
     signed_bytes = (
-        ds.canonicalize(signed_info) if canonicalization == ds.EXC_C14N else ds.canonicalize_inclusive(signed_info)
+        ds.canonicalize(signed_info)
+        if canonicalization == ds.EXC_C14N
+        else ds.canonicalize_inclusive(signed_info)
     )
     value.text = base64.b64encode(_sign_bytes(signed_bytes, credential, signature_method)).decode()
     x509_data = etree.SubElement(etree.SubElement(signature, f"{ds.DS}KeyInfo"), f"{ds.DS}X509Data")

@@ -55,7 +55,9 @@ def _references(signature: etree._Element) -> list[etree._Element]:
     return signature.findall(f"{ds.DS}SignedInfo/{ds.DS}Reference")
 
 
-def _uris_accepted(uris: list[str], expected: list[str], signature: etree._Element, skip: Collection[str]) -> bool:
+def _uris_accepted(
+    uris: list[str], expected: list[str], signature: etree._Element, skip: Collection[str]
+) -> bool:
     """M-07: the References name exactly the processed Header and Payload, in that order.
 
     The other branches are the reference NSW's seeded faults (``skip`` is empty elsewhere).
@@ -82,7 +84,9 @@ def _target_names(root: etree._Element, uris: list[str]) -> list[str | None]:
     return names
 
 
-def _transforms_accepted(transforms: tuple[str, ...], expected: tuple[str, ...], skip: Collection[str]) -> bool:
+def _transforms_accepted(
+    transforms: tuple[str, ...], expected: tuple[str, ...], skip: Collection[str]
+) -> bool:
     """M-07: exactly the allowed Transforms (the other branches are seeded faults)."""
     if transforms == expected:
         return True
@@ -134,7 +138,9 @@ def _signer_chain(signature: etree._Element) -> list[x509.Certificate]:
     return chain
 
 
-def _check_algorithms(signature: etree._Element, signer: x509.Certificate, skip: Collection[str] = ()) -> None:
+def _check_algorithms(
+    signature: etree._Element, signer: x509.Certificate, skip: Collection[str] = ()
+) -> None:
     """M-12, judged from the algorithm URIs and the signer's key before any cryptography is done."""
     method = signature.find(f"{ds.DS}SignedInfo/{ds.DS}SignatureMethod")
     method_uri = method.get("Algorithm") if method is not None else None
@@ -154,9 +160,7 @@ def _check_algorithms(signature: etree._Element, signer: x509.Certificate, skip:
                 f"RSA-{key.key_size} with {method_uri}",
             )
         if method_uri != ds.RSA_SHA256 and not weak_method_ok:
-            raise Violation(
-                "M-12", "an RSA key with RSA-SHA256", f"RSA-{key.key_size} with {method_uri}"
-            )
+            raise Violation("M-12", "an RSA key with RSA-SHA256", f"RSA-{key.key_size} with {method_uri}")
     elif isinstance(key, ec.EllipticCurvePublicKey):
         if key.curve.name != "secp256r1" or method_uri != ds.ECDSA_SHA256:
             raise Violation(

@@ -67,6 +67,8 @@ def test_every_other_error_must_carry_it(pki):
 
 def test_a_schema_error_without_location_fails_its_own_requirement(pki):
     with pytest.raises(Violation, match="Location") as raised:
-        judge(pki, error_body(pki, "EFDX-M03", SENT, location=None), "EFDX-M03", optional=False, location="M-03")
+        judge(
+            pki, error_body(pki, "EFDX-M03", SENT, location=None), "EFDX-M03", optional=False, location="M-03"
+        )
     assert raised.value.requirement == "M-03"
     judge(pki, error_body(pki, "EFDX-M03", SENT), "EFDX-M03", optional=False, location="M-03")

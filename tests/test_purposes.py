@@ -30,7 +30,9 @@ def test_every_negative_vector_names_the_purpose_it_breaks():
     for vector in load_manifest():
         if vector.expect_code != "valid" or vector.expect_reasons:
             assert vector.purposes, vector.id
-            assert {p.split("/")[0] for p in vector.purposes} <= set(vector.requirements) | {"A-01"}, vector.id
+            assert {p.split("/")[0] for p in vector.purposes} <= set(vector.requirements) | {"A-01"}, (
+                vector.id
+            )
 
 
 def test_conformance_list_prints_every_purpose_and_no_gap(capsys):
@@ -39,4 +41,6 @@ def test_conformance_list_prints_every_purpose_and_no_gap(capsys):
     assert err == ""
     for item in purposes():
         assert f"  {item.id}  {item.clause}" in out
-    assert out.rstrip().endswith(f"{len(purposes())} test purposes, {len(coverage.suite_tests())} tests, gaps: 0")
+    assert out.rstrip().endswith(
+        f"{len(purposes())} test purposes, {len(coverage.suite_tests())} tests, gaps: 0"
+    )

@@ -44,7 +44,9 @@ def _check_signature_value(signature: etree._Element, signer: x509.Certificate) 
             key.verify(value, data, padding.PKCS1v15(), _HASHES[method]())
         else:
             half = len(value) // 2
-            der = encode_dss_signature(int.from_bytes(value[:half], "big"), int.from_bytes(value[half:], "big"))
+            der = encode_dss_signature(
+                int.from_bytes(value[:half], "big"), int.from_bytes(value[half:], "big")
+            )
             key.verify(der, data, ec.ECDSA(_HASHES[method]()))
     except (InvalidSignature, KeyError, ValueError) as exc:
         raise Violation("M-06", "a SignatureValue that verifies", f"it does not ({exc!r})") from None

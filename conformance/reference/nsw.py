@@ -219,7 +219,9 @@ class ReferenceNsw:
                 data,
                 to=header.sender,
                 conversation=conversation,
-                ref_to=f"{header.message_id}-WRONG" if self.fault_name == "status-wrong-ref" else header.message_id,
+                ref_to=f"{header.message_id}-WRONG"
+                if self.fault_name == "status-wrong-ref"
+                else header.message_id,
                 now=now,
                 delay=delay,
             )
@@ -288,7 +290,10 @@ class ReferenceNsw:
 
     def _error(self, judgement: Judgement, now: datetime) -> Answer:
         violation = judgement.violation
-        without_location = {"envelope-errors-without-location": "M-03", "payload-errors-without-location": "M-04"}
+        without_location = {
+            "envelope-errors-without-location": "M-03",
+            "payload-errors-without-location": "M-04",
+        }
         if without_location.get(self.fault_name) == violation.requirement:
             violation = Violation(violation.requirement, violation.expected, violation.observed)
         sender = judgement.header.sender if judgement.header else None
@@ -375,7 +380,11 @@ class ReferenceNsw:
         with self.store.transaction() as tx:
             if action in ("IssueCO", "ReplaceCO"):
                 payload.set("Id", payload.get("Id") or "co")
-                signer = self.nsw_credential if self.fault_name == "export-co-signed-by-nsw" else self.authority_credential
+                signer = (
+                    self.nsw_credential
+                    if self.fault_name == "export-co-signed-by-nsw"
+                    else self.authority_credential
+                )
                 signing.sign_enveloped(payload, signer)
                 tx.set_state("issued", issuing, reference, "ACCEPTED", "trigger")
                 replaced = payload.findtext(f"{_F}Replaces")

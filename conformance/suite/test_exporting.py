@@ -112,7 +112,9 @@ def answer_status(harness: Harness, arrival: Arrival, reference: str, status: st
 
 @pytest.mark.role("exporting")
 @pytest.mark.requirements("A-06", "M-22", "BR-12", "A-08")
-@pytest.mark.purposes("A-06/conforms", "A-06/authority-signature", "A-08/status-receipt", "M-22/outbound-valid")
+@pytest.mark.purposes(
+    "A-06/conforms", "A-06/authority-signature", "A-08/status-receipt", "M-22/outbound-valid"
+)
 def test_issue_co_sent_by_the_candidate_conforms(harness: Harness) -> None:
     """The candidate's IssueCO meets the profile, its CO signed by its own issuing authority; it takes
     the status back with a Receipt."""
