@@ -30,6 +30,11 @@ BAD_EXPECTED = {
     "untrusted-ca": ("nsw", "M-08"),
     "no-digital-signature": ("nsw", "M-08"),
     "authority-no-nonrepudiation": ("authority", "M-08"),
+    "authority-expired": ("authority", "M-09"),
+    "authority-not-yet-valid": ("authority", "M-09"),
+    "authority-revoked": ("authority", "M-10"),
+    "authority-untrusted-ca": ("authority", "M-08"),
+    "authority-wrong-country": ("authority", "M-11"),
 }
 
 
@@ -109,7 +114,8 @@ def test_crls_are_signed_and_only_sg_revokes(pki):
         assert crl.last_update_utc == datetime(2025, 1, 1, tzinfo=UTC)
         assert crl.next_update_utc == GOOD_UNTIL
         serials = {r.serial_number for r in crl}
-        assert serials == ({pki.bad("revoked").cert.serial_number} if party == "SG" else set())
+        revoked = {pki.bad(name).cert.serial_number for name in ("revoked", "authority-revoked")}
+        assert serials == (revoked if party == "SG" else set())
 
 
 # ------------------------------------------------------------------------------- bad signers

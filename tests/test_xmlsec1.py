@@ -71,6 +71,13 @@ BR12_XMLSEC1 = {
     "br12-co-signed-by-other-authority": (True, False),
     "br12-co-authority-without-non-repudiation": (True, False),
     "br12-co-sha1-digest": (True, True),
+    "br12-co-altered-signature-value": (False, False),
+    "br12-co-expired-authority": (True, False),
+    "br12-co-not-yet-valid-authority": (True, False),
+    "br12-co-revoked-authority": (True, False),
+    "br12-co-untrusted-authority": (True, False),
+    "br12-co-wrong-country-authority": (True, False),
+    "br12-co-xpath-transform": (True, True),  # verifies with the XPath applied (section 7)
 }
 
 
