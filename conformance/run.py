@@ -233,6 +233,19 @@ def ics_of(config: Config) -> dict:
     }
 
 
+def inbox_counts(inbox) -> dict[str, int]:
+    """What the harness inbox turned away or did not keep whole: an attack or a flood shows here."""
+    connections = inbox.connections
+    return {
+        "arrivals": len(inbox.arrivals),
+        "bodies_cut": inbox.bodies_cut,
+        "bytes_dropped": inbox.bytes_dropped,
+        "connections_refused": connections.refused,
+        "connections_timed_out": connections.timed_out,
+        "connections_failed": connections.failed,
+    }
+
+
 def pytest_args(options: RunOptions) -> list[str]:
     suite_dir = Path(suite.__file__).parent
     args = [
@@ -311,6 +324,7 @@ def _run(options: RunOptions, progress: Progress) -> tuple[int, Path]:
             partial=bool(options.requirements or options.layers or options.purposes or options.keyword)
             or len(plugin.records) < plugin.total,
         )
+        result.extra["harness_inbox"] = inbox_counts(harness.inbox)
         if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
             result.extra["note"] = f"the suite could not run (pytest exit {int(code)}); see the output above"
             result.interrupted = True

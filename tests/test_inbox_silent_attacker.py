@@ -32,3 +32,4 @@ def test_a_silent_connection_to_the_tls_inbox_changes_no_verdict(tmp_path, monke
     not_passed = [(t["id"], t["verdict"], t["reason"]) for t in results["tests"] if t["verdict"] != "pass"]
     assert held, "the attacker never connected"
     assert (code, results["verdict"], not_passed) == (0, "conformant", [])
+    assert results["harness_inbox"]["arrivals"] > 0  # what the inbox turned away is counted there
