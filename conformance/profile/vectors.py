@@ -9,6 +9,7 @@ except where a vector tests a wrong receiver or a foreign signer.
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import tomllib
 from collections.abc import Callable
@@ -684,6 +685,23 @@ def _br05_wrong(build: Build) -> None:
 def _br06_future(build: Build) -> None:
     tomorrow = build.day + timedelta(days=1)
     _co_change(build, issue_date=tomorrow.isoformat(), certification={"date": tomorrow.isoformat()})
+
+
+def _a_year_before(day: date) -> date:
+    """The same day a year earlier, the month's last day where it does not exist (section 7)."""
+    last = calendar.monthrange(day.year - 1, day.month)[1]
+    return date(day.year - 1, day.month, min(day.day, last))
+
+
+@builder("valid-issue-date-12-months-old")
+def _br06_boundary(build: Build) -> None:
+    oldest = _a_year_before(build.day)
+    _co_change(
+        build,
+        issue_date=oldest.isoformat(),
+        certification={"date": oldest.isoformat()},
+        transport={"departure_date": (oldest - timedelta(days=1)).isoformat()},
+    )
 
 
 @builder("br06-issue-date-too-old")

@@ -19,6 +19,7 @@ class Fault:
     purpose: str
     description: str
     skip: frozenset[str] = field(default_factory=frozenset)
+    also: tuple[str, ...] = ()  # further purposes it breaks (a fault that switches off a whole rule)
 
     @property
     def requirement(self) -> str:
@@ -28,6 +29,11 @@ class Fault:
 
 def _fault(name: str, purpose: str, description: str, *skip: str) -> Fault:
     return Fault(name, purpose, description, frozenset(skip))
+
+
+def _rule(name: str, purposes: tuple[str, ...], description: str, rule: str) -> Fault:
+    """A fault that drops every finding of a business rule: it breaks all of the rule's ``purposes``."""
+    return Fault(name, purposes[0], description, frozenset({rule}), purposes[1:])
 
 
 def _check(name: str, purpose: str, description: str) -> Fault:
@@ -211,21 +217,34 @@ FAULTS: tuple[Fault, ...] = (
         "answers a VerificationResponse with an Error",
     ),
     # BR: business rules
-    _fault("ignore-br01", "BR-01/exporter-country", "does not apply BR-01", "BR-01"),
-    _fault("ignore-br02", "BR-02/importing-country", "does not apply BR-02", "BR-02"),
-    _fault(
-        "accept-rvc-below-40", "BR-03/rvc-minimum", "does not apply BR-03 (accepts RVC below 40)", "BR-03"
+    _rule(
+        "ignore-br01", ("BR-01/exporter-country", "BR-01/producing-country"), "does not apply BR-01", "BR-01"
     ),
-    _fault("ignore-br04", "BR-04/fob-value", "does not apply BR-04", "BR-04"),
-    _fault(
-        "ignore-retroactive-flag", "BR-05/not-flagged", "does not apply BR-05 (the retroactive flag)", "BR-05"
+    _rule("ignore-br02", ("BR-02/importing-country",), "does not apply BR-02", "BR-02"),
+    _rule(
+        "accept-rvc-below-40",
+        ("BR-03/rvc-minimum", "BR-03/pc-range"),
+        "does not apply BR-03 (accepts RVC below 40)",
+        "BR-03",
     ),
-    _fault("ignore-br06", "BR-06/future", "does not apply BR-06", "BR-06"),
-    _fault("ignore-br07", "BR-07/back-to-back", "does not apply BR-07", "BR-07"),
-    _fault("ignore-br08", "BR-08/third-country", "does not apply BR-08", "BR-08"),
-    _fault("ignore-br09", "BR-09/exhibition", "does not apply BR-09", "BR-09"),
-    _fault("ignore-br10", "BR-10/item-numbers", "does not apply BR-10", "BR-10"),
-    _fault("ignore-br11", "BR-11/reference-reused", "does not apply BR-11", "BR-11"),
+    _rule("ignore-br04", ("BR-04/fob-value",), "does not apply BR-04", "BR-04"),
+    _rule(
+        "ignore-retroactive-flag",
+        ("BR-05/not-flagged", "BR-05/wrongly-flagged"),
+        "does not apply BR-05 (the retroactive flag)",
+        "BR-05",
+    ),
+    _rule("ignore-br06", ("BR-06/future", "BR-06/too-old"), "does not apply BR-06", "BR-06"),
+    _fault(
+        "br06-window-exclusive",
+        "BR-06/twelve-months-inclusive",
+        "rejects a CO issued exactly 12 months before the day of receipt",
+    ),
+    _rule("ignore-br07", ("BR-07/back-to-back",), "does not apply BR-07", "BR-07"),
+    _rule("ignore-br08", ("BR-08/third-country",), "does not apply BR-08", "BR-08"),
+    _rule("ignore-br09", ("BR-09/exhibition",), "does not apply BR-09", "BR-09"),
+    _rule("ignore-br10", ("BR-10/item-numbers",), "does not apply BR-10", "BR-10"),
+    _rule("ignore-br11", ("BR-11/reference-reused",), "does not apply BR-11", "BR-11"),
     _check("accept-unsigned-co", "BR-12/unsigned", "accepts a CO without signature"),
     _check("accept-tampered-co", "BR-12/tampered", "does not check the CO signature's digest"),
     _check("accept-forged-co-signature", "BR-12/signature-value", "does not check the CO's SignatureValue"),
@@ -258,10 +277,15 @@ FAULTS: tuple[Fault, ...] = (
     ),
     _check("accept-weak-co-signature", "BR-12/weak-algorithm", "accepts a SHA-1 CO signature"),
     _check("accept-foreign-co-transform", "BR-12/foreign-transform", "accepts foreign Transforms on a CO"),
-    _fault("ignore-br13", "BR-13/hs-chapter", "does not apply BR-13", "BR-13"),
-    _fault("ignore-br14", "BR-14/replace-unknown", "does not apply BR-14", "BR-14"),
-    _fault("ignore-br15", "BR-15/cancel-twice", "does not apply BR-15", "BR-15"),
-    _fault("ignore-br16", "BR-16/replaces-on-issue", "does not apply BR-16", "BR-16"),
+    _rule("ignore-br13", ("BR-13/hs-chapter",), "does not apply BR-13", "BR-13"),
+    _rule("ignore-br14", ("BR-14/replace-unknown", "BR-14/cancel-unknown"), "does not apply BR-14", "BR-14"),
+    _rule("ignore-br15", ("BR-15/cancel-twice", "BR-15/superseded"), "does not apply BR-15", "BR-15"),
+    _rule(
+        "ignore-br16",
+        ("BR-16/replaces-on-issue", "BR-16/replace-without-replaces"),
+        "does not apply BR-16",
+        "BR-16",
+    ),
 )
 BY_NAME = {fault.name: fault for fault in FAULTS}
 
@@ -277,6 +301,5 @@ def fault(name: str | None) -> Fault | None:
 
 
 def faults_of(purpose: str) -> tuple[Fault, ...]:
-    """The faults that break ``purpose``; a rule-level BR fault also breaks its rule's other purposes."""
-    rule = purpose.split("/")[0]
-    return tuple(f for f in FAULTS if f.purpose == purpose or (rule.startswith("BR-") and rule in f.skip))
+    """The faults that break ``purpose`` (their own, or among those they break ``also``)."""
+    return tuple(f for f in FAULTS if f.purpose == purpose or purpose in f.also)

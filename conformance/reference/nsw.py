@@ -181,6 +181,8 @@ class ReferenceNsw:
         for rule in rules.STATEFUL_RULES:
             if rule not in self.receiver.skip:
                 findings += rules.RULES[rule](payload, context)
+        if self.fault_name == "br06-window-exclusive" and _issued_a_year_before(payload, now.date()):
+            findings.append(rules.Finding("BR-06", "IssueDate 12 months ago (the seeded fault)", "IssueDate"))
         reasons = rules.failed_rules(findings)
         if self.fault_name == "acknowledge-unknown-cancel":
             reasons = tuple(r for r in reasons if r != "BR-14")
@@ -423,6 +425,10 @@ _TLS_SKIP = {
     "tls-ignore-crl": ("M-10/revoked",),
     "tls-ignore-expiry": ("M-09/expired",),
 }
+
+
+def _issued_a_year_before(payload: etree._Element, today) -> bool:
+    return payload.findtext(f"{_F}IssueDate") == rules.earliest_issue_date(today).isoformat()
 
 
 def country_of(cert: x509.Certificate) -> str:
