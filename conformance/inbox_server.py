@@ -110,14 +110,15 @@ class BoundedWSGIServer(ThreadedWSGIServer):
     """A threaded WSGI server whose accept loop never waits on a peer (see the module's docstring)."""
 
     def __init__(self, host: str, port: int, app, *, tls: ssl.SSLContext | None, limits: Limits) -> None:
-        super().__init__(host, port, app, handler=_Handler)  # the listening socket stays plain TCP
-        self.ssl_context = tls  # werkzeug reads it for the URL scheme and the client certificate
+        # Set before werkzeug binds: a busy port makes it call server_close(), which uses them.
         self.limits = limits
         self.counts = ConnectionCounts()
         self._slots = threading.BoundedSemaphore(limits.max_connections)
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         self._closing = False
+        super().__init__(host, port, app, handler=_Handler)  # the listening socket stays plain TCP
+        self.ssl_context = tls  # werkzeug reads it for the URL scheme and the client certificate
 
     # the accept thread: nothing here may block on the peer
     def verify_request(self, request, client_address) -> bool:

@@ -18,6 +18,7 @@ from lxml import etree
 
 from conformance import safexml, verify
 from conformance.pki import TrustStore
+from conformance.policy import STRICT, Policy
 from conformance.profile import rules
 from conformance.profile.catalogue import requirement
 from conformance.profile.codes import EFORMD_NS, ENVELOPE_NS, PAYLOAD_FOR_ACTION, PROFILE_VERSION
@@ -25,22 +26,6 @@ from conformance.validation import EFORMD_SCHEMA, ENVELOPE_SCHEMA, SchemaSet, de
 from conformance.violations import Violation
 from conformance.xmldsig import element_children
 
-# BR-12's clauses are the envelope signature's checks applied to the CO's own signature: a seeded
-# fault of one BR-12 purpose switches off these checks for the CO signature only.
-CO_SIGNATURE_CHECKS: dict[str, tuple[str, ...]] = {
-    "BR-12/expired-authority": ("M-09/expired",),
-    "BR-12/not-yet-valid-authority": ("M-09/not-yet-valid",),
-    "BR-12/revoked-authority": ("M-10/revoked",),
-    "BR-12/untrusted-authority": ("M-08/chain",),
-    "BR-12/other-party-authority": ("M-08/party-ca", "M-11/country"),
-    "BR-12/wrong-country-authority": ("M-11/country",),
-    "BR-12/authority-key-usage": ("M-08/non-repudiation",),
-    "BR-12/tampered": ("M-06/digest",),
-    "BR-12/signature-value": ("M-06/value",),
-    "BR-12/weak-algorithm": ("M-12/weak-digest", "M-12/weak-signature-method"),
-    "BR-12/foreign-transform": ("M-07/foreign-transform",),
-}
-NARROW_MAX_AGE = timedelta(hours=12)  # the window of one seeded fault (M-15/inclusive-window)
 ACCEPTED_CONTENT_TYPES = ("application/xml", "text/xml")
 FUTURE_SKEW = timedelta(minutes=15)
 MAX_AGE = timedelta(hours=24)
@@ -150,9 +135,9 @@ class Receiver:
     log: MessageLog | None = None
     history: rules.History | None = None
     clock: Callable[[], datetime] | None = None
-    skip: frozenset[str] = frozenset()
-    """Test purposes whose check is not made (or made wrongly): only the reference NSW's seeded faults
-    set this (see reference/faults.py); it is empty wherever candidates are judged."""
+    policy: Policy = STRICT
+    """What it accepts: STRICT wherever candidates are judged (the reference NSW's seeded faults are
+    other policies, see policy.py)."""
 
     def judge(
         self, body: bytes, content_type: str = "application/xml", at: datetime | None = None
@@ -172,20 +157,18 @@ class Receiver:
 
     def _synchronous(self, body: bytes, content_type: str, at: datetime, judgement: Judgement) -> None:
         media_type = (content_type or "").split(";")[0].strip().lower()
-        refused = media_type not in ACCEPTED_CONTENT_TYPES or (
-            media_type == "text/xml" and "T-03/text-xml" in self.skip
-        )
-        if refused and "T-03/content-type" not in self.skip:
+        policy = self.policy
+        if policy.content_types is not None and media_type not in policy.content_types:
             raise Violation("T-03", "Content-Type application/xml (text/xml tolerated)", repr(content_type))
-        root = safexml.parse_untrusted(body, skip=self.skip)
+        root = safexml.parse_untrusted(body, max_bytes=policy.max_body_bytes, policy=policy)
         judgement.message_id = _readable_message_id(root)
         if root.tag != f"{_E}Envelope":
             raise Violation("M-03", "an Envelope in urn:efdx:envelope:1", f"root element {root.tag}", "/")
-        problem = None if "M-03/envelope-schema" in self.skip else self.schemas.problem(root, ENVELOPE_SCHEMA)
+        problem = self.schemas.problem(root, ENVELOPE_SCHEMA) if policy.envelope_schema else None
         if problem:
             raise Violation("M-03", "an Envelope valid against envelope.xsd", problem.reason, problem.path)
         version = root.get("profileVersion")
-        if version != PROFILE_VERSION and "M-18/version" not in self.skip:
+        if policy.profile_versions is not None and version not in policy.profile_versions:
             raise Violation(
                 "M-18",
                 f'profileVersion="{PROFILE_VERSION}"',
@@ -194,9 +177,9 @@ class Receiver:
             )
         header = judgement.header = _read_header(root)
         judgement.envelope = root
-        signature = verify.verify_envelope(root, trust=self.trust, party=header.sender, at=at, skip=self.skip)
+        signature = verify.verify_envelope(root, trust=self.trust, party=header.sender, at=at, policy=policy)
         judgement.received_digests = signature.digests
-        if header.receiver != self.party and "M-13/to" not in self.skip:
+        if header.receiver != self.party and policy.receiver_checked:
             raise Violation(
                 "M-13",
                 f"To {self.party} (the receiving party)",
@@ -205,14 +188,14 @@ class Receiver:
             )
         payload = element_children(element_children(root)[1])[0]
         expected = PAYLOAD_FOR_ACTION[header.action]
-        if payload.tag != f"{{{EFORMD_NS}}}{expected}" and "M-14/payload" not in self.skip:
+        if payload.tag != f"{{{EFORMD_NS}}}{expected}" and policy.payload_matches_action:
             raise Violation(
                 "M-14",
                 f"a {expected} payload for Action {header.action}",
                 f"{etree.QName(payload).localname}",
                 "/Envelope/Payload/*[1]",
             )
-        problem = None if "M-04/payload-schema" in self.skip else self.schemas.problem(payload, EFORMD_SCHEMA)
+        problem = self.schemas.problem(payload, EFORMD_SCHEMA) if policy.payload_schema else None
         if problem:
             raise Violation(
                 "M-04",
@@ -221,14 +204,14 @@ class Receiver:
                 f"/Envelope/Payload{problem.path}" if problem.path.startswith("/") else problem.path,
             )
         judgement.payload = payload
-        _check_timestamp(header.timestamp, at, self.skip)
+        _check_timestamp(header.timestamp, at, policy)
         self._check_duplicate(header, judgement)
 
     def _check_duplicate(self, header: Header, judgement: Judgement) -> None:
         earlier = self.log.digest_of(header.sender, header.message_id) if self.log else None
         if earlier is None:
             return
-        if earlier != judgement.body_digest and "M-17/conflict" not in self.skip:
+        if earlier != judgement.body_digest and self.policy.conflicts_refused:
             raise Violation(
                 "M-17",
                 "new content under a new MessageId",
@@ -250,18 +233,18 @@ class Receiver:
         if header.action not in ("IssueCO", "ReplaceCO"):
             return []
         findings = rules.check_certificate(payload, context) + self._co_signature(payload, at)
-        findings = [finding for finding in findings if finding.rule not in self.skip]
+        findings = [finding for finding in findings if finding.rule not in self.policy.dropped_rules]
         return sorted(findings, key=lambda finding: int(finding.rule[3:]))
 
     def _co_signature(self, co: etree._Element, at: datetime) -> list[rules.Finding]:
         """BR-12: the CO is signed, validly, by the issuing authority of its IssuingCountry."""
         issuing = co.findtext(f"{{{EFORMD_NS}}}IssuingCountry")
-        if "BR-12/unsigned" in self.skip and verify.find_signature(co) is None:
+        if self.policy.unsigned_co_accepted and verify.find_signature(co) is None:
             return []
-        signer_skip = {check for key in self.skip for check in CO_SIGNATURE_CHECKS.get(key, ())}
+        co_policy = self.policy.co_signature or STRICT
         try:
             verify.verify_enveloped(
-                co, trust=self.trust, party=issuing, at=at, purpose="authority", skip=signer_skip
+                co, trust=self.trust, party=issuing, at=at, purpose="authority", policy=co_policy
             )
         except Violation as violation:
             detail = verify.as_requirement(violation, "BR-12")
@@ -271,11 +254,10 @@ class Receiver:
         return []
 
 
-def _check_timestamp(timestamp: datetime, at: datetime, skip: frozenset[str] = frozenset()) -> None:
-    """M-15: inclusive at both ends (section 7). ``skip``: the reference NSW's seeded faults only."""
-    max_age = NARROW_MAX_AGE if "M-15/inclusive-window" in skip else MAX_AGE
-    too_new = timestamp > at + FUTURE_SKEW and "M-15/future" not in skip
-    too_old = timestamp < at - max_age and "M-15/stale" not in skip
+def _check_timestamp(timestamp: datetime, at: datetime, policy: Policy = STRICT) -> None:
+    """M-15: inclusive at both ends (section 7)."""
+    too_new = policy.future_skew is not None and timestamp > at + policy.future_skew
+    too_old = policy.max_age is not None and timestamp < at - policy.max_age
     if too_new or too_old:
         raise Violation(
             "M-15",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import functools
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from importlib.resources import files
@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from conformance.pki_gen import BAD_SIGNERS, ROGUE_CA
+from conformance.policy import STRICT, Policy
 from conformance.profile.codes import PARTIES
 from conformance.violations import Violation
 
@@ -148,26 +149,26 @@ class TrustStore:
         party: str,
         at: datetime,
         purpose: str,
-        skip: Collection[str] = (),
+        policy: Policy = STRICT,
     ) -> None:
         """Raise `Violation` with the first of M-08, M-09, M-10, M-11 that ``chain`` fails.
 
         ``chain`` is the signer certificate first, then intermediates (the party's root may be
         included or not); ``at`` is the time of receipt (timezone-aware); ``purpose`` is "nsw"
-        (envelopes, Receipts, Errors, TLS) or "authority" (COs). ``skip`` names checks not to make:
-        only the reference NSW's seeded faults use it.
+        (envelopes, Receipts, Errors, TLS) or "authority" (COs). ``policy`` is STRICT wherever
+        candidates are judged.
         """
         if purpose not in PURPOSES:
             raise ValueError(f"purpose must be one of {PURPOSES}, not {purpose!r}")
         if at.tzinfo is None:
             raise ValueError("at must be timezone-aware")
-        if "M-08/chain" not in skip:
-            chain = self._chain_to_ca(chain, party, any_party="M-08/party-ca" in skip)
-        _check_usage(chain[0], purpose, skip)
-        _check_validity(chain, at, skip)
-        if "M-10/revoked" not in skip:
+        if policy.signer_ca != "any":
+            chain = self._chain_to_ca(chain, party, any_party=policy.signer_ca == "any-party")
+        _check_usage(chain[0], purpose, policy)
+        _check_validity(chain, at, policy)
+        if policy.revocation:
             self._check_revocation(chain[-1], self._issuing_party(chain[-1], party), at)
-        if "M-11/country" not in skip:
+        if policy.country:
             _check_country(chain[0], party)
 
     def _issuing_party(self, cert: x509.Certificate, party: str) -> str:
@@ -183,7 +184,7 @@ class TrustStore:
     ) -> tuple[x509.Certificate, ...]:
         """The chain without the party's root, checked to end at it; M-08 otherwise.
 
-        ``any_party`` (a seeded fault only) accepts a chain ending at any trusted party's CA."""
+        ``any_party`` (never STRICT) accepts a chain ending at any trusted party's CA."""
         if any_party:
             issuer = next((p for p, ca in self.cas.items() if chain and _issued_by(chain[-1], ca)), party)
             party = issuer
@@ -261,16 +262,16 @@ def _crl_signed_by(crl: x509.CertificateRevocationList, ca: x509.Certificate) ->
         return False
 
 
-def _check_usage(cert: x509.Certificate, purpose: str, skip: Collection[str] = ()) -> None:
+def _check_usage(cert: x509.Certificate, purpose: str, policy: Policy = STRICT) -> None:
     """M-08: the leaf may sign for ``purpose`` (KeyUsage, and EKU for the NSW certificate)."""
     label = _PURPOSE_LABEL[purpose]
     usage = key_usage_names(cert)
     observed = f"{describe(cert)}, with " + _usage_text(usage)
-    if "digitalSignature" not in usage and "M-08/key-usage" not in skip:
+    if "digitalSignature" not in usage and policy.key_usage:
         raise Violation("M-08", f"KeyUsage digitalSignature on the {label}", observed)
-    if purpose == AUTHORITY and "nonRepudiation" not in usage and "M-08/non-repudiation" not in skip:
+    if purpose == AUTHORITY and "nonRepudiation" not in usage and policy.non_repudiation:
         raise Violation("M-08", f"KeyUsage nonRepudiation on the {label}", observed)
-    if purpose == NSW and "M-08/eku" not in skip:
+    if purpose == NSW and policy.extended_key_usage:
         _check_nsw_eku(cert, label)
 
 
@@ -294,11 +295,11 @@ def _check_nsw_eku(cert: x509.Certificate, label: str) -> None:
         raise Violation("M-08", f"ExtendedKeyUsage serverAuth and clientAuth on the {label}", observed)
 
 
-def _check_validity(chain: Sequence[x509.Certificate], at: datetime, skip: Collection[str] = ()) -> None:
+def _check_validity(chain: Sequence[x509.Certificate], at: datetime, policy: Policy = STRICT) -> None:
     """M-09: every certificate of the chain is valid at ``at`` (both ends inclusive, RFC 5280)."""
     for cert in chain:
         start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
-        if (start <= at or "M-09/not-yet-valid" in skip) and (at <= end or "M-09/expired" in skip):
+        if (start <= at or not policy.not_before) and (at <= end or not policy.not_after):
             continue
         state = "expired" if at > end else "not yet valid"
         observed = f"{describe(cert)}, valid {start.isoformat()} to {end.isoformat()} ({state})"

@@ -11,6 +11,7 @@ import re
 
 from lxml import etree
 
+from conformance.policy import STRICT, Policy
 from conformance.profile.codes import MAX_BODY_BYTES
 from conformance.violations import Violation
 from conformance.xmldsig import remove_keeping_tail
@@ -40,44 +41,36 @@ def hardened_parser() -> etree.XMLParser:
     return etree.XMLParser(**_PARSER_OPTIONS)
 
 
-def _refuse_non_utf8(body: bytes, skip: frozenset[str]) -> bytes:
-    """The body if it is UTF-8; M-01 otherwise. (``skip``: the reference NSW's seeded faults only.)"""
+def _refuse_non_utf8(body: bytes, policy: Policy) -> bytes:
+    """The body if it is UTF-8 (or what the policy reads it as); M-01 otherwise."""
     if body[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in body[:4]:
         raise Violation("M-01", "a UTF-8 body (section 2)", "a UTF-16 or UTF-32 byte order or NUL bytes")
     declared = _XML_DECL.match(body)
-    if declared and declared.group(1).lower() not in (b"utf-8", b"utf8"):
-        if "M-01/declared-encoding" in skip:
-            return body  # the parser then honours the declared encoding
+    if (
+        declared
+        and policy.encodings is not None
+        and declared.group(1).lower().decode() not in policy.encodings
+    ):
         raise Violation(
             "M-01",
             "a UTF-8 body whose XML declaration, if any, says UTF-8",
             f"encoding declared as {declared.group(1).decode('ascii')!r}",
         )
+    if declared and policy.encodings is None:
+        return body  # the parser honours the declared encoding
     try:
         body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        if "M-01/invalid-utf8" in skip:
-            return body.decode("latin-1").encode("utf-8")
+        if policy.not_utf8_read_as:
+            return body.decode(policy.not_utf8_read_as).encode("utf-8")
         raise Violation("M-01", "a UTF-8 body", f"bytes that are not UTF-8 at offset {exc.start}") from None
     return body
 
 
-def _doctype_allowed(doctype: bytes, skip: frozenset[str]) -> bool:
-    """Only the reference NSW's seeded faults let a DOCTYPE through, each a different one."""
-    external = b"SYSTEM" in doctype or b"PUBLIC" in doctype
-    entities = b"<!ENTITY" in doctype
-    return (
-        "M-02/doctype" in skip
-        or ("M-02/doctype-without-entities" in skip and not entities)
-        or ("M-02/external-entity" in skip and external)
-        or ("M-02/internal-entities" in skip and entities and not external)
-    )
-
-
-def _refuse_doctype(body: bytes, skip: frozenset[str] = frozenset()) -> bool:
+def _refuse_doctype(body: bytes, policy: Policy = STRICT) -> bool:
     """Walk the prolog (declaration, comments, PIs) and refuse a DOCTYPE before the root element.
 
-    Returns whether a DOCTYPE was let through (only ever by a seeded fault)."""
+    Returns whether the policy let a DOCTYPE through (STRICT never does)."""
     position = 0
     if body.startswith(b"<?xml"):
         end = body.find(b"?>")
@@ -89,40 +82,40 @@ def _refuse_doctype(body: bytes, skip: frozenset[str] = frozenset()) -> bool:
         position = item.end()
     if not body.startswith(b"<!DOCTYPE", position):
         return False
-    if _doctype_allowed(body[position : position + 4096], skip):
+    if policy.doctype_allowed(body[position : position + 4096]):
         return True
     raise Violation("M-02", "no DOCTYPE (so no entity declarations)", "a DOCTYPE in the prolog")
 
 
 def parse_untrusted(
-    body: bytes, *, max_bytes: int = MAX_BODY_BYTES, skip: frozenset[str] = frozenset()
+    body: bytes, *, max_bytes: int | None = MAX_BODY_BYTES, policy: Policy = STRICT
 ) -> etree._Element:
     """Return the root element of ``body`` or raise a Violation (T-04, M-01 or M-02).
 
-    ``skip`` holds the test purposes (``M-02/doctype`` ...) of the reference NSW's seeded faults, and
-    is empty everywhere else; even then no entity is expanded and nothing outside the body is read.
+    ``policy`` is STRICT wherever candidates are judged; even the reference NSW's seeded faults
+    expand no entity and read nothing outside the body.
     """
-    if len(body) > max_bytes and "T-04/over-5-mib" not in skip:
+    if max_bytes is not None and len(body) > max_bytes:
         raise Violation("T-04", f"a body of at most {max_bytes} bytes", f"{len(body)} bytes")
     if body.startswith(b"\xef\xbb\xbf"):
         body = body[3:]
     if not body.strip():
         raise Violation("M-01", "one well-formed XML document", "an empty body")
-    body = _refuse_non_utf8(body, skip)
-    if "M-02/before-parsing" in skip:  # parses first: a DOCTYPE before a broken body is then M-01
+    body = _refuse_non_utf8(body, policy)
+    if not policy.doctype_before_parsing:  # a DOCTYPE before a broken body is then M-01
         _parse(body)
-    allow_doctype = _refuse_doctype(body, skip)
-    root = _parse(body, recover="M-01/well-formed" in skip)
+    allow_doctype = _refuse_doctype(body, policy)
+    root = _parse(body, recover=policy.recover_broken_xml)
     tree = root.getroottree()
     if not allow_doctype and (tree.docinfo.doctype or tree.docinfo.internalDTD is not None):
         raise Violation("M-02", "no DOCTYPE", "a DOCTYPE")  # defence in depth: the scan above missed it
-    for entity in list(root.iter(etree.Entity)):  # only with allow_doctype: unexpanded references; drop
+    for entity in list(root.iter(etree.Entity)):  # only when a DOCTYPE was let in: unexpanded; drop
         remove_keeping_tail(entity)
     return root
 
 
 def _parse(body: bytes, recover: bool = False) -> etree._Element:
-    """Parse hardened; ``recover`` (a seeded fault of the reference NSW) mends broken XML."""
+    """Parse hardened; ``recover`` (never STRICT) mends broken XML."""
     parser = etree.XMLParser(**_PARSER_OPTIONS, recover=True) if recover else hardened_parser()
     try:
         root = etree.fromstring(body, parser=parser)

@@ -5,19 +5,13 @@ inconclusive (said so), while everything else is judged as usual."""
 from __future__ import annotations
 
 import json
-import socket
 
 from conformance.config import Config
 from conformance.profile.vectors import BAD_SIGNER_VECTORS
 from conformance.reference.nsw import Settings
 from conformance.reference.runner import RunningReference
 from conformance.run import REFERENCE_WINDOWS, RunOptions, run
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.loopback import free_port
 
 
 def test_playing_th_against_kh(tmp_path):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -37,6 +36,7 @@ from conformance.reference.server import INBOX_PATH
 from conformance.run import REFERENCE_WINDOWS, RunOptions, run
 from conformance.suite.test_exporting import candidate_co
 from conformance.verdicts import Inconclusive
+from tests.loopback import free_port
 
 TOKEN = "manual-mode-test-token"
 OPERATOR_S = 10.0
@@ -47,13 +47,6 @@ REPLACE = "test_replace_co_sent_by_the_candidate_conforms"
 CANCEL = "test_cancel_co_sent_by_the_candidate_conforms"
 CO_SCENARIOS = f"{ISSUE} or {REPLACE} or {CANCEL}"
 _F = f"{{{EFORMD_NS}}}"
-
-
-def free_port() -> int:
-    """A loopback port free right now: the harness inbox must be known before the reference starts."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextlib.contextmanager

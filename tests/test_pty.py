@@ -13,7 +13,6 @@ import json
 import os
 import pty
 import re
-import socket
 import struct
 import subprocess
 import sys
@@ -26,6 +25,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from tests.loopback import free_port
 
 COMMAND = [sys.executable, "-m", "conformance.cli"]
 TOKEN = "pty-operator-token"
@@ -163,9 +164,7 @@ def reference_without_trigger(tmp_path) -> Iterator[tuple[str, Path]]:
     """`conformance reference serve` (KH) and a config that does not claim the capability "trigger"
     (manual mode). The reference's trigger is the operator's "user interface"; the harness is not
     told about it. Yields the trigger URL and the config file."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        harness_port = probe.getsockname()[1]
+    harness_port = free_port()
     process = subprocess.Popen(
         [
             *COMMAND,

@@ -29,6 +29,7 @@ import pytest
 from conformance import cli
 from conformance.progress import Progress
 from conformance.terminal_text import printable, printable_lines, printable_markup
+from tests.loopback import free_port
 
 COMMAND = [sys.executable, "-m", "conformance.cli"]
 TOKEN = "run-defects-token"
@@ -47,12 +48,6 @@ operator_s = 5
 # (test_single_messages.py runs first), then the eight transport tests.
 SYNC_ONLY = "m06- or test_transport"
 SYNC_ONLY_COUNT = 11
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def results(reports: Path) -> dict:

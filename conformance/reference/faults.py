@@ -2,15 +2,18 @@
 
 They prove that every test purpose of the suite can fail (the fault kill matrix): run the tests of
 a fault's purpose against the reference with the fault on, and the purpose's requirement must fail;
-with it off, those tests pass. A fault in a synchronous check names the test purposes whose check
-the receiver then skips or makes wrongly (``skip``, read by the judge, the signature verifier and
-the trust store, and empty wherever candidates are judged); the others are looked up by name where
-the behaviour lives (answers, statuses, outbox, TLS).
+with it off, those tests pass. A fault in a synchronous check is a receiver policy (``lax.LAX``,
+STRICT with one check made wrongly) chosen when the reference NSW starts; the others are looked up
+by name where the behaviour lives (answers, statuses, outbox, TLS). The code that judges candidates
+knows none of them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from conformance.policy import STRICT, Policy
+from conformance.reference.lax import LAX, dropping
 
 
 @dataclass(frozen=True)
@@ -18,7 +21,7 @@ class Fault:
     name: str
     purpose: str
     description: str
-    skip: frozenset[str] = field(default_factory=frozenset)
+    policy: Policy = STRICT  # how its receiver judges (STRICT for faults of behaviour)
     also: tuple[str, ...] = ()  # further purposes it breaks (a fault that switches off a whole rule)
 
     @property
@@ -27,17 +30,17 @@ class Fault:
         return self.purpose.split("/")[0]
 
 
-def _fault(name: str, purpose: str, description: str, *skip: str) -> Fault:
-    return Fault(name, purpose, description, frozenset(skip))
+def _fault(name: str, purpose: str, description: str, lax: str | None = None) -> Fault:
+    return Fault(name, purpose, description, LAX[lax] if lax else STRICT)
 
 
 def _rule(name: str, purposes: tuple[str, ...], description: str, rule: str) -> Fault:
     """A fault that drops every finding of a business rule: it breaks all of the rule's ``purposes``."""
-    return Fault(name, purposes[0], description, frozenset({rule}), purposes[1:])
+    return Fault(name, purposes[0], description, dropping(rule), purposes[1:])
 
 
 def _check(name: str, purpose: str, description: str) -> Fault:
-    """A fault that skips (or makes wrongly) exactly the check of its own purpose."""
+    """A fault that makes exactly the check of its own purpose wrongly."""
     return _fault(name, purpose, description, purpose)
 
 

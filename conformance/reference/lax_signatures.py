@@ -1,4 +1,4 @@
-"""Half a signature check, for two seeded faults of the reference NSW (M-06 purposes).
+"""Half a signature check, for seeded faults of the reference NSW (M-06 and M-07 purposes).
 
 A receiver that checks the digests but not the SignatureValue accepts a forged value; one that
 checks the SignatureValue but not the digests accepts tampered content. Only the reference NSW's
@@ -8,7 +8,6 @@ seeded faults reach this module; candidates are judged by signxml's full check i
 from __future__ import annotations
 
 import base64
-from collections.abc import Collection
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -24,13 +23,23 @@ from conformance.violations import Violation
 _HASHES = {ds.RSA_SHA256: hashes.SHA256, ds.ECDSA_SHA256: hashes.SHA256, ds.RSA_SHA1: hashes.SHA1}
 
 
-def check_half(root: etree._Element, signer: x509.Certificate, skip: Collection[str]) -> None:
-    """Check the digests only (``M-06/value`` skipped) or the value only (``M-06/digest`` skipped)."""
-    signature = root.find(f"{ds.DS}Signature")
-    if "M-06/value" not in skip:
-        _check_signature_value(signature, signer)
-    if "M-06/digest" not in skip:
-        _check_digests(root, signature)
+def value_only(root: etree._Element, signer: x509.Certificate, references: int | bool) -> None:
+    """Checks the SignatureValue over SignedInfo, not the Reference digests (tampering passes)."""
+    _check_signature_value(root.find(f"{ds.DS}Signature"), signer)
+
+
+def digests_only(root: etree._Element, signer: x509.Certificate, references: int | bool) -> None:
+    """Checks the Reference digests, not the SignatureValue (a forged value passes)."""
+    _check_digests(root, root.find(f"{ds.DS}Signature"))
+
+
+def value_only_if_foreign(root: etree._Element, signer: x509.Certificate, references: int | bool) -> None:
+    """Does not compute what a foreign Transform hides: the value only, when there is one."""
+    if root.xpath(".//ds:Transform[@Algorithm=$xpath]", namespaces=ds.NSMAP, xpath=ds.XPATH):
+        value_only(root, signer, references)
+    else:
+        value_only(root, signer, references)
+        digests_only(root, signer, references)
 
 
 def _check_signature_value(signature: etree._Element, signer: x509.Certificate) -> None:

@@ -25,9 +25,11 @@ from lxml import etree
 from conformance import messages, signals, signing
 from conformance.judge import Judgement, Receiver
 from conformance.pki import TestPki
+from conformance.policy import STRICT
 from conformance.profile import rules
 from conformance.profile.codes import EFORMD_NS, PARTIES, PAYLOAD_FOR_ACTION
 from conformance.reference.faults import fault as find_fault
+from conformance.reference.lax import LAX
 from conformance.reference.outbox import DEFAULT_SCHEDULE, Outbox
 from conformance.reference.store import Store, Transaction
 from conformance.safexml import parse_untrusted
@@ -80,7 +82,7 @@ class ReferenceNsw:
         self.store = Store(settings.db)
         if settings.tls and session is None:
             session = self._tls_session()
-        self.receiver = Receiver(self.party, self.trust, skip=self.fault.skip if self.fault else frozenset())
+        self.receiver = Receiver(self.party, self.trust, policy=self.fault.policy if self.fault else STRICT)
         self.outbox = Outbox(
             self.store,
             settings.peers,
@@ -138,7 +140,9 @@ class ReferenceNsw:
         if self.fault_name == "tls-ignore-from":
             claimed = country_of(cert)
         try:
-            self.trust.check_signer([cert], claimed, now, "nsw", skip=_TLS_SKIP.get(self.fault_name, ()))
+            self.trust.check_signer(
+                [cert], claimed, now, "nsw", policy=_TLS_POLICY.get(self.fault_name, STRICT)
+            )
         except Violation as violation:
             return Violation(
                 "T-05",
@@ -153,7 +157,7 @@ class ReferenceNsw:
         with self.store.transaction() as tx:
             sender = None if self.fault_name == "duplicates-keyed-by-message-id" else header.sender
             earlier = tx.digest_of(sender, header.message_id)
-            conflict = "M-17/conflict" not in self.receiver.skip
+            conflict = self.receiver.policy.conflicts_refused
             if earlier is not None and earlier != judgement.body_digest and conflict:
                 raise Violation(
                     "M-17",
@@ -179,7 +183,7 @@ class ReferenceNsw:
         context = rules.Context(header.action, header.sender, header.receiver, now.date(), history=tx)
         findings = list(judgement.findings)
         for rule in rules.STATEFUL_RULES:
-            if rule not in self.receiver.skip:
+            if rule not in self.receiver.policy.dropped_rules:
                 findings += rules.RULES[rule](payload, context)
         if self.fault_name == "br06-window-exclusive" and _issued_a_year_before(payload, now.date()):
             findings.append(rules.Finding("BR-06", "IssueDate 12 months ago (the seeded fault)", "IssueDate"))
@@ -420,10 +424,10 @@ _REFUSED_ACTIONS = {
     "VerificationResponse": ("refuse-verification-responses",),
 }
 # Seeded faults that switch off one check of the TLS client (T-05).
-_TLS_SKIP = {
-    "tls-trust-any-ca": ("M-08/chain",),
-    "tls-ignore-crl": ("M-10/revoked",),
-    "tls-ignore-expiry": ("M-09/expired",),
+_TLS_POLICY = {
+    "tls-trust-any-ca": LAX["M-08/chain"],
+    "tls-ignore-crl": LAX["M-10/revoked"],
+    "tls-ignore-expiry": LAX["M-09/expired"],
 }
 
 
