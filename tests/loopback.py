@@ -1,7 +1,7 @@
-"""A loopback port for a server a test must name before it starts (a harness inbox that a reference
-NSW is configured to reach).
+"""Servers on loopback for the harness's tests: a port a test must name before its server starts (a
+harness inbox that a reference NSW is configured to reach), and the reference NSW as a process.
 
-Chosen below the kernel's ephemeral range, so that no server bound to port 0 meanwhile (the
+The port is chosen below the kernel's ephemeral range, so that no server bound to port 0 meanwhile (the
 reference, another test worker's) can be handed it before the test binds it.
 """
 
@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import random
 import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import NamedTuple
 
 
 def free_port() -> int:
@@ -20,3 +24,55 @@ def free_port() -> int:
                 continue
             return port
     raise RuntimeError("no free loopback port between 20000 and 32000")
+
+
+class ServedReference(NamedTuple):
+    """`conformance reference serve` (KH) as a process: where its inbox and trigger are."""
+
+    process: subprocess.Popen
+    inbox_url: str
+    trigger_url: str
+
+
+def serve_reference(db: Path, harness_port: int, token: str) -> ServedReference:
+    """Start `conformance reference serve --party KH` on a free port, its SG peer the harness inbox
+    at ``harness_port``; the caller stops it with ``stop_reference``."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "conformance.cli",
+            "reference",
+            "serve",
+            "--party",
+            "KH",
+            "--port",
+            "0",
+            "--db",
+            str(db),
+            "--peer",
+            f"SG=http://127.0.0.1:{harness_port}/efdx/1/messages",
+            "--trigger-token",
+            token,
+            "--retry-schedule",
+            "0.2,0.4,0.8",
+            "--outbound-timeout",
+            "1",
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    first, second = process.stdout.readline(), process.stdout.readline()
+    if not first.startswith("reference NSW KH at "):
+        stop_reference(process)
+        raise RuntimeError(f"reference serve did not start: {first!r} {second!r}")
+    return ServedReference(process, first.split(" at ")[1].strip(), second.split(" at ")[1].strip())
+
+
+def stop_reference(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.wait(timeout=10)
+    process.stdout.close()

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.loopback import free_port
+from tests.loopback import free_port, serve_reference, stop_reference
 
 COMMAND = [sys.executable, "-m", "conformance.cli"]
 TOKEN = "pty-operator-token"
@@ -165,34 +165,8 @@ def reference_without_trigger(tmp_path) -> Iterator[tuple[str, Path]]:
     (manual mode). The reference's trigger is the operator's "user interface"; the harness is not
     told about it. Yields the trigger URL and the config file."""
     harness_port = free_port()
-    process = subprocess.Popen(
-        [
-            *COMMAND,
-            "reference",
-            "serve",
-            "--party",
-            "KH",
-            "--port",
-            "0",
-            "--db",
-            str(tmp_path / "kh.sqlite"),
-            "--peer",
-            f"SG=http://127.0.0.1:{harness_port}/efdx/1/messages",
-            "--trigger-token",
-            TOKEN,
-            "--retry-schedule",
-            "0.2,0.4,0.8",
-            "--outbound-timeout",
-            "1",
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    process, inbox_url, trigger_url = serve_reference(tmp_path / "kh.sqlite", harness_port, TOKEN)
     try:
-        inbox_url = process.stdout.readline().split(" at ")[1].strip()
-        trigger_url = process.stdout.readline().split(" at ")[1].strip()
         config = tmp_path / "kh.toml"
         config.write_text(
             f"""
@@ -218,9 +192,7 @@ listen = "127.0.0.1:{harness_port}"
         )
         yield trigger_url, config
     finally:
-        process.kill()
-        process.wait(timeout=10)
-        process.stdout.close()
+        stop_reference(process)
 
 
 def act_as_operator(screen: Screen, trigger_url: str) -> float:

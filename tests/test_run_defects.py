@@ -29,7 +29,7 @@ import pytest
 from conformance import cli
 from conformance.progress import Progress
 from conformance.terminal_text import printable, printable_lines, printable_markup
-from tests.loopback import free_port
+from tests.loopback import free_port, serve_reference, stop_reference
 
 COMMAND = [sys.executable, "-m", "conformance.cli"]
 TOKEN = "run-defects-token"
@@ -79,44 +79,13 @@ def reference_process(tmp_path) -> Iterator[Callable[[], ReferenceProcess]]:
     def start() -> ReferenceProcess:
         harness_port = free_port()
         db = tmp_path / f"kh-{len(started)}.sqlite"
-        process = subprocess.Popen(
-            [
-                *COMMAND,
-                "reference",
-                "serve",
-                "--party",
-                "KH",
-                "--port",
-                "0",
-                "--db",
-                str(db),
-                "--peer",
-                f"SG=http://127.0.0.1:{harness_port}/efdx/1/messages",
-                "--trigger-token",
-                TOKEN,
-                "--retry-schedule",
-                "0.2,0.4,0.8",
-                "--outbound-timeout",
-                "1",
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        started.append(process)
-        first, second = process.stdout.readline(), process.stdout.readline()
-        assert first.startswith("reference NSW KH at "), (first, second)
-        return ReferenceProcess(
-            process, first.split(" at ")[1].strip(), second.split(" at ")[1].strip(), harness_port, db
-        )
+        served = serve_reference(db, harness_port, TOKEN)
+        started.append(served.process)
+        return ReferenceProcess(served.process, served.inbox_url, served.trigger_url, harness_port, db)
 
     yield start
     for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
-        process.stdout.close()
+        stop_reference(process)
 
 
 def candidate_toml(
