@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timezone
 from pathlib import Path
 
 from conformance import __version__
-from conformance.terminal_text import printable
+from conformance.core.terminal_text import printable
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 4
 
@@ -312,9 +312,9 @@ def _parties() -> tuple[str, ...]:
 def _evidence_verify(args: argparse.Namespace) -> int:
     import zipfile
 
+    from conformance.core.violations import Violation
     from conformance.pki import TestPki
     from conformance.report.evidence import verify_evidence
-    from conformance.violations import Violation
 
     try:
         verified = verify_evidence(args.bundle, TestPki.load().trust_store())

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from lxml import etree
 
+from conformance.core.verdicts import Inconclusive
 from conformance.harness import Harness
-from conformance.verdicts import Inconclusive
 
 
 class TriggerFailed(Exception):

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from conformance.client import CandidateClient, Exchange
 from conformance.config import Config, ConfigError
+from conformance.core.client import CandidateClient, Exchange
 from conformance.inbox import Arrival, HarnessInbox
 from conformance.pki import TestPki
 from conformance.profile.vectors import Build, build_vector

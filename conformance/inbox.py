@@ -25,11 +25,11 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
 from conformance import signals
-from conformance.inbox_server import BoundedWSGIServer, ConnectionCounts, Limits
+from conformance.core.inbox_server import BoundedWSGIServer, ConnectionCounts, Limits
+from conformance.core.violations import Violation
 from conformance.judge import Judgement, Receiver
 from conformance.pki import TestPki
 from conformance.profile.codes import MAX_BODY_BYTES
-from conformance.violations import Violation
 
 INBOX_PATH = "/efdx/1/messages"
 

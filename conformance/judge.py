@@ -16,15 +16,15 @@ from typing import Protocol
 
 from lxml import etree
 
-from conformance import safexml, verify
-from conformance.pki import TrustStore
-from conformance.policy import STRICT, Policy
+from conformance.core import safexml, verify
+from conformance.core.policy import STRICT, Policy
+from conformance.core.trust import TrustStore
+from conformance.core.violations import Violation
+from conformance.core.xmldsig import element_children
 from conformance.profile import rules
 from conformance.profile.catalogue import requirement
-from conformance.profile.codes import EFORMD_NS, ENVELOPE_NS, PAYLOAD_FOR_ACTION, PROFILE_VERSION
+from conformance.profile.codes import EFORMD_NS, ENVELOPE_NS, PAYLOAD_FOR_ACTION, PROFILE_VERSION, error_code
 from conformance.validation import EFORMD_SCHEMA, ENVELOPE_SCHEMA, SchemaSet, default_schemas
-from conformance.violations import Violation
-from conformance.xmldsig import element_children
 
 ACCEPTED_CONTENT_TYPES = ("application/xml", "text/xml")
 FUTURE_SKEW = timedelta(minutes=15)
@@ -91,7 +91,7 @@ class Judgement:
     @property
     def codes(self) -> list[str]:
         """EFDX code of the synchronous failure, or the failed BR IDs; empty when all is well."""
-        return [self.violation.code] if self.violation else self.reasons
+        return [error_code(self.violation.requirement)] if self.violation else self.reasons
 
 
 def _text(parent: etree._Element, name: str) -> str | None:
@@ -168,7 +168,7 @@ class Receiver:
         if problem:
             raise Violation("M-03", "an Envelope valid against envelope.xsd", problem.reason, problem.path)
         version = root.get("profileVersion")
-        if policy.profile_versions is not None and version not in policy.profile_versions:
+        if version != PROFILE_VERSION and policy.version_checked:
             raise Violation(
                 "M-18",
                 f'profileVersion="{PROFILE_VERSION}"',

@@ -21,10 +21,7 @@ import pytest
 from conformance import steps
 from conformance.config import ConfigError
 from conformance.config import load as load_config
-from conformance.harness import Harness, TestRecord
-from conformance.profile.catalogue import requirement
-from conformance.profile.purposes import purpose
-from conformance.verdicts import (
+from conformance.core.verdicts import (
     ERROR,
     FAIL,
     INCONCLUSIVE,
@@ -34,7 +31,10 @@ from conformance.verdicts import (
     NotApplicable,
     worse,
 )
-from conformance.violations import Violation
+from conformance.core.violations import Violation
+from conformance.harness import Harness, TestRecord
+from conformance.profile.catalogue import requirement
+from conformance.profile.purposes import purpose
 
 PLUGIN_NAME = "efdx-run"
 NOT_APPLICABLE_PREFIX = "not-applicable: "

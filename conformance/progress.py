@@ -24,7 +24,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from conformance.terminal_text import printable, printable_lines, printable_markup
+from conformance.core.terminal_text import printable, printable_lines, printable_markup
 
 COLOURS = {
     "pass": "green",

@@ -33,8 +33,9 @@ from conformance import harness as harness_module
 from conformance import suite
 from conformance.config import CAPABILITIES, Config, ConfigError, Tls, Windows
 from conformance.control import TokenRefused, check_trigger_token
+from conformance.core.trust import Credential
+from conformance.core.verdicts import INCONCLUSIVE, NOT_APPLICABLE, PASS
 from conformance.harness import Harness, TestRecord
-from conformance.pki import Credential
 from conformance.plugin import EfdxRun, Selection
 from conformance.progress import Progress
 from conformance.reference.nsw import Settings
@@ -42,7 +43,6 @@ from conformance.reference.runner import RunningReference
 from conformance.report.evidence import write_evidence
 from conformance.report.html import write_html
 from conformance.report.results import RunResult, write_json, write_junit
-from conformance.verdicts import INCONCLUSIVE, NOT_APPLICABLE, PASS
 
 REFERENCE_PARTY = "KH"
 # The reference NSW answers at once; short windows keep the run fast without making it flaky.

@@ -13,11 +13,12 @@ from datetime import datetime
 
 from lxml import etree
 
-from conformance import messages, safexml, signing, verify
-from conformance.pki import Credential, TrustStore
-from conformance.profile.codes import ENVELOPE_NS, PROFILE_VERSION
+from conformance import messages
+from conformance.core import safexml, signing, verify
+from conformance.core.trust import Credential, TrustStore
+from conformance.core.violations import Violation
+from conformance.profile.codes import ENVELOPE_NS, PROFILE_VERSION, error_code
 from conformance.validation import ENVELOPE_SCHEMA, default_schemas
-from conformance.violations import Violation
 
 _E = f"{{{ENVELOPE_NS}}}"
 MAX_DESCRIPTION = 2048
@@ -81,7 +82,7 @@ def error(
             "timestamp": messages.utc_timestamp(at),
             "faults": [
                 {
-                    "code": code or violation.code,
+                    "code": code or error_code(violation.requirement),
                     "severity": "error",
                     "description": description[:MAX_DESCRIPTION],
                     "location": violation.location,

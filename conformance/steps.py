@@ -11,14 +11,15 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from conformance import safexml, signals
-from conformance import xmldsig as ds
-from conformance.client import Exchange
+from conformance import signals
+from conformance.core import safexml
+from conformance.core import xmldsig as ds
+from conformance.core.client import Exchange
+from conformance.core.violations import Violation
 from conformance.harness import Harness
 from conformance.inbox import Arrival
 from conformance.profile.catalogue import requirement
-from conformance.profile.codes import EFORMD_NS, ENVELOPE_NS
-from conformance.violations import Violation
+from conformance.profile.codes import EFORMD_NS, ENVELOPE_NS, error_code
 
 _E, _F = f"{{{ENVELOPE_NS}}}", f"{{{EFORMD_NS}}}"
 # Errors for bodies a receiver need not read (T-03, T-04) or cannot parse (M-01, M-02): they MAY
@@ -218,7 +219,7 @@ def check_status(
         raise Violation(
             "M-22",
             "a StatusNotification that meets M-03..M-15",
-            f"{arrival.judgement.violation.code}: {arrival.judgement.violation}",
+            f"{error_code(arrival.judgement.violation.requirement)}: {arrival.judgement.violation}",
         )
     header = arrival.header
     if header.ref_to_message_id != sent.message_id:

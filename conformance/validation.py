@@ -16,7 +16,7 @@ from pathlib import Path
 import xmlschema
 from lxml import etree
 
-from conformance.safexml import hardened_parser
+from conformance.core.safexml import hardened_parser
 
 ENVELOPE_SCHEMA = "envelope.xsd"
 EFORMD_SCHEMA = "eformd.xsd"

@@ -10,7 +10,7 @@ import pytest
 
 from conformance.profile import catalogue
 from conformance.profile.catalogue import CHECK_ORDER, Requirement, by_layer, requirement, requirements
-from conformance.violations import error_code
+from conformance.profile.codes import error_code
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SPEC = REPO_ROOT.parent / "shared" / "EFDX-1.0.md"

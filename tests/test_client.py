@@ -11,7 +11,7 @@ import pytest
 import requests
 import responses
 
-from conformance.client import CandidateClient, Exchange
+from conformance.core.client import CandidateClient, Exchange
 
 URL = "https://nsw.example.kh/efdx/1/messages"
 BODY = b"<Envelope>ping</Envelope>"

@@ -11,10 +11,10 @@ from datetime import datetime, timezone
 import pytest
 
 from conformance import signals
-from conformance.client import CandidateClient
+from conformance.core.client import CandidateClient
+from conformance.core.violations import Violation
 from conformance.pki import TestPki
 from conformance.profile.codes import MAX_BODY_BYTES
-from conformance.violations import Violation
 
 
 def _error_answer(pki: TestPki) -> bytes:

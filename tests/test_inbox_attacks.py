@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from conformance.core.inbox_server import Limits
 from conformance.inbox import HarnessInbox, Retention
-from conformance.inbox_server import Limits
 from conformance.pki import TestPki
 from conformance.profile import vectors
 

@@ -28,6 +28,7 @@ import conformance.harness
 from conformance import cli
 from conformance.config import CAPABILITIES, Config
 from conformance.control import ask_to_send
+from conformance.core.verdicts import Inconclusive
 from conformance.harness import Harness
 from conformance.profile.codes import EFORMD_NS
 from conformance.reference.nsw import Settings
@@ -35,7 +36,6 @@ from conformance.reference.runner import RunningReference
 from conformance.reference.server import INBOX_PATH
 from conformance.run import REFERENCE_WINDOWS, RunOptions, run
 from conformance.suite.test_exporting import candidate_co
-from conformance.verdicts import Inconclusive
 from tests.loopback import free_port
 
 TOKEN = "manual-mode-test-token"

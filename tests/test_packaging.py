@@ -79,3 +79,23 @@ def test_the_command_and_the_pytest_plugin_are_registered(wheel, wheel_names):
         entry_points = archive.read(name).decode()
     assert "conformance = conformance.cli:main" in entry_points
     assert "[pytest11]" in entry_points and "efdx = conformance.plugin" in entry_points
+
+
+def test_the_core_contract_forbids_every_module_outside_the_core():
+    """A module added beside the core is forbidden to it too, not silently allowed (import-linter
+    forbids what it is told to; this keeps the list in pyproject.toml whole)."""
+    import pkgutil
+    import tomllib
+    from pathlib import Path
+
+    import conformance
+
+    root = Path(__file__).resolve().parent.parent
+    contract = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"][0]
+    outside = {
+        f"conformance.{module.name}"
+        for module in pkgutil.iter_modules(conformance.__path__)
+        if module.name not in ("core", "schemas", "test_vectors")
+    }
+    assert contract["source_modules"] == ["conformance.core"]
+    assert set(contract["forbidden_modules"]) == outside

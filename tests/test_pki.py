@@ -14,9 +14,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from conformance import pki_gen
-from conformance.pki import TestPki, TrustStore, cert_from_der, chain_from_der
+from conformance.core.trust import TrustStore, cert_from_der, chain_from_der
+from conformance.core.violations import Violation
+from conformance.pki import TestPki
 from conformance.profile.codes import PARTIES
-from conformance.violations import Violation
 
 AT = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 GOOD_UNTIL = datetime(2045, 1, 1, tzinfo=UTC)

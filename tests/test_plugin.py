@@ -10,16 +10,16 @@ from dataclasses import dataclass, field
 import pytest
 
 from conformance.config import ROLES
+from conformance.core.verdicts import ERROR, FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, VERDICTS
 from conformance.harness import TestRecord as Record  # (not collected as a test class)
 from conformance.plugin import EfdxRun, Selection
-from conformance.verdicts import ERROR, FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, VERDICTS
 
 pytest_plugins = ["pytester"]
 
 HEADER = """
 import pytest
-from conformance.verdicts import Inconclusive, NotApplicable
-from conformance.violations import Violation
+from conformance.core.verdicts import Inconclusive, NotApplicable
+from conformance.core.violations import Violation
 """
 
 

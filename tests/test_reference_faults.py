@@ -25,7 +25,9 @@ import requests
 from lxml import etree
 
 from conformance import cli, signals
-from conformance import xmldsig as ds
+from conformance.core import xmldsig as ds
+from conformance.core.safexml import parse_untrusted
+from conformance.core.violations import Violation
 from conformance.inbox import Arrival, HarnessInbox, Reaction
 from conformance.pki import TestPki
 from conformance.profile.catalogue import requirement
@@ -33,9 +35,7 @@ from conformance.profile.codes import EFORMD_NS, ENVELOPE_NS
 from conformance.profile.vectors import Build, build_vector
 from conformance.reference.faults import FAULTS
 from conformance.reference.runner import RunningReference
-from conformance.safexml import parse_untrusted
 from conformance.validation import ENVELOPE_SCHEMA, default_schemas
-from conformance.violations import Violation
 
 _E = f"{{{ENVELOPE_NS}}}"
 _F = f"{{{EFORMD_NS}}}"

@@ -25,9 +25,11 @@ import pytest
 import requests
 from lxml import etree
 
-from conformance import messages, signals, verify
+from conformance import messages, signals
+from conformance.core import verify
+from conformance.core.trust import Credential
 from conformance.inbox import Arrival, HarnessInbox
-from conformance.pki import Credential, TestPki
+from conformance.pki import TestPki
 from conformance.profile import catalogue, vectors
 from conformance.profile.codes import DS_NS, EFORMD_NS, ENVELOPE_NS, MAX_BODY_BYTES
 from conformance.reference.nsw import Settings

@@ -27,8 +27,8 @@ from pathlib import Path
 import pytest
 
 from conformance import cli
+from conformance.core.terminal_text import printable, printable_lines, printable_markup
 from conformance.progress import Progress
-from conformance.terminal_text import printable, printable_lines, printable_markup
 from tests.loopback import free_port, serve_reference, stop_reference
 
 COMMAND = [sys.executable, "-m", "conformance.cli"]

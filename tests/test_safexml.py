@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.safexml import parse_untrusted
-from conformance.violations import Violation
+from conformance.core.safexml import parse_untrusted
+from conformance.core.violations import Violation
+from conformance.profile.codes import error_code
 
 
 def refusal(body: bytes, **options) -> Violation:
@@ -58,4 +59,4 @@ def test_malformed_or_non_utf8_is_m01(body, observed):
 
 def test_size_cap_is_t04_before_parsing():
     violation = refusal(b"<a>" + b"x" * 100 + b"</a>", max_bytes=50)
-    assert violation.requirement == "T-04" and violation.code == "EFDX-T04"
+    assert violation.requirement == "T-04" and error_code(violation.requirement) == "EFDX-T04"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import xmldsig as ds
+from conformance.core import xmldsig as ds
 from conformance.pki import TestPki
 from conformance.profile.codes import EFORMD_NS
 from conformance.profile.vectors import build_vector, load_manifest

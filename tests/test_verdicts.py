@@ -8,10 +8,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from conformance.harness import TestRecord as Record  # (not collected as a test class)
-from conformance.profile.catalogue import requirement, requirements
-from conformance.report.results import NOT_TESTED, RunResult
-from conformance.verdicts import (
+from conformance.core.verdicts import (
     CONFORMANT,
     ERROR,
     FAIL,
@@ -25,6 +22,9 @@ from conformance.verdicts import (
     worse,
     worst,
 )
+from conformance.harness import TestRecord as Record  # (not collected as a test class)
+from conformance.profile.catalogue import requirement, requirements
+from conformance.report.results import NOT_TESTED, RunResult
 
 ORDER = (PASS, INCONCLUSIVE, FAIL, ERROR)  # from best to worst
 

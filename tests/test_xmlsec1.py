@@ -24,13 +24,15 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
 
-from conformance import messages, signing
-from conformance import xmldsig as ds
+from conformance import messages
+from conformance.core import signing
+from conformance.core import xmldsig as ds
+from conformance.core.safexml import parse_untrusted
+from conformance.core.trust import Credential
 from conformance.judge import Receiver
-from conformance.pki import Credential, TestPki
+from conformance.pki import TestPki
 from conformance.profile.codes import EFORMD_NS, ENVELOPE_NS
 from conformance.profile.vectors import Vector, build_vector, load_manifest
-from conformance.safexml import parse_untrusted
 
 XMLSEC1 = shutil.which("xmlsec1")
 if XMLSEC1 is None and os.environ.get("CI"):

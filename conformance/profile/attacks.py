@@ -11,7 +11,7 @@ import copy
 
 from lxml import etree
 
-from conformance import xmldsig as ds
+from conformance.core import xmldsig as ds
 from conformance.profile.codes import ENVELOPE_NS
 
 _E = f"{{{ENVELOPE_NS}}}"

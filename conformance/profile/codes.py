@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from conformance.core import policy
+from conformance.core.xmldsig import DS_NS as DS_NS  # the W3C namespace, re-exported
+
 ENVELOPE_NS = "urn:efdx:envelope:1"
 EFORMD_NS = "urn:efdx:eformd:1"
-DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 PROFILE_VERSION = "1.0"
 
 # ASEAN member states party to ATIGA. Timor-Leste (TL) joined ASEAN in 2025 but is not yet party to
@@ -43,4 +45,11 @@ STATUSES: tuple[str, ...] = (
 )
 OUTCOMES: tuple[str, ...] = ("CONFIRMED", "NOT_CONFIRMED")
 
-MAX_BODY_BYTES = 5 * 1024 * 1024  # T-04
+MAX_BODY_BYTES = policy.MAX_BODY_BYTES  # T-04
+
+
+def error_code(requirement: str) -> str:
+    """The wire code for a requirement: ``M-06`` -> ``EFDX-M06``; BR IDs travel as themselves."""
+    if requirement.startswith("BR-"):
+        return requirement
+    return "EFDX-" + requirement.replace("-", "")

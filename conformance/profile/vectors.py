@@ -21,9 +21,11 @@ from typing import Any
 
 from lxml import etree
 
-from conformance import messages, signing
-from conformance import xmldsig as ds
-from conformance.pki import Credential, TestPki
+from conformance import messages
+from conformance.core import signing
+from conformance.core import xmldsig as ds
+from conformance.core.trust import Credential
+from conformance.pki import TestPki
 from conformance.profile import attacks
 from conformance.profile.codes import EFORMD_NS, ENVELOPE_NS, MAX_BODY_BYTES
 

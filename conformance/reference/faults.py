@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from conformance.policy import STRICT, Policy
+from conformance.core.policy import STRICT, Policy
 from conformance.reference.lax import LAX, dropping
 
 

@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from lxml import etree
 
-from conformance import signing
-from conformance import xmldsig as ds
-from conformance.violations import Violation
+from conformance.core import signing
+from conformance.core import xmldsig as ds
+from conformance.core.violations import Violation
 
 _HASHES = {ds.RSA_SHA256: hashes.SHA256, ds.ECDSA_SHA256: hashes.SHA256, ds.RSA_SHA1: hashes.SHA1}
 

@@ -22,18 +22,19 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
-from conformance import messages, signals, signing
+from conformance import messages, signals
+from conformance.core import signing
+from conformance.core.policy import STRICT
+from conformance.core.safexml import parse_untrusted
+from conformance.core.violations import Violation
 from conformance.judge import Judgement, Receiver
 from conformance.pki import TestPki
-from conformance.policy import STRICT
 from conformance.profile import rules
 from conformance.profile.codes import EFORMD_NS, PARTIES, PAYLOAD_FOR_ACTION
 from conformance.reference.faults import fault as find_fault
 from conformance.reference.lax import LAX
 from conformance.reference.outbox import DEFAULT_SCHEDULE, Outbox
 from conformance.reference.store import Store, Transaction
-from conformance.safexml import parse_untrusted
-from conformance.violations import Violation
 
 log = logging.getLogger(__name__)
 _F = f"{{{EFORMD_NS}}}"

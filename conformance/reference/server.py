@@ -19,9 +19,9 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from conformance import signals
+from conformance.core.violations import Violation
 from conformance.profile.codes import MAX_BODY_BYTES
 from conformance.reference.nsw import Answer, ReferenceNsw
-from conformance.violations import Violation
 
 log = logging.getLogger(__name__)
 INBOX_PATH = "/efdx/1/messages"

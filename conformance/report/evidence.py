@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from conformance.pki import Credential, TrustStore
-from conformance.violations import Violation
+from conformance.core.trust import Credential, TrustStore
+from conformance.core.violations import Violation
 
 MANIFEST, SIGNATURE, SIGNER = "MANIFEST.sha256", "MANIFEST.sig", "signer.pem"
 

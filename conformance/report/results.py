@@ -11,10 +11,10 @@ from pathlib import Path
 from lxml import etree
 
 from conformance import __version__
+from conformance.core.verdicts import NOT_APPLICABLE, PASS, run_verdict, worst
 from conformance.harness import TestRecord
 from conformance.profile.catalogue import requirements
 from conformance.profile.purposes import purposes
-from conformance.verdicts import NOT_APPLICABLE, PASS, run_verdict, worst
 
 NOT_TESTED = "not-tested"
 

@@ -13,11 +13,11 @@ from lxml import etree
 
 from conformance import messages, steps
 from conformance.control import ask_to_send
+from conformance.core.verdicts import Inconclusive
+from conformance.core.violations import Violation
 from conformance.harness import Harness
 from conformance.inbox import Arrival, Reaction
-from conformance.profile.codes import EFORMD_NS
-from conformance.verdicts import Inconclusive
-from conformance.violations import Violation
+from conformance.profile.codes import EFORMD_NS, error_code
 
 _F = f"{{{EFORMD_NS}}}"
 
@@ -69,7 +69,7 @@ def check_conforms(arrival: Arrival, status: str | None = None) -> None:
         raise Violation(
             "M-22",
             f"a {arrival.header.action if arrival.header else 'message'} that meets the profile",
-            f"{violation.code}: {violation.observed}",
+            f"{error_code(violation.requirement)}: {violation.observed}",
             also=("A-06",),
         )
     if status and arrival.judgement.status != status:

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from conformance import steps
+from conformance.core.violations import Violation
 from conformance.harness import Harness
 from conformance.profile.vectors import Build, default_payload_data
-from conformance.violations import Violation
 
 pytestmark = pytest.mark.role("importing")
 

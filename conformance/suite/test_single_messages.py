@@ -10,10 +10,10 @@ import pytest
 from lxml import etree
 
 from conformance import steps
+from conformance.core.verdicts import Inconclusive
 from conformance.harness import Harness
 from conformance.profile.codes import EFORMD_NS
 from conformance.profile.vectors import BAD_SIGNER_VECTORS, BAD_SIGNERS_PARTY, Vector, load_manifest
-from conformance.verdicts import Inconclusive
 
 _F = f"{{{EFORMD_NS}}}"
 CAPABILITY_OF_ACTION = {"ReplaceCO": "replace", "CancelCO": "cancel"}

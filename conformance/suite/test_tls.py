@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from conformance import steps
+from conformance.core.verdicts import Inconclusive, NotApplicable
+from conformance.core.violations import Violation
 from conformance.harness import Harness
-from conformance.verdicts import Inconclusive, NotApplicable
-from conformance.violations import Violation
 
 pytestmark = [pytest.mark.role("importing"), pytest.mark.requirements("T-05")]
 

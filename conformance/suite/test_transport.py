@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from conformance import steps
+from conformance.core.violations import Violation
 from conformance.harness import Harness
-from conformance.violations import Violation
 
 pytestmark = pytest.mark.role("importing")
 

@@ -1,19 +1,13 @@
 """The typed failure that every check raises: which requirement, what the spec demands, what was seen.
 
 One type serves the offline validator, the harness inbox and the reference NSW, so that a verdict,
-an EFDX error code and a report line all come from the same object.
+a profile's error code (its pack maps requirement to wire code) and a report line all come from the
+same object.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-
-def error_code(requirement: str) -> str:
-    """The wire code for a requirement: ``M-06`` -> ``EFDX-M06``; BR IDs travel as themselves."""
-    if requirement.startswith("BR-"):
-        return requirement
-    return "EFDX-" + requirement.replace("-", "")
 
 
 @dataclass
@@ -34,10 +28,6 @@ class Violation(Exception):
 
     def __post_init__(self) -> None:
         super().__init__(str(self))
-
-    @property
-    def code(self) -> str:
-        return error_code(self.requirement)
 
     def __str__(self) -> str:
         where = f" at {self.location}" if self.location else ""

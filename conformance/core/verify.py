@@ -16,6 +16,7 @@ import base64
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -25,10 +26,10 @@ from signxml.algorithms import DigestAlgorithm, SignatureMethod
 from signxml.exceptions import SignXMLException
 from signxml.verifier import SignatureConfiguration
 
-from conformance import xmldsig as ds
-from conformance.pki import TrustStore
-from conformance.policy import STRICT, Policy, exact_references
-from conformance.violations import Violation
+from conformance.core import xmldsig as ds
+from conformance.core.policy import STRICT, Policy, exact_references
+from conformance.core.trust import TrustStore
+from conformance.core.violations import Violation
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ def find_signature(parent: etree._Element) -> etree._Element | None:
 
 
 def _duplicate_ids(root: etree._Element) -> list[str]:
-    counts = Counter(value for value in root.xpath("//@Id"))
+    counts = Counter(str(value) for value in root.xpath("//@Id") or ())  # type: ignore[union-attr]
     return sorted(value for value, count in counts.items() if count > 1)
 
 
@@ -67,12 +68,12 @@ def _check_structure(
     if policy.canonicalizations is not None and algorithm not in policy.canonicalizations:
         raise Violation("M-07", f"CanonicalizationMethod {ds.EXC_C14N}", str(algorithm or "none"))
     references = _references(signature)
-    uris = [reference.get("URI") for reference in references]
+    uris = [reference.get("URI", "") for reference in references]
     if not policy.references_accepted(uris, expected_uris, signature):
         raise Violation("M-07", f"References {expected_uris}", f"References {uris}")
     for reference in references:
         transforms = tuple(
-            t.get("Algorithm") for t in reference.findall(f"{ds.DS}Transforms/{ds.DS}Transform")
+            t.get("Algorithm", "") for t in reference.findall(f"{ds.DS}Transforms/{ds.DS}Transform")
         )
         if not policy.transforms_accepted(transforms, expected_transforms):
             raise Violation(
@@ -85,7 +86,9 @@ def _check_structure(
 def _signer_chain(signature: etree._Element) -> list[x509.Certificate]:
     texts = signature.findall(f"{ds.DS}KeyInfo/{ds.DS}X509Data/{ds.DS}X509Certificate")
     try:
-        chain = [x509.load_der_x509_certificate(base64.b64decode("".join(t.text.split()))) for t in texts]
+        chain = [
+            x509.load_der_x509_certificate(base64.b64decode("".join((t.text or "").split()))) for t in texts
+        ]
     except (ValueError, AttributeError, TypeError) as exc:
         raise Violation(
             "M-08", "the signer's X.509 certificate in KeyInfo/X509Data", f"unreadable: {exc}"
@@ -167,7 +170,7 @@ def _verify(
     _check_value(signed_root, chain[0], len(expected_uris) if strict_references else True, policy)
     trust.check_signer(chain, party, at, purpose, policy=policy)
     digests = tuple(
-        value.text.strip()
+        (value.text or "").strip()
         for value in signature.iterfind(f"{ds.DS}SignedInfo/{ds.DS}Reference/{ds.DS}DigestValue")
     )
     return VerifiedSignature(signer=chain[0], digests=digests)
@@ -214,16 +217,17 @@ def verify_enveloped(
     Raises Violations with the envelope codes (M-05 missing, M-07, M-12, M-06, M-08..M-11); the
     caller reports them under its own requirement (BR-12, M-19, M-20) with this as the detail.
     """
-    if find_signature(element) is None:
+    signature = find_signature(element)
+    if signature is None:
         raise Violation("M-05", f"a ds:Signature in {etree.QName(element).localname}", "no ds:Signature")
     standalone = etree.fromstring(etree.tostring(element, with_tail=False))
     uris = [f"#{element.get('Id')}"]
     # duplicate Ids are judged in the whole document, not only this element
-    _check_structure(find_signature(element), uris, (ds.ENVELOPED, ds.EXC_C14N), policy)
+    _check_structure(signature, uris, (ds.ENVELOPED, ds.EXC_C14N), policy)
     transforms = (ds.ENVELOPED, ds.EXC_C14N)
     return _verify(
         standalone,
-        find_signature(standalone),
+        cast(etree._Element, find_signature(standalone)),  # the same signature, in the copy
         uris,
         transforms,
         trust=trust,

@@ -11,34 +11,35 @@ import re
 
 from lxml import etree
 
-from conformance.policy import STRICT, Policy
-from conformance.profile.codes import MAX_BODY_BYTES
-from conformance.violations import Violation
-from conformance.xmldsig import remove_keeping_tail
+from conformance.core.policy import MAX_BODY_BYTES, STRICT, Policy
+from conformance.core.violations import Violation
+from conformance.core.xmldsig import remove_keeping_tail
 
-_PARSER_OPTIONS = dict(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    dtd_validation=False,
-    huge_tree=False,
-    remove_blank_text=False,
-    # Exclusive C14N without comments ignores comments, so a comment inside signed text would split
-    # what lxml reads (element.text stops at it) from what was signed. Dropping comments at parse time
-    # makes the two the same. Processing instructions are dropped too: C14N covers them, so one added
-    # after signing is simply gone, and one that was signed makes the digest fail (M-06). Either way
-    # what is read is what was canonicalized.
-    remove_comments=True,
-    remove_pis=True,
-)
 _XML_DECL = re.compile(rb"^<\?xml\s[^?]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
 # Prolog items that may stand before the root element: comments, processing instructions, space.
 _PROLOG_ITEM = re.compile(rb"\s+|<!--.*?-->|<\?.*?\?>", re.S)
 
 
-def hardened_parser() -> etree.XMLParser:
-    """A parser that never resolves entities, loads DTDs or touches the network."""
-    return etree.XMLParser(**_PARSER_OPTIONS)
+def hardened_parser(recover: bool = False) -> etree.XMLParser:
+    """A parser that never resolves entities, loads DTDs or touches the network.
+
+    Exclusive C14N without comments ignores comments, so a comment inside signed text would split
+    what lxml reads (element.text stops at it) from what was signed. Dropping comments at parse time
+    makes the two the same. Processing instructions are dropped too: C14N covers them, so one added
+    after signing is simply gone, and one that was signed makes the digest fail (M-06). Either way
+    what is read is what was canonicalized. ``recover`` (never STRICT) mends broken XML.
+    """
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_blank_text=False,
+        remove_comments=True,
+        remove_pis=True,
+        recover=recover,
+    )
 
 
 def _refuse_non_utf8(body: bytes, policy: Policy) -> bytes:
@@ -107,7 +108,8 @@ def parse_untrusted(
     allow_doctype = _refuse_doctype(body, policy)
     root = _parse(body, recover=policy.recover_broken_xml)
     tree = root.getroottree()
-    if not allow_doctype and (tree.docinfo.doctype or tree.docinfo.internalDTD is not None):
+    doctype = tree.docinfo.doctype  # type: ignore[attr-defined]  # lxml-stubs lack DocInfo.doctype
+    if not allow_doctype and (doctype or tree.docinfo.internalDTD is not None):
         raise Violation("M-02", "no DOCTYPE", "a DOCTYPE")  # defence in depth: the scan above missed it
     for entity in list(root.iter(etree.Entity)):  # only when a DOCTYPE was let in: unexpanded; drop
         remove_keeping_tail(entity)
@@ -116,11 +118,10 @@ def parse_untrusted(
 
 def _parse(body: bytes, recover: bool = False) -> etree._Element:
     """Parse hardened; ``recover`` (never STRICT) mends broken XML."""
-    parser = etree.XMLParser(**_PARSER_OPTIONS, recover=True) if recover else hardened_parser()
     try:
-        root = etree.fromstring(body, parser=parser)
-        if root is None:
-            raise etree.XMLSyntaxError("nothing to recover", None, 0, 0)
-        return root
+        root = etree.fromstring(body, parser=hardened_parser(recover))
     except etree.XMLSyntaxError as exc:
         raise Violation("M-01", "one well-formed XML document", f"not well-formed: {exc}") from None
+    if root is None:  # recovery found nothing
+        raise Violation("M-01", "one well-formed XML document", "nothing could be read")
+    return root

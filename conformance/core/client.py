@@ -17,7 +17,12 @@ from datetime import datetime, timezone
 import requests
 
 DEFAULT_MAX_ANSWER = 1024 * 1024
-SECRET_HEADERS = frozenset({"x-efdx-test-token", "authorization"})  # never written to reports
+
+
+def is_secret_header(name: str) -> bool:
+    """Never written to reports: credentials, and any profile's test token (X-EFDX-Test-Token ...)."""
+    lowered = name.lower()
+    return lowered in ("authorization", "proxy-authorization", "cookie") or "token" in lowered
 
 
 @dataclass
@@ -52,7 +57,7 @@ class Exchange:
             "started": self.started.isoformat(),
             "duration_s": round(self.duration_s, 4),
             "request_headers": {
-                name: "(redacted)" if name.lower() in SECRET_HEADERS else value
+                name: "(redacted)" if is_secret_header(name) else value
                 for name, value in self.request_headers.items()
             },
             "request_body": text(self.request_body),

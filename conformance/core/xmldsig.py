@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from conformance.profile.codes import DS_NS
-
+DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 DS = f"{{{DS_NS}}}"
 NSMAP = {"ds": DS_NS}
 
@@ -37,6 +36,12 @@ def element_children(element: etree._Element) -> list[etree._Element]:
     return [child for child in element if isinstance(child.tag, str)]
 
 
+def elements(node: etree._Element, xpath: str, **variables: str) -> list[etree._Element]:
+    """The elements an XPath selects (lxml's xpath() is typed for any result)."""
+    found = node.xpath(xpath, **variables)  # type: ignore[arg-type]  # the stubs know no XPath variables
+    return [item for item in found if isinstance(item, etree._Element)] if isinstance(found, list) else []
+
+
 def canonicalize(element: etree._Element) -> bytes:
     """Exclusive C14N 1.0 without comments, the only canonicalization EFDX allows."""
     return etree.tostring(element, method="c14n", exclusive=True, with_comments=False)
@@ -58,6 +63,8 @@ def without_signature(element: etree._Element) -> etree._Element:
 def remove_keeping_tail(element: etree._Element) -> None:
     """Remove an element but keep the text that follows it, as the XPath data model does."""
     parent, tail = element.getparent(), element.tail
+    if parent is None:
+        raise ValueError("the root element cannot be removed")
     if tail:
         previous = element.getprevious()
         if previous is not None:

@@ -16,8 +16,7 @@ from typing import Any
 
 from lxml import etree
 
-from conformance import xmldsig as ds
-from conformance.profile.codes import MAX_BODY_BYTES, PROFILE_VERSION
+from conformance.core import xmldsig as ds
 
 
 def exact_references(uris: list[str], expected: list[str], signature: etree._Element) -> bool:
@@ -35,6 +34,9 @@ def no_doctype(doctype: bytes) -> bool:
     return False
 
 
+MAX_BODY_BYTES = 5 * 1024 * 1024  # the HTTP binding's cap (T-04); RCPX keeps it
+
+
 @dataclass(frozen=True)
 class Policy:
     # T: transport
@@ -49,7 +51,7 @@ class Policy:
     # M-03, M-04, M-18: schemas and version
     envelope_schema: bool = True
     payload_schema: bool = True
-    profile_versions: frozenset[str] | None = frozenset({PROFILE_VERSION})  # None: any
+    version_checked: bool = True  # the profile's profileVersion (M-18)
     # M-05..M-12: the signature
     signature_required: bool = True
     unique_ids: bool = True

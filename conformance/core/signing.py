@@ -20,15 +20,15 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
 
-from conformance import xmldsig as ds
-from conformance.pki import Credential
+from conformance.core import xmldsig as ds
+from conformance.core.trust import Credential
 
 _HASHLIB = {ds.SHA1: "sha1", ds.SHA256: "sha256", ds.SHA384: "sha384", ds.SHA512: "sha512", ds.MD5: "md5"}
-_SIGNATURE_HASH = {
-    ds.RSA_SHA256: hashes.SHA256,
-    ds.RSA_SHA1: hashes.SHA1,
-    ds.ECDSA_SHA256: hashes.SHA256,
-    ds.ECDSA_SHA1: hashes.SHA1,
+_SIGNATURE_HASH: dict[str, hashes.HashAlgorithm] = {
+    ds.RSA_SHA256: hashes.SHA256(),
+    ds.RSA_SHA1: hashes.SHA1(),
+    ds.ECDSA_SHA256: hashes.SHA256(),
+    ds.ECDSA_SHA1: hashes.SHA1(),
 }
 
 
@@ -54,7 +54,7 @@ class Reference:
         node = ds.without_signature(self.target) if ds.ENVELOPED in self.transforms else self.target
         if self.unsigned:
             node = etree.fromstring(etree.tostring(node, with_tail=False))
-            for left_out in node.xpath("//*[local-name()=$name]", name=self.unsigned):
+            for left_out in ds.elements(node, "//*[local-name()=$name]", name=self.unsigned):
                 ds.remove_keeping_tail(left_out)
         return ds.canonicalize(node)
 
@@ -69,10 +69,12 @@ def default_signature_method(credential: Credential) -> str:
 
 
 def _sign_bytes(data: bytes, credential: Credential, method: str) -> bytes:
-    algorithm = _SIGNATURE_HASH[method]()
+    algorithm = _SIGNATURE_HASH[method]
     key = credential.key
     if isinstance(key, rsa.RSAPrivateKey):
         return key.sign(data, padding.PKCS1v15(), algorithm)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise TypeError(f"{credential.name}: an RSA or ECDSA key signs, not a {type(key).__name__}")
     r, s = decode_dss_signature(key.sign(data, ec.ECDSA(algorithm, deterministic_signing=True)))
     size = (key.curve.key_size + 7) // 8
     return r.to_bytes(size, "big") + s.to_bytes(size, "big")
