@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Protocol
 
 from lxml import etree
@@ -26,9 +26,7 @@ from conformance.profile.catalogue import requirement
 from conformance.profile.codes import EFORMD_NS, ENVELOPE_NS, PAYLOAD_FOR_ACTION, PROFILE_VERSION, error_code
 from conformance.validation import EFORMD_SCHEMA, ENVELOPE_SCHEMA, SchemaSet, default_schemas
 
-ACCEPTED_CONTENT_TYPES = ("application/xml", "text/xml")
-FUTURE_SKEW = timedelta(minutes=15)
-MAX_AGE = timedelta(hours=24)
+FUTURE_SKEW, MAX_AGE = STRICT.future_skew, STRICT.max_age  # the window M-15 states
 _E = f"{{{ENVELOPE_NS}}}"
 
 

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import json
 
+from pathlib import Path
+
 import pytest
+from lxml import etree
 
 from conformance.profile.catalogue import requirements
 from conformance.run import RunOptions, run
@@ -37,3 +40,5 @@ def test_a_keyword_subset_of_the_utilisation_tests_passes(tmp_path, keyword, cap
     results = json.loads((folder / "results.json").read_text())
     assert [t["verdict"] for t in results["tests"]] == ["pass", "pass"]
     assert code == 0
+    schema = etree.XMLSchema(etree.parse(str(Path(__file__).parent / "data" / "junit-common.xsd")))
+    assert schema.validate(etree.parse(str(folder / "junit.xml"))), schema.error_log

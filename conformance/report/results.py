@@ -179,18 +179,33 @@ def xml_text(text: str) -> str:
     return _NOT_XML.sub("\ufffd", text)
 
 
+# JUnit has pass, failure, error and skipped. An inconclusive test is no pass: it becomes an error
+# (with its reason), so that CI that reads only JUnit never shows a run that cannot conclude as green.
+_JUNIT_ELEMENT = {"fail": "failure", "error": "error", "inconclusive": "error", "not-applicable": "skipped"}
+
+
 def write_junit(result: RunResult, path: Path) -> None:
-    """One testcase per test, its requirement IDs as properties; fail, error, skipped as JUnit has them."""
+    """One testsuite of one testcase per test, valid against the common JUnit schema (Jenkins xunit's
+    junit-10.xsd): the run's verdict and each requirement's verdict as suite properties; a test's
+    requirements and purposes in its system-out; fail as failure, error and inconclusive as error,
+    not-applicable as skipped."""
     counts = result.counts()
+    data_verdict = result.verdict
     suite = etree.Element(
         "testsuite",
         name="EFDX 1.0 conformance",
         tests=str(len(result.records)),
         failures=str(counts.get("fail", 0)),
-        errors=str(counts.get("error", 0)),
-        skipped=str(counts.get("not-applicable", 0) + counts.get("inconclusive", 0)),
+        errors=str(counts.get("error", 0) + counts.get("inconclusive", 0)),
+        skipped=str(counts.get("not-applicable", 0)),
+        time=f"{(result.finished - result.started).total_seconds():.3f}",
         timestamp=result.started.isoformat(),
     )
+    properties = etree.SubElement(suite, "properties")
+    for name, value in (("profile", "EFDX 1.0"), ("verdict", data_verdict), ("harness_version", __version__)):
+        etree.SubElement(properties, "property", name=name, value=value)
+    for row in result.requirement_rows():
+        etree.SubElement(properties, "property", name=f"requirement {row['id']}", value=row["verdict"])
     for record in result.records:
         module, _, name = test_id(record).partition("::")
         case = etree.SubElement(
@@ -200,20 +215,14 @@ def write_junit(result: RunResult, path: Path) -> None:
             name=name,
             time=f"{record.duration_s:.3f}",
         )
-        properties = etree.SubElement(case, "properties")
-        for rid in record.requirements:
-            etree.SubElement(properties, "property", name="requirement", value=rid)
-        etree.SubElement(properties, "property", name="verdict", value=record.verdict)
-        if record.verdict == "fail":
-            etree.SubElement(case, "failure", message=xml_text(record.reason[:1000])).text = xml_text(
-                record.reason
-            )
-        elif record.verdict == "error":
-            etree.SubElement(case, "error", message=xml_text(record.reason[:1000])).text = xml_text(
-                record.reason
-            )
-        elif record.verdict in ("not-applicable", "inconclusive"):
-            etree.SubElement(case, "skipped", message=xml_text(f"{record.verdict}: {record.reason}"[:1000]))
+        element = _JUNIT_ELEMENT.get(record.verdict)
+        if element:
+            reason = xml_text(f"{record.verdict}: {record.reason}")
+            etree.SubElement(case, element, type=record.verdict, message=reason[:1000]).text = reason
+        described = [f"verdict: {record.verdict}", f"requirements: {', '.join(record.requirements)}"]
+        if record.purposes:
+            described.append(f"purposes: {', '.join(record.purposes)}")
+        etree.SubElement(case, "system-out").text = "\n".join(described)
     tree = etree.ElementTree(etree.Element("testsuites"))
     tree.getroot().append(suite)
     tree.write(str(path), xml_declaration=True, encoding="UTF-8", pretty_print=True)
