@@ -42,7 +42,7 @@ from conformance.reference.nsw import Settings
 from conformance.reference.runner import RunningReference
 from conformance.report.evidence import write_evidence
 from conformance.report.html import write_html
-from conformance.report.results import RunResult, write_json, write_junit
+from conformance.report.results import RunResult, write_ctrf, write_json, write_junit
 
 REFERENCE_PARTY = "KH"
 # The reference NSW answers at once; short windows keep the run fast without making it flaky.
@@ -341,5 +341,6 @@ def write_reports(result: RunResult, folder: Path, signer: Credential) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     data = write_json(result, folder / "results.json")
     write_junit(result, folder / "junit.xml")
+    write_ctrf(result, folder / "ctrf.json")
     write_html(data, result.counts(), folder / "report.html")
     write_evidence(folder, data, folder / "evidence.zip", signer)

@@ -10,7 +10,7 @@ import pytest
 
 from conformance import cli
 from conformance.pki import TestPki
-from conformance.report.evidence import MANIFEST, SIGNATURE, SIGNER, write_evidence
+from conformance.report.evidence import MANIFEST, REPORT_FILES, SIGNATURE, SIGNER, write_evidence
 from conformance.run import RunOptions, run
 
 
@@ -76,7 +76,7 @@ def test_a_signer_outside_the_trust_is_refused(capsys, bundle, tmp_path):
     folder = tmp_path / "run"
     folder.mkdir()
     with zipfile.ZipFile(bundle) as archive:
-        for name in ("results.json", "junit.xml", "report.html"):
+        for name in REPORT_FILES:
             (folder / name).write_bytes(archive.read(name))
     import json
 

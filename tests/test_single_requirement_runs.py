@@ -6,7 +6,6 @@ inconclusive. Judgements made after a test (A-01's "exactly one") blame only wha
 from __future__ import annotations
 
 import json
-
 from pathlib import Path
 
 import pytest

@@ -43,9 +43,13 @@ def _verify(data: bytes, signature: bytes, cert: x509.Certificate) -> None:
         key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
 
 
+# The run's report files that a bundle holds (besides every exchanged message).
+REPORT_FILES = ("results.json", "junit.xml", "ctrf.json", "report.html")
+
+
 def write_evidence(folder: Path, data: dict, path: Path, signer: Credential) -> None:
     entries: dict[str, bytes] = {}
-    for name in ("results.json", "junit.xml", "report.html"):
+    for name in REPORT_FILES:
         entries[name] = (folder / name).read_bytes()
     for index, test in enumerate(data["tests"], start=1):
         for number, exchange in enumerate(test["exchanges"], start=1):

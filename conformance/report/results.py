@@ -226,3 +226,49 @@ def write_junit(result: RunResult, path: Path) -> None:
     tree = etree.ElementTree(etree.Element("testsuites"))
     tree.getroot().append(suite)
     tree.write(str(path), xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+# CTRF statuses: a test that did not pass and was not not-applicable is "failed", so that a CI report
+# never shows green for a run that failed or could not conclude; the harness's verdict stays in extra.
+_CTRF_STATUS = {"pass": "passed", "not-applicable": "skipped"}
+CTRF_SPEC_VERSION = "0.0.0"
+
+
+def write_ctrf(result: RunResult, path: Path) -> dict:
+    """ctrf.json, the Common Test Report Format that GitHub and GitLab report actions read."""
+    tests = [
+        {
+            "name": test_id(record),
+            "status": _CTRF_STATUS.get(record.verdict, "failed"),
+            "duration": round(record.duration_s * 1000),
+            **({"message": record.reason} if record.reason else {}),
+            "suite": [test_id(record).partition("::")[0]],
+            "tags": list(record.requirements),
+            "extra": {"verdict": record.verdict, "purposes": list(record.purposes)},
+        }
+        for record in result.records
+    ]
+    statuses = [test["status"] for test in tests]
+    document = {
+        "reportFormat": "CTRF",
+        "specVersion": CTRF_SPEC_VERSION,
+        "timestamp": result.finished.isoformat(),
+        "generatedBy": f"conformance {__version__}",
+        "results": {
+            "tool": {"name": "conformance", "version": __version__},
+            "summary": {
+                "tests": len(tests),
+                "passed": statuses.count("passed"),
+                "failed": statuses.count("failed"),
+                "pending": 0,
+                "skipped": statuses.count("skipped"),
+                "other": 0,
+                "start": round(result.started.timestamp() * 1000),
+                "stop": round(result.finished.timestamp() * 1000),
+            },
+            "tests": tests,
+            "extra": {"profile": "EFDX 1.0", "verdict": result.verdict},
+        },
+    }
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
+    return document
