@@ -309,7 +309,7 @@ def timed_run(url: str, report_dir: Path, keyword: str = KEYWORD) -> tuple[int, 
 
 def read_reports(folder: Path) -> dict:
     """All four files exist and parse; returns results.json."""
-    for name in ("results.json", "junit.xml", "report.html", "evidence.zip"):
+    for name in ("results.json", "junit.xml", "ctrf.json", "report.html", "evidence.zip"):
         assert (folder / name).is_file(), f"{name} missing in {folder}"
     data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
     junit = etree.parse(str(folder / "junit.xml"))

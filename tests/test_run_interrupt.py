@@ -100,7 +100,7 @@ def test_ctrl_c_writes_an_incomplete_report(child, tmp_path):
     folders = [path for path in reports.iterdir() if path.is_dir()] if reports.is_dir() else []
     assert len(folders) == 1, f"report folders {folders}; stderr:\n{stderr}"
     folder = folders[0]
-    for name in ("results.json", "junit.xml", "report.html", "evidence.zip"):
+    for name in ("results.json", "junit.xml", "ctrf.json", "report.html", "evidence.zip"):
         assert (folder / name).is_file(), f"{name} missing; stderr:\n{stderr}"
     data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
     assert data["verdict"] == "incomplete"
