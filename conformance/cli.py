@@ -144,6 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("bundle", type=Path, metavar="BUNDLE")
     verify.set_defaults(handler=_evidence_verify)
 
+    diff = commands.add_parser(
+        "diff", help="what changed between two runs (report folders or results.json); exit 1 on a regression"
+    )
+    diff.add_argument("old", type=Path, metavar="OLD")
+    diff.add_argument("new", type=Path, metavar="NEW")
+    diff.set_defaults(handler=_diff)
+
     pki = commands.add_parser("pki", help="the TEST ONLY PKI").add_subparsers(
         dest="pki_command", required=True
     )
@@ -307,6 +314,17 @@ def _parties() -> tuple[str, ...]:
     from conformance.profile.codes import PARTIES
 
     return PARTIES
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from conformance.report import diff
+
+    try:
+        changes = diff.compare(diff.load(args.old), diff.load(args.new))
+    except diff.DiffInputError as exc:
+        raise UsageError(str(exc)) from None
+    print("\n".join(printable(line) for line in changes.lines()))
+    return EXIT_FAILED if changes.regression else EXIT_OK
 
 
 def _evidence_verify(args: argparse.Namespace) -> int:

@@ -1,0 +1,87 @@
+"""`conformance diff OLD NEW`: what changed between two runs, for a vendor's CI and a certifier.
+
+Each side is a report folder or its results.json. Requirements and tests are compared by ID:
+*newly failing* (fail or error now, not before), *fixed* (fail or error before, pass now) and
+*changed* (any other change of verdict, a test added or gone). A regression, anything newly
+failing, makes the exit code 1, so a CI step can gate on it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+FAILING = frozenset({"fail", "error"})
+ABSENT = "absent"
+
+
+class DiffInputError(Exception):
+    """A side that cannot be read as a run's results."""
+
+
+@dataclass
+class Changes:
+    newly_failing: list[tuple[str, str, str]] = field(default_factory=list)  # (id, before, after)
+    fixed: list[tuple[str, str, str]] = field(default_factory=list)
+    changed: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def add(self, item_id: str, before: str, after: str) -> None:
+        if before == after:
+            return
+        if after in FAILING and before not in FAILING:
+            self.newly_failing.append((item_id, before, after))
+        elif before in FAILING and after == "pass":
+            self.fixed.append((item_id, before, after))
+        else:
+            self.changed.append((item_id, before, after))
+
+
+@dataclass
+class RunDiff:
+    old_verdict: str
+    new_verdict: str
+    requirements: Changes
+    tests: Changes
+
+    @property
+    def regression(self) -> bool:
+        return bool(self.requirements.newly_failing or self.tests.newly_failing)
+
+    def lines(self) -> list[str]:
+        out = [f"run: {self.old_verdict} -> {self.new_verdict}"]
+        for kind, changes in (("requirement", self.requirements), ("test", self.tests)):
+            for title, rows in (
+                ("newly failing", changes.newly_failing),
+                ("fixed", changes.fixed),
+                ("changed", changes.changed),
+            ):
+                out += [f"{title} {kind}: {item} ({before} -> {after})" for item, before, after in rows]
+        if len(out) == 1:
+            out.append("no requirement or test changed its verdict")
+        return out
+
+
+def load(path: Path) -> dict:
+    """A run's results.json, given it or its report folder."""
+    file = path / "results.json" if path.is_dir() else path
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise DiffInputError(f"{file}: not a run's results.json ({type(exc).__name__}: {exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("tests"), list):
+        raise DiffInputError(f"{file}: not a run's results.json (no tests)")
+    return data
+
+
+def _verdicts(rows: list) -> dict[str, str]:
+    return {str(row["id"]): str(row["verdict"]) for row in rows if isinstance(row, dict) and "id" in row}
+
+
+def compare(old: dict, new: dict) -> RunDiff:
+    diff = RunDiff(str(old.get("verdict")), str(new.get("verdict")), Changes(), Changes())
+    for kind, changes in (("requirements", diff.requirements), ("tests", diff.tests)):
+        before, after = _verdicts(old.get(kind, [])), _verdicts(new.get(kind, []))
+        for item_id in [*before, *(i for i in after if i not in before)]:
+            changes.add(item_id, before.get(item_id, ABSENT), after.get(item_id, ABSENT))
+    return diff

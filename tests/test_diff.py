@@ -1,0 +1,56 @@
+"""`conformance diff OLD NEW`: a fault-free run against a run with a seeded fault names exactly the
+fault's requirement as newly failing and exits 1; the other way round as fixed, exit 0."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance import cli
+from conformance.run import RunOptions, run
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    folders = {}
+    for name, fault in (("clean", None), ("faulty", "ignore-crl")):
+        options = RunOptions(
+            reference_fault=fault,
+            requirements=("M-10", "M-11"),
+            report_dir=tmp_path_factory.mktemp(name),
+            live=False,
+        )
+        folders[name] = run(options)[1]
+    return folders
+
+
+def diff(capsys, old, new) -> tuple[int, list[str]]:
+    code = cli.main(["diff", str(old), str(new)])
+    return code, capsys.readouterr().out.splitlines()
+
+
+def test_a_seeded_fault_is_a_regression_of_its_requirement_only(runs, capsys):
+    code, lines = diff(capsys, runs["clean"], runs["faulty"])
+    assert code == 1
+    newly = [line for line in lines if line.startswith("newly failing requirement:")]
+    assert newly == ["newly failing requirement: M-10 (pass -> fail)"], lines
+    assert any(line.startswith("newly failing test:") and "m10-revoked-signer" in line for line in lines)
+
+
+def test_the_other_way_round_it_is_fixed(runs, capsys):
+    code, lines = diff(capsys, runs["faulty"] / "results.json", runs["clean"])
+    assert code == 0
+    assert "fixed requirement: M-10 (fail -> pass)" in lines
+    assert not [line for line in lines if line.startswith("newly failing")]
+
+
+def test_the_same_run_twice_changes_nothing(runs, capsys):
+    assert diff(capsys, runs["clean"], runs["clean"]) == (
+        0,
+        ["run: incomplete -> incomplete", "no requirement or test changed its verdict"],
+    )
+
+
+def test_unreadable_input_is_a_usage_error(tmp_path, capsys):
+    (tmp_path / "junk.json").write_text("{not json")
+    assert cli.main(["diff", str(tmp_path / "junk.json"), str(tmp_path / "missing")]) == 4
+    assert "not a run's results.json" in capsys.readouterr().err
