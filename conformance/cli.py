@@ -85,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--non-interactive", action="store_true", help="manual-mode tests are inconclusive instead of waiting"
     )
     run.add_argument("--maxfail", type=int, default=0, metavar="N", help="stop after N tests did not pass")
+    run.add_argument(
+        "--rerun-failed",
+        type=Path,
+        metavar="DIR",
+        help="only the tests that did not pass in the run of DIR (a report folder or its results.json)",
+    )
     run.add_argument("--report-dir", type=Path, default=Path("reports"), help="where the report folder goes")
     run.set_defaults(handler=_run)
 
@@ -182,6 +188,7 @@ def _run(args: argparse.Namespace) -> int:
         )
     if args.keyword:
         _check_keyword(args.keyword)
+    rerun = _not_passed(args.rerun_failed) if args.rerun_failed else ()
     try:
         sut = check_url(args.sut, "--sut") if args.sut else None
         config = load(args.config, inbox_url=sut) if args.config else None
@@ -198,6 +205,7 @@ def _run(args: argparse.Namespace) -> int:
         layers=tuple(args.layer),
         keyword=args.keyword,
         maxfail=args.maxfail,
+        rerun=rerun,
         non_interactive=args.non_interactive,
         report_dir=args.report_dir,
     )
@@ -206,6 +214,22 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as exc:  # found while setting up: the harness inbox's port, the candidate's address
         raise UsageError(str(exc)) from None
     return code
+
+
+def _not_passed(path: Path) -> tuple[str, ...]:
+    """The tests that neither passed nor were not-applicable in an earlier run: what to run again."""
+    from conformance.report.diff import DiffInputError, load
+
+    try:
+        tests = load(path)["tests"]
+    except DiffInputError as exc:
+        raise UsageError(f"--rerun-failed: {exc}") from None
+    chosen = tuple(t["id"] for t in tests if t.get("verdict") not in ("pass", "not-applicable"))
+    if not chosen:
+        raise UsageError(
+            f"--rerun-failed: every test passed (or was not applicable) in {path}: nothing to run"
+        )
+    return chosen
 
 
 def _check_keyword(expression: str) -> None:

@@ -72,6 +72,7 @@ class RunOptions:
     requirements: tuple[str, ...] = ()
     layers: tuple[str, ...] = ()
     purposes: tuple[str, ...] = ()  # test purposes (the fault kill matrix selects by purpose)
+    rerun: tuple[str, ...] = ()  # test IDs of an earlier run (--rerun-failed): only these
     keyword: str | None = None
     maxfail: int = 0  # stop after this many tests did not pass (0: run them all)
     report_dir: Path = Path("reports")
@@ -248,8 +249,9 @@ def inbox_counts(inbox) -> dict[str, int]:
 
 def pytest_args(options: RunOptions) -> list[str]:
     suite_dir = Path(suite.__file__).parent
+    targets = [str(suite_dir / test_id) for test_id in options.rerun] or [str(suite_dir)]
     args = [
-        str(suite_dir),
+        *targets,
         "--rootdir",
         str(suite_dir),
         "-c",
@@ -321,7 +323,9 @@ def _run(options: RunOptions, progress: Progress) -> tuple[int, Path]:
             finished=datetime.now(timezone.utc),
             records=plugin.records,
             interrupted=interrupted,
-            partial=bool(options.requirements or options.layers or options.purposes or options.keyword)
+            partial=bool(
+                options.requirements or options.layers or options.purposes or options.keyword or options.rerun
+            )
             or len(plugin.records) < plugin.total,
         )
         result.extra["harness_inbox"] = inbox_counts(harness.inbox)

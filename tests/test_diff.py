@@ -3,6 +3,8 @@ fault's requirement as newly failing and exits 1; the other way round as fixed, 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from conformance import cli
@@ -54,3 +56,19 @@ def test_unreadable_input_is_a_usage_error(tmp_path, capsys):
     (tmp_path / "junk.json").write_text("{not json")
     assert cli.main(["diff", str(tmp_path / "junk.json"), str(tmp_path / "missing")]) == 4
     assert "not a run's results.json" in capsys.readouterr().err
+
+
+def test_rerun_failed_runs_only_what_did_not_pass(runs, tmp_path, capsys):
+    """`conformance run --rerun-failed DIR` (here against the fault-free reference, the fault fixed)."""
+    earlier = json.loads((runs["faulty"] / "results.json").read_text())
+    not_passed = {t["id"] for t in earlier["tests"] if t["verdict"] not in ("pass", "not-applicable")}
+    assert cli.main(["run", "--rerun-failed", str(runs["faulty"]), "--report-dir", str(tmp_path)]) == 0
+    (folder,) = tmp_path.iterdir()
+    again = json.loads((folder / "results.json").read_text())
+    assert {t["id"] for t in again["tests"]} == not_passed and again["partial"]
+    assert {t["verdict"] for t in again["tests"]} == {"pass"}
+
+
+def test_rerun_failed_of_a_run_that_passed_is_a_usage_error(runs, capsys):
+    assert cli.main(["run", "--rerun-failed", str(runs["clean"])]) == 4
+    assert "nothing to run" in capsys.readouterr().err
