@@ -40,6 +40,7 @@ from conformance.plugin import EfdxRun, Selection
 from conformance.progress import Progress
 from conformance.reference.nsw import Settings
 from conformance.reference.runner import RunningReference
+from conformance.report import history
 from conformance.report.evidence import write_evidence
 from conformance.report.html import write_html
 from conformance.report.results import RunResult, write_ctrf, write_json, write_junit
@@ -336,7 +337,11 @@ def _run(options: RunOptions, progress: Progress) -> tuple[int, Path]:
             result.extra["note"] = "no test was selected"
         elif plugin.halt_reason:
             result.extra["note"] = watch.line
+    previous = history.previous_run(options.report_dir, folder)
+    if previous is not None:
+        result.extra["since_previous"] = history.since_previous(previous, result.as_json())
     write_reports(result, folder, harness.pki.nsw(harness.party))
+    history.write_index(options.report_dir)
     progress.summary(result, folder)
     return (0 if result.all_applicable_passed else 1), folder
 

@@ -63,7 +63,7 @@ def test_rerun_failed_runs_only_what_did_not_pass(runs, tmp_path, capsys):
     earlier = json.loads((runs["faulty"] / "results.json").read_text())
     not_passed = {t["id"] for t in earlier["tests"] if t["verdict"] not in ("pass", "not-applicable")}
     assert cli.main(["run", "--rerun-failed", str(runs["faulty"]), "--report-dir", str(tmp_path)]) == 0
-    (folder,) = tmp_path.iterdir()
+    (folder,) = [path for path in tmp_path.iterdir() if path.is_dir()]
     again = json.loads((folder / "results.json").read_text())
     assert {t["id"] for t in again["tests"]} == not_passed and again["partial"]
     assert {t["verdict"] for t in again["tests"]} == {"pass"}
@@ -72,3 +72,21 @@ def test_rerun_failed_runs_only_what_did_not_pass(runs, tmp_path, capsys):
 def test_rerun_failed_of_a_run_that_passed_is_a_usage_error(runs, capsys):
     assert cli.main(["run", "--rerun-failed", str(runs["clean"])]) == 4
     assert "nothing to run" in capsys.readouterr().err
+
+
+def test_a_reports_folder_keeps_its_history(tmp_path, capsys):
+    """Two runs in one reports folder: the second says what changed since the first, and index.html
+    lists both with their verdicts, newest first."""
+    from lxml import html
+
+    for fault in (None, "ignore-crl"):
+        run(RunOptions(reference_fault=fault, requirements=("M-10",), report_dir=tmp_path, live=False))
+    first, second = sorted(folder for folder in tmp_path.iterdir() if folder.is_dir())
+    since = json.loads((second / "results.json").read_text())["since_previous"]
+    assert (since["run"], since["newly_failing"], since["fixed"]) == (first.name, ["M-10"], [])
+    assert "newly failing M-10" in (second / "report.html").read_text()
+    page = html.fromstring((tmp_path / "index.html").read_text())
+    rows = page.xpath("//table[@id='runs']/tbody/tr")
+    assert [row.xpath("string(td[1])") for row in rows] == [second.name, first.name]
+    assert "seeded fault ignore-crl" in rows[0].text_content()
+    assert not page.xpath("//script | //*[@src]")

@@ -332,7 +332,7 @@ listen = "{config.harness_listen}"
         )
     _out, err = capsys.readouterr()
     assert code == 1
-    (folder,) = (tmp_path / "reports").iterdir()
+    (folder,) = [path for path in (tmp_path / "reports").iterdir() if path.is_dir()]
     data = results(folder)
     assert data["sut"]["url"] == reference.url
     (test,) = data["tests"]
