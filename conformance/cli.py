@@ -150,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("bundle", type=Path, metavar="BUNDLE")
     verify.set_defaults(handler=_evidence_verify)
 
+    spec = commands.add_parser("spec", help="the EFDX 1.0 specification (shipped), or one requirement's text")
+    spec.add_argument(
+        "id", nargs="?", metavar="ID", help="a requirement (M-10) or test purpose (M-10/revoked)"
+    )
+    spec.set_defaults(handler=_spec)
+
     diff = commands.add_parser(
         "diff", help="what changed between two runs (report folders or results.json); exit 1 on a regression"
     )
@@ -338,6 +344,19 @@ def _parties() -> tuple[str, ...]:
     from conformance.profile.codes import PARTIES
 
     return PARTIES
+
+
+def _spec(args: argparse.Namespace) -> int:
+    from conformance.profile import spec
+
+    if args.id is None:
+        print(spec.spec_text())
+        return EXIT_OK
+    try:
+        print(spec.describe(args.id))
+    except KeyError as exc:
+        raise UsageError(_message(exc)) from None
+    return EXIT_OK
 
 
 def _diff(args: argparse.Namespace) -> int:

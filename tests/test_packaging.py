@@ -57,6 +57,8 @@ def test_every_repository_data_file_is_in_the_wheel(wheel_names):
         *ROOT.glob("schemas/*.xsd"),
         *ROOT.glob("test_vectors/**/*.pem"),
         *ROOT.glob("conformance/profile/templates/*.j2"),
+        *ROOT.glob("conformance/profile/spec/*.md"),
+        *ROOT.glob("conformance/report/templates/*.j2"),
     ]
     missing = []
     for path in shipped:
