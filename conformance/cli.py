@@ -101,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument(
         "--verbose", action="store_true", help="every test of each purpose, not the first three"
     )
+    listing.add_argument(
+        "--config", type=Path, metavar="FILE", help="mark what does not apply to this candidate"
+    )
     listing.set_defaults(handler=_list)
 
     validate = commands.add_parser("validate", help="judge message files offline, as the receiving NSW would")
@@ -277,8 +280,13 @@ def _vectors_build(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     from conformance import coverage
+    from conformance.config import ConfigError, load
 
-    print(coverage.listing(verbose=args.verbose))
+    try:
+        config = load(args.config) if args.config else None
+    except ConfigError as exc:
+        raise UsageError(_message(exc)) from None
+    print(coverage.listing(verbose=args.verbose, config=config))
     return EXIT_OK
 
 

@@ -25,6 +25,18 @@ class SuiteTest:
     nodeid: str
     requirements: tuple[str, ...]
     purposes: tuple[str, ...]
+    capabilities: tuple[str, ...] = ()  # the ICS capabilities it needs
+    roles: tuple[str, ...] = ()  # the roles it needs (every one named)
+
+    def not_applicable_to(self, config) -> str | None:
+        """Why this test does not apply to the candidate of ``config`` (None: it applies)."""
+        for capability in self.capabilities:
+            if not config.claims(capability):
+                return f"the ICS does not claim the capability {capability!r}"
+        for role in self.roles:
+            if role not in config.roles:
+                return f"the ICS does not claim the {role} role"
+        return None
 
 
 @dataclass(frozen=True)
@@ -62,7 +74,16 @@ class _Collector:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         from conformance.plugin import purpose_ids, requirement_ids
 
-        self.tests = [SuiteTest(item.nodeid, requirement_ids(item), purpose_ids(item)) for item in items]
+        self.tests = [
+            SuiteTest(
+                item.nodeid,
+                requirement_ids(item),
+                purpose_ids(item),
+                tuple(mark.args[0] for mark in item.iter_markers("capability")),
+                tuple(mark.args[0] for mark in item.iter_markers("role")),
+            )
+            for item in items
+        ]
         items[:] = []  # nothing is run
 
 
@@ -92,9 +113,11 @@ def gaps() -> list[PurposeCoverage]:
     return [row for row in coverage() if row.gap]
 
 
-def listing(verbose: bool = False) -> str:
-    """`conformance list`: requirements, their test purposes, the tests and seeded faults, the gaps."""
+def listing(verbose: bool = False, config=None) -> str:
+    """`conformance list`: requirements, their test purposes, the tests and seeded faults, the gaps;
+    with a candidate's ``config``, which tests apply to it (and why the others do not)."""
     rows = coverage()
+    by_id = {test.nodeid: test for test in suite_tests()}
     lines: list[str] = []
     for req in requirements():
         lines.append(f"{req.id}  {req.level}  {req.title}")
@@ -103,12 +126,16 @@ def listing(verbose: bool = False) -> str:
             tests = row.tests if verbose else row.tests[:3]
             more = len(row.tests) - len(tests)
             for nodeid in tests:
-                lines.append(f"      test   {nodeid}")
+                why = by_id[nodeid].not_applicable_to(config) if config is not None else None
+                lines.append(f"      test   {nodeid}" + (f"  (not applicable: {why})" if why else ""))
             if more:
                 lines.append(f"      test   ... and {more} more (--verbose lists them)")
             lines.append(f"      fault  {', '.join(row.faults) or '-'}")
     missing = [row for row in rows if row.gap]
     lines.append("")
+    if config is not None:
+        applicable = [test for test in suite_tests() if test.not_applicable_to(config) is None]
+        lines.append(f"for candidate {config.party}: {len(applicable)} of {len(suite_tests())} tests apply")
     lines.append(f"{len(rows)} test purposes, {len(suite_tests())} tests, gaps: {len(missing)}")
     for row in missing:
         lines.append(f"  gap  {row.purpose.id}: {row.gap}")

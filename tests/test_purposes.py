@@ -44,3 +44,19 @@ def test_conformance_list_prints_every_purpose_and_no_gap(capsys):
     assert out.rstrip().endswith(
         f"{len(purposes())} test purposes, {len(coverage.suite_tests())} tests, gaps: 0"
     )
+
+
+def test_conformance_list_with_a_config_marks_what_does_not_apply(tmp_path, capsys):
+    config = tmp_path / "candidate.toml"
+    config.write_text(
+        '[candidate]\nparty = "KH"\ninbox_url = "http://127.0.0.1:9/efdx/1/messages"\n'
+        'roles = ["importing"]\ncapabilities = ["replace"]\n'
+    )
+    assert cli.main(["list", "--config", str(config), "--verbose"]) == 0
+    out = capsys.readouterr().out
+    assert "(not applicable: the ICS does not claim the exporting role)" in out
+    assert "[valid-cancel-co]  (not applicable: the ICS does not claim the capability 'cancel')" in out
+    assert "[valid-replace-co]  (not applicable" not in out
+    applicable = [t for t in coverage.suite_tests() if not {"exporting"} & set(t.roles)]
+    applicable = [t for t in applicable if set(t.capabilities) <= {"replace"}]
+    assert f"for candidate KH: {len(applicable)} of {len(coverage.suite_tests())} tests apply" in out
