@@ -379,8 +379,6 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _evidence_verify(args: argparse.Namespace) -> int:
-    import zipfile
-
     from conformance.core.violations import Violation
     from conformance.pki import TestPki
     from conformance.report.evidence import verify_evidence
@@ -389,13 +387,17 @@ def _evidence_verify(args: argparse.Namespace) -> int:
         verified = verify_evidence(args.bundle, TestPki.load().trust_store())
     except OSError as exc:
         raise UsageError(f"{args.bundle}: {exc.strerror or exc}") from None
-    except zipfile.BadZipFile:
-        print(f"{args.bundle}: invalid: not a zip file")
-        return EXIT_FAILED
     except Violation as violation:
-        print(f"{args.bundle}: invalid: expected {violation.expected}; observed {violation.observed}")
+        print(
+            printable(f"{args.bundle}: invalid: expected {violation.expected}; observed {violation.observed}")
+        )
         return EXIT_FAILED
-    print(f"{args.bundle}: valid ({verified.files} files, signed by {verified.signer})")
+    print(printable(f"{args.bundle}: valid ({verified.files} files, signed by {verified.signer})"))
+    if verified.test_only:
+        print(
+            "  signed with a TEST ONLY key, which anyone can use: "
+            "this shows the bundle is intact, not who made it"
+        )
     return EXIT_OK
 
 

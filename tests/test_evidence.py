@@ -93,3 +93,56 @@ def test_not_a_bundle(capsys, tmp_path):
     with pytest.raises(SystemExit):
         cli.main(["evidence", "verify"])
     assert cli.main(["evidence", "verify", str(tmp_path / "missing.zip")]) == 4
+
+
+# --- hostile bundles: one clear line each, nothing read before the signature and the signer -----------
+
+
+def test_a_duplicate_member_before_the_original_is_refused(capsys, bundle, tmp_path):
+    """A second results.json placed first would be what an unzipper shows; the manifest hashes the other."""
+    target = tmp_path / "dup.zip"
+    with zipfile.ZipFile(bundle) as original, zipfile.ZipFile(target, "w") as copy:
+        with pytest.warns(UserWarning, match="Duplicate name"):
+            copy.writestr("results.json", b'{"verdict": "conformant"}')
+            for name in original.namelist():
+                copy.writestr(name, original.read(name))
+    code, out = verify(capsys, target)
+    assert code == 1 and "'results.json' twice" in out
+
+
+def test_a_member_over_the_cap_is_refused_from_its_declared_size(bundle, tmp_path):
+    """Checked before it is read: a listed 1 GiB member would otherwise be inflated in full."""
+    from conformance.core.violations import Violation
+    from conformance.report.evidence import verify_evidence
+
+    with pytest.raises(Violation, match="bytes declared"):
+        verify_evidence(bundle, TestPki.load().trust_store(), member_cap=1024)
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (lambda e: e.__setitem__(SIGNER, b"-----BEGIN CERTIFICATE-----\nnot base64\n"), "a PEM certificate"),
+        (lambda e: e.__setitem__(MANIFEST, b"\xff\xfe" + e[MANIFEST]), "it does not"),
+        (lambda e: e.__setitem__(SIGNATURE, b"%%% not base64 %%%"), "it does not"),
+        (lambda e: e.__setitem__("../escape.txt", b"x"), "without '..'"),
+    ],
+    ids=["corrupt-signer", "manifest-not-utf8", "signature-not-base64", "unsafe-name"],
+)
+def test_every_bad_input_gets_one_line_and_exit_1(capsys, bundle, tmp_path, change, said):
+    code, out = verify(capsys, rewrite(bundle, tmp_path / "bad.zip", change))
+    assert code == 1 and said in out and len(out.strip().splitlines()) == 1
+
+
+def test_a_flipped_byte_is_a_broken_zip_or_a_broken_signature(capsys, bundle, tmp_path):
+    data = bytearray(bundle.read_bytes())
+    data[len(data) // 3] ^= 0xFF
+    target = tmp_path / "flipped.zip"
+    target.write_bytes(bytes(data))
+    code, out = verify(capsys, target)
+    assert code == 1 and "invalid:" in out and "Traceback" not in out
+
+
+def test_a_test_only_signer_is_said_to_prove_integrity_only(capsys, bundle):
+    code, out = verify(capsys, bundle)
+    assert code == 0 and "TEST ONLY key" in out and "not who made it" in out

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -72,37 +73,115 @@ def write_evidence(folder: Path, data: dict, path: Path, signer: Credential) -> 
 class Verified:
     files: int
     signer: str
+    test_only: bool  # signed with a TEST ONLY key, which anyone can use: integrity, not identity
 
 
-def verify_evidence(path: Path, trust: TrustStore, at: datetime | None = None) -> Verified:
-    """Check a bundle: every file listed with the right hash and nothing else, the manifest's
-    signature, and a signer whose certificate chains to a trusted party's CA. Raises Violation."""
-    with zipfile.ZipFile(path) as bundle:
-        names = set(bundle.namelist())
-        for needed in (MANIFEST, SIGNATURE, SIGNER):
-            if needed not in names:
-                raise Violation("evidence", f"{needed} in the bundle", "missing")
-        manifest = bundle.read(MANIFEST)
-        listed = {}
-        for line in manifest.decode("utf-8").splitlines():
-            digest, _, name = line.partition("  ")
-            listed[name] = digest
-        extra = sorted(names - set(listed) - {MANIFEST, SIGNATURE, SIGNER})
-        if extra:
-            raise Violation("evidence", "only the files the manifest lists", f"unlisted {extra[0]}")
-        for name, digest in sorted(listed.items()):
-            if name not in names:
-                raise Violation("evidence", f"{name}, listed in the manifest", "missing")
-            if hashlib.sha256(bundle.read(name)).hexdigest() != digest:
-                raise Violation("evidence", f"{name} with SHA-256 {digest}", "other content")
-        cert = x509.load_pem_x509_certificate(bundle.read(SIGNER))
-        try:
-            _verify(manifest, base64.b64decode(bundle.read(SIGNATURE)), cert)
-        except (InvalidSignature, ValueError):
-            raise Violation(
-                "evidence", "a manifest signature that verifies with signer.pem", "it does not"
-            ) from None
-    country = cert.subject.get_attributes_for_oid(x509.oid.NameOID.COUNTRY_NAME)
-    party = str(country[0].value) if country else ""
-    trust.check_signer([cert], party, at or datetime.now(timezone.utc), "nsw")
-    return Verified(files=len(listed), signer=cert.subject.rfc4514_string())
+# Caps on what a bundle may make the verifier read: a bundle is untrusted input until verified.
+SMALL_MEMBER_BYTES = 64 * 1024  # signer.pem, MANIFEST.sig
+MANIFEST_BYTES = 16 * 1024 * 1024
+MEMBER_BYTES = 256 * 1024 * 1024
+_CHUNK = 1024 * 1024
+
+
+def _bad(expected: str, observed: str) -> Violation:
+    return Violation("evidence", expected, observed)
+
+
+def _members(bundle: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+    """The members by name; duplicate or unsafe names refused (a second copy could shadow the one
+    the manifest hashes)."""
+    members: dict[str, zipfile.ZipInfo] = {}
+    for info in bundle.infolist():
+        name = info.filename
+        if name in members:
+            raise _bad("each member once", f"{name!r} twice")
+        unsafe = name.startswith(("/", "\\")) or "\\" in name or "\x00" in name or ".." in name.split("/")
+        if unsafe or not name:
+            raise _bad("relative member names without '..'", repr(name))
+        members[name] = info
+    return members
+
+
+def _read(bundle: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> bytes:
+    """A member whole, refused from its declared size (and again while reading) when over ``cap``."""
+    if info.file_size > cap:
+        raise _bad(f"{info.filename} of at most {cap} bytes", f"{info.file_size} bytes declared")
+    with bundle.open(info) as member:
+        data = member.read(cap + 1)
+    if len(data) > cap:
+        raise _bad(f"{info.filename} of at most {cap} bytes", "more")
+    return data
+
+
+def _sha256(bundle: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> str:
+    """A member's SHA-256, streamed, within ``cap``."""
+    if info.file_size > cap:
+        raise _bad(f"{info.filename} of at most {cap} bytes", f"{info.file_size} bytes declared")
+    digest, size = hashlib.sha256(), 0
+    with bundle.open(info) as member:
+        while chunk := member.read(_CHUNK):
+            size += len(chunk)
+            if size > cap:
+                raise _bad(f"{info.filename} of at most {cap} bytes", "more")
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _manifest_entries(manifest: bytes) -> dict[str, str]:
+    try:
+        text = manifest.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _bad(f"a UTF-8 {MANIFEST}", "other bytes") from None
+    listed: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        digest, _, name = line.partition("  ")
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest) or not name:
+            raise _bad(f"'<sha256>  <name>' on line {number} of {MANIFEST}", repr(line[:120]))
+        if name in listed:
+            raise _bad(f"each file once in {MANIFEST}", f"{name!r} twice")
+        listed[name] = digest
+    return listed
+
+
+def verify_evidence(
+    path: Path, trust: TrustStore, at: datetime | None = None, member_cap: int = MEMBER_BYTES
+) -> Verified:
+    """Check a bundle, signature and signer first: the manifest's signature by signer.pem, a signer
+    whose certificate chains to a trusted party's CA; then every file listed with the right hash and
+    nothing else. Member names and sizes are checked before anything is read. Raises Violation."""
+    try:
+        with zipfile.ZipFile(path) as bundle:
+            members = _members(bundle)
+            for needed in (MANIFEST, SIGNATURE, SIGNER):
+                if needed not in members:
+                    raise _bad(f"{needed} in the bundle", "missing")
+            try:
+                cert = x509.load_pem_x509_certificate(_read(bundle, members[SIGNER], SMALL_MEMBER_BYTES))
+            except ValueError:
+                raise _bad(f"a PEM certificate in {SIGNER}", "something else") from None
+            manifest = _read(bundle, members[MANIFEST], MANIFEST_BYTES)
+            try:
+                signature = base64.b64decode(
+                    _read(bundle, members[SIGNATURE], SMALL_MEMBER_BYTES), validate=True
+                )
+                _verify(manifest, signature, cert)
+            except (InvalidSignature, ValueError, TypeError):
+                raise _bad(f"a manifest signature that verifies with {SIGNER}", "it does not") from None
+            country = cert.subject.get_attributes_for_oid(x509.oid.NameOID.COUNTRY_NAME)
+            party = str(country[0].value) if country else ""
+            trust.check_signer([cert], party, at or datetime.now(timezone.utc), "nsw")
+            listed = _manifest_entries(manifest)
+            extra = sorted(set(members) - set(listed) - {MANIFEST, SIGNATURE, SIGNER})
+            if extra:
+                raise _bad("only the files the manifest lists", f"unlisted {extra[0]}")
+            for name, digest in sorted(listed.items()):
+                if name not in members:
+                    raise _bad(f"{name}, listed in the manifest", "missing")
+                if _sha256(bundle, members[name], member_cap) != digest:
+                    raise _bad(f"{name} with SHA-256 {digest}", "other content")
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+        raise _bad("an intact zip file", f"{type(exc).__name__}: {exc}") from None
+    organisations = [a.value for a in cert.subject.get_attributes_for_oid(x509.oid.NameOID.ORGANIZATION_NAME)]
+    return Verified(
+        files=len(listed), signer=cert.subject.rfc4514_string(), test_only="EFDX TEST ONLY" in organisations
+    )
