@@ -101,11 +101,14 @@ def test_not_a_bundle(capsys, tmp_path):
 def test_a_duplicate_member_before_the_original_is_refused(capsys, bundle, tmp_path):
     """A second results.json placed first would be what an unzipper shows; the manifest hashes the other."""
     target = tmp_path / "dup.zip"
-    with zipfile.ZipFile(bundle) as original, zipfile.ZipFile(target, "w") as copy:
-        with pytest.warns(UserWarning, match="Duplicate name"):
-            copy.writestr("results.json", b'{"verdict": "conformant"}')
-            for name in original.namelist():
-                copy.writestr(name, original.read(name))
+    with (
+        zipfile.ZipFile(bundle) as original,
+        zipfile.ZipFile(target, "w") as copy,
+        pytest.warns(UserWarning, match="Duplicate name"),
+    ):
+        copy.writestr("results.json", b'{"verdict": "conformant"}')
+        for name in original.namelist():
+            copy.writestr(name, original.read(name))
     code, out = verify(capsys, target)
     assert code == 1 and "'results.json' twice" in out
 
