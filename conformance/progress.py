@@ -167,4 +167,10 @@ class Progress:
         if failed:
             self.console.print(f"requirements not passed: {', '.join(failed)}")
         self.console.print(f"tests: {', '.join(f'{v} {c}' for v, c in result.counts().items())}")
+        certification = result.certification()
+        if certification["can_certify"]:
+            self.console.print("certifying run: the whole suite, over mutual TLS, signed with the site's key")
+        else:
+            reasons = "; ".join(certification["reasons"])
+            self.console.print(f"rehearsal: cannot certify ({printable_markup(reasons)})")
         self.console.print(f"report: {printable_markup(folder / 'report.html')}")

@@ -31,6 +31,7 @@ class RunResult:
     interrupted: bool = False
     partial: bool = False  # a subset was selected (--requirement, --layer, -k) or --maxfail stopped it
     extra: dict = field(default_factory=dict)
+    test_only_signer: bool = True  # the evidence is signed with a TEST ONLY key (no site key yet)
 
     def requirement_rows(self) -> list[dict]:
         rows = []
@@ -91,6 +92,35 @@ class RunResult:
         levels = {row["id"]: row["level"] for row in rows}
         return run_verdict(judged, levels, self.interrupted or self.partial)
 
+    def certification(self) -> dict:
+        """Whether this run can certify, and if not why: a rehearsal is never shown as able to.
+
+        A run certifies only when it judged a real candidate over mutual TLS, with the whole suite, and
+        every MUST requirement it claims (an unclaimed optional capability excepted) was applicable and
+        run, and its evidence is signed with a site key."""
+        capabilities = set(self.ics.get("capabilities") or ())
+        reasons = []
+        if self.sut.get("reference"):
+            reasons.append("the candidate is the embedded reference NSW")
+        if self.interrupted:
+            reasons.append("the run was interrupted")
+        if self.partial:
+            reasons.append("a subset of the suite was run")
+        if not self.ics.get("tls"):
+            reasons.append("plain HTTP: mutual TLS (T-05) was not exercised")
+        unrun = [
+            req.id
+            for req, row in zip(requirements(), self.requirement_rows(), strict=True)
+            if req.mandatory
+            and row["verdict"] in (NOT_TESTED, NOT_APPLICABLE)
+            and not (req.capability and req.capability not in capabilities)
+        ]
+        if unrun and not self.partial:  # a subset says so above
+            reasons.append(f"MUST requirements not applicable or not run: {', '.join(unrun)}")
+        if self.test_only_signer:
+            reasons.append("the evidence is signed with a TEST ONLY key (no site key is configured)")
+        return {"can_certify": not reasons, "reasons": reasons}
+
     def not_tested(self) -> list[str]:
         """MUST requirements no test of this run judged (not in this suite version, or not selected)."""
         rows = self.requirement_rows()
@@ -119,6 +149,7 @@ class RunResult:
             "interrupted": self.interrupted,
             "partial": self.partial,
             "not_tested": self.not_tested(),
+            "certification": self.certification(),
             "tests": [
                 {
                     "id": test_id(record),

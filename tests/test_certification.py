@@ -1,0 +1,60 @@
+"""Rehearsal or certification: a run can certify only when it judged a real candidate over mutual
+TLS, with the whole suite and every claimed MUST requirement run, its evidence signed with a site
+key. Anything else says "rehearsal: cannot certify" and why; a rehearsal is never shown as able to."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from conformance.harness import TestRecord as Record
+from conformance.profile.catalogue import requirements
+from conformance.report.results import RunResult
+
+MOMENT = datetime(2026, 11, 30, 12, tzinfo=UTC)
+ALL_CAPABILITIES = ["cancel", "ecdsa", "replace", "trigger", "utilisation", "verification"]
+
+
+def certifying() -> RunResult:
+    records = [Record(f"test_x.py::test_{r.id}", r.id, (r.id,), verdict="pass") for r in requirements()]
+    return RunResult(
+        sut={"url": "https://nsw.kh.example/efdx/1/messages", "party": "KH", "reference": False},
+        ics={"roles": ["importing", "exporting"], "capabilities": ALL_CAPABILITIES, "tls": True},
+        started=MOMENT,
+        finished=MOMENT,
+        records=records,
+        test_only_signer=False,
+    )
+
+
+def test_the_whole_suite_over_tls_against_a_real_candidate_with_a_site_key_certifies():
+    assert certifying().certification() == {"can_certify": True, "reasons": []}
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"sut": {"reference": True}}, "the embedded reference NSW"),
+        (
+            {"ics": {"roles": ["importing", "exporting"], "capabilities": ALL_CAPABILITIES, "tls": False}},
+            "plain HTTP",
+        ),
+        ({"partial": True}, "a subset of the suite was run"),
+        ({"interrupted": True}, "interrupted"),
+        ({"test_only_signer": True}, "TEST ONLY key"),
+    ],
+    ids=["reference", "plain-http", "subset", "interrupted", "test-only-signer"],
+)
+def test_a_rehearsal_says_why_it_cannot_certify(change, reason):
+    certification = replace(certifying(), **change).certification()
+    assert not certification["can_certify"] and any(reason in r for r in certification["reasons"])
+
+
+def test_a_must_requirement_not_run_prevents_it_unless_its_capability_is_not_claimed():
+    result = certifying()
+    result.records = [r for r in result.records if r.requirements[0] not in ("T-05", "A-07")]
+    result.ics = dict(result.ics, capabilities=[c for c in ALL_CAPABILITIES if c != "utilisation"])
+    reasons = result.certification()["reasons"]
+    assert reasons == ["MUST requirements not applicable or not run: T-05"]  # A-07: utilisation unclaimed
