@@ -216,6 +216,7 @@ def _run(args: argparse.Namespace) -> int:
         maxfail=args.maxfail,
         rerun=rerun,
         non_interactive=args.non_interactive,
+        command=args.command_line,
         report_dir=args.report_dir,
     )
     try:
@@ -416,6 +417,7 @@ def _pki_generate(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.command_line = ("conformance", *(sys.argv[1:] if argv is None else argv))
     try:
         return args.handler(args)
     except UsageError as exc:  # may quote what a candidate answered: never raw on the terminal

@@ -6,6 +6,8 @@ command reports on one line with exit code 4. See examples/candidate.toml for an
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -58,6 +60,10 @@ class Config:
     harness_party: str = "SG"
     harness_listen: str = "127.0.0.1:0"
     harness_url: str | None = None  # the URL the candidate reaches the harness inbox by
+    build: str | None = None  # the candidate's build or version, for the certification record
+    site: str | None = None  # where the run took place (the certifying body or lab)
+    operator: str | None = None  # who ran it
+    sha256: str | None = None  # of the configuration file as read
 
     def claims(self, capability: str) -> bool:
         return capability in self.capabilities
@@ -138,9 +144,13 @@ def _unknown(table: dict, known: set[str], where: str) -> None:
 
 def parse(data: dict, base: Path = Path(".")) -> Config:
     """Build a Config from parsed TOML; relative paths are taken from ``base``."""
-    _unknown(data, {"candidate", "harness", "tls"}, "(top level)")
+    _unknown(data, {"candidate", "harness", "tls", "site"}, "(top level)")
     candidate = _get(data, "candidate", dict, "(top level)")
-    _unknown(candidate, {"party", "inbox_url", "roles", "capabilities", "windows", "trigger"}, "candidate")
+    _unknown(
+        candidate, {"party", "inbox_url", "roles", "capabilities", "windows", "trigger", "build"}, "candidate"
+    )
+    site = _get(data, "site", dict, "(top level)", {})
+    _unknown(site, {"name", "operator"}, "site")
     party = _party(_get(candidate, "party", str, "candidate"), "candidate.party")
     roles = tuple(_get(candidate, "roles", list, "candidate", list(ROLES)))
     for role in roles:
@@ -201,18 +211,22 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
         harness_party=harness_party,
         harness_listen=_listen(_get(harness, "listen", str, "harness", "127.0.0.1:0")),
         harness_url=_url(harness_url, "harness.url") if harness_url else None,
+        build=_get(candidate, "build", str, "candidate", None),
+        site=_get(site, "name", str, "site", None),
+        operator=_get(site, "operator", str, "site", None),
     )
 
 
 def load(path: Path, inbox_url: str | None = None) -> Config:
     """Load the file; ``inbox_url`` (from --sut) stands in for, or overrides, candidate.inbox_url."""
     try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
+        raw = Path(path).read_bytes()
+        data = tomllib.loads(raw.decode("utf-8"))
     except OSError as exc:
         raise ConfigError(f"{path}: {exc.strerror or exc}") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     if inbox_url is not None and isinstance(data.get("candidate"), dict):
         data["candidate"]["inbox_url"] = inbox_url
-    return parse(data, Path(path).resolve().parent)
+    config = parse(data, Path(path).resolve().parent)
+    return dataclasses.replace(config, sha256=hashlib.sha256(raw).hexdigest())

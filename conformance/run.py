@@ -29,8 +29,8 @@ from pathlib import Path
 
 import pytest
 
+from conformance import __version__, suite
 from conformance import harness as harness_module
-from conformance import suite
 from conformance.config import CAPABILITIES, Config, ConfigError, Tls, Windows
 from conformance.control import TokenRefused, check_trigger_token
 from conformance.core.trust import Credential
@@ -74,6 +74,7 @@ class RunOptions:
     layers: tuple[str, ...] = ()
     purposes: tuple[str, ...] = ()  # test purposes (the fault kill matrix selects by purpose)
     rerun: tuple[str, ...] = ()  # test IDs of an earlier run (--rerun-failed): only these
+    command: tuple[str, ...] = ()  # the command line, for the certification record
     keyword: str | None = None
     maxfail: int = 0  # stop after this many tests did not pass (0: run them all)
     report_dir: Path = Path("reports")
@@ -235,6 +236,27 @@ def ics_of(config: Config) -> dict:
     }
 
 
+def certification_record(options: RunOptions, config: Config) -> dict:
+    """Who and what was judged, by which harness, how chosen: what a partner state reads first."""
+    return {
+        "profile": "EFDX 1.0",
+        "harness_version": __version__,
+        "candidate_build": config.build,
+        "site": config.site,
+        "operator": config.operator,
+        "command": list(options.command),
+        "selection": {
+            "requirements": list(options.requirements),
+            "layers": list(options.layers),
+            "purposes": list(options.purposes),
+            "keyword": options.keyword,
+            "maxfail": options.maxfail,
+            "rerun": len(options.rerun),
+        },
+        "config_sha256": config.sha256,
+    }
+
+
 def inbox_counts(inbox) -> dict[str, int]:
     """What the harness inbox turned away or did not keep whole: an attack or a flood shows here."""
     connections = inbox.connections
@@ -330,6 +352,7 @@ def _run(options: RunOptions, progress: Progress) -> tuple[int, Path]:
             or len(plugin.records) < plugin.total,
         )
         result.extra["harness_inbox"] = inbox_counts(harness.inbox)
+        result.extra["record"] = certification_record(options, harness.config)
         if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
             result.extra["note"] = f"the suite could not run (pytest exit {int(code)}); see the output above"
             result.interrupted = True

@@ -58,3 +58,42 @@ def test_a_must_requirement_not_run_prevents_it_unless_its_capability_is_not_cla
     result.ics = dict(result.ics, capabilities=[c for c in ALL_CAPABILITIES if c != "utilisation"])
     reasons = result.certification()["reasons"]
     assert reasons == ["MUST requirements not applicable or not run: T-05"]  # utilisation unclaimed
+
+
+def test_the_record_keeps_build_site_operator_and_the_configuration_hash(tmp_path):
+    import hashlib
+
+    from conformance.config import load
+    from conformance.run import RunOptions, certification_record
+
+    text = (
+        '[candidate]\nparty = "KH"\ninbox_url = "http://127.0.0.1:9/efdx/1/messages"\n'
+        'build = "kh-nsw 4.2.1"\n'
+        '[site]\nname = "KH customs test lab"\noperator = "S. Dara"\n'
+    )
+    path = tmp_path / "candidate.toml"
+    path.write_text(text)
+    config = load(path)
+    record = certification_record(RunOptions(requirements=("M-10",), command=("conformance", "run")), config)
+    assert (record["candidate_build"], record["site"], record["operator"]) == (
+        "kh-nsw 4.2.1",
+        "KH customs test lab",
+        "S. Dara",
+    )
+    assert record["config_sha256"] == hashlib.sha256(text.encode()).hexdigest()
+    assert record["selection"]["requirements"] == ["M-10"] and record["command"] == ["conformance", "run"]
+
+
+def test_a_run_records_its_command_line(tmp_path, capsys):
+    import json
+
+    from conformance import cli
+
+    argv = ["run", "--requirement", "M-16", "--report-dir", str(tmp_path)]
+    assert cli.main(argv) == 0
+    (folder,) = [path for path in tmp_path.iterdir() if path.is_dir()]
+    data = json.loads((folder / "results.json").read_text())
+    assert data["record"]["command"] == ["conformance", *argv]
+    assert data["certification"]["can_certify"] is False
+    assert "rehearsal: cannot certify" in capsys.readouterr().out
+    assert "Rehearsal: this run cannot certify" in (folder / "report.html").read_text()

@@ -4,6 +4,7 @@ every mistake reported as one ConfigError that names the key."""
 from __future__ import annotations
 
 import copy
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,11 @@ party = "KH"
 inbox_url = "https://nsw.example.kh/efdx/1/messages"
 roles = ["importing"]
 capabilities = ["replace", "cancel", "verification", "utilisation", "ecdsa", "trigger"]
+build = "kh-nsw 4.2.1"
+
+[site]
+name = "KH customs test lab"
+operator = "S. Dara"
 
 [candidate.windows]
 status_s = 45
@@ -121,6 +127,10 @@ def test_full_config_loads_every_key(config_dir: Path) -> None:
         harness_party="MY",
         harness_listen="0.0.0.0:8443",
         harness_url="https://harness.example.test:8443/efdx/1/messages",
+        build="kh-nsw 4.2.1",
+        site="KH customs test lab",
+        operator="S. Dara",
+        sha256=hashlib.sha256(FULL_TOML.encode()).hexdigest(),
     )
     assert all(isinstance(value, float) for value in config.windows.retry_schedule_s)
     assert config.claims("utilisation") and not config.claims("teleport")
