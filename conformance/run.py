@@ -362,7 +362,7 @@ def _run(options: RunOptions, progress: Progress) -> tuple[int, Path]:
             result.extra["note"] = watch.line
     previous = history.previous_run(options.report_dir, folder)
     if previous is not None:
-        result.extra["since_previous"] = history.since_previous(previous, result.as_json())
+        result.extra["since_previous"] = history.since_previous(previous, result.verdicts())
     write_reports(result, folder, harness.pki.nsw(harness.party))
     history.write_index(options.report_dir)
     progress.summary(result, folder)

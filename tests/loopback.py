@@ -34,31 +34,37 @@ class ServedReference(NamedTuple):
     trigger_url: str
 
 
+def reference_serve_command(db: Path, sg_inbox: str, *options: str) -> list[str]:
+    """`conformance reference serve` for KH on a free loopback port, its SG peer at ``sg_inbox``."""
+    return [
+        sys.executable,
+        "-m",
+        "conformance.cli",
+        "reference",
+        "serve",
+        "--party",
+        "KH",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--db",
+        str(db),
+        "--peer",
+        f"SG={sg_inbox}",
+        *options,
+    ]
+
+
 def serve_reference(db: Path, harness_port: int, token: str) -> ServedReference:
     """Start `conformance reference serve --party KH` on a free port, its SG peer the harness inbox
     at ``harness_port``; the caller stops it with ``stop_reference``."""
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "conformance.cli",
-            "reference",
-            "serve",
-            "--party",
-            "KH",
-            "--port",
-            "0",
-            "--db",
-            str(db),
-            "--peer",
-            f"SG=http://127.0.0.1:{harness_port}/efdx/1/messages",
-            "--trigger-token",
-            token,
-            "--retry-schedule",
-            "0.2,0.4,0.8",
-            "--outbound-timeout",
-            "1",
-        ],
+        reference_serve_command(
+            db,
+            f"http://127.0.0.1:{harness_port}/efdx/1/messages",
+            *("--trigger-token", token, "--retry-schedule", "0.2,0.4,0.8", "--outbound-timeout", "1"),
+        ),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

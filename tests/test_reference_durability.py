@@ -20,7 +20,6 @@ import re
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter, defaultdict
@@ -40,6 +39,7 @@ from conformance.pki import TestPki
 from conformance.profile.codes import DS_NS, EFORMD_NS, ENVELOPE_NS
 from conformance.profile.vectors import Build
 from conformance.reference.nsw import ReferenceNsw
+from tests.loopback import reference_serve_command
 
 _E = f"{{{ENVELOPE_NS}}}"
 _F = f"{{{EFORMD_NS}}}"
@@ -222,26 +222,8 @@ def serve(tmp_path, partner_inbox):
 
     def start(db: Path, *options: str) -> Served:
         log = tmp_path / f"serve-{len(processes)}.log"
-        command = [
-            sys.executable,
-            "-m",
-            "conformance.cli",
-            "reference",
-            "serve",
-            "--party",
-            "KH",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--db",
-            str(db),
-            "--peer",
-            f"SG={partner_inbox.url}",
-            "--retry-schedule",
-            ",".join(str(delay) for delay in SCHEDULE),
-            *options,
-        ]
+        schedule = ",".join(str(delay) for delay in SCHEDULE)
+        command = reference_serve_command(db, partner_inbox.url, "--retry-schedule", schedule, *options)
         with open(log, "wb") as stderr:
             process = subprocess.Popen(
                 command,

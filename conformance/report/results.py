@@ -137,6 +137,15 @@ class RunResult:
             counts[record.verdict] = counts.get(record.verdict, 0) + 1
         return counts
 
+    def verdicts(self) -> dict:
+        """The run's, its requirements' and its tests' verdicts only: what two runs are compared on
+        (without serializing every exchange again, as ``as_json`` does)."""
+        return {
+            "verdict": self.verdict,
+            "requirements": self.requirement_rows(),
+            "tests": [{"id": test_id(record), "verdict": record.verdict} for record in self.records],
+        }
+
     def as_json(self) -> dict:
         return {
             "profile": "EFDX 1.0",
