@@ -2,7 +2,7 @@
 
 Starts SG's inbox (the harness's ``HarnessInbox``, playing the partner) in this process and KH's
 reference NSW on 127.0.0.1 with a fresh SQLite file in a temporary folder. By default the reference
-runs in a separate process (``python -m conformance.cli reference serve``), so that it has its own
+runs in a separate process (``python -m conformance.app.cli reference serve``), so that it has its own
 interpreter and GIL; ``--in-process`` runs it in this process instead (``RunningReference``), next
 to the inbox and the clients. Then:
 
@@ -46,13 +46,13 @@ from pathlib import Path
 
 import requests
 
-from conformance import messages
-from conformance.inbox import Arrival, HarnessInbox
-from conformance.pki import TestPki
-from conformance.profile.codes import EFORMD_NS, ENVELOPE_NS
-from conformance.profile.vectors import Build
-from conformance.reference.nsw import Settings
-from conformance.reference.runner import RunningReference
+from conformance.profiles.efdx import messages
+from conformance.profiles.efdx.codes import EFORMD_NS, ENVELOPE_NS
+from conformance.profiles.efdx.inbox import Arrival, HarnessInbox
+from conformance.profiles.efdx.pki import TestPki
+from conformance.profiles.efdx.reference.nsw import Settings
+from conformance.profiles.efdx.reference.runner import RunningReference
+from conformance.profiles.efdx.vectors import Build
 
 RETRY_SCHEDULE = (0.05, 0.1)
 ANNOUNCE = re.compile(r"reference NSW KH at (https?://\S+)")
@@ -109,7 +109,7 @@ class Server:
         command = [
             sys.executable,
             "-m",
-            "conformance.cli",
+            "conformance.app.cli",
             "reference",
             "serve",
             "--party",

@@ -1,6 +1,6 @@
 """Wall time of the full suite against the embedded reference NSW, and the share of it spent waiting.
 
-Runs ``conformance.run.run(RunOptions(report_dir=..., live=False))`` N times in this process, as
+Runs ``conformance.app.run.run(RunOptions(report_dir=..., live=False))`` N times in this process, as
 ``conformance run`` does with no candidate file: the harness inbox (SG) and KH's reference NSW on
 loopback ports of this process, the whole suite through pytest, then the report folder. Each round
 writes into its own temporary folder. The per-test progress lines that ``run()`` prints are
@@ -21,7 +21,7 @@ For each round the script measures:
   in one thread, so these intervals do not overlap;
 * CPU: the CPU time of this process (all threads: harness, inbox and reference NSW) over the round.
 
-To read the harness, the script wraps ``conformance.run.candidate`` and ``conformance.run.
+To read the harness, the script wraps ``conformance.app.run.candidate`` and ``conformance.app.run.
 write_reports`` for the duration of the call; package code is unchanged. If a round does not exit 0
 with every test passed, the script prints what went wrong and no figures, and exits 1. Figures are
 printed, never asserted: this is a benchmark, not a test.
@@ -45,8 +45,8 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
-import conformance.run as conformance_run
-from conformance.run import REFERENCE_WINDOWS, RunOptions
+import conformance.app.run as conformance_run
+from conformance.app.run import REFERENCE_WINDOWS, RunOptions
 
 
 @dataclass(frozen=True)

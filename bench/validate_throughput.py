@@ -36,11 +36,11 @@ from lxml import etree
 
 from conformance.core import safexml
 from conformance.core.xmldsig import element_children
-from conformance.judge import Receiver
-from conformance.pki import TestPki
-from conformance.profile.codes import MAX_BODY_BYTES
-from conformance.profile.vectors import build_all, load_manifest
-from conformance.validation import EFORMD_SCHEMA, ENVELOPE_SCHEMA, SchemaProblem, SchemaSet
+from conformance.profiles.efdx.codes import MAX_BODY_BYTES
+from conformance.profiles.efdx.judge import Receiver
+from conformance.profiles.efdx.pki import TestPki
+from conformance.profiles.efdx.validation import EFORMD_SCHEMA, ENVELOPE_SCHEMA, SchemaProblem, SchemaSet
+from conformance.profiles.efdx.vectors import build_all, load_manifest
 
 OVERSIZED = "t04-oversized-body"
 # Schema-only rounds per pipeline round, per engine, so that each gets a comparable stretch of time

@@ -7,10 +7,10 @@ import shutil
 
 import pytest
 
-from conformance.inbox import HarnessInbox
-from conformance.pki import TestPki
-from conformance.reference.nsw import Settings
-from conformance.reference.runner import RunningReference
+from conformance.profiles.efdx.inbox import HarnessInbox
+from conformance.profiles.efdx.pki import TestPki
+from conformance.profiles.efdx.reference.nsw import Settings
+from conformance.profiles.efdx.reference.runner import RunningReference
 
 FAST_RETRIES = (0.05, 0.1, 0.2)
 

@@ -39,7 +39,7 @@ def reference_serve_command(db: Path, sg_inbox: str, *options: str) -> list[str]
     return [
         sys.executable,
         "-m",
-        "conformance.cli",
+        "conformance.app.cli",
         "reference",
         "serve",
         "--party",

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance.profile import catalogue
-from conformance.profile.catalogue import CHECK_ORDER, Requirement, by_layer, requirement, requirements
-from conformance.profile.codes import error_code
+from conformance.profiles.efdx import catalogue
+from conformance.profiles.efdx.catalogue import CHECK_ORDER, Requirement, by_layer, requirement, requirements
+from conformance.profiles.efdx.codes import error_code
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SPEC = REPO_ROOT.parent / "shared" / "EFDX-1.0.md"

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from conformance.harness import TestRecord as Record
-from conformance.profile.catalogue import requirements
-from conformance.report.results import RunResult
+from conformance.harness.session import TestRecord as Record
+from conformance.profiles.efdx.catalogue import requirements
+from conformance.results.results import RunResult
 
 MOMENT = datetime(2026, 11, 30, 12, tzinfo=UTC)
 ALL_CAPABILITIES = ["cancel", "ecdsa", "replace", "trigger", "utilisation", "verification"]
@@ -63,8 +63,8 @@ def test_a_must_requirement_not_run_prevents_it_unless_its_capability_is_not_cla
 def test_the_record_keeps_build_site_operator_and_the_configuration_hash(tmp_path):
     import hashlib
 
-    from conformance.config import load
-    from conformance.run import RunOptions, certification_record
+    from conformance.app.run import RunOptions, certification_record
+    from conformance.harness.config import load
 
     text = (
         '[candidate]\nparty = "KH"\ninbox_url = "http://127.0.0.1:9/efdx/1/messages"\n'
@@ -87,7 +87,7 @@ def test_the_record_keeps_build_site_operator_and_the_configuration_hash(tmp_pat
 def test_a_run_records_its_command_line(tmp_path, capsys):
     import json
 
-    from conformance import cli
+    from conformance.app import cli
 
     argv = ["run", "--requirement", "M-16", "--report-dir", str(tmp_path)]
     assert cli.main(argv) == 0

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conformance import cli
+from conformance.app import cli
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

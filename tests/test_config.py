@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance import cli
-from conformance.config import CAPABILITIES, ROLES, Config, ConfigError, Tls, Windows, load, parse
+from conformance.app import cli
+from conformance.harness.config import CAPABILITIES, ROLES, Config, ConfigError, Tls, Windows, load, parse
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO_ROOT / "examples" / "candidate.toml"
@@ -345,10 +345,10 @@ def test_cli_reports_a_config_error_on_one_line_with_exit_4(tmp_path: Path, caps
 
 def test_cli_rejects_a_sut_that_is_not_an_http_url(tmp_path: Path, capsys, monkeypatch) -> None:
     """--sut overrides candidate.inbox_url, so it must pass the same check (the run itself is stubbed)."""
-    import conformance.run
+    import conformance.app.run
 
     started = []
-    monkeypatch.setattr(conformance.run, "run", lambda options: started.append(options) or (0, tmp_path))
+    monkeypatch.setattr(conformance.app.run, "run", lambda options: started.append(options) or (0, tmp_path))
     good = tmp_path / "candidate.toml"
     good.write_text('[candidate]\nparty = "KH"\ninbox_url = "https://nsw.example.kh/efdx/1/messages"\n')
     assert cli.main(["run", "--sut", "http://127.0.0.1:9/x", "--config", str(good)]) == 0

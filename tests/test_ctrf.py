@@ -8,8 +8,8 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 
-from conformance.harness import TestRecord as Record
-from conformance.report.results import RunResult, write_ctrf
+from conformance.harness.session import TestRecord as Record
+from conformance.results.results import RunResult, write_ctrf
 
 STATUSES = {"passed", "failed", "skipped", "pending", "other"}
 EXPECTED = {

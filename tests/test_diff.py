@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from conformance import cli
-from conformance.run import RunOptions, run
+from conformance.app import cli
+from conformance.app.run import RunOptions, run
 
 
 @pytest.fixture(scope="module")

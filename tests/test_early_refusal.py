@@ -10,11 +10,11 @@ from datetime import datetime, timezone
 
 import pytest
 
-from conformance import signals
 from conformance.core.client import CandidateClient
 from conformance.core.violations import Violation
-from conformance.pki import TestPki
-from conformance.profile.codes import MAX_BODY_BYTES
+from conformance.profiles.efdx import signals
+from conformance.profiles.efdx.codes import MAX_BODY_BYTES
+from conformance.profiles.efdx.pki import TestPki
 
 
 def _error_answer(pki: TestPki) -> bytes:

@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from conformance import signals
 from conformance.core.violations import Violation
-from conformance.pki import TestPki
+from conformance.profiles.efdx import signals
+from conformance.profiles.efdx.pki import TestPki
 
 AT = datetime(2026, 11, 30, 12, tzinfo=timezone.utc)
 SENT = "5c2b0c1e-0000-4000-8000-000000000001@sg.efdx"

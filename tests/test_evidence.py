@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance import cli
-from conformance.pki import TestPki
-from conformance.report.evidence import MANIFEST, REPORT_FILES, SIGNATURE, SIGNER, write_evidence
-from conformance.run import RunOptions, run
+from conformance.app import cli
+from conformance.app.run import RunOptions, run
+from conformance.profiles.efdx.pki import TestPki
+from conformance.results.evidence import MANIFEST, REPORT_FILES, SIGNATURE, SIGNER, write_evidence
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,7 @@ def test_a_duplicate_member_before_the_original_is_refused(capsys, bundle, tmp_p
 def test_a_member_over_the_cap_is_refused_from_its_declared_size(bundle, tmp_path):
     """Checked before it is read: a listed 1 GiB member would otherwise be inflated in full."""
     from conformance.core.violations import Violation
-    from conformance.report.evidence import verify_evidence
+    from conformance.results.evidence import verify_evidence
 
     with pytest.raises(Violation, match="bytes declared"):
         verify_evidence(bundle, TestPki.load().trust_store(), member_cap=1024)

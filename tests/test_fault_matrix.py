@@ -11,9 +11,9 @@ import json
 
 import pytest
 
-from conformance import coverage
-from conformance.reference.faults import FAULTS
-from conformance.run import RunOptions, run
+from conformance.app import coverage
+from conformance.app.run import RunOptions, run
+from conformance.profiles.efdx.reference.faults import FAULTS
 
 MATRIX = [
     pytest.param(row.purpose.id, fault, id=f"{row.purpose.id}:{fault}")
@@ -54,7 +54,7 @@ def test_fault_is_caught_by_its_purposes_tests(tmp_path, purpose, fault, capsys)
 
 
 def requirement_level(requirement_id: str) -> str:
-    from conformance.profile.catalogue import requirement
+    from conformance.profiles.efdx.catalogue import requirement
 
     return requirement(requirement_id).level
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 
-from conformance.config import Config
-from conformance.profile.vectors import BAD_SIGNER_VECTORS
-from conformance.reference.nsw import Settings
-from conformance.reference.runner import RunningReference
-from conformance.run import REFERENCE_WINDOWS, RunOptions, run
+from conformance.app.run import REFERENCE_WINDOWS, RunOptions, run
+from conformance.harness.config import Config
+from conformance.profiles.efdx.reference.nsw import Settings
+from conformance.profiles.efdx.reference.runner import RunningReference
+from conformance.profiles.efdx.vectors import BAD_SIGNER_VECTORS
 from tests.loopback import free_port
 
 

@@ -29,13 +29,14 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from conformance import cli, signals
-from conformance.config import Config, Windows
+from conformance.app import cli
+from conformance.app.run import RunOptions, run
 from conformance.core.client import DEFAULT_MAX_ANSWER
 from conformance.core.xmldsig import DS
-from conformance.pki import TestPki
-from conformance.profile.codes import ENVELOPE_NS
-from conformance.run import RunOptions, run
+from conformance.harness.config import Config, Windows
+from conformance.profiles.efdx import signals
+from conformance.profiles.efdx.codes import ENVELOPE_NS
+from conformance.profiles.efdx.pki import TestPki
 
 BOUND_S = 30.0  # a bound on hangs, not a benchmark: a well-behaved run here takes a few seconds
 GIVE_UP_S = BOUND_S + 5.0  # the hostile server's own limit on any one connection

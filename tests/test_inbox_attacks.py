@@ -21,9 +21,9 @@ import pytest
 import requests
 
 from conformance.core.inbox_server import Limits
-from conformance.inbox import HarnessInbox, Retention
-from conformance.pki import TestPki
-from conformance.profile import vectors
+from conformance.profiles.efdx import vectors
+from conformance.profiles.efdx.inbox import HarnessInbox, Retention
+from conformance.profiles.efdx.pki import TestPki
 
 PARTY = "KH"  # the inbox plays KH; deliveries come from SG, the vectors' default sender
 PROMPT_S = 4.0  # a delivery counts as prompt within this (judging a message takes well under it)

@@ -8,8 +8,8 @@ import json
 import socket
 from urllib.parse import urlsplit
 
-from conformance.harness import Harness
-from conformance.run import RunOptions, run
+from conformance.app.run import RunOptions, run
+from conformance.harness.session import Harness
 
 
 def test_a_silent_connection_to_the_tls_inbox_changes_no_verdict(tmp_path, monkeypatch, capsys):

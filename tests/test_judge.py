@@ -6,9 +6,9 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from conformance.judge import Receiver
-from conformance.pki import TestPki
-from conformance.profile.vectors import Build
+from conformance.profiles.efdx.judge import Receiver
+from conformance.profiles.efdx.pki import TestPki
+from conformance.profiles.efdx.vectors import Build
 
 DAY = date(2026, 11, 26)
 NOON = datetime(2026, 11, 26, 12, tzinfo=timezone.utc)

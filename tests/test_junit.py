@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from conformance.harness import TestRecord as Record
-from conformance.report.results import RunResult, write_junit
+from conformance.harness.session import TestRecord as Record
+from conformance.results.results import RunResult, write_junit
 
 SCHEMA = Path(__file__).parent / "data" / "junit-common.xsd"
 VERDICTS = {

@@ -24,18 +24,18 @@ import pytest
 import requests
 from lxml import etree
 
-import conformance.harness
-from conformance import cli
-from conformance.config import CAPABILITIES, Config
-from conformance.control import ask_to_send
+import conformance.harness.session
+from conformance.app import cli
+from conformance.app.run import REFERENCE_WINDOWS, RunOptions, run
 from conformance.core.verdicts import Inconclusive
-from conformance.harness import Harness
-from conformance.profile.codes import EFORMD_NS
-from conformance.reference.nsw import Settings
-from conformance.reference.runner import RunningReference
-from conformance.reference.server import INBOX_PATH
-from conformance.run import REFERENCE_WINDOWS, RunOptions, run
-from conformance.suite.test_exporting import candidate_co
+from conformance.harness.config import CAPABILITIES, Config
+from conformance.harness.control import ask_to_send
+from conformance.harness.session import Harness
+from conformance.profiles.efdx.codes import EFORMD_NS
+from conformance.profiles.efdx.reference.nsw import Settings
+from conformance.profiles.efdx.reference.runner import RunningReference
+from conformance.profiles.efdx.reference.server import INBOX_PATH
+from conformance.profiles.efdx.suite.test_exporting import candidate_co
 from tests.loopback import free_port
 
 TOKEN = "manual-mode-test-token"
@@ -160,7 +160,7 @@ def manual_run(tmp_path_factory) -> ManualRun:
     workdir = tmp_path_factory.mktemp("manual")
     with candidate_without_trigger(workdir) as (reference, config), pytest.MonkeyPatch.context() as patch:
         operator = Operator(trigger_url=reference.trigger_url)
-        patch.setattr(conformance.harness, "_print_for_operator", operator)
+        patch.setattr(conformance.harness.session, "_print_for_operator", operator)
         started = time.monotonic()
         code, folder = run(
             RunOptions(config=config, keyword=CO_SCENARIOS, report_dir=workdir / "reports", live=False)
@@ -231,7 +231,7 @@ def test_each_instruction_has_a_document_file_of_its_own(manual_run):
 
 def test_non_interactive_makes_the_scenarios_inconclusive_instead_of_waiting(tmp_path, monkeypatch):
     operator = Operator()
-    monkeypatch.setattr(conformance.harness, "_print_for_operator", operator)
+    monkeypatch.setattr(conformance.harness.session, "_print_for_operator", operator)
     with candidate_without_trigger(tmp_path) as (_reference, config):
         code, folder = run(
             RunOptions(
@@ -260,7 +260,7 @@ def test_non_interactive_makes_the_scenarios_inconclusive_instead_of_waiting(tmp
 def test_without_the_operator_the_wait_ends_with_the_operator_window(tmp_path, monkeypatch):
     window = 1.0
     operator = Operator(trigger_url=None)  # reads the instruction, never acts
-    monkeypatch.setattr(conformance.harness, "_print_for_operator", operator)
+    monkeypatch.setattr(conformance.harness.session, "_print_for_operator", operator)
     with candidate_without_trigger(tmp_path, windows=replace(WINDOWS, operator_s=window)) as (_, config):
         started = time.monotonic()
         code, folder = run(RunOptions(config=config, keyword=ISSUE, report_dir=tmp_path / "r", live=False))
@@ -277,7 +277,7 @@ def test_without_the_operator_the_wait_ends_with_the_operator_window(tmp_path, m
 def test_results_ics_says_no_trigger_when_the_capability_is_not_claimed(tmp_path, monkeypatch):
     """A trigger URL left in the config without the claim is not used (manual mode), and the ICS in
     results.json must not say the candidate was driven by a trigger."""
-    monkeypatch.setattr(conformance.harness, "_print_for_operator", Operator())
+    monkeypatch.setattr(conformance.harness.session, "_print_for_operator", Operator())
     with candidate_without_trigger(tmp_path) as (reference, config):
         config = replace(config, trigger_url=reference.trigger_url, trigger_token=TOKEN)
         code, folder = run(
@@ -353,7 +353,7 @@ def test_the_default_printer_tells_the_operator_on_stderr(tmp_path, capfd):
     )
     harness = Harness(config).start()
     try:
-        assert harness.tell_operator is conformance.harness._print_for_operator
+        assert harness.tell_operator is conformance.harness.session._print_for_operator
         document = candidate_co(harness, "MANUAL-0001")
         window = ask_to_send(harness, "IssueCO", document, "issue the e-Form D MANUAL-0001 to SG")
         out, err = capfd.readouterr()

@@ -33,19 +33,19 @@ def wheel_names(wheel) -> set[str]:
 @pytest.mark.parametrize(
     "name",
     [
-        "conformance/schemas/envelope.xsd",
-        "conformance/schemas/eformd.xsd",
-        "conformance/schemas/codelists.xsd",
-        "conformance/schemas/xmldsig-core-schema.xsd",
-        "conformance/test_vectors/manifest.toml",
-        "conformance/test_vectors/pki/README.md",
-        "conformance/test_vectors/pki/KH/nsw.pem",
-        "conformance/test_vectors/pki/SG/authority.key.pem",
-        "conformance/test_vectors/pki/SG/crl.pem",
-        "conformance/test_vectors/pki/bad/expired.pem",
-        "conformance/profile/requirements.toml",
-        "conformance/profile/templates/CertificateOfOrigin.xml.j2",
-        "conformance/profile/templates/envelope.xml.j2",
+        "conformance/schemas/efdx/envelope.xsd",
+        "conformance/schemas/efdx/eformd.xsd",
+        "conformance/schemas/efdx/codelists.xsd",
+        "conformance/schemas/efdx/xmldsig-core-schema.xsd",
+        "conformance/test_vectors/efdx/manifest.toml",
+        "conformance/test_vectors/efdx/pki/README.md",
+        "conformance/test_vectors/efdx/pki/KH/nsw.pem",
+        "conformance/test_vectors/efdx/pki/SG/authority.key.pem",
+        "conformance/test_vectors/efdx/pki/SG/crl.pem",
+        "conformance/test_vectors/efdx/pki/bad/expired.pem",
+        "conformance/profiles/efdx/requirements.toml",
+        "conformance/profiles/efdx/templates/CertificateOfOrigin.xml.j2",
+        "conformance/profiles/efdx/templates/envelope.xml.j2",
     ],
 )
 def test_wheel_carries_the_data(wheel_names, name):
@@ -54,11 +54,11 @@ def test_wheel_carries_the_data(wheel_names, name):
 
 def test_every_repository_data_file_is_in_the_wheel(wheel_names):
     shipped = [
-        *ROOT.glob("schemas/*.xsd"),
+        *ROOT.glob("schemas/*/*.xsd"),
         *ROOT.glob("test_vectors/**/*.pem"),
-        *ROOT.glob("conformance/profile/templates/*.j2"),
-        *ROOT.glob("conformance/profile/spec/*.md"),
-        *ROOT.glob("conformance/report/templates/*.j2"),
+        *ROOT.glob("conformance/profiles/efdx/templates/*.j2"),
+        *ROOT.glob("conformance/profiles/efdx/spec/*.md"),
+        *ROOT.glob("conformance/results/templates/*.j2"),
     ]
     missing = []
     for path in shipped:
@@ -79,8 +79,8 @@ def test_the_command_and_the_pytest_plugin_are_registered(wheel, wheel_names):
     (name,) = [name for name in wheel_names if name.endswith(".dist-info/entry_points.txt")]
     with zipfile.ZipFile(wheel) as archive:
         entry_points = archive.read(name).decode()
-    assert "conformance = conformance.cli:main" in entry_points
-    assert "[pytest11]" in entry_points and "efdx = conformance.plugin" in entry_points
+    assert "conformance = conformance.app.cli:main" in entry_points
+    assert "[pytest11]" in entry_points and "efdx = conformance.harness.plugin" in entry_points
 
 
 def test_the_core_contract_forbids_every_module_outside_the_core():

@@ -13,11 +13,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from conformance import pki_gen
 from conformance.core.trust import TrustStore, cert_from_der, chain_from_der
 from conformance.core.violations import Violation
-from conformance.pki import TestPki
-from conformance.profile.codes import PARTIES
+from conformance.profiles.efdx import pki_gen
+from conformance.profiles.efdx.codes import PARTIES
+from conformance.profiles.efdx.pki import TestPki
 
 AT = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 GOOD_UNTIL = datetime(2045, 1, 1, tzinfo=UTC)
@@ -248,7 +248,7 @@ def test_cert_from_der_reads_keyinfo_base64(pki):
 def test_readme_warns_test_only(pki):
     text = (pki.directory / "README.md").read_text(encoding="utf-8")
     assert "EVERYTHING IN THIS FOLDER IS TEST ONLY MATERIAL" in text
-    assert "python -m conformance.pki_gen" in text
+    assert "python -m conformance.profiles.efdx.pki_gen" in text
 
 
 # ----------------------------------------------------------------------------- regeneration

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from conformance.config import ROLES
 from conformance.core.verdicts import ERROR, FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, VERDICTS
-from conformance.harness import TestRecord as Record  # (not collected as a test class)
-from conformance.plugin import EfdxRun, Selection
+from conformance.harness.config import ROLES
+from conformance.harness.plugin import EfdxRun, Selection
+from conformance.harness.session import TestRecord as Record  # (not collected as a test class)
 
 pytest_plugins = ["pytester"]
 

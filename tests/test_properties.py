@@ -18,17 +18,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from conformance import messages
 from conformance.core import signing
 from conformance.core import xmldsig as ds
 from conformance.core.safexml import parse_untrusted
 from conformance.core.verify import verify_envelope, verify_enveloped
 from conformance.core.violations import Violation
-from conformance.judge import Receiver
-from conformance.pki import TestPki
-from conformance.profile.codes import EFORMD_NS, ENVELOPE_NS, ORIGIN_CRITERIA, PARTIES, TRANSPORT_MODES
-from conformance.profile.rules import earliest_issue_date
-from conformance.profile.vectors import build_vector
+from conformance.profiles.efdx import messages
+from conformance.profiles.efdx.codes import EFORMD_NS, ENVELOPE_NS, ORIGIN_CRITERIA, PARTIES, TRANSPORT_MODES
+from conformance.profiles.efdx.judge import Receiver
+from conformance.profiles.efdx.pki import TestPki
+from conformance.profiles.efdx.rules import earliest_issue_date
+from conformance.profiles.efdx.vectors import build_vector
 
 DAY = date(2026, 11, 26)
 NOON = datetime.combine(DAY, time(12), tzinfo=UTC)

@@ -28,7 +28,7 @@ import requests
 
 from tests.loopback import free_port, serve_reference, stop_reference
 
-COMMAND = [sys.executable, "-m", "conformance.cli"]
+COMMAND = [sys.executable, "-m", "conformance.app.cli"]
 TOKEN = "pty-operator-token"
 ISSUE = "test_issue_co_sent_by_the_candidate_conforms"
 OPERATOR_S = 20  # the operator (this test) acts at once; the bound only matters when it cannot

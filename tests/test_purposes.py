@@ -3,11 +3,11 @@ seeded fault, and `conformance list` saying so without running anything."""
 
 from __future__ import annotations
 
-from conformance import cli, coverage
-from conformance.profile.catalogue import requirements
-from conformance.profile.purposes import of_requirement, purpose, purposes
-from conformance.profile.vectors import load_manifest
-from conformance.reference.faults import FAULTS
+from conformance.app import cli, coverage
+from conformance.profiles.efdx.catalogue import requirements
+from conformance.profiles.efdx.purposes import of_requirement, purpose, purposes
+from conformance.profiles.efdx.reference.faults import FAULTS
+from conformance.profiles.efdx.vectors import load_manifest
 
 
 def test_every_requirement_has_test_purposes():

@@ -33,12 +33,12 @@ import pytest
 import requests
 from lxml import etree
 
-from conformance import signals
-from conformance.inbox import Arrival, HarnessInbox, Reaction
-from conformance.pki import TestPki
-from conformance.profile.codes import DS_NS, EFORMD_NS, ENVELOPE_NS
-from conformance.profile.vectors import Build
-from conformance.reference.nsw import ReferenceNsw
+from conformance.profiles.efdx import signals
+from conformance.profiles.efdx.codes import DS_NS, EFORMD_NS, ENVELOPE_NS
+from conformance.profiles.efdx.inbox import Arrival, HarnessInbox, Reaction
+from conformance.profiles.efdx.pki import TestPki
+from conformance.profiles.efdx.reference.nsw import ReferenceNsw
+from conformance.profiles.efdx.vectors import Build
 from tests.loopback import reference_serve_command
 
 _E = f"{{{ENVELOPE_NS}}}"

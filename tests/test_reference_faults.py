@@ -24,18 +24,19 @@ import pytest
 import requests
 from lxml import etree
 
-from conformance import cli, signals
+from conformance.app import cli
 from conformance.core import xmldsig as ds
 from conformance.core.safexml import parse_untrusted
 from conformance.core.violations import Violation
-from conformance.inbox import Arrival, HarnessInbox, Reaction
-from conformance.pki import TestPki
-from conformance.profile.catalogue import requirement
-from conformance.profile.codes import EFORMD_NS, ENVELOPE_NS
-from conformance.profile.vectors import Build, build_vector
-from conformance.reference.faults import FAULTS
-from conformance.reference.runner import RunningReference
-from conformance.validation import ENVELOPE_SCHEMA, default_schemas
+from conformance.profiles.efdx import signals
+from conformance.profiles.efdx.catalogue import requirement
+from conformance.profiles.efdx.codes import EFORMD_NS, ENVELOPE_NS
+from conformance.profiles.efdx.inbox import Arrival, HarnessInbox, Reaction
+from conformance.profiles.efdx.pki import TestPki
+from conformance.profiles.efdx.reference.faults import FAULTS
+from conformance.profiles.efdx.reference.runner import RunningReference
+from conformance.profiles.efdx.validation import ENVELOPE_SCHEMA, default_schemas
+from conformance.profiles.efdx.vectors import Build, build_vector
 
 _E = f"{{{ENVELOPE_NS}}}"
 _F = f"{{{EFORMD_NS}}}"

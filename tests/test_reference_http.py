@@ -25,15 +25,14 @@ import pytest
 import requests
 from lxml import etree
 
-from conformance import messages, signals
 from conformance.core import verify
 from conformance.core.trust import Credential
-from conformance.inbox import Arrival, HarnessInbox
-from conformance.pki import TestPki
-from conformance.profile import catalogue, vectors
-from conformance.profile.codes import DS_NS, EFORMD_NS, ENVELOPE_NS, MAX_BODY_BYTES
-from conformance.reference.nsw import Settings
-from conformance.reference.runner import RunningReference
+from conformance.profiles.efdx import catalogue, messages, signals, vectors
+from conformance.profiles.efdx.codes import DS_NS, EFORMD_NS, ENVELOPE_NS, MAX_BODY_BYTES
+from conformance.profiles.efdx.inbox import Arrival, HarnessInbox
+from conformance.profiles.efdx.pki import TestPki
+from conformance.profiles.efdx.reference.nsw import Settings
+from conformance.profiles.efdx.reference.runner import RunningReference
 
 SENDER, RECEIVER = "SG", "KH"
 XML = "application/xml"

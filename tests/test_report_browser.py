@@ -30,8 +30,8 @@ import pytest
 import websocket
 from conftest import require_tool
 
-from conformance.profile import catalogue
-from conformance.run import RunOptions, run
+from conformance.app.run import RunOptions, run
+from conformance.profiles.efdx import catalogue
 
 START_TIMEOUT_S = 20.0  # Chromium writing DevToolsActivePort
 CALL_TIMEOUT_S = 10.0  # one CDP command answered

@@ -12,10 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 
-from conformance.profile import rules
-from conformance.profile.catalogue import by_layer
-from conformance.profile.codes import EFORMD_NS
-from conformance.profile.rules import (
+from conformance.profiles.efdx import rules
+from conformance.profiles.efdx.catalogue import by_layer
+from conformance.profiles.efdx.codes import EFORMD_NS
+from conformance.profiles.efdx.rules import (
     Context,
     Finding,
     check_cancellation,

@@ -26,12 +26,12 @@ from pathlib import Path
 
 import pytest
 
-from conformance import cli
+from conformance.app import cli
+from conformance.app.progress import Progress
 from conformance.core.terminal_text import printable, printable_lines, printable_markup
-from conformance.progress import Progress
 from tests.loopback import free_port, serve_reference, stop_reference
 
-COMMAND = [sys.executable, "-m", "conformance.cli"]
+COMMAND = [sys.executable, "-m", "conformance.app.cli"]
 TOKEN = "run-defects-token"
 ALL_CAPABILITIES = '["replace", "cancel", "verification", "utilisation", "ecdsa", "trigger"]'
 WINDOWS = """

@@ -29,7 +29,7 @@ EXIT_BOUND_S = 60.0  # from SIGINT to exit
 
 @pytest.fixture
 def child(tmp_path):
-    """Start `python -m conformance.cli ARGS...`; its stdout lines arrive on a queue, stderr in a file."""
+    """Start `python -m conformance.app.cli ARGS...`; its stdout lines arrive on a queue, stderr in a file."""
     started: list[subprocess.Popen] = []
 
     def start(*argv: str) -> tuple[subprocess.Popen, queue.Queue, Path]:
@@ -37,7 +37,7 @@ def child(tmp_path):
         stderr_path = tmp_path / f"stderr-{len(started)}.txt"
         stderr = stderr_path.open("w", encoding="utf-8")
         process = subprocess.Popen(
-            [sys.executable, "-m", "conformance.cli", *argv],
+            [sys.executable, "-m", "conformance.app.cli", *argv],
             cwd=tmp_path,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

@@ -6,7 +6,7 @@ import pytest
 
 from conformance.core.safexml import parse_untrusted
 from conformance.core.violations import Violation
-from conformance.profile.codes import error_code
+from conformance.profiles.efdx.codes import error_code
 
 
 def refusal(body: bytes, **options) -> Violation:

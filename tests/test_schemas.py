@@ -24,9 +24,9 @@ def _schemas_dir() -> Path:
     back to the checkout so that the schemas are still tested (the shadowing is a packaging bug of
     its own, to be fixed where it is)."""
     try:
-        return Path(str(files("conformance.schemas")))
+        return Path(str(files("conformance.schemas"))) / "efdx"
     except TypeError:
-        return Path(__file__).resolve().parents[1] / "schemas"
+        return Path(__file__).resolve().parents[1] / "schemas" / "efdx"
 
 
 SCHEMAS = _schemas_dir()

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from conformance.profile.catalogue import requirements
-from conformance.run import RunOptions, run
+from conformance.app.run import RunOptions, run
+from conformance.profiles.efdx.catalogue import requirements
 
 BAD = ("fail", "error", "inconclusive")
 

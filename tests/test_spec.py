@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance import cli
-from conformance.profile.spec import spec_path, spec_text
+from conformance.app import cli
+from conformance.profiles.efdx.spec import spec_path, spec_text
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "EFDX-1.0.md"
 

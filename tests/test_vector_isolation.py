@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from conformance.core import xmldsig as ds
-from conformance.pki import TestPki
-from conformance.profile.codes import EFORMD_NS
-from conformance.profile.vectors import build_vector, load_manifest
+from conformance.profiles.efdx.codes import EFORMD_NS
+from conformance.profiles.efdx.pki import TestPki
+from conformance.profiles.efdx.vectors import build_vector, load_manifest
 from tests.test_xmlsec1 import _DS_SIGNATURE, ENVELOPE_SIGNATURE, _explain, _ok, _verify
 
 DAY = date(2026, 11, 26)

@@ -11,9 +11,9 @@ from datetime import date
 
 import pytest
 
-from conformance import cli
-from conformance.profile import vectors
-from conformance.profile.catalogue import requirement
+from conformance.app import cli
+from conformance.profiles.efdx import vectors
+from conformance.profiles.efdx.catalogue import requirement
 
 DAYS = [date(2026, 11, 26), date(2028, 2, 29), date.today()]
 MANIFEST = vectors.load_manifest()
@@ -87,7 +87,7 @@ def test_every_vector_goes_to_kh_from_another_party():
     """Sent by SG to KH, except where the vector is about a wrong receiver (M-13, M-03)."""
     import re
 
-    from conformance.pki import TestPki
+    from conformance.profiles.efdx.pki import TestPki
 
     pki = TestPki.load()
     wrong_receiver = {"m13-wrong-receiver": b"TH", "m03-unknown-party": b"ZZ"}
@@ -113,7 +113,7 @@ def test_same_date_gives_byte_identical_files(tmp_path):
 
 
 def test_another_date_gives_other_messages(tmp_path):
-    from conformance.pki import TestPki
+    from conformance.profiles.efdx.pki import TestPki
 
     pki = TestPki.load()
     assert vectors.build_vector("valid-ping", date(2027, 1, 1), pki) != vectors.build_vector(

@@ -22,9 +22,9 @@ from conformance.core.verdicts import (
     worse,
     worst,
 )
-from conformance.harness import TestRecord as Record  # (not collected as a test class)
-from conformance.profile.catalogue import requirement, requirements
-from conformance.report.results import NOT_TESTED, RunResult
+from conformance.harness.session import TestRecord as Record  # (not collected as a test class)
+from conformance.profiles.efdx.catalogue import requirement, requirements
+from conformance.results.results import NOT_TESTED, RunResult
 
 ORDER = (PASS, INCONCLUSIVE, FAIL, ERROR)  # from best to worst
 

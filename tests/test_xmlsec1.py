@@ -1,7 +1,7 @@
 """An independent XML Signature implementation (xmlsec1, libxmlsec1 with OpenSSL) agrees with ours.
 
 Both directions: the signatures that ``conformance.signing`` writes on the vectors verify with
-xmlsec1, and what xmlsec1 signs with the TEST ONLY PKI is accepted by ``conformance.judge``. Every
+xmlsec1, and what xmlsec1 signs with the TEST ONLY PKI is accepted by the EFDX judge. Every
 positive check has a negative control beside it, so that a tool that says yes to everything fails.
 
 xmlsec1 is always given the signer's key explicitly (``--pubkey-cert-pem``) with key data limited to
@@ -24,15 +24,15 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
 
-from conformance import messages
 from conformance.core import signing
 from conformance.core import xmldsig as ds
 from conformance.core.safexml import parse_untrusted
 from conformance.core.trust import Credential
-from conformance.judge import Receiver
-from conformance.pki import TestPki
-from conformance.profile.codes import EFORMD_NS, ENVELOPE_NS
-from conformance.profile.vectors import Vector, build_vector, load_manifest
+from conformance.profiles.efdx import messages
+from conformance.profiles.efdx.codes import EFORMD_NS, ENVELOPE_NS
+from conformance.profiles.efdx.judge import Receiver
+from conformance.profiles.efdx.pki import TestPki
+from conformance.profiles.efdx.vectors import Vector, build_vector, load_manifest
 
 XMLSEC1 = shutil.which("xmlsec1")
 if XMLSEC1 is None and os.environ.get("CI"):

@@ -1,0 +1,142 @@
+"""Coverage by test purpose: which suite tests cover each clause, which seeded fault proves them.
+
+The three facts are declared in three places, each where it belongs: the clause in
+``profile/purposes.toml``, the tests by their ``purposes`` markers (vectors by the manifest's
+``purposes``), the faults in ``reference/faults.py``. This module joins them by collecting the
+suite (nothing is run) and names the gaps: a purpose without a test, or whose tests no seeded
+fault proves able to fail. ``conformance list`` prints it; results.json and the report carry the
+gaps, so that nobody mistakes an untested clause for a passed one.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import pytest
+
+from conformance.profiles.efdx.catalogue import requirements
+from conformance.profiles.efdx.purposes import Purpose, purposes
+from conformance.profiles.efdx.reference.faults import faults_of
+
+
+@dataclass(frozen=True)
+class SuiteTest:
+    nodeid: str
+    requirements: tuple[str, ...]
+    purposes: tuple[str, ...]
+    capabilities: tuple[str, ...] = ()  # the ICS capabilities it needs
+    roles: tuple[str, ...] = ()  # the roles it needs (every one named)
+
+    def not_applicable_to(self, config) -> str | None:
+        """Why this test does not apply to the candidate of ``config`` (None: it applies)."""
+        for capability in self.capabilities:
+            if not config.claims(capability):
+                return f"the ICS does not claim the capability {capability!r}"
+        for role in self.roles:
+            if role not in config.roles:
+                return f"the ICS does not claim the {role} role"
+        return None
+
+
+@dataclass(frozen=True)
+class PurposeCoverage:
+    purpose: Purpose
+    tests: tuple[str, ...]
+    faults: tuple[str, ...]
+
+    @property
+    def gap(self) -> str | None:
+        """Why this purpose is not proven covered, or None."""
+        if not self.tests:
+            return "no test covers it"
+        if not self.faults:
+            return "no seeded fault proves its tests can fail"
+        return None
+
+    def as_json(self) -> dict:
+        return {
+            "id": self.purpose.id,
+            "requirement": self.purpose.requirement,
+            "clause": self.purpose.clause,
+            "tests": list(self.tests),
+            "faults": list(self.faults),
+            "gap": self.gap,
+        }
+
+
+class _Collector:
+    """A pytest plugin that only records what the suite's tests declare."""
+
+    def __init__(self) -> None:
+        self.tests: list[SuiteTest] = []
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        from conformance.harness.plugin import purpose_ids, requirement_ids
+
+        self.tests = [
+            SuiteTest(
+                item.nodeid,
+                requirement_ids(item),
+                purpose_ids(item),
+                tuple(mark.args[0] for mark in item.iter_markers("capability")),
+                tuple(mark.args[0] for mark in item.iter_markers("role")),
+            )
+            for item in items
+        ]
+        items[:] = []  # nothing is run
+
+
+@functools.cache
+def suite_tests() -> tuple[SuiteTest, ...]:
+    """Every test of the suite with its requirement IDs and purposes (collected, not run)."""
+    from conformance.app.run import RunOptions, pytest_args
+
+    collector = _Collector()
+    pytest.main(pytest_args(RunOptions()), plugins=[collector])
+    return tuple(collector.tests)
+
+
+def coverage() -> list[PurposeCoverage]:
+    tests = suite_tests()
+    return [
+        PurposeCoverage(
+            purpose,
+            tuple(test.nodeid for test in tests if purpose.id in test.purposes),
+            tuple(fault.name for fault in faults_of(purpose.id)),
+        )
+        for purpose in purposes()
+    ]
+
+
+def gaps() -> list[PurposeCoverage]:
+    return [row for row in coverage() if row.gap]
+
+
+def listing(verbose: bool = False, config=None) -> str:
+    """`conformance list`: requirements, their test purposes, the tests and seeded faults, the gaps;
+    with a candidate's ``config``, which tests apply to it (and why the others do not)."""
+    rows = coverage()
+    by_id = {test.nodeid: test for test in suite_tests()}
+    lines: list[str] = []
+    for req in requirements():
+        lines.append(f"{req.id}  {req.level}  {req.title}")
+        for row in (r for r in rows if r.purpose.requirement == req.id):
+            lines.append(f"  {row.purpose.id}  {row.purpose.clause}")
+            tests = row.tests if verbose else row.tests[:3]
+            more = len(row.tests) - len(tests)
+            for nodeid in tests:
+                why = by_id[nodeid].not_applicable_to(config) if config is not None else None
+                lines.append(f"      test   {nodeid}" + (f"  (not applicable: {why})" if why else ""))
+            if more:
+                lines.append(f"      test   ... and {more} more (--verbose lists them)")
+            lines.append(f"      fault  {', '.join(row.faults) or '-'}")
+    missing = [row for row in rows if row.gap]
+    lines.append("")
+    if config is not None:
+        applicable = [test for test in suite_tests() if test.not_applicable_to(config) is None]
+        lines.append(f"for candidate {config.party}: {len(applicable)} of {len(suite_tests())} tests apply")
+    lines.append(f"{len(rows)} test purposes, {len(suite_tests())} tests, gaps: {len(missing)}")
+    for row in missing:
+        lines.append(f"  gap  {row.purpose.id}: {row.gap}")
+    return "\n".join(lines)

@@ -1,0 +1,239 @@
+"""The pytest plugin of the EFDX suite: markers, the ``harness`` fixture, verdicts, result capture.
+
+It is registered as a pytest11 entry point, so every pytest run loads it; it stays inert (it only
+registers its markers and options) unless a run is attached: ``conformance run`` attaches one, or
+``pytest --pyargs conformance.profiles.efdx.suite --efdx-config candidate.toml`` does.
+
+Each suite test declares the requirement IDs it judges with ``@pytest.mark.requirements(...)``, and
+optionally the capability or role it needs (``capability``, ``role``): a test whose capability the
+ICS does not claim is not-applicable, never passed. A test passes when it returns; a Violation is a
+fail carrying expected and observed; Inconclusive is inconclusive; anything else is an error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conformance.core.verdicts import (
+    ERROR,
+    FAIL,
+    INCONCLUSIVE,
+    NOT_APPLICABLE,
+    PASS,
+    Inconclusive,
+    NotApplicable,
+    worse,
+)
+from conformance.core.violations import Violation
+from conformance.harness.config import ConfigError
+from conformance.harness.config import load as load_config
+from conformance.harness.session import Harness, TestRecord
+from conformance.profiles.efdx import steps
+from conformance.profiles.efdx.catalogue import requirement
+from conformance.profiles.efdx.purposes import purpose
+
+PLUGIN_NAME = "efdx-run"
+NOT_APPLICABLE_PREFIX = "not-applicable: "
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("efdx", "EFDX conformance suite")
+    group.addoption("--efdx-config", metavar="FILE", help="run the suite against the candidate in FILE")
+    group.addoption("--efdx-requirement", action="append", default=[], metavar="ID", help="only tests of ID")
+    group.addoption("--efdx-layer", action="append", default=[], metavar="T|M|A|BR", help="only that layer")
+    group.addoption(
+        "--efdx-purpose", action="append", default=[], metavar="ID", help="only tests of the test purpose ID"
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "requirements(*ids): the EFDX requirement IDs a test judges")
+    config.addinivalue_line("markers", "purposes(*ids): the EFDX test purposes (clauses) a test covers")
+    config.addinivalue_line("markers", "capability(name): the ICS capability a test needs")
+    config.addinivalue_line("markers", "role(name): the role (importing, exporting) a test needs")
+    path = config.getoption("efdx_config", None)
+    if path and not config.pluginmanager.has_plugin(PLUGIN_NAME):
+        try:
+            candidate = load_config(Path(path))
+        except ConfigError as exc:
+            raise pytest.UsageError(f"--efdx-config: {exc}") from None
+        harness = Harness(candidate).start()
+        config.add_cleanup(harness.stop)
+        selection = Selection(
+            config.getoption("efdx_requirement"),
+            config.getoption("efdx_layer"),
+            config.getoption("efdx_purpose"),
+        )
+        config.pluginmanager.register(EfdxRun(harness, selection), PLUGIN_NAME)
+
+
+class Selection:
+    """Which tests to run: by requirement ID, by layer and by test purpose (none given: all)."""
+
+    def __init__(
+        self, requirements: list[str] = (), layers: list[str] = (), purposes: list[str] = ()
+    ) -> None:
+        self.requirements, self.layers = set(requirements), {layer.upper() for layer in layers}
+        self.purposes = set(purposes)
+
+    def wants(self, ids: tuple[str, ...], purposes: tuple[str, ...] = ()) -> bool:
+        if not self.requirements and not self.layers and not self.purposes:
+            return True
+        return any(rid in self.requirements or rid.split("-")[0] in self.layers for rid in ids) or bool(
+            self.purposes & set(purposes)
+        )
+
+
+def purpose_ids(item: pytest.Item) -> tuple[str, ...]:
+    """The test purposes an item covers, as its ``purposes`` markers declare them."""
+    return tuple(dict.fromkeys(pid for mark in item.iter_markers("purposes") for pid in mark.args))
+
+
+def check_declarations(item: pytest.Item) -> None:
+    """A suite test names known requirements, and known purposes of those requirements only."""
+    declared = [rid for mark in item.iter_markers("requirements") for rid in mark.args]
+    if not declared:
+        raise pytest.UsageError(f"{item.nodeid} declares no requirement IDs")
+    for rid in declared:
+        try:
+            requirement(rid)
+        except KeyError:
+            raise pytest.UsageError(f"{item.nodeid}: unknown requirement ID {rid!r}") from None
+    for pid in purpose_ids(item):
+        try:
+            found = purpose(pid)
+        except KeyError:
+            raise pytest.UsageError(f"{item.nodeid}: unknown test purpose {pid!r}") from None
+        if found.requirement not in declared:
+            raise pytest.UsageError(f"{item.nodeid}: covers {pid} but does not name {found.requirement}")
+
+
+def requirement_ids(item: pytest.Item) -> tuple[str, ...]:
+    ids: list[str] = []
+    for mark in item.iter_markers("requirements"):
+        ids.extend(mark.args)
+    return tuple(dict.fromkeys(sorted(ids, key=_catalogue_order)))
+
+
+def _catalogue_order(rid: str) -> tuple[int, int]:
+    layer, number = rid.split("-")
+    return ("T", "M", "A", "BR").index(layer), int(number)
+
+
+class EfdxRun:
+    """The active plugin of one run: gives tests the harness, turns outcomes into verdicts."""
+
+    def __init__(
+        self,
+        harness: Harness,
+        selection: Selection | None = None,
+        on_test_start: Callable[[str, int], None] | None = None,
+        on_test_end: Callable[[TestRecord], None] | None = None,
+    ) -> None:
+        self._harness = harness
+        self.selection = selection or Selection()
+        self.on_test_start, self.on_test_end = on_test_start, on_test_end
+        self.records: list[TestRecord] = []
+        self.total = 0
+        self.interrupted = False
+        self.halt_reason: str | None = None  # set mid-run (the candidate went away): the rest inconclusive
+
+    @pytest.fixture(scope="session")
+    def harness(self) -> Harness:
+        return self._harness
+
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        for item in items:
+            check_declarations(item)
+        chosen = [item for item in items if self.selection.wants(requirement_ids(item), purpose_ids(item))]
+        deselected = [item for item in items if item not in chosen]
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+        items[:] = chosen
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.total = len(session.items)  # after every filter, -k included
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        record = TestRecord(
+            item.nodeid, item.name, requirement_ids(item), title=_title(item), purposes=purpose_ids(item)
+        )
+        self.records.append(record)
+        self._harness.begin(record)
+        item.stash[_START] = time.monotonic()
+        if self.on_test_start:
+            self.on_test_start(item.nodeid, self.total)
+        config = self._harness.config
+        for mark in item.iter_markers("capability"):
+            if not config.claims(mark.args[0]):
+                pytest.skip(f"{NOT_APPLICABLE_PREFIX}the ICS does not claim the capability {mark.args[0]!r}")
+        for mark in item.iter_markers("role"):
+            if mark.args[0] not in config.roles:
+                pytest.skip(f"{NOT_APPLICABLE_PREFIX}the ICS does not claim the {mark.args[0]} role")
+        if self.halt_reason:  # recorded, not run: nothing can be judged against a candidate that is gone
+            raise Inconclusive(self.halt_reason)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
+        outcome = yield
+        report = outcome.get_result()
+        record = self._harness.current
+        if record is None or record.nodeid != item.nodeid:
+            return
+        verdict, reason, expected, observed = _judge(call, report)
+        if verdict is not None:  # a verdict only gets worse within a test
+            record.verdict = verdict if not record.verdict else worse(record.verdict, verdict)
+            if verdict != PASS and not record.reason:
+                record.reason, record.expected, record.observed = reason, expected, observed
+                error = call.excinfo.value if call.excinfo else None
+                record.failed_requirements = error.requirements if isinstance(error, Violation) else ()
+        if call.when == "teardown":
+            record.verdict = record.verdict or ERROR
+            record.duration_s = time.monotonic() - item.stash.get(_START, time.monotonic())
+            self._harness.end()
+            if self.on_test_end:
+                self.on_test_end(record)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if not self.interrupted:
+            steps.second_answers(self._harness)
+
+    def pytest_keyboard_interrupt(self, excinfo) -> None:
+        self.interrupted = True
+        record = self._harness.current
+        if record is not None and not record.verdict:  # cut off mid-test: nothing was concluded
+            record.verdict, record.reason = INCONCLUSIVE, "interrupted (Ctrl-C) before the test finished"
+            self._harness.end()
+
+
+_START = pytest.StashKey[float]()
+
+
+def _title(item: pytest.Item) -> str:
+    doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else item.name
+
+
+def _judge(call: pytest.CallInfo, report: pytest.TestReport) -> tuple[str | None, str, str, str]:
+    """The verdict of one phase (setup, call, teardown), with reason, expected and observed."""
+    if report.skipped:
+        message = str(call.excinfo.value) if call.excinfo else ""
+        if message.startswith(NOT_APPLICABLE_PREFIX):
+            return NOT_APPLICABLE, message.removeprefix(NOT_APPLICABLE_PREFIX), "", ""
+        return INCONCLUSIVE, f"skipped: {message}", "", ""
+    if call.excinfo is None:
+        return (PASS, "", "", "") if call.when == "call" else (None, "", "", "")
+    error = call.excinfo.value
+    if isinstance(error, Violation):
+        return FAIL, str(error), error.expected, error.observed
+    if isinstance(error, NotApplicable):
+        return NOT_APPLICABLE, str(error), "", ""
+    if isinstance(error, Inconclusive):
+        return INCONCLUSIVE, str(error), "", ""
+    if isinstance(error, AssertionError):
+        return FAIL, f"assertion: {error}", "", ""
+    return ERROR, f"{type(error).__name__} in the harness or its environment: {error}", "", ""

@@ -1,0 +1,198 @@
+"""The harness's side of a run: configuration, test PKI, the client towards the candidate, the
+harness inbox, and the record of what each test exchanged (for verdict reasons and the report).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from conformance.core.client import CandidateClient, Exchange
+from conformance.harness.config import Config, ConfigError
+from conformance.profiles.efdx.inbox import Arrival, HarnessInbox
+from conformance.profiles.efdx.pki import TestPki
+from conformance.profiles.efdx.vectors import Build, build_vector
+
+
+@dataclass
+class TestRecord:
+    """What one test did and concluded: the raw material of results.json and the report."""
+
+    nodeid: str
+    name: str
+    requirements: tuple[str, ...]
+    title: str = ""
+    purposes: tuple[str, ...] = ()  # the test purposes (clauses) the test covers
+    verdict: str = ""  # set by the plugin: pass, fail, inconclusive, error, not-applicable
+    reason: str = ""
+    expected: str = ""
+    observed: str = ""
+    failed_requirements: tuple[str, ...] = ()  # what the failing check named
+    duration_s: float = 0.0
+    exchanges: list[Exchange] = field(default_factory=list)
+    arrivals: list[Arrival] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. the instructions given to an operator
+
+    def verdict_for(self, requirement_id: str) -> str | None:
+        """This test's verdict on one requirement: a fail counts against the requirement whose check
+        failed; the test's other requirements were not (all) judged, so for them it is inconclusive."""
+        if requirement_id not in self.requirements and requirement_id not in self.failed_requirements:
+            return None
+        if (
+            self.verdict == "fail"
+            and self.failed_requirements
+            and requirement_id not in self.failed_requirements
+        ):
+            return "inconclusive"
+        return self.verdict or "inconclusive"  # no verdict: the test never finished
+
+
+class Harness:
+    """Everything a suite test needs to drive the candidate and to watch what it sends."""
+
+    def __init__(self, config: Config, pki: TestPki | None = None) -> None:
+        self.config = config
+        self.pki = pki or TestPki.load()
+        self.trust = self.pki.trust_store()
+        self.party = config.harness_party
+        self._workdir = tempfile.TemporaryDirectory(prefix="efdx-harness-")
+        cert, verify = self._tls_client()
+        self.client = CandidateClient(
+            timeout_s=config.windows.request_timeout_s, cert=cert, verify=verify, record=self._record_exchange
+        )
+        host, _, port = config.harness_listen.rpartition(":")
+        tls = config.tls
+        server_cert = (str(tls.inbox_cert), str(tls.inbox_key)) if tls.inbox_cert and tls.inbox_key else None
+        self.inbox = HarnessInbox(
+            self.party, pki=self.pki, tls=tls.enabled, host=host, port=int(port), server_cert=server_cert
+        )
+        self.current: TestRecord | None = None
+        self.records: list[TestRecord] = []
+        self.sent_message_ids: set[str | None] = set()
+        self.non_interactive = False
+        self.single_answers: list[
+            tuple[TestRecord, Callable[[Arrival], bool]]
+        ] = []  # see steps.second_answers
+        self.tell_operator: Callable[[str], None] = _print_for_operator
+        self._lock = threading.Lock()
+
+    def _tls_client(self) -> tuple[tuple[str, str] | None, str | bool]:
+        if not self.config.tls.enabled:
+            return None, True
+        tls = self.config.tls
+        credential = self.pki.nsw(self.party)
+        cert = (str(tls.client_cert or credential.cert_path), str(tls.client_key or credential.key_path))
+        return cert, self.ca_bundle()
+
+    def ca_bundle(self) -> str:
+        """Whom the harness trusts as the candidate's TLS server: the configured bundle or the test CAs."""
+        if self.config.tls.ca_bundle:
+            return str(self.config.tls.ca_bundle)
+        bundle = Path(self.workfile("test-cas.pem"))
+        if not bundle.exists():
+            bundle.write_bytes(self.trust.ca_pem())
+        return str(bundle)
+
+    def workfile(self, name: str) -> str:
+        return str(Path(self._workdir.name) / name)
+
+    def client_with(self, cert: tuple[str, str] | None) -> CandidateClient:
+        """Another client towards the candidate, presenting ``cert`` (T-05), recording into this run."""
+        return CandidateClient(
+            timeout_s=self.config.windows.request_timeout_s,
+            cert=cert,
+            verify=self.ca_bundle(),
+            record=self._record_exchange,
+        )
+
+    def client_as(self, party: str) -> CandidateClient:
+        """A client towards the candidate for the harness playing ``party`` (its NSW certificate over TLS)."""
+        if not self.config.tls.enabled:
+            return self.client
+        credential = self.pki.nsw(party)
+        return self.client_with((str(credential.cert_path), str(credential.key_path)))
+
+    def start(self) -> Harness:
+        try:
+            self.inbox.start()
+        except OSError as exc:  # werkzeug exits the process on a busy port: see HarnessInbox.start
+            raise ConfigError(
+                f"harness.listen: cannot listen on {self.config.harness_listen}: {exc}"
+            ) from None
+        return self
+
+    def stop(self) -> None:
+        self.inbox.stop()
+        self._workdir.cleanup()
+
+    @property
+    def inbox_url(self) -> str:
+        """The URL the candidate reaches the harness inbox by."""
+        return self.config.harness_url or self.inbox.url
+
+    @staticmethod
+    def now() -> datetime:
+        return datetime.now(timezone.utc)
+
+    # building messages, live (timestamps now, ids unique per moment)
+    def vector(self, vector_id: str) -> bytes:
+        moment = self.now()
+        return build_vector(
+            vector_id, moment.date(), self.pki, moment=moment, sender=self.party, receiver=self.config.party
+        )
+
+    def build(self, name: str, **changes) -> Build:
+        """A Build from the harness party to the candidate, for a scenario's own message."""
+        moment = self.now()
+        build = Build(
+            vector_id=name,
+            day=moment.date(),
+            pki=self.pki,
+            moment=moment,
+            sender=self.party,
+            receiver=self.config.party,
+        )
+        for key, value in changes.items():
+            setattr(build, key, value)
+        return build
+
+    # recording
+    def begin(self, record: TestRecord) -> None:
+        with self._lock:
+            self.current = record
+            self.records.append(record)
+
+    def end(self) -> None:
+        with self._lock:
+            self.current = None
+
+    def _record_exchange(self, exchange: Exchange) -> None:
+        with self._lock:
+            if self.current is not None:
+                self.current.exchanges.append(exchange)
+
+    @property
+    def manual_mode(self) -> bool:
+        """Without a claimed trigger, an operator has to make the candidate send."""
+        return not (self.config.claims("trigger") and self.config.trigger_url)
+
+    def note(self, text: str) -> None:
+        with self._lock:
+            if self.current is not None:
+                self.current.notes.append(text)
+
+    def note_arrival(self, arrival: Arrival) -> None:
+        with self._lock:
+            if self.current is not None and arrival not in self.current.arrivals:
+                self.current.arrivals.append(arrival)
+
+
+def _print_for_operator(text: str) -> None:
+    """To the real terminal: sys.__stderr__, not pytest's captured stderr (the operator must see it)."""
+    stream = sys.__stderr__ or sys.stderr
+    print(f"\n{text}\n", file=stream, flush=True)

@@ -1,0 +1,308 @@
+"""Named seeded faults: each switches on exactly one wrong behaviour of the reference NSW.
+
+They prove that every test purpose of the suite can fail (the fault kill matrix): run the tests of
+a fault's purpose against the reference with the fault on, and the purpose's requirement must fail;
+with it off, those tests pass. A fault in a synchronous check is a receiver policy (``lax.LAX``,
+STRICT with one check made wrongly) chosen when the reference NSW starts; the others are looked up
+by name where the behaviour lives (answers, statuses, outbox, TLS). The code that judges candidates
+knows none of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from conformance.core.policy import STRICT, Policy
+from conformance.profiles.efdx.reference.lax import LAX, dropping
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    purpose: str
+    description: str
+    policy: Policy = STRICT  # how its receiver judges (STRICT for faults of behaviour)
+    also: tuple[str, ...] = ()  # further purposes it breaks (a fault that switches off a whole rule)
+
+    @property
+    def requirement(self) -> str:
+        """The requirement whose test purpose this fault breaks."""
+        return self.purpose.split("/")[0]
+
+
+def _fault(name: str, purpose: str, description: str, lax: str | None = None) -> Fault:
+    return Fault(name, purpose, description, LAX[lax] if lax else STRICT)
+
+
+def _rule(name: str, purposes: tuple[str, ...], description: str, rule: str) -> Fault:
+    """A fault that drops every finding of a business rule: it breaks all of the rule's ``purposes``."""
+    return Fault(name, purposes[0], description, dropping(rule), purposes[1:])
+
+
+def _check(name: str, purpose: str, description: str) -> Fault:
+    """A fault that makes exactly the check of its own purpose wrongly."""
+    return _fault(name, purpose, description, purpose)
+
+
+FAULTS: tuple[Fault, ...] = (
+    # T: transport
+    _fault("slow-answers", "T-01/answers-in-time", "answers a Ping only after the harness's time limit"),
+    _fault("non-post-gets-404", "T-02/non-post-405", "answers other methods than POST with 404"),
+    _check("accept-any-content-type", "T-03/content-type", "takes a message whatever its content type"),
+    _check("refuse-text-xml", "T-03/text-xml", "refuses text/xml with 415"),
+    _check("no-size-limit", "T-04/over-5-mib", "reads and judges bodies of any size"),
+    _fault(
+        "accept-any-tls-client", "T-05/no-certificate", "does not ask for or check TLS client certificates"
+    ),
+    _fault("tls-trust-any-ca", "T-05/untrusted-ca", "accepts a TLS client issued by a CA of no party"),
+    _fault("tls-ignore-crl", "T-05/revoked", "accepts a revoked TLS client certificate"),
+    _fault("tls-ignore-expiry", "T-05/expired", "accepts an expired TLS client certificate"),
+    _fault("tls-ignore-from", "T-05/another-party", "accepts a TLS client of another party than From"),
+    # M: well-formedness, DOCTYPE, schema, version
+    _check("recover-broken-xml", "M-01/well-formed", "parses broken XML in recovery mode"),
+    _check(
+        "honour-encoding-declaration", "M-01/declared-encoding", "accepts a body declared in another encoding"
+    ),
+    _check("decode-as-latin-1", "M-01/invalid-utf8", "reads bytes that are not UTF-8 as ISO-8859-1"),
+    _fault(
+        "accept-doctype",
+        "M-02/internal-entities",
+        "accepts a DOCTYPE (still expands no entity)",
+        "M-02/doctype",
+    ),
+    _check(
+        "accept-internal-entity-doctype", "M-02/internal-entities", "accepts a DOCTYPE of internal entities"
+    ),
+    _check(
+        "accept-external-entity-doctype", "M-02/external-entity", "accepts a DOCTYPE of external entities"
+    ),
+    _check(
+        "accept-doctype-without-entities",
+        "M-02/doctype-without-entities",
+        "refuses a DOCTYPE only when it declares entities",
+    ),
+    _check(
+        "well-formedness-before-doctype",
+        "M-02/before-parsing",
+        "parses before it looks for a DOCTYPE (a DOCTYPE before a broken body gets M-01)",
+    ),
+    _check("skip-envelope-schema", "M-03/envelope-schema", "does not validate the envelope schema"),
+    _fault(
+        "envelope-errors-without-location", "M-03/location", "gives no Location in envelope schema Errors"
+    ),
+    _check("skip-payload-schema", "M-04/payload-schema", "does not validate the payload schema"),
+    _fault("payload-errors-without-location", "M-04/location", "gives no Location in payload schema Errors"),
+    _check("accept-any-version", "M-18/version", "accepts any profileVersion"),
+    # M: the envelope signature
+    _fault(
+        "accept-missing-signature", "M-05/missing", "accepts an envelope without ds:Signature", "M-05/missing"
+    ),
+    _check("ignore-digests", "M-06/digest", "checks the SignatureValue but not the Reference digests"),
+    _fault(
+        "ignore-signature-value", "M-06/value", "checks the digests but not the SignatureValue", "M-06/value"
+    ),
+    _check("process-unsigned-lookalike", "M-07/wrapping", "processes what the References do not point at"),
+    _check("allow-duplicate-ids", "M-07/duplicate-ids", "does not look for duplicate Ids"),
+    _check("references-in-any-order", "M-07/reference-order", "accepts the References in any order"),
+    _check("accept-missing-reference", "M-07/missing-reference", "accepts a signature over the Header only"),
+    _check("accept-extra-reference", "M-07/extra-reference", "accepts References besides Header and Payload"),
+    _check(
+        "accept-foreign-transforms",
+        "M-07/foreign-transform",
+        "accepts other Transforms before exclusive C14N",
+    ),
+    _check("accept-missing-transform", "M-07/missing-transform", "accepts a Reference without Transforms"),
+    _check("accept-any-canonicalization", "M-07/canonicalization", "accepts any CanonicalizationMethod"),
+    _check("trust-any-ca", "M-08/chain", "accepts a signer whatever CA issued it"),
+    _check("trust-any-party-ca", "M-08/party-ca", "accepts a signer of any party's CA"),
+    _check("ignore-key-usage", "M-08/key-usage", "accepts a signer without KeyUsage digitalSignature"),
+    _check("ignore-extended-key-usage", "M-08/eku", "accepts an envelope signer without the NSW EKUs"),
+    _check(
+        "trust-signature-without-certificate",
+        "M-08/no-certificate",
+        "accepts a signature whose KeyInfo has no certificate",
+    ),
+    _check("ignore-expiry", "M-09/expired", "accepts expired signer certificates"),
+    _check("ignore-not-before", "M-09/not-yet-valid", "accepts not-yet-valid signer certificates"),
+    _fault("ignore-crl", "M-10/revoked", "accepts revoked signer certificates", "M-10/revoked"),
+    _fault(
+        "ignore-signer-country",
+        "M-11/country",
+        "accepts a signer certificate of another country",
+        "M-11/country",
+    ),
+    _check("accept-sha1", "M-12/weak-digest", "accepts SHA-1 digests"),
+    _check("accept-rsa-sha1", "M-12/weak-signature-method", "accepts the RSA-SHA1 signature method"),
+    _check("accept-short-rsa-keys", "M-12/short-key", "accepts RSA keys under 2048 bits"),
+    # M: header, duplicates
+    _fault("accept-foreign-to", "M-13/to", "accepts messages addressed to another party", "M-13/to"),
+    _check(
+        "ignore-action-payload-mismatch", "M-14/payload", "accepts a payload that does not match the Action"
+    ),
+    _check("accept-stale-timestamp", "M-15/stale", "accepts Timestamps over 24 h old"),
+    _check("accept-future-timestamp", "M-15/future", "accepts Timestamps over 15 min ahead"),
+    _check("narrow-timestamp-window", "M-15/inclusive-window", "refuses Timestamps over 12 h old"),
+    _fault(
+        "process-duplicates-twice", "M-16/processed-once", "processes a duplicate again (a second status)"
+    ),
+    _fault("duplicate-flag-false", "M-16/duplicate-flag", "answers a duplicate with Duplicate=false"),
+    _fault(
+        "duplicates-keyed-by-message-id",
+        "M-16/keyed-by-sender",
+        "keys duplicates by MessageId alone, not by (From, MessageId)",
+    ),
+    _check(
+        "conflicting-duplicate-accepted", "M-17/conflict", "treats a conflicting duplicate as a duplicate"
+    ),
+    # M: signals and outbound behaviour
+    _fault("unsigned-receipts", "M-19/signed", "answers with unsigned Receipts"),
+    _fault(
+        "receipts-signed-by-authority", "M-19/signer", "signs Receipts with its issuing authority certificate"
+    ),
+    _fault("wrong-received-digest", "M-19/received-digest", "puts a wrong ReceivedDigest in Receipts"),
+    _fault("receipt-wrong-ref", "M-19/ref-to-message-id", "puts a wrong RefToMessageId in Receipts"),
+    _fault("wrong-error-code", "M-20/code", "answers every Error with code EFDX-M01"),
+    _fault("unsigned-errors", "M-20/signed", "answers with unsigned Errors"),
+    _fault("errors-without-ref", "M-20/ref-to-message-id", "leaves RefToMessageId out of every Error"),
+    _fault("no-retry", "M-21/retry-transient", "gives up on the first 5xx, timeout or reset"),
+    _fault("no-retry-after-timeout", "M-21/timeout", "retries after a 5xx or reset, but not after a timeout"),
+    _fault("retry-with-other-bytes", "M-21/same-bytes", "retries with the same MessageId but other bytes"),
+    _fault("retry-after-4xx", "M-21/no-retry-after-4xx", "retries after a 4xx answer"),
+    _fault("stale-outbound-timestamps", "M-22/outbound-valid", "sends messages with a Timestamp 25 h old"),
+    _fault("refuse-ping", "M-23/ping", "answers a Ping with an Error"),
+    # A: application
+    _fault("never-send-status", "A-01/sent", "never sends the StatusNotification"),
+    _fault("late-status", "A-01/in-window", "sends the StatusNotification after the status window"),
+    _fault(
+        "second-status",
+        "A-01/exactly-one",
+        "sends a second, different StatusNotification for every CO message",
+    ),
+    _fault("first-reason-only", "A-01/all-reasons", "gives only the first failed BR code as Reason"),
+    _fault(
+        "wrong-conversation-id", "A-02/conversation-id", "puts a wrong ConversationId in StatusNotifications"
+    ),
+    _fault(
+        "status-wrong-ref", "A-02/ref-to-message-id", "puts a wrong RefToMessageId in StatusNotifications"
+    ),
+    _fault("reject-known-cancel", "A-03/acknowledged", "rejects the cancellation of an accepted CO"),
+    _fault(
+        "acknowledge-unknown-cancel",
+        "A-03/unknown-rejected",
+        "acknowledges the cancellation of an unknown CO",
+    ),
+    _fault("replace-does-not-supersede", "A-04/supersedes", "does not mark a replaced CO superseded"),
+    _fault("ignore-verification-requests", "A-05/answered", "never answers a VerificationRequest"),
+    _fault("verification-never-confirms", "A-05/confirmed", "answers NOT_CONFIRMED for its own COs"),
+    _fault("verification-confirms-unknown", "A-05/unknown", "answers CONFIRMED for a CO it never issued"),
+    _fault(
+        "export-cancel-outside-conversation",
+        "A-06/conforms",
+        "sends its CancelCO in another conversation than the CO's",
+    ),
+    _fault(
+        "export-co-signed-by-nsw",
+        "A-06/authority-signature",
+        "signs the COs it sends with its NSW certificate",
+    ),
+    _fault("utilisation-not-sent", "A-07/utilisation", "takes a utilisation trigger but sends nothing"),
+    _fault(
+        "utilisation-refers-to-nothing",
+        "A-07/ref-to-message-id",
+        "sends utilisation notices without RefToMessageId",
+    ),
+    _fault(
+        "refuse-status-notifications", "A-08/status-receipt", "answers a StatusNotification with an Error"
+    ),
+    _fault(
+        "refuse-verification-responses",
+        "A-08/response-receipt",
+        "answers a VerificationResponse with an Error",
+    ),
+    # BR: business rules
+    _rule(
+        "ignore-br01", ("BR-01/exporter-country", "BR-01/producing-country"), "does not apply BR-01", "BR-01"
+    ),
+    _rule("ignore-br02", ("BR-02/importing-country",), "does not apply BR-02", "BR-02"),
+    _rule(
+        "accept-rvc-below-40",
+        ("BR-03/rvc-minimum", "BR-03/pc-range"),
+        "does not apply BR-03 (accepts RVC below 40)",
+        "BR-03",
+    ),
+    _rule("ignore-br04", ("BR-04/fob-value",), "does not apply BR-04", "BR-04"),
+    _rule(
+        "ignore-retroactive-flag",
+        ("BR-05/not-flagged", "BR-05/wrongly-flagged"),
+        "does not apply BR-05 (the retroactive flag)",
+        "BR-05",
+    ),
+    _rule("ignore-br06", ("BR-06/future", "BR-06/too-old"), "does not apply BR-06", "BR-06"),
+    _fault(
+        "br06-window-exclusive",
+        "BR-06/twelve-months-inclusive",
+        "rejects a CO issued exactly 12 months before the day of receipt",
+    ),
+    _rule("ignore-br07", ("BR-07/back-to-back",), "does not apply BR-07", "BR-07"),
+    _rule("ignore-br08", ("BR-08/third-country",), "does not apply BR-08", "BR-08"),
+    _rule("ignore-br09", ("BR-09/exhibition",), "does not apply BR-09", "BR-09"),
+    _rule("ignore-br10", ("BR-10/item-numbers",), "does not apply BR-10", "BR-10"),
+    _rule("ignore-br11", ("BR-11/reference-reused",), "does not apply BR-11", "BR-11"),
+    _check("accept-unsigned-co", "BR-12/unsigned", "accepts a CO without signature"),
+    _check("accept-tampered-co", "BR-12/tampered", "does not check the CO signature's digest"),
+    _check("accept-forged-co-signature", "BR-12/signature-value", "does not check the CO's SignatureValue"),
+    _check(
+        "accept-co-without-non-repudiation",
+        "BR-12/authority-key-usage",
+        "accepts a CO signer without nonRepudiation",
+    ),
+    _check(
+        "accept-wrong-authority",
+        "BR-12/other-party-authority",
+        "accepts a CO signed by another party's authority",
+    ),
+    _check(
+        "accept-wrong-country-authority",
+        "BR-12/wrong-country-authority",
+        "accepts a CO signer of another country",
+    ),
+    _check(
+        "accept-expired-authority", "BR-12/expired-authority", "accepts a CO signed by an expired authority"
+    ),
+    _check(
+        "accept-not-yet-valid-authority", "BR-12/not-yet-valid-authority", "accepts a not-yet-valid authority"
+    ),
+    _check(
+        "accept-revoked-authority", "BR-12/revoked-authority", "accepts a CO signed by a revoked authority"
+    ),
+    _check(
+        "accept-untrusted-authority", "BR-12/untrusted-authority", "accepts a CO signer of an untrusted CA"
+    ),
+    _check("accept-weak-co-signature", "BR-12/weak-algorithm", "accepts a SHA-1 CO signature"),
+    _check("accept-foreign-co-transform", "BR-12/foreign-transform", "accepts foreign Transforms on a CO"),
+    _rule("ignore-br13", ("BR-13/hs-chapter",), "does not apply BR-13", "BR-13"),
+    _rule("ignore-br14", ("BR-14/replace-unknown", "BR-14/cancel-unknown"), "does not apply BR-14", "BR-14"),
+    _rule("ignore-br15", ("BR-15/cancel-twice", "BR-15/superseded"), "does not apply BR-15", "BR-15"),
+    _rule(
+        "ignore-br16",
+        ("BR-16/replaces-on-issue", "BR-16/replace-without-replaces"),
+        "does not apply BR-16",
+        "BR-16",
+    ),
+)
+BY_NAME = {fault.name: fault for fault in FAULTS}
+
+
+def fault(name: str | None) -> Fault | None:
+    """The fault called ``name`` (None for none); KeyError naming the choices otherwise."""
+    if name is None:
+        return None
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown fault {name!r}; known: {', '.join(BY_NAME)}") from None
+
+
+def faults_of(purpose: str) -> tuple[Fault, ...]:
+    """The faults that break ``purpose`` (their own, or among those they break ``also``)."""
+    return tuple(f for f in FAULTS if f.purpose == purpose or purpose in f.also)

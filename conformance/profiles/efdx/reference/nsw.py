@@ -1,0 +1,444 @@
+"""The reference NSW's behaviour, without HTTP: receive, answer, process, send, trigger.
+
+Receiving follows section 5: the shared judge makes the synchronous checks; then one SQLite
+transaction records the message, applies the stateful business rules (BR-11, BR-14, BR-15) against
+what was accepted before, updates the CO's state and queues the StatusNotification (or the
+VerificationResponse) in the outbox. The answer goes back only after that commit, so a message
+that got a Receipt is never lost, and its duplicate is recognised even after a restart.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from lxml import etree
+
+from conformance.core import signing
+from conformance.core.policy import STRICT
+from conformance.core.safexml import parse_untrusted
+from conformance.core.violations import Violation
+from conformance.profiles.efdx import messages, rules, signals
+from conformance.profiles.efdx.codes import EFORMD_NS, PARTIES, PAYLOAD_FOR_ACTION
+from conformance.profiles.efdx.judge import Judgement, Receiver
+from conformance.profiles.efdx.pki import TestPki
+from conformance.profiles.efdx.reference.faults import fault as find_fault
+from conformance.profiles.efdx.reference.lax import LAX
+from conformance.profiles.efdx.reference.outbox import DEFAULT_SCHEDULE, Outbox
+from conformance.profiles.efdx.reference.store import Store, Transaction
+
+log = logging.getLogger(__name__)
+_F = f"{{{EFORMD_NS}}}"
+CO_ACTIONS = ("IssueCO", "ReplaceCO", "CancelCO")
+TRIGGER_ACTIONS = ("IssueCO", "ReplaceCO", "CancelCO", "StatusNotification", "VerificationRequest")
+
+
+@dataclass
+class Settings:
+    """How one reference NSW is run (the `conformance reference serve` options)."""
+
+    party: str
+    db: Path
+    peers: Mapping[str, str] = field(default_factory=dict)
+    fault: str | None = None
+    status_delay: float = 0.0
+    late_status_delay: float = 300.0
+    slow_answer_delay: float = 16.0  # the seeded fault slow-answers: past the reference run's T-01 limit
+    retry_schedule: Sequence[float] = DEFAULT_SCHEDULE
+    outbound_timeout: float = 10.0
+    trigger_token: str | None = None
+    pki_dir: Path | None = None
+    tls: bool = False
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+    content_type: str = "application/xml"
+
+
+class ReferenceNsw:
+    def __init__(
+        self, settings: Settings, *, session=None, clock: Callable[[], datetime] | None = None
+    ) -> None:
+        self.settings = settings
+        self.party = settings.party
+        self.fault = find_fault(settings.fault)
+        self.fault_name = self.fault.name if self.fault else None
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        pki = self.pki = TestPki.load(settings.pki_dir)
+        self.nsw_credential = pki.nsw(self.party)
+        self.authority_credential = pki.authority(self.party)
+        self.trust = pki.trust_store()
+        self.store = Store(settings.db)
+        if settings.tls and session is None:
+            session = self._tls_session()
+        self.receiver = Receiver(self.party, self.trust, policy=self.fault.policy if self.fault else STRICT)
+        self.outbox = Outbox(
+            self.store,
+            settings.peers,
+            schedule=settings.retry_schedule,
+            timeout=settings.outbound_timeout,
+            session=session,
+            fault=self.fault_name,
+        )
+
+    def rogue_ca_pem(self) -> bytes:
+        """The test PKI's rogue CA (for the seeded fault tls-trust-any-ca)."""
+        return self.pki.bad("rogue-ca").cert_pem()
+
+    def _tls_session(self):
+        """Outbound HTTPS: present our NSW certificate, trust every party's CA (section 2)."""
+        from conformance.profiles.efdx.reference.server import client_session
+
+        bundle = self.settings.db.with_name(self.settings.db.name + ".trust.pem")
+        bundle.write_bytes(self.trust.ca_pem())
+        return client_session(self.nsw_credential, str(bundle))
+
+    def start(self) -> None:
+        self.outbox.start()
+
+    def stop(self) -> None:
+        self.outbox.stop()
+
+    # ------------------------------------------------------------------------------ receiving
+
+    def receive(self, body: bytes, content_type: str, tls_client: x509.Certificate | None = None) -> Answer:
+        """Judge, record and answer one POST to the inbox (``tls_client``: the verified TLS peer)."""
+        now = self.clock()
+        judgement = self.receiver.judge(body, content_type, at=now)
+        action = judgement.header.action if judgement.header else None
+        if action == "Ping" and self.fault_name == "slow-answers":
+            time.sleep(self.settings.slow_answer_delay)
+        if judgement.accepted and self.fault_name in _REFUSED_ACTIONS.get(action, ()):
+            judgement.violation = Violation("M-14", f"no {action}", f"a {action}", "/Envelope/Header/Action")
+        if tls_client is not None:
+            transport = self._tls_violation(tls_client, judgement, now)
+            judgement.violation = transport or judgement.violation
+        if judgement.accepted:
+            try:
+                judgement.duplicate = self._record(judgement, now)
+            except Violation as violation:  # a conflicting duplicate (M-17) seen in the transaction
+                judgement.violation = violation
+        if not judgement.accepted:
+            return self._error(judgement, now)
+        self.outbox.wake()
+        return Answer(200, self._receipt(judgement, now))
+
+    def _tls_violation(self, cert: x509.Certificate, judgement: Judgement, now: datetime) -> Violation | None:
+        """T-05: the TLS client is a current NSW certificate of the party the message comes from."""
+        claimed = judgement.header.sender if judgement.header else country_of(cert)
+        if self.fault_name == "tls-ignore-from":
+            claimed = country_of(cert)
+        try:
+            self.trust.check_signer(
+                [cert], claimed, now, "nsw", policy=_TLS_POLICY.get(self.fault_name, STRICT)
+            )
+        except Violation as violation:
+            return Violation(
+                "T-05",
+                f"a TLS client certificate of {claimed}'s NSW ({violation.expected})",
+                violation.observed,
+            )
+        return None
+
+    def _record(self, judgement: Judgement, now: datetime) -> bool:
+        """Record the message and act on it in one transaction; True when it is a duplicate."""
+        header = judgement.header
+        with self.store.transaction() as tx:
+            sender = None if self.fault_name == "duplicates-keyed-by-message-id" else header.sender
+            earlier = tx.digest_of(sender, header.message_id)
+            conflict = self.receiver.policy.conflicts_refused
+            if earlier is not None and earlier != judgement.body_digest and conflict:
+                raise Violation(
+                    "M-17",
+                    "new content under a new MessageId",
+                    f"MessageId {header.message_id} again with different content",
+                )
+            if earlier is not None and self.fault_name != "process-duplicates-twice":
+                return True
+            if earlier is None:
+                tx.record_received(header.sender, header.message_id, judgement.body_digest, header.action)
+            self._act(tx, judgement, now)
+        return earlier is not None
+
+    def _act(self, tx: Transaction, judgement: Judgement, now: datetime) -> None:
+        action = judgement.header.action
+        if action in CO_ACTIONS:
+            self._co_message(tx, judgement, now)
+        elif action == "VerificationRequest" and self.fault_name != "ignore-verification-requests":
+            self._answer_verification(tx, judgement, now)
+
+    def _co_message(self, tx: Transaction, judgement: Judgement, now: datetime) -> None:
+        header, payload = judgement.header, judgement.payload
+        context = rules.Context(header.action, header.sender, header.receiver, now.date(), history=tx)
+        findings = list(judgement.findings)
+        for rule in rules.STATEFUL_RULES:
+            if rule not in self.receiver.policy.dropped_rules:
+                findings += rules.RULES[rule](payload, context)
+        if self.fault_name == "br06-window-exclusive" and _issued_a_year_before(payload, now.date()):
+            findings.append(rules.Finding("BR-06", "IssueDate 12 months ago (the seeded fault)", "IssueDate"))
+        reasons = rules.failed_rules(findings)
+        if self.fault_name == "acknowledge-unknown-cancel":
+            reasons = tuple(r for r in reasons if r != "BR-14")
+        if self.fault_name == "first-reason-only":
+            reasons = reasons[:1]
+        if self.fault_name == "reject-known-cancel" and header.action == "CancelCO" and not reasons:
+            reasons = ("BR-14",)
+        issuing = payload.findtext(f"{_F}IssuingCountry")
+        reference = payload.findtext(f"{_F}ReferenceNumber")
+        status = "REJECTED" if reasons else self._apply(tx, header, payload, issuing, reference)
+        if self.fault_name == "never-send-status":
+            return
+        texts = {finding.rule: str(finding) for finding in reversed(findings)}
+        reason_data = [{"code": rule, "text": texts.get(rule, rule)[:2048]} for rule in reasons]
+        data = {
+            "reference_number": reference,
+            "issuing_country": issuing,
+            "status": status,
+            "status_date": now.date().isoformat(),
+            "reasons": reason_data,
+            "declaration_reference": None,
+        }
+        conversation = header.conversation_id
+        if self.fault_name == "wrong-conversation-id":
+            conversation = f"{conversation}-WRONG"
+        delay = (
+            self.settings.late_status_delay
+            if self.fault_name == "late-status"
+            else self.settings.status_delay
+        )
+        copies = 2 if self.fault_name == "second-status" else 1
+        for _ in range(copies):  # the seeded fault sends a second, different status (new MessageId)
+            self._send(
+                tx,
+                "StatusNotification",
+                data,
+                to=header.sender,
+                conversation=conversation,
+                ref_to=f"{header.message_id}-WRONG"
+                if self.fault_name == "status-wrong-ref"
+                else header.message_id,
+                now=now,
+                delay=delay,
+            )
+
+    def _apply(self, tx: Transaction, header, payload: etree._Element, issuing: str, reference: str) -> str:
+        """Apply an accepted CO message to the CO states; return the status to send."""
+        if header.action == "CancelCO":
+            if tx.accepted(issuing, reference):
+                tx.set_state("received", issuing, reference, "CANCELLED", header.message_id)
+            return "CANCELLATION_ACKNOWLEDGED"
+        tx.set_state("received", issuing, reference, "ACCEPTED", header.message_id)
+        replaced = payload.findtext(f"{_F}Replaces")
+        if header.action == "ReplaceCO" and replaced and self.fault_name != "replace-does-not-supersede":
+            tx.set_state("received", issuing, replaced.strip(), "SUPERSEDED", header.message_id)
+        return "ACCEPTED"
+
+    def _answer_verification(self, tx: Transaction, judgement: Judgement, now: datetime) -> None:
+        header, payload = judgement.header, judgement.payload
+        issuing = payload.findtext(f"{_F}IssuingCountry")
+        reference = payload.findtext(f"{_F}ReferenceNumber")
+        state = tx.state_of("issued", issuing, reference) if issuing == self.party else None
+        confirmed = state is not None
+        if self.fault_name == "verification-never-confirms":
+            confirmed = False
+        elif self.fault_name == "verification-confirms-unknown":
+            confirmed, state = True, state or "UNKNOWN"
+        data = {
+            "reference_number": reference,
+            "issuing_country": issuing,
+            "outcome": "CONFIRMED" if confirmed else "NOT_CONFIRMED",
+            "findings": f"CO {reference} is on file, state {state}"
+            if confirmed
+            else f"No CO {reference} issued by {self.party} is on file",
+        }
+        self._send(
+            tx,
+            "VerificationResponse",
+            data,
+            to=header.sender,
+            conversation=header.conversation_id,
+            ref_to=header.message_id,
+            now=now,
+            delay=0.0,
+        )
+
+    # ------------------------------------------------------------------------------ answers
+
+    def _receipt(self, judgement: Judgement, now: datetime) -> bytes:
+        digests = list(judgement.received_digests)
+        if self.fault_name == "wrong-received-digest" and digests:
+            digests[0] = ("A" if digests[0][0] != "A" else "B") + digests[0][1:]
+        credential = {
+            "unsigned-receipts": None,
+            "receipts-signed-by-authority": self.authority_credential,
+        }.get(self.fault_name, self.nsw_credential)
+        ref_to = judgement.header.message_id
+        return signals.receipt(
+            ref_to_message_id=f"{ref_to}-WRONG" if self.fault_name == "receipt-wrong-ref" else ref_to,
+            sender=self.party,
+            receiver=judgement.header.sender,
+            at=now,
+            duplicate=judgement.duplicate and self.fault_name != "duplicate-flag-false",
+            received_digests=digests,
+            credential=credential,
+        )
+
+    def _error(self, judgement: Judgement, now: datetime) -> Answer:
+        violation = judgement.violation
+        without_location = {
+            "envelope-errors-without-location": "M-03",
+            "payload-errors-without-location": "M-04",
+        }
+        if without_location.get(self.fault_name) == violation.requirement:
+            violation = Violation(violation.requirement, violation.expected, violation.observed)
+        sender = judgement.header.sender if judgement.header else None
+        body = signals.error(
+            violation,
+            ref_to_message_id=None if self.fault_name == "errors-without-ref" else judgement.message_id,
+            sender=self.party,
+            receiver=sender if sender in PARTIES else None,
+            at=now,
+            credential=None if self.fault_name == "unsigned-errors" else self.nsw_credential,
+            code="EFDX-M01" if self.fault_name == "wrong-error-code" else None,
+        )
+        return Answer(judgement.http_status, body)
+
+    # ------------------------------------------------------------------------------ sending
+
+    def _send(
+        self,
+        tx: Transaction,
+        action: str,
+        data: dict,
+        *,
+        to: str,
+        conversation: str,
+        ref_to: str | None,
+        now: datetime,
+        delay: float,
+        payload: etree._Element | None = None,
+    ) -> str:
+        """Build, sign and queue one message in the outbox, within the caller's transaction."""
+        payload = payload if payload is not None else messages.payload(action, data)
+        fields = messages.EnvelopeFields(
+            action=action,
+            sender=self.party,
+            receiver=to,
+            message_id=messages.message_id(self.party),
+            conversation_id=conversation,
+            timestamp=now - timedelta(hours=25) if self.fault_name == "stale-outbound-timestamps" else now,
+            ref_to_message_id=ref_to,
+        )
+        envelope = messages.envelope(fields, payload)
+        signing.sign_envelope(envelope, self.nsw_credential)
+        tx.enqueue(
+            message_id=fields.message_id,
+            party=to,
+            action=action,
+            body=messages.serialize(envelope),
+            send_at=time.time() + delay,
+        )
+        return fields.message_id
+
+    def trigger(self, token: str | None, body: bytes) -> Answer:
+        """The test trigger (section 2): sign and send what the harness asks for."""
+        if self.settings.trigger_token is None:
+            return _json(404, {"error": "the test trigger is not enabled"})
+        if token != self.settings.trigger_token:
+            return _json(403, {"error": "missing or wrong X-EFDX-Test-Token"})
+        try:
+            request = json.loads(body)
+            action, to, document = (request[key] for key in ("action", "to", "document"))
+            if not all(isinstance(value, str) for value in (action, to, document)):
+                raise TypeError("action, to and document must be strings")
+        except (ValueError, KeyError, TypeError) as exc:
+            return _json(400, {"error": f"expected JSON with action, to, document: {exc}"})
+        if action not in TRIGGER_ACTIONS or to not in self.settings.peers:
+            return _json(400, {"error": f"action must be one of {TRIGGER_ACTIONS} and to a configured peer"})
+        try:
+            payload = parse_untrusted(document.encode("utf-8"))
+        except Violation as violation:
+            return _json(400, {"error": str(violation)})
+        if payload.tag != f"{_F}{PAYLOAD_FOR_ACTION[action]}":
+            return _json(400, {"error": f"{action} needs a {PAYLOAD_FOR_ACTION[action]} document"})
+        if action == "StatusNotification" and self.fault_name == "utilisation-not-sent":
+            return _json(202, {"messageId": messages.message_id(self.party)})  # says so, sends nothing
+        message_id = self._send_triggered(action, to, payload)
+        self.outbox.wake()
+        return _json(202, {"messageId": message_id})
+
+    def _send_triggered(self, action: str, to: str, payload: etree._Element) -> str:
+        now = self.clock()
+        payload = copy.deepcopy(payload)
+        issuing = payload.findtext(f"{_F}IssuingCountry") or self.party
+        reference = payload.findtext(f"{_F}ReferenceNumber") or "PING"
+        with self.store.transaction() as tx:
+            if action in ("IssueCO", "ReplaceCO"):
+                payload.set("Id", payload.get("Id") or "co")
+                signer = (
+                    self.nsw_credential
+                    if self.fault_name == "export-co-signed-by-nsw"
+                    else self.authority_credential
+                )
+                signing.sign_enveloped(payload, signer)
+                tx.set_state("issued", issuing, reference, "ACCEPTED", "trigger")
+                replaced = payload.findtext(f"{_F}Replaces")
+                if action == "ReplaceCO" and replaced:
+                    tx.set_state("issued", issuing, replaced.strip(), "SUPERSEDED", "trigger")
+            elif action == "CancelCO" and tx.state_of("issued", issuing, reference):
+                tx.set_state("issued", issuing, reference, "CANCELLED", "trigger")
+            conversation = messages.conversation_id(issuing, reference)
+            if action == "CancelCO" and self.fault_name == "export-cancel-outside-conversation":
+                conversation += "-X"
+            ref_to = None
+            if action == "StatusNotification" and self.fault_name != "utilisation-refers-to-nothing":
+                ref_to = tx.message_of("received", issuing, reference)  # answers the CO message (section 7)
+            return self._send(
+                tx,
+                action,
+                {},
+                to=to,
+                conversation=conversation,
+                ref_to=ref_to,
+                now=now,
+                delay=0.0,
+                payload=payload,
+            )
+
+
+# Seeded faults that refuse one kind of message outright (M-23, A-08).
+_REFUSED_ACTIONS = {
+    "Ping": ("refuse-ping",),
+    "StatusNotification": ("refuse-status-notifications",),
+    "VerificationResponse": ("refuse-verification-responses",),
+}
+# Seeded faults that switch off one check of the TLS client (T-05).
+_TLS_POLICY = {
+    "tls-trust-any-ca": LAX["M-08/chain"],
+    "tls-ignore-crl": LAX["M-10/revoked"],
+    "tls-ignore-expiry": LAX["M-09/expired"],
+}
+
+
+def _issued_a_year_before(payload: etree._Element, today) -> bool:
+    return payload.findtext(f"{_F}IssueDate") == rules.earliest_issue_date(today).isoformat()
+
+
+def country_of(cert: x509.Certificate) -> str:
+    countries = cert.subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)
+    return str(countries[0].value) if countries else ""
+
+
+def _json(status: int, data: dict) -> Answer:
+    return Answer(status, json.dumps(data).encode(), "application/json")

@@ -1,0 +1,147 @@
+"""The reference NSW over HTTP(S): a werkzeug WSGI app and a threaded server on loopback.
+
+Routes (section 2): ``POST /efdx/1/messages`` (the inbox) and ``POST /efdx/1/test/trigger``.
+Bodies over 5 MiB are refused from Content-Length, or after reading one byte past the cap, never
+read whole. With TLS the server demands a client certificate chaining to a trusted party's CA
+(the handshake fails otherwise) and answers 403 EFDX-T05 when its country is not the sender's.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import ssl
+import threading
+from datetime import datetime, timezone
+
+from cryptography import x509
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+from conformance.core.violations import Violation
+from conformance.profiles.efdx import signals
+from conformance.profiles.efdx.codes import MAX_BODY_BYTES
+from conformance.profiles.efdx.reference.nsw import Answer, ReferenceNsw
+
+log = logging.getLogger(__name__)
+INBOX_PATH = "/efdx/1/messages"
+_NO_CHECK_TIME = 0x200000  # OpenSSL X509_V_FLAG_NO_CHECK_TIME, which Python's ssl does not name
+TRIGGER_PATH = "/efdx/1/test/trigger"
+
+
+class ReferenceApp:
+    """The WSGI application in front of one ReferenceNsw."""
+
+    def __init__(self, nsw: ReferenceNsw) -> None:
+        self.nsw = nsw
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        if request.path == INBOX_PATH:
+            response = self.inbox(request)
+        elif request.path == TRIGGER_PATH and request.method == "POST":
+            response = _response(
+                self.nsw.trigger(request.headers.get("X-EFDX-Test-Token"), _read(request)[0])
+            )
+        else:
+            response = Response("not found\n", 404, content_type="text/plain")
+        return response(environ, start_response)
+
+    def inbox(self, request: Request) -> Response:
+        if request.method != "POST":
+            if self.nsw.fault_name == "non-post-gets-404":
+                return Response("not found\n", 404, content_type="text/plain")
+            return Response("only POST\n", 405, headers={"Allow": "POST"}, content_type="text/plain")
+        body, too_large = _read(request, unlimited=self.nsw.fault_name == "no-size-limit")
+        if too_large:
+            answer = self._too_large(request)
+            response = _response(answer)
+            response.headers["Connection"] = "close"
+            return response
+        tls_client = _client_certificate(request.environ.get("SSL_CLIENT_CERT"))
+        return _response(self.nsw.receive(body, request.content_type or "", tls_client))
+
+    def _too_large(self, request: Request) -> Answer:
+        observed = f"{request.content_length} bytes" if request.content_length else "more than that"
+        violation = Violation("T-04", f"a body of at most {MAX_BODY_BYTES} bytes", observed)
+        body = signals.error(
+            violation,
+            ref_to_message_id=None,
+            sender=self.nsw.party,
+            receiver=None,
+            at=datetime.now(timezone.utc),
+            credential=self.nsw.nsw_credential,
+        )
+        return Answer(413, body)
+
+
+def _read(request: Request, unlimited: bool = False) -> tuple[bytes, bool]:
+    """Read the body up to one byte past the cap; say whether it was too large.
+
+    ``unlimited`` is the seeded fault no-size-limit: everything is read and judged."""
+    if unlimited:
+        return request.stream.read(), False
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        return b"", True
+    body = request.stream.read(MAX_BODY_BYTES + 1)
+    return body, len(body) > MAX_BODY_BYTES
+
+
+def _response(answer: Answer) -> Response:
+    return Response(answer.body, answer.status, content_type=answer.content_type)
+
+
+def _client_certificate(pem: str | None) -> x509.Certificate | None:
+    """The TLS client certificate (its chain already verified by the handshake)."""
+    return x509.load_pem_x509_certificate(pem.encode("ascii")) if pem else None
+
+
+def server_tls_context(nsw: ReferenceNsw) -> ssl.SSLContext:
+    """TLS 1.2+, the NSW certificate as server certificate, client certificates required."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    credential = nsw.nsw_credential
+    context.load_cert_chain(str(credential.cert_path), str(credential.key_path))
+    if nsw.fault_name == "accept-any-tls-client":
+        return context  # the seeded fault: no client certificate asked for, so none is checked
+    context.load_verify_locations(cadata=nsw.trust.ca_pem().decode("ascii"))
+    if nsw.fault_name == "tls-ignore-expiry":  # the seeded fault: OpenSSL's X509_V_FLAG_NO_CHECK_TIME
+        context.verify_flags = ssl.VerifyFlags(context.verify_flags | _NO_CHECK_TIME)
+    if nsw.fault_name == "tls-trust-any-ca":  # the seeded fault: the rogue CA is trusted too
+        context.load_verify_locations(cadata=nsw.rogue_ca_pem().decode("ascii"))
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
+def client_session(credential, ca_file: str):
+    """A requests session that presents ``credential`` (an NSW certificate) and trusts ``ca_file``."""
+    import requests
+
+    session = requests.Session()
+    session.trust_env = False  # REQUESTS_CA_BUNDLE and proxies must not override the test trust
+    session.cert = (str(credential.cert_path), str(credential.key_path))
+    session.verify = ca_file
+    return session
+
+
+def serve(nsw: ReferenceNsw, host: str, port: int, *, tls: bool = False) -> BaseWSGIServer:
+    """Create the threaded server (not yet serving); the caller runs ``serve_forever``."""
+    context = server_tls_context(nsw) if tls else None
+    return make_server(host, port, ReferenceApp(nsw), threaded=True, ssl_context=context)
+
+
+def run_until_signalled(nsw: ReferenceNsw, server: BaseWSGIServer, announce) -> None:
+    """Serve until SIGINT or SIGTERM, then shut down cleanly: server, outbox, store."""
+
+    def stop(signum, frame):
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    nsw.start()
+    announce(server)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+        nsw.stop()

@@ -1,0 +1,585 @@
+"""EFDX 1.0 business rules of the CO (spec section 5, BR-01..BR-16) as small pure functions.
+
+Why pure functions: one implementation of the rules is shared by the offline validator
+(``conformance validate``), the harness (which judges what a candidate sends) and the reference NSW
+(which decides ACCEPTED or REJECTED). A function of (payload element, context) with no I/O, no clock
+and no store of its own gives the same answer in all three, can be tested at its boundaries in
+isolation, and cannot drift with the state of whoever calls it: the day of receipt and the history
+of accepted COs come in through ``Context``. The harness's *expectations*, on the other hand, come
+from the spec and the vector manifest, never from running these functions on a vector; otherwise a
+bug here would make the suite and the reference NSW agree on a wrong answer and nothing would notice.
+
+Input is a parsed, schema-valid ``CertificateOfOrigin`` (or, for CancelCO, ``Cancellation``)
+element in the ``urn:efdx:eformd:1`` namespace. The functions do not re-validate the schema but do
+not crash on a missing element either: they report what they cannot find.
+
+Every rule returns a list of ``Finding`` (empty when the rule holds). A rule may return several
+findings (one per item, say); whoever turns findings into StatusNotification reasons reports each
+BR ID once (``failed_rules``). ``Finding.location`` is an XPath relative to the payload element
+(``Item[2]/OriginCriterion/Percent``); prefix it with ``/Envelope/Payload/CertificateOfOrigin/`` for a
+location in the envelope.
+
+Stateful rules (BR-11, BR-14, BR-15) need ``Context.history``; with ``history=None`` (a stateless
+judgement, e.g. the offline validator) they are skipped and return no findings.
+
+BR-12 (the CO signature is valid and by the issuing authority of IssuingCountry) is not here: it is
+judged by the signature verifier, which holds the trust store and the CRLs (see ``SIGNATURE_RULES``).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Protocol
+
+from lxml import etree
+
+from conformance.profiles.efdx.codes import EFORMD_NS
+
+_NS = {"f": EFORMD_NS}
+_CO_TAG = f"{{{EFORMD_NS}}}CertificateOfOrigin"
+_CANCELLATION_TAG = f"{{{EFORMD_NS}}}Cancellation"
+
+RVC_MIN_PERCENT = Decimal("40")  # BR-03
+PC_MIN_PERCENT = Decimal("20")  # BR-03: 20 <= Percent < 40
+RETROACTIVE_AFTER_DAYS = 3  # BR-05: more than 3 calendar days after departure
+VALIDITY_MONTHS = 12  # BR-06
+
+
+class History(Protocol):
+    """What the receiving NSW knows about COs received earlier (the stateful rules' only input)."""
+
+    def accepted(self, issuing_country: str, reference: str) -> bool:
+        """A CO with this reference from this issuing country was accepted before (IssueCO or ReplaceCO)."""
+        ...
+
+    def superseded_or_cancelled(self, issuing_country: str, reference: str) -> bool:
+        """That CO has since been replaced by a ReplaceCO or cancelled by a CancelCO."""
+        ...
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a rule needs besides the payload: the envelope, the day of receipt, the history."""
+
+    action: str  # envelope Action: "IssueCO" | "ReplaceCO" | "CancelCO" ...
+    sender: str  # envelope From
+    receiver: str  # envelope To
+    received_on: date  # the day of receipt (UTC)
+    history: History | None = None  # None: stateless judgement, stateful rules are skipped
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One way in which a rule does not hold: what was observed and what the rule demands."""
+
+    rule: str  # "BR-03"
+    text: str  # "Item 2: RVC with Percent 39.99; RVC needs Percent >= 40"
+    location: str | None = None  # XPath relative to the payload element: "Item[2]/OriginCriterion/Percent"
+
+    def __str__(self) -> str:
+        where = f" at {self.location}" if self.location else ""
+        return f"{self.rule}{where}: {self.text}"
+
+
+Rule = Callable[[etree._Element, Context], list[Finding]]
+
+
+# --- reading the payload -----------------------------------------------------------------------------
+
+
+def _xpath(path: str) -> str:
+    """``Item[2]/OriginCriterion`` -> ``f:Item[2]/f:OriginCriterion`` (namespaced ElementPath)."""
+    return "/".join(f"f:{step}" for step in path.split("/"))
+
+
+def _el(node: etree._Element, path: str) -> etree._Element | None:
+    return node.find(_xpath(path), _NS)
+
+
+def _text(node: etree._Element, path: str) -> str | None:
+    """The whitespace-stripped text at ``path``; None when the element is absent."""
+    el = _el(node, path)
+    if el is None:
+        return None
+    return (el.text or "").strip()
+
+
+def _items(co: etree._Element) -> list[etree._Element]:
+    return co.findall("f:Item", _NS)
+
+
+def _bool(value: str | None) -> bool | None:
+    """xs:boolean: true/1, false/0; None when absent or not a boolean."""
+    if value in ("true", "1"):
+        return True
+    if value in ("false", "0"):
+        return False
+    return None
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        result = Decimal(value)
+    except InvalidOperation:
+        return None
+    return result if result.is_finite() else None
+
+
+_INTEGER = re.compile(r"^\+?[0-9]+$")
+_XS_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:Z|[+-]\d{2}:\d{2})?$")
+
+
+def _date(value: str | None) -> date | None:
+    """xs:date -> date. A time zone, if given, is ignored: EFDX rules compare calendar days."""
+    if value is None:
+        return None
+    match = _XS_DATE.match(value)
+    if not match:
+        return None
+    try:
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return None
+
+
+def _show(value: str | None) -> str:
+    """An observed value for a finding's text."""
+    return "absent" if value is None else value or "empty"
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day-of-month ``months`` calendar months earlier, clamped at the end of a shorter month.
+
+    2025-03-15 -> 2024-03-15 for 12 months; 2024-02-29 -> 2023-02-28; 2025-05-31 -> 2025-02-28 for 3.
+    """
+    index = day.year * 12 + (day.month - 1) - months
+    year, month = divmod(index, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def earliest_issue_date(received_on: date) -> date:
+    """BR-06: the earliest IssueDate still valid on ``received_on`` (12 calendar months earlier)."""
+    return months_before(received_on, VALIDITY_MONTHS)
+
+
+# --- the rules ---------------------------------------------------------------------------------------
+
+
+def br01_exporting_country(co: etree._Element, ctx: Context) -> list[Finding]:
+    """BR-01: IssuingCountry = envelope From = Exporter/Country = Declaration/ProducingCountry."""
+    issuing = _text(co, "IssuingCountry")
+    findings: list[Finding] = []
+    if issuing != ctx.sender:
+        findings.append(
+            Finding(
+                "BR-01",
+                f"IssuingCountry is {_show(issuing)} but the envelope From is {ctx.sender}; "
+                "BR-01 needs IssuingCountry = From",
+                "IssuingCountry",
+            )
+        )
+    for path in ("Exporter/Country", "Declaration/ProducingCountry"):
+        value = _text(co, path)
+        if value != issuing:
+            findings.append(
+                Finding(
+                    "BR-01",
+                    f"{path} is {_show(value)} but IssuingCountry is {_show(issuing)}; "
+                    f"BR-01 needs {path} = IssuingCountry",
+                    path,
+                )
+            )
+    return findings
+
+
+def br02_importing_country(co: etree._Element, ctx: Context) -> list[Finding]:
+    """BR-02: Consignee/Country = Declaration/ImportingCountry = envelope To."""
+    findings: list[Finding] = []
+    for path in ("Consignee/Country", "Declaration/ImportingCountry"):
+        value = _text(co, path)
+        if value != ctx.receiver:
+            findings.append(
+                Finding(
+                    "BR-02",
+                    f"{path} is {_show(value)} but the envelope To is {ctx.receiver}; "
+                    f"BR-02 needs {path} = To",
+                    path,
+                )
+            )
+    return findings
+
+
+def br03_origin_percent(co: etree._Element, ctx: Context) -> list[Finding]:
+    """BR-03: RVC needs Percent >= 40; PC needs 20 <= Percent < 40 and the PartialCumulation flag;
+    other codes take no Percent."""
+    findings: list[Finding] = []
+    partial_cumulation = _text(co, "Flags/PartialCumulation")
+    for n, item in enumerate(_items(co), start=1):
+        code = _text(item, "OriginCriterion/Code")
+        raw = _text(item, "OriginCriterion/Percent")
+        percent = _decimal(raw)
+        at = f"Item[{n}]/OriginCriterion/Percent"
+        if code == "RVC":
+            if raw is None:
+                findings.append(
+                    Finding(
+                        "BR-03",
+                        f"Item {n}: RVC without Percent; RVC needs Percent >= 40",
+                        f"Item[{n}]/OriginCriterion",
+                    )
+                )
+            elif percent is None or percent < RVC_MIN_PERCENT:
+                findings.append(
+                    Finding("BR-03", f"Item {n}: RVC with Percent {raw}; RVC needs Percent >= 40", at)
+                )
+        elif code == "PC":
+            if raw is None:
+                findings.append(
+                    Finding(
+                        "BR-03",
+                        f"Item {n}: PC without Percent; PC needs 20 <= Percent < 40",
+                        f"Item[{n}]/OriginCriterion",
+                    )
+                )
+            elif percent is None or not PC_MIN_PERCENT <= percent < RVC_MIN_PERCENT:
+                findings.append(
+                    Finding("BR-03", f"Item {n}: PC with Percent {raw}; PC needs 20 <= Percent < 40", at)
+                )
+            if _bool(partial_cumulation) is not True:
+                findings.append(
+                    Finding(
+                        "BR-03",
+                        f"Item {n}: PC with Flags/PartialCumulation {_show(partial_cumulation)}; "
+                        "PC needs PartialCumulation true",
+                        "Flags/PartialCumulation",
+                    )
+                )
+        elif raw is not None:
+            findings.append(
+                Finding(
+                    "BR-03",
+                    f"Item {n}: {_show(code)} with Percent {raw}; only RVC and PC take a Percent",
+                    at,
+                )
+            )
+    return findings
+
+
+def br04_fob_value(co: etree._Element, ctx: Context) -> list[Finding]:
+    """BR-04: FOBValue on every Item with RVC or PC."""
+    findings: list[Finding] = []
+    for n, item in enumerate(_items(co), start=1):
+        code = _text(item, "OriginCriterion/Code")
+        if code in ("RVC", "PC") and _el(item, "FOBValue") is None:
+            findings.append(
+                Finding(
+                    "BR-04", f"Item {n}: {code} without FOBValue; RVC and PC need a FOBValue", f"Item[{n}]"
+                )
+            )
+    return findings
+
+
+def br05_retroactive_flag(co: etree._Element, ctx: Context) -> list[Finding]:
+    """BR-05: IssuedRetroactively is true exactly when IssueDate is more than 3 calendar days after
+    Transport/DepartureDate (3 days after: not retroactive; 4 days after: retroactive)."""
+    issue_raw, departure_raw = _text(co, "IssueDate"), _text(co, "Transport/DepartureDate")
+    issue, departure = _date(issue_raw), _date(departure_raw)
+    if issue is None or departure is None:
+        return [
+            Finding(
+                "BR-05",
+                f"cannot compare IssueDate {_show(issue_raw)} with DepartureDate {_show(departure_raw)}; "
+                "BR-05 needs both as xs:date",
+                "IssueDate" if issue is None else "Transport/DepartureDate",
+            )
+        ]
+    days = (issue - departure).days
+    retroactive = days > RETROACTIVE_AFTER_DAYS
+    flag_raw = _text(co, "Flags/IssuedRetroactively")
+    if _bool(flag_raw) is retroactive:
+        return []
+    if days >= 0:
+        unit = "day" if days == 1 else "days"
+        gap = f"IssueDate {issue_raw} is {days} {unit} after DepartureDate {departure_raw}"
+    else:
+        gap = f"IssueDate {issue_raw} is before DepartureDate {departure_raw}"
+    return [
+        Finding(
+            "BR-05",
+            f"{gap} and IssuedRetroactively is {_show(flag_raw)}; BR-05 needs "
+            f"{'true' if retroactive else 'false'} (true exactly when more than 3 days after departure)",
+            "Flags/IssuedRetroactively",
+        )
+    ]
+
+
+def br06_issue_date(co: etree._Element, ctx: Context) -> list[Finding]:
+    """BR-06: IssueDate is not after the day of receipt and not more than 12 months before it.
+
+    Precisely: ``earliest_issue_date(received_on) <= IssueDate <= received_on``, where the earliest
+    date is the same day-of-month 12 calendar months before the day of receipt, clamped at the end of
+    the month (received 2025-03-15: 2024-03-15 passes, 2024-03-14 fails; received 2024-02-29:
+    2023-02-28 passes). Both ends are inclusive; dates are calendar days, a time zone is ignored.
+    """
+    raw = _text(co, "IssueDate")
+    issue = _date(raw)
+    if issue is None:
+        return [Finding("BR-06", f"IssueDate is {_show(raw)}; BR-06 needs an xs:date", "IssueDate")]
+    earliest = earliest_issue_date(ctx.received_on)
+    if issue > ctx.received_on:
+        return [
+            Finding(
+                "BR-06",
+                f"IssueDate {raw} is after the day of receipt {ctx.received_on.isoformat()}; "
+                "BR-06 needs IssueDate <= day of receipt",
+                "IssueDate",
+            )
+        ]
+    if issue < earliest:
+        return [
+            Finding(
+                "BR-06",
+                f"IssueDate {raw} is more than 12 months before the day of receipt "
+                f"{ctx.received_on.isoformat()}; BR-06 needs IssueDate >= {earliest.isoformat()}",
+                "IssueDate",
+            )
+        ]
+    return []
+
+
+def _flag_matches_presence(rule: str, co: etree._Element, flag: str, element: str) -> list[Finding]:
+    raw = _text(co, f"Flags/{flag}")
+    present = _el(co, element) is not None
+    if _bool(raw) is present:
+        return []
+    return [
+        Finding(
+            rule,
+            f"Flags/{flag} is {_show(raw)} and {element} is {'present' if present else 'absent'}; "
+            f"{rule} needs {flag} true exactly when {element} is present",
+            f"Flags/{flag}",
+        )
+    ]
+
+
+def br07_back_to_back(co: etree._Element, ctx: Context) -> list[Finding]:
+    """BR-07: BackToBack is true exactly when OriginalCO is present."""
+    return _flag_matches_presence("BR-07", co, "BackToBack", "OriginalCO")
+
+
+def br08_third_country_invoicing(co: etree._Element, ctx: Context) -> list[Finding]:
+    """BR-08: ThirdCountryInvoicing is true exactly when ThirdCountryInvoice is present."""
+    return _flag_matches_presence("BR-08", co, "ThirdCountryInvoicing", "ThirdCountryInvoice")
+
+
+def br09_exhibition(co: etree._Element, ctx: Context) -> list[Finding]:
+    """BR-09: Exhibition is true exactly when ExhibitionDetails is present."""
+    return _flag_matches_presence("BR-09", co, "Exhibition", "ExhibitionDetails")
+
+
+def br10_item_numbers(co: etree._Element, ctx: Context) -> list[Finding]:
+    """BR-10: ItemNumber runs 1..n in document order without gaps or repeats (one finding, located at
+    the first Item whose number is out of sequence)."""
+    observed = [_text(item, "ItemNumber") for item in _items(co)]
+    expected = [str(n) for n in range(1, len(observed) + 1)]
+
+    def as_int(value: str | None) -> int | None:
+        return int(value) if value is not None and _INTEGER.match(value) else None
+
+    if [as_int(v) for v in observed] == list(range(1, len(observed) + 1)):
+        return []
+    first = next(n for n, v in enumerate(observed, start=1) if as_int(v) != n)
+    return [
+        Finding(
+            "BR-10",
+            f"ItemNumbers are {', '.join(_show(v) for v in observed)}; "
+            f"BR-10 needs {', '.join(expected)} in document order",
+            f"Item[{first}]/ItemNumber",
+        )
+    ]
+
+
+def br11_reference_unused(co: etree._Element, ctx: Context) -> list[Finding]:
+    """BR-11 (stateful): for IssueCO and ReplaceCO, no CO with this ReferenceNumber from this
+    IssuingCountry was accepted before."""
+    if ctx.history is None or ctx.action not in ("IssueCO", "ReplaceCO"):
+        return []
+    country, reference = _text(co, "IssuingCountry"), _text(co, "ReferenceNumber")
+    if country is None or reference is None or not ctx.history.accepted(country, reference):
+        return []
+    return [
+        Finding(
+            "BR-11",
+            f"a CO {reference} from {country} was accepted before; BR-11 needs a ReferenceNumber not "
+            "used by an accepted CO of the same IssuingCountry",
+            "ReferenceNumber",
+        )
+    ]
+
+
+# BR-12 (the CO signature is valid, section 4, and by the issuing authority of IssuingCountry) is
+# judged by the signature verifier, which holds the trust store and the CRLs; it has no function here.
+
+
+def br13_hs_chapter(co: etree._Element, ctx: Context) -> list[Finding]:
+    """BR-13: HSCode's first two digits are an HS chapter: 01..97, not 77 (reserved)."""
+    findings: list[Finding] = []
+    for n, item in enumerate(_items(co), start=1):
+        hs = _text(item, "HSCode")
+        head = (hs or "")[:2]
+        if len(head) == 2 and head.isascii() and head.isdigit() and 1 <= int(head) <= 97 and head != "77":
+            continue
+        findings.append(
+            Finding(
+                "BR-13",
+                f"Item {n}: HSCode {_show(hs)} starts with chapter {head or 'nothing'}; "
+                "BR-13 needs an HS chapter 01-97 other than 77",
+                f"Item[{n}]/HSCode",
+            )
+        )
+    return findings
+
+
+def _named_co(doc: etree._Element, ctx: Context) -> tuple[str, str, str] | None:
+    """For BR-14/BR-15: (issuing country, reference, location) of the CO that a Cancellation or a
+    ReplaceCO's Replaces names; None when the payload names none."""
+    if doc.tag == _CANCELLATION_TAG:
+        country, reference = _text(doc, "IssuingCountry"), _text(doc, "ReferenceNumber")
+        location = "ReferenceNumber"
+    elif doc.tag == _CO_TAG and ctx.action == "ReplaceCO":
+        country, reference = _text(doc, "IssuingCountry"), _text(doc, "Replaces")
+        location = "Replaces"
+    else:
+        return None
+    if country is None or reference is None:
+        return None
+    return country, reference, location
+
+
+def br14_named_co_accepted(doc: etree._Element, ctx: Context) -> list[Finding]:
+    """BR-14 (stateful): the CO that a CancelCO names, or a ReplaceCO's Replaces names, was accepted
+    earlier from the same IssuingCountry.
+
+    ``doc`` is a ``Cancellation`` or a ``CertificateOfOrigin``. A ReplaceCO's named CO is looked up
+    under the replacing CO's IssuingCountry (Replaces carries only a ReferenceNumber). A Cancellation
+    names its CO's IssuingCountry itself; "from the same IssuingCountry" then means that country is
+    the sender's: a party cannot cancel a CO that another party issued.
+    """
+    if ctx.history is None:
+        return []
+    named = _named_co(doc, ctx)
+    if named is None:
+        return []
+    country, reference, location = named
+    if doc.tag == _CANCELLATION_TAG and country != ctx.sender:
+        return [
+            Finding(
+                "BR-14",
+                f"the Cancellation names CO {reference} of IssuingCountry {country} but comes from "
+                f"{ctx.sender}; BR-14 needs a CO accepted earlier from the same IssuingCountry",
+                "IssuingCountry",
+            )
+        ]
+    if ctx.history.accepted(country, reference):
+        return []
+    what = "the Cancellation names" if doc.tag == _CANCELLATION_TAG else "Replaces names"
+    return [
+        Finding(
+            "BR-14",
+            f"{what} CO {reference} of {country}, which was not accepted before; "
+            "BR-14 needs a CO accepted earlier from the same IssuingCountry",
+            location,
+        )
+    ]
+
+
+def br15_named_co_current(doc: etree._Element, ctx: Context) -> list[Finding]:
+    """BR-15 (stateful): the CO named by CancelCO or ReplaceCO is not superseded or cancelled."""
+    if ctx.history is None:
+        return []
+    named = _named_co(doc, ctx)
+    if named is None:
+        return []
+    country, reference, location = named
+    if not ctx.history.superseded_or_cancelled(country, reference):
+        return []
+    what = "the Cancellation names" if doc.tag == _CANCELLATION_TAG else "Replaces names"
+    return [
+        Finding(
+            "BR-15",
+            f"{what} CO {reference} of {country}, which is already superseded or cancelled; "
+            "BR-15 needs a CO that is neither",
+            location,
+        )
+    ]
+
+
+def br16_replaces_on_replace(co: etree._Element, ctx: Context) -> list[Finding]:
+    """BR-16: Replaces is present exactly when the Action is ReplaceCO."""
+    present = _el(co, "Replaces") is not None
+    if present == (ctx.action == "ReplaceCO"):
+        return []
+    if present:
+        text = f"Replaces is present on {ctx.action}; BR-16 allows Replaces only on ReplaceCO"
+    else:
+        text = "Replaces is absent on ReplaceCO; BR-16 needs Replaces on every ReplaceCO"
+    return [Finding("BR-16", text, "Replaces" if present else None)]
+
+
+# --- enumerations and entry points -------------------------------------------------------------------
+
+RULES: dict[str, Rule] = {
+    "BR-01": br01_exporting_country,
+    "BR-02": br02_importing_country,
+    "BR-03": br03_origin_percent,
+    "BR-04": br04_fob_value,
+    "BR-05": br05_retroactive_flag,
+    "BR-06": br06_issue_date,
+    "BR-07": br07_back_to_back,
+    "BR-08": br08_third_country_invoicing,
+    "BR-09": br09_exhibition,
+    "BR-10": br10_item_numbers,
+    "BR-11": br11_reference_unused,
+    "BR-13": br13_hs_chapter,
+    "BR-14": br14_named_co_accepted,
+    "BR-15": br15_named_co_current,
+    "BR-16": br16_replaces_on_replace,
+}
+STATEFUL_RULES: tuple[str, ...] = ("BR-11", "BR-14", "BR-15")
+STATELESS_RULES: tuple[str, ...] = tuple(rid for rid in RULES if rid not in STATEFUL_RULES)
+SIGNATURE_RULES: tuple[str, ...] = ("BR-12",)  # judged by the signature verifier, not here
+CANCELLATION_RULES: tuple[str, ...] = ("BR-14", "BR-15")
+
+
+def check_certificate(co: etree._Element, ctx: Context) -> list[Finding]:
+    """All CO rules but BR-12, in BR order; stateful ones only when ``ctx.history`` is given."""
+    if co.tag != _CO_TAG:
+        raise ValueError(f"check_certificate needs a {_CO_TAG} element, got {co.tag}")
+    findings: list[Finding] = []
+    for rule in RULES.values():
+        findings.extend(rule(co, ctx))
+    return findings
+
+
+def check_cancellation(cancellation: etree._Element, ctx: Context) -> list[Finding]:
+    """A CancelCO's Cancellation payload: BR-14 and BR-15 (both stateful), nothing else."""
+    if cancellation.tag != _CANCELLATION_TAG:
+        raise ValueError(f"check_cancellation needs a {_CANCELLATION_TAG} element, got {cancellation.tag}")
+    findings: list[Finding] = []
+    for rid in CANCELLATION_RULES:
+        findings.extend(RULES[rid](cancellation, ctx))
+    return findings
+
+
+def failed_rules(findings: Iterable[Finding]) -> tuple[str, ...]:
+    """The BR IDs that failed, each once, in BR order (the StatusNotification's Reason codes)."""
+    failed = {f.rule for f in findings}
+    return tuple(sorted(failed))

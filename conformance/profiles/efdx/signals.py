@@ -1,0 +1,230 @@
+"""Receipts and Errors (section 3.2): building them signed, and judging one that came back.
+
+The reference NSW answers with :func:`receipt` and :func:`error`; the harness and the reference's
+outbox judge answers with :func:`check_receipt` (M-19) and :func:`check_error` (M-20).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from lxml import etree
+
+from conformance.core import safexml, signing, verify
+from conformance.core.trust import Credential, TrustStore
+from conformance.core.violations import Violation
+from conformance.profiles.efdx import messages
+from conformance.profiles.efdx.codes import ENVELOPE_NS, PROFILE_VERSION, error_code
+from conformance.profiles.efdx.validation import ENVELOPE_SCHEMA, default_schemas
+
+_E = f"{{{ENVELOPE_NS}}}"
+MAX_DESCRIPTION = 2048
+
+
+def _signal_id(kind: str) -> str:
+    return f"{kind}-{uuid.uuid4().hex}"
+
+
+def receipt(
+    *,
+    ref_to_message_id: str,
+    sender: str,
+    receiver: str,
+    at: datetime,
+    duplicate: bool,
+    received_digests: Sequence[str],
+    credential: Credential | None,
+) -> bytes:
+    """A Receipt from ``sender`` (the receiving NSW) to ``receiver``; unsigned when credential is None."""
+    root = messages.render(
+        "Receipt",
+        {
+            "id": _signal_id("receipt"),
+            "profile_version": PROFILE_VERSION,
+            "ref_to_message_id": ref_to_message_id,
+            "sender": sender,
+            "receiver": receiver,
+            "timestamp": messages.utc_timestamp(at),
+            "duplicate": duplicate,
+            "received_digests": list(received_digests),
+        },
+    )
+    if credential is not None:
+        signing.sign_enveloped(root, credential)
+    return messages.serialize(root)
+
+
+def error(
+    violation: Violation,
+    *,
+    ref_to_message_id: str | None,
+    sender: str,
+    receiver: str | None,
+    at: datetime,
+    credential: Credential | None,
+    code: str | None = None,
+) -> bytes:
+    """A signed Error carrying the violation's code (or ``code``), description and location.
+
+    Unsigned when ``credential`` is None (only a seeded fault of the reference NSW asks for that)."""
+    description = f"{violation.requirement}: expected {violation.expected}; observed {violation.observed}"
+    root = messages.render(
+        "Error",
+        {
+            "id": _signal_id("error"),
+            "profile_version": PROFILE_VERSION,
+            "ref_to_message_id": ref_to_message_id,
+            "sender": sender,
+            "receiver": receiver,
+            "timestamp": messages.utc_timestamp(at),
+            "faults": [
+                {
+                    "code": code or error_code(violation.requirement),
+                    "severity": "error",
+                    "description": description[:MAX_DESCRIPTION],
+                    "location": violation.location,
+                }
+            ],
+        },
+    )
+    if credential is not None:
+        signing.sign_enveloped(root, credential)
+    return messages.serialize(root)
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A judged Receipt or Error: its parsed root and the fields a sender acts on."""
+
+    root: etree._Element
+    kind: str
+
+    def text(self, name: str) -> str | None:
+        value = self.root.findtext(f"{_E}{name}")
+        return value.strip() if value is not None else None
+
+    @property
+    def codes(self) -> list[str]:
+        return [
+            code.strip() for code in self.root.xpath("e:Fault/e:Code/text()", namespaces={"e": ENVELOPE_NS})
+        ]
+
+    def location_of(self, code: str) -> str | None:
+        """The Location of the first Fault with ``code`` (None when it gives none)."""
+        for fault in self.root.iterfind(f"{_E}Fault"):
+            if (fault.findtext(f"{_E}Code") or "").strip() == code:
+                location = (fault.findtext(f"{_E}Location") or "").strip()
+                return location or None
+        return None
+
+    @property
+    def received_digests(self) -> list[str]:
+        return [d.strip() for d in self.root.xpath("e:ReceivedDigest/text()", namespaces={"e": ENVELOPE_NS})]
+
+    @property
+    def duplicate(self) -> bool:
+        return self.text("Duplicate") == "true"
+
+
+def _parse_signal(body: bytes, kind: str, requirement: str, max_bytes: int) -> Signal:
+    try:
+        root = safexml.parse_untrusted(body, max_bytes=max_bytes)
+    except Violation as violation:
+        raise verify.as_requirement(violation, requirement) from None
+    if root.tag != f"{_E}{kind}":
+        raise Violation(requirement, f"a {kind} in {ENVELOPE_NS}", f"root element {root.tag}")
+    problem = default_schemas().problem(root, ENVELOPE_SCHEMA)
+    if problem:
+        raise Violation(requirement, f"a {kind} valid against envelope.xsd", problem.reason, problem.path)
+    return Signal(root, kind)
+
+
+def _check_signed(signal: Signal, requirement: str, party: str, trust: TrustStore, at: datetime) -> None:
+    try:
+        verify.verify_enveloped(signal.root, trust=trust, party=party, at=at, purpose="nsw")
+    except Violation as violation:
+        raise verify.as_requirement(violation, requirement) from None
+
+
+def _expect(requirement: str, what: str, expected: str | None, observed: str | None) -> None:
+    if expected != observed:
+        raise Violation(requirement, f"{what} {expected}", f"{what} {observed}")
+
+
+def check_receipt(
+    body: bytes,
+    *,
+    message_id: str,
+    sender: str,
+    receiver: str,
+    sent_digests: Sequence[str],
+    trust: TrustStore,
+    at: datetime,
+    max_bytes: int = 1024 * 1024,
+) -> Signal:
+    """M-19: schema-valid, signed by the receiver's NSW, RefToMessageId and ReceivedDigest right.
+
+    ``sender`` sent the message ``message_id`` to ``receiver``, whose Receipt this should be.
+    """
+    signal = _parse_signal(body, "Receipt", "M-19", max_bytes)
+    _check_signed(signal, "M-19", receiver, trust, at)
+    _expect("M-19", "RefToMessageId", message_id, signal.text("RefToMessageId"))
+    _expect("M-19", "From", receiver, signal.text("From"))
+    _expect("M-19", "To", sender, signal.text("To"))
+    if signal.received_digests != list(sent_digests):
+        raise Violation(
+            "M-19", f"ReceivedDigest {list(sent_digests)}", f"ReceivedDigest {signal.received_digests}"
+        )
+    return signal
+
+
+def code_requirement(code: str) -> str:
+    """``EFDX-M06`` -> ``M-06``: the requirement an error code names."""
+    letters = code.removeprefix("EFDX-")
+    return f"{letters[:-2]}-{letters[-2:]}"
+
+
+def check_error(
+    body: bytes,
+    *,
+    message_id: str | None,
+    sender: str,
+    receiver: str,
+    expected_code: str,
+    trust: TrustStore,
+    at: datetime,
+    max_bytes: int = 1024 * 1024,
+    ref_optional: bool = False,
+    location_required: str | None = None,
+) -> Signal:
+    """M-20: schema-valid, signed by the receiver's NSW, the right code, RefToMessageId when readable.
+
+    ``ref_optional``: the body was refused unread (section 7: T-03, T-04, M-01, M-02), so the Error
+    may omit RefToMessageId; where present it must still be ``message_id``. ``location_required``
+    names the requirement whose row demands a Location (M-03, M-04).
+    """
+    signal = _parse_signal(body, "Error", "M-20", max_bytes)
+    _check_signed(signal, "M-20", receiver, trust, at)
+    _expect("M-20", "From", receiver, signal.text("From"))
+    ref = signal.text("RefToMessageId")
+    if message_id is not None and not (ref_optional and ref is None):
+        _expect("M-20", "RefToMessageId", message_id, ref)
+    if (
+        expected_code not in signal.codes
+    ):  # the case's own requirement was not applied, and the Error is wrong
+        raise Violation(
+            code_requirement(expected_code),
+            f"Fault/Code {expected_code}",
+            f"Fault/Code {', '.join(signal.codes) or 'none'}",
+            also=("M-20",),
+        )
+    if location_required and signal.location_of(expected_code) is None:
+        raise Violation(
+            location_required,
+            f"a Fault {expected_code} with the Location of the offending node",
+            "no Location",
+        )
+    return signal

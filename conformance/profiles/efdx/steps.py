@@ -1,0 +1,323 @@
+"""Shared steps of the conformance suite: send a message, judge the answer, wait for the status.
+
+Each judging step is a plain function that raises a Violation carrying the requirement, what the
+spec demands and what was observed, so that a failed test says both. Waits are event-driven and
+bounded by the windows the candidate declared in its ICS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lxml import etree
+
+from conformance.core import safexml
+from conformance.core import xmldsig as ds
+from conformance.core.client import Exchange
+from conformance.core.violations import Violation
+from conformance.harness.session import Harness
+from conformance.profiles.efdx import signals
+from conformance.profiles.efdx.catalogue import requirement
+from conformance.profiles.efdx.codes import EFORMD_NS, ENVELOPE_NS, error_code
+from conformance.profiles.efdx.inbox import Arrival
+
+_E, _F = f"{{{ENVELOPE_NS}}}", f"{{{EFORMD_NS}}}"
+# Errors for bodies a receiver need not read (T-03, T-04) or cannot parse (M-01, M-02): they MAY
+# omit RefToMessageId; where present it must be right (section 7).
+UNREAD = frozenset({"EFDX-T03", "EFDX-T04", "EFDX-M01", "EFDX-M02"})
+# Rows of section 5 that demand a Location in the Error.
+LOCATION_GIVEN = frozenset({"M-03", "M-04"})
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A message the harness sent and what it needs to judge the answers to it."""
+
+    body: bytes
+    exchange: Exchange
+    message_id: str | None
+    conversation_id: str | None
+    action: str | None
+    digests: tuple[str, ...]
+
+
+def _facts(body: bytes) -> tuple[str | None, str | None, str | None, tuple[str, ...]]:
+    """MessageId, ConversationId, Action and signature digests of our own (trusted) message."""
+    try:
+        root = etree.fromstring(
+            body, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+        )
+    except etree.XMLSyntaxError:
+        return None, None, None, ()
+    header = root.find(f"{_E}Header")
+    if header is None:
+        return None, None, None, ()
+    digests = tuple(
+        value.text.strip()
+        for value in root.iterfind(f"{ds.DS}Signature/{ds.DS}SignedInfo/{ds.DS}Reference/{ds.DS}DigestValue")
+    )
+    return (
+        header.findtext(f"{_E}MessageId"),
+        header.findtext(f"{_E}ConversationId"),
+        header.findtext(f"{_E}Action"),
+        digests,
+    )
+
+
+def send(
+    harness: Harness, body: bytes, *, content_type: str = "application/xml", label: str = "", client=None
+) -> Sent:
+    """POST ``body`` to the candidate (through ``client``: another party's TLS client, say)."""
+    client = client or harness.client
+    exchange = client.post(harness.config.inbox_url, body, content_type=content_type, label=label)
+    message_id, conversation_id, action, digests = _facts(body)
+    harness.sent_message_ids.add(message_id)
+    return Sent(body, exchange, message_id, conversation_id, action, digests)
+
+
+def answer_summary(exchange: Exchange) -> str:
+    if exchange.error:
+        return exchange.error
+    snippet = exchange.response_body[:300].decode("utf-8", errors="replace").replace("\n", " ")
+    return f"HTTP {exchange.status} {snippet}"
+
+
+def require_answer(exchange: Exchange) -> None:
+    """T-01: an answer came, in time and within the size cap."""
+    if exchange.error:
+        raise Violation("T-01", "an answer to a POST within the configured time", exchange.error)
+
+
+def require_xml(exchange: Exchange, requirement_id: str) -> None:
+    """Signals travel as application/xml (section 3; text/xml tolerated as on the way in)."""
+    media_type = exchange.content_type.split(";")[0].strip().lower()
+    if media_type not in ("application/xml", "text/xml"):
+        raise Violation(
+            requirement_id,
+            "an answer with Content-Type application/xml",
+            f"Content-Type {exchange.content_type or 'none'!r}",
+        )
+
+
+# Which requirement demands the Receipt for a message, by its Action (M-19 for the rest).
+RECEIPT_DUE = {"Ping": "M-23", "StatusNotification": "A-08", "VerificationResponse": "A-08"}
+
+
+def expect_receipt(
+    harness: Harness, sent: Sent, *, duplicate: bool = False, sender: str | None = None
+) -> signals.Signal:
+    """M-19: HTTP 200 with a Receipt that is schema-valid, signed, and refers to what was sent
+    (by ``sender``: the party the harness plays, unless it played another)."""
+    exchange = sent.exchange
+    require_answer(exchange)
+    if exchange.status != 200:
+        # A message that breaks no rule was refused. When the Error names a requirement this test
+        # judges (a too narrow M-15 window, text/xml refused under T-03), that one was applied
+        # wrongly; otherwise the requirement that demands the Receipt is what failed.
+        refused_by = refusal_requirement(exchange)
+        named = harness.current.requirements if harness.current else ()
+        blamed = refused_by if refused_by in named else RECEIPT_DUE.get(sent.action or "", "M-19")
+        raise Violation(blamed, "HTTP 200 with a Receipt", answer_summary(exchange))
+    require_xml(exchange, "M-19")
+    receipt = signals.check_receipt(
+        exchange.response_body,
+        message_id=sent.message_id,
+        sender=sender or harness.party,
+        receiver=harness.config.party,
+        sent_digests=sent.digests,
+        trust=harness.trust,
+        at=harness.now(),
+    )
+    if receipt.duplicate != duplicate:
+        raise Violation(
+            "M-16", f"Duplicate {str(duplicate).lower()}", f"Duplicate {str(receipt.duplicate).lower()}"
+        )
+    return receipt
+
+
+def refusal_requirement(exchange: Exchange) -> str | None:
+    """The requirement named by the first Fault/Code of an Error answer, if it is one of the profile's."""
+    try:
+        root = safexml.parse_untrusted(exchange.response_body, max_bytes=1024 * 1024)
+    except Violation:
+        return None
+    code = (root.findtext(f"{_E}Fault/{_E}Code") or "").strip()
+    if not code.startswith("EFDX-"):
+        return None
+    try:
+        return requirement(signals.code_requirement(code)).id
+    except (KeyError, IndexError):
+        return None
+
+
+def expect_error(harness: Harness, sent: Sent, code: str) -> signals.Signal | None:
+    """The HTTP status and the signed Error with ``code`` that the spec's tables demand (M-20)."""
+    exchange = sent.exchange
+    require_answer(exchange)
+    failed = signals.code_requirement(code)
+    status = requirement(failed).http_status
+    if exchange.status != status:
+        raise Violation(failed, f"HTTP {status} with an Error {code}", answer_summary(exchange))
+    require_xml(exchange, "M-20")
+    return signals.check_error(
+        exchange.response_body,
+        message_id=sent.message_id,
+        sender=harness.party,
+        receiver=harness.config.party,
+        expected_code=code,
+        trust=harness.trust,
+        at=harness.now(),
+        ref_optional=code in UNREAD,
+        location_required=failed if failed in LOCATION_GIVEN else None,
+    )
+
+
+def _about(harness: Harness, sent: Sent, action: str):
+    """An answer to ``sent``: it names it as RefToMessageId, or (a wrong RefToMessageId, which
+    check_status then reports as A-02) it came afterwards in its conversation and names none of the
+    other messages the harness sent."""
+
+    def matches(arrival: Arrival) -> bool:
+        header = arrival.header
+        if header is None or header.action != action:
+            return False
+        if header.ref_to_message_id == sent.message_id:
+            return True
+        return (
+            header.conversation_id == sent.conversation_id
+            and arrival.received_at >= sent.exchange.started
+            and header.ref_to_message_id not in harness.sent_message_ids
+        )
+
+    return matches
+
+
+def wait_for_answer(harness: Harness, sent: Sent, action: str, window: float, requirement_id: str) -> Arrival:
+    """The candidate's asynchronous answer (a StatusNotification, a VerificationResponse) to ``sent``."""
+    arrival = harness.inbox.wait_for(_about(harness, sent, action), window)
+    if arrival is None:
+        unreadable = harness.inbox.matching(
+            lambda a: a.header is None and a.received_at >= sent.exchange.started
+        )
+        extra = f"; {len(unreadable)} unreadable message(s) arrived meanwhile" if unreadable else ""
+        raise Violation(
+            requirement_id, f"a {action} for {sent.message_id} within {window:g} s", f"none arrived{extra}"
+        )
+    harness.note_arrival(arrival)
+    return arrival
+
+
+def check_status(
+    arrival: Arrival, sent: Sent, status: str, reasons: list[str], judges: tuple[str, ...] = ()
+) -> None:
+    """A-02, M-22 and A-01: the status is valid, signed, refers to the CO message, says the right thing.
+
+    A wrong verdict is blamed on the business rule whose Reason is missing (or wrongly present), and
+    on ``judges`` (e.g. A-03 for a cancellation) and A-01 as well.
+    """
+    if arrival.judgement.violation is not None:
+        raise Violation(
+            "M-22",
+            "a StatusNotification that meets M-03..M-15",
+            f"{error_code(arrival.judgement.violation.requirement)}: {arrival.judgement.violation}",
+        )
+    header = arrival.header
+    if header.ref_to_message_id != sent.message_id:
+        raise Violation(
+            "A-02", f"RefToMessageId {sent.message_id}", f"RefToMessageId {header.ref_to_message_id}"
+        )
+    if header.conversation_id != sent.conversation_id:
+        raise Violation(
+            "A-02", f"ConversationId {sent.conversation_id}", f"ConversationId {header.conversation_id}"
+        )
+    payload = arrival.judgement.payload
+    observed_status = payload.findtext(f"{_F}Status")
+    observed_reasons = [
+        code.strip() for code in payload.xpath("f:Reason/f:Code/text()", namespaces={"f": EFORMD_NS})
+    ]
+    if observed_status == status and sorted(set(observed_reasons)) == sorted(reasons):
+        return
+    wrong_rules = sorted(set(reasons) ^ set(observed_reasons))
+    blamed = (*wrong_rules, *judges, "A-01")
+    expected = f"Status {status}" + (f" with Reasons {', '.join(reasons)}" if reasons else "")
+    shown = f"Status {observed_status}" + (
+        f" with Reasons {', '.join(observed_reasons)}" if observed_reasons else ""
+    )
+    raise Violation(blamed[0], expected, shown, also=blamed[1:])
+
+
+def expect_status(
+    harness: Harness, sent: Sent, status: str, reasons: list[str] = (), judges: tuple[str, ...] = ()
+) -> Arrival:
+    arrival = wait_for_answer(harness, sent, "StatusNotification", harness.config.windows.status_s, "A-01")
+    check_status(arrival, sent, status, list(reasons), judges)
+    record = harness.current
+    if record is not None and "A-01" in record.requirements and status in A01_STATUSES:
+        # "exactly one": judged for all tests at once, after one grace period
+        harness.single_answers.append((record, _decision_about(harness, sent)))
+    return arrival
+
+
+# A-01's "exactly one" counts these; UTILISED, PREFERENCE_DENIED and CANCELLATION_ACKNOWLEDGED are
+# further notices about the same CO (section 7).
+A01_STATUSES = frozenset({"ACCEPTED", "REJECTED"})
+
+
+def _decision_about(harness: Harness, sent: Sent):
+    about = _about(harness, sent, "StatusNotification")
+
+    def matches(arrival: Arrival) -> bool:
+        payload = arrival.judgement.payload
+        return about(arrival) and payload is not None and payload.findtext(f"{_F}Status") in A01_STATUSES
+
+    return matches
+
+
+def second_answers(harness: Harness) -> None:
+    """A-01 for every test that names it and got its status: after one grace period for the whole
+    run, a second, different ACCEPTED or REJECTED status for the same message makes that test fail.
+    A judgement made after a test blames only what that test names and sent."""
+    if not harness.single_answers:
+        return
+    harness.inbox.settle(harness.config.windows.grace_s)
+    for record, matches in harness.single_answers:
+        distinct = sorted({arrival.message_id for arrival in harness.inbox.matching(matches)})
+        if len(distinct) > 1 and record.verdict in ("pass", "inconclusive"):
+            record.verdict, record.failed_requirements = "fail", ("A-01",)
+            record.expected, record.observed = (
+                "exactly one StatusNotification",
+                f"{len(distinct)}: {distinct}",
+            )
+            record.reason = f"A-01: expected {record.expected}; observed {record.observed}"
+
+
+def expect_no_second(harness: Harness, sent: Sent, action: str = "StatusNotification") -> None:
+    """M-16 / A-01: one status only; a repeat of the same MessageId (a retry) is not a second one."""
+    harness.inbox.settle(harness.config.windows.grace_s)
+    distinct = {arrival.message_id for arrival in harness.inbox.matching(_about(harness, sent, action))}
+    if len(distinct) > 1:
+        raise Violation(
+            "M-16",
+            f"exactly one {action} for {sent.message_id}",
+            f"{len(distinct)} different ones: {', '.join(sorted(distinct))}",
+            also=("A-01",),
+        )
+
+
+def expect_verification_response(harness: Harness, sent: Sent, outcome: str) -> Arrival:
+    """A-05: the candidate answers a VerificationRequest with a valid VerificationResponse in time."""
+    arrival = wait_for_answer(
+        harness, sent, "VerificationResponse", harness.config.windows.verification_s, "A-05"
+    )
+    if arrival.judgement.violation is not None:
+        raise Violation(
+            "M-22", "a VerificationResponse that meets M-03..M-15", str(arrival.judgement.violation)
+        )
+    if arrival.header.ref_to_message_id != sent.message_id:
+        raise Violation(
+            "A-05", f"RefToMessageId {sent.message_id}", f"RefToMessageId {arrival.header.ref_to_message_id}"
+        )
+    observed = arrival.judgement.payload.findtext(f"{_F}Outcome")
+    if observed != outcome:
+        raise Violation("A-05", f"Outcome {outcome}", f"Outcome {observed}")
+    return arrival

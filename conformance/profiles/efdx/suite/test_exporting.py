@@ -1,0 +1,350 @@
+"""The exporting role, and what the candidate sends: IssueCO, ReplaceCO and CancelCO on request
+(A-06), verification answers (A-05), utilisation notices (A-07), Receipts for what it gets back
+(A-08), and delivery through a flaky partner gateway (M-21). Everything it sends is judged as a
+conforming partner would (M-22).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from lxml import etree
+
+from conformance.core.verdicts import Inconclusive
+from conformance.core.violations import Violation
+from conformance.harness.control import ask_to_send
+from conformance.harness.session import Harness
+from conformance.profiles.efdx import messages, steps
+from conformance.profiles.efdx.codes import EFORMD_NS, error_code
+from conformance.profiles.efdx.inbox import Arrival, Reaction
+
+_F = f"{{{EFORMD_NS}}}"
+
+
+def new_reference(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12].upper()}"
+
+
+def candidate_co(harness: Harness, reference: str, **changes) -> etree._Element:
+    """An unsigned CO issued by the candidate's party to the harness's (the candidate signs it)."""
+    data = messages.sample_certificate(
+        issuing_country=harness.config.party,
+        importing_country=harness.party,
+        issue_date=harness.now().date(),
+        reference_number=reference,
+    )
+    data.update(changes)
+    return messages.certificate(data)
+
+
+def sent_by_candidate(harness: Harness, action: str, conversation: str):
+    def matches(arrival: Arrival) -> bool:
+        header = arrival.header
+        return header is not None and header.action == action and header.conversation_id == conversation
+
+    return matches
+
+
+def await_message(harness: Harness, action: str, conversation: str, window: float) -> Arrival:
+    arrival = harness.inbox.wait_for(sent_by_candidate(harness, action, conversation), window)
+    if arrival is None and harness.manual_mode:  # the candidate, or the operator, did not act
+        raise Inconclusive(
+            f"no {action} in conversation {conversation} within {window:g} s (the operator window): "
+            "the operator may not have acted"
+        )
+    if arrival is None:
+        unreadable = harness.inbox.matching(lambda a: a.header is None)
+        extra = f"; {len(unreadable)} unreadable message(s) arrived" if unreadable else ""
+        expected = f"{action} in conversation {conversation} at {harness.inbox_url} within {window:g} s"
+        raise Violation("A-06", expected, f"none arrived{extra}")
+    harness.note_arrival(arrival)
+    return arrival
+
+
+def check_conforms(arrival: Arrival, status: str | None = None) -> None:
+    """M-22: what the candidate sent meets M-03..M-15; for a CO, its business rules too (A-06)."""
+    if arrival.judgement.violation is not None:
+        violation = arrival.judgement.violation
+        raise Violation(
+            "M-22",
+            f"a {arrival.header.action if arrival.header else 'message'} that meets the profile",
+            f"{error_code(violation.requirement)}: {violation.observed}",
+            also=("A-06",),
+        )
+    if status and arrival.judgement.status != status:
+        reasons = "; ".join(str(finding) for finding in arrival.judgement.findings)
+        raise Violation(
+            "A-06",
+            f"a CO that the harness can accept ({status})",
+            f"{arrival.judgement.status}: {reasons}",
+            also=tuple(arrival.judgement.reasons),
+        )
+
+
+def issue_through_candidate(harness: Harness, reference: str) -> Arrival:
+    window = ask_to_send(
+        harness,
+        "IssueCO",
+        candidate_co(harness, reference),
+        f"issue the e-Form D {reference} to {harness.party}",
+    )
+    arrival = await_message(harness, "IssueCO", f"{harness.config.party}:{reference}", window)
+    check_conforms(arrival, "ACCEPTED")
+    return arrival
+
+
+def answer_status(harness: Harness, arrival: Arrival, reference: str, status: str = "ACCEPTED") -> None:
+    """Send the candidate the StatusNotification its CO earned; it must give a Receipt (A-08)."""
+    build = harness.build(f"status-{reference}", action="StatusNotification")
+    build.data = {
+        "reference_number": reference,
+        "issuing_country": harness.config.party,
+        "status": status,
+        "status_date": harness.now().date().isoformat(),
+        "reasons": [],
+        "declaration_reference": None,
+    }
+    build.ref_to_message_id = arrival.message_id
+    sent = steps.send(harness, build.bytes(), label=f"StatusNotification {status} for {reference}")
+    steps.expect_receipt(harness, sent)
+
+
+@pytest.mark.role("exporting")
+@pytest.mark.requirements("A-06", "M-22", "BR-12", "A-08")
+@pytest.mark.purposes(
+    "A-06/conforms", "A-06/authority-signature", "A-08/status-receipt", "M-22/outbound-valid"
+)
+def test_issue_co_sent_by_the_candidate_conforms(harness: Harness) -> None:
+    """The candidate's IssueCO meets the profile, its CO signed by its own issuing authority; it takes
+    the status back with a Receipt."""
+    reference = new_reference("A06-ISSUE")
+    arrival = issue_through_candidate(harness, reference)
+    answer_status(harness, arrival, reference)
+
+
+@pytest.mark.role("exporting")
+@pytest.mark.capability("replace")
+@pytest.mark.requirements("A-06", "M-22", "BR-16")
+@pytest.mark.purposes("A-06/conforms")
+def test_replace_co_sent_by_the_candidate_conforms(harness: Harness) -> None:
+    """The candidate's ReplaceCO meets the profile and names the CO it replaces."""
+    original = new_reference("A06-ORIG")
+    issue_through_candidate(harness, original)
+    replacement = new_reference("A06-REPL")
+    window = ask_to_send(
+        harness,
+        "ReplaceCO",
+        candidate_co(harness, replacement, replaces=original),
+        f"replace the e-Form D {original} by {replacement}",
+    )
+    arrival = await_message(harness, "ReplaceCO", f"{harness.config.party}:{replacement}", window)
+    check_conforms(arrival, "ACCEPTED")
+    named = arrival.judgement.payload.findtext(f"{_F}Replaces")
+    if named != original:
+        raise Violation("A-06", f"Replaces {original}", f"Replaces {named}")
+
+
+@pytest.mark.role("exporting")
+@pytest.mark.capability("cancel")
+@pytest.mark.requirements("A-06", "M-22")
+@pytest.mark.purposes("A-06/conforms")
+def test_cancel_co_sent_by_the_candidate_conforms(harness: Harness) -> None:
+    """The candidate's CancelCO meets the profile and is in the CO's conversation."""
+    reference = new_reference("A06-CANCEL")
+    issue_through_candidate(harness, reference)
+    cancellation = messages.payload(
+        "CancelCO",
+        {
+            "reference_number": reference,
+            "issuing_country": harness.config.party,
+            "cancel_date": harness.now().date().isoformat(),
+            "reason": "Issued in error",
+        },
+    )
+    window = ask_to_send(harness, "CancelCO", cancellation, f"cancel the e-Form D {reference}")
+    arrival = await_message(harness, "CancelCO", f"{harness.config.party}:{reference}", window)
+    check_conforms(arrival)
+
+
+@pytest.mark.role("exporting")
+@pytest.mark.capability("verification")
+@pytest.mark.requirements("A-05", "M-22")
+@pytest.mark.purposes("A-05/confirmed")
+def test_verification_of_an_issued_co_is_confirmed(harness: Harness) -> None:
+    """A VerificationRequest about a CO the candidate issued is answered CONFIRMED in time."""
+    reference = new_reference("A05-KNOWN")
+    issue_through_candidate(harness, reference)
+    build = harness.build(f"verify-{reference}", action="VerificationRequest")
+    today = harness.now().date().isoformat()
+    build.data = {
+        "reference_number": reference,
+        "issuing_country": harness.config.party,
+        "request_date": today,
+        "reply_by": today,
+        "reason": "Random check of origin",
+    }
+    sent = steps.send(harness, build.bytes(), label=f"VerificationRequest {reference}")
+    steps.expect_receipt(harness, sent)
+    steps.expect_verification_response(harness, sent, "CONFIRMED")
+
+
+@pytest.mark.role("importing")
+@pytest.mark.capability("utilisation")
+@pytest.mark.requirements("A-07", "M-22")
+@pytest.mark.purposes("A-07/utilisation", "A-07/ref-to-message-id")
+@pytest.mark.parametrize(("status", "reasons"), [("UTILISED", []), ("PREFERENCE_DENIED", ["BR-03"])])
+def test_utilisation_notice_sent_by_the_candidate(harness: Harness, status: str, reasons: list[str]) -> None:
+    """After accepting a CO, the candidate sends UTILISED or PREFERENCE_DENIED (with reasons) on request."""
+    build = harness.build(f"utilisation-{status}")
+    sent = steps.send(harness, build.bytes(), label="IssueCO to be utilised")
+    steps.expect_receipt(harness, sent)
+    steps.expect_status(harness, sent, "ACCEPTED")
+    reference = build.payload_data()["reference_number"]
+    notice = messages.payload(
+        "StatusNotification",
+        {
+            "reference_number": reference,
+            "issuing_country": harness.party,
+            "status": status,
+            "status_date": harness.now().date().isoformat(),
+            "declaration_reference": "DECL-2026-000042",
+            "reasons": [
+                {"code": code, "text": "Origin criterion not met on verification"} for code in reasons
+            ],
+        },
+    )
+    window = ask_to_send(
+        harness, "StatusNotification", notice, f"record {status} for the e-Form D {reference}"
+    )
+    arrival = harness.inbox.wait_for(
+        lambda a: (
+            a.header is not None
+            and a.header.action == "StatusNotification"
+            and a.header.conversation_id == sent.conversation_id
+            and a.judgement.payload is not None
+            and a.judgement.payload.findtext(f"{_F}Status") == status
+        ),
+        window,
+    )
+    if arrival is None:
+        raise Violation(
+            "A-07", f"a StatusNotification {status} in conversation {sent.conversation_id}", "none arrived"
+        )
+    harness.note_arrival(arrival)
+    check_conforms(arrival)
+    if arrival.header.ref_to_message_id != sent.message_id:  # it answers the IssueCO (section 7)
+        raise Violation(
+            "A-07",
+            f"RefToMessageId {sent.message_id} (the IssueCO's)",
+            f"RefToMessageId {arrival.header.ref_to_message_id}",
+        )
+    observed = [
+        code.strip()
+        for code in arrival.judgement.payload.xpath("f:Reason/f:Code/text()", namespaces={"f": EFORMD_NS})
+    ]
+    if sorted(observed) != sorted(reasons):
+        raise Violation("A-07", f"Reasons {reasons}", f"Reasons {observed}")
+
+
+# --- M-21: delivery through a flaky gateway -----------------------------------------------------------
+
+
+def deliver_through(harness: Harness, reactions: list[Reaction], prefix: str, tries: int) -> list[Arrival]:
+    """Ask for an IssueCO while the gateway answers its first arrivals with ``reactions``; return its
+    arrivals once ``tries`` came, or when the window for them (the declared schedule) is over."""
+    reference = new_reference(prefix)
+    conversation = f"{harness.config.party}:{reference}"
+    matches = sent_by_candidate(harness, "IssueCO", conversation)
+    harness.inbox.plan(matches, reactions)
+    window = ask_to_send(
+        harness, "IssueCO", candidate_co(harness, reference), f"issue the e-Form D {reference}"
+    )
+    windows = harness.config.windows
+    budget = window + sum(windows.retry_schedule_s) * 1.5 + len(reactions) * windows.peer_timeout_s + 2.0
+    arrivals = harness.inbox.wait_for_count(matches, tries, budget)
+    for arrival in arrivals:
+        harness.note_arrival(arrival)
+    return arrivals
+
+
+def check_same_bytes(arrivals: list[Arrival], tries: int, what: str) -> None:
+    if len(arrivals) < tries:
+        raise Violation(
+            "M-21",
+            f"the message sent again after {what}: at least {tries} tries",
+            f"{len(arrivals)} tr{'y' if len(arrivals) == 1 else 'ies'}",
+        )
+    first = arrivals[0].body
+    different = [index for index, arrival in enumerate(arrivals) if arrival.body != first]
+    if different:
+        raise Violation(
+            "M-21",
+            "the same bytes (same MessageId) on every retry",
+            f"try {different[0] + 1} differs from the first",
+        )
+
+
+def check_within_schedule(harness: Harness, arrivals: list[Arrival], timeouts: int = 0) -> None:
+    """The retries came within the retry window the candidate declared (with slack for the timeouts)."""
+    windows = harness.config.windows
+    allowed = sum(windows.retry_schedule_s) * 1.5 + timeouts * windows.peer_timeout_s + 2.0
+    spent = (arrivals[-1].received_at - arrivals[0].received_at).total_seconds()
+    if spent > allowed:
+        raise Violation(
+            "M-21",
+            f"the retries within the declared schedule ({list(windows.retry_schedule_s)} s)",
+            f"{len(arrivals)} tries over {spent:.1f} s",
+        )
+
+
+@pytest.mark.role("exporting")
+@pytest.mark.requirements("M-21")
+@pytest.mark.purposes("M-21/retry-transient", "M-21/same-bytes")
+@pytest.mark.parametrize(
+    "failure",
+    [Reaction(status=503), Reaction(status=500), Reaction(drop=True)],
+    ids=["503", "500", "reset"],
+)
+def test_transient_failures_are_retried_with_the_same_bytes(harness: Harness, failure: Reaction) -> None:
+    """After three 5xx answers (or resets) in a row, the same bytes come a fourth time, in the schedule."""
+    arrivals = deliver_through(harness, [failure] * 3, "M21-5XX", tries=4)
+    check_same_bytes(arrivals, 4, "three transient failures")
+    check_within_schedule(harness, arrivals)
+
+
+@pytest.mark.role("exporting")
+@pytest.mark.requirements("M-21")
+@pytest.mark.purposes("M-21/timeout")
+def test_a_timeout_is_retried_with_the_same_bytes(harness: Harness) -> None:
+    """A gateway that answers only after the candidate's own timeout gets the same bytes again."""
+    delay = harness.config.windows.peer_timeout_s + 0.5
+    arrivals = deliver_through(harness, [Reaction(delay=delay)], "M21-TIMEOUT", tries=2)
+    check_same_bytes(arrivals, 2, "a timeout")
+    check_within_schedule(harness, arrivals, timeouts=1)
+
+
+@pytest.mark.role("exporting")
+@pytest.mark.requirements("M-21")
+@pytest.mark.purposes("M-21/no-retry-after-4xx")
+@pytest.mark.parametrize(("status", "code"), [(400, "EFDX-M03"), (403, "EFDX-M06"), (409, "EFDX-M17")])
+def test_a_4xx_is_not_retried(harness: Harness, status: int, code: str) -> None:
+    """After a 4xx answer with a signed Error the message is not sent again (watched for the whole
+    retry schedule)."""
+    reference = new_reference("M21-4XX")
+    conversation = f"{harness.config.party}:{reference}"
+    matches = sent_by_candidate(harness, "IssueCO", conversation)
+    harness.inbox.plan(matches, [Reaction(status=status, error_code=code)])
+    window = ask_to_send(
+        harness, "IssueCO", candidate_co(harness, reference), f"issue the e-Form D {reference}"
+    )
+    if harness.inbox.wait_for(matches, window) is None:
+        raise Violation(
+            "A-06", f"an IssueCO in conversation {conversation} within {window:g} s", "none arrived"
+        )
+    harness.inbox.settle(sum(harness.config.windows.retry_schedule_s) * 1.5 + harness.config.windows.grace_s)
+    arrivals = harness.inbox.matching(matches)
+    for arrival in arrivals:
+        harness.note_arrival(arrival)
+    if len(arrivals) > 1:
+        raise Violation("M-21", f"no retry after HTTP {status}", f"{len(arrivals)} tries")

@@ -1,0 +1,828 @@
+"""The EFDX 1.0 test vectors: one builder per manifest entry, dated by the day they are built for.
+
+``test_vectors/manifest.toml`` says what each vector is and what a conforming receiver answers;
+this module says how to make it. Message ids, references and times derive from the vector id and
+the day (12:00 UTC), and RSA signatures are deterministic, so one day always gives the same bytes.
+Every vector goes from SG (the partner the harness plays by default) to KH (the default candidate),
+except where a vector tests a wrong receiver or a foreign signer.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from conformance.core import signing
+from conformance.core import xmldsig as ds
+from conformance.core.trust import Credential
+from conformance.profiles.efdx import attacks, messages
+from conformance.profiles.efdx.codes import EFORMD_NS, ENVELOPE_NS, MAX_BODY_BYTES
+from conformance.profiles.efdx.pki import TestPki
+
+SENDER = "SG"
+RECEIVER = "KH"
+_E = f"{{{ENVELOPE_NS}}}"
+_F = f"{{{EFORMD_NS}}}"
+
+
+@dataclass(frozen=True)
+class Vector:
+    """One manifest entry: what the vector is and what a conforming receiver answers."""
+
+    id: str
+    description: str
+    requirements: tuple[str, ...]
+    action: str
+    expect_code: str
+    expect_status: str | None = None
+    expect_reasons: tuple[str, ...] = ()
+    purposes: tuple[str, ...] = ()
+
+    @property
+    def expected_codes(self) -> list[str]:
+        """What ``conformance validate`` must report: the EFDX code, or the failed BR IDs."""
+        return list(self.expect_reasons) if self.expect_code == "valid" else [self.expect_code]
+
+
+def manifest_path() -> Path:
+    return Path(str(resources.files("conformance.test_vectors") / "efdx" / "manifest.toml"))
+
+
+def load_manifest(path: Path | None = None) -> list[Vector]:
+    with open(path or manifest_path(), "rb") as handle:
+        entries = tomllib.load(handle)["vector"]
+    return [
+        Vector(
+            id=entry["id"],
+            description=entry["description"],
+            requirements=tuple(entry["requirements"]),
+            action=entry["action"],
+            expect_code=entry["expect_code"],
+            expect_status=entry.get("expect_status"),
+            expect_reasons=tuple(entry.get("expect_reasons", ())),
+            purposes=tuple(entry.get("purposes", ())),
+        )
+        for entry in entries
+    ]
+
+
+@dataclass
+class Build:
+    """How to make one message; builders change the defaults, then :meth:`bytes` assembles it."""
+
+    vector_id: str
+    day: date
+    pki: TestPki
+    action: str = "IssueCO"
+    sender: str = SENDER
+    receiver: str = RECEIVER
+    data: dict[str, Any] = field(default_factory=dict)
+    co_signer: Credential | None | str = "default"
+    envelope_signer: Credential | None | str = "default"
+    signature_options: dict[str, Any] = field(default_factory=dict)
+    timestamp: datetime | None = None
+    profile_version: str = "1.0"
+    before_signing: list[Callable[[etree._Element], None]] = field(default_factory=list)
+    after_signing: list[Callable[[etree._Element], etree._Element | None]] = field(default_factory=list)
+    co_after_signing: list[Callable[[etree._Element], None]] = field(default_factory=list)
+    envelope_action: str | None = None
+    moment: datetime | None = None
+    ref_to_message_id: str | None = None
+    message_id: str | None = None  # None: derived from the sender and the seed
+
+    @property
+    def noon(self) -> datetime:
+        """When the vector is sent: noon UTC of its day, unless built for a live moment."""
+        return self.moment or datetime.combine(self.day, time(12), tzinfo=UTC)
+
+    def third_party(self) -> str:
+        """A party that is neither sender nor receiver: TH, unless TH plays one of those."""
+        return next(party for party in ("TH", "VN", "MY") if party not in (self.sender, self.receiver))
+
+    @property
+    def seed(self) -> str:
+        """What ids derive from: the vector and its day, or its live moment."""
+        return f"{self.vector_id}/{self.moment.isoformat() if self.moment else self.day}"
+
+    def co(self, **changes: Any) -> dict[str, Any]:
+        """Sample CO data for this build (CO issued by the sender, to the receiver, on the day)."""
+        data = messages.sample_certificate(
+            issuing_country=self.sender,
+            importing_country=self.receiver,
+            issue_date=self.day,
+            reference_number=f"CO-{hashlib.sha256(self.seed.encode()).hexdigest()[:10].upper()}-{self.day:%Y%m%d}",
+        )
+        data.update(changes)
+        return data
+
+    def payload_data(self) -> dict[str, Any]:
+        if self.data:
+            return self.data
+        return default_payload_data(self.action, self.co())
+
+    def payload(self) -> etree._Element:
+        element = messages.payload(self.action, self.payload_data())
+        if element.tag == f"{_F}CertificateOfOrigin":
+            signer = self.pki.authority(self.sender) if self.co_signer == "default" else self.co_signer
+            if signer is not None:
+                signing.sign_enveloped(element, signer)
+            for change in self.co_after_signing:
+                change(element)
+        return element
+
+    def envelope(self) -> etree._Element:
+        payload = self.payload()
+        reference = payload.findtext(f"{_F}ReferenceNumber") or "PING"
+        issuing = payload.findtext(f"{_F}IssuingCountry") or self.sender
+        fields = messages.EnvelopeFields(
+            action=self.envelope_action or self.action,
+            sender=self.sender,
+            receiver=self.receiver,
+            message_id=self.message_id or messages.message_id(self.sender, seed=self.seed),
+            conversation_id=messages.conversation_id(issuing, reference),
+            timestamp=self.timestamp or self.noon,
+            profile_version=self.profile_version,
+            ref_to_message_id=self.ref_to_message_id,
+        )
+        root = messages.envelope(fields, payload)
+        for change in self.before_signing:
+            change(root)
+        signer = self.pki.nsw(self.sender) if self.envelope_signer == "default" else self.envelope_signer
+        if signer is not None:
+            signing.sign_envelope(root, signer, **self.signature_options)
+        for change in self.after_signing:
+            changed = change(root)
+            root = root if changed is None else changed
+        return root
+
+    def bytes(self) -> bytes:
+        return messages.serialize(self.envelope())
+
+
+def default_payload_data(action: str, co: dict[str, Any]) -> dict[str, Any]:
+    """A valid payload for ``action`` about the CO ``co`` (its reference and issuing country)."""
+    about = {"reference_number": co["reference_number"], "issuing_country": co["issuing_country"]}
+    day = co["issue_date"]
+    by_action: dict[str, dict[str, Any]] = {
+        "IssueCO": co,
+        "ReplaceCO": co | {"replaces": f"{co['reference_number'][:30]}-OLD"},
+        "CancelCO": about | {"cancel_date": day, "reason": "Issued in error: wrong consignee"},
+        "StatusNotification": about
+        | {"status": "ACCEPTED", "status_date": day, "reasons": [], "declaration_reference": None},
+        "VerificationRequest": about | {"request_date": day, "reply_by": day, "reason": "Random check"},
+        "VerificationResponse": about | {"outcome": "CONFIRMED", "findings": "Origin confirmed on file"},
+        "Ping": {},
+    }
+    return by_action[action]
+
+
+BUILDERS: dict[str, Callable[[Build], None]] = {}
+
+
+def builder(*vector_ids: str):
+    """Register the function that turns a default Build into the vector(s) named."""
+
+    def register(function: Callable[[Build], None]) -> Callable[[Build], None]:
+        for vector_id in vector_ids:
+            BUILDERS[vector_id] = function
+        return function
+
+    return register
+
+
+def build_vector(
+    vector_id: str,
+    day: date,
+    pki: TestPki,
+    moment: datetime | None = None,
+    *,
+    sender: str = SENDER,
+    receiver: str = RECEIVER,
+) -> bytes:
+    """The vector's bytes for ``day`` (sent at noon UTC), or for a live ``moment`` (then day = its date).
+
+    ``sender`` and ``receiver`` let the harness play any partner towards a candidate of any party.
+    """
+    if moment is not None:
+        day = moment.astimezone(UTC).date()
+    build = Build(vector_id=vector_id, day=day, pki=pki, moment=moment, sender=sender, receiver=receiver)
+    result = BUILDERS[vector_id](build)
+    return result if isinstance(result, bytes) else build.bytes()
+
+
+def build_all(out: Path, day: date, pki: TestPki | None = None) -> list[Path]:
+    """Write ``<out>/<id>.xml`` for every vector of the manifest; return the paths written."""
+    pki = pki or TestPki.load()
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for vector in load_manifest():
+        path = out / f"{vector.id}.xml"
+        path.write_bytes(build_vector(vector.id, day, pki))
+        written.append(path)
+    return written
+
+
+def _item_change(build: Build, index: int, **changes: Any) -> None:
+    """The sample CO with one Item changed."""
+    data = build.co()
+    data["items"][index] |= changes
+    build.data = data
+
+
+# --- valid messages -------------------------------------------------------------------------------
+
+_VALID_ACTIONS = {
+    "valid-issue-co": "IssueCO",
+    "valid-replace-co": "ReplaceCO",
+    "valid-cancel-co": "CancelCO",
+    "valid-status-notification": "StatusNotification",
+    "valid-verification-request": "VerificationRequest",
+    "valid-verification-response": "VerificationResponse",
+    "valid-ping": "Ping",
+}
+
+
+@builder(*_VALID_ACTIONS)
+def _valid(build: Build) -> None:
+    build.action = _VALID_ACTIONS[build.vector_id]
+    if build.action in ("StatusNotification", "VerificationRequest"):
+        # These are about a CO that the receiver (the exporting side) issued.
+        co = build.co(issuing_country=build.receiver)
+        build.data = default_payload_data(build.action, co)
+
+
+@builder("valid-issue-co-ecdsa")
+def _valid_ecdsa(build: Build) -> None:
+    build.co_signer = build.pki.authority(build.sender, ecdsa=True)
+    build.envelope_signer = build.pki.nsw(build.sender, ecdsa=True)
+
+
+@builder("valid-issue-co-sha512")
+def _valid_sha512(build: Build) -> None:
+    build.signature_options = {"digest_method": ds.SHA512}
+
+
+def _item(number: int, **changes: Any) -> dict[str, Any]:
+    base = messages.sample_certificate(
+        issuing_country=SENDER, importing_country=RECEIVER, issue_date=date(2026, 1, 1)
+    )["items"][0]
+    return base | {"number": number} | changes
+
+
+@builder("valid-rvc-40-pc-20")
+def _boundaries_inside(build: Build) -> None:
+    flags = dict.fromkeys(messages.FLAG_ORDER, False) | {"PartialCumulation": True}
+    items = [
+        _item(1, criterion="RVC", percent="40.00", fob_value="100.00"),
+        _item(2, criterion="PC", percent="20.00", fob_value="100.00"),
+    ]
+    build.data = build.co(items=items, flags=flags)
+
+
+@builder("valid-retroactive-4-days")
+def _retroactive_ok(build: Build) -> None:
+    data = build.co()
+    data["transport"] = data["transport"] | {"departure_date": (build.day - timedelta(days=4)).isoformat()}
+    data["flags"] = data["flags"] | {"IssuedRetroactively": True}
+    build.data = data
+
+
+# --- XML-level attacks and transport (T-04, M-01, M-02) ---------------------------------------------
+
+_BYTE_ATTACKS: dict[str, Callable[[bytes], bytes]] = {
+    "m01-not-well-formed": attacks.truncate,
+    "m01-encoding-mismatch": attacks.declare_latin1,
+    "m01-invalid-utf8": attacks.latin1_bytes,
+    "m02-external-entity": attacks.external_entity,
+    "m02-entity-bomb": attacks.entity_bomb,
+    "m02-doctype-attlist-only": lambda body: attacks.doctype(
+        body, "<!DOCTYPE Envelope [<!ATTLIST Header Id ID #IMPLIED>]>"
+    ),
+    "m02-bare-doctype": lambda body: attacks.doctype(body, "<!DOCTYPE Envelope>"),
+    "m02-doctype-before-broken-body": lambda body: attacks.truncate(
+        attacks.doctype(body, "<!DOCTYPE Envelope>")
+    ),
+    "t04-oversized-body": lambda body: attacks.pad_over(body, MAX_BODY_BYTES),
+}
+# Non-ASCII but ISO-8859-1 text, so that a Latin-1 re-encoding changes bytes but not meaning.
+_LATIN1_EXPORTER = "Café Ñandú Señoría Trading"
+
+
+@builder(*_BYTE_ATTACKS)
+def _byte_attack(build: Build) -> bytes:
+    if build.vector_id in ("m01-encoding-mismatch", "m01-invalid-utf8"):
+        data = build.co()
+        data["exporter"] = data["exporter"] | {"name": _LATIN1_EXPORTER}
+        build.data = data
+    return _BYTE_ATTACKS[build.vector_id](build.bytes())
+
+
+# --- envelope schema and header (M-03, M-13, M-14, M-15, M-18) --------------------------------------
+
+
+def _drop(path: str) -> Callable[[etree._Element], None]:
+    def change(envelope: etree._Element) -> None:
+        node = envelope.find(path)
+        ds.remove_keeping_tail(node)
+
+    return change
+
+
+def _header_text(name: str, value: str) -> Callable[[etree._Element], None]:
+    def change(envelope: etree._Element) -> None:
+        envelope.find(f"{_E}Header/{_E}{name}").text = value
+
+    return change
+
+
+@builder("m03-missing-conversation-id")
+def _missing_conversation(build: Build) -> None:
+    build.before_signing.append(_drop(f"{_E}Header/{_E}ConversationId"))
+
+
+@builder("m03-unknown-party")
+def _unknown_party(build: Build) -> None:
+    build.before_signing.append(_header_text("To", "ZZ"))
+
+
+@builder("m03-unknown-action")
+def _unknown_action(build: Build) -> None:
+    build.before_signing.append(_header_text("Action", "IssueCertificate"))
+
+
+@builder("m13-wrong-receiver")
+def _wrong_receiver(build: Build) -> None:
+    build.receiver = build.third_party()
+
+
+@builder("m14-action-payload-mismatch")
+def _payload_mismatch(build: Build) -> None:
+    build.action = "CancelCO"
+    build.envelope_action = "IssueCO"
+
+
+# Timestamps just outside the M-15 window (over 24 h old, over 15 min ahead) and just inside it.
+_TIMESTAMP_OFFSETS = {
+    "m15-stale-timestamp": -timedelta(hours=24, minutes=1),
+    "m15-future-timestamp": timedelta(minutes=16),
+    "valid-timestamp-23h59m-old": -timedelta(hours=23, minutes=59),
+    "valid-timestamp-14min-ahead": timedelta(minutes=14),
+}
+
+
+@builder(*_TIMESTAMP_OFFSETS)
+def _timestamp(build: Build) -> None:
+    build.timestamp = build.noon + _TIMESTAMP_OFFSETS[build.vector_id]
+
+
+@builder("m18-unsupported-version")
+def _version(build: Build) -> None:
+    build.profile_version = "2.0"
+
+
+# --- payload schema (M-04) --------------------------------------------------------------------------
+
+
+@builder("m04-co-bad-hs-code")
+def _bad_hs(build: Build) -> None:
+    _item_change(build, 0, hs_code="10AB30")
+
+
+@builder("m04-co-percent-over-100")
+def _percent_over(build: Build) -> None:
+    _item_change(build, 1, percent="100.50")
+
+
+# --- envelope signature (M-05 .. M-12) ------------------------------------------------------------
+
+
+@builder("m05-unsigned")
+def _unsigned(build: Build) -> None:
+    build.envelope_signer = None
+
+
+@builder("m06-tampered-header")
+def _tampered_header(build: Build) -> None:
+    build.after_signing.append(_header_text("ConversationId", "SG:SOMETHING-ELSE"))
+
+
+@builder("m06-tampered-payload")
+def _tampered_payload(build: Build) -> None:
+    """The Payload changed after the envelope was signed; its CO re-signed by its authority, so that
+    only the envelope's digest (M-06) is wrong, not the CO's own signature (BR-12)."""
+    resign = _resigned_evil_payload(build.pki, build.sender)
+    build.after_signing.append(lambda envelope: resign(envelope.find(f"{_E}Payload")))
+
+
+@builder("m06-altered-signature-value")
+def _altered_value(build: Build) -> None:
+    build.after_signing.append(attacks.flip_signature_value)
+
+
+def _evil_payload(payload: etree._Element) -> None:
+    payload.find(f".//{_F}Item/{_F}Quantity").text = "9000.00"
+
+
+def _resigned_evil_payload(pki: TestPki, sender: str) -> Callable[[etree._Element], None]:
+    """The look-alike Payload of a wrapping attack: a changed CO, validly re-signed by its authority,
+    so that only the envelope signature's coverage (M-07) is wrong, not the CO's signature (BR-12)."""
+
+    def change(payload: etree._Element) -> None:
+        co = payload.find(f"{_F}CertificateOfOrigin")
+        _evil_payload(co)
+        ds.remove_keeping_tail(co.find(f"{ds.DS}Signature"))
+        signing.sign_enveloped(co, pki.authority(sender))
+
+    return change
+
+
+def _evil_header(header: etree._Element) -> None:
+    header.find(f"{_E}ConversationId").text = "SG:LOOK-ALIKE"
+
+
+def _evil_payload_new_ids(pki: TestPki, sender: str) -> Callable[[etree._Element], None]:
+    resign = _resigned_evil_payload(pki, sender)
+
+    def change(payload: etree._Element) -> None:
+        payload[0].set("Id", "co2")  # no Id repeats: only the References' targets give the attack away
+        resign(payload)
+
+    return change
+
+
+_WRAPPINGS = {
+    "m07-wrapping-payload-new-id": ("Payload", "payload2", _evil_payload_new_ids),
+    "m07-wrapping-payload-same-id": ("Payload", "payload", _resigned_evil_payload),
+    "m07-wrapping-header-new-id": ("Header", "header2", lambda pki, sender: _evil_header),
+}
+
+
+@builder(*_WRAPPINGS)
+def _wrapping(build: Build) -> None:
+    part, evil_id, make_change = _WRAPPINGS[build.vector_id]
+    change = make_change(build.pki, build.sender)
+    build.after_signing.append(lambda envelope: attacks.wrap(envelope, part, evil_id, change))
+
+
+@builder("m07-duplicate-ids")
+def _duplicate_ids(build: Build) -> None:
+    build.data = build.co(id="header")  # the CO's Id repeats the Header's
+
+
+@builder("m07-missing-reference")
+def _missing_reference(build: Build) -> None:
+    build.envelope_signer = None
+
+    def sign_header_only(envelope: etree._Element) -> None:
+        header = envelope.find(f"{_E}Header")
+        signing.build_signature(envelope, [signing.Reference("#header", header)], build.pki.nsw(build.sender))
+
+    build.after_signing.append(sign_header_only)
+
+
+@builder("m07-references-swapped")
+def _references_swapped(build: Build) -> None:
+    build.envelope_signer = None
+
+    def sign_swapped(envelope: etree._Element) -> None:
+        header, payload = ds.element_children(envelope)[:2]
+        references = [signing.Reference("#payload", payload), signing.Reference("#header", header)]
+        signing.build_signature(envelope, references, build.pki.nsw(build.sender))
+
+    build.after_signing.append(sign_swapped)
+
+
+def _xpath_reference(uri: str, target: etree._Element, transforms: tuple[str, ...]) -> signing.Reference:
+    """A Reference whose XPath filter leaves the Quantity elements unsigned, digested as that filter
+    demands (section 7: a foreign-Transform vector verifies with its Transform applied)."""
+    xpath = etree.Element(f"{ds.DS}Transform", Algorithm=ds.XPATH)
+    etree.SubElement(xpath, f"{ds.DS}XPath").text = "not(ancestor-or-self::*[local-name()='Quantity'])"
+    return signing.Reference(
+        uri, target, transforms=transforms, extra_transforms=[xpath], unsigned="Quantity"
+    )
+
+
+@builder("m07-xpath-transform")
+def _xpath_transform(build: Build) -> None:
+    build.envelope_signer = None
+
+    def sign_with_xpath(envelope: etree._Element) -> None:
+        header, payload = ds.element_children(envelope)[:2]
+        references = [
+            signing.Reference("#header", header),
+            _xpath_reference("#payload", payload, (ds.EXC_C14N,)),
+        ]
+        signing.build_signature(envelope, references, build.pki.nsw(build.sender))
+
+    build.after_signing.append(sign_with_xpath)
+
+
+@builder("m07-extra-reference")
+def _extra_reference(build: Build) -> None:
+    build.envelope_signer = None
+
+    def sign_three(envelope: etree._Element) -> None:
+        header, payload = ds.element_children(envelope)[:2]
+        co = payload[0]
+        references = [
+            signing.Reference("#header", header),
+            signing.Reference("#payload", payload),
+            signing.Reference(f"#{co.get('Id')}", co),
+        ]
+        signing.build_signature(envelope, references, build.pki.nsw(build.sender))
+
+    build.after_signing.append(sign_three)
+
+
+@builder("m07-missing-transform")
+def _missing_transform(build: Build) -> None:
+    build.envelope_signer = None
+
+    def sign_without_transform(envelope: etree._Element) -> None:
+        header, payload = ds.element_children(envelope)[:2]
+        references = [
+            signing.Reference("#header", header),
+            signing.Reference("#payload", payload, transforms=()),
+        ]
+        signing.build_signature(envelope, references, build.pki.nsw(build.sender))
+
+    build.after_signing.append(sign_without_transform)
+
+
+@builder("m07-inclusive-canonicalization")
+def _inclusive_c14n(build: Build) -> None:
+    build.signature_options = {"canonicalization": ds.C14N}
+
+
+@builder("m08-no-certificate")
+def _no_certificate(build: Build) -> None:
+    def drop_key_info(envelope: etree._Element) -> None:
+        ds.remove_keeping_tail(envelope.find(f"{ds.DS}Signature/{ds.DS}KeyInfo"))
+
+    build.after_signing.append(drop_key_info)
+
+
+_BAD_ENVELOPE_SIGNERS = {
+    "m08-untrusted-ca": "untrusted-ca",
+    "m08-no-digital-signature": "no-digital-signature",
+    "m09-expired-signer": "expired",
+    "m09-not-yet-valid-signer": "not-yet-valid",
+    "m10-revoked-signer": "revoked",
+    "m11-wrong-country-signer": "wrong-country",
+    "m12-rsa-1024-signer": "rsa-1024",
+}
+
+
+_BAD_CO_SIGNERS = {
+    "br12-co-authority-without-non-repudiation": "authority-no-nonrepudiation",
+    "br12-co-expired-authority": "authority-expired",
+    "br12-co-not-yet-valid-authority": "authority-not-yet-valid",
+    "br12-co-revoked-authority": "authority-revoked",
+    "br12-co-untrusted-authority": "authority-untrusted-ca",
+    "br12-co-wrong-country-authority": "authority-wrong-country",
+}
+
+# The test PKI's bad signers all claim to be SG (issued by SG's CA): these vectors say what they say
+# only when SG sends them. The suite reports them inconclusive when the harness plays another party.
+BAD_SIGNER_VECTORS = frozenset(_BAD_ENVELOPE_SIGNERS) | frozenset(_BAD_CO_SIGNERS)
+BAD_SIGNERS_PARTY = "SG"
+
+
+@builder(*_BAD_ENVELOPE_SIGNERS)
+def _bad_envelope_signer(build: Build) -> None:
+    build.envelope_signer = build.pki.bad(_BAD_ENVELOPE_SIGNERS[build.vector_id])
+
+
+@builder("m08-other-party-signer")
+def _other_party(build: Build) -> None:
+    build.envelope_signer = build.pki.nsw(build.third_party())
+
+
+@builder("m08-authority-signs-envelope")
+def _authority_envelope(build: Build) -> None:
+    build.envelope_signer = build.pki.authority(build.sender)
+
+
+_WEAK_DIGESTS = {"m12-sha1-digest": ds.SHA1, "m12-md5-digest": ds.MD5}
+
+
+@builder(*_WEAK_DIGESTS)
+def _weak_digest(build: Build) -> None:
+    build.signature_options = {"digest_method": _WEAK_DIGESTS[build.vector_id]}
+
+
+@builder("m12-rsa-sha1-signature")
+def _rsa_sha1(build: Build) -> None:
+    build.signature_options = {"signature_method": ds.RSA_SHA1}
+
+
+# --- business rules (REJECTED with Reasons) ---------------------------------------------------------
+
+
+def _co_change(build: Build, **changes: Any) -> None:
+    data = build.co()
+    for key, value in changes.items():
+        data[key] = data[key] | value if isinstance(data[key], dict) else value
+    build.data = data
+
+
+@builder("br01-exporter-country-mismatch")
+def _br01(build: Build) -> None:
+    _co_change(build, exporter={"country": build.third_party()})
+
+
+@builder("br01-producing-country-mismatch")
+def _br01_producing(build: Build) -> None:
+    _co_change(build, declaration={"producing_country": build.third_party()})
+
+
+@builder("br02-importing-country-mismatch")
+def _br02(build: Build) -> None:
+    _co_change(build, declaration={"importing_country": build.third_party()})
+
+
+@builder("br03-rvc-below-40")
+def _br03_rvc(build: Build) -> None:
+    _item_change(build, 1, percent="39.99")
+
+
+@builder("br03-pc-below-20")
+def _br03_pc(build: Build) -> None:
+    data = build.co()
+    data["items"][1] |= {"criterion": "PC", "percent": "19.99"}
+    data["flags"] = data["flags"] | {"PartialCumulation": True}
+    build.data = data
+
+
+@builder("br04-missing-fob-value")
+def _br04(build: Build) -> None:
+    _item_change(build, 1, fob_value=None)
+
+
+@builder("br05-retroactive-not-flagged")
+def _br05_missing(build: Build) -> None:
+    _co_change(build, transport={"departure_date": (build.day - timedelta(days=4)).isoformat()})
+
+
+@builder("br05-flagged-but-not-retroactive")
+def _br05_wrong(build: Build) -> None:
+    _co_change(
+        build,
+        transport={"departure_date": (build.day - timedelta(days=3)).isoformat()},
+        flags={"IssuedRetroactively": True},
+    )
+
+
+@builder("br06-issue-date-in-future")
+def _br06_future(build: Build) -> None:
+    tomorrow = build.day + timedelta(days=1)
+    _co_change(build, issue_date=tomorrow.isoformat(), certification={"date": tomorrow.isoformat()})
+
+
+def _a_year_before(day: date) -> date:
+    """The same day a year earlier, the month's last day where it does not exist (section 7)."""
+    last = calendar.monthrange(day.year - 1, day.month)[1]
+    return date(day.year - 1, day.month, min(day.day, last))
+
+
+@builder("valid-issue-date-12-months-old")
+def _br06_boundary(build: Build) -> None:
+    oldest = _a_year_before(build.day)
+    _co_change(
+        build,
+        issue_date=oldest.isoformat(),
+        certification={"date": oldest.isoformat()},
+        transport={"departure_date": (oldest - timedelta(days=1)).isoformat()},
+    )
+
+
+@builder("br06-issue-date-too-old")
+def _br06_old(build: Build) -> None:
+    old = build.day - timedelta(days=400)
+    _co_change(
+        build,
+        issue_date=old.isoformat(),
+        certification={"date": old.isoformat()},
+        transport={"departure_date": (old - timedelta(days=1)).isoformat()},
+    )
+
+
+@builder("br07-back-to-back-without-original")
+def _br07(build: Build) -> None:
+    _co_change(build, flags={"BackToBack": True})
+
+
+@builder("br08-third-country-invoice-not-flagged")
+def _br08(build: Build) -> None:
+    _co_change(build, third_country_invoice={"issuer_name": "Pacific Traders Ltd", "issuer_country": "HK"})
+
+
+@builder("br09-exhibition-without-details")
+def _br09(build: Build) -> None:
+    _co_change(build, flags={"Exhibition": True})
+
+
+@builder("br10-item-number-gap")
+def _br10(build: Build) -> None:
+    _item_change(build, 1, number=3)
+
+
+@builder("br13-hs-chapter-77")
+def _br13(build: Build) -> None:
+    _item_change(build, 0, hs_code="770100")
+
+
+@builder("br16-replaces-on-issue")
+def _br16_issue(build: Build) -> None:
+    _co_change(build, replaces="CO-EARLIER-0001")
+
+
+@builder("br16-replace-without-replaces")
+def _br16_replace(build: Build) -> None:
+    build.action = "ReplaceCO"
+    build.data = build.co()
+
+
+@builder("br-several-rules-at-once")
+def _several(build: Build) -> None:
+    data = build.co()
+    data["items"][1] |= {"percent": "35.00", "fob_value": None}
+    data["items"][0]["hs_code"] = "000000"
+    build.data = data
+
+
+# --- CO signature (BR-12) -------------------------------------------------------------------------
+
+
+@builder("br12-co-unsigned")
+def _co_unsigned(build: Build) -> None:
+    build.co_signer = None
+
+
+@builder("br12-co-tampered")
+def _co_tampered(build: Build) -> None:
+    build.co_after_signing.append(_evil_payload)
+
+
+@builder("br12-co-signed-by-nsw-certificate")
+def _co_by_nsw(build: Build) -> None:
+    build.co_signer = build.pki.nsw(build.sender)
+
+
+@builder("br12-co-signed-by-other-authority")
+def _co_by_other(build: Build) -> None:
+    build.co_signer = build.pki.authority(build.third_party())
+
+
+@builder(*_BAD_CO_SIGNERS)
+def _bad_co_signer(build: Build) -> None:
+    build.co_signer = build.pki.bad(_BAD_CO_SIGNERS[build.vector_id])
+
+
+@builder("br12-co-altered-signature-value")
+def _co_altered_value(build: Build) -> None:
+    def flip(co: etree._Element) -> None:
+        value = co.find(f"{ds.DS}Signature/{ds.DS}SignatureValue")
+        text = value.text
+        value.text = ("B" if text[10] == "A" else "A").join((text[:10], text[11:]))
+
+    build.co_after_signing.append(flip)
+
+
+@builder("br12-co-xpath-transform")
+def _co_xpath(build: Build) -> None:
+    build.co_signer = None
+
+    def sign_with_xpath(co: etree._Element) -> None:
+        reference = _xpath_reference(f"#{co.get('Id')}", co, (ds.ENVELOPED, ds.EXC_C14N))
+        signing.build_signature(co, [reference], build.pki.authority(build.sender))
+
+    build.co_after_signing.append(sign_with_xpath)
+
+
+@builder("br12-co-sha1-digest")
+def _co_sha1(build: Build) -> None:
+    build.co_signer = None
+
+    def sign_sha1(co: etree._Element) -> None:
+        reference = signing.Reference(f"#{co.get('Id')}", co, transforms=(ds.ENVELOPED, ds.EXC_C14N))
+        signing.build_signature(co, [reference], build.pki.authority(build.sender), digest_method=ds.SHA1)
+
+    build.co_after_signing.append(sign_sha1)
+
+
+# --- boundaries just inside the rules (the outside ones are above) ---------------------------------
+
+
+@builder("valid-departure-3-days-not-retroactive")
+def _three_days(build: Build) -> None:
+    _co_change(build, transport={"departure_date": (build.day - timedelta(days=3)).isoformat()})
