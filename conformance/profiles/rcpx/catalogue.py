@@ -1,0 +1,92 @@
+"""The RCPX 1.0 requirement catalogue and test purposes (``requirements.toml``, ``purposes.toml``).
+
+The model and the loaders are the core's (``core/catalogue.py``); this module says what is RCPX's:
+its layers (RBR in place of EFDX's BR), its check order (EFDX section 5's, unchanged by RCPX) and
+its files. Read once, on first use, from the package data.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+
+from conformance.core.catalogue import Catalogue, Purpose, Requirement, load_purposes, load_requirements
+
+LAYERS: tuple[str, ...] = ("T", "M", "A", "RBR")
+CAPABILITIES: tuple[str, ...] = ("replace", "cancel", "verification", "utilisation", "ecdsa", "trigger")
+
+# EFDX section 5's order, which RCPX keeps: the first failure decides the synchronous answer.
+CHECK_ORDER: tuple[str, ...] = (
+    "T-03",
+    "T-04",
+    "M-01",
+    "M-02",
+    "M-03",
+    "M-18",
+    "M-05",
+    "M-07",
+    "M-12",
+    "M-06",
+    "M-08",
+    "M-09",
+    "M-10",
+    "M-11",
+    "M-13",
+    "M-14",
+    "M-04",
+    "M-15",
+    "M-17",
+    "M-16",
+)
+
+_PACKAGE = "conformance.profiles.rcpx"
+_REQUIREMENTS = "requirements.toml"
+_PURPOSES = "purposes.toml"
+
+
+@functools.cache
+def catalogue() -> Catalogue:
+    """RCPX 1.0's requirements and test purposes, read once from the package data."""
+    package = resources.files(_PACKAGE)
+    loaded = Catalogue(
+        "RCPX 1.0",
+        load_requirements(package.joinpath(_REQUIREMENTS).read_bytes(), _REQUIREMENTS, LAYERS, CAPABILITIES),
+        load_purposes(package.joinpath(_PURPOSES).read_bytes(), _PURPOSES),
+        LAYERS,
+        example_ids="T-01, M-06, A-03, RBR-12",
+    )
+    ids = {req.id for req in loaded.requirements()}
+    unknown_in_order = [rid for rid in CHECK_ORDER if rid not in ids]
+    if unknown_in_order:
+        raise ValueError(f"CHECK_ORDER names requirements not in {_REQUIREMENTS}: {unknown_in_order}")
+    return loaded
+
+
+def requirements() -> tuple[Requirement, ...]:
+    """Every requirement, in catalogue (= spec) order."""
+    return catalogue().requirements()
+
+
+def requirement(requirement_id: str) -> Requirement:
+    """The requirement with this ID; ``KeyError`` naming the ID when RCPX 1.0 has none."""
+    return catalogue().requirement(requirement_id)
+
+
+def by_layer(layer: str) -> tuple[Requirement, ...]:
+    """The requirements of one layer ("T", "M", "A" or "RBR"), in catalogue order."""
+    return catalogue().by_layer(layer)
+
+
+def purposes() -> tuple[Purpose, ...]:
+    """Every test purpose, in catalogue order."""
+    return catalogue().purposes()
+
+
+def purpose(purpose_id: str) -> Purpose:
+    """The purpose with this ID; ``KeyError`` naming it otherwise."""
+    return catalogue().purpose(purpose_id)
+
+
+def of_requirement(requirement_id: str) -> tuple[Purpose, ...]:
+    """The test purposes of one requirement, in catalogue order."""
+    return catalogue().of_requirement(requirement_id)
