@@ -68,6 +68,11 @@ def default_signature_method(credential: Credential) -> str:
     return ds.ECDSA_SHA256 if isinstance(credential.key, ec.EllipticCurvePrivateKey) else ds.RSA_SHA256
 
 
+def sign_bytes(data: bytes, credential: Credential, method: str) -> bytes:
+    """The raw SignatureValue of ``data`` (canonical SignedInfo bytes) by ``credential``."""
+    return _sign_bytes(data, credential, method)
+
+
 def _sign_bytes(data: bytes, credential: Credential, method: str) -> bytes:
     algorithm = _SIGNATURE_HASH[method]
     key = credential.key
