@@ -1,0 +1,539 @@
+"""A profile's TEST ONLY PKI: generating it (one CA per party, its NSW and issuing-authority
+certificates, CRLs, deliberately bad signers) and reading it back as credentials and a trust store.
+
+Every profile needs the same kinds of material (EFDX section 4, which RCPX keeps): real certificates
+to sign, verify and speak TLS, and one broken signer for each trust requirement. What differs is
+the label on every subject, the parties, the NSW host names and the rule a bad CO signer breaks;
+a pack describes those in a ``PkiSpec`` and calls this module. Dates are fixed, so that a set's
+validity does not depend on when it was generated; keys are fresh on every run. A party can be
+added to an existing folder without touching the others (Timor-Leste, say).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from conformance.core.trust import Credential, TrustStore, load_credential
+
+GOOD_FROM = datetime(2025, 1, 1, tzinfo=UTC)
+GOOD_UNTIL = datetime(2045, 1, 1, tzinfo=UTC)
+# CAs outlive every leaf they issue, including the expired and not-yet-valid ones, so that only the
+# leaf's own dates make those two bad signers bad.
+CA_FROM = datetime(2020, 1, 1, tzinfo=UTC)
+CA_UNTIL = datetime(2050, 1, 1, tzinfo=UTC)
+REVOKED_ON = datetime(2025, 6, 1, tzinfo=UTC)
+CRL_THIS_UPDATE = GOOD_FROM
+CRL_NEXT_UPDATE = GOOD_UNTIL
+EXPIRED = (datetime(2020, 1, 1, tzinfo=UTC), datetime(2021, 1, 1, tzinfo=UTC))
+NOT_YET_VALID_FROM = datetime(2044, 1, 1, tzinfo=UTC)
+
+CA_KEY_BITS = 3072
+LEAF_KEY_BITS = 2048
+
+# The bad signers, in the order of the README table; the bad party's CRL lists the revoked ones and
+# the rogue CA (in no trust list) issued the untrusted ones.
+BAD_SIGNER_NAMES: tuple[str, ...] = (
+    "expired",
+    "not-yet-valid",
+    "revoked",
+    "wrong-country",
+    "untrusted-ca",
+    "rsa-1024",
+    "no-digital-signature",
+    "authority-no-nonrepudiation",
+    "authority-expired",
+    "authority-not-yet-valid",
+    "authority-revoked",
+    "authority-untrusted-ca",
+    "authority-wrong-country",
+)
+REVOKED_BAD_SIGNERS = ("revoked", "authority-revoked")
+ROGUE_ISSUED = ("untrusted-ca", "authority-untrusted-ca")
+ROGUE_CA = "rogue-ca"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PkiSpec:
+    """What one profile's TEST ONLY PKI is made of."""
+
+    label: str  # O= of every subject, e.g. "EFDX TEST ONLY"
+    domain: str  # NSW host names are nsw.<party>.<domain>.test
+    parties: tuple[str, ...]  # the default set, one folder each
+    co_rule: str  # the rule a bad CO signer breaks ("BR-12"), for the descriptions
+    regenerate: str  # the README's "how to regenerate" block (indented command lines)
+    bad_party: str = "SG"  # whose CA issues the bad signers, and whom they claim to be
+    other_country: str = "TH"  # the wrong-country signers' subject C
+
+    def nsw_cn(self, party: str) -> str:
+        return f"nsw.{party.lower()}.{self.domain}.test"
+
+    def authority_cn(self, party: str) -> str:
+        return f"{self.label} {party} Issuing Authority"
+
+    def ca_cn(self, party: str) -> str:
+        return f"{self.label} {party} Root CA"
+
+    def bad_signers(self) -> dict[str, str]:
+        """Bad signer name -> what it is, in README order."""
+        b, o, r = self.bad_party, self.other_country, self.co_rule
+        return {
+            "expired": f"{b} NSW certificate valid 2020-01-01..2021-01-01 (M-09)",
+            "not-yet-valid": f"{b} NSW certificate valid 2044-01-01..2045-01-01 (M-09)",
+            "revoked": f"{b} NSW certificate listed on {b}'s CRL, revoked 2025-06-01 (M-10)",
+            "wrong-country": f"NSW certificate issued by {b}'s CA with subject C={o} (M-11 when sent as {b})",
+            "untrusted-ca": f"{b} NSW certificate issued by the rogue CA, which no trust list holds (M-08)",
+            "rsa-1024": f"{b} NSW certificate with an RSA 1024-bit key (M-12; passes the trust checks)",
+            "no-digital-signature": f"{b} NSW certificate with KeyUsage keyEncipherment only (M-08)",
+            "authority-no-nonrepudiation": f"{b} issuing-authority certificate, KeyUsage "
+            f"digitalSignature only (M-08 / {r})",
+            "authority-expired": f"{b} issuing-authority certificate valid 2020-01-01..2021-01-01 ({r})",
+            "authority-not-yet-valid": f"{b} issuing-authority certificate valid "
+            f"2044-01-01..2045-01-01 ({r})",
+            "authority-revoked": f"{b} issuing-authority certificate listed on {b}'s CRL, revoked 2025-06-01 "
+            f"({r})",
+            "authority-untrusted-ca": f"{b} issuing-authority certificate issued by the rogue CA ({r})",
+            "authority-wrong-country": f"issuing-authority certificate issued by {b}'s CA with subject C={o} "
+            f"({r})",
+        }
+
+
+# ------------------------------------------------------------------------------------ building
+
+
+_KEY_USAGE_FLAGS = (
+    "digital_signature",
+    "content_commitment",  # nonRepudiation
+    "key_encipherment",
+    "data_encipherment",
+    "key_agreement",
+    "key_cert_sign",
+    "crl_sign",
+    "encipher_only",
+    "decipher_only",
+)
+
+
+def key_usage(**flags: bool) -> x509.KeyUsage:
+    unknown = set(flags) - set(_KEY_USAGE_FLAGS)
+    if unknown:
+        raise ValueError(f"unknown KeyUsage flags {sorted(unknown)}")
+    return x509.KeyUsage(**{n: flags.get(n, False) for n in _KEY_USAGE_FLAGS})
+
+
+@dataclass
+class Issued:
+    """A certificate with its private key, as written to ``<stem>.pem`` and ``<stem>.key.pem``."""
+
+    cert: x509.Certificate
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+
+@dataclass
+class LeafSpec:
+    """What differs between leaves: the rest (AKI/SKI, BasicConstraints CA:false) is common."""
+
+    country: str
+    cn: str
+    key_usage: x509.KeyUsage
+    not_before: datetime = GOOD_FROM
+    not_after: datetime = GOOD_UNTIL
+    key_bits: int | None = LEAF_KEY_BITS  # None: ECDSA P-256
+    extensions: list[tuple[x509.ExtensionType, bool]] = field(default_factory=list)
+
+
+def _name(label: str, country: str, cn: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, country),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, label),
+            x509.NameAttribute(NameOID.COMMON_NAME, cn),
+        ]
+    )
+
+
+def _new_key(bits: int | None) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
+    if bits is None:
+        return ec.generate_private_key(ec.SECP256R1())
+    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+
+
+def make_ca(label: str, country: str, cn: str) -> Issued:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=CA_KEY_BITS)
+    name = _name(label, country, cn)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(CA_FROM)
+        .not_valid_after(CA_UNTIL)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(key_usage(key_cert_sign=True, crl_sign=True), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return Issued(cert, key)
+
+
+def make_leaf(label: str, spec: LeafSpec, ca: Issued) -> Issued:
+    key = _new_key(spec.key_bits)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(label, spec.country, spec.cn))
+        .issuer_name(ca.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(spec.not_before)
+        .not_valid_after(spec.not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(spec.key_usage, critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), critical=False
+        )
+    )
+    for ext, critical in spec.extensions:
+        builder = builder.add_extension(ext, critical=critical)
+    return Issued(builder.sign(ca.key, hashes.SHA256()), key)
+
+
+def nsw_spec(pki: PkiSpec, party: str, *, ecdsa: bool = False, country: str | None = None) -> LeafSpec:
+    """The NSW certificate: TLS client and server, envelope and signal signatures."""
+    cn = pki.nsw_cn(party)
+    # keyEncipherment only makes sense for RSA (TLS RSA key transport); an EC key signs only.
+    usage = (
+        key_usage(digital_signature=True)
+        if ecdsa
+        else key_usage(digital_signature=True, key_encipherment=True)
+    )
+    san = x509.SubjectAlternativeName(
+        [
+            x509.DNSName("localhost"),
+            x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+            x509.DNSName(cn),
+        ]
+    )
+    eku = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH])
+    return LeafSpec(
+        country=country or party,
+        cn=cn,
+        key_usage=usage,
+        key_bits=None if ecdsa else LEAF_KEY_BITS,
+        extensions=[(eku, False), (san, False)],
+    )
+
+
+def authority_spec(pki: PkiSpec, party: str, *, ecdsa: bool = False) -> LeafSpec:
+    """The issuing-authority certificate: signs COs, so it carries nonRepudiation."""
+    return LeafSpec(
+        country=party,
+        cn=pki.authority_cn(party),
+        key_usage=key_usage(digital_signature=True, content_commitment=True),
+        key_bits=None if ecdsa else LEAF_KEY_BITS,
+    )
+
+
+def make_crl(ca: Issued, revoked: Sequence[x509.Certificate] = ()) -> x509.CertificateRevocationList:
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.cert.subject)
+        .last_update(CRL_THIS_UPDATE)
+        .next_update(CRL_NEXT_UPDATE)
+        .add_extension(x509.CRLNumber(1), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()), critical=False
+        )
+    )
+    for cert in revoked:
+        entry = (
+            x509.RevokedCertificateBuilder()
+            .serial_number(cert.serial_number)
+            .revocation_date(REVOKED_ON)
+            .add_extension(x509.CRLReason(x509.ReasonFlags.key_compromise), critical=False)
+            .build()
+        )
+        builder = builder.add_revoked_certificate(entry)
+    return builder.sign(ca.key, hashes.SHA256())
+
+
+def bad_specs(pki: PkiSpec) -> dict[str, LeafSpec]:
+    """The bad signers issued by the bad party's CA (``untrusted-ca`` is its NSW spec issued by the
+    rogue CA, ``authority-untrusted-ca`` its authority spec)."""
+    b = pki.bad_party
+    nsw, authority = nsw_spec(pki, b), authority_spec(pki, b)
+    return {
+        "expired": replace(nsw, not_before=EXPIRED[0], not_after=EXPIRED[1]),
+        "not-yet-valid": replace(nsw, not_before=NOT_YET_VALID_FROM),
+        "revoked": nsw_spec(pki, b),
+        "wrong-country": nsw_spec(pki, b, country=pki.other_country),
+        "untrusted-ca": nsw_spec(pki, b),
+        "rsa-1024": replace(nsw, key_bits=1024),
+        "no-digital-signature": replace(nsw, key_usage=key_usage(key_encipherment=True)),
+        "authority-no-nonrepudiation": replace(authority, key_usage=key_usage(digital_signature=True)),
+        "authority-expired": replace(authority, not_before=EXPIRED[0], not_after=EXPIRED[1]),
+        "authority-not-yet-valid": replace(authority, not_before=NOT_YET_VALID_FROM),
+        "authority-revoked": authority_spec(pki, b),
+        "authority-untrusted-ca": authority_spec(pki, b),
+        "authority-wrong-country": replace(authority, country=pki.other_country),
+    }
+
+
+# ------------------------------------------------------------------------------------- writing
+
+
+def _write(out: Path, stem: str, issued: Issued) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{stem}.pem").write_bytes(issued.cert.public_bytes(serialization.Encoding.PEM))
+    key_pem = issued.key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    (out / f"{stem}.key.pem").write_bytes(key_pem)
+
+
+def generate_party(
+    out: Path, pki: PkiSpec, party: str, ca: Issued, revoked: Sequence[x509.Certificate] = ()
+) -> None:
+    """Write ``out/<party>/``: the CA, its four leaves and its CRL."""
+    folder = out / party
+    _write(folder, "ca", ca)
+    _write(folder, "nsw", make_leaf(pki.label, nsw_spec(pki, party), ca))
+    _write(folder, "nsw-ec", make_leaf(pki.label, nsw_spec(pki, party, ecdsa=True), ca))
+    _write(folder, "authority", make_leaf(pki.label, authority_spec(pki, party), ca))
+    _write(folder, "authority-ec", make_leaf(pki.label, authority_spec(pki, party, ecdsa=True), ca))
+    (folder / "crl.pem").write_bytes(make_crl(ca, revoked).public_bytes(serialization.Encoding.PEM))
+
+
+def generate_bad(out: Path, pki: PkiSpec, bad_ca: Issued) -> dict[str, Issued]:
+    """Write ``out/bad/``: the rogue CA and every bad signer."""
+    folder = out / "bad"
+    rogue = make_ca(pki.label, pki.bad_party, f"{pki.label} Rogue CA")
+    _write(folder, ROGUE_CA, rogue)
+    issued: dict[str, Issued] = {}
+    for name, spec in bad_specs(pki).items():
+        issued[name] = make_leaf(pki.label, spec, rogue if name in ROGUE_ISSUED else bad_ca)
+        _write(folder, name, issued[name])
+    return issued
+
+
+def generate(out: Path, pki: PkiSpec, parties: Sequence[str] | None = None) -> None:
+    """Generate the whole TEST ONLY PKI into ``out`` (files are overwritten, nothing else is removed)."""
+    parties = tuple(parties or pki.parties)
+    if pki.bad_party not in parties:
+        raise ValueError(f"the bad signers are {pki.bad_party}'s: {pki.bad_party} must be among the parties")
+    out.mkdir(parents=True, exist_ok=True)
+    cas = {p: make_ca(pki.label, p, pki.ca_cn(p)) for p in parties}
+    # The bad signers come first: the bad party's CRL must list the revoked ones.
+    bad = generate_bad(out, pki, cas[pki.bad_party])
+    for party, ca in cas.items():
+        revoked = [bad[name].cert for name in REVOKED_BAD_SIGNERS] if party == pki.bad_party else []
+        generate_party(out, pki, party, ca, revoked)
+    (out / "README.md").write_text(readme(pki, parties), encoding="utf-8")
+
+
+def parties_in(folder: Path) -> tuple[str, ...]:
+    """The parties that have a CA in ``folder``, sorted."""
+    if not folder.is_dir():
+        return ()
+    return tuple(sorted(p.name for p in folder.iterdir() if p.name != "bad" and (p / "ca.pem").is_file()))
+
+
+def add_party(out: Path, pki: PkiSpec, party: str) -> None:
+    """Add one party (its CA, NSW and authority certificates, an empty CRL) to an existing PKI folder,
+    touching no other party's files; the README's party list is rewritten. ``ValueError`` when the
+    folder holds no PKI, the party already has one, or the code is not two capital letters."""
+    if not (len(party) == 2 and party.isascii() and party.isalpha() and party.isupper()):
+        raise ValueError(f"{party!r} is not an ISO 3166-1 alpha-2 code (two capital letters)")
+    if not (out / "README.md").is_file():
+        raise ValueError(f"no TEST ONLY PKI in {out}: generate one first")
+    if (out / party).exists():
+        raise ValueError(f"{out / party} exists already: {party} is in this PKI")
+    generate_party(out, pki, party, make_ca(pki.label, party, pki.ca_cn(party)))
+    (out / "README.md").write_text(readme(pki, parties_in(out)), encoding="utf-8")
+
+
+# ---------------------------------------------------------------------------------------- README
+
+
+def _party_files(pki: PkiSpec) -> dict[str, str]:
+    """file stem -> what it is (``<stem>.pem`` and ``<stem>.key.pem``; the CRL has no key)."""
+    b = pki.bad_party
+    return {
+        "ca": "the party's self-signed root CA (RSA 3072; CA:true, keyCertSign, cRLSign)",
+        "nsw": "NSW certificate, RSA 2048: TLS client+server, envelope/Receipt/Error "
+        f"signatures (EKU serverAuth+clientAuth; SAN localhost, 127.0.0.1, nsw.<p>.{pki.domain}.test)",
+        "nsw-ec": "the same NSW certificate with an ECDSA P-256 key",
+        "authority": "issuing-authority certificate, RSA 2048: signs COs "
+        "(KeyUsage digitalSignature+nonRepudiation)",
+        "authority-ec": "the same issuing-authority certificate, ECDSA P-256",
+        "crl": f"the CA's CRL (2025-01-01..2045-01-01); {b}'s lists bad/revoked and bad/authority-revoked, "
+        "the others are empty",
+    }
+
+
+def _files(stem: str, with_key: bool = True) -> str:
+    return f"`{stem}.pem` / `{stem}.key.pem`" if with_key else f"`{stem}.pem`"
+
+
+def readme(pki: PkiSpec, parties: Sequence[str] | None = None) -> str:
+    parties = tuple(parties or pki.parties)
+    b = pki.bad_party
+    rows = "\n".join(
+        f"| {_files(f'<P>/{stem}', stem != 'crl')} | {what} |" for stem, what in _party_files(pki).items()
+    )
+    bad_rows = "\n".join(f"| {_files(f'bad/{n}')} | {what} |" for n, what in pki.bad_signers().items())
+    return f"""# {pki.label} PKI
+
+**EVERYTHING IN THIS FOLDER IS TEST ONLY MATERIAL. THE PRIVATE KEYS ARE PUBLIC. NEVER USE ANY OF
+THESE CERTIFICATES OR KEYS OUTSIDE THE CONFORMANCE HARNESS: NOT IN PRODUCTION, NOT IN A PILOT, NOT
+IN ANY TRUST STORE.**
+
+Every subject carries `O={pki.label}`. Keys are unencrypted PKCS#8 PEM. Certificate dates are fixed (good
+certificates 2025-01-01T00:00:00Z..2045-01-01T00:00:00Z, CAs 2020-01-01..2050-01-01), so validity
+does not depend on when the set was generated; keys are new on every generation.
+
+Regenerate (overwrites the files, keys change):
+
+{pki.regenerate}
+
+## Per party (`<P>` is one of {" ".join(parties)})
+
+| file | what |
+|---|---|
+{rows}
+
+## Bad signers (`bad/`), for the trust requirements M-08..M-12
+
+All claim to be {b}'s (subject `C={b}`, CN `{pki.nsw_cn(b)}` or the {b} issuing authority's) and are
+issued by {b}'s CA, unless said otherwise.
+
+| file | what |
+|---|---|
+| {_files(f"bad/{ROGUE_CA}")} | the rogue CA (`CN={pki.label} Rogue CA`), in no trust list |
+{bad_rows}
+"""
+
+
+# ------------------------------------------------------------------------------------- reading
+
+
+class PkiFolder:
+    """A TEST ONLY PKI in a folder written by ``generate``; files are read on first use."""
+
+    def __init__(self, directory: Path, parties: Sequence[str], bad_party: str = "SG") -> None:
+        if not (directory / "README.md").is_file():
+            raise FileNotFoundError(
+                f"no TEST ONLY PKI in {directory}: run `conformance pki generate --out {directory}`"
+            )
+        self.directory = directory
+        self.parties = tuple(parties)
+        self.bad_party = bad_party
+        self._cache: dict[str, object] = {}
+
+    def nsw(self, party: str, ecdsa: bool = False) -> Credential:
+        return self._credential(f"{self._party(party)}/{'nsw-ec' if ecdsa else 'nsw'}", party)
+
+    def authority(self, party: str, ecdsa: bool = False) -> Credential:
+        return self._credential(f"{self._party(party)}/{'authority-ec' if ecdsa else 'authority'}", party)
+
+    def ca_path(self, party: str) -> Path:
+        return self.directory / self._party(party) / "ca.pem"
+
+    def ca_cert(self, party: str) -> x509.Certificate:
+        return self._cached(
+            f"ca:{party}", lambda: x509.load_pem_x509_certificate(self.ca_path(party).read_bytes())
+        )
+
+    def crl_path(self, party: str) -> Path:
+        return self.directory / self._party(party) / "crl.pem"
+
+    def crl(self, party: str) -> x509.CertificateRevocationList:
+        return self._cached(f"crl:{party}", lambda: x509.load_pem_x509_crl(self.crl_path(party).read_bytes()))
+
+    def bad(self, name: str) -> Credential:
+        """A bad signer (see ``bad_names``) or the rogue CA (``rogue-ca``); all claim the bad party."""
+        if name not in BAD_SIGNER_NAMES and name != ROGUE_CA:
+            raise KeyError(f"no bad signer {name!r}; known: {', '.join(BAD_SIGNER_NAMES)}")
+        return self._credential(f"bad/{name}", self.bad_party)
+
+    def bad_names(self) -> list[str]:
+        return list(BAD_SIGNER_NAMES)
+
+    def trust_store(self, parties: Iterable[str] | None = None) -> TrustStore:
+        """Every party's CA and CRL (default: the profile's parties)."""
+        chosen = tuple(self.parties if parties is None else parties)
+        return TrustStore({p: self.ca_cert(p) for p in chosen}, {p: self.crl(p) for p in chosen})
+
+    def _party(self, party: str) -> str:
+        if party == "bad" or not (self.directory / party / "ca.pem").is_file():
+            raise KeyError(f"no TEST ONLY credentials for party {party!r} in {self.directory}")
+        return party
+
+    def _credential(self, stem: str, party: str) -> Credential:
+        return self._cached(stem, lambda: load_credential(self.directory, stem, party))
+
+    def _cached(self, key: str, load: Callable[[], T]) -> T:
+        if key not in self._cache:
+            self._cache[key] = load()
+        return self._cache[key]  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------------------- command
+
+
+@dataclass(frozen=True)
+class PkiGenerator:
+    """A pack's generator as the command sees it: ``conformance pki generate|add-party|path``."""
+
+    pki: PkiSpec
+    default_out: Path  # the pack's committed folder
+    title: str  # "EFDX TEST ONLY PKI"
+
+    def generate(self, out: Path | None = None) -> Path:
+        target = out or self.default_out
+        generate(target, self.pki)
+        return target
+
+    def add_party(self, party: str, out: Path | None = None) -> Path:
+        target = out or self.default_out
+        add_party(target, self.pki, party)
+        return target
+
+    def main(self, argv: Sequence[str] | None, prog: str) -> int:
+        """``[--out DIR]`` generates; ``add-party XX [--out DIR]`` adds one party."""
+        args = list(argv or [])
+        if args[:1] == ["add-party"]:
+            parser = argparse.ArgumentParser(
+                prog=f"{prog} add-party", description=f"Add a party to the {self.title}."
+            )
+            parser.add_argument("party", help="ISO 3166-1 alpha-2 code, e.g. TL")
+            parser.add_argument(
+                "--out", type=Path, default=self.default_out, help=f"PKI folder ({self.default_out})"
+            )
+            added = parser.parse_args(args[1:])
+            try:
+                target = self.add_party(added.party, added.out)
+            except ValueError as exc:
+                parser.error(str(exc))
+            print(f"{added.party} added to the {self.title} in {target}")
+            return 0
+        parser = argparse.ArgumentParser(prog=prog, description=f"Generate the {self.title}.")
+        parser.add_argument(
+            "--out", type=Path, default=self.default_out, help=f"target directory ({self.default_out})"
+        )
+        target = self.generate(parser.parse_args(args).out)
+        print(f"{self.title} written to {target}")
+        return 0
