@@ -47,16 +47,33 @@ def parse_day(text: str) -> date:
 
 
 def parse_party(text: str) -> str:
-    from conformance.profiles.efdx.codes import PARTIES
-
-    if text.upper() not in PARTIES:
-        raise argparse.ArgumentTypeError(f"not a party: {text!r} (one of {' '.join(PARTIES)})")
+    """A party of some installed profile (whether of the chosen one is checked once it is known)."""
+    parties = _parties()
+    if text.upper() not in parties:
+        raise argparse.ArgumentTypeError(f"not a party: {text!r} (one of {' '.join(parties)})")
     return text.upper()
+
+
+def _profile(name: str | None):
+    """The profile pack called ``name`` (key or title), or the default one; UsageError if none."""
+    from conformance.harness import registry
+
+    try:
+        return registry.get(name) if name else registry.default()
+    except registry.ProfileError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _add_profile_option(parser: argparse.ArgumentParser, default: str = "the default, efdx") -> None:
+    parser.add_argument(
+        "--profile", metavar="KEY", help=f"the profile pack (`conformance profiles` lists them; {default})"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="conformance", description="EFDX 1.0 conformance harness for ASEAN Single Window NSWs."
+        prog="conformance",
+        description="Conformance harness for ASEAN Single Window NSWs (EFDX 1.0 and other profile packs).",
     )
     parser.add_argument("--version", action="version", version=f"conformance {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -77,9 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--tls", action="store_true", help="mutual TLS with the reference NSW (with --config: tls.enabled)"
     )
     run.add_argument("--requirement", action="append", default=[], metavar="ID", help="only tests of ID")
-    run.add_argument(
-        "--layer", action="append", default=[], choices=["T", "M", "A", "BR"], help="only a layer"
-    )
+    run.add_argument("--layer", action="append", default=[], metavar="LAYER", help="only a layer (T M A BR)")
+    _add_profile_option(run)
     run.add_argument("-k", dest="keyword", metavar="EXPR", help="only tests whose name matches (pytest -k)")
     run.add_argument(
         "--non-interactive", action="store_true", help="manual-mode tests are inconclusive instead of waiting"
@@ -94,6 +110,41 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--report-dir", type=Path, default=Path("reports"), help="where the report folder goes")
     run.set_defaults(handler=_run)
 
+    load = commands.add_parser(
+        "load",
+        help="load or soak a candidate with every answer judged; says whether it held its claimed capacity",
+    )
+    load.add_argument("--sut", metavar="URL", help="the candidate's inbox URL (with --config)")
+    load.add_argument("--config", type=Path, metavar="FILE", help="the candidate's configuration (ICS, TOML)")
+    load.add_argument("--rate", type=float, metavar="N", help="messages per second (default: the claim's)")
+    load.add_argument(
+        "--duration", type=float, metavar="S", help="seconds at that rate (default: the claim's)"
+    )
+    load.add_argument("--ramp", type=float, default=2.0, metavar="S", help="seconds to ramp up (default 2)")
+    load.add_argument("--users", type=int, metavar="N", help="Locust users (default: from rate and bound)")
+    load.add_argument("--workers", type=int, default=0, metavar="N", help="Locust master + N workers here")
+    load.add_argument(
+        "--master-bind", metavar="HOST:PORT", help="the Locust master listens here for workers elsewhere"
+    )
+    load.add_argument("--expect-workers", type=int, default=0, metavar="N", help="remote workers to wait for")
+    load.add_argument(
+        "--gateway-faults",
+        type=float,
+        metavar="SHARE",
+        help="share of first deliveries failed (5xx, reset, timeout)",
+    )
+    load.add_argument(
+        "--reference-fault", metavar="NAME", help="the embedded reference with one seeded fault"
+    )
+    load.add_argument("--tls", action="store_true", help="mutual TLS with the embedded reference")
+    load.add_argument("--report-dir", type=Path, default=Path("reports"), help="where the report folder goes")
+    load.set_defaults(handler=_load)
+    load_worker = commands.add_parser(
+        "load-worker", help="a Locust worker for a `conformance load --master-bind` run on another machine"
+    )
+    load_worker.add_argument("--master", required=True, metavar="HOST:PORT")
+    load_worker.set_defaults(handler=_load_worker)
+
     listing = commands.add_parser(
         "list",
         help="requirements, their test purposes, the tests and seeded faults, and the gaps (runs nothing)",
@@ -104,13 +155,18 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument(
         "--config", type=Path, metavar="FILE", help="mark what does not apply to this candidate"
     )
+    _add_profile_option(listing)
     listing.set_defaults(handler=_list)
+
+    profiles = commands.add_parser("profiles", help="the installed profile packs")
+    profiles.set_defaults(handler=_profiles)
 
     validate = commands.add_parser("validate", help="judge message files offline, as the receiving NSW would")
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
     validate.add_argument("--json", action="store_true", help="print a JSON list of {file, valid, codes}")
     validate.add_argument("--at", type=parse_moment, help="time of receipt (date = noon UTC); default now")
     validate.add_argument("--receiver", type=parse_party, default="KH", help="receiving party (default KH)")
+    _add_profile_option(validate, "default: told from each file's namespace")
     validate.set_defaults(handler=_validate)
 
     vectors = commands.add_parser("vectors", help="test vectors").add_subparsers(
@@ -119,15 +175,18 @@ def build_parser() -> argparse.ArgumentParser:
     build = vectors.add_parser("build", help="write the signed vector set for one day")
     build.add_argument("--date", type=parse_day, required=True, help="YYYY-MM-DD")
     build.add_argument("--out", type=Path, required=True, help="folder for <id>.xml files")
+    _add_profile_option(build)
     build.set_defaults(handler=_vectors_build)
 
     reference = commands.add_parser("reference", help="the embedded reference NSW").add_subparsers(
         dest="reference_command", required=True
     )
     faults = reference.add_parser("faults", help="list the seeded faults: NAME  PURPOSE  description")
+    _add_profile_option(faults)
     faults.set_defaults(handler=_reference_faults)
     serve = reference.add_parser("serve", help="serve one party's reference NSW until SIGINT/SIGTERM")
     serve.add_argument("--party", type=parse_party, required=True)
+    _add_profile_option(serve)
     serve.add_argument("--port", type=int, required=True, help="0 picks a free port (printed)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--tls", action="store_true", help="HTTPS with mutual TLS (test PKI)")
@@ -151,9 +210,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify = evidence.add_parser("verify", help="check a bundle's hashes, signature and signer, offline")
     verify.add_argument("bundle", type=Path, metavar="BUNDLE")
+    verify.add_argument(
+        "--trust-anchor",
+        type=Path,
+        metavar="CA.pem",
+        help="check that the signer's certificate chains to this CA (the site's); PEM, one or more",
+    )
     verify.set_defaults(handler=_evidence_verify)
 
-    spec = commands.add_parser("spec", help="the EFDX 1.0 specification (shipped), or one requirement's text")
+    report = commands.add_parser("report", help="report folders").add_subparsers(
+        dest="report_command", required=True
+    )
+    pdf = report.add_parser(
+        "pdf", help="print a run's report.html (and certificate.html) to PDF with headless Chromium"
+    )
+    pdf.add_argument("folder", type=Path, metavar="DIR", help="a report folder")
+    pdf.set_defaults(handler=_report_pdf)
+
+    spec = commands.add_parser("spec", help="a profile's specification (shipped), or one requirement's text")
+    _add_profile_option(spec)
     spec.add_argument(
         "id", nargs="?", metavar="ID", help="a requirement (M-10) or test purpose (M-10/revoked)"
     )
@@ -170,19 +245,23 @@ def build_parser() -> argparse.ArgumentParser:
         dest="pki_command", required=True
     )
     generate = pki.add_parser("generate", help="regenerate the TEST ONLY PKI (new keys for everything)")
-    generate.add_argument("--out", type=Path, help="folder (default: the package's test_vectors/pki)")
+    generate.add_argument("--out", type=Path, help="folder (default: the pack's test_vectors/<profile>/pki)")
+    _add_profile_option(generate)
     generate.set_defaults(handler=_pki_generate)
-    pki.add_parser(
-        "path", help="print the folder of the TEST ONLY PKI (CA certificates, CRLs, keys)"
-    ).set_defaults(handler=_pki_path)
+    add_party = pki.add_parser("add-party", help="add one party's CA, CRL, NSW and authority certificates")
+    add_party.add_argument("party", metavar="PARTY", help="ISO 3166-1 alpha-2 code, e.g. TL")
+    add_party.add_argument("--out", type=Path, help="an existing PKI folder (default: the pack's)")
+    _add_profile_option(add_party)
+    add_party.set_defaults(handler=_pki_add_party)
+    path = pki.add_parser("path", help="print the folder of the TEST ONLY PKI (CA certificates, CRLs, keys)")
+    _add_profile_option(path)
+    path.set_defaults(handler=_pki_path)
     return parser
 
 
 def _run(args: argparse.Namespace) -> int:
     from conformance.app.run import RunOptions, run
     from conformance.harness.config import ConfigError, check_url, load
-    from conformance.profiles.efdx.catalogue import requirement
-    from conformance.profiles.efdx.reference.faults import fault
 
     faults = list(dict.fromkeys(args.reference_fault))  # the same name twice is still one fault
     if args.sut and not args.config:
@@ -198,12 +277,18 @@ def _run(args: argparse.Namespace) -> int:
     if args.keyword:
         _check_keyword(args.keyword)
     rerun = _not_passed(args.rerun_failed) if args.rerun_failed else ()
+    profile = _profile(args.profile)
     try:
         sut = check_url(args.sut, "--sut") if args.sut else None
         config = load(args.config, inbox_url=sut) if args.config else None
-        fault(faults[0] if faults else None)
+        profile.fault(faults[0] if faults else None)
         for rid in args.requirement:
-            requirement(rid)
+            profile.catalogue().requirement(rid)
+        for layer in args.layer:
+            if layer.upper() not in profile.catalogue().layers:
+                raise ConfigError(
+                    f"--layer {layer}: {profile.title} layers are {' '.join(profile.catalogue().layers)}"
+                )
     except (ConfigError, KeyError) as exc:
         raise UsageError(_message(exc)) from None
     options = RunOptions(
@@ -218,6 +303,7 @@ def _run(args: argparse.Namespace) -> int:
         non_interactive=args.non_interactive,
         command=args.command_line,
         report_dir=args.report_dir,
+        profile=profile,
     )
     try:
         code, _folder = run(options)
@@ -260,7 +346,12 @@ def _check_keyword(expression: str) -> None:
 def _validate(args: argparse.Namespace) -> int:
     from conformance.app.validate import validate_files
 
-    results = validate_files(args.files, receiver=args.receiver, at=args.at)
+    results = validate_files(
+        args.files,
+        receiver=args.receiver,
+        at=args.at,
+        profile=_profile(args.profile) if args.profile else None,
+    )
     if args.json:
         print(json.dumps([result.as_json() for result in results], indent=2))
     else:
@@ -272,9 +363,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _vectors_build(args: argparse.Namespace) -> int:
-    from conformance.profiles.efdx.vectors import build_all
-
-    written = build_all(args.out, args.date)
+    written = _profile(args.profile).build_vectors(args.date, args.out)
     print(f"wrote {len(written)} vectors for {args.date} to {args.out}")
     return EXIT_OK
 
@@ -287,13 +376,26 @@ def _list(args: argparse.Namespace) -> int:
         config = load(args.config) if args.config else None
     except ConfigError as exc:
         raise UsageError(_message(exc)) from None
-    print(coverage.listing(verbose=args.verbose, config=config))
+    print(coverage.listing(_profile(args.profile), verbose=args.verbose, config=config))
     return EXIT_OK
 
 
-def _reference_faults(args: argparse.Namespace) -> int:
-    from conformance.profiles.efdx.reference.faults import FAULTS
+def _profiles(args: argparse.Namespace) -> int:
+    """`conformance profiles`: KEY  TITLE  description, one per installed pack; broken packs after."""
+    from conformance.harness import registry
 
+    installed = registry.installed()
+    width = max((len(key) for key in installed), default=0)
+    title_width = max((len(p.title) for p in installed.values()), default=0)
+    for key, profile in installed.items():
+        print(f"{key:<{width}}  {profile.title:<{title_width}}  {profile.description}")
+    for key, why in registry.broken().items():
+        print(printable(f"{key}: does not load: {why}"), file=sys.stderr)
+    return EXIT_OK if installed and not registry.broken() else EXIT_FAILED
+
+
+def _reference_faults(args: argparse.Namespace) -> int:
+    FAULTS = _profile(args.profile).faults()
     width = max(len(fault.name) for fault in FAULTS)
     purpose_width = max(len(fault.purpose) for fault in FAULTS)
     for fault in FAULTS:
@@ -304,22 +406,25 @@ def _reference_faults(args: argparse.Namespace) -> int:
 def _reference_serve(args: argparse.Namespace) -> int:
     import os
 
-    from conformance.profiles.efdx.reference.faults import fault
-    from conformance.profiles.efdx.reference.nsw import ReferenceNsw, Settings
-    from conformance.profiles.efdx.reference.server import run_until_signalled, serve
+    from conformance.core.profile import ReferenceSettings
 
+    profile = _profile(args.profile)
+    if args.party not in profile.parties:
+        raise UsageError(
+            f"--party {args.party}: not a party of {profile.title} ({' '.join(profile.parties)})"
+        )
     peers = {}
     for item in args.peer:
         party, _, url = item.partition("=")
-        if not url or party.upper() not in _parties():
+        if not url or party.upper() not in profile.parties:
             raise UsageError(f"--peer wants PARTY=URL, not {item!r}")
         peers[party.upper()] = url
     try:
-        fault(args.fault)
+        profile.fault(args.fault)
         schedule = tuple(float(value) for value in args.retry_schedule.split(","))
     except (KeyError, ValueError) as exc:
         raise UsageError(_message(exc)) from None
-    settings = Settings(
+    settings = ReferenceSettings(
         party=args.party,
         db=args.db or Path("reports") / f"reference-{args.party}.sqlite",
         peers=peers,
@@ -330,18 +435,67 @@ def _reference_serve(args: argparse.Namespace) -> int:
         trigger_token=args.trigger_token or os.environ.get("EFDX_TEST_TOKEN"),
         tls=args.tls,
     )
-    nsw = ReferenceNsw(settings)
-    server = serve(nsw, args.host, args.port, tls=args.tls)
 
-    def announce(server) -> None:
-        base = f"{'https' if args.tls else 'http'}://{args.host}:{server.port}"
+    def announce(base: str) -> None:
         fault_note = f" with fault {args.fault}" if args.fault else ""
-        print(f"reference NSW {args.party}{fault_note} at {base}/efdx/1/messages", flush=True)
+        print(f"reference NSW {args.party}{fault_note} at {base}{profile.inbox_path}", flush=True)
         if settings.trigger_token:
-            print(f"test trigger at {base}/efdx/1/test/trigger", flush=True)
+            print(f"test trigger at {base}{profile.trigger_path}", flush=True)
 
-    run_until_signalled(nsw, server, announce)
+    profile.serve_reference(settings, args.host, args.port, announce)
     return EXIT_OK
+
+
+def _load(args: argparse.Namespace) -> int:
+    from conformance.app.load.session import LoadError, LoadOptions, run_load
+    from conformance.harness.config import ConfigError, check_url, load
+
+    if args.sut and not args.config:
+        raise UsageError("--sut needs --config (the candidate's ICS)")
+    if args.config and (args.reference_fault or args.tls):
+        raise UsageError("--reference-fault and --tls are for the embedded reference (no --config)")
+    for name in ("rate", "duration", "users", "gateway_faults"):
+        value = getattr(args, name)
+        if value is not None and (value <= 0 if name != "gateway_faults" else not 0 <= value < 1):
+            raise UsageError(f"--{name.replace('_', '-')}: out of range: {value:g}")
+    if args.workers < 0 or args.expect_workers < 0 or args.ramp < 0:
+        raise UsageError("--workers, --expect-workers and --ramp cannot be negative")
+    if args.expect_workers and not args.master_bind:
+        raise UsageError("--expect-workers needs --master-bind (where remote workers connect)")
+    try:
+        config = (
+            load(args.config, check_url(args.sut, "--sut") if args.sut else None) if args.config else None
+        )
+        if args.reference_fault:
+            from conformance.profiles.efdx.reference.faults import fault
+
+            fault(args.reference_fault)
+        options = LoadOptions(
+            config=config,
+            rate=args.rate,
+            duration_s=args.duration,
+            ramp_s=args.ramp,
+            users=args.users,
+            workers=args.workers,
+            master_bind=args.master_bind,
+            expect_workers=args.expect_workers,
+            gateway_faults=args.gateway_faults,
+            reference_fault=args.reference_fault,
+            tls=args.tls,
+            report_dir=args.report_dir,
+        )
+        code, _ = run_load(options)
+    except (ConfigError, LoadError, KeyError) as exc:
+        raise UsageError(_message(exc)) from None
+    return code
+
+
+def _load_worker(args: argparse.Namespace) -> int:
+    import subprocess
+
+    return subprocess.call(
+        [sys.executable, "-m", "conformance.app.load.child", "worker", "--master", args.master]
+    )
 
 
 def _message(exc: Exception) -> str:
@@ -350,19 +504,19 @@ def _message(exc: Exception) -> str:
 
 
 def _parties() -> tuple[str, ...]:
-    from conformance.profiles.efdx.codes import PARTIES
+    """Every party of every installed profile."""
+    from conformance.harness import registry
 
-    return PARTIES
+    return tuple(dict.fromkeys(party for p in registry.installed().values() for party in p.parties))
 
 
 def _spec(args: argparse.Namespace) -> int:
-    from conformance.profiles.efdx import spec
-
+    profile = _profile(args.profile)
     if args.id is None:
-        print(spec.spec_text())
+        print(profile.spec_document())
         return EXIT_OK
     try:
-        print(spec.describe(args.id))
+        print(profile.spec_text(args.id))
     except KeyError as exc:
         raise UsageError(_message(exc)) from None
     return EXIT_OK
@@ -381,11 +535,18 @@ def _diff(args: argparse.Namespace) -> int:
 
 def _evidence_verify(args: argparse.Namespace) -> int:
     from conformance.core.violations import Violation
-    from conformance.profiles.efdx.pki import TestPki
-    from conformance.results.evidence import verify_evidence
+    from conformance.results.evidence import load_anchors, verify_evidence
 
+    anchors = None
+    if args.trust_anchor:
+        try:
+            anchors = load_anchors(args.trust_anchor)
+        except OSError as exc:
+            raise UsageError(f"--trust-anchor: {args.trust_anchor}: {exc.strerror or exc}") from None
+        except ValueError:
+            raise UsageError(f"--trust-anchor: {args.trust_anchor}: no PEM certificate in it") from None
     try:
-        verified = verify_evidence(args.bundle, TestPki.load().trust_store())
+        verified = verify_evidence(args.bundle, _profile(None).load_pki().trust_store(), anchors=anchors)
     except OSError as exc:
         raise UsageError(f"{args.bundle}: {exc.strerror or exc}") from None
     except Violation as violation:
@@ -394,25 +555,71 @@ def _evidence_verify(args: argparse.Namespace) -> int:
         )
         return EXIT_FAILED
     print(printable(f"{args.bundle}: valid ({verified.files} files, signed by {verified.signer})"))
+    if verified.anchor:
+        print(printable(f"  the signer's certificate chains to the trust anchor {verified.anchor}"))
     if verified.test_only:
         print(
             "  signed with a TEST ONLY key, which anyone can use: "
             "this shows the bundle is intact, not who made it"
         )
+    elif not verified.anchor:
+        print(
+            "  the signer's chain was not checked: give --trust-anchor with the site's CA to know "
+            "the bundle comes from that site"
+        )
     return EXIT_OK
 
 
-def _pki_path(args: argparse.Namespace) -> int:
-    from conformance.profiles.efdx.pki import TestPki
+def _report_pdf(args: argparse.Namespace) -> int:
+    from conformance.results.certificate import HTML as CERTIFICATE
+    from conformance.results.pdf import PdfError, find_chromium, print_pdf
 
-    print(TestPki.load().directory)
+    page = args.folder / "report.html"
+    if not page.is_file():
+        raise UsageError(f"{args.folder}: no report.html (give a report folder)")
+    if find_chromium() is None:
+        raise UsageError(
+            "report pdf: Chromium is needed and was not found (install the Debian package chromium, "
+            "or set CONFORMANCE_CHROMIUM to its path)"
+        )
+    try:
+        for html in (page, args.folder / CERTIFICATE):
+            if html.is_file():
+                print(print_pdf(html, html.with_suffix(".pdf")))
+    except PdfError as exc:
+        raise UsageError(f"report pdf: {exc}") from None
+    return EXIT_OK
+
+
+def _pki_generator(args: argparse.Namespace):
+    """The chosen pack's TEST ONLY PKI generator: ``extras["pki_generator"]``, a callable returning a
+    core.testpki.PkiGenerator (called on use, so that listing packs loads no cryptography)."""
+    profile = _profile(args.profile)
+    generator = profile.extras.get("pki_generator")
+    if generator is None:
+        raise UsageError(f"the {profile.title} pack ships no TEST ONLY PKI generator")
+    return generator()
+
+
+def _pki_path(args: argparse.Namespace) -> int:
+    print(_profile(args.profile).load_pki().directory)
     return EXIT_OK
 
 
 def _pki_generate(args: argparse.Namespace) -> int:
-    from conformance.profiles.efdx import pki_gen
+    generator = _pki_generator(args)
+    print(f"{generator.title} written to {generator.generate(args.out)}")
+    return EXIT_OK
 
-    return pki_gen.main(["--out", str(args.out)] if args.out else [])
+
+def _pki_add_party(args: argparse.Namespace) -> int:
+    generator = _pki_generator(args)
+    try:
+        target = generator.add_party(args.party.upper(), args.out)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"{args.party.upper()} added to the {generator.title} in {target}")
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:

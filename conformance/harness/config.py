@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.profiles.efdx.codes import PARTIES
+from conformance.harness import registry
 
 ROLES = ("importing", "exporting")
-CAPABILITIES = ("replace", "cancel", "verification", "utilisation", "ecdsa", "trigger")
 
 
 class ConfigError(Exception):
@@ -33,6 +32,40 @@ class Windows:
     grace_s: float = 1.0  # how long to watch for something that must not come (a second status)
     peer_timeout_s: float = 30.0  # how long the candidate waits for a partner's answer (M-21's timeout)
     operator_s: float = 300.0  # manual mode: how long an operator may take to make the candidate send
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """The capacity the candidate claims (spec section 8, optional capability `capacity`)."""
+
+    rate_per_s: float  # inbound CO messages per second, sustained
+    duration_s: float  # for this long
+    receipt_p95_s: float  # p95 of request to Receipt
+    status_p95_s: float  # p95 of Receipt to StatusNotification
+    gateway_fault_share: float = 0.0  # the share of its sends the partner's inbox may fail (P-03)
+
+
+CAPACITY_KEYS = ("rate_per_s", "duration_s", "receipt_p95_s", "status_p95_s", "gateway_fault_share")
+
+
+def _capacity(table: dict | None) -> Capacity | None:
+    """``candidate.capacity``: present means claimed; every bound but the fault share is required."""
+    if table is None:
+        return None
+    where = "candidate.capacity"
+    _unknown(table, set(CAPACITY_KEYS), where)
+    values = {
+        key: _number(_get(table, key, (int, float), where), f"{where}.{key}") for key in CAPACITY_KEYS[:4]
+    }
+    for key in ("rate_per_s", "duration_s"):
+        if values[key] <= 0:
+            raise ConfigError(f"{where}.{key}: expected a number above 0, got {table[key]!r}")
+    share = _number(
+        _get(table, "gateway_fault_share", (int, float), where, 0.0), f"{where}.gateway_fault_share"
+    )
+    if share >= 1:
+        raise ConfigError(f"{where}.gateway_fault_share: expected a share from 0 to below 1, got {share!r}")
+    return Capacity(**values, gateway_fault_share=share)
 
 
 @dataclass(frozen=True)
@@ -63,7 +96,11 @@ class Config:
     build: str | None = None  # the candidate's build or version, for the certification record
     site: str | None = None  # where the run took place (the certifying body or lab)
     operator: str | None = None  # who ran it
+    site_cert: Path | None = None  # the site's certificate (then its chain), signing the evidence
+    site_key: Path | None = None  # its private key (PEM, unencrypted); neither: a rehearsal's TEST ONLY key
     sha256: str | None = None  # of the configuration file as read
+    profiles: tuple[str, ...] = ("efdx",)  # the profile packs claimed (candidate.profiles), by key
+    capacity: Capacity | None = None  # claimed under [candidate.capacity] (spec section 8)
 
     def claims(self, capability: str) -> bool:
         return capability in self.capabilities
@@ -112,10 +149,31 @@ def _listen(value: str) -> str:
     return value
 
 
-def _party(value: str, where: str) -> str:
-    if value not in PARTIES:
-        raise ConfigError(f"{where}: {value!r} is not a party ({' '.join(PARTIES)})")
+def _party(value: str, where: str, profiles: tuple[str, ...]) -> str:
+    """A party of every profile claimed (an NSW serving two agreements is a party to both)."""
+    for key in profiles:
+        profile = registry.get(key)
+        if value not in profile.parties:
+            raise ConfigError(
+                f"{where}: {value!r} is not a party of {profile.title} ({' '.join(profile.parties)})"
+            )
     return value
+
+
+def _profiles(candidate: dict) -> tuple[str, ...]:
+    """``candidate.profiles``: the profiles claimed, by key or title (default: EFDX 1.0 alone)."""
+    names = _get(candidate, "profiles", list, "candidate", list(registry.DEFAULT))
+    if not names:
+        raise ConfigError("candidate.profiles: empty (claim at least one profile)")
+    keys = []
+    for name in names:
+        if not isinstance(name, str):
+            raise ConfigError(f"candidate.profiles: {name!r} is not a profile name")
+        try:
+            keys.append(registry.get(name).key)
+        except registry.ProfileError as exc:
+            raise ConfigError(f"candidate.profiles: {exc}") from None
+    return tuple(dict.fromkeys(keys))
 
 
 def check_url(value: str, where: str) -> str:
@@ -147,20 +205,37 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
     _unknown(data, {"candidate", "harness", "tls", "site"}, "(top level)")
     candidate = _get(data, "candidate", dict, "(top level)")
     _unknown(
-        candidate, {"party", "inbox_url", "roles", "capabilities", "windows", "trigger", "build"}, "candidate"
+        candidate,
+        {
+            "party",
+            "inbox_url",
+            "roles",
+            "capabilities",
+            "windows",
+            "trigger",
+            "build",
+            "profiles",
+            "capacity",
+        },
+        "candidate",
     )
+    profiles = _profiles(candidate)
     site = _get(data, "site", dict, "(top level)", {})
-    _unknown(site, {"name", "operator"}, "site")
-    party = _party(_get(candidate, "party", str, "candidate"), "candidate.party")
+    _unknown(site, {"name", "operator", "key_file", "cert_file"}, "site")
+    if ("key_file" in site) != ("cert_file" in site):
+        given, missing = ("key_file", "cert_file") if "key_file" in site else ("cert_file", "key_file")
+        raise ConfigError(f"site.{missing}: missing (site.{given} is given; the evidence needs both)")
+    party = _party(_get(candidate, "party", str, "candidate"), "candidate.party", profiles)
     roles = tuple(_get(candidate, "roles", list, "candidate", list(ROLES)))
     for role in roles:
         if role not in ROLES:
             raise ConfigError(f"candidate.roles: {role!r} is not one of {', '.join(ROLES)}")
     capabilities = frozenset(_get(candidate, "capabilities", list, "candidate", []))
+    known_capabilities = tuple(dict.fromkeys(c for key in profiles for c in registry.get(key).capabilities))
     for capability in capabilities:
-        if capability not in CAPABILITIES:
+        if capability not in known_capabilities:
             raise ConfigError(
-                f"candidate.capabilities: {capability!r} is not one of {', '.join(CAPABILITIES)}"
+                f"candidate.capabilities: {capability!r} is not one of {', '.join(known_capabilities)}"
             )
     windows_table = _get(candidate, "windows", dict, "candidate", {})
     _unknown(windows_table, set(Windows.__dataclass_fields__), "candidate.windows")
@@ -178,7 +253,7 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
         raise ConfigError("candidate.trigger.url: missing (the candidate claims the capability 'trigger')")
     harness = _get(data, "harness", dict, "(top level)", {})
     _unknown(harness, {"party", "listen", "url"}, "harness")
-    harness_party = _party(_get(harness, "party", str, "harness", "SG"), "harness.party")
+    harness_party = _party(_get(harness, "party", str, "harness", "SG"), "harness.party", profiles)
     if harness_party == party:
         raise ConfigError(f"harness.party: the harness plays a partner, not the candidate's party {party}")
     harness_url = _get(harness, "url", str, "harness", None)
@@ -214,6 +289,13 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
         build=_get(candidate, "build", str, "candidate", None),
         site=_get(site, "name", str, "site", None),
         operator=_get(site, "operator", str, "site", None),
+        **{
+            field_name: _path(_get(site, key, str, "site"), f"site.{key}", base)
+            for key, field_name in (("cert_file", "site_cert"), ("key_file", "site_key"))
+            if key in site
+        },
+        profiles=profiles,
+        capacity=_capacity(_get(candidate, "capacity", dict, "candidate", None)),
     )
 
 

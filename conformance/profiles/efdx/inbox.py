@@ -135,6 +135,10 @@ class HarnessInbox:
     server_cert: tuple[str, str] | None = None  # (certificate, key) for TLS; default: the party's NSW
     limits: Limits = field(default_factory=Limits)  # per-connection time, connections at once
     retention: Retention = field(default_factory=Retention)  # what is kept of bodies
+    # For a load run: each arrival once answered goes to ``listener``, and none is kept in
+    # ``arrivals`` (so a soak of hours does not grow the inbox).
+    listener: Callable[[Arrival], None] | None = None
+    keep_arrivals: bool = True
 
     def __post_init__(self) -> None:
         self.credential = self.pki.nsw(self.party)
@@ -327,12 +331,14 @@ class HarnessInbox:
 
     def _update(self, arrival: Arrival, *, new: bool = False, answered: int | None = None) -> None:
         with self._changed:
-            if new:
+            if new and self.keep_arrivals:
                 self._retain(arrival)
                 self.arrivals.append(arrival)
             if answered is not None:
                 arrival.answered = answered
             self._changed.notify_all()
+        if answered is not None and self.listener is not None:
+            self.listener(arrival)
 
     def _retain(self, arrival: Arrival) -> None:
         """Cut the body to what the Retention allows (under the lock, before anyone else sees it)."""

@@ -41,6 +41,18 @@ CO_ACTIONS = ("IssueCO", "ReplaceCO", "CancelCO")
 TRIGGER_ACTIONS = ("IssueCO", "ReplaceCO", "CancelCO", "StatusNotification", "VerificationRequest")
 
 
+# The capacity the reference NSW claims (spec section 8), as `conformance load` without --config
+# judges it: what it holds on a 2-core machine with the harness (generator, inbox) on the same
+# machine. bench/README.md has the figures of the reference alone.
+DECLARED_CAPACITY = {
+    "rate_per_s": 40.0,
+    "duration_s": 60.0,
+    "receipt_p95_s": 0.25,
+    "status_p95_s": 1.0,
+    "gateway_fault_share": 0.0,
+}
+
+
 @dataclass
 class Settings:
     """How one reference NSW is run (the `conformance reference serve` options)."""

@@ -1,0 +1,105 @@
+"""Judging one synchronous answer under load, with the suite's own checks.
+
+What a message must get is the spec's (a Receipt, Duplicate or not) or the vector manifest's (the
+Error code of an invalid vector); the checks are the suite's: ``signals.check_receipt`` (M-19),
+``signals.check_error`` (M-20, the code, RefToMessageId, Location), the HTTP status of the
+catalogue, and the suite's rules for which Errors may omit RefToMessageId or must give a Location.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from conformance.core.trust import TrustStore
+from conformance.core.violations import Violation
+from conformance.profiles.efdx import signals, steps
+from conformance.profiles.efdx.catalogue import requirement
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What the answer to one message must be."""
+
+    message_id: str | None
+    action: str | None
+    digests: tuple[str, ...] = ()
+    code: str | None = None  # an EFDX code: an Error; None: a Receipt
+    duplicate: bool = False  # a Receipt with Duplicate=true
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    content_type: str
+    body: bytes
+
+
+def judge(
+    expected: Expected, answer: Answer, *, sender: str, candidate: str, trust: TrustStore, at: datetime
+) -> Violation | None:
+    """None when the answer is what the spec demands; otherwise the Violation, naming its requirement."""
+    try:
+        if expected.code is None:
+            _receipt(expected, answer, sender, candidate, trust, at)
+        else:
+            _error(expected, answer, sender, candidate, trust, at)
+    except Violation as violation:
+        return violation
+    return None
+
+
+def _media_type(answer: Answer, requirement_id: str) -> None:
+    if answer.content_type.split(";")[0].strip().lower() not in ("application/xml", "text/xml"):
+        raise Violation(
+            requirement_id,
+            "an answer with Content-Type application/xml",
+            f"Content-Type {answer.content_type or 'none'!r}",
+        )
+
+
+def _summary(answer: Answer) -> str:
+    return f"HTTP {answer.status} " + answer.body[:200].decode("utf-8", "replace").replace("\n", " ")
+
+
+def _receipt(expected: Expected, answer: Answer, sender: str, candidate: str, trust, at) -> None:
+    if answer.status != 200:
+        raise Violation(
+            steps.RECEIPT_DUE.get(expected.action or "", "M-19"), "HTTP 200 with a Receipt", _summary(answer)
+        )
+    _media_type(answer, "M-19")
+    receipt = signals.check_receipt(
+        answer.body,
+        message_id=expected.message_id,
+        sender=sender,
+        receiver=candidate,
+        sent_digests=expected.digests,
+        trust=trust,
+        at=at,
+    )
+    if receipt.duplicate != expected.duplicate:
+        raise Violation(
+            "M-16",
+            f"Duplicate {str(expected.duplicate).lower()}",
+            f"Duplicate {str(receipt.duplicate).lower()}",
+        )
+
+
+def _error(expected: Expected, answer: Answer, sender: str, candidate: str, trust, at) -> None:
+    code = expected.code
+    failed = signals.code_requirement(code)
+    status = requirement(failed).http_status
+    if answer.status != status:
+        raise Violation(failed, f"HTTP {status} with an Error {code}", _summary(answer))
+    _media_type(answer, "M-20")
+    signals.check_error(
+        answer.body,
+        message_id=expected.message_id,
+        sender=sender,
+        receiver=candidate,
+        expected_code=code,
+        trust=trust,
+        at=at,
+        ref_optional=code in steps.UNREAD,
+        location_required=failed if failed in steps.LOCATION_GIVEN else None,
+    )

@@ -1,0 +1,316 @@
+"""The Locust side of `conformance load`, in a process of its own (gevent monkey-patches it).
+
+Roles: ``local`` (one process: users and shape), ``master`` (the shape; workers run the users) and
+``worker`` (users only, on this machine or another, given the run's spec by the master). Users send
+their records (one per message: what was sent, how it was answered, the judgement) in batches; a
+worker sends them to the master over Locust's own channel, and ``local`` or ``master`` writes them
+as JSON lines on stdout for `conformance load` to read. A worker's last batch carries the number
+of records it made, so the merged count can be checked against what each worker sent.
+
+    python -m conformance.app.load.child local --spec FILE
+    python -m conformance.app.load.child master --spec FILE --bind 127.0.0.1:PORT --expect-workers N
+    python -m conformance.app.load.child worker --master HOST:PORT
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import gevent
+import gevent.event
+
+# Locust patches the standard library with gevent when imported: first, before anything else.
+import locust  # noqa: I001
+from locust import FastHttpUser, LoadTestShape, events, task
+from locust.env import Environment
+
+from conformance.app.load import answers, mix
+from conformance.app.load.generator import Generator
+from conformance.profiles.efdx.pki import TestPki
+
+log = logging.getLogger("conformance.load")
+FLUSH_S = 0.25
+SPEC: dict = {}
+_spec_ready = gevent.event.Event()
+_state: dict = {"records": [], "made": 0, "worker": "local", "users": 0}
+
+
+def _out(message: dict) -> None:
+    sys.stdout.write(json.dumps(message, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+
+
+class _Shared:
+    """What every user of this process shares: generator, invalid vectors, trust (built once)."""
+
+    instance: _Shared | None = None
+
+    def __init__(self, spec: dict) -> None:
+        pki = TestPki.load(Path(spec["pki_dir"]) if spec.get("pki_dir") else None)
+        self.trust = pki.trust_store()
+        self.generator = Generator(pki, spec["sender"], spec["candidate"])
+        now = datetime.now(UTC)
+        self.invalid = mix.invalid_messages(pki, spec["sender"], spec["candidate"], now)
+
+    @classmethod
+    def get(cls) -> _Shared:
+        if cls.instance is None:
+            cls.instance = _Shared(SPEC)
+        return cls.instance
+
+
+def _ssl_context():
+    import gevent.ssl
+
+    context = gevent.ssl.create_default_context(cafile=SPEC["tls"]["ca"])
+    context.load_cert_chain(SPEC["tls"]["cert"], SPEC["tls"]["key"])
+    context.check_hostname = False  # the test PKI names localhost and 127.0.0.1; the chain is what counts
+    return context
+
+
+def _wait_time(user) -> float:
+    """Locust's constant_throughput for this user's share of the offered rate."""
+    return locust.constant_throughput(SPEC["rate"] / max(1, SPEC["users"]))(user)
+
+
+class Partner(FastHttpUser):
+    """One simulated partner NSW sending the mix to the candidate's inbox."""
+
+    abstract = False
+    host = "http://placeholder"
+    wait_time = _wait_time
+    insecure = False
+    network_timeout = 60.0
+    connection_timeout = 30.0
+    max_retries = 0
+
+    def __init__(self, environment) -> None:
+        _spec_ready.wait()
+        type(self).host = SPEC["base"]
+        type(self).network_timeout = type(self).connection_timeout = SPEC["request_timeout_s"]
+        if SPEC.get("tls"):
+            type(self).ssl_context_factory = staticmethod(_ssl_context)
+        super().__init__(environment)
+        shared = _Shared.get()
+        _state["users"] += 1
+        self.partner = mix.Partner(
+            shared.generator,
+            shared.invalid,
+            SPEC["weights"],
+            SPEC["sender"],
+            name=f"{SPEC['run']}-{_state['worker_index']}-{_state['users']}",
+            settle_s=SPEC["settle_s"],
+        )
+
+    @task
+    def send(self) -> None:
+        planned = self.partner.next(time.time())
+        shared = _Shared.get()
+        started = time.time()
+        record = {"k": planned.kind, "id": planned.expected.message_id, "t": started, "w": _state["worker"]}
+        with self.client.post(
+            SPEC["path"],
+            data=planned.body,
+            headers={"Content-Type": "application/xml"},
+            name=planned.kind,
+            catch_response=True,
+        ) as response:
+            record["l"] = latency = time.time() - started
+            if not response.status_code:  # no answer at all: the transport's exception says why
+                error = response.__dict__.get("error")
+                record["e"] = _error_kind(error)
+                record["x"] = f"{type(error).__name__}: {error}"[:300]
+                response.failure(record["e"])
+            else:
+                answer = answers.Answer(
+                    response.status_code, response.headers.get("Content-Type", ""), response.content or b""
+                )
+                violation = answers.judge(
+                    planned.expected,
+                    answer,
+                    sender=SPEC["sender"],
+                    candidate=SPEC["candidate"],
+                    trust=shared.trust,
+                    at=datetime.now(UTC),
+                )
+                if violation is None:
+                    response.success()
+                else:
+                    record["v"], record["x"] = violation.requirement, f"{planned.kind}: {violation}"[:500]
+                    response.failure(violation.requirement)
+        if planned.status and "e" not in record and "v" not in record:
+            record["st"], record["cv"] = planned.status, planned.conversation
+        self.partner.answered(planned, "e" not in record and "v" not in record, started + latency)
+        _state["records"].append(record)
+        _state["made"] += 1
+
+
+def _error_kind(error) -> str:
+    name = type(error).__name__.lower()
+    if "timeout" in name:
+        return "timeout"
+    if "refused" in str(error).lower():
+        return "connection refused"
+    if "reset" in str(error).lower() or "connectionreset" in name:
+        return "connection reset"
+    if "ssl" in name or "certificate" in str(error).lower():
+        return "tls"
+    return type(error).__name__
+
+
+class Shape(LoadTestShape):
+    """Ramp the users up over ``ramp_s``, hold them for ``duration_s``, then stop."""
+
+    def tick(self):
+        elapsed = self.get_run_time()
+        users = SPEC["users"]
+        if elapsed < SPEC["ramp_s"]:
+            return max(1, math.ceil(users * elapsed / SPEC["ramp_s"])), users
+        if elapsed < SPEC["ramp_s"] + SPEC["duration_s"]:
+            return users, users
+        return None
+
+
+def _flusher(send) -> None:
+    while True:
+        gevent.sleep(FLUSH_S)
+        _flush(send)
+
+
+def _flush(send) -> None:
+    batch, _state["records"] = _state["records"], []
+    if batch:
+        send({"r": batch})
+
+
+def _environment(runner_kind: str) -> Environment:
+    environment = Environment(user_classes=[Partner], shape_class=Shape(), events=events, stop_timeout=60.0)
+    return environment
+
+
+def run_local(spec_file: str) -> int:
+    SPEC.update(json.loads(Path(spec_file).read_text()))
+    _state["worker_index"] = 0
+    _spec_ready.set()
+    environment = _environment("local")
+    runner = environment.create_local_runner()
+
+    def on_stop(**_) -> None:
+        _flush(_out)
+        _out({"end": {"workers": {"local": _state["made"]}, "locust": _locust_totals(environment)}})
+
+    environment.events.test_stop.add_listener(on_stop)
+    gevent.spawn(_flusher, _out)
+    _Shared.get()  # build before the clock starts
+    _out({"ready": {}})
+    runner.start_shape()
+    runner.shape_greenlet.join()
+    runner.quit()
+    return 0
+
+
+def run_master(spec_file: str, bind: str, expect_workers: int) -> int:
+    SPEC.update(json.loads(Path(spec_file).read_text()))
+    host, port = bind.rsplit(":", 1)
+    environment = _environment("master")
+    runner = environment.create_master_runner(master_bind_host=host, master_bind_port=int(port))
+    finished: dict[str, int] = {}
+
+    def on_connect(client_id, **_) -> None:
+        runner.send_message("efdx_spec", SPEC, client_id)
+
+    def on_records(environment, msg, **_) -> None:
+        _out({"r": msg.data["r"]})
+
+    def on_done(environment, msg, **_) -> None:
+        finished[msg.data["worker"]] = msg.data["made"]
+
+    runner.register_message("efdx_records", on_records)
+    runner.register_message("efdx_done", on_done)
+    environment.events.worker_connect.add_listener(on_connect)
+    _out({"listening": {"port": int(port)}})
+    deadline = time.time() + 120
+    while len(runner.clients.ready) < expect_workers and time.time() < deadline:
+        gevent.sleep(0.1)
+    if len(runner.clients.ready) < expect_workers:
+        _out(
+            {"end": {"error": f"{len(runner.clients.ready)} of {expect_workers} workers connected in 120 s"}}
+        )
+        runner.quit()
+        return 1
+    gevent.sleep(0.5)  # the workers build their generator on the spec (about 0.5 s)
+    _out({"ready": {"workers": len(runner.clients.ready)}})
+    runner.start_shape()
+    while runner.shape_greenlet is not None and not runner.shape_greenlet.ready():
+        gevent.sleep(0.2)
+    deadline = time.time() + 30
+    while len(finished) < expect_workers and time.time() < deadline:
+        gevent.sleep(0.1)
+    _out({"end": {"workers": finished, "locust": _locust_totals(environment)}})
+    runner.quit()
+    return 0
+
+
+def run_worker(master: str) -> int:
+    host, port = master.rsplit(":", 1)
+    environment = _environment("worker")
+    runner = environment.create_worker_runner(host, int(port))
+    _state["worker"] = runner.client_id
+
+    def on_spec(environment, msg, **_) -> None:
+        SPEC.update(msg.data)
+        _state["worker_index"] = max(0, runner.worker_index)
+        _Shared.get()
+        _spec_ready.set()
+
+    def send(message: dict) -> None:
+        runner.send_message("efdx_records", message)
+
+    def on_stop(**_) -> None:
+        _flush(send)
+        runner.send_message("efdx_done", {"worker": _state["worker"], "made": _state["made"]})
+
+    runner.register_message("efdx_spec", on_spec)
+    environment.events.test_stop.add_listener(on_stop)
+    gevent.spawn(_flusher, send)
+    runner.greenlet.join()
+    return 0
+
+
+def _locust_totals(environment: Environment) -> dict:
+    total = environment.stats.total
+    return {
+        "requests": total.num_requests,
+        "failures": total.num_failures,
+        "avg_response_ms": round(total.avg_response_time, 2),
+        "median_response_ms": total.median_response_time,
+        "p95_response_ms": total.get_response_time_percentile(0.95),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="conformance.app.load.child")
+    parser.add_argument("role", choices=["local", "master", "worker"])
+    parser.add_argument("--spec")
+    parser.add_argument("--bind", default="127.0.0.1:5557")
+    parser.add_argument("--expect-workers", type=int, default=1)
+    parser.add_argument("--master", default="127.0.0.1:5557")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=os.environ.get("EFDX_LOAD_LOG", "WARNING"), stream=sys.stderr)
+    if args.role == "local":
+        return run_local(args.spec)
+    if args.role == "master":
+        return run_master(args.spec, args.bind, args.expect_workers)
+    return run_worker(args.master)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""The ledger of a load run: what was sent and answered, and every status matched to its CO.
+
+Records of sent messages come from the Locust processes (batched, so a status often reaches the
+harness inbox before the record of the CO it answers: it waits in ``early`` until then). Memory is
+bounded by time, not by the run's length: a CO waits for its status at most the status window
+(then it is lost), a matched CO is remembered for duplicate statuses for two windows, and every
+figure is a counter or a histogram (stats.py).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter, OrderedDict
+from dataclasses import dataclass
+
+from conformance.app.load.stats import Histogram, Series
+from conformance.core.violations import Violation
+from conformance.profiles.efdx import steps
+from conformance.profiles.efdx.codes import EFORMD_NS
+from conformance.profiles.efdx.inbox import Arrival
+
+_F = f"{{{EFORMD_NS}}}"
+ANSWERS = {"NOT_CONFIRMED": "VerificationResponse"}  # the asynchronous answer due, by expected status
+MAX_EXAMPLES = 5  # kept per requirement or error kind
+
+
+@dataclass
+class Awaited:
+    """A message taken with a Receipt whose asynchronous answer is due."""
+
+    message_id: str
+    conversation_id: str
+    kind: str
+    status: str
+    receipt_at: float  # epoch seconds
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """What steps.check_status reads of a sent message."""
+
+    message_id: str
+    conversation_id: str
+
+
+class Ledger:
+    def __init__(self, started: float, planned_s: float, status_window_s: float) -> None:
+        self.started, self.window_s = started, status_window_s
+        self.series = Series(planned_s)
+        self.receipt, self.status_lag = Histogram(), Histogram()
+        self.counts: Counter = Counter()
+        self.wrong: Counter = Counter()  # by requirement
+        self.errors: Counter = Counter()  # by kind
+        self.kinds: Counter = Counter()  # sent, by kind of message
+        self.examples: dict[str, list[str]] = {}
+        self.workers: Counter = Counter()  # records received, by Locust worker
+        self.awaiting: OrderedDict[str, Awaited] = OrderedDict()  # by MessageId, oldest first
+        self.matched: OrderedDict[str, tuple[str, float]] = OrderedDict()  # MessageId -> (status id, when)
+        self.early: OrderedDict[str, list[tuple[Arrival, float]]] = OrderedDict()
+        self.status_ids: OrderedDict[str, float] = OrderedDict()  # status MessageIds seen (retries)
+        self.last_receipt = started
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------------------ records
+
+    def record(self, rec: dict) -> None:
+        """One message sent by a Locust user, with the judgement of its synchronous answer."""
+        with self._lock:
+            window = self.series.at(rec["t"] - self.started)
+            self.counts["sent"] += 1
+            self.kinds[rec["k"]] += 1
+            self.workers[rec.get("w", "local")] += 1
+            window.counts["sent"] += 1
+            if rec.get("e"):
+                self.counts["errors"] += 1
+                self.errors[rec["e"]] += 1
+                window.counts["errors"] += 1
+                self._example(rec["e"], rec.get("x", ""))
+                return
+            if rec.get("v"):
+                self._wrong(rec["v"], rec.get("x", ""), window)
+                return
+            self.counts["right"] += 1
+            window.counts["right"] += 1
+            if rec["k"] != "invalid":
+                self.receipt.add(rec["l"])
+                window.receipt.add(rec["l"])
+            if rec.get("st") and rec["k"] != "duplicate":
+                receipt_at = rec["t"] + rec["l"]
+                self.last_receipt = max(self.last_receipt, receipt_at)
+                awaited = Awaited(rec["id"], rec["cv"], rec["k"], rec["st"], receipt_at)
+                self.awaiting[rec["id"]] = awaited
+                for arrival, at in self.early.pop(rec["id"], ()):
+                    self._match(arrival, at)
+
+    def _wrong(self, requirement: str, detail: str, window) -> None:
+        self.counts["wrong"] += 1
+        self.wrong[requirement] += 1
+        window.counts["wrong"] += 1
+        self._example(requirement, detail)
+
+    def _example(self, key: str, detail: str) -> None:
+        kept = self.examples.setdefault(key, [])
+        if len(kept) < MAX_EXAMPLES and detail:
+            kept.append(detail[:500])
+
+    # ------------------------------------------------------------------------------ the inbox
+
+    def arrival(self, arrival: Arrival) -> None:
+        """A message the candidate sent to the harness inbox, once answered."""
+        at = arrival.received_at.timestamp()
+        with self._lock:
+            if arrival.answered != 200:
+                self.counts["gateway_refused"] += 1  # a fault we played, or refused (M-22 below)
+                if arrival.judgement.accepted:
+                    return
+            header = arrival.header
+            if header is None or header.action not in ("StatusNotification", "VerificationResponse"):
+                if not arrival.judgement.accepted:
+                    self._wrong("M-22", str(arrival.judgement.violation), self.series.at(at - self.started))
+                return
+            if arrival.message_id in self.status_ids:
+                self.counts["redelivered"] += 1  # the same status again: a retry (M-21), not a second one
+                return
+            self.status_ids[arrival.message_id] = at
+            ref = header.ref_to_message_id
+            if ref in self.awaiting or ref in self.matched:
+                self._match(arrival, at)
+            else:
+                self.early.setdefault(ref or "", []).append((arrival, at))
+
+    def _match(self, arrival: Arrival, at: float) -> None:
+        ref = arrival.header.ref_to_message_id
+        window = self.series.at(at - self.started)
+        if ref in self.matched:
+            self.counts["duplicate_statuses"] += 1
+            window.counts["duplicate_statuses"] += 1
+            self._example("duplicate status", f"a second answer {arrival.message_id} to {ref}")
+            return
+        awaited = self.awaiting.pop(ref)
+        self.matched[ref] = (arrival.message_id, at)
+        self.counts["statuses"] += 1
+        window.counts["statuses"] += 1
+        lag = max(0.0, at - awaited.receipt_at)
+        self.status_lag.add(lag)
+        self.series.at(awaited.receipt_at - self.started).status_lag.add(lag)
+        try:
+            self._check(arrival, awaited)
+        except Violation as violation:
+            self._wrong(violation.requirement, str(violation), window)
+
+    def _check(self, arrival: Arrival, awaited: Awaited) -> None:
+        """The suite's checks of an asynchronous answer (M-22, A-02, A-01/A-03/A-04, A-05)."""
+        due = ANSWERS.get(awaited.status, "StatusNotification")
+        if arrival.header.action != due:
+            raise Violation("A-01", f"a {due}", f"a {arrival.header.action}")
+        sent = _Sent(awaited.message_id, awaited.conversation_id)
+        if due == "StatusNotification":
+            judges = {"cancel": ("A-03",), "replace": ("A-04",)}.get(awaited.kind, ())
+            steps.check_status(arrival, sent, awaited.status, [], judges)
+            return
+        if arrival.judgement.violation is not None:
+            raise Violation(
+                "M-22", "a VerificationResponse that meets M-03..M-15", str(arrival.judgement.violation)
+            )
+        outcome = arrival.judgement.payload.findtext(f"{_F}Outcome")
+        if outcome != awaited.status:
+            raise Violation("A-05", f"Outcome {awaited.status}", f"Outcome {outcome}")
+
+    # ------------------------------------------------------------------------------ time
+
+    def sweep(self, now: float | None = None, *, final: bool = False) -> None:
+        """Declare lost what waited past the status window; forget what is past any use."""
+        now = time.time() if now is None else now
+        with self._lock:
+            while self.awaiting:
+                awaited = next(iter(self.awaiting.values()))
+                if not final and now - awaited.receipt_at <= self.window_s:
+                    break
+                self.awaiting.popitem(last=False)
+                self.counts["lost"] += 1
+                self.series.at(awaited.receipt_at - self.started).counts["lost"] += 1
+                self._example("lost status", f"no answer to {awaited.message_id} ({awaited.kind})")
+            for table in (self.matched, self.status_ids):
+                while table and now - _when(next(iter(table.values()))) > 2 * self.window_s:
+                    table.popitem(last=False)
+            while self.early:
+                ref, arrivals = next(iter(self.early.items()))
+                if not final and now - arrivals[0][1] <= max(30.0, self.window_s):
+                    break
+                self.early.popitem(last=False)
+                self.counts["unexpected"] += len(arrivals)
+                self._example(
+                    "unexpected", f"an answer to {ref or 'no message'}, which the harness did not send"
+                )
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self.awaiting)
+
+    def figures(self) -> dict:
+        with self._lock:
+            return {
+                "counts": dict(self.counts),
+                "sent_by_kind": dict(self.kinds),
+                "receipt_latency": self.receipt.summary(),
+                "status_lag": self.status_lag.summary(),
+                "wrong_answers": dict(self.wrong),
+                "errors": dict(self.errors),
+                "examples": {key: list(value) for key, value in self.examples.items()},
+                "by_worker": dict(self.workers),
+                "over_time": self.series.as_json(),
+                "window_s": self.series.width,
+            }
+
+
+def _when(value) -> float:
+    return value[1] if isinstance(value, tuple) else value

@@ -1,0 +1,504 @@
+"""One `conformance load` run: candidate, harness inbox, Locust processes, progress, verdict, report.
+
+Against the embedded reference NSW (no --config) the reference runs as `conformance reference
+serve` in a process of its own, as a candidate would, with the harness inbox as its SG peer. The
+Locust side runs in child processes (child.py): one ``local`` process, or a master and N workers
+on loopback (--workers N), or a master that waits for workers on other machines (--master-bind).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from conformance import __version__
+from conformance.app.load import mix, verdict
+from conformance.app.load.inbox import GatewayFaults, load_inbox
+from conformance.app.load.ledger import Ledger
+from conformance.harness.config import Capacity, Config, ConfigError
+from conformance.profiles.efdx.pki import TestPki
+
+CHILD = [sys.executable, "-m", "conformance.app.load.child"]
+REFERENCE_PARTY, HARNESS_PARTY = "KH", "SG"
+REFERENCE_STATUS_WINDOW_S = 10.0  # the reference sends at once; a status later than this is lost
+REFERENCE_PEER_TIMEOUT_S = 1.0
+
+
+class LoadError(Exception):
+    """Something that stops the run before it starts (exit 4), said in one line."""
+
+
+@dataclass
+class LoadOptions:
+    config: Config | None = None  # None: the embedded reference NSW
+    rate: float | None = None  # override the claimed rate
+    duration_s: float | None = None  # override the claimed duration
+    ramp_s: float = 2.0
+    users: int | None = None
+    workers: int = 0  # Locust workers on this machine (0: one local process)
+    master_bind: str | None = None  # host:port for workers on other machines
+    expect_workers: int = 0  # how many remote workers to wait for (with master_bind)
+    gateway_faults: float | None = None  # share of first deliveries failed (default: the claim's)
+    weights: dict[str, int] | None = None
+    reference_fault: str | None = None
+    tls: bool = False
+    report_dir: Path = Path("reports")
+    live: bool | None = None  # progress line rewritten in place (default: when stdout is a terminal)
+    seed: int | None = None
+    out: object = field(default_factory=lambda: sys.stdout)
+
+
+@dataclass
+class Target:
+    config: Config
+    capacity: Capacity | None
+    status_window_s: float
+    sut: dict
+
+
+def reference_capacity() -> Capacity:
+    from conformance.profiles.efdx.reference.nsw import DECLARED_CAPACITY
+
+    return Capacity(**DECLARED_CAPACITY)
+
+
+@contextmanager
+def _reference(inbox_url: str, workdir: Path, options: LoadOptions):
+    """The reference NSW as `conformance reference serve` in its own process; yields its inbox URL."""
+    command = [
+        sys.executable,
+        "-m",
+        "conformance.app.cli",
+        "reference",
+        "serve",
+        "--party",
+        REFERENCE_PARTY,
+        "--port",
+        "0",
+        "--db",
+        str(workdir / "reference.sqlite"),
+        "--peer",
+        f"{HARNESS_PARTY}={inbox_url}",
+        "--retry-schedule",
+        "0.2,0.4,0.8",
+        "--outbound-timeout",
+        str(REFERENCE_PEER_TIMEOUT_S),
+    ]
+    command += ["--fault", options.reference_fault] if options.reference_fault else []
+    command += ["--tls"] if options.tls else []
+    with open(workdir / "reference.log", "wb") as log:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, env=_child_env())
+        try:
+            line = process.stdout.readline().decode("utf-8", "replace").strip()
+            if " at " not in line:
+                tail = (workdir / "reference.log").read_text()[-500:]
+                raise LoadError(f"the reference NSW did not start: {tail}")
+            yield line.rsplit(" at ", 1)[1]
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _child_env() -> dict:
+    env = dict(os.environ)
+    env.pop("REQUESTS_CA_BUNDLE", None)  # requests#3829: they would override the test trust
+    env.pop("CURL_CA_BUNDLE", None)
+    return env
+
+
+def _reference_config(url: str, tls: bool) -> Config:
+    return Config(
+        party=REFERENCE_PARTY,
+        inbox_url=url,
+        capabilities=frozenset({"replace", "cancel", "verification"}),
+        harness_party=HARNESS_PARTY,
+        capacity=reference_capacity(),
+        tls=__import__("conformance.harness.config", fromlist=["Tls"]).Tls(enabled=tls),
+    )
+
+
+def _spec(
+    target: Target, options: LoadOptions, pki: TestPki, workdir: Path, rate: float, duration: float
+) -> dict:
+    config = target.config
+    base, _, rest = config.inbox_url.partition("://")[2].partition("/")
+    scheme = config.inbox_url.split("://")[0]
+    claims = set(config.capabilities) | set(config.roles)
+    bound = target.capacity.receipt_p95_s if target.capacity else 0.25
+    users = options.users or max(2, min(2000, math.ceil(rate * max(0.05, bound) * 3)))
+    spec = {
+        "base": f"{scheme}://{base}",
+        "path": "/" + rest,
+        "sender": config.harness_party,
+        "candidate": config.party,
+        "rate": rate,
+        "users": users,
+        "duration_s": duration,
+        "ramp_s": options.ramp_s,
+        "weights": mix.weights_for(claims, options.weights),
+        "settle_s": max(1.0, target.capacity.status_p95_s * 2 if target.capacity else 1.0),
+        "request_timeout_s": config.windows.request_timeout_s,
+        "run": mix.run_name(),
+        "pki_dir": str(pki.directory),
+        "tls": None,
+    }
+    if config.tls.enabled:
+        bundle = workdir / "trust.pem"
+        bundle.write_bytes(pki.trust_store().ca_pem())
+        credential = pki.nsw(config.harness_party)
+        spec["tls"] = {
+            "cert": str(config.tls.client_cert or credential.cert_path),
+            "key": str(config.tls.client_key or credential.key_path),
+            "ca": str(config.tls.ca_bundle or bundle),
+        }
+    return spec
+
+
+class Children:
+    """The Locust processes; reads the records the local process or the master writes."""
+
+    def __init__(self, spec_file: Path, options: LoadOptions, ledger: Ledger, workdir: Path) -> None:
+        self.ledger, self.processes, self.end, self.ready = ledger, [], None, threading.Event()
+        self.records = 0
+        self.failure: str | None = None
+        stderr = self._stderr = open(workdir / "locust.log", "ab")  # noqa: SIM115 (closed in stop())
+        self.log = workdir / "locust.log"
+        env = _child_env()
+        if options.workers or options.master_bind:
+            bind = options.master_bind or f"127.0.0.1:{_free_port()}"
+            expect = options.workers + options.expect_workers
+            master = [
+                *CHILD,
+                "master",
+                "--spec",
+                str(spec_file),
+                "--bind",
+                bind,
+                "--expect-workers",
+                str(expect),
+            ]
+            self.main = subprocess.Popen(master, stdout=subprocess.PIPE, stderr=stderr, env=env)
+            connect = "127.0.0.1:" + bind.rsplit(":", 1)[1]
+            for _ in range(options.workers):
+                worker = [*CHILD, "worker", "--master", connect]
+                self.processes.append(
+                    subprocess.Popen(worker, stdout=subprocess.DEVNULL, stderr=stderr, env=env)
+                )
+        else:
+            local = [*CHILD, "local", "--spec", str(spec_file)]
+            self.main = subprocess.Popen(local, stdout=subprocess.PIPE, stderr=stderr, env=env)
+        self.processes.insert(0, self.main)
+        self.reader = threading.Thread(target=self._read, name="load-records", daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        for line in self.main.stdout:
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            for record in message.get("r", ()):
+                self.records += 1
+                self.ledger.record(record)
+            if "ready" in message:
+                self.ready.set()
+            if "end" in message:
+                self.end = message["end"]
+        self.ready.set()
+
+    def running(self) -> bool:
+        return self.main.poll() is None or self.reader.is_alive()
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.reader.join(timeout=5)
+        self._stderr.close()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_load(options: LoadOptions) -> tuple[int, Path | None]:
+    """Run; return the exit code (0 held, 1 not held or inconclusive) and the report folder."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per status
+    pki = TestPki.load()
+    started_at = datetime.now(UTC)
+    folder = options.report_dir / (started_at.strftime("%Y%m%dT%H%M%SZ") + "-load")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LoadError(
+            f"--report-dir: cannot write to {options.report_dir}: {exc.strerror or exc}"
+        ) from None
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="efdx-load-")))
+        config = options.config
+        capacity = config.capacity if config else reference_capacity()
+        rate = options.rate or (capacity.rate_per_s if capacity else None)
+        duration = options.duration_s or (capacity.duration_s if capacity else None)
+        if not rate or not duration:
+            raise LoadError("--rate and --duration: needed when the candidate claims no capacity")
+        share = (
+            options.gateway_faults
+            if options.gateway_faults is not None
+            else (capacity.gateway_fault_share if capacity else 0.0)
+        )
+        windows = config.windows if config else None
+        status_window = windows.status_s if windows else REFERENCE_STATUS_WINDOW_S
+        peer_timeout = windows.peer_timeout_s if windows else REFERENCE_PEER_TIMEOUT_S
+        ledger = Ledger(time.time(), options.ramp_s + duration, status_window)
+        faults = GatewayFaults(share, peer_timeout, options.seed) if share else None
+        tls = config.tls.enabled if config else options.tls
+        host, port = (config.harness_listen if config else "127.0.0.1:0").rsplit(":", 1)
+        server_cert = None
+        if config and config.tls.inbox_cert:
+            server_cert = (str(config.tls.inbox_cert), str(config.tls.inbox_key))
+        harness_party = config.harness_party if config else HARNESS_PARTY
+        inbox = load_inbox(
+            harness_party,
+            pki,
+            ledger.arrival,
+            tls=tls,
+            host=host,
+            port=int(port),
+            faults=faults,
+            server_cert=server_cert,
+        )
+        try:
+            stack.enter_context(inbox)
+        except OSError as exc:
+            raise LoadError(f"harness.listen: cannot listen on {host}:{port}: {exc}") from None
+        if config is None:
+            url = stack.enter_context(_reference(inbox.url, workdir, options))
+            config = _reference_config(url, options.tls)
+            sut = {"url": url, "party": REFERENCE_PARTY, "reference": True, "fault": options.reference_fault}
+        else:
+            sut = {"url": config.inbox_url, "party": config.party, "reference": False}
+        target = Target(config, capacity, status_window, sut)
+        spec = _spec(target, options, pki, workdir, rate, duration)
+        spec_file = workdir / "spec.json"
+        spec_file.write_text(json.dumps(spec))
+        children = Children(spec_file, options, ledger, workdir)
+        stack.callback(children.stop)
+        progress = Progress(options, ledger, rate, options.ramp_s + duration)
+        interrupted = False
+        try:
+            children.ready.wait(timeout=180)
+            ledger.started = time.time()
+            progress.start = ledger.started
+            while children.running():
+                time.sleep(0.5)
+                ledger.sweep()
+                progress.tick()
+            _drain(ledger, status_window, (windows.grace_s if windows else 0.5))
+        except KeyboardInterrupt:
+            interrupted = True
+        ledger.sweep(final=True)
+        progress.done()
+        figures = ledger.figures()
+        end = children.end or {}
+        load = _load_block(
+            target, options, spec, figures, end, children, faults, rate, duration, inbox, interrupted
+        )
+    finished_at = datetime.now(UTC)
+    results = {
+        "kind": "load",
+        "profile": "EFDX 1.0",
+        "harness_version": __version__,
+        "sut": sut,
+        "ics": {"party": config.party, "capacity": vars(capacity) if capacity else None},
+        "started": started_at.isoformat(),
+        "finished": finished_at.isoformat(),
+        "verdict": load["verdict"],
+        "load": load,
+    }
+    write_results(folder, results)
+    _summary(options.out, results, folder)
+    return (0 if load["verdict"] == "held" else 1), folder
+
+
+def _drain(ledger: Ledger, status_window: float, grace_s: float) -> None:
+    """Wait for the statuses still due (at most the status window after the last Receipt), then a
+    grace period for a second status that must not come."""
+    while ledger.pending() and time.time() < ledger.last_receipt + status_window:
+        time.sleep(0.1)
+    time.sleep(grace_s)
+
+
+def _load_block(
+    target, options, spec, figures, end, children, faults, rate, duration, inbox, interrupted
+) -> dict:
+    offered, achieved = verdict.steady_rates(
+        figures["over_time"], figures["window_s"], options.ramp_s, options.ramp_s + duration
+    )
+    outcome, checks, notes = verdict.judge(
+        target.capacity, figures, rate=rate, offered=offered, achieved=achieved, duration_s=duration
+    )
+    workers = end.get("workers", {})
+    merged_complete = bool(workers) and sum(workers.values()) == children.records
+    if end.get("error"):
+        notes.append(end["error"])
+    if not merged_complete:
+        made = sum(workers.values()) if workers else "?"
+        notes.append(f"records merged {children.records}, made by the workers {made}")
+        outcome = "inconclusive" if outcome == "held" else outcome
+    if interrupted:
+        notes.append("interrupted (Ctrl-C): the figures cover the run so far")
+        outcome = "inconclusive" if outcome == "held" else outcome
+    counts = figures["counts"]
+    return {
+        "verdict": outcome,
+        "capacity": vars(target.capacity) if target.capacity else None,
+        "checks": [vars(check) for check in checks],
+        "notes": notes,
+        "offered": {
+            "rate_per_s": rate,
+            "duration_s": duration,
+            "ramp_s": options.ramp_s,
+            "users": spec["users"],
+            "workers": options.workers + options.expect_workers,
+            "mix": spec["weights"],
+            "gateway_fault_share": faults.share if faults else 0.0,
+            "tls": bool(spec["tls"]),
+        },
+        "achieved": {"offered_per_s": round(offered, 2), "answered_per_s": round(achieved, 2)},
+        "receipt_latency": figures["receipt_latency"],
+        "status_lag": figures["status_lag"],
+        "lost_statuses": counts.get("lost", 0),
+        "duplicate_statuses": counts.get("duplicate_statuses", 0),
+        "unexpected_statuses": counts.get("unexpected", 0),
+        "redelivered_statuses": counts.get("redelivered", 0),
+        "wrong_answers": figures["wrong_answers"],
+        "errors": figures["errors"],
+        "examples": figures["examples"],
+        "counts": counts,
+        "sent_by_kind": figures["sent_by_kind"],
+        "merged": {
+            "records": children.records,
+            "by_worker": figures["by_worker"],
+            "made_by_worker": workers,
+            "complete": merged_complete,
+        },
+        "gateway_faults": faults.played if faults else {},
+        "locust": end.get("locust", {}),
+        "harness": _harness_resources(inbox),
+        "window_s": figures["window_s"],
+        "over_time": figures["over_time"],
+    }
+
+
+def _harness_resources(inbox) -> dict:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    try:
+        fds = len(os.listdir("/proc/self/fd"))
+    except OSError:
+        fds = None
+    return {
+        "max_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "open_files": fds,
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+        "inbox_connections": {
+            key: getattr(inbox.connections, key) for key in ("refused", "timed_out", "failed")
+        },
+    }
+
+
+def write_results(folder: Path, results: dict) -> None:
+    from conformance.results import load_report
+
+    (folder / "results.json").write_text(json.dumps(results, indent=2))
+    (folder / "report.html").write_text(load_report.page(results))
+
+
+class Progress:
+    """One line on the terminal while the run goes (rewritten in place on a terminal)."""
+
+    def __init__(self, options: LoadOptions, ledger: Ledger, rate: float, planned_s: float) -> None:
+        self.out, self.ledger, self.rate, self.planned_s = options.out, ledger, rate, planned_s
+        self.live = options.live if options.live is not None else getattr(self.out, "isatty", lambda: False)()
+        self.start, self.last_line, self.last_sent = time.time(), 0.0, (time.time(), 0)
+
+    def line(self) -> str:
+        f = self.ledger
+        now = time.time()
+        with f._lock:
+            sent, right = f.counts["sent"], f.counts["right"]
+            receipt95, lag95 = f.receipt.percentile(0.95), f.status_lag.percentile(0.95)
+            counts = dict(f.counts)
+        then, before = self.last_sent
+        self.last_sent = (now, sent)
+        rate = (sent - before) / max(0.001, now - then)
+
+        def ms(value):
+            return "-" if value is None else f"{value * 1000:.0f} ms"
+
+        return (
+            f"load {min(now - self.start, self.planned_s):5.0f}/{self.planned_s:.0f} s  sent {sent} "
+            f"({rate:.0f}/s of {self.rate:g}/s)  right {right}  receipt p95 {ms(receipt95)}  "
+            f"status lag p95 {ms(lag95)}  lost {counts.get('lost', 0)}  "
+            f"twice {counts.get('duplicate_statuses', 0)}  wrong {counts.get('wrong', 0)}  "
+            f"errors {counts.get('errors', 0)}"
+        )
+
+    def tick(self) -> None:
+        now = time.time()
+        if self.live:
+            print("\r" + self.line()[:200] + "\x1b[K", end="", file=self.out, flush=True)
+        elif now - self.last_line >= 10:
+            self.last_line = now
+            print(self.line(), file=self.out, flush=True)
+
+    def done(self) -> None:
+        if self.live:
+            print(file=self.out)
+
+
+def _summary(out, results: dict, folder: Path) -> None:
+    load = results["load"]
+    print(f"EFDX 1.0 capacity: {load['verdict']}", file=out)
+    for check in load["checks"]:
+        mark = "held" if check["held"] else "NOT held"
+        print(
+            f"  {check['requirement']}  {mark}: expected {check['expected']}; observed {check['observed']}",
+            file=out,
+        )
+    for note in load["notes"]:
+        print(f"  note: {note}", file=out)
+    r, s = load["receipt_latency"], load["status_lag"]
+    print(
+        f"  offered {load['achieved']['offered_per_s']}/s, answered {load['achieved']['answered_per_s']}/s; "
+        f"receipt p50/p95/p99 {r['p50_ms']}/{r['p95_ms']}/{r['p99_ms']} ms; "
+        f"status lag p50/p95/p99 {s['p50_ms']}/{s['p95_ms']}/{s['p99_ms']} ms",
+        file=out,
+    )
+    print(f"report: {folder / 'report.html'}", file=out)
+
+
+__all__ = ["ConfigError", "LoadError", "LoadOptions", "run_load"]

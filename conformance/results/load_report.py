@@ -1,0 +1,130 @@
+"""The load section of a report: the capacity verdict, the figures and charts over time (inline SVG).
+
+``section(load)`` renders ``templates/load_section.html.j2`` for a results.json ``load`` block;
+report.html includes it when the run has one, and `conformance load` wraps it in a page of its own
+(``page``). Charts are plain SVG polylines computed here: no script, no external fetch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+import jinja2
+from markupsafe import Markup
+
+WIDTH, HEIGHT, PAD = 640, 180, 40
+
+_environment = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(resources.files("conformance.results") / "templates")),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+@dataclass(frozen=True)
+class Line:
+    label: str
+    points: str  # "x,y x,y ..." in the chart's pixels
+    css: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    unit: str
+    y_max: float
+    x_max: float
+    lines: tuple[Line, ...]
+    width: int = WIDTH
+    height: int = HEIGHT
+    pad: int = PAD
+
+
+def _nice(value: float) -> float:
+    """A round upper bound for an axis."""
+    if value <= 0:
+        return 1.0
+    step = 10 ** len(str(int(value))) / 10
+    for factor in (1, 2, 2.5, 5, 10):
+        if step * factor >= value:
+            return step * factor
+    return value
+
+
+def _chart(title: str, unit: str, over_time: list[dict], window_s: float, series: list[tuple]) -> Chart:
+    x_max = max((w["t_s"] + window_s for w in over_time), default=1.0)
+    values = [pick(w) for w in over_time for _, pick, _ in series]
+    y_max = _nice(max((v for v in values if v is not None), default=0.0))
+    lines = []
+    for label, pick, css in series:
+        points = []
+        for window in over_time:
+            value = pick(window)
+            if value is None:
+                continue
+            x = PAD + (window["t_s"] + window_s / 2) / x_max * (WIDTH - 2 * PAD)
+            y = HEIGHT - PAD - value / y_max * (HEIGHT - 2 * PAD)
+            points.append(f"{x:.1f},{y:.1f}")
+        lines.append(Line(label, " ".join(points), css))
+    return Chart(title, unit, y_max, x_max, tuple(lines))
+
+
+def charts(load: dict) -> list[Chart]:
+    over_time, width = load.get("over_time", []), load.get("window_s", 1.0)
+
+    def pct(kind: str, key: str):
+        return lambda window: window[kind][key]
+
+    return [
+        _chart(
+            "Throughput",
+            "messages/s",
+            over_time,
+            width,
+            [
+                ("offered", lambda w: w["offered_per_s"], "offered"),
+                ("answered right", lambda w: w["answered_per_s"], "answered"),
+                ("statuses", lambda w: w["statuses_per_s"], "statuses"),
+            ],
+        ),
+        _chart(
+            "Receipt latency",
+            "ms",
+            over_time,
+            width,
+            [(p, pct("receipt_ms", f"{p}_ms"), p) for p in ("p50", "p95", "p99")],
+        ),
+        _chart(
+            "Status lag (Receipt to StatusNotification)",
+            "ms",
+            over_time,
+            width,
+            [(p, pct("status_lag_ms", f"{p}_ms"), p) for p in ("p50", "p95", "p99")],
+        ),
+    ]
+
+
+def section(load: dict) -> Markup:
+    """The load section's HTML for a results.json ``load`` block."""
+    return Markup(_environment.get_template("load_section.html.j2").render(load=load, charts=charts(load)))
+
+
+def page(results: dict) -> str:
+    """A self-contained report.html for a `conformance load` run."""
+    sut = results.get("sut", {})
+    title = f"EFDX 1.0 capacity: {results['verdict']}"
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{Markup.escape(title)}</title><style>{_STYLE}</style></head><body>"
+        f"<h1>{Markup.escape(title)}</h1><p>candidate {Markup.escape(sut.get('party', ''))} at "
+        f"<code>{Markup.escape(sut.get('url', ''))}</code>; {Markup.escape(results['started'])} to "
+        f"{Markup.escape(results['finished'])}; harness {Markup.escape(results['harness_version'])}</p>"
+        f"{section(results['load'])}</body></html>\n"
+    )
+
+
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;margin:2em;max-width:60em}"
+    "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}"
+)
