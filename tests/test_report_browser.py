@@ -18,6 +18,7 @@ import base64
 import contextlib
 import json
 import os
+import re
 import signal
 import struct
 import subprocess
@@ -32,6 +33,7 @@ from conftest import require_tool
 
 from conformance.app.run import RunOptions, run
 from conformance.profiles.efdx import catalogue
+from conformance.results import xmlview
 
 START_TIMEOUT_S = 20.0  # Chromium writing DevToolsActivePort
 CALL_TIMEOUT_S = 10.0  # one CDP command answered
@@ -44,11 +46,13 @@ PASS_COLOUR = "rgb(26, 127, 55)"  # --pass in the template
 FAIL_COLOUR = "rgb(207, 34, 46)"  # --fail in the template
 
 
-# What would make the page fetch something, now or on a click: elements with a source or a link,
-# and url(...) in its style sheets. The report has neither (exchanged URLs are shown as text only).
+# What would make the page fetch something, now or on a click: elements with a source or a link
+# (other than to a place on the page itself), and url(...) in its style sheets. The report has
+# neither (exchanged URLs are shown as text only).
 LINKED_RESOURCES = """[
   ...[...document.querySelectorAll(
-    '[src], [srcset], [href], [poster], [data], [background], link, iframe, object, embed, base, form'
+    '[src], [srcset], [href]:not(a[href^="#"]), [poster], [data], [background], link, iframe, object, embed,'
+    + ' base, form'
   )].map(e => e.outerHTML.slice(0, 200)),
   ...[...document.styleSheets]
     .flatMap(s => { try { return [...s.cssRules]; } catch { return []; } })  // others' sheets: a link
@@ -350,7 +354,12 @@ def check_page_basics(page: LoadedPage, data: dict, verdict: str, m06: str, colo
     assert page.requests == [page.url]
     assert page.evaluate("performance.getEntriesByType('resource').length") == 0
     assert page.errors == []
-    assert page.evaluate("document.scripts.length") == 0
+    # one inline script, admitted by the page's Content-Security-Policy (by its hash), and nothing else
+    assert page.evaluate("document.scripts.length") == 1
+    policy = page.evaluate(
+        "document.querySelector('meta[http-equiv=Content-Security-Policy]').getAttribute('content')"
+    )
+    assert "default-src 'none'" in policy and "script-src 'sha256-" in policy
     assert page.evaluate(LINKED_RESOURCES) == []
 
     overall = page.evaluate("document.querySelector('#overall').innerText")
@@ -383,7 +392,9 @@ def test_conformant_report_in_chromium(browser, reports, tmp_path):
     assert data["verdict"] == "conformant"
     page = browser.open(reports["conformant"] / "report.html")
     check_page_basics(page, data, "conformant", "pass", PASS_COLOUR)
-    assert page.evaluate("document.querySelectorAll('section.test').length") == 0
+    assert page.evaluate("document.querySelectorAll('details.test[open]').length") == 0
+    assert page.evaluate("document.querySelectorAll('details.test').length") == len(data["tests"])
+    assert page.evaluate("document.querySelector('#failed-requirements')") is None
 
     png = page.screenshot(tmp_path / "conformant.png")
     check_png(png)
@@ -402,27 +413,28 @@ def test_not_conformant_report_in_chromium(browser, reports, tmp_path):
     check_page_basics(page, data, "not-conformant", "fail", FAIL_COLOUR)
 
     sections = page.evaluate(
-        "[...document.querySelectorAll('section.test')].map(s => ({heading: s.querySelector('h3').innerText,"
-        " reason: s.querySelector('dd').innerText}))"
+        "[...document.querySelectorAll('details.test[open]')].map(s => ({id: s.id,"
+        " heading: s.querySelector('h3').innerText, reason: s.querySelector('.reason').innerText}))"
     )
-    assert [normalised(section["heading"]) for section in sections] == [
-        f"fail {test['id']}" for test in failed
-    ]
+    assert [section["heading"] for section in sections] == [test["id"] for test in failed]
     assert [normalised(section["reason"]) for section in sections] == [
         normalised(test["reason"]) for test in failed
     ]
 
     # The exchanged messages are folded away in <details>: unfold them as a reader would, then
-    # the request and the answer of the first failed test are on screen verbatim.
+    # the request and the answer of the first failed test are on screen, pretty-printed.
+    first = sections[0]["id"]
     page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; }); true")
-    shown = page.evaluate("[...document.querySelector('#t1').querySelectorAll('pre')].map(p => p.innerText)")
+    shown = page.evaluate(
+        f"[...document.getElementById('{first}').querySelectorAll('pre.xml')].map(p => p.innerText)"
+    )
     exchange = failed[0]["exchanges"][0]
-    assert exchange["request_body"].strip() in [text.strip() for text in shown]
-    assert exchange["response_body"].strip() in [text.strip() for text in shown]
     assert "<Envelope" in exchange["request_body"]
+    for body in (exchange["request_body"], exchange["response_body"]):
+        assert normalised(xmlview.pretty(body).text) in [normalised(text) for text in shown]
 
     # The screenshot shows the first failure, unfolded.
-    page.evaluate("document.querySelector('#t1').scrollIntoView(); true")
+    page.evaluate(f"document.getElementById('{first}').scrollIntoView(); true")
     png = page.screenshot(tmp_path / "not-conformant.png")
     width, height = check_png(png)
     assert (width, height) == tuple(page.evaluate("[window.innerWidth, window.innerHeight]"))
@@ -445,6 +457,14 @@ def test_the_checks_see_fetches_and_errors(browser, reports, tmp_path):
     assert page.requests[0] == page.url
     assert "https://fonts.example.invalid/report.css" in page.requests
     assert any(url.startswith("data:image/gif") for url in page.requests)
+    # The report's Content-Security-Policy refuses the planted script (and says so as an error)...
+    assert any("Content Security Policy" in error for error in page.errors), page.errors
+    assert not any("planted" in error for error in page.errors)
+    assert len(page.evaluate(LINKED_RESOURCES)) == 2
+    # ...and without that policy, the same checks see the script's complaints.
+    unguarded = tmp_path / "unguarded.html"
+    policy = re.compile(r'<meta http-equiv="Content-Security-Policy"[^>]*>')
+    unguarded.write_text(policy.sub("", tampered.read_text()))
+    page = browser.open(unguarded)
     assert any("console.error" in error and "planted" in error for error in page.errors)
     assert any(error.startswith("exception") and "planted too" in error for error in page.errors)
-    assert len(page.evaluate(LINKED_RESOURCES)) == 2

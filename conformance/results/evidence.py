@@ -2,15 +2,21 @@
 
 The manifest lists every file of the bundle with its hash; the harness signs the manifest
 (``MANIFEST.sig``, RSA-SHA256 PKCS#1 v1.5 or ECDSA-SHA256, base64) with the key whose certificate
-is ``signer.pem``. `conformance evidence verify` checks all three offline. Until a site configures a
-key of its own, the signer is the TEST ONLY NSW certificate of the party the harness plays: that
-proves the bundle was not changed after the run, not who ran it.
+(and chain) is ``signer.pem``. `conformance evidence verify` checks all three offline, and the
+signer's chain when given the site's trust anchor. The signer is the site's key and certificate
+(``[site] key_file``, ``cert_file``); without them, a rehearsal, it is the TEST ONLY NSW certificate
+of the party the harness plays, which proves the bundle was not changed, not who ran it.
+
+``index.json`` maps each test to its files: what the harness sent and the candidate answered
+(``exchanges/<test>/<n>-request.xml``, ``-answer.xml``, whole as sent and received), and what the
+candidate sent to the harness inbox (``received/<test>/<n>.xml``, as kept).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -19,14 +25,14 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from conformance.core.trust import Credential, TrustStore
 from conformance.core.violations import Violation
 
-MANIFEST, SIGNATURE, SIGNER = "MANIFEST.sha256", "MANIFEST.sig", "signer.pem"
+MANIFEST, SIGNATURE, SIGNER, INDEX = "MANIFEST.sha256", "MANIFEST.sig", "signer.pem", "index.json"
 
 
 def _sign(data: bytes, credential: Credential) -> bytes:
@@ -48,15 +54,115 @@ def _verify(data: bytes, signature: bytes, cert: x509.Certificate) -> None:
 REPORT_FILES = ("results.json", "junit.xml", "ctrf.json", "report.html")
 
 
-def write_evidence(folder: Path, data: dict, path: Path, signer: Credential) -> None:
+def is_test_only(cert: x509.Certificate) -> bool:
+    """A certificate of the public TEST ONLY PKI: anyone has its key."""
+    organisations = cert.subject.get_attributes_for_oid(x509.oid.NameOID.ORGANIZATION_NAME)
+    return any(a.value == "EFDX TEST ONLY" for a in organisations)
+
+
+def signer_json(signer: Credential) -> dict:
+    """Who signs the evidence, for results.json and the report."""
+    return {
+        "subject": signer.cert.subject.rfc4514_string(),
+        "issuer": signer.cert.issuer.rfc4514_string(),
+        "sha256": signer.cert.fingerprint(hashes.SHA256()).hex(),
+        "test_only": is_test_only(signer.cert),
+    }
+
+
+class SiteKeyError(ValueError):
+    """The configured site key or certificate cannot sign evidence; the message names the key."""
+
+
+def load_site_signer(cert_file: Path, key_file: Path) -> Credential:
+    """The site's signing credential: ``cert_file`` holds the certificate (then its chain),
+    ``key_file`` the unencrypted PEM private key that matches it."""
+    try:
+        chain = tuple(x509.load_pem_x509_certificates(Path(cert_file).read_bytes()))
+    except (OSError, ValueError) as exc:
+        raise SiteKeyError(f"site.cert_file: not a PEM certificate: {cert_file} ({exc})") from None
+    try:
+        key = serialization.load_pem_private_key(Path(key_file).read_bytes(), password=None)
+    except (OSError, ValueError, TypeError) as exc:
+        raise SiteKeyError(f"site.key_file: not an unencrypted PEM private key: {key_file} ({exc})") from None
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise SiteKeyError("site.key_file: an RSA or EC key is needed")
+    public = serialization.PublicFormat.SubjectPublicKeyInfo
+    if key.public_key().public_bytes(Encoding.PEM, public) != chain[0].public_key().public_bytes(
+        Encoding.PEM, public
+    ):
+        raise SiteKeyError("site.key_file: does not match the certificate of site.cert_file")
+    return Credential("site", "", chain[0], key, chain, Path(cert_file), Path(key_file))
+
+
+def _bodies(data: dict, records: list | None) -> dict[str, bytes]:
+    """Every exchanged body, whole when the records are at hand (results.json keeps 64 KiB of each)."""
+    entries: dict[str, bytes] = {}
+    for index, test in enumerate(data["tests"], start=1):
+        record = records[index - 1] if records is not None and index <= len(records) else None
+        for number, exchange in enumerate(test["exchanges"], start=1):
+            base = f"exchanges/{index:03d}/{number:02d}"
+            raw = record.exchanges[number - 1] if record is not None else None
+            entries[f"{base}-request.xml"] = (
+                bytes(raw.request_body) if raw else exchange["request_body"].encode("utf-8")
+            )
+            entries[f"{base}-answer.xml"] = (
+                bytes(raw.response_body) if raw else exchange["response_body"].encode("utf-8")
+            )
+        for number, arrival in enumerate(test.get("received", []), start=1):
+            raw = record.arrivals[number - 1] if record is not None else None
+            body = bytes(raw.body) if raw is not None else arrival["body"].encode("utf-8")
+            entries[f"received/{index:03d}/{number:02d}.xml"] = body
+    return entries
+
+
+def evidence_index(data: dict) -> dict:
+    """index.json: for each test, its verdict and the files of what was exchanged."""
+    tests = []
+    for index, test in enumerate(data["tests"], start=1):
+        tests.append(
+            {
+                "id": test["id"],
+                "verdict": test["verdict"],
+                "requirements": test["requirements"],
+                "exchanges": [
+                    {
+                        "label": exchange.get("label", ""),
+                        "method": exchange.get("method"),
+                        "url": exchange.get("url"),
+                        "started": exchange.get("started"),
+                        "status": exchange.get("status"),
+                        "error": exchange.get("error"),
+                        "request_headers": exchange.get("request_headers", {}),
+                        "response_headers": exchange.get("response_headers", {}),
+                        "request": f"exchanges/{index:03d}/{number:02d}-request.xml",
+                        "answer": f"exchanges/{index:03d}/{number:02d}-answer.xml",
+                    }
+                    for number, exchange in enumerate(test["exchanges"], start=1)
+                ],
+                "received": [
+                    {
+                        "received_at": arrival.get("received_at"),
+                        "answered": arrival.get("answered"),
+                        "size": arrival.get("size"),
+                        "file": f"received/{index:03d}/{number:02d}.xml",
+                    }
+                    for number, arrival in enumerate(test.get("received", []), start=1)
+                ],
+            }
+        )
+    return {"profile": data.get("profile"), "verdict": data.get("verdict"), "tests": tests}
+
+
+def write_evidence(
+    folder: Path, data: dict, path: Path, signer: Credential, records: list | None = None
+) -> str:
+    """Write the bundle; return its SHA-256 (what a certificate of conformance names)."""
     entries: dict[str, bytes] = {}
     for name in REPORT_FILES:
         entries[name] = (folder / name).read_bytes()
-    for index, test in enumerate(data["tests"], start=1):
-        for number, exchange in enumerate(test["exchanges"], start=1):
-            base = f"exchanges/{index:03d}/{number:02d}"
-            entries[f"{base}-request.xml"] = exchange["request_body"].encode("utf-8")
-            entries[f"{base}-answer.xml"] = exchange["response_body"].encode("utf-8")
+    entries.update(_bodies(data, records))
+    entries[INDEX] = json.dumps(evidence_index(data), indent=2, ensure_ascii=False).encode("utf-8")
     manifest = "".join(
         f"{hashlib.sha256(body).hexdigest()}  {name}\n" for name, body in sorted(entries.items())
     )
@@ -66,7 +172,17 @@ def write_evidence(folder: Path, data: dict, path: Path, signer: Credential) -> 
             bundle.writestr(name, body)
         bundle.writestr(MANIFEST, manifest_bytes)
         bundle.writestr(SIGNATURE, base64.b64encode(_sign(manifest_bytes, signer)))
-        bundle.writestr(SIGNER, signer.cert.public_bytes(Encoding.PEM))
+        chain = signer.chain or (signer.cert,)
+        bundle.writestr(SIGNER, b"".join(cert.public_bytes(Encoding.PEM) for cert in chain))
+    return file_sha256(path)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while chunk := stream.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -74,6 +190,64 @@ class Verified:
     files: int
     signer: str
     test_only: bool  # signed with a TEST ONLY key, which anyone can use: integrity, not identity
+    anchor: str | None = None  # the trust anchor the signer's chain was checked to (None: not checked)
+
+
+def check_chain(
+    chain: tuple[x509.Certificate, ...], anchors: list[x509.Certificate], at: datetime
+) -> x509.Certificate:
+    """The anchor that ``chain`` (signer first, then intermediates) leads to: each certificate
+    issued and signed by the next, every one current at ``at``, the last one an anchor or issued by
+    one, issuers CAs; the signer allowed to sign (digitalSignature). Raises Violation otherwise."""
+    for cert in chain:
+        if not cert.not_valid_before_utc <= at <= cert.not_valid_after_utc:
+            raise _bad(f"a certificate current at {at:%Y-%m-%d %H:%M} UTC", cert.subject.rfc4514_string())
+    try:
+        usage = chain[0].extensions.get_extension_for_class(x509.KeyUsage).value
+        if not usage.digital_signature:
+            raise _bad("a signer certificate for digitalSignature", "a key usage without it")
+    except x509.ExtensionNotFound:
+        pass
+    for child, parent in zip(chain, chain[1:], strict=False):
+        _issued(child, parent)
+    last = chain[-1]
+    for anchor in anchors:
+        if last.fingerprint(hashes.SHA256()) == anchor.fingerprint(hashes.SHA256()):
+            return anchor
+        try:
+            _issued(last, anchor)
+        except Violation:
+            continue
+        if not anchor.not_valid_before_utc <= at <= anchor.not_valid_after_utc:
+            raise _bad("a trust anchor current now", anchor.subject.rfc4514_string())
+        return anchor
+    raise _bad(
+        "a signer whose chain leads to the trust anchor",
+        f"{chain[0].subject.rfc4514_string()}, issued by {last.issuer.rfc4514_string()}",
+    )
+
+
+def _issued(child: x509.Certificate, parent: x509.Certificate) -> None:
+    try:
+        constraints = parent.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        constraints = None
+    try:
+        if constraints is None or not constraints.ca:
+            raise ValueError("not a CA")
+        child.verify_directly_issued_by(parent)
+    except (ValueError, TypeError, InvalidSignature):
+        raise _bad(
+            f"{child.subject.rfc4514_string()} issued by {parent.subject.rfc4514_string()}", "it is not"
+        ) from None
+
+
+def load_anchors(path: Path) -> list[x509.Certificate]:
+    """The PEM certificates of a trust anchor file (ValueError when there are none)."""
+    anchors = x509.load_pem_x509_certificates(Path(path).read_bytes())
+    if not anchors:
+        raise ValueError("no certificate")
+    return anchors
 
 
 # Caps on what a bundle may make the verifier read: a bundle is untrusted input until verified.
@@ -144,11 +318,19 @@ def _manifest_entries(manifest: bytes) -> dict[str, str]:
 
 
 def verify_evidence(
-    path: Path, trust: TrustStore, at: datetime | None = None, member_cap: int = MEMBER_BYTES
+    path: Path,
+    trust: TrustStore,
+    at: datetime | None = None,
+    member_cap: int = MEMBER_BYTES,
+    anchors: list[x509.Certificate] | None = None,
 ) -> Verified:
-    """Check a bundle, signature and signer first: the manifest's signature by signer.pem, a signer
-    whose certificate chains to a trusted party's CA; then every file listed with the right hash and
-    nothing else. Member names and sizes are checked before anything is read. Raises Violation."""
+    """Check a bundle, signature and signer first: the manifest's signature by signer.pem; with
+    ``anchors``, the signer's chain to one of them; without, a TEST ONLY signer must chain to a test
+    party's CA (any other signer is reported, its chain unchecked); then every file listed with the
+    right hash and nothing else. Member names and sizes are checked before anything is read.
+    Raises Violation."""
+    moment = at or datetime.now(timezone.utc)
+    anchor = None
     try:
         with zipfile.ZipFile(path) as bundle:
             members = _members(bundle)
@@ -156,9 +338,14 @@ def verify_evidence(
                 if needed not in members:
                     raise _bad(f"{needed} in the bundle", "missing")
             try:
-                cert = x509.load_pem_x509_certificate(_read(bundle, members[SIGNER], SMALL_MEMBER_BYTES))
+                chain = tuple(
+                    x509.load_pem_x509_certificates(_read(bundle, members[SIGNER], SMALL_MEMBER_BYTES))
+                )
             except ValueError:
                 raise _bad(f"a PEM certificate in {SIGNER}", "something else") from None
+            if not chain:
+                raise _bad(f"a PEM certificate in {SIGNER}", "none")
+            cert = chain[0]
             manifest = _read(bundle, members[MANIFEST], MANIFEST_BYTES)
             try:
                 signature = base64.b64decode(
@@ -167,9 +354,12 @@ def verify_evidence(
                 _verify(manifest, signature, cert)
             except (InvalidSignature, ValueError, TypeError):
                 raise _bad(f"a manifest signature that verifies with {SIGNER}", "it does not") from None
-            country = cert.subject.get_attributes_for_oid(x509.oid.NameOID.COUNTRY_NAME)
-            party = str(country[0].value) if country else ""
-            trust.check_signer([cert], party, at or datetime.now(timezone.utc), "nsw")
+            if anchors:
+                anchor = check_chain(chain, anchors, moment).subject.rfc4514_string()
+            elif is_test_only(cert):
+                country = cert.subject.get_attributes_for_oid(x509.oid.NameOID.COUNTRY_NAME)
+                party = str(country[0].value) if country else ""
+                trust.check_signer([cert], party, moment, "nsw")
             listed = _manifest_entries(manifest)
             extra = sorted(set(members) - set(listed) - {MANIFEST, SIGNATURE, SIGNER})
             if extra:
@@ -181,7 +371,6 @@ def verify_evidence(
                     raise _bad(f"{name} with SHA-256 {digest}", "other content")
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
         raise _bad("an intact zip file", f"{type(exc).__name__}: {exc}") from None
-    organisations = [a.value for a in cert.subject.get_attributes_for_oid(x509.oid.NameOID.ORGANIZATION_NAME)]
     return Verified(
-        files=len(listed), signer=cert.subject.rfc4514_string(), test_only="EFDX TEST ONLY" in organisations
+        files=len(listed), signer=cert.subject.rfc4514_string(), test_only=is_test_only(cert), anchor=anchor
     )

@@ -1,11 +1,21 @@
-"""report.html: one self-contained page (no scripts, no external fetches) rendered with jinja2."""
+"""report.html (and certificate.html): self-contained pages rendered with jinja2.
+
+A page fetches nothing: its one style sheet and one script are inline, and a strict
+Content-Security-Policy allows exactly those (by their SHA-256), nothing from anywhere else, so
+that a message a candidate sent can never become markup that runs or loads (everything it sent is
+escaped as text, too).
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from importlib import resources
 from pathlib import Path
 
 import jinja2
+
+from conformance.results.view import ProfileText, report_view
 
 _environment = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(resources.files("conformance.results") / "templates")),
@@ -14,6 +24,61 @@ _environment = jinja2.Environment(
 )
 
 
-def write_html(data: dict, counts: dict[str, int], path: Path) -> None:
-    page = _environment.get_template("report.html.j2").render(data=data, counts=counts)
+def brief(text: str, limit: int = 160) -> str:
+    """A one-line gist of an observation: a message in it is cut off (the test card shows it whole)."""
+    text = " ".join((text or "").split())
+    if "<" in text:
+        text = text[: text.index("<")].rstrip() + " (message shown in the test)"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_environment.filters["brief"] = brief
+
+
+def _hash(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode() + "'"
+
+
+def policy(style: str, script: str | None = None) -> str:
+    """The page's Content-Security-Policy: its own inline style and script, by hash; nothing else."""
+    scripts = _hash(script) if script is not None else "'none'"
+    return (
+        f"default-src 'none'; style-src {_hash(style)}; script-src {scripts}; img-src 'none'; "
+        "base-uri 'none'; form-action 'none'"
+    )
+
+
+def _asset(name: str) -> str:
+    return _environment.get_template(name).render()
+
+
+def has_template(name: str) -> bool:
+    try:
+        _environment.get_template(name)
+    except jinja2.TemplateNotFound:
+        return False
+    return True
+
+
+def write_html(data: dict, counts: dict[str, int], path: Path, text: ProfileText | None = None) -> None:
+    style, script = _asset("report.css.j2"), _asset("report.js.j2")
+    view = report_view(data, counts, text or ProfileText())
+    page = _environment.get_template("report.html.j2").render(
+        **view,
+        style=style,
+        script=script,
+        csp=policy(style, script),
+        load=data.get("load"),
+        has_load_section=has_template("load_section.html.j2"),
+    )
+    path.write_text(page, encoding="utf-8")
+
+
+def write_certificate(data: dict, bundle_sha256: str, path: Path) -> None:
+    """certificate.html: one page naming the candidate, its build, the profiles, the date, the site
+    and the evidence bundle's SHA-256 (see certificate.py for when one is written)."""
+    style = _asset("certificate.css.j2")
+    page = _environment.get_template("certificate.html.j2").render(
+        data=data, bundle_sha256=bundle_sha256, style=style, csp=policy(style)
+    )
     path.write_text(page, encoding="utf-8")

@@ -1,0 +1,203 @@
+"""What report.html is built from (results/view.py, xmlview.py, html.py), on hand-made results data:
+the failed requirement and its knock-ons at the top, the offending node marked, hostile text kept
+text, and a Content-Security-Policy that admits exactly the page's own style and script."""
+
+from __future__ import annotations
+
+import base64
+import html
+import hashlib
+import re
+
+from conformance.results import xmlview
+from conformance.results.html import write_html
+from conformance.results.view import ProfileText, decision, hint, report_view
+
+REQUEST = (
+    '<?xml version="1.0" encoding="UTF-8"?><Envelope xmlns="urn:efdx:envelope:1"><Header>'
+    "<MessageId>m1</MessageId><To>XX</To></Header><Payload><CO/></Payload></Envelope>"
+)
+ERROR = (
+    '<Error xmlns="urn:efdx:envelope:1"><Fault><Code>EFDX-M01</Code>'
+    "<Location>/Envelope/Header/To</Location></Fault></Error>"
+)
+
+
+def exchange(request: str = REQUEST, answer: str = ERROR, status: int = 400) -> dict:
+    return {
+        "label": "m13-wrong-receiver",
+        "method": "POST",
+        "url": "http://127.0.0.1:1/efdx/1/messages",
+        "started": "2026-11-30T12:00:00+00:00",
+        "duration_s": 0.25,
+        "request_headers": {"Content-Type": "application/xml"},
+        "request_body": request,
+        "status": status,
+        "response_headers": {"Content-Type": "application/xml"},
+        "response_body": answer,
+        "error": None,
+    }
+
+
+def entry(test_id: str, verdict: str, requirements: list[str], **fields) -> dict:
+    return {
+        "id": test_id,
+        "title": "The manifest's vector gets the manifest's answer (and status).",
+        "description": "",
+        "requirements": requirements,
+        "purposes": [],
+        "verdict": verdict,
+        "reason": fields.pop("reason", ""),
+        "expected": fields.pop("expected", ""),
+        "observed": fields.pop("observed", ""),
+        "failed_requirements": fields.pop("failed", []),
+        "location": fields.pop("location", None),
+        "duration_s": 0.3,
+        "exchanges": fields.pop("exchanges", []),
+        "received": [],
+        "notes": [],
+    }
+
+
+def run_data() -> dict:
+    tests = [
+        entry(
+            "t.py::test_single_message[m13-wrong-receiver]",
+            "fail",
+            ["M-13", "M-20"],
+            failed=["M-13"],
+            reason="M-13: expected Fault/Code EFDX-M13; observed Fault/Code EFDX-M01",
+            expected="Fault/Code EFDX-M13",
+            observed="Fault/Code EFDX-M01",
+            exchanges=[exchange()],
+        ),
+        entry("t.py::test_follow_up", "inconclusive", ["A-01"], reason="setup failed: M-13 broken"),
+        entry("t.py::test_operator", "inconclusive", ["A-06"], reason="not run: the operator did not act"),
+        entry("t.py::test_ping", "pass", ["T-01"], exchanges=[exchange(status=200)]),
+        entry("t.py::test_tls", "not-applicable", ["T-05"], reason="the ICS does not enable TLS"),
+    ]
+    rows = [
+        ("T-01", "pass", ["t.py::test_ping"]),
+        ("T-05", "not-applicable", ["t.py::test_tls"]),
+        ("M-13", "fail", ["t.py::test_single_message[m13-wrong-receiver]"]),
+        ("M-20", "inconclusive", ["t.py::test_single_message[m13-wrong-receiver]"]),
+        ("A-01", "inconclusive", ["t.py::test_follow_up"]),
+        ("A-06", "inconclusive", ["t.py::test_operator"]),
+    ]
+    return {
+        "profile": "EFDX 1.0",
+        "harness_version": "0",
+        "sut": {"party": "KH", "url": "http://127.0.0.1:1/efdx/1/messages", "reference": False},
+        "ics": {
+            "roles": ["importing"],
+            "capabilities": [],
+            "windows": {},
+            "tls": False,
+            "trigger": True,
+            "harness_party": "SG",
+        },
+        "started": "2026-11-30T12:00:00+00:00",
+        "finished": "2026-11-30T12:01:00+00:00",
+        "verdict": "not-conformant",
+        "interrupted": False,
+        "partial": False,
+        "not_tested": [],
+        "certification": {"can_certify": False, "reasons": ["plain HTTP"]},
+        "tests": tests,
+        "requirements": [
+            {
+                "id": rid,
+                "title": f"title of {rid}",
+                "level": "MUST",
+                "layer": rid.split("-")[0],
+                "verdict": verdict,
+                "tests": judged,
+            }
+            for rid, verdict, judged in rows
+        ],
+        "purposes": [
+            {
+                "id": "M-13/to",
+                "requirement": "M-13",
+                "clause": "To is the receiver",
+                "verdict": "fail",
+                "tests": ["t.py::test_single_message[m13-wrong-receiver]"],
+            }
+        ],
+        "purpose_gaps": [],
+    }
+
+
+SPEC = ProfileText(requirement=lambda rid: f"the normative text of {rid}")
+
+
+def test_the_failed_requirement_leads_with_its_text_its_test_and_its_knock_ons():
+    top = decision(run_data(), SPEC)
+    (root,) = top["roots"]
+    assert root["row"]["id"] == "M-13" and root["text"] == "the normative text of M-13"
+    assert [test["id"] for _, test in root["tests"]] == ["t.py::test_single_message[m13-wrong-receiver]"]
+    assert [row["id"] for row in root["knock_on_requirements"]] == ["M-20"]
+    assert [test["id"] for _, test in root["knock_on_tests"]] == ["t.py::test_follow_up"]
+    # A-01 is inconclusive by a test of its own (which names M-13 as its cause): not a pure knock-on
+    assert {row["id"] for row in top["other_requirements"]} == {"A-01", "A-06"}
+    assert [cause for cause, _ in top["inconclusive_causes"]] == ["the operator did not act"]
+
+
+def test_the_node_at_the_errors_location_is_marked_in_the_request():
+    shown = xmlview.pretty(REQUEST, xmlview.fault_locations(ERROR))
+    marked = [line.text.strip() for line in shown.lines if line.marked]
+    assert marked == ["<To>XX</To>"] and shown.marked_at == "/Envelope/Header/To"
+    assert len(shown.lines) > 5  # pretty-printed, one node a line
+
+
+def test_locations_in_other_notations_find_the_same_node():
+    root = xmlview._parse(REQUEST)
+    for location in ("/e:Envelope/e:Header/e:To", "/{urn:efdx:envelope:1}Envelope/Header[1]/To", "Header/To"):
+        assert xmlview.find(root, location).text == "XX", location
+    assert xmlview.find(root, "/Envelope/Header/Nothing") is None
+    assert xmlview.find(root, "/Envelope/Header[2]") is None
+
+
+def test_what_is_not_xml_is_shown_as_it_came():
+    shown = xmlview.pretty("HTTP/1.1 garbage <not xml", ("/a",))
+    assert not shown.xml and shown.text == "HTTP/1.1 garbage <not xml"
+
+
+def test_the_hint_points_at_the_marked_node():
+    data = run_data()
+    view = report_view(data, {"fail": 1}, SPEC)
+    card = next(card for card in view["cards"] if card["test"]["verdict"] == "fail")
+    assert "/Envelope/Header/To" in card["hint"] and "M-13" in card["hint"]
+    assert "Fault/Code EFDX-M13" in card["hint"]
+    na = next(card for card in view["cards"] if card["test"]["verdict"] == "not-applicable")
+    assert na["hint"] == "Not applicable: the ICS does not enable TLS."
+    assert hint(data["tests"][1], {}, []).startswith("Not judged: setup failed")
+
+
+def test_the_page_escapes_what_the_candidate_sent_and_allows_only_its_own_script(tmp_path):
+    data = run_data()
+    hostile = '<b onmouseover="alert(1)">x</b><script>alert(2)</script>'
+    data["tests"][0]["exchanges"] = [exchange(answer=hostile)]
+    data["tests"][0]["observed"] = hostile
+    path = tmp_path / "report.html"
+    write_html(data, {"fail": 1, "inconclusive": 2, "pass": 1, "not-applicable": 1}, path, SPEC)
+    page = path.read_text(encoding="utf-8")
+    assert "<script>alert(2)</script>" not in page and "&lt;script&gt;alert(2)" in page
+    assert 'onmouseover="alert' not in page
+    policy = html.unescape(re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page).group(1))
+    assert "default-src 'none'" in policy and "unsafe-inline" not in policy
+    scripts = re.findall(r"<script>(.*?)</script>", page, re.S)
+    styles = re.findall(r"<style>(.*?)</style>", page, re.S)
+    assert len(scripts) == 1 and len(styles) == 1
+    for body, directive in ((scripts[0], "script-src"), (styles[0], "style-src")):
+        digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+        assert f"{directive} 'sha256-{digest}'" in policy
+    assert "the normative text of M-13" in page
+    assert 'id="spec-M-13"' in page and 'href="#spec-M-13"' in page
+
+
+def test_a_load_block_without_its_partial_does_not_break_the_page(tmp_path):
+    data = run_data()
+    data["load"] = {"anything": 1}
+    write_html(data, {"fail": 1}, tmp_path / "report.html", SPEC)
+    assert "Failed requirements" in (tmp_path / "report.html").read_text(encoding="utf-8")
