@@ -362,7 +362,9 @@ def add_party(out: Path, pki: PkiSpec, party: str) -> None:
     if (out / party).exists():
         raise ValueError(f"{out / party} exists already: {party} is in this PKI")
     generate_party(out, pki, party, make_ca(pki.label, party, pki.ca_cn(party)))
-    (out / "README.md").write_text(readme(pki, parties_in(out)), encoding="utf-8")
+    present = parties_in(out)
+    listed = [p for p in pki.parties if p in present] + [p for p in present if p not in pki.parties]
+    (out / "README.md").write_text(readme(pki, listed), encoding="utf-8")
 
 
 # ---------------------------------------------------------------------------------------- README
