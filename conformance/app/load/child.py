@@ -110,6 +110,10 @@ class Partner(FastHttpUser):
             settle_s=SPEC["settle_s"],
         )
 
+    def on_start(self) -> None:
+        """Start at a random phase of the period, so that the users do not send in bursts."""
+        gevent.sleep(self.partner.rng.uniform(0, max(1, SPEC["users"]) / SPEC["rate"]))
+
     @task
     def send(self) -> None:
         planned = self.partner.next(time.time())

@@ -140,7 +140,9 @@ def _spec(
     scheme = config.inbox_url.split("://")[0]
     claims = set(config.capabilities) | set(config.roles)
     bound = target.capacity.receipt_p95_s if target.capacity else 0.25
-    users = options.users or max(2, min(2000, math.ceil(rate * max(0.05, bound) * 3)))
+    # Each user sends one message at a time: enough of them to keep the rate while answers take up
+    # to the bound (at most 0.5 s counted: more users than that only make bursts).
+    users = options.users or max(2, min(2000, math.ceil(rate * min(0.5, max(0.05, bound)) * 2) + 1))
     spec = {
         "base": f"{scheme}://{base}",
         "path": "/" + rest,

@@ -23,6 +23,7 @@ class Fault:
     description: str
     policy: Policy = STRICT  # how its receiver judges (STRICT for faults of behaviour)
     also: tuple[str, ...] = ()  # further purposes it breaks (a fault that switches off a whole rule)
+    load_only: bool = False  # shows only in a stream of messages: `conformance load` catches it
 
     @property
     def requirement(self) -> str:
@@ -173,6 +174,12 @@ FAULTS: tuple[Fault, ...] = (
     # A: application
     _fault("never-send-status", "A-01/sent", "never sends the StatusNotification"),
     _fault("late-status", "A-01/in-window", "sends the StatusNotification after the status window"),
+    Fault(
+        "drop-status-per-mille",
+        "A-01/sent",
+        "sends no StatusNotification for one CO message in a thousand (the 7th, 1007th, ...)",
+        load_only=True,
+    ),
     _fault(
         "second-status",
         "A-01/exactly-one",
