@@ -299,8 +299,16 @@ def reports(tmp_path_factory) -> dict[str, Path]:
             reference_fault="ignore-digests",
         )
     )
-    assert (conformant_code, fault_code) == (0, 1)
-    return {"conformant": conformant, "fault": fault}
+    crl_code, crl = run(
+        RunOptions(
+            report_dir=tmp_path_factory.mktemp("crl"),
+            live=False,
+            requirements=("M-10",),
+            reference_fault="ignore-crl",
+        )
+    )
+    assert (conformant_code, fault_code, crl_code) == (0, 1, 1)
+    return {"conformant": conformant, "fault": fault, "crl": crl}
 
 
 @pytest.fixture(scope="module")
@@ -468,3 +476,118 @@ def test_the_checks_see_fetches_and_errors(browser, reports, tmp_path):
     page = browser.open(unguarded)
     assert any("console.error" in error and "planted" in error for error in page.errors)
     assert any(error.startswith("exception") and "planted too" in error for error in page.errors)
+
+
+# --- a failing run as a certification officer reads it ------------------------------------------------
+
+VISIBLE_CARDS = "[...document.querySelectorAll('details.test')].filter(c => !c.hidden).map(c => c.id)"
+VISIBLE_ROWS = (
+    "[...document.querySelectorAll('#matrix tbody tr')].filter(r => !r.hidden).map(r => r.cells[0].innerText)"
+)
+
+
+def click(page: LoadedPage, selector: str) -> None:
+    page.evaluate(f"document.querySelector({json.dumps(selector)}).click(); true")
+
+
+def toggle(page: LoadedPage, group: str, value: str) -> None:
+    """Untick or tick a filter box as a reader does (a click fires the change)."""
+    click(page, f".filters input[data-group={group}][value={json.dumps(value)}]")
+
+
+def test_a_failing_run_puts_the_failed_requirement_and_its_knock_ons_first(browser, reports):
+    """ignore-crl: m10-revoked-signer fails on M-10, which leaves M-20 (its other requirement)
+    inconclusive. Above the fold: M-10 with the spec's text and the failing test; M-20 under it."""
+    from conformance.harness import registry
+
+    data = results(reports["crl"])
+    (failed,) = [test for test in data["tests"] if test["verdict"] == "fail"]
+    assert failed["failed_requirements"] == ["M-10"] and "M-20" in failed["requirements"]
+    assert failed["description"], "the vector's description was not recorded"
+    page = browser.open(reports["crl"] / "report.html")
+    assert page.requests == [page.url] and page.errors == []
+
+    top = page.evaluate(
+        """(() => { const root = document.querySelector('#failed-requirements .root');
+           const box = root.getBoundingClientRect();
+           return {id: root.id, top: box.top, bottom: box.bottom, height: window.innerHeight,
+                   heading: root.querySelector('h3').innerText, spec: root.querySelector('.spec').innerText,
+                   tests: [...root.querySelectorAll('.failing-tests a')].map(a => a.innerText),
+                   knockOn: [...root.querySelectorAll('.knock-on-requirement a')].map(a => a.innerText)};
+         })()"""
+    )
+    assert top["id"] == "root-M-10" and top["heading"].startswith("M-10")
+    assert top["top"] >= 0 and top["bottom"] <= top["height"], "the failed requirement is below the fold"
+    assert top["spec"].strip() == registry.default().spec_text("M-10").strip()
+    assert top["tests"] == [failed["id"]]
+    assert top["knockOn"] == ["M-20"]
+
+    # The test's card: the vector's description, expected beside observed, the timeline.
+    card = page.evaluate(
+        f"""(() => {{ const card = [...document.querySelectorAll('details.test')]
+             .find(c => c.querySelector('h3').innerText === {json.dumps(failed["id"])});
+           return {{open: card.open, description: card.querySelector('.description').innerText,
+                    expected: card.querySelector('.compare .expected').innerText,
+                    observed: card.querySelector('.compare .observed').innerText,
+                    hint: card.querySelector('.hint').innerText,
+                    timeline: [...card.querySelectorAll('.timeline tbody tr')]
+                      .map(r => r.cells[3].innerText)}};
+         }})()"""
+    )
+    assert card["open"] and card["description"] == failed["description"]
+    assert failed["expected"] in card["expected"] and "HTTP 200" in card["observed"]
+    assert card["hint"].startswith("Look at") and "M-10" in card["hint"]
+    assert card["timeline"] == ["", "200"]  # the request, then the candidate's answer
+
+    # Filters: only what did not pass, then without layer M, then everything again.
+    total = len(data["tests"])
+    click(page, "#only-not-passed")
+    assert page.evaluate(VISIBLE_CARDS) == [page.evaluate("document.querySelector('details.test[open]').id")]
+    assert set(page.evaluate(VISIBLE_ROWS)) == {"M-10", "M-20"}
+    assert page.evaluate("document.getElementById('filter-count').innerText") == f"1 of {total} tests shown"
+    toggle(page, "layer", "M")
+    assert page.evaluate(VISIBLE_CARDS) == [] and page.evaluate(VISIBLE_ROWS) == []
+    click(page, "#show-all")
+    toggle(page, "layer", "M")
+    assert len(page.evaluate(VISIBLE_CARDS)) == total
+    toggle(page, "profile", data["profile"])
+    assert page.evaluate(VISIBLE_CARDS) == []
+    toggle(page, "profile", data["profile"])
+
+    # A requirement row links to its tests, and following the link unfolds the test.
+    link = page.evaluate("document.querySelector('#matrix tr#req-M-20 .test-links a').getAttribute('href')")
+    page.evaluate(f"document.getElementById({json.dumps(link[1:])}).open = false; true")
+    page.evaluate(f"location.hash = {json.dumps(link)}; true")
+    page.cdp.settle(0.2)
+    assert page.evaluate(f"document.getElementById({json.dumps(link[1:])}).open") is True
+    page.collect()
+    assert page.requests == [page.url] and page.errors == []
+
+
+def test_printing_unfolds_every_exchange(browser, reports, tmp_path):
+    """In print media every message is laid out (none folded away), and the page prints to a PDF."""
+    data = results(reports["crl"])
+    page = browser.open(reports["crl"] / "report.html")
+    count = sum(len(test["exchanges"]) * 2 + len(test["received"]) for test in data["tests"])
+    folded = "[...document.querySelectorAll('pre.xml')].filter(p => !p.checkVisibility()).length"
+    assert page.evaluate("document.querySelectorAll('pre.xml').length") == count
+    assert page.evaluate(folded) > 0  # on screen, passing tests' messages are folded
+    page.cdp.call("Emulation.setEmulatedMedia", {"media": "print"}, page.session)
+    assert page.evaluate(folded) == 0
+    pdf = base64.b64decode(page.cdp.call("Page.printToPDF", {}, page.session)["data"])
+    assert pdf[:5] == b"%PDF-" and len(pdf) > 10_000
+    page.cdp.call("Emulation.setEmulatedMedia", {"media": ""}, page.session)
+
+
+def test_report_pdf_prints_the_report_and_says_when_chromium_is_missing(reports, capsys, monkeypatch):
+    from conformance.app import cli
+
+    require_tool("chromium")
+    folder = reports["crl"]
+    assert cli.main(["report", "pdf", str(folder)]) == 0
+    assert (folder / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    assert str(folder / "report.pdf") in capsys.readouterr().out
+    monkeypatch.setenv("CONFORMANCE_CHROMIUM", str(folder / "no-such-chromium"))
+    assert cli.main(["report", "pdf", str(folder)]) == 4
+    assert "Chromium is needed" in capsys.readouterr().err
+    assert cli.main(["report", "pdf", str(folder / "nowhere")]) == 4

@@ -184,7 +184,9 @@ def test_the_page_escapes_what_the_candidate_sent_and_allows_only_its_own_script
     page = path.read_text(encoding="utf-8")
     assert "<script>alert(2)</script>" not in page and "&lt;script&gt;alert(2)" in page
     assert 'onmouseover="alert' not in page
-    policy = html.unescape(re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page).group(1))
+    policy = html.unescape(
+        re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page).group(1)
+    )
     assert "default-src 'none'" in policy and "unsafe-inline" not in policy
     scripts = re.findall(r"<script>(.*?)</script>", page, re.S)
     styles = re.findall(r"<style>(.*?)</style>", page, re.S)
@@ -196,8 +198,18 @@ def test_the_page_escapes_what_the_candidate_sent_and_allows_only_its_own_script
     assert 'id="spec-M-13"' in page and 'href="#spec-M-13"' in page
 
 
-def test_a_load_block_without_its_partial_does_not_break_the_page(tmp_path):
+def test_a_load_block_is_shown_by_the_load_section(tmp_path, monkeypatch):
+    """The hook for `conformance load`'s section: rendered by results/load_report.py when present."""
+    from markupsafe import Markup
+
+    from conformance.results import load_report
+
+    monkeypatch.setattr(
+        load_report, "section", lambda load: Markup(f'<section id="load">{load["n"]}</section>')
+    )
     data = run_data()
-    data["load"] = {"anything": 1}
-    write_html(data, {"fail": 1}, tmp_path / "report.html", SPEC)
-    assert "Failed requirements" in (tmp_path / "report.html").read_text(encoding="utf-8")
+    write_html(data, {"fail": 1}, tmp_path / "plain.html", SPEC)
+    assert 'id="load"' not in (tmp_path / "plain.html").read_text(encoding="utf-8")
+    data["load"] = {"n": 7}
+    write_html(data, {"fail": 1}, tmp_path / "load.html", SPEC)
+    assert '<section id="load">7</section>' in (tmp_path / "load.html").read_text(encoding="utf-8")

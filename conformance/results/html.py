@@ -52,12 +52,18 @@ def _asset(name: str) -> str:
     return _environment.get_template(name).render()
 
 
-def has_template(name: str) -> bool:
+def _load_section(load: dict | None) -> str:
+    """The load section (results/load_report.py) for a run with a ``load`` block; none otherwise."""
+    if not load:
+        return ""
     try:
-        _environment.get_template(name)
+        from conformance.results.load_report import section
+    except ImportError:
+        return ""
+    try:
+        return section(load)
     except jinja2.TemplateNotFound:
-        return False
-    return True
+        return ""
 
 
 def write_html(data: dict, counts: dict[str, int], path: Path, text: ProfileText | None = None) -> None:
@@ -68,8 +74,7 @@ def write_html(data: dict, counts: dict[str, int], path: Path, text: ProfileText
         style=style,
         script=script,
         csp=policy(style, script),
-        load=data.get("load"),
-        has_load_section=has_template("load_section.html.j2"),
+        load_html=_load_section(data.get("load")),
     )
     path.write_text(page, encoding="utf-8")
 
