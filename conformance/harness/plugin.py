@@ -162,6 +162,7 @@ class EfdxRun:
         record = TestRecord(
             item.nodeid, item.name, requirement_ids(item), title=_title(item), purposes=purpose_ids(item)
         )
+        record.description = _case_description(item)
         self.records.append(record)
         self._harness.begin(record)
         item.stash[_START] = time.monotonic()
@@ -191,6 +192,7 @@ class EfdxRun:
                 record.reason, record.expected, record.observed = reason, expected, observed
                 error = call.excinfo.value if call.excinfo else None
                 record.failed_requirements = error.requirements if isinstance(error, Violation) else ()
+                record.location = error.location if isinstance(error, Violation) else None
         if call.when == "teardown":
             record.verdict = record.verdict or ERROR
             record.duration_s = time.monotonic() - item.stash.get(_START, time.monotonic())
@@ -216,6 +218,13 @@ _START = pytest.StashKey[float]()
 def _title(item: pytest.Item) -> str:
     doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
     return doc.strip().splitlines()[0] if doc.strip() else item.name
+
+
+def _case_description(item: pytest.Item) -> str:
+    """What a parametrized case's own parameter says it is (a test vector's description), if it says."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    found = (getattr(value, "description", None) for value in params.values())
+    return next((text for text in found if isinstance(text, str) and text), "")
 
 
 def _judge(call: pytest.CallInfo, report: pytest.TestReport) -> tuple[str | None, str, str, str]:

@@ -33,6 +33,8 @@ class TestRecord:
     expected: str = ""
     observed: str = ""
     failed_requirements: tuple[str, ...] = ()  # what the failing check named
+    location: str | None = None  # the failing check's XPath of the offending node, where it gave one
+    description: str = ""  # what a parametrized case is (a test vector's description), where it says
     duration_s: float = 0.0
     exchanges: list[Exchange] = field(default_factory=list)
     arrivals: list[Arrival] = field(default_factory=list)

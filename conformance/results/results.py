@@ -170,6 +170,8 @@ class RunResult:
                     "expected": record.expected,
                     "observed": record.observed,
                     "failed_requirements": list(record.failed_requirements),
+                    "location": record.location,
+                    "description": record.description,
                     "duration_s": round(record.duration_s, 4),
                     "exchanges": [exchange.as_json() for exchange in record.exchanges],
                     "received": [arrival_json(arrival) for arrival in record.arrivals],
@@ -201,6 +203,8 @@ def arrival_json(arrival) -> dict:
         "received_at": arrival.received_at.isoformat(),
         "answered": arrival.answered,
         "codes": arrival.judgement.codes,
+        "content_type": arrival.content_type,
+        "size": arrival.size,
         "body": arrival.body[: 64 * 1024].decode("utf-8", errors="replace"),
     }
 
