@@ -46,6 +46,18 @@ def wheel_names(wheel) -> set[str]:
         "conformance/profiles/efdx/requirements.toml",
         "conformance/profiles/efdx/templates/CertificateOfOrigin.xml.j2",
         "conformance/profiles/efdx/templates/envelope.xml.j2",
+        "conformance/schemas/rcpx/envelope.xsd",
+        "conformance/schemas/rcpx/co.xsd",
+        "conformance/schemas/rcpx/codelists.xsd",
+        "conformance/schemas/rcpx/xmldsig-core-schema.xsd",
+        "conformance/test_vectors/rcpx/pki/README.md",
+        "conformance/test_vectors/rcpx/pki/JP/authority.key.pem",
+        "conformance/test_vectors/rcpx/pki/AU/crl.pem",
+        "conformance/test_vectors/rcpx/pki/bad/expired.pem",
+        "conformance/profiles/rcpx/requirements.toml",
+        "conformance/profiles/rcpx/purposes.toml",
+        "conformance/profiles/rcpx/spec/RCPX-1.0.md",
+        "conformance/profiles/rcpx/templates/RCEPCertificateOfOrigin.xml.j2",
     ],
 )
 def test_wheel_carries_the_data(wheel_names, name):
@@ -56,8 +68,9 @@ def test_every_repository_data_file_is_in_the_wheel(wheel_names):
     shipped = [
         *ROOT.glob("schemas/*/*.xsd"),
         *ROOT.glob("test_vectors/**/*.pem"),
-        *ROOT.glob("conformance/profiles/efdx/templates/*.j2"),
-        *ROOT.glob("conformance/profiles/efdx/spec/*.md"),
+        *ROOT.glob("conformance/profiles/*/templates/*.j2"),
+        *ROOT.glob("conformance/profiles/*/spec/*.md"),
+        *ROOT.glob("conformance/profiles/*/*.toml"),
         *ROOT.glob("conformance/results/templates/*.j2"),
     ]
     missing = []
