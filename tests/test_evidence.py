@@ -11,7 +11,7 @@ import pytest
 from conformance.app import cli
 from conformance.app.run import RunOptions, run
 from conformance.profiles.efdx.pki import TestPki
-from conformance.results.evidence import MANIFEST, REPORT_FILES, SIGNATURE, SIGNER, write_evidence
+from conformance.results.evidence import INDEX, MANIFEST, REPORT_FILES, SIGNATURE, SIGNER, write_evidence
 
 
 @pytest.fixture(scope="module")
@@ -149,3 +149,45 @@ def test_a_flipped_byte_is_a_broken_zip_or_a_broken_signature(capsys, bundle, tm
 def test_a_test_only_signer_is_said_to_prove_integrity_only(capsys, bundle):
     code, out = verify(capsys, bundle)
     assert code == 0 and "TEST ONLY key" in out and "not who made it" in out
+
+
+# --- what the bundle holds: an index from tests to files, whole bodies, the harness inbox's arrivals ----
+
+
+def test_the_index_maps_every_test_to_its_files_and_keeps_bodies_whole(bundle):
+    import json
+
+    with zipfile.ZipFile(bundle) as archive:
+        names = set(archive.namelist())
+        index = json.loads(archive.read(INDEX))
+        data = json.loads(archive.read("results.json"))
+        sizes = {info.filename: info.file_size for info in archive.infolist()}
+    assert [test["id"] for test in index["tests"]] == [test["id"] for test in data["tests"]]
+    files = [f for test in index["tests"] for e in test["exchanges"] for f in (e["request"], e["answer"])]
+    assert files and set(files) <= names
+    # T-04's oversized body: results.json keeps 64 KiB of it, the bundle every byte that was sent
+    assert max(sizes[name] for name in files) > 5 * 1024 * 1024
+
+
+def test_what_the_candidate_sent_to_the_harness_inbox_is_in_the_bundle(tmp_path):
+    import json
+
+    from conformance.results.evidence import verify_evidence
+
+    for name in REPORT_FILES:
+        (tmp_path / name).write_text("{}")
+    arrival = {"received_at": "2026-11-30T12:00:00+00:00", "answered": 200, "size": 9, "body": "<Status/>"}
+    test = {
+        "id": "t.py::test_a",
+        "verdict": "pass",
+        "requirements": ["A-01"],
+        "exchanges": [],
+        "received": [arrival],
+    }
+    path = tmp_path / "evidence.zip"
+    write_evidence(tmp_path, {"tests": [test]}, path, TestPki.load().nsw("SG"))
+    with zipfile.ZipFile(path) as archive:
+        assert archive.read("received/001/01.xml") == b"<Status/>"
+        (entry,) = json.loads(archive.read(INDEX))["tests"]
+    assert entry["received"][0]["file"] == "received/001/01.xml" and entry["received"][0]["answered"] == 200
+    assert verify_evidence(path, TestPki.load().trust_store()).test_only
