@@ -41,10 +41,17 @@ from conformance.harness.session import Harness, TestRecord
 from conformance.profiles.efdx import suite
 from conformance.profiles.efdx.reference.nsw import Settings
 from conformance.profiles.efdx.reference.runner import RunningReference
-from conformance.results import history
-from conformance.results.evidence import write_evidence
+from conformance.results import certificate, history
+from conformance.results.evidence import (
+    SiteKeyError,
+    is_test_only,
+    load_site_signer,
+    signer_json,
+    write_evidence,
+)
 from conformance.results.html import write_html
 from conformance.results.results import RunResult, write_ctrf, write_json, write_junit
+from conformance.results.view import ProfileText
 
 REFERENCE_PARTY = "KH"
 # The reference NSW answers at once; short windows keep the run fast without making it flaky.
@@ -310,6 +317,7 @@ def _run(options: RunOptions, progress: Progress) -> tuple[int, Path]:
     started = datetime.now(timezone.utc)
     folder = options.report_dir / started.strftime("%Y%m%dT%H%M%SZ")
     interrupted, code = False, None
+    site = site_signer(options.config)
     with candidate(options) as (harness, sut):
         harness.non_interactive = options.non_interactive
         if harness.tell_operator is _STOCK_OPERATOR:
@@ -364,16 +372,42 @@ def _run(options: RunOptions, progress: Progress) -> tuple[int, Path]:
     previous = history.previous_run(options.report_dir, folder)
     if previous is not None:
         result.extra["since_previous"] = history.since_previous(previous, result.verdicts())
-    write_reports(result, folder, harness.pki.nsw(harness.party))
+    write_reports(result, folder, site or harness.pki.nsw(harness.party), profile_text())
     history.write_index(options.report_dir)
     progress.summary(result, folder)
     return (0 if result.all_applicable_passed else 1), folder
 
 
-def write_reports(result: RunResult, folder: Path, signer: Credential) -> None:
+def site_signer(config: Config | None) -> Credential | None:
+    """Pre-flight: the site's evidence key and certificate ([site] key_file, cert_file), or None for a
+    rehearsal (the TEST ONLY key signs then); a key that cannot sign is found before the tests."""
+    if config is None or config.site_cert is None or config.site_key is None:
+        return None
+    try:
+        return load_site_signer(config.site_cert, config.site_key)
+    except SiteKeyError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def profile_text(profile=None) -> ProfileText:
+    """The profile's words for the report: requirement texts, and where its specification ships."""
+    from conformance.profiles.efdx import spec
+    from conformance.profiles.efdx.catalogue import requirement
+
+    return ProfileText(requirement=lambda rid: requirement(rid).text, spec_file=str(spec.spec_path()))
+
+
+def write_reports(
+    result: RunResult, folder: Path, signer: Credential, text: ProfileText | None = None
+) -> list[Path]:
+    """results.json, junit.xml, ctrf.json, report.html, evidence.zip signed by ``signer``, and for a
+    certifying conformant run the certificate; returns the certificate files written."""
     folder.mkdir(parents=True, exist_ok=True)
+    result.test_only_signer = is_test_only(signer.cert)
+    result.extra["signer"] = signer_json(signer)
     data = write_json(result, folder / "results.json")
     write_junit(result, folder / "junit.xml")
     write_ctrf(result, folder / "ctrf.json")
-    write_html(data, result.counts(), folder / "report.html")
-    write_evidence(folder, data, folder / "evidence.zip", signer)
+    write_html(data, result.counts(), folder / "report.html", text)
+    digest = write_evidence(folder, data, folder / "evidence.zip", signer, result.records)
+    return certificate.write(folder, data, digest)
