@@ -227,9 +227,13 @@ def run_master(spec_file: str, bind: str, expect_workers: int) -> int:
     environment = _environment("master")
     runner = environment.create_master_runner(master_bind_host=host, master_bind_port=int(port))
     finished: dict[str, int] = {}
+    prepared: set[str] = set()
 
-    def on_connect(client_id, **_) -> None:
-        runner.send_message("efdx_spec", SPEC, client_id)
+    def on_hello(environment, msg, **_) -> None:  # a worker that can take the spec asks for it
+        runner.send_message("efdx_spec", SPEC, msg.node_id)
+
+    def on_prepared(environment, msg, **_) -> None:
+        prepared.add(msg.node_id)
 
     def on_records(environment, msg, **_) -> None:
         _out({"r": msg.data["r"]})
@@ -237,21 +241,19 @@ def run_master(spec_file: str, bind: str, expect_workers: int) -> int:
     def on_done(environment, msg, **_) -> None:
         finished[msg.data["worker"]] = msg.data["made"]
 
+    runner.register_message("efdx_hello", on_hello)
+    runner.register_message("efdx_prepared", on_prepared)
     runner.register_message("efdx_records", on_records)
     runner.register_message("efdx_done", on_done)
-    environment.events.worker_connect.add_listener(on_connect)
     _out({"listening": {"port": int(port)}})
     deadline = time.time() + 120
-    while len(runner.clients.ready) < expect_workers and time.time() < deadline:
-        gevent.sleep(0.1)
-    if len(runner.clients.ready) < expect_workers:
-        _out(
-            {"end": {"error": f"{len(runner.clients.ready)} of {expect_workers} workers connected in 120 s"}}
-        )
+    while len(prepared) < expect_workers and time.time() < deadline:
+        gevent.sleep(0.05)
+    if len(prepared) < expect_workers:
+        _out({"end": {"error": f"{len(prepared)} of {expect_workers} workers ready in 120 s"}})
         runner.quit()
         return 1
-    gevent.sleep(0.5)  # the workers build their generator on the spec (about 0.5 s)
-    _out({"ready": {"workers": len(runner.clients.ready)}})
+    _out({"ready": {"workers": len(prepared)}})
     runner.start_shape()
     while runner.shape_greenlet is not None and not runner.shape_greenlet.ready():
         gevent.sleep(0.2)
@@ -271,9 +273,10 @@ def run_worker(master: str) -> int:
 
     def on_spec(environment, msg, **_) -> None:
         SPEC.update(msg.data)
-        _state["worker_index"] = max(0, runner.worker_index)
-        _Shared.get()
+        _state["worker_index"] = runner.worker_index if runner.worker_index >= 0 else runner.client_id[-6:]
+        _Shared.get()  # built before the master starts the clock
         _spec_ready.set()
+        runner.send_message("efdx_prepared", {})
 
     def send(message: dict) -> None:
         runner.send_message("efdx_records", message)
@@ -284,6 +287,7 @@ def run_worker(master: str) -> int:
 
     runner.register_message("efdx_spec", on_spec)
     environment.events.test_stop.add_listener(on_stop)
+    runner.send_message("efdx_hello", {})  # only now can this worker take the spec
     gevent.spawn(_flusher, send)
     runner.greenlet.join()
     return 0

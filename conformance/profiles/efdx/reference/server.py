@@ -15,7 +15,7 @@ import threading
 from datetime import datetime, timezone
 
 from cryptography import x509
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from conformance.core.violations import Violation
@@ -124,10 +124,21 @@ def client_session(credential, ca_file: str):
     return session
 
 
+class KeepAliveHandler(WSGIRequestHandler):
+    """HTTP/1.1 with persistent connections: a partner sending many messages (and the mutual TLS
+    handshake) pays the connection once, not per message. An idle connection closes after
+    ``timeout`` seconds, so that idle peers do not hold threads."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = 30
+
+
 def serve(nsw: ReferenceNsw, host: str, port: int, *, tls: bool = False) -> BaseWSGIServer:
     """Create the threaded server (not yet serving); the caller runs ``serve_forever``."""
     context = server_tls_context(nsw) if tls else None
-    return make_server(host, port, ReferenceApp(nsw), threaded=True, ssl_context=context)
+    return make_server(
+        host, port, ReferenceApp(nsw), threaded=True, ssl_context=context, request_handler=KeepAliveHandler
+    )
 
 
 def run_until_signalled(nsw: ReferenceNsw, server: BaseWSGIServer, announce) -> None:
