@@ -5,8 +5,8 @@ text, and a Content-Security-Policy that admits exactly the page's own style and
 from __future__ import annotations
 
 import base64
-import html
 import hashlib
+import html
 import re
 
 from conformance.results import xmlview
