@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance.core import catalogue as core_catalogue
 from conformance.profiles.efdx import catalogue
 from conformance.profiles.efdx.catalogue import CHECK_ORDER, Requirement, by_layer, requirement, requirements
 from conformance.profiles.efdx.codes import error_code
@@ -219,9 +220,21 @@ def test_m06_row() -> None:
     )
 
 
+def _one_entry(entry: dict) -> Requirement:
+    (only,) = core_catalogue.load_requirements(
+        tomli_w_entry(entry), "t.toml", catalogue.LAYERS, catalogue.CAPABILITIES
+    )
+    return only
+
+
+def tomli_w_entry(entry: dict) -> bytes:
+    lines = ["[[requirement]]"] + [f"{key} = {value!r}".replace("'", '"') for key, value in entry.items()]
+    return "\n".join(lines).encode()
+
+
 def test_malformed_entries_are_refused() -> None:
     good = {"id": "M-01", "layer": "M", "level": "MUST", "title": "t", "text": "x"}
-    assert catalogue._requirement_from(good, 1).id == "M-01"
+    assert _one_entry(good).id == "M-01"
     for bad in (
         {**good, "colour": "red"},
         {k: v for k, v in good.items() if k != "text"},
@@ -232,4 +245,4 @@ def test_malformed_entries_are_refused() -> None:
         {**good, "capability": "teleport"},
     ):
         with pytest.raises(ValueError):
-            catalogue._requirement_from(bad, 1)
+            _one_entry(bad)

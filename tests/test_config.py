@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from conformance.app import cli
-from conformance.harness.config import CAPABILITIES, ROLES, Config, ConfigError, Tls, Windows, load, parse
+from conformance.harness.config import ROLES, Config, ConfigError, Tls, Windows, load, parse
+from conformance.profiles.efdx.catalogue import CAPABILITIES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO_ROOT / "examples" / "candidate.toml"

@@ -28,9 +28,10 @@ import conformance.harness.session
 from conformance.app import cli
 from conformance.app.run import REFERENCE_WINDOWS, RunOptions, run
 from conformance.core.verdicts import Inconclusive
-from conformance.harness.config import CAPABILITIES, Config
+from conformance.harness.config import Config
 from conformance.harness.control import ask_to_send
 from conformance.harness.session import Harness
+from conformance.profiles.efdx.catalogue import CAPABILITIES
 from conformance.profiles.efdx.codes import EFORMD_NS
 from conformance.profiles.efdx.reference.nsw import Settings
 from conformance.profiles.efdx.reference.runner import RunningReference

@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from conformance.core.profile import Profile
 from conformance.core.verdicts import ERROR, FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, VERDICTS
+from conformance.harness import registry
 from conformance.harness.config import ROLES
-from conformance.harness.plugin import EfdxRun, Selection
+from conformance.harness.plugin import Selection, SuiteRun
 from conformance.harness.session import TestRecord as Record  # (not collected as a test class)
 
 pytest_plugins = ["pytester"]
@@ -35,7 +37,7 @@ class FakeConfig:
 
 @dataclass
 class FakeHarness:
-    """What EfdxRun needs of a Harness: config, begin/end, the current record, the tests awaiting the
+    """What SuiteRun needs of a Harness: config, begin/end, the current record, the tests awaiting the
     run-wide "exactly one status" check (none here)."""
 
     config: FakeConfig = field(default_factory=FakeConfig)
@@ -43,6 +45,7 @@ class FakeHarness:
     single_answers: list = field(default_factory=list)
     begun: list[str] = field(default_factory=list)
     ended: int = 0
+    profile: Profile = field(default_factory=registry.default)
 
     def begin(self, record: Record) -> None:
         self.current = record
@@ -56,7 +59,7 @@ class FakeHarness:
 @dataclass
 class Outcome:
     ret: int
-    plugin: EfdxRun
+    plugin: SuiteRun
     harness: FakeHarness
     reprec: object
 
@@ -75,7 +78,7 @@ def attached(
 ) -> Outcome:
     pytester.makepyfile(test_suite=HEADER + source)
     harness = FakeHarness(config or FakeConfig())
-    plugin = EfdxRun(harness, selection, **callbacks)
+    plugin = SuiteRun(harness, selection, **callbacks)
     reprec = pytester.inline_run("-p", "no:randomly", "-p", "no:cacheprovider", *args, plugins=[plugin])
     return Outcome(reprec.ret, plugin, harness, reprec)
 
@@ -366,7 +369,7 @@ def test_undeclared():
     pass
 """
     )
-    plugin = EfdxRun(FakeHarness())
+    plugin = SuiteRun(FakeHarness())
     result = pytester.runpytest("-p", "no:randomly", plugins=[plugin])
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "test_suite.py::test_undeclared declares no requirement IDs" in result.stderr.str()
@@ -460,7 +463,7 @@ def test_b_interrupted():
 """
     )
     harness = FakeHarness()
-    plugin = EfdxRun(harness)
+    plugin = SuiteRun(harness)
     reprec = pytester.inline_run("-p", "no:randomly", plugins=[plugin], no_reraise_ctrlc=True)
     assert reprec.ret == pytest.ExitCode.INTERRUPTED
     assert plugin.interrupted

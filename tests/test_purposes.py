@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from conformance.app import cli, coverage
 from conformance.profiles.efdx.catalogue import requirements
+from conformance.profiles.efdx.pack import PROFILE as EFDX
 from conformance.profiles.efdx.purposes import of_requirement, purpose, purposes
 from conformance.profiles.efdx.reference.faults import FAULTS
 from conformance.profiles.efdx.vectors import load_manifest
@@ -17,13 +18,13 @@ def test_every_requirement_has_test_purposes():
 def test_every_purpose_named_anywhere_is_in_the_catalogue():
     named = {p for vector in load_manifest() for p in vector.purposes}
     named |= {fault.purpose for fault in FAULTS}
-    named |= {p for test in coverage.suite_tests() for p in test.purposes}
+    named |= {p for test in coverage.suite_tests(EFDX) for p in test.purposes}
     for purpose_id in sorted(named):
         assert purpose(purpose_id).id == purpose_id
 
 
 def test_no_purpose_lacks_a_test_or_a_fault():
-    assert [(row.purpose.id, row.gap) for row in coverage.gaps()] == []
+    assert [(row.purpose.id, row.gap) for row in coverage.gaps(EFDX)] == []
 
 
 def test_every_negative_vector_names_the_purpose_it_breaks():
@@ -42,7 +43,7 @@ def test_conformance_list_prints_every_purpose_and_no_gap(capsys):
     for item in purposes():
         assert f"  {item.id}  {item.clause}" in out
     assert out.rstrip().endswith(
-        f"{len(purposes())} test purposes, {len(coverage.suite_tests())} tests, gaps: 0"
+        f"{len(purposes())} test purposes, {len(coverage.suite_tests(EFDX))} tests, gaps: 0"
     )
 
 
@@ -57,6 +58,6 @@ def test_conformance_list_with_a_config_marks_what_does_not_apply(tmp_path, caps
     assert "(not applicable: the ICS does not claim the exporting role)" in out
     assert "[valid-cancel-co]  (not applicable: the ICS does not claim the capability 'cancel')" in out
     assert "[valid-replace-co]  (not applicable" not in out
-    applicable = [t for t in coverage.suite_tests() if not {"exporting"} & set(t.roles)]
+    applicable = [t for t in coverage.suite_tests(EFDX) if not {"exporting"} & set(t.roles)]
     applicable = [t for t in applicable if set(t.capabilities) <= {"replace"}]
-    assert f"for candidate KH: {len(applicable)} of {len(coverage.suite_tests())} tests apply" in out
+    assert f"for candidate KH: {len(applicable)} of {len(coverage.suite_tests(EFDX))} tests apply" in out

@@ -466,10 +466,7 @@ def _load(args: argparse.Namespace) -> int:
         config = (
             load(args.config, check_url(args.sut, "--sut") if args.sut else None) if args.config else None
         )
-        if args.reference_fault:
-            from conformance.profiles.efdx.reference.faults import fault
-
-            fault(args.reference_fault)
+        _profile(None).fault(args.reference_fault)  # the load mix is EFDX 1.0's
         options = LoadOptions(
             config=config,
             rate=args.rate,

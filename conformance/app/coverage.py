@@ -1,11 +1,12 @@
 """Coverage by test purpose: which suite tests cover each clause, which seeded fault proves them.
 
-The three facts are declared in three places, each where it belongs: the clause in
-``profile/purposes.toml``, the tests by their ``purposes`` markers (vectors by the manifest's
-``purposes``), the faults in ``reference/faults.py``. This module joins them by collecting the
-suite (nothing is run) and names the gaps: a purpose without a test, or whose tests no seeded
-fault proves able to fail. ``conformance list`` prints it; results.json and the report carry the
-gaps, so that nobody mistakes an untested clause for a passed one.
+The three facts are declared in three places of a profile pack, each where it belongs: the clause
+in its purposes (EFDX: ``profiles/efdx/purposes.toml``), the tests by their ``purposes`` markers
+(vectors by the manifest's ``purposes``), the faults in its reference NSW's seeded faults. This
+module joins them by collecting the suite (nothing is run) and names the gaps: a purpose without a
+test, or whose tests no seeded fault proves able to fail. ``conformance list`` prints it;
+results.json and the report carry the gaps, so that nobody mistakes an untested clause for a
+passed one.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from conformance.profiles.efdx.catalogue import requirements
-from conformance.profiles.efdx.purposes import Purpose, purposes
-from conformance.profiles.efdx.reference.faults import faults_of
+from conformance.core.catalogue import Catalogue, Purpose
+from conformance.core.profile import Profile
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,8 @@ class PurposeCoverage:
 class _Collector:
     """A pytest plugin that only records what the suite's tests declare."""
 
-    def __init__(self) -> None:
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.catalogue = catalogue
         self.tests: list[SuiteTest] = []
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -77,7 +78,7 @@ class _Collector:
         self.tests = [
             SuiteTest(
                 item.nodeid,
-                requirement_ids(item),
+                requirement_ids(item, self.catalogue),
                 purpose_ids(item),
                 tuple(mark.args[0] for mark in item.iter_markers("capability")),
                 tuple(mark.args[0] for mark in item.iter_markers("role")),
@@ -88,38 +89,39 @@ class _Collector:
 
 
 @functools.cache
-def suite_tests() -> tuple[SuiteTest, ...]:
-    """Every test of the suite with its requirement IDs and purposes (collected, not run)."""
+def suite_tests(profile: Profile) -> tuple[SuiteTest, ...]:
+    """Every test of the profile's suite with its requirement IDs and purposes (collected, not run)."""
     from conformance.app.run import RunOptions, pytest_args
 
-    collector = _Collector()
-    pytest.main(pytest_args(RunOptions()), plugins=[collector])
+    collector = _Collector(profile.catalogue())
+    pytest.main(pytest_args(RunOptions(), profile), plugins=[collector])
     return tuple(collector.tests)
 
 
-def coverage() -> list[PurposeCoverage]:
-    tests = suite_tests()
+def coverage(profile: Profile) -> list[PurposeCoverage]:
+    tests = suite_tests(profile)
     return [
         PurposeCoverage(
             purpose,
             tuple(test.nodeid for test in tests if purpose.id in test.purposes),
-            tuple(fault.name for fault in faults_of(purpose.id)),
+            tuple(fault.name for fault in profile.faults_of(purpose.id)),
         )
-        for purpose in purposes()
+        for purpose in profile.catalogue().purposes()
     ]
 
 
-def gaps() -> list[PurposeCoverage]:
-    return [row for row in coverage() if row.gap]
+def gaps(profile: Profile) -> list[PurposeCoverage]:
+    return [row for row in coverage(profile) if row.gap]
 
 
-def listing(verbose: bool = False, config=None) -> str:
+def listing(profile: Profile, verbose: bool = False, config=None) -> str:
     """`conformance list`: requirements, their test purposes, the tests and seeded faults, the gaps;
     with a candidate's ``config``, which tests apply to it (and why the others do not)."""
-    rows = coverage()
-    by_id = {test.nodeid: test for test in suite_tests()}
-    lines: list[str] = []
-    for req in requirements():
+    rows = coverage(profile)
+    tests_of_suite = suite_tests(profile)
+    by_id = {test.nodeid: test for test in tests_of_suite}
+    lines: list[str] = [f"{profile.title} ({profile.key})"]
+    for req in profile.catalogue().requirements():
         lines.append(f"{req.id}  {req.level}  {req.title}")
         for row in (r for r in rows if r.purpose.requirement == req.id):
             lines.append(f"  {row.purpose.id}  {row.purpose.clause}")
@@ -134,9 +136,9 @@ def listing(verbose: bool = False, config=None) -> str:
     missing = [row for row in rows if row.gap]
     lines.append("")
     if config is not None:
-        applicable = [test for test in suite_tests() if test.not_applicable_to(config) is None]
-        lines.append(f"for candidate {config.party}: {len(applicable)} of {len(suite_tests())} tests apply")
-    lines.append(f"{len(rows)} test purposes, {len(suite_tests())} tests, gaps: {len(missing)}")
+        applicable = [test for test in tests_of_suite if test.not_applicable_to(config) is None]
+        lines.append(f"for candidate {config.party}: {len(applicable)} of {len(tests_of_suite)} tests apply")
+    lines.append(f"{len(rows)} test purposes, {len(tests_of_suite)} tests, gaps: {len(missing)}")
     for row in missing:
         lines.append(f"  gap  {row.purpose.id}: {row.gap}")
     return "\n".join(lines)

@@ -1,5 +1,5 @@
-"""`conformance run`: set up the candidate (the embedded reference NSW by default), run the suite
-through pytest with the EFDX plugin attached, and write the report folder.
+"""`conformance run`: set up the candidate (the embedded reference NSW by default), run a profile's
+suite through pytest with the plugin attached, and write the report folder.
 
 Against the reference NSW everything lives on free loopback ports of this process: the harness
 inbox (playing the partner party) first, then the reference NSW with the inbox as its peer. The
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib
 import os
 import secrets
 import socket
@@ -31,16 +32,15 @@ import pytest
 
 from conformance import __version__
 from conformance.app.progress import Progress
+from conformance.core.profile import Profile, ReferenceSettings
 from conformance.core.trust import Credential
 from conformance.core.verdicts import INCONCLUSIVE, NOT_APPLICABLE, PASS
+from conformance.harness import registry
 from conformance.harness import session as harness_module
-from conformance.harness.config import CAPABILITIES, Config, ConfigError, Tls, Windows
+from conformance.harness.config import Config, ConfigError, Tls, Windows
 from conformance.harness.control import TokenRefused, check_trigger_token
-from conformance.harness.plugin import EfdxRun, Selection
+from conformance.harness.plugin import Selection, SuiteRun
 from conformance.harness.session import Harness, TestRecord
-from conformance.profiles.efdx import suite
-from conformance.profiles.efdx.reference.nsw import Settings
-from conformance.profiles.efdx.reference.runner import RunningReference
 from conformance.results import certificate, history
 from conformance.results.evidence import (
     SiteKeyError,
@@ -53,7 +53,6 @@ from conformance.results.html import write_html
 from conformance.results.results import RunResult, write_ctrf, write_json, write_junit
 from conformance.results.view import ProfileText
 
-REFERENCE_PARTY = "KH"
 # The reference NSW answers at once; short windows keep the run fast without making it flaky.
 REFERENCE_WINDOWS = Windows(
     status_s=5.0,
@@ -88,13 +87,20 @@ class RunOptions:
     report_dir: Path = Path("reports")
     live: bool | None = None  # None: a live display when stdout is a terminal
     non_interactive: bool = False  # manual mode: inconclusive instead of waiting for an operator
+    profile: Profile | None = None  # None: the default profile (EFDX 1.0)
+
+    @property
+    def pack(self) -> Profile:
+        return self.profile or registry.default()
 
 
-def reference_config(url: str, trigger_url: str, token: str, tls: bool) -> Config:
+def reference_config(profile: Profile, url: str, trigger_url: str, token: str, tls: bool) -> Config:
+    """The reference NSW's ICS: its profile's party, every capability the profile knows."""
     return Config(
-        party=REFERENCE_PARTY,
+        party=profile.reference_party,
+        profiles=(profile.key,),
         inbox_url=url,
-        capabilities=frozenset(CAPABILITIES),
+        capabilities=frozenset(profile.capabilities),
         windows=REFERENCE_WINDOWS,
         trigger_url=trigger_url,
         trigger_token=token,
@@ -105,9 +111,10 @@ def reference_config(url: str, trigger_url: str, token: str, tls: bool) -> Confi
 @contextlib.contextmanager
 def candidate(options: RunOptions) -> Iterator[tuple[Harness, dict]]:
     """A started harness and, for reference runs, a started reference NSW; both stopped after."""
+    profile = options.pack
     if options.config is not None:
         reachable(options.config.inbox_url)
-        harness = Harness(options.config).start()
+        harness = Harness(options.config, profile=profile).start()
         try:
             yield (
                 harness,
@@ -117,11 +124,12 @@ def candidate(options: RunOptions) -> Iterator[tuple[Harness, dict]]:
             harness.stop()
         return
     token = secrets.token_hex(16)
-    placeholder = reference_config("http://127.0.0.1:1/", "http://127.0.0.1:1/", token, options.tls)
-    harness = Harness(placeholder).start()
-    with tempfile.TemporaryDirectory(prefix="efdx-reference-") as workdir:
-        settings = Settings(
-            party=REFERENCE_PARTY,
+    party = profile.reference_party
+    placeholder = reference_config(profile, "http://127.0.0.1:1/", "http://127.0.0.1:1/", token, options.tls)
+    harness = Harness(placeholder, profile=profile).start()
+    with tempfile.TemporaryDirectory(prefix=f"{profile.key}-reference-") as workdir:
+        settings = ReferenceSettings(
+            party=party,
             db=Path(workdir) / "reference.sqlite",
             peers={harness.party: harness.inbox_url},
             fault=options.reference_fault,
@@ -131,13 +139,15 @@ def candidate(options: RunOptions) -> Iterator[tuple[Harness, dict]]:
             tls=options.tls,
         )
         try:
-            with RunningReference(settings) as reference:
-                harness.config = reference_config(reference.url, reference.trigger_url, token, options.tls)
+            with profile.start_reference(settings) as reference:
+                harness.config = reference_config(
+                    profile, reference.url, reference.trigger_url, token, options.tls
+                )
                 yield (
                     harness,
                     {
                         "url": reference.url,
-                        "party": REFERENCE_PARTY,
+                        "party": party,
                         "reference": True,
                         "fault": options.reference_fault,
                     },
@@ -168,7 +178,7 @@ def check_report_dir(report_dir: Path) -> None:
     """Pre-flight: the reports are written after the tests, so an unwritable folder must be found now."""
     try:
         report_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=report_dir, prefix=".efdx-write-check-"):
+        with tempfile.NamedTemporaryFile(dir=report_dir, prefix=".conformance-write-check-"):
             pass
     except OSError as exc:
         raise ConfigError(f"--report-dir: cannot write to {report_dir}: {exc.strerror or exc}") from None
@@ -183,7 +193,7 @@ class CandidateWatch:
     A candidate that accepts connections and resets them is still there, and is judged as before.
     """
 
-    def __init__(self, url: str, plugin: EfdxRun, progress: Progress) -> None:
+    def __init__(self, url: str, plugin: SuiteRun, progress: Progress) -> None:
         self.url, self.plugin, self.progress = url, plugin, progress
         self.streak: list[TestRecord] = []
         self.line = ""
@@ -247,7 +257,7 @@ def ics_of(config: Config) -> dict:
 def certification_record(options: RunOptions, config: Config) -> dict:
     """Who and what was judged, by which harness, how chosen: what a partner state reads first."""
     return {
-        "profile": "EFDX 1.0",
+        "profile": options.pack.title,
         "harness_version": __version__,
         "candidate_build": config.build,
         "site": config.site,
@@ -278,8 +288,10 @@ def inbox_counts(inbox) -> dict[str, int]:
     }
 
 
-def pytest_args(options: RunOptions) -> list[str]:
-    suite_dir = Path(suite.__file__).parent
+def pytest_args(options: RunOptions, profile: Profile | None = None) -> list[str]:
+    """The pytest command line of the profile's suite (every test, or those of ``--rerun-failed``)."""
+    suite = importlib.import_module((profile or options.pack).suite_package)
+    suite_dir = Path(suite.__file__ or ".").parent
     targets = [str(suite_dir / test_id) for test_id in options.rerun] or [str(suite_dir)]
     args = [
         *targets,
@@ -327,7 +339,7 @@ def _run(options: RunOptions, progress: Progress) -> tuple[int, Path]:
                 check_trigger_token(harness)
             except TokenRefused as exc:
                 raise ConfigError(str(exc)) from None
-        plugin = EfdxRun(
+        plugin = SuiteRun(
             harness,
             Selection(list(options.requirements), list(options.layers), list(options.purposes)),
             on_test_start=progress.started,
@@ -341,7 +353,7 @@ def _run(options: RunOptions, progress: Progress) -> tuple[int, Path]:
         plugin.on_test_end = test_ended
         try:
             with progress:
-                code = pytest.main(pytest_args(options), plugins=[plugin])
+                code = pytest.main(pytest_args(options, harness.profile), plugins=[plugin])
             interrupted = plugin.interrupted or code == pytest.ExitCode.INTERRUPTED
         except KeyboardInterrupt:
             interrupted = True
@@ -349,6 +361,7 @@ def _run(options: RunOptions, progress: Progress) -> tuple[int, Path]:
             also = " together with --requirement/--layer" if options.requirements or options.layers else ""
             raise ConfigError(f"-k {options.keyword!r}{also}: matches no test (nothing was run)")
         result = RunResult(
+            profile=harness.profile,
             sut=sut,
             ics=ics_of(harness.config),
             started=started,
@@ -372,7 +385,7 @@ def _run(options: RunOptions, progress: Progress) -> tuple[int, Path]:
     previous = history.previous_run(options.report_dir, folder)
     if previous is not None:
         result.extra["since_previous"] = history.since_previous(previous, result.verdicts())
-    write_reports(result, folder, site or harness.pki.nsw(harness.party), profile_text())
+    write_reports(result, folder, site or harness.pki.nsw(harness.party), profile_text(harness.profile))
     history.write_index(options.report_dir)
     progress.summary(result, folder)
     return (0 if result.all_applicable_passed else 1), folder
@@ -389,12 +402,14 @@ def site_signer(config: Config | None) -> Credential | None:
         raise ConfigError(str(exc)) from None
 
 
-def profile_text(profile=None) -> ProfileText:
+def profile_text(profile: Profile) -> ProfileText:
     """The profile's words for the report: requirement texts, and where its specification ships."""
-    from conformance.profiles.efdx import spec
-    from conformance.profiles.efdx.catalogue import requirement
-
-    return ProfileText(requirement=lambda rid: requirement(rid).text, spec_file=str(spec.spec_path()))
+    describe = profile.extras.get("test_description")
+    return ProfileText(
+        requirement=profile.spec_text,
+        test_description=describe if callable(describe) else (lambda test_id: None),
+        spec_file=profile.extras.get("spec_file"),
+    )
 
 
 def write_reports(

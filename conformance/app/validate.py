@@ -1,8 +1,10 @@
 """The offline validator: judge message files as the receiving NSW would, one verdict per file.
 
-Business rules are judged statelessly (no history: BR-11, BR-14 and BR-15 need a sequence of
-messages and belong to the conformance suite). Files are read no further than the 5 MiB cap
-needs, so a huge file is refused as T-04 without loading it.
+Which profile judges a file is told from its namespace (the first namespace URI in its first 64 KiB
+that a pack claims), unless ``--profile`` says; a file no pack claims is judged by the default
+profile, which then names what is wrong with it. The judging itself is the pack's (its receiver's
+pipeline, rules judged statelessly). Files are read no further than the 5 MiB cap needs, so a huge
+file is refused as T-04 without loading it.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from conformance.profiles.efdx.codes import MAX_BODY_BYTES
-from conformance.profiles.efdx.judge import Judgement, Receiver
-from conformance.profiles.efdx.pki import TestPki
+from conformance.core.policy import MAX_BODY_BYTES
+from conformance.core.profile import Profile
+from conformance.harness import registry
 
 
 @dataclass
@@ -42,18 +44,24 @@ def _read_capped(path: Path) -> bytes:
         return handle.read(MAX_BODY_BYTES + 1)
 
 
-def _describe(judgement: Judgement) -> str:
-    if judgement.violation:
-        return str(judgement.violation)
-    if judgement.findings:
-        return "; ".join(str(finding) for finding in judgement.findings)
-    header = judgement.header
-    status = f", {judgement.status}" if judgement.status else ""
-    return f"{header.action} {header.message_id} from {header.sender}{status}"
+def profile_of(body: bytes) -> Profile:
+    """The installed profile whose namespace the message uses first; the default one otherwise.
+
+    A byte search, not a parse: the file is untrusted and the chosen pack's judge parses it safely."""
+    head = body[:65536]
+    found = [
+        (head.find(namespace.encode()), profile)
+        for profile in registry.installed().values()
+        for namespace in profile.namespaces
+        if namespace.encode() in head
+    ]
+    return min(found, key=lambda item: item[0])[1] if found else registry.default()
 
 
-def validate_files(paths: list[Path], *, receiver: str, at: datetime | None = None) -> list[FileResult]:
-    judge = Receiver(receiver, TestPki.load().trust_store())
+def validate_files(
+    paths: list[Path], *, receiver: str, at: datetime | None = None, profile: Profile | None = None
+) -> list[FileResult]:
+    judges: dict[str, object] = {}
     results = []
     for path in paths:
         try:
@@ -61,6 +69,9 @@ def validate_files(paths: list[Path], *, receiver: str, at: datetime | None = No
         except OSError as exc:
             results.append(FileResult(str(path), False, error=exc.strerror or str(exc)))
             continue
-        judgement = judge.judge(body, at=at)
-        results.append(FileResult(str(path), not judgement.codes, judgement.codes, _describe(judgement)))
+        chosen = profile or profile_of(body)
+        if chosen.key not in judges:
+            judges[chosen.key] = chosen.validator(receiver)
+        codes, detail = judges[chosen.key](body, at)  # type: ignore[operator]
+        results.append(FileResult(str(path), not codes, codes, detail))
     return results

@@ -1,6 +1,7 @@
 """Making the candidate send: through its test trigger (section 2), or by asking an operator.
 
-Trigger mode posts ``{"action", "to", "document"}`` with the X-EFDX-Test-Token and expects 202.
+Trigger mode posts ``{"action", "to", "document"}`` with the profile's token header (EFDX 1.0:
+X-EFDX-Test-Token) and expects 202.
 Manual mode (a candidate without a trigger) writes the document to a file, tells the operator
 exactly what to do in the candidate's own interface, and the test then waits, bounded by the ICS's
 operator window, for the message to arrive; with --non-interactive such a test is inconclusive.
@@ -42,7 +43,7 @@ def check_trigger_token(harness: Harness) -> None:
         config.trigger_url,
         b"{}",
         content_type="application/json",
-        headers={"X-EFDX-Test-Token": config.trigger_token or ""},
+        headers={harness.profile.trigger_header: config.trigger_token or ""},
         label="trigger token check",
     )
     if exchange.status not in AUTH_REFUSED:
@@ -66,7 +67,7 @@ def ask_to_send(harness: Harness, action: str, document: etree._Element, what: s
             config.trigger_url,
             json.dumps(request).encode(),
             content_type="application/json",
-            headers={"X-EFDX-Test-Token": config.trigger_token or ""},
+            headers={harness.profile.trigger_header: config.trigger_token or ""},
             label=f"trigger {action}",
         )
         if exchange.error or exchange.status != 202:

@@ -1,4 +1,4 @@
-"""The pytest plugin of the EFDX suite: markers, the ``harness`` fixture, verdicts, result capture.
+"""The pytest plugin of a profile's suite: markers, the ``harness`` fixture, verdicts, result capture.
 
 It is registered as a pytest11 entry point, so every pytest run loads it; it stays inert (it only
 registers its markers and options) unless a run is attached: ``conformance run`` attaches one, or
@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance.core.catalogue import Catalogue
 from conformance.core.verdicts import (
     ERROR,
     FAIL,
@@ -29,20 +30,21 @@ from conformance.core.verdicts import (
     worse,
 )
 from conformance.core.violations import Violation
+from conformance.harness import registry
 from conformance.harness.config import ConfigError
 from conformance.harness.config import load as load_config
 from conformance.harness.session import Harness, TestRecord
-from conformance.profiles.efdx import steps
-from conformance.profiles.efdx.catalogue import requirement
-from conformance.profiles.efdx.purposes import purpose
 
 PLUGIN_NAME = "efdx-run"
 NOT_APPLICABLE_PREFIX = "not-applicable: "
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("efdx", "EFDX conformance suite")
+    group = parser.getgroup("efdx", "conformance suite (the options keep their EFDX-era names)")
     group.addoption("--efdx-config", metavar="FILE", help="run the suite against the candidate in FILE")
+    group.addoption(
+        "--conformance-profile", default=registry.DEFAULT[0], metavar="KEY", help="the profile pack (efdx)"
+    )
     group.addoption("--efdx-requirement", action="append", default=[], metavar="ID", help="only tests of ID")
     group.addoption("--efdx-layer", action="append", default=[], metavar="T|M|A|BR", help="only that layer")
     group.addoption(
@@ -51,24 +53,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "requirements(*ids): the EFDX requirement IDs a test judges")
-    config.addinivalue_line("markers", "purposes(*ids): the EFDX test purposes (clauses) a test covers")
+    config.addinivalue_line("markers", "requirements(*ids): the profile's requirement IDs a test judges")
+    config.addinivalue_line("markers", "purposes(*ids): the profile's test purposes (clauses) a test covers")
     config.addinivalue_line("markers", "capability(name): the ICS capability a test needs")
     config.addinivalue_line("markers", "role(name): the role (importing, exporting) a test needs")
     path = config.getoption("efdx_config", None)
     if path and not config.pluginmanager.has_plugin(PLUGIN_NAME):
         try:
             candidate = load_config(Path(path))
-        except ConfigError as exc:
+            profile = registry.get(config.getoption("conformance_profile"))
+        except (ConfigError, registry.ProfileError) as exc:
             raise pytest.UsageError(f"--efdx-config: {exc}") from None
-        harness = Harness(candidate).start()
+        harness = Harness(candidate, profile=profile).start()
         config.add_cleanup(harness.stop)
         selection = Selection(
             config.getoption("efdx_requirement"),
             config.getoption("efdx_layer"),
             config.getoption("efdx_purpose"),
         )
-        config.pluginmanager.register(EfdxRun(harness, selection), PLUGIN_NAME)
+        config.pluginmanager.register(SuiteRun(harness, selection), PLUGIN_NAME)
 
 
 class Selection:
@@ -93,38 +96,34 @@ def purpose_ids(item: pytest.Item) -> tuple[str, ...]:
     return tuple(dict.fromkeys(pid for mark in item.iter_markers("purposes") for pid in mark.args))
 
 
-def check_declarations(item: pytest.Item) -> None:
+def check_declarations(item: pytest.Item, catalogue: Catalogue) -> None:
     """A suite test names known requirements, and known purposes of those requirements only."""
     declared = [rid for mark in item.iter_markers("requirements") for rid in mark.args]
     if not declared:
         raise pytest.UsageError(f"{item.nodeid} declares no requirement IDs")
     for rid in declared:
         try:
-            requirement(rid)
+            catalogue.requirement(rid)
         except KeyError:
             raise pytest.UsageError(f"{item.nodeid}: unknown requirement ID {rid!r}") from None
     for pid in purpose_ids(item):
         try:
-            found = purpose(pid)
+            found = catalogue.purpose(pid)
         except KeyError:
             raise pytest.UsageError(f"{item.nodeid}: unknown test purpose {pid!r}") from None
         if found.requirement not in declared:
             raise pytest.UsageError(f"{item.nodeid}: covers {pid} but does not name {found.requirement}")
 
 
-def requirement_ids(item: pytest.Item) -> tuple[str, ...]:
+def requirement_ids(item: pytest.Item, catalogue: Catalogue) -> tuple[str, ...]:
+    """The requirement IDs an item's markers name, in the catalogue's order."""
     ids: list[str] = []
     for mark in item.iter_markers("requirements"):
         ids.extend(mark.args)
-    return tuple(dict.fromkeys(sorted(ids, key=_catalogue_order)))
+    return tuple(dict.fromkeys(sorted(ids, key=catalogue.order)))
 
 
-def _catalogue_order(rid: str) -> tuple[int, int]:
-    layer, number = rid.split("-")
-    return ("T", "M", "A", "BR").index(layer), int(number)
-
-
-class EfdxRun:
+class SuiteRun:
     """The active plugin of one run: gives tests the harness, turns outcomes into verdicts."""
 
     def __init__(
@@ -135,6 +134,7 @@ class EfdxRun:
         on_test_end: Callable[[TestRecord], None] | None = None,
     ) -> None:
         self._harness = harness
+        self.catalogue = harness.profile.catalogue()
         self.selection = selection or Selection()
         self.on_test_start, self.on_test_end = on_test_start, on_test_end
         self.records: list[TestRecord] = []
@@ -148,8 +148,12 @@ class EfdxRun:
 
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         for item in items:
-            check_declarations(item)
-        chosen = [item for item in items if self.selection.wants(requirement_ids(item), purpose_ids(item))]
+            check_declarations(item, self.catalogue)
+        chosen = [
+            item
+            for item in items
+            if self.selection.wants(requirement_ids(item, self.catalogue), purpose_ids(item))
+        ]
         deselected = [item for item in items if item not in chosen]
         if deselected:
             config.hook.pytest_deselected(items=deselected)
@@ -160,7 +164,11 @@ class EfdxRun:
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         record = TestRecord(
-            item.nodeid, item.name, requirement_ids(item), title=_title(item), purposes=purpose_ids(item)
+            item.nodeid,
+            item.name,
+            requirement_ids(item, self.catalogue),
+            title=_title(item),
+            purposes=purpose_ids(item),
         )
         record.description = _case_description(item)
         self.records.append(record)
@@ -202,7 +210,7 @@ class EfdxRun:
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if not self.interrupted:
-            steps.second_answers(self._harness)
+            self._harness.profile.after_suite(self._harness)
 
     def pytest_keyboard_interrupt(self, excinfo) -> None:
         self.interrupted = True

@@ -11,12 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from conformance.core.client import CandidateClient, Exchange
+from conformance.core.profile import Profile
+from conformance.harness import registry
 from conformance.harness.config import Config, ConfigError
-from conformance.profiles.efdx.inbox import Arrival, HarnessInbox
-from conformance.profiles.efdx.pki import TestPki
-from conformance.profiles.efdx.vectors import Build, build_vector
 
 
 @dataclass
@@ -37,7 +37,7 @@ class TestRecord:
     description: str = ""  # what a parametrized case is (a test vector's description), where it says
     duration_s: float = 0.0
     exchanges: list[Exchange] = field(default_factory=list)
-    arrivals: list[Arrival] = field(default_factory=list)
+    arrivals: list[Any] = field(default_factory=list)  # what the candidate sent to the harness inbox
     notes: list[str] = field(default_factory=list)  # e.g. the instructions given to an operator
 
     def verdict_for(self, requirement_id: str) -> str | None:
@@ -57,12 +57,13 @@ class TestRecord:
 class Harness:
     """Everything a suite test needs to drive the candidate and to watch what it sends."""
 
-    def __init__(self, config: Config, pki: TestPki | None = None) -> None:
+    def __init__(self, config: Config, pki: Any = None, profile: Profile | None = None) -> None:
         self.config = config
-        self.pki = pki or TestPki.load()
+        self.profile = profile or registry.default()
+        self.pki = pki or self.profile.load_pki()
         self.trust = self.pki.trust_store()
         self.party = config.harness_party
-        self._workdir = tempfile.TemporaryDirectory(prefix="efdx-harness-")
+        self._workdir = tempfile.TemporaryDirectory(prefix=f"{self.profile.key}-harness-")
         cert, verify = self._tls_client()
         self.client = CandidateClient(
             timeout_s=config.windows.request_timeout_s, cert=cert, verify=verify, record=self._record_exchange
@@ -70,16 +71,14 @@ class Harness:
         host, _, port = config.harness_listen.rpartition(":")
         tls = config.tls
         server_cert = (str(tls.inbox_cert), str(tls.inbox_key)) if tls.inbox_cert and tls.inbox_key else None
-        self.inbox = HarnessInbox(
+        self.inbox = self.profile.make_inbox(
             self.party, pki=self.pki, tls=tls.enabled, host=host, port=int(port), server_cert=server_cert
         )
         self.current: TestRecord | None = None
         self.records: list[TestRecord] = []
         self.sent_message_ids: set[str | None] = set()
         self.non_interactive = False
-        self.single_answers: list[
-            tuple[TestRecord, Callable[[Arrival], bool]]
-        ] = []  # see steps.second_answers
+        self.single_answers: list[tuple[TestRecord, Callable[[Any], bool]]] = []  # see steps.second_answers
         self.tell_operator: Callable[[str], None] = _print_for_operator
         self._lock = threading.Lock()
 
@@ -144,14 +143,14 @@ class Harness:
     # building messages, live (timestamps now, ids unique per moment)
     def vector(self, vector_id: str) -> bytes:
         moment = self.now()
-        return build_vector(
+        return self.profile.build_vector(
             vector_id, moment.date(), self.pki, moment=moment, sender=self.party, receiver=self.config.party
         )
 
-    def build(self, name: str, **changes) -> Build:
-        """A Build from the harness party to the candidate, for a scenario's own message."""
+    def build(self, name: str, **changes) -> Any:
+        """A message under construction (the profile's Build) from the harness party to the candidate."""
         moment = self.now()
-        build = Build(
+        build = self.profile.new_build(
             vector_id=name,
             day=moment.date(),
             pki=self.pki,
@@ -188,7 +187,7 @@ class Harness:
             if self.current is not None:
                 self.current.notes.append(text)
 
-    def note_arrival(self, arrival: Arrival) -> None:
+    def note_arrival(self, arrival: Any) -> None:
         with self._lock:
             if self.current is not None and arrival not in self.current.arrivals:
                 self.current.arrivals.append(arrival)

@@ -11,10 +11,10 @@ from pathlib import Path
 from lxml import etree
 
 from conformance import __version__
+from conformance.core.profile import Profile
 from conformance.core.verdicts import NOT_APPLICABLE, PASS, run_verdict, worst
+from conformance.harness import registry
 from conformance.harness.session import TestRecord
-from conformance.profiles.efdx.catalogue import requirements
-from conformance.profiles.efdx.purposes import purposes
 
 NOT_TESTED = "not-tested"
 
@@ -32,10 +32,11 @@ class RunResult:
     partial: bool = False  # a subset was selected (--requirement, --layer, -k) or --maxfail stopped it
     extra: dict = field(default_factory=dict)
     test_only_signer: bool = True  # the evidence is signed with a TEST ONLY key (no site key yet)
+    profile: Profile = field(default_factory=registry.default)
 
     def requirement_rows(self) -> list[dict]:
         rows = []
-        for req in requirements():
+        for req in self.profile.catalogue().requirements():
             judged = [(record, record.verdict_for(req.id)) for record in self.records]
             judged = [(record, verdict) for record, verdict in judged if verdict is not None]
             tests = [record for record, _ in judged]
@@ -55,7 +56,7 @@ class RunResult:
     def purpose_rows(self) -> list[dict]:
         """Each test purpose with the tests of this run that covered it and their worst verdict on it."""
         rows = []
-        for item in purposes():
+        for item in self.profile.catalogue().purposes():
             judged = [
                 (record, record.verdict_for(item.requirement))
                 for record in self.records
@@ -110,7 +111,7 @@ class RunResult:
             reasons.append("plain HTTP: mutual TLS (T-05) was not exercised")
         unrun = [
             req.id
-            for req, row in zip(requirements(), self.requirement_rows(), strict=True)
+            for req, row in zip(self.profile.catalogue().requirements(), self.requirement_rows(), strict=True)
             if req.mandatory
             and row["verdict"] in (NOT_TESTED, NOT_APPLICABLE)
             and not (req.capability and req.capability not in capabilities)
@@ -148,7 +149,7 @@ class RunResult:
 
     def as_json(self) -> dict:
         return {
-            "profile": "EFDX 1.0",
+            "profile": self.profile.title,
             "harness_version": __version__,
             "sut": self.sut,
             "ics": self.ics,
@@ -181,16 +182,16 @@ class RunResult:
             ],
             "requirements": self.requirement_rows(),
             "purposes": self.purpose_rows(),
-            "purpose_gaps": purpose_gaps(),
+            "purpose_gaps": purpose_gaps(self.profile),
             **self.extra,
         }
 
 
-def purpose_gaps() -> list[dict]:
+def purpose_gaps(profile: Profile) -> list[dict]:
     """Test purposes of this suite version with no test, or no seeded fault proving their tests."""
     from conformance.app import coverage
 
-    return [{"id": row.purpose.id, "gap": row.gap} for row in coverage.gaps()]
+    return [{"id": row.purpose.id, "gap": row.gap} for row in coverage.gaps(profile)]
 
 
 def test_id(record: TestRecord) -> str:
@@ -237,7 +238,7 @@ def write_junit(result: RunResult, path: Path) -> None:
     data_verdict = result.verdict
     suite = etree.Element(
         "testsuite",
-        name="EFDX 1.0 conformance",
+        name=f"{result.profile.title} conformance",
         tests=str(len(result.records)),
         failures=str(counts.get("fail", 0)),
         errors=str(counts.get("error", 0) + counts.get("inconclusive", 0)),
@@ -246,7 +247,11 @@ def write_junit(result: RunResult, path: Path) -> None:
         timestamp=result.started.isoformat(),
     )
     properties = etree.SubElement(suite, "properties")
-    for name, value in (("profile", "EFDX 1.0"), ("verdict", data_verdict), ("harness_version", __version__)):
+    for name, value in (
+        ("profile", result.profile.title),
+        ("verdict", data_verdict),
+        ("harness_version", __version__),
+    ):
         etree.SubElement(properties, "property", name=name, value=value)
     for row in result.requirement_rows():
         etree.SubElement(properties, "property", name=f"requirement {row['id']}", value=row["verdict"])
@@ -311,7 +316,7 @@ def write_ctrf(result: RunResult, path: Path) -> dict:
                 "stop": round(result.finished.timestamp() * 1000),
             },
             "tests": tests,
-            "extra": {"profile": "EFDX 1.0", "verdict": result.verdict},
+            "extra": {"profile": result.profile.title, "verdict": result.verdict},
         },
     }
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")

@@ -1,0 +1,100 @@
+"""A profile pack as the engine sees it: one object that the harness, the plugin, the reference
+runner, the results and the command are given, so that none of them imports a profile.
+
+A pack (EFDX 1.0, RCPX 1.0, a member state's official profile) builds one ``Profile`` and exposes it
+through the ``conformance.profiles`` entry-point group; ``pip install`` of the pack is all it takes
+for ``conformance profiles`` to list it and ``conformance run --profile KEY`` to run it. Everything
+the engine needs from a pack is a field here; what a pack does inside those callables is its own.
+Heavy parts (catalogue, PKI, reference) are callables, so listing profiles loads none of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from conformance.core.catalogue import Catalogue
+
+
+class SeededFault(Protocol):
+    """A named deliberate defect of the pack's reference NSW, and the test purpose it breaks."""
+
+    name: str
+    purpose: str
+    description: str
+    also: tuple[str, ...]  # further purposes it breaks
+
+
+class RunningReference(Protocol):
+    """A started reference NSW of the pack (a context manager stops it)."""
+
+    url: str  # its inbox
+    trigger_url: str
+
+
+@dataclass(frozen=True)
+class ReferenceSettings:
+    """What the engine asks of a pack's reference NSW for one run."""
+
+    party: str
+    db: Path
+    peers: dict[str, str]
+    fault: str | None = None
+    retry_schedule: Sequence[float] = (1.0, 2.0, 4.0, 8.0)
+    outbound_timeout: float = 10.0
+    trigger_token: str | None = None
+    tls: bool = False
+    status_delay: float = 0.0
+
+
+@dataclass(frozen=True, eq=False)  # one object per pack: compared and hashed by identity
+class Profile:
+    """Everything the engine needs from one profile."""
+
+    key: str  # short, for the command line and file names: "efdx"
+    title: str  # how reports qualify IDs: "EFDX 1.0"
+    description: str
+    parties: tuple[str, ...]
+    capabilities: tuple[str, ...]  # what an ICS may claim
+    catalogue: Callable[[], Catalogue]
+    suite_package: str  # the pytest package of the pack's suite modules
+    trigger_header: str  # the header carrying the candidate's test-trigger token
+    inbox_path: str  # where a candidate's inbox lives under its base URL ("/efdx/1/messages")
+    trigger_path: str
+    load_pki: Callable[[], Any]  # the pack's TEST ONLY PKI (nsw(party) -> Credential, trust_store())
+    make_inbox: Callable[..., Any]  # the harness inbox playing the partner NSW
+    build_vector: Callable[..., bytes]  # a manifest vector, live (the harness's `vector`)
+    new_build: Callable[..., Any]  # a message under construction (the harness's `build`)
+    after_suite: Callable[[Any], None]  # checks over the whole run (e.g. answers that came twice)
+    start_reference: Callable[[ReferenceSettings], AbstractContextManager[RunningReference]]
+    # `conformance reference serve`: serve on host:port until SIGINT/SIGTERM; announce(base URL) once up
+    serve_reference: Callable[[ReferenceSettings, str, int, Callable[[str], None]], None]
+    reference_party: str
+    faults: Callable[[], Sequence[SeededFault]]
+    spec_text: Callable[[str], str]  # a requirement's text in the spec, for reports and `spec ID`
+    spec_document: Callable[[], str]  # the whole spec as shipped
+    namespaces: tuple[str, ...]  # the XML namespaces of its messages: `validate` tells profiles apart
+    validator: Callable[[str], Callable[[bytes, datetime | None], tuple[list[str], str]]]  # receiver ->
+    # judge(body, at) -> (error codes, description), as the receiving NSW would judge a file offline
+    build_vectors: Callable[[date, Path], list[Path]]
+    extras: dict[str, Any] = field(default_factory=dict)  # pack-specific, for the pack's own CLI use
+
+    def qualify(self, requirement_id: str) -> str:
+        """``M-06`` -> ``EFDX 1.0 M-06``: how every report names a requirement."""
+        return f"{self.title} {requirement_id}"
+
+    def faults_of(self, purpose_id: str) -> tuple[SeededFault, ...]:
+        return tuple(f for f in self.faults() if f.purpose == purpose_id or purpose_id in f.also)
+
+    def fault(self, name: str | None) -> SeededFault | None:
+        """The seeded fault called ``name`` (None for None); KeyError listing the names otherwise."""
+        if name is None:
+            return None
+        for found in self.faults():
+            if found.name == name:
+                return found
+        raise KeyError(f"no seeded fault {name!r} in {self.title}; `conformance reference faults` lists them")
