@@ -93,9 +93,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--tls", action="store_true", help="mutual TLS with the reference NSW (with --config: tls.enabled)"
     )
-    run.add_argument("--requirement", action="append", default=[], metavar="ID", help="only tests of ID")
+    run.add_argument(
+        "--requirement",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only tests of ID (M-06 in every profile run that has it; efdx:M-06 or 'EFDX 1.0 M-06' in one)",
+    )
     run.add_argument("--layer", action="append", default=[], metavar="LAYER", help="only a layer (T M A BR)")
-    _add_profile_option(run)
+    run.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="run this profile (repeatable; default: every profile the ICS claims, or every installed one "
+        "against the reference NSW; `conformance profiles` lists them)",
+    )
     run.add_argument("-k", dest="keyword", metavar="EXPR", help="only tests whose name matches (pytest -k)")
     run.add_argument(
         "--non-interactive", action="store_true", help="manual-mode tests are inconclusive instead of waiting"
@@ -260,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from conformance.app.run import RunOptions, run
+    from conformance.app.run import RunOptions, run, shares
     from conformance.harness.config import ConfigError, check_url, load
 
     faults = list(dict.fromkeys(args.reference_fault))  # the same name twice is still one fault
@@ -277,19 +290,11 @@ def _run(args: argparse.Namespace) -> int:
     if args.keyword:
         _check_keyword(args.keyword)
     rerun = _not_passed(args.rerun_failed) if args.rerun_failed else ()
-    profile = _profile(args.profile)
+    profiles = tuple(dict.fromkeys(_profile(name) for name in args.profile))
     try:
         sut = check_url(args.sut, "--sut") if args.sut else None
         config = load(args.config, inbox_url=sut) if args.config else None
-        profile.fault(faults[0] if faults else None)
-        for rid in args.requirement:
-            profile.catalogue().requirement(rid)
-        for layer in args.layer:
-            if layer.upper() not in profile.catalogue().layers:
-                raise ConfigError(
-                    f"--layer {layer}: {profile.title} layers are {' '.join(profile.catalogue().layers)}"
-                )
-    except (ConfigError, KeyError) as exc:
+    except ConfigError as exc:
         raise UsageError(_message(exc)) from None
     options = RunOptions(
         config=config,
@@ -303,9 +308,10 @@ def _run(args: argparse.Namespace) -> int:
         non_interactive=args.non_interactive,
         command=args.command_line,
         report_dir=args.report_dir,
-        profile=profile,
+        profiles=profiles,
     )
     try:
+        shares(options)  # what names nothing is a usage error before anything starts
         code, _folder = run(options)
     except ConfigError as exc:  # found while setting up: the harness inbox's port, the candidate's address
         raise UsageError(str(exc)) from None
@@ -313,7 +319,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _not_passed(path: Path) -> tuple[str, ...]:
-    """The tests that neither passed nor were not-applicable in an earlier run: what to run again."""
+    """The tests that neither passed nor were not-applicable in an earlier run: what to run again,
+    by qualified ID (``efdx/test_x.py::test_y``; an older results.json's bare IDs are EFDX 1.0's)."""
     from conformance.results.diff import DiffInputError, load
 
     try:

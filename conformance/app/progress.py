@@ -35,6 +35,18 @@ COLOURS = {
 }
 
 
+def by_profile(ids: list[str]) -> str:
+    """``EFDX 1.0 T-01, EFDX 1.0 T-03`` shown as ``EFDX 1.0 T-01, T-03``: each ID still under its
+    profile's title, without repeating it for every one."""
+    from conformance.results.results import split_qualified
+
+    groups: dict[str, list[str]] = {}
+    for item in ids:
+        title, bare = split_qualified(item)
+        groups.setdefault(title, []).append(bare)
+    return "; ".join(f"{title} {', '.join(bares)}".strip() for title, bares in groups.items())
+
+
 class Progress:
     def __init__(self, live: bool) -> None:
         self.live_enabled = live
@@ -51,6 +63,7 @@ class Progress:
         self.console = Console(file=out, highlight=False, force_terminal=live or None, width=width)
         self._operator_stream = self._own(sys.stderr)
         self.done, self.total, self.current, self.waiting = 0, 0, "", ""
+        self.prefix, self.profile_line = "", ""  # the profile's key/ before test IDs; "EFDX 1.0 (1 of 2)"
         self.counts: dict[str, int] = {}
         self._quiet_reason: str | None = None
         self._live: Live | None = None
@@ -87,8 +100,16 @@ class Progress:
         if self._live is not None:
             self._live.update(self._render(), refresh=True)
 
+    def begin_profile(self, key: str, title: str, several: bool = True) -> None:
+        """The next profile's tests follow: their IDs are qualified by its key; counts start again."""
+        self.prefix = f"{key}/"
+        self.done, self.total, self.current, self.waiting = 0, 0, "", ""
+        if several:
+            self.profile_line = title
+            self.announce(f"{title}: running its suite")
+
     def started(self, nodeid: str, total: int) -> None:
-        self.total, self.current, self.waiting = total, nodeid, ""
+        self.total, self.current, self.waiting = total, self.prefix + nodeid, ""
         self._refresh()
 
     def finished(self, record) -> None:
@@ -98,7 +119,7 @@ class Progress:
         if self._live is not None:
             self._refresh()
         elif self._quiet_reason is None or record.reason != self._quiet_reason:
-            line = f"[{self.done}/{self.total}] {record.verdict:<14} {printable(record.nodeid)}"
+            line = f"[{self.done}/{self.total}] {record.verdict:<14} {printable(self.prefix + record.nodeid)}"
             if record.verdict not in ("pass", "not-applicable"):
                 line += f"\n    {printable(record.reason)}"
             print(line, flush=True)
@@ -131,7 +152,9 @@ class Progress:
     def _render(self) -> Text:
         if not self.total and not self.done:
             return Text("collecting tests…", style="dim")
-        text = Text(f"{self.done}/{self.total} tests  ")
+        text = Text(
+            f"{self.profile_line + ': ' if self.profile_line else ''}{self.done}/{self.total} tests  "
+        )
         for verdict, count in self.counts.items():
             text.append(f"{verdict} {count}  ", style=COLOURS.get(verdict, ""))
         text.append(f"\n{printable(self.current)}", style="dim")
@@ -140,37 +163,43 @@ class Progress:
         return text
 
     def summary(self, result, folder: Path) -> None:
-        table = Table(title=f"EFDX 1.0 conformance: {result.verdict}", show_lines=False)
-        for column in (
-            "layer",
-            "requirements",
-            "pass",
-            "fail",
-            "error",
-            "inconclusive",
-            "not-applicable",
-            "not-tested",
-        ):
-            table.add_column(column)
-        rows = result.requirement_rows()
-        for layer in ("T", "M", "A", "BR"):
-            mine = [row for row in rows if row["layer"] == layer]
-            counts = {
-                verdict: sum(1 for row in mine if row["verdict"] == verdict)
-                for verdict in ("pass", "fail", "error", "inconclusive", "not-applicable", "not-tested")
-            }
-            table.add_row(layer, str(len(mine)), *(str(counts[v]) for v in counts))
-        self.console.print(table)
-        if not_tested := result.not_tested():
-            self.console.print(f"MUST requirements no test of this run judged: {', '.join(not_tested)}")
-        failed = [row["id"] for row in rows if row["verdict"] in ("fail", "error", "inconclusive")]
+        """Per profile: a table of its requirements by layer and its verdict; then the run's verdict, what
+        was not passed (qualified IDs), the test counts, whether it can certify, and the report."""
+        from conformance.results.results import RunSet
+
+        run = RunSet.of(result)
+        for part in run.parts:
+            self._profile_table(part)
+        if len(run.parts) > 1 or run.unrun:
+            verdicts = "; ".join(f"{row['title']} {row['verdict']}" for row in run.profile_rows())
+            self.console.print(f"run: {run.verdict} ({printable_markup(verdicts)})")
+        if run.unrun:
+            titles = ", ".join(p.title for p in run.unrun)
+            self.console.print(f"claimed and not run: {printable_markup(titles)}")
+        if not_tested := run.not_tested():
+            self.console.print(f"MUST requirements no test of this run judged: {by_profile(not_tested)}")
+        failed = [
+            row["id"] for row in run.requirement_rows() if row["verdict"] in ("fail", "error", "inconclusive")
+        ]
         if failed:
-            self.console.print(f"requirements not passed: {', '.join(failed)}")
-        self.console.print(f"tests: {', '.join(f'{v} {c}' for v, c in result.counts().items())}")
-        certification = result.certification()
+            self.console.print(f"requirements not passed: {by_profile(failed)}")
+        self.console.print(f"tests: {', '.join(f'{v} {c}' for v, c in run.counts().items())}")
+        certification = run.certification()
         if certification["can_certify"]:
             self.console.print("certifying run: the whole suite, over mutual TLS, signed with the site's key")
         else:
             reasons = "; ".join(certification["reasons"])
             self.console.print(f"rehearsal: cannot certify ({printable_markup(reasons)})")
         self.console.print(f"report: {printable_markup(folder / 'report.html')}")
+
+    def _profile_table(self, part) -> None:
+        verdicts = ("pass", "fail", "error", "inconclusive", "not-applicable", "not-tested")
+        table = Table(title=f"{part.profile.title} conformance: {part.verdict}", show_lines=False)
+        for column in ("layer", "requirements", *verdicts):
+            table.add_column(column)
+        rows = part.requirement_rows()
+        for layer in part.profile.catalogue().layers:
+            mine = [row for row in rows if row["layer"] == layer]
+            counts = {verdict: sum(1 for row in mine if row["verdict"] == verdict) for verdict in verdicts}
+            table.add_row(layer, str(len(mine)), *(str(counts[v]) for v in verdicts))
+        self.console.print(table)

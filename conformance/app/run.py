@@ -1,5 +1,11 @@
-"""`conformance run`: set up the candidate (the embedded reference NSW by default), run a profile's
-suite through pytest with the plugin attached, and write the report folder.
+"""`conformance run`: set up the candidate (the embedded reference NSW by default), run each chosen
+profile's suite through pytest with the plugin attached, one profile after another, and write one
+report folder holding them all.
+
+Which profiles (RCPX section 4): those of ``--profile``, else every profile the ICS claims (with
+``--config``), else every installed pack against its reference NSW. A selection narrows them: a
+profile none of whose requirements, layers, purposes, seeded fault or rerun tests was chosen is not
+run. Each profile gets its own harness, candidate endpoint (or reference NSW) and pytest session.
 
 Against the reference NSW everything lives on free loopback ports of this process: the harness
 inbox (playing the partner party) first, then the reference NSW with the inbox as its peer. The
@@ -50,7 +56,7 @@ from conformance.results.evidence import (
     write_evidence,
 )
 from conformance.results.html import write_html
-from conformance.results.results import RunResult, write_ctrf, write_json, write_junit
+from conformance.results.results import RunResult, RunSet, write_ctrf, write_json, write_junit
 from conformance.results.view import ProfileText
 
 # The reference NSW answers at once; short windows keep the run fast without making it flaky.
@@ -87,11 +93,149 @@ class RunOptions:
     report_dir: Path = Path("reports")
     live: bool | None = None  # None: a live display when stdout is a terminal
     non_interactive: bool = False  # manual mode: inconclusive instead of waiting for an operator
-    profile: Profile | None = None  # None: the default profile (EFDX 1.0)
+    profile: Profile | None = None  # one profile to run (kept for callers of one; see ``profiles``)
+    profiles: tuple[Profile, ...] = ()  # to run, in order; none given: claimed (--config) or installed
+
+    @property
+    def asked(self) -> tuple[Profile, ...]:
+        """The profiles named by the caller (``--profile``), in order, or ()."""
+        named = (*self.profiles, *((self.profile,) if self.profile else ()))
+        return tuple(dict.fromkeys(named))
+
+    @property
+    def claimed(self) -> tuple[Profile, ...]:
+        """What the candidate claims: the ICS's candidate.profiles; the reference NSW claims what it is
+        asked to run, or every installed profile."""
+        if self.config is not None:
+            return tuple(registry.get(key) for key in self.config.profiles)
+        return self.asked or tuple(registry.installed().values()) or (registry.default(),)
 
     @property
     def pack(self) -> Profile:
-        return self.profile or registry.default()
+        """The first profile to run (for callers that know of one)."""
+        return (self.asked or self.claimed)[0]
+
+
+@dataclass(frozen=True)
+class Share:
+    """One profile's share of a run: what of its suite is selected (bare IDs), against what."""
+
+    profile: Profile
+    requirements: tuple[str, ...] = ()
+    layers: tuple[str, ...] = ()
+    purposes: tuple[str, ...] = ()
+    rerun: tuple[str, ...] = ()  # node IDs relative to the profile's suite
+    fault: str | None = None
+
+
+def _split(item: str, profiles: tuple[Profile, ...], what: str) -> tuple[Profile | None, str]:
+    """``efdx:M-06`` or ``EFDX 1.0 M-06`` -> (EFDX 1.0, ``M-06``); a bare ``M-06`` -> (None, ``M-06``)."""
+    text = item.strip()
+    for profile in profiles:
+        for prefix in (f"{profile.key}:", f"{profile.title} "):
+            if text.lower().startswith(prefix.lower()):
+                return profile, text[len(prefix) :].strip()
+    name, sep, rest = text.partition(":")
+    if sep and name and rest and " " not in name:
+        try:
+            named = registry.get(name)
+        except registry.ProfileError as exc:
+            raise ConfigError(f"{what} {item}: {exc}") from None
+        raise ConfigError(f"{what} {item}: {named.title} is not among the profiles of this run")
+    return None, text
+
+
+def _per_profile(items: tuple[str, ...], profiles: tuple[Profile, ...], what: str, known) -> dict:
+    """Each profile's bare IDs out of ``items`` (qualified, or bare: then every profile that knows it)."""
+    chosen: dict[Profile, list[str]] = {profile: [] for profile in profiles}
+    for item in items:
+        profile, bare = _split(item, profiles, what)
+        owners = [profile] if profile else [p for p in profiles if known(p, bare)]
+        if profile and not known(profile, bare):
+            raise ConfigError(f"{what} {item}: {profile.title} has no {bare!r}")
+        if not owners:
+            titles = ", ".join(p.title for p in profiles)
+            raise ConfigError(f"{what} {item}: not an ID of {titles}")
+        for owner in owners:
+            chosen[owner].append(bare)
+    return chosen
+
+
+def _knows_requirement(profile: Profile, rid: str) -> bool:
+    try:
+        profile.catalogue().requirement(rid)
+    except KeyError:
+        return False
+    return True
+
+
+def _knows_purpose(profile: Profile, pid: str) -> bool:
+    try:
+        profile.catalogue().purpose(pid)
+    except KeyError:
+        return False
+    return True
+
+
+def shares(options: RunOptions) -> list[Share]:
+    """What each profile of this run runs, in order; ConfigError (exit 4) for what names nothing."""
+    claimed = options.claimed
+    base = options.asked or claimed
+    if options.config is not None:
+        stray = [p for p in base if p not in claimed]
+        if stray:
+            raise ConfigError(
+                f"--profile {stray[0].key}: the ICS does not claim {stray[0].title} "
+                f"(candidate.profiles: {', '.join(p.key for p in claimed)})"
+            )
+    requirements = _per_profile(options.requirements, base, "--requirement", _knows_requirement)
+    purposes = _per_profile(options.purposes, base, "purpose", _knows_purpose)
+    layers: dict[Profile, list[str]] = {
+        p: [x.upper() for x in options.layers if x.upper() in p.catalogue().layers] for p in base
+    }
+    for layer in options.layers:
+        if not any(layer.upper() in p.catalogue().layers for p in base):
+            known = "; ".join(f"{p.title}: {' '.join(p.catalogue().layers)}" for p in base)
+            raise ConfigError(f"--layer {layer}: not a layer of the profiles run ({known})")
+    faults: dict[Profile, str | None] = {}
+    for profile in base:
+        try:
+            faults[profile] = profile.fault(options.reference_fault) and options.reference_fault
+        except KeyError:
+            continue
+    if options.reference_fault and not faults:
+        raise ConfigError(
+            f"--reference-fault {options.reference_fault}: no seeded fault of that name in "
+            f"{', '.join(p.title for p in base)}; `conformance reference faults` lists them"
+        )
+    rerun = {
+        p: tuple(t.removeprefix(f"{p.key}/") for t in options.rerun if t.startswith(f"{p.key}/"))
+        for p in base
+    }
+    selecting = bool(options.requirements or options.layers or options.purposes)
+    found = []
+    for profile in base:
+        if selecting and not (requirements[profile] or layers[profile] or purposes[profile]):
+            continue
+        if options.reference_fault and profile not in faults:
+            continue
+        if options.rerun and not rerun[profile]:
+            continue
+        found.append(
+            Share(
+                profile,
+                tuple(requirements[profile]),
+                tuple(layers[profile]),
+                tuple(purposes[profile]),
+                rerun[profile],
+                faults.get(profile),
+            )
+        )
+    if options.rerun and not found:
+        raise ConfigError("--rerun-failed: none of its tests is of a profile of this run")
+    if not found:
+        raise ConfigError("the selection names nothing in the profiles of this run")
+    return found
 
 
 def reference_config(profile: Profile, url: str, trigger_url: str, token: str, tls: bool) -> Config:
@@ -109,16 +253,18 @@ def reference_config(profile: Profile, url: str, trigger_url: str, token: str, t
 
 
 @contextlib.contextmanager
-def candidate(options: RunOptions) -> Iterator[tuple[Harness, dict]]:
+def candidate(options: RunOptions, share: Share | None = None) -> Iterator[tuple[Harness, dict]]:
     """A started harness and, for reference runs, a started reference NSW; both stopped after."""
-    profile = options.pack
+    profile = share.profile if share else options.pack
+    fault = share.fault if share else options.reference_fault
     if options.config is not None:
-        reachable(options.config.inbox_url)
-        harness = Harness(options.config, profile=profile).start()
+        config = options.config.for_profile(profile.key)
+        reachable(config.inbox_url)
+        harness = Harness(config, profile=profile).start()
         try:
             yield (
                 harness,
-                {"url": options.config.inbox_url, "party": options.config.party, "reference": False},
+                {"url": config.inbox_url, "party": config.party, "reference": False},
             )
         finally:
             harness.stop()
@@ -132,7 +278,7 @@ def candidate(options: RunOptions) -> Iterator[tuple[Harness, dict]]:
             party=party,
             db=Path(workdir) / "reference.sqlite",
             peers={harness.party: harness.inbox_url},
-            fault=options.reference_fault,
+            fault=fault,
             retry_schedule=REFERENCE_WINDOWS.retry_schedule_s,
             outbound_timeout=REFERENCE_WINDOWS.peer_timeout_s,
             trigger_token=token,
@@ -149,7 +295,7 @@ def candidate(options: RunOptions) -> Iterator[tuple[Harness, dict]]:
                         "url": reference.url,
                         "party": party,
                         "reference": True,
-                        "fault": options.reference_fault,
+                        "fault": fault,
                     },
                 )
         finally:
@@ -245,6 +391,7 @@ class CandidateWatch:
 def ics_of(config: Config) -> dict:
     return {
         "party": config.party,
+        "profiles": [registry.get(key).title for key in config.profiles],
         "roles": list(config.roles),
         "capabilities": sorted(config.capabilities),
         "windows": dataclasses.asdict(config.windows),
@@ -254,10 +401,15 @@ def ics_of(config: Config) -> dict:
     }
 
 
-def certification_record(options: RunOptions, config: Config) -> dict:
+def certification_record(
+    options: RunOptions, config: Config, profiles: tuple[Profile, ...] | None = None
+) -> dict:
     """Who and what was judged, by which harness, how chosen: what a partner state reads first."""
+    ran = profiles or options.asked or options.claimed
     return {
-        "profile": options.pack.title,
+        "profile": " + ".join(p.title for p in ran),
+        "profiles": [p.title for p in ran],
+        "claimed": [p.title for p in options.claimed],
         "harness_version": __version__,
         "candidate_build": config.build,
         "site": config.site,
@@ -288,11 +440,14 @@ def inbox_counts(inbox) -> dict[str, int]:
     }
 
 
-def pytest_args(options: RunOptions, profile: Profile | None = None) -> list[str]:
-    """The pytest command line of the profile's suite (every test, or those of ``--rerun-failed``)."""
+def pytest_args(
+    options: RunOptions, profile: Profile | None = None, rerun: tuple[str, ...] = ()
+) -> list[str]:
+    """The pytest command line of the profile's suite (every test, or ``rerun``: node IDs of its suite
+    from ``--rerun-failed``)."""
     suite = importlib.import_module((profile or options.pack).suite_package)
     suite_dir = Path(suite.__file__ or ".").parent
-    targets = [str(suite_dir / test_id) for test_id in options.rerun] or [str(suite_dir)]
+    targets = [str(suite_dir / test_id) for test_id in rerun] or [str(suite_dir)]
     args = [
         *targets,
         "--rootdir",
@@ -328,20 +483,92 @@ def run(options: RunOptions) -> tuple[int, Path]:
 def _run(options: RunOptions, progress: Progress) -> tuple[int, Path]:
     started = datetime.now(timezone.utc)
     folder = options.report_dir / started.strftime("%Y%m%dT%H%M%SZ")
-    interrupted, code = False, None
+    plan = shares(options)
     site = site_signer(options.config)
-    with candidate(options) as (harness, sut):
+    if options.config is not None:
+        preflight(options, plan)
+    parts: list[RunResult] = []
+    signer: Credential | None = None
+    config: Config | None = None
+    cut_short = False
+    for share in plan:
+        try:
+            part, harness = _run_profile(options, share, progress, several=len(plan) > 1)
+        except KeyboardInterrupt:  # between two profiles (their tests catch their own)
+            cut_short = True
+            break
+        parts.append(part)
+        signer = signer or harness.pki.nsw(harness.party)
+        config = config or harness.config
+        if part.interrupted:
+            break
+    if (
+        options.keyword
+        and not any(part.records for part in parts)
+        and all(part.extra.get("no_tests_collected") for part in parts)
+    ):
+        also = " together with --requirement/--layer" if options.requirements or options.layers else ""
+        raise ConfigError(f"-k {options.keyword!r}{also}: matches no test (nothing was run)")
+    for part in parts:
+        part.extra.pop("no_tests_collected", None)
+    result = RunSet(
+        parts, options.claimed, started=started, finished=datetime.now(timezone.utc), cut_short=cut_short
+    )
+    result.extra["record"] = certification_record(
+        options, options.config or config or _placeholder(plan[0].profile), tuple(s.profile for s in plan)
+    )
+    previous = history.previous_run(options.report_dir, folder)
+    if previous is not None:
+        result.extra["since_previous"] = history.since_previous(previous, result.verdicts())
+    if signer is None:  # interrupted before the first profile's harness started
+        signer = plan[0].profile.load_pki().nsw(plan[0].profile.reference_party)
+    write_reports(result, folder, site or signer, profile_texts(tuple(part.profile for part in parts)))
+    history.write_index(options.report_dir)
+    progress.summary(result, folder)
+    return (0 if result.all_applicable_passed else 1), folder
+
+
+def _placeholder(profile: Profile) -> Config:
+    return reference_config(profile, "http://127.0.0.1:1/", "http://127.0.0.1:1/", "", False)
+
+
+def preflight(options: RunOptions, plan: list[Share]) -> None:
+    """Before any test: every chosen profile's inbox takes connections and its trigger the token."""
+    assert options.config is not None
+    for share in plan:
+        config = options.config.for_profile(share.profile.key)
+        reachable(config.inbox_url)
+        if len(plan) == 1:
+            continue  # its harness checks the token itself, once started
+        harness = Harness(config, profile=share.profile).start()
+        try:
+            check_trigger_token(harness)
+        except TokenRefused as exc:
+            raise ConfigError(str(exc)) from None
+        finally:
+            harness.stop()
+
+
+def _run_profile(
+    options: RunOptions, share: Share, progress: Progress, several: bool
+) -> tuple[RunResult, Harness]:
+    """One profile's share: its harness and candidate (or reference NSW), its own pytest session."""
+    profile = share.profile
+    started = datetime.now(timezone.utc)
+    interrupted, code = False, None
+    with candidate(options, share) as (harness, sut):
         harness.non_interactive = options.non_interactive
         if harness.tell_operator is _STOCK_OPERATOR:
             harness.tell_operator = progress.operator
-        if options.config is not None:
+        if options.config is not None and not several:
             try:
                 check_trigger_token(harness)
             except TokenRefused as exc:
                 raise ConfigError(str(exc)) from None
+        progress.begin_profile(profile.key, profile.title, several)
         plugin = SuiteRun(
             harness,
-            Selection(list(options.requirements), list(options.layers), list(options.purposes)),
+            Selection(list(share.requirements), list(share.layers), list(share.purposes)),
             on_test_start=progress.started,
         )
         watch = CandidateWatch(harness.config.inbox_url, plugin, progress)
@@ -353,15 +580,12 @@ def _run(options: RunOptions, progress: Progress) -> tuple[int, Path]:
         plugin.on_test_end = test_ended
         try:
             with progress:
-                code = pytest.main(pytest_args(options, harness.profile), plugins=[plugin])
+                code = pytest.main(pytest_args(options, profile, share.rerun), plugins=[plugin])
             interrupted = plugin.interrupted or code == pytest.ExitCode.INTERRUPTED
         except KeyboardInterrupt:
             interrupted = True
-        if options.keyword and not plugin.total and code == pytest.ExitCode.NO_TESTS_COLLECTED:
-            also = " together with --requirement/--layer" if options.requirements or options.layers else ""
-            raise ConfigError(f"-k {options.keyword!r}{also}: matches no test (nothing was run)")
         result = RunResult(
-            profile=harness.profile,
+            profile=profile,
             sut=sut,
             ics=ics_of(harness.config),
             started=started,
@@ -374,21 +598,16 @@ def _run(options: RunOptions, progress: Progress) -> tuple[int, Path]:
             or len(plugin.records) < plugin.total,
         )
         result.extra["harness_inbox"] = inbox_counts(harness.inbox)
-        result.extra["record"] = certification_record(options, harness.config)
         if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
             result.extra["note"] = f"the suite could not run (pytest exit {int(code)}); see the output above"
             result.interrupted = True
         elif not plugin.records:
             result.extra["note"] = "no test was selected"
+            if code == pytest.ExitCode.NO_TESTS_COLLECTED and not plugin.total:
+                result.extra["no_tests_collected"] = True
         elif plugin.halt_reason:
             result.extra["note"] = watch.line
-    previous = history.previous_run(options.report_dir, folder)
-    if previous is not None:
-        result.extra["since_previous"] = history.since_previous(previous, result.verdicts())
-    write_reports(result, folder, site or harness.pki.nsw(harness.party), profile_text(harness.profile))
-    history.write_index(options.report_dir)
-    progress.summary(result, folder)
-    return (0 if result.all_applicable_passed else 1), folder
+    return result, harness
 
 
 def site_signer(config: Config | None) -> Credential | None:
@@ -402,6 +621,15 @@ def site_signer(config: Config | None) -> Credential | None:
         raise ConfigError(str(exc)) from None
 
 
+def profile_texts(profiles: tuple[Profile, ...]) -> ProfileText:
+    """The words of every profile of a run, each under its title (one profile's own, for one)."""
+    if len(profiles) == 1:
+        return profile_text(profiles[0])
+    texts = {profile.title: profile_text(profile) for profile in profiles}
+    first = next(iter(texts.values()), ProfileText())
+    return ProfileText(spec_file=first.spec_file, profiles=texts)
+
+
 def profile_text(profile: Profile) -> ProfileText:
     """The profile's words for the report: requirement texts, and where its specification ships."""
     describe = profile.extras.get("test_description")
@@ -413,10 +641,11 @@ def profile_text(profile: Profile) -> ProfileText:
 
 
 def write_reports(
-    result: RunResult, folder: Path, signer: Credential, text: ProfileText | None = None
+    result: RunResult | RunSet, folder: Path, signer: Credential, text: ProfileText | None = None
 ) -> list[Path]:
     """results.json, junit.xml, ctrf.json, report.html, evidence.zip signed by ``signer``, and for a
     certifying conformant run the certificate; returns the certificate files written."""
+    result = RunSet.of(result)
     folder.mkdir(parents=True, exist_ok=True)
     result.test_only_signer = is_test_only(signer.cert)
     result.extra["signer"] = signer_json(signer)

@@ -81,6 +81,15 @@ class Tls:
 
 
 @dataclass(frozen=True)
+class Endpoint:
+    """Where one profile's inbox and test trigger are on the candidate (RCPX section 4: both profiles
+    on one base URL, the paths telling them apart, or on two)."""
+
+    inbox_url: str
+    trigger_url: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     party: str
     inbox_url: str
@@ -101,9 +110,105 @@ class Config:
     sha256: str | None = None  # of the configuration file as read
     profiles: tuple[str, ...] = ("efdx",)  # the profile packs claimed (candidate.profiles), by key
     capacity: Capacity | None = None  # claimed under [candidate.capacity] (spec section 8)
+    endpoints: dict[str, Endpoint] = field(default_factory=dict)  # by profile key; parse fills every one
 
     def claims(self, capability: str) -> bool:
         return capability in self.capabilities
+
+    def endpoint(self, key: str) -> Endpoint:
+        """The inbox and trigger of the claimed profile ``key`` (ConfigError if they cannot be told)."""
+        if key in self.endpoints:
+            return self.endpoints[key]
+        return derive_endpoint(key, self.profiles, self.inbox_url, self.trigger_url)
+
+    def for_profile(self, key: str) -> Config:
+        """This configuration as one profile's run sees it: that profile's inbox and trigger URLs."""
+        found = self.endpoint(key)
+        return dataclasses.replace(self, inbox_url=found.inbox_url, trigger_url=found.trigger_url)
+
+
+def _strip(url: str, paths: dict[str, str]) -> tuple[str, str] | None:
+    """``(base, key)`` when ``url`` ends with one of ``paths`` (by profile key), else None."""
+    for key, path in paths.items():
+        if path and url.rstrip("/").endswith(path.rstrip("/")):
+            return url.rstrip("/")[: -len(path.rstrip("/"))], key
+    return None
+
+
+def derive_endpoint(key: str, claimed: tuple[str, ...], inbox_url: str, trigger_url: str | None) -> Endpoint:
+    """A profile's endpoint from candidate.inbox_url and candidate.trigger.url: these are the URLs of
+    the claimed profile whose inbox path candidate.inbox_url ends with (the first claimed one when it
+    ends with none); every other profile is the same base URL with its own paths (Profile.inbox_path,
+    trigger_path). A base that cannot be told needs [candidate.endpoints.<key>]."""
+    profiles = {name: registry.get(name) for name in dict.fromkeys((*claimed, key))}
+    profile = profiles[key]
+    found = _strip(inbox_url, {name: p.inbox_path for name, p in profiles.items()})
+    owner = found[1] if found else (claimed[0] if claimed else key)
+    if key == owner:
+        inbox = inbox_url
+    elif found is not None:
+        inbox = found[0] + profile.inbox_path
+    else:
+        raise ConfigError(
+            f"candidate.endpoints.{key}: missing: candidate.inbox_url {inbox_url} does not end with an "
+            f"inbox path of a claimed profile, so the base URL of {profile.title}'s inbox cannot be told"
+        )
+    if trigger_url is None or key == owner:
+        return Endpoint(inbox, trigger_url)
+    trigger = _strip(trigger_url, {name: p.trigger_path for name, p in profiles.items()})
+    base = trigger[0] if trigger else inbox[: len(inbox) - len(profile.inbox_path)]
+    return Endpoint(inbox, base + profile.trigger_path)
+
+
+def _endpoints(
+    candidate: dict, profiles: tuple[str, ...], inbox_url: str, trigger_url: str | None, tls: bool
+) -> dict[str, Endpoint]:
+    """``[candidate.endpoints.<key>] inbox_url, trigger_url``: where a claimed profile lives when it
+    is not candidate.inbox_url's base with the profile's paths; every claimed profile resolved now, so
+    that a run finds no missing URL half-way."""
+    tables = _get(candidate, "endpoints", dict, "candidate", {})
+    given: dict[str, dict] = {}
+    for name, table in tables.items():
+        where = f"candidate.endpoints.{name}"
+        try:
+            key = registry.get(name).key
+        except registry.ProfileError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        if key not in profiles:
+            raise ConfigError(f"{where}: {key} is not claimed (candidate.profiles: {', '.join(profiles)})")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: expected a table, got {table!r}")
+        _unknown(table, {"inbox_url", "trigger_url"}, where)
+        given[key] = table
+    resolved = {}
+    for key in profiles:
+        where = f"candidate.endpoints.{key}"
+        table = given.get(key, {})
+        derived = derive_endpoint(key, profiles, inbox_url, trigger_url) if "inbox_url" not in table else None
+        inbox = _url(_get(table, "inbox_url", str, where), f"{where}.inbox_url") if derived is None else None
+        if inbox is not None:
+            profile = registry.get(key)
+            own = _strip(inbox, {key: profile.inbox_path})
+            derived_trigger = None
+            if trigger_url is not None and own is not None:
+                derived_trigger = own[0] + profile.trigger_path
+            elif trigger_url is not None and "trigger_url" not in table:
+                raise ConfigError(
+                    f"{where}.trigger_url: missing (the candidate has a test trigger, and {inbox} does not "
+                    f"end with {profile.inbox_path}, so its trigger's URL cannot be told)"
+                )
+            derived = Endpoint(inbox, derived_trigger)
+        trigger = _get(table, "trigger_url", str, where, None)
+        endpoint = Endpoint(
+            derived.inbox_url, _url(trigger, f"{where}.trigger_url") if trigger else derived.trigger_url
+        )
+        if endpoint.inbox_url.startswith("https://") != tls:
+            raise ConfigError(
+                f"{where}.inbox_url: {endpoint.inbox_url.split(':')[0]}:// does not go with tls.enabled = "
+                f"{str(tls).lower()} (https needs mutual TLS on, http needs it off)"
+            )
+        resolved[key] = endpoint
+    return resolved
 
 
 def _get(table: dict, key: str, kind: type | tuple[type, ...], where: str, default: Any = ...) -> Any:
@@ -216,6 +321,7 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
             "build",
             "profiles",
             "capacity",
+            "endpoints",
         },
         "candidate",
     )
@@ -274,13 +380,14 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
             f"candidate.inbox_url: {inbox_url.split(':')[0]}:// does not go with tls.enabled = "
             f"{str(tls.enabled).lower()} (https needs mutual TLS on, http needs it off)"
         )
+    trigger_url = _url(trigger_url, "candidate.trigger.url") if trigger_url else None
     return Config(
         party=party,
         inbox_url=inbox_url,
         roles=roles,
         capabilities=capabilities,
         windows=windows,
-        trigger_url=_url(trigger_url, "candidate.trigger.url") if trigger_url else None,
+        trigger_url=trigger_url,
         trigger_token=token,
         tls=tls,
         harness_party=harness_party,
@@ -296,6 +403,7 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
         },
         profiles=profiles,
         capacity=_capacity(_get(candidate, "capacity", dict, "candidate", None)),
+        endpoints=_endpoints(candidate, profiles, inbox_url, trigger_url, tls.enabled),
     )
 
 

@@ -1,9 +1,13 @@
 """`conformance diff OLD NEW`: what changed between two runs, for a vendor's CI and a certifier.
 
-Each side is a report folder or its results.json. Requirements and tests are compared by ID:
-*newly failing* (fail or error now, not before), *fixed* (fail or error before, pass now) and
+Each side is a report folder or its results.json. Requirements and tests are compared by their
+profile-qualified IDs (``EFDX 1.0 M-06``, ``efdx/test_x.py::test_y``), each profile's verdict by its
+title: *newly failing* (fail or error now, not before), *fixed* (fail or error before, pass now) and
 *changed* (any other change of verdict, a test added or gone). A regression, anything newly
 failing, makes the exit code 1, so a CI step can gate on it.
+
+A results.json written before runs covered several profiles has bare IDs (``M-06``) and only
+EFDX 1.0 then: ``load`` qualifies them, so that an old run compares with a new one.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-FAILING = frozenset({"fail", "error"})
+FAILING = frozenset({"fail", "error", "not-conformant"})
 ABSENT = "absent"
+LEGACY_PROFILE = ("efdx", "EFDX 1.0")  # the only profile of a results.json without ``profiles``
 
 
 class DiffInputError(Exception):
@@ -31,7 +36,7 @@ class Changes:
             return
         if after in FAILING and before not in FAILING:
             self.newly_failing.append((item_id, before, after))
-        elif before in FAILING and after == "pass":
+        elif before in FAILING and after in ("pass", "conformant"):
             self.fixed.append((item_id, before, after))
         else:
             self.changed.append((item_id, before, after))
@@ -43,14 +48,21 @@ class RunDiff:
     new_verdict: str
     requirements: Changes
     tests: Changes
+    profiles: Changes = field(default_factory=Changes)
 
     @property
     def regression(self) -> bool:
-        return bool(self.requirements.newly_failing or self.tests.newly_failing)
+        return bool(
+            self.requirements.newly_failing or self.tests.newly_failing or self.profiles.newly_failing
+        )
 
     def lines(self) -> list[str]:
         out = [f"run: {self.old_verdict} -> {self.new_verdict}"]
-        for kind, changes in (("requirement", self.requirements), ("test", self.tests)):
+        for kind, changes in (
+            ("profile", self.profiles),
+            ("requirement", self.requirements),
+            ("test", self.tests),
+        ):
             for title, rows in (
                 ("newly failing", changes.newly_failing),
                 ("fixed", changes.fixed),
@@ -71,15 +83,53 @@ def load(path: Path) -> dict:
         raise DiffInputError(f"{file}: not a run's results.json ({type(exc).__name__}: {exc})") from None
     if not isinstance(data, dict) or not isinstance(data.get("tests"), list):
         raise DiffInputError(f"{file}: not a run's results.json (no tests)")
-    return data
+    return qualified(data)
+
+
+def qualified(data: dict) -> dict:
+    """``data`` with every requirement and test ID qualified by its profile: a results.json written
+    before runs covered several profiles (no ``profiles``) is EFDX 1.0's with bare IDs."""
+    if "profiles" in data:
+        return data
+    key, title = LEGACY_PROFILE
+    title = str(data.get("profile") or title)
+
+    def rows(kind: str, prefix: str) -> list:
+        found = data.get(kind, [])
+        if not isinstance(found, list):
+            return []
+        return [
+            {**row, "id": f"{prefix}{row['id']}", "profile": title}
+            if isinstance(row, dict) and "id" in row
+            else row
+            for row in found
+        ]
+
+    return {
+        **data,
+        "profiles": [{"key": key, "title": title, "run": True, "verdict": data.get("verdict")}],
+        "requirements": rows("requirements", f"{title} "),
+        "tests": rows("tests", f"{key}/"),
+    }
 
 
 def _verdicts(rows: list) -> dict[str, str]:
     return {str(row["id"]): str(row["verdict"]) for row in rows if isinstance(row, dict) and "id" in row}
 
 
+def _profile_verdicts(data: dict) -> dict[str, str]:
+    rows = data.get("profiles") or []
+    return {
+        str(row["title"]): str(row.get("verdict")) for row in rows if isinstance(row, dict) and "title" in row
+    }
+
+
 def compare(old: dict, new: dict) -> RunDiff:
+    old, new = qualified(old), qualified(new)
     diff = RunDiff(str(old.get("verdict")), str(new.get("verdict")), Changes(), Changes())
+    before, after = _profile_verdicts(old), _profile_verdicts(new)
+    for title in [*before, *(t for t in after if t not in before)]:
+        diff.profiles.add(title, before.get(title, ABSENT), after.get(title, ABSENT))
     for kind, changes in (("requirements", diff.requirements), ("tests", diff.tests)):
         before, after = _verdicts(old.get(kind, [])), _verdicts(new.get(kind, []))
         for item_id in [*before, *(i for i in after if i not in before)]:

@@ -60,9 +60,20 @@ def write_index(report_dir: Path) -> Path:
         for test in data.get("tests", []):
             counts[test.get("verdict", "?")] = counts.get(test.get("verdict", "?"), 0) + 1
         sut = data.get("sut") or {}
+        profiles = diff.qualified(data).get("profiles") or []
         rows.append(
             {
                 "folder": folder.name,
+                "profile": str(data.get("profile") or "EFDX 1.0"),
+                "profiles": [
+                    {
+                        "title": row.get("title", "?"),
+                        "verdict": row.get("verdict", "?"),
+                        "run": row.get("run", True),
+                    }
+                    for row in profiles
+                    if isinstance(row, dict)
+                ],
                 "started": data.get("started", ""),
                 "verdict": data.get("verdict", "?"),
                 "candidate": f"{sut.get('party', '?')} {sut.get('url', '')}",

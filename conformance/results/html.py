@@ -15,7 +15,7 @@ from pathlib import Path
 
 import jinja2
 
-from conformance.results.view import ProfileText, report_view
+from conformance.results.view import ProfileText, anchor, report_view
 
 _environment = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(resources.files("conformance.results") / "templates")),
@@ -33,6 +33,7 @@ def brief(text: str, limit: int = 160) -> str:
 
 
 _environment.filters["brief"] = brief
+_environment.filters["anchor"] = lambda name, kind: anchor(kind, name)  # {{ rid | anchor("req") }}
 
 
 def _hash(text: str) -> str:

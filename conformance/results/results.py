@@ -1,4 +1,12 @@
-"""The run's results as data (results.json, DESIGN.md's contract) and as JUnit XML."""
+"""The run's results as data (results.json, DESIGN.md's contract), JUnit XML and CTRF.
+
+A run covers one or more profiles (RCPX section 4): ``RunResult`` is one profile's part (its own
+harness, candidate, tests and verdict), ``RunSet`` the whole run (every part, and the profiles the
+candidate claims). Every ID written is qualified by its profile, because two profiles share bare
+IDs (EFDX's M-06 and RCPX's M-06): requirements and purposes as ``EFDX 1.0 M-06``, tests as
+``efdx/test_x.py::test_y``; rows keep the bare parts for machines (``profile``, ``requirement``,
+``purpose``, ``nodeid``).
+"""
 
 from __future__ import annotations
 
@@ -12,16 +20,37 @@ from lxml import etree
 
 from conformance import __version__
 from conformance.core.profile import Profile
-from conformance.core.verdicts import NOT_APPLICABLE, PASS, run_verdict, worst
+from conformance.core.verdicts import (
+    CONFORMANT,
+    INCOMPLETE,
+    NOT_APPLICABLE,
+    NOT_CONFORMANT,
+    PASS,
+    run_verdict,
+    worst,
+)
 from conformance.harness import registry
 from conformance.harness.session import TestRecord
 
 NOT_TESTED = "not-tested"
+PROFILE_EXTRAS = ("harness_inbox", "note")  # what RunResult.extra says about one profile's part
+
+
+def qualified(profile_title: str, bare_id: str) -> str:
+    """``("EFDX 1.0", "M-06")`` -> ``EFDX 1.0 M-06`` (Profile.qualify, for data that has only the title)."""
+    return f"{profile_title} {bare_id}" if profile_title else bare_id
+
+
+def split_qualified(item_id: str) -> tuple[str, str]:
+    """``EFDX 1.0 M-06`` -> ``("EFDX 1.0", "M-06")``; a bare ID (an older results.json) -> ``("", id)``.
+    A profile's title may hold spaces, a bare requirement or purpose ID never does."""
+    title, _, bare = item_id.rpartition(" ")
+    return title, bare
 
 
 @dataclass
 class RunResult:
-    """Everything a report says about one run."""
+    """One profile's part of a run: its candidate, its tests and its verdict."""
 
     sut: dict
     ics: dict
@@ -34,6 +63,13 @@ class RunResult:
     test_only_signer: bool = True  # the evidence is signed with a TEST ONLY key (no site key yet)
     profile: Profile = field(default_factory=registry.default)
 
+    def qualify(self, bare_id: str) -> str:
+        return self.profile.qualify(bare_id)
+
+    def test_id(self, record: TestRecord) -> str:
+        """``efdx/test_single_messages.py::test_single_message[m06-tampered-header]``."""
+        return f"{self.profile.key}/{test_id(record)}"
+
     def requirement_rows(self) -> list[dict]:
         rows = []
         for req in self.profile.catalogue().requirements():
@@ -43,12 +79,14 @@ class RunResult:
             verdict = worst(verdict for _, verdict in judged) if judged else self._untested(req)
             rows.append(
                 {
-                    "id": req.id,
+                    "id": self.qualify(req.id),
+                    "profile": self.profile.title,
+                    "requirement": req.id,
                     "title": req.title,
                     "level": req.level,
                     "layer": req.layer,
                     "verdict": verdict,
-                    "tests": [test_id(record) for record in tests],
+                    "tests": [self.test_id(record) for record in tests],
                 }
             )
         return rows
@@ -65,11 +103,13 @@ class RunResult:
             judged = [(record, verdict) for record, verdict in judged if verdict is not None]
             rows.append(
                 {
-                    "id": item.id,
+                    "id": self.qualify(item.id),
+                    "profile": self.profile.title,
+                    "purpose": item.id,
                     "requirement": item.requirement,
                     "clause": item.clause,
                     "verdict": worst(verdict for _, verdict in judged) if judged else NOT_TESTED,
-                    "tests": [test_id(record) for record, _ in judged],
+                    "tests": [self.test_id(record) for record, _ in judged],
                 }
             )
         return rows
@@ -88,9 +128,11 @@ class RunResult:
         """Over the requirements this suite version tests; a partial run can't be conformant."""
         rows = self.requirement_rows()
         judged = {
-            row["id"]: row["verdict"] for row in rows if row["verdict"] not in (NOT_TESTED, NOT_APPLICABLE)
+            row["requirement"]: row["verdict"]
+            for row in rows
+            if row["verdict"] not in (NOT_TESTED, NOT_APPLICABLE)
         }
-        levels = {row["id"]: row["level"] for row in rows}
+        levels = {row["requirement"]: row["level"] for row in rows}
         return run_verdict(judged, levels, self.interrupted or self.partial)
 
     def certification(self) -> dict:
@@ -110,7 +152,7 @@ class RunResult:
         if not self.ics.get("tls"):
             reasons.append("plain HTTP: mutual TLS (T-05) was not exercised")
         unrun = [
-            req.id
+            row["id"]
             for req, row in zip(self.profile.catalogue().requirements(), self.requirement_rows(), strict=True)
             if req.mandatory
             and row["verdict"] in (NOT_TESTED, NOT_APPLICABLE)
@@ -129,6 +171,147 @@ class RunResult:
 
     @property
     def all_applicable_passed(self) -> bool:
+        return RunSet.of(self).all_applicable_passed
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for record in self.records:
+            counts[record.verdict] = counts.get(record.verdict, 0) + 1
+        return counts
+
+    def test_rows(self) -> list[dict]:
+        return [
+            {
+                "id": self.test_id(record),
+                "profile": self.profile.title,
+                "nodeid": test_id(record),
+                "title": record.title,
+                "requirements": [self.qualify(rid) for rid in record.requirements],
+                "purposes": [self.qualify(pid) for pid in record.purposes],
+                "verdict": record.verdict,
+                "reason": record.reason,
+                "expected": record.expected,
+                "observed": record.observed,
+                "failed_requirements": [self.qualify(rid) for rid in record.failed_requirements],
+                "location": record.location,
+                "description": record.description,
+                "duration_s": round(record.duration_s, 4),
+                "exchanges": [exchange.as_json() for exchange in record.exchanges],
+                "received": [arrival_json(arrival) for arrival in record.arrivals],
+                "notes": list(record.notes),
+            }
+            for record in self.records
+        ]
+
+    def summary(self) -> dict:
+        """This profile's entry in results.json ``profiles``: its own verdict, counts and certification."""
+        return {
+            "key": self.profile.key,
+            "title": self.profile.title,
+            "run": True,
+            "verdict": self.verdict,
+            "counts": self.counts(),
+            "interrupted": self.interrupted,
+            "partial": self.partial,
+            "not_tested": self.not_tested(),
+            "certification": self.certification(),
+            "sut": self.sut,
+            "ics": self.ics,
+            **{key: self.extra[key] for key in PROFILE_EXTRAS if key in self.extra},
+        }
+
+    def verdicts(self) -> dict:
+        return RunSet.of(self).verdicts()
+
+    def as_json(self) -> dict:
+        return RunSet.of(self).as_json()
+
+
+@dataclass
+class RunSet:
+    """A whole run: one part per profile run, one after another, and the profiles the candidate
+    claims. Its verdict is conformant only when every claimed profile was run and is conformant; a
+    claimed profile left out (``--profile`` chose others) leaves the run incomplete and unable to
+    certify."""
+
+    parts: list[RunResult]
+    claimed: tuple[Profile, ...] = ()  # () = the profiles of the parts
+    extra: dict = field(default_factory=dict)  # about the run as a whole (record, signer, since_previous)
+    started: datetime | None = None
+    finished: datetime | None = None
+    cut_short: bool = False  # interrupted between two profiles (each part says so for its own tests)
+
+    @classmethod
+    def of(cls, result: RunResult | RunSet) -> RunSet:
+        """A run of one profile (its extras are the run's, as before runs covered several)."""
+        if isinstance(result, RunSet):
+            return result
+        return cls([result], (result.profile,), result.extra, result.started, result.finished)
+
+    @property
+    def profiles(self) -> tuple[Profile, ...]:
+        """The profiles run, then those claimed and not run."""
+        ran = tuple(part.profile for part in self.parts)
+        return ran + tuple(p for p in self.claimed if p not in ran)
+
+    @property
+    def unrun(self) -> tuple[Profile, ...]:
+        ran = {part.profile for part in self.parts}
+        return tuple(p for p in self.claimed if p not in ran)
+
+    @property
+    def title(self) -> str:
+        """``EFDX 1.0`` for one profile, ``EFDX 1.0 + RCPX 1.0`` for several (the profiles run)."""
+        return " + ".join(p.title for p in (tuple(part.profile for part in self.parts) or self.claimed))
+
+    @property
+    def records(self) -> list[TestRecord]:
+        return [record for part in self.parts for record in part.records]
+
+    @property
+    def test_only_signer(self) -> bool:
+        return any(part.test_only_signer for part in self.parts)
+
+    @test_only_signer.setter
+    def test_only_signer(self, value: bool) -> None:
+        for part in self.parts:
+            part.test_only_signer = value
+
+    @property
+    def interrupted(self) -> bool:
+        return self.cut_short or any(part.interrupted for part in self.parts)
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.unrun) or any(part.partial for part in self.parts)
+
+    @property
+    def verdict(self) -> str:
+        verdicts = [part.verdict for part in self.parts]
+        if NOT_CONFORMANT in verdicts:
+            return NOT_CONFORMANT
+        if not verdicts or self.unrun or any(verdict != CONFORMANT for verdict in verdicts):
+            return INCOMPLETE
+        return CONFORMANT
+
+    def certification(self) -> dict:
+        reasons = ["the run was interrupted"] if self.cut_short else []
+        if self.unrun:
+            titles = ", ".join(p.title for p in self.unrun)
+            reasons.append(f"claimed profiles not run: {titles}")
+        for part in self.parts:
+            reasons += part.certification()["reasons"]
+        reasons = list(dict.fromkeys(reasons))
+        return {"can_certify": not reasons, "reasons": reasons}
+
+    def not_tested(self) -> list[str]:
+        return [rid for part in self.parts for rid in part.not_tested()]
+
+    def requirement_rows(self) -> list[dict]:
+        return [row for part in self.parts for row in part.requirement_rows()]
+
+    @property
+    def all_applicable_passed(self) -> bool:
         applicable = [record for record in self.records if record.verdict != NOT_APPLICABLE]
         return bool(applicable) and not self.interrupted and all(r.verdict == PASS for r in applicable)
 
@@ -138,51 +321,81 @@ class RunResult:
             counts[record.verdict] = counts.get(record.verdict, 0) + 1
         return counts
 
+    def profile_rows(self) -> list[dict]:
+        """results.json ``profiles``: each profile run with its verdict, then each claimed one not run."""
+        rows = [part.summary() for part in self.parts]
+        for profile in self.unrun:
+            rows.append(
+                {
+                    "key": profile.key,
+                    "title": profile.title,
+                    "run": False,
+                    "verdict": INCOMPLETE,
+                    "counts": {},
+                    "certification": {"can_certify": False, "reasons": ["claimed and not run"]},
+                }
+            )
+        return rows
+
     def verdicts(self) -> dict:
-        """The run's, its requirements' and its tests' verdicts only: what two runs are compared on
-        (without serializing every exchange again, as ``as_json`` does)."""
+        """The run's, its profiles', requirements' and tests' verdicts only: what two runs are compared
+        on (without serializing every exchange again, as ``as_json`` does)."""
         return {
             "verdict": self.verdict,
+            "profiles": [{"title": row["title"], "verdict": row["verdict"]} for row in self.profile_rows()],
             "requirements": self.requirement_rows(),
-            "tests": [{"id": test_id(record), "verdict": record.verdict} for record in self.records],
+            "tests": [
+                {"id": part.test_id(record), "verdict": record.verdict}
+                for part in self.parts
+                for record in part.records
+            ],
         }
 
+    def _sut(self) -> dict:
+        if len(self.parts) == 1:
+            return self.parts[0].sut
+        first = self.parts[0].sut if self.parts else {}
+        return {**first, "urls": {part.profile.title: part.sut.get("url") for part in self.parts}}
+
+    def _ics(self) -> dict:
+        ics = dict(self.parts[0].ics) if self.parts else {}
+        if len(self.parts) > 1:
+            ics["capabilities"] = sorted({c for part in self.parts for c in part.ics.get("capabilities", ())})
+        ics["profiles"] = [p.title for p in (self.claimed or self.profiles)]
+        return ics
+
+    def _part_extras(self) -> dict:
+        """One profile's extras are the run's; several profiles' notes, each qualified by its profile."""
+        if len(self.parts) == 1:
+            return {key: self.parts[0].extra[key] for key in PROFILE_EXTRAS if key in self.parts[0].extra}
+        notes = [f"{part.profile.title}: {part.extra['note']}" for part in self.parts if "note" in part.extra]
+        return {"note": "; ".join(notes)} if notes else {}
+
+    def period(self) -> tuple[datetime, datetime]:
+        """When the run started and finished (its first part's start, its last part's end)."""
+        started = self.started or min(part.started for part in self.parts)
+        return started, self.finished or max((part.finished for part in self.parts), default=started)
+
     def as_json(self) -> dict:
+        started, finished = self.period()
         return {
-            "profile": self.profile.title,
+            "profile": self.title,
+            "profiles": self.profile_rows(),
             "harness_version": __version__,
-            "sut": self.sut,
-            "ics": self.ics,
-            "started": self.started.isoformat(),
-            "finished": self.finished.isoformat(),
+            "sut": self._sut(),
+            "ics": self._ics(),
+            "started": started.isoformat(),
+            "finished": finished.isoformat(),
             "verdict": self.verdict,
             "interrupted": self.interrupted,
             "partial": self.partial,
             "not_tested": self.not_tested(),
             "certification": self.certification(),
-            "tests": [
-                {
-                    "id": test_id(record),
-                    "title": record.title,
-                    "requirements": list(record.requirements),
-                    "purposes": list(record.purposes),
-                    "verdict": record.verdict,
-                    "reason": record.reason,
-                    "expected": record.expected,
-                    "observed": record.observed,
-                    "failed_requirements": list(record.failed_requirements),
-                    "location": record.location,
-                    "description": record.description,
-                    "duration_s": round(record.duration_s, 4),
-                    "exchanges": [exchange.as_json() for exchange in record.exchanges],
-                    "received": [arrival_json(arrival) for arrival in record.arrivals],
-                    "notes": list(record.notes),
-                }
-                for record in self.records
-            ],
+            "tests": [row for part in self.parts for row in part.test_rows()],
             "requirements": self.requirement_rows(),
-            "purposes": self.purpose_rows(),
-            "purpose_gaps": purpose_gaps(self.profile),
+            "purposes": [row for part in self.parts for row in part.purpose_rows()],
+            "purpose_gaps": [gap for part in self.parts for gap in purpose_gaps(part.profile)],
+            **self._part_extras(),
             **self.extra,
         }
 
@@ -191,7 +404,15 @@ def purpose_gaps(profile: Profile) -> list[dict]:
     """Test purposes of this suite version with no test, or no seeded fault proving their tests."""
     from conformance.app import coverage
 
-    return [{"id": row.purpose.id, "gap": row.gap} for row in coverage.gaps(profile)]
+    return [
+        {
+            "id": profile.qualify(row.purpose.id),
+            "profile": profile.title,
+            "purpose": row.purpose.id,
+            "gap": row.gap,
+        }
+        for row in coverage.gaps(profile)
+    ]
 
 
 def test_id(record: TestRecord) -> str:
@@ -210,8 +431,8 @@ def arrival_json(arrival) -> dict:
     }
 
 
-def write_json(result: RunResult, path: Path) -> dict:
-    data = result.as_json()
+def write_json(result: RunResult | RunSet, path: Path) -> dict:
+    data = RunSet.of(result).as_json()
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
     return data
 
@@ -229,52 +450,59 @@ def xml_text(text: str) -> str:
 _JUNIT_ELEMENT = {"fail": "failure", "error": "error", "inconclusive": "error", "not-applicable": "skipped"}
 
 
-def write_junit(result: RunResult, path: Path) -> None:
-    """One testsuite of one testcase per test, valid against the common JUnit schema (Jenkins xunit's
-    junit-10.xsd): the run's verdict and each requirement's verdict as suite properties; a test's
-    requirements and purposes in its system-out; fail as failure, error and inconclusive as error,
-    not-applicable as skipped."""
-    counts = result.counts()
-    data_verdict = result.verdict
-    suite = etree.Element(
-        "testsuite",
-        name=f"{result.profile.title} conformance",
-        tests=str(len(result.records)),
-        failures=str(counts.get("fail", 0)),
-        errors=str(counts.get("error", 0) + counts.get("inconclusive", 0)),
-        skipped=str(counts.get("not-applicable", 0)),
-        time=f"{(result.finished - result.started).total_seconds():.3f}",
-        timestamp=result.started.isoformat(),
-    )
-    properties = etree.SubElement(suite, "properties")
-    for name, value in (
-        ("profile", result.profile.title),
-        ("verdict", data_verdict),
-        ("harness_version", __version__),
-    ):
-        etree.SubElement(properties, "property", name=name, value=value)
-    for row in result.requirement_rows():
-        etree.SubElement(properties, "property", name=f"requirement {row['id']}", value=row["verdict"])
-    for record in result.records:
-        module, _, name = test_id(record).partition("::")
-        case = etree.SubElement(
-            suite,
-            "testcase",
-            classname=module.removesuffix(".py"),
-            name=name,
-            time=f"{record.duration_s:.3f}",
+def write_junit(result: RunResult | RunSet, path: Path) -> None:
+    """One testsuite per profile run, of one testcase per test, valid against the common JUnit schema
+    (Jenkins xunit's junit-10.xsd): the profile's verdict, the run's, and each requirement's verdict
+    (qualified: ``requirement EFDX 1.0 M-06``) as suite properties; a test's qualified requirements
+    and purposes in its system-out; its classname starts with the profile's key (``efdx/test_x``);
+    fail as failure, error and inconclusive as error, not-applicable as skipped."""
+    run = RunSet.of(result)
+    run_verdict_value = run.verdict
+    root = etree.Element("testsuites", name="conformance")
+    for part in run.parts:
+        counts = part.counts()
+        suite = etree.SubElement(
+            root,
+            "testsuite",
+            name=f"{part.profile.title} conformance",
+            tests=str(len(part.records)),
+            failures=str(counts.get("fail", 0)),
+            errors=str(counts.get("error", 0) + counts.get("inconclusive", 0)),
+            skipped=str(counts.get("not-applicable", 0)),
+            time=f"{(part.finished - part.started).total_seconds():.3f}",
+            timestamp=part.started.isoformat(),
         )
-        element = _JUNIT_ELEMENT.get(record.verdict)
-        if element:
-            reason = xml_text(f"{record.verdict}: {record.reason}")
-            etree.SubElement(case, element, type=record.verdict, message=reason[:1000]).text = reason
-        described = [f"verdict: {record.verdict}", f"requirements: {', '.join(record.requirements)}"]
-        if record.purposes:
-            described.append(f"purposes: {', '.join(record.purposes)}")
-        etree.SubElement(case, "system-out").text = "\n".join(described)
-    tree = etree.ElementTree(etree.Element("testsuites"))
-    tree.getroot().append(suite)
-    tree.write(str(path), xml_declaration=True, encoding="UTF-8", pretty_print=True)
+        properties = etree.SubElement(suite, "properties")
+        for name, value in (
+            ("profile", part.profile.title),
+            ("profile_key", part.profile.key),
+            ("verdict", part.verdict),
+            ("run_verdict", run_verdict_value),
+            ("run_profiles", run.title),
+            ("harness_version", __version__),
+        ):
+            etree.SubElement(properties, "property", name=name, value=value)
+        for row in part.requirement_rows():
+            etree.SubElement(properties, "property", name=f"requirement {row['id']}", value=row["verdict"])
+        for record in part.records:
+            module, _, name = part.test_id(record).partition("::")
+            case = etree.SubElement(
+                suite,
+                "testcase",
+                classname=module.removesuffix(".py"),
+                name=name,
+                time=f"{record.duration_s:.3f}",
+            )
+            element = _JUNIT_ELEMENT.get(record.verdict)
+            if element:
+                reason = xml_text(f"{record.verdict}: {record.reason}")
+                etree.SubElement(case, element, type=record.verdict, message=reason[:1000]).text = reason
+            requirements = ", ".join(part.qualify(rid) for rid in record.requirements)
+            described = [f"verdict: {record.verdict}", f"requirements: {requirements}"]
+            if record.purposes:
+                described.append(f"purposes: {', '.join(part.qualify(pid) for pid in record.purposes)}")
+            etree.SubElement(case, "system-out").text = "\n".join(described)
+    etree.ElementTree(root).write(str(path), xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
 # CTRF statuses: a test that did not pass and was not not-applicable is "failed", so that a CI report
@@ -283,25 +511,32 @@ _CTRF_STATUS = {"pass": "passed", "not-applicable": "skipped"}
 CTRF_SPEC_VERSION = "0.0.0"
 
 
-def write_ctrf(result: RunResult, path: Path) -> dict:
+def write_ctrf(result: RunResult | RunSet, path: Path) -> dict:
     """ctrf.json, the Common Test Report Format that GitHub and GitLab report actions read."""
+    run = RunSet.of(result)
     tests = [
         {
-            "name": test_id(record),
+            "name": part.test_id(record),
             "status": _CTRF_STATUS.get(record.verdict, "failed"),
             "duration": round(record.duration_s * 1000),
             **({"message": record.reason} if record.reason else {}),
-            "suite": [test_id(record).partition("::")[0]],
-            "tags": list(record.requirements),
-            "extra": {"verdict": record.verdict, "purposes": list(record.purposes)},
+            "suite": [part.test_id(record).partition("::")[0]],
+            "tags": [part.qualify(rid) for rid in record.requirements],
+            "extra": {
+                "verdict": record.verdict,
+                "profile": part.profile.title,
+                "purposes": [part.qualify(pid) for pid in record.purposes],
+            },
         }
-        for record in result.records
+        for part in run.parts
+        for record in part.records
     ]
     statuses = [test["status"] for test in tests]
+    started, finished = run.period()
     document = {
         "reportFormat": "CTRF",
         "specVersion": CTRF_SPEC_VERSION,
-        "timestamp": result.finished.isoformat(),
+        "timestamp": finished.isoformat(),
         "generatedBy": f"conformance {__version__}",
         "results": {
             "tool": {"name": "conformance", "version": __version__},
@@ -312,11 +547,17 @@ def write_ctrf(result: RunResult, path: Path) -> dict:
                 "pending": 0,
                 "skipped": statuses.count("skipped"),
                 "other": 0,
-                "start": round(result.started.timestamp() * 1000),
-                "stop": round(result.finished.timestamp() * 1000),
+                "start": round(started.timestamp() * 1000),
+                "stop": round(finished.timestamp() * 1000),
             },
             "tests": tests,
-            "extra": {"profile": result.profile.title, "verdict": result.verdict},
+            "extra": {
+                "profile": run.title,
+                "verdict": run.verdict,
+                "profiles": [
+                    {"title": row["title"], "verdict": row["verdict"]} for row in run.profile_rows()
+                ],
+            },
         },
     }
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")

@@ -5,17 +5,20 @@ card per test (description, expected and observed, a timeline, the messages with
 node marked, a line on what to look at).
 
 The profile's words (a requirement's text, a vector's description) come in as ``ProfileText``
-callbacks from the app: results/ knows no profile.
+callbacks from the app: results/ knows no profile. IDs are profile-qualified (``EFDX 1.0 M-06``);
+the callbacks get the bare ones, from the text of the row's own profile. Data of an older
+results.json (bare IDs, one profile) is shown as well.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from conformance.results import xmlview
+from conformance.results.results import split_qualified
 
 NOT_PASSED_BADLY = ("fail", "error")
 _REQUIREMENT_ID = re.compile(r"\b[A-Z]{1,3}-\d{2}\b")
@@ -29,6 +32,11 @@ class ProfileText:
     requirement: Callable[[str], str] = lambda rid: ""  # a requirement's normative text
     test_description: Callable[[str], str | None] = lambda test_id: None  # the vector's description
     spec_file: str | None = None  # where the whole specification is shipped
+    profiles: dict[str, ProfileText] = field(default_factory=dict)  # a run of several: each one's, by title
+
+    def of(self, profile: str | None) -> ProfileText:
+        """The words of the profile titled ``profile`` (these, for a run of one profile)."""
+        return self.profiles.get(profile or "", self)
 
 
 def anchor(kind: str, name: str) -> str:
@@ -37,7 +45,17 @@ def anchor(kind: str, name: str) -> str:
 
 
 def layer_of(rid: str) -> str:
-    return rid.split("-")[0]
+    """``EFDX 1.0 M-06`` (or a bare ``M-06``) -> ``M``."""
+    return bare(rid).split("-")[0]
+
+
+def bare(item_id: str) -> str:
+    return split_qualified(item_id)[1]
+
+
+def requirement_text(text: ProfileText, row: dict) -> str:
+    """A requirement row's normative text, from its own profile's words."""
+    return text.of(row.get("profile")).requirement(row.get("requirement") or bare(row["id"]))
 
 
 def _size(text: str | None) -> int:
@@ -202,7 +220,9 @@ def test_cards(data: dict, text: ProfileText) -> list[dict]:
             {
                 "test": test,
                 "anchor": anchor("test", test["id"]),
-                "description": test.get("description") or text.test_description(test["id"]) or "",
+                "description": test.get("description")
+                or text.of(test.get("profile")).test_description(test.get("nodeid") or test["id"])
+                or "",
                 "layers": sorted({layer_of(rid) for rid in test.get("requirements", [])}),
                 "profile": test.get("profile", profile),
                 "timeline": timeline(test),
@@ -217,20 +237,28 @@ def test_cards(data: dict, text: ProfileText) -> list[dict]:
 def requirement_rows(data: dict, text: ProfileText) -> list[dict]:
     by_requirement: dict[str, list[dict]] = {}
     for row in data.get("purposes", []):
-        by_requirement.setdefault(row["requirement"], []).append(row)
+        by_requirement.setdefault(purpose_requirement(row), []).append(row)
     profile = data.get("profile", "")
     return [
         {
             **row,
             "anchor": anchor("req", row["id"]),
             "spec_anchor": anchor("spec", row["id"]),
-            "text": text.requirement(row["id"]),
+            "text": requirement_text(text, row),
             "purposes": by_requirement.get(row["id"], []),
             "test_anchors": [(anchor("test", test_id), test_id) for test_id in row.get("tests", [])],
             "profile": row.get("profile", profile),
         }
         for row in data.get("requirements", [])
     ]
+
+
+def purpose_requirement(row: dict) -> str:
+    """The ID of a purpose row's requirement, as the requirement rows have it (qualified when the
+    purpose row is: it carries its bare ``purpose`` beside the qualified ``id``)."""
+    if "purpose" in row and row.get("profile"):
+        return f"{row['profile']} {row['requirement']}"
+    return row["requirement"]
 
 
 def _knocked_on(test: dict, rid: str) -> bool:
@@ -264,7 +292,7 @@ def decision(data: dict, text: ProfileText) -> dict:
         roots[row["id"]] = {
             "row": row,
             "anchor": anchor("req", row["id"]),
-            "text": text.requirement(row["id"]),
+            "text": requirement_text(text, row),
             "tests": [(anchor("test", test["id"]), test) for test in failing],
             "more": max(len(failing) - MAX_TESTS_LISTED, 0),
             "knock_on_requirements": [],
@@ -288,7 +316,11 @@ def decision(data: dict, text: ProfileText) -> dict:
     for test in tests:
         if test["verdict"] != "inconclusive":
             continue
-        named = [rid for rid in _REQUIREMENT_ID.findall(test.get("reason", "")) if rid in failed_ids]
+        named = [
+            qualified
+            for rid in _REQUIREMENT_ID.findall(test.get("reason", ""))
+            if (qualified := _same_profile(test, rid)) in failed_ids
+        ]
         if named:
             roots[named[0]]["knock_on_tests"].append((anchor("test", test["id"]), test))
             continue
@@ -299,6 +331,11 @@ def decision(data: dict, text: ProfileText) -> dict:
         "inconclusive_causes": sorted(causes.items(), key=lambda item: -len(item[1])),
         "titles": {rid: row.get("title", "") for rid, row in rows.items()},
     }
+
+
+def _same_profile(test: dict, rid: str) -> str:
+    """A bare ID named in a test's reason, qualified as the test's own IDs are."""
+    return f"{test['profile']} {rid}" if test.get("profile") and "nodeid" in test else rid
 
 
 def _cause(reason: str) -> str:
@@ -315,7 +352,7 @@ def report_view(data: dict, counts: dict[str, int], text: ProfileText) -> dict:
         "requirements": requirement_rows(data, text),
         "cards": cards,
         "layers": sorted({layer for card in cards for layer in card["layers"]}, key=_layer_order),
-        "profiles": sorted({card["profile"] for card in cards} | {data.get("profile", "")} - {""}),
+        "profiles": profile_titles(data, cards),
         "verdicts": [
             verdict
             for verdict in ("fail", "error", "inconclusive", "pass", "not-applicable", "not-tested")
@@ -323,6 +360,14 @@ def report_view(data: dict, counts: dict[str, int], text: ProfileText) -> dict:
         ],
         "spec_file": text.spec_file,
     }
+
+
+def profile_titles(data: dict, cards: list[dict]) -> list[str]:
+    """The profiles to filter by: those run, in run order (an older results.json: its one profile)."""
+    listed = [row["title"] for row in data.get("profiles", []) if row.get("run", True) and "title" in row]
+    found = listed or [data.get("profile", "")]
+    found += [card["profile"] for card in cards]
+    return [title for title in dict.fromkeys(found) if title]
 
 
 def _layer_order(layer: str) -> tuple[int, str]:
