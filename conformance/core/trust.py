@@ -9,10 +9,12 @@ Key strength (M-12) is judged elsewhere, before any cryptography is done.
 from __future__ import annotations
 
 import base64
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -122,12 +124,44 @@ def load_credential(pki_dir: Path, stem: str, party: str) -> Credential:
 # ---------------------------------------------------------------------------------- trust store
 
 
+# The policy fields check_signer reads: with the chain, party, purpose and store, all a verdict depends
+# on, save the time of receipt.
+_SIGNER_POLICY_FIELDS = (
+    "signer_ca",
+    "key_usage",
+    "non_repudiation",
+    "extended_key_usage",
+    "not_before",
+    "not_after",
+    "revocation",
+    "country",
+)
+_CACHE_SIZE = 512  # chains remembered as trusted, per store (only trusted chains are remembered)
+
+
 @dataclass(frozen=True)
 class TrustStore:
-    """What every NSW holds (section 4): each party's CA certificate and current CRL."""
+    """What every NSW holds (section 4): each party's CA certificate and current CRL.
+
+    The store is immutable (its mappings are copied in, read-only), so it can remember which
+    chains it found trusted, and between which instants: a receiver sees the same few signers
+    again and again, and their chain signatures, the CRL's signature and the extensions need not be
+    checked anew for every message. Only a time of receipt inside the remembered window (every
+    notBefore and notAfter of the chain, the CRL's nextUpdate, with the same inclusive bounds as the
+    full check) is answered from memory; any other time, chain, party, purpose or policy is judged
+    in full. A new CRL means a new store, which remembers nothing.
+    """
 
     cas: Mapping[str, x509.Certificate]
     crls: Mapping[str, x509.CertificateRevocationList]
+    _trusted: dict[tuple, tuple[datetime | None, datetime | None]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cas", MappingProxyType(dict(self.cas)))
+        object.__setattr__(self, "crls", MappingProxyType(dict(self.crls)))
 
     @property
     def parties(self) -> tuple[str, ...]:
@@ -156,14 +190,35 @@ class TrustStore:
             raise ValueError(f"purpose must be one of {PURPOSES}, not {purpose!r}")
         if at.tzinfo is None:
             raise ValueError("at must be timezone-aware")
+        key = (tuple(chain), party, purpose, tuple(getattr(policy, name) for name in _SIGNER_POLICY_FIELDS))
+        window = self._trusted.get(key)
+        if window is not None and _inside(at, window):
+            return  # this chain passed every check below, and at lies where none of them changes
+        window = self._check_signer(chain, party, at, purpose, policy)
+        with self._lock:
+            if len(self._trusted) >= _CACHE_SIZE:
+                del self._trusted[next(iter(self._trusted))]  # the oldest
+            self._trusted[key] = window
+
+    def _check_signer(
+        self, chain: Sequence[x509.Certificate], party: str, at: datetime, purpose: str, policy: Policy
+    ) -> tuple[datetime | None, datetime | None]:
+        """The checks of ``check_signer``, in its order; returns the window of times of receipt for
+        which every time-dependent check gives the same answer as at ``at`` (None: unbounded)."""
         if policy.signer_ca != "any":
             chain = self._chain_to_ca(chain, party, any_party=policy.signer_ca == "any-party")
         _check_usage(chain[0], purpose, policy)
         _check_validity(chain, at, policy)
+        earliest = max((c.not_valid_before_utc for c in chain), default=None) if policy.not_before else None
+        latest = min((c.not_valid_after_utc for c in chain), default=None) if policy.not_after else None
         if policy.revocation:
-            self._check_revocation(chain[-1], self._issuing_party(chain[-1], party), at)
+            crl = self._check_revocation(chain[-1], self._issuing_party(chain[-1], party), at)
+            next_update = crl.next_update_utc
+            if next_update is not None:
+                latest = next_update if latest is None else min(latest, next_update)
         if policy.country:
             _check_country(chain[0], party)
+        return earliest, latest
 
     def _issuing_party(self, cert: x509.Certificate, party: str) -> str:
         """The party whose CA issued ``cert`` (``party`` itself unless a seeded fault let another in)."""
@@ -201,8 +256,10 @@ class TrustStore:
 
     # M-10 ------------------------------------------------------------------------------------
 
-    def _check_revocation(self, cert: x509.Certificate, party: str, at: datetime) -> None:
-        """``cert`` (the one the party's CA issued) must not be on the party's current CRL."""
+    def _check_revocation(
+        self, cert: x509.Certificate, party: str, at: datetime
+    ) -> x509.CertificateRevocationList:
+        """``cert`` (the one the party's CA issued) must not be on the party's current CRL (returned)."""
         crl = self._current_crl(party, at)
         entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
         if entry is not None:
@@ -211,6 +268,7 @@ class TrustStore:
                 f"{entry.revocation_date_utc.isoformat()} by {party}'s CRL"
             )
             raise Violation("M-10", f"a signer certificate not revoked by {party}'s CRL", observed)
+        return crl
 
     def _current_crl(self, party: str, at: datetime) -> x509.CertificateRevocationList:
         """The party's CRL, signed by its CA and not stale at ``at``; M-10 otherwise (fail closed)."""
@@ -231,6 +289,12 @@ class TrustStore:
             )
             raise Violation("M-10", expected, observed)
         return crl
+
+
+def _inside(at: datetime, window: tuple[datetime | None, datetime | None]) -> bool:
+    """``at`` within the window, both ends inclusive as the checks are (None: unbounded)."""
+    earliest, latest = window
+    return (earliest is None or earliest <= at) and (latest is None or at <= latest)
 
 
 def _is_ca(cert: x509.Certificate) -> bool:

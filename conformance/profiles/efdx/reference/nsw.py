@@ -103,6 +103,7 @@ class ReferenceNsw:
             timeout=settings.outbound_timeout,
             session=session,
             fault=self.fault_name,
+            credentials={"nsw": self.nsw_credential},  # signs what _send queues unsigned
         )
 
     def rogue_ca_pem(self) -> bytes:
@@ -345,7 +346,7 @@ class ReferenceNsw:
         delay: float,
         payload: etree._Element | None = None,
     ) -> str:
-        """Build, sign and queue one message in the outbox, within the caller's transaction."""
+        """Build and queue one message in the outbox (signed there), within the caller's transaction."""
         payload = payload if payload is not None else messages.payload(action, data)
         fields = messages.EnvelopeFields(
             action=action,
@@ -357,13 +358,13 @@ class ReferenceNsw:
             ref_to_message_id=ref_to,
         )
         envelope = messages.envelope(fields, payload)
-        signing.sign_envelope(envelope, self.nsw_credential)
-        tx.enqueue(
+        tx.enqueue(  # unsigned: the outbox signs it with the NSW key, out of this transaction
             message_id=fields.message_id,
             party=to,
             action=action,
             body=messages.serialize(envelope),
             send_at=time.time() + delay,
+            signer="nsw",
         )
         return fields.message_id
 

@@ -3,26 +3,38 @@
 A 2xx ends it. A 5xx, timeout or reset is transient: the same bytes go again after the next delay
 of the retry schedule (M-21), until the schedule is used up. A 4xx is final: the sender must not
 retry unchanged. State lives in SQLite, so after a restart pending messages are still sent.
+
+Workers claim due rows in SQLite before delivering them (store.py), so no row is delivered by two
+workers at once. One worker (the default) sends in queue order, one message at a time; several
+send at once, and so may overtake one another (the spec asks for no order between messages).
+A row queued unsigned is signed by the worker that claims it, out of the receiving transaction.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 
 import requests
+from lxml import etree
 
+from conformance.core import signing
+from conformance.core.trust import Credential
 from conformance.profiles.efdx.reference.store import OutboxItem, Store
 
 log = logging.getLogger(__name__)
 DEFAULT_SCHEDULE = (1.0, 2.0, 4.0, 8.0)
 MAX_ANSWER = 1024 * 1024
+_POOL_MAXSIZE = requests.adapters.DEFAULT_POOLSIZE
+IDLE_PAUSE = 1.0  # seconds a worker sleeps when nothing is due and nothing wakes it
 
 
 class Outbox:
-    """One worker thread delivering due messages in order; woken when something is queued."""
+    """``workers`` threads delivering due messages; woken when something is queued."""
 
     def __init__(
         self,
@@ -33,41 +45,80 @@ class Outbox:
         timeout: float = 10.0,
         session: requests.Session | None = None,
         fault: str | None = None,
+        workers: int = 1,
+        credentials: Mapping[str, Credential] | None = None,
     ) -> None:
+        if workers < 1:
+            raise ValueError("an outbox needs at least one worker")
         self.store, self.peers, self.schedule, self.timeout = store, dict(peers), tuple(schedule), timeout
         self.session = session or requests.Session()
+        if workers > _POOL_MAXSIZE:  # a kept-alive connection per worker and peer
+            adapter = requests.adapters.HTTPAdapter(pool_maxsize=workers)
+            for prefix in ("http://", "https://"):
+                self.session.mount(prefix, adapter)
         self.fault = fault
-        self._wake = threading.Event()
+        self.credentials = dict(credentials or {})
+        self.batch = 16 if workers == 1 else 2  # rows claimed at once: few, so that workers share them
+        self._owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._wake = threading.Condition()
+        self._woken = 0  # wake() calls so far: a worker that saw a change does not sleep
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
+        self._threads = [
+            threading.Thread(target=self._run, name=f"outbox-{index}", daemon=True)
+            for index in range(workers)
+        ]
 
     def start(self) -> None:
-        self._thread.start()
+        """Start the workers; claims left by an earlier process on this file are released first."""
+        released = self.store.release_claims()
+        if released:
+            log.info("outbox: %d row(s) claimed before a restart go again", released)
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout=self.timeout + 5)
+        self.wake()
+        deadline = time.monotonic() + self.timeout + 5
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def wake(self) -> None:
-        self._wake.set()
+        with self._wake:
+            self._woken += 1
+            self._wake.notify_all()
 
     def _run(self) -> None:
+        owner = f"{self._owner}-{threading.current_thread().name}"
         while not self._stop.is_set():
-            for item in self.store.due(time.time()):
-                if self._stop.is_set():
+            with self._wake:
+                seen = self._woken
+            items = self.store.claim(owner, time.time(), self.batch)
+            for index, item in enumerate(items):
+                if self._stop.is_set():  # the rest stay pending, unclaimed, for the next start
+                    self.store.release(item.id for item in items[index:])
                     return
                 self._deliver(item)
+            if items:
+                continue  # more may be due
             next_due = self.store.next_due_at()
-            pause = 1.0 if next_due is None else min(1.0, max(0.0, next_due - time.time()))
-            self._wake.wait(pause)
-            self._wake.clear()
+            pause = IDLE_PAUSE if next_due is None else min(IDLE_PAUSE, max(0.0, next_due - time.time()))
+            with self._wake:
+                if self._woken == seen and not self._stop.is_set():
+                    self._wake.wait(pause)
 
     def _deliver(self, item: OutboxItem) -> None:
         url = self.peers.get(item.party)
         if url is None:
             self._finish(item, "failed", None, f"no inbox configured for party {item.party}")
             return
+        if item.signer is not None:
+            credential = self.credentials.get(item.signer)
+            if credential is None:
+                self._finish(item, "failed", None, f"no key {item.signer!r} to sign it with")
+                return
+            item = self._signed(item, credential)
         body = item.body + b"\n" * item.attempts if self.fault == "retry-with-other-bytes" else item.body
         try:
             with self.session.post(
@@ -91,6 +142,14 @@ class Outbox:
             self._finish(item, "failed", status, f"HTTP {status}: not retried (section 2)")
         else:
             self._transient(item, status, f"HTTP {status}")
+
+    def _signed(self, item: OutboxItem, credential: Credential) -> OutboxItem:
+        """Sign the queued Envelope and store the signed bytes before they are first sent."""
+        envelope = etree.fromstring(item.body)  # our own bytes, queued by this NSW
+        signing.sign_envelope(envelope, credential)
+        body = etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")  # as messages.serialize
+        self.store.signed(item.id, body)
+        return OutboxItem(item.id, item.message_id, item.party, item.action, body, item.attempts)
 
     def _transient(self, item: OutboxItem, status: int | None, error: str) -> None:
         tries_done = item.attempts + 1

@@ -3,14 +3,27 @@
 Three tables: what was received (for duplicate detection, M-16/M-17), the COs and their state (for
 BR-11, BR-14, BR-15 and verification), and the outbox (every message sent, until delivered). Each
 received message is recorded, judged against history and answered in one write transaction, so a
-crash leaves either all of it or none of it. A connection per unit of work keeps threads apart.
+crash leaves either all of it or none of it.
+
+Connections are pooled and one stays open for the Store's life: closing the last connection to a
+WAL file checkpoints it, which cost more than the unit of work itself. Commits do not fsync
+(``synchronous=NORMAL``): a committed transaction is in the WAL before COMMIT returns, so a killed
+process loses nothing; only a power cut could lose the last commits.
+
+Outbox rows are claimed before they are delivered (``claimed_by``, one UPDATE under the write lock):
+two workers, or two processes on the same file, never deliver the same row at once. A row may be
+queued unsigned (``signer`` names the key): the worker that claims it signs it, stores the signed
+bytes, then sends them, so the signing is out of the receiving transaction and every try sends the
+same bytes (the signature is deterministic, so even a crash between signing and storing cannot
+change them).
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,10 +57,16 @@ CREATE TABLE IF NOT EXISTS outbox (
     next_attempt_at REAL NOT NULL,
     last_status INTEGER,
     last_error TEXT,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    signer TEXT,
+    claimed_by TEXT,
+    claimed_at REAL
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt_at);
 """
+# Columns added since the first release, for files an older reference NSW wrote.
+_ADDED_COLUMNS = {"signer": "TEXT", "claimed_by": "TEXT", "claimed_at": "REAL"}
+POOL_SIZE = 16  # idle connections kept; more may be open at once, and are closed after use
 
 
 @dataclass(frozen=True)
@@ -58,26 +77,61 @@ class OutboxItem:
     action: str
     body: bytes
     attempts: int
+    signer: str | None = None  # the body still has to be signed, by this key (see the module doc)
 
 
 class Store:
-    """SQLite access for the reference NSW. Safe to share between threads."""
+    """SQLite access for the reference NSW. Safe to share between threads (a connection each)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.connect() as connection:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.executescript(SCHEMA)
+        self._lock = threading.Lock()
+        self._idle: list[sqlite3.Connection] = []
+        self._closed = False
+        self._anchor = self._open()
+        self._anchor.execute("PRAGMA journal_mode=WAL")
+        self._anchor.executescript(SCHEMA)
+        present = {row[1] for row in self._anchor.execute("PRAGMA table_info(outbox)")}
+        for column, kind in _ADDED_COLUMNS.items():
+            if column not in present:
+                self._anchor.execute(f"ALTER TABLE outbox ADD COLUMN {column} {kind}")
+
+    def _open(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA synchronous=NORMAL")
+        return connection
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
-        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        """A connection for one unit of work, from the pool (never used by two threads at once)."""
+        with self._lock:
+            connection = self._idle.pop() if self._idle else None
+        if connection is None:
+            connection = self._open()
         try:
-            connection.execute("PRAGMA synchronous=NORMAL")
             yield connection
         finally:
+            self._give_back(connection)
+
+    def _give_back(self, connection: sqlite3.Connection) -> None:
+        if connection.in_transaction:  # never hand on a connection in an unknown state
             connection.close()
+            return
+        with self._lock:
+            if not self._closed and len(self._idle) < POOL_SIZE:
+                self._idle.append(connection)
+                return
+        connection.close()
+
+    def close(self) -> None:
+        """Close the pooled connections (the Store still works after, a connection per call)."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+        self._anchor.close()
 
     @contextmanager
     def transaction(self) -> Iterator[Transaction]:
@@ -96,30 +150,58 @@ class Store:
         with self.connect() as connection:
             return Transaction(connection).digest_of(sender, message_id)
 
-    # reading, for the outbox and for tests
-    def due(self, now: float, limit: int = 16) -> list[OutboxItem]:
+    # the outbox's work
+    def claim(self, owner: str, now: float, limit: int = 16) -> list[OutboxItem]:
+        """Claim up to ``limit`` due, unclaimed pending rows for ``owner``, in due order.
+
+        One UPDATE under SQLite's write lock: a row is claimed by one owner at a time. The claim
+        ends with the outcome of the try (``outcome``), or with ``release_claims`` at a restart."""
         with self.connect() as connection:
             rows = connection.execute(
-                "SELECT id, message_id, party, action, body, attempts FROM outbox"
-                " WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
-                (now, limit),
+                "UPDATE outbox SET claimed_by = ?, claimed_at = ? WHERE id IN ("
+                " SELECT id FROM outbox WHERE state = 'pending' AND claimed_by IS NULL"
+                " AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?)"
+                " RETURNING next_attempt_at, id, message_id, party, action, body, attempts, signer",
+                (owner, now, now, limit),
             ).fetchall()
-        return [OutboxItem(*row) for row in rows]
+        return [OutboxItem(*row[1:]) for row in sorted(rows)]
+
+    def release_claims(self) -> int:
+        """Forget every claim: at a start, whoever held them is gone (their try may or may not have
+        reached the partner, so the row goes again: at-least-once, same MessageId, same bytes)."""
+        with self.connect() as connection:
+            return connection.execute(
+                "UPDATE outbox SET claimed_by = NULL, claimed_at = NULL WHERE claimed_by IS NOT NULL"
+            ).rowcount
+
+    def release(self, item_ids: Iterable[int]) -> None:
+        """Give back claimed rows not tried (at a stop): pending and unclaimed, as they were."""
+        with self.connect() as connection:
+            connection.executemany(
+                "UPDATE outbox SET claimed_by = NULL, claimed_at = NULL WHERE id = ?",
+                [(item_id,) for item_id in item_ids],
+            )
+
+    def signed(self, item_id: int, body: bytes) -> None:
+        """Store the signed bytes of a row queued unsigned, before they are first sent."""
+        with self.connect() as connection:
+            connection.execute("UPDATE outbox SET body = ?, signer = NULL WHERE id = ?", (body, item_id))
 
     def next_due_at(self) -> float | None:
         with self.connect() as connection:
             row = connection.execute(
-                "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'"
+                "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending' AND claimed_by IS NULL"
             ).fetchone()
         return row[0]
 
     def outcome(
         self, item_id: int, *, state: str, status: int | None, error: str | None, retry_at: float
     ) -> None:
+        """The result of one try; the row's claim ends with it."""
         with self.connect() as connection:
             connection.execute(
                 "UPDATE outbox SET state = ?, attempts = attempts + 1, last_status = ?, last_error = ?,"
-                " next_attempt_at = ? WHERE id = ?",
+                " next_attempt_at = ?, claimed_by = NULL, claimed_at = NULL WHERE id = ?",
                 (state, status, error, retry_at, item_id),
             )
 
@@ -129,8 +211,9 @@ class Store:
 
     def outbox_rows(self) -> list[dict]:
         with self.connect() as connection:
-            connection.row_factory = sqlite3.Row
-            return [dict(row) for row in connection.execute("SELECT * FROM outbox ORDER BY id")]
+            cursor = connection.cursor()
+            cursor.row_factory = sqlite3.Row
+            return [dict(row) for row in cursor.execute("SELECT * FROM outbox ORDER BY id")]
 
 
 class Transaction:
@@ -189,9 +272,19 @@ class Transaction:
     def superseded_or_cancelled(self, issuing_country: str, reference: str) -> bool:
         return self.state_of("received", issuing_country, reference) in ("SUPERSEDED", "CANCELLED")
 
-    def enqueue(self, *, message_id: str, party: str, action: str, body: bytes, send_at: float) -> None:
+    def enqueue(
+        self,
+        *,
+        message_id: str,
+        party: str,
+        action: str,
+        body: bytes,
+        send_at: float,
+        signer: str | None = None,
+    ) -> None:
+        """Queue a message; ``signer`` set: ``body`` is unsigned and the outbox signs it with that key."""
         self.connection.execute(
-            "INSERT INTO outbox (message_id, party, action, body, state, next_attempt_at, created_at)"
-            " VALUES (?, ?, ?, ?, 'pending', ?, ?)",
-            (message_id, party, action, body, send_at, time.time()),
+            "INSERT INTO outbox (message_id, party, action, body, state, next_attempt_at, created_at,"
+            " signer) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
+            (message_id, party, action, body, send_at, time.time(), signer),
         )
