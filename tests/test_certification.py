@@ -57,7 +57,7 @@ def test_a_must_requirement_not_run_prevents_it_unless_its_capability_is_not_cla
     result.records = [r for r in result.records if r.requirements[0] not in ("T-05", "A-07")]
     result.ics = dict(result.ics, capabilities=[c for c in ALL_CAPABILITIES if c != "utilisation"])
     reasons = result.certification()["reasons"]
-    assert reasons == ["MUST requirements not applicable or not run: T-05"]  # utilisation unclaimed
+    assert reasons == ["MUST requirements not applicable or not run: EFDX 1.0 T-05"]  # unclaimed
 
 
 def test_the_record_keeps_build_site_operator_and_the_configuration_hash(tmp_path):

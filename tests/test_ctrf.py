@@ -43,7 +43,8 @@ def test_ctrf_has_what_the_schema_requires_and_adds_up(tmp_path):
     assert summary["stop"] - summary["start"] == 3000
     for test in tests:
         assert {"name", "status", "duration"} <= set(test) and test["status"] in STATUSES
-        assert isinstance(test["duration"], int) and test["tags"] == ["M-06"]
+        assert isinstance(test["duration"], int) and test["tags"] == ["EFDX 1.0 M-06"]
+        assert test["name"].startswith("efdx/test_x.py::") and test["extra"]["profile"] == "EFDX 1.0"
         assert test["status"] == EXPECTED[test["extra"]["verdict"]]
     assert (summary["passed"], summary["failed"], summary["skipped"]) == (1, 3, 1)
     assert results["extra"]["verdict"] == result.verdict

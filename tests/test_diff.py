@@ -1,5 +1,6 @@
 """`conformance diff OLD NEW`: a fault-free run against a run with a seeded fault names exactly the
-fault's requirement as newly failing and exits 1; the other way round as fixed, exit 0."""
+fault's requirement as newly failing and exits 1; the other way round as fixed, exit 0. IDs are
+profile-qualified; a results.json from before (bare IDs) is read as EFDX 1.0's."""
 
 from __future__ import annotations
 
@@ -34,14 +35,14 @@ def test_a_seeded_fault_is_a_regression_of_its_requirement_only(runs, capsys):
     code, lines = diff(capsys, runs["clean"], runs["faulty"])
     assert code == 1
     newly = [line for line in lines if line.startswith("newly failing requirement:")]
-    assert newly == ["newly failing requirement: M-10 (pass -> fail)"], lines
+    assert newly == ["newly failing requirement: EFDX 1.0 M-10 (pass -> fail)"], lines
     assert any(line.startswith("newly failing test:") and "m10-revoked-signer" in line for line in lines)
 
 
 def test_the_other_way_round_it_is_fixed(runs, capsys):
     code, lines = diff(capsys, runs["faulty"] / "results.json", runs["clean"])
     assert code == 0
-    assert "fixed requirement: M-10 (fail -> pass)" in lines
+    assert "fixed requirement: EFDX 1.0 M-10 (fail -> pass)" in lines
     assert not [line for line in lines if line.startswith("newly failing")]
 
 
@@ -83,10 +84,55 @@ def test_a_reports_folder_keeps_its_history(tmp_path, capsys):
         run(RunOptions(reference_fault=fault, requirements=("M-10",), report_dir=tmp_path, live=False))
     first, second = sorted(folder for folder in tmp_path.iterdir() if folder.is_dir())
     since = json.loads((second / "results.json").read_text())["since_previous"]
-    assert (since["run"], since["newly_failing"], since["fixed"]) == (first.name, ["M-10"], [])
-    assert "newly failing M-10" in (second / "report.html").read_text()
+    assert (since["run"], since["newly_failing"], since["fixed"]) == (first.name, ["EFDX 1.0 M-10"], [])
+    assert "newly failing EFDX 1.0 M-10" in (second / "report.html").read_text()
     page = html.fromstring((tmp_path / "index.html").read_text())
     rows = page.xpath("//table[@id='runs']/tbody/tr")
     assert [row.xpath("string(td[1])") for row in rows] == [second.name, first.name]
     assert "seeded fault ignore-crl" in rows[0].text_content()
+    assert "EFDX 1.0: not-conformant" in rows[0].xpath("string(td[@class='profiles'])")
     assert not page.xpath("//script | //*[@src]")
+
+
+def bare_ids(data: dict) -> dict:
+    """``data`` as a results.json written before runs covered several profiles: bare IDs, no
+    ``profiles``, no bare-part fields."""
+    old = {key: value for key, value in data.items() if key != "profiles"}
+    old["requirements"] = [
+        {
+            "id": row["requirement"],
+            "verdict": row["verdict"],
+            "tests": [t.split("/", 1)[1] for t in row["tests"]],
+        }
+        for row in data["requirements"]
+    ]
+    old["tests"] = [
+        {**{k: v for k, v in test.items() if k not in ("profile", "nodeid")}, "id": test["nodeid"]}
+        for test in data["tests"]
+    ]
+    return old
+
+
+def test_an_older_results_json_with_bare_ids_compares_as_efdx(runs, tmp_path, capsys):
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(bare_ids(json.loads((runs["clean"] / "results.json").read_text()))))
+    assert diff(capsys, old, runs["clean"]) == (
+        0,
+        ["run: incomplete -> incomplete", "no requirement or test changed its verdict"],
+    )
+    code, lines = diff(capsys, old, runs["faulty"])
+    assert code == 1
+    assert [line for line in lines if line.startswith("newly failing requirement:")] == [
+        "newly failing requirement: EFDX 1.0 M-10 (pass -> fail)"
+    ]
+    assert not [line for line in lines if "absent" in line], lines  # every ID matched across formats
+
+
+def test_rerun_failed_takes_an_older_results_json(runs, tmp_path, capsys):
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(bare_ids(json.loads((runs["faulty"] / "results.json").read_text()))))
+    reports = tmp_path / "reports"
+    assert cli.main(["run", "--rerun-failed", str(old), "--report-dir", str(reports)]) == 0
+    (folder,) = [path for path in reports.iterdir() if path.is_dir()]
+    again = json.loads((folder / "results.json").read_text())
+    assert again["tests"] and all(t["id"].startswith("efdx/") for t in again["tests"])

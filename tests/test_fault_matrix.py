@@ -15,6 +15,7 @@ from conformance.app import coverage
 from conformance.app.run import RunOptions, run
 from conformance.profiles.efdx.pack import PROFILE as EFDX
 from conformance.profiles.efdx.reference.faults import BY_NAME, FAULTS
+from tests.results_helpers import verdict_of
 
 # A load-only fault (drop-status-per-mille) shows only in a stream of messages, not in the tests of
 # its purpose run on their own: tests/test_load_faults.py shows that `conformance load` catches it.
@@ -35,13 +36,10 @@ def run_purpose(purpose: str, tmp_path, fault: str | None = None) -> tuple[int, 
         report_dir=tmp_path,
         live=False,
         tls=purpose.startswith("T-05/"),
+        profile=EFDX,
     )
     code, folder = run(options)
     return code, json.loads((folder / "results.json").read_text())
-
-
-def verdict_of(results: dict, requirement: str) -> str:
-    return next(row["verdict"] for row in results["requirements"] if row["id"] == requirement)
 
 
 @pytest.mark.parametrize(("purpose", "fault"), MATRIX)
@@ -73,7 +71,7 @@ def test_every_fault_breaks_a_purpose_and_every_purpose_has_tests_and_a_fault():
 def test_a_full_run_with_a_fault_fails_its_requirement(tmp_path, fault):
     """The same without a subset: `conformance run --reference-fault NAME` runs everything, exits 1,
     and results.json shows fail on the fault's requirement (one importing, one exporting fault)."""
-    code, folder = run(RunOptions(reference_fault=fault, report_dir=tmp_path, live=False))
+    code, folder = run(RunOptions(reference_fault=fault, report_dir=tmp_path, live=False, profile=EFDX))
     results = json.loads((folder / "results.json").read_text())
     requirement = next(f.requirement for f in FAULTS if f.name == fault)
     assert code == 1 and results["verdict"] == "not-conformant"

@@ -64,8 +64,11 @@ def test_the_run_verdict_and_requirements_are_suite_properties(junit):
     suite = tree.getroot().find("testsuite")
     properties = {p.get("name"): p.get("value") for p in suite.find("properties")}
     assert properties["verdict"] == result.verdict and properties["profile"] == "EFDX 1.0"
-    rows = {row["id"]: row["verdict"] for row in result.requirement_rows()}
-    assert properties["requirement M-06"] == rows["M-06"] and properties["requirement T-01"] == rows["T-01"]
+    assert properties["run_verdict"] == result.verdict and properties["profile_key"] == "efdx"
+    rows = {row["requirement"]: row["verdict"] for row in result.requirement_rows()}
+    assert properties["requirement EFDX 1.0 M-06"] == rows["M-06"]
+    assert properties["requirement EFDX 1.0 T-01"] == rows["T-01"]
     assert all(case.find("properties") is None for case in suite.iter("testcase"))
     out = suite.find("testcase").findtext("system-out")
-    assert "requirements: M-06, M-20" in out and "purposes: M-06/digest" in out
+    assert "requirements: EFDX 1.0 M-06, EFDX 1.0 M-20" in out and "purposes: EFDX 1.0 M-06/digest" in out
+    assert suite.find("testcase").get("classname") == "efdx/test_x"

@@ -38,6 +38,7 @@ from conformance.profiles.efdx.reference.runner import RunningReference
 from conformance.profiles.efdx.reference.server import INBOX_PATH
 from conformance.profiles.efdx.suite.test_exporting import candidate_co
 from tests.loopback import free_port
+from tests.results_helpers import requirement_rows
 
 TOKEN = "manual-mode-test-token"
 OPERATOR_S = 10.0
@@ -254,7 +255,7 @@ def test_non_interactive_makes_the_scenarios_inconclusive_instead_of_waiting(tmp
     assert re.search(r"nobody can issue the e-Form D A06-ISSUE-\w+ to SG$", tests[ISSUE]["reason"])
     assert operator.instructions == []  # nobody was told anything
     assert data["verdict"] == "incomplete"
-    a06 = next(row for row in data["requirements"] if row["id"] == "A-06")
+    a06 = requirement_rows(data)["A-06"]
     assert a06["verdict"] == "inconclusive"
 
 

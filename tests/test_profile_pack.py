@@ -18,6 +18,7 @@ import pytest
 
 from conformance.core.profile import Profile
 from conformance.harness import registry
+from tests.results_helpers import profile_row, requirement_verdicts, verdicts_by_test
 
 TOY = Path(__file__).parent / "data" / "toy_pack"
 
@@ -73,10 +74,8 @@ def test_the_toy_pack_runs_conformant_against_its_reference(toy_site, tmp_path):
     results = results_of(tmp_path / "r")
     assert results["profile"] == "TOY 0.1"
     assert results["verdict"] == "conformant"
-    assert {row["id"]: row["verdict"] for row in results["requirements"]} == {
-        "TOY-1": "pass",
-        "TOY-2": "pass",
-    }
+    assert requirement_verdicts(results, "TOY 0.1") == {"TOY-1": "pass", "TOY-2": "pass"}
+    assert [row["id"] for row in results["requirements"]] == ["TOY 0.1 TOY-1", "TOY 0.1 TOY-2"]
     assert results["purpose_gaps"] == []
 
 
@@ -95,10 +94,7 @@ def test_the_toy_packs_seeded_fault_fails_its_requirement(toy_site, tmp_path):
     assert ran.returncode == 1, ran.stdout + ran.stderr
     results = results_of(tmp_path / "r")
     assert results["verdict"] == "not-conformant"
-    assert {row["id"]: row["verdict"] for row in results["requirements"]} == {
-        "TOY-1": "pass",
-        "TOY-2": "fail",
-    }
+    assert requirement_verdicts(results, "TOY 0.1") == {"TOY-1": "pass", "TOY-2": "fail"}
 
 
 def test_an_unknown_profile_is_a_usage_error(toy_site, tmp_path):
@@ -134,3 +130,113 @@ def test_a_pack_that_does_not_load_is_named_not_fatal(monkeypatch):
     finally:
         monkeypatch.undo()
         registry._loaded.cache_clear()
+
+
+# --- runs over several profiles (RCPX section 4) --------------------------------------------------
+
+
+def test_a_default_run_covers_every_installed_profile_each_with_its_verdict(toy_site, tmp_path):
+    """`conformance run` with the toy pack installed: EFDX 1.0 and TOY 0.1, one after the other against
+    their reference NSWs, in one report folder; every ID qualified by its profile."""
+    from lxml import etree
+
+    ran = conformance(toy_site, "run", "--report-dir", str(tmp_path / "r"), cwd=tmp_path)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    results = results_of(tmp_path / "r")
+    assert results["profile"] == "EFDX 1.0 + TOY 0.1" and results["verdict"] == "conformant"
+    assert [(row["key"], row["title"], row["verdict"]) for row in results["profiles"]] == [
+        ("efdx", "EFDX 1.0", "conformant"),
+        ("toy", "TOY 0.1", "conformant"),
+    ]
+    assert profile_row(results, "TOY 0.1")["counts"] == {"pass": 2}
+    assert requirement_verdicts(results, "TOY 0.1") == {"TOY-1": "pass", "TOY-2": "pass"}
+    assert requirement_verdicts(results)["M-06"] == "pass"
+    assert {"EFDX 1.0 M-06", "TOY 0.1 TOY-2"} <= {row["id"] for row in results["requirements"]}
+    assert verdicts_by_test(results, "TOY 0.1") == {
+        "test_toy.py::test_ping_is_answered": "pass",
+        "test_toy.py::test_garbage_is_refused": "pass",
+    }
+    for test in results["tests"]:
+        key = "toy" if test["profile"] == "TOY 0.1" else "efdx"
+        assert test["id"] == f"{key}/{test['nodeid']}"
+        assert all(rid.startswith(f"{test['profile']} ") for rid in test["requirements"])
+    assert "toy/test_toy.py::test_ping_is_answered" in ran.stdout
+    assert "run: conformant (EFDX 1.0 conformant; TOY 0.1 conformant)" in ran.stdout
+
+    (folder,) = [path for path in (tmp_path / "r").iterdir() if path.is_dir()]
+    junit = etree.parse(str(folder / "junit.xml"))
+    schema = etree.XMLSchema(etree.parse(str(Path(__file__).parent / "data" / "junit-common.xsd")))
+    assert schema.validate(junit), schema.error_log
+    suites = junit.getroot().findall("testsuite")
+    assert [suite.get("name") for suite in suites] == ["EFDX 1.0 conformance", "TOY 0.1 conformance"]
+    toy = {p.get("name"): p.get("value") for p in suites[1].find("properties")}
+    assert (toy["profile"], toy["verdict"], toy["run_verdict"]) == ("TOY 0.1", "conformant", "conformant")
+    assert toy["requirement TOY 0.1 TOY-2"] == "pass" and "requirement EFDX 1.0 M-06" not in toy
+    assert {case.get("classname") for case in suites[1].iter("testcase")} == {"toy/test_toy"}
+    assert all(case.get("classname").startswith("efdx/") for case in suites[0].iter("testcase"))
+    page = (folder / "report.html").read_text()
+    assert 'data-group="profile" value="TOY 0.1"' in page and 'data-group="profile" value="EFDX 1.0"' in page
+
+
+def serve_toy(toy_site: Path, tmp_path: Path):
+    """`conformance reference serve --profile toy` in its own process: (process, base URL)."""
+    env = {**os.environ, "PYTHONPATH": str(toy_site)}
+    command = [sys.executable, "-c", "import sys; from conformance.app.cli import main; sys.exit(main())"]
+    process = subprocess.Popen(
+        [*command, "reference", "serve", "--profile", "toy", "--party", "KH", "--port", "0"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    line = process.stdout.readline()  # "reference NSW KH at http://127.0.0.1:N/toy/1/messages"
+    assert "/toy/1/messages" in line, line
+    return process, line.split(" at ")[1].strip().removesuffix("/toy/1/messages")
+
+
+def test_a_profile_chosen_out_of_those_claimed_is_judged_but_the_run_cannot_conclude(toy_site, tmp_path):
+    """The ICS claims EFDX 1.0 and TOY 0.1 on one base URL (TOY's inbox is told from EFDX's by its
+    path); `--profile toy` runs TOY alone: it is conformant, the run is incomplete and cannot certify."""
+    process, base = serve_toy(toy_site, tmp_path)
+    try:
+        ics = tmp_path / "candidate.toml"
+        ics.write_text(
+            '[candidate]\nparty = "KH"\nprofiles = ["efdx", "TOY 0.1"]\n'
+            f'inbox_url = "{base}/efdx/1/messages"\n'
+        )
+        ran = conformance(
+            toy_site,
+            "run",
+            "--config",
+            str(ics),
+            "--profile",
+            "toy",
+            "--report-dir",
+            str(tmp_path / "r"),
+            cwd=tmp_path,
+        )
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert ran.returncode == 0, ran.stdout + ran.stderr  # every applicable test passed
+    results = results_of(tmp_path / "r")
+    assert results["verdict"] == "incomplete" and results["partial"]
+    assert results["sut"]["url"] == f"{base}/toy/1/messages"
+    assert [(row["title"], row["run"], row["verdict"]) for row in results["profiles"]] == [
+        ("TOY 0.1", True, "conformant"),
+        ("EFDX 1.0", False, "incomplete"),
+    ]
+    assert results["ics"]["profiles"] == ["EFDX 1.0", "TOY 0.1"]
+    certification = results["certification"]
+    assert not certification["can_certify"]
+    assert "claimed profiles not run: EFDX 1.0" in certification["reasons"]
+    assert {test["profile"] for test in results["tests"]} == {"TOY 0.1"}
+    assert "claimed and not run: EFDX 1.0" in ran.stdout
+
+
+def test_a_profile_the_ics_does_not_claim_is_a_usage_error(toy_site, tmp_path):
+    ics = tmp_path / "candidate.toml"
+    ics.write_text('[candidate]\nparty = "KH"\ninbox_url = "http://127.0.0.1:9/efdx/1/messages"\n')
+    ran = conformance(toy_site, "run", "--config", str(ics), "--profile", "toy", cwd=tmp_path)
+    assert ran.returncode == 4
+    assert "--profile toy: the ICS does not claim TOY 0.1" in ran.stderr

@@ -379,11 +379,13 @@ def check_page_basics(page: LoadedPage, data: dict, verdict: str, m06: str, colo
         ".map(r => [...r.cells].map(c => c.innerText.trim()))"
     )
     assert len(rows) == len(catalogue.requirements())
-    assert [row[0] for row in rows] == [requirement.id for requirement in catalogue.requirements()]
-    assert {row[0]: row[3] for row in rows}["M-06"] == m06
+    assert [row[0] for row in rows] == [
+        f"EFDX 1.0 {requirement.id}" for requirement in catalogue.requirements()
+    ]
+    assert {row[0]: row[3] for row in rows}["EFDX 1.0 M-06"] == m06
     badge = page.evaluate(
         "getComputedStyle([...document.querySelectorAll('#matrix tbody tr')]"
-        ".find(r => r.cells[0].innerText.trim() === 'M-06').cells[3].querySelector('.verdict'))"
+        ".find(r => r.cells[0].innerText.trim() === 'EFDX 1.0 M-06').cells[3].querySelector('.verdict'))"
         ".backgroundColor"
     )
     assert badge == colour
@@ -502,7 +504,7 @@ def test_a_failing_run_puts_the_failed_requirement_and_its_knock_ons_first(brows
 
     data = results(reports["crl"])
     (failed,) = [test for test in data["tests"] if test["verdict"] == "fail"]
-    assert failed["failed_requirements"] == ["M-10"] and "M-20" in failed["requirements"]
+    assert failed["failed_requirements"] == ["EFDX 1.0 M-10"] and "EFDX 1.0 M-20" in failed["requirements"]
     assert failed["description"], "the vector's description was not recorded"
     page = browser.open(reports["crl"] / "report.html")
     assert page.requests == [page.url] and page.errors == []
@@ -516,11 +518,11 @@ def test_a_failing_run_puts_the_failed_requirement_and_its_knock_ons_first(brows
                    knockOn: [...root.querySelectorAll('.knock-on-requirement a')].map(a => a.innerText)};
          })()"""
     )
-    assert top["id"] == "root-M-10" and top["heading"].startswith("M-10")
+    assert top["id"] == "root-EFDX_1_0_M-10" and top["heading"].startswith("EFDX 1.0 M-10")
     assert top["top"] >= 0 and top["bottom"] <= top["height"], "the failed requirement is below the fold"
     assert top["spec"].strip() == registry.default().spec_text("M-10").strip()
     assert top["tests"] == [failed["id"]]
-    assert top["knockOn"] == ["M-20"]
+    assert top["knockOn"] == ["EFDX 1.0 M-20"]
 
     # The test's card: the vector's description, expected beside observed, the timeline.
     card = page.evaluate(
@@ -543,7 +545,7 @@ def test_a_failing_run_puts_the_failed_requirement_and_its_knock_ons_first(brows
     total = len(data["tests"])
     click(page, "#only-not-passed")
     assert page.evaluate(VISIBLE_CARDS) == [page.evaluate("document.querySelector('details.test[open]').id")]
-    assert set(page.evaluate(VISIBLE_ROWS)) == {"M-10", "M-20"}
+    assert set(page.evaluate(VISIBLE_ROWS)) == {"EFDX 1.0 M-10", "EFDX 1.0 M-20"}
     assert page.evaluate("document.getElementById('filter-count').innerText") == f"1 of {total} tests shown"
     toggle(page, "layer", "M")
     assert page.evaluate(VISIBLE_CARDS) == [] and page.evaluate(VISIBLE_ROWS) == []
@@ -555,7 +557,9 @@ def test_a_failing_run_puts_the_failed_requirement_and_its_knock_ons_first(brows
     toggle(page, "profile", data["profile"])
 
     # A requirement row links to its tests, and following the link unfolds the test.
-    link = page.evaluate("document.querySelector('#matrix tr#req-M-20 .test-links a').getAttribute('href')")
+    link = page.evaluate(
+        "document.querySelector('#matrix tr#req-EFDX_1_0_M-20 .test-links a').getAttribute('href')"
+    )
     page.evaluate(f"document.getElementById({json.dumps(link[1:])}).open = false; true")
     page.evaluate(f"location.hash = {json.dumps(link)}; true")
     page.cdp.settle(0.2)

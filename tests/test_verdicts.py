@@ -165,18 +165,20 @@ def result(*records: Record, interrupted: bool = False, partial: bool = False) -
 
 
 def rows_by_id(run: RunResult) -> dict[str, dict]:
-    return {row["id"]: row for row in run.requirement_rows()}
+    """Requirement rows by bare ID (results.json's ``id`` is qualified: ``EFDX 1.0 M-06``)."""
+    return {row["requirement"]: row for row in run.requirement_rows()}
 
 
 def test_requirement_rows_cover_the_catalogue_in_order() -> None:
     rows = result().requirement_rows()
-    assert [row["id"] for row in rows] == [req.id for req in requirements()]
-    assert all(row["tests"] == [] for row in rows)
+    assert [row["id"] for row in rows] == [f"EFDX 1.0 {req.id}" for req in requirements()]
+    assert [row["requirement"] for row in rows] == [req.id for req in requirements()]
+    assert all(row["tests"] == [] and row["profile"] == "EFDX 1.0" for row in rows)
     # Untested: not-applicable where the ICS does not claim the capability, not-tested otherwise.
     expected = {req.id: NOT_APPLICABLE if req.capability else NOT_TESTED for req in requirements()}
-    assert {row["id"]: row["verdict"] for row in rows} == expected
+    assert {row["requirement"]: row["verdict"] for row in rows} == expected
     first = rows[0]
-    req = requirement(first["id"])
+    req = requirement(first["requirement"])
     assert (first["title"], first["level"], first["layer"]) == (req.title, req.level, req.layer)
 
 
@@ -192,9 +194,9 @@ def test_requirement_rows_take_the_worst_of_their_tests() -> None:
     )
     rows = rows_by_id(run)
     assert rows["M-06"]["verdict"] == FAIL
-    assert rows["M-06"]["tests"] == ["a.py::test_sig_ok", "a.py::test_sig_tampered"]
+    assert rows["M-06"]["tests"] == ["efdx/a.py::test_sig_ok", "efdx/a.py::test_sig_tampered"]
     assert rows["M-19"]["verdict"] == INCONCLUSIVE  # pass + the failing test's "not judged"
-    assert rows["M-19"]["tests"] == ["a.py::test_sig_tampered", "a.py::test_ping"]
+    assert rows["M-19"]["tests"] == ["efdx/a.py::test_sig_tampered", "efdx/a.py::test_ping"]
     assert rows["T-01"]["verdict"] == PASS
     assert rows["A-03"]["verdict"] == NOT_APPLICABLE
     assert rows["A-01"]["verdict"] == PASS  # not-applicable never wins over a real verdict
@@ -232,7 +234,7 @@ def test_a_subset_run_is_never_conformant() -> None:
     run = result(record("a.py::test_sig_ok", ("M-06",), PASS), partial=True)
     assert run.verdict == INCOMPLETE
     assert result(record("a.py::test_sig_fails", ("M-06",), FAIL), partial=True).verdict == "not-conformant"
-    assert "M-01" in run.not_tested() and "M-06" not in run.not_tested()
+    assert "EFDX 1.0 M-01" in run.not_tested() and "EFDX 1.0 M-06" not in run.not_tested()
 
 
 def test_a_record_left_unfinished_by_an_interrupt_does_not_break_the_results() -> None:
@@ -265,8 +267,16 @@ def test_results_json_carries_the_contracts_fields() -> None:
     )
     assert data["verdict"] == NOT_CONFORMANT
     (test,) = data["tests"]
-    assert test["id"] == "a.py::test_sig"
-    assert test["requirements"] == ["M-06", "M-19"]
+    assert (test["id"], test["profile"], test["nodeid"]) == (
+        "efdx/a.py::test_sig",
+        "EFDX 1.0",
+        "a.py::test_sig",
+    )
+    assert test["requirements"] == ["EFDX 1.0 M-06", "EFDX 1.0 M-19"]
     assert (test["verdict"], test["expected"], test["observed"]) == (FAIL, "x", "y")
-    assert test["failed_requirements"] == ["M-06"]
-    assert {"id", "verdict", "tests"} <= set(data["requirements"][0])
+    assert test["failed_requirements"] == ["EFDX 1.0 M-06"]
+    assert {"id", "verdict", "tests", "profile", "requirement"} <= set(data["requirements"][0])
+    assert data["profile"] == "EFDX 1.0"
+    (profile,) = data["profiles"]
+    assert (profile["key"], profile["title"], profile["verdict"]) == ("efdx", "EFDX 1.0", NOT_CONFORMANT)
+    assert profile["counts"] == {FAIL: 1} and profile["run"] is True

@@ -110,7 +110,7 @@ class Config:
     sha256: str | None = None  # of the configuration file as read
     profiles: tuple[str, ...] = ("efdx",)  # the profile packs claimed (candidate.profiles), by key
     capacity: Capacity | None = None  # claimed under [candidate.capacity] (spec section 8)
-    endpoints: dict[str, Endpoint] = field(default_factory=dict)  # by profile key; parse fills every one
+    endpoints: dict[str, Endpoint] = field(default_factory=dict)  # by profile key, as configured
 
     def claims(self, capability: str) -> bool:
         return capability in self.capabilities
@@ -122,9 +122,18 @@ class Config:
         return derive_endpoint(key, self.profiles, self.inbox_url, self.trigger_url)
 
     def for_profile(self, key: str) -> Config:
-        """This configuration as one profile's run sees it: that profile's inbox and trigger URLs."""
+        """This configuration as one profile's run sees it: that profile's inbox and trigger URLs, and
+        harness.url with that profile's inbox path when it ends with a claimed profile's."""
         found = self.endpoint(key)
-        return dataclasses.replace(self, inbox_url=found.inbox_url, trigger_url=found.trigger_url)
+        harness_url = self.harness_url
+        if harness_url is not None:
+            paths = {name: registry.get(name).inbox_path for name in self.profiles}
+            stripped = _strip(harness_url, paths)
+            if stripped is not None:
+                harness_url = stripped[0] + registry.get(key).inbox_path
+        return dataclasses.replace(
+            self, inbox_url=found.inbox_url, trigger_url=found.trigger_url, harness_url=harness_url
+        )
 
 
 def _strip(url: str, paths: dict[str, str]) -> tuple[str, str] | None:
@@ -165,7 +174,7 @@ def _endpoints(
 ) -> dict[str, Endpoint]:
     """``[candidate.endpoints.<key>] inbox_url, trigger_url``: where a claimed profile lives when it
     is not candidate.inbox_url's base with the profile's paths; every claimed profile resolved now, so
-    that a run finds no missing URL half-way."""
+    that a run finds no missing URL half-way; the tables given are kept."""
     tables = _get(candidate, "endpoints", dict, "candidate", {})
     given: dict[str, dict] = {}
     for name, table in tables.items():
@@ -207,7 +216,8 @@ def _endpoints(
                 f"{where}.inbox_url: {endpoint.inbox_url.split(':')[0]}:// does not go with tls.enabled = "
                 f"{str(tls).lower()} (https needs mutual TLS on, http needs it off)"
             )
-        resolved[key] = endpoint
+        if key in given:  # the others are derived again on use (Config.endpoint), as checked here
+            resolved[key] = endpoint
     return resolved
 
 
