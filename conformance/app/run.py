@@ -492,18 +492,22 @@ def _run(options: RunOptions, progress: Progress) -> tuple[int, Path]:
     config: Config | None = None
     cut_short = False
     for share in plan:
+        left = options.maxfail - sum(not_passed(part) for part in parts) if options.maxfail else 0
         try:
-            part, harness = _run_profile(options, share, progress, several=len(plan) > 1)
+            part, harness = _run_profile(
+                dataclasses.replace(options, maxfail=left), share, progress, several=len(plan) > 1
+            )
         except KeyboardInterrupt:  # between two profiles (their tests catch their own)
             cut_short = True
             break
         parts.append(part)
         signer = signer or harness.pki.nsw(harness.party)
         config = config or harness.config
-        if part.interrupted:
-            break
+        if part.interrupted or (options.maxfail and not_passed(part) >= left):
+            break  # --maxfail counts over the whole run: the profiles left are not run
     if (
         options.keyword
+        and parts
         and not any(part.records for part in parts)
         and all(part.extra.get("no_tests_collected") for part in parts)
     ):
@@ -526,6 +530,11 @@ def _run(options: RunOptions, progress: Progress) -> tuple[int, Path]:
     history.write_index(options.report_dir)
     progress.summary(result, folder)
     return (0 if result.all_applicable_passed else 1), folder
+
+
+def not_passed(part: RunResult) -> int:
+    """Tests of ``part`` that count towards --maxfail (neither passed nor not-applicable)."""
+    return sum(1 for record in part.records if record.verdict not in (PASS, NOT_APPLICABLE))
 
 
 def _placeholder(profile: Profile) -> Config:

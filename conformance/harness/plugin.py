@@ -60,8 +60,8 @@ def pytest_configure(config: pytest.Config) -> None:
     path = config.getoption("efdx_config", None)
     if path and not config.pluginmanager.has_plugin(PLUGIN_NAME):
         try:
-            candidate = load_config(Path(path))
             profile = registry.get(config.getoption("conformance_profile"))
+            candidate = load_config(Path(path)).for_profile(profile.key)  # that profile's inbox, trigger
         except (ConfigError, registry.ProfileError) as exc:
             raise pytest.UsageError(f"--efdx-config: {exc}") from None
         harness = Harness(candidate, profile=profile).start()
