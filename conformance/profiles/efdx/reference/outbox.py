@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import ssl
 import threading
 import time
 import uuid
@@ -31,6 +32,48 @@ DEFAULT_SCHEDULE = (1.0, 2.0, 4.0, 8.0)
 MAX_ANSWER = 1024 * 1024
 _POOL_MAXSIZE = requests.adapters.DEFAULT_POOLSIZE
 IDLE_PAUSE = 1.0  # seconds a worker sleeps when nothing is due and nothing wakes it
+
+
+def _direct_session() -> requests.Session:
+    """Plain HTTP to the configured peers, as the TLS session (server.client_session) does: no proxy
+    or CA bundle from the environment, which requests would otherwise re-read for every request."""
+    session = requests.Session()
+    session.trust_env = False
+    return session
+
+
+class _ContextAdapter(requests.adapters.HTTPAdapter):
+    """Every HTTPS connection made with one SSLContext, its CAs and client certificate loaded once."""
+
+    def __init__(self, context: ssl.SSLContext, **options) -> None:
+        self._context = context
+        super().__init__(**options)
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        kwargs["ssl_context"] = self._context
+        super().init_poolmanager(*args, **kwargs)
+
+    def cert_verify(self, conn, url, verify, cert) -> None:
+        """Trust and client certificate are the context's: no CA file (requests would name certifi's
+        bundle, trusted besides ours and read for every connection) and no key file per connection."""
+        conn.cert_reqs = "CERT_REQUIRED"
+        conn.ca_certs = conn.ca_cert_dir = conn.cert_file = conn.key_file = None
+
+
+def _delivering(session: requests.Session) -> requests.Session:
+    """The session to post with. For mutual TLS (a client certificate and a CA file, as
+    server.client_session makes) the files are loaded once into one SSLContext: urllib3 would read
+    and check the private key again for every new connection, the dearest part of a handshake.
+    Nothing else is taken from the environment, as before (``trust_env`` off)."""
+    cert, verify = session.cert, session.verify
+    if not (isinstance(cert, tuple) and isinstance(verify, str) and not session.trust_env):
+        return session
+    context = ssl.create_default_context(cafile=verify)
+    context.load_cert_chain(*cert)
+    delivering = requests.Session()
+    delivering.trust_env = False
+    delivering.mount("https://", _ContextAdapter(context))
+    return delivering
 
 
 class Outbox:
@@ -51,7 +94,7 @@ class Outbox:
         if workers < 1:
             raise ValueError("an outbox needs at least one worker")
         self.store, self.peers, self.schedule, self.timeout = store, dict(peers), tuple(schedule), timeout
-        self.session = session or requests.Session()
+        self.session = _delivering(session) if session is not None else _direct_session()
         if workers > _POOL_MAXSIZE:  # a kept-alive connection per worker and peer
             adapter = requests.adapters.HTTPAdapter(pool_maxsize=workers)
             for prefix in ("http://", "https://"):

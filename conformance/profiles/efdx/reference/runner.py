@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from conformance.profiles.efdx.reference.nsw import ReferenceNsw, Settings
-from conformance.profiles.efdx.reference.server import INBOX_PATH, TRIGGER_PATH, serve
+from conformance.profiles.efdx.reference.server import INBOX_PATH, TRIGGER_PATH, cut_connections, serve
 
 
 class RunningReference:
@@ -38,7 +38,9 @@ class RunningReference:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        cut_connections(self.server)
         self.nsw.stop()
+        self.nsw.store.close()
 
     def __enter__(self) -> RunningReference:
         return self.start()

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import ssl
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 
 from cryptography import x509
+from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
@@ -27,6 +31,8 @@ log = logging.getLogger(__name__)
 INBOX_PATH = "/efdx/1/messages"
 _NO_CHECK_TIME = 0x200000  # OpenSSL X509_V_FLAG_NO_CHECK_TIME, which Python's ssl does not name
 TRIGGER_PATH = "/efdx/1/test/trigger"
+KEEP_ALIVE = "efdx.keep_alive"  # environ key: the request was read whole, the connection may stay open
+_DRAIN_LIMIT = 64 * 1024  # unread body bytes read away so that the connection can stay open
 
 
 class ReferenceApp:
@@ -45,6 +51,8 @@ class ReferenceApp:
             )
         else:
             response = Response("not found\n", 404, content_type="text/plain")
+        if "close" not in response.headers.get("Connection", "").lower() and _drained(request):
+            environ[KEEP_ALIVE] = True  # the next request on this connection starts where this one ended
         return response(environ, start_response)
 
     def inbox(self, request: Request) -> Response:
@@ -87,6 +95,16 @@ def _read(request: Request, unlimited: bool = False) -> tuple[bytes, bool]:
     return body, len(body) > MAX_BODY_BYTES
 
 
+def _drained(request: Request) -> bool:
+    """Whether the request's body has been read to its end (what is left, up to 64 KiB, is read now):
+    only then can the connection carry another request."""
+    try:
+        request.stream.read(_DRAIN_LIMIT)
+        return request.stream.read(1) == b""
+    except (HTTPException, OSError, ValueError):  # cut short (ClientDisconnected), reset, closed
+        return False
+
+
 def _response(answer: Answer) -> Response:
     return Response(answer.body, answer.status, content_type=answer.content_type)
 
@@ -127,10 +145,75 @@ def client_session(credential, ca_file: str):
 class KeepAliveHandler(WSGIRequestHandler):
     """HTTP/1.1 with persistent connections: a partner sending many messages (and the mutual TLS
     handshake) pays the connection once, not per message. An idle connection closes after
-    ``timeout`` seconds, so that idle peers do not hold threads."""
+    ``timeout`` seconds, so that idle peers do not hold threads.
+
+    werkzeug answers every request with ``Connection: close``, because http.server cannot drain an
+    unread body before the next request line. The app drains it (``_drained``) and says so in the
+    environ; only then is werkzeug's ``close`` left out. Open connections are tracked, so that a
+    stop cuts them (``cut_connections``) instead of leaving their threads serving a stopped NSW."""
 
     protocol_version = "HTTP/1.1"
     timeout = 30
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile = _Input(self.rfile)
+        # werkzeug writes the head and the body of an answer apart: on a connection that stays open,
+        # Nagle's algorithm would hold the body until the client's delayed ACK (40 ms on Linux)
+        with suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with _tracking(self.server) as open_connections:
+            open_connections.add(self.connection)
+
+    def finish(self) -> None:
+        with _tracking(self.server) as open_connections:
+            open_connections.discard(self.connection)
+        super().finish()
+
+    def handle_one_request(self) -> None:
+        self.environ = {}  # nothing of the previous request's environ (its KEEP_ALIVE) carries over
+        self.rfile.paused = False
+        super().handle_one_request()
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if keyword.lower() == "connection" and value.lower() == "close" and self.environ.get(KEEP_ALIVE):
+            # werkzeug's blanket close: this request was read whole, the connection stays. After the
+            # answer werkzeug reads away whatever the socket holds, which is now the next request.
+            self.rfile.paused = True
+            return
+        super().send_header(keyword, value)
+
+
+class _Input:
+    """The connection's input; ``paused``, ``read`` gives nothing (werkzeug's discard loop after an
+    answer reads only with ``read``; the next request line and headers are read with ``readline``)."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+        self.paused = False
+
+    def read(self, size: int | None = -1) -> bytes:
+        return b"" if self.paused else self._stream.read(size)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def _tracking(server) -> Iterator[set]:
+    """The server's set of open connections, under its lock (made on first use)."""
+    lock = server.__dict__.setdefault("_connections_lock", threading.Lock())
+    with lock:
+        yield server.__dict__.setdefault("_open_connections", set())
+
+
+def cut_connections(server: BaseWSGIServer) -> None:
+    """Shut down the connections still open (kept alive), after ``server.shutdown()``."""
+    with _tracking(server) as open_connections:
+        connections = list(open_connections)
+    for connection in connections:
+        with suppress(OSError):
+            connection.shutdown(socket.SHUT_RDWR)
 
 
 def serve(nsw: ReferenceNsw, host: str, port: int, *, tls: bool = False) -> BaseWSGIServer:
@@ -155,4 +238,6 @@ def run_until_signalled(nsw: ReferenceNsw, server: BaseWSGIServer, announce) -> 
         server.serve_forever()
     finally:
         server.server_close()
+        cut_connections(server)
         nsw.stop()
+        nsw.store.close()
