@@ -13,6 +13,8 @@ from conformance.profiles.efdx.reference.nsw import Settings
 from conformance.profiles.efdx.reference.runner import RunningReference
 
 FAST_RETRIES = (0.05, 0.1, 0.2)
+# tests/data holds a profile pack whose suite tests a candidate, not the harness: never collected here.
+collect_ignore = ["data"]
 
 
 def require_tool(name: str) -> str:

@@ -53,3 +53,23 @@ def error_code(requirement: str) -> str:
     if requirement.startswith("BR-"):
         return requirement
     return "EFDX-" + requirement.replace("-", "")
+
+
+# The names every profile of this family gives the shared protocol code (dialect.py): RCPX's codes
+# module has the same ones with its own values.
+TITLE = "EFDX 1.0"
+PAYLOAD_NS = EFORMD_NS
+CO_ELEMENT = "CertificateOfOrigin"
+INBOX_PATH = "/efdx/1/messages"
+TRIGGER_PATH = "/efdx/1/test/trigger"
+TRIGGER_HEADER = "X-EFDX-Test-Token"
+MESSAGE_ID_DOMAIN = "efdx"
+RULE_PREFIX = "BR-"
+SIGNATURE_RULE = "BR-12"  # the CO signature's rule
+TOKEN_ENV = "EFDX_TEST_TOKEN"
+
+
+def code_requirement(code: str) -> str:
+    """``EFDX-M06`` -> ``M-06``: the requirement an error code names (a BR ID names itself)."""
+    letters = code.removeprefix("EFDX-")
+    return f"{letters[:-2]}-{letters[-2:]}"

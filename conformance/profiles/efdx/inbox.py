@@ -28,10 +28,11 @@ from conformance.core.inbox_server import BoundedWSGIServer, ConnectionCounts, L
 from conformance.core.violations import Violation
 from conformance.profiles.efdx import signals
 from conformance.profiles.efdx.codes import MAX_BODY_BYTES
+from conformance.profiles.efdx.dialect import EFDX, Dialect
 from conformance.profiles.efdx.judge import Judgement, Receiver
 from conformance.profiles.efdx.pki import TestPki
 
-INBOX_PATH = "/efdx/1/messages"
+INBOX_PATH = EFDX.codes.INBOX_PATH
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,7 @@ Script = Callable[[Arrival], Reaction | None]
 @dataclass
 class HarnessInbox:
     party: str
-    pki: TestPki = field(default_factory=TestPki.load)
+    pki: TestPki | None = None  # None: the dialect's test PKI
     tls: bool = False
     host: str = "127.0.0.1"
     port: int = 0
@@ -139,12 +140,15 @@ class HarnessInbox:
     # ``arrivals`` (so a soak of hours does not grow the inbox).
     listener: Callable[[Arrival], None] | None = None
     keep_arrivals: bool = True
+    dialect: Dialect = EFDX  # the profile whose messages it takes (its path, namespaces, codes)
 
     def __post_init__(self) -> None:
+        if self.pki is None:
+            self.pki = self.dialect.load_pki()
         self.credential = self.pki.nsw(self.party)
         self.trust = self.pki.trust_store()
         self._digests: dict[tuple[str, str], str] = {}
-        self.receiver = Receiver(self.party, self.trust, log=self)
+        self.receiver = Receiver(self.party, self.trust, log=self, dialect=self.dialect)
         self.arrivals: list[Arrival] = []
         self._plans: list[tuple[Callable[[Arrival], bool], list[Reaction]]] = []
         self.waited_s = 0.0  # time callers spent blocked in wait_for (for the benchmark's waiting share)
@@ -161,7 +165,7 @@ class HarnessInbox:
     @property
     def url(self) -> str:
         scheme = "https" if self.tls else "http"
-        return f"{scheme}://{self.host}:{self._server.port}{INBOX_PATH}"
+        return f"{scheme}://{self.host}:{self._server.port}{self.dialect.codes.INBOX_PATH}"
 
     @property
     def connections(self) -> ConnectionCounts:
@@ -267,7 +271,7 @@ class HarnessInbox:
 
     def _app(self, environ, start_response):
         request = Request(environ)
-        if request.path != INBOX_PATH or request.method != "POST":
+        if request.path != self.dialect.codes.INBOX_PATH or request.method != "POST":
             return Response("not found\n", 404)(environ, start_response)
         try:
             body = request.stream.read(MAX_BODY_BYTES + 1)
@@ -301,6 +305,7 @@ class HarnessInbox:
                 receiver=header.sender if header else None,
                 at=now,
                 credential=self.credential,
+                dialect=self.dialect,
             )
             return judgement.http_status, body
         self._digests.setdefault((header.sender, header.message_id), judgement.body_digest)
@@ -312,6 +317,7 @@ class HarnessInbox:
             duplicate=judgement.duplicate,
             received_digests=judgement.received_digests,
             credential=self.credential,
+            dialect=self.dialect,
         )
         return 200, body
 
@@ -326,6 +332,7 @@ class HarnessInbox:
             at=arrival.received_at,
             credential=self.credential,
             code=reaction.error_code,
+            dialect=self.dialect,
         )
         return reaction.status, body
 

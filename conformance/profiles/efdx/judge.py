@@ -22,18 +22,10 @@ from conformance.core.trust import TrustStore
 from conformance.core.violations import Violation
 from conformance.core.xmldsig import element_children
 from conformance.profiles.efdx import rules
-from conformance.profiles.efdx.catalogue import requirement
-from conformance.profiles.efdx.codes import (
-    EFORMD_NS,
-    ENVELOPE_NS,
-    PAYLOAD_FOR_ACTION,
-    PROFILE_VERSION,
-    error_code,
-)
-from conformance.profiles.efdx.validation import EFORMD_SCHEMA, ENVELOPE_SCHEMA, SchemaSet, default_schemas
+from conformance.profiles.efdx.dialect import EFDX, Dialect
+from conformance.profiles.efdx.validation import EFORMD_SCHEMA, ENVELOPE_SCHEMA, SchemaSet
 
 FUTURE_SKEW, MAX_AGE = STRICT.future_skew, STRICT.max_age  # the window M-15 states
-_E = f"{{{ENVELOPE_NS}}}"
 
 
 class MessageLog(Protocol):
@@ -66,6 +58,7 @@ class Judgement:
     received_digests: tuple[str, ...] = ()
     duplicate: bool = False
     findings: list[rules.Finding] = field(default_factory=list)
+    dialect: Dialect = EFDX
 
     @property
     def accepted(self) -> bool:
@@ -74,12 +67,14 @@ class Judgement:
 
     @property
     def http_status(self) -> int:
-        return 200 if self.violation is None else requirement(self.violation.requirement).http_status
+        if self.violation is None:
+            return 200
+        return self.dialect.catalogue.requirement(self.violation.requirement).http_status
 
     @property
     def reasons(self) -> list[str]:
         """The failed business rules, each once, in rule order (the REJECTED status's Reasons)."""
-        return sorted({finding.rule for finding in self.findings}, key=lambda rule: int(rule[3:]))
+        return sorted({finding.rule for finding in self.findings}, key=rule_number)
 
     @property
     def status(self) -> str | None:
@@ -94,37 +89,42 @@ class Judgement:
 
     @property
     def codes(self) -> list[str]:
-        """EFDX code of the synchronous failure, or the failed BR IDs; empty when all is well."""
-        return [error_code(self.violation.requirement)] if self.violation else self.reasons
+        """The profile's code of the synchronous failure, or the failed rule IDs; empty when all is well."""
+        return [self.dialect.error_code(self.violation.requirement)] if self.violation else self.reasons
 
 
-def _text(parent: etree._Element, name: str) -> str | None:
-    child = parent.find(f"{_E}{name}")
+def rule_number(rule: str) -> int:
+    """``BR-12`` or ``RBR-12`` -> 12: rules sort by number."""
+    return int(rule.rsplit("-", 1)[1])
+
+
+def _text(parent: etree._Element, name: str, dialect: Dialect) -> str | None:
+    child = parent.find(dialect.e(name))
     return None if child is None or child.text is None else child.text.strip()
 
 
-def _read_header(envelope: etree._Element) -> Header:
-    header = envelope.find(f"{_E}Header")
+def _read_header(envelope: etree._Element, dialect: Dialect = EFDX) -> Header:
+    header = envelope.find(dialect.e("Header"))
     return Header(
-        message_id=_text(header, "MessageId"),
-        conversation_id=_text(header, "ConversationId"),
-        ref_to_message_id=_text(header, "RefToMessageId"),
-        sender=_text(header, "From"),
-        receiver=_text(header, "To"),
-        action=_text(header, "Action"),
-        timestamp=datetime.fromisoformat(_text(header, "Timestamp").replace("Z", "+00:00")),
+        message_id=_text(header, "MessageId", dialect),
+        conversation_id=_text(header, "ConversationId", dialect),
+        ref_to_message_id=_text(header, "RefToMessageId", dialect),
+        sender=_text(header, "From", dialect),
+        receiver=_text(header, "To", dialect),
+        action=_text(header, "Action", dialect),
+        timestamp=datetime.fromisoformat(_text(header, "Timestamp", dialect).replace("Z", "+00:00")),
     )
 
 
-def _readable_message_id(root: etree._Element) -> str | None:
+def _readable_message_id(root: etree._Element, dialect: Dialect = EFDX) -> str | None:
     """The MessageId if it can be read at all, so that even an Error can refer to it (M-20)."""
-    node = root.find(f"{_E}Header/{_E}MessageId")
+    node = root.find(f"{dialect.e('Header')}/{dialect.e('MessageId')}")
     return node.text.strip() if node is not None and node.text and node.text.strip() else None
 
 
-def _message_id_if_readable(body: bytes) -> str | None:
+def _message_id_if_readable(body: bytes, dialect: Dialect = EFDX) -> str | None:
     try:
-        return _readable_message_id(safexml.parse_untrusted(body))
+        return _readable_message_id(safexml.parse_untrusted(body), dialect)
     except Violation:
         return None
 
@@ -135,25 +135,30 @@ class Receiver:
 
     party: str
     trust: TrustStore
-    schemas: SchemaSet = field(default_factory=default_schemas)
+    schemas: SchemaSet | None = None  # None: the dialect's
     log: MessageLog | None = None
     history: rules.History | None = None
     clock: Callable[[], datetime] | None = None
     policy: Policy = STRICT
     """What it accepts: STRICT wherever candidates are judged (the reference NSW's seeded faults are
     other policies, see policy.py)."""
+    dialect: Dialect = EFDX
+
+    def __post_init__(self) -> None:
+        if self.schemas is None:
+            self.schemas = self.dialect.schemas
 
     def judge(
         self, body: bytes, content_type: str = "application/xml", at: datetime | None = None
     ) -> Judgement:
-        judgement = Judgement(body_digest=hashlib.sha256(body).hexdigest())
+        judgement = Judgement(body_digest=hashlib.sha256(body).hexdigest(), dialect=self.dialect)
         moment = at or (self.clock() if self.clock else datetime.now().astimezone())
         try:
             self._synchronous(body, content_type, moment, judgement)
         except Violation as violation:
             judgement.violation = violation
             if violation.requirement == "T-03":  # the body itself may be fine: say which message it was
-                judgement.message_id = _message_id_if_readable(body)
+                judgement.message_id = _message_id_if_readable(body, self.dialect)
             return judgement
         if not judgement.duplicate:
             judgement.findings = self._business(judgement, moment)
@@ -161,25 +166,25 @@ class Receiver:
 
     def _synchronous(self, body: bytes, content_type: str, at: datetime, judgement: Judgement) -> None:
         media_type = (content_type or "").split(";")[0].strip().lower()
-        policy = self.policy
+        policy, dialect, codes = self.policy, self.dialect, self.dialect.codes
         if policy.content_types is not None and media_type not in policy.content_types:
             raise Violation("T-03", "Content-Type application/xml (text/xml tolerated)", repr(content_type))
         root = safexml.parse_untrusted(body, max_bytes=policy.max_body_bytes, policy=policy)
-        judgement.message_id = _readable_message_id(root)
-        if root.tag != f"{_E}Envelope":
-            raise Violation("M-03", "an Envelope in urn:efdx:envelope:1", f"root element {root.tag}", "/")
+        judgement.message_id = _readable_message_id(root, dialect)
+        if root.tag != dialect.e("Envelope"):
+            raise Violation("M-03", f"an Envelope in {codes.ENVELOPE_NS}", f"root element {root.tag}", "/")
         problem = self.schemas.problem(root, ENVELOPE_SCHEMA) if policy.envelope_schema else None
         if problem:
             raise Violation("M-03", "an Envelope valid against envelope.xsd", problem.reason, problem.path)
         version = root.get("profileVersion")
-        if version != PROFILE_VERSION and policy.version_checked:
+        if version != codes.PROFILE_VERSION and policy.version_checked:
             raise Violation(
                 "M-18",
-                f'profileVersion="{PROFILE_VERSION}"',
+                f'profileVersion="{codes.PROFILE_VERSION}"',
                 f'profileVersion="{version}"',
                 "/Envelope/@profileVersion",
             )
-        header = judgement.header = _read_header(root)
+        header = judgement.header = _read_header(root, dialect)
         judgement.envelope = root
         signature = verify.verify_envelope(root, trust=self.trust, party=header.sender, at=at, policy=policy)
         judgement.received_digests = signature.digests
@@ -191,8 +196,8 @@ class Receiver:
                 "/Envelope/Header/To",
             )
         payload = element_children(element_children(root)[1])[0]
-        expected = PAYLOAD_FOR_ACTION[header.action]
-        if payload.tag != f"{{{EFORMD_NS}}}{expected}" and policy.payload_matches_action:
+        expected = codes.PAYLOAD_FOR_ACTION[header.action]
+        if payload.tag != dialect.p(expected) and policy.payload_matches_action:
             raise Violation(
                 "M-14",
                 f"a {expected} payload for Action {header.action}",
@@ -203,7 +208,7 @@ class Receiver:
         if problem:
             raise Violation(
                 "M-04",
-                f"a {expected} valid against eformd.xsd",
+                f"a {expected} valid against {dialect.payload_schema}",
                 problem.reason,
                 f"/Envelope/Payload{problem.path}" if problem.path.startswith("/") else problem.path,
             )
@@ -225,7 +230,8 @@ class Receiver:
 
     def _business(self, judgement: Judgement, at: datetime) -> list[rules.Finding]:
         header, payload = judgement.header, judgement.payload
-        context = rules.Context(
+        rulebook = self.dialect.rules
+        context = rulebook.Context(
             action=header.action,
             sender=header.sender,
             receiver=header.receiver,
@@ -233,16 +239,17 @@ class Receiver:
             history=self.history,
         )
         if header.action == "CancelCO":
-            return rules.check_cancellation(payload, context)
+            return rulebook.check_cancellation(payload, context)
         if header.action not in ("IssueCO", "ReplaceCO"):
             return []
-        findings = rules.check_certificate(payload, context) + self._co_signature(payload, at)
+        findings = rulebook.check_certificate(payload, context) + self._co_signature(payload, at)
         findings = [finding for finding in findings if finding.rule not in self.policy.dropped_rules]
-        return sorted(findings, key=lambda finding: int(finding.rule[3:]))
+        return sorted(findings, key=lambda finding: rule_number(finding.rule))
 
     def _co_signature(self, co: etree._Element, at: datetime) -> list[rules.Finding]:
-        """BR-12: the CO is signed, validly, by the issuing authority of its IssuingCountry."""
-        issuing = co.findtext(f"{{{EFORMD_NS}}}IssuingCountry")
+        """BR-12 (RBR-12): the CO is signed, validly, by the issuing authority of its IssuingCountry."""
+        issuing = co.findtext(self.dialect.p("IssuingCountry"))
+        rule = self.dialect.codes.SIGNATURE_RULE
         if self.policy.unsigned_co_accepted and verify.find_signature(co) is None:
             return []
         co_policy = self.policy.co_signature or STRICT
@@ -251,10 +258,9 @@ class Receiver:
                 co, trust=self.trust, party=issuing, at=at, purpose="authority", policy=co_policy
             )
         except Violation as violation:
-            detail = verify.as_requirement(violation, "BR-12")
-            return [
-                rules.Finding("BR-12", f"expected {detail.expected}; observed {detail.observed}", "Signature")
-            ]
+            detail = verify.as_requirement(violation, rule)
+            finding = self.dialect.rules.Finding
+            return [finding(rule, f"expected {detail.expected}; observed {detail.observed}", "Signature")]
         return []
 
 

@@ -16,11 +16,9 @@ from lxml import etree
 from conformance.core import safexml, signing, verify
 from conformance.core.trust import Credential, TrustStore
 from conformance.core.violations import Violation
-from conformance.profiles.efdx import messages
-from conformance.profiles.efdx.codes import ENVELOPE_NS, PROFILE_VERSION, error_code
-from conformance.profiles.efdx.validation import ENVELOPE_SCHEMA, default_schemas
+from conformance.profiles.efdx.dialect import EFDX, Dialect
+from conformance.profiles.efdx.validation import ENVELOPE_SCHEMA
 
-_E = f"{{{ENVELOPE_NS}}}"
 MAX_DESCRIPTION = 2048
 
 
@@ -37,13 +35,15 @@ def receipt(
     duplicate: bool,
     received_digests: Sequence[str],
     credential: Credential | None,
+    dialect: Dialect = EFDX,
 ) -> bytes:
     """A Receipt from ``sender`` (the receiving NSW) to ``receiver``; unsigned when credential is None."""
+    messages = dialect.messages
     root = messages.render(
         "Receipt",
         {
             "id": _signal_id("receipt"),
-            "profile_version": PROFILE_VERSION,
+            "profile_version": dialect.codes.PROFILE_VERSION,
             "ref_to_message_id": ref_to_message_id,
             "sender": sender,
             "receiver": receiver,
@@ -66,23 +66,25 @@ def error(
     at: datetime,
     credential: Credential | None,
     code: str | None = None,
+    dialect: Dialect = EFDX,
 ) -> bytes:
     """A signed Error carrying the violation's code (or ``code``), description and location.
 
     Unsigned when ``credential`` is None (only a seeded fault of the reference NSW asks for that)."""
     description = f"{violation.requirement}: expected {violation.expected}; observed {violation.observed}"
+    messages = dialect.messages
     root = messages.render(
         "Error",
         {
             "id": _signal_id("error"),
-            "profile_version": PROFILE_VERSION,
+            "profile_version": dialect.codes.PROFILE_VERSION,
             "ref_to_message_id": ref_to_message_id,
             "sender": sender,
             "receiver": receiver,
             "timestamp": messages.utc_timestamp(at),
             "faults": [
                 {
-                    "code": code or error_code(violation.requirement),
+                    "code": code or dialect.error_code(violation.requirement),
                     "severity": "error",
                     "description": description[:MAX_DESCRIPTION],
                     "location": violation.location,
@@ -101,45 +103,49 @@ class Signal:
 
     root: etree._Element
     kind: str
+    dialect: Dialect = EFDX
 
     def text(self, name: str) -> str | None:
-        value = self.root.findtext(f"{_E}{name}")
+        value = self.root.findtext(self.dialect.e(name))
         return value.strip() if value is not None else None
 
     @property
     def codes(self) -> list[str]:
         return [
-            code.strip() for code in self.root.xpath("e:Fault/e:Code/text()", namespaces={"e": ENVELOPE_NS})
+            code.strip()
+            for code in self.root.xpath("e:Fault/e:Code/text()", namespaces=self.dialect.namespaces)
         ]
 
     def location_of(self, code: str) -> str | None:
         """The Location of the first Fault with ``code`` (None when it gives none)."""
-        for fault in self.root.iterfind(f"{_E}Fault"):
-            if (fault.findtext(f"{_E}Code") or "").strip() == code:
-                location = (fault.findtext(f"{_E}Location") or "").strip()
+        e = self.dialect.e
+        for fault in self.root.iterfind(e("Fault")):
+            if (fault.findtext(e("Code")) or "").strip() == code:
+                location = (fault.findtext(e("Location")) or "").strip()
                 return location or None
         return None
 
     @property
     def received_digests(self) -> list[str]:
-        return [d.strip() for d in self.root.xpath("e:ReceivedDigest/text()", namespaces={"e": ENVELOPE_NS})]
+        found = self.root.xpath("e:ReceivedDigest/text()", namespaces=self.dialect.namespaces)
+        return [digest.strip() for digest in found]
 
     @property
     def duplicate(self) -> bool:
         return self.text("Duplicate") == "true"
 
 
-def _parse_signal(body: bytes, kind: str, requirement: str, max_bytes: int) -> Signal:
+def _parse_signal(body: bytes, kind: str, requirement: str, max_bytes: int, dialect: Dialect) -> Signal:
     try:
         root = safexml.parse_untrusted(body, max_bytes=max_bytes)
     except Violation as violation:
         raise verify.as_requirement(violation, requirement) from None
-    if root.tag != f"{_E}{kind}":
-        raise Violation(requirement, f"a {kind} in {ENVELOPE_NS}", f"root element {root.tag}")
-    problem = default_schemas().problem(root, ENVELOPE_SCHEMA)
+    if root.tag != dialect.e(kind):
+        raise Violation(requirement, f"a {kind} in {dialect.codes.ENVELOPE_NS}", f"root element {root.tag}")
+    problem = dialect.schemas.problem(root, ENVELOPE_SCHEMA)
     if problem:
         raise Violation(requirement, f"a {kind} valid against envelope.xsd", problem.reason, problem.path)
-    return Signal(root, kind)
+    return Signal(root, kind, dialect)
 
 
 def _check_signed(signal: Signal, requirement: str, party: str, trust: TrustStore, at: datetime) -> None:
@@ -164,12 +170,13 @@ def check_receipt(
     trust: TrustStore,
     at: datetime,
     max_bytes: int = 1024 * 1024,
+    dialect: Dialect = EFDX,
 ) -> Signal:
     """M-19: schema-valid, signed by the receiver's NSW, RefToMessageId and ReceivedDigest right.
 
     ``sender`` sent the message ``message_id`` to ``receiver``, whose Receipt this should be.
     """
-    signal = _parse_signal(body, "Receipt", "M-19", max_bytes)
+    signal = _parse_signal(body, "Receipt", "M-19", max_bytes, dialect)
     _check_signed(signal, "M-19", receiver, trust, at)
     _expect("M-19", "RefToMessageId", message_id, signal.text("RefToMessageId"))
     _expect("M-19", "From", receiver, signal.text("From"))
@@ -181,10 +188,9 @@ def check_receipt(
     return signal
 
 
-def code_requirement(code: str) -> str:
+def code_requirement(code: str, dialect: Dialect = EFDX) -> str:
     """``EFDX-M06`` -> ``M-06``: the requirement an error code names."""
-    letters = code.removeprefix("EFDX-")
-    return f"{letters[:-2]}-{letters[-2:]}"
+    return dialect.codes.code_requirement(code)
 
 
 def check_error(
@@ -199,6 +205,7 @@ def check_error(
     max_bytes: int = 1024 * 1024,
     ref_optional: bool = False,
     location_required: str | None = None,
+    dialect: Dialect = EFDX,
 ) -> Signal:
     """M-20: schema-valid, signed by the receiver's NSW, the right code, RefToMessageId when readable.
 
@@ -206,7 +213,7 @@ def check_error(
     may omit RefToMessageId; where present it must still be ``message_id``. ``location_required``
     names the requirement whose row demands a Location (M-03, M-04).
     """
-    signal = _parse_signal(body, "Error", "M-20", max_bytes)
+    signal = _parse_signal(body, "Error", "M-20", max_bytes, dialect)
     _check_signed(signal, "M-20", receiver, trust, at)
     _expect("M-20", "From", receiver, signal.text("From"))
     ref = signal.text("RefToMessageId")
@@ -216,7 +223,7 @@ def check_error(
         expected_code not in signal.codes
     ):  # the case's own requirement was not applied, and the Error is wrong
         raise Violation(
-            code_requirement(expected_code),
+            code_requirement(expected_code, dialect),
             f"Fault/Code {expected_code}",
             f"Fault/Code {', '.join(signal.codes) or 'none'}",
             also=("M-20",),

@@ -16,15 +16,15 @@ from conformance.core import xmldsig as ds
 from conformance.core.client import Exchange
 from conformance.core.violations import Violation
 from conformance.harness.session import Harness
+from conformance.profiles.efdx import dialect as dialects
 from conformance.profiles.efdx import signals
-from conformance.profiles.efdx.catalogue import requirement
-from conformance.profiles.efdx.codes import EFORMD_NS, ENVELOPE_NS, error_code
+from conformance.profiles.efdx.dialect import EFDX, Dialect
 from conformance.profiles.efdx.inbox import Arrival
 
-_E, _F = f"{{{ENVELOPE_NS}}}", f"{{{EFORMD_NS}}}"
 # Errors for bodies a receiver need not read (T-03, T-04) or cannot parse (M-01, M-02): they MAY
 # omit RefToMessageId; where present it must be right (section 7).
-UNREAD = frozenset({"EFDX-T03", "EFDX-T04", "EFDX-M01", "EFDX-M02"})
+UNREAD_REQUIREMENTS = ("T-03", "T-04", "M-01", "M-02")
+UNREAD = frozenset(EFDX.error_code(rid) for rid in UNREAD_REQUIREMENTS)
 # Rows of section 5 that demand a Location in the Error.
 LOCATION_GIVEN = frozenset({"M-03", "M-04"})
 
@@ -41,7 +41,9 @@ class Sent:
     digests: tuple[str, ...]
 
 
-def _facts(body: bytes) -> tuple[str | None, str | None, str | None, tuple[str, ...]]:
+def _facts(
+    body: bytes, dialect: Dialect = EFDX
+) -> tuple[str | None, str | None, str | None, tuple[str, ...]]:
     """MessageId, ConversationId, Action and signature digests of our own (trusted) message."""
     try:
         root = etree.fromstring(
@@ -49,7 +51,8 @@ def _facts(body: bytes) -> tuple[str | None, str | None, str | None, tuple[str, 
         )
     except etree.XMLSyntaxError:
         return None, None, None, ()
-    header = root.find(f"{_E}Header")
+    e = dialect.e
+    header = root.find(e("Header"))
     if header is None:
         return None, None, None, ()
     digests = tuple(
@@ -57,9 +60,9 @@ def _facts(body: bytes) -> tuple[str | None, str | None, str | None, tuple[str, 
         for value in root.iterfind(f"{ds.DS}Signature/{ds.DS}SignedInfo/{ds.DS}Reference/{ds.DS}DigestValue")
     )
     return (
-        header.findtext(f"{_E}MessageId"),
-        header.findtext(f"{_E}ConversationId"),
-        header.findtext(f"{_E}Action"),
+        header.findtext(e("MessageId")),
+        header.findtext(e("ConversationId")),
+        header.findtext(e("Action")),
         digests,
     )
 
@@ -70,7 +73,7 @@ def send(
     """POST ``body`` to the candidate (through ``client``: another party's TLS client, say)."""
     client = client or harness.client
     exchange = client.post(harness.config.inbox_url, body, content_type=content_type, label=label)
-    message_id, conversation_id, action, digests = _facts(body)
+    message_id, conversation_id, action, digests = _facts(body, dialects.of(harness))
     harness.sent_message_ids.add(message_id)
     return Sent(body, exchange, message_id, conversation_id, action, digests)
 
@@ -114,7 +117,7 @@ def expect_receipt(
         # A message that breaks no rule was refused. When the Error names a requirement this test
         # judges (a too narrow M-15 window, text/xml refused under T-03), that one was applied
         # wrongly; otherwise the requirement that demands the Receipt is what failed.
-        refused_by = refusal_requirement(exchange)
+        refused_by = refusal_requirement(exchange, dialects.of(harness))
         named = harness.current.requirements if harness.current else ()
         blamed = refused_by if refused_by in named else RECEIPT_DUE.get(sent.action or "", "M-19")
         raise Violation(blamed, "HTTP 200 with a Receipt", answer_summary(exchange))
@@ -127,6 +130,7 @@ def expect_receipt(
         sent_digests=sent.digests,
         trust=harness.trust,
         at=harness.now(),
+        dialect=dialects.of(harness),
     )
     if receipt.duplicate != duplicate:
         raise Violation(
@@ -135,17 +139,17 @@ def expect_receipt(
     return receipt
 
 
-def refusal_requirement(exchange: Exchange) -> str | None:
+def refusal_requirement(exchange: Exchange, dialect: Dialect = EFDX) -> str | None:
     """The requirement named by the first Fault/Code of an Error answer, if it is one of the profile's."""
     try:
         root = safexml.parse_untrusted(exchange.response_body, max_bytes=1024 * 1024)
     except Violation:
         return None
-    code = (root.findtext(f"{_E}Fault/{_E}Code") or "").strip()
-    if not code.startswith("EFDX-"):
+    code = (root.findtext(f"{dialect.e('Fault')}/{dialect.e('Code')}") or "").strip()
+    if not code.startswith(dialect.error_code("M-06").removesuffix("M06")):  # "EFDX-": not a rule ID
         return None
     try:
-        return requirement(signals.code_requirement(code)).id
+        return dialect.catalogue.requirement(signals.code_requirement(code, dialect)).id
     except (KeyError, IndexError):
         return None
 
@@ -154,8 +158,9 @@ def expect_error(harness: Harness, sent: Sent, code: str) -> signals.Signal | No
     """The HTTP status and the signed Error with ``code`` that the spec's tables demand (M-20)."""
     exchange = sent.exchange
     require_answer(exchange)
-    failed = signals.code_requirement(code)
-    status = requirement(failed).http_status
+    dialect = dialects.of(harness)
+    failed = signals.code_requirement(code, dialect)
+    status = dialect.catalogue.requirement(failed).http_status
     if exchange.status != status:
         raise Violation(failed, f"HTTP {status} with an Error {code}", answer_summary(exchange))
     require_xml(exchange, "M-20")
@@ -167,8 +172,9 @@ def expect_error(harness: Harness, sent: Sent, code: str) -> signals.Signal | No
         expected_code=code,
         trust=harness.trust,
         at=harness.now(),
-        ref_optional=code in UNREAD,
+        ref_optional=failed in UNREAD_REQUIREMENTS,
         location_required=failed if failed in LOCATION_GIVEN else None,
+        dialect=dialect,
     )
 
 
@@ -219,7 +225,7 @@ def check_status(
         raise Violation(
             "M-22",
             "a StatusNotification that meets M-03..M-15",
-            f"{error_code(arrival.judgement.violation.requirement)}: {arrival.judgement.violation}",
+            f"{arrival.judgement.codes[0]}: {arrival.judgement.violation}",
         )
     header = arrival.header
     if header.ref_to_message_id != sent.message_id:
@@ -230,10 +236,10 @@ def check_status(
         raise Violation(
             "A-02", f"ConversationId {sent.conversation_id}", f"ConversationId {header.conversation_id}"
         )
-    payload = arrival.judgement.payload
-    observed_status = payload.findtext(f"{_F}Status")
+    payload, dialect = arrival.judgement.payload, arrival.judgement.dialect
+    observed_status = payload.findtext(dialect.p("Status"))
     observed_reasons = [
-        code.strip() for code in payload.xpath("f:Reason/f:Code/text()", namespaces={"f": EFORMD_NS})
+        code.strip() for code in payload.xpath("f:Reason/f:Code/text()", namespaces=dialect.namespaces)
     ]
     if observed_status == status and sorted(set(observed_reasons)) == sorted(reasons):
         return
@@ -268,7 +274,8 @@ def _decision_about(harness: Harness, sent: Sent):
 
     def matches(arrival: Arrival) -> bool:
         payload = arrival.judgement.payload
-        return about(arrival) and payload is not None and payload.findtext(f"{_F}Status") in A01_STATUSES
+        status = payload.findtext(arrival.judgement.dialect.p("Status")) if payload is not None else None
+        return about(arrival) and status in A01_STATUSES
 
     return matches
 
@@ -317,7 +324,7 @@ def expect_verification_response(harness: Harness, sent: Sent, outcome: str) -> 
         raise Violation(
             "A-05", f"RefToMessageId {sent.message_id}", f"RefToMessageId {arrival.header.ref_to_message_id}"
         )
-    observed = arrival.judgement.payload.findtext(f"{_F}Outcome")
+    observed = arrival.judgement.payload.findtext(arrival.judgement.dialect.p("Outcome"))
     if observed != outcome:
         raise Violation("A-05", f"Outcome {outcome}", f"Outcome {observed}")
     return arrival

@@ -18,12 +18,13 @@ from lxml import etree
 
 from conformance.core.safexml import hardened_parser
 
-ENVELOPE_SCHEMA = "envelope.xsd"
-EFORMD_SCHEMA = "eformd.xsd"
+ENVELOPE_SCHEMA = "envelope"  # the envelope and its signals (envelope.xsd in every profile)
+PAYLOAD_SCHEMA = "payload"  # the profile's payloads (EFDX: eformd.xsd)
+EFORMD_SCHEMA = PAYLOAD_SCHEMA
 
 
-def schema_path(name: str) -> Path:
-    return Path(str(resources.files("conformance.schemas") / "efdx" / name))
+def schema_path(name: str, folder: str = "efdx") -> Path:
+    return Path(str(resources.files("conformance.schemas") / folder / name))
 
 
 @dataclass(frozen=True)
@@ -33,17 +34,21 @@ class SchemaProblem:
 
 
 class SchemaSet:
-    """The compiled envelope and e-Form D schemas, both engines, loaded once per process."""
+    """A profile's compiled envelope and payload schemas, both engines, loaded once per process."""
 
-    def __init__(self) -> None:
+    def __init__(self, folder: str = "efdx", payload_schema: str = "eformd.xsd") -> None:
+        self._files = {
+            ENVELOPE_SCHEMA: schema_path("envelope.xsd", folder),
+            PAYLOAD_SCHEMA: schema_path(payload_schema, folder),
+        }
         self._lxml = {
-            name: etree.XMLSchema(etree.parse(str(schema_path(name)), hardened_parser()))
-            for name in (ENVELOPE_SCHEMA, EFORMD_SCHEMA)
+            name: etree.XMLSchema(etree.parse(str(path), hardened_parser()))
+            for name, path in self._files.items()
         }
 
     @functools.cached_property
     def _explainers(self) -> dict[str, xmlschema.XMLSchema]:
-        return {name: xmlschema.XMLSchema(str(schema_path(name)), allow="local") for name in self._lxml}
+        return {name: xmlschema.XMLSchema(str(path), allow="local") for name, path in self._files.items()}
 
     def problem(self, element: etree._Element, schema: str) -> SchemaProblem | None:
         """None when ``element`` is valid against ``schema``; otherwise the first problem, explained."""
@@ -64,6 +69,8 @@ class SchemaSet:
         return self._explainers[schema].is_valid(element)
 
 
-@functools.cache
 def default_schemas() -> SchemaSet:
-    return SchemaSet()
+    """EFDX 1.0's schemas (other profiles' through their Dialect)."""
+    from conformance.profiles.efdx.dialect import EFDX
+
+    return EFDX.schemas

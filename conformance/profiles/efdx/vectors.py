@@ -26,6 +26,7 @@ from conformance.core import xmldsig as ds
 from conformance.core.trust import Credential
 from conformance.profiles.efdx import attacks, messages
 from conformance.profiles.efdx.codes import EFORMD_NS, ENVELOPE_NS, MAX_BODY_BYTES
+from conformance.profiles.efdx.dialect import EFDX, Dialect
 from conformance.profiles.efdx.pki import TestPki
 
 SENDER = "SG"
@@ -98,6 +99,7 @@ class Build:
     moment: datetime | None = None
     ref_to_message_id: str | None = None
     message_id: str | None = None  # None: derived from the sender and the seed
+    dialect: Dialect = EFDX  # whose messages: EFDX 1.0's, or another profile's of the family
 
     @property
     def noon(self) -> datetime:
@@ -115,7 +117,7 @@ class Build:
 
     def co(self, **changes: Any) -> dict[str, Any]:
         """Sample CO data for this build (CO issued by the sender, to the receiver, on the day)."""
-        data = messages.sample_certificate(
+        data = self.dialect.messages.sample_certificate(
             issuing_country=self.sender,
             importing_country=self.receiver,
             issue_date=self.day,
@@ -130,8 +132,8 @@ class Build:
         return default_payload_data(self.action, self.co())
 
     def payload(self) -> etree._Element:
-        element = messages.payload(self.action, self.payload_data())
-        if element.tag == f"{_F}CertificateOfOrigin":
+        element = self.dialect.messages.payload(self.action, self.payload_data())
+        if element.tag == self.dialect.p(self.dialect.codes.CO_ELEMENT):
             signer = self.pki.authority(self.sender) if self.co_signer == "default" else self.co_signer
             if signer is not None:
                 signing.sign_enveloped(element, signer)
@@ -140,9 +142,9 @@ class Build:
         return element
 
     def envelope(self) -> etree._Element:
-        payload = self.payload()
-        reference = payload.findtext(f"{_F}ReferenceNumber") or "PING"
-        issuing = payload.findtext(f"{_F}IssuingCountry") or self.sender
+        payload, messages = self.payload(), self.dialect.messages
+        reference = payload.findtext(self.dialect.p("ReferenceNumber")) or "PING"
+        issuing = payload.findtext(self.dialect.p("IssuingCountry")) or self.sender
         fields = messages.EnvelopeFields(
             action=self.envelope_action or self.action,
             sender=self.sender,
@@ -165,7 +167,7 @@ class Build:
         return root
 
     def bytes(self) -> bytes:
-        return messages.serialize(self.envelope())
+        return self.dialect.messages.serialize(self.envelope())
 
 
 def default_payload_data(action: str, co: dict[str, Any]) -> dict[str, Any]:

@@ -89,3 +89,15 @@ def error_code(requirement: str) -> str:
     if requirement.startswith(RULE_PREFIX):
         return requirement
     return "RCPX-" + requirement.replace("-", "")
+
+
+# The names the shared protocol code reads from every profile of the family (efdx/dialect.py).
+PAYLOAD_NS = CO_NS
+SIGNATURE_RULE = "RBR-12"  # the CO signature's rule
+TOKEN_ENV = "RCPX_TEST_TOKEN"
+
+
+def code_requirement(code: str) -> str:
+    """``RCPX-M06`` -> ``M-06``: the requirement an error code names."""
+    letters = code.removeprefix("RCPX-")
+    return f"{letters[:-2]}-{letters[-2:]}"

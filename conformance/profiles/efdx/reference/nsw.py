@@ -26,17 +26,15 @@ from conformance.core import signing
 from conformance.core.policy import STRICT
 from conformance.core.safexml import parse_untrusted
 from conformance.core.violations import Violation
-from conformance.profiles.efdx import messages, rules, signals
-from conformance.profiles.efdx.codes import EFORMD_NS, PARTIES, PAYLOAD_FOR_ACTION
+from conformance.profiles.efdx import signals
+from conformance.profiles.efdx.dialect import EFDX, Dialect
 from conformance.profiles.efdx.judge import Judgement, Receiver
 from conformance.profiles.efdx.pki import TestPki
-from conformance.profiles.efdx.reference.faults import fault as find_fault
 from conformance.profiles.efdx.reference.lax import LAX
 from conformance.profiles.efdx.reference.outbox import DEFAULT_SCHEDULE, Outbox
 from conformance.profiles.efdx.reference.store import Store, Transaction
 
 log = logging.getLogger(__name__)
-_F = f"{{{EFORMD_NS}}}"
 CO_ACTIONS = ("IssueCO", "ReplaceCO", "CancelCO")
 TRIGGER_ACTIONS = ("IssueCO", "ReplaceCO", "CancelCO", "StatusNotification", "VerificationRequest")
 
@@ -69,6 +67,7 @@ class Settings:
     trigger_token: str | None = None
     pki_dir: Path | None = None
     tls: bool = False
+    dialect: Dialect = EFDX  # the profile it speaks (EFDX 1.0 or another of the family)
 
 
 @dataclass(frozen=True)
@@ -84,18 +83,21 @@ class ReferenceNsw:
     ) -> None:
         self.settings = settings
         self.party = settings.party
-        self.fault = find_fault(settings.fault)
+        self.dialect = dialect = settings.dialect
+        self.fault = dialect.fault(settings.fault)
         self.fault_name = self.fault.name if self.fault else None
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self._co_messages = 0  # CO messages processed since start (the seeded fault drop-status-per-mille)
-        pki = self.pki = TestPki.load(settings.pki_dir)
+        pki = self.pki = TestPki.load(settings.pki_dir) if settings.pki_dir else dialect.load_pki()
         self.nsw_credential = pki.nsw(self.party)
         self.authority_credential = pki.authority(self.party)
         self.trust = pki.trust_store()
         self.store = Store(settings.db)
         if settings.tls and session is None:
             session = self._tls_session()
-        self.receiver = Receiver(self.party, self.trust, policy=self.fault.policy if self.fault else STRICT)
+        self.receiver = Receiver(
+            self.party, self.trust, policy=self.fault.policy if self.fault else STRICT, dialect=dialect
+        )
         self.outbox = Outbox(
             self.store,
             settings.peers,
@@ -105,6 +107,10 @@ class ReferenceNsw:
             fault=self.fault_name,
             credentials={"nsw": self.nsw_credential},  # signs what _send queues unsigned
         )
+
+    def _issued_a_year_before(self, payload: etree._Element, today) -> bool:
+        issued = payload.findtext(self.dialect.p("IssueDate"))
+        return issued == self.dialect.rules.earliest_issue_date(today).isoformat()
 
     def rogue_ca_pem(self) -> bytes:
         """The test PKI's rogue CA (for the seeded fault tls-trust-any-ca)."""
@@ -194,22 +200,26 @@ class ReferenceNsw:
 
     def _co_message(self, tx: Transaction, judgement: Judgement, now: datetime) -> None:
         header, payload = judgement.header, judgement.payload
+        rules, rule = self.dialect.rules, self.dialect.codes.RULE_PREFIX  # "BR-" (RCPX: "RBR-")
         context = rules.Context(header.action, header.sender, header.receiver, now.date(), history=tx)
         findings = list(judgement.findings)
-        for rule in rules.STATEFUL_RULES:
-            if rule not in self.receiver.policy.dropped_rules:
-                findings += rules.RULES[rule](payload, context)
-        if self.fault_name == "br06-window-exclusive" and _issued_a_year_before(payload, now.date()):
-            findings.append(rules.Finding("BR-06", "IssueDate 12 months ago (the seeded fault)", "IssueDate"))
+        for stateful in rules.STATEFUL_RULES:
+            if stateful not in self.receiver.policy.dropped_rules:
+                findings += rules.RULES[stateful](payload, context)
+        if self.fault_name == "br06-window-exclusive" and self._issued_a_year_before(payload, now.date()):
+            findings.append(
+                rules.Finding(f"{rule}06", "IssueDate 12 months ago (the seeded fault)", "IssueDate")
+            )
         reasons = rules.failed_rules(findings)
+        # both profiles number the issue-date window 06 and "the named CO was accepted" 14
         if self.fault_name == "acknowledge-unknown-cancel":
-            reasons = tuple(r for r in reasons if r != "BR-14")
+            reasons = tuple(r for r in reasons if r != f"{rule}14")
         if self.fault_name == "first-reason-only":
             reasons = reasons[:1]
         if self.fault_name == "reject-known-cancel" and header.action == "CancelCO" and not reasons:
-            reasons = ("BR-14",)
-        issuing = payload.findtext(f"{_F}IssuingCountry")
-        reference = payload.findtext(f"{_F}ReferenceNumber")
+            reasons = (f"{rule}14",)
+        issuing = payload.findtext(self.dialect.p("IssuingCountry"))
+        reference = payload.findtext(self.dialect.p("ReferenceNumber"))
         status = "REJECTED" if reasons else self._apply(tx, header, payload, issuing, reference)
         self._co_messages += 1
         if self.fault_name == "never-send-status" or (
@@ -256,15 +266,15 @@ class ReferenceNsw:
                 tx.set_state("received", issuing, reference, "CANCELLED", header.message_id)
             return "CANCELLATION_ACKNOWLEDGED"
         tx.set_state("received", issuing, reference, "ACCEPTED", header.message_id)
-        replaced = payload.findtext(f"{_F}Replaces")
+        replaced = payload.findtext(self.dialect.p("Replaces"))
         if header.action == "ReplaceCO" and replaced and self.fault_name != "replace-does-not-supersede":
             tx.set_state("received", issuing, replaced.strip(), "SUPERSEDED", header.message_id)
         return "ACCEPTED"
 
     def _answer_verification(self, tx: Transaction, judgement: Judgement, now: datetime) -> None:
         header, payload = judgement.header, judgement.payload
-        issuing = payload.findtext(f"{_F}IssuingCountry")
-        reference = payload.findtext(f"{_F}ReferenceNumber")
+        issuing = payload.findtext(self.dialect.p("IssuingCountry"))
+        reference = payload.findtext(self.dialect.p("ReferenceNumber"))
         state = tx.state_of("issued", issuing, reference) if issuing == self.party else None
         confirmed = state is not None
         if self.fault_name == "verification-never-confirms":
@@ -309,6 +319,7 @@ class ReferenceNsw:
             duplicate=judgement.duplicate and self.fault_name != "duplicate-flag-false",
             received_digests=digests,
             credential=credential,
+            dialect=self.dialect,
         )
 
     def _error(self, judgement: Judgement, now: datetime) -> Answer:
@@ -324,10 +335,11 @@ class ReferenceNsw:
             violation,
             ref_to_message_id=None if self.fault_name == "errors-without-ref" else judgement.message_id,
             sender=self.party,
-            receiver=sender if sender in PARTIES else None,
+            receiver=sender if sender in self.dialect.codes.PARTIES else None,
             at=now,
             credential=None if self.fault_name == "unsigned-errors" else self.nsw_credential,
-            code="EFDX-M01" if self.fault_name == "wrong-error-code" else None,
+            code=self.dialect.error_code("M-01") if self.fault_name == "wrong-error-code" else None,
+            dialect=self.dialect,
         )
         return Answer(judgement.http_status, body)
 
@@ -347,6 +359,7 @@ class ReferenceNsw:
         payload: etree._Element | None = None,
     ) -> str:
         """Build and queue one message in the outbox (signed there), within the caller's transaction."""
+        messages = self.dialect.messages
         payload = payload if payload is not None else messages.payload(action, data)
         fields = messages.EnvelopeFields(
             action=action,
@@ -373,7 +386,7 @@ class ReferenceNsw:
         if self.settings.trigger_token is None:
             return _json(404, {"error": "the test trigger is not enabled"})
         if token != self.settings.trigger_token:
-            return _json(403, {"error": "missing or wrong X-EFDX-Test-Token"})
+            return _json(403, {"error": f"missing or wrong {self.dialect.codes.TRIGGER_HEADER}"})
         try:
             request = json.loads(body)
             action, to, document = (request[key] for key in ("action", "to", "document"))
@@ -387,10 +400,13 @@ class ReferenceNsw:
             payload = parse_untrusted(document.encode("utf-8"))
         except Violation as violation:
             return _json(400, {"error": str(violation)})
-        if payload.tag != f"{_F}{PAYLOAD_FOR_ACTION[action]}":
-            return _json(400, {"error": f"{action} needs a {PAYLOAD_FOR_ACTION[action]} document"})
+        wanted = self.dialect.codes.PAYLOAD_FOR_ACTION[action]
+        if payload.tag != self.dialect.p(wanted):
+            return _json(400, {"error": f"{action} needs a {wanted} document"})
         if action == "StatusNotification" and self.fault_name == "utilisation-not-sent":
-            return _json(202, {"messageId": messages.message_id(self.party)})  # says so, sends nothing
+            return _json(
+                202, {"messageId": self.dialect.messages.message_id(self.party)}
+            )  # says so, sends nothing
         message_id = self._send_triggered(action, to, payload)
         self.outbox.wake()
         return _json(202, {"messageId": message_id})
@@ -398,8 +414,8 @@ class ReferenceNsw:
     def _send_triggered(self, action: str, to: str, payload: etree._Element) -> str:
         now = self.clock()
         payload = copy.deepcopy(payload)
-        issuing = payload.findtext(f"{_F}IssuingCountry") or self.party
-        reference = payload.findtext(f"{_F}ReferenceNumber") or "PING"
+        issuing = payload.findtext(self.dialect.p("IssuingCountry")) or self.party
+        reference = payload.findtext(self.dialect.p("ReferenceNumber")) or "PING"
         with self.store.transaction() as tx:
             if action in ("IssueCO", "ReplaceCO"):
                 payload.set("Id", payload.get("Id") or "co")
@@ -410,12 +426,12 @@ class ReferenceNsw:
                 )
                 signing.sign_enveloped(payload, signer)
                 tx.set_state("issued", issuing, reference, "ACCEPTED", "trigger")
-                replaced = payload.findtext(f"{_F}Replaces")
+                replaced = payload.findtext(self.dialect.p("Replaces"))
                 if action == "ReplaceCO" and replaced:
                     tx.set_state("issued", issuing, replaced.strip(), "SUPERSEDED", "trigger")
             elif action == "CancelCO" and tx.state_of("issued", issuing, reference):
                 tx.set_state("issued", issuing, reference, "CANCELLED", "trigger")
-            conversation = messages.conversation_id(issuing, reference)
+            conversation = self.dialect.messages.conversation_id(issuing, reference)
             if action == "CancelCO" and self.fault_name == "export-cancel-outside-conversation":
                 conversation += "-X"
             ref_to = None
@@ -449,10 +465,6 @@ _TLS_POLICY = {
     "tls-ignore-crl": LAX["M-10/revoked"],
     "tls-ignore-expiry": LAX["M-09/expired"],
 }
-
-
-def _issued_a_year_before(payload: etree._Element, today) -> bool:
-    return payload.findtext(f"{_F}IssueDate") == rules.earliest_issue_date(today).isoformat()
 
 
 def country_of(cert: x509.Certificate) -> str:

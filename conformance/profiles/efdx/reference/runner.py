@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from conformance.profiles.efdx.reference.nsw import ReferenceNsw, Settings
-from conformance.profiles.efdx.reference.server import INBOX_PATH, TRIGGER_PATH, cut_connections, serve
+from conformance.profiles.efdx.reference.server import cut_connections, serve
 
 
 class RunningReference:
@@ -24,11 +24,11 @@ class RunningReference:
 
     @property
     def url(self) -> str:
-        return self.base + INBOX_PATH
+        return self.base + self.settings.dialect.codes.INBOX_PATH
 
     @property
     def trigger_url(self) -> str:
-        return self.base + TRIGGER_PATH
+        return self.base + self.settings.dialect.codes.TRIGGER_PATH
 
     def start(self) -> RunningReference:
         self.nsw.start()

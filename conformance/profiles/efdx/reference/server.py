@@ -28,7 +28,7 @@ from conformance.profiles.efdx.codes import MAX_BODY_BYTES
 from conformance.profiles.efdx.reference.nsw import Answer, ReferenceNsw
 
 log = logging.getLogger(__name__)
-INBOX_PATH = "/efdx/1/messages"
+INBOX_PATH = "/efdx/1/messages"  # EFDX 1.0's; each NSW serves its own dialect's paths
 _NO_CHECK_TIME = 0x200000  # OpenSSL X509_V_FLAG_NO_CHECK_TIME, which Python's ssl does not name
 TRIGGER_PATH = "/efdx/1/test/trigger"
 KEEP_ALIVE = "efdx.keep_alive"  # environ key: the request was read whole, the connection may stay open
@@ -36,18 +36,22 @@ _DRAIN_LIMIT = 64 * 1024  # unread body bytes read away so that the connection c
 
 
 class ReferenceApp:
-    """The WSGI application in front of one ReferenceNsw."""
+    """The WSGI application in front of one ReferenceNsw, or of one per profile (their paths differ:
+    one process serves both EFDX 1.0 and RCPX 1.0, as RCPX section 4 allows a candidate to)."""
 
-    def __init__(self, nsw: ReferenceNsw) -> None:
+    def __init__(self, nsw: ReferenceNsw, *others: ReferenceNsw) -> None:
         self.nsw = nsw
+        self.inboxes = {each.dialect.codes.INBOX_PATH: each for each in (nsw, *others)}
+        self.triggers = {each.dialect.codes.TRIGGER_PATH: each for each in (nsw, *others)}
 
     def __call__(self, environ, start_response):
         request = Request(environ)
-        if request.path == INBOX_PATH:
-            response = self.inbox(request)
-        elif request.path == TRIGGER_PATH and request.method == "POST":
+        if request.path in self.inboxes:
+            response = self.inbox(request, self.inboxes[request.path])
+        elif request.path in self.triggers and request.method == "POST":
+            nsw = self.triggers[request.path]
             response = _response(
-                self.nsw.trigger(request.headers.get("X-EFDX-Test-Token"), _read(request)[0])
+                nsw.trigger(request.headers.get(nsw.dialect.codes.TRIGGER_HEADER), _read(request)[0])
             )
         else:
             response = Response("not found\n", 404, content_type="text/plain")
@@ -55,30 +59,32 @@ class ReferenceApp:
             environ[KEEP_ALIVE] = True  # the next request on this connection starts where this one ended
         return response(environ, start_response)
 
-    def inbox(self, request: Request) -> Response:
+    def inbox(self, request: Request, nsw: ReferenceNsw | None = None) -> Response:
+        nsw = nsw or self.nsw
         if request.method != "POST":
-            if self.nsw.fault_name == "non-post-gets-404":
+            if nsw.fault_name == "non-post-gets-404":
                 return Response("not found\n", 404, content_type="text/plain")
             return Response("only POST\n", 405, headers={"Allow": "POST"}, content_type="text/plain")
-        body, too_large = _read(request, unlimited=self.nsw.fault_name == "no-size-limit")
+        body, too_large = _read(request, unlimited=nsw.fault_name == "no-size-limit")
         if too_large:
-            answer = self._too_large(request)
+            answer = self._too_large(request, nsw)
             response = _response(answer)
             response.headers["Connection"] = "close"
             return response
         tls_client = _client_certificate(request.environ.get("SSL_CLIENT_CERT"))
-        return _response(self.nsw.receive(body, request.content_type or "", tls_client))
+        return _response(nsw.receive(body, request.content_type or "", tls_client))
 
-    def _too_large(self, request: Request) -> Answer:
+    def _too_large(self, request: Request, nsw: ReferenceNsw) -> Answer:
         observed = f"{request.content_length} bytes" if request.content_length else "more than that"
         violation = Violation("T-04", f"a body of at most {MAX_BODY_BYTES} bytes", observed)
         body = signals.error(
             violation,
             ref_to_message_id=None,
-            sender=self.nsw.party,
+            sender=nsw.party,
             receiver=None,
             at=datetime.now(timezone.utc),
-            credential=self.nsw.nsw_credential,
+            credential=nsw.nsw_credential,
+            dialect=nsw.dialect,
         )
         return Answer(413, body)
 
