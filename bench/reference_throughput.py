@@ -9,9 +9,9 @@ to the inbox and the clients. Then:
 * builds and signs N distinct valid IssueCOs (SG to KH) before timing (signing is client work);
 * sends one untimed warm-up IssueCO per client and waits for its status (first-call costs);
 * sends the N messages from C client threads, one ``requests`` session each, recording each
-  request's receipt latency (POST to the answer read). The sessions would keep connections alive,
-  but werkzeug's server answers ``Connection: close``, so every POST opens a new connection (and,
-  with ``--tls``, makes a full mutual-TLS handshake); the same holds for the server's outbox;
+  request's receipt latency (POST to the answer read). The reference keeps connections alive, so
+  each client makes one connection (over TLS one mutual-TLS handshake); the harness inbox playing
+  SG closes every connection, so the reference's outbox connects (and shakes hands) per status;
 * waits, event-driven and bounded by ``--timeout``, until the inbox has recorded all N
   StatusNotifications.
 
@@ -21,7 +21,11 @@ time per CO of this process and of the server process. If an answer is not 200, 
 accepted by the inbox or not ACCEPTED, it prints what went wrong and no figures, and exits 1.
 Figures are printed, never asserted: this is a benchmark, not a test.
 
-    python bench/reference_throughput.py [--messages N] [--clients C] [--tls] [--in-process]
+By default it measures plain HTTP, then mutual TLS, and prints both side by side with the machine's
+load average before and after (``--transport http|tls`` for one of them).
+
+    python bench/reference_throughput.py [--messages N] [--clients C] [--transport both|http|tls]
+                                         [--in-process]
 """
 
 from __future__ import annotations
@@ -272,29 +276,30 @@ def client_session(pki: TestPki, ca_file: str | None) -> requests.Session:
     return session
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=400, help="timed IssueCOs (default 400)")
-    parser.add_argument("--clients", type=int, default=4, help="client threads (default 4)")
-    parser.add_argument("--tls", action="store_true", help="mutual TLS on both legs (test PKI)")
-    parser.add_argument("--in-process", action="store_true", help="run the reference NSW in this process")
-    parser.add_argument("--timeout", type=float, default=60.0, help="wait for statuses at most S s (60)")
-    args = parser.parse_args(argv)
-    if args.messages < 1 or args.clients < 1:
-        parser.error("--messages and --clients must be at least 1")
+@dataclass
+class Measured:
+    """One transport's run: its figures (name, value) in table order, or the problems instead."""
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log in this process
-    unset = [name for name in CA_BUNDLE_VARIABLES if args.tls and os.environ.pop(name, None) is not None]
-    pki = TestPki.load()
-    warm_up = build_messages(args.clients, pki, "warm-up")
-    timed = build_messages(args.messages, pki, "timed")
+    transport: str
+    rows: list[tuple[str, str]]
+    problems: list[str]
+    unusual: list[str]
+    cos_per_s: float = 0.0
+
+
+def measure(args: argparse.Namespace, pki: TestPki, tls: bool) -> Measured:
+    """Start the inbox and the reference, send warm-up then timed COs, wait for every status."""
+    transport = "mutual TLS" if tls else "HTTP"
+    label = "tls" if tls else "http"
+    warm_up = build_messages(args.clients, pki, f"warm-up-{label}")
+    timed = build_messages(args.messages, pki, f"timed-{label}")
     timed_ids = {item.message_id for item in timed}
     if len(timed_ids) != args.messages:
         raise SystemExit("the built messages do not have distinct MessageIds")
 
     with tempfile.TemporaryDirectory(prefix="bench-reference-") as folder:
         ca_file = None
-        if args.tls:
+        if tls:
             ca_file = str(Path(folder) / "test-cas.pem")
             Path(ca_file).write_bytes(pki.trust_store().ca_pem())
         status_seen: dict[str, float] = {}  # MessageId of the IssueCO: when its first status was judged
@@ -303,9 +308,9 @@ def main(argv: list[str] | None = None) -> int:
             if arrival.header is not None and arrival.header.action == "StatusNotification":
                 status_seen.setdefault(arrival.header.ref_to_message_id, time.perf_counter())
 
-        with HarnessInbox("SG", pki=pki, tls=args.tls, script=stamp) as inbox:
+        with HarnessInbox("SG", pki=pki, tls=tls, script=stamp) as inbox:
             server = Server(
-                in_process=args.in_process, db=Path(folder) / "kh.sqlite", inbox_url=inbox.url, tls=args.tls
+                in_process=args.in_process, db=Path(folder) / "kh.sqlite", inbox_url=inbox.url, tls=tls
             )
             try:
                 sessions = [client_session(pki, ca_file) for _ in range(args.clients)]
@@ -314,8 +319,7 @@ def main(argv: list[str] | None = None) -> int:
                 wait_for_statuses(inbox, warm_ids, args.timeout)
                 wrong = problems(warm_sent, inbox.matching(lambda _: True), warm_ids)
                 if wrong:
-                    print("warm-up failed; no figures:", *wrong[:20], sep="\n  ")
-                    return 1
+                    return Measured(transport, [], ["warm-up failed", *wrong], [])
 
                 batches = [timed[index :: args.clients] for index in range(args.clients)]
                 cpu_before = time.process_time(), server.cpu_seconds()
@@ -335,9 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     if not complete:
         wrong.insert(0, f"not all statuses arrived within {args.timeout:.0f} s of the last send")
     if wrong:
-        more = f"\n  ... and {len(wrong) - 20} more" if len(wrong) > 20 else ""
-        print(f"{len(wrong)} problem(s); no figures:", *wrong[:20], sep="\n  ", end=more + "\n")
-        return 1
+        return Measured(transport, [], wrong, unusual)
 
     latencies_ms = sorted(item.seconds * 1000 for item in sent)
     lags_ms = sorted((status_seen[item.message_id] - item.started - item.seconds) * 1000 for item in sent)
@@ -345,29 +347,19 @@ def main(argv: list[str] | None = None) -> int:
     wall = end - start
     extra = Counter(arrival.header.ref_to_message_id for arrival in arrivals)
     repeats = sum(count - 1 for count in extra.values())
-
-    where = "in this process" if args.in_process else "in a separate process"
-    transport = "HTTPS, mutual TLS" if args.tls else "HTTP"
-    print(f"reference NSW KH {where}, partner inbox SG and {args.clients} client thread(s) in this one")
-    print(f"{transport} on 127.0.0.1; SQLite in a temporary folder; retry schedule {RETRY_SCHEDULE}")
-    libraries = ("werkzeug", "requests", "lxml", "cryptography")
-    print(
-        f"Python {platform.python_version()}, " + ", ".join(f"{name} {version(name)}" for name in libraries)
-    )
-    print()
     rows: list[tuple[str, str]] = [
         ("messages (signed IssueCO)", f"{args.messages}"),
         ("clients", f"{args.clients}"),
         ("wall time, first send to last status (s)", f"{wall:.3f}"),
-        ("COs/s end to end (with statuses)", f"{args.messages / wall:.1f}"),
+        ("**COs/s end to end (with statuses)**", f"**{args.messages / wall:.1f}**"),
         ("receipts/s (first send to last receipt)", f"{args.messages / (last_receipt - start):.1f}"),
         ("statuses in by the last receipt", f"{sum(status_seen[i] <= last_receipt for i in timed_ids)}"),
         ("time from the last receipt to the last status (s)", f"{end - last_receipt:.3f}"),
-        ("receipt latency p50 (ms)", f"{percentile(latencies_ms, 0.50):.1f}"),
-        ("receipt latency p95 (ms)", f"{percentile(latencies_ms, 0.95):.1f}"),
+        ("**receipt latency p50 (ms)**", f"**{percentile(latencies_ms, 0.50):.1f}**"),
+        ("**receipt latency p95 (ms)**", f"**{percentile(latencies_ms, 0.95):.1f}**"),
         ("receipt latency max (ms)", f"{latencies_ms[-1]:.1f}"),
         ("status after receipt p50 (ms)", f"{percentile(lags_ms, 0.50):.1f}"),
-        ("status after receipt p95 (ms)", f"{percentile(lags_ms, 0.95):.1f}"),
+        ("**status after receipt p95 (ms)**", f"**{percentile(lags_ms, 0.95):.1f}**"),
         ("status after receipt max (ms)", f"{lags_ms[-1]:.1f}"),
         ("statuses delivered more than once", f"{repeats}"),
     ]
@@ -377,16 +369,75 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(
             ("CPU ms per CO, server process", f"{(cpu_after[1] - cpu_before[1]) * 1000 / args.messages:.2f}")
         )
-    width = max(len(name) for name, _ in rows)
-    print(f"| {'figure':<{width}} | {'value':>9} |")
-    print(f"|{'-' * (width + 2)}|{'-' * 10}:|")
-    for name, value in rows:
-        print(f"| {name:<{width}} | {value:>9} |")
+    return Measured(transport, rows, [], unusual, args.messages / wall)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=400, help="timed IssueCOs (default 400)")
+    parser.add_argument("--clients", type=int, default=4, help="client threads (default 4)")
+    parser.add_argument(
+        "--transport",
+        choices=("both", "http", "tls"),
+        default="both",
+        help="plain HTTP, mutual TLS on both legs (test PKI), or both one after the other (default)",
+    )
+    parser.add_argument("--tls", action="store_true", help="the same as --transport tls")
+    parser.add_argument("--in-process", action="store_true", help="run the reference NSW in this process")
+    parser.add_argument("--timeout", type=float, default=60.0, help="wait for statuses at most S s (60)")
+    args = parser.parse_args(argv)
+    if args.messages < 1 or args.clients < 1:
+        parser.error("--messages and --clients must be at least 1")
+    transports = {"both": (False, True), "http": (False,), "tls": (True,)}[
+        "tls" if args.tls else args.transport
+    ]
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log in this process
+    unset = [
+        name for name in CA_BUNDLE_VARIABLES if True in transports and os.environ.pop(name, None) is not None
+    ]
+    pki = TestPki.load()
+    load_before = os.getloadavg()
+    runs = [measure(args, pki, tls) for tls in transports]
+    load_after = os.getloadavg()
+    failed = [run for run in runs if run.problems]
+    for run in failed:
+        more = f"\n  ... and {len(run.problems) - 20} more" if len(run.problems) > 20 else ""
+        print(
+            f"{run.transport}: {len(run.problems)} problem(s); no figures:",
+            *run.problems[:20],
+            sep="\n  ",
+            end=more + "\n",
+        )
+    if failed:
+        return 1
+
+    where = "in this process" if args.in_process else "in a separate process"
+    print(f"reference NSW KH {where}, partner inbox SG and {args.clients} client thread(s) in this one")
+    print(f"{' then '.join(run.transport for run in runs)} on 127.0.0.1; SQLite in a temporary folder;")
+    print(f"retry schedule {RETRY_SCHEDULE}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    libraries = ("werkzeug", "requests", "lxml", "cryptography", "signxml")
+    print(
+        f"Python {platform.python_version()}, " + ", ".join(f"{name} {version(name)}" for name in libraries)
+    )
+    print(
+        f"load average (1 min) {load_before[0]:.2f} before, {load_after[0]:.2f} after; {os.cpu_count()} CPUs"
+    )
+    print()
+    names = [name for name, _ in runs[0].rows]
+    width = max(len(name) for name in names)
+    print(f"| {'figure':<{width}} | " + " | ".join(f"{run.transport:>12}" for run in runs) + " |")
+    print(f"|{'-' * (width + 2)}|" + "|".join("-" * 13 + ":" for _ in runs) + "|")
+    for index, name in enumerate(names):
+        print(f"| {name:<{width}} | " + " | ".join(f"{run.rows[index][1]:>12}" for run in runs) + " |")
+    if len(runs) == 2:
+        print(f"\nmutual TLS / HTTP, COs/s end to end: {runs[1].cos_per_s / runs[0].cos_per_s:.2f}")
     if unset:
         print(f"\nunset for this run (this process and the server's): {', '.join(unset)}")
-    if unusual:
-        print(f"\nthe server process wrote {len(unusual)} line(s) besides its access log, first ones:")
-        print(*unusual[:10], sep="\n")
+    for run in runs:
+        if run.unusual:
+            print(f"\n{run.transport}: the server wrote {len(run.unusual)} line(s) besides its access log:")
+            print(*run.unusual[:10], sep="\n")
     return 0
 
 
