@@ -12,9 +12,6 @@ import copy
 from lxml import etree
 
 from conformance.core import xmldsig as ds
-from conformance.profiles.efdx.codes import ENVELOPE_NS
-
-_E = f"{{{ENVELOPE_NS}}}"
 
 
 def _hide_in_object(envelope: etree._Element, original: etree._Element) -> None:
@@ -30,7 +27,7 @@ def wrap(envelope: etree._Element, part: str, evil_id: str, change) -> etree._El
     new one leaves the signature's Reference pointing at the hidden element.
     """
     attacked = copy.deepcopy(envelope)
-    original = attacked.find(f"{_E}{part}")
+    original = attacked.find(f"{{{etree.QName(attacked).namespace}}}{part}")  # the envelope's own namespace
     _hide_in_object(attacked, original)
     original.set("Id", evil_id)
     change(original)

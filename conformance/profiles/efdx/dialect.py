@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -36,6 +36,8 @@ class Dialect:
     payload_schema: str  # the payload XSD's file name in schemas/<key>/
     load_pki: Callable[[], Any]
     faults: Callable[[], Any]  # the reference NSW's seeded faults (name, purpose, policy ...)
+    # who sends and who receives the dated vector set (the bad signers claim the sender's party)
+    vector_parties: dict[str, str] = field(default_factory=lambda: {"sender": "SG", "receiver": "KH"})
 
     @property
     def title(self) -> str:

@@ -25,14 +25,13 @@ from conformance.core import signing
 from conformance.core import xmldsig as ds
 from conformance.core.trust import Credential
 from conformance.profiles.efdx import attacks, messages
-from conformance.profiles.efdx.codes import EFORMD_NS, ENVELOPE_NS, MAX_BODY_BYTES
+from conformance.profiles.efdx.codes import MAX_BODY_BYTES
 from conformance.profiles.efdx.dialect import EFDX, Dialect
 from conformance.profiles.efdx.pki import TestPki
 
 SENDER = "SG"
 RECEIVER = "KH"
-_E = f"{{{ENVELOPE_NS}}}"
-_F = f"{{{EFORMD_NS}}}"
+# Builders find nodes by local name ({*}: any namespace), so that they build any profile's messages.
 
 
 @dataclass(frozen=True)
@@ -54,12 +53,13 @@ class Vector:
         return list(self.expect_reasons) if self.expect_code == "valid" else [self.expect_code]
 
 
-def manifest_path() -> Path:
-    return Path(str(resources.files("conformance.test_vectors") / "efdx" / "manifest.toml"))
+def manifest_path(dialect: Dialect = EFDX) -> Path:
+    """The profile's manifest: ``test_vectors/<profile>/manifest.toml``."""
+    return Path(str(resources.files("conformance.test_vectors") / dialect.key / "manifest.toml"))
 
 
-def load_manifest(path: Path | None = None) -> list[Vector]:
-    with open(path or manifest_path(), "rb") as handle:
+def load_manifest(path: Path | None = None, dialect: Dialect = EFDX) -> list[Vector]:
+    with open(path or manifest_path(dialect), "rb") as handle:
         entries = tomllib.load(handle)["vector"]
     return [
         Vector(
@@ -209,26 +209,36 @@ def build_vector(
     *,
     sender: str = SENDER,
     receiver: str = RECEIVER,
+    dialect: Dialect = EFDX,
 ) -> bytes:
     """The vector's bytes for ``day`` (sent at noon UTC), or for a live ``moment`` (then day = its date).
 
-    ``sender`` and ``receiver`` let the harness play any partner towards a candidate of any party.
+    ``sender`` and ``receiver`` let the harness play any partner towards a candidate of any party;
+    ``dialect`` builds it in another profile of the family (its builders are registered here too).
     """
     if moment is not None:
         day = moment.astimezone(UTC).date()
-    build = Build(vector_id=vector_id, day=day, pki=pki, moment=moment, sender=sender, receiver=receiver)
+    build = Build(
+        vector_id=vector_id,
+        day=day,
+        pki=pki,
+        moment=moment,
+        sender=sender,
+        receiver=receiver,
+        dialect=dialect,
+    )
     result = BUILDERS[vector_id](build)
     return result if isinstance(result, bytes) else build.bytes()
 
 
-def build_all(out: Path, day: date, pki: TestPki | None = None) -> list[Path]:
-    """Write ``<out>/<id>.xml`` for every vector of the manifest; return the paths written."""
-    pki = pki or TestPki.load()
+def build_all(out: Path, day: date, pki: TestPki | None = None, dialect: Dialect = EFDX) -> list[Path]:
+    """Write ``<out>/<id>.xml`` for every vector of the profile's manifest; return the paths written."""
+    pki = pki or dialect.load_pki()
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for vector in load_manifest():
+    for vector in load_manifest(dialect=dialect):
         path = out / f"{vector.id}.xml"
-        path.write_bytes(build_vector(vector.id, day, pki))
+        path.write_bytes(build_vector(vector.id, day, pki, dialect=dialect, **dialect.vector_parties))
         written.append(path)
     return written
 
@@ -341,14 +351,14 @@ def _drop(path: str) -> Callable[[etree._Element], None]:
 
 def _header_text(name: str, value: str) -> Callable[[etree._Element], None]:
     def change(envelope: etree._Element) -> None:
-        envelope.find(f"{_E}Header/{_E}{name}").text = value
+        envelope.find(f"{{*}}Header/{{*}}{name}").text = value
 
     return change
 
 
 @builder("m03-missing-conversation-id")
 def _missing_conversation(build: Build) -> None:
-    build.before_signing.append(_drop(f"{_E}Header/{_E}ConversationId"))
+    build.before_signing.append(_drop("{*}Header/{*}ConversationId"))
 
 
 @builder("m03-unknown-party")
@@ -422,7 +432,7 @@ def _tampered_payload(build: Build) -> None:
     """The Payload changed after the envelope was signed; its CO re-signed by its authority, so that
     only the envelope's digest (M-06) is wrong, not the CO's own signature (BR-12)."""
     resign = _resigned_evil_payload(build.pki, build.sender)
-    build.after_signing.append(lambda envelope: resign(envelope.find(f"{_E}Payload")))
+    build.after_signing.append(lambda envelope: resign(envelope.find("{*}Payload")))
 
 
 @builder("m06-altered-signature-value")
@@ -431,7 +441,7 @@ def _altered_value(build: Build) -> None:
 
 
 def _evil_payload(payload: etree._Element) -> None:
-    payload.find(f".//{_F}Item/{_F}Quantity").text = "9000.00"
+    payload.find(".//{*}Item/{*}Quantity").text = "9000.00"
 
 
 def _resigned_evil_payload(pki: TestPki, sender: str) -> Callable[[etree._Element], None]:
@@ -439,7 +449,7 @@ def _resigned_evil_payload(pki: TestPki, sender: str) -> Callable[[etree._Elemen
     so that only the envelope signature's coverage (M-07) is wrong, not the CO's signature (BR-12)."""
 
     def change(payload: etree._Element) -> None:
-        co = payload.find(f"{_F}CertificateOfOrigin")
+        co = ds.element_children(payload)[0]  # the CO, whatever the profile calls it
         _evil_payload(co)
         ds.remove_keeping_tail(co.find(f"{ds.DS}Signature"))
         signing.sign_enveloped(co, pki.authority(sender))
@@ -448,7 +458,7 @@ def _resigned_evil_payload(pki: TestPki, sender: str) -> Callable[[etree._Elemen
 
 
 def _evil_header(header: etree._Element) -> None:
-    header.find(f"{_E}ConversationId").text = "SG:LOOK-ALIKE"
+    header.find("{*}ConversationId").text = "SG:LOOK-ALIKE"
 
 
 def _evil_payload_new_ids(pki: TestPki, sender: str) -> Callable[[etree._Element], None]:
@@ -485,7 +495,7 @@ def _missing_reference(build: Build) -> None:
     build.envelope_signer = None
 
     def sign_header_only(envelope: etree._Element) -> None:
-        header = envelope.find(f"{_E}Header")
+        header = envelope.find("{*}Header")
         signing.build_signature(envelope, [signing.Reference("#header", header)], build.pki.nsw(build.sender))
 
     build.after_signing.append(sign_header_only)
