@@ -79,7 +79,7 @@ class _Collector:
             SuiteTest(
                 item.nodeid,
                 requirement_ids(item, self.catalogue),
-                purpose_ids(item),
+                purpose_ids(item, self.catalogue),
                 tuple(mark.args[0] for mark in item.iter_markers("capability")),
                 tuple(mark.args[0] for mark in item.iter_markers("role")),
             )

@@ -249,6 +249,7 @@ def reference_config(profile: Profile, url: str, trigger_url: str, token: str, t
         trigger_url=trigger_url,
         trigger_token=token,
         tls=Tls(enabled=tls),
+        harness_party=profile.partner_party,
     )
 
 

@@ -10,6 +10,7 @@ and hands the bytes in; the ``Catalogue`` answers lookups with errors that name 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 LEVELS: tuple[str, ...] = ("MUST", "SHOULD")
@@ -122,10 +123,15 @@ class Catalogue:
         layers: tuple[str, ...],
         *,
         example_ids: str = "",
+        aliases: Mapping[str, str | None] | None = None,
     ) -> None:
         self.title = title
         self.layers = layers
         self.example_ids = example_ids
+        # IDs of the profile this one is written as a difference from, and what they are here (None:
+        # no counterpart), so that a suite shared by both can name the other's IDs (RCPX: BR-15 ->
+        # RBR-14). The catalogue's own IDs always mean themselves.
+        self.aliases = dict(aliases or {})
         self._requirements = {req.id: req for req in requirements}
         for item in purposes:
             if item.requirement not in self._requirements:
@@ -149,6 +155,12 @@ class Catalogue:
         if layer not in self.layers:
             raise ValueError(f"unknown layer {layer!r}; {self.title} layers are {', '.join(self.layers)}")
         return tuple(req for req in self._requirements.values() if req.layer == layer)
+
+    def resolve(self, item_id: str) -> str | None:
+        """A requirement or purpose ID as this profile names it (None: it has no counterpart here)."""
+        if item_id in self._requirements or item_id in self._purposes:
+            return item_id
+        return self.aliases.get(item_id, item_id)
 
     def order(self, requirement_id: str) -> tuple[int, int]:
         """Sort key of an ID: its layer in the profile's order, then its number."""

@@ -81,6 +81,7 @@ class Profile:
     validator: Callable[[str], Callable[[bytes, datetime | None], tuple[list[str], str]]]  # receiver ->
     # judge(body, at) -> (error codes, description), as the receiving NSW would judge a file offline
     build_vectors: Callable[[date, Path], list[Path]]
+    partner_party: str = "SG"  # whom the harness plays against the pack's reference NSW
     extras: dict[str, Any] = field(default_factory=dict)  # pack-specific, for the pack's own CLI use
 
     def qualify(self, requirement_id: str) -> str:

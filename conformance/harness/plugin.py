@@ -91,14 +91,23 @@ class Selection:
         )
 
 
-def purpose_ids(item: pytest.Item) -> tuple[str, ...]:
+def _resolved(ids, catalogue: Catalogue | None) -> list[str]:
+    """IDs as the profile names them: a suite shared by profiles of one family names the first
+    one's IDs, which the catalogue maps (an ID with no counterpart is dropped)."""
+    if catalogue is None:
+        return list(ids)
+    return [found for found in (catalogue.resolve(item_id) for item_id in ids) if found is not None]
+
+
+def purpose_ids(item: pytest.Item, catalogue: Catalogue | None = None) -> tuple[str, ...]:
     """The test purposes an item covers, as its ``purposes`` markers declare them."""
-    return tuple(dict.fromkeys(pid for mark in item.iter_markers("purposes") for pid in mark.args))
+    declared = [pid for mark in item.iter_markers("purposes") for pid in mark.args]
+    return tuple(dict.fromkeys(_resolved(declared, catalogue)))
 
 
 def check_declarations(item: pytest.Item, catalogue: Catalogue) -> None:
     """A suite test names known requirements, and known purposes of those requirements only."""
-    declared = [rid for mark in item.iter_markers("requirements") for rid in mark.args]
+    declared = _resolved((rid for mark in item.iter_markers("requirements") for rid in mark.args), catalogue)
     if not declared:
         raise pytest.UsageError(f"{item.nodeid} declares no requirement IDs")
     for rid in declared:
@@ -106,7 +115,7 @@ def check_declarations(item: pytest.Item, catalogue: Catalogue) -> None:
             catalogue.requirement(rid)
         except KeyError:
             raise pytest.UsageError(f"{item.nodeid}: unknown requirement ID {rid!r}") from None
-    for pid in purpose_ids(item):
+    for pid in purpose_ids(item, catalogue):
         try:
             found = catalogue.purpose(pid)
         except KeyError:
@@ -116,10 +125,8 @@ def check_declarations(item: pytest.Item, catalogue: Catalogue) -> None:
 
 
 def requirement_ids(item: pytest.Item, catalogue: Catalogue) -> tuple[str, ...]:
-    """The requirement IDs an item's markers name, in the catalogue's order."""
-    ids: list[str] = []
-    for mark in item.iter_markers("requirements"):
-        ids.extend(mark.args)
+    """The requirement IDs an item's markers name, as the profile names them, in its order."""
+    ids = _resolved((rid for mark in item.iter_markers("requirements") for rid in mark.args), catalogue)
     return tuple(dict.fromkeys(sorted(ids, key=catalogue.order)))
 
 
@@ -152,7 +159,7 @@ class SuiteRun:
         chosen = [
             item
             for item in items
-            if self.selection.wants(requirement_ids(item, self.catalogue), purpose_ids(item))
+            if self.selection.wants(requirement_ids(item, self.catalogue), purpose_ids(item, self.catalogue))
         ]
         deselected = [item for item in items if item not in chosen]
         if deselected:
@@ -168,7 +175,7 @@ class SuiteRun:
             item.name,
             requirement_ids(item, self.catalogue),
             title=_title(item),
-            purposes=purpose_ids(item),
+            purposes=purpose_ids(item, self.catalogue),
         )
         record.description = _case_description(item)
         self.records.append(record)

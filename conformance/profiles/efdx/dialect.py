@@ -46,6 +46,18 @@ class Dialect:
     def error_code(self, requirement: str) -> str:
         return self.codes.error_code(requirement)
 
+    def own_code(self, code: str) -> str:
+        """An EFDX error code, as the shared suite writes it, in this profile's words."""
+        if code.startswith("EFDX-"):
+            return self.error_code(efdx_codes.code_requirement(code))
+        return self.own_rules([code])[0] if self.own_rules([code]) else code
+
+    def own_rules(self, rules: Any) -> list[str]:
+        """Rule IDs the shared suite names (EFDX's BR-nn) as this profile names them (RCPX: RBR-nn);
+        a rule with no counterpart is dropped."""
+        catalogue = self.catalogue.catalogue()
+        return [found for found in (catalogue.resolve(rule) for rule in rules) if found is not None]
+
     def e(self, name: str) -> str:
         """The Clark name of an envelope element: ``{urn:efdx:envelope:1}Header``."""
         return f"{{{self.codes.ENVELOPE_NS}}}{name}"

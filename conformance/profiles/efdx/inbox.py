@@ -331,7 +331,7 @@ class HarnessInbox:
             receiver=arrival.header.sender if arrival.header else None,
             at=arrival.received_at,
             credential=self.credential,
-            code=reaction.error_code,
+            code=self.dialect.own_code(reaction.error_code),
             dialect=self.dialect,
         )
         return reaction.status, body

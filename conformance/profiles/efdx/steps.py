@@ -159,6 +159,7 @@ def expect_error(harness: Harness, sent: Sent, code: str) -> signals.Signal | No
     exchange = sent.exchange
     require_answer(exchange)
     dialect = dialects.of(harness)
+    code = dialect.own_code(code)
     failed = signals.code_requirement(code, dialect)
     status = dialect.catalogue.requirement(failed).http_status
     if exchange.status != status:
@@ -237,6 +238,7 @@ def check_status(
             "A-02", f"ConversationId {sent.conversation_id}", f"ConversationId {header.conversation_id}"
         )
     payload, dialect = arrival.judgement.payload, arrival.judgement.dialect
+    reasons = dialect.own_rules(reasons)
     observed_status = payload.findtext(dialect.p("Status"))
     observed_reasons = [
         code.strip() for code in payload.xpath("f:Reason/f:Code/text()", namespaces=dialect.namespaces)

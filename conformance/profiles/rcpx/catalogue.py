@@ -39,6 +39,52 @@ CHECK_ORDER: tuple[str, ...] = (
     "M-16",
 )
 
+# EFDX IDs that the suite and the seeded faults shared with EFDX name, and what they are in RCPX
+# (RCPX is written as a difference from EFDX; section 3 renumbers the rules). None: no counterpart.
+ALIASES: dict[str, str | None] = {
+    "BR-01": "RBR-01",
+    "BR-02": "RBR-02",
+    "BR-03": "RBR-03",
+    "BR-04": "RBR-04",
+    "BR-05": "RBR-07",
+    "BR-06": "RBR-06",
+    "BR-07": "RBR-08",
+    "BR-08": "RBR-09",
+    "BR-09": None,  # exhibitions: not in the RCEP CO
+    "BR-10": "RBR-10",
+    "BR-11": "RBR-11",
+    "BR-12": "RBR-12",
+    "BR-13": "RBR-13",
+    "BR-14": "RBR-14",
+    "BR-15": "RBR-14",  # RBR-14 is EFDX's BR-14 and BR-15 in one
+    "BR-16": None,
+    "BR-06/twelve-months-inclusive": "RBR-06/twelve-months-inclusive",
+    "BR-11/reference-reused": "RBR-11/reference-reused",
+    **{
+        f"BR-12/{clause}": f"RBR-12/{clause}"
+        for clause in (
+            "unsigned",
+            "tampered",
+            "signature-value",
+            "authority-key-usage",
+            "other-party-authority",
+            "wrong-country-authority",
+            "expired-authority",
+            "not-yet-valid-authority",
+            "revoked-authority",
+            "untrusted-authority",
+            "weak-algorithm",
+            "foreign-transform",
+        )
+    },
+    "BR-14/cancel-unknown": "RBR-14/cancel-unknown",
+    "BR-14/replace-unknown": "RBR-14/replace-unknown",
+    "BR-15/cancel-twice": "RBR-14/cancel-cancelled",
+    "BR-15/superseded": "RBR-14/cancel-superseded",
+    "BR-16/replace-without-replaces": "RBR-14/replace-without-replaces",
+    "BR-16/replaces-on-issue": None,
+}
+
 _PACKAGE = "conformance.profiles.rcpx"
 _REQUIREMENTS = "requirements.toml"
 _PURPOSES = "purposes.toml"
@@ -54,6 +100,7 @@ def catalogue() -> Catalogue:
         load_purposes(package.joinpath(_PURPOSES).read_bytes(), _PURPOSES),
         LAYERS,
         example_ids="T-01, M-06, A-03, RBR-12",
+        aliases=ALIASES,
     )
     ids = {req.id for req in loaded.requirements()}
     unknown_in_order = [rid for rid in CHECK_ORDER if rid not in ids]

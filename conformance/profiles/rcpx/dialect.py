@@ -17,7 +17,9 @@ def _pki() -> Any:
 
 
 def _faults() -> tuple:
-    return ()  # RCPX's seeded faults: not yet (see the README's status of RCPX 1.0)
+    from conformance.profiles.rcpx.faults import faults
+
+    return faults()
 
 
 RCPX = Dialect(
@@ -29,4 +31,10 @@ RCPX = Dialect(
     payload_schema="co.xsd",
     load_pki=_pki,
     faults=_faults,
+    vector_parties={"sender": "JP", "receiver": "AU"},  # the bad signers claim JP (pki_gen.SPEC)
 )
+
+# RCPX's own vector builders register with the family's (efdx/vectors.py BUILDERS) whenever RCPX is
+# loaded, so that build_vector(..., dialect=RCPX) finds every id of test_vectors/rcpx/manifest.toml.
+# Imported last: rcpx/vectors.py imports efdx/vectors.py, which never imports this module.
+from conformance.profiles.rcpx import vectors as _vectors  # noqa: E402, F401

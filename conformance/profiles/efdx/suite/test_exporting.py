@@ -15,11 +15,9 @@ from conformance.core.verdicts import Inconclusive
 from conformance.core.violations import Violation
 from conformance.harness.control import ask_to_send
 from conformance.harness.session import Harness
-from conformance.profiles.efdx import messages, steps
-from conformance.profiles.efdx.codes import EFORMD_NS, error_code
+from conformance.profiles.efdx import dialect as dialects
+from conformance.profiles.efdx import steps
 from conformance.profiles.efdx.inbox import Arrival, Reaction
-
-_F = f"{{{EFORMD_NS}}}"
 
 
 def new_reference(prefix: str) -> str:
@@ -28,6 +26,7 @@ def new_reference(prefix: str) -> str:
 
 def candidate_co(harness: Harness, reference: str, **changes) -> etree._Element:
     """An unsigned CO issued by the candidate's party to the harness's (the candidate signs it)."""
+    messages = dialects.of(harness).messages
     data = messages.sample_certificate(
         issuing_country=harness.config.party,
         importing_country=harness.party,
@@ -69,7 +68,7 @@ def check_conforms(arrival: Arrival, status: str | None = None) -> None:
         raise Violation(
             "M-22",
             f"a {arrival.header.action if arrival.header else 'message'} that meets the profile",
-            f"{error_code(violation.requirement)}: {violation.observed}",
+            f"{arrival.judgement.codes[0]}: {violation.observed}",
             also=("A-06",),
         )
     if status and arrival.judgement.status != status:
@@ -140,7 +139,7 @@ def test_replace_co_sent_by_the_candidate_conforms(harness: Harness) -> None:
     )
     arrival = await_message(harness, "ReplaceCO", f"{harness.config.party}:{replacement}", window)
     check_conforms(arrival, "ACCEPTED")
-    named = arrival.judgement.payload.findtext(f"{_F}Replaces")
+    named = arrival.judgement.payload.findtext("{*}Replaces")
     if named != original:
         raise Violation("A-06", f"Replaces {original}", f"Replaces {named}")
 
@@ -153,7 +152,7 @@ def test_cancel_co_sent_by_the_candidate_conforms(harness: Harness) -> None:
     """The candidate's CancelCO meets the profile and is in the CO's conversation."""
     reference = new_reference("A06-CANCEL")
     issue_through_candidate(harness, reference)
-    cancellation = messages.payload(
+    cancellation = dialects.of(harness).messages.payload(
         "CancelCO",
         {
             "reference_number": reference,
@@ -201,7 +200,8 @@ def test_utilisation_notice_sent_by_the_candidate(harness: Harness, status: str,
     steps.expect_receipt(harness, sent)
     steps.expect_status(harness, sent, "ACCEPTED")
     reference = build.payload_data()["reference_number"]
-    notice = messages.payload(
+    reasons = dialects.of(harness).own_rules(reasons)
+    notice = dialects.of(harness).messages.payload(
         "StatusNotification",
         {
             "reference_number": reference,
@@ -223,7 +223,7 @@ def test_utilisation_notice_sent_by_the_candidate(harness: Harness, status: str,
             and a.header.action == "StatusNotification"
             and a.header.conversation_id == sent.conversation_id
             and a.judgement.payload is not None
-            and a.judgement.payload.findtext(f"{_F}Status") == status
+            and a.judgement.payload.findtext("{*}Status") == status
         ),
         window,
     )
@@ -241,7 +241,7 @@ def test_utilisation_notice_sent_by_the_candidate(harness: Harness, status: str,
         )
     observed = [
         code.strip()
-        for code in arrival.judgement.payload.xpath("f:Reason/f:Code/text()", namespaces={"f": EFORMD_NS})
+        for code in arrival.judgement.payload.xpath("*[local-name()='Reason']/*[local-name()='Code']/text()")
     ]
     if sorted(observed) != sorted(reasons):
         raise Violation("A-07", f"Reasons {reasons}", f"Reasons {observed}")

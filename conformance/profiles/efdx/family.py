@@ -1,0 +1,119 @@
+"""The Profile of a pack of the EFDX family: EFDX 1.0, and every profile written as a difference
+from it (RCPX 1.0), share the protocol code and differ in their Dialect. This builds the one object
+the engine is given from a dialect and the few facts the dialect does not carry."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from conformance.core.profile import Profile, ReferenceSettings
+from conformance.profiles.efdx.dialect import Dialect
+
+
+def family_profile(
+    dialect: Dialect,
+    *,
+    description: str,
+    suite_package: str,
+    reference_party: str,
+    spec: Any,  # the pack's spec module: describe(id), spec_text(), spec_path()
+    extras: dict[str, Any] | None = None,
+) -> Profile:
+    codes = dialect.codes
+
+    def make_inbox(party: str, **options: Any) -> Any:
+        from conformance.profiles.efdx.inbox import HarnessInbox
+
+        return HarnessInbox(party, dialect=dialect, **options)
+
+    def build_vector(vector_id: str, day: date, pki: Any, **options: Any) -> bytes:
+        from conformance.profiles.efdx.vectors import build_vector
+
+        return build_vector(vector_id, day, pki, dialect=dialect, **options)
+
+    def new_build(**fields: Any) -> Any:
+        from conformance.profiles.efdx.vectors import Build
+
+        return Build(dialect=dialect, **fields)
+
+    def after_suite(harness: Any) -> None:
+        from conformance.profiles.efdx import steps
+
+        steps.second_answers(harness)
+
+    def nsw_settings(settings: ReferenceSettings) -> Any:
+        from conformance.profiles.efdx.reference.nsw import Settings
+
+        return Settings(
+            party=settings.party,
+            db=settings.db,
+            peers=settings.peers,
+            fault=settings.fault,
+            retry_schedule=settings.retry_schedule,
+            outbound_timeout=settings.outbound_timeout,
+            trigger_token=settings.trigger_token,
+            tls=settings.tls,
+            status_delay=settings.status_delay,
+            dialect=dialect,
+        )
+
+    @contextlib.contextmanager
+    def start_reference(settings: ReferenceSettings) -> Iterator[Any]:
+        from conformance.profiles.efdx.reference.runner import RunningReference
+
+        with RunningReference(nsw_settings(settings)) as reference:
+            yield reference
+
+    def serve_reference(
+        settings: ReferenceSettings, host: str, port: int, announce: Callable[[str], None]
+    ) -> None:
+        from conformance.profiles.efdx.reference.nsw import ReferenceNsw
+        from conformance.profiles.efdx.reference.server import run_until_signalled, serve
+
+        nsw = ReferenceNsw(nsw_settings(settings))
+        server = serve(nsw, host, port, tls=settings.tls)
+        scheme = "https" if settings.tls else "http"
+        run_until_signalled(nsw, server, lambda running: announce(f"{scheme}://{host}:{running.port}"))
+
+    def validator(receiver: str) -> Any:
+        from conformance.profiles.efdx.offline import validator
+
+        return validator(receiver, dialect)
+
+    def build_vectors(day: date, out: Path) -> list[Path]:
+        from conformance.profiles.efdx.vectors import build_all
+
+        return build_all(out, day, dialect=dialect)
+
+    return Profile(
+        key=dialect.key,
+        title=codes.TITLE,
+        description=description,
+        parties=codes.PARTIES,
+        capabilities=dialect.catalogue.CAPABILITIES,
+        catalogue=dialect.catalogue.catalogue,
+        suite_package=suite_package,
+        trigger_header=codes.TRIGGER_HEADER,
+        inbox_path=codes.INBOX_PATH,
+        trigger_path=codes.TRIGGER_PATH,
+        load_pki=dialect.load_pki,
+        make_inbox=make_inbox,
+        build_vector=build_vector,
+        new_build=new_build,
+        after_suite=after_suite,
+        start_reference=start_reference,
+        serve_reference=serve_reference,
+        reference_party=reference_party,
+        partner_party=dialect.vector_parties["sender"],
+        faults=dialect.faults,
+        spec_text=spec.describe,
+        spec_document=spec.spec_text,
+        namespaces=(codes.ENVELOPE_NS, codes.PAYLOAD_NS),
+        validator=validator,
+        build_vectors=build_vectors,
+        extras={"dialect": dialect, **(extras or {})},
+    )

@@ -1,0 +1,16 @@
+"""RCPX 1.0: one message each, from RCPX's vector manifest, judged as EFDX's single-message tests."""
+
+import pytest
+
+from conformance.harness.session import Harness
+from conformance.profiles.efdx.suite.test_single_messages import single_message, vector_params
+from conformance.profiles.efdx.vectors import Vector
+from conformance.profiles.rcpx.dialect import RCPX
+
+VECTORS = vector_params(RCPX)
+
+
+@pytest.mark.parametrize("vector", VECTORS)
+def test_single_message(harness: Harness, vector: Vector) -> None:
+    """The manifest's vector gets the manifest's answer (and status)."""
+    single_message(harness, vector)
