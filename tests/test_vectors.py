@@ -51,7 +51,11 @@ def test_validate_gives_the_manifest_answer(judged, vector):
 def test_manifest_and_builders_match():
     ids = [vector.id for vector in MANIFEST]
     assert len(ids) == len(set(ids)), "duplicate vector ids"
-    assert set(ids) == set(vectors.BUILDERS)
+    # Other profiles of the family (RCPX) register their own builders in the same table.
+    efdx_builders = {
+        vid for vid, function in vectors.BUILDERS.items() if function.__module__ == vectors.__name__
+    }
+    assert set(ids) == efdx_builders
 
 
 def test_manifest_fields_are_well_formed():
