@@ -14,20 +14,26 @@ import pytest
 from conformance.app import coverage
 from conformance.app.run import RunOptions, run
 from conformance.profiles.efdx.pack import PROFILE as EFDX
-from conformance.profiles.efdx.reference.faults import BY_NAME, FAULTS
+from conformance.profiles.efdx.reference.faults import FAULTS
+from conformance.profiles.rcpx.pack import PROFILE as RCPX
 from tests.results_helpers import verdict_of
 
+PROFILES = (EFDX, RCPX)
 # A load-only fault (drop-status-per-mille) shows only in a stream of messages, not in the tests of
 # its purpose run on their own: tests/test_load_faults.py shows that `conformance load` catches it.
 MATRIX = [
-    pytest.param(row.purpose.id, fault, id=f"{row.purpose.id}:{fault}")
-    for row in coverage.coverage(EFDX)
+    pytest.param(profile, row.purpose.id, fault, id=f"{profile.key}:{row.purpose.id}:{fault}")
+    for profile in PROFILES
+    for row in coverage.coverage(profile)
     for fault in row.faults
-    if not BY_NAME[fault].load_only
+    if not profile.fault(fault).load_only
 ]
+# Purposes of RCPX 1.0 that no seeded fault proves yet: acceptance at a rule's boundary needs a
+# fault that moves the boundary, which the reference NSW has for EFDX's BR-06 window only.
+KNOWN_GAPS = {"rcpx": {}}
 
 
-def run_purpose(purpose: str, tmp_path, fault: str | None = None) -> tuple[int, dict]:
+def run_purpose(purpose: str, tmp_path, fault: str | None = None, profile=EFDX) -> tuple[int, dict]:
     """Run the tests of ``purpose`` (over mutual TLS for T-05), stopping at the first that fails."""
     options = RunOptions(
         reference_fault=fault,
@@ -36,35 +42,31 @@ def run_purpose(purpose: str, tmp_path, fault: str | None = None) -> tuple[int, 
         report_dir=tmp_path,
         live=False,
         tls=purpose.startswith("T-05/"),
-        profile=EFDX,
+        profile=profile,
     )
     code, folder = run(options)
     return code, json.loads((folder / "results.json").read_text())
 
 
-@pytest.mark.parametrize(("purpose", "fault"), MATRIX)
-def test_fault_is_caught_by_its_purposes_tests(tmp_path, purpose, fault, capsys):
+@pytest.mark.parametrize(("profile", "purpose", "fault"), MATRIX)
+def test_fault_is_caught_by_its_purposes_tests(tmp_path, profile, purpose, fault, capsys):
     requirement = purpose.split("/")[0]
-    code, results = run_purpose(purpose, tmp_path, fault)
+    code, results = run_purpose(purpose, tmp_path, fault, profile)
     assert code == 1, f"{fault} survived: every test of {purpose} passed"
-    assert verdict_of(results, requirement) == "fail", [
+    assert verdict_of(results, requirement, profile.title) == "fail", [
         (t["id"], t["verdict"], t["reason"]) for t in results["tests"]
     ]
-    if requirement_level(requirement) == "MUST":  # a failed SHOULD (T-02) is reported, does not decide
+    if profile.catalogue().requirement(requirement).level == "MUST":  # a failed SHOULD (T-02) does not decide
         assert results["verdict"] == "not-conformant"
     assert results["sut"]["fault"] == fault
 
 
-def requirement_level(requirement_id: str) -> str:
-    from conformance.profiles.efdx.catalogue import requirement
-
-    return requirement(requirement_id).level
-
-
-def test_every_fault_breaks_a_purpose_and_every_purpose_has_tests_and_a_fault():
-    assert not coverage.gaps(EFDX), [(row.purpose.id, row.gap) for row in coverage.gaps(EFDX)]
-    in_matrix = {param.values[1] for param in MATRIX}
-    assert in_matrix == {fault.name for fault in FAULTS if not fault.load_only}
+@pytest.mark.parametrize("profile", PROFILES, ids=lambda profile: profile.key)
+def test_every_fault_breaks_a_purpose_and_every_purpose_has_tests_and_a_fault(profile):
+    gaps = {row.purpose.id: row.gap for row in coverage.gaps(profile)}
+    assert gaps == KNOWN_GAPS.get(profile.key, {})
+    in_matrix = {param.values[2] for param in MATRIX if param.values[0] is profile}
+    assert in_matrix == {fault.name for fault in profile.faults() if not fault.load_only}
 
 
 @pytest.mark.parametrize("fault", ["ignore-crl", "no-retry"])
