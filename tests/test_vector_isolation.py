@@ -10,6 +10,7 @@ design, are left out, each with its reason. Broken encodings are read as their b
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -19,14 +20,21 @@ from conformance.core import xmldsig as ds
 from conformance.profiles.efdx.codes import EFORMD_NS
 from conformance.profiles.efdx.pki import TestPki
 from conformance.profiles.efdx.vectors import build_vector, load_manifest
-from tests.test_xmlsec1 import _DS_SIGNATURE, ENVELOPE_SIGNATURE, _explain, _ok, _verify
+from tests.test_xmlsec1 import _DS_SIGNATURE, ENVELOPE_SIGNATURE, ID_ATTRS, _explain, _ok, _verify
 
 DAY = date(2026, 11, 26)
-# The CO a receiver processes: the Payload's own (a wrapping vector hides another copy elsewhere).
-CO_SIGNATURE = (
-    '/*/*[local-name()="Payload"]'
-    f'/*[local-name()="CertificateOfOrigin" and namespace-uri()="{EFORMD_NS}"]/{_DS_SIGNATURE}'
-)
+
+
+def co_signature(namespace: str, element: str) -> str:
+    """The signature of the CO a receiver processes: the Payload's own (a wrapping vector hides another
+    copy elsewhere)."""
+    return (
+        '/*/*[local-name()="Payload"]'
+        f'/*[local-name()="{element}" and namespace-uri()="{namespace}"]/{_DS_SIGNATURE}'
+    )
+
+
+CO_SIGNATURE = co_signature(EFORMD_NS, "CertificateOfOrigin")
 
 # Purposes whose vectors are broken signatures on purpose: xmlsec1 must refuse them.
 BROKEN_SIGNATURE = {
@@ -45,6 +53,24 @@ NOT_CHECKED = {
     "T-04/over-5-mib": "checked as the same message under 5 MiB (the padding is a comment)",
 }
 VECTORS = load_manifest()
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """What the check needs to know of a profile of the family (tests/rcpx/ checks RCPX's vectors)."""
+
+    sender: str  # who sends the dated vector set (its NSW certificate verifies a KeyInfo-less one)
+    co_signature: str
+    co_element: bytes  # the CO's start tag as serialized: b"<CertificateOfOrigin"
+    unsigned_co: str  # the purpose whose CO has no signature at all
+    broken: dict[str, str]  # purpose -> the signature it breaks on purpose
+    not_checked: dict[str, str]  # purpose -> why its vector cannot be checked
+    id_attrs: tuple[str, ...] = ID_ATTRS  # xmlsec1's --id-attr options for the profile's namespaces
+
+
+EFDX_ISOLATION = Isolation(
+    "SG", CO_SIGNATURE, b"<CertificateOfOrigin", "BR-12/unsigned", BROKEN_SIGNATURE, NOT_CHECKED
+)
 
 
 @pytest.fixture(scope="module")
@@ -85,23 +111,27 @@ def _signer_pem(path: Path, node_xpath: str, fallback: Path, tmp_path: Path) -> 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=[v.id for v in VECTORS])
 def test_every_signature_of_the_vector_verifies_unless_broken_on_purpose(vector, pki, tmp_path) -> None:
-    skipped = [NOT_CHECKED[p] for p in vector.purposes if p in NOT_CHECKED]
-    broken = {BROKEN_SIGNATURE[p] for p in vector.purposes if p in BROKEN_SIGNATURE}
-    body = build_vector(vector.id, DAY, pki)
+    check_signatures(vector, build_vector(vector.id, DAY, pki), pki, EFDX_ISOLATION, tmp_path)
+
+
+def check_signatures(vector, body: bytes, pki, profile: Isolation, tmp_path: Path) -> None:
+    """xmlsec1 verifies every signature of ``body`` (the vector built), unless broken on purpose."""
+    skipped = [profile.not_checked[p] for p in vector.purposes if p in profile.not_checked]
+    broken = {profile.broken[p] for p in vector.purposes if p in profile.broken}
     if vector.id == "t04-oversized-body":
         body = body[: body.rindex(b"\n<!--")]
     elif skipped:
         pytest.skip("; ".join(skipped))
     path = tmp_path / f"{vector.id}.xml"
     path.write_bytes(_readable(vector.id, body))
-    sender_nsw = pki.nsw("SG").cert_path
+    sender_nsw = pki.nsw(profile.sender).cert_path
     signatures = [] if "M-05/missing" in vector.purposes else [ENVELOPE_SIGNATURE]
-    if b"<CertificateOfOrigin" in body and "BR-12/unsigned" not in vector.purposes:
-        signatures.append(CO_SIGNATURE)
+    if profile.co_element in body and profile.unsigned_co not in vector.purposes:
+        signatures.append(profile.co_signature)
     checked = 0
     for node_xpath in signatures:
         signer, ecdsa = _signer_pem(path, node_xpath, sender_nsw, tmp_path)
-        result = _verify(path, signer, node_xpath, ecdsa=ecdsa)
+        result = _verify(path, signer, node_xpath, ecdsa=ecdsa, id_attrs=profile.id_attrs)
         checked += 1
         if node_xpath in broken:
             assert not _ok(result), f"{vector.id}: the {node_xpath} signature should be broken\n" + _explain(

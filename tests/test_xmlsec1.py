@@ -100,8 +100,11 @@ def _xmlsec1(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([XMLSEC1, *args], capture_output=True, text=True, timeout=60)
 
 
-def _verify(path: Path, cert: Path, node_xpath: str, *, ecdsa: bool) -> subprocess.CompletedProcess[str]:
-    """xmlsec1 --verify of the signature at ``node_xpath`` with the key of ``cert`` and nothing else."""
+def _verify(
+    path: Path, cert: Path, node_xpath: str, *, ecdsa: bool, id_attrs: tuple[str, ...] = ID_ATTRS
+) -> subprocess.CompletedProcess[str]:
+    """xmlsec1 --verify of the signature at ``node_xpath`` with the key of ``cert`` and nothing else
+    (``id_attrs``: the Id attributes of another profile's namespaces)."""
     return _xmlsec1(
         "--verify",
         "--enabled-reference-uris",
@@ -110,7 +113,7 @@ def _verify(path: Path, cert: Path, node_xpath: str, *, ecdsa: bool) -> subproce
         "ecdsa" if ecdsa else "rsa",  # not x509: KeyInfo's certificate is ignored, `cert` decides
         "--pubkey-cert-pem",
         str(cert),
-        *ID_ATTRS,
+        *id_attrs,
         "--node-xpath",
         node_xpath,
         str(path),
