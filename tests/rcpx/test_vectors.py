@@ -142,19 +142,29 @@ def test_another_date_gives_other_messages(pki):
     assert one != other
 
 
-def test_the_cli_builds_the_same_set_once_the_pack_is_registered(tmp_path, pki):
-    """`conformance vectors build --profile rcpx` writes what build_all writes (skipped until the
-    RCPX pack is an installed profile)."""
+def test_the_cli_builds_and_validates_the_set_once_the_pack_is_registered(tmp_path, pki):
+    """`conformance vectors build --profile rcpx` writes what build_all writes, and `conformance
+    validate` (the profile told from the namespace) gives every vector the manifest's codes (skipped
+    until the RCPX pack is an installed profile)."""
+    import contextlib
+    import io
+    import json
+
     from conformance.app import cli
     from conformance.harness import registry
 
     if "rcpx" not in registry.installed():
         pytest.skip("the RCPX pack is not registered yet (conformance.profiles entry point)")
-    day = "2027-03-01"
-    assert (
-        cli.main(["vectors", "build", "--profile", "rcpx", "--date", day, "--out", str(tmp_path / "cli")])
-        == 0
-    )
+    day, cli_out = "2027-03-01", tmp_path / "cli"
+    assert cli.main(["vectors", "build", "--profile", "rcpx", "--date", day, "--out", str(cli_out)]) == 0
     build_all(tmp_path / "direct", date.fromisoformat(day), pki, dialect=RCPX)
     for path in sorted((tmp_path / "direct").iterdir()):
-        assert (tmp_path / "cli" / path.name).read_bytes() == path.read_bytes(), path.name
+        assert (cli_out / path.name).read_bytes() == path.read_bytes(), path.name
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        files = sorted(str(path) for path in cli_out.glob("*.xml"))
+        cli.main(["validate", "--json", "--at", day, "--receiver", RECEIVER, *files])
+    codes = {
+        result["file"].rsplit("/", 1)[-1][:-4]: result["codes"] for result in json.loads(buffer.getvalue())
+    }
+    assert codes == {vector.id: vector.expected_codes for vector in MANIFEST}
