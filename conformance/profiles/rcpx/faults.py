@@ -9,10 +9,15 @@ of the rule's), and the one behaviour fault on a rule's boundary (the 12-month w
 from __future__ import annotations
 
 import functools
+from datetime import date
+from decimal import Decimal
+
+from lxml import etree
 
 from conformance.profiles.efdx.reference.faults import FAULTS as EFDX_FAULTS
 from conformance.profiles.efdx.reference.faults import Fault
 from conformance.profiles.efdx.reference.lax import dropping
+from conformance.profiles.rcpx import rules
 from conformance.profiles.rcpx.catalogue import catalogue
 
 SIGNATURE_RULE = "RBR-12"  # judged by the CO signature check, whose faults are EFDX's (mapped)
@@ -38,10 +43,23 @@ def _ours(purpose: str) -> str | None:
     return found if found is not None and found in {item.id for item in catalogue().purposes()} else None
 
 
+@functools.cache
+def _acceptances() -> frozenset[str]:
+    """Purposes whose vectors must be ACCEPTED (a rule's boundary): switching the rule off breaks none."""
+    from conformance.profiles.efdx.vectors import load_manifest
+    from conformance.profiles.rcpx.dialect import RCPX
+
+    accepted, rejected = set(), set()
+    for vector in load_manifest(dialect=RCPX):
+        taken = vector.expect_code == "valid" and vector.expect_status == "ACCEPTED"
+        (accepted if taken else rejected).update(vector.purposes)
+    return frozenset(accepted - rejected)
+
+
 def _ignoring(rule: str) -> Fault:
     """Switching a rule off breaks every purpose of it that a document breaks; not its boundaries,
     where the right answer is acceptance (those need a fault of their own, or show as a gap)."""
-    purposes = [item.id for item in catalogue().of_requirement(rule) if "inclusive" not in item.id]
+    purposes = [item.id for item in catalogue().of_requirement(rule) if item.id not in _acceptances()]
     title = catalogue().requirement(rule).title
     return Fault(
         f"ignore-{rule.lower()}",
@@ -52,7 +70,59 @@ def _ignoring(rule: str) -> Fault:
     )
 
 
+def _texts(co: etree._Element, path: str) -> list[str]:
+    return [(node.text or "").strip() for node in co.iterfind(path)]
+
+
+def _rvc_at_40(co: etree._Element, today: date) -> bool:
+    items = co.iterfind("{*}Item/{*}OriginCriterion")
+    return any(
+        item.findtext("{*}Code") == "RVC" and Decimal(item.findtext("{*}Percent") or "0") == 40
+        for item in items
+    )
+
+
+def _departure_plus_12_months(co: etree._Element, today: date) -> bool:
+    departure, issued = co.findtext("{*}Transport/{*}DepartureDate"), co.findtext("{*}IssueDate")
+    return (
+        bool(departure and issued)
+        and rules.latest_issue_date(date.fromisoformat(departure)).isoformat() == issued
+    )
+
+
+# Boundaries made exclusive: each rejects, under the rule, the case the rule accepts.
+BOUNDARY_FAULTS = (
+    Fault(
+        "rvc-40-exclusive",
+        "RBR-03/rvc-40-inclusive",
+        "rejects an RVC of exactly 40 percent",
+        rejects=("RBR-03", _rvc_at_40),
+    ),
+    Fault(
+        "back-to-back-refused",
+        "RBR-05/back-to-back-taken",
+        "rejects every back-to-back CO (origin from its OriginalProof)",
+        rejects=("RBR-05", lambda co, today: "true" in _texts(co, "{*}Remarks/{*}BackToBack")),
+    ),
+    Fault(
+        "departure-window-exclusive",
+        "RBR-07/twelve-months-after-departure-inclusive",
+        "rejects a CO issued exactly 12 months after departure",
+        rejects=("RBR-07", _departure_plus_12_months),
+    ),
+    Fault(
+        "hs-chapters-01-97-refused",
+        "RBR-13/chapters-01-and-97",
+        "rejects HS chapters 01 and 97, the first and last valid ones",
+        rejects=(
+            "RBR-13",
+            lambda co, today: any(c[:2] in ("01", "97") for c in _texts(co, "{*}Item/{*}HSCode")),
+        ),
+    ),
+)
+
+
 @functools.cache
 def faults() -> tuple[Fault, ...]:
-    rules = [req.id for req in catalogue().by_layer("RBR") if req.id != SIGNATURE_RULE]
-    return (*_shared(), *(_ignoring(rule) for rule in rules))
+    rule_ids = [req.id for req in catalogue().by_layer("RBR") if req.id != SIGNATURE_RULE]
+    return (*_shared(), *(_ignoring(rule) for rule in rule_ids), *BOUNDARY_FAULTS)
