@@ -2,8 +2,8 @@
 
 The expectations come from test_vectors/rcpx/manifest.toml (written from the spec), never from
 running the judge on a vector; this test is where the two meet, on several days. It mirrors
-tests/test_vectors.py, with the judge called directly (Receiver with RCPX's dialect, as
-`conformance validate` does) until the RCPX pack is registered for the CLI.
+tests/test_vectors.py: the judge is called directly (Receiver with RCPX's dialect, as `conformance
+validate` does) for the three days, and the CLI (`vectors build --profile rcpx`, `validate`) once.
 """
 
 from __future__ import annotations
@@ -142,19 +142,15 @@ def test_another_date_gives_other_messages(pki):
     assert one != other
 
 
-def test_the_cli_builds_and_validates_the_set_once_the_pack_is_registered(tmp_path, pki):
+def test_the_cli_builds_and_validates_the_set(tmp_path, pki):
     """`conformance vectors build --profile rcpx` writes what build_all writes, and `conformance
-    validate` (the profile told from the namespace) gives every vector the manifest's codes (skipped
-    until the RCPX pack is an installed profile)."""
+    validate` (the profile told from the namespace) gives every vector the manifest's codes."""
     import contextlib
     import io
     import json
 
     from conformance.app import cli
-    from conformance.harness import registry
 
-    if "rcpx" not in registry.installed():
-        pytest.skip("the RCPX pack is not registered yet (conformance.profiles entry point)")
     day, cli_out = "2027-03-01", tmp_path / "cli"
     assert cli.main(["vectors", "build", "--profile", "rcpx", "--date", day, "--out", str(cli_out)]) == 0
     build_all(tmp_path / "direct", date.fromisoformat(day), pki, dialect=RCPX)
