@@ -111,3 +111,20 @@ def test_installed_console_script(tmp_path):
     )
     result = subprocess.run([command, "--version"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.startswith("conformance ")
+
+
+def test_a_reader_that_stops_early_is_no_error():
+    """`conformance spec | head -1`: the pipe closes under the command; it ends quietly, exit 0.
+    The pipe is made small, so that the spec cannot fit in it before the reader goes."""
+    import fcntl
+    import os
+
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, 1031, 4096)  # F_SETPIPE_SZ
+    command = [sys.executable, "-c", "import sys; from conformance.app.cli import main; sys.exit(main())"]
+    process = subprocess.Popen([*command, "spec"], stdout=write_end, stderr=subprocess.PIPE)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as reader:
+        reader.readline()  # the reader goes away with most of the spec unread
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 0 and b"Traceback" not in err and b"BrokenPipe" not in err

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import date, datetime, time, timezone
 from pathlib import Path
@@ -634,6 +635,9 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:  # may quote what a candidate answered: never raw on the terminal
         print(f"conformance: error: {printable(exc)}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # `conformance spec | head`: the reader has gone, which is no error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second traceback at exit
+        return EXIT_OK
 
 
 if __name__ == "__main__":
