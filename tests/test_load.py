@@ -5,6 +5,7 @@ the runs are at a rate far below what the reference holds, against its declared 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -44,6 +45,31 @@ def test_the_reference_holds_its_declared_capacity(tmp_path, capsys):
     assert {"issue", "invalid"} <= set(load["sent_by_kind"])
     assert load["over_time"] and "<svg" in (folder / "report.html").read_text()
     assert any("rehearsal" in note for note in load["notes"])  # 3 s at 8/s is not the 60 s claim
+
+
+def test_rcpx_loads_through_its_pack_against_the_embedded_reference(tmp_path, capsys):
+    code = cli.main(
+        ["load", "--profile", "rcpx", "--duration", "5", "--rate", "8", "--ramp", "0.5"]
+        + ["--report-dir", str(tmp_path)]
+    )
+    out = capsys.readouterr().out
+    results = json.loads((next(tmp_path.iterdir()) / "results.json").read_text())
+    load = results["load"]
+    assert (code, results["verdict"]) == (0, "held"), (load["checks"], load["notes"], load["examples"])
+    assert "RCPX 1.0 capacity: held" in out and results["profile"] == "RCPX 1.0"
+    assert results["sut"]["url"].endswith("/rcpx/1/messages") and results["sut"]["party"] == "AU"
+    counts = load["counts"]
+    assert counts["sent"] == counts["right"] > 10 and counts["statuses"] > 0
+    assert {"issue", "invalid"} <= set(load["sent_by_kind"])
+
+
+def test_a_profile_without_a_load_adapter_is_a_usage_error(monkeypatch, capsys, tmp_path):
+    from conformance.harness import registry
+
+    unloadable = dataclasses.replace(registry.get("rcpx"), load=None)
+    monkeypatch.setattr(registry, "get", lambda name: unloadable)
+    assert cli.main(["load", "--profile", "rcpx", "--report-dir", str(tmp_path)]) == 4
+    assert "RCPX 1.0 cannot be load-tested" in capsys.readouterr().err
 
 
 def test_a_status_dropped_one_in_a_thousand_fails_the_run(tmp_path):

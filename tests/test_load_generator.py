@@ -1,4 +1,5 @@
-"""The load generator makes what the vector builders make, byte for byte, and the judge takes it."""
+"""The load generator makes what the vector builders make, byte for byte, and the judge takes it,
+in each profile of the family (EFDX 1.0 and RCPX 1.0, each with its own parties)."""
 
 from __future__ import annotations
 
@@ -6,34 +7,41 @@ from datetime import UTC, datetime
 
 import pytest
 
-from conformance.app.load.generator import ACTIONS, Generator, sample_build
 from conformance.app.load.stats import Histogram
+from conformance.harness import registry
 from conformance.profiles.efdx.judge import Receiver
-from conformance.profiles.efdx.pki import TestPki
+from conformance.profiles.efdx.load.generator import ACTIONS, Generator, sample_build
+
+FAMILY = {"efdx": ("SG", "KH"), "rcpx": ("JP", "AU")}  # sender, receiver
 
 
-@pytest.fixture(scope="module")
-def generator():
-    return Generator(TestPki.load(), "SG", "KH")
+@pytest.fixture(scope="module", params=sorted(FAMILY))
+def made_by(request):
+    dialect = registry.get(request.param).extras["dialect"]
+    sender, receiver = FAMILY[request.param]
+    pki = dialect.load_pki()
+    return dialect, pki, sender, receiver, Generator(pki, sender, receiver, dialect=dialect)
 
 
 @pytest.mark.parametrize("action", ACTIONS)
-def test_a_made_message_is_the_builders_own_bytes_and_is_taken(generator, action):
-    pki, at = TestPki.load(), datetime(2026, 11, 30, 8, 1, 2, tzinfo=UTC)
-    made = generator.make(action, "LD-TEST-000042", "1234@sg.efdx", at, replaces="LD-TEST-000041")
+def test_a_made_message_is_the_builders_own_bytes_and_is_taken(made_by, action):
+    dialect, pki, sender, receiver, generator = made_by
+    at, message_id = datetime(2026, 11, 30, 8, 1, 2, tzinfo=UTC), dialect.messages.message_id(sender, "42")
+    made = generator.make(action, "LD-TEST-000042", message_id, at, replaces="LD-TEST-000041")
     built = sample_build(
         action,
         pki,
-        "SG",
-        "KH",
+        sender,
+        receiver,
         datetime.now(UTC).date(),
         reference="LD-TEST-000042",
         replaces="LD-TEST-000041",
-        message_id="1234@sg.efdx",
+        message_id=message_id,
         at=at,
+        dialect=dialect,
     ).bytes()
     assert made.body == built
-    judgement = Receiver("KH", pki.trust_store()).judge(made.body, at=at)
+    judgement = Receiver(receiver, pki.trust_store(), dialect=dialect).judge(made.body, at=at)
     assert judgement.accepted and judgement.reasons == [], (judgement.violation, judgement.reasons)
     assert judgement.received_digests == made.digests
     assert made.conversation_id == judgement.header.conversation_id

@@ -128,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
         "load",
         help="load or soak a candidate with every answer judged; says whether it held its claimed capacity",
     )
+    _add_profile_option(load)
     load.add_argument("--sut", metavar="URL", help="the candidate's inbox URL (with --config)")
     load.add_argument("--config", type=Path, metavar="FILE", help="the candidate's configuration (ICS, TOML)")
     load.add_argument("--rate", type=float, metavar="N", help="messages per second (default: the claim's)")
@@ -458,6 +459,8 @@ def _load(args: argparse.Namespace) -> int:
     from conformance.app.load.session import LoadError, LoadOptions, run_load
     from conformance.harness.config import ConfigError, check_url, load
 
+    profile = _profile(args.profile)  # one without a load adapter: LoadError from run_load, exit 4
+
     if args.sut and not args.config:
         raise UsageError("--sut needs --config (the candidate's ICS)")
     if args.config and (args.reference_fault or args.tls):
@@ -474,9 +477,10 @@ def _load(args: argparse.Namespace) -> int:
         config = (
             load(args.config, check_url(args.sut, "--sut") if args.sut else None) if args.config else None
         )
-        _profile(None).fault(args.reference_fault)  # the load mix is EFDX 1.0's
+        profile.fault(args.reference_fault)
         options = LoadOptions(
             config=config,
+            profile=profile,
             rate=args.rate,
             duration_s=args.duration,
             ramp_s=args.ramp,

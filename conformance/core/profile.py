@@ -82,6 +82,9 @@ class Profile:
     # judge(body, at) -> (error codes, description), as the receiving NSW would judge a file offline
     build_vectors: Callable[[date, Path], list[Path]]
     partner_party: str = "SG"  # whom the harness plays against the pack's reference NSW
+    # `conformance load`: the pack's load adapter (conformance/app/load/adapter.py says what it gives);
+    # None: the profile cannot be load-tested
+    load: Callable[[], Any] | None = None
     extras: dict[str, Any] = field(default_factory=dict)  # pack-specific, for the pack's own CLI use
 
     def qualify(self, requirement_id: str) -> str:

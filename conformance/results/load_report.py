@@ -113,7 +113,7 @@ def section(load: dict) -> Markup:
 def page(results: dict) -> str:
     """A self-contained report.html for a `conformance load` run."""
     sut = results.get("sut", {})
-    title = f"EFDX 1.0 capacity: {results['verdict']}"
+    title = f"{results.get('profile', 'EFDX 1.0')} capacity: {results['verdict']}"
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{Markup.escape(title)}</title><style>{_STYLE}</style></head><body>"

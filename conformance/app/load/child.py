@@ -5,7 +5,9 @@ Roles: ``local`` (one process: users and shape), ``master`` (the shape; workers 
 their records (one per message: what was sent, how it was answered, the judgement) in batches; a
 worker sends them to the master over Locust's own channel, and ``local`` or ``master`` writes them
 as JSON lines on stdout for `conformance load` to read. A worker's last batch carries the number
-of records it made, so the merged count can be checked against what each worker sent.
+of records it made, so the merged count can be checked against what each worker sent. What the
+users send and how an answer is judged is the profile's: its load adapter (adapter.py), found again
+here by the profile key in the run's spec (conformance.harness.registry).
 
     python -m conformance.app.load.child local --spec FILE
     python -m conformance.app.load.child master --spec FILE --bind 127.0.0.1:PORT --expect-workers N
@@ -21,7 +23,6 @@ import math
 import os
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import gevent
@@ -32,9 +33,8 @@ import locust  # noqa: I001
 from locust import FastHttpUser, LoadTestShape, events, task
 from locust.env import Environment
 
-from conformance.app.load import answers, mix
-from conformance.app.load.generator import Generator
-from conformance.profiles.efdx.pki import TestPki
+from conformance.app.load.adapter import LoadAdapter, Traffic
+from conformance.harness import registry
 
 log = logging.getLogger("conformance.load")
 FLUSH_S = 0.25
@@ -49,21 +49,16 @@ def _out(message: dict) -> None:
 
 
 class _Shared:
-    """What every user of this process shares: generator, invalid vectors, trust (built once)."""
+    """What every user of this process shares: the profile's traffic (generator, invalid vectors,
+    trust), built once."""
 
-    instance: _Shared | None = None
-
-    def __init__(self, spec: dict) -> None:
-        pki = TestPki.load(Path(spec["pki_dir"]) if spec.get("pki_dir") else None)
-        self.trust = pki.trust_store()
-        self.generator = Generator(pki, spec["sender"], spec["candidate"])
-        now = datetime.now(UTC)
-        self.invalid = mix.invalid_messages(pki, spec["sender"], spec["candidate"], now)
+    instance: Traffic | None = None
 
     @classmethod
-    def get(cls) -> _Shared:
+    def get(cls) -> Traffic:
         if cls.instance is None:
-            cls.instance = _Shared(SPEC)
+            adapter: LoadAdapter = registry.get(SPEC["profile"]).load()
+            cls.instance = adapter.traffic(SPEC.get("pki_dir"), SPEC["sender"], SPEC["candidate"])
         return cls.instance
 
 
@@ -101,13 +96,8 @@ class Partner(FastHttpUser):
         super().__init__(environment)
         shared = _Shared.get()
         _state["users"] += 1
-        self.partner = mix.Partner(
-            shared.generator,
-            shared.invalid,
-            SPEC["weights"],
-            SPEC["sender"],
-            name=f"{SPEC['run']}-{_state['worker_index']}-{_state['users']}",
-            settle_s=SPEC["settle_s"],
+        self.partner = shared.partner(
+            f"{SPEC['run']}-{_state['worker_index']}-{_state['users']}", SPEC["weights"], SPEC["settle_s"]
         )
 
     def on_start(self) -> None:
@@ -119,7 +109,9 @@ class Partner(FastHttpUser):
         planned = self.partner.next(time.time())
         shared = _Shared.get()
         started = time.time()
-        record = {"k": planned.kind, "id": planned.expected.message_id, "t": started, "w": _state["worker"]}
+        record = {"k": planned.kind, "id": planned.message_id, "t": started, "w": _state["worker"]}
+        if not planned.receipt:
+            record["nr"] = 1  # no Receipt due: its latency is not the receipt latency
         with self.client.post(
             SPEC["path"],
             data=planned.body,
@@ -134,16 +126,11 @@ class Partner(FastHttpUser):
                 record["x"] = f"{type(error).__name__}: {error}"[:300]
                 response.failure(record["e"])
             else:
-                answer = answers.Answer(
-                    response.status_code, response.headers.get("Content-Type", ""), response.content or b""
-                )
-                violation = answers.judge(
-                    planned.expected,
-                    answer,
-                    sender=SPEC["sender"],
-                    candidate=SPEC["candidate"],
-                    trust=shared.trust,
-                    at=datetime.now(UTC),
+                violation = shared.judge(
+                    planned,
+                    response.status_code,
+                    response.headers.get("Content-Type", ""),
+                    response.content or b"",
                 )
                 if violation is None:
                     response.success()
@@ -230,7 +217,7 @@ def run_master(spec_file: str, bind: str, expect_workers: int) -> int:
     prepared: set[str] = set()
 
     def on_hello(environment, msg, **_) -> None:  # a worker that can take the spec asks for it
-        runner.send_message("efdx_spec", SPEC, msg.node_id)
+        runner.send_message("load_spec", SPEC, msg.node_id)
 
     def on_prepared(environment, msg, **_) -> None:
         prepared.add(msg.node_id)
@@ -241,10 +228,10 @@ def run_master(spec_file: str, bind: str, expect_workers: int) -> int:
     def on_done(environment, msg, **_) -> None:
         finished[msg.data["worker"]] = msg.data["made"]
 
-    runner.register_message("efdx_hello", on_hello)
-    runner.register_message("efdx_prepared", on_prepared)
-    runner.register_message("efdx_records", on_records)
-    runner.register_message("efdx_done", on_done)
+    runner.register_message("load_hello", on_hello)
+    runner.register_message("load_prepared", on_prepared)
+    runner.register_message("load_records", on_records)
+    runner.register_message("load_done", on_done)
     _out({"listening": {"port": int(port)}})
     deadline = time.time() + 120
     while len(prepared) < expect_workers and time.time() < deadline:
@@ -276,18 +263,18 @@ def run_worker(master: str) -> int:
         _state["worker_index"] = runner.worker_index if runner.worker_index >= 0 else runner.client_id[-6:]
         _Shared.get()  # built before the master starts the clock
         _spec_ready.set()
-        runner.send_message("efdx_prepared", {})
+        runner.send_message("load_prepared", {})
 
     def send(message: dict) -> None:
-        runner.send_message("efdx_records", message)
+        runner.send_message("load_records", message)
 
     def on_stop(**_) -> None:
         _flush(send)
-        runner.send_message("efdx_done", {"worker": _state["worker"], "made": _state["made"]})
+        runner.send_message("load_done", {"worker": _state["worker"], "made": _state["made"]})
 
-    runner.register_message("efdx_spec", on_spec)
+    runner.register_message("load_spec", on_spec)
     environment.events.test_stop.add_listener(on_stop)
-    runner.send_message("efdx_hello", {})  # only now can this worker take the spec
+    runner.send_message("load_hello", {})  # only now can this worker take the spec
     gevent.spawn(_flusher, send)
     runner.greenlet.join()
     return 0

@@ -1,10 +1,12 @@
-"""The harness inbox for a load run: bounded for a soak, and a flaky gateway on request (P-03).
+"""The harness inbox's load-run parts that know no profile: bounded tables for a soak, and a flaky
+gateway on request (P-03).
 
-It is the suite's inbox (same judging, same signed answers); it keeps no arrivals (each goes to
-the ledger once answered) and remembers MessageIds for duplicate detection in a bounded table.
-With a fault share, that share of the candidate's messages get a 503, a reset or no answer within
-the candidate's peer timeout on their first delivery, so that the candidate retries (M-21); the
-retry is answered normally, and the ledger counts it as a redelivery, not a second status.
+The inbox is the pack's (adapter.py ``LoadAdapter.inbox``: the suite's inbox, same judging, same
+signed answers); it keeps no arrivals (each goes to the ledger once answered) and remembers
+MessageIds for duplicate detection in the bounded table given here. With a fault share, that share
+of the candidate's messages get a 503, a reset or no answer within the candidate's peer timeout on
+their first delivery, so that the candidate retries (M-21); the retry is answered normally, and the
+ledger counts it as a redelivery, not a second status.
 """
 
 from __future__ import annotations
@@ -12,11 +14,6 @@ from __future__ import annotations
 import random
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
-
-from conformance.core.inbox_server import Limits
-from conformance.profiles.efdx.inbox import Arrival, HarnessInbox, Reaction
-from conformance.profiles.efdx.pki import TestPki
 
 REMEMBERED = 200_000  # MessageIds kept for duplicate detection (the oldest go first)
 
@@ -46,9 +43,9 @@ class GatewayFaults:
         self.played = {"503": 0, "reset": 0, "timeout": 0}
         self._lock = threading.Lock()
 
-    def __call__(self, arrival: Arrival) -> Reaction | None:
-        message_id = arrival.message_id
-        if message_id is None or not arrival.judgement.accepted:
+    def decide(self, message_id: str | None, accepted: bool) -> str | None:
+        """The fault to play on this arrival ("503", "reset", "timeout": held ``hold_s``), or None."""
+        if message_id is None or not accepted:
             return None
         with self._lock:
             if message_id in self.first_seen:
@@ -58,35 +55,4 @@ class GatewayFaults:
                 return None
             kind = self.rng.choice(("503", "reset", "timeout"))
             self.played[kind] += 1
-        if kind == "503":
-            return Reaction(status=503)
-        if kind == "reset":
-            return Reaction(drop=True)
-        return Reaction(delay=self.hold_s)
-
-
-def load_inbox(
-    party: str,
-    pki: TestPki,
-    listener: Callable[[Arrival], None],
-    *,
-    tls: bool,
-    host: str,
-    port: int,
-    faults: GatewayFaults | None,
-    server_cert: tuple[str, str] | None = None,
-) -> HarnessInbox:
-    inbox = HarnessInbox(
-        party,
-        pki=pki,
-        tls=tls,
-        host=host,
-        port=port,
-        script=faults,
-        server_cert=server_cert,
-        limits=Limits(max_connections=256),
-        listener=listener,
-        keep_arrivals=False,
-    )
-    inbox._digests = BoundedLog(REMEMBERED)  # the inbox's MessageLog (M-16), bounded for a soak
-    return inbox
+        return kind

@@ -5,6 +5,10 @@ harness inbox before the record of the CO it answers: it waits in ``early`` unti
 bounded by time, not by the run's length: a CO waits for its status at most the status window
 (then it is lost), a matched CO is remembered for duplicate statuses for two windows, and every
 figure is a counter or a histogram (stats.py).
+
+What an arrival is (an answer to match, or not) and whether a matched answer says the right thing
+are the profile's: the pack's inbox gives each arrival read (adapter.py ``Incoming``), and its
+``check_answer`` judges an answer against the message it answers.
 """
 
 from __future__ import annotations
@@ -12,16 +16,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter, OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from conformance.app.load.adapter import Incoming
 from conformance.app.load.stats import Histogram, Series
 from conformance.core.violations import Violation
-from conformance.profiles.efdx import steps
-from conformance.profiles.efdx.codes import EFORMD_NS
-from conformance.profiles.efdx.inbox import Arrival
 
-_F = f"{{{EFORMD_NS}}}"
-ANSWERS = {"NOT_CONFIRMED": "VerificationResponse"}  # the asynchronous answer due, by expected status
 MAX_EXAMPLES = 5  # kept per requirement or error kind
 
 
@@ -36,17 +37,15 @@ class Awaited:
     receipt_at: float  # epoch seconds
 
 
-@dataclass(frozen=True)
-class _Sent:
-    """What steps.check_status reads of a sent message."""
-
-    message_id: str
-    conversation_id: str
-
-
 class Ledger:
-    def __init__(self, started: float, planned_s: float, status_window_s: float) -> None:
-        self.started, self.window_s = started, status_window_s
+    def __init__(
+        self,
+        started: float,
+        planned_s: float,
+        status_window_s: float,
+        check: Callable[[Incoming, Awaited], None],  # the pack's: raises the Violation of a wrong answer
+    ) -> None:
+        self.started, self.window_s, self.check = started, status_window_s, check
         self.series = Series(planned_s)
         self.receipt, self.status_lag = Histogram(), Histogram()
         self.counts: Counter = Counter()
@@ -57,7 +56,7 @@ class Ledger:
         self.workers: Counter = Counter()  # records received, by Locust worker
         self.awaiting: OrderedDict[str, Awaited] = OrderedDict()  # by MessageId, oldest first
         self.matched: OrderedDict[str, tuple[str, float]] = OrderedDict()  # MessageId -> (status id, when)
-        self.early: OrderedDict[str, list[tuple[Arrival, float]]] = OrderedDict()
+        self.early: OrderedDict[str, list[Incoming]] = OrderedDict()
         self.status_ids: OrderedDict[str, float] = OrderedDict()  # status MessageIds seen (retries)
         self.last_receipt = started
         self._lock = threading.Lock()
@@ -83,16 +82,16 @@ class Ledger:
                 return
             self.counts["right"] += 1
             window.counts["right"] += 1
-            if rec["k"] != "invalid":
+            if not rec.get("nr"):  # the answer due was a Receipt (not an Error)
                 self.receipt.add(rec["l"])
                 window.receipt.add(rec["l"])
-            if rec.get("st") and rec["k"] != "duplicate":
+            if rec.get("st"):  # an asynchronous answer is due
                 receipt_at = rec["t"] + rec["l"]
                 self.last_receipt = max(self.last_receipt, receipt_at)
                 awaited = Awaited(rec["id"], rec["cv"], rec["k"], rec["st"], receipt_at)
                 self.awaiting[rec["id"]] = awaited
-                for arrival, at in self.early.pop(rec["id"], ()):
-                    self._match(arrival, at)
+                for incoming in self.early.pop(rec["id"], ()):
+                    self._match(incoming)
 
     def _wrong(self, requirement: str, detail: str, window) -> None:
         self.counts["wrong"] += 1
@@ -107,66 +106,47 @@ class Ledger:
 
     # ------------------------------------------------------------------------------ the inbox
 
-    def arrival(self, arrival: Arrival) -> None:
-        """A message the candidate sent to the harness inbox, once answered."""
-        at = arrival.received_at.timestamp()
+    def arrival(self, incoming: Incoming) -> None:
+        """A message the candidate sent to the harness inbox, once answered (read by the pack)."""
+        at = incoming.at
         with self._lock:
-            if arrival.answered != 200:
-                self.counts["gateway_refused"] += 1  # a fault we played, or refused (M-22 below)
-                if arrival.judgement.accepted:
+            if incoming.refused:
+                self.counts["gateway_refused"] += 1  # a fault we played, or refused (wrong below)
+                if incoming.accepted:
                     return
-            header = arrival.header
-            if header is None or header.action not in ("StatusNotification", "VerificationResponse"):
-                if not arrival.judgement.accepted:
-                    self._wrong("M-22", str(arrival.judgement.violation), self.series.at(at - self.started))
+            if not incoming.answer:
+                if incoming.wrong is not None:
+                    self._wrong(*incoming.wrong, self.series.at(at - self.started))
                 return
-            if arrival.message_id in self.status_ids:
+            if incoming.message_id in self.status_ids:
                 self.counts["redelivered"] += 1  # the same status again: a retry (M-21), not a second one
                 return
-            self.status_ids[arrival.message_id] = at
-            ref = header.ref_to_message_id
+            self.status_ids[incoming.message_id] = at
+            ref = incoming.ref
             if ref in self.awaiting or ref in self.matched:
-                self._match(arrival, at)
+                self._match(incoming)
             else:
-                self.early.setdefault(ref or "", []).append((arrival, at))
+                self.early.setdefault(ref or "", []).append(incoming)
 
-    def _match(self, arrival: Arrival, at: float) -> None:
-        ref = arrival.header.ref_to_message_id
+    def _match(self, incoming: Incoming) -> None:
+        ref, at = incoming.ref, incoming.at
         window = self.series.at(at - self.started)
         if ref in self.matched:
             self.counts["duplicate_statuses"] += 1
             window.counts["duplicate_statuses"] += 1
-            self._example("duplicate status", f"a second answer {arrival.message_id} to {ref}")
+            self._example("duplicate status", f"a second answer {incoming.message_id} to {ref}")
             return
         awaited = self.awaiting.pop(ref)
-        self.matched[ref] = (arrival.message_id, at)
+        self.matched[ref] = (incoming.message_id, at)
         self.counts["statuses"] += 1
         window.counts["statuses"] += 1
         lag = max(0.0, at - awaited.receipt_at)
         self.status_lag.add(lag)
         self.series.at(awaited.receipt_at - self.started).status_lag.add(lag)
         try:
-            self._check(arrival, awaited)
+            self.check(incoming, awaited)  # the pack's checks (EFDX: M-22, A-02, A-01/A-03/A-04, A-05)
         except Violation as violation:
             self._wrong(violation.requirement, str(violation), window)
-
-    def _check(self, arrival: Arrival, awaited: Awaited) -> None:
-        """The suite's checks of an asynchronous answer (M-22, A-02, A-01/A-03/A-04, A-05)."""
-        due = ANSWERS.get(awaited.status, "StatusNotification")
-        if arrival.header.action != due:
-            raise Violation("A-01", f"a {due}", f"a {arrival.header.action}")
-        sent = _Sent(awaited.message_id, awaited.conversation_id)
-        if due == "StatusNotification":
-            judges = {"cancel": ("A-03",), "replace": ("A-04",)}.get(awaited.kind, ())
-            steps.check_status(arrival, sent, awaited.status, [], judges)
-            return
-        if arrival.judgement.violation is not None:
-            raise Violation(
-                "M-22", "a VerificationResponse that meets M-03..M-15", str(arrival.judgement.violation)
-            )
-        outcome = arrival.judgement.payload.findtext(f"{_F}Outcome")
-        if outcome != awaited.status:
-            raise Violation("A-05", f"Outcome {awaited.status}", f"Outcome {outcome}")
 
     # ------------------------------------------------------------------------------ time
 
@@ -187,7 +167,7 @@ class Ledger:
                     table.popitem(last=False)
             while self.early:
                 ref, arrivals = next(iter(self.early.items()))
-                if not final and now - arrivals[0][1] <= max(30.0, self.window_s):
+                if not final and now - arrivals[0].at <= max(30.0, self.window_s):
                     break
                 self.early.popitem(last=False)
                 self.counts["unexpected"] += len(arrivals)

@@ -1,7 +1,8 @@
 """One `conformance load` run: candidate, harness inbox, Locust processes, progress, verdict, report.
 
 Against the embedded reference NSW (no --config) the reference runs as `conformance reference
-serve` in a process of its own, as a candidate would, with the harness inbox as its SG peer. The
+serve` in a process of its own, as a candidate would, with the harness inbox as its peer (the
+profile's partner party). What is sent and judged is the profile's, through its load adapter. The
 Locust side runs in child processes (child.py): one ``local`` process, or a master and N workers
 on loopback (--workers N), or a master that waits for workers on other machines (--master-bind).
 """
@@ -18,20 +19,22 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from conformance import __version__
-from conformance.app.load import mix, verdict
-from conformance.app.load.inbox import GatewayFaults, load_inbox
+from conformance.app.load import verdict
+from conformance.app.load.adapter import LoadAdapter
+from conformance.app.load.inbox import REMEMBERED, BoundedLog, GatewayFaults
 from conformance.app.load.ledger import Ledger
-from conformance.harness.config import Capacity, Config, ConfigError
-from conformance.profiles.efdx.pki import TestPki
+from conformance.core.profile import Profile
+from conformance.harness import registry
+from conformance.harness.config import Capacity, Config, ConfigError, Tls
 
 CHILD = [sys.executable, "-m", "conformance.app.load.child"]
-REFERENCE_PARTY, HARNESS_PARTY = "KH", "SG"
 REFERENCE_STATUS_WINDOW_S = 10.0  # the reference sends at once; a status later than this is lost
 REFERENCE_PEER_TIMEOUT_S = 1.0
 
@@ -40,9 +43,17 @@ class LoadError(Exception):
     """Something that stops the run before it starts (exit 4), said in one line."""
 
 
+def adapter_of(profile: Profile) -> LoadAdapter:
+    """The profile's load adapter; LoadError when its pack cannot be load-tested."""
+    if profile.load is None:
+        raise LoadError(f"{profile.title} cannot be load-tested: its pack gives no load adapter")
+    return profile.load()
+
+
 @dataclass
 class LoadOptions:
     config: Config | None = None  # None: the embedded reference NSW
+    profile: Profile | None = None  # None: the default profile
     rate: float | None = None  # override the claimed rate
     duration_s: float | None = None  # override the claimed duration
     ramp_s: float = 2.0
@@ -68,14 +79,12 @@ class Target:
     sut: dict
 
 
-def reference_capacity() -> Capacity:
-    from conformance.profiles.efdx.reference.nsw import DECLARED_CAPACITY
-
-    return Capacity(**DECLARED_CAPACITY)
+def reference_capacity(adapter: LoadAdapter) -> Capacity:
+    return Capacity(**adapter.declared_capacity())
 
 
 @contextmanager
-def _reference(inbox_url: str, workdir: Path, options: LoadOptions):
+def _reference(profile: Profile, inbox_url: str, workdir: Path, options: LoadOptions):
     """The reference NSW as `conformance reference serve` in its own process; yields its inbox URL."""
     command = [
         sys.executable,
@@ -83,14 +92,16 @@ def _reference(inbox_url: str, workdir: Path, options: LoadOptions):
         "conformance.app.cli",
         "reference",
         "serve",
+        "--profile",
+        profile.key,
         "--party",
-        REFERENCE_PARTY,
+        profile.reference_party,
         "--port",
         "0",
         "--db",
         str(workdir / "reference.sqlite"),
         "--peer",
-        f"{HARNESS_PARTY}={inbox_url}",
+        f"{profile.partner_party}={inbox_url}",
         "--retry-schedule",
         "0.2,0.4,0.8",
         "--outbound-timeout",
@@ -121,19 +132,32 @@ def _child_env() -> dict:
     return env
 
 
-def _reference_config(url: str, tls: bool) -> Config:
+def _reference_config(profile: Profile, adapter: LoadAdapter, url: str, tls: bool) -> Config:
     return Config(
-        party=REFERENCE_PARTY,
+        party=profile.reference_party,
         inbox_url=url,
-        capabilities=frozenset({"replace", "cancel", "verification"}),
-        harness_party=HARNESS_PARTY,
-        capacity=reference_capacity(),
-        tls=__import__("conformance.harness.config", fromlist=["Tls"]).Tls(enabled=tls),
+        capabilities=adapter.reference_claims,
+        harness_party=profile.partner_party,
+        capacity=reference_capacity(adapter),
+        tls=Tls(enabled=tls),
+        profiles=(profile.key,),
     )
 
 
+def run_name() -> str:
+    """A short, unique prefix for one run's reference numbers."""
+    return "LD" + uuid.uuid4().hex[:6].upper()
+
+
 def _spec(
-    target: Target, options: LoadOptions, pki: TestPki, workdir: Path, rate: float, duration: float
+    profile: Profile,
+    adapter: LoadAdapter,
+    target: Target,
+    options: LoadOptions,
+    pki,
+    workdir: Path,
+    rate: float,
+    duration: float,
 ) -> dict:
     config = target.config
     base, _, rest = config.inbox_url.partition("://")[2].partition("/")
@@ -144,6 +168,7 @@ def _spec(
     # to the bound (at most 0.5 s counted: more users than that only make bursts).
     users = options.users or max(2, min(2000, math.ceil(rate * min(0.5, max(0.05, bound)) * 2) + 1))
     spec = {
+        "profile": profile.key,
         "base": f"{scheme}://{base}",
         "path": "/" + rest,
         "sender": config.harness_party,
@@ -152,10 +177,10 @@ def _spec(
         "users": users,
         "duration_s": duration,
         "ramp_s": options.ramp_s,
-        "weights": mix.weights_for(claims, options.weights),
+        "weights": adapter.weights_for(claims, options.weights),
         "settle_s": max(1.0, target.capacity.status_p95_s * 2 if target.capacity else 1.0),
         "request_timeout_s": config.windows.request_timeout_s,
-        "run": mix.run_name(),
+        "run": run_name(),
         "pki_dir": str(pki.directory),
         "tls": None,
     }
@@ -250,7 +275,9 @@ def _free_port() -> int:
 def run_load(options: LoadOptions) -> tuple[int, Path | None]:
     """Run; return the exit code (0 held, 1 not held or inconclusive) and the report folder."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per status
-    pki = TestPki.load()
+    profile = options.profile or registry.default()
+    adapter = adapter_of(profile)
+    pki = profile.load_pki()
     started_at = datetime.now(UTC)
     folder = options.report_dir / (started_at.strftime("%Y%m%dT%H%M%SZ") + "-load")
     try:
@@ -260,9 +287,9 @@ def run_load(options: LoadOptions) -> tuple[int, Path | None]:
             f"--report-dir: cannot write to {options.report_dir}: {exc.strerror or exc}"
         ) from None
     with ExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="efdx-load-")))
-        config = options.config
-        capacity = config.capacity if config else reference_capacity()
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"{profile.key}-load-")))
+        config = options.config.for_profile(profile.key) if options.config else None
+        capacity = config.capacity if config else reference_capacity(adapter)
         rate = options.rate or (capacity.rate_per_s if capacity else None)
         duration = options.duration_s or (capacity.duration_s if capacity else None)
         if not rate or not duration:
@@ -275,15 +302,15 @@ def run_load(options: LoadOptions) -> tuple[int, Path | None]:
         windows = config.windows if config else None
         status_window = windows.status_s if windows else REFERENCE_STATUS_WINDOW_S
         peer_timeout = windows.peer_timeout_s if windows else REFERENCE_PEER_TIMEOUT_S
-        ledger = Ledger(time.time(), options.ramp_s + duration, status_window)
+        ledger = Ledger(time.time(), options.ramp_s + duration, status_window, adapter.check_answer)
         faults = GatewayFaults(share, peer_timeout, options.seed) if share else None
         tls = config.tls.enabled if config else options.tls
         host, port = (config.harness_listen if config else "127.0.0.1:0").rsplit(":", 1)
         server_cert = None
         if config and config.tls.inbox_cert:
             server_cert = (str(config.tls.inbox_cert), str(config.tls.inbox_key))
-        harness_party = config.harness_party if config else HARNESS_PARTY
-        inbox = load_inbox(
+        harness_party = config.harness_party if config else profile.partner_party
+        inbox = adapter.inbox(
             harness_party,
             pki,
             ledger.arrival,
@@ -291,6 +318,7 @@ def run_load(options: LoadOptions) -> tuple[int, Path | None]:
             host=host,
             port=int(port),
             faults=faults,
+            message_log=BoundedLog(REMEMBERED),
             server_cert=server_cert,
         )
         try:
@@ -298,13 +326,18 @@ def run_load(options: LoadOptions) -> tuple[int, Path | None]:
         except OSError as exc:
             raise LoadError(f"harness.listen: cannot listen on {host}:{port}: {exc}") from None
         if config is None:
-            url = stack.enter_context(_reference(inbox.url, workdir, options))
-            config = _reference_config(url, options.tls)
-            sut = {"url": url, "party": REFERENCE_PARTY, "reference": True, "fault": options.reference_fault}
+            url = stack.enter_context(_reference(profile, inbox.url, workdir, options))
+            config = _reference_config(profile, adapter, url, options.tls)
+            sut = {
+                "url": url,
+                "party": profile.reference_party,
+                "reference": True,
+                "fault": options.reference_fault,
+            }
         else:
             sut = {"url": config.inbox_url, "party": config.party, "reference": False}
         target = Target(config, capacity, status_window, sut)
-        spec = _spec(target, options, pki, workdir, rate, duration)
+        spec = _spec(profile, adapter, target, options, pki, workdir, rate, duration)
         spec_file = workdir / "spec.json"
         spec_file.write_text(json.dumps(spec))
         children = Children(spec_file, options, ledger, workdir)
@@ -332,7 +365,7 @@ def run_load(options: LoadOptions) -> tuple[int, Path | None]:
     finished_at = datetime.now(UTC)
     results = {
         "kind": "load",
-        "profile": "EFDX 1.0",
+        "profile": profile.title,
         "harness_version": __version__,
         "sut": sut,
         "ics": {"party": config.party, "capacity": vars(capacity) if capacity else None},
@@ -484,7 +517,7 @@ class Progress:
 
 def _summary(out, results: dict, folder: Path) -> None:
     load = results["load"]
-    print(f"EFDX 1.0 capacity: {load['verdict']}", file=out)
+    print(f"{results['profile']} capacity: {load['verdict']}", file=out)
     for check in load["checks"]:
         mark = "held" if check["held"] else "NOT held"
         print(

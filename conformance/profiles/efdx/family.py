@@ -84,6 +84,11 @@ def family_profile(
 
         return validator(receiver, dialect)
 
+    def load() -> Any:
+        from conformance.profiles.efdx.load.adapter import FamilyLoad
+
+        return FamilyLoad(dialect)
+
     def build_vectors(day: date, out: Path) -> list[Path]:
         from conformance.profiles.efdx.vectors import build_all
 
@@ -115,5 +120,6 @@ def family_profile(
         namespaces=(codes.ENVELOPE_NS, codes.PAYLOAD_NS),
         validator=validator,
         build_vectors=build_vectors,
+        load=load,
         extras={"dialect": dialect, **(extras or {})},
     )

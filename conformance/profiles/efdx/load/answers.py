@@ -3,7 +3,8 @@
 What a message must get is the spec's (a Receipt, Duplicate or not) or the vector manifest's (the
 Error code of an invalid vector); the checks are the suite's: ``signals.check_receipt`` (M-19),
 ``signals.check_error`` (M-20, the code, RefToMessageId, Location), the HTTP status of the
-catalogue, and the suite's rules for which Errors may omit RefToMessageId or must give a Location.
+catalogue, and the suite's rules for which Errors may omit RefToMessageId or must give a Location,
+in the words of the profile run (its Dialect: EFDX 1.0's codes, or RCPX 1.0's).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import datetime
 from conformance.core.trust import TrustStore
 from conformance.core.violations import Violation
 from conformance.profiles.efdx import signals, steps
-from conformance.profiles.efdx.catalogue import requirement
+from conformance.profiles.efdx.dialect import EFDX, Dialect
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Expected:
     message_id: str | None
     action: str | None
     digests: tuple[str, ...] = ()
-    code: str | None = None  # an EFDX code: an Error; None: a Receipt
+    code: str | None = None  # the profile's error code: an Error; None: a Receipt
     duplicate: bool = False  # a Receipt with Duplicate=true
 
 
@@ -36,14 +37,21 @@ class Answer:
 
 
 def judge(
-    expected: Expected, answer: Answer, *, sender: str, candidate: str, trust: TrustStore, at: datetime
+    expected: Expected,
+    answer: Answer,
+    *,
+    sender: str,
+    candidate: str,
+    trust: TrustStore,
+    at: datetime,
+    dialect: Dialect = EFDX,
 ) -> Violation | None:
     """None when the answer is what the spec demands; otherwise the Violation, naming its requirement."""
     try:
         if expected.code is None:
-            _receipt(expected, answer, sender, candidate, trust, at)
+            _receipt(expected, answer, sender, candidate, trust, at, dialect)
         else:
-            _error(expected, answer, sender, candidate, trust, at)
+            _error(expected, answer, sender, candidate, trust, at, dialect)
     except Violation as violation:
         return violation
     return None
@@ -62,7 +70,7 @@ def _summary(answer: Answer) -> str:
     return f"HTTP {answer.status} " + answer.body[:200].decode("utf-8", "replace").replace("\n", " ")
 
 
-def _receipt(expected: Expected, answer: Answer, sender: str, candidate: str, trust, at) -> None:
+def _receipt(expected: Expected, answer: Answer, sender: str, candidate: str, trust, at, dialect) -> None:
     if answer.status != 200:
         raise Violation(
             steps.RECEIPT_DUE.get(expected.action or "", "M-19"), "HTTP 200 with a Receipt", _summary(answer)
@@ -76,6 +84,7 @@ def _receipt(expected: Expected, answer: Answer, sender: str, candidate: str, tr
         sent_digests=expected.digests,
         trust=trust,
         at=at,
+        dialect=dialect,
     )
     if receipt.duplicate != expected.duplicate:
         raise Violation(
@@ -85,10 +94,11 @@ def _receipt(expected: Expected, answer: Answer, sender: str, candidate: str, tr
         )
 
 
-def _error(expected: Expected, answer: Answer, sender: str, candidate: str, trust, at) -> None:
+def _error(expected: Expected, answer: Answer, sender: str, candidate: str, trust, at, dialect) -> None:
     code = expected.code
-    failed = signals.code_requirement(code)
-    status = requirement(failed).http_status
+    failed = signals.code_requirement(code, dialect)
+    status = dialect.catalogue.requirement(failed).http_status
+    unread = {dialect.error_code(rid) for rid in steps.UNREAD_REQUIREMENTS}
     if answer.status != status:
         raise Violation(failed, f"HTTP {status} with an Error {code}", _summary(answer))
     _media_type(answer, "M-20")
@@ -100,6 +110,7 @@ def _error(expected: Expected, answer: Answer, sender: str, candidate: str, trus
         expected_code=code,
         trust=trust,
         at=at,
-        ref_optional=code in steps.UNREAD,
+        ref_optional=code in unread,
         location_required=failed if failed in steps.LOCATION_GIVEN else None,
+        dialect=dialect,
     )

@@ -9,18 +9,19 @@ vectors that must be refused with the manifest's code. Its memory is bounded (th
 from __future__ import annotations
 
 import random
-import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from conformance.app.load.answers import Expected
-from conformance.app.load.generator import Generator
-from conformance.profiles.efdx import messages, steps, vectors
+from conformance.profiles.efdx import steps, vectors
+from conformance.profiles.efdx.dialect import EFDX, Dialect
+from conformance.profiles.efdx.load.answers import Expected
+from conformance.profiles.efdx.load.generator import Generator
 from conformance.profiles.efdx.pki import TestPki
 
 # Invalid vectors refused synchronously; each keeps its code for as long as a soak runs (every
 # check they fail comes before M-15 in section 5's order, or is M-15 itself on a stale Timestamp).
+# Every profile of the family has them, under the same ids, with its own codes in its manifest.
 INVALID_VECTORS = (
     "m01-not-well-formed",
     "m03-missing-conversation-id",
@@ -55,6 +56,15 @@ class Planned:
     vector: str | None = None
     conversation: str | None = None
 
+    @property
+    def message_id(self) -> str | None:
+        return self.expected.message_id
+
+    @property
+    def receipt(self) -> bool:
+        """Whether the answer due is a Receipt (its latency is the receipt latency of P-02)."""
+        return self.expected.code is None
+
 
 @dataclass
 class Invalid:
@@ -63,13 +73,17 @@ class Invalid:
     expected: Expected
 
 
-def invalid_messages(pki: TestPki, sender: str, receiver: str, at: datetime) -> list[Invalid]:
+def invalid_messages(
+    pki: TestPki, sender: str, receiver: str, at: datetime, dialect: Dialect = EFDX
+) -> list[Invalid]:
     """The invalid vectors, built once for the run, with the manifest's code."""
-    manifest = {vector.id: vector for vector in vectors.load_manifest()}
+    manifest = {vector.id: vector for vector in vectors.load_manifest(dialect=dialect)}
     made = []
     for vector_id in INVALID_VECTORS:
-        body = vectors.build_vector(vector_id, at.date(), pki, at, sender=sender, receiver=receiver)
-        message_id, _, action, _ = steps._facts(body)  # our own bytes: read without judging
+        body = vectors.build_vector(
+            vector_id, at.date(), pki, at, sender=sender, receiver=receiver, dialect=dialect
+        )
+        message_id, _, action, _ = steps._facts(body, dialect)  # our own bytes: read without judging
         code = manifest[vector_id].expect_code
         made.append(Invalid(vector_id, body, Expected(message_id, action, code=code)))
     return made
@@ -84,6 +98,7 @@ class Partner:
     weights: dict[str, int]
     sender: str
     name: str  # unique in the run: reference numbers derive from it
+    dialect: Dialect = EFDX
     settle_s: float = 1.0  # a CO is replaced or cancelled only this long after its Receipt
     rng: random.Random = field(default_factory=random.Random)
     taken: deque = field(default_factory=lambda: deque(maxlen=64))  # (reference, receipt time)
@@ -129,7 +144,11 @@ class Partner:
         self, kind: str, action: str, reference: str, *, status: str, replaced: str | None = None
     ) -> Planned:
         made = self.generator.make(
-            action, reference, messages.message_id(self.sender), datetime.now(UTC), replaces=replaced
+            action,
+            reference,
+            self.dialect.messages.message_id(self.sender),
+            datetime.now(UTC),
+            replaces=replaced,
         )
         expected = Expected(made.message_id, action, made.digests)
         return Planned(
@@ -149,8 +168,3 @@ class Partner:
         self.sent.append(planned)
         if planned.kind in ("issue", "replace"):
             self.taken.append((planned.co, now))
-
-
-def run_name() -> str:
-    """A short, unique prefix for one run's reference numbers."""
-    return "LD" + uuid.uuid4().hex[:6].upper()

@@ -1,4 +1,4 @@
-"""Signed messages at load speed, made by the profile's own builders.
+"""Signed messages at load speed, made by the profile's own builders (any dialect of the family).
 
 The vector builders (``vectors.Build``) make one message of each kind with sentinel values in
 place of what changes per message (ReferenceNumber, Replaces, MessageId, Timestamp). Exclusive
@@ -23,14 +23,13 @@ from conformance.core import signing
 from conformance.core import xmldsig as ds
 from conformance.core.trust import Credential
 from conformance.profiles.efdx import messages, vectors
-from conformance.profiles.efdx.codes import EFORMD_NS, ENVELOPE_NS
+from conformance.profiles.efdx.dialect import EFDX, Dialect
 from conformance.profiles.efdx.pki import TestPki
 
-_E, _F = f"{{{ENVELOPE_NS}}}", f"{{{EFORMD_NS}}}"
 # What changes per message; each sentinel is XML-safe text no builder writes anywhere else.
 REF, REPLACES, MID = "ZQREFSENTINELZQ", "ZQREPSENTINELZQ", "zqmidsentinelzq@load.efdx"
 TS_MOMENT = datetime(2031, 7, 7, 7, 7, 7, tzinfo=UTC)
-TS = messages.utc_timestamp(TS_MOMENT)
+TS = messages.utc_timestamp(TS_MOMENT)  # the same text in every dialect of the family
 # Values computed per message: the CO's digest and signature, the envelope's digests and signature.
 CO_DIGEST, CO_SIG, HEADER_DIGEST, PAYLOAD_DIGEST, ENV_SIG = (
     "\x00co-digest\x00",
@@ -81,16 +80,18 @@ class Made:
 class MessageTemplate:
     """One action's message from ``sender`` to ``receiver``, built once by ``vectors.Build``."""
 
-    def __init__(self, action: str, pki: TestPki, sender: str, receiver: str, day: date) -> None:
-        self.action, self.sender = action, sender
+    def __init__(
+        self, action: str, pki: TestPki, sender: str, receiver: str, day: date, dialect: Dialect = EFDX
+    ) -> None:
+        self.action, self.sender, self.messages = action, sender, dialect.messages
         self.nsw: Credential = pki.nsw(sender)
         self.authority: Credential = pki.authority(sender)
-        build = sample_build(action, pki, sender, receiver, day)
+        build = sample_build(action, pki, sender, receiver, day, dialect=dialect)
         text = build.bytes().decode("utf-8")
         root = etree.fromstring(text.encode("utf-8"))
         header, payload, signature = ds.element_children(root)[:3]
-        co = payload[0] if payload[0].tag == f"{_F}CertificateOfOrigin" else None
-        self.issuing = payload[0].findtext(f"{_F}IssuingCountry")
+        co = payload[0] if payload[0].tag == dialect.p(dialect.codes.CO_ELEMENT) else None
+        self.issuing = payload[0].findtext(dialect.p("IssuingCountry"))
         plain = {REF: "ref", REPLACES: "replaces", MID: "mid", TS: "ts"}
         found = dict(plain)
         self.co_c14n = self.co_signed_info = None
@@ -115,7 +116,7 @@ class MessageTemplate:
             "ref": reference,
             "replaces": replaces or "",
             "mid": message_id,
-            "ts": messages.utc_timestamp(at),
+            "ts": self.messages.utc_timestamp(at),
         }
         if self.co_c14n is not None:
             values["co_digest"] = _sha256(self.co_c14n.render(values))
@@ -126,7 +127,7 @@ class MessageTemplate:
         return Made(
             self.document.render(values),
             message_id,
-            messages.conversation_id(self.issuing, reference),
+            self.messages.conversation_id(self.issuing, reference),
             (values["header_digest"], values["payload_digest"]),
         )
 
@@ -163,6 +164,7 @@ def sample_build(
     replaces: str = REPLACES,
     message_id: str = MID,
     at: datetime = TS_MOMENT,
+    dialect: Dialect = EFDX,
 ) -> vectors.Build:
     """The builder's valid message of ``action`` with these values (the sentinels by default)."""
     build = vectors.Build(
@@ -174,6 +176,7 @@ def sample_build(
         receiver=receiver,
         message_id=message_id,
         timestamp=at,
+        dialect=dialect,
     )
     # A VerificationRequest asks about a CO the receiver issued (A-05); the rest are the sender's COs.
     issuing = receiver if action == "VerificationRequest" else sender
@@ -188,9 +191,13 @@ def sample_build(
 class Generator:
     """Every action's template for one sender and receiver; makes messages at load speed."""
 
-    def __init__(self, pki: TestPki, sender: str, receiver: str, day: date | None = None) -> None:
+    def __init__(
+        self, pki: TestPki, sender: str, receiver: str, day: date | None = None, dialect: Dialect = EFDX
+    ) -> None:
         day = day or datetime.now(UTC).date()
-        self.templates = {action: MessageTemplate(action, pki, sender, receiver, day) for action in ACTIONS}
+        self.templates = {
+            action: MessageTemplate(action, pki, sender, receiver, day, dialect) for action in ACTIONS
+        }
 
     def make(
         self, action: str, reference: str, message_id: str, at: datetime, replaces: str | None = None
