@@ -4,12 +4,14 @@ profile-qualified; a results.json from before (bare IDs) is read as EFDX 1.0's."
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
 from conformance.app import cli
 from conformance.app.run import RunOptions, run
+from conformance.profiles.efdx.pack import PROFILE as EFDX
 
 
 @pytest.fixture(scope="module")
@@ -21,6 +23,7 @@ def runs(tmp_path_factory):
             requirements=("M-10", "M-11"),
             report_dir=tmp_path_factory.mktemp(name),
             live=False,
+            profile=EFDX,
         )
         folders[name] = run(options)[1]
     return folders
@@ -81,7 +84,8 @@ def test_a_reports_folder_keeps_its_history(tmp_path, capsys):
     from lxml import html
 
     for fault in (None, "ignore-crl"):
-        run(RunOptions(reference_fault=fault, requirements=("M-10",), report_dir=tmp_path, live=False))
+        options = RunOptions(reference_fault=fault, requirements=("M-10",), report_dir=tmp_path, live=False)
+        run(dataclasses.replace(options, profile=EFDX))
     first, second = sorted(folder for folder in tmp_path.iterdir() if folder.is_dir())
     since = json.loads((second / "results.json").read_text())["since_previous"]
     assert (since["run"], since["newly_failing"], since["fixed"]) == (first.name, ["EFDX 1.0 M-10"], [])

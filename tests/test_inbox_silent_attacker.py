@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from conformance.app.run import RunOptions, run
 from conformance.harness.session import Harness
+from conformance.profiles.efdx.pack import PROFILE as EFDX
 
 
 def test_a_silent_connection_to_the_tls_inbox_changes_no_verdict(tmp_path, monkeypatch, capsys):
@@ -24,7 +25,7 @@ def test_a_silent_connection_to_the_tls_inbox_changes_no_verdict(tmp_path, monke
 
     monkeypatch.setattr(Harness, "start", start_then_attack)
     try:
-        code, folder = run(RunOptions(tls=True, report_dir=tmp_path, live=False))
+        code, folder = run(RunOptions(tls=True, report_dir=tmp_path, live=False, profile=EFDX))
     finally:
         for connection in held:
             connection.close()

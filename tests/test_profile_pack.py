@@ -136,16 +136,17 @@ def test_a_pack_that_does_not_load_is_named_not_fatal(monkeypatch):
 
 
 def test_a_default_run_covers_every_installed_profile_each_with_its_verdict(toy_site, tmp_path):
-    """`conformance run` with the toy pack installed: EFDX 1.0 and TOY 0.1, one after the other against
-    their reference NSWs, in one report folder; every ID qualified by its profile."""
+    """`conformance run` with the toy pack installed: EFDX 1.0, RCPX 1.0 and TOY 0.1, one after the other
+    against their reference NSWs, in one report folder; every ID qualified by its profile."""
     from lxml import etree
 
     ran = conformance(toy_site, "run", "--report-dir", str(tmp_path / "r"), cwd=tmp_path)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     results = results_of(tmp_path / "r")
-    assert results["profile"] == "EFDX 1.0 + TOY 0.1" and results["verdict"] == "conformant"
+    assert results["profile"] == "EFDX 1.0 + RCPX 1.0 + TOY 0.1" and results["verdict"] == "conformant"
     assert [(row["key"], row["title"], row["verdict"]) for row in results["profiles"]] == [
         ("efdx", "EFDX 1.0", "conformant"),
+        ("rcpx", "RCPX 1.0", "conformant"),
         ("toy", "TOY 0.1", "conformant"),
     ]
     assert profile_row(results, "TOY 0.1")["counts"] == {"pass": 2}
@@ -156,23 +157,25 @@ def test_a_default_run_covers_every_installed_profile_each_with_its_verdict(toy_
         "test_toy.py::test_ping_is_answered": "pass",
         "test_toy.py::test_garbage_is_refused": "pass",
     }
+    keys = {"EFDX 1.0": "efdx", "RCPX 1.0": "rcpx", "TOY 0.1": "toy"}
     for test in results["tests"]:
-        key = "toy" if test["profile"] == "TOY 0.1" else "efdx"
+        key = keys[test["profile"]]
         assert test["id"] == f"{key}/{test['nodeid']}"
         assert all(rid.startswith(f"{test['profile']} ") for rid in test["requirements"])
     assert "toy/test_toy.py::test_ping_is_answered" in ran.stdout
-    assert "run: conformant (EFDX 1.0 conformant; TOY 0.1 conformant)" in ran.stdout
+    assert "run: conformant (EFDX 1.0 conformant; RCPX 1.0 conformant; TOY 0.1 conformant)" in ran.stdout
 
     (folder,) = [path for path in (tmp_path / "r").iterdir() if path.is_dir()]
     junit = etree.parse(str(folder / "junit.xml"))
     schema = etree.XMLSchema(etree.parse(str(Path(__file__).parent / "data" / "junit-common.xsd")))
     assert schema.validate(junit), schema.error_log
     suites = junit.getroot().findall("testsuite")
-    assert [suite.get("name") for suite in suites] == ["EFDX 1.0 conformance", "TOY 0.1 conformance"]
-    toy = {p.get("name"): p.get("value") for p in suites[1].find("properties")}
+    names = ["EFDX 1.0 conformance", "RCPX 1.0 conformance", "TOY 0.1 conformance"]
+    assert [suite.get("name") for suite in suites] == names
+    toy = {p.get("name"): p.get("value") for p in suites[2].find("properties")}
     assert (toy["profile"], toy["verdict"], toy["run_verdict"]) == ("TOY 0.1", "conformant", "conformant")
     assert toy["requirement TOY 0.1 TOY-2"] == "pass" and "requirement EFDX 1.0 M-06" not in toy
-    assert {case.get("classname") for case in suites[1].iter("testcase")} == {"toy/test_toy"}
+    assert {case.get("classname") for case in suites[2].iter("testcase")} == {"toy/test_toy"}
     assert all(case.get("classname").startswith("efdx/") for case in suites[0].iter("testcase"))
     page = (folder / "report.html").read_text()
     assert 'data-group="profile" value="TOY 0.1"' in page and 'data-group="profile" value="EFDX 1.0"' in page

@@ -144,7 +144,8 @@ def results(reports: Path) -> dict:
 
 def test_the_live_count_moves_during_the_run(spawn, tmp_path):
     """Before: `0/0 tests` the whole run, then the total at the end."""
-    child = spawn("run", "--requirement", "M-06", "--report-dir", str(tmp_path / "reports"))
+    reports = str(tmp_path / "reports")
+    child = spawn("run", "--profile", "efdx", "--requirement", "M-06", "--report-dir", reports)
     moving, moving_at = child.screen.wait_for(r"\b([1-9]\d*)/([1-9]\d*) tests", START_BOUND_S)
     _, summary_at = child.screen.wait_for(r"EFDX 1\.0 conformance: ", 60)
     assert child.wait() == 0

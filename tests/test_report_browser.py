@@ -33,6 +33,7 @@ from conftest import require_tool
 
 from conformance.app.run import RunOptions, run
 from conformance.profiles.efdx import catalogue
+from conformance.profiles.efdx.pack import PROFILE as EFDX
 from conformance.results import xmlview
 
 START_TIMEOUT_S = 20.0  # Chromium writing DevToolsActivePort
@@ -289,7 +290,7 @@ def reports(tmp_path_factory) -> dict[str, Path]:
     """Two report folders: the whole suite against the reference (conformant; a subset could only be
     incomplete) and M-06 against ignore-digests (not conformant)."""
     conformant_code, conformant = run(
-        RunOptions(report_dir=tmp_path_factory.mktemp("conformant"), live=False)
+        RunOptions(report_dir=tmp_path_factory.mktemp("conformant"), live=False, profile=EFDX)
     )
     fault_code, fault = run(
         RunOptions(
@@ -297,6 +298,7 @@ def reports(tmp_path_factory) -> dict[str, Path]:
             live=False,
             requirements=("M-06",),
             reference_fault="ignore-digests",
+            profile=EFDX,
         )
     )
     crl_code, crl = run(
@@ -305,6 +307,7 @@ def reports(tmp_path_factory) -> dict[str, Path]:
             live=False,
             requirements=("M-10",),
             reference_fault="ignore-crl",
+            profile=EFDX,
         )
     )
     assert (conformant_code, fault_code, crl_code) == (0, 1, 1)

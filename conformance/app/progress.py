@@ -64,6 +64,7 @@ class Progress:
         self._operator_stream = self._own(sys.stderr)
         self.done, self.total, self.current, self.waiting = 0, 0, "", ""
         self.prefix, self.profile_line = "", ""  # the profile's key/ before test IDs; "EFDX 1.0 (1 of 2)"
+        self._header: str | None = None  # a profile's header line, said at its first test
         self.counts: dict[str, int] = {}
         self._quiet_reason: str | None = None
         self._live: Live | None = None
@@ -104,11 +105,15 @@ class Progress:
         """The next profile's tests follow: their IDs are qualified by its key; counts start again."""
         self.prefix = f"{key}/"
         self.done, self.total, self.current, self.waiting = 0, 0, "", ""
+        # said when its first test starts: a profile none of whose tests is selected prints nothing
+        self._header = f"{title}: running its suite" if several else None
         if several:
             self.profile_line = title
-            self.announce(f"{title}: running its suite")
 
     def started(self, nodeid: str, total: int) -> None:
+        if self._header is not None:
+            header, self._header = self._header, None
+            self.announce(header)
         self.total, self.current, self.waiting = total, self.prefix + nodeid, ""
         self._refresh()
 
