@@ -17,10 +17,12 @@ from lxml import etree
 from conformance.profiles.efdx.reference.faults import FAULTS as EFDX_FAULTS
 from conformance.profiles.efdx.reference.faults import Fault
 from conformance.profiles.efdx.reference.lax import dropping
-from conformance.profiles.rcpx import rules
+from conformance.profiles.rcpx import codes, rules
 from conformance.profiles.rcpx.catalogue import catalogue
 
 SIGNATURE_RULE = "RBR-12"  # judged by the CO signature check, whose faults are EFDX's (mapped)
+# Purposes whose right answer is acceptance, judged by RCPX's own sequences (not by a vector).
+ACCEPTED_IN_SEQUENCES = frozenset({"RBR-11/per-issuing-country"})
 
 
 def _shared() -> list[Fault]:
@@ -59,7 +61,11 @@ def _acceptances() -> frozenset[str]:
 def _ignoring(rule: str) -> Fault:
     """Switching a rule off breaks every purpose of it that a document breaks; not its boundaries,
     where the right answer is acceptance (those need a fault of their own, or show as a gap)."""
-    purposes = [item.id for item in catalogue().of_requirement(rule) if item.id not in _acceptances()]
+    purposes = [
+        item.id
+        for item in catalogue().of_requirement(rule)
+        if item.id not in _acceptances() and item.id not in ACCEPTED_IN_SEQUENCES
+    ]
     title = catalogue().requirement(rule).title
     return Fault(
         f"ignore-{rule.lower()}",
@@ -74,7 +80,7 @@ def _texts(co: etree._Element, path: str) -> list[str]:
     return [(node.text or "").strip() for node in co.iterfind(path)]
 
 
-def _rvc_at_40(co: etree._Element, today: date) -> bool:
+def _rvc_at_40(co: etree._Element, today: date, history) -> bool:
     items = co.iterfind("{*}Item/{*}OriginCriterion")
     return any(
         item.findtext("{*}Code") == "RVC" and Decimal(item.findtext("{*}Percent") or "0") == 40
@@ -82,7 +88,7 @@ def _rvc_at_40(co: etree._Element, today: date) -> bool:
     )
 
 
-def _departure_plus_12_months(co: etree._Element, today: date) -> bool:
+def _departure_plus_12_months(co: etree._Element, today: date, history) -> bool:
     departure, issued = co.findtext("{*}Transport/{*}DepartureDate"), co.findtext("{*}IssueDate")
     return (
         bool(departure and issued)
@@ -90,8 +96,20 @@ def _departure_plus_12_months(co: etree._Element, today: date) -> bool:
     )
 
 
+def _reference_used_anywhere(co: etree._Element, today: date, history) -> bool:
+    """RBR-11 keyed by ReferenceNumber alone: another party's CO with it counts (the fault)."""
+    reference, country = co.findtext("{*}ReferenceNumber"), co.findtext("{*}IssuingCountry")
+    return any(history.accepted(party, reference) for party in codes.PARTIES if party != country)
+
+
 # Boundaries made exclusive: each rejects, under the rule, the case the rule accepts.
 BOUNDARY_FAULTS = (
+    Fault(
+        "reference-numbers-global",
+        "RBR-11/per-issuing-country",
+        "takes a ReferenceNumber used by any party's accepted CO as used (RBR-11 ignores the country)",
+        rejects=("RBR-11", _reference_used_anywhere),
+    ),
     Fault(
         "rvc-40-exclusive",
         "RBR-03/rvc-40-inclusive",
@@ -102,7 +120,7 @@ BOUNDARY_FAULTS = (
         "back-to-back-refused",
         "RBR-05/back-to-back-taken",
         "rejects every back-to-back CO (origin from its OriginalProof)",
-        rejects=("RBR-05", lambda co, today: "true" in _texts(co, "{*}Remarks/{*}BackToBack")),
+        rejects=("RBR-05", lambda co, today, history: "true" in _texts(co, "{*}Remarks/{*}BackToBack")),
     ),
     Fault(
         "departure-window-exclusive",
@@ -116,7 +134,7 @@ BOUNDARY_FAULTS = (
         "rejects HS chapters 01 and 97, the first and last valid ones",
         rejects=(
             "RBR-13",
-            lambda co, today: any(c[:2] in ("01", "97") for c in _texts(co, "{*}Item/{*}HSCode")),
+            lambda co, today, history: any(c[:2] in ("01", "97") for c in _texts(co, "{*}Item/{*}HSCode")),
         ),
     ),
 )

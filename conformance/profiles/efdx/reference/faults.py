@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from lxml import etree
 
@@ -28,9 +29,9 @@ class Fault:
     policy: Policy = STRICT  # how its receiver judges (STRICT for faults of behaviour)
     also: tuple[str, ...] = ()  # further purposes it breaks (a fault that switches off a whole rule)
     load_only: bool = False  # shows only in a stream of messages: `conformance load` catches it
-    # A boundary made exclusive: the rule's ID and a test on (CO, day of receipt) that rejects a CO
-    # the rule accepts (its boundary case). Only the reference NSW reads it.
-    rejects: tuple[str, Callable[[etree._Element, date], bool]] | None = None
+    # A boundary made exclusive: the rule's ID and a test on (CO, day of receipt, history of accepted
+    # COs) that rejects a CO the rule accepts (its boundary case). Only the reference NSW reads it.
+    rejects: tuple[str, Callable[[etree._Element, date, Any], bool]] | None = None
 
     @property
     def requirement(self) -> str:

@@ -210,7 +210,7 @@ class ReferenceNsw:
             findings.append(
                 rules.Finding(f"{rule}06", "IssueDate 12 months ago (the seeded fault)", "IssueDate")
             )
-        if self.fault and self.fault.rejects and self.fault.rejects[1](payload, now.date()):
+        if self.fault and self.fault.rejects and self.fault.rejects[1](payload, now.date(), tx):
             findings.append(rules.Finding(self.fault.rejects[0], f"the seeded fault {self.fault_name}", "."))
         reasons = rules.failed_rules(findings)
         # both profiles number the issue-date window 06 and "the named CO was accepted" 14
