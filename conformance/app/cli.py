@@ -201,7 +201,13 @@ def build_parser() -> argparse.ArgumentParser:
     faults.set_defaults(handler=_reference_faults)
     serve = reference.add_parser("serve", help="serve one party's reference NSW until SIGINT/SIGTERM")
     serve.add_argument("--party", type=parse_party, required=True)
-    _add_profile_option(serve)
+    serve.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="the profile (default efdx); repeated: one process serves each on its own path (plain HTTP)",
+    )
     serve.add_argument("--port", type=int, required=True, help="0 picks a free port (printed)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--tls", action="store_true", help="HTTPS with mutual TLS (test PKI)")
@@ -417,42 +423,64 @@ def _reference_serve(args: argparse.Namespace) -> int:
 
     from conformance.core.profile import ReferenceSettings
 
-    profile = _profile(args.profile)
-    if args.party not in profile.parties:
-        raise UsageError(
-            f"--party {args.party}: not a party of {profile.title} ({' '.join(profile.parties)})"
-        )
+    profiles = [_profile(name) for name in dict.fromkeys(args.profile)] or [_profile(None)]
+    if len(profiles) > 1 and args.tls:
+        raise UsageError("--tls serves one profile per process (each has its own test PKI)")
+    for profile in profiles:
+        if args.party not in profile.parties:
+            raise UsageError(
+                f"--party {args.party}: not a party of {profile.title} ({' '.join(profile.parties)})"
+            )
     peers = {}
     for item in args.peer:
         party, _, url = item.partition("=")
-        if not url or party.upper() not in profile.parties:
+        if not url or not any(party.upper() in profile.parties for profile in profiles):
             raise UsageError(f"--peer wants PARTY=URL, not {item!r}")
         peers[party.upper()] = url
     try:
-        profile.fault(args.fault)
+        if args.fault and not any(_knows(profile, args.fault) for profile in profiles):
+            profiles[0].fault(args.fault)  # names the choices
         schedule = tuple(float(value) for value in args.retry_schedule.split(","))
     except (KeyError, ValueError) as exc:
         raise UsageError(_message(exc)) from None
-    settings = ReferenceSettings(
-        party=args.party,
-        db=args.db or Path("reports") / f"reference-{args.party}.sqlite",
-        peers=peers,
-        fault=args.fault,
-        status_delay=args.status_delay,
-        retry_schedule=schedule,
-        outbound_timeout=args.outbound_timeout,
-        trigger_token=args.trigger_token or os.environ.get("EFDX_TEST_TOKEN"),
-        tls=args.tls,
-    )
+
+    def settings_of(profile) -> ReferenceSettings:
+        db = args.db or Path("reports") / f"reference-{args.party}.sqlite"
+        if len(profiles) > 1:  # one store per profile
+            db = db.with_name(f"{db.stem}-{profile.key}{db.suffix}")
+        return ReferenceSettings(
+            party=args.party,
+            db=db,
+            peers={party: url for party, url in peers.items() if party in profile.parties},
+            fault=args.fault if _knows(profile, args.fault) else None,
+            status_delay=args.status_delay,
+            retry_schedule=schedule,
+            outbound_timeout=args.outbound_timeout,
+            trigger_token=args.trigger_token or os.environ.get("EFDX_TEST_TOKEN"),
+            tls=args.tls,
+        )
+
+    first, *others = profiles
 
     def announce(base: str) -> None:
         fault_note = f" with fault {args.fault}" if args.fault else ""
-        print(f"reference NSW {args.party}{fault_note} at {base}{profile.inbox_path}", flush=True)
-        if settings.trigger_token:
-            print(f"test trigger at {base}{profile.trigger_path}", flush=True)
+        for profile in profiles:
+            print(f"reference NSW {args.party}{fault_note} at {base}{profile.inbox_path}", flush=True)
+            if settings_of(profile).trigger_token:
+                print(f"test trigger at {base}{profile.trigger_path}", flush=True)
 
-    profile.serve_reference(settings, args.host, args.port, announce)
+    together = tuple((profile, settings_of(profile)) for profile in others)
+    try:  # a pack that serves only itself takes no fifth argument
+        first.serve_reference(
+            settings_of(first), args.host, args.port, announce, *((together,) if others else ())
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     return EXIT_OK
+
+
+def _knows(profile, fault: str | None) -> bool:
+    return fault is not None and any(found.name == fault for found in profile.faults())
 
 
 def _load(args: argparse.Namespace) -> int:

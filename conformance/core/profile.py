@@ -71,8 +71,10 @@ class Profile:
     new_build: Callable[..., Any]  # a message under construction (the harness's `build`)
     after_suite: Callable[[Any], None]  # checks over the whole run (e.g. answers that came twice)
     start_reference: Callable[[ReferenceSettings], AbstractContextManager[RunningReference]]
-    # `conformance reference serve`: serve on host:port until SIGINT/SIGTERM; announce(base URL) once up
-    serve_reference: Callable[[ReferenceSettings, str, int, Callable[[str], None]], None]
+    # `conformance reference serve`: serve on host:port until SIGINT/SIGTERM; announce(base URL) once up.
+    # A pack may serve other profiles' reference NSWs in the same process (their paths differ), given
+    # as (profile, settings) pairs; it raises ValueError for one it cannot.
+    serve_reference: Callable[..., None]
     reference_party: str
     faults: Callable[[], Sequence[SeededFault]]
     spec_text: Callable[[str], str]  # a requirement's text in the spec, for reports and `spec ID`

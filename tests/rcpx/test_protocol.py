@@ -133,3 +133,45 @@ def test_one_process_serves_both_profiles_on_their_own_paths():
                 nsw.stop()
     assert to_rcpx.status_code == 200 and b"urn:rcpx:envelope:1" in to_rcpx.content
     assert garbage.status_code == 400 and b"EFDX-M01" in garbage.content
+
+
+def test_reference_serve_runs_both_profiles_in_one_process(tmp_path):
+    """`conformance reference serve --profile efdx --profile rcpx`: one port, both paths, each
+    answering in its own profile's words; SIGTERM stops both."""
+    import signal
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-c", "import sys; from conformance.app.cli import main; sys.exit(main())"]
+    process = subprocess.Popen(
+        [
+            *command,
+            "reference",
+            "serve",
+            "--party",
+            "KH",
+            "--profile",
+            "efdx",
+            "--profile",
+            "rcpx",
+            "--port",
+            "0",
+        ]
+        + ["--db", str(tmp_path / "kh.sqlite")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        urls = [process.stdout.readline().split(" at ")[1].strip() for _ in range(2)]
+        assert [url.rsplit(":", 1)[1].split("/", 1)[1] for url in urls] == [
+            "efdx/1/messages",
+            "rcpx/1/messages",
+        ]
+        xml = {"Content-Type": "application/xml"}
+        answers = [requests.post(url, data=b"<not-xml", headers=xml, timeout=10) for url in urls]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    assert [answer.status_code for answer in answers] == [400, 400]
+    assert b"EFDX-M01" in answers[0].content and b"RCPX-M01" in answers[1].content
+    assert sorted(path.name for path in tmp_path.glob("*.sqlite")) == ["kh-efdx.sqlite", "kh-rcpx.sqlite"]

@@ -69,15 +69,25 @@ def family_profile(
             yield reference
 
     def serve_reference(
-        settings: ReferenceSettings, host: str, port: int, announce: Callable[[str], None]
+        settings: ReferenceSettings,
+        host: str,
+        port: int,
+        announce: Callable[[str], None],
+        others: tuple[tuple[Profile, ReferenceSettings], ...] = (),
     ) -> None:
+        """One process, one port: this profile's reference NSW and those of other profiles of the
+        family on their own paths (RCPX section 4: a candidate may serve both on one base URL)."""
         from conformance.profiles.efdx.reference.nsw import ReferenceNsw
         from conformance.profiles.efdx.reference.server import run_until_signalled, serve
 
-        nsw = ReferenceNsw(nsw_settings(settings))
-        server = serve(nsw, host, port, tls=settings.tls)
+        nsws = [ReferenceNsw(nsw_settings(settings))]
+        for other, other_settings in others:
+            if not isinstance(other.extras.get("dialect"), Dialect):
+                raise ValueError(f"{other.title} is not of the EFDX family: it needs a process of its own")
+            nsws.append(ReferenceNsw(other.extras["reference_settings"](other_settings)))
+        server = serve(nsws[0], host, port, tls=settings.tls, also=nsws[1:])
         scheme = "https" if settings.tls else "http"
-        run_until_signalled(nsw, server, lambda running: announce(f"{scheme}://{host}:{running.port}"))
+        run_until_signalled(nsws, server, lambda running: announce(f"{scheme}://{host}:{running.port}"))
 
     def validator(receiver: str) -> Any:
         from conformance.profiles.efdx.offline import validator
@@ -121,5 +131,5 @@ def family_profile(
         validator=validator,
         build_vectors=build_vectors,
         load=load,
-        extras={"dialect": dialect, **(extras or {})},
+        extras={"dialect": dialect, "reference_settings": nsw_settings, **(extras or {})},
     )

@@ -13,7 +13,7 @@ import signal
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 
@@ -222,28 +222,39 @@ def cut_connections(server: BaseWSGIServer) -> None:
             connection.shutdown(socket.SHUT_RDWR)
 
 
-def serve(nsw: ReferenceNsw, host: str, port: int, *, tls: bool = False) -> BaseWSGIServer:
-    """Create the threaded server (not yet serving); the caller runs ``serve_forever``."""
+def serve(
+    nsw: ReferenceNsw, host: str, port: int, *, tls: bool = False, also: Sequence[ReferenceNsw] = ()
+) -> BaseWSGIServer:
+    """Create the threaded server (not yet serving); the caller runs ``serve_forever``. ``also``: the
+    reference NSWs of other profiles, served in the same process on their own paths."""
     context = server_tls_context(nsw) if tls else None
     return make_server(
-        host, port, ReferenceApp(nsw), threaded=True, ssl_context=context, request_handler=KeepAliveHandler
+        host,
+        port,
+        ReferenceApp(nsw, *also),
+        threaded=True,
+        ssl_context=context,
+        request_handler=KeepAliveHandler,
     )
 
 
-def run_until_signalled(nsw: ReferenceNsw, server: BaseWSGIServer, announce) -> None:
-    """Serve until SIGINT or SIGTERM, then shut down cleanly: server, outbox, store."""
+def run_until_signalled(nsw: ReferenceNsw | Sequence[ReferenceNsw], server: BaseWSGIServer, announce) -> None:
+    """Serve until SIGINT or SIGTERM, then shut down cleanly: server, outboxes, stores."""
+    nsws = list(nsw) if isinstance(nsw, Sequence) else [nsw]
 
     def stop(signum, frame):
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    nsw.start()
+    for each in nsws:
+        each.start()
     announce(server)
     try:
         server.serve_forever()
     finally:
         server.server_close()
         cut_connections(server)
-        nsw.stop()
-        nsw.store.close()
+        for each in nsws:
+            each.stop()
+            each.store.close()
