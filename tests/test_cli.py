@@ -128,3 +128,15 @@ def test_a_reader_that_stops_early_is_no_error():
         reader.readline()  # the reader goes away with most of the spec unread
     _, err = process.communicate(timeout=60)
     assert process.returncode == 0 and b"Traceback" not in err and b"BrokenPipe" not in err
+
+
+def test_one_peer_url_serves_every_profile_of_a_shared_reference():
+    """`reference serve --profile efdx --profile rcpx --peer SG=.../efdx/1/messages`: RCPX's statuses
+    go to the same base on RCPX's path, not to the EFDX inbox."""
+    from conformance.harness import registry
+
+    efdx, rcpx = registry.get("efdx"), registry.get("rcpx")
+    url = "http://127.0.0.1:8081/efdx/1/messages"
+    assert cli._on_path(url, [efdx, rcpx], rcpx) == "http://127.0.0.1:8081/rcpx/1/messages"
+    assert cli._on_path(url, [efdx, rcpx], efdx) == url
+    assert cli._on_path("http://elsewhere/inbox", [efdx, rcpx], rcpx) == "http://elsewhere/inbox"

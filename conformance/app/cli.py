@@ -451,7 +451,11 @@ def _reference_serve(args: argparse.Namespace) -> int:
         return ReferenceSettings(
             party=args.party,
             db=db,
-            peers={party: url for party, url in peers.items() if party in profile.parties},
+            peers={
+                party: _on_path(url, profiles, profile)
+                for party, url in peers.items()
+                if party in profile.parties
+            },
             fault=args.fault if _knows(profile, args.fault) else None,
             status_delay=args.status_delay,
             retry_schedule=schedule,
@@ -477,6 +481,15 @@ def _reference_serve(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     return EXIT_OK
+
+
+def _on_path(url: str, profiles, profile) -> str:
+    """A peer's inbox URL for ``profile``: a URL given with another served profile's inbox path gets
+    this one's (one --peer serves every profile of a shared process)."""
+    for other in profiles:
+        if url.endswith(other.inbox_path):
+            return url.removesuffix(other.inbox_path) + profile.inbox_path
+    return url
 
 
 def _knows(profile, fault: str | None) -> bool:
