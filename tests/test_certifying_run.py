@@ -1,0 +1,88 @@
+"""A certifying run end to end, as a certification officer makes one: the reference NSW served in a
+process of its own over mutual TLS (standing in for a real candidate), an ICS claiming everything,
+the site's own evidence key. The whole suite passes, so the run certifies: certificate.html names
+the candidate and the evidence bundle's SHA-256, and `evidence verify --trust-anchor` checks the
+bundle back to the site's CA. Everything else about certificates is in test_certificate.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from site_pki import make_site_pki
+
+from conformance.app import cli
+from tests.loopback import free_port, reference_serve_command, stop_reference
+
+TOKEN = "certifying-run-token"
+CONFIG = """[candidate]
+party = "KH"
+profiles = ["efdx"]
+inbox_url = "{inbox}"
+build = "reference (certifying-run test)"
+capabilities = ["replace", "cancel", "verification", "utilisation", "ecdsa", "trigger"]
+[candidate.windows]
+status_s = 5
+verification_s = 5
+retry_schedule_s = [0.2, 0.4, 0.8]
+request_timeout_s = 15
+grace_s = 0.3
+peer_timeout_s = 1
+operator_s = 10
+[candidate.trigger]
+url = "{trigger}"
+token = "{token}"
+[harness]
+party = "SG"
+listen = "127.0.0.1:{harness_port}"
+url = "https://127.0.0.1:{harness_port}/efdx/1/messages"
+[tls]
+enabled = true
+[site]
+name = "Test lab"
+operator = "A. Tester"
+key_file = "{key}"
+cert_file = "{cert}"
+"""
+
+
+def test_a_conformant_certifying_run_writes_a_certificate_that_verifies(tmp_path, capsys):
+    import subprocess
+
+    site = make_site_pki(tmp_path / "site")
+    harness_port = free_port()
+    command = reference_serve_command(
+        tmp_path / "kh.sqlite",
+        f"https://127.0.0.1:{harness_port}/efdx/1/messages",
+        *("--tls", "--trigger-token", TOKEN, "--retry-schedule", "0.2,0.4,0.8", "--outbound-timeout", "1"),
+    )
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        inbox, trigger = (process.stdout.readline().split(" at ")[1].strip() for _ in range(2))
+        config = tmp_path / "kh.toml"
+        config.write_text(
+            CONFIG.format(
+                inbox=inbox,
+                trigger=trigger,
+                token=TOKEN,
+                harness_port=harness_port,
+                key=site.key,
+                cert=site.cert,
+            )
+        )
+        code = cli.main(["run", "--config", str(config), "--report-dir", str(tmp_path / "reports")])
+    finally:
+        stop_reference(process)
+    out = capsys.readouterr().out
+    assert code == 0, out[-3000:]
+    (folder,) = [path for path in (tmp_path / "reports").iterdir() if path.is_dir()]
+    results = json.loads((folder / "results.json").read_text())
+    assert results["verdict"] == "conformant" and results["certification"]["can_certify"], results[
+        "certification"
+    ]
+    certificate = (folder / "certificate.html").read_text()
+    bundle_sha256 = hashlib.sha256((folder / "evidence.zip").read_bytes()).hexdigest()
+    assert bundle_sha256 in certificate and "reference (certifying-run test)" in certificate
+    assert cli.main(["evidence", "verify", str(folder / "evidence.zip"), "--trust-anchor", str(site.ca)]) == 0
+    assert "chains to the trust anchor" in capsys.readouterr().out
