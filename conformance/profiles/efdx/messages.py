@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
@@ -30,28 +30,36 @@ FLAG_ORDER = (
     "PartialCumulation",
 )
 
-_environment = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(str(resources.files("conformance.profiles.efdx") / "templates")),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    keep_trailing_newline=False,
-)
+
+def renderer(package: str) -> Callable[[str, Mapping[str, Any]], etree._Element]:
+    """The ``render`` of a pack whose templates are in ``<package>/templates`` (every pack of the
+    family builds its messages this way; only the templates differ)."""
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(resources.files(package) / "templates")),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=False,
+    )
+
+    def render(template: str, data: Mapping[str, Any]) -> etree._Element:
+        """Render ``<template>.xml.j2`` with ``data``; parse it (our own text: the plain parser is fine)."""
+        text = environment.get_template(f"{template}.xml.j2").render(**data)
+        return etree.fromstring(text.encode("utf-8"))
+
+    return render
 
 
-def render(template: str, data: Mapping[str, Any]) -> etree._Element:
-    """Render ``<template>.xml.j2`` with ``data`` and parse it (our own text: the plain parser is fine)."""
-    text = _environment.get_template(f"{template}.xml.j2").render(**data)
-    return etree.fromstring(text.encode("utf-8"))
+render = renderer("conformance.profiles.efdx")
 
 
 def utc_timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def message_id(party: str, seed: str | None = None) -> str:
-    """``<uuid>@<party>.efdx``; deterministic when a seed is given."""
+def message_id(party: str, seed: str | None = None, domain: str = "efdx") -> str:
+    """``<uuid>@<party>.efdx`` (``.rcpx`` ...); deterministic when a seed is given."""
     value = uuid.uuid5(uuid.NAMESPACE_URL, seed) if seed is not None else uuid.uuid4()
-    return f"{value}@{party.lower()}.efdx"
+    return f"{value}@{party.lower()}.{domain}"
 
 
 def conversation_id(issuing_country: str, reference_number: str) -> str:
@@ -170,8 +178,10 @@ class EnvelopeFields:
     payload_id: str = "payload"
 
 
-def envelope(fields: EnvelopeFields, payload_element: etree._Element) -> etree._Element:
-    """An unsigned Envelope holding a copy of ``payload_element``."""
+def envelope(
+    fields: EnvelopeFields, payload_element: etree._Element, render: Callable[..., etree._Element] = render
+) -> etree._Element:
+    """An unsigned Envelope (the pack's ``render``'s template) holding a copy of ``payload_element``."""
     data = vars(fields) | {"timestamp": utc_timestamp(fields.timestamp)}
     root = render("envelope", data)
     holder = root[1]

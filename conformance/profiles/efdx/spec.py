@@ -4,11 +4,12 @@ with its test purposes without anyone opening the file."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
-from conformance.profiles.efdx.catalogue import requirement
-from conformance.profiles.efdx.purposes import of_requirement, purpose
+from conformance.core.catalogue import Catalogue
+from conformance.profiles.efdx.catalogue import catalogue
 
 SPEC_FILE = "EFDX-1.0.md"
 
@@ -23,15 +24,25 @@ def spec_text() -> str:
 
 def describe(item_id: str) -> str:
     """A requirement (``M-10``) or a test purpose (``M-10/revoked``) as the spec and catalogue say it."""
+    return describe_in(catalogue(), item_id, spec_path())
+
+
+def describe_in(
+    found_in: Catalogue, item_id: str, path: Path, source: Callable[[str], str] | None = None
+) -> str:
+    """``describe`` for any pack of the family: its catalogue, its shipped spec file, and where a
+    requirement's normative wording lives when that is not the file itself (RCPX's T/M/A rows)."""
     if "/" in item_id:
-        found = purpose(item_id)
-        req = requirement(found.requirement)
+        found = found_in.purpose(item_id)
+        req = found_in.requirement(found.requirement)
         return f"{found.id}  ({req.id} {req.level}: {req.title})\n  {found.clause}"
-    req = requirement(item_id)
+    req = found_in.requirement(item_id)
     lines = [f"{req.id}  {req.level}  {req.title}", f"  {req.text}"]
+    if source is not None:
+        lines.append(f"  from: {source(req.id)}")
     if req.http_status or req.error_code:
         lines.append(f"  on violation: HTTP {req.http_status or '-'}, code {req.error_code or '-'}")
     lines.append("  test purposes:")
-    lines += [f"    {item.id}  {item.clause}" for item in of_requirement(req.id)]
-    lines.append(f"  (the whole text: {spec_path()})")
+    lines += [f"    {item.id}  {item.clause}" for item in found_in.of_requirement(req.id)]
+    lines.append(f"  (the whole text: {path})")
     return "\n".join(lines)

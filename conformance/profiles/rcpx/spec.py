@@ -11,7 +11,8 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from conformance.profiles.rcpx.catalogue import of_requirement, purpose, requirement
+from conformance.profiles.efdx.spec import describe_in
+from conformance.profiles.rcpx.catalogue import catalogue, requirement
 
 SPEC_FILE = "RCPX-1.0.md"
 
@@ -33,15 +34,4 @@ def source(requirement_id: str) -> str:
 
 def describe(item_id: str) -> str:
     """A requirement (``M-10``, ``RBR-03``) or a test purpose (``RBR-03/rvc-below-40``) in words."""
-    if "/" in item_id:
-        found = purpose(item_id)
-        req = requirement(found.requirement)
-        return f"{found.id}  ({req.id} {req.level}: {req.title})\n  {found.clause}"
-    req = requirement(item_id)
-    lines = [f"{req.id}  {req.level}  {req.title}", f"  {req.text}", f"  from: {source(req.id)}"]
-    if req.http_status or req.error_code:
-        lines.append(f"  on violation: HTTP {req.http_status or '-'}, code {req.error_code or '-'}")
-    lines.append("  test purposes:")
-    lines += [f"    {item.id}  {item.clause}" for item in of_requirement(req.id)]
-    lines.append(f"  (the whole text: {spec_path()})")
-    return "\n".join(lines)
+    return describe_in(catalogue(), item_id, spec_path(), source)
