@@ -11,33 +11,12 @@ import functools
 from importlib import resources
 
 from conformance.core.catalogue import Catalogue, Purpose, Requirement, load_purposes, load_requirements
+from conformance.profiles.efdx import catalogue as efdx_catalogue
 
 LAYERS: tuple[str, ...] = ("T", "M", "A", "RBR")
-CAPABILITIES: tuple[str, ...] = ("replace", "cancel", "verification", "utilisation", "ecdsa", "trigger")
-
-# EFDX section 5's order, which RCPX keeps: the first failure decides the synchronous answer.
-CHECK_ORDER: tuple[str, ...] = (
-    "T-03",
-    "T-04",
-    "M-01",
-    "M-02",
-    "M-03",
-    "M-18",
-    "M-05",
-    "M-07",
-    "M-12",
-    "M-06",
-    "M-08",
-    "M-09",
-    "M-10",
-    "M-11",
-    "M-13",
-    "M-14",
-    "M-04",
-    "M-15",
-    "M-17",
-    "M-16",
-)
+# RCPX keeps EFDX's capabilities and section 5's order (the first failure decides the answer).
+CAPABILITIES: tuple[str, ...] = efdx_catalogue.CAPABILITIES
+CHECK_ORDER: tuple[str, ...] = efdx_catalogue.CHECK_ORDER
 
 # EFDX IDs that the suite and the seeded faults shared with EFDX name, and what they are in RCPX
 # (RCPX is written as a difference from EFDX; section 3 renumbers the rules). None: no counterpart.
