@@ -22,6 +22,13 @@ def spec_text() -> str:
     return spec_path().read_text(encoding="utf-8")
 
 
+def _shipped_as(path: Path) -> str:
+    """The spec file as the package names it (``conformance/profiles/efdx/spec/EFDX-1.0.md``), not as
+    this machine's path: reports that quote it are read on other machines."""
+    parts = path.parts
+    return "/".join(parts[parts.index("conformance") :]) if "conformance" in parts else path.name
+
+
 def describe(item_id: str) -> str:
     """A requirement (``M-10``) or a test purpose (``M-10/revoked``) as the spec and catalogue say it."""
     return describe_in(catalogue(), item_id, spec_path())
@@ -44,5 +51,5 @@ def describe_in(
         lines.append(f"  on violation: HTTP {req.http_status or '-'}, code {req.error_code or '-'}")
     lines.append("  test purposes:")
     lines += [f"    {item.id}  {item.clause}" for item in found_in.of_requirement(req.id)]
-    lines.append(f"  (the whole text: {path})")
+    lines.append(f"  (the whole text: `conformance spec`, or {_shipped_as(path)})")
     return "\n".join(lines)
