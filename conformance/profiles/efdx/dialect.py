@@ -50,7 +50,7 @@ class Dialect:
         """An EFDX error code, as the shared suite writes it, in this profile's words."""
         if code.startswith("EFDX-"):
             return self.error_code(efdx_codes.code_requirement(code))
-        return self.own_rules([code])[0] if self.own_rules([code]) else code
+        return next(iter(self.own_rules([code])), code)
 
     def own_rules(self, rules: Any) -> list[str]:
         """Rule IDs the shared suite names (EFDX's BR-nn) as this profile names them (RCPX: RBR-nn);

@@ -8,6 +8,7 @@ of the rule's), and the one behaviour fault on a rule's boundary (the 12-month w
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from datetime import date
 from decimal import Decimal
@@ -35,7 +36,8 @@ def _shared() -> list[Fault]:
         if purpose is None:
             continue
         also = tuple(p for p in map(_ours, fault.also) if p is not None)
-        found.append(Fault(fault.name, purpose, fault.description, fault.policy, also, fault.load_only))
+        rejects = fault.rejects and (catalogue().resolve(fault.rejects[0]), fault.rejects[1])  # RBR-06
+        found.append(dataclasses.replace(fault, purpose=purpose, also=also, rejects=rejects))
     return found
 
 

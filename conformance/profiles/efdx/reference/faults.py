@@ -253,10 +253,11 @@ FAULTS: tuple[Fault, ...] = (
         "BR-05",
     ),
     _rule("ignore-br06", ("BR-06/future", "BR-06/too-old"), "does not apply BR-06", "BR-06"),
-    _fault(
+    Fault(
         "br06-window-exclusive",
         "BR-06/twelve-months-inclusive",
         "rejects a CO issued exactly 12 months before the day of receipt",
+        rejects=("BR-06", lambda co, today, history: _issued_a_year_before(co, today)),
     ),
     _rule("ignore-br07", ("BR-07/back-to-back",), "does not apply BR-07", "BR-07"),
     _rule("ignore-br08", ("BR-08/third-country",), "does not apply BR-08", "BR-08"),
@@ -306,6 +307,13 @@ FAULTS: tuple[Fault, ...] = (
     ),
 )
 BY_NAME = {fault.name: fault for fault in FAULTS}
+
+
+def _issued_a_year_before(co: etree._Element, today: date) -> bool:
+    """IssueDate on the 12-month window's first day (both profiles count the window alike)."""
+    from conformance.profiles.efdx.rules import earliest_issue_date
+
+    return co.findtext("{*}IssueDate") == earliest_issue_date(today).isoformat()
 
 
 def fault(name: str | None) -> Fault | None:

@@ -108,10 +108,6 @@ class ReferenceNsw:
             credentials={"nsw": self.nsw_credential},  # signs what _send queues unsigned
         )
 
-    def _issued_a_year_before(self, payload: etree._Element, today) -> bool:
-        issued = payload.findtext(self.dialect.p("IssueDate"))
-        return issued == self.dialect.rules.earliest_issue_date(today).isoformat()
-
     def rogue_ca_pem(self) -> bytes:
         """The test PKI's rogue CA (for the seeded fault tls-trust-any-ca)."""
         return self.pki.bad("rogue-ca").cert_pem()
@@ -206,14 +202,10 @@ class ReferenceNsw:
         for stateful in rules.STATEFUL_RULES:
             if stateful not in self.receiver.policy.dropped_rules:
                 findings += rules.RULES[stateful](payload, context)
-        if self.fault_name == "br06-window-exclusive" and self._issued_a_year_before(payload, now.date()):
-            findings.append(
-                rules.Finding(f"{rule}06", "IssueDate 12 months ago (the seeded fault)", "IssueDate")
-            )
         if self.fault and self.fault.rejects and self.fault.rejects[1](payload, now.date(), tx):
             findings.append(rules.Finding(self.fault.rejects[0], f"the seeded fault {self.fault_name}", "."))
         reasons = rules.failed_rules(findings)
-        # both profiles number the issue-date window 06 and "the named CO was accepted" 14
+        # both profiles number "the named CO was accepted" 14
         if self.fault_name == "acknowledge-unknown-cancel":
             reasons = tuple(r for r in reasons if r != f"{rule}14")
         if self.fault_name == "first-reason-only":
