@@ -6,6 +6,13 @@ delivery. Here the accept loop only accepts. Each connection gets its own thread
 handshake and reads the request line, headers and body within one deadline counted from the accept;
 at most ``max_connections`` are served at once, and the others are closed at once (plain HTTP: after
 a best-effort 503). Closing the server also cuts the connections still open, so a stop is prompt.
+
+Connections are kept alive (HTTP/1.1), so that a partner sending many messages, over mutual TLS
+above all, pays the connection and its handshake once. A kept connection waits at most
+``idle_timeout_s`` for the next request's first byte and then has ``read_timeout_s`` to send it
+whole; only a request whose body was read to its end (what is left of it, up to 64 KiB, is read
+away) leaves the connection open. werkzeug answers every request with ``Connection: close`` and then
+reads away whatever the socket holds: ``KeepAlive`` leaves both out for such a request.
 """
 
 from __future__ import annotations
@@ -19,11 +26,15 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from werkzeug.exceptions import HTTPException
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+from werkzeug.wsgi import LimitedStream
 
 log = logging.getLogger(__name__)
 
 BUSY = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+KEEP_ALIVE = "conformance.keep_alive"  # environ key: the request was read whole, the connection may stay
+DRAIN_LIMIT = 64 * 1024  # unread body bytes read away so that the connection can stay open
 
 
 @dataclass(frozen=True)
@@ -31,6 +42,7 @@ class Limits:
     """How long and how many: the bounds that keep one hostile peer from stopping the inbox."""
 
     read_timeout_s: float = 20.0  # TLS handshake + request line + headers + body, in total
+    idle_timeout_s: float = 10.0  # a kept-alive connection waiting for the next request's first byte
     write_timeout_s: float = 10.0  # sending the answer to a peer that does not read it
     max_connections: int = 32  # served at once; more are closed without waiting on them
 
@@ -50,20 +62,123 @@ class ConnectionCounts:
 
 
 class _DeadlineReader(io.RawIOBase):
-    """Socket reads that all end by one moment: a per-recv timeout alone lets a trickle go on forever."""
+    """Socket reads that all end by one moment: a per-recv timeout alone lets a trickle go on forever.
+
+    Between requests on a kept connection (``await_next``) the reader first waits for a byte at most
+    the idle timeout, and ends the connection quietly (EOF) if none comes; the byte starts the next
+    request's own deadline."""
 
     def __init__(self, sock: socket.socket, deadline: float) -> None:
         self._sock, self._deadline = sock, deadline
+        self._idle_until: float | None = None
+        self._read_s = 0.0
 
     def readable(self) -> bool:
         return True
 
+    def await_next(self, idle_s: float, read_s: float) -> None:
+        self._idle_until, self._read_s = time.monotonic() + idle_s, read_s
+
     def readinto(self, buffer) -> int:
+        if self._idle_until is not None:
+            return self._first_of_next(buffer, self._idle_until)
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError("the request was not complete in time")
         self._sock.settimeout(remaining)
         return self._sock.recv_into(buffer)
+
+    def _first_of_next(self, buffer, idle_until: float) -> int:
+        remaining = idle_until - time.monotonic()
+        if remaining <= 0:
+            return 0  # idle too long: EOF, the connection ends without an error
+        self._sock.settimeout(remaining)
+        try:
+            received = self._sock.recv_into(buffer)
+        except TimeoutError:
+            return 0
+        self._idle_until, self._deadline = None, time.monotonic() + self._read_s
+        return received
+
+
+class PausableInput(io.BufferedReader):
+    """The connection's buffered input; while ``paused``, ``read`` gives nothing. werkzeug's discard
+    loop after an answer reads only with ``read``; the next request line and headers are read with
+    ``readline``, which is never paused."""
+
+    paused = False
+
+    def read(self, size: int | None = -1) -> bytes:
+        return b"" if self.paused else super().read(size)
+
+
+class KeepAliveHandler(WSGIRequestHandler):
+    """werkzeug's request handler, HTTP/1.1, with an ``rfile`` that is a PausableInput: werkzeug's
+    blanket ``Connection: close`` is left out when the app marked the request as read whole
+    (``environ[KEEP_ALIVE]``), and its discard loop then reads nothing (it would read the next
+    request). The app says so through ``keep_alive_app`` or its own drain."""
+
+    protocol_version = "HTTP/1.1"
+
+    def handle_one_request(self) -> None:
+        self.environ = {}  # nothing of the previous request's environ (its KEEP_ALIVE) carries over
+        self._pause(False)
+        super().handle_one_request()
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if keyword.lower() == "connection" and value.lower() == "close" and self.environ.get(KEEP_ALIVE):
+            self._pause(True)  # after the answer werkzeug reads away what the socket holds
+            return
+        super().send_header(keyword, value)
+
+    def _pause(self, paused: bool) -> None:
+        if isinstance(self.rfile, PausableInput):
+            self.rfile.paused = paused
+
+
+def keep_alive_app(app):
+    """Wrap a WSGI app: a request with a valid Content-Length (or no body) whose body is read to its
+    end, by the app or here (up to DRAIN_LIMIT more bytes, within the connection's deadline), and
+    that the app answered, is marked KEEP_ALIVE. Chunked bodies end the connection, as before."""
+
+    def wrapped(environ, start_response):
+        body = _bounded_body(environ)
+        answered = False
+
+        def starting(*args):
+            nonlocal answered
+            answered = True
+            return start_response(*args)
+
+        result = app(environ, starting)
+        if answered and body is not None and _drained(body):
+            environ[KEEP_ALIVE] = True
+        return result
+
+    return wrapped
+
+
+def _bounded_body(environ) -> LimitedStream | None:
+    """The request body as a stream that ends at its Content-Length (what werkzeug's Request would
+    make of it), or None when the connection cannot be kept after it (chunked, or a bad length)."""
+    length = environ.get("CONTENT_LENGTH")
+    if environ.get("HTTP_TRANSFER_ENCODING") is not None:
+        return None
+    if length is None or length == "":
+        length = "0"  # no body (HTTP/1.1 without Content-Length or Transfer-Encoding)
+    if not (length.isascii() and length.isdigit()):
+        return None
+    body = LimitedStream(environ["wsgi.input"], int(length))
+    environ["wsgi.input"], environ["wsgi.input_terminated"] = body, True
+    return body
+
+
+def _drained(body: LimitedStream) -> bool:
+    try:
+        body.read(DRAIN_LIMIT)
+    except (HTTPException, OSError, ValueError):  # cut short (ClientDisconnected), reset, timed out
+        return False
+    return body.is_exhausted
 
 
 class _TimedWriter(io.BufferedIOBase):
@@ -81,19 +196,32 @@ class _TimedWriter(io.BufferedIOBase):
         return len(data)
 
 
-class _Handler(WSGIRequestHandler):
-    """werkzeug's WSGI handler, reading through the connection's deadline."""
+class _Handler(KeepAliveHandler):
+    """werkzeug's WSGI handler, reading through the connection's deadline, keeping it alive."""
 
     server: BoundedWSGIServer
 
     def __init__(self, request, client_address, server, deadline: float) -> None:
         self.deadline = deadline
+        self._requests = 0
         super().__init__(request, client_address, server)
 
     def setup(self) -> None:
         self.connection = self.request
-        self.rfile = io.BufferedReader(_DeadlineReader(self.connection, self.deadline))
+        self._reader = _DeadlineReader(self.connection, self.deadline)
+        self.rfile = PausableInput(self._reader)
         self.wfile = _TimedWriter(self.connection, self.server.limits.write_timeout_s)
+        # werkzeug writes an answer's head and body apart: on a kept connection Nagle's algorithm
+        # would hold the body until the client's delayed ACK (40 ms on Linux)
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def handle_one_request(self) -> None:
+        if self._requests:  # a kept connection: the next request has its own bounds
+            limits = self.server.limits
+            self._reader.await_next(limits.idle_timeout_s, limits.read_timeout_s)
+        self._requests += 1
+        super().handle_one_request()
 
     def log_error(self, format: str, *args) -> None:
         if "timed out" in format:  # the request line was not complete in time
@@ -117,7 +245,8 @@ class BoundedWSGIServer(ThreadedWSGIServer):
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         self._closing = False
-        super().__init__(host, port, app, handler=_Handler)  # the listening socket stays plain TCP
+        # the listening socket stays plain TCP
+        super().__init__(host, port, keep_alive_app(app), handler=_Handler)
         self.ssl_context = tls  # werkzeug reads it for the URL scheme and the client certificate
 
     # the accept thread: nothing here may block on the peer

@@ -19,9 +19,11 @@ from datetime import datetime, timezone
 
 from cryptography import x509
 from werkzeug.exceptions import HTTPException
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
+from conformance.core import inbox_server
+from conformance.core.inbox_server import KEEP_ALIVE, PausableInput
 from conformance.core.violations import Violation
 from conformance.profiles.efdx import signals
 from conformance.profiles.efdx.codes import MAX_BODY_BYTES
@@ -31,7 +33,6 @@ log = logging.getLogger(__name__)
 INBOX_PATH = "/efdx/1/messages"  # EFDX 1.0's; each NSW serves its own dialect's paths
 _NO_CHECK_TIME = 0x200000  # OpenSSL X509_V_FLAG_NO_CHECK_TIME, which Python's ssl does not name
 TRIGGER_PATH = "/efdx/1/test/trigger"
-KEEP_ALIVE = "efdx.keep_alive"  # environ key: the request was read whole, the connection may stay open
 _DRAIN_LIMIT = 64 * 1024  # unread body bytes read away so that the connection can stay open
 
 
@@ -148,22 +149,22 @@ def client_session(credential, ca_file: str):
     return session
 
 
-class KeepAliveHandler(WSGIRequestHandler):
+class KeepAliveHandler(inbox_server.KeepAliveHandler):
     """HTTP/1.1 with persistent connections: a partner sending many messages (and the mutual TLS
     handshake) pays the connection once, not per message. An idle connection closes after
     ``timeout`` seconds, so that idle peers do not hold threads.
 
     werkzeug answers every request with ``Connection: close``, because http.server cannot drain an
     unread body before the next request line. The app drains it (``_drained``) and says so in the
-    environ; only then is werkzeug's ``close`` left out. Open connections are tracked, so that a
-    stop cuts them (``cut_connections``) instead of leaving their threads serving a stopped NSW."""
+    environ; only then is werkzeug's ``close`` left out (as in the harness inbox's handler). Open
+    connections are tracked, so that a stop cuts them (``cut_connections``) instead of leaving their
+    threads serving a stopped NSW."""
 
-    protocol_version = "HTTP/1.1"
     timeout = 30
 
     def setup(self) -> None:
         super().setup()
-        self.rfile = _Input(self.rfile)
+        self.rfile = PausableInput(self.rfile.detach())  # nothing has been read from it yet
         # werkzeug writes the head and the body of an answer apart: on a connection that stays open,
         # Nagle's algorithm would hold the body until the client's delayed ACK (40 ms on Linux)
         with suppress(OSError):
@@ -175,34 +176,6 @@ class KeepAliveHandler(WSGIRequestHandler):
         with _tracking(self.server) as open_connections:
             open_connections.discard(self.connection)
         super().finish()
-
-    def handle_one_request(self) -> None:
-        self.environ = {}  # nothing of the previous request's environ (its KEEP_ALIVE) carries over
-        self.rfile.paused = False
-        super().handle_one_request()
-
-    def send_header(self, keyword: str, value: str) -> None:
-        if keyword.lower() == "connection" and value.lower() == "close" and self.environ.get(KEEP_ALIVE):
-            # werkzeug's blanket close: this request was read whole, the connection stays. After the
-            # answer werkzeug reads away whatever the socket holds, which is now the next request.
-            self.rfile.paused = True
-            return
-        super().send_header(keyword, value)
-
-
-class _Input:
-    """The connection's input; ``paused``, ``read`` gives nothing (werkzeug's discard loop after an
-    answer reads only with ``read``; the next request line and headers are read with ``readline``)."""
-
-    def __init__(self, stream) -> None:
-        self._stream = stream
-        self.paused = False
-
-    def read(self, size: int | None = -1) -> bytes:
-        return b"" if self.paused else self._stream.read(size)
-
-    def __getattr__(self, name: str):
-        return getattr(self._stream, name)
 
 
 @contextmanager
