@@ -5,6 +5,7 @@ The suite-like test files run in a fresh pytest session (``pytester``), with a s
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 import pytest
@@ -54,6 +55,14 @@ class FakeHarness:
     def end(self) -> None:
         self.current = None
         self.ended += 1
+
+    @contextlib.contextmanager
+    def recording_into(self, record: Record):
+        saved, self.current = self.current, record
+        try:
+            yield
+        finally:
+            self.current = saved
 
 
 @dataclass
@@ -525,3 +534,54 @@ def test_efdx_config_with_a_bad_file_is_a_usage_error_naming_the_key(pytester: p
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "candidate.inbox_ulr" in result.stderr.str()
     assert "Traceback" not in result.stderr.str() + result.stdout.str()
+
+
+# ------------------------------------------------------------------------------------- starts_early
+
+EARLY_TESTS = """
+STARTED = []
+
+def start(harness, n=0):
+    STARTED.append(n)
+    harness.current.notes.append(f"started {n}")
+    if n == 2:
+        raise Violation("M-21", "the conversation started", "the trigger refused it")
+    return n * 10
+
+@pytest.mark.requirements("M-21")
+def test_before_the_group():
+    assert STARTED == []
+
+@pytest.mark.requirements("M-21")
+@pytest.mark.parametrize("n", [0, 1, 2])
+@pytest.mark.starts_early(start=start)
+def test_group(n, early):
+    assert STARTED == [0, 1, 2]
+    assert early == n * 10
+
+@pytest.mark.requirements("M-21")
+@pytest.mark.role("exporting")
+@pytest.mark.starts_early(start=start)
+def test_not_applicable_is_not_started(early):
+    pass
+
+@pytest.mark.requirements("M-21")
+def test_without_the_mark(early):
+    pass
+"""
+
+
+def test_starts_early_starts_the_group_together_each_into_its_own_record(pytester: pytest.Pytester) -> None:
+    """The whole group is started when its first test is set up, each start recording into its own
+    test's record; a start's failure is that test's verdict; a test the ICS rules out is not started."""
+    outcome = attached(pytester, EARLY_TESTS, config=FakeConfig(roles=("importing",)))
+    records = outcome.records
+    assert records["test_before_the_group"].verdict == PASS
+    assert [records[f"test_group[{n}]"].verdict for n in range(3)] == [PASS, PASS, FAIL]
+    assert [records[f"test_group[{n}]"].notes for n in range(3)] == [[f"started {n}"] for n in range(3)]
+    failed = records["test_group[2]"]
+    assert (failed.expected, failed.observed) == ("the conversation started", "the trigger refused it")
+    assert records["test_not_applicable_is_not_started"].verdict == NOT_APPLICABLE
+    assert records["test_not_applicable_is_not_started"].notes == []
+    without = records["test_without_the_mark"]
+    assert without.verdict == ERROR and "starts_early" in without.reason

@@ -8,6 +8,14 @@ Each suite test declares the requirement IDs it judges with ``@pytest.mark.requi
 optionally the capability or role it needs (``capability``, ``role``): a test whose capability the
 ICS does not claim is not-applicable, never passed. A test passes when it returns; a Violation is a
 fail carrying expected and observed; Inconclusive is inconclusive; anything else is an error.
+
+A test whose conversation is mostly waiting (a retry schedule watched for minutes) can declare
+``@pytest.mark.starts_early(start=fn)``: when the first such test of a module is set up, ``fn(harness,
+**params)`` runs for every selected, applicable one of them, in order, recording into that test's
+own record, and each test gets what its start returned as the ``early`` fixture (an exception its
+start raised is raised there). Their waits then overlap, so the group takes about as long as its
+longest member; verdicts and records are each test's own, as if it had run alone. The tests run,
+and judge, one after another as before.
 """
 
 from __future__ import annotations
@@ -57,6 +65,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "purposes(*ids): the profile's test purposes (clauses) a test covers")
     config.addinivalue_line("markers", "capability(name): the ICS capability a test needs")
     config.addinivalue_line("markers", "role(name): the role (importing, exporting) a test needs")
+    config.addinivalue_line(
+        "markers", "starts_early(start=fn): fn(harness, **params) opens the test's conversation early"
+    )
     path = config.getoption("efdx_config", None)
     if path and not config.pluginmanager.has_plugin(PLUGIN_NAME):
         try:
@@ -153,6 +164,16 @@ class SuiteRun:
     def harness(self) -> Harness:
         return self._harness
 
+    @pytest.fixture
+    def early(self, request: pytest.FixtureRequest):
+        """What the test's ``starts_early`` start returned (its exception is raised here)."""
+        if _EARLY not in request.node.stash:
+            raise pytest.UsageError(f"{request.node.nodeid} uses `early` without a starts_early mark")
+        value, error = request.node.stash[_EARLY]
+        if error is not None:
+            raise error
+        return value
+
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
         for item in items:
             check_declarations(item, self.catalogue)
@@ -170,28 +191,60 @@ class SuiteRun:
         self.total = len(session.items)  # after every filter, -k included
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        record = TestRecord(
-            item.nodeid,
-            item.name,
-            requirement_ids(item, self.catalogue),
-            title=_title(item),
-            purposes=purpose_ids(item, self.catalogue),
-        )
-        record.description = _case_description(item)
+        record = self._record_of(item)
         self.records.append(record)
         self._harness.begin(record)
         item.stash[_START] = time.monotonic()
         if self.on_test_start:
             self.on_test_start(item.nodeid, self.total)
+        not_applicable = self._not_applicable(item)
+        if not_applicable:
+            pytest.skip(f"{NOT_APPLICABLE_PREFIX}{not_applicable}")
+        if self.halt_reason:  # recorded, not run: nothing can be judged against a candidate that is gone
+            raise Inconclusive(self.halt_reason)
+        if item.get_closest_marker("starts_early") and _EARLY not in item.stash:
+            self._start_early(item)
+
+    def _record_of(self, item: pytest.Item) -> TestRecord:
+        """The item's record: made when its conversation was started early, or now."""
+        if _RECORD not in item.stash:
+            record = TestRecord(
+                item.nodeid,
+                item.name,
+                requirement_ids(item, self.catalogue),
+                title=_title(item),
+                purposes=purpose_ids(item, self.catalogue),
+            )
+            record.description = _case_description(item)
+            item.stash[_RECORD] = record
+        return item.stash[_RECORD]
+
+    def _not_applicable(self, item: pytest.Item) -> str:
+        """Why the ICS makes the item not applicable (a capability or role it does not claim), or ''."""
         config = self._harness.config
         for mark in item.iter_markers("capability"):
             if not config.claims(mark.args[0]):
-                pytest.skip(f"{NOT_APPLICABLE_PREFIX}the ICS does not claim the capability {mark.args[0]!r}")
+                return f"the ICS does not claim the capability {mark.args[0]!r}"
         for mark in item.iter_markers("role"):
             if mark.args[0] not in config.roles:
-                pytest.skip(f"{NOT_APPLICABLE_PREFIX}the ICS does not claim the {mark.args[0]} role")
-        if self.halt_reason:  # recorded, not run: nothing can be judged against a candidate that is gone
-            raise Inconclusive(self.halt_reason)
+                return f"the ICS does not claim the {mark.args[0]} role"
+        return ""
+
+    def _start_early(self, first: pytest.Item) -> None:
+        """Start the conversation of every selected, applicable starts_early test of ``first``'s module
+        not started yet, each recording into its own test's record."""
+        for item in first.session.items:
+            mark = item.get_closest_marker("starts_early")
+            if mark is None or item.module is not first.module or _EARLY in item.stash:
+                continue
+            if self._not_applicable(item):
+                continue
+            params = dict(getattr(getattr(item, "callspec", None), "params", {}))
+            with self._harness.recording_into(self._record_of(item)):
+                try:
+                    item.stash[_EARLY] = (mark.kwargs["start"](self._harness, **params), None)
+                except Exception as exc:  # the test itself reports it, with its verdict
+                    item.stash[_EARLY] = (None, exc)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):
@@ -228,6 +281,8 @@ class SuiteRun:
 
 
 _START = pytest.StashKey[float]()
+_RECORD = pytest.StashKey[TestRecord]()
+_EARLY = pytest.StashKey[tuple[object, Exception | None]]()
 
 
 def _title(item: pytest.Item) -> str:

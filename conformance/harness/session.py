@@ -4,10 +4,11 @@ harness inbox, and the record of what each test exchanged (for verdict reasons a
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -171,6 +172,17 @@ class Harness:
     def end(self) -> None:
         with self._lock:
             self.current = None
+
+    @contextlib.contextmanager
+    def recording_into(self, record: TestRecord) -> Iterator[None]:
+        """Record into ``record`` for a while (a test's conversation started before the test runs)."""
+        with self._lock:
+            saved, self.current = self.current, record
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.current = saved
 
     def _record_exchange(self, exchange: Exchange) -> None:
         with self._lock:

@@ -15,8 +15,9 @@ from conformance.core.verdicts import Inconclusive
 from conformance.core.violations import Violation
 from conformance.harness.control import ask_to_send
 from conformance.harness.session import Harness
+from conformance.profiles.efdx import deliveries, steps
 from conformance.profiles.efdx import dialect as dialects
-from conformance.profiles.efdx import steps
+from conformance.profiles.efdx.deliveries import Delivery
 from conformance.profiles.efdx.inbox import Arrival, Reaction
 
 
@@ -250,19 +251,40 @@ def test_utilisation_notice_sent_by_the_candidate(harness: Harness, status: str,
 # --- M-21: delivery through a flaky gateway -----------------------------------------------------------
 
 
-def deliver_through(harness: Harness, reactions: list[Reaction], prefix: str, tries: int) -> list[Arrival]:
-    """Ask for an IssueCO while the gateway answers its first arrivals with ``reactions``; return its
-    arrivals once ``tries`` came, or when the window for them (the declared schedule) is over."""
+def retry_budget(harness: Harness, reactions: list[Reaction]) -> float:
+    """How long after its first try a conversation's retries may come: the declared schedule with
+    slack, and the candidate's own timeout for each scripted answer (a reset may be noticed late)."""
+    windows = harness.config.windows
+    return sum(windows.retry_schedule_s) * 1.5 + len(reactions) * windows.peer_timeout_s + 2.0
+
+
+def start_delivery(harness: Harness, reactions: list[Reaction], prefix: str, tries: int) -> Delivery:
+    """Have the candidate send an IssueCO while the gateway answers its first tries with ``reactions``."""
     reference = new_reference(prefix)
     conversation = f"{harness.config.party}:{reference}"
-    matches = sent_by_candidate(harness, "IssueCO", conversation)
-    harness.inbox.plan(matches, reactions)
-    window = ask_to_send(
-        harness, "IssueCO", candidate_co(harness, reference), f"issue the e-Form D {reference}"
+    return deliveries.start(
+        harness,
+        conversation,
+        sent_by_candidate(harness, "IssueCO", conversation),
+        candidate_co(harness, reference),
+        reactions,
+        tries,
+        retry_budget(harness, reactions),
     )
-    windows = harness.config.windows
-    budget = window + sum(windows.retry_schedule_s) * 1.5 + len(reactions) * windows.peer_timeout_s + 2.0
-    arrivals = harness.inbox.wait_for_count(matches, tries, budget)
+
+
+def first_try(harness: Harness, delivery: Delivery) -> Arrival:
+    first = deliveries.first_try(delivery)
+    if first is None:
+        expected = f"an IssueCO in conversation {delivery.conversation} within {delivery.window:g} s"
+        raise Violation("A-06", expected, "none arrived")
+    return first
+
+
+def delivered(harness: Harness, delivery: Delivery) -> list[Arrival]:
+    """The conversation's tries, once all that are due came or their window (the schedule) is over."""
+    first = first_try(harness, delivery)
+    arrivals = deliveries.tries_after(delivery, first, delivery.tries, delivery.retry_budget)
     for arrival in arrivals:
         harness.note_arrival(arrival)
     return arrivals
@@ -298,52 +320,59 @@ def check_within_schedule(harness: Harness, arrivals: list[Arrival], timeouts: i
         )
 
 
+TRANSIENT = [Reaction(status=503), Reaction(status=500), Reaction(drop=True)]
+
+
+def start_transient(harness: Harness, failure: Reaction) -> Delivery:
+    return start_delivery(harness, [failure] * 3, "M21-5XX", tries=4)
+
+
 @pytest.mark.role("exporting")
 @pytest.mark.requirements("M-21")
 @pytest.mark.purposes("M-21/retry-transient", "M-21/same-bytes")
-@pytest.mark.parametrize(
-    "failure",
-    [Reaction(status=503), Reaction(status=500), Reaction(drop=True)],
-    ids=["503", "500", "reset"],
-)
-def test_transient_failures_are_retried_with_the_same_bytes(harness: Harness, failure: Reaction) -> None:
+@pytest.mark.parametrize("failure", TRANSIENT, ids=["503", "500", "reset"])
+@pytest.mark.starts_early(start=start_transient)
+def test_transient_failures_are_retried_with_the_same_bytes(
+    harness: Harness, failure: Reaction, early: Delivery
+) -> None:
     """After three 5xx answers (or resets) in a row, the same bytes come a fourth time, in the schedule."""
-    arrivals = deliver_through(harness, [failure] * 3, "M21-5XX", tries=4)
+    arrivals = delivered(harness, early)
     check_same_bytes(arrivals, 4, "three transient failures")
     check_within_schedule(harness, arrivals)
+
+
+def start_timeout(harness: Harness) -> Delivery:
+    delay = harness.config.windows.peer_timeout_s + 0.5
+    return start_delivery(harness, [Reaction(delay=delay)], "M21-TIMEOUT", tries=2)
 
 
 @pytest.mark.role("exporting")
 @pytest.mark.requirements("M-21")
 @pytest.mark.purposes("M-21/timeout")
-def test_a_timeout_is_retried_with_the_same_bytes(harness: Harness) -> None:
+@pytest.mark.starts_early(start=start_timeout)
+def test_a_timeout_is_retried_with_the_same_bytes(harness: Harness, early: Delivery) -> None:
     """A gateway that answers only after the candidate's own timeout gets the same bytes again."""
-    delay = harness.config.windows.peer_timeout_s + 0.5
-    arrivals = deliver_through(harness, [Reaction(delay=delay)], "M21-TIMEOUT", tries=2)
+    arrivals = delivered(harness, early)
     check_same_bytes(arrivals, 2, "a timeout")
     check_within_schedule(harness, arrivals, timeouts=1)
+
+
+def start_refused(harness: Harness, status: int, code: str) -> Delivery:
+    """A conforming candidate tries once: the gateway refuses it for good."""
+    return start_delivery(harness, [Reaction(status=status, error_code=code)], "M21-4XX", tries=1)
 
 
 @pytest.mark.role("exporting")
 @pytest.mark.requirements("M-21")
 @pytest.mark.purposes("M-21/no-retry-after-4xx")
 @pytest.mark.parametrize(("status", "code"), [(400, "EFDX-M03"), (403, "EFDX-M06"), (409, "EFDX-M17")])
-def test_a_4xx_is_not_retried(harness: Harness, status: int, code: str) -> None:
+@pytest.mark.starts_early(start=start_refused)
+def test_a_4xx_is_not_retried(harness: Harness, status: int, code: str, early: Delivery) -> None:
     """After a 4xx answer with a signed Error the message is not sent again (watched for the whole
     retry schedule)."""
-    reference = new_reference("M21-4XX")
-    conversation = f"{harness.config.party}:{reference}"
-    matches = sent_by_candidate(harness, "IssueCO", conversation)
-    harness.inbox.plan(matches, [Reaction(status=status, error_code=code)])
-    window = ask_to_send(
-        harness, "IssueCO", candidate_co(harness, reference), f"issue the e-Form D {reference}"
-    )
-    if harness.inbox.wait_for(matches, window) is None:
-        raise Violation(
-            "A-06", f"an IssueCO in conversation {conversation} within {window:g} s", "none arrived"
-        )
-    harness.inbox.settle(sum(harness.config.windows.retry_schedule_s) * 1.5 + harness.config.windows.grace_s)
-    arrivals = harness.inbox.matching(matches)
+    first = first_try(harness, early)
+    watch = sum(harness.config.windows.retry_schedule_s) * 1.5 + harness.config.windows.grace_s
+    arrivals = deliveries.tries_after(early, first, 2, watch)
     for arrival in arrivals:
         harness.note_arrival(arrival)
     if len(arrivals) > 1:
