@@ -9,9 +9,9 @@ to the inbox and the clients. Then:
 * builds and signs N distinct valid IssueCOs (SG to KH) before timing (signing is client work);
 * sends one untimed warm-up IssueCO per client and waits for its status (first-call costs);
 * sends the N messages from C client threads, one ``requests`` session each, recording each
-  request's receipt latency (POST to the answer read). The reference keeps connections alive, so
-  each client makes one connection (over TLS one mutual-TLS handshake); the harness inbox playing
-  SG closes every connection, so the reference's outbox connects (and shakes hands) per status;
+  request's receipt latency (POST to the answer read). The reference and the harness inbox playing
+  SG both keep connections alive, so each client, and each of the reference's outbox workers, makes
+  one connection (over TLS one mutual-TLS handshake);
 * waits, event-driven and bounded by ``--timeout``, until the inbox has recorded all N
   StatusNotifications.
 
@@ -25,7 +25,11 @@ By default it measures plain HTTP, then mutual TLS, and prints both side by side
 load average before and after (``--transport http|tls`` for one of them).
 
     python bench/reference_throughput.py [--messages N] [--clients C] [--transport both|http|tls]
-                                         [--in-process]
+                                         [--in-process] [--outbox-workers N]
+
+``--outbox-workers N`` runs the reference with N outbox workers instead of its default
+(``nsw.OUTBOX_WORKERS``; `reference serve` has no option for it, so the child process is started
+with that default set).
 """
 
 from __future__ import annotations
@@ -54,7 +58,7 @@ from conformance.profiles.efdx import messages
 from conformance.profiles.efdx.codes import EFORMD_NS, ENVELOPE_NS
 from conformance.profiles.efdx.inbox import Arrival, HarnessInbox
 from conformance.profiles.efdx.pki import TestPki
-from conformance.profiles.efdx.reference.nsw import Settings
+from conformance.profiles.efdx.reference.nsw import OUTBOX_WORKERS, Settings
 from conformance.profiles.efdx.reference.runner import RunningReference
 from conformance.profiles.efdx.vectors import Build
 
@@ -62,6 +66,10 @@ RETRY_SCHEDULE = (0.05, 0.1)
 ANNOUNCE = re.compile(r"reference NSW KH at (https?://\S+)")
 ACCESS_200 = re.compile(r'"POST /efdx/1/messages HTTP/1\.1" 200 -$')
 STARTUP_TIMEOUT = 30.0
+WITH_WORKERS = (
+    "import sys; from conformance.profiles.efdx.reference import nsw; "
+    "nsw.OUTBOX_WORKERS = int(sys.argv.pop(1)); from conformance.app.cli import main; sys.exit(main())"
+)
 # requests lets these override a Session's ``verify`` (psf/requests#3829). The reference NSW's outbox
 # sets only ``session.verify`` to the test CAs, so with either of them set (as on the machine of the
 # first run) it fails to verify SG's inbox and no status is delivered over TLS. --tls unsets them.
@@ -98,22 +106,31 @@ def build_messages(count: int, pki: TestPki, label: str) -> list[Outgoing]:
 class Server:
     """KH's reference NSW, in a child process (default) or in this process."""
 
-    def __init__(self, *, in_process: bool, db: Path, inbox_url: str, tls: bool) -> None:
+    def __init__(
+        self, *, in_process: bool, db: Path, inbox_url: str, tls: bool, workers: int | None = None
+    ) -> None:
         self.in_process = in_process
         self.log = db.with_name("server.log")
         self._running: RunningReference | None = None
         self._process: subprocess.Popen | None = None
         if in_process:
             settings = Settings(
-                party="KH", db=db, peers={"SG": inbox_url}, retry_schedule=RETRY_SCHEDULE, tls=tls
+                party="KH",
+                db=db,
+                peers={"SG": inbox_url},
+                retry_schedule=RETRY_SCHEDULE,
+                tls=tls,
+                outbox_workers=workers,
             )
             self._running = RunningReference(settings).start()
             self.url = self._running.url
             return
+        # `reference serve` has no option for the outbox's workers: --outbox-workers sets the
+        # reference's default (nsw.OUTBOX_WORKERS) in the child before the command runs
+        launch = ["-m", "conformance.app.cli"] if workers is None else ["-c", WITH_WORKERS, str(workers)]
         command = [
             sys.executable,
-            "-m",
-            "conformance.app.cli",
+            *launch,
             "reference",
             "serve",
             "--party",
@@ -310,7 +327,11 @@ def measure(args: argparse.Namespace, pki: TestPki, tls: bool) -> Measured:
 
         with HarnessInbox("SG", pki=pki, tls=tls, script=stamp) as inbox:
             server = Server(
-                in_process=args.in_process, db=Path(folder) / "kh.sqlite", inbox_url=inbox.url, tls=tls
+                in_process=args.in_process,
+                db=Path(folder) / "kh.sqlite",
+                inbox_url=inbox.url,
+                tls=tls,
+                workers=args.outbox_workers,
             )
             try:
                 sessions = [client_session(pki, ca_file) for _ in range(args.clients)]
@@ -385,9 +406,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tls", action="store_true", help="the same as --transport tls")
     parser.add_argument("--in-process", action="store_true", help="run the reference NSW in this process")
     parser.add_argument("--timeout", type=float, default=60.0, help="wait for statuses at most S s (60)")
+    parser.add_argument(
+        "--outbox-workers",
+        type=int,
+        metavar="N",
+        help=f"the reference's outbox workers (default: the reference's own, {OUTBOX_WORKERS})",
+    )
     args = parser.parse_args(argv)
-    if args.messages < 1 or args.clients < 1:
-        parser.error("--messages and --clients must be at least 1")
+    if args.messages < 1 or args.clients < 1 or (args.outbox_workers or 1) < 1:
+        parser.error("--messages, --clients and --outbox-workers must be at least 1")
     transports = {"both": (False, True), "http": (False,), "tls": (True,)}[
         "tls" if args.tls else args.transport
     ]
@@ -415,7 +442,9 @@ def main(argv: list[str] | None = None) -> int:
     where = "in this process" if args.in_process else "in a separate process"
     print(f"reference NSW KH {where}, partner inbox SG and {args.clients} client thread(s) in this one")
     print(f"{' then '.join(run.transport for run in runs)} on 127.0.0.1; SQLite in a temporary folder;")
-    print(f"retry schedule {RETRY_SCHEDULE}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    workers = args.outbox_workers or OUTBOX_WORKERS
+    when = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    print(f"retry schedule {RETRY_SCHEDULE}; {workers} outbox worker(s); {when}")
     libraries = ("werkzeug", "requests", "lxml", "cryptography", "signxml")
     print(
         f"Python {platform.python_version()}, " + ", ".join(f"{name} {version(name)}" for name in libraries)

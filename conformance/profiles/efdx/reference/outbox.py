@@ -5,8 +5,9 @@ of the retry schedule (M-21), until the schedule is used up. A 4xx is final: the
 retry unchanged. State lives in SQLite, so after a restart pending messages are still sent.
 
 Workers claim due rows in SQLite before delivering them (store.py), so no row is delivered by two
-workers at once. One worker (the default) sends in queue order, one message at a time; several
-send at once, and so may overtake one another (the spec asks for no order between messages).
+workers at once. One worker sends in queue order, one message at a time; several (the reference
+NSW runs nsw.OUTBOX_WORKERS) send at once, and so may overtake one another (the spec asks for no
+order between messages).
 A row queued unsigned is signed by the worker that claims it, out of the receiving transaction.
 """
 
