@@ -11,7 +11,6 @@ passed one.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import pytest
@@ -65,37 +64,51 @@ class PurposeCoverage:
         }
 
 
+def declared(items: list[pytest.Item], catalogue: Catalogue) -> tuple[SuiteTest, ...]:
+    """What each collected item declares: requirement IDs, purposes, capabilities and roles."""
+    from conformance.harness.plugin import purpose_ids, requirement_ids
+
+    return tuple(
+        SuiteTest(
+            item.nodeid,
+            requirement_ids(item, catalogue),
+            purpose_ids(item, catalogue),
+            tuple(mark.args[0] for mark in item.iter_markers("capability")),
+            tuple(mark.args[0] for mark in item.iter_markers("role")),
+        )
+        for item in items
+    )
+
+
 class _Collector:
     """A pytest plugin that only records what the suite's tests declare."""
 
     def __init__(self, catalogue: Catalogue) -> None:
         self.catalogue = catalogue
-        self.tests: list[SuiteTest] = []
+        self.tests: tuple[SuiteTest, ...] = ()
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        from conformance.harness.plugin import purpose_ids, requirement_ids
-
-        self.tests = [
-            SuiteTest(
-                item.nodeid,
-                requirement_ids(item, self.catalogue),
-                purpose_ids(item, self.catalogue),
-                tuple(mark.args[0] for mark in item.iter_markers("capability")),
-                tuple(mark.args[0] for mark in item.iter_markers("role")),
-            )
-            for item in items
-        ]
+        self.tests = declared(items, self.catalogue)
         items[:] = []  # nothing is run
 
 
-@functools.cache
+_COLLECTED: dict[Profile, tuple[SuiteTest, ...]] = {}
+
+
+def remember(profile: Profile, tests: tuple[SuiteTest, ...]) -> None:
+    """The whole suite as a run has just collected it, so that its report need not collect it again."""
+    _COLLECTED[profile] = tests
+
+
 def suite_tests(profile: Profile) -> tuple[SuiteTest, ...]:
     """Every test of the profile's suite with its requirement IDs and purposes (collected, not run)."""
-    from conformance.app.run import RunOptions, pytest_args
+    if profile not in _COLLECTED:
+        from conformance.app.run import RunOptions, pytest_args
 
-    collector = _Collector(profile.catalogue())
-    pytest.main(pytest_args(RunOptions(), profile), plugins=[collector])
-    return tuple(collector.tests)
+        collector = _Collector(profile.catalogue())
+        pytest.main(pytest_args(RunOptions(), profile), plugins=[collector])
+        _COLLECTED[profile] = collector.tests
+    return _COLLECTED[profile]
 
 
 def coverage(profile: Profile) -> list[PurposeCoverage]:

@@ -37,6 +37,7 @@ from pathlib import Path
 import pytest
 
 from conformance import __version__
+from conformance.app import coverage, reference_process
 from conformance.app.progress import Progress
 from conformance.core.profile import Profile, ReferenceSettings
 from conformance.core.trust import Credential
@@ -63,7 +64,7 @@ from conformance.results.view import ProfileText
 REFERENCE_WINDOWS = Windows(
     status_s=5.0,
     verification_s=5.0,
-    retry_schedule_s=(0.2, 0.4, 0.8),
+    retry_schedule_s=(0.1, 0.2, 0.4),
     request_timeout_s=15.0,
     grace_s=0.3,
     peer_timeout_s=1.0,
@@ -286,7 +287,7 @@ def candidate(options: RunOptions, share: Share | None = None) -> Iterator[tuple
             tls=options.tls,
         )
         try:
-            with profile.start_reference(settings) as reference:
+            with reference_process.serving(profile, settings, Path(workdir) / "reference.log") as reference:
                 harness.config = reference_config(
                     profile, reference.url, reference.trigger_url, token, options.tls
                 )
@@ -594,6 +595,8 @@ def _run_profile(
             interrupted = plugin.interrupted or code == pytest.ExitCode.INTERRUPTED
         except KeyboardInterrupt:
             interrupted = True
+        if plugin.collected and not share.rerun:  # the whole suite: its coverage needs no collection
+            coverage.remember(profile, coverage.declared(plugin.collected, plugin.catalogue))
         result = RunResult(
             profile=profile,
             sut=sut,

@@ -156,6 +156,7 @@ class SuiteRun:
         self.selection = selection or Selection()
         self.on_test_start, self.on_test_end = on_test_start, on_test_end
         self.records: list[TestRecord] = []
+        self.collected: list[pytest.Item] = []  # every test collected, before any selection
         self.total = 0
         self.interrupted = False
         self.halt_reason: str | None = None  # set mid-run (the candidate went away): the rest inconclusive
@@ -174,7 +175,9 @@ class SuiteRun:
             raise error
         return value
 
+    @pytest.hookimpl(tryfirst=True)  # before -k: ``collected`` is the whole suite collected
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        self.collected = list(items)
         for item in items:
             check_declarations(item, self.catalogue)
         chosen = [

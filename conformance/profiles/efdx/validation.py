@@ -12,8 +12,8 @@ import functools
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-import xmlschema
 from lxml import etree
 
 from conformance.core.safexml import hardened_parser
@@ -47,7 +47,11 @@ class SchemaSet:
         }
 
     @functools.cached_property
-    def _explainers(self) -> dict[str, xmlschema.XMLSchema]:
+    def _explainers(self) -> dict[str, Any]:
+        """xmlschema's schemas: imported and compiled at the first invalid message (about 0.9 s),
+        which a run of valid messages never pays."""
+        import xmlschema
+
         return {name: xmlschema.XMLSchema(str(path), allow="local") for name, path in self._files.items()}
 
     def problem(self, element: etree._Element, schema: str) -> SchemaProblem | None:

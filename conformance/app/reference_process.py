@@ -1,0 +1,122 @@
+"""The embedded reference NSW of a run, in a process of its own (``conformance reference serve``).
+
+Why a process: a Python process runs one thread's Python at a time, so a reference NSW in the
+harness's process judged and signed in turn with the harness. In its own process it works on the
+machine's other core while the harness builds, sends and judges: a run against it takes about a
+third less time. It is also the reference as users start it by hand.
+
+The trigger token goes in the environment, not the command line (where any local user could read
+it). Its log (one line per request) goes to a file in the run's folder for the reference; if it ends
+before it says where it listens, the run stops with the log's last lines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from conformance.core.profile import Profile, ReferenceSettings
+from conformance.harness.config import ConfigError
+
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 10.0
+
+
+class ReferenceDidNotStart(ConfigError):
+    """The reference NSW's process ended, or said nothing, before it listened (a setup problem)."""
+
+
+@dataclass(frozen=True)
+class ReferenceProcess:
+    url: str  # its inbox
+    trigger_url: str | None
+    pid: int
+
+
+def command(profile: Profile, settings: ReferenceSettings) -> list[str]:
+    """``conformance reference serve`` with the run's settings, on a free loopback port."""
+    args = [sys.executable, "-m", "conformance.app.cli", "reference", "serve", "--profile", profile.key]
+    args += ["--party", settings.party, "--host", "127.0.0.1", "--port", "0", "--db", str(settings.db)]
+    args += ["--retry-schedule", ",".join(f"{delay:g}" for delay in settings.retry_schedule)]
+    args += ["--outbound-timeout", f"{settings.outbound_timeout:g}"]
+    if settings.status_delay:
+        args += ["--status-delay", f"{settings.status_delay:g}"]
+    for party, url in settings.peers.items():
+        args += ["--peer", f"{party}={url}"]
+    if settings.fault:
+        args += ["--fault", settings.fault]
+    if settings.tls:
+        args.append("--tls")
+    return args
+
+
+@contextlib.contextmanager
+def serving(profile: Profile, settings: ReferenceSettings, log: Path) -> Iterator[ReferenceProcess]:
+    """Start the reference NSW; yield where it listens once it says so; stop it after."""
+    env = dict(os.environ)
+    env.pop("EFDX_TEST_TOKEN", None)
+    if settings.trigger_token:
+        env["EFDX_TEST_TOKEN"] = settings.trigger_token
+    with open(log, "wb") as log_file:
+        process = subprocess.Popen(
+            command(profile, settings),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            env=env,
+        )
+        try:
+            yield _announced(process, log, bool(settings.trigger_token))
+        finally:
+            _stop(process)
+
+
+def _announced(process: subprocess.Popen, log: Path, with_trigger: bool) -> ReferenceProcess:
+    """Read the lines ``reference serve`` prints once it listens: its inbox, then its trigger."""
+    last = "test trigger at " if with_trigger else "reference NSW "
+    lines: list[str] = []
+    done = threading.Event()
+
+    def read() -> None:
+        for raw in process.stdout:
+            lines.append(raw.decode("utf-8", errors="replace").strip())
+            if lines[-1].startswith(last):
+                break
+        done.set()
+
+    reader = threading.Thread(target=read, name="reference-announce", daemon=True)
+    reader.start()
+    done.wait(START_TIMEOUT_S)
+    inbox = next((line.rpartition(" at ")[2] for line in lines if line.startswith("reference NSW ")), None)
+    trigger = next((line.removeprefix("test trigger at ") for line in lines if "trigger at" in line), None)
+    if inbox is None:
+        _stop(process)
+        tail = log.read_bytes()[-2000:].decode("utf-8", errors="replace").strip()
+        raise ReferenceDidNotStart(
+            f"the reference NSW did not start (exit {process.returncode}): {tail or 'no output'}"
+        )
+    threading.Thread(target=_drain, args=(process,), name="reference-stdout", daemon=True).start()
+    return ReferenceProcess(inbox, trigger, process.pid)
+
+
+def _drain(process: subprocess.Popen) -> None:
+    """Keep reading what it prints, so that a full pipe never blocks it."""
+    for _ in process.stdout:
+        pass
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGTERM (it shuts down cleanly: server, outbox, store), then SIGKILL if it hangs."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
