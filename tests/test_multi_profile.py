@@ -226,6 +226,21 @@ def test_a_claimed_profile_not_run_leaves_the_run_incomplete_and_unable_to_certi
     ]
 
 
+def test_the_reasons_a_run_of_several_cannot_certify_are_each_said_once():
+    """Each profile's unrun MUST requirements on one line, and a reason both give once."""
+
+    def rehearsal(profile):
+        unrun = dataclasses.replace(part(profile), test_only_signer=True)
+        unrun.records = [record for record in unrun.records if record.name != "T-05"]
+        return unrun
+
+    reasons = RunSet([rehearsal(EFDX), rehearsal(TWIN)], (EFDX, TWIN)).certification()["reasons"]
+    assert reasons == [
+        "MUST requirements not applicable or not run: EFDX 1.0 T-05, TWIN 1.0 T-05",
+        "the evidence is signed with a TEST ONLY key (no site key is configured)",
+    ]
+
+
 def test_one_profile_not_conformant_makes_the_run_not_conformant():
     run = RunSet([part(EFDX), part(TWIN, verdict="fail")], (EFDX, TWIN))
     assert [p.verdict for p in run.parts] == ["conformant", "not-conformant"]

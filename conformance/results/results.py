@@ -159,7 +159,7 @@ class RunResult:
             and not (req.capability and req.capability not in capabilities)
         ]
         if unrun and not self.partial:  # a subset says so above
-            reasons.append(f"MUST requirements not applicable or not run: {', '.join(unrun)}")
+            reasons.append(f"{UNRUN_REASON}{', '.join(unrun)}")
         if self.test_only_signer:
             reasons.append("the evidence is signed with a TEST ONLY key (no site key is configured)")
         return {"can_certify": not reasons, "reasons": reasons}
@@ -301,8 +301,7 @@ class RunSet:
             reasons.append(f"claimed profiles not run: {titles}")
         for part in self.parts:
             reasons += part.certification()["reasons"]
-        reasons = list(dict.fromkeys(reasons))
-        return {"can_certify": not reasons, "reasons": reasons}
+        return {"can_certify": not reasons, "reasons": _merged(reasons)}
 
     def not_tested(self) -> list[str]:
         return [rid for part in self.parts for rid in part.not_tested()]
@@ -398,6 +397,21 @@ class RunSet:
             **self._part_extras(),
             **self.extra,
         }
+
+
+UNRUN_REASON = "MUST requirements not applicable or not run: "
+
+
+def _merged(reasons: list[str]) -> list[str]:
+    """Each reason once, in order; the profiles' unrun requirements on one line where the first was."""
+    unrun = [reason.removeprefix(UNRUN_REASON) for reason in reasons if reason.startswith(UNRUN_REASON)]
+    merged: list[str] = []
+    for reason in reasons:
+        if reason.startswith(UNRUN_REASON):
+            reason = f"{UNRUN_REASON}{', '.join(unrun)}"
+        if reason not in merged:
+            merged.append(reason)
+    return merged
 
 
 def purpose_gaps(profile: Profile) -> list[dict]:
