@@ -1,4 +1,5 @@
-"""The reference NSW keeps a connection open between requests read whole, and only then.
+"""The reference NSW keeps a connection open between requests read whole, and only then; its outbox
+reuses its connections to a partner.
 
 werkzeug closes every connection and reads away whatever follows an answer; the reference's handler
 undoes both when the request was read to its end. A request left unread (beyond what is drained) ends
@@ -8,12 +9,17 @@ the connection, and a stop cuts connections left open.
 from __future__ import annotations
 
 import http.client
+import http.server
+import threading
+import time
 from urllib.parse import urlsplit
 
 import pytest
 
 from conformance.profiles.efdx.reference.nsw import Settings
+from conformance.profiles.efdx.reference.outbox import Outbox
 from conformance.profiles.efdx.reference.runner import RunningReference
+from conformance.profiles.efdx.reference.store import Store
 
 XML = {"Content-Type": "application/xml"}
 
@@ -63,3 +69,44 @@ def test_a_stop_cuts_a_connection_left_open(tmp_path):
     running.stop()
     assert connection.sock.recv(1) == b"", "the kept connection outlived the stop"
     connection.close()
+
+
+class _Recording(http.server.BaseHTTPRequestHandler):
+    """A partner inbox that answers 200 on kept connections and notes each request's client port."""
+
+    protocol_version = "HTTP/1.1"
+    ports: list[int] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.ports.append(self.client_address[1])
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_the_outbox_delivers_over_one_kept_connection(tmp_path):
+    """One worker delivering five messages to one partner opens one connection, not five."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recording)
+    _Recording.ports = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    store = Store(tmp_path / "outbox.sqlite")
+    outbox = Outbox(store, {"SG": f"http://127.0.0.1:{server.server_port}/in"}, workers=1)
+    try:
+        with store.transaction() as tx:
+            for index in range(5):
+                tx.enqueue(message_id=f"m{index}", party="SG", action="Ping", body=b"<x/>", send_at=0.0)
+        outbox.start()
+        deadline = time.monotonic() + 10
+        while store.count("outbox", "state = 'sent'") < 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert store.count("outbox", "state = 'sent'") == 5
+        assert len(_Recording.ports) == 5 and len(set(_Recording.ports)) == 1, _Recording.ports
+    finally:
+        outbox.stop()
+        store.close()
+        server.shutdown()
+        server.server_close()

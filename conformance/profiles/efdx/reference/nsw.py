@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -82,9 +83,7 @@ class Answer:
 
 
 class ReferenceNsw:
-    def __init__(
-        self, settings: Settings, *, session=None, clock: Callable[[], datetime] | None = None
-    ) -> None:
+    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] | None = None) -> None:
         self.settings = settings
         self.party = settings.party
         self.dialect = dialect = settings.dialect
@@ -97,8 +96,6 @@ class ReferenceNsw:
         self.authority_credential = pki.authority(self.party)
         self.trust = pki.trust_store()
         self.store = Store(settings.db)
-        if settings.tls and session is None:
-            session = self._tls_session()
         self.receiver = Receiver(
             self.party, self.trust, policy=self.fault.policy if self.fault else STRICT, dialect=dialect
         )
@@ -107,7 +104,7 @@ class ReferenceNsw:
             settings.peers,
             schedule=settings.retry_schedule,
             timeout=settings.outbound_timeout,
-            session=session,
+            tls=self._outbound_tls() if settings.tls else None,
             fault=self.fault_name,
             credentials={"nsw": self.nsw_credential},  # signs what _send queues unsigned
             workers=settings.outbox_workers or OUTBOX_WORKERS,
@@ -117,13 +114,12 @@ class ReferenceNsw:
         """The test PKI's rogue CA (for the seeded fault tls-trust-any-ca)."""
         return self.pki.bad("rogue-ca").cert_pem()
 
-    def _tls_session(self):
-        """Outbound HTTPS: present our NSW certificate, trust every party's CA (section 2)."""
-        from conformance.profiles.efdx.reference.server import client_session
-
-        bundle = self.settings.db.with_name(self.settings.db.name + ".trust.pem")
-        bundle.write_bytes(self.trust.ca_pem())
-        return client_session(self.nsw_credential, str(bundle))
+    def _outbound_tls(self) -> ssl.SSLContext:
+        """Outbound HTTPS: present our NSW certificate, trust every party's CA (section 2), and
+        check the peer's name; loaded once for every connection the outbox makes."""
+        context = ssl.create_default_context(cadata=self.trust.ca_pem().decode("ascii"))
+        context.load_cert_chain(str(self.nsw_credential.cert_path), str(self.nsw_credential.key_path))
+        return context
 
     def start(self) -> None:
         self.outbox.start()

@@ -138,17 +138,6 @@ def server_tls_context(nsw: ReferenceNsw) -> ssl.SSLContext:
     return context
 
 
-def client_session(credential, ca_file: str):
-    """A requests session that presents ``credential`` (an NSW certificate) and trusts ``ca_file``."""
-    import requests
-
-    session = requests.Session()
-    session.trust_env = False  # REQUESTS_CA_BUNDLE and proxies must not override the test trust
-    session.cert = (str(credential.cert_path), str(credential.key_path))
-    session.verify = ca_file
-    return session
-
-
 class KeepAliveHandler(inbox_server.KeepAliveHandler):
     """HTTP/1.1 with persistent connections: a partner sending many messages (and the mutual TLS
     handshake) pays the connection once, not per message. An idle connection closes after
