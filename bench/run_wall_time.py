@@ -1,0 +1,121 @@
+"""Wall time of `conformance run`, as a user starts it, against the embedded reference NSW and against
+a candidate that declares the real [5, 30, 120] s retry schedule.
+
+Each round is the command in a child process, timed from its start to its exit; its output is
+captured and not shown. A round that does not exit 0 (conformant) prints its output's tail and no
+figures, and the script exits 1.
+
+* ``embedded``: ``conformance run`` (every installed profile) and ``conformance run --profile efdx``,
+  ``--rounds`` times each (median, min, max). The embedded reference declares short windows
+  (``REFERENCE_WINDOWS``).
+* ``--real-schedule``: one round of ``conformance run --config ICS --profile efdx`` against
+  ``conformance reference serve`` (KH, plain HTTP) whose outbox retries after 5, 30 and 120 s and
+  waits 30 s for an answer; the ICS declares those and the harness's default windows otherwise
+  (grace 1 s, peer timeout 30 s). M-21's six tests then watch minutes each; this is the figure that
+  says whether their waits overlap.
+
+    python bench/run_wall_time.py [--rounds 3] [--real-schedule]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from loopback import free_port  # noqa: E402
+
+CLI = [sys.executable, "-m", "conformance.app.cli"]
+TOKEN = "bench-real-schedule-token"
+ICS = """[candidate]
+party = "KH"
+profiles = ["efdx"]
+inbox_url = "{inbox}"
+capabilities = ["replace", "cancel", "verification", "utilisation", "ecdsa", "trigger"]
+
+[candidate.windows]
+retry_schedule_s = [5, 30, 120]
+peer_timeout_s = 30
+
+[candidate.trigger]
+url = "{trigger}"
+token = "{token}"
+
+[harness]
+party = "SG"
+listen = "127.0.0.1:{harness_port}"
+url = "http://127.0.0.1:{harness_port}/efdx/1/messages"
+"""
+
+
+def timed(command: list[str], workdir: Path) -> float:
+    began = time.perf_counter()
+    done = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
+    spent = time.perf_counter() - began
+    if done.returncode != 0:
+        print(f"{' '.join(command[2:])}: exit {done.returncode}\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
+        raise SystemExit(1)
+    return spent
+
+
+def embedded(rounds: int) -> None:
+    for extra in ([], ["--profile", "efdx"]):
+        times = []
+        for _ in range(rounds):
+            with tempfile.TemporaryDirectory() as workdir:
+                times.append(timed([*CLI, "run", *extra, "--report-dir", "reports"], Path(workdir)))
+        label = " ".join(["conformance run", *extra])
+        print(
+            f"{label:<40} median {statistics.median(times):6.1f} s   "
+            f"min {min(times):6.1f}   max {max(times):6.1f}   ({rounds} rounds)"
+        )
+
+
+def real_schedule() -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        workdir = Path(folder)
+        harness_port = free_port()
+        serve = [
+            *CLI,
+            *("reference", "serve", "--profile", "efdx", "--party", "KH", "--host", "127.0.0.1"),
+            *("--port", "0", "--db", str(workdir / "kh.sqlite")),
+            *("--peer", f"SG=http://127.0.0.1:{harness_port}/efdx/1/messages"),
+            *("--retry-schedule", "5,30,120", "--outbound-timeout", "30"),
+        ]
+        env = dict(os.environ, EFDX_TEST_TOKEN=TOKEN)
+        log = open(workdir / "reference.log", "wb")  # noqa: SIM115 (closed below)
+        reference = subprocess.Popen(serve, stdout=subprocess.PIPE, stderr=log, text=True, env=env)
+        try:
+            inbox, trigger = (reference.stdout.readline().split(" at ")[1].strip() for _ in range(2))
+            ics = workdir / "kh.toml"
+            ics.write_text(ICS.format(inbox=inbox, trigger=trigger, token=TOKEN, harness_port=harness_port))
+            spent = timed([*CLI, "run", "--config", str(ics), "--report-dir", "reports"], workdir)
+        finally:
+            reference.terminate()
+            reference.wait(30)
+            log.close()
+    print(f"{'conformance run --config (EFDX, [5, 30, 120] s)':<40} {spent:6.1f} s   (1 round)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--real-schedule", action="store_true", help="the [5, 30, 120] s candidate only")
+    args = parser.parse_args()
+    python = platform.python_version()
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}; {os.cpu_count()} cores; Python {python}")
+    print(f"load average before: {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
+    real_schedule() if args.real_schedule else embedded(args.rounds)
+    print(f"load average after: {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
