@@ -30,27 +30,25 @@ def gone(pid: int) -> bool:
 
 def test_it_listens_where_it_says_and_is_gone_after(tmp_path) -> None:
     profile = registry.get("efdx")
-    with reference_process.serving(
-        profile, settings(tmp_path, trigger_token="t0ken"), tmp_path / "log"
-    ) as ref:
+    chosen = settings(tmp_path, trigger_token="t0ken")
+    workdir = tmp_path / "reference"
+    workdir.mkdir()
+    with reference_process.serving(profile, chosen, workdir) as ref:
         assert ref.url.endswith(profile.inbox_path) and ref.trigger_url.endswith(profile.trigger_path)
-        answer = requests.post(ref.url, data=b"<x/>", headers={"Content-Type": "application/xml"}, timeout=10)
-        assert answer.status_code == 400  # an Error for what is not an Envelope: it judges
-        refused = requests.post(
-            ref.trigger_url, json={}, headers={profile.trigger_header: "wrong"}, timeout=10
-        )
-        assert refused.status_code == 403  # the token came through the environment
+        xml = {"Content-Type": "application/xml"}
+        assert requests.post(ref.url, data=b"<x/>", headers=xml, timeout=10).status_code == 400  # judged
+        wrong = {profile.trigger_header: "wrong"}
+        assert requests.post(ref.trigger_url, json={}, headers=wrong, timeout=10).status_code == 403
         pid = ref.pid
-    assert gone(pid)
-    assert "t0ken" not in " ".join(
-        reference_process.command(profile, settings(tmp_path, trigger_token="t0ken"))
-    )
+    reference_process.stopped()
+    assert gone(pid) and not workdir.exists()  # stopped, and its store and log removed
+    assert "t0ken" not in " ".join(reference_process.command(profile, chosen))  # in the environment
 
 
 def test_one_that_cannot_start_is_a_setup_error_naming_why(tmp_path) -> None:
     profile = registry.get("efdx")
     with (
         pytest.raises(reference_process.ReferenceDidNotStart, match="not a party"),
-        reference_process.serving(profile, settings(tmp_path, party="XX"), tmp_path / "log"),
+        reference_process.serving(profile, settings(tmp_path, party="XX"), tmp_path),
     ):
         pass

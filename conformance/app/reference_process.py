@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -57,12 +58,15 @@ def command(profile: Profile, settings: ReferenceSettings) -> list[str]:
 
 
 @contextlib.contextmanager
-def serving(profile: Profile, settings: ReferenceSettings, log: Path) -> Iterator[ReferenceProcess]:
-    """Start the reference NSW; yield where it listens once it says so; stop it after."""
+def serving(profile: Profile, settings: ReferenceSettings, workdir: Path) -> Iterator[ReferenceProcess]:
+    """Start the reference NSW, its log in ``workdir``; yield where it listens once it says so. After,
+    it is stopped while the run goes on (a clean stop takes up to half a second), and ``workdir``
+    (its store, its log) is removed once it has ended; ``stopped()`` waits for that."""
     env = dict(os.environ)
     env.pop("EFDX_TEST_TOKEN", None)
     if settings.trigger_token:
         env["EFDX_TEST_TOKEN"] = settings.trigger_token
+    log = workdir / "reference.log"
     with open(log, "wb") as log_file:
         process = subprocess.Popen(
             command(profile, settings),
@@ -71,10 +75,10 @@ def serving(profile: Profile, settings: ReferenceSettings, log: Path) -> Iterato
             stderr=log_file,
             env=env,
         )
-        try:
-            yield _announced(process, log, bool(settings.trigger_token))
-        finally:
-            _stop(process)
+    try:
+        yield _announced(process, log, bool(settings.trigger_token))
+    finally:
+        _stop_later(process, workdir)
 
 
 def _announced(process: subprocess.Popen, log: Path, with_trigger: bool) -> ReferenceProcess:
@@ -115,8 +119,29 @@ def _stop(process: subprocess.Popen) -> None:
     """SIGTERM (it shuts down cleanly: server, outbox, store), then SIGKILL if it hangs."""
     if process.poll() is None:
         process.terminate()
-        try:
-            process.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    try:
+        process.wait(STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+_STOPPING: list[threading.Thread] = []
+
+
+def _stop_later(process: subprocess.Popen, workdir: Path) -> None:
+    """Stop it in a thread of its own, which the interpreter waits for at exit (not a daemon)."""
+
+    def stop() -> None:
+        _stop(process)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    stopping = threading.Thread(target=stop, name=f"reference-stop-{process.pid}")
+    stopping.start()
+    _STOPPING.append(stopping)
+
+
+def stopped() -> None:
+    """Wait until every reference NSW this process started has ended and its folder is gone."""
+    while _STOPPING:
+        _STOPPING.pop().join()

@@ -275,33 +275,33 @@ def candidate(options: RunOptions, share: Share | None = None) -> Iterator[tuple
     party = profile.reference_party
     placeholder = reference_config(profile, "http://127.0.0.1:1/", "http://127.0.0.1:1/", token, options.tls)
     harness = Harness(placeholder, profile=profile).start()
-    with tempfile.TemporaryDirectory(prefix=f"{profile.key}-reference-") as workdir:
-        settings = ReferenceSettings(
-            party=party,
-            db=Path(workdir) / "reference.sqlite",
-            peers={harness.party: harness.inbox_url},
-            fault=fault,
-            retry_schedule=REFERENCE_WINDOWS.retry_schedule_s,
-            outbound_timeout=REFERENCE_WINDOWS.peer_timeout_s,
-            trigger_token=token,
-            tls=options.tls,
-        )
-        try:
-            with reference_process.serving(profile, settings, Path(workdir) / "reference.log") as reference:
-                harness.config = reference_config(
-                    profile, reference.url, reference.trigger_url, token, options.tls
-                )
-                yield (
-                    harness,
-                    {
-                        "url": reference.url,
-                        "party": party,
-                        "reference": True,
-                        "fault": fault,
-                    },
-                )
-        finally:
-            harness.stop()
+    workdir = Path(tempfile.mkdtemp(prefix=f"{profile.key}-reference-"))  # removed once it has stopped
+    settings = ReferenceSettings(
+        party=party,
+        db=workdir / "reference.sqlite",
+        peers={harness.party: harness.inbox_url},
+        fault=fault,
+        retry_schedule=REFERENCE_WINDOWS.retry_schedule_s,
+        outbound_timeout=REFERENCE_WINDOWS.peer_timeout_s,
+        trigger_token=token,
+        tls=options.tls,
+    )
+    try:
+        with reference_process.serving(profile, settings, workdir) as reference:
+            harness.config = reference_config(
+                profile, reference.url, reference.trigger_url, token, options.tls
+            )
+            yield (
+                harness,
+                {
+                    "url": reference.url,
+                    "party": party,
+                    "reference": True,
+                    "fault": fault,
+                },
+            )
+    finally:
+        harness.stop()
 
 
 def reachable(url: str, timeout: float = 5.0) -> None:
