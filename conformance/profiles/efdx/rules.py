@@ -28,19 +28,27 @@ judged by the signature verifier, which holds the trust store and the CRLs (see 
 
 from __future__ import annotations
 
-import calendar
-import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
-from typing import Protocol
+from decimal import Decimal
 
 from lxml import etree
 
+from conformance.core.business_rules import (  # noqa: F401 (History, failed_rules: this module's API)
+    Context,
+    Finding,
+    History,
+    Reader,
+    Rule,
+    as_bool,
+    as_date,
+    as_decimal,
+    as_int,
+    failed_rules,
+    months_before,
+    shown,
+)
 from conformance.profiles.efdx.codes import EFORMD_NS
 
-_NS = {"f": EFORMD_NS}
 _CO_TAG = f"{{{EFORMD_NS}}}CertificateOfOrigin"
 _CANCELLATION_TAG = f"{{{EFORMD_NS}}}Cancellation"
 
@@ -50,119 +58,15 @@ RETROACTIVE_AFTER_DAYS = 3  # BR-05: more than 3 calendar days after departure
 VALIDITY_MONTHS = 12  # BR-06
 
 
-class History(Protocol):
-    """What the receiving NSW knows about COs received earlier (the stateful rules' only input)."""
+# --- reading the payload (the core's rule kit, in EFDX's namespace) ------------------------------------
 
-    def accepted(self, issuing_country: str, reference: str) -> bool:
-        """A CO with this reference from this issuing country was accepted before (IssueCO or ReplaceCO)."""
-        ...
-
-    def superseded_or_cancelled(self, issuing_country: str, reference: str) -> bool:
-        """That CO has since been replaced by a ReplaceCO or cancelled by a CancelCO."""
-        ...
-
-
-@dataclass(frozen=True)
-class Context:
-    """What a rule needs besides the payload: the envelope, the day of receipt, the history."""
-
-    action: str  # envelope Action: "IssueCO" | "ReplaceCO" | "CancelCO" ...
-    sender: str  # envelope From
-    receiver: str  # envelope To
-    received_on: date  # the day of receipt (UTC)
-    history: History | None = None  # None: stateless judgement, stateful rules are skipped
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One way in which a rule does not hold: what was observed and what the rule demands."""
-
-    rule: str  # "BR-03"
-    text: str  # "Item 2: RVC with Percent 39.99; RVC needs Percent >= 40"
-    location: str | None = None  # XPath relative to the payload element: "Item[2]/OriginCriterion/Percent"
-
-    def __str__(self) -> str:
-        where = f" at {self.location}" if self.location else ""
-        return f"{self.rule}{where}: {self.text}"
-
-
-Rule = Callable[[etree._Element, Context], list[Finding]]
-
-
-# --- reading the payload -----------------------------------------------------------------------------
-
-
-def _xpath(path: str) -> str:
-    """``Item[2]/OriginCriterion`` -> ``f:Item[2]/f:OriginCriterion`` (namespaced ElementPath)."""
-    return "/".join(f"f:{step}" for step in path.split("/"))
-
-
-def _el(node: etree._Element, path: str) -> etree._Element | None:
-    return node.find(_xpath(path), _NS)
-
-
-def _text(node: etree._Element, path: str) -> str | None:
-    """The whitespace-stripped text at ``path``; None when the element is absent."""
-    el = _el(node, path)
-    if el is None:
-        return None
-    return (el.text or "").strip()
+_read = Reader(EFORMD_NS)
+_el, _text = _read.el, _read.text
+_bool, _decimal, _date, _show = as_bool, as_decimal, as_date, shown
 
 
 def _items(co: etree._Element) -> list[etree._Element]:
-    return co.findall("f:Item", _NS)
-
-
-def _bool(value: str | None) -> bool | None:
-    """xs:boolean: true/1, false/0; None when absent or not a boolean."""
-    if value in ("true", "1"):
-        return True
-    if value in ("false", "0"):
-        return False
-    return None
-
-
-def _decimal(value: str | None) -> Decimal | None:
-    if value is None:
-        return None
-    try:
-        result = Decimal(value)
-    except InvalidOperation:
-        return None
-    return result if result.is_finite() else None
-
-
-_INTEGER = re.compile(r"^\+?[0-9]+$")
-_XS_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:Z|[+-]\d{2}:\d{2})?$")
-
-
-def _date(value: str | None) -> date | None:
-    """xs:date -> date. A time zone, if given, is ignored: EFDX rules compare calendar days."""
-    if value is None:
-        return None
-    match = _XS_DATE.match(value)
-    if not match:
-        return None
-    try:
-        return date(int(match[1]), int(match[2]), int(match[3]))
-    except ValueError:
-        return None
-
-
-def _show(value: str | None) -> str:
-    """An observed value for a finding's text."""
-    return "absent" if value is None else value or "empty"
-
-
-def months_before(day: date, months: int) -> date:
-    """The same day-of-month ``months`` calendar months earlier, clamped at the end of a shorter month.
-
-    2025-03-15 -> 2024-03-15 for 12 months; 2024-02-29 -> 2023-02-28; 2025-05-31 -> 2025-02-28 for 3.
-    """
-    index = day.year * 12 + (day.month - 1) - months
-    year, month = divmod(index, 12)
-    month += 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+    return _read.all(co, "Item")
 
 
 def earliest_issue_date(received_on: date) -> date:
@@ -391,9 +295,6 @@ def br10_item_numbers(co: etree._Element, ctx: Context) -> list[Finding]:
     observed = [_text(item, "ItemNumber") for item in _items(co)]
     expected = [str(n) for n in range(1, len(observed) + 1)]
 
-    def as_int(value: str | None) -> int | None:
-        return int(value) if value is not None and _INTEGER.match(value) else None
-
     if [as_int(v) for v in observed] == list(range(1, len(observed) + 1)):
         return []
     first = next(n for n, v in enumerate(observed, start=1) if as_int(v) != n)
@@ -577,9 +478,3 @@ def check_cancellation(cancellation: etree._Element, ctx: Context) -> list[Findi
     for rid in CANCELLATION_RULES:
         findings.extend(RULES[rid](cancellation, ctx))
     return findings
-
-
-def failed_rules(findings: Iterable[Finding]) -> tuple[str, ...]:
-    """The BR IDs that failed, each once, in BR order (the StatusNotification's Reason codes)."""
-    failed = {f.rule for f in findings}
-    return tuple(sorted(failed))
