@@ -19,18 +19,10 @@ WINDOW_S = 1.0  # for a first try
 STEP_S = 1.0  # between the tries of the first conversation: it lasts longer than a window
 
 
-class StubHarness:
-    """What a Delivery needs of the harness: its inbox (and to be weakly referable)."""
-
-    def __init__(self, inbox: HarnessInbox) -> None:
-        self.inbox = inbox
-
-
-def conversation(harness, marker: str, tries: int) -> Delivery:
+def conversation(inbox: HarnessInbox, group: list[Delivery], marker: str, tries: int) -> Delivery:
     token = marker.encode()
-    return deliveries.watched(
-        Delivery(harness, f"KH:{marker}", lambda arrival: token in arrival.body, WINDOW_S, tries, 3 * STEP_S)
-    )
+    matches = lambda arrival: token in arrival.body  # noqa: E731
+    return Delivery(inbox, f"KH:{marker}", matches, WINDOW_S, tries, 3 * STEP_S, group)
 
 
 def post(inbox: HarnessInbox, marker: str) -> None:
@@ -48,9 +40,9 @@ def candidate_in_turn(inbox: HarnessInbox, stop: threading.Event) -> None:
 
 def test_a_candidate_delivering_in_turn_has_each_first_try_found(pki) -> None:
     with HarnessInbox("SG", pki=pki) as inbox:
-        harness = StubHarness(inbox)
+        group: list[Delivery] = []
         first, second, never = (
-            conversation(harness, marker, tries)
+            conversation(inbox, group, marker, tries)
             for marker, tries in (("conv-A", 3), ("conv-B", 1), ("conv-C", 1))
         )
         stop = threading.Event()
@@ -70,5 +62,32 @@ def test_a_candidate_delivering_in_turn_has_each_first_try_found(pki) -> None:
 
 def test_a_first_try_that_never_comes_is_none_after_the_window(pki) -> None:
     with HarnessInbox("SG", pki=pki) as inbox:
-        alone = conversation(StubHarness(inbox), "conv-D", 1)
+        alone = conversation(inbox, [], "conv-D", 1)
         assert deliveries.first_try(alone) is None
+
+
+def test_a_conversation_sent_without_end_holds_up_the_others_no_longer_than_its_budget(pki) -> None:
+    """A broken candidate re-sending one message forever does not make the others wait forever."""
+    with HarnessInbox("SG", pki=pki) as inbox:
+        group: list[Delivery] = []
+        endless = Delivery(inbox, "KH:conv-E", lambda a: b"conv-E" in a.body, 0.5, 1, 1.0, group)
+        waiting = Delivery(inbox, "KH:conv-F", lambda a: b"conv-F" in a.body, 0.5, 1, 1.0, group)
+        stop = threading.Event()
+
+        def resend() -> None:
+            while not stop.wait(0.2):
+                post(inbox, "conv-E")
+
+        sender = threading.Thread(target=resend, daemon=True)
+        sender.start()
+        try:
+            assert deliveries.first_try(endless) is not None
+            found: list = []
+            wait = threading.Thread(target=lambda: found.append(deliveries.first_try(waiting)), daemon=True)
+            wait.start()
+            wait.join(timeout=30)  # a bound far above its budget: a wait that follows conv-E never ends
+            assert not wait.is_alive() and found == [None]
+            assert sender.is_alive()  # it gave up while conv-E was still being sent
+        finally:
+            stop.set()
+            sender.join(timeout=10)

@@ -237,3 +237,59 @@ def test_the_operator_instruction_reaches_the_terminal_before_the_wait(
         assert "waiting for the operator" in ANSI.sub("", child.screen.text)
     else:
         assert "OPERATOR:" not in child.screen.text  # stdout keeps to the progress lines
+
+
+# --- a run ended from outside: its reference NSW does not outlive it ----------------------------------
+
+
+def reference_child(run_pid: int, bound_s: float = START_BOUND_S) -> int:
+    """The pid of the `reference serve` process the run started."""
+    deadline = time.monotonic() + bound_s
+    while time.monotonic() < deadline:
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == run_pid and b"reference\0serve" in command:
+                return int(entry.name)
+        time.sleep(0.1)
+    pytest.fail(f"no reference NSW process of run {run_pid} within {bound_s:g} s")
+
+
+def ended(pid: int, bound_s: float = 30.0) -> bool:
+    """Whether ``pid`` is gone (or a zombie nobody reaps yet) within ``bound_s``."""
+    deadline = time.monotonic() + bound_s
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_terminated_run_writes_its_report_and_stops_its_reference(spawn, tmp_path):
+    """SIGTERM (a CI job's timeout) ends a run as Ctrl-C does: report written, reference stopped."""
+    child = spawn("run", "--profile", "efdx", "--report-dir", "reports", on_pty=False)
+    child.screen.wait_for(r"\[1/\d+\]", START_BOUND_S)
+    reference = reference_child(child.process.pid)
+    child.process.terminate()
+    child.wait()
+    assert ended(reference)
+    assert results(tmp_path / "reports")["interrupted"] is True
+
+
+def test_a_killed_run_takes_its_reference_with_it(spawn, tmp_path):
+    """SIGKILL (the OOM killer) leaves no reference NSW holding a port: it is signalled as its parent dies."""
+    child = spawn("run", "--profile", "efdx", "--report-dir", "reports", on_pty=False)
+    child.screen.wait_for(r"\[1/\d+\]", START_BOUND_S)
+    reference = reference_child(child.process.pid)
+    child.process.kill()
+    child.wait()
+    assert ended(reference)

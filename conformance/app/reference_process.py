@@ -13,8 +13,10 @@ before it says where it listens, the run stops with the log's last lines.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -27,6 +29,18 @@ from conformance.harness.config import ConfigError
 
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
+PR_SET_PDEATHSIG = 1
+try:  # Linux: prctl, to have the child signalled when the harness ends, however it ends
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):
+    _prctl = None
+
+
+def _end_with_the_harness() -> None:
+    """In the child, before it runs: SIGTERM when the harness dies, even killed (SIGKILL, the OOM
+    killer), so that no reference outlives its run holding a port and a folder."""
+    if _prctl is not None:
+        _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class ReferenceDidNotStart(ConfigError):
@@ -67,14 +81,19 @@ def serving(profile: Profile, settings: ReferenceSettings, workdir: Path) -> Ite
     if settings.trigger_token:
         env["EFDX_TEST_TOKEN"] = settings.trigger_token
     log = workdir / "reference.log"
-    with open(log, "wb") as log_file:
-        process = subprocess.Popen(
-            command(profile, settings),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=log_file,
-            env=env,
-        )
+    try:
+        with open(log, "wb") as log_file:
+            process = subprocess.Popen(
+                command(profile, settings),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=log_file,
+                env=env,
+                preexec_fn=_end_with_the_harness,  # the main thread starts it: the signal follows the run
+            )
+    except OSError as exc:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise ReferenceDidNotStart(f"the reference NSW could not be started: {exc}") from None
     try:
         yield _announced(process, log, bool(settings.trigger_token))
     finally:
@@ -96,15 +115,14 @@ def _announced(process: subprocess.Popen, log: Path, with_trigger: bool) -> Refe
 
     reader = threading.Thread(target=read, name="reference-announce", daemon=True)
     reader.start()
-    done.wait(START_TIMEOUT_S)
+    said = done.wait(START_TIMEOUT_S)
     inbox = next((line.rpartition(" at ")[2] for line in lines if line.startswith("reference NSW ")), None)
     trigger = next((line.removeprefix("test trigger at ") for line in lines if "trigger at" in line), None)
-    if inbox is None:
+    if inbox is None or (with_trigger and trigger is None) or process.poll() is not None:
         _stop(process)
+        why = f"exit {process.returncode}" if said else f"it said nothing within {START_TIMEOUT_S:g} s"
         tail = log.read_bytes()[-2000:].decode("utf-8", errors="replace").strip()
-        raise ReferenceDidNotStart(
-            f"the reference NSW did not start (exit {process.returncode}): {tail or 'no output'}"
-        )
+        raise ReferenceDidNotStart(f"the reference NSW did not start ({why}): {tail or 'no output'}")
     threading.Thread(target=_drain, args=(process,), name="reference-stdout", daemon=True).start()
     return ReferenceProcess(inbox, trigger, process.pid)
 
@@ -132,9 +150,18 @@ _STOPPING: list[threading.Thread] = []
 def _stop_later(process: subprocess.Popen, workdir: Path) -> None:
     """Stop it in a thread of its own, which the interpreter waits for at exit (not a daemon)."""
 
+    failed = process.poll()  # it ended during the run, not by Ctrl-C (exit 0): its log says why, so kept
+
     def stop() -> None:
         _stop(process)
-        shutil.rmtree(workdir, ignore_errors=True)
+        if not failed:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            print(
+                f"the embedded reference NSW ended during the run (exit {failed}); "
+                f"its log: {workdir / 'reference.log'}",
+                file=sys.stderr,
+            )
 
     stopping = threading.Thread(target=stop, name=f"reference-stop-{process.pid}")
     stopping.start()

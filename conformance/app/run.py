@@ -24,9 +24,11 @@ import dataclasses
 import importlib
 import os
 import secrets
+import signal
 import socket
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -477,9 +479,28 @@ def run(options: RunOptions) -> tuple[int, Path]:
     check_report_dir(options.report_dir)
     progress = Progress(live=sys.stdout.isatty() if options.live is None else options.live)
     try:
-        return _run(options, progress)
+        with _terminate_as_interrupt():
+            return _run(options, progress)
     finally:
         progress.close()
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a CI job's timeout, `docker stop`) ends a run as Ctrl-C does: the test under way is
+    inconclusive, the rest are not run, the report is written and the reference NSW stopped."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _run(options: RunOptions, progress: Progress) -> tuple[int, Path]:

@@ -18,39 +18,46 @@ from __future__ import annotations
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from conformance.harness.control import ask_to_send
 from conformance.harness.session import Harness
-from conformance.profiles.efdx.inbox import Arrival, Reaction
+from conformance.profiles.efdx.inbox import Arrival, HarnessInbox, Reaction
 
 POLL_S = 1.0  # how often a wait for a first try looks again at the other conversations
 _GROUPS: weakref.WeakKeyDictionary[Harness, list[Delivery]] = weakref.WeakKeyDictionary()
 
 
-@dataclass
+@dataclass(eq=False)
 class Delivery:
     """One conversation of the group: what its tries match, how many are due, and its windows."""
 
-    harness: Harness
+    inbox: HarnessInbox
     conversation: str
     matches: Callable[[Arrival], bool]
     window: float  # for the first try: the status window with a trigger, the operator's without
     tries: int  # the tries a conforming candidate makes (1 when it must not retry)
     retry_budget: float  # from the first try: the declared schedule with slack
+    group: list[Delivery] = field(default_factory=list)  # the conversations started together
+
+    def __post_init__(self) -> None:
+        self.group.append(self)
 
     def arrivals(self) -> list[Arrival]:
-        return self.harness.inbox.matching(self.matches, pending=True)
+        return self.inbox.matching(self.matches, pending=True)
 
     def busy_until(self) -> float | None:
-        """Until when (epoch seconds) the candidate may be busy with this conversation; None before
+        """Until when (epoch seconds, as arrivals are stamped) the candidate may be busy with this
+        conversation: its last try once all due came, else the end of its retry budget, never later
+        (a candidate sending one message without end holds up nothing past its budget); None before
         its first try."""
         arrivals = self.arrivals()
         if not arrivals:
             return None
+        budget_over = arrivals[0].received_at.timestamp() + self.retry_budget
         if len(arrivals) >= self.tries:
-            return arrivals[-1].received_at.timestamp()
-        return arrivals[0].received_at.timestamp() + self.retry_budget
+            return min(arrivals[-1].received_at.timestamp(), budget_over)
+        return budget_over
 
 
 def start(
@@ -66,34 +73,31 @@ def start(
     harness.inbox.plan(matches, reactions)
     reference = conversation.split(":", 1)[1]
     window = ask_to_send(harness, "IssueCO", document, f"issue the e-Form D {reference}")
-    return watched(Delivery(harness, conversation, matches, window, tries, retry_budget))
-
-
-def watched(delivery: Delivery) -> Delivery:
-    """Count ``delivery`` in its harness's group: the others' waits allow for it."""
-    _GROUPS.setdefault(delivery.harness, []).append(delivery)
-    return delivery
+    group = _GROUPS.setdefault(harness, [])  # no Delivery holds the harness: the entry goes with it
+    return Delivery(harness.inbox, conversation, matches, window, tries, retry_budget, group)
 
 
 def first_try(delivery: Delivery) -> Arrival | None:
     """The conversation's first try, or None when none came in its window after the candidate was
-    last busy with another conversation of the group."""
+    last busy with another conversation of the group, or at the latest when a candidate sending the
+    whole group one conversation after the other would have come to it."""
     began = time.time()
+    others = [other for other in delivery.group if other is not delivery]
+    latest = began + delivery.window + sum(other.window + other.retry_budget for other in others)
     while True:
         arrivals = delivery.arrivals()
         if arrivals:
             return arrivals[0]
-        others = (other.busy_until() for other in _GROUPS.get(delivery.harness, ()) if other is not delivery)
-        busy = max((until for until in others if until is not None), default=began)
-        remaining = max(began, busy) + delivery.window - time.time()
+        busy = max((until for until in (other.busy_until() for other in others) if until), default=began)
+        remaining = min(max(began, busy) + delivery.window, latest) - time.time()
         if remaining <= 0:
             return None
-        delivery.harness.inbox.wait_for(delivery.matches, min(remaining, POLL_S), pending=True)
+        delivery.inbox.wait_for(delivery.matches, min(remaining, POLL_S), pending=True)
 
 
 def tries_after(delivery: Delivery, first: Arrival, count: int, seconds: float) -> list[Arrival]:
     """The conversation's tries once ``count`` came, or when ``seconds`` after the first are over."""
     remaining = first.received_at.timestamp() + seconds - time.time()
     if remaining > 0:
-        delivery.harness.inbox.wait_for_count(delivery.matches, count, remaining)
+        delivery.inbox.wait_for_count(delivery.matches, count, remaining)
     return delivery.arrivals()

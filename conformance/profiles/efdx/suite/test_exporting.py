@@ -273,21 +273,28 @@ def start_delivery(harness: Harness, reactions: list[Reaction], prefix: str, tri
     )
 
 
-def first_try(harness: Harness, delivery: Delivery) -> Arrival:
+def first_try(harness: Harness, delivery: Delivery) -> Arrival | None:
+    """The conversation's first try; None when none came (inconclusive without a trigger: the
+    operator may not have acted)."""
     first = deliveries.first_try(delivery)
-    if first is None:
-        expected = f"an IssueCO in conversation {delivery.conversation} within {delivery.window:g} s"
-        raise Violation("A-06", expected, "none arrived")
+    if first is None and harness.manual_mode:
+        raise Inconclusive(
+            f"no IssueCO in conversation {delivery.conversation} within the operator window: "
+            "the operator may not have acted"
+        )
     return first
 
 
 def delivered(harness: Harness, delivery: Delivery) -> list[Arrival]:
-    """The conversation's tries, once all that are due came or their window (the schedule) is over."""
+    """The conversation's first tries (as many as are due), once they came or their window (the
+    schedule, from the first) is over; none when it never came (M-21: no try at all)."""
     first = first_try(harness, delivery)
+    if first is None:
+        return []
     arrivals = deliveries.tries_after(delivery, first, delivery.tries, delivery.retry_budget)
     for arrival in arrivals:
         harness.note_arrival(arrival)
-    return arrivals
+    return arrivals[: delivery.tries]  # judged as when they came, whenever the test looks
 
 
 def check_same_bytes(arrivals: list[Arrival], tries: int, what: str) -> None:
@@ -371,6 +378,9 @@ def test_a_4xx_is_not_retried(harness: Harness, status: int, code: str, early: D
     """After a 4xx answer with a signed Error the message is not sent again (watched for the whole
     retry schedule)."""
     first = first_try(harness, early)
+    if first is None:
+        expected = f"an IssueCO in conversation {early.conversation} within {early.window:g} s"
+        raise Violation("A-06", expected, "none arrived")
     watch = sum(harness.config.windows.retry_schedule_s) * 1.5 + harness.config.windows.grace_s
     arrivals = deliveries.tries_after(early, first, 2, watch)
     for arrival in arrivals:
