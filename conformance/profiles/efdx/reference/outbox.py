@@ -88,9 +88,11 @@ class Outbox:
         fault: str | None = None,
         workers: int = 1,
         credentials: Mapping[str, Credential] | None = None,
+        in_turn: bool = False,
     ) -> None:
-        if workers < 1:
-            raise ValueError("an outbox needs at least one worker")
+        if workers < 1 or (in_turn and workers != 1):
+            raise ValueError("an outbox needs at least one worker, and exactly one to send in turn")
+        self.in_turn = in_turn  # a message being retried holds up the rest (allowed: no order asked)
         self.store, self.peers, self.schedule, self.timeout = store, dict(peers), tuple(schedule), timeout
         self.connections = _connections(workers, timeout, tls)
         self.fault = fault
@@ -136,7 +138,7 @@ class Outbox:
         while not self._stop.is_set():
             with self._wake:
                 seen = self._woken
-            items = self.store.claim(owner, time.time(), self.batch)
+            items = self.store.claim(owner, time.time(), self.batch, in_turn=self.in_turn)
             for index, item in enumerate(items):
                 if self._stop.is_set():  # the rest stay pending, unclaimed, for the next start
                     self.store.release(item.id for item in items[index:])
@@ -144,7 +146,7 @@ class Outbox:
                 self._deliver(item)
             if items:
                 continue  # more may be due
-            next_due = self.store.next_due_at()
+            next_due = self.store.next_due_at(in_turn=self.in_turn)
             pause = IDLE_PAUSE if next_due is None else min(IDLE_PAUSE, max(0.0, next_due - time.time()))
             with self._wake:
                 if self._woken == seen and not self._stop.is_set():

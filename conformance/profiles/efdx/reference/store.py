@@ -151,18 +151,30 @@ class Store:
             return Transaction(connection).digest_of(sender, message_id)
 
     # the outbox's work
-    def claim(self, owner: str, now: float, limit: int = 16) -> list[OutboxItem]:
-        """Claim up to ``limit`` due, unclaimed pending rows for ``owner``, in due order.
+    def claim(self, owner: str, now: float, limit: int = 16, *, in_turn: bool = False) -> list[OutboxItem]:
+        """Claim up to ``limit`` due, unclaimed pending rows for ``owner``, in due order; ``in_turn``:
+        only the oldest pending row, and only once it is due (a message being retried holds up those
+        queued after it, as a simple outbox does).
 
         One UPDATE under SQLite's write lock: a row is claimed by one owner at a time. The claim
         ends with the outcome of the try (``outcome``), or with ``release_claims`` at a restart."""
+        if in_turn:
+            chosen, limits = (
+                "SELECT id FROM (SELECT id, next_attempt_at FROM outbox WHERE state = 'pending'"
+                " AND claimed_by IS NULL ORDER BY id LIMIT 1) WHERE next_attempt_at <= ?",
+                (now,),
+            )
+        else:
+            chosen, limits = (
+                "SELECT id FROM outbox WHERE state = 'pending' AND claimed_by IS NULL"
+                " AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+                (now, limit),
+            )
         with self.connect() as connection:
             rows = connection.execute(
-                "UPDATE outbox SET claimed_by = ?, claimed_at = ? WHERE id IN ("
-                " SELECT id FROM outbox WHERE state = 'pending' AND claimed_by IS NULL"
-                " AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?)"
+                f"UPDATE outbox SET claimed_by = ?, claimed_at = ? WHERE id IN ({chosen})"
                 " RETURNING next_attempt_at, id, message_id, party, action, body, attempts, signer",
-                (owner, now, now, limit),
+                (owner, now, *limits),
             ).fetchall()
         return [OutboxItem(*row[1:]) for row in sorted(rows)]
 
@@ -187,12 +199,17 @@ class Store:
         with self.connect() as connection:
             connection.execute("UPDATE outbox SET body = ?, signer = NULL WHERE id = ?", (body, item_id))
 
-    def next_due_at(self) -> float | None:
+    def next_due_at(self, *, in_turn: bool = False) -> float | None:
+        """When the next row is due (``in_turn``: the oldest pending one, which holds up the rest)."""
+        query = (
+            "SELECT next_attempt_at FROM outbox WHERE state = 'pending' AND claimed_by IS NULL"
+            " ORDER BY id LIMIT 1"
+            if in_turn
+            else "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending' AND claimed_by IS NULL"
+        )
         with self.connect() as connection:
-            row = connection.execute(
-                "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending' AND claimed_by IS NULL"
-            ).fetchone()
-        return row[0]
+            row = connection.execute(query).fetchone()
+        return row[0] if row else None
 
     def outcome(
         self, item_id: int, *, state: str, status: int | None, error: str | None, retry_at: float
