@@ -22,21 +22,32 @@ class ProfileError(Exception):
 
 
 @functools.cache
+def _load(name: str) -> Profile | str:
+    """The pack of one entry point, or why it does not load."""
+    entry = next((entry for entry in entry_points(group=GROUP) if entry.name == name), None)
+    if entry is None:
+        return f"no entry point {name!r}"
+    try:
+        profile = entry.load()
+    except Exception as exc:  # a pack's import error must not stop the others: it is reported
+        return f"{type(exc).__name__}: {exc}"
+    if not isinstance(profile, Profile):
+        return f"{entry.value} is not a conformance.core.profile.Profile"
+    if profile.key != entry.name:
+        return f"entry point {entry.name!r} names a profile keyed {profile.key!r}"
+    return profile
+
+
+@functools.cache
 def _loaded() -> tuple[dict[str, Profile], dict[str, str]]:
     found: dict[str, Profile] = {}
     broken: dict[str, str] = {}
-    for entry in sorted(entry_points(group=GROUP), key=lambda e: e.name):
-        try:
-            profile = entry.load()
-        except Exception as exc:  # a pack's import error must not stop the others: it is reported
-            broken[entry.name] = f"{type(exc).__name__}: {exc}"
-            continue
-        if not isinstance(profile, Profile):
-            broken[entry.name] = f"{entry.value} is not a conformance.core.profile.Profile"
-        elif profile.key != entry.name:
-            broken[entry.name] = f"entry point {entry.name!r} names a profile keyed {profile.key!r}"
+    for name in sorted({entry.name for entry in entry_points(group=GROUP)}):
+        loaded = _load(name)
+        if isinstance(loaded, Profile):
+            found[name] = loaded
         else:
-            found[entry.name] = profile
+            broken[name] = loaded
     return found, broken
 
 
@@ -53,6 +64,9 @@ def broken() -> dict[str, str]:
 def get(name: str) -> Profile:
     """The pack by key (``efdx``) or title (``EFDX 1.0``), case-insensitive."""
     wanted = name.strip().lower()
+    exact = _load(wanted)  # by key: only that pack is imported (a reference serving one starts sooner)
+    if isinstance(exact, Profile):
+        return exact
     for profile in installed().values():
         if wanted in (profile.key.lower(), profile.title.lower()):
             return profile
