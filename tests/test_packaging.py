@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -114,3 +116,31 @@ def test_the_core_contract_forbids_every_module_outside_the_core():
     }
     assert contract["source_modules"] == ["conformance.core"]
     assert set(contract["forbidden_modules"]) == outside
+
+
+def test_an_installed_harness_run_from_the_checkout_uses_itself_not_the_checkout(wheel, tmp_path):
+    """`pip install .` then `conformance run` in the checkout (the README's command): the embedded
+    reference's process, started with `python -m`, must import the installed harness too, not the
+    checkout's source, which lacks the data an install maps in (conformance/test_vectors). A venv of
+    its own, as after `pip install .`: this venv's editable install would map that data in."""
+    target, venv = tmp_path / "installed", tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--quiet", "--target", str(target), str(wheel)],
+        check=True,
+        timeout=300,
+    )
+    # the harness as installed, then this venv's libraries (a PYTHONPATH folder's .pth files, the
+    # editable install's among them, are not read)
+    path = os.pathsep.join([str(target), sysconfig.get_paths()["purelib"]])
+    command = [str(venv / "bin" / "python"), "-P", "-m", "conformance.app.cli", "run"]  # -P: as the script
+    done = subprocess.run(
+        [*command, "--report-dir", str(tmp_path / "reports"), "--profile", "efdx", "-k", "valid-ping"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": path, "PYTHONDONTWRITEBYTECODE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "tests: pass 1" in done.stdout

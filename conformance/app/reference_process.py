@@ -56,7 +56,9 @@ class ReferenceProcess:
 
 def command(profile: Profile, settings: ReferenceSettings) -> list[str]:
     """``conformance reference serve`` with the run's settings, on a free loopback port."""
-    args = [sys.executable, "-m", "conformance.app.cli", "reference", "serve", "--profile", profile.key]
+    # -P: not the current folder first on the path. From a checkout, `-m` would import the checkout's
+    # source (without the data an install maps in) instead of the installed harness.
+    args = [sys.executable, "-P", "-m", "conformance.app.cli", "reference", "serve", "--profile", profile.key]
     args += ["--party", settings.party, "--host", "127.0.0.1", "--port", "0", "--db", str(settings.db)]
     args += ["--retry-schedule", ",".join(f"{delay:g}" for delay in settings.retry_schedule)]
     args += ["--outbound-timeout", f"{settings.outbound_timeout:g}"]
@@ -94,8 +96,9 @@ def serving(profile: Profile, settings: ReferenceSettings, workdir: Path) -> Ite
     except OSError as exc:
         shutil.rmtree(workdir, ignore_errors=True)
         raise ReferenceDidNotStart(f"the reference NSW could not be started: {exc}") from None
+    reference = _announced(process, log, bool(settings.trigger_token))  # its folder stays if it fails
     try:
-        yield _announced(process, log, bool(settings.trigger_token))
+        yield reference
     finally:
         _stop_later(process, workdir)
 
@@ -121,8 +124,9 @@ def _announced(process: subprocess.Popen, log: Path, with_trigger: bool) -> Refe
     if inbox is None or (with_trigger and trigger is None) or process.poll() is not None:
         _stop(process)
         why = f"exit {process.returncode}" if said else f"it said nothing within {START_TIMEOUT_S:g} s"
-        tail = log.read_bytes()[-2000:].decode("utf-8", errors="replace").strip()
-        raise ReferenceDidNotStart(f"the reference NSW did not start ({why}): {tail or 'no output'}")
+        written = log.read_bytes()[-4000:].decode("utf-8", errors="replace").strip().splitlines()
+        last = written[-1].strip() if written else "no output"  # the error, after its traceback
+        raise ReferenceDidNotStart(f"the reference NSW did not start ({why}): {last} (its log: {log})")
     threading.Thread(target=_drain, args=(process,), name="reference-stdout", daemon=True).start()
     return ReferenceProcess(inbox, trigger, process.pid)
 
