@@ -13,6 +13,7 @@ import json
 import os
 import pty
 import re
+import signal
 import struct
 import subprocess
 import sys
@@ -274,22 +275,19 @@ def ended(pid: int, bound_s: float = 30.0) -> bool:
     return False
 
 
-def test_a_terminated_run_writes_its_report_and_stops_its_reference(spawn, tmp_path):
-    """SIGTERM (a CI job's timeout) ends a run as Ctrl-C does: report written, reference stopped."""
+@pytest.mark.parametrize(
+    "end",
+    [signal.SIGTERM, signal.SIGKILL],
+    ids=["terminated", "killed"],
+)
+def test_a_run_ended_from_outside_takes_its_reference_with_it(spawn, tmp_path, end):
+    """SIGTERM (a CI job's timeout) ends a run as Ctrl-C does, its report written; SIGKILL (the OOM
+    killer) leaves no reference NSW holding a port either: it is signalled as its parent dies."""
     child = spawn("run", "--profile", "efdx", "--report-dir", "reports", on_pty=False)
     child.screen.wait_for(r"\[1/\d+\]", START_BOUND_S)
     reference = reference_child(child.process.pid)
-    child.process.terminate()
+    child.process.send_signal(end)
     child.wait()
     assert ended(reference)
-    assert results(tmp_path / "reports")["interrupted"] is True
-
-
-def test_a_killed_run_takes_its_reference_with_it(spawn, tmp_path):
-    """SIGKILL (the OOM killer) leaves no reference NSW holding a port: it is signalled as its parent dies."""
-    child = spawn("run", "--profile", "efdx", "--report-dir", "reports", on_pty=False)
-    child.screen.wait_for(r"\[1/\d+\]", START_BOUND_S)
-    reference = reference_child(child.process.pid)
-    child.process.kill()
-    child.wait()
-    assert ended(reference)
+    if end == signal.SIGTERM:
+        assert results(tmp_path / "reports")["interrupted"] is True

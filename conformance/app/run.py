@@ -31,7 +31,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -164,20 +164,17 @@ def _per_profile(items: tuple[str, ...], profiles: tuple[Profile, ...], what: st
     return chosen
 
 
-def _knows_requirement(profile: Profile, rid: str) -> bool:
-    try:
-        profile.catalogue().requirement(rid)
-    except KeyError:
-        return False
-    return True
+def _knows(kind: str) -> Callable[[Profile, str], bool]:
+    """Whether a profile's catalogue has a ``kind`` ("requirement", "purpose") of that ID."""
 
+    def knows(profile: Profile, item_id: str) -> bool:
+        try:
+            getattr(profile.catalogue(), kind)(item_id)
+        except KeyError:
+            return False
+        return True
 
-def _knows_purpose(profile: Profile, pid: str) -> bool:
-    try:
-        profile.catalogue().purpose(pid)
-    except KeyError:
-        return False
-    return True
+    return knows
 
 
 def shares(options: RunOptions) -> list[Share]:
@@ -191,8 +188,8 @@ def shares(options: RunOptions) -> list[Share]:
                 f"--profile {stray[0].key}: the ICS does not claim {stray[0].title} "
                 f"(candidate.profiles: {', '.join(p.key for p in claimed)})"
             )
-    requirements = _per_profile(options.requirements, base, "--requirement", _knows_requirement)
-    purposes = _per_profile(options.purposes, base, "purpose", _knows_purpose)
+    requirements = _per_profile(options.requirements, base, "--requirement", _knows("requirement"))
+    purposes = _per_profile(options.purposes, base, "purpose", _knows("purpose"))
     layers: dict[Profile, list[str]] = {
         p: [x.upper() for x in options.layers if x.upper() in p.catalogue().layers] for p in base
     }

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -174,10 +175,7 @@ class RunResult:
         return RunSet.of(self).all_applicable_passed
 
     def counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for record in self.records:
-            counts[record.verdict] = counts.get(record.verdict, 0) + 1
-        return counts
+        return verdict_counts(self.records)
 
     def test_rows(self) -> list[dict]:
         return [
@@ -315,10 +313,7 @@ class RunSet:
         return bool(applicable) and not self.interrupted and all(r.verdict == PASS for r in applicable)
 
     def counts(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for record in self.records:
-            counts[record.verdict] = counts.get(record.verdict, 0) + 1
-        return counts
+        return verdict_counts(self.records)
 
     def profile_rows(self) -> list[dict]:
         """results.json ``profiles``: each profile run with its verdict, then each claimed one not run."""
@@ -397,6 +392,11 @@ class RunSet:
             **self._part_extras(),
             **self.extra,
         }
+
+
+def verdict_counts(records: list[TestRecord]) -> dict[str, int]:
+    """How many tests got each verdict, in the order the verdicts first came."""
+    return dict(Counter(record.verdict for record in records))
 
 
 UNRUN_REASON = "MUST requirements not applicable or not run: "
