@@ -37,8 +37,10 @@ def test_it_listens_where_it_says_and_is_gone_after(tmp_path) -> None:
         assert ref.url.endswith(profile.inbox_path) and ref.trigger_url.endswith(profile.trigger_path)
         xml = {"Content-Type": "application/xml"}
         assert requests.post(ref.url, data=b"<x/>", headers=xml, timeout=10).status_code == 400  # judged
-        wrong = {profile.trigger_header: "wrong"}
+        wrong, right = ({profile.trigger_header: token} for token in ("wrong", "t0ken"))
         assert requests.post(ref.trigger_url, json={}, headers=wrong, timeout=10).status_code == 403
+        # the right token is taken (400: an empty request), so it did reach the process
+        assert requests.post(ref.trigger_url, json={}, headers=right, timeout=10).status_code == 400
         pid = ref.pid
     reference_process.stopped()
     assert gone(pid) and not workdir.exists()  # stopped, and its store and log removed

@@ -6,8 +6,8 @@ machine's other core while the harness builds, sends and judges: a run against i
 third less time. It is also the reference as users start it by hand.
 
 The trigger token goes in the environment, not the command line (where any local user could read
-it). Its log (one line per request) goes to a file in the run's folder for the reference; if it ends
-before it says where it listens, the run stops with the log's last lines.
+it). Its store and log (one line per request) go in a temporary folder, removed once it has stopped;
+one that fails to start, or ends during the run, keeps its log, and the run names it.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from conformance.harness.config import ConfigError
 
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
+TRIGGER_LINE = "test trigger at "  # what `reference serve` prints once it listens, after its inbox
 PR_SET_PDEATHSIG = 1
 try:  # Linux: prctl, to have the child signalled when the harness ends, however it ends
     _prctl = ctypes.CDLL(None, use_errno=True).prctl
@@ -105,7 +106,7 @@ def serving(profile: Profile, settings: ReferenceSettings, workdir: Path) -> Ite
 
 def _announced(process: subprocess.Popen, log: Path, with_trigger: bool) -> ReferenceProcess:
     """Read the lines ``reference serve`` prints once it listens: its inbox, then its trigger."""
-    last = "test trigger at " if with_trigger else "reference NSW "
+    last = TRIGGER_LINE if with_trigger else "reference NSW "
     lines: list[str] = []
     done = threading.Event()
 
@@ -120,7 +121,8 @@ def _announced(process: subprocess.Popen, log: Path, with_trigger: bool) -> Refe
     reader.start()
     said = done.wait(START_TIMEOUT_S)
     inbox = next((line.rpartition(" at ")[2] for line in lines if line.startswith("reference NSW ")), None)
-    trigger = next((line.removeprefix("test trigger at ") for line in lines if "trigger at" in line), None)
+    said_trigger = [line for line in lines if line.startswith(TRIGGER_LINE)]
+    trigger = said_trigger[0].removeprefix(TRIGGER_LINE) if said_trigger else None
     if inbox is None or (with_trigger and trigger is None) or process.poll() is not None:
         _stop(process)
         why = f"exit {process.returncode}" if said else f"it said nothing within {START_TIMEOUT_S:g} s"
@@ -154,7 +156,7 @@ _STOPPING: list[threading.Thread] = []
 def _stop_later(process: subprocess.Popen, workdir: Path) -> None:
     """Stop it in a thread of its own, which the interpreter waits for at exit (not a daemon)."""
 
-    failed = process.poll()  # it ended during the run, not by Ctrl-C (exit 0): its log says why, so kept
+    failed = process.poll()  # it ended before we stopped it, and not cleanly (Ctrl-C reaches it too: 0)
 
     def stop() -> None:
         _stop(process)
@@ -169,7 +171,7 @@ def _stop_later(process: subprocess.Popen, workdir: Path) -> None:
 
     stopping = threading.Thread(target=stop, name=f"reference-stop-{process.pid}")
     stopping.start()
-    _STOPPING.append(stopping)
+    _STOPPING[:] = [*(thread for thread in _STOPPING if thread.is_alive()), stopping]
 
 
 def stopped() -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from conformance.results import xmlview
-from conformance.results.results import split_qualified
+from conformance.results.results import qualified, split_qualified
 
 NOT_PASSED_BADLY = ("fail", "error")
 _REQUIREMENT_ID = re.compile(r"\b[A-Z]{1,3}-\d{2}\b")
@@ -256,9 +256,7 @@ def requirement_rows(data: dict, text: ProfileText) -> list[dict]:
 def purpose_requirement(row: dict) -> str:
     """The ID of a purpose row's requirement, as the requirement rows have it (qualified when the
     purpose row is: it carries its bare ``purpose`` beside the qualified ``id``)."""
-    if "purpose" in row and row.get("profile"):
-        return f"{row['profile']} {row['requirement']}"
-    return row["requirement"]
+    return qualified(row.get("profile", ""), row["requirement"]) if "purpose" in row else row["requirement"]
 
 
 def _knocked_on(test: dict, rid: str) -> bool:
@@ -335,7 +333,7 @@ def decision(data: dict, text: ProfileText) -> dict:
 
 def _same_profile(test: dict, rid: str) -> str:
     """A bare ID named in a test's reason, qualified as the test's own IDs are."""
-    return f"{test['profile']} {rid}" if test.get("profile") and "nodeid" in test else rid
+    return qualified(test.get("profile", ""), rid) if "nodeid" in test else rid
 
 
 def _cause(reason: str) -> str:
