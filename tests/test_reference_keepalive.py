@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import http.server
+import socket
 import threading
 import time
 from urllib.parse import urlsplit
@@ -110,3 +111,19 @@ def test_the_outbox_delivers_over_one_kept_connection(tmp_path):
         store.close()
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize("length", ["+5 ", "5, 5", "abc"])
+def test_a_body_of_unreadable_length_ends_the_connection(reference, length):
+    """A Content-Length werkzeug cannot read leaves the body on the socket: kept open, its bytes would
+    be read as the next request (a stray answer, the connection out of step)."""
+    parts = urlsplit(reference.url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(
+            f"POST {parts.path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/xml\r\n"
+            f"Content-Length: {length}\r\n\r\n<x/>!".encode()
+        )
+        received = b""
+        while chunk := sock.recv(65536):  # until the reference closes the connection
+            received += chunk
+    assert received.count(b"HTTP/1.1 ") == 1, received[:300]

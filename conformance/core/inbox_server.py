@@ -139,19 +139,22 @@ class KeepAliveHandler(WSGIRequestHandler):
 def keep_alive_app(app):
     """Wrap a WSGI app: a request with a valid Content-Length (or no body) whose body is read to its
     end, by the app or here (up to DRAIN_LIMIT more bytes, within the connection's deadline), and
-    that the app answered, is marked KEEP_ALIVE. Chunked bodies end the connection, as before."""
+    that the app answered without ``Connection: close``, is marked KEEP_ALIVE. Chunked bodies end the
+    connection, as before."""
 
     def wrapped(environ, start_response):
         body = _bounded_body(environ)
-        answered = False
+        keep = False
 
-        def starting(*args):
-            nonlocal answered
-            answered = True
-            return start_response(*args)
+        def starting(status, headers, *rest):
+            nonlocal keep
+            keep = not any(
+                name.lower() == "connection" and "close" in value.lower() for name, value in headers
+            )
+            return start_response(status, headers, *rest)
 
         result = app(environ, starting)
-        if answered and body is not None and _drained(body):
+        if keep and body is not None and _drained(body):
             environ[KEEP_ALIVE] = True
         return result
 

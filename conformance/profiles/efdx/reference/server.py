@@ -18,12 +18,11 @@ from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 
 from cryptography import x509
-from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from conformance.core import inbox_server
-from conformance.core.inbox_server import KEEP_ALIVE, PausableInput
+from conformance.core.inbox_server import PausableInput
 from conformance.core.violations import Violation
 from conformance.profiles.efdx import signals
 from conformance.profiles.efdx.codes import MAX_BODY_BYTES
@@ -33,7 +32,6 @@ log = logging.getLogger(__name__)
 INBOX_PATH = "/efdx/1/messages"  # EFDX 1.0's; each NSW serves its own dialect's paths
 _NO_CHECK_TIME = 0x200000  # OpenSSL X509_V_FLAG_NO_CHECK_TIME, which Python's ssl does not name
 TRIGGER_PATH = "/efdx/1/test/trigger"
-_DRAIN_LIMIT = 64 * 1024  # unread body bytes read away so that the connection can stay open
 
 
 class ReferenceApp:
@@ -56,8 +54,6 @@ class ReferenceApp:
             )
         else:
             response = Response("not found\n", 404, content_type="text/plain")
-        if "close" not in response.headers.get("Connection", "").lower() and _drained(request):
-            environ[KEEP_ALIVE] = True  # the next request on this connection starts where this one ended
         return response(environ, start_response)
 
     def inbox(self, request: Request, nsw: ReferenceNsw | None = None) -> Response:
@@ -100,16 +96,6 @@ def _read(request: Request, unlimited: bool = False) -> tuple[bytes, bool]:
         return b"", True
     body = request.stream.read(MAX_BODY_BYTES + 1)
     return body, len(body) > MAX_BODY_BYTES
-
-
-def _drained(request: Request) -> bool:
-    """Whether the request's body has been read to its end (what is left, up to 64 KiB, is read now):
-    only then can the connection carry another request."""
-    try:
-        request.stream.read(_DRAIN_LIMIT)
-        return request.stream.read(1) == b""
-    except (HTTPException, OSError, ValueError):  # cut short (ClientDisconnected), reset, closed
-        return False
 
 
 def _response(answer: Answer) -> Response:
@@ -193,7 +179,7 @@ def serve(
     return make_server(
         host,
         port,
-        ReferenceApp(nsw, *also),
+        inbox_server.keep_alive_app(ReferenceApp(nsw, *also)),  # a request read whole keeps it open
         threaded=True,
         ssl_context=context,
         request_handler=KeepAliveHandler,
