@@ -33,7 +33,6 @@ from signxml.util import _remove_sig
 
 from conformance.core import xmldsig as ds
 
-_EC = "{http://www.w3.org/2001/10/xml-exc-c14n#}"
 _DSIG11 = "{http://www.w3.org/2009/xmldsig11#}"
 _HASHLIB = {ds.SHA256: "sha256", ds.SHA384: "sha384", ds.SHA512: "sha512"}
 _SHAPES = ((ds.EXC_C14N,), (ds.ENVELOPED, ds.EXC_C14N))  # the Transforms taken here

@@ -24,7 +24,6 @@ from conformance.profiles.efdx.inbox import Arrival
 # Errors for bodies a receiver need not read (T-03, T-04) or cannot parse (M-01, M-02): they MAY
 # omit RefToMessageId; where present it must be right (section 7).
 UNREAD_REQUIREMENTS = ("T-03", "T-04", "M-01", "M-02")
-UNREAD = frozenset(EFDX.error_code(rid) for rid in UNREAD_REQUIREMENTS)
 # Rows of section 5 that demand a Location in the Error.
 LOCATION_GIVEN = frozenset({"M-03", "M-04"})
 

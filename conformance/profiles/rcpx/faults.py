@@ -15,13 +15,13 @@ from decimal import Decimal
 
 from lxml import etree
 
+from conformance.core.business_rules import as_date
 from conformance.profiles.efdx.reference.faults import FAULTS as EFDX_FAULTS
 from conformance.profiles.efdx.reference.faults import Fault
 from conformance.profiles.efdx.reference.lax import dropping
 from conformance.profiles.rcpx import codes, rules
 from conformance.profiles.rcpx.catalogue import catalogue
 
-SIGNATURE_RULE = "RBR-12"  # judged by the CO signature check, whose faults are EFDX's (mapped)
 # Purposes whose right answer is acceptance, judged by RCPX's own sequences (not by a vector).
 ACCEPTED_IN_SEQUENCES = frozenset({"RBR-11/per-issuing-country"})
 
@@ -91,11 +91,9 @@ def _rvc_at_40(co: etree._Element, today: date, history) -> bool:
 
 
 def _departure_plus_12_months(co: etree._Element, today: date, history) -> bool:
-    departure, issued = co.findtext("{*}Transport/{*}DepartureDate"), co.findtext("{*}IssueDate")
-    return (
-        bool(departure and issued)
-        and rules.latest_issue_date(date.fromisoformat(departure)).isoformat() == issued
-    )
+    departure = as_date(co.findtext("{*}Transport/{*}DepartureDate"))  # an xs:date: maybe "...Z"
+    issued = as_date(co.findtext("{*}IssueDate"))
+    return departure is not None and rules.latest_issue_date(departure) == issued
 
 
 def _reference_used_anywhere(co: etree._Element, today: date, history) -> bool:
@@ -144,5 +142,5 @@ BOUNDARY_FAULTS = (
 
 @functools.cache
 def faults() -> tuple[Fault, ...]:
-    rule_ids = [req.id for req in catalogue().by_layer("RBR") if req.id != SIGNATURE_RULE]
+    rule_ids = [req.id for req in catalogue().by_layer("RBR") if req.id != codes.SIGNATURE_RULE]
     return (*_shared(), *(_ignoring(rule) for rule in rule_ids), *BOUNDARY_FAULTS)

@@ -27,6 +27,7 @@ from lxml import etree
 
 from conformance.core import signing
 from conformance.core.trust import Credential
+from conformance.profiles.efdx import messages
 from conformance.profiles.efdx.reference.store import OutboxItem, Store
 
 log = logging.getLogger(__name__)
@@ -183,7 +184,7 @@ class Outbox:
         """Sign the queued Envelope and store the signed bytes before they are first sent."""
         envelope = etree.fromstring(item.body)  # our own bytes, queued by this NSW
         signing.sign_envelope(envelope, credential)
-        body = etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")  # as messages.serialize
+        body = messages.serialize(envelope)
         self.store.signed(item.id, body)
         return OutboxItem(item.id, item.message_id, item.party, item.action, body, item.attempts)
 
