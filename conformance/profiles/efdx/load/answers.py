@@ -31,9 +31,12 @@ class Expected:
 
 @dataclass(frozen=True)
 class Answer:
+    """The answer that came, read by the suite's steps as they read a client.Exchange."""
+
     status: int
     content_type: str
-    body: bytes
+    response_body: bytes
+    error: None = None  # an answer that came: a transport error is counted before judging
 
 
 def judge(
@@ -57,27 +60,16 @@ def judge(
     return None
 
 
-def _media_type(answer: Answer, requirement_id: str) -> None:
-    if answer.content_type.split(";")[0].strip().lower() not in ("application/xml", "text/xml"):
-        raise Violation(
-            requirement_id,
-            "an answer with Content-Type application/xml",
-            f"Content-Type {answer.content_type or 'none'!r}",
-        )
-
-
-def _summary(answer: Answer) -> str:
-    return f"HTTP {answer.status} " + answer.body[:200].decode("utf-8", "replace").replace("\n", " ")
-
-
 def _receipt(expected: Expected, answer: Answer, sender: str, candidate: str, trust, at, dialect) -> None:
     if answer.status != 200:
         raise Violation(
-            steps.RECEIPT_DUE.get(expected.action or "", "M-19"), "HTTP 200 with a Receipt", _summary(answer)
+            steps.RECEIPT_DUE.get(expected.action or "", "M-19"),
+            "HTTP 200 with a Receipt",
+            steps.answer_summary(answer),
         )
-    _media_type(answer, "M-19")
+    steps.require_xml(answer, "M-19")
     receipt = signals.check_receipt(
-        answer.body,
+        answer.response_body,
         message_id=expected.message_id,
         sender=sender,
         receiver=candidate,
@@ -98,19 +90,18 @@ def _error(expected: Expected, answer: Answer, sender: str, candidate: str, trus
     code = expected.code
     failed = signals.code_requirement(code, dialect)
     status = dialect.catalogue.requirement(failed).http_status
-    unread = {dialect.error_code(rid) for rid in steps.UNREAD_REQUIREMENTS}
     if answer.status != status:
-        raise Violation(failed, f"HTTP {status} with an Error {code}", _summary(answer))
-    _media_type(answer, "M-20")
+        raise Violation(failed, f"HTTP {status} with an Error {code}", steps.answer_summary(answer))
+    steps.require_xml(answer, "M-20")
     signals.check_error(
-        answer.body,
+        answer.response_body,
         message_id=expected.message_id,
         sender=sender,
         receiver=candidate,
         expected_code=code,
         trust=trust,
         at=at,
-        ref_optional=code in unread,
+        ref_optional=failed in steps.UNREAD_REQUIREMENTS,
         location_required=failed if failed in steps.LOCATION_GIVEN else None,
         dialect=dialect,
     )

@@ -1,0 +1,60 @@
+"""A synchronous answer judged under load fails on its HTTP status or media type with the words the
+suite uses, naming the requirement that demanded the answer (before any signal is read)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from conformance.core.violations import Violation
+from conformance.profiles.efdx.dialect import EFDX
+from conformance.profiles.efdx.load import answers
+
+RECEIPT = answers.Expected("m1@sg.efdx", "IssueCO")
+PING = answers.Expected("m2@sg.efdx", "Ping")
+ERROR = answers.Expected("m3@sg.efdx", "IssueCO", code="EFDX-M06")
+
+
+@pytest.mark.parametrize(
+    ("expected", "answer", "violation"),
+    [
+        (
+            RECEIPT,
+            answers.Answer(500, "application/xml", b"<boom>\n</boom>"),
+            ("M-19", "HTTP 200 with a Receipt", "HTTP 500 <boom> </boom>"),
+        ),
+        (
+            PING,
+            answers.Answer(503, "text/plain", b""),
+            ("M-23", "HTTP 200 with a Receipt", "HTTP 503 "),
+        ),
+        (
+            RECEIPT,
+            answers.Answer(200, "text/plain; charset=x", b"<x/>"),
+            ("M-19", "an answer with Content-Type application/xml", "Content-Type 'text/plain; charset=x'"),
+        ),
+        (
+            ERROR,
+            answers.Answer(200, "application/xml", b"<r/>"),
+            ("M-06", "HTTP 403 with an Error EFDX-M06", "HTTP 200 <r/>"),
+        ),
+        (
+            ERROR,
+            answers.Answer(403, "", b"<r/>"),
+            ("M-20", "an answer with Content-Type application/xml", "Content-Type 'none'"),
+        ),
+    ],
+)
+def test_a_wrong_status_or_media_type_is_the_suites_violation(expected, answer, violation):
+    found = answers.judge(
+        expected,
+        answer,
+        sender="SG",
+        candidate="KH",
+        trust=EFDX.load_pki().trust_store(),
+        at=datetime.now(UTC),
+        dialect=EFDX,
+    )
+    assert isinstance(found, Violation)
+    assert (found.requirement, found.expected, found.observed) == violation
