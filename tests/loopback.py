@@ -56,14 +56,17 @@ def reference_serve_command(db: Path, sg_inbox: str, *options: str) -> list[str]
     ]
 
 
-def serve_reference(db: Path, harness_port: int, token: str) -> ServedReference:
+def serve_reference(db: Path, harness_port: int, token: str, *, tls: bool = False) -> ServedReference:
     """Start `conformance reference serve --party KH` on a free port, its SG peer the harness inbox
-    at ``harness_port``; the caller stops it with ``stop_reference``."""
+    at ``harness_port``; ``tls``: both over mutual TLS (test PKI). The caller stops it with
+    ``stop_reference``."""
+    scheme = "https" if tls else "http"
     process = subprocess.Popen(
         reference_serve_command(
             db,
-            f"http://127.0.0.1:{harness_port}/efdx/1/messages",
+            f"{scheme}://127.0.0.1:{harness_port}/efdx/1/messages",
             *("--trigger-token", token, "--retry-schedule", "0.2,0.4,0.8", "--outbound-timeout", "1"),
+            *(("--tls",) if tls else ()),
         ),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

@@ -13,7 +13,7 @@ import json
 from site_pki import make_site_pki
 
 from conformance.app import cli
-from tests.loopback import free_port, reference_serve_command, stop_reference
+from tests.loopback import free_port, serve_reference, stop_reference
 
 TOKEN = "certifying-run-token"
 CONFIG = """[candidate]
@@ -48,23 +48,15 @@ cert_file = "{cert}"
 
 
 def test_a_conformant_certifying_run_writes_a_certificate_that_verifies(tmp_path, capsys):
-    import subprocess
-
     site = make_site_pki(tmp_path / "site")
     harness_port = free_port()
-    command = reference_serve_command(
-        tmp_path / "kh.sqlite",
-        f"https://127.0.0.1:{harness_port}/efdx/1/messages",
-        *("--tls", "--trigger-token", TOKEN, "--retry-schedule", "0.2,0.4,0.8", "--outbound-timeout", "1"),
-    )
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    served = serve_reference(tmp_path / "kh.sqlite", harness_port, TOKEN, tls=True)
     try:
-        inbox, trigger = (process.stdout.readline().split(" at ")[1].strip() for _ in range(2))
         config = tmp_path / "kh.toml"
         config.write_text(
             CONFIG.format(
-                inbox=inbox,
-                trigger=trigger,
+                inbox=served.inbox_url,
+                trigger=served.trigger_url,
                 token=TOKEN,
                 harness_port=harness_port,
                 key=site.key,
@@ -73,7 +65,7 @@ def test_a_conformant_certifying_run_writes_a_certificate_that_verifies(tmp_path
         )
         code = cli.main(["run", "--config", str(config), "--report-dir", str(tmp_path / "reports")])
     finally:
-        stop_reference(process)
+        stop_reference(served.process)
     out = capsys.readouterr().out
     assert code == 0, out[-3000:]
     (folder,) = [path for path in (tmp_path / "reports").iterdir() if path.is_dir()]
