@@ -227,6 +227,20 @@ def test_an_unwritable_report_dir_is_one_line_and_exit_4_before_the_run(tmp_path
     assert elapsed < 5, "the reference NSW was started and the tests run before the check"
 
 
+def test_a_selection_naming_nothing_is_said_before_the_report_dir_is_made(tmp_path, capsys):
+    """What a selection names is known from the command line alone: it is checked first, so that a
+    mistyped ID is the error shown, and no report folder is made for a run that cannot start."""
+    in_the_way = tmp_path / "reports"
+    in_the_way.write_text("a file where the folder should be\n")
+    for report_dir in (in_the_way / "run", tmp_path / "fresh"):
+        code = cli.main(["run", "--requirement", "Z-99", "--report-dir", str(report_dir)])
+        _, err = capsys.readouterr()
+        assert code == 4
+        (line,) = error_lines(err)
+        assert line.startswith("conformance: error: --requirement Z-99: not an ID of "), line
+    assert not (tmp_path / "fresh").exists()
+
+
 def test_a_read_only_report_dir_is_one_line_and_exit_4(tmp_path, capsys):
     if os.geteuid() == 0:
         pytest.skip("root writes into a read-only folder anyway; the file-in-the-way case covers the check")

@@ -281,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from conformance.app.run import RunOptions, run, shares
+    from conformance.app.run import RunOptions, run
     from conformance.harness.config import ConfigError, check_url, load
 
     faults = list(dict.fromkeys(args.reference_fault))  # the same name twice is still one fault
@@ -318,8 +318,7 @@ def _run(args: argparse.Namespace) -> int:
         report_dir=args.report_dir,
         profiles=profiles,
     )
-    try:
-        shares(options)  # what names nothing is a usage error before anything starts
+    try:  # run() tells a selection that names nothing before anything starts
         code, _folder = run(options)
     except ConfigError as exc:  # found while setting up: the harness inbox's port, the candidate's address
         raise UsageError(str(exc)) from None

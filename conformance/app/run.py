@@ -472,12 +472,14 @@ def pytest_args(
 
 
 def run(options: RunOptions) -> tuple[int, Path]:
-    """Run the suite; return the exit code (0 all applicable passed, 1 otherwise) and the report folder."""
+    """Run the suite; return the exit code (0 all applicable passed, 1 otherwise) and the report folder.
+    A selection that names nothing is told first (ConfigError), before anything is made or started."""
+    plan = shares(options)
     check_report_dir(options.report_dir)
     progress = Progress(live=sys.stdout.isatty() if options.live is None else options.live)
     try:
         with _terminate_as_interrupt():
-            return _run(options, progress)
+            return _run(options, plan, progress)
     finally:
         progress.close()
 
@@ -500,10 +502,9 @@ def _terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _run(options: RunOptions, progress: Progress) -> tuple[int, Path]:
+def _run(options: RunOptions, plan: list[Share], progress: Progress) -> tuple[int, Path]:
     started = datetime.now(timezone.utc)
     folder = options.report_dir / started.strftime("%Y%m%dT%H%M%SZ")
-    plan = shares(options)
     site = site_signer(options.config)
     if options.config is not None:
         preflight(options, plan)
