@@ -18,7 +18,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -142,6 +142,9 @@ class HarnessInbox:
     # ``arrivals`` (so a soak of hours does not grow the inbox).
     listener: Callable[[Arrival], None] | None = None
     keep_arrivals: bool = True
+    # The MessageLog (M-16): (sender, MessageId) -> body digest of each message taken; a load run
+    # gives a bounded table (it is written with setdefault).
+    message_log: MutableMapping[tuple[str, str], str] = field(default_factory=dict)
     dialect: Dialect = EFDX  # the profile whose messages it takes (its path, namespaces, codes)
 
     def __post_init__(self) -> None:
@@ -149,7 +152,6 @@ class HarnessInbox:
             self.pki = self.dialect.load_pki()
         self.credential = self.pki.nsw(self.party)
         self.trust = self.pki.trust_store()
-        self._digests: dict[tuple[str, str], str] = {}
         self.receiver = Receiver(self.party, self.trust, log=self, dialect=self.dialect)
         self.arrivals: list[Arrival] = []
         self._plans: list[tuple[Callable[[Arrival], bool], list[Reaction]]] = []
@@ -162,7 +164,7 @@ class HarnessInbox:
 
     # MessageLog: what this inbox received before
     def digest_of(self, sender: str, message_id: str) -> str | None:
-        return self._digests.get((sender, message_id))
+        return self.message_log.get((sender, message_id))
 
     @property
     def url(self) -> str:
@@ -311,7 +313,7 @@ class HarnessInbox:
                 dialect=self.dialect,
             )
             return judgement.http_status, body
-        self._digests.setdefault((header.sender, header.message_id), judgement.body_digest)
+        self.message_log.setdefault((header.sender, header.message_id), judgement.body_digest)
         body = signals.receipt(
             ref_to_message_id=header.message_id,
             sender=self.party,

@@ -42,7 +42,7 @@ def load_inbox(
             return None
         return _reaction(kind, faults.hold_s)
 
-    inbox = HarnessInbox(
+    return HarnessInbox(
         party,
         pki=pki,
         tls=tls,
@@ -53,7 +53,6 @@ def load_inbox(
         limits=Limits(max_connections=256),
         listener=lambda arrival: listener(read(arrival)),
         keep_arrivals=False,
+        message_log=message_log,  # bounded for a soak
         dialect=dialect,
     )
-    inbox._digests = message_log  # the inbox's MessageLog (M-16), bounded for a soak
-    return inbox
