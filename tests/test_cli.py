@@ -140,3 +140,23 @@ def test_one_peer_url_serves_every_profile_of_a_shared_reference():
     assert cli._on_path(url, [efdx, rcpx], rcpx) == "http://127.0.0.1:8081/rcpx/1/messages"
     assert cli._on_path(url, [efdx, rcpx], efdx) == url
     assert cli._on_path("http://elsewhere/inbox", [efdx, rcpx], rcpx) == "http://elsewhere/inbox"
+
+
+def test_a_shared_reference_gives_a_seeded_fault_to_the_profiles_that_have_it(capsys):
+    """`reference serve --profile efdx --profile rcpx --fault NAME`: each profile's reference NSW gets
+    the fault only if it is one of that profile's; a name of neither is exit 4 with the choices."""
+    from conformance.harness import registry
+
+    efdx, rcpx = registry.get("efdx"), registry.get("rcpx")
+    for fault, had in [
+        ("ignore-br01", (True, False)),
+        ("back-to-back-refused", (False, True)),
+        ("accept-any-tls-client", (True, True)),
+        ("no-such-fault", (False, False)),
+        (None, (False, False)),
+    ]:
+        assert (cli._knows(efdx, fault), cli._knows(rcpx, fault)) == had, fault
+    argv = ("reference", "serve", "--party", "KH", "--profile", "efdx", "--profile", "rcpx", "--port", "0")
+    code, out, err = run(capsys, *argv, "--fault", "no-such-fault")
+    assert (code, out) == (4, "")
+    assert err.startswith("conformance: error: no seeded fault 'no-such-fault' in EFDX 1.0; "), err

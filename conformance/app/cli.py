@@ -492,7 +492,11 @@ def _on_path(url: str, profiles, profile) -> str:
 
 
 def _knows(profile, fault: str | None) -> bool:
-    return fault is not None and any(found.name == fault for found in profile.faults())
+    """Whether ``fault`` names one of ``profile``'s seeded faults (None names none)."""
+    try:
+        return profile.fault(fault) is not None
+    except KeyError:
+        return False
 
 
 def _load(args: argparse.Namespace) -> int:
