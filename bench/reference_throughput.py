@@ -28,8 +28,7 @@ load average before and after (``--transport http|tls`` for one of them).
                                          [--in-process] [--outbox-workers N]
 
 ``--outbox-workers N`` runs the reference with N outbox workers instead of its default
-(``nsw.OUTBOX_WORKERS``; `reference serve` has no option for it, so the child process is started
-with that default set).
+(``nsw.OUTBOX_WORKERS``), through `reference serve --outbox-workers N`.
 """
 
 from __future__ import annotations
@@ -66,10 +65,6 @@ RETRY_SCHEDULE = (0.05, 0.1)
 ANNOUNCE = re.compile(r"reference NSW KH at (https?://\S+)")
 ACCESS_200 = re.compile(r'"POST /efdx/1/messages HTTP/1\.1" 200 -$')
 STARTUP_TIMEOUT = 30.0
-WITH_WORKERS = (
-    "import sys; from conformance.profiles.efdx.reference import nsw; "
-    "nsw.OUTBOX_WORKERS = int(sys.argv.pop(1)); from conformance.app.cli import main; sys.exit(main())"
-)
 # requests lets these override a Session's ``verify`` (psf/requests#3829). The reference NSW's outbox
 # sets only ``session.verify`` to the test CAs, so with either of them set (as on the machine of the
 # first run) it fails to verify SG's inbox and no status is delivered over TLS. --tls unsets them.
@@ -125,12 +120,10 @@ class Server:
             self._running = RunningReference(settings).start()
             self.url = self._running.url
             return
-        # `reference serve` has no option for the outbox's workers: --outbox-workers sets the
-        # reference's default (nsw.OUTBOX_WORKERS) in the child before the command runs
-        launch = ["-m", "conformance.app.cli"] if workers is None else ["-c", WITH_WORKERS, str(workers)]
         command = [
             sys.executable,
-            *launch,
+            "-m",
+            "conformance.app.cli",
             "reference",
             "serve",
             "--party",
@@ -143,7 +136,9 @@ class Server:
             f"SG={inbox_url}",
             "--retry-schedule",
             ",".join(str(delay) for delay in RETRY_SCHEDULE),
-        ] + (["--tls"] if tls else [])
+            *(["--tls"] if tls else []),
+            *([] if workers is None else ["--outbox-workers", str(workers)]),
+        ]
         with open(self.log, "wb") as log:  # werkzeug's access log and anything else it says
             self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
         self.url = self._announced_url()

@@ -1,5 +1,6 @@
 """Servers on loopback for the harness's tests: a port a test must name before its server starts (a
-harness inbox that a reference NSW is configured to reach), and the reference NSW as a process.
+harness inbox that a reference NSW is configured to reach), the reference NSW as a process, and a
+partner inbox that holds what it is sent (to see what an outbox has in flight).
 
 The port is chosen below the kernel's ephemeral range, so that no server bound to port 0 meanwhile (the
 reference, another test worker's) can be handed it before the test binds it.
@@ -11,8 +12,13 @@ import random
 import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import NamedTuple
+
+HOLD_LIMIT = 30.0  # seconds a HoldingPeer holds a POST at most, if the test never releases it
 
 
 def free_port() -> int:
@@ -85,3 +91,54 @@ def stop_reference(process: subprocess.Popen) -> None:
         process.kill()
     process.wait(timeout=10)
     process.stdout.close()
+
+
+class HoldingPeer:
+    """A partner inbox on loopback that holds every POST until ``release()``, then answers 200 (at once,
+    from then on): what arrived (the bodies, in order) and how many are held now."""
+
+    def __init__(self) -> None:
+        self.arrivals: list[bytes] = []
+        self.held = 0
+        self.changed = threading.Condition()
+        self._released = threading.Event()
+        peer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with peer.changed:
+                    peer.arrivals.append(body)
+                    peer.held += 1
+                    peer.changed.notify_all()
+                peer._released.wait(HOLD_LIMIT)
+                with peer.changed:
+                    peer.held -= 1
+                    peer.changed.notify_all()
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_port}/efdx/1/messages"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="holding-peer", daemon=True)
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float) -> bool:
+        with self.changed:
+            return self.changed.wait_for(condition, timeout)
+
+    def release(self) -> None:
+        self._released.set()
+
+    def __enter__(self) -> HoldingPeer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+        self._server.shutdown()
+        self._server.server_close()

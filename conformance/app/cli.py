@@ -224,6 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="seconds to wait for a partner's answer before retrying (default 10)",
     )
+    serve.add_argument(
+        "--outbox-workers", type=int, metavar="N", help="statuses delivered at once (default: the pack's)"
+    )
     serve.set_defaults(handler=_reference_serve)
 
     evidence = commands.add_parser("evidence", help="evidence bundles").add_subparsers(
@@ -442,6 +445,8 @@ def _reference_serve(args: argparse.Namespace) -> int:
         schedule = tuple(float(value) for value in args.retry_schedule.split(","))
     except (KeyError, ValueError) as exc:
         raise UsageError(_message(exc)) from None
+    if args.outbox_workers is not None and args.outbox_workers < 1:
+        raise UsageError(f"--outbox-workers: at least 1, not {args.outbox_workers}")
 
     def settings_of(profile) -> ReferenceSettings:
         db = args.db or Path("reports") / f"reference-{args.party}.sqlite"
@@ -461,6 +466,7 @@ def _reference_serve(args: argparse.Namespace) -> int:
             outbound_timeout=args.outbound_timeout,
             trigger_token=args.trigger_token or os.environ.get("EFDX_TEST_TOKEN"),
             tls=args.tls,
+            outbox_workers=args.outbox_workers,
         )
 
     first, *others = profiles

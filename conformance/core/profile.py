@@ -49,6 +49,7 @@ class ReferenceSettings:
     trigger_token: str | None = None
     tls: bool = False
     status_delay: float = 0.0
+    outbox_workers: int | None = None  # deliveries at once (None: the pack's default)
 
 
 @dataclass(frozen=True, eq=False)  # one object per pack: compared and hashed by identity

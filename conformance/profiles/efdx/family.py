@@ -58,6 +58,7 @@ def family_profile(
             trigger_token=settings.trigger_token,
             tls=settings.tls,
             status_delay=settings.status_delay,
+            outbox_workers=settings.outbox_workers,
             dialect=dialect,
         )
 
