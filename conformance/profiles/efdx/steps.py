@@ -8,6 +8,7 @@ bounded by the windows the candidate declared in its ICS.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -40,25 +41,36 @@ class Sent:
     digests: tuple[str, ...]
 
 
-def _facts(
-    body: bytes, dialect: Dialect = EFDX
-) -> tuple[str | None, str | None, str | None, tuple[str, ...]]:
-    """MessageId, ConversationId, Action and signature digests of our own (trusted) message."""
+class Facts(NamedTuple):
+    """What the harness reads back from a message it built, to judge the answers to it."""
+
+    message_id: str | None
+    conversation_id: str | None
+    action: str | None
+    digests: tuple[str, ...]  # the signature's DigestValues (a Receipt must echo them)
+
+
+NO_FACTS = Facts(None, None, None, ())
+
+
+def own_message_facts(body: bytes, dialect: Dialect = EFDX) -> Facts:
+    """The Facts of our own (trusted) message, read without judging it (none when it is not XML or
+    has no Header of ``dialect``'s envelope: an invalid vector, say)."""
     try:
         root = etree.fromstring(
             body, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
         )
     except etree.XMLSyntaxError:
-        return None, None, None, ()
+        return NO_FACTS
     e = dialect.e
     header = root.find(e("Header"))
     if header is None:
-        return None, None, None, ()
+        return NO_FACTS
     digests = tuple(
         value.text.strip()
         for value in root.iterfind(f"{ds.DS}Signature/{ds.DS}SignedInfo/{ds.DS}Reference/{ds.DS}DigestValue")
     )
-    return (
+    return Facts(
         header.findtext(e("MessageId")),
         header.findtext(e("ConversationId")),
         header.findtext(e("Action")),
@@ -72,9 +84,9 @@ def send(
     """POST ``body`` to the candidate (through ``client``: another party's TLS client, say)."""
     client = client or harness.client
     exchange = client.post(harness.config.inbox_url, body, content_type=content_type, label=label)
-    message_id, conversation_id, action, digests = _facts(body, dialects.of(harness))
-    harness.sent_message_ids.add(message_id)
-    return Sent(body, exchange, message_id, conversation_id, action, digests)
+    facts = own_message_facts(body, dialects.of(harness))
+    harness.sent_message_ids.add(facts.message_id)
+    return Sent(body, exchange, *facts)
 
 
 def answer_summary(exchange: Exchange) -> str:

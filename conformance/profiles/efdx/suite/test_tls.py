@@ -58,5 +58,5 @@ def test_client_without_a_valid_certificate_of_the_sender_is_refused(harness: Ha
             "a refused handshake or HTTP 403 with EFDX-T05",
             f"HTTP {exchange.status} to a client presenting {client}",
         )
-    sent = steps.Sent(body, exchange, *steps._facts(body))
+    sent = steps.Sent(body, exchange, *steps.own_message_facts(body))
     steps.expect_error(harness, sent, "EFDX-T05")
