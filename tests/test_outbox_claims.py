@@ -1,4 +1,7 @@
-"""The reference NSW's outbox: `reference serve --outbox-workers N` delivers N at once.
+"""The reference NSW's outbox on one SQLite file with others (store.py, owners.py, outbox.py): a row
+is delivered by one live owner at a time, so an outbox starting on a file that a live `reference
+serve` process is delivering from leaves that process's claims alone; a killed process's claims go
+again (at-least-once); `reference serve --outbox-workers N` delivers N at once.
 
 The other process is the real `conformance reference serve`, on a real SQLite file, delivering to a
 loopback partner that holds what it is sent (tests/loopback.py's HoldingPeer), so that its claims are
@@ -9,8 +12,10 @@ something does not happen.
 from __future__ import annotations
 
 import queue
+import signal
 import sqlite3
 import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -20,6 +25,8 @@ from pathlib import Path
 import pytest
 
 from conformance.app import cli
+from conformance.profiles.efdx.reference import owners
+from conformance.profiles.efdx.reference.outbox import Outbox
 from conformance.profiles.efdx.reference.store import Store
 from tests.loopback import HoldingPeer, reference_serve_command
 
@@ -48,6 +55,11 @@ def until(condition, timeout: float = WAIT) -> bool:
             return False
         time.sleep(0.05)
     return True
+
+
+def claims(db: Path) -> dict[str, str | None]:
+    with sqlite3.connect(db) as connection:
+        return dict(connection.execute("SELECT message_id, claimed_by FROM outbox"))
 
 
 def states(db: Path) -> Counter:
@@ -84,6 +96,81 @@ def serve(tmp_path, peer):
             process.kill()
         process.wait(timeout=10)
         process.stdout.close()
+
+
+@pytest.fixture
+def outbox(tmp_path, peer):
+    """An outbox in this process on ``db`` (a second owner of its claims), stopped at teardown."""
+    started: list[tuple[Store, Outbox]] = []
+
+    def start(db: Path) -> Outbox:
+        store = Store(db)
+        running = Outbox(store, {"SG": peer.url}, timeout=float(TIMEOUT), schedule=(0.1, 0.2), workers=2)
+        started.append((store, running))
+        running.start()
+        return running
+
+    yield start
+    for store, running in started:
+        running.stop()
+        store.close()
+
+
+def serving_one_held(serve, peer: HoldingPeer, db: Path) -> subprocess.Popen:
+    """`reference serve` with one worker, every queued row claimed (one batch) and its first try held."""
+    process = serve(db, "--outbox-workers", "1")
+    assert peer.wait_for(lambda: peer.held == 1, WAIT)
+    assert all(claims(db).values()), claims(db)
+    return process
+
+
+def test_a_live_processs_claims_survive_another_outboxs_start(tmp_path, serve, outbox, peer):
+    db = tmp_path / "kh.sqlite"
+    bodies = queue_rows(db)
+    serving_one_held(serve, peer, db)
+    before = claims(db)
+    outbox(db)
+    assert not peer.wait_for(lambda: len(peer.arrivals) > 1, GRACE), "the second outbox delivered"
+    assert claims(db) == before  # still the live process's
+    peer.release()
+    assert peer.wait_for(lambda: len(peer.arrivals) == ROWS, WAIT)
+    assert not peer.wait_for(lambda: len(peer.arrivals) > ROWS, GRACE)
+    assert sorted(peer.arrivals) == sorted(bodies)  # each once
+    assert until(lambda: states(db) == Counter(sent=ROWS))
+
+
+def test_a_killed_processs_claims_go_again(tmp_path, serve, outbox, peer):
+    db = tmp_path / "kh.sqlite"
+    bodies = queue_rows(db)
+    process = serving_one_held(serve, peer, db)
+    (token,) = {owners.token_of(owner) for owner in claims(db).values()}
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    assert owners.alive(db, token) is False  # and its lock file is gone
+    assert not list(tmp_path.glob("kh.sqlite-owner-*"))
+    assert all(claims(db).values())  # the dead process's claims are still on the file
+    peer.release()
+    outbox(db)
+    assert peer.wait_for(lambda: len(peer.arrivals) == ROWS + 1, WAIT)
+    assert Counter(peer.arrivals) == Counter(bodies) + Counter(peer.arrivals[:1])  # the held one twice
+    assert until(lambda: states(db) == Counter(sent=ROWS))
+
+
+def test_a_dead_owners_lock_file_is_swept_at_a_start_and_a_stopped_ones_at_its_stop(tmp_path, outbox):
+    db = tmp_path / "kh.sqlite"
+    queue_rows(db, 0)
+    script = (
+        "import os, signal, sys; from pathlib import Path;"
+        "from conformance.profiles.efdx.reference.owners import Owner;"
+        "Owner(Path(sys.argv[1])); os.kill(os.getpid(), signal.SIGKILL)"
+    )
+    subprocess.run([sys.executable, "-c", script, str(db)], timeout=30, check=False)
+    (left,) = tmp_path.glob("kh.sqlite-owner-*")  # a dead owner with no claims
+    running = outbox(db)
+    (mine,) = tmp_path.glob("kh.sqlite-owner-*")
+    assert mine != left and not left.exists()
+    running.stop()
+    assert not mine.exists()
 
 
 def test_reference_serve_outbox_workers_delivers_that_many_at_once(tmp_path, serve, peer):

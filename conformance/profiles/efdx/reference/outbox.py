@@ -5,9 +5,10 @@ of the retry schedule (M-21), until the schedule is used up. A 4xx is final: the
 retry unchanged. State lives in SQLite, so after a restart pending messages are still sent.
 
 Workers claim due rows in SQLite before delivering them (store.py), so no row is delivered by two
-workers at once. One worker sends in queue order, one message at a time; several (the reference
-NSW runs nsw.OUTBOX_WORKERS) send at once, and so may overtake one another (the spec asks for no
-order between messages).
+workers at once, nor by two live processes on one file: the outbox is the claims' owner (owners.py)
+from its start until its workers have ended. One worker sends in queue order, one message at a
+time; several (the reference NSW runs nsw.OUTBOX_WORKERS) send at once, and so may overtake one
+another (the spec asks for no order between messages).
 A row queued unsigned is signed by the worker that claims it, out of the receiving transaction.
 """
 
@@ -15,11 +16,9 @@ from __future__ import annotations
 
 import http.client
 import logging
-import os
 import ssl
 import threading
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 
 import urllib3
@@ -28,6 +27,7 @@ from lxml import etree
 from conformance.core import signing
 from conformance.core.trust import Credential
 from conformance.profiles.efdx import messages
+from conformance.profiles.efdx.reference import owners
 from conformance.profiles.efdx.reference.store import OutboxItem, Store
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ class Outbox:
         self.fault = fault
         self.credentials = dict(credentials or {})
         self.batch = 16 if workers == 1 else 2  # rows claimed at once: few, so that workers share them
-        self._owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._owner: owners.Owner | None = None  # from start() until the workers have ended
         self._wake = threading.Condition()
         self._woken = 0  # wake() calls so far: a worker that saw a change does not sleep
         self._stop = threading.Event()
@@ -109,7 +109,9 @@ class Outbox:
         ]
 
     def start(self) -> None:
-        """Start the workers; claims left by an earlier process on this file are released first."""
+        """Start the workers; claims left by a dead owner on this file (an earlier process, killed)
+        are released first, a live one's (another process serving this file) are not."""
+        self._owner = owners.Owner(self.store.path)
         released = self.store.release_claims()
         if released:
             log.info("outbox: %d row(s) claimed before a restart go again", released)
@@ -123,6 +125,8 @@ class Outbox:
         for thread in self._threads:
             if thread.is_alive():
                 thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        if self._owner is not None and not any(thread.is_alive() for thread in self._threads):
+            self._owner.close()  # no claims left; a worker still delivering keeps it (until the exit)
 
     def wake(self, every: bool = False) -> None:
         """Something was queued: one sleeping worker claims it (waking all of them would have each
@@ -135,7 +139,8 @@ class Outbox:
                 self._wake.notify()
 
     def _run(self) -> None:
-        owner = f"{self._owner}-{threading.current_thread().name}"
+        assert self._owner is not None
+        owner = f"{self._owner.token}/{threading.current_thread().name}"
         while not self._stop.is_set():
             with self._wake:
                 seen = self._woken

@@ -11,7 +11,11 @@ WAL file checkpoints it, which cost more than the unit of work itself. Commits d
 process loses nothing; only a power cut could lose the last commits.
 
 Outbox rows are claimed before they are delivered (``claimed_by``, one UPDATE under the write lock):
-two workers, or two processes on the same file, never deliver the same row at once. A row may be
+two workers, or two processes on the same file, never deliver the same row at once. A claim names its
+owner (owners.py: a token whose lock file its process holds locked for the outbox's life); it ends
+with the outcome of the try, and otherwise is released at a start only when its owner is dead (the
+row then goes again: at-least-once). So a process starting on a file another live process serves
+leaves that one's claims alone. A row may be
 queued unsigned (``signer`` names the key): the worker that claims it signs it, stores the signed
 bytes, then sends them, so the signing is out of the receiving transaction and every try sends the
 same bytes (the signature is deterministic, so even a crash between signing and storing cannot
@@ -27,6 +31,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from conformance.profiles.efdx.reference import owners
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS received (
@@ -157,7 +163,8 @@ class Store:
         queued after it, as a simple outbox does).
 
         One UPDATE under SQLite's write lock: a row is claimed by one owner at a time. The claim
-        ends with the outcome of the try (``outcome``), or with ``release_claims`` at a restart."""
+        ends with the outcome of the try (``outcome``), or with ``release_claims`` once its owner
+        (``owners.token_of(owner)``) is dead."""
         if in_turn:
             chosen, limits = (
                 "SELECT id FROM (SELECT id, next_attempt_at FROM outbox WHERE state = 'pending'"
@@ -179,12 +186,26 @@ class Store:
         return [OutboxItem(*row[1:]) for row in sorted(rows)]
 
     def release_claims(self) -> int:
-        """Forget every claim: at a start, whoever held them is gone (their try may or may not have
-        reached the partner, so the row goes again: at-least-once, same MessageId, same bytes)."""
+        """Forget the claims of owners that are dead (owners.py), at a start; a live owner's, another
+        process's on this file, stay. A dead owner's try may or may not have reached the partner, so
+        the row goes again: at-least-once, same MessageId, same bytes. Dead owners' lock files go."""
         with self.connect() as connection:
-            return connection.execute(
-                "UPDATE outbox SET claimed_by = NULL, claimed_at = NULL WHERE claimed_by IS NOT NULL"
-            ).rowcount
+            holders = [
+                row[0]
+                for row in connection.execute(
+                    "SELECT DISTINCT claimed_by FROM outbox WHERE claimed_by IS NOT NULL"
+                )
+            ]
+        released = 0
+        for holder in holders:
+            if owners.alive(self.path, owners.token_of(holder)):
+                continue
+            with self.connect() as connection:  # a dead owner's claims: nobody else changes them
+                released += connection.execute(
+                    "UPDATE outbox SET claimed_by = NULL, claimed_at = NULL WHERE claimed_by = ?", (holder,)
+                ).rowcount
+        owners.sweep(self.path)
+        return released
 
     def release(self, item_ids: Iterable[int]) -> None:
         """Give back claimed rows not tried (at a stop): pending and unclaimed, as they were."""
