@@ -338,6 +338,58 @@ def test_only_an_authentication_refusal_of_the_token_check_is_a_usage_error(
         assert results(reports)["tests"][0]["verdict"] == "fail"
 
 
+@pytest.mark.parametrize(
+    ("profiles", "rcpx_inbox", "message"),
+    [
+        (["efdx"], None, "candidate.inbox_url: cannot connect to 127.0.0.1:{closed}: "),
+        (["efdx", "rcpx"], "closed", "candidate.inbox_url: cannot connect to 127.0.0.1:{closed}: "),
+        (
+            ["efdx", "rcpx"],
+            None,
+            "candidate.trigger.token: the test trigger at {base}/rcpx/1/test/trigger refused the "
+            "configured token: HTTP 403",
+        ),
+    ],
+    ids=["one-profile-unreachable", "second-profile-unreachable", "second-profile-refuses-the-token"],
+)
+def test_every_profile_of_a_run_is_checked_before_any_test(
+    raw_candidate, tmp_path, capsys, profiles, rcpx_inbox, message
+):
+    """The candidate's inbox must take connections and its trigger the token, for each profile run:
+    a profile that does not is one line and exit 4 before any test (of any profile) has run."""
+    candidate = raw_candidate(
+        lambda path: (
+            ("403 Forbidden", "text/plain", b"no\n")
+            if path.startswith("/rcpx/")
+            else ("400 Bad Request", "application/json", b"{}")
+        )
+    )
+    base, closed = candidate.base.removesuffix("/efdx/1"), free_port()
+    inbox = f"{base}/efdx/1/messages" if len(profiles) > 1 else f"http://127.0.0.1:{closed}/efdx/1/messages"
+    config = candidate_toml(
+        tmp_path / "c.toml",
+        inbox,
+        free_port(),
+        trigger_url=f"{base}/efdx/1/test/trigger",
+        token=TOKEN,
+        roles='["importing"]',
+    )
+    text = config.read_text().replace('party = "KH"\n', f'party = "KH"\nprofiles = {json.dumps(profiles)}\n')
+    if rcpx_inbox:
+        text += f'[candidate.endpoints.rcpx]\ninbox_url = "http://127.0.0.1:{closed}/rcpx/1/messages"\n'
+    config.write_text(text)
+    reports = tmp_path / "reports"
+    code = cli.main(["run", "--config", str(config), "--maxfail", "1", "--report-dir", str(reports)])
+    out, err = capsys.readouterr()
+    assert code == 4, err
+    (line,) = error_lines(err)
+    assert line.startswith(f"conformance: error: {message.format(closed=closed, base=base)}"), line
+    assert out == ""
+    assert not reports.exists() or not any(reports.iterdir())  # no report: nothing was run
+    asked = ["/efdx/1/test/trigger", "/rcpx/1/test/trigger"][: len(profiles) - bool(rcpx_inbox)]
+    assert candidate.paths == (asked if len(profiles) > 1 else [])  # each trigger once, no inbox
+
+
 # --- 4: a candidate that dies mid-run -----------------------------------------------------------
 
 

@@ -260,7 +260,7 @@ def candidate(options: RunOptions, share: Share | None = None) -> Iterator[tuple
     fault = share.fault if share else options.reference_fault
     if options.config is not None:
         config = options.config.for_profile(profile.key)
-        reachable(config.inbox_url)
+        reachable(config.inbox_url)  # the one check of a run of one; after preflight, it may have gone
         harness = Harness(config, profile=profile).start()
         try:
             yield (
@@ -506,7 +506,7 @@ def _run(options: RunOptions, plan: list[Share], progress: Progress) -> tuple[in
     started = datetime.now(timezone.utc)
     folder = options.report_dir / started.strftime("%Y%m%dT%H%M%SZ")
     site = site_signer(options.config)
-    if options.config is not None:
+    if options.config is not None and len(plan) > 1:  # one profile is checked as it starts (candidate)
         preflight(options, plan)
     parts: list[RunResult] = []
     signer: Credential | None = None
@@ -563,20 +563,27 @@ def _placeholder(profile: Profile) -> Config:
 
 
 def preflight(options: RunOptions, plan: list[Share]) -> None:
-    """Before any test: every chosen profile's inbox takes connections and its trigger the token."""
+    """Before any test of a run of several profiles: every one's inbox takes connections and its
+    trigger the token, so that the second profile's setup error does not come after the first's tests.
+    (Each inbox is tried again as its profile starts, in candidate(): the candidate may have gone.)"""
     assert options.config is not None
     for share in plan:
         config = options.config.for_profile(share.profile.key)
         reachable(config.inbox_url)
-        if len(plan) == 1:
-            continue  # its harness checks the token itself, once started
         harness = Harness(config, profile=share.profile).start()
         try:
-            check_trigger_token(harness)
-        except TokenRefused as exc:
-            raise ConfigError(str(exc)) from None
+            check_token(harness)
         finally:
             harness.stop()
+
+
+def check_token(harness: Harness) -> None:
+    """Pre-flight: a trigger that refuses the token is a setup problem (exit 4), not a fail of every
+    test that would ask it."""
+    try:
+        check_trigger_token(harness)
+    except TokenRefused as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _run_profile(
@@ -590,11 +597,8 @@ def _run_profile(
         harness.non_interactive = options.non_interactive
         if harness.tell_operator is _STOCK_OPERATOR:
             harness.tell_operator = progress.operator
-        if options.config is not None and not several:
-            try:
-                check_trigger_token(harness)
-            except TokenRefused as exc:
-                raise ConfigError(str(exc)) from None
+        if options.config is not None and not several:  # a run of several: checked by preflight
+            check_token(harness)
         progress.begin_profile(profile.key, profile.title, several)
         plugin = SuiteRun(
             harness,
