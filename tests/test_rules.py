@@ -15,6 +15,7 @@ from lxml import etree
 from conformance.profiles.efdx import rules
 from conformance.profiles.efdx.catalogue import by_layer
 from conformance.profiles.efdx.codes import EFORMD_NS
+from conformance.profiles.efdx.judge import Judgement
 from conformance.profiles.efdx.rules import (
     Context,
     Finding,
@@ -195,6 +196,14 @@ def test_findings_locate_existing_nodes_and_name_their_rule() -> None:
 def test_failed_rules_reports_each_id_once_in_order() -> None:
     findings = [Finding("BR-13", "a"), Finding("BR-03", "b"), Finding("BR-03", "c"), Finding("BR-04", "d")]
     assert failed_rules(findings) == ("BR-03", "BR-04", "BR-13")
+
+
+def test_rule_ids_have_one_order_by_number_padded_or_not() -> None:
+    """A StatusNotification's Reasons (failed_rules) and the judge's (Judgement.reasons) agree."""
+    findings = [Finding("BR-10", "a"), Finding("BR-9", "b"), Finding("BR-09", "c"), Finding("RBR-1", "d")]
+    assert failed_rules(findings) == ("BR-09", "BR-9", "BR-10", "RBR-1")
+    assert Judgement(body_digest="", findings=findings).reasons == list(failed_rules(findings))
+    assert failed_rules([Finding("X", "e"), Finding("BR-2", "f")]) == ("BR-2", "X")
 
 
 def test_finding_str() -> None:

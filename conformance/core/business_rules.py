@@ -61,9 +61,18 @@ class Finding:
 Rule = Callable[[etree._Element, Context], list[Finding]]
 
 
+def rule_order(rule: str) -> tuple[str, int, str]:
+    """The one order of rule IDs: by prefix, then by number (``BR-9`` before ``BR-10``, padded or
+    not); an ID that does not end in ``-<digits>`` sorts by its text."""
+    prefix, _, number = rule.rpartition("-")
+    if prefix and number.isascii() and number.isdigit():
+        return prefix, int(number), rule
+    return rule, -1, rule
+
+
 def failed_rules(findings: Iterable[Finding]) -> tuple[str, ...]:
-    """The rule IDs that failed, each once, in ID order (a StatusNotification's Reason codes)."""
-    return tuple(sorted({f.rule for f in findings}))
+    """The rule IDs that failed, each once, in rule order (a StatusNotification's Reason codes)."""
+    return tuple(sorted({f.rule for f in findings}, key=rule_order))
 
 
 class Reader:

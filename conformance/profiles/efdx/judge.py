@@ -17,6 +17,7 @@ from typing import Protocol
 from lxml import etree
 
 from conformance.core import safexml, verify
+from conformance.core.business_rules import failed_rules, rule_order
 from conformance.core.policy import STRICT, Policy
 from conformance.core.trust import TrustStore
 from conformance.core.violations import Violation
@@ -74,7 +75,7 @@ class Judgement:
     @property
     def reasons(self) -> list[str]:
         """The failed business rules, each once, in rule order (the REJECTED status's Reasons)."""
-        return sorted({finding.rule for finding in self.findings}, key=rule_number)
+        return list(failed_rules(self.findings))
 
     @property
     def status(self) -> str | None:
@@ -91,11 +92,6 @@ class Judgement:
     def codes(self) -> list[str]:
         """The profile's code of the synchronous failure, or the failed rule IDs; empty when all is well."""
         return [self.dialect.error_code(self.violation.requirement)] if self.violation else self.reasons
-
-
-def rule_number(rule: str) -> int:
-    """``BR-12`` or ``RBR-12`` -> 12: rules sort by number."""
-    return int(rule.rsplit("-", 1)[1])
 
 
 def _text(parent: etree._Element, name: str, dialect: Dialect) -> str | None:
@@ -244,7 +240,7 @@ class Receiver:
             return []
         findings = rulebook.check_certificate(payload, context) + self._co_signature(payload, at)
         findings = [finding for finding in findings if finding.rule not in self.policy.dropped_rules]
-        return sorted(findings, key=lambda finding: rule_number(finding.rule))
+        return sorted(findings, key=lambda finding: rule_order(finding.rule))
 
     def _co_signature(self, co: etree._Element, at: datetime) -> list[rules.Finding]:
         """BR-12 (RBR-12): the CO is signed, validly, by the issuing authority of its IssuingCountry."""
