@@ -61,8 +61,6 @@ VALIDITY_MONTHS = 12  # BR-06
 # --- reading the payload (the core's rule kit, in EFDX's namespace) ------------------------------------
 
 _read = Reader(EFORMD_NS)
-_el, _text = _read.el, _read.text
-_bool, _decimal, _date, _show = as_bool, as_decimal, as_date, shown
 
 
 def _items(co: etree._Element) -> list[etree._Element]:
@@ -79,24 +77,24 @@ def earliest_issue_date(received_on: date) -> date:
 
 def br01_exporting_country(co: etree._Element, ctx: Context) -> list[Finding]:
     """BR-01: IssuingCountry = envelope From = Exporter/Country = Declaration/ProducingCountry."""
-    issuing = _text(co, "IssuingCountry")
+    issuing = _read.text(co, "IssuingCountry")
     findings: list[Finding] = []
     if issuing != ctx.sender:
         findings.append(
             Finding(
                 "BR-01",
-                f"IssuingCountry is {_show(issuing)} but the envelope From is {ctx.sender}; "
+                f"IssuingCountry is {shown(issuing)} but the envelope From is {ctx.sender}; "
                 "BR-01 needs IssuingCountry = From",
                 "IssuingCountry",
             )
         )
     for path in ("Exporter/Country", "Declaration/ProducingCountry"):
-        value = _text(co, path)
+        value = _read.text(co, path)
         if value != issuing:
             findings.append(
                 Finding(
                     "BR-01",
-                    f"{path} is {_show(value)} but IssuingCountry is {_show(issuing)}; "
+                    f"{path} is {shown(value)} but IssuingCountry is {shown(issuing)}; "
                     f"BR-01 needs {path} = IssuingCountry",
                     path,
                 )
@@ -108,12 +106,12 @@ def br02_importing_country(co: etree._Element, ctx: Context) -> list[Finding]:
     """BR-02: Consignee/Country = Declaration/ImportingCountry = envelope To."""
     findings: list[Finding] = []
     for path in ("Consignee/Country", "Declaration/ImportingCountry"):
-        value = _text(co, path)
+        value = _read.text(co, path)
         if value != ctx.receiver:
             findings.append(
                 Finding(
                     "BR-02",
-                    f"{path} is {_show(value)} but the envelope To is {ctx.receiver}; "
+                    f"{path} is {shown(value)} but the envelope To is {ctx.receiver}; "
                     f"BR-02 needs {path} = To",
                     path,
                 )
@@ -125,11 +123,11 @@ def br03_origin_percent(co: etree._Element, ctx: Context) -> list[Finding]:
     """BR-03: RVC needs Percent >= 40; PC needs 20 <= Percent < 40 and the PartialCumulation flag;
     other codes take no Percent."""
     findings: list[Finding] = []
-    partial_cumulation = _text(co, "Flags/PartialCumulation")
+    partial_cumulation = _read.text(co, "Flags/PartialCumulation")
     for n, item in enumerate(_items(co), start=1):
-        code = _text(item, "OriginCriterion/Code")
-        raw = _text(item, "OriginCriterion/Percent")
-        percent = _decimal(raw)
+        code = _read.text(item, "OriginCriterion/Code")
+        raw = _read.text(item, "OriginCriterion/Percent")
+        percent = as_decimal(raw)
         at = f"Item[{n}]/OriginCriterion/Percent"
         if code == "RVC":
             if raw is None:
@@ -157,11 +155,11 @@ def br03_origin_percent(co: etree._Element, ctx: Context) -> list[Finding]:
                 findings.append(
                     Finding("BR-03", f"Item {n}: PC with Percent {raw}; PC needs 20 <= Percent < 40", at)
                 )
-            if _bool(partial_cumulation) is not True:
+            if as_bool(partial_cumulation) is not True:
                 findings.append(
                     Finding(
                         "BR-03",
-                        f"Item {n}: PC with Flags/PartialCumulation {_show(partial_cumulation)}; "
+                        f"Item {n}: PC with Flags/PartialCumulation {shown(partial_cumulation)}; "
                         "PC needs PartialCumulation true",
                         "Flags/PartialCumulation",
                     )
@@ -170,7 +168,7 @@ def br03_origin_percent(co: etree._Element, ctx: Context) -> list[Finding]:
             findings.append(
                 Finding(
                     "BR-03",
-                    f"Item {n}: {_show(code)} with Percent {raw}; only RVC and PC take a Percent",
+                    f"Item {n}: {shown(code)} with Percent {raw}; only RVC and PC take a Percent",
                     at,
                 )
             )
@@ -181,8 +179,8 @@ def br04_fob_value(co: etree._Element, ctx: Context) -> list[Finding]:
     """BR-04: FOBValue on every Item with RVC or PC."""
     findings: list[Finding] = []
     for n, item in enumerate(_items(co), start=1):
-        code = _text(item, "OriginCriterion/Code")
-        if code in ("RVC", "PC") and _el(item, "FOBValue") is None:
+        code = _read.text(item, "OriginCriterion/Code")
+        if code in ("RVC", "PC") and _read.el(item, "FOBValue") is None:
             findings.append(
                 Finding(
                     "BR-04", f"Item {n}: {code} without FOBValue; RVC and PC need a FOBValue", f"Item[{n}]"
@@ -194,21 +192,21 @@ def br04_fob_value(co: etree._Element, ctx: Context) -> list[Finding]:
 def br05_retroactive_flag(co: etree._Element, ctx: Context) -> list[Finding]:
     """BR-05: IssuedRetroactively is true exactly when IssueDate is more than 3 calendar days after
     Transport/DepartureDate (3 days after: not retroactive; 4 days after: retroactive)."""
-    issue_raw, departure_raw = _text(co, "IssueDate"), _text(co, "Transport/DepartureDate")
-    issue, departure = _date(issue_raw), _date(departure_raw)
+    issue_raw, departure_raw = _read.text(co, "IssueDate"), _read.text(co, "Transport/DepartureDate")
+    issue, departure = as_date(issue_raw), as_date(departure_raw)
     if issue is None or departure is None:
         return [
             Finding(
                 "BR-05",
-                f"cannot compare IssueDate {_show(issue_raw)} with DepartureDate {_show(departure_raw)}; "
+                f"cannot compare IssueDate {shown(issue_raw)} with DepartureDate {shown(departure_raw)}; "
                 "BR-05 needs both as xs:date",
                 "IssueDate" if issue is None else "Transport/DepartureDate",
             )
         ]
     days = (issue - departure).days
     retroactive = days > RETROACTIVE_AFTER_DAYS
-    flag_raw = _text(co, "Flags/IssuedRetroactively")
-    if _bool(flag_raw) is retroactive:
+    flag_raw = _read.text(co, "Flags/IssuedRetroactively")
+    if as_bool(flag_raw) is retroactive:
         return []
     if days >= 0:
         unit = "day" if days == 1 else "days"
@@ -218,7 +216,7 @@ def br05_retroactive_flag(co: etree._Element, ctx: Context) -> list[Finding]:
     return [
         Finding(
             "BR-05",
-            f"{gap} and IssuedRetroactively is {_show(flag_raw)}; BR-05 needs "
+            f"{gap} and IssuedRetroactively is {shown(flag_raw)}; BR-05 needs "
             f"{'true' if retroactive else 'false'} (true exactly when more than 3 days after departure)",
             "Flags/IssuedRetroactively",
         )
@@ -233,10 +231,10 @@ def br06_issue_date(co: etree._Element, ctx: Context) -> list[Finding]:
     the month (received 2025-03-15: 2024-03-15 passes, 2024-03-14 fails; received 2024-02-29:
     2023-02-28 passes). Both ends are inclusive; dates are calendar days, a time zone is ignored.
     """
-    raw = _text(co, "IssueDate")
-    issue = _date(raw)
+    raw = _read.text(co, "IssueDate")
+    issue = as_date(raw)
     if issue is None:
-        return [Finding("BR-06", f"IssueDate is {_show(raw)}; BR-06 needs an xs:date", "IssueDate")]
+        return [Finding("BR-06", f"IssueDate is {shown(raw)}; BR-06 needs an xs:date", "IssueDate")]
     earliest = earliest_issue_date(ctx.received_on)
     if issue > ctx.received_on:
         return [
@@ -260,14 +258,14 @@ def br06_issue_date(co: etree._Element, ctx: Context) -> list[Finding]:
 
 
 def _flag_matches_presence(rule: str, co: etree._Element, flag: str, element: str) -> list[Finding]:
-    raw = _text(co, f"Flags/{flag}")
-    present = _el(co, element) is not None
-    if _bool(raw) is present:
+    raw = _read.text(co, f"Flags/{flag}")
+    present = _read.el(co, element) is not None
+    if as_bool(raw) is present:
         return []
     return [
         Finding(
             rule,
-            f"Flags/{flag} is {_show(raw)} and {element} is {'present' if present else 'absent'}; "
+            f"Flags/{flag} is {shown(raw)} and {element} is {'present' if present else 'absent'}; "
             f"{rule} needs {flag} true exactly when {element} is present",
             f"Flags/{flag}",
         )
@@ -292,7 +290,7 @@ def br09_exhibition(co: etree._Element, ctx: Context) -> list[Finding]:
 def br10_item_numbers(co: etree._Element, ctx: Context) -> list[Finding]:
     """BR-10: ItemNumber runs 1..n in document order without gaps or repeats (one finding, located at
     the first Item whose number is out of sequence)."""
-    observed = [_text(item, "ItemNumber") for item in _items(co)]
+    observed = [_read.text(item, "ItemNumber") for item in _items(co)]
     expected = [str(n) for n in range(1, len(observed) + 1)]
 
     if [as_int(v) for v in observed] == list(range(1, len(observed) + 1)):
@@ -301,7 +299,7 @@ def br10_item_numbers(co: etree._Element, ctx: Context) -> list[Finding]:
     return [
         Finding(
             "BR-10",
-            f"ItemNumbers are {', '.join(_show(v) for v in observed)}; "
+            f"ItemNumbers are {', '.join(shown(v) for v in observed)}; "
             f"BR-10 needs {', '.join(expected)} in document order",
             f"Item[{first}]/ItemNumber",
         )
@@ -313,7 +311,7 @@ def br11_reference_unused(co: etree._Element, ctx: Context) -> list[Finding]:
     IssuingCountry was accepted before."""
     if ctx.history is None or ctx.action not in ("IssueCO", "ReplaceCO"):
         return []
-    country, reference = _text(co, "IssuingCountry"), _text(co, "ReferenceNumber")
+    country, reference = _read.text(co, "IssuingCountry"), _read.text(co, "ReferenceNumber")
     if country is None or reference is None or not ctx.history.accepted(country, reference):
         return []
     return [
@@ -334,14 +332,14 @@ def br13_hs_chapter(co: etree._Element, ctx: Context) -> list[Finding]:
     """BR-13: HSCode's first two digits are an HS chapter: 01..97, not 77 (reserved)."""
     findings: list[Finding] = []
     for n, item in enumerate(_items(co), start=1):
-        hs = _text(item, "HSCode")
+        hs = _read.text(item, "HSCode")
         head = (hs or "")[:2]
         if len(head) == 2 and head.isascii() and head.isdigit() and 1 <= int(head) <= 97 and head != "77":
             continue
         findings.append(
             Finding(
                 "BR-13",
-                f"Item {n}: HSCode {_show(hs)} starts with chapter {head or 'nothing'}; "
+                f"Item {n}: HSCode {shown(hs)} starts with chapter {head or 'nothing'}; "
                 "BR-13 needs an HS chapter 01-97 other than 77",
                 f"Item[{n}]/HSCode",
             )
@@ -353,10 +351,10 @@ def _named_co(doc: etree._Element, ctx: Context) -> tuple[str, str, str] | None:
     """For BR-14/BR-15: (issuing country, reference, location) of the CO that a Cancellation or a
     ReplaceCO's Replaces names; None when the payload names none."""
     if doc.tag == _CANCELLATION_TAG:
-        country, reference = _text(doc, "IssuingCountry"), _text(doc, "ReferenceNumber")
+        country, reference = _read.text(doc, "IssuingCountry"), _read.text(doc, "ReferenceNumber")
         location = "ReferenceNumber"
     elif doc.tag == _CO_TAG and ctx.action == "ReplaceCO":
-        country, reference = _text(doc, "IssuingCountry"), _text(doc, "Replaces")
+        country, reference = _read.text(doc, "IssuingCountry"), _read.text(doc, "Replaces")
         location = "Replaces"
     else:
         return None
@@ -425,7 +423,7 @@ def br15_named_co_current(doc: etree._Element, ctx: Context) -> list[Finding]:
 
 def br16_replaces_on_replace(co: etree._Element, ctx: Context) -> list[Finding]:
     """BR-16: Replaces is present exactly when the Action is ReplaceCO."""
-    present = _el(co, "Replaces") is not None
+    present = _read.el(co, "Replaces") is not None
     if present == (ctx.action == "ReplaceCO"):
         return []
     if present:
