@@ -273,6 +273,18 @@ def test_token_env_naming_an_unset_variable(monkeypatch: pytest.MonkeyPatch) -> 
     assert "EFDX_UNIT_UNSET_TOKEN" in message
 
 
+@pytest.mark.parametrize(("scheme", "enabled"), [("http", True), ("https", False)])
+def test_the_inbox_urls_scheme_must_go_with_tls_enabled(scheme: str, enabled: bool) -> None:
+    data = with_("tls.enabled", enabled)
+    data["candidate"]["inbox_url"] = f"{scheme}://nsw.example.kh/efdx/1/messages"
+    assert config_error(data) == (
+        f"candidate.inbox_url: {scheme}:// does not go with tls.enabled = {str(enabled).lower()} "
+        "(https needs mutual TLS on, http needs it off)"
+    )
+    data["tls"]["enabled"] = not enabled
+    assert parse(data).inbox_url == f"{scheme}://nsw.example.kh/efdx/1/messages"
+
+
 def test_tls_directory_is_not_a_file(tmp_path: Path) -> None:
     (tmp_path / "ca-dir").mkdir()
     assert "tls.ca_bundle" in config_error(with_("tls.ca_bundle", "ca-dir"), tmp_path)

@@ -79,6 +79,22 @@ def test_a_profile_on_another_base_url_is_given_its_own_table():
     assert found.endpoint("efdx").inbox_url == "https://nsw.kh.example/efdx/1/messages"
 
 
+def test_an_own_inbox_url_on_the_profiles_path_tells_its_trigger_url():
+    """Its own inbox on another base, ending with the profile's inbox path: the trigger is that base
+    with the profile's trigger path; a candidate without a test trigger has none there either."""
+    import tomllib
+
+    table = '[candidate.endpoints.twin]\ninbox_url = "https://twin.kh.example/gw/twin/1/messages"\n'
+    assert config(table).endpoint("twin") == Endpoint(
+        "https://twin.kh.example/gw/twin/1/messages", "https://twin.kh.example/gw/twin/1/test/trigger"
+    )
+    plain = '[candidate]\nparty = "KH"\nprofiles = ["efdx", "twin"]\ninbox_url = "http://x/efdx/1/messages"\n'
+    for inbox in ("http://y/in", "http://y/twin/1/messages"):
+        found = parse(tomllib.loads(f'{plain}[candidate.endpoints.twin]\ninbox_url = "{inbox}"\n'))
+        assert found.endpoint("twin") == Endpoint(inbox, None)
+        assert found.endpoint("efdx") == Endpoint("http://x/efdx/1/messages", None)
+
+
 def test_harness_url_follows_each_profiles_inbox_path():
     found = config('[harness]\nurl = "https://harness.example.test:8443/efdx/1/messages"\n')
     assert found.for_profile("twin").harness_url == "https://harness.example.test:8443/twin/1/messages"
@@ -108,8 +124,34 @@ def test_harness_url_follows_each_profiles_inbox_path():
             None,
             "candidate.endpoints.twin.inbox: unknown key",
         ),
+        ('[candidate.endpoints]\ntwin = "https://x/"\n', None, "candidate.endpoints.twin: expected a table"),
+        (
+            '[candidate.endpoints.twin]\ninbox_url = "ftp://twin.kh.example/in"\n',
+            None,
+            "candidate.endpoints.twin.inbox_url: expected an http:// or https:// URL",
+        ),
+        (
+            '[candidate.endpoints.twin]\ninbox_url = "https://twin.kh.example/in"\ntrigger_url = 5\n',
+            None,
+            "candidate.endpoints.twin.trigger_url: expected a string",
+        ),
+        (
+            '[candidate.endpoints.twin]\ntrigger_url = "ftp://twin.kh.example/t"\n',
+            None,
+            "candidate.endpoints.twin.trigger_url: expected an http:// or https:// URL",
+        ),
     ],
-    ids=["no-base", "unknown-profile", "scheme", "trigger-untold", "unknown-key"],
+    ids=[
+        "no-base",
+        "unknown-profile",
+        "scheme",
+        "trigger-untold",
+        "unknown-key",
+        "not-a-table",
+        "inbox-not-http",
+        "trigger-not-a-string",
+        "trigger-not-http",
+    ],
 )
 def test_endpoints_that_cannot_be_told_are_named(extra, inbox, message):
     with pytest.raises(ConfigError, match="^" + message.replace(".", r"\.").replace("+", r"\+")):

@@ -175,9 +175,21 @@ def _endpoints(
     """``[candidate.endpoints.<key>] inbox_url, trigger_url``: where a claimed profile lives when it
     is not candidate.inbox_url's base with the profile's paths; every claimed profile resolved now, so
     that a run finds no missing URL half-way; the tables given are kept."""
-    tables = _get(candidate, "endpoints", dict, "candidate", {})
+    given = _endpoint_tables(candidate, profiles)
+    resolved = {}
+    for key in profiles:
+        endpoint = _resolve_endpoint(key, given.get(key, {}), profiles, inbox_url, trigger_url)
+        _check_scheme(endpoint.inbox_url, tls, f"candidate.endpoints.{key}.inbox_url")
+        if key in given:  # the others are derived again on use (Config.endpoint), as checked here
+            resolved[key] = endpoint
+    return resolved
+
+
+def _endpoint_tables(candidate: dict, profiles: tuple[str, ...]) -> dict[str, dict]:
+    """The ``[candidate.endpoints.<name>]`` tables by profile key: each of a claimed profile, with
+    no key but inbox_url and trigger_url."""
     given: dict[str, dict] = {}
-    for name, table in tables.items():
+    for name, table in _get(candidate, "endpoints", dict, "candidate", {}).items():
         where = f"candidate.endpoints.{name}"
         try:
             key = registry.get(name).key
@@ -189,36 +201,50 @@ def _endpoints(
             raise ConfigError(f"{where}: expected a table, got {table!r}")
         _unknown(table, {"inbox_url", "trigger_url"}, where)
         given[key] = table
-    resolved = {}
-    for key in profiles:
-        where = f"candidate.endpoints.{key}"
-        table = given.get(key, {})
-        derived = derive_endpoint(key, profiles, inbox_url, trigger_url) if "inbox_url" not in table else None
-        inbox = _url(_get(table, "inbox_url", str, where), f"{where}.inbox_url") if derived is None else None
-        if inbox is not None:
-            profile = registry.get(key)
-            own = _strip(inbox, {key: profile.inbox_path})
-            derived_trigger = None
-            if trigger_url is not None and own is not None:
-                derived_trigger = own[0] + profile.trigger_path
-            elif trigger_url is not None and "trigger_url" not in table:
-                raise ConfigError(
-                    f"{where}.trigger_url: missing (the candidate has a test trigger, and {inbox} does not "
-                    f"end with {profile.inbox_path}, so its trigger's URL cannot be told)"
-                )
-            derived = Endpoint(inbox, derived_trigger)
-        trigger = _get(table, "trigger_url", str, where, None)
-        endpoint = Endpoint(
-            derived.inbox_url, _url(trigger, f"{where}.trigger_url") if trigger else derived.trigger_url
+    return given
+
+
+def _resolve_endpoint(
+    key: str, table: dict, profiles: tuple[str, ...], inbox_url: str, trigger_url: str | None
+) -> Endpoint:
+    """One claimed profile's endpoint: its table's own inbox (else the one derived from
+    candidate.inbox_url), and its table's trigger_url (else the one told from the inbox)."""
+    where = f"candidate.endpoints.{key}"
+    if "inbox_url" in table:
+        told = _endpoint_at_own_inbox(key, table, trigger_url)
+    else:
+        told = derive_endpoint(key, profiles, inbox_url, trigger_url)
+    trigger = _get(table, "trigger_url", str, where, None)
+    return Endpoint(told.inbox_url, _url(trigger, f"{where}.trigger_url") if trigger else told.trigger_url)
+
+
+def _endpoint_at_own_inbox(key: str, table: dict, trigger_url: str | None) -> Endpoint:
+    """The table's inbox_url, and (when the candidate has a test trigger) the trigger on the same base
+    with the profile's trigger path; ConfigError when that base cannot be told and no trigger_url is
+    given."""
+    where = f"candidate.endpoints.{key}"
+    inbox = _url(_get(table, "inbox_url", str, where), f"{where}.inbox_url")
+    if trigger_url is None:
+        return Endpoint(inbox)
+    profile = registry.get(key)
+    own = _strip(inbox, {key: profile.inbox_path})
+    if own is not None:
+        return Endpoint(inbox, own[0] + profile.trigger_path)
+    if "trigger_url" not in table:
+        raise ConfigError(
+            f"{where}.trigger_url: missing (the candidate has a test trigger, and {inbox} does not "
+            f"end with {profile.inbox_path}, so its trigger's URL cannot be told)"
         )
-        if endpoint.inbox_url.startswith("https://") != tls:
-            raise ConfigError(
-                f"{where}.inbox_url: {endpoint.inbox_url.split(':')[0]}:// does not go with tls.enabled = "
-                f"{str(tls).lower()} (https needs mutual TLS on, http needs it off)"
-            )
-        if key in given:  # the others are derived again on use (Config.endpoint), as checked here
-            resolved[key] = endpoint
-    return resolved
+    return Endpoint(inbox)
+
+
+def _check_scheme(url: str, tls: bool, where: str) -> None:
+    """https needs mutual TLS on (tls.enabled), http needs it off."""
+    if url.startswith("https://") != tls:
+        raise ConfigError(
+            f"{where}: {url.split(':')[0]}:// does not go with tls.enabled = "
+            f"{str(tls).lower()} (https needs mutual TLS on, http needs it off)"
+        )
 
 
 def _get(table: dict, key: str, kind: type | tuple[type, ...], where: str, default: Any = ...) -> Any:
@@ -385,11 +411,7 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
         },
     )
     inbox_url = _url(_get(candidate, "inbox_url", str, "candidate"), "candidate.inbox_url")
-    if inbox_url.startswith("https://") != tls.enabled:
-        raise ConfigError(
-            f"candidate.inbox_url: {inbox_url.split(':')[0]}:// does not go with tls.enabled = "
-            f"{str(tls.enabled).lower()} (https needs mutual TLS on, http needs it off)"
-        )
+    _check_scheme(inbox_url, tls.enabled, "candidate.inbox_url")
     trigger_url = _url(trigger_url, "candidate.trigger.url") if trigger_url else None
     return Config(
         party=party,
