@@ -1,9 +1,10 @@
 """The reference NSW keeps a connection open between requests read whole, and only then; its outbox
 reuses its connections to a partner.
 
-werkzeug closes every connection and reads away whatever follows an answer; the reference's handler
-undoes both when the request was read to its end. A request left unread (beyond what is drained) ends
-the connection, and a stop cuts connections left open.
+werkzeug closes every connection and reads away whatever follows an answer; the reference's server
+(the core's BoundedWSGIServer, as the harness inbox's) undoes both when the request was read to its
+end. A request left unread (beyond what is drained) ends the connection, and a stop cuts connections
+left open.
 """
 
 from __future__ import annotations

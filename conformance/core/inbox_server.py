@@ -1,4 +1,5 @@
-"""The harness inbox's HTTP(S) server, bounded against a peer that stalls, trickles or floods.
+"""An inbox's HTTP(S) server, bounded against a peer that stalls, trickles or floods: the harness
+inbox's, and any other a pack serves (its reference NSW's).
 
 werkzeug's threaded server does the TLS handshake in its one accept thread, with no timeout, and
 reads a request for as long as the peer keeps trickling it: one silent connection stops every
@@ -240,8 +241,18 @@ class _Handler(KeepAliveHandler):
 class BoundedWSGIServer(ThreadedWSGIServer):
     """A threaded WSGI server whose accept loop never waits on a peer (see the module's docstring)."""
 
-    def __init__(self, host: str, port: int, app, *, tls: ssl.SSLContext | None, limits: Limits) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        app,
+        *,
+        tls: ssl.SSLContext | None,
+        limits: Limits,
+        name: str = "harness inbox",
+    ) -> None:
         # Set before werkzeug binds: a busy port makes it call server_close(), which uses them.
+        self.name = name  # in its threads' names and its log
         self.limits = limits
         self.counts = ConnectionCounts()
         self._slots = threading.BoundedSemaphore(limits.max_connections)
@@ -268,7 +279,7 @@ class BoundedWSGIServer(ThreadedWSGIServer):
         thread = threading.Thread(
             target=self._serve_connection,
             args=(request, client_address, deadline),
-            name="harness-inbox-connection",
+            name=f"{self.name.replace(' ', '-')}-connection",
             daemon=True,
         )
         try:
@@ -294,7 +305,7 @@ class BoundedWSGIServer(ThreadedWSGIServer):
             self.counts.count("timed_out")
         except Exception as exc:  # the peer's failure (bad certificate, reset ...), not the server's
             self.counts.count("failed")
-            log.debug("harness inbox: connection from %s failed: %r", client_address, exc)
+            log.debug("%s: connection from %s failed: %r", self.name, client_address, exc)
         finally:
             self._untrack(connection)
             self.shutdown_request(connection)
@@ -318,7 +329,7 @@ class BoundedWSGIServer(ThreadedWSGIServer):
             return len(self._open)
 
     def handle_error(self, request, client_address) -> None:
-        log.debug("harness inbox: error on a connection from %s", client_address, exc_info=True)
+        log.debug("%s: error on a connection from %s", self.name, client_address, exc_info=True)
 
     def server_close(self) -> None:
         """Close the listening socket and cut every connection still open (their threads then end)."""

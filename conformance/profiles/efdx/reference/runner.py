@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from conformance.profiles.efdx.reference.nsw import ReferenceNsw, Settings
-from conformance.profiles.efdx.reference.server import cut_connections, serve
+from conformance.profiles.efdx.reference.server import serve
 
 
 class RunningReference:
@@ -37,8 +37,7 @@ class RunningReference:
 
     def stop(self) -> None:
         self.server.shutdown()
-        self.server.server_close()
-        cut_connections(self.server)
+        self.server.server_close()  # and the connections still open
         self.nsw.stop()
         self.nsw.store.close()
 

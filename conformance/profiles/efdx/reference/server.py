@@ -4,25 +4,26 @@ Routes (section 2): ``POST /efdx/1/messages`` (the inbox) and ``POST /efdx/1/tes
 Bodies over 5 MiB are refused from Content-Length, or after reading one byte past the cap, never
 read whole. With TLS the server demands a client certificate chaining to a trusted party's CA
 (the handshake fails otherwise) and answers 403 EFDX-T05 when its country is not the sender's.
+
+The server is the core's ``BoundedWSGIServer``, as the harness inbox's: connections kept alive
+(HTTP/1.1: a partner sending many messages pays the mutual TLS handshake once), each served in its
+own thread, its TLS handshake and each request read within a deadline, and cut by ``server_close``
+(a stop does not leave threads serving a stopped NSW).
 """
 
 from __future__ import annotations
 
 import logging
 import signal
-import socket
 import ssl
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from cryptography import x509
-from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from conformance.core import inbox_server
-from conformance.core.inbox_server import PausableInput
+from conformance.core.inbox_server import BoundedWSGIServer, Limits
 from conformance.core.violations import Violation
 from conformance.profiles.efdx import signals
 from conformance.profiles.efdx.codes import MAX_BODY_BYTES
@@ -32,6 +33,9 @@ log = logging.getLogger(__name__)
 INBOX_PATH = "/efdx/1/messages"  # EFDX 1.0's; each NSW serves its own dialect's paths
 _NO_CHECK_TIME = 0x200000  # OpenSSL X509_V_FLAG_NO_CHECK_TIME, which Python's ssl does not name
 TRIGGER_PATH = "/efdx/1/test/trigger"
+# A partner's client keeps its connections open between messages (idle up to 30 s, as before the
+# core's server); a load run opens many (as the load pack's inbox allows).
+LIMITS = Limits(read_timeout_s=30.0, idle_timeout_s=30.0, write_timeout_s=10.0, max_connections=256)
 
 
 class ReferenceApp:
@@ -124,69 +128,21 @@ def server_tls_context(nsw: ReferenceNsw) -> ssl.SSLContext:
     return context
 
 
-class KeepAliveHandler(inbox_server.KeepAliveHandler):
-    """HTTP/1.1 with persistent connections: a partner sending many messages (and the mutual TLS
-    handshake) pays the connection once, not per message. An idle connection closes after
-    ``timeout`` seconds, so that idle peers do not hold threads.
-
-    werkzeug answers every request with ``Connection: close``, because http.server cannot drain an
-    unread body before the next request line. The app drains it (``_drained``) and says so in the
-    environ; only then is werkzeug's ``close`` left out (as in the harness inbox's handler). Open
-    connections are tracked, so that a stop cuts them (``cut_connections``) instead of leaving their
-    threads serving a stopped NSW."""
-
-    timeout = 30
-
-    def setup(self) -> None:
-        super().setup()
-        self.rfile = PausableInput(self.rfile.detach())  # nothing has been read from it yet
-        # werkzeug writes the head and the body of an answer apart: on a connection that stays open,
-        # Nagle's algorithm would hold the body until the client's delayed ACK (40 ms on Linux)
-        with suppress(OSError):
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with _tracking(self.server) as open_connections:
-            open_connections.add(self.connection)
-
-    def finish(self) -> None:
-        with _tracking(self.server) as open_connections:
-            open_connections.discard(self.connection)
-        super().finish()
-
-
-@contextmanager
-def _tracking(server) -> Iterator[set]:
-    """The server's set of open connections, under its lock (made on first use)."""
-    lock = server.__dict__.setdefault("_connections_lock", threading.Lock())
-    with lock:
-        yield server.__dict__.setdefault("_open_connections", set())
-
-
-def cut_connections(server: BaseWSGIServer) -> None:
-    """Shut down the connections still open (kept alive), after ``server.shutdown()``."""
-    with _tracking(server) as open_connections:
-        connections = list(open_connections)
-    for connection in connections:
-        with suppress(OSError):
-            connection.shutdown(socket.SHUT_RDWR)
-
-
 def serve(
     nsw: ReferenceNsw, host: str, port: int, *, tls: bool = False, also: Sequence[ReferenceNsw] = ()
-) -> BaseWSGIServer:
-    """Create the threaded server (not yet serving); the caller runs ``serve_forever``. ``also``: the
-    reference NSWs of other profiles, served in the same process on their own paths."""
+) -> BoundedWSGIServer:
+    """Create the server (not yet serving); the caller runs ``serve_forever``, then ``shutdown`` and
+    ``server_close`` (which cuts the connections still open). ``also``: the reference NSWs of other
+    profiles, served in the same process on their own paths."""
     context = server_tls_context(nsw) if tls else None
-    return make_server(
-        host,
-        port,
-        inbox_server.keep_alive_app(ReferenceApp(nsw, *also)),  # a request read whole keeps it open
-        threaded=True,
-        ssl_context=context,
-        request_handler=KeepAliveHandler,
+    return BoundedWSGIServer(
+        host, port, ReferenceApp(nsw, *also), tls=context, limits=LIMITS, name="reference NSW"
     )
 
 
-def run_until_signalled(nsw: ReferenceNsw | Sequence[ReferenceNsw], server: BaseWSGIServer, announce) -> None:
+def run_until_signalled(
+    nsw: ReferenceNsw | Sequence[ReferenceNsw], server: BoundedWSGIServer, announce
+) -> None:
     """Serve until SIGINT or SIGTERM, then shut down cleanly: server, outboxes, stores."""
     nsws = list(nsw) if isinstance(nsw, Sequence) else [nsw]
 
@@ -201,8 +157,7 @@ def run_until_signalled(nsw: ReferenceNsw | Sequence[ReferenceNsw], server: Base
     try:
         server.serve_forever()
     finally:
-        server.server_close()
-        cut_connections(server)
+        server.server_close()  # and the connections still open
         for each in nsws:
             each.stop()
             each.store.close()
