@@ -11,7 +11,7 @@ import pytest
 from conformance.core import catalogue as core_catalogue
 from conformance.profiles.efdx import catalogue
 from conformance.profiles.efdx.catalogue import CHECK_ORDER, Requirement, by_layer, requirement, requirements
-from conformance.profiles.efdx.codes import error_code
+from conformance.profiles.efdx.codes import code_requirement, error_code
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SPEC = REPO_ROOT.parent / "shared" / "EFDX-1.0.md"
@@ -129,6 +129,8 @@ def test_error_codes_follow_the_layer_letter_and_number() -> None:
             assert re.fullmatch(r"EFDX-[TM]\d\d", r.error_code), r.id
             assert r.error_code == "EFDX-" + r.id.replace("-", "")
         assert r.error_code == error_code(r.id), r.id  # the same mapping as conformance.violations
+        if r.layer != "BR":
+            assert code_requirement(r.error_code) == r.id  # and back (an Error's code names its row)
 
 
 def test_every_business_rule_has_its_id_as_code_and_no_http_status() -> None:

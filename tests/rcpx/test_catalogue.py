@@ -81,6 +81,8 @@ def test_error_codes() -> None:
     assert error_code("T-03") == "RCPX-T03"
     assert error_code("RBR-12") == "RBR-12"
     assert rcpx.requirement("M-06").error_code == "RCPX-M06"
+    coded = [r for r in rcpx.requirements() if r.error_code and r.layer != "RBR"]
+    assert coded and all(codes.code_requirement(r.error_code) == r.id for r in coded)
 
 
 def test_codes_are_rcpx_names() -> None:

@@ -48,13 +48,6 @@ OUTCOMES: tuple[str, ...] = ("CONFIRMED", "NOT_CONFIRMED")
 MAX_BODY_BYTES = policy.MAX_BODY_BYTES  # T-04
 
 
-def error_code(requirement: str) -> str:
-    """The wire code for a requirement: ``M-06`` -> ``EFDX-M06``; BR IDs travel as themselves."""
-    if requirement.startswith("BR-"):
-        return requirement
-    return "EFDX-" + requirement.replace("-", "")
-
-
 # The names every profile of this family gives the shared protocol code (dialect.py): RCPX's codes
 # module has the same ones with its own values.
 TITLE = "EFDX 1.0"
@@ -67,9 +60,19 @@ MESSAGE_ID_DOMAIN = "efdx"
 RULE_PREFIX = "BR-"
 SIGNATURE_RULE = "BR-12"  # the CO signature's rule
 TOKEN_ENV = "EFDX_TEST_TOKEN"
+ERROR_PREFIX = "EFDX-"  # of the wire codes of T- and M- requirements
 
 
-def code_requirement(code: str) -> str:
-    """``EFDX-M06`` -> ``M-06``: the requirement an error code names (a BR ID names itself)."""
-    letters = code.removeprefix("EFDX-")
+def error_code(requirement: str, prefix: str = ERROR_PREFIX, rule_prefix: str = RULE_PREFIX) -> str:
+    """The wire code for a requirement: ``M-06`` -> ``EFDX-M06``; rule IDs travel as themselves.
+    The family's one mapping: another profile of it gives its own prefixes (RCPX: ``RCPX-``, ``RBR-``)."""
+    if requirement.startswith(rule_prefix):
+        return requirement
+    return prefix + requirement.replace("-", "")
+
+
+def code_requirement(code: str, prefix: str = ERROR_PREFIX) -> str:
+    """``EFDX-M06`` -> ``M-06``: the T- or M- requirement an error code names (the inverse of
+    ``error_code`` for those; another profile of the family gives its own prefix)."""
+    letters = code.removeprefix(prefix)
     return f"{letters[:-2]}-{letters[-2:]}"

@@ -157,7 +157,7 @@ def refusal_requirement(exchange: Exchange, dialect: Dialect = EFDX) -> str | No
     except Violation:
         return None
     code = (root.findtext(f"{dialect.e('Fault')}/{dialect.e('Code')}") or "").strip()
-    if not code.startswith(dialect.error_code("M-06").removesuffix("M06")):  # "EFDX-": not a rule ID
+    if not code.startswith(dialect.codes.ERROR_PREFIX):  # "EFDX-": not a rule ID
         return None
     try:
         return dialect.catalogue.requirement(signals.code_requirement(code, dialect)).id

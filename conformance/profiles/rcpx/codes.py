@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from conformance.core import policy
 from conformance.core.xmldsig import DS_NS as DS_NS  # the W3C namespace, re-exported
+from conformance.profiles.efdx import codes as family_codes  # the family's code mapping
 
 PROFILE = "RCPX"
 TITLE = "RCPX 1.0"
@@ -81,14 +82,13 @@ REMARK_ORDER: tuple[str, ...] = ("BackToBack", "ThirdPartyInvoicing", "IssuedRet
 MAX_BODY_BYTES = policy.MAX_BODY_BYTES  # T-04
 
 RULE_PREFIX = "RBR-"
+ERROR_PREFIX = "RCPX-"  # of the wire codes of T- and M- requirements
 
 
 def error_code(requirement: str) -> str:
     """The wire code for a requirement: ``M-06`` -> ``RCPX-M06``; RBR IDs travel as themselves
-    (a StatusNotification's Reason Code is the rule ID, RCPX section 1)."""
-    if requirement.startswith(RULE_PREFIX):
-        return requirement
-    return "RCPX-" + requirement.replace("-", "")
+    (a StatusNotification's Reason Code is the rule ID, RCPX section 1). EFDX's mapping."""
+    return family_codes.error_code(requirement, ERROR_PREFIX, RULE_PREFIX)
 
 
 # The names the shared protocol code reads from every profile of the family (efdx/dialect.py).
@@ -98,6 +98,5 @@ TOKEN_ENV = "RCPX_TEST_TOKEN"
 
 
 def code_requirement(code: str) -> str:
-    """``RCPX-M06`` -> ``M-06``: the requirement an error code names."""
-    letters = code.removeprefix("RCPX-")
-    return f"{letters[:-2]}-{letters[-2:]}"
+    """``RCPX-M06`` -> ``M-06``: the requirement an error code names. EFDX's mapping."""
+    return family_codes.code_requirement(code, ERROR_PREFIX)
