@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from conformance.app import cli
+from conformance.app import run as run_module
 from conformance.app.progress import Progress
 from conformance.core.terminal_text import printable, printable_lines, printable_markup
 from tests.loopback import free_port, serve_reference, stop_reference
@@ -388,6 +389,56 @@ def test_every_profile_of_a_run_is_checked_before_any_test(
     assert not reports.exists() or not any(reports.iterdir())  # no report: nothing was run
     asked = ["/efdx/1/test/trigger", "/rcpx/1/test/trigger"][: len(profiles) - bool(rcpx_inbox)]
     assert candidate.paths == (asked if len(profiles) > 1 else [])  # each trigger once, no inbox
+
+
+def test_a_later_profiles_candidate_gone_after_preflight_stops_the_run_with_its_report(
+    raw_candidate, tmp_path, capsys, monkeypatch
+):
+    """Each later profile's inbox is tried again as it starts: gone by then, the run stops there with
+    one line, and the report of the profiles already run is written (not a setup error that loses
+    them)."""
+    efdx = raw_candidate(lambda path: ("400 Bad Request", "application/json", b"{}"))
+    rcpx = raw_candidate(lambda path: ("400 Bad Request", "application/json", b"{}"))
+    rcpx_base = rcpx.base.removesuffix("/efdx/1")
+    config = candidate_toml(
+        tmp_path / "c.toml",
+        f"{efdx.base}/messages",
+        free_port(),
+        trigger_url=f"{efdx.base}/test/trigger",
+        token=TOKEN,
+        roles='["importing"]',
+    )
+    text = config.read_text().replace('party = "KH"\n', 'party = "KH"\nprofiles = ["efdx", "rcpx"]\n')
+    text += (
+        f'[candidate.endpoints.rcpx]\ninbox_url = "{rcpx_base}/rcpx/1/messages"\n'
+        f'trigger_url = "{rcpx_base}/rcpx/1/test/trigger"\n'
+    )
+    config.write_text(text)
+    run_profile = run_module._run_profile
+
+    def then_rcpx_goes(options, share, progress, several):
+        ran = run_profile(options, share, progress, several)
+        rcpx.stop()  # after preflight and the first profile: the second's inbox refuses connections
+        return ran
+
+    monkeypatch.setattr(run_module, "_run_profile", then_rcpx_goes)
+    reports = tmp_path / "reports"
+    code = cli.main(["run", "--config", str(config), "-k", "m06-", "--report-dir", str(reports)])
+    out, err = capsys.readouterr()
+
+    assert code == 1, err
+    stopped = f"RCPX 1.0 not run: candidate.inbox_url: cannot connect to {rcpx_base.removeprefix('http://')}"
+    assert (
+        [line for line in out.splitlines() if line.startswith("RCPX 1.0 not run")]
+        == [line for line in out.splitlines() if line.startswith(stopped)]
+        != []
+    ), out
+    data = results(reports)
+    assert data["tests"] and {test["profile"] for test in data["tests"]} == {"EFDX 1.0"}
+    assert data["verdict"] != "conformant"
+    rows = {row["key"]: row for row in data["profiles"]}
+    assert rows["rcpx"]["run"] is False
+    assert any(reason.startswith(stopped) for reason in data["certification"]["reasons"])
 
 
 # --- 4: a candidate that dies mid-run -----------------------------------------------------------

@@ -511,7 +511,7 @@ def _run(options: RunOptions, plan: list[Share], progress: Progress) -> tuple[in
     parts: list[RunResult] = []
     signer: Credential | None = None
     config: Config | None = None
-    cut_short = False
+    stopped = ""
     for share in plan:
         left = options.maxfail - sum(not_passed(part) for part in parts) if options.maxfail else 0
         try:
@@ -519,7 +519,13 @@ def _run(options: RunOptions, plan: list[Share], progress: Progress) -> tuple[in
                 dataclasses.replace(options, maxfail=left), share, progress, several=len(plan) > 1
             )
         except KeyboardInterrupt:  # between two profiles (their tests catch their own)
-            cut_short = True
+            stopped = "the run was interrupted"
+            break
+        except ConfigError as exc:
+            if not parts:
+                raise  # nothing run yet: a setup error (exit 4)
+            stopped = f"{share.profile.title} not run: {exc}"  # its candidate went after preflight
+            progress.announce(stopped)
             break
         parts.append(part)
         signer = signer or harness.pki.nsw(harness.party)
@@ -537,7 +543,7 @@ def _run(options: RunOptions, plan: list[Share], progress: Progress) -> tuple[in
     for part in parts:
         part.extra.pop("no_tests_collected", None)
     result = RunSet(
-        parts, options.claimed, started=started, finished=datetime.now(timezone.utc), cut_short=cut_short
+        parts, options.claimed, started=started, finished=datetime.now(timezone.utc), stopped=stopped
     )
     result.extra["record"] = certification_record(
         options, options.config or config or _placeholder(plan[0].profile), tuple(s.profile for s in plan)

@@ -237,7 +237,7 @@ class RunSet:
     extra: dict = field(default_factory=dict)  # about the run as a whole (record, signer, since_previous)
     started: datetime | None = None
     finished: datetime | None = None
-    cut_short: bool = False  # interrupted between two profiles (each part says so for its own tests)
+    stopped: str = ""  # why the run stopped between two profiles (each part says so for its own tests)
 
     @classmethod
     def of(cls, result: RunResult | RunSet) -> RunSet:
@@ -277,7 +277,7 @@ class RunSet:
 
     @property
     def interrupted(self) -> bool:
-        return self.cut_short or any(part.interrupted for part in self.parts)
+        return bool(self.stopped) or any(part.interrupted for part in self.parts)
 
     @property
     def partial(self) -> bool:
@@ -293,7 +293,7 @@ class RunSet:
         return CONFORMANT
 
     def certification(self) -> dict:
-        reasons = ["the run was interrupted"] if self.cut_short else []
+        reasons = [self.stopped] if self.stopped else []
         if self.unrun:
             titles = ", ".join(p.title for p in self.unrun)
             reasons.append(f"claimed profiles not run: {titles}")
