@@ -46,8 +46,10 @@ def test_client_without_a_valid_certificate_of_the_sender_is_refused(harness: Ha
         )
     credential = clients(harness)[client]
     cert = None if credential is None else (str(credential.cert_path), str(credential.key_path))
-    body = harness.vector("valid-ping")
-    exchange = harness.client_with(cert).post(harness.config.inbox_url, body, label=f"TLS client: {client}")
+    sent = steps.send(
+        harness, harness.vector("valid-ping"), client=harness.client_with(cert), label=f"TLS client: {client}"
+    )
+    exchange = sent.exchange
     if exchange.error and ("TLS" in exchange.error or "reset" in exchange.error):
         return  # refused in the handshake
     if exchange.error:
@@ -58,5 +60,4 @@ def test_client_without_a_valid_certificate_of_the_sender_is_refused(harness: Ha
             "a refused handshake or HTTP 403 with EFDX-T05",
             f"HTTP {exchange.status} to a client presenting {client}",
         )
-    sent = steps.Sent(body, exchange, *steps.own_message_facts(body))
     steps.expect_error(harness, sent, "EFDX-T05")
