@@ -48,7 +48,7 @@ class Dialect:
 
     def own_code(self, code: str) -> str:
         """An EFDX error code, as the shared suite writes it, in this profile's words."""
-        if code.startswith("EFDX-"):
+        if code.startswith(efdx_codes.ERROR_PREFIX):
             return self.error_code(efdx_codes.code_requirement(code))
         return next(iter(self.own_rules([code])), code)
 

@@ -27,6 +27,7 @@ class Traffic:
         self.trust = pki.trust_store()
         self.generator = Generator(pki, sender, candidate, dialect=dialect)
         self.invalid = mix.invalid_messages(pki, sender, candidate, datetime.now(UTC), dialect)
+        self.kinds: dict[tuple, mix.KindSchedule] = {}  # one schedule for the run's weights
 
     def partner(self, name: str, weights: dict[str, int], settle_s: float) -> mix.Partner:
         """One simulated partner NSW (a Locust user): ``next(now)``, ``answered(planned, ok, now)``."""
@@ -38,6 +39,7 @@ class Traffic:
             name=name,
             settle_s=settle_s,
             dialect=self.dialect,
+            kinds=self.kinds.setdefault(tuple(weights.items()), mix.KindSchedule(weights)),
         )
 
     def judge(self, planned: mix.Planned, status: int, content_type: str, body: bytes) -> Violation | None:

@@ -43,6 +43,26 @@ def weights_for(claims: set[str], weights: dict[str, int] | None = None) -> dict
     return {kind: w for kind, w in chosen.items() if w > 0 and set(NEEDS.get(kind, ())) <= claims}
 
 
+class KindSchedule:
+    """Which kind of message comes next, for every partner of one Locust process: smooth weighted
+    round robin (as nginx weighs its upstreams). Each kind gets its share of every run of messages,
+    spread evenly, so even a short rehearsal sends every kind it weighs; a random draw for each
+    message left the 10 % of invalid messages out of about one run in ten of 20 messages.
+    (Locust's users are greenlets of one thread: ``next`` is never entered twice at once.)"""
+
+    def __init__(self, weights: dict[str, int]) -> None:
+        self.weights = dict(weights)
+        self.total = sum(self.weights.values())
+        self.credit = dict.fromkeys(self.weights, 0)
+
+    def next(self) -> str:
+        for kind, weight in self.weights.items():
+            self.credit[kind] += weight
+        kind = max(self.credit, key=self.credit.__getitem__)
+        self.credit[kind] -= self.total
+        return kind
+
+
 @dataclass(frozen=True)
 class Planned:
     """One message to send and what must come back, at once and later."""
@@ -100,14 +120,18 @@ class Partner:
     name: str  # unique in the run: reference numbers derive from it
     dialect: Dialect = EFDX
     settle_s: float = 1.0  # a CO is replaced or cancelled only this long after its Receipt
+    kinds: KindSchedule | None = None  # shared by the partners of one process; None: one of its own
     rng: random.Random = field(default_factory=random.Random)
     taken: deque = field(default_factory=lambda: deque(maxlen=64))  # (reference, receipt time)
     sent: deque = field(default_factory=lambda: deque(maxlen=16))  # Planned, resendable as duplicates
     count: int = 0
 
+    def __post_init__(self) -> None:
+        self.kinds = self.kinds or KindSchedule(self.weights)
+
     def next(self, now: float) -> Planned:
-        kinds, weights = zip(*self.weights.items(), strict=True)
-        kind = self.rng.choices(kinds, weights)[0]
+        assert self.kinds is not None
+        kind = self.kinds.next()
         if kind in ("replace", "cancel"):
             settled = [item for item in self.taken if now - item[1] >= self.settle_s]
             if settled:
