@@ -373,12 +373,14 @@ class TestMutualTls:
         assert tls_peer.reference.url.startswith("https://") and tls_peer.inbox.url.startswith("https://")
         check_vector(tls_peer, vector)
 
-    def test_a_silent_connection_holds_up_no_other_handshake(self, tls_peer):
+    def test_a_silent_connection_holds_up_no_other_handshake(self, tls_peer, tmp_path):
         """The handshake is in each connection's own thread (the core's BoundedWSGIServer), not in the
-        accept loop: a peer that connects and says nothing stops nobody else."""
+        accept loop: a peer that connects and says nothing stops nobody else. The POST goes through a
+        new session, so that it makes a new connection and handshake (not the peer's kept one)."""
         parts = urlsplit(tls_peer.reference.url)
-        with socket.create_connection((parts.hostname, parts.port), timeout=10):
-            assert tls_peer.post(b"<x/>").status_code == 400  # answered: judged, not held up
+        fresh_session = client(tls_peer.pki, tmp_path, tls_peer.pki.nsw(SENDER))
+        with socket.create_connection((parts.hostname, parts.port), timeout=10), fresh_session:
+            assert tls_peer.post(b"<x/>", session=fresh_session).status_code == 400  # judged, not held up
 
     @pytest.mark.parametrize("credential", [None, "untrusted-ca", "expired", "revoked"])
     def test_a_client_without_a_trusted_certificate_is_refused_t05(self, tls_peer, tmp_path, credential):
