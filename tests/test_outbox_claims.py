@@ -11,6 +11,8 @@ something does not happen.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import queue
 import signal
 import sqlite3
@@ -146,14 +148,27 @@ def test_a_killed_processs_claims_go_again(tmp_path, serve, outbox, peer):
     (token,) = {owners.token_of(owner) for owner in claims(db).values()}
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
-    assert owners.alive(db, token) is False  # and its lock file is gone
-    assert not list(tmp_path.glob("kh.sqlite-owner-*"))
+    (lock_file,) = tmp_path.glob(f"kh.sqlite-owner-{token}")  # left behind, unlocked
     assert all(claims(db).values())  # the dead process's claims are still on the file
     peer.release()
-    outbox(db)
+    outbox(db)  # its start finds the lock file unlocked: releases the claims, removes the file
+    assert not lock_file.exists()
     assert peer.wait_for(lambda: len(peer.arrivals) == ROWS + 1, WAIT)
     assert Counter(peer.arrivals) == Counter(bodies) + Counter(peer.arrivals[:1])  # the held one twice
     assert until(lambda: states(db) == Counter(sent=ROWS))
+
+
+def test_a_probe_takes_no_live_owners_lock_and_shuts_out_no_other_probe(tmp_path):
+    db = tmp_path / "kh.sqlite"
+    owner = owners.Owner(db)
+    assert owners.alive(db, owner.token) and owners.alive(db, owner.token) and owner.path.exists()
+    owner.close()
+    dead = owners.Owner(db)  # an owner that died: its lock file is there, unlocked
+    os.close(dead._fd)
+    with open(dead.path, "rb") as probing:  # another probe of it, holding its lock meanwhile
+        fcntl.flock(probing, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        assert not owners.alive(db, dead.token)  # still seen dead (and its file removed)
+    assert not dead.path.exists()
 
 
 def test_a_dead_owners_lock_file_is_swept_at_a_start_and_a_stopped_ones_at_its_stop(tmp_path, outbox):

@@ -6,7 +6,10 @@ the lock when the process ends, however it ends (``kill -9`` too), so a claim wh
 taken, or whose lock file is gone, is a dead owner's; a live owner's lock cannot be taken, not even by
 another outbox in the same process (``flock`` locks belong to an open file, not to a process). The
 file is created under another name, locked, then renamed: nobody ever sees it unlocked while its owner
-lives. Local files only (SQLite's WAL mode needs them too).
+lives. (A process killed between the two leaves a ``-new-owner-`` file that is never swept: it was
+never seen, so no claim names it.) Others probe an owner with a shared lock on a read-only handle:
+probes do not shut each other out, only the owner's exclusive lock does; a lock file that cannot be
+opened (another user's) counts as alive. Local files only (SQLite's WAL mode needs them too).
 """
 
 from __future__ import annotations
@@ -71,11 +74,13 @@ def sweep(db: Path) -> None:
 def _held(path: Path) -> bool:
     """Whether ``path`` is locked by its owner; if not, it is removed (its owner is dead)."""
     try:
-        fd = os.open(path, os.O_RDWR)
+        fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
         return False
+    except PermissionError:
+        return True  # not ours to judge: left alone
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
         return True
     else:

@@ -34,8 +34,9 @@ INBOX_PATH = "/efdx/1/messages"  # EFDX 1.0's; each NSW serves its own dialect's
 _NO_CHECK_TIME = 0x200000  # OpenSSL X509_V_FLAG_NO_CHECK_TIME, which Python's ssl does not name
 TRIGGER_PATH = "/efdx/1/test/trigger"
 # A partner's client keeps its connections open between messages (idle up to 30 s, as before the
-# core's server); a load run opens many (as the load pack's inbox allows).
-LIMITS = Limits(read_timeout_s=30.0, idle_timeout_s=30.0, write_timeout_s=10.0, max_connections=256)
+# core's server); a load run keeps one per Locust user, and `conformance load` runs up to 2000 users
+# (app/load/session.py): the cap is above that, so that a load run never meets the reference's own.
+LIMITS = Limits(read_timeout_s=30.0, idle_timeout_s=30.0, write_timeout_s=10.0, max_connections=2048)
 
 
 class ReferenceApp:
