@@ -435,9 +435,11 @@ def test_a_later_profiles_candidate_gone_after_preflight_stops_the_run_with_its_
     ), out
     data = results(reports)
     assert data["tests"] and {test["profile"] for test in data["tests"]} == {"EFDX 1.0"}
-    assert data["verdict"] != "conformant"
+    assert data["stopped"].startswith(stopped) and data["interrupted"]
     rows = {row["key"]: row for row in data["profiles"]}
-    assert rows["rcpx"]["run"] is False
+    assert (rows["rcpx"]["run"], rows["rcpx"]["verdict"]) == (False, "incomplete")
+    (folder,) = [path for path in reports.iterdir() if path.is_dir()]
+    assert data["stopped"] in (folder / "report.html").read_text(encoding="utf-8")  # its banner
     assert any(reason.startswith(stopped) for reason in data["certification"]["reasons"])
 
 

@@ -382,6 +382,7 @@ class RunSet:
             "finished": finished.isoformat(),
             "verdict": self.verdict,
             "interrupted": self.interrupted,
+            "stopped": self.stopped,
             "partial": self.partial,
             "not_tested": self.not_tested(),
             "certification": self.certification(),
