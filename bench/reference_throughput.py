@@ -408,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         help=f"the reference's outbox workers (default: the reference's own, {OUTBOX_WORKERS})",
     )
     args = parser.parse_args(argv)
-    if args.messages < 1 or args.clients < 1 or (args.outbox_workers or 1) < 1:
+    if args.messages < 1 or args.clients < 1 or (args.outbox_workers is not None and args.outbox_workers < 1):
         parser.error("--messages, --clients and --outbox-workers must be at least 1")
     transports = {"both": (False, True), "http": (False,), "tls": (True,)}[
         "tls" if args.tls else args.transport

@@ -7,7 +7,8 @@ retry unchanged. State lives in SQLite, so after a restart pending messages are 
 Workers claim due rows in SQLite before delivering them (store.py), so no row is delivered by two
 workers at once, nor by two live processes on one file: the outbox is the claims' owner (owners.py)
 from its start until its workers have ended. One worker sends in queue order, one message at a
-time; several (the reference NSW runs nsw.OUTBOX_WORKERS) send at once, and so may overtake one
+time; several (the reference NSW runs nsw.OUTBOX_WORKERS unless `reference serve --outbox-workers N`
+says otherwise) send at once, and so may overtake one
 another (the spec asks for no order between messages).
 A row queued unsigned is signed by the worker that claims it, out of the receiving transaction.
 """
@@ -114,7 +115,7 @@ class Outbox:
         self._owner = owners.Owner(self.store.path)
         released = self.store.release_claims()
         if released:
-            log.info("outbox: %d row(s) claimed before a restart go again", released)
+            log.info("outbox: %d row(s) claimed by owners that are gone go again", released)
         for thread in self._threads:
             thread.start()
 
