@@ -113,6 +113,21 @@ listen = "127.0.0.1:{harness_port}"
     return path
 
 
+def raw_candidate_toml(
+    path: Path, inbox_url: str, trigger_url: str, profiles: tuple[str, ...] = ("efdx",), extra: str = ""
+) -> Path:
+    """A raw candidate's ICS: the importing role, the test trigger taking TOKEN, ``profiles`` claimed,
+    then ``extra`` TOML (an endpoint table, say)."""
+    config = candidate_toml(
+        path, inbox_url, free_port(), trigger_url=trigger_url, token=TOKEN, roles='["importing"]'
+    )
+    text = config.read_text().replace(
+        'party = "KH"\n', f'party = "KH"\nprofiles = {json.dumps(list(profiles))}\n'
+    )
+    config.write_text(text + extra)
+    return config
+
+
 def importing_toml(path: Path, inbox_url: str) -> Path:
     """A candidate without a trigger that claims only the importing role."""
     path.write_text(
@@ -317,13 +332,8 @@ def test_only_an_authentication_refusal_of_the_token_check_is_a_usage_error(
             else ("503 Service Unavailable", "text/plain", b"down\n")
         )
     )
-    config = candidate_toml(
-        tmp_path / "c.toml",
-        f"{candidate.base}/messages",
-        free_port(),
-        trigger_url=f"{candidate.base}/test/trigger",
-        token=TOKEN,
-        roles='["importing"]',
+    config = raw_candidate_toml(
+        tmp_path / "c.toml", f"{candidate.base}/messages", f"{candidate.base}/test/trigger"
     )
     reports = tmp_path / "reports"
     code = cli.main(
@@ -367,18 +377,14 @@ def test_every_profile_of_a_run_is_checked_before_any_test(
     )
     base, closed = candidate.base.removesuffix("/efdx/1"), free_port()
     inbox = f"{base}/efdx/1/messages" if len(profiles) > 1 else f"http://127.0.0.1:{closed}/efdx/1/messages"
-    config = candidate_toml(
+    rcpx_table = f'[candidate.endpoints.rcpx]\ninbox_url = "http://127.0.0.1:{closed}/rcpx/1/messages"\n'
+    config = raw_candidate_toml(
         tmp_path / "c.toml",
         inbox,
-        free_port(),
-        trigger_url=f"{base}/efdx/1/test/trigger",
-        token=TOKEN,
-        roles='["importing"]',
+        f"{base}/efdx/1/test/trigger",
+        tuple(profiles),
+        rcpx_table if rcpx_inbox else "",
     )
-    text = config.read_text().replace('party = "KH"\n', f'party = "KH"\nprofiles = {json.dumps(profiles)}\n')
-    if rcpx_inbox:
-        text += f'[candidate.endpoints.rcpx]\ninbox_url = "http://127.0.0.1:{closed}/rcpx/1/messages"\n'
-    config.write_text(text)
     reports = tmp_path / "reports"
     code = cli.main(["run", "--config", str(config), "--maxfail", "1", "--report-dir", str(reports)])
     out, err = capsys.readouterr()
@@ -400,20 +406,17 @@ def test_a_later_profiles_candidate_gone_after_preflight_stops_the_run_with_its_
     efdx = raw_candidate(lambda path: ("400 Bad Request", "application/json", b"{}"))
     rcpx = raw_candidate(lambda path: ("400 Bad Request", "application/json", b"{}"))
     rcpx_base = rcpx.base.removesuffix("/efdx/1")
-    config = candidate_toml(
-        tmp_path / "c.toml",
-        f"{efdx.base}/messages",
-        free_port(),
-        trigger_url=f"{efdx.base}/test/trigger",
-        token=TOKEN,
-        roles='["importing"]',
-    )
-    text = config.read_text().replace('party = "KH"\n', 'party = "KH"\nprofiles = ["efdx", "rcpx"]\n')
-    text += (
+    rcpx_table = (
         f'[candidate.endpoints.rcpx]\ninbox_url = "{rcpx_base}/rcpx/1/messages"\n'
         f'trigger_url = "{rcpx_base}/rcpx/1/test/trigger"\n'
     )
-    config.write_text(text)
+    config = raw_candidate_toml(
+        tmp_path / "c.toml",
+        f"{efdx.base}/messages",
+        f"{efdx.base}/test/trigger",
+        ("efdx", "rcpx"),
+        rcpx_table,
+    )
     run_profile = run_module._run_profile
 
     def then_rcpx_goes(options, share, progress, several):
