@@ -102,7 +102,7 @@ class _DeadlineReader(io.RawIOBase):
         return received
 
 
-class PausableInput(io.BufferedReader):
+class _PausableInput(io.BufferedReader):
     """The connection's buffered input; while ``paused``, ``read`` gives nothing. werkzeug's discard
     loop after an answer reads only with ``read``; the next request line and headers are read with
     ``readline``, which is never paused."""
@@ -113,11 +113,11 @@ class PausableInput(io.BufferedReader):
         return b"" if self.paused else super().read(size)
 
 
-class KeepAliveHandler(WSGIRequestHandler):
-    """werkzeug's request handler, HTTP/1.1, with an ``rfile`` that is a PausableInput: werkzeug's
+class _KeepAliveHandler(WSGIRequestHandler):
+    """werkzeug's request handler, HTTP/1.1, with an ``rfile`` that is a _PausableInput: werkzeug's
     blanket ``Connection: close`` is left out when the app marked the request as read whole
     (``environ[KEEP_ALIVE]``), and its discard loop then reads nothing (it would read the next
-    request). The app says so through ``keep_alive_app`` or its own drain."""
+    request). ``_keep_alive_app`` marks it."""
 
     protocol_version = "HTTP/1.1"
 
@@ -133,11 +133,11 @@ class KeepAliveHandler(WSGIRequestHandler):
         super().send_header(keyword, value)
 
     def _pause(self, paused: bool) -> None:
-        if isinstance(self.rfile, PausableInput):
+        if isinstance(self.rfile, _PausableInput):
             self.rfile.paused = paused
 
 
-def keep_alive_app(app):
+def _keep_alive_app(app):
     """Wrap a WSGI app: a request with a valid Content-Length (or no body) whose body is read to its
     end, by the app or here (up to DRAIN_LIMIT more bytes, within the connection's deadline), and
     that the app answered without ``Connection: close``, is marked KEEP_ALIVE. Chunked bodies end the
@@ -200,7 +200,7 @@ class _TimedWriter(io.BufferedIOBase):
         return len(data)
 
 
-class _Handler(KeepAliveHandler):
+class _Handler(_KeepAliveHandler):
     """werkzeug's WSGI handler, reading through the connection's deadline, keeping it alive."""
 
     server: BoundedWSGIServer
@@ -213,7 +213,7 @@ class _Handler(KeepAliveHandler):
     def setup(self) -> None:
         self.connection = self.request
         self._reader = _DeadlineReader(self.connection, self.deadline)
-        self.rfile = PausableInput(self._reader)
+        self.rfile = _PausableInput(self._reader)
         self.wfile = _TimedWriter(self.connection, self.server.limits.write_timeout_s)
         # werkzeug writes an answer's head and body apart: on a kept connection Nagle's algorithm
         # would hold the body until the client's delayed ACK (40 ms on Linux)
@@ -260,7 +260,7 @@ class BoundedWSGIServer(ThreadedWSGIServer):
         self._open_lock = threading.Lock()
         self._closing = False
         # the listening socket stays plain TCP
-        super().__init__(host, port, keep_alive_app(app), handler=_Handler)
+        super().__init__(host, port, _keep_alive_app(app), handler=_Handler)
         self.ssl_context = tls  # werkzeug reads it for the URL scheme and the client certificate
 
     # the accept thread: nothing here may block on the peer
