@@ -25,10 +25,11 @@ By default it measures plain HTTP, then mutual TLS, and prints both side by side
 load average before and after (``--transport http|tls`` for one of them).
 
     python bench/reference_throughput.py [--messages N] [--clients C] [--transport both|http|tls]
-                                         [--in-process] [--outbox-workers N]
+                                         [--in-process] [--outbox-workers N] [--processes N]
 
 ``--outbox-workers N`` runs the reference with N outbox workers instead of its default
-(``nsw.OUTBOX_WORKERS``), through `reference serve --outbox-workers N`.
+(``nsw.OUTBOX_WORKERS``), through `reference serve --outbox-workers N`. ``--processes N`` serves it
+from N processes (`reference serve --processes N`); the server's CPU is then theirs together.
 """
 
 from __future__ import annotations
@@ -102,7 +103,14 @@ class Server:
     """KH's reference NSW, in a child process (default) or in this process."""
 
     def __init__(
-        self, *, in_process: bool, db: Path, inbox_url: str, tls: bool, workers: int | None = None
+        self,
+        *,
+        in_process: bool,
+        db: Path,
+        inbox_url: str,
+        tls: bool,
+        workers: int | None = None,
+        processes: int = 1,
     ) -> None:
         self.in_process = in_process
         self.log = db.with_name("server.log")
@@ -138,6 +146,8 @@ class Server:
             ",".join(str(delay) for delay in RETRY_SCHEDULE),
             *(["--tls"] if tls else []),
             *([] if workers is None else ["--outbox-workers", str(workers)]),
+            "--processes",
+            str(processes),
         ]
         with open(self.log, "wb") as log:  # werkzeug's access log and anything else it says
             self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
@@ -178,14 +188,20 @@ class Server:
                 self._process.wait()
 
     def cpu_seconds(self) -> float | None:
-        """CPU time (user + system, all threads) of the server process so far; None in-process."""
+        """CPU time (user + system, all threads) of the server's processes so far (with --processes,
+        the first and the others it started); None in-process."""
         if self._process is None:
             return None
+        pid = self._process.pid
         try:
-            fields = Path(f"/proc/{self._process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            pids = [
+                pid,
+                *(int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()),
+            ]
+            stats = [Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split() for each in pids]
         except OSError:  # not Linux
             return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+        return sum(int(fields[11]) + int(fields[12]) for fields in stats) / os.sysconf("SC_CLK_TCK")
 
     def unusual_log_lines(self) -> list[str]:
         """What the server process wrote to stderr besides one access-log line per 200 answer."""
@@ -327,6 +343,7 @@ def measure(args: argparse.Namespace, pki: TestPki, tls: bool) -> Measured:
                 inbox_url=inbox.url,
                 tls=tls,
                 workers=args.outbox_workers,
+                processes=args.processes,
             )
             try:
                 sessions = [client_session(pki, ca_file) for _ in range(args.clients)]
@@ -406,6 +423,9 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         metavar="N",
         help=f"the reference's outbox workers (default: the reference's own, {OUTBOX_WORKERS})",
+    )
+    parser.add_argument(
+        "--processes", type=int, default=1, metavar="N", help="reference serve --processes N (default 1)"
     )
     args = parser.parse_args(argv)
     if args.messages < 1 or args.clients < 1 or (args.outbox_workers is not None and args.outbox_workers < 1):

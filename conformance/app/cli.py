@@ -227,6 +227,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--outbox-workers", type=int, metavar="N", help="statuses delivered at once (default: the pack's)"
     )
+    serve.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve from N processes on one port and one --db (default 1; more use more cores)",
+    )
+    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)  # one of --processes
     serve.set_defaults(handler=_reference_serve)
 
     evidence = commands.add_parser("evidence", help="evidence bundles").add_subparsers(
@@ -421,8 +429,10 @@ def _reference_faults(args: argparse.Namespace) -> int:
 
 
 def _reference_serve(args: argparse.Namespace) -> int:
+    import contextlib
     import os
 
+    from conformance.app import reference_process
     from conformance.core.profile import ReferenceSettings
 
     profiles = [_profile(name) for name in dict.fromkeys(args.profile)] or [_profile(None)]
@@ -447,6 +457,8 @@ def _reference_serve(args: argparse.Namespace) -> int:
         raise UsageError(_message(exc)) from None
     if args.outbox_workers is not None and args.outbox_workers < 1:
         raise UsageError(f"--outbox-workers: at least 1, not {args.outbox_workers}")
+    if args.processes < 1:
+        raise UsageError(f"--processes: at least 1, not {args.processes}")
 
     def settings_of(profile) -> ReferenceSettings:
         db = args.db or Path("reports") / f"reference-{args.party}.sqlite"
@@ -467,11 +479,24 @@ def _reference_serve(args: argparse.Namespace) -> int:
             trigger_token=args.trigger_token or os.environ.get("EFDX_TEST_TOKEN"),
             tls=args.tls,
             outbox_workers=args.outbox_workers,
+            reuse_port=args.reuse_port or args.processes > 1,
         )
 
     first, *others = profiles
 
+    others_running = contextlib.ExitStack()
+
     def announce(base: str) -> None:
+        if args.processes > 1:  # this one listens: the others join it on its port, then all are announced
+            argv = list(args.command_line[1:])
+            with_trigger = bool(settings_of(first).trigger_token)
+            port = int(base.rpartition(":")[2])
+            try:
+                others_running.enter_context(
+                    reference_process.siblings(argv, port, args.processes - 1, with_trigger)
+                )
+            except reference_process.ReferenceDidNotStart as exc:
+                raise UsageError(str(exc)) from None
         fault_note = f" with fault {args.fault}" if args.fault else ""
         for profile in profiles:
             print(f"reference NSW {args.party}{fault_note} at {base}{profile.inbox_path}", flush=True)
@@ -479,12 +504,13 @@ def _reference_serve(args: argparse.Namespace) -> int:
                 print(f"test trigger at {base}{profile.trigger_path}", flush=True)
 
     together = tuple((profile, settings_of(profile)) for profile in others)
-    try:  # a pack that serves only itself takes no fifth argument
-        first.serve_reference(
-            settings_of(first), args.host, args.port, announce, *((together,) if others else ())
-        )
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    with others_running:  # stopped once this one has
+        try:  # a pack that serves only itself takes no fifth argument
+            first.serve_reference(
+                settings_of(first), args.host, args.port, announce, *((together,) if others else ())
+            )
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     return EXIT_OK
 
 

@@ -104,7 +104,33 @@ def serving(profile: Profile, settings: ReferenceSettings, workdir: Path) -> Ite
         _stop_later(process, workdir)
 
 
-def _announced(process: subprocess.Popen, log: Path, with_trigger: bool) -> ReferenceProcess:
+@contextlib.contextmanager
+def siblings(argv: list[str], port: int, count: int, with_trigger: bool) -> Iterator[list[int]]:
+    """``count`` more processes of the `reference serve` command ``argv`` on ``port`` (SO_REUSEPORT:
+    the kernel spreads connections over every process on it; outbox claims keep them apart in the
+    store). Yields their pids once each listens; stops them after. Each ends with this one, however
+    this one ends; their log (stderr) is this one's."""
+    command = [sys.executable, "-P", "-m", "conformance.app.cli", *argv]
+    command += ["--port", str(port), "--processes", "1", "--reuse-port"]  # the last of each counts
+    started: list[subprocess.Popen] = []
+    try:
+        for _ in range(count):
+            started.append(
+                subprocess.Popen(
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    preexec_fn=_end_with_the_harness,
+                )
+            )
+        pids = [_announced(process, None, with_trigger).pid for process in started]
+        yield pids
+    finally:
+        for process in started:
+            _stop(process)
+
+
+def _announced(process: subprocess.Popen, log: Path | None, with_trigger: bool) -> ReferenceProcess:
     """Read the lines ``reference serve`` prints once it listens: its inbox, then its trigger."""
     last = TRIGGER_LINE if with_trigger else "reference NSW "
     lines: list[str] = []
@@ -126,6 +152,8 @@ def _announced(process: subprocess.Popen, log: Path, with_trigger: bool) -> Refe
     if inbox is None or (with_trigger and trigger is None) or process.poll() is not None:
         _stop(process)
         why = f"exit {process.returncode}" if said else f"it said nothing within {START_TIMEOUT_S:g} s"
+        if log is None:  # its stderr is ours: the error is above
+            raise ReferenceDidNotStart(f"a reference NSW process did not start ({why})")
         written = log.read_bytes()[-4000:].decode("utf-8", errors="replace").strip().splitlines()
         last = written[-1].strip() if written else "no output"  # the error, after its traceback
         raise ReferenceDidNotStart(f"the reference NSW did not start ({why}): {last} (its log: {log})")

@@ -250,9 +250,11 @@ class BoundedWSGIServer(ThreadedWSGIServer):
         tls: ssl.SSLContext | None,
         limits: Limits,
         name: str = "harness inbox",
+        reuse_port: bool = False,
     ) -> None:
         # Set before werkzeug binds: a busy port makes it call server_close(), which uses them.
         self.name = name  # in its threads' names and its log
+        self.reuse_port = reuse_port  # SO_REUSEPORT: processes of one user share the port, the kernel spreads
         self.limits = limits
         self.counts = ConnectionCounts()
         self._slots = threading.BoundedSemaphore(limits.max_connections)
@@ -262,6 +264,11 @@ class BoundedWSGIServer(ThreadedWSGIServer):
         # the listening socket stays plain TCP
         super().__init__(host, port, _keep_alive_app(app), handler=_Handler)
         self.ssl_context = tls  # werkzeug reads it for the URL scheme and the client certificate
+
+    def server_bind(self) -> None:
+        if self.reuse_port:
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        super().server_bind()
 
     # the accept thread: nothing here may block on the peer
     def verify_request(self, request, client_address) -> bool:

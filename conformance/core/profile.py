@@ -50,6 +50,7 @@ class ReferenceSettings:
     tls: bool = False
     status_delay: float = 0.0
     outbox_workers: int | None = None  # deliveries at once (None: the pack's default)
+    reuse_port: bool = False  # listen with SO_REUSEPORT: other processes serve the same port
 
 
 @dataclass(frozen=True, eq=False)  # one object per pack: compared and hashed by identity

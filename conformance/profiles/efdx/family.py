@@ -86,7 +86,7 @@ def family_profile(
             if not isinstance(other.extras.get("dialect"), Dialect):
                 raise ValueError(f"{other.title} is not of the EFDX family: it needs a process of its own")
             nsws.append(ReferenceNsw(other.extras["reference_settings"](other_settings)))
-        server = serve(nsws[0], host, port, tls=settings.tls, also=nsws[1:])
+        server = serve(nsws[0], host, port, tls=settings.tls, also=nsws[1:], reuse_port=settings.reuse_port)
         scheme = "https" if settings.tls else "http"
         run_until_signalled(nsws, server, lambda running: announce(f"{scheme}://{host}:{running.port}"))
 

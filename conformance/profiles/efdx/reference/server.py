@@ -130,14 +130,27 @@ def server_tls_context(nsw: ReferenceNsw) -> ssl.SSLContext:
 
 
 def serve(
-    nsw: ReferenceNsw, host: str, port: int, *, tls: bool = False, also: Sequence[ReferenceNsw] = ()
+    nsw: ReferenceNsw,
+    host: str,
+    port: int,
+    *,
+    tls: bool = False,
+    also: Sequence[ReferenceNsw] = (),
+    reuse_port: bool = False,
 ) -> BoundedWSGIServer:
     """Create the server (not yet serving); the caller runs ``serve_forever``, then ``shutdown`` and
     ``server_close`` (which cuts the connections still open). ``also``: the reference NSWs of other
-    profiles, served in the same process on their own paths."""
+    profiles, served in the same process on their own paths. ``reuse_port``: other processes listen
+    on the same port (`reference serve --processes N`)."""
     context = server_tls_context(nsw) if tls else None
     return BoundedWSGIServer(
-        host, port, ReferenceApp(nsw, *also), tls=context, limits=LIMITS, name="reference NSW"
+        host,
+        port,
+        ReferenceApp(nsw, *also),
+        tls=context,
+        limits=LIMITS,
+        name="reference NSW",
+        reuse_port=reuse_port,
     )
 
 
@@ -154,8 +167,8 @@ def run_until_signalled(
     signal.signal(signal.SIGTERM, stop)
     for each in nsws:
         each.start()
-    announce(server)
     try:
+        announce(server)  # which may fail (another process of --processes did not start)
         server.serve_forever()
     finally:
         server.server_close()  # and the connections still open

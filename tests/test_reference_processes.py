@@ -1,0 +1,140 @@
+"""`conformance reference serve --processes N`: N processes on one port (SO_REUSEPORT) and one SQLite
+file, to use more cores. Connections are spread over them by the kernel; every CO is answered and its
+status sent exactly once (the outbox claims keep the processes apart); the others end with the first,
+however it ends; fewer than one is a usage error."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import requests
+
+from conformance.app import cli
+from conformance.profiles.efdx import messages
+from conformance.profiles.efdx.pki import TestPki
+from conformance.profiles.efdx.vectors import Build
+from tests.loopback import HoldingPeer, reference_serve_command
+
+COS = 32  # one connection each: the chance that the kernel gives all to one process is 2 in 2**32
+WAIT = 30.0  # bound on every wait for something that must happen
+GRACE = 1.5  # what has not happened by then is taken not to happen
+
+
+@pytest.fixture
+def peer() -> Iterator[HoldingPeer]:
+    with HoldingPeer() as holding:
+        holding.release()  # answers at once: SG's inbox, counting what arrives
+        yield holding
+
+
+@pytest.fixture
+def served(tmp_path, peer) -> Iterator[tuple[subprocess.Popen, str]]:
+    """`reference serve --processes 2` for KH on a fresh file, its SG peer the counting partner: the
+    first process and its inbox URL; killed at teardown (the other ends with it)."""
+    command = reference_serve_command(tmp_path / "kh.sqlite", peer.url, "--processes", "2")
+    process = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: lines.put(process.stdout.readline()), daemon=True).start()
+    line = lines.get(timeout=WAIT)
+    assert line.startswith("reference NSW KH at "), line
+    yield process, line.rpartition(" at ")[2].strip()
+    if process.poll() is None:
+        process.kill()
+    process.wait(timeout=10)
+    process.stdout.close()
+
+
+def children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def established(pid: int, port: int) -> int:
+    """Connections to ``port`` that process ``pid`` holds open (its sockets in /proc/net/tcp)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        target = os.readlink(fd) if fd.is_symlink() else ""
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    count = 0
+    for row in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = row.split()
+        local_port = int(fields[1].rpartition(":")[2], 16)
+        if local_port == port and fields[3] == "01" and fields[9] in inodes:  # 01: ESTABLISHED
+            count += 1
+    return count
+
+
+def signed_cos(count: int) -> list[bytes]:
+    pki, now = TestPki.load(), datetime.now(UTC)
+    return [
+        messages.serialize(
+            Build(vector_id=f"processes-{index:03d}", day=now.date(), pki=pki, moment=now).envelope()
+        )
+        for index in range(count)
+    ]
+
+
+def wait_for(condition) -> bool:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_processes_share_the_port_and_each_co_gets_one_answer_and_one_status(served, peer, tmp_path):
+    process, url = served
+    (other,) = children(process.pid)
+    assert len(list(tmp_path.glob("kh.sqlite-owner-*"))) == 2  # two live outboxes on the one file
+    port = int(url.split("/")[2].rpartition(":")[2])
+    sessions = [requests.Session() for _ in range(COS)]  # each keeps its one connection open
+    try:
+        for session, body in zip(sessions, signed_cos(COS), strict=True):
+            answer = session.post(url, data=body, headers={"Content-Type": "application/xml"}, timeout=WAIT)
+            assert answer.status_code == 200, answer.text[:500]
+        held = {pid: established(pid, port) for pid in (process.pid, other)}
+        assert sum(held.values()) == COS and all(held.values()), held  # the kernel gave each some
+    finally:
+        for session in sessions:
+            session.close()
+    assert wait_for(lambda: len(peer.arrivals) >= COS)
+    time.sleep(GRACE)
+    assert len(peer.arrivals) == len(set(peer.arrivals)) == COS  # one status each, none twice
+    assert all(b"StatusNotification" in body for body in peer.arrivals)
+
+
+def test_the_others_end_with_the_first_however_it_ends(served):
+    process, _ = served
+    (other,) = children(process.pid)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    assert wait_for(lambda: not Path(f"/proc/{other}").exists() or _zombie(other))
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+@pytest.mark.parametrize("count", ["0", "-2"])
+def test_fewer_than_one_process_is_a_usage_error(tmp_path, capsys, count):
+    code = cli.main(
+        ["reference", "serve", "--party", "KH", "--port", "0", "--db", str(tmp_path / "kh.sqlite")]
+        + ["--processes", count]
+    )
+    assert code == 4
+    assert f"--processes: at least 1, not {count}" in capsys.readouterr().err
