@@ -430,6 +430,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.messages < 1 or args.clients < 1 or (args.outbox_workers is not None and args.outbox_workers < 1):
         parser.error("--messages, --clients and --outbox-workers must be at least 1")
+    if args.processes < 1 or (args.processes > 1 and args.in_process):
+        parser.error("--processes must be at least 1, and 1 with --in-process")
     transports = {"both": (False, True), "http": (False,), "tls": (True,)}[
         "tls" if args.tls else args.transport
     ]

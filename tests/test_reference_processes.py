@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import queue
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -40,19 +41,28 @@ def peer() -> Iterator[HoldingPeer]:
 def served(tmp_path, peer) -> Iterator[tuple[subprocess.Popen, str]]:
     """`reference serve --processes 2` for KH on a fresh file, its SG peer the counting partner: the
     first process and its inbox URL; killed at teardown (the other ends with it)."""
-    command = reference_serve_command(tmp_path / "kh.sqlite", peer.url, "--processes", "2")
+    # a status is never retried here for want of time (a retry would be a second, legitimate, arrival)
+    command = reference_serve_command(
+        tmp_path / "kh.sqlite", peer.url, "--processes", "2", "--outbound-timeout", str(2 * WAIT)
+    )
     process = subprocess.Popen(
         command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: lines.put(process.stdout.readline()), daemon=True).start()
-    line = lines.get(timeout=WAIT)
-    assert line.startswith("reference NSW KH at "), line
-    yield process, line.rpartition(" at ")[2].strip()
-    if process.poll() is None:
-        process.kill()
-    process.wait(timeout=10)
-    process.stdout.close()
+    try:
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: lines.put(process.stdout.readline()), daemon=True).start()
+        line = lines.get(timeout=WAIT)
+        assert line.startswith("reference NSW KH at "), line
+        yield process, line.rpartition(" at ")[2].strip()
+    finally:  # SIGTERM: the first stops the others (a SIGKILL would leave that to their PDEATHSIG)
+        if process.poll() is None:
+            process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+        process.stdout.close()
 
 
 def children(pid: int) -> list[int]:
@@ -63,7 +73,10 @@ def established(pid: int, port: int) -> int:
     """Connections to ``port`` that process ``pid`` holds open (its sockets in /proc/net/tcp)."""
     inodes = set()
     for fd in Path(f"/proc/{pid}/fd").iterdir():
-        target = os.readlink(fd) if fd.is_symlink() else ""
+        try:
+            target = os.readlink(fd)
+        except OSError:  # closed meanwhile (the outbox's connections come and go)
+            continue
         if target.startswith("socket:["):
             inodes.add(target[len("socket:[") : -1])
     count = 0
@@ -109,9 +122,10 @@ def test_processes_share_the_port_and_each_co_gets_one_answer_and_one_status(ser
     finally:
         for session in sessions:
             session.close()
-    assert wait_for(lambda: len(peer.arrivals) >= COS)
+    assert wait_for(lambda: len(peer.arrivals) >= COS), len(peer.arrivals)
     time.sleep(GRACE)
-    assert len(peer.arrivals) == len(set(peer.arrivals)) == COS  # one status each, none twice
+    arrived = (len(peer.arrivals), len(set(peer.arrivals)))
+    assert arrived == (COS, COS), arrived  # one status each, none twice
     assert all(b"StatusNotification" in body for body in peer.arrivals)
 
 
@@ -138,3 +152,50 @@ def test_fewer_than_one_process_is_a_usage_error(tmp_path, capsys, count):
     )
     assert code == 4
     assert f"--processes: at least 1, not {count}" in capsys.readouterr().err
+
+
+def test_the_first_stops_the_others_and_ends_cleanly_on_sigterm(served):
+    process, _ = served
+    (other,) = children(process.pid)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=WAIT) == 0
+    assert not Path(f"/proc/{other}").exists() or _zombie(other)
+
+
+def test_another_process_that_cannot_start_is_said_and_leaves_nothing(tmp_path):
+    from conformance.app import reference_process
+
+    failing = ["reference", "serve", "--party", "XX"]  # not a party: it exits at once
+    with (
+        pytest.raises(reference_process.ReferenceDidNotStart, match="did not start"),
+        reference_process.siblings(failing, 1, 1, False),
+    ):
+        pass
+    assert [pid for pid in children(os.getpid()) if b"--party\0XX\0" in _cmdline(pid)] == []
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # ended meanwhile
+        return b""
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--fault", "drop-status-per-mille"], "--processes: a seeded fault runs in one process"),
+        (["--port", "{busy}"], "--port {busy}: Address already in use"),
+    ],
+    ids=["with-a-fault", "on-a-port-served-already"],
+)
+def test_processes_refuse_a_fault_and_a_port_another_serves(tmp_path, capsys, options, message):
+    with socket.socket() as busy:  # as another instance of --processes listens: SO_REUSEPORT
+        busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        argv = ["reference", "serve", "--party", "KH", "--port", "0", "--db", str(tmp_path / "kh.sqlite")]
+        code = cli.main(argv + ["--processes", "2"] + [option.format(busy=port) for option in options])
+    assert code == 4
+    assert f"conformance: error: {message.format(busy=port)}" in capsys.readouterr().err

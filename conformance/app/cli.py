@@ -459,6 +459,8 @@ def _reference_serve(args: argparse.Namespace) -> int:
         raise UsageError(f"--outbox-workers: at least 1, not {args.outbox_workers}")
     if args.processes < 1:
         raise UsageError(f"--processes: at least 1, not {args.processes}")
+    if args.processes > 1:
+        _check_processes(args)
 
     def settings_of(profile) -> ReferenceSettings:
         db = args.db or Path("reports") / f"reference-{args.party}.sqlite"
@@ -512,6 +514,25 @@ def _reference_serve(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     return EXIT_OK
+
+
+def _check_processes(args: argparse.Namespace) -> None:
+    """--processes N: Linux (the kernel spreads SO_REUSEPORT connections; the others end with the
+    first), no seeded fault (a fault's counters are one process's), and a port nobody else serves
+    (SO_REUSEPORT would let a second instance on the same port share it silently)."""
+    import socket
+
+    if sys.platform != "linux":
+        raise UsageError("--processes: more than one needs Linux")
+    if args.fault:
+        raise UsageError("--processes: a seeded fault runs in one process")
+    if args.port:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server: TIME_WAIT is no one
+            try:
+                probe.bind((args.host, args.port))
+            except OSError as exc:
+                raise UsageError(f"--port {args.port}: {exc.strerror or exc}") from None
 
 
 def _on_path(url: str, profiles, profile) -> str:

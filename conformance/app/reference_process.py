@@ -39,9 +39,16 @@ except (OSError, AttributeError):
 
 def _end_with_the_harness() -> None:
     """In the child, before it runs: SIGTERM when the harness dies, even killed (SIGKILL, the OOM
-    killer), so that no reference outlives its run holding a port and a folder."""
+    killer), so that no reference outlives its run holding a port and a folder. A parent that died
+    before the prctl is seen (its pid, noted before the fork, is no longer the parent's): the child
+    ends at once."""
     if _prctl is not None:
         _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != _PARENT[0]:
+            os._exit(1)
+
+
+_PARENT = [os.getpid()]  # noted again before each start
 
 
 class ReferenceDidNotStart(ConfigError):
@@ -84,6 +91,7 @@ def serving(profile: Profile, settings: ReferenceSettings, workdir: Path) -> Ite
     if settings.trigger_token:
         env["EFDX_TEST_TOKEN"] = settings.trigger_token
     log = workdir / "reference.log"
+    _PARENT[0] = os.getpid()
     try:
         with open(log, "wb") as log_file:
             process = subprocess.Popen(
@@ -113,6 +121,7 @@ def siblings(argv: list[str], port: int, count: int, with_trigger: bool) -> Iter
     command = [sys.executable, "-P", "-m", "conformance.app.cli", *argv]
     command += ["--port", str(port), "--processes", "1", "--reuse-port"]  # the last of each counts
     started: list[subprocess.Popen] = []
+    _PARENT[0] = os.getpid()
     try:
         for _ in range(count):
             started.append(
@@ -125,7 +134,12 @@ def siblings(argv: list[str], port: int, count: int, with_trigger: bool) -> Iter
             )
         pids = [_announced(process, None, with_trigger).pid for process in started]
         yield pids
+    except OSError as exc:
+        raise ReferenceDidNotStart(f"a reference NSW process could not be started: {exc}") from None
     finally:
+        for process in started:  # all told at once, then each awaited
+            if process.poll() is None:
+                process.terminate()
         for process in started:
             _stop(process)
 
