@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -38,6 +39,17 @@ class ServedReference(NamedTuple):
     process: subprocess.Popen
     inbox_url: str
     trigger_url: str
+
+
+def poll_until(condition: Callable[[], bool], timeout: float, every: float = 0.05) -> bool:
+    """A bounded poll, for what tells nobody when it changes (a file, /proc): True once
+    ``condition()`` holds, False if it still does not after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(every)
+    return True
 
 
 def reference_serve_command(db: Path, sg_inbox: str, *options: str) -> list[str]:

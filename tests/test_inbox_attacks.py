@@ -24,6 +24,7 @@ from conformance.core.inbox_server import Limits
 from conformance.profiles.efdx import vectors
 from conformance.profiles.efdx.inbox import HarnessInbox, Retention
 from conformance.profiles.efdx.pki import TestPki
+from tests.loopback import poll_until
 
 PARTY = "KH"  # the inbox plays KH; deliveries come from SG, the vectors' default sender
 PROMPT_S = 4.0  # a delivery counts as prompt within this (judging a message takes well under it)
@@ -105,23 +106,14 @@ def cut_off(sock: socket.socket, limit: float) -> bool:
     return False
 
 
-def wait_until(condition, limit: float) -> bool:
-    deadline = time.monotonic() + limit
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
-
-
 @pytest.mark.parametrize("tls", [True, False], ids=["tls", "plain"])
 def test_a_silent_connection_does_not_stop_a_delivery(pki, tmp_path, tls):
     """One connection that sends nothing (not even a TLS ClientHello) must not hold up anyone else:
     the handshake and the request are read in the connection's own thread."""
     with running(pki, tls, read_timeout_s=HOLD_S) as inbox, attacker(inbox):
-        assert wait_until(lambda: inbox.open_connections == 1, 2.0)  # accepted before the delivery
+        assert poll_until(lambda: inbox.open_connections == 1, 2.0)  # accepted before the delivery
         deliver(inbox, pki, tmp_path)
-        assert wait_until(lambda: inbox.open_connections == 1, 1.0)  # the silent one, still held
+        assert poll_until(lambda: inbox.open_connections == 1, 1.0)  # the silent one, still held
 
 
 def _client_hello(pki: TestPki) -> bytes:
@@ -170,7 +162,7 @@ def test_a_trickling_client_is_cut_off_within_the_bound(pki, tls, part):
         elapsed = time.monotonic() - started
         assert closed, f"still connected after {elapsed:.1f} s"
         assert bound - 0.1 <= elapsed <= bound + 1.5
-        assert wait_until(lambda: inbox.connections.timed_out == 1, 1.0), inbox.connections
+        assert poll_until(lambda: inbox.connections.timed_out == 1, 1.0), inbox.connections
         assert inbox.arrivals == []
 
 
@@ -181,7 +173,7 @@ def test_connections_over_the_cap_are_turned_away_at_once(pki, tmp_path, tls):
     cap = 3
     with running(pki, tls, read_timeout_s=HOLD_S, max_connections=cap) as inbox:
         holders = [attacker(inbox) for _ in range(cap)]
-        assert wait_until(lambda: inbox.open_connections == cap, 2.0)
+        assert poll_until(lambda: inbox.open_connections == cap, 2.0)
         surplus = [attacker(inbox) for _ in range(cap)]
         started = time.monotonic()
         for sock in surplus:
@@ -192,14 +184,14 @@ def test_connections_over_the_cap_are_turned_away_at_once(pki, tmp_path, tls):
         assert inbox.connections.refused == cap
         for sock in holders + surplus:
             sock.close()
-        assert wait_until(lambda: inbox.open_connections == 0, 2.0)
+        assert poll_until(lambda: inbox.open_connections == 0, 2.0)
         deliver(inbox, pki, tmp_path)
 
 
 def test_plain_surplus_connection_is_answered_503(pki):
     """Over plain HTTP the surplus connection learns why: a 503 with Retry-After, not a bare reset."""
     with running(pki, False, read_timeout_s=HOLD_S, max_connections=1) as inbox, attacker(inbox) as holder:
-        assert wait_until(lambda: inbox.open_connections == 1, 2.0)
+        assert poll_until(lambda: inbox.open_connections == 1, 2.0)
         with attacker(inbox) as surplus:
             surplus.settimeout(2.0)
             assert surplus.recv(4096).startswith(b"HTTP/1.1 503 ")
@@ -223,7 +215,7 @@ def test_a_flood_of_refused_bodies_keeps_retained_memory_bounded(pki, tmp_path):
                 inbox.url, data=body, headers={"Content-Type": "application/xml"}, timeout=PROMPT_S
             )
             assert response.status_code >= 400
-        assert wait_until(lambda: len(inbox.arrivals) == count, 2.0)
+        assert poll_until(lambda: len(inbox.arrivals) == count, 2.0)
         retained = inbox.retained_bytes
         assert retained <= rules.refused_bytes + count * rules.floor
         assert retained < count * size / 3
@@ -250,7 +242,7 @@ def test_stop_is_prompt_while_an_attacker_holds_connections(pki, tls):
     partial = tls_client_context(pki).wrap_socket(raw) if tls else raw
     try:
         partial.sendall(b"POST /efdx/1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n<")
-        assert wait_until(lambda: inbox.open_connections == 2, 2.0)
+        assert poll_until(lambda: inbox.open_connections == 2, 2.0)
         stopper = threading.Thread(target=inbox.stop, daemon=True)
         started = time.monotonic()
         stopper.start()
@@ -258,7 +250,7 @@ def test_stop_is_prompt_while_an_attacker_holds_connections(pki, tls):
         assert not stopper.is_alive(), "stop() is still waiting for the attacker"
         assert time.monotonic() - started < 2.0
         assert cut_off(silent, 1.0) and cut_off(partial, 1.0)
-        assert wait_until(lambda: inbox.open_connections == 0, 2.0)
+        assert poll_until(lambda: inbox.open_connections == 0, 2.0)
         with pytest.raises(OSError):
             attacker(inbox).close()  # no longer listening
     finally:

@@ -19,7 +19,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +29,7 @@ from conformance.app import cli
 from conformance.profiles.efdx.reference import owners
 from conformance.profiles.efdx.reference.outbox import Outbox
 from conformance.profiles.efdx.reference.store import Store
-from tests.loopback import HoldingPeer, reference_serve_command
+from tests.loopback import HoldingPeer, poll_until, reference_serve_command
 
 ROWS = 4
 WAIT = 30.0  # bound on every wait for something that must happen
@@ -50,13 +49,8 @@ def queue_rows(db: Path, count: int = ROWS) -> list[bytes]:
 
 
 def until(condition, timeout: float = WAIT) -> bool:
-    """A bounded poll (of the SQLite file, which tells nobody when it changes)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
+    """A bounded poll of the SQLite file, which tells nobody when it changes."""
+    return poll_until(condition, timeout)
 
 
 def claims(db: Path) -> dict[str, str | None]:

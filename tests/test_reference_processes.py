@@ -23,7 +23,7 @@ from conformance.app import cli
 from conformance.profiles.efdx import messages
 from conformance.profiles.efdx.pki import TestPki
 from conformance.profiles.efdx.vectors import Build
-from tests.loopback import HoldingPeer, reference_serve_command
+from tests.loopback import HoldingPeer, poll_until, reference_serve_command
 
 COS = 32  # one connection each: the chance that the kernel gives all to one process is 2 in 2**32
 WAIT = 30.0  # bound on every wait for something that must happen
@@ -98,15 +98,6 @@ def signed_cos(count: int) -> list[bytes]:
     ]
 
 
-def wait_for(condition) -> bool:
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 def test_processes_share_the_port_and_each_co_gets_one_answer_and_one_status(served, peer, tmp_path):
     process, url = served
     (other,) = children(process.pid)
@@ -122,7 +113,7 @@ def test_processes_share_the_port_and_each_co_gets_one_answer_and_one_status(ser
     finally:
         for session in sessions:
             session.close()
-    assert wait_for(lambda: len(peer.arrivals) >= COS), len(peer.arrivals)
+    assert poll_until(lambda: len(peer.arrivals) >= COS, WAIT), len(peer.arrivals)
     time.sleep(GRACE)
     arrived = (len(peer.arrivals), len(set(peer.arrivals)))
     assert arrived == (COS, COS), arrived  # one status each, none twice
@@ -134,7 +125,7 @@ def test_the_others_end_with_the_first_however_it_ends(served):
     (other,) = children(process.pid)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
-    assert wait_for(lambda: not Path(f"/proc/{other}").exists() or _zombie(other))
+    assert poll_until(lambda: not Path(f"/proc/{other}").exists() or _zombie(other), WAIT)
 
 
 def _zombie(pid: int) -> bool:
