@@ -196,9 +196,10 @@ class Store:
                     "SELECT DISTINCT claimed_by FROM outbox WHERE claimed_by IS NOT NULL"
                 )
             ]
+        living = {token for token in {owners.token_of(h) for h in holders} if owners.alive(self.path, token)}
         released = 0
-        for holder in holders:
-            if owners.alive(self.path, owners.token_of(holder)):
+        for holder in holders:  # one per worker of an owner: each owner is probed once, above
+            if owners.token_of(holder) in living:
                 continue
             with self.connect() as connection:  # a dead owner's claims: nobody else changes them
                 released += connection.execute(
