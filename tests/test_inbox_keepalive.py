@@ -12,6 +12,7 @@ import http.client
 
 import pytest
 
+from tests.loopback import poll_until
 from tests.test_inbox_attacks import (
     PROMPT_S,
     address,
@@ -20,7 +21,6 @@ from tests.test_inbox_attacks import (
     running,
     tls_client_context,
     valid_message,
-    wait_until,
 )
 
 XML = {"Content-Type": "application/xml"}
@@ -62,7 +62,7 @@ def test_a_kept_connection_left_idle_is_closed(pki, tls):
         connection = connect(inbox, pki, tls)
         assert exchange(connection, b"<not-an-envelope/>")[1] is None  # refused, but kept open
         assert cut_off(connection.sock, PROMPT_S), "the idle connection was not closed"
-        assert wait_until(lambda: inbox.open_connections == 0, 2.0)
+        assert poll_until(lambda: inbox.open_connections == 0, 2.0)
         counts = inbox.connections
         assert (counts.timed_out, counts.failed, counts.refused) == (0, 0, 0)
         connection.close()
@@ -76,7 +76,7 @@ def test_a_trickle_on_a_kept_connection_is_cut_off(pki):
         sock = connection.sock
         sock.sendall(b"POST /efdx/1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n<")
         assert cut_off(sock, PROMPT_S), "the trickler kept the connection"
-        assert wait_until(lambda: inbox.connections.timed_out == 1, 2.0), inbox.connections
+        assert poll_until(lambda: inbox.connections.timed_out == 1, 2.0), inbox.connections
         assert len(inbox.arrivals) == 1
         connection.close()
 
