@@ -13,6 +13,7 @@ from conformance.profiles.efdx.judge import Receiver
 from conformance.profiles.efdx.load.generator import ACTIONS, Generator, sample_build
 
 FAMILY = {"efdx": ("SG", "KH"), "rcpx": ("JP", "AU")}  # sender, receiver
+MOMENT = datetime(2026, 11, 30, 8, 1, 2, tzinfo=UTC)  # the day the COs are issued and judged: not today
 
 
 @pytest.fixture(scope="module", params=sorted(FAMILY))
@@ -20,20 +21,20 @@ def made_by(request):
     dialect = registry.get(request.param).extras["dialect"]
     sender, receiver = FAMILY[request.param]
     pki = dialect.load_pki()
-    return dialect, pki, sender, receiver, Generator(pki, sender, receiver, dialect=dialect)
+    return dialect, pki, sender, receiver, Generator(pki, sender, receiver, MOMENT.date(), dialect=dialect)
 
 
 @pytest.mark.parametrize("action", ACTIONS)
 def test_a_made_message_is_the_builders_own_bytes_and_is_taken(made_by, action):
     dialect, pki, sender, receiver, generator = made_by
-    at, message_id = datetime(2026, 11, 30, 8, 1, 2, tzinfo=UTC), dialect.messages.message_id(sender, "42")
+    at, message_id = MOMENT, dialect.messages.message_id(sender, "42")
     made = generator.make(action, "LD-TEST-000042", message_id, at, replaces="LD-TEST-000041")
     built = sample_build(
         action,
         pki,
         sender,
         receiver,
-        datetime.now(UTC).date(),
+        at.date(),
         reference="LD-TEST-000042",
         replaces="LD-TEST-000041",
         message_id=message_id,
