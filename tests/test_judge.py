@@ -10,6 +10,8 @@ from conformance.profiles.efdx.judge import Receiver
 from conformance.profiles.efdx.pki import TestPki
 from conformance.profiles.efdx.vectors import Build
 
+pytestmark = pytest.mark.date_sensitive  # rerun at other dates by tests/test_any_day.py
+
 DAY = date(2026, 11, 26)
 NOON = datetime(2026, 11, 26, 12, tzinfo=timezone.utc)
 

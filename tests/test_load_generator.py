@@ -12,6 +12,8 @@ from conformance.harness import registry
 from conformance.profiles.efdx.judge import Receiver
 from conformance.profiles.efdx.load.generator import ACTIONS, Generator, sample_build
 
+pytestmark = pytest.mark.date_sensitive  # rerun at other dates by tests/test_any_day.py
+
 FAMILY = {"efdx": ("SG", "KH"), "rcpx": ("JP", "AU")}  # sender, receiver
 MOMENT = datetime(2026, 11, 30, 8, 1, 2, tzinfo=UTC)  # the day the COs are issued and judged: not today
 

@@ -36,6 +36,8 @@ from conformance.profiles.efdx.pki import TestPki
 from conformance.profiles.efdx.reference.nsw import Settings
 from conformance.profiles.efdx.reference.runner import RunningReference
 
+pytestmark = pytest.mark.date_sensitive  # rerun at other dates by tests/test_any_day.py
+
 SENDER, RECEIVER = "SG", "KH"
 XML = "application/xml"
 WAIT = 5.0  # seconds: bound on every wait for an answer

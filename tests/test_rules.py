@@ -26,6 +26,8 @@ from conformance.profiles.efdx.rules import (
     months_before,
 )
 
+pytestmark = pytest.mark.date_sensitive  # rerun at other dates by tests/test_any_day.py
+
 NS = {"f": EFORMD_NS}
 
 # --- building payloads --------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ from conformance.profiles.efdx import vectors
 from conformance.profiles.efdx.codes import EFORMD_NS, ENVELOPE_NS
 from conformance.profiles.efdx.pki import TestPki
 
+pytestmark = pytest.mark.date_sensitive  # rerun at other dates by tests/test_any_day.py
+
 MOMENT = datetime.now(UTC)
 VECTORS = vectors.load_manifest()
 

@@ -22,6 +22,8 @@ from conformance.profiles.efdx.pki import TestPki
 from conformance.profiles.efdx.vectors import build_vector, load_manifest
 from tests.test_xmlsec1 import _DS_SIGNATURE, ENVELOPE_SIGNATURE, ID_ATTRS, _explain, _ok, _verify
 
+pytestmark = pytest.mark.date_sensitive  # rerun at other dates by tests/test_any_day.py
+
 DAY = date(2026, 11, 26)
 
 

@@ -15,6 +15,8 @@ from conformance.app import cli
 from conformance.profiles.efdx import vectors
 from conformance.profiles.efdx.catalogue import requirement
 
+pytestmark = pytest.mark.date_sensitive  # rerun at other dates by tests/test_any_day.py
+
 DAYS = [date(2026, 11, 26), date(2028, 2, 29), date.today()]
 MANIFEST = vectors.load_manifest()
 

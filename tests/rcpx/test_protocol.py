@@ -27,6 +27,8 @@ from conformance.profiles.efdx.reference.server import ReferenceApp
 from conformance.profiles.efdx.vectors import Build
 from conformance.profiles.rcpx.dialect import RCPX
 
+pytestmark = pytest.mark.date_sensitive  # rerun at other dates by tests/test_any_day.py
+
 EXPORTER, IMPORTER = "JP", "AU"
 
 

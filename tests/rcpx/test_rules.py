@@ -23,6 +23,8 @@ from conformance.profiles.rcpx.rules import (
     failed_rules,
 )
 
+pytestmark = pytest.mark.date_sensitive  # rerun at other dates by tests/test_any_day.py
+
 RECEIVED = date(2026, 11, 26)
 ISSUER, IMPORTER = "JP", "AU"
 NS = {"c": CO_NS}

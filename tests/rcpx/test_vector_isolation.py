@@ -14,6 +14,8 @@ from conformance.profiles.rcpx.dialect import RCPX
 from tests.test_vector_isolation import NOT_CHECKED, Isolation, check_signatures, co_signature
 from tests.test_xmlsec1 import ENVELOPE_SIGNATURE
 
+pytestmark = pytest.mark.date_sensitive  # rerun at other dates by tests/test_any_day.py
+
 DAY = date(2026, 11, 26)
 CO_SIGNATURE = co_signature(CO_NS, CO_ELEMENT)
 RCPX_ISOLATION = Isolation(

@@ -18,6 +18,8 @@ from conformance.profiles.efdx.vectors import BUILDERS, build_all, build_vector,
 from conformance.profiles.rcpx import catalogue, rules
 from conformance.profiles.rcpx.dialect import RCPX
 
+pytestmark = pytest.mark.date_sensitive  # rerun at other dates by tests/test_any_day.py
+
 DAYS = [date(2026, 11, 26), date(2028, 2, 29), date.today()]
 MANIFEST = load_manifest(dialect=RCPX)
 SENDER, RECEIVER = RCPX.vector_parties["sender"], RCPX.vector_parties["receiver"]
