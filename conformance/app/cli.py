@@ -170,6 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument(
         "--config", type=Path, metavar="FILE", help="mark what does not apply to this candidate"
     )
+    listing.add_argument(
+        "--trace",
+        action="store_true",
+        help="every clause of the shipped spec with the test purposes that exercise it, and the counts",
+    )
     _add_profile_option(listing)
     listing.set_defaults(handler=_list)
 
@@ -395,6 +400,11 @@ def _vectors_build(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     from conformance.app import coverage
+    if args.trace:
+        from conformance.app import clause_trace
+
+        print(clause_trace.listing(_profile(args.profile), verbose=args.verbose))
+        return EXIT_OK
     from conformance.harness.config import ConfigError, load
 
     try:

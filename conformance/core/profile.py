@@ -89,6 +89,9 @@ class Profile:
     # `conformance load`: the pack's load adapter (conformance/app/load/adapter.py says what it gives);
     # None: the profile cannot be load-tested
     load: Callable[[], Any] | None = None
+    # The pack's trace of its spec's clauses to test purposes (core/clauses.py: a TOML file's bytes);
+    # None: the pack traces none, and `conformance list --trace` shows every clause untraced
+    clause_trace: Callable[[], bytes] | None = None
     extras: dict[str, Any] = field(default_factory=dict)  # pack-specific, for the pack's own CLI use
 
     def qualify(self, requirement_id: str) -> str:

@@ -128,6 +128,7 @@ def family_profile(
         faults=dialect.faults,
         spec_text=spec.describe,
         spec_document=spec.spec_text,
+        clause_trace=spec.clause_trace,
         namespaces=(codes.ENVELOPE_NS, codes.PAYLOAD_NS),
         validator=validator,
         build_vectors=build_vectors,

@@ -22,6 +22,11 @@ def spec_text() -> str:
     return spec_path().read_text(encoding="utf-8")
 
 
+def clause_trace() -> bytes:
+    """``trace.toml``: each clause of the spec that is no requirement row, traced to its purposes."""
+    return (resources.files("conformance.profiles.efdx") / "trace.toml").read_bytes()
+
+
 def _shipped_as(path: Path) -> str:
     """The spec file as the package names it (``conformance/profiles/efdx/spec/EFDX-1.0.md``), not as
     this machine's path: reports that quote it are read on other machines."""

@@ -25,6 +25,11 @@ def spec_text() -> str:
     return spec_path().read_text(encoding="utf-8")
 
 
+def clause_trace() -> bytes:
+    """``trace.toml``: each clause of RCPX's own text that is no rule row, traced to its purposes."""
+    return (resources.files("conformance.profiles.rcpx") / "trace.toml").read_bytes()
+
+
 def source(requirement_id: str) -> str:
     """Where the requirement's normative wording is: RCPX section 3, or EFDX section 5 with RCPX names."""
     if requirement(requirement_id).layer == "RBR":
