@@ -502,9 +502,19 @@ def _terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _new_folder(report_dir: Path, started: datetime) -> Path:
+    """The run's folder, named by its start to the second; a second run started in the same second
+    gets ``-2`` (then ``-3``...) instead of writing over the first (names still sort by start)."""
+    name = started.strftime("%Y%m%dT%H%M%SZ")
+    folder, number = report_dir / name, 2
+    while folder.exists() or folder.is_symlink():
+        folder, number = report_dir / f"{name}-{number}", number + 1
+    return folder
+
+
 def _run(options: RunOptions, plan: list[Share], progress: Progress) -> tuple[int, Path]:
     started = datetime.now(timezone.utc)
-    folder = options.report_dir / started.strftime("%Y%m%dT%H%M%SZ")
+    folder = _new_folder(options.report_dir, started)
     site = site_signer(options.config)
     if options.config is not None and len(plan) > 1:  # one profile is checked as it starts (candidate)
         preflight(options, plan)
