@@ -1,0 +1,302 @@
+"""Mutation testing of the suite against the reference NSW: how many broken reference NSWs does the
+suite fail? (Cosmic Ray's mutation operators, one mutant a trial.)
+
+The harness and the reference NSW share the family's code (judge, rules, signals), so a mutant must
+never be active in the harness that judges it. Each trial therefore runs the mutant only in the
+``reference serve`` process: the package is installed once into a work folder (``pip install
+--target``), Cosmic Ray mutates one place of that copy (and puts it back after the trial), the
+reference is started with the copy first on ``PYTHONPATH``, and ``conformance run --config ICS``
+judges it from this checkout's own, unmutated install.
+
+Outcomes of a trial:
+
+* ``killed``: the run ended ``not-conformant`` (exit 1); the failing requirements are kept;
+* ``refused``: the run stopped before its tests (exit 4: preflight found the candidate broken);
+* ``no-start``: the mutated reference did not start (killed, trivially);
+* ``timeout``: the run did not end within ``--timeout`` (killed, but a hang is worth a look);
+* ``survived``: the run was ``conformant`` (exit 0): the suite misses this mutant;
+* ``no-mutation``: Cosmic Ray found nothing to change at that place.
+
+Mutants are enumerated in a fixed order (module, operator, occurrence) and each has a stable ID
+``module:operator:occurrence``; ``--sample N --seed S`` draws a stated random sample of them.
+Results go to a JSON-lines file, one trial a line, so a run can stop at any time and go on later
+(in another session) with the same command. ``report`` prints the counts and the score
+(killed / (all - equivalent - no-mutation)), and each survivor with its diff; survivors judged
+equivalent are listed, with the reason, in ``bench/mutation_equivalent.toml``.
+
+    python bench/mutation.py run --pack efdx --sample 400 --seed 17 [--limit N] [--timeout 300]
+    python bench/mutation.py report --pack efdx
+
+Needs ``pip install cosmic-ray`` in the same venv. Long: each trial is a whole run (about 10-20 s on
+two cores), so 400 mutants take one to two hours a pack. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "bench" / ".mutation"  # ignored by git
+EQUIVALENT = ROOT / "bench" / "mutation_equivalent.toml"
+TOKEN = "mutation-trial-token"
+
+# The reference NSW's receive and send paths: judge, rules, answers and signals, the duplicate and
+# sequence store, the outbox. Paths inside the installed package.
+FAMILY = [
+    "conformance/profiles/efdx/judge.py",
+    "conformance/profiles/efdx/signals.py",
+    "conformance/profiles/efdx/reference/nsw.py",
+    "conformance/profiles/efdx/reference/store.py",
+    "conformance/profiles/efdx/reference/outbox.py",
+    "conformance/core/business_rules.py",
+]
+MODULES = {
+    "efdx": ["conformance/profiles/efdx/rules.py", *FAMILY],
+    "rcpx": ["conformance/profiles/rcpx/rules.py", *FAMILY],
+}
+PARTIES = {"efdx": ("KH", "SG"), "rcpx": ("AU", "JP")}  # the reference's party, the harness's
+
+ICS = """[candidate]
+party = "{party}"
+profiles = ["{pack}"]
+inbox_url = "{inbox}"
+build = "reference NSW with one mutant"
+capabilities = ["replace", "cancel", "verification", "utilisation", "ecdsa", "trigger"]
+[candidate.windows]
+status_s = 5
+verification_s = 5
+retry_schedule_s = [0.2, 0.4, 0.8]
+request_timeout_s = 15
+grace_s = 0.3
+peer_timeout_s = 1
+operator_s = 10
+[candidate.trigger]
+url = "{trigger}"
+token = "{token}"
+[harness]
+party = "{harness_party}"
+listen = "127.0.0.1:{port}"
+url = "http://127.0.0.1:{port}/{pack}/1/messages"
+"""
+
+
+@dataclass(frozen=True)
+class Mutant:
+    module: str  # path inside the installed package
+    operator: str
+    occurrence: int
+    line: int
+
+    @property
+    def id(self) -> str:
+        return f"{self.module}:{self.operator}:{self.occurrence}"
+
+
+def install_copy(work: Path) -> Path:
+    """This checkout installed into ``work/src`` (the package and its entry points), once."""
+    src = work / "src"
+    if (src / "conformance").is_dir():
+        return src
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+         "--target", str(src), str(ROOT)],
+        check=True,
+    )  # fmt: skip
+    return src
+
+
+def enumerate_mutants(src: Path, pack: str) -> list[Mutant]:
+    """Every mutant Cosmic Ray's operators make in the pack's modules, in a fixed order."""
+    from cosmic_ray.commands.init import _all_work_items  # the enumeration `cosmic-ray init` uses
+
+    paths = [src / module for module in MODULES[pack]]
+    found = []
+    for item in _all_work_items(paths, {}):
+        (mutation,) = item.mutations
+        module = str(Path(mutation.module_path).relative_to(src))
+        found.append(Mutant(module, mutation.operator_name, mutation.occurrence, mutation.start_pos[0]))
+    return sorted(found, key=lambda m: (m.module, m.operator, m.occurrence))
+
+
+def sample(mutants: list[Mutant], size: int, seed: int) -> list[Mutant]:
+    if size <= 0 or size >= len(mutants):
+        return mutants
+    return sorted(random.Random(seed).sample(mutants, size), key=lambda m: (m.module, m.line, m.operator))
+
+
+def free_port() -> int:
+    for port in random.sample(range(20000, 32000), 50):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free loopback port")
+
+
+def _start_reference(src: Path, pack: str, folder: Path, harness_port: int) -> tuple[subprocess.Popen, str]:
+    party, harness_party = PARTIES[pack]
+    env = {**os.environ, "PYTHONPATH": str(src), "PYTHONDONTWRITEBYTECODE": "1"}
+    command = [
+        sys.executable, "-m", "conformance.app.cli", "reference", "serve", "--profile", pack,
+        "--party", party, "--host", "127.0.0.1", "--port", "0", "--db", str(folder / "ref.sqlite"),
+        "--peer", f"{harness_party}=http://127.0.0.1:{harness_port}/{pack}/1/messages",
+        "--trigger-token", TOKEN, "--retry-schedule", "0.2,0.4,0.8", "--outbound-timeout", "1",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        text=True, start_new_session=True,
+    )  # fmt: skip
+    first = process.stdout.readline() if process.stdout else ""
+    return process, first
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.wait(timeout=10)
+    if process.stdout:
+        process.stdout.close()
+
+
+def _failed_requirements(reports: Path) -> list[str]:
+    for results in reports.glob("*/results.json"):
+        data = json.loads(results.read_text())
+        return sorted(r["id"] for r in data.get("requirements", []) if r.get("verdict") in ("fail", "error"))
+    return []
+
+
+def trial(src: Path, pack: str, timeout: float) -> tuple[str, list[str]]:
+    """One run of the pack's suite against the reference started from ``src`` (mutated or not)."""
+    party, harness_party = PARTIES[pack]
+    with tempfile.TemporaryDirectory(prefix="mutant-") as tmp:
+        folder, port = Path(tmp), free_port()
+        process, first = _start_reference(src, pack, folder, port)
+        try:
+            if " at " not in first:
+                return "no-start", []
+            inbox = first.split(" at ", 1)[1].strip()
+            trigger = inbox.replace("/messages", "/test/trigger")
+            config = folder / "ics.toml"
+            config.write_text(
+                ICS.format(
+                    party=party, pack=pack, inbox=inbox, trigger=trigger, token=TOKEN,
+                    harness_party=harness_party, port=port,
+                )  # fmt: skip
+            )
+            command = [
+                sys.executable, "-m", "conformance.app.cli", "run", "--profile", pack, "--config",
+                str(config), "--report-dir", str(folder / "reports"),
+            ]  # fmt: skip
+            env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the harness: unmutated
+            try:
+                finished = subprocess.run(
+                    command, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout
+                )
+            except subprocess.TimeoutExpired:
+                return "timeout", []
+            outcome = {0: "survived", 1: "killed", 4: "refused"}.get(finished.returncode, "killed")
+            return outcome, _failed_requirements(folder / "reports")
+        finally:
+            _stop(process)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cosmic_ray.mutating import use_mutation
+    from cosmic_ray.plugins import get_operator
+
+    work = Path(args.work)
+    src = install_copy(work)
+    chosen = sample(enumerate_mutants(src, args.pack), args.sample, args.seed)
+    results = work / f"{args.pack}-results.jsonl"
+    done = {json.loads(line)["id"] for line in results.read_text().splitlines()} if results.exists() else set()
+    baseline, failed = trial(src, args.pack, args.timeout)
+    if baseline != "survived":
+        print(f"the unmutated reference is not conformant ({baseline}: {failed}); no trials", file=sys.stderr)
+        return 1
+    todo = [m for m in chosen if m.id not in done][: args.limit or None]
+    print(f"{args.pack}: {len(chosen)} mutants sampled (seed {args.seed}), {len(done)} done, {len(todo)} now")
+    for number, mutant in enumerate(todo, start=1):
+        started = time.monotonic()
+        with use_mutation(src / mutant.module, get_operator(mutant.operator)(), mutant.occurrence) as (
+            before,
+            after,
+        ):
+            if after is None:
+                outcome, failed, diff = "no-mutation", [], ""
+            else:
+                outcome, failed = trial(src, args.pack, args.timeout)
+                diff = "".join(_diff(before, after, mutant.module))
+        line = {
+            "id": mutant.id, "module": mutant.module, "line": mutant.line, "operator": mutant.operator,
+            "outcome": outcome, "failed": failed, "seconds": round(time.monotonic() - started, 1),
+            "diff": diff,
+        }  # fmt: skip
+        with results.open("a") as out:
+            out.write(json.dumps(line) + "\n")
+        print(f"[{number}/{len(todo)}] {outcome:<11} {mutant.id} (line {mutant.line})", flush=True)
+    return 0
+
+
+def _diff(before: str, after: str, name: str):
+    import difflib
+
+    return difflib.unified_diff(before.splitlines(True), after.splitlines(True), name, name, n=1)
+
+
+def report(args: argparse.Namespace) -> int:
+    results = Path(args.work) / f"{args.pack}-results.jsonl"
+    if not results.exists():
+        print(f"no results yet ({results})", file=sys.stderr)
+        return 1
+    trials = [json.loads(line) for line in results.read_text().splitlines()]
+    equivalent = tomllib.loads(EQUIVALENT.read_text()).get(args.pack, {}) if EQUIVALENT.exists() else {}
+    counts: dict[str, int] = {}
+    for item in trials:
+        counts[item["outcome"]] = counts.get(item["outcome"], 0) + 1
+    survivors = [t for t in trials if t["outcome"] == "survived" and t["id"] not in equivalent]
+    judged = len(trials) - counts.get("no-mutation", 0) - (counts.get("survived", 0) - len(survivors))
+    killed = judged - len(survivors)
+    print(f"{args.pack}: {len(trials)} trials: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    if judged:
+        print(f"score: {killed}/{judged} non-equivalent mutants killed = {100 * killed / judged:.1f} %")
+    for item in survivors:
+        print(f"\nSURVIVED {item['id']} (line {item['line']})\n{item['diff']}")
+    for mutant_id, why in equivalent.items():
+        print(f"equivalent: {mutant_id}: {why}")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name in ("run", "report"):
+        command = commands.add_parser(name)
+        command.add_argument("--pack", choices=sorted(MODULES), default="efdx")
+        command.add_argument("--work", default=str(WORK), help="the installed copy and the results")
+    commands.choices["run"].add_argument("--sample", type=int, default=400, help="0: every mutant")
+    commands.choices["run"].add_argument("--seed", type=int, default=17)
+    commands.choices["run"].add_argument("--limit", type=int, default=0, help="at most N trials now")
+    commands.choices["run"].add_argument("--timeout", type=float, default=300.0, help="seconds a trial")
+    commands.choices["run"].add_argument("--fresh", action="store_true", help="reinstall the copy")
+    args = parser.parse_args()
+    if args.command == "run" and args.fresh:
+        shutil.rmtree(Path(args.work) / "src", ignore_errors=True)
+    return run(args) if args.command == "run" else report(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
