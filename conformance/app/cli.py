@@ -300,9 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     site.add_argument(
         "--passphrase-env",
-        required=True,
         metavar="NAME",
-        help="the environment variable holding the passphrase that encrypts both keys",
+        help="the environment variable holding the passphrase that encrypts both keys (required)",
     )
     site.add_argument("--name", default="Conformance site", help="the site's organisation (subject O)")
     site.add_argument("--country", metavar="CC", help="the site's country (subject C), ISO 3166-1 alpha-2")
