@@ -315,3 +315,28 @@ def test_an_rcpx_only_run_over_mutual_tls_without_a_site_key_cannot_certify(tmp_
     assert results["signer"]["test_only"] and "RCPX TEST ONLY" in results["signer"]["test_material"]
     assert not (folder / "certificate.html").exists() and not (folder / "certificate.pdf").exists()
     assert "rehearsal: cannot certify" in out and "TEST ONLY key" in out
+
+
+def test_a_pack_that_declares_nothing_has_its_trusted_cas_taken_as_test_material():
+    """A third-party pack whose PKI object has no test_material(): what its CAs issued is refused."""
+    pki = TestPki.load()
+
+    class BarePki:  # what the Profile contract promises of load_pki(): nsw(party) and trust_store()
+        nsw = pki.nsw
+
+        def trust_store(self):
+            return pki.trust_store()
+
+    bare = dataclasses.replace(registry.get("efdx"), key="bare", title="BARE 1.0", load_pki=BarePki)
+    material = bare.declared_test_material()
+    assert material.name == "BARE 1.0 TEST ONLY PKI" and not material.organisations
+    assert "was issued by" in (material.why(pki.nsw("KH").cert) or "")
+    assert material.why(x509.load_pem_x509_certificate(make_cert_pem())) is None
+
+
+def make_cert_pem() -> bytes:
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from test_evidence_trust import certificate
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    return certificate(key.public_key(), key).public_bytes(serialization.Encoding.PEM)

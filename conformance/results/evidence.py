@@ -3,9 +3,12 @@
 The manifest lists every file of the bundle with its hash; the harness signs the manifest
 (``MANIFEST.sig``, RSA-SHA256 PKCS#1 v1.5 or ECDSA-SHA256, base64) with the key whose certificate
 (and chain) is ``signer.pem``. `conformance evidence verify` checks all three offline, and the
-signer's chain when given the site's trust anchor. The signer is the site's key and certificate
-(``[site] key_file``, ``cert_file``); without them, a rehearsal, it is the TEST ONLY NSW certificate
-of the party the harness plays, which proves the bundle was not changed, not who ran it.
+signer's chain when given the site's trust anchor: only then is who signed established (EFDX
+section 7, errata 2); without, integrity alone (``Verified.signer_checked`` is False). The signer is
+the site's key and certificate (``[site] key_file``, ``cert_file``); without them, a rehearsal, it is
+the TEST ONLY NSW certificate of the party the harness plays, which proves the bundle was not
+changed, not who ran it. What is TEST ONLY material is never decided here: each pack declares its
+own (``core.testpki.TestMaterial``), and the app passes the declarations, or its finding, in.
 
 ``index.json`` maps each test to its files: what the harness sent and the candidate answered
 (``exchanges/<test>/<n>-request.xml``, ``-answer.xml``, whole as sent and received), and what the
