@@ -275,9 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("new", type=Path, metavar="NEW")
     diff.set_defaults(handler=_diff)
 
-    pki = commands.add_parser("pki", help="the TEST ONLY PKI").add_subparsers(
-        dest="pki_command", required=True
-    )
+    pki = commands.add_parser(
+        "pki", help="the TEST ONLY PKI; the site's evidence PKI (pki site)"
+    ).add_subparsers(dest="pki_command", required=True)
     generate = pki.add_parser("generate", help="regenerate the TEST ONLY PKI (new keys for everything)")
     generate.add_argument("--out", type=Path, help="folder (default: the pack's test_vectors/<profile>/pki)")
     _add_profile_option(generate)

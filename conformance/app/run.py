@@ -660,7 +660,7 @@ def site_signer(config: Config | None) -> Credential | None:
         return None
     try:
         passphrase = (
-            passphrase_from(config.site_passphrase_env, "site.passphrase_env")
+            passphrase_from(config.site_passphrase_env, "site.passphrase_env", minimum=1)
             if config.site_passphrase_env
             else None
         )

@@ -92,16 +92,20 @@ def site_files(out: Path) -> SiteFiles:
     return SiteFiles(out / CA_FILE, out / CA_KEY_FILE, out / CERT_FILE, out / KEY_FILE)
 
 
-def passphrase_from(variable: str | None, what: str = "--passphrase-env") -> bytes:
-    """The passphrase held by the environment variable ``variable``; SitePkiError when there is none."""
+def passphrase_from(
+    variable: str | None, what: str = "--passphrase-env", minimum: int = MIN_PASSPHRASE
+) -> bytes:
+    """The passphrase held by the environment variable ``variable`` (at least ``minimum``
+    characters: a new key gets a real one, an existing key's is whatever it was made with);
+    SitePkiError when there is none. The message names the variable, never its value."""
     if not variable:
         raise SitePkiError(f"{what}: name the environment variable that holds the passphrase")
     value = os.environ.get(variable)
     if value is None:
         raise SitePkiError(f"{what}: environment variable {variable} is not set")
-    if len(value) < MIN_PASSPHRASE:
+    if len(value) < max(minimum, 1):
         raise SitePkiError(
-            f"{what}: the passphrase in {variable} is shorter than {MIN_PASSPHRASE} characters"
+            f"{what}: the passphrase in {variable} is shorter than {max(minimum, 1)} characters"
         )
     return value.encode("utf-8")
 
