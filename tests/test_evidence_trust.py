@@ -66,7 +66,7 @@ def write_bundle(
     """A bundle: ``members`` (bytes, or (size, byte): that many of that byte, streamed), their
     manifest signed with ``sign``, and ``signer_pem`` as signer.pem."""
     digests = {}
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as bundle:
         for name, body in sorted(members.items()):
             if isinstance(body, bytes):
                 bundle.writestr(name, body)
