@@ -1,8 +1,11 @@
 """A certifying run end to end, as a certification officer makes one: the reference NSW served in a
 process of its own over mutual TLS (standing in for a real candidate), an ICS claiming everything,
-the site's own evidence key. The whole suite passes, so the run certifies: certificate.html names
-the candidate and the evidence bundle's SHA-256, and `evidence verify --trust-anchor` checks the
-bundle back to the site's CA. Everything else about certificates is in test_certificate.py.
+the site's own evidence key made by `conformance pki site` (encrypted; its passphrase in the
+environment). The whole suite passes, so the run certifies: certificate.html names the candidate
+and the evidence bundle's SHA-256, and `evidence verify --trust-anchor site-ca.pem` checks the
+bundle back to the site's CA (without the anchor: exit 3, the signer unchecked). With a TEST ONLY
+key configured as the site key instead, the run cannot certify and says why. Everything else about
+certificates is in test_certificate.py and test_site_pki.py.
 """
 
 from __future__ import annotations
@@ -10,9 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-from site_pki import make_site_pki
-
 from conformance.app import cli
+from conformance.profiles.rcpx.pki import TestPki as RcpxPki
 from tests.loopback import free_port, serve_reference, stop_reference
 
 TOKEN = "certifying-run-token"
@@ -44,11 +46,16 @@ name = "Test lab"
 operator = "A. Tester"
 key_file = "{key}"
 cert_file = "{cert}"
+{passphrase}
 """
+PASSPHRASE_ENV = "CONFORMANCE_TEST_SITE_PASSPHRASE"
 
 
-def test_a_conformant_certifying_run_writes_a_certificate_that_verifies(tmp_path, capsys):
-    site = make_site_pki(tmp_path / "site")
+def test_a_conformant_certifying_run_writes_a_certificate_that_verifies(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv(PASSPHRASE_ENV, "the lab's passphrase, not a test key's")
+    site_dir = tmp_path / "site"
+    assert cli.main(["pki", "site", "--out", str(site_dir), "--passphrase-env", PASSPHRASE_ENV]) == 0
+    capsys.readouterr()
     harness_port = free_port()
     served = serve_reference(tmp_path / "kh.sqlite", harness_port, TOKEN, tls=True)
     try:
@@ -59,8 +66,9 @@ def test_a_conformant_certifying_run_writes_a_certificate_that_verifies(tmp_path
                 trigger=served.trigger_url,
                 token=TOKEN,
                 harness_port=harness_port,
-                key=site.key,
-                cert=site.cert,
+                key=site_dir / "site.key.pem",
+                cert=site_dir / "site.pem",
+                passphrase=f'passphrase_env = "{PASSPHRASE_ENV}"',
             )
         )
         code = cli.main(["run", "--config", str(config), "--report-dir", str(tmp_path / "reports")])
@@ -76,5 +84,42 @@ def test_a_conformant_certifying_run_writes_a_certificate_that_verifies(tmp_path
     certificate = (folder / "certificate.html").read_text()
     bundle_sha256 = hashlib.sha256((folder / "evidence.zip").read_bytes()).hexdigest()
     assert bundle_sha256 in certificate and "reference (certifying-run test)" in certificate
-    assert cli.main(["evidence", "verify", str(folder / "evidence.zip"), "--trust-anchor", str(site.ca)]) == 0
+    anchor = site_dir / "site-ca.pem"
+    assert cli.main(["evidence", "verify", str(folder / "evidence.zip"), "--trust-anchor", str(anchor)]) == 0
     assert "chains to the trust anchor" in capsys.readouterr().out
+    assert cli.main(["evidence", "verify", str(folder / "evidence.zip")]) == 3
+    assert "signer not checked" in capsys.readouterr().out
+
+
+def test_a_test_only_key_as_the_site_key_cannot_certify_and_says_why(tmp_path, capsys):
+    """RCPX's TEST ONLY NSW key configured as [site] of an EFDX run: whatever the profile, test material."""
+    folder = RcpxPki.load().directory / "JP"
+    harness_port = free_port()
+    served = serve_reference(tmp_path / "kh.sqlite", harness_port, TOKEN, tls=True)
+    try:
+        config = tmp_path / "kh.toml"
+        config.write_text(
+            CONFIG.format(
+                inbox=served.inbox_url,
+                trigger=served.trigger_url,
+                token=TOKEN,
+                harness_port=harness_port,
+                key=folder / "nsw.key.pem",
+                cert=folder / "nsw.pem",
+                passphrase="",
+            )
+        )
+        reports = tmp_path / "reports"
+        code = cli.main(
+            ["run", "--config", str(config), "--report-dir", str(reports), "--requirement", "T-01"]
+        )
+    finally:
+        stop_reference(served.process)
+    out = capsys.readouterr().out
+    assert code == 0, out[-3000:]
+    (run,) = [path for path in reports.iterdir() if path.is_dir()]
+    results = json.loads((run / "results.json").read_text())
+    reasons = results["certification"]["reasons"]
+    assert results["certification"]["can_certify"] is False and results["signer"]["test_only"] is True
+    assert any("RCPX TEST ONLY" in reason for reason in reasons), reasons
+    assert "rehearsal: cannot certify" in out and "RCPX TEST ONLY" in out

@@ -38,8 +38,8 @@ def verify(capsys, path: Path) -> tuple[int, str]:
 
 
 def test_a_run_writes_a_bundle_that_verifies(capsys, bundle):
-    code, out = verify(capsys, bundle)
-    assert code == 0 and "valid" in out and "EFDX TEST ONLY" in out
+    code, out = verify(capsys, bundle)  # intact; signed with the TEST ONLY key: the signer is unchecked
+    assert code == 3 and "intact" in out and "EFDX TEST ONLY" in out
     with zipfile.ZipFile(bundle) as archive:
         names = set(archive.namelist())
     assert {"results.json", "junit.xml", "report.html", MANIFEST, SIGNATURE, SIGNER} <= names
@@ -119,7 +119,7 @@ def test_a_member_over_the_cap_is_refused_from_its_declared_size(bundle, tmp_pat
     from conformance.results.evidence import verify_evidence
 
     with pytest.raises(Violation, match="bytes declared"):
-        verify_evidence(bundle, TestPki.load().trust_store(), member_cap=1024)
+        verify_evidence(bundle, member_cap=1024)
 
 
 @pytest.mark.parametrize(
@@ -148,7 +148,11 @@ def test_a_flipped_byte_is_a_broken_zip_or_a_broken_signature(capsys, bundle, tm
 
 def test_a_test_only_signer_is_said_to_prove_integrity_only(capsys, bundle):
     code, out = verify(capsys, bundle)
-    assert code == 0 and "TEST ONLY key" in out and "not who made it" in out
+    assert code == 3 and "TEST ONLY key" in out and "not who made it" in out
+    anchor = TestPki.load().ca_path("SG")  # even its own CA as the anchor: anyone has the key
+    code = cli.main(["evidence", "verify", str(bundle), "--trust-anchor", str(anchor)])
+    out = capsys.readouterr().out
+    assert code == 3 and "TEST ONLY key" in out and "signer not checked" in out
 
 
 # --- what the bundle holds: an index from tests to files, whole bodies, the harness inbox's arrivals ----
@@ -190,4 +194,4 @@ def test_what_the_candidate_sent_to_the_harness_inbox_is_in_the_bundle(tmp_path)
         assert archive.read("received/001/01.xml") == b"<Status/>"
         (entry,) = json.loads(archive.read(INDEX))["tests"]
     assert entry["received"][0]["file"] == "received/001/01.xml" and entry["received"][0]["answered"] == 200
-    assert verify_evidence(path, TestPki.load().trust_store()).test_only
+    assert verify_evidence(path, [TestPki.load().test_material()]).test_only

@@ -1,7 +1,8 @@
 """The ``conformance`` command: a thin layer over the package (argparse, no logic of its own).
 
 Exit codes (DESIGN.md): 0 all good, 1 something judged invalid or failed, 4 usage or configuration
-error (argparse's own usage errors are mapped to 4 as well).
+error (argparse's own usage errors are mapped to 4 as well); `evidence verify` also 3: the bundle
+is intact but its signer was not checked against a trust anchor (EFDX section 7, errata 2).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from conformance import __version__
 from conformance.core.terminal_text import printable
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 4
+EXIT_SIGNER_UNCHECKED = 3  # evidence verify: intact, but who signed was not established (errata 2)
 
 
 class UsageError(Exception):
@@ -278,9 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("new", type=Path, metavar="NEW")
     diff.set_defaults(handler=_diff)
 
-    pki = commands.add_parser("pki", help="the TEST ONLY PKI").add_subparsers(
-        dest="pki_command", required=True
-    )
+    pki = commands.add_parser(
+        "pki", help="the TEST ONLY PKI; the site's evidence PKI (pki site)"
+    ).add_subparsers(dest="pki_command", required=True)
     generate = pki.add_parser("generate", help="regenerate the TEST ONLY PKI (new keys for everything)")
     generate.add_argument("--out", type=Path, help="folder (default: the pack's test_vectors/<profile>/pki)")
     _add_profile_option(generate)
@@ -293,6 +295,22 @@ def build_parser() -> argparse.ArgumentParser:
     path = pki.add_parser("path", help="print the folder of the TEST ONLY PKI (CA certificates, CRLs, keys)")
     _add_profile_option(path)
     path.set_defaults(handler=_pki_path)
+    site = pki.add_parser(
+        "site",
+        help="make the site's own evidence PKI (NOT test material): a site CA and a signing key and "
+        "certificate, keys encrypted",
+    )
+    site.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="folder (files are never overwritten)"
+    )
+    site.add_argument(
+        "--passphrase-env",
+        metavar="NAME",
+        help="the environment variable holding the passphrase that encrypts both keys (required)",
+    )
+    site.add_argument("--name", default="Conformance site", help="the site's organisation (subject O)")
+    site.add_argument("--country", metavar="CC", help="the site's country (subject C), ISO 3166-1 alpha-2")
+    site.set_defaults(handler=_pki_site)
     return parser
 
 
@@ -650,6 +668,7 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _evidence_verify(args: argparse.Namespace) -> int:
+    from conformance.app.site_pki import installed_test_material
     from conformance.core.violations import Violation
     from conformance.results.evidence import load_anchors, verify_evidence
 
@@ -661,8 +680,9 @@ def _evidence_verify(args: argparse.Namespace) -> int:
             raise UsageError(f"--trust-anchor: {args.trust_anchor}: {exc.strerror or exc}") from None
         except ValueError:
             raise UsageError(f"--trust-anchor: {args.trust_anchor}: no PEM certificate in it") from None
+    material, _unreadable = installed_test_material()
     try:
-        verified = verify_evidence(args.bundle, _profile(None).load_pki().trust_store(), anchors=anchors)
+        verified = verify_evidence(args.bundle, material, anchors=anchors)
     except OSError as exc:
         raise UsageError(f"{args.bundle}: {exc.strerror or exc}") from None
     except Violation as violation:
@@ -670,20 +690,28 @@ def _evidence_verify(args: argparse.Namespace) -> int:
             printable(f"{args.bundle}: invalid: expected {violation.expected}; observed {violation.observed}")
         )
         return EXIT_FAILED
-    print(printable(f"{args.bundle}: valid ({verified.files} files, signed by {verified.signer})"))
-    if verified.anchor:
+    if verified.signer_checked:
+        print(printable(f"{args.bundle}: valid ({verified.files} files, signed by {verified.signer})"))
         print(printable(f"  the signer's certificate chains to the trust anchor {verified.anchor}"))
+        return EXIT_OK
+    print(
+        printable(
+            f"{args.bundle}: intact, signer not checked ({verified.files} files, signed by {verified.signer})"
+        )
+    )
     if verified.test_only:
         print(
-            "  signed with a TEST ONLY key, which anyone can use: "
-            "this shows the bundle is intact, not who made it"
+            printable(
+                f"  signed with a TEST ONLY key, which anyone can use ({verified.test_material}): "
+                "this shows the bundle is intact, not who made it"
+            )
         )
-    elif not verified.anchor:
+    else:
         print(
-            "  the signer's chain was not checked: give --trust-anchor with the site's CA to know "
+            "  the signer was not checked: give --trust-anchor with the site's CA to know "
             "the bundle comes from that site"
         )
-    return EXIT_OK
+    return EXIT_SIGNER_UNCHECKED
 
 
 def _report_pdf(args: argparse.Namespace) -> int:
@@ -735,6 +763,25 @@ def _pki_add_party(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     print(f"{args.party.upper()} added to the {generator.title} in {target}")
+    return EXIT_OK
+
+
+def _pki_site(args: argparse.Namespace) -> int:
+    from conformance.app.site_pki import SitePkiError, config_lines, generate, passphrase_from
+
+    try:
+        files = generate(args.out, passphrase_from(args.passphrase_env), args.name, args.country)
+    except SitePkiError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"--out: {args.out}: {exc.strerror or exc}") from None
+    print(printable(f"site evidence PKI written to {args.out} (keys encrypted with ${args.passphrase_env}):"))
+    print(printable(f"  {files.ca}  the site CA: give it to whoever verifies (--trust-anchor)"))
+    print(printable(f"  {files.cert}, {files.key}  the evidence signer (certificate and chain, key)"))
+    print(printable(f"  {files.ca_key}  the CA's key: keep it offline"))
+    print("in the candidate's configuration:")
+    for line in config_lines(files, args.passphrase_env).splitlines():
+        print(printable(line))
     return EXIT_OK
 
 

@@ -41,6 +41,7 @@ import pytest
 from conformance import __version__
 from conformance.app import coverage, reference_process
 from conformance.app.progress import Progress
+from conformance.app.site_pki import SitePkiError, passphrase_from, signer_test_material
 from conformance.core.profile import Profile, ReferenceSettings
 from conformance.core.trust import Credential
 from conformance.core.verdicts import INCONCLUSIVE, NOT_APPLICABLE, PASS
@@ -53,7 +54,6 @@ from conformance.harness.session import Harness, TestRecord
 from conformance.results import certificate, history
 from conformance.results.evidence import (
     SiteKeyError,
-    is_test_only,
     load_site_signer,
     signer_json,
     write_evidence,
@@ -663,13 +663,19 @@ def _run_profile(
 
 
 def site_signer(config: Config | None) -> Credential | None:
-    """Pre-flight: the site's evidence key and certificate ([site] key_file, cert_file), or None for a
-    rehearsal (the TEST ONLY key signs then); a key that cannot sign is found before the tests."""
+    """Pre-flight: the site's evidence key and certificate ([site] key_file, cert_file, and the
+    passphrase in the environment variable passphrase_env names), or None for a rehearsal (the TEST
+    ONLY key signs then); a key that cannot sign is found before the tests (ConfigError, exit 4)."""
     if config is None or config.site_cert is None or config.site_key is None:
         return None
     try:
-        return load_site_signer(config.site_cert, config.site_key)
-    except SiteKeyError as exc:
+        passphrase = (
+            passphrase_from(config.site_passphrase_env, "site.passphrase_env", minimum=1)
+            if config.site_passphrase_env
+            else None
+        )
+        return load_site_signer(config.site_cert, config.site_key, passphrase)
+    except (SiteKeyError, SitePkiError) as exc:
         raise ConfigError(str(exc)) from None
 
 
@@ -699,8 +705,12 @@ def write_reports(
     certifying conformant run the certificate; returns the certificate files written."""
     result = RunSet.of(result)
     folder.mkdir(parents=True, exist_ok=True)
-    result.test_only_signer = is_test_only(signer.cert)
-    result.extra["signer"] = signer_json(signer)
+    # Whether the signer may certify is the app's to find (every installed pack declares its TEST
+    # ONLY material); the results are told, as data.
+    material = signer_test_material(signer, (part.profile for part in result.parts))
+    result.test_only_signer = material is not None
+    result.test_only_reason = (material or "") if signer.name == "site" else ""  # else: no site key
+    result.extra["signer"] = signer_json(signer, material)
     data = write_json(result, folder / "results.json")
     write_junit(result, folder / "junit.xml")
     write_ctrf(result, folder / "ctrf.json")

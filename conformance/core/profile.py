@@ -15,9 +15,12 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from conformance.core.catalogue import Catalogue
+
+if TYPE_CHECKING:
+    from conformance.core.testpki import TestMaterial
 
 
 class SeededFault(Protocol):
@@ -93,6 +96,25 @@ class Profile:
     # None: the pack traces none, and `conformance list --trace` shows every clause untraced
     clause_trace: Callable[[], bytes] | None = None
     extras: dict[str, Any] = field(default_factory=dict)  # pack-specific, for the pack's own CLI use
+    # What of the pack is TEST ONLY material (its private keys are public): a run whose evidence a
+    # chain holding any of it signs never certifies. None: its test PKI's own declaration
+    # (``load_pki().test_material()``, as core.testpki's PkiFolder gives), else every CA it trusts.
+    test_material: Callable[[], TestMaterial] | None = None
+
+    def declared_test_material(self) -> TestMaterial:
+        """The pack's TEST ONLY material, as it declares it (see ``test_material``)."""
+        from conformance.core.testpki import TestMaterial
+
+        if self.test_material is not None:
+            return self.test_material()
+        pki = self.load_pki()
+        declared = getattr(pki, "test_material", None)
+        if callable(declared):
+            found = declared()
+            if isinstance(found, TestMaterial):
+                return found
+        cas = tuple(pki.trust_store().cas.values())
+        return TestMaterial.of_certificates(f"{self.title} TEST ONLY PKI", cas, anchors=cas)
 
     def qualify(self, requirement_id: str) -> str:
         """``M-06`` -> ``EFDX 1.0 M-06``: how every report names a requirement."""

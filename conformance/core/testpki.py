@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -429,13 +430,84 @@ issued by {b}'s CA, unless said otherwise.
 """
 
 
+# ------------------------------------------------------------------------------ test material
+
+
+@dataclass(frozen=True)
+class TestMaterial:
+    """What a pack declares to be its TEST ONLY material: certificates whose private keys are public,
+    so that whatever they sign proves integrity, never who signed. A certificate is test material
+    when its subject's O is one of ``organisations``, its SHA-256 is one of ``fingerprints``, or one
+    of ``issuers`` issued it. ``anchors`` are the CAs a test signer must chain to (the pack's trust).
+    The engine asks every installed pack for its declaration (``Profile.declared_test_material``)."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    name: str  # whose material, for the reason a report gives: "EFDX TEST ONLY PKI"
+    organisations: frozenset[str] = frozenset()
+    fingerprints: frozenset[str] = frozenset()  # SHA-256, lower-case hex
+    issuers: tuple[x509.Certificate, ...] = ()
+    anchors: tuple[x509.Certificate, ...] = ()
+
+    @classmethod
+    def of_certificates(
+        cls,
+        name: str,
+        certificates: Iterable[x509.Certificate],
+        organisations: Iterable[str] = (),
+        anchors: Iterable[x509.Certificate] = (),
+    ) -> TestMaterial:
+        """Every certificate listed by fingerprint, every CA among them as an issuer."""
+        certs = tuple(certificates)
+        return cls(
+            name,
+            frozenset(organisations),
+            frozenset(c.fingerprint(hashes.SHA256()).hex() for c in certs),
+            tuple(c for c in certs if _is_ca(c)),
+            tuple(anchors),
+        )
+
+    def why(self, cert: x509.Certificate) -> str | None:
+        """Why ``cert`` is this pack's test material, or None when it is not."""
+        subject = cert.subject.rfc4514_string()
+        for attribute in cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME):
+            if attribute.value in self.organisations:
+                return f"{subject} is {self.name} material (O={attribute.value})"
+        if cert.fingerprint(hashes.SHA256()).hex() in self.fingerprints:
+            return f"{subject} is a certificate of the {self.name}"
+        for issuer in self.issuers:
+            try:
+                cert.verify_directly_issued_by(issuer)
+            except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+                continue
+            return f"{subject} was issued by {issuer.subject.rfc4514_string()} of the {self.name}"
+        return None
+
+    def in_chain(self, chain: Sequence[x509.Certificate]) -> str | None:
+        """Why some certificate of ``chain`` is this pack's test material, or None."""
+        for cert in chain:
+            reason = self.why(cert)
+            if reason is not None:
+                return reason
+        return None
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
+
+
 # ------------------------------------------------------------------------------------- reading
 
 
 class PkiFolder:
     """A TEST ONLY PKI in a folder written by ``generate``; files are read on first use."""
 
-    def __init__(self, directory: Path, parties: Sequence[str], bad_party: str = "SG") -> None:
+    def __init__(
+        self, directory: Path, parties: Sequence[str], bad_party: str = "SG", label: str | None = None
+    ) -> None:
         if not (directory / "README.md").is_file():
             raise FileNotFoundError(
                 f"no TEST ONLY PKI in {directory}: run `conformance pki generate --out {directory}`"
@@ -443,7 +515,28 @@ class PkiFolder:
         self.directory = directory
         self.parties = tuple(parties)
         self.bad_party = bad_party
+        self.label = label  # O= of every subject (PkiSpec.label), when the pack says it
         self._cache: dict[str, object] = {}
+
+    def test_material(self) -> TestMaterial:
+        """This folder as test material: its label (O=), and every certificate in it by fingerprint
+        (CAs, leaves, bad signers, the rogue CA), whatever their subjects say."""
+        return self._cached("test-material", self._read_material)
+
+    def _read_material(self) -> TestMaterial:
+        certs: list[x509.Certificate] = []
+        for path in sorted(self.directory.rglob("*.pem")):
+            if path.name.endswith(".key.pem") or path.name == "crl.pem":
+                continue
+            try:
+                certs += x509.load_pem_x509_certificates(path.read_bytes())
+            except ValueError:
+                continue  # not a certificate (a CRL under another name): nothing to declare
+        present = [p for p in self.parties if (self.directory / p / "ca.pem").is_file()]
+        name = f"{self.label} PKI" if self.label else f"TEST ONLY PKI in {self.directory}"
+        return TestMaterial.of_certificates(
+            name, certs, (self.label,) if self.label else (), [self.ca_cert(p) for p in present]
+        )
 
     def nsw(self, party: str, ecdsa: bool = False) -> Credential:
         return self._credential(f"{self._party(party)}/{'nsw-ec' if ecdsa else 'nsw'}", party)

@@ -106,7 +106,8 @@ class Config:
     site: str | None = None  # where the run took place (the certifying body or lab)
     operator: str | None = None  # who ran it
     site_cert: Path | None = None  # the site's certificate (then its chain), signing the evidence
-    site_key: Path | None = None  # its private key (PEM, unencrypted); neither: a rehearsal's TEST ONLY key
+    site_key: Path | None = None  # its private key (PEM); neither: a rehearsal's TEST ONLY key
+    site_passphrase_env: str | None = None  # the environment variable holding site_key's passphrase
     sha256: str | None = None  # of the configuration file as read
     profiles: tuple[str, ...] = ("efdx",)  # the profile packs claimed (candidate.profiles), by key
     capacity: Capacity | None = None  # claimed under [candidate.capacity] (spec section 8)
@@ -363,10 +364,15 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
     )
     profiles = _profiles(candidate)
     site = _get(data, "site", dict, "(top level)", {})
-    _unknown(site, {"name", "operator", "key_file", "cert_file"}, "site")
+    _unknown(site, {"name", "operator", "key_file", "cert_file", "passphrase_env"}, "site")
     if ("key_file" in site) != ("cert_file" in site):
         given, missing = ("key_file", "cert_file") if "key_file" in site else ("cert_file", "key_file")
         raise ConfigError(f"site.{missing}: missing (site.{given} is given; the evidence needs both)")
+    passphrase_env = _get(site, "passphrase_env", str, "site", None)
+    if passphrase_env is not None and "key_file" not in site:
+        raise ConfigError("site.passphrase_env: given without site.key_file (whose passphrase it holds)")
+    if passphrase_env is not None and not passphrase_env.strip():
+        raise ConfigError("site.passphrase_env: empty (name the environment variable holding the passphrase)")
     party = _party(_get(candidate, "party", str, "candidate"), "candidate.party", profiles)
     roles = tuple(_get(candidate, "roles", list, "candidate", list(ROLES)))
     for role in roles:
@@ -433,6 +439,7 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
             for key, field_name in (("cert_file", "site_cert"), ("key_file", "site_key"))
             if key in site
         },
+        site_passphrase_env=passphrase_env,
         profiles=profiles,
         capacity=_capacity(_get(candidate, "capacity", dict, "candidate", None)),
         endpoints=_endpoints(candidate, profiles, inbox_url, trigger_url, tls.enabled),

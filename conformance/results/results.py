@@ -62,6 +62,7 @@ class RunResult:
     partial: bool = False  # a subset was selected (--requirement, --layer, -k) or --maxfail stopped it
     extra: dict = field(default_factory=dict)
     test_only_signer: bool = True  # the evidence is signed with a TEST ONLY key (no site key yet)
+    test_only_reason: str = ""  # why the signer may not certify, as the app found it ("": no site key)
     profile: Profile = field(default_factory=registry.default)
 
     def qualify(self, bare_id: str) -> str:
@@ -161,7 +162,9 @@ class RunResult:
         ]
         if unrun and not self.partial:  # a subset says so above
             reasons.append(f"{UNRUN_REASON}{', '.join(unrun)}")
-        if self.test_only_signer:
+        if self.test_only_signer and self.test_only_reason:
+            reasons.append(f"the evidence signer cannot certify: {self.test_only_reason}")
+        elif self.test_only_signer:
             reasons.append("the evidence is signed with a TEST ONLY key (no site key is configured)")
         return {"can_certify": not reasons, "reasons": reasons}
 
@@ -274,6 +277,15 @@ class RunSet:
     def test_only_signer(self, value: bool) -> None:
         for part in self.parts:
             part.test_only_signer = value
+
+    @property
+    def test_only_reason(self) -> str:
+        return next((part.test_only_reason for part in self.parts if part.test_only_reason), "")
+
+    @test_only_reason.setter
+    def test_only_reason(self, value: str) -> None:
+        for part in self.parts:
+            part.test_only_reason = value
 
     @property
     def interrupted(self) -> bool:

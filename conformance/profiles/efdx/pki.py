@@ -32,7 +32,7 @@ class TestPki(PkiFolder):
     __test__ = False  # not a pytest test class, despite the name
 
     def __init__(self, directory: Path) -> None:
-        super().__init__(directory, PARTIES, BAD_PARTY)
+        super().__init__(directory, PARTIES, BAD_PARTY, SPEC.label)
 
     @classmethod
     def load(cls, directory: Path | None = None) -> TestPki:
