@@ -34,6 +34,7 @@ two cores), so 400 mutants take one to two hours a pack. Not part of the test su
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import random
@@ -48,7 +49,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-WORK = ROOT / "bench" / ".mutation"  # ignored by git
+WORK = ROOT / "bench" / ".mutation"  # the installed copy: ignored by git
+RESULTS = ROOT / "bench" / "mutation"  # the trials, one JSON-lines file a pack: kept, so runs resume
 EQUIVALENT = ROOT / "bench" / "mutation_equivalent.toml"
 TOKEN = "mutation-trial-token"
 
@@ -110,21 +112,42 @@ def install_copy(work: Path) -> Path:
     if (src / "conformance").is_dir():
         return src
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps",
          "--target", str(src), str(ROOT)],
         check=True,
     )  # fmt: skip
     return src
 
 
+def _annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Where the module's annotations are: under ``from __future__ import annotations`` they are
+    never evaluated, so a mutant there is equivalent by construction and is not drawn."""
+    spans = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        annotations = []
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            annotations.append(node.returns)
+        elif isinstance(node, ast.arg | ast.AnnAssign):
+            annotations.append(node.annotation)
+        for annotation in filter(None, annotations):
+            end = (annotation.end_lineno or annotation.lineno, annotation.end_col_offset or 0)
+            spans.append(((annotation.lineno, annotation.col_offset), end))
+    return spans
+
+
 def enumerate_mutants(src: Path, pack: str) -> list[Mutant]:
-    """Every mutant Cosmic Ray's operators make in the pack's modules, in a fixed order."""
+    """Every mutant Cosmic Ray's operators make in the pack's modules outside annotations, in a
+    fixed order."""
     from cosmic_ray.commands.init import _all_work_items  # the enumeration `cosmic-ray init` uses
 
     paths = [src / module for module in MODULES[pack]]
+    spans = {str(path): _annotation_spans(path) for path in paths}
     found = []
     for item in _all_work_items(paths, {}):
         (mutation,) = item.mutations
+        start = tuple(mutation.start_pos)
+        if any(first <= start < last for first, last in spans[str(mutation.module_path)]):
+            continue
         module = str(Path(mutation.module_path).relative_to(src))
         found.append(Mutant(module, mutation.operator_name, mutation.occurrence, mutation.start_pos[0]))
     return sorted(found, key=lambda m: (m.module, m.operator, m.occurrence))
@@ -221,8 +244,10 @@ def run(args: argparse.Namespace) -> int:
     work = Path(args.work)
     src = install_copy(work)
     chosen = sample(enumerate_mutants(src, args.pack), args.sample, args.seed)
-    results = work / f"{args.pack}-results.jsonl"
-    done = {json.loads(line)["id"] for line in results.read_text().splitlines()} if results.exists() else set()
+    RESULTS.mkdir(exist_ok=True)
+    results = RESULTS / f"{args.pack}.jsonl"
+    lines = results.read_text().splitlines() if results.exists() else []
+    done = {json.loads(line)["id"] for line in lines}
     baseline, failed = trial(src, args.pack, args.timeout)
     if baseline != "survived":
         print(f"the unmutated reference is not conformant ({baseline}: {failed}); no trials", file=sys.stderr)
@@ -258,7 +283,7 @@ def _diff(before: str, after: str, name: str):
 
 
 def report(args: argparse.Namespace) -> int:
-    results = Path(args.work) / f"{args.pack}-results.jsonl"
+    results = RESULTS / f"{args.pack}.jsonl"
     if not results.exists():
         print(f"no results yet ({results})", file=sys.stderr)
         return 1
