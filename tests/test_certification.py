@@ -15,13 +15,19 @@ from conformance.results.results import RunResult
 
 MOMENT = datetime(2026, 11, 30, 12, tzinfo=UTC)
 ALL_CAPABILITIES = ["cancel", "ecdsa", "replace", "trigger", "utilisation", "verification"]
+DECLARATIONS = ["M-10/crl-missing", "M-10/crl-expired", "M-10/crl-bad-signature"]  # errata 2
 
 
 def certifying() -> RunResult:
     records = [Record(f"test_x.py::test_{r.id}", r.id, (r.id,), verdict="pass") for r in requirements()]
     return RunResult(
         sut={"url": "https://nsw.kh.example/efdx/1/messages", "party": "KH", "reference": False},
-        ics={"roles": ["importing", "exporting"], "capabilities": ALL_CAPABILITIES, "tls": True},
+        ics={
+            "roles": ["importing", "exporting"],
+            "capabilities": ALL_CAPABILITIES,
+            "declarations": DECLARATIONS,
+            "tls": True,
+        },
         started=MOMENT,
         finished=MOMENT,
         records=records,
@@ -38,7 +44,14 @@ def test_the_whole_suite_over_tls_against_a_real_candidate_with_a_site_key_certi
     [
         ({"sut": {"reference": True}}, "the embedded reference NSW"),
         (
-            {"ics": {"roles": ["importing", "exporting"], "capabilities": ALL_CAPABILITIES, "tls": False}},
+            {
+                "ics": {
+                    "roles": ["importing", "exporting"],
+                    "capabilities": ALL_CAPABILITIES,
+                    "declarations": DECLARATIONS,
+                    "tls": False,
+                }
+            },
             "plain HTTP",
         ),
         ({"partial": True}, "a subset of the suite was run"),
@@ -97,3 +110,19 @@ def test_a_run_records_its_command_line(tmp_path, capsys):
     assert data["certification"]["can_certify"] is False
     assert "rehearsal: cannot certify" in capsys.readouterr().out
     assert "Rehearsal: this run cannot certify" in (folder / "report.html").read_text()
+
+
+def test_a_declarable_clause_not_stated_prevents_it_and_a_stated_one_is_declared_never_passed():
+    """Errata 2: the candidate states what a partner cannot observe (its own CRL handling); the report
+    shows it as declared, never as passed, and a certifying run needs every declarable purpose."""
+    result = certifying()
+    rows = {row["purpose"]: row for row in result.purpose_rows()}
+    assert {rows[pid]["verdict"] for pid in DECLARATIONS} == {"declared"}
+    result.ics = dict(result.ics, declarations=DECLARATIONS[:1])
+    reasons = result.certification()["reasons"]
+    assert reasons == [
+        "clauses not observable over the wire and not stated in candidate.declarations: "
+        "EFDX 1.0 M-10/crl-expired, EFDX 1.0 M-10/crl-bad-signature"
+    ]
+    rows = {row["purpose"]: row for row in result.purpose_rows()}
+    assert rows["M-10/crl-expired"]["verdict"] == "not-tested"

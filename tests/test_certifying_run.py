@@ -24,6 +24,7 @@ profiles = ["efdx"]
 inbox_url = "{inbox}"
 build = "reference (certifying-run test)"
 capabilities = ["replace", "cancel", "verification", "utilisation", "ecdsa", "trigger"]
+declarations = ["M-10/crl-missing", "M-10/crl-expired", "M-10/crl-bad-signature"]
 [candidate.windows]
 status_s = 5
 verification_s = 5

@@ -46,7 +46,10 @@ class PurposeCoverage:
 
     @property
     def gap(self) -> str | None:
-        """Why this purpose is not proven covered, or None."""
+        """Why this purpose is not proven covered, or None (a declarable purpose is stated by the
+        candidate, not tested: errata 2)."""
+        if self.purpose.declarable and not self.tests:
+            return None
         if not self.tests:
             return "no test covers it"
         if not self.faults:
@@ -145,6 +148,9 @@ def listing(profile: Profile, verbose: bool = False, config=None) -> str:
                 lines.append(f"      test   {nodeid}" + (f"  (not applicable: {why})" if why else ""))
             if more:
                 lines.append(f"      test   ... and {more} more (--verbose lists them)")
+            if row.purpose.declarable and not row.tests:
+                lines.append("      declared  by the candidate (candidate.declarations), not over the wire")
+                continue
             lines.append(f"      fault  {', '.join(row.faults) or '-'}")
     missing = [row for row in rows if row.gap]
     lines.append("")

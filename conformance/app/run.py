@@ -395,6 +395,7 @@ def ics_of(config: Config) -> dict:
         "profiles": [registry.get(key).title for key in config.profiles],
         "roles": list(config.roles),
         "capabilities": sorted(config.capabilities),
+        "declarations": list(config.declarations),
         "windows": dataclasses.asdict(config.windows),
         "trigger": config.claims("trigger") and config.trigger_url is not None,
         "tls": config.tls.enabled,

@@ -48,6 +48,9 @@ class Purpose:
 
     id: str
     clause: str
+    # Not observable over the wire (a candidate's own CRL handling): the candidate states it in its
+    # ICS (candidate.declarations) instead of a test showing it (EFDX errata 2); never a pass.
+    declarable: bool = False
 
     @property
     def requirement(self) -> str:
@@ -105,7 +108,7 @@ def load_purposes(raw: bytes, resource: str = "purposes.toml") -> tuple[Purpose,
     """The ``[[purpose]]`` tables of a TOML file, in file order; ``ValueError`` for a duplicate ID."""
     found: dict[str, Purpose] = {}
     for entry in tomllib.loads(raw.decode("utf-8")).get("purpose", []):
-        item = Purpose(entry["id"], entry["clause"])
+        item = Purpose(entry["id"], entry["clause"], bool(entry.get("declarable", False)))
         if item.id in found:
             raise ValueError(f"{resource}: purpose {item.id} is listed twice")
         found[item.id] = item
@@ -177,6 +180,10 @@ class Catalogue:
             return self._purposes[purpose_id]
         except KeyError:
             raise KeyError(f"no test purpose {purpose_id!r} in the {self.title} catalogue") from None
+
+    def declarable(self) -> tuple[Purpose, ...]:
+        """The purposes a candidate states instead of a test showing them (errata 2), in order."""
+        return tuple(item for item in self._purposes.values() if item.declarable)
 
     def of_requirement(self, requirement_id: str) -> tuple[Purpose, ...]:
         """The test purposes of one requirement, in catalogue order."""

@@ -95,6 +95,8 @@ class Config:
     inbox_url: str
     roles: tuple[str, ...] = ROLES
     capabilities: frozenset[str] = frozenset()
+    # purposes the candidate states rather than a test shows (errata 2: its own CRL handling)
+    declarations: tuple[str, ...] = ()
     windows: Windows = field(default_factory=Windows)
     trigger_url: str | None = None
     trigger_token: str | None = None
@@ -342,6 +344,19 @@ def _unknown(table: dict, known: set[str], where: str) -> None:
         raise ConfigError(f"{where}.{extra[0]}: unknown key (known: {', '.join(sorted(known))})")
 
 
+def _declarations(candidate: dict, profiles: tuple[str, ...]) -> tuple[str, ...]:
+    """candidate.declarations: purpose IDs that a claimed profile's catalogue marks declarable."""
+    stated = _get(candidate, "declarations", list, "candidate", [])
+    declarable = {item.id for key in profiles for item in registry.get(key).catalogue().declarable()}
+    for purpose in stated:
+        if not isinstance(purpose, str) or purpose not in declarable:
+            raise ConfigError(
+                f"candidate.declarations: {purpose!r} is no declarable test purpose of the profiles "
+                f"claimed (declarable: {', '.join(sorted(declarable)) or 'none'})"
+            )
+    return tuple(dict.fromkeys(stated))
+
+
 def parse(data: dict, base: Path = Path(".")) -> Config:
     """Build a Config from parsed TOML; relative paths are taken from ``base``."""
     _unknown(data, {"candidate", "harness", "tls", "site"}, "(top level)")
@@ -359,6 +374,7 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
             "profiles",
             "capacity",
             "endpoints",
+            "declarations",
         },
         "candidate",
     )
@@ -385,6 +401,7 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
             raise ConfigError(
                 f"candidate.capabilities: {capability!r} is not one of {', '.join(known_capabilities)}"
             )
+    declarations = _declarations(candidate, profiles)
     windows_table = _get(candidate, "windows", dict, "candidate", {})
     _unknown(windows_table, set(Windows.__dataclass_fields__), "candidate.windows")
     windows = Windows(**{key: _window(windows_table, key) for key in windows_table})
@@ -424,6 +441,7 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
         inbox_url=inbox_url,
         roles=roles,
         capabilities=capabilities,
+        declarations=declarations,
         windows=windows,
         trigger_url=trigger_url,
         trigger_token=token,

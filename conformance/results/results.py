@@ -34,6 +34,7 @@ from conformance.harness import registry
 from conformance.harness.session import TestRecord
 
 NOT_TESTED = "not-tested"
+DECLARED = "declared"  # a declarable purpose the candidate states in its ICS (errata 2), never a pass
 PROFILE_EXTRAS = ("harness_inbox", "note")  # what RunResult.extra says about one profile's part
 
 
@@ -110,11 +111,23 @@ class RunResult:
                     "purpose": item.id,
                     "requirement": item.requirement,
                     "clause": item.clause,
-                    "verdict": worst(verdict for _, verdict in judged) if judged else NOT_TESTED,
+                    "verdict": worst(verdict for _, verdict in judged) if judged else self._unjudged(item),
                     "tests": [self.test_id(record) for record, _ in judged],
                 }
             )
         return rows
+
+    def _unjudged(self, purpose) -> str:
+        """A purpose no test judged: ``declared`` when the candidate states it (a declarable purpose
+        in the ICS's declarations, errata 2: shown as declared, never as passed), else not-tested."""
+        if purpose.declarable and purpose.id in (self.ics.get("declarations") or ()):
+            return DECLARED
+        return NOT_TESTED
+
+    def undeclared(self) -> list[str]:
+        """Declarable purposes of this profile that the candidate's ICS does not state."""
+        stated = set(self.ics.get("declarations") or ())
+        return [item.id for item in self.profile.catalogue().declarable() if item.id not in stated]
 
     def _untested(self, req) -> str:
         """No test judged it: not-applicable when the ICS does not claim its capability or role."""
@@ -162,6 +175,9 @@ class RunResult:
         ]
         if unrun and not self.partial:  # a subset says so above
             reasons.append(f"{UNRUN_REASON}{', '.join(unrun)}")
+        undeclared = self.undeclared()
+        if undeclared:
+            reasons.append(f"{UNDECLARED_REASON}{', '.join(self.qualify(pid) for pid in undeclared)}")
         if self.test_only_signer and self.test_only_reason:
             reasons.append(f"the evidence signer cannot certify: {self.test_only_reason}")
         elif self.test_only_signer:
@@ -413,15 +429,21 @@ def verdict_counts(records: list[TestRecord]) -> dict[str, int]:
 
 
 UNRUN_REASON = "MUST requirements not applicable or not run: "
+UNDECLARED_REASON = "clauses not observable over the wire and not stated in candidate.declarations: "
 
 
 def _merged(reasons: list[str]) -> list[str]:
-    """Each reason once, in order; the profiles' unrun requirements on one line where the first was."""
-    unrun = [reason.removeprefix(UNRUN_REASON) for reason in reasons if reason.startswith(UNRUN_REASON)]
+    """Each reason once, in order; the profiles' unrun requirements (and undeclared clauses) on one
+    line where the first was."""
+    listed = {
+        prefix: [reason.removeprefix(prefix) for reason in reasons if reason.startswith(prefix)]
+        for prefix in (UNRUN_REASON, UNDECLARED_REASON)
+    }
     merged: list[str] = []
     for reason in reasons:
-        if reason.startswith(UNRUN_REASON):
-            reason = f"{UNRUN_REASON}{', '.join(unrun)}"
+        for prefix, items in listed.items():
+            if reason.startswith(prefix):
+                reason = f"{prefix}{', '.join(items)}"
         if reason not in merged:
             merged.append(reason)
     return merged
