@@ -62,7 +62,6 @@ def test_the_report_shows_stated_clauses_as_declared(tmp_path):
     (line,) = page.xpath("//p[@id='declared']")
     assert [span.text for span in line.xpath("span")] == [f"EFDX 1.0 {pid}" for pid in DECLARATIONS]
     assert "never counted as passed" in line.text_content()
-    verdicts = {
-        row.xpath("string(td[1])"): row.xpath("string(td[3])") for row in page.xpath("//table[@id='purposes']//tr")
-    }
+    rows = page.xpath("//table[@id='purposes']//tr")
+    verdicts = {row.xpath("string(td[1])"): row.xpath("string(td[3])") for row in rows}
     assert verdicts["EFDX 1.0 M-10/crl-missing"] == "declared"
