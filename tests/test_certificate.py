@@ -36,6 +36,7 @@ CONFIG = """[candidate]
 party = "KH"
 inbox_url = "https://nsw.kh.example/efdx/1/messages"
 build = "kh-nsw 4.2.1"
+declarations = ["M-10/crl-missing", "M-10/crl-expired", "M-10/crl-bad-signature"]
 [tls]
 enabled = true
 [site]

@@ -122,14 +122,16 @@ def test_an_older_results_json_with_bare_ids_compares_as_efdx(runs, tmp_path, ca
     old.write_text(json.dumps(bare_ids(json.loads((runs["clean"] / "results.json").read_text()))))
     assert diff(capsys, old, runs["clean"]) == (
         0,
-        ["run: incomplete -> incomplete", "no requirement or test changed its verdict"],
+        # the older format knew one profile; the run against the reference claims every installed one
+        ["run: incomplete -> incomplete", "changed profile: RCPX 1.0 (absent -> incomplete)"],
     )
     code, lines = diff(capsys, old, runs["faulty"])
     assert code == 1
     assert [line for line in lines if line.startswith("newly failing requirement:")] == [
         "newly failing requirement: EFDX 1.0 M-10 (pass -> fail)"
     ]
-    assert not [line for line in lines if "absent" in line], lines  # every ID matched across formats
+    absent = [line for line in lines if "absent" in line]
+    assert absent == ["changed profile: RCPX 1.0 (absent -> incomplete)"], lines  # every ID matched
 
 
 def test_rerun_failed_takes_an_older_results_json(runs, tmp_path, capsys):

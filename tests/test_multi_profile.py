@@ -219,6 +219,7 @@ def part(profile, verdict: str = "pass", **changes) -> RunResult:
         ics={
             "roles": ["importing", "exporting"],
             "capabilities": ALL_CAPABILITIES,
+            "declarations": ["M-10/crl-missing", "M-10/crl-expired", "M-10/crl-bad-signature"],
             "tls": True,
             "trigger": True,
             "windows": {"status_s": 60.0},

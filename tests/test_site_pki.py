@@ -92,6 +92,7 @@ def test_pki_site_refuses_to_run_without_a_passphrase(tmp_path, monkeypatch, cap
 OFFLINE = """[candidate]
 party = "KH"
 inbox_url = "https://127.0.0.1:{port}/efdx/1/messages"
+declarations = ["M-10/crl-missing", "M-10/crl-expired", "M-10/crl-bad-signature"]
 [tls]
 enabled = true
 [site]
@@ -232,6 +233,7 @@ profiles = ["rcpx"]
 inbox_url = "{inbox}"
 build = "reference (rcpx certifying-run test)"
 capabilities = ["replace", "cancel", "verification", "utilisation", "ecdsa", "trigger"]
+declarations = ["M-10/crl-missing", "M-10/crl-expired", "M-10/crl-bad-signature"]
 [candidate.windows]
 status_s = 5
 verification_s = 5

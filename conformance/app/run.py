@@ -107,11 +107,12 @@ class RunOptions:
 
     @property
     def claimed(self) -> tuple[Profile, ...]:
-        """What the candidate claims: the ICS's candidate.profiles; the reference NSW claims what it is
-        asked to run, or every installed profile."""
+        """What the candidate claims: the ICS's candidate.profiles; the embedded reference NSW
+        implements, and so claims, every installed profile (EFDX errata 2): a run of fewer is
+        incomplete."""
         if self.config is not None:
             return tuple(registry.get(key) for key in self.config.profiles)
-        return self.asked or tuple(registry.installed().values()) or (registry.default(),)
+        return tuple(registry.installed().values()) or (registry.default(),)
 
     @property
     def pack(self) -> Profile:
