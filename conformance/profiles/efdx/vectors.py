@@ -46,6 +46,9 @@ class Vector:
     expect_status: str | None = None
     expect_reasons: tuple[str, ...] = ()
     purposes: tuple[str, ...] = ()
+    # M-03/M-04: the nodes the vector broke, as location paths (env:, co:, ds:); an Error's Location
+    # must select them or the element that holds them (errata 2)
+    offending: tuple[str, ...] = ()
 
     @property
     def expected_codes(self) -> list[str]:
@@ -71,6 +74,7 @@ def load_manifest(path: Path | None = None, dialect: Dialect = EFDX) -> list[Vec
             expect_status=entry.get("expect_status"),
             expect_reasons=tuple(entry.get("expect_reasons", ())),
             purposes=tuple(entry.get("purposes", ())),
+            offending=tuple(entry.get("offending", ())),
         )
         for entry in entries
     ]

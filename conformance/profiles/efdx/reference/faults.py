@@ -101,6 +101,18 @@ FAULTS: tuple[Fault, ...] = (
     ),
     _check("skip-payload-schema", "M-04/payload-schema", "does not validate the payload schema"),
     _fault("payload-errors-without-location", "M-04/location", "gives no Location in payload schema Errors"),
+    Fault(
+        "location-selects-nothing",
+        "M-03/location-selects-node",
+        "gives M-03/M-04 Errors a Location one step below the offending node, which selects nothing",
+        also=("M-04/location-selects-node",),
+    ),
+    Fault(
+        "location-names-ancestor",
+        "M-03/location-offending-node",
+        "gives M-03/M-04 Errors the Location of an ancestor above the element holding the offending node",
+        also=("M-04/location-offending-node",),
+    ),
     _check("accept-any-version", "M-18/version", "accepts any profileVersion"),
     # M: the envelope signature
     _fault(
