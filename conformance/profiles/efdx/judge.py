@@ -209,6 +209,9 @@ class Receiver:
                 f"/Envelope/Payload{problem.path}" if problem.path.startswith("/") else problem.path,
             )
         judgement.payload = payload
+        refusal = policy.over_strict(root) if policy.over_strict is not None else None
+        if refusal is not None:  # never under STRICT: a seeded fault refusing a valid message
+            raise refusal
         _check_timestamp(header.timestamp, at, policy)
         self._check_duplicate(header, judgement)
 

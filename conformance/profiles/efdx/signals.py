@@ -22,6 +22,9 @@ from conformance.profiles.efdx.dialect import EFDX, Dialect
 from conformance.profiles.efdx.validation import ENVELOPE_SCHEMA
 
 MAX_DESCRIPTION = 2048
+# Section 3.1: MessageId and RefToMessageId are 1..255 characters. An Error cannot carry back a longer
+# MessageId and stay schema-valid, so it may omit it (refusing such a MessageId is M-03 itself).
+MAX_MESSAGE_ID = 255
 
 
 def _signal_id(kind: str) -> str:
@@ -80,7 +83,9 @@ def error(
         {
             "id": _signal_id("error"),
             "profile_version": dialect.codes.PROFILE_VERSION,
-            "ref_to_message_id": ref_to_message_id,
+            "ref_to_message_id": ref_to_message_id
+            if ref_to_message_id is None or len(ref_to_message_id) <= MAX_MESSAGE_ID
+            else None,
             "sender": sender,
             "receiver": receiver,
             "timestamp": messages.utc_timestamp(at),
@@ -224,7 +229,8 @@ def check_error(
     _check_signed(signal, "M-20", receiver, trust, at)
     _expect("M-20", "From", receiver, signal.text("From"))
     ref = signal.text("RefToMessageId")
-    if message_id is not None and not (ref_optional and ref is None):
+    unreturnable = message_id is not None and len(message_id) > MAX_MESSAGE_ID
+    if message_id is not None and not ((ref_optional or unreturnable) and ref is None):
         _expect("M-20", "RefToMessageId", message_id, ref)
     if (
         expected_code not in signal.codes

@@ -175,6 +175,39 @@ FAULTS: tuple[Fault, ...] = (
     _check(
         "conflicting-duplicate-accepted", "M-17/conflict", "treats a conflicting duplicate as a duplicate"
     ),
+    # M: too strict, refusing a valid variant of sections 2-4
+    _check("refuse-sha384", "M-12/sha384-digest", "refuses SHA-384 envelope digests (section 4 allows them)"),
+    _check("refuse-sha512", "M-12/sha512-digest", "refuses SHA-512 envelope digests (section 4 allows them)"),
+    _check("refuse-ecdsa", "M-12/ecdsa", "refuses ECDSA-SHA256 (P-256) envelope signatures"),
+    _check(
+        "refuse-co-sha384-sha512",
+        "BR-12/allowed-digests",
+        "rejects COs signed with SHA-384 or SHA-512 digests",
+    ),
+    _check("refuse-co-ecdsa", "BR-12/ecdsa", "rejects COs signed with ECDSA-SHA256 (P-256)"),
+    _check(
+        "exclusive-timestamp-window",
+        "M-15/exact-bounds",
+        "refuses Timestamps at (and 10 s inside) the window's edges, 15 min ahead and 24 h old",
+    ),
+    _check("refuse-longest-message-id", "M-03/max-lengths", "refuses a MessageId of 255 characters"),
+    _check(
+        "refuse-longest-co-texts",
+        "M-04/max-lengths",
+        "refuses a CO text at its maximum length (ReferenceNumber 35, names 256, addresses 512, texts 2048)",
+    ),
+    _check(
+        "refuse-optional-co-elements",
+        "M-04/optional-present",
+        "refuses a CO with a third-country invoice, original CO, exhibition or a FOBValue no rule needs",
+    ),
+    _check("require-vessel-or-flight", "M-04/optional-absent", "refuses a CO without VesselOrFlight"),
+    _check(
+        "refuse-ref-on-requests",
+        "M-03/optional-ref-to-message-id",
+        "refuses a RefToMessageId on a message that answers nothing (an IssueCO)",
+    ),
+    _check("refuse-unusual-ids", "M-03/any-ncname-id", "takes only letters and digits as Id values"),
     # M: signals and outbound behaviour
     _fault("unsigned-receipts", "M-19/signed", "answers with unsigned Receipts"),
     _fault(
