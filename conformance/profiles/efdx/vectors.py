@@ -366,6 +366,18 @@ def _zoneless_timestamp(build: Build) -> None:
     build.before_signing.append(drop_zone)
 
 
+@builder("m03-header-payload-same-id")
+def _header_payload_same_id(build: Build) -> None:
+    """Errata 2: Ids the envelope schema types that repeat one another break the schema (M-03),
+    which is checked before M-07's duplicate Ids. The Payload takes the Header's Id before signing."""
+
+    def repeat(envelope: etree._Element) -> None:
+        header, payload = ds.element_children(envelope)[:2]
+        payload.set("Id", header.get("Id"))
+
+    build.before_signing.append(repeat)
+
+
 @builder("valid-ncname-ids")
 def _ncname_ids(build: Build) -> None:
     """Section 3: Ids are xs:ID, any NCName: not only "header", "payload" and "co"."""

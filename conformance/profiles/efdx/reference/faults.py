@@ -99,6 +99,11 @@ FAULTS: tuple[Fault, ...] = (
     _fault(
         "envelope-errors-without-location", "M-03/location", "gives no Location in envelope schema Errors"
     ),
+    _fault(
+        "duplicate-ids-before-schema",
+        "M-03/schema-typed-duplicate-ids",
+        "answers Header and Payload Ids that repeat each other with M-07, as if it looked for them first",
+    ),
     _check("skip-payload-schema", "M-04/payload-schema", "does not validate the payload schema"),
     _fault("payload-errors-without-location", "M-04/location", "gives no Location in payload schema Errors"),
     Fault(

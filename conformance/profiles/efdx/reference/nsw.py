@@ -330,6 +330,8 @@ class ReferenceNsw:
         }
         if without_location.get(self.fault_name) == violation.requirement:
             violation = Violation(violation.requirement, violation.expected, violation.observed)
+        elif self.fault_name == "duplicate-ids-before-schema" and "duplicated xs:ID" in violation.observed:
+            violation = Violation("M-07", "every Id unique in the document", violation.observed)
         elif violation.location and violation.requirement in ("M-03", "M-04"):
             violation = dataclasses.replace(
                 violation, location=_faulty_location(self.fault_name, violation.location)
