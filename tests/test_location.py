@@ -163,3 +163,15 @@ def test_the_reference_locations_pass_and_the_faulty_ones_fail(dialect, vector):
                 offending=vector.offending,
                 dialect=dialect,
             )
+
+
+def test_a_wrong_root_is_located_by_a_path_that_selects_it(bad_hs):
+    """The judge's Location for a root that is no Envelope of the profile selects that root."""
+    body = bad_hs.replace(b"urn:efdx:envelope:1", b"urn:example:envelope:9")
+    judged = Receiver("KH", EFDX.load_pki().trust_store()).judge(
+        body, at=datetime(2026, 12, 6, 12, tzinfo=UTC)
+    )
+    assert judged.codes == ["EFDX-M03"]
+    signals.check_location(
+        judged.violation.location, body, requirement="M-03", code="EFDX-M03", offending=("/*",)
+    )
