@@ -12,6 +12,8 @@ import inspect
 from datetime import UTC, date, datetime
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from conformance.core import location
@@ -153,7 +155,7 @@ def test_the_reference_locations_pass_and_the_faulty_ones_fail(dialect, vector):
         offending=vector.offending,
         dialect=dialect,
     )
-    for fault in ("location-selects-nothing", "location-names-ancestor"):
+    for fault in ("location-selects-nothing", "location-outside-grammar", "location-names-ancestor"):
         with pytest.raises(Violation):
             signals.check_location(
                 _faulty_location(fault, judged.violation.location),
@@ -175,3 +177,46 @@ def test_a_wrong_root_is_located_by_a_path_that_selects_it(bad_hs):
     signals.check_location(
         judged.violation.location, body, requirement="M-03", code="EFDX-M03", offending=("/*",)
     )
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    text=st.text(max_size=600)
+    | st.lists(
+        st.sampled_from(
+            [
+                "/",
+                "//",
+                "@",
+                "*",
+                "env:",
+                "co:",
+                "ds:",
+                "x:",
+                "Envelope",
+                "Header",
+                "[1]",
+                "[0]",
+                "[position()=2]",
+                "*[local-name()='To']",
+                "child::",
+                "attribute::",
+                "..",
+                ".",
+                "(",
+                ")",
+                "'",
+                "|",
+                " ",
+                "Item",
+                "HSCode",
+                "@Id",
+            ]
+        ),
+        max_size=40,
+    ).map("".join)
+)
+def test_no_candidate_text_makes_the_judge_raise(bad_hs, text):
+    """Whatever a candidate writes, the judge answers (a problem, or None), and never raises."""
+    found = _problem(bad_hs, text)
+    assert found is None or isinstance(found, str)

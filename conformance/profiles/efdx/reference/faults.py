@@ -113,6 +113,12 @@ FAULTS: tuple[Fault, ...] = (
         also=("M-04/location-selects-node",),
     ),
     Fault(
+        "location-outside-grammar",
+        "M-03/location-selects-node",
+        "gives M-03/M-04 Errors a Location with a function, outside errata 2's grammar (.../text())",
+        also=("M-04/location-selects-node",),
+    ),
+    Fault(
         "location-names-ancestor",
         "M-03/location-offending-node",
         "gives M-03/M-04 Errors the Location of an ancestor above the element holding the offending node",

@@ -465,6 +465,8 @@ def _faulty_location(fault_name: str | None, location: str) -> str:
     """The Location of an M-03/M-04 Error, made wrong by the seeded faults of errata 2's clauses."""
     if fault_name == "location-selects-nothing":
         return f"{location.rstrip('/')}/NoSuchElement"
+    if fault_name == "location-outside-grammar":
+        return f"{location.rstrip('/')}/text()"
     if fault_name == "location-names-ancestor":  # two steps up: above the element that holds the node
         steps = location.strip("/").split("/")
         return "/" + "/".join(steps[: max(1, len(steps) - 2)])
