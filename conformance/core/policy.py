@@ -17,6 +17,7 @@ from typing import Any
 from lxml import etree
 
 from conformance.core import xmldsig as ds
+from conformance.core.violations import Violation
 
 
 def exact_references(uris: list[str], expected: list[str], signature: etree._Element) -> bool:
@@ -82,6 +83,9 @@ class Policy:
     dropped_rules: frozenset[str] = frozenset()
     unsigned_co_accepted: bool = False
     co_signature: Policy | None = None  # the CO's own signature (BR-12); None: STRICT
+    # a refusal of what the spec allows (a seeded fault of the reference NSW: too strict); judged after
+    # the payload schema, given the Envelope; None: none (STRICT)
+    over_strict: Callable[[etree._Element], Violation | None] | None = None
 
 
 STRICT = Policy()

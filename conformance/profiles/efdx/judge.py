@@ -168,7 +168,8 @@ class Receiver:
         root = safexml.parse_untrusted(body, max_bytes=policy.max_body_bytes, policy=policy)
         judgement.message_id = _readable_message_id(root, dialect)
         if root.tag != dialect.e("Envelope"):
-            raise Violation("M-03", f"an Envelope in {codes.ENVELOPE_NS}", f"root element {root.tag}", "/")
+            # errata 2: the Location selects the offending node, here the root element itself
+            raise Violation("M-03", f"an Envelope in {codes.ENVELOPE_NS}", f"root element {root.tag}", "/*")
         problem = self.schemas.problem(root, ENVELOPE_SCHEMA) if policy.envelope_schema else None
         if problem:
             raise Violation("M-03", "an Envelope valid against envelope.xsd", problem.reason, problem.path)
@@ -209,6 +210,9 @@ class Receiver:
                 f"/Envelope/Payload{problem.path}" if problem.path.startswith("/") else problem.path,
             )
         judgement.payload = payload
+        refusal = policy.over_strict(root) if policy.over_strict is not None else None
+        if refusal is not None:  # never under STRICT: a seeded fault refusing a valid message
+            raise refusal
         _check_timestamp(header.timestamp, at, policy)
         self._check_duplicate(header, judgement)
 

@@ -13,13 +13,18 @@ from datetime import datetime
 
 from lxml import etree
 
+from conformance.core import location as locations
 from conformance.core import safexml, signing, verify
+from conformance.core import xmldsig as ds
 from conformance.core.trust import Credential, TrustStore
 from conformance.core.violations import Violation
 from conformance.profiles.efdx.dialect import EFDX, Dialect
 from conformance.profiles.efdx.validation import ENVELOPE_SCHEMA
 
 MAX_DESCRIPTION = 2048
+# Section 3.1: MessageId and RefToMessageId are 1..255 characters. An Error cannot carry back a longer
+# MessageId and stay schema-valid, so it may omit it (refusing such a MessageId is M-03 itself).
+MAX_MESSAGE_ID = 255
 
 
 def _signal_id(kind: str) -> str:
@@ -78,7 +83,9 @@ def error(
         {
             "id": _signal_id("error"),
             "profile_version": dialect.codes.PROFILE_VERSION,
-            "ref_to_message_id": ref_to_message_id,
+            "ref_to_message_id": ref_to_message_id
+            if ref_to_message_id is None or len(ref_to_message_id) <= MAX_MESSAGE_ID
+            else None,
             "sender": sender,
             "receiver": receiver,
             "timestamp": messages.utc_timestamp(at),
@@ -206,19 +213,24 @@ def check_error(
     max_bytes: int = 1024 * 1024,
     ref_optional: bool = False,
     location_required: str | None = None,
+    refused: bytes | None = None,
+    offending: Sequence[str] = (),
     dialect: Dialect = EFDX,
 ) -> Signal:
     """M-20: schema-valid, signed by the receiver's NSW, the right code, RefToMessageId when readable.
 
     ``ref_optional``: the body was refused unread (section 7: T-03, T-04, M-01, M-02), so the Error
     may omit RefToMessageId; where present it must still be ``message_id``. ``location_required``
-    names the requirement whose row demands a Location (M-03, M-04).
+    names the requirement whose row demands a Location (M-03, M-04); with ``refused`` (the bytes
+    the Error answers) that Location is judged as errata 2 says (:func:`check_location`), against
+    ``offending`` (the nodes the vector broke, as location paths) where the caller knows them.
     """
     signal = _parse_signal(body, "Error", "M-20", max_bytes, dialect)
     _check_signed(signal, "M-20", receiver, trust, at)
     _expect("M-20", "From", receiver, signal.text("From"))
     ref = signal.text("RefToMessageId")
-    if message_id is not None and not (ref_optional and ref is None):
+    unreturnable = message_id is not None and len(message_id) > MAX_MESSAGE_ID
+    if message_id is not None and not ((ref_optional or unreturnable) and ref is None):
         _expect("M-20", "RefToMessageId", message_id, ref)
     if (
         expected_code not in signal.codes
@@ -235,4 +247,45 @@ def check_error(
             f"a Fault {expected_code} with the Location of the offending node",
             "no Location",
         )
+    if location_required and refused is not None:
+        check_location(
+            signal.location_of(expected_code) or "",
+            refused,
+            requirement=location_required,
+            code=expected_code,
+            offending=offending,
+            dialect=dialect,
+        )
     return signal
+
+
+def location_prefixes(dialect: Dialect = EFDX) -> dict[str, str]:
+    """The prefixes errata 2 lets a Location use: env (envelope), co (the CO's), ds (XML-DSig)."""
+    return {"env": dialect.codes.ENVELOPE_NS, "co": dialect.codes.PAYLOAD_NS, "ds": ds.DS_NS}
+
+
+def check_location(
+    location: str,
+    refused: bytes,
+    *,
+    requirement: str,
+    code: str,
+    offending: Sequence[str] = (),
+    dialect: Dialect = EFDX,
+) -> None:
+    """Errata 2: the Location is a location path (steps and position predicates, at most 512
+    characters) that selects at least one node of the refused message, each the offending element or
+    attribute or the element that holds it. Parsed and walked by ``core.location``, never evaluated
+    as XPath. ``refused`` is the harness's own message, so it is parsed without the untrusted caps."""
+    document = etree.fromstring(
+        refused, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+    )
+    found = locations.problem(location, document, location_prefixes(dialect), offending)
+    if found:
+        node = " or ".join(offending) if offending else "the offending node"
+        raise Violation(
+            requirement,
+            f"a Fault {code} whose Location selects {node} or the element that holds it "
+            "(errata 2: a location path of steps and position predicates, at most 512 characters)",
+            found,
+        )

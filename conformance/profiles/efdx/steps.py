@@ -165,8 +165,13 @@ def refusal_requirement(exchange: Exchange, dialect: Dialect = EFDX) -> str | No
         return None
 
 
-def expect_error(harness: Harness, sent: Sent, code: str) -> signals.Signal | None:
-    """The HTTP status and the signed Error with ``code`` that the spec's tables demand (M-20)."""
+def expect_error(
+    harness: Harness, sent: Sent, code: str, offending: tuple[str, ...] = ()
+) -> signals.Signal | None:
+    """The HTTP status and the signed Error with ``code`` that the spec's tables demand (M-20).
+
+    For M-03 and M-04 the Location is judged against what was sent (errata 2), against
+    ``offending`` (the nodes the message broke, as location paths) where the test knows them."""
     exchange = sent.exchange
     require_answer(exchange)
     dialect = dialects.of(harness)
@@ -186,6 +191,8 @@ def expect_error(harness: Harness, sent: Sent, code: str) -> signals.Signal | No
         at=harness.now(),
         ref_optional=failed in UNREAD_REQUIREMENTS,
         location_required=failed if failed in LOCATION_GIVEN else None,
+        refused=sent.body,
+        offending=offending,
         dialect=dialect,
     )
 

@@ -46,6 +46,9 @@ class Vector:
     expect_status: str | None = None
     expect_reasons: tuple[str, ...] = ()
     purposes: tuple[str, ...] = ()
+    # M-03/M-04: the nodes the vector broke, as location paths (env:, co:, ds:); an Error's Location
+    # must select them or the element that holds them (errata 2)
+    offending: tuple[str, ...] = ()
 
     @property
     def expected_codes(self) -> list[str]:
@@ -71,6 +74,7 @@ def load_manifest(path: Path | None = None, dialect: Dialect = EFDX) -> list[Vec
             expect_status=entry.get("expect_status"),
             expect_reasons=tuple(entry.get("expect_reasons", ())),
             purposes=tuple(entry.get("purposes", ())),
+            offending=tuple(entry.get("offending", ())),
         )
         for entry in entries
     ]
@@ -95,6 +99,8 @@ class Build:
     before_signing: list[Callable[[etree._Element], None]] = field(default_factory=list)
     after_signing: list[Callable[[etree._Element], etree._Element | None]] = field(default_factory=list)
     co_after_signing: list[Callable[[etree._Element], None]] = field(default_factory=list)
+    co_before_signing: list[Callable[[etree._Element], None]] = field(default_factory=list)
+    co_signature_options: dict[str, Any] = field(default_factory=dict)
     envelope_action: str | None = None
     moment: datetime | None = None
     ref_to_message_id: str | None = None
@@ -134,9 +140,11 @@ class Build:
     def payload(self) -> etree._Element:
         element = self.dialect.messages.payload(self.action, self.payload_data())
         if element.tag == self.dialect.p(self.dialect.codes.CO_ELEMENT):
+            for change in self.co_before_signing:
+                change(element)
             signer = self.pki.authority(self.sender) if self.co_signer == "default" else self.co_signer
             if signer is not None:
-                signing.sign_enveloped(element, signer)
+                signing.sign_enveloped(element, signer, **self.co_signature_options)
             for change in self.co_after_signing:
                 change(element)
         return element
@@ -278,9 +286,140 @@ def _valid_ecdsa(build: Build) -> None:
     build.envelope_signer = build.pki.nsw(build.sender, ecdsa=True)
 
 
-@builder("valid-issue-co-sha512")
-def _valid_sha512(build: Build) -> None:
-    build.signature_options = {"digest_method": ds.SHA512}
+_ALLOWED_DIGESTS = {"valid-issue-co-sha512": ds.SHA512, "valid-issue-co-sha384": ds.SHA384}
+
+
+@builder(*_ALLOWED_DIGESTS)
+def _valid_digest(build: Build) -> None:
+    """Section 4: "digest SHA-256 (SHA-384/512 allowed)": the envelope's and the CO's References."""
+    build.signature_options = {"digest_method": _ALLOWED_DIGESTS[build.vector_id]}
+    build.co_signature_options = {"digest_method": _ALLOWED_DIGESTS[build.vector_id]}
+
+
+# --- valid variants of the message layer (sections 2-4: what a receiver must take) -----------------
+
+MAX_MESSAGE_ID, MAX_REFERENCE, MAX_NAME, MAX_ADDRESS, MAX_FREE_TEXT = 255, 35, 256, 512, 2048
+
+
+def _padded(text: str, length: int) -> str:
+    """``text`` cut or filled (with '0') to exactly ``length`` characters, its start kept."""
+    return (text + "0" * length)[:length]
+
+
+def _longest_message_id(build: Build, length: int) -> None:
+    base = build.dialect.messages.message_id(build.sender, seed=build.seed)
+    build.message_id = (
+        _padded(base.split("@")[0], length - len(base.split("@")[1]) - 1) + "@" + base.split("@")[1]
+    )
+
+
+@builder("valid-message-id-255-chars")
+def _message_id_255(build: Build) -> None:
+    _longest_message_id(build, MAX_MESSAGE_ID)
+
+
+@builder("m03-message-id-256-chars")
+def _message_id_256(build: Build) -> None:
+    _longest_message_id(build, MAX_MESSAGE_ID + 1)
+
+
+def _co_texts(reference: int, name: int, address: int, free_text: int) -> Callable[[etree._Element], None]:
+    """Set the CO's ReferenceNumber, Exporter Name and Address and first Item's Description to these
+    lengths (found by local name: any profile's CO has them)."""
+
+    def change(co: etree._Element) -> None:
+        for path, length in (
+            ("{*}ReferenceNumber", reference),
+            ("{*}Exporter/{*}Name", name),
+            ("{*}Exporter/{*}Address", address),
+            ("{*}Item/{*}Description", free_text),
+        ):
+            node = co.find(path)
+            node.text = _padded(node.text, length)
+
+    return change
+
+
+# vector -> (ReferenceNumber, Name, Address, free text) lengths: all at their maximum, or one over
+_CO_LENGTHS = {
+    "valid-co-maximum-lengths": (MAX_REFERENCE, MAX_NAME, MAX_ADDRESS, MAX_FREE_TEXT),
+    "m04-reference-number-36-chars": (MAX_REFERENCE + 1, 40, 40, 40),
+    "m04-name-257-chars": (20, MAX_NAME + 1, 40, 40),
+    "m04-address-513-chars": (20, 40, MAX_ADDRESS + 1, 40),
+    "m04-free-text-2049-chars": (20, 40, 40, MAX_FREE_TEXT + 1),
+}
+
+
+@builder(*_CO_LENGTHS)
+def _co_lengths(build: Build) -> None:
+    build.co_before_signing.append(_co_texts(*_CO_LENGTHS[build.vector_id]))
+
+
+@builder("m03-timestamp-without-zone")
+def _zoneless_timestamp(build: Build) -> None:
+    """Section 3: times are xs:dateTime with a zone; the envelope's is UTC. No zone: M-03."""
+
+    def drop_zone(envelope: etree._Element) -> None:
+        node = envelope.find("{*}Header/{*}Timestamp")
+        node.text = node.text.removesuffix("Z")
+
+    build.before_signing.append(drop_zone)
+
+
+@builder("m03-header-payload-same-id")
+def _header_payload_same_id(build: Build) -> None:
+    """Errata 2: Ids the envelope schema types that repeat one another break the schema (M-03),
+    which is checked before M-07's duplicate Ids. The Payload takes the Header's Id before signing."""
+
+    def repeat(envelope: etree._Element) -> None:
+        header, payload = ds.element_children(envelope)[:2]
+        payload.set("Id", header.get("Id"))
+
+    build.before_signing.append(repeat)
+
+
+@builder("valid-ncname-ids")
+def _ncname_ids(build: Build) -> None:
+    """Section 3: Ids are xs:ID, any NCName: not only "header", "payload" and "co"."""
+
+    def rename(envelope: etree._Element) -> None:
+        header, payload = ds.element_children(envelope)[:2]
+        header.set("Id", "_H.2026-12_x")
+        payload.set("Id", "Payload.\u00b7body-1")
+
+    build.data = build.co(id="co_\u00c9.42-x")
+    build.before_signing.append(rename)
+
+
+@builder("valid-co-all-optional-elements")
+def _all_optional(build: Build) -> None:
+    """Every optional element of section 3.3 present, each with its flag: VesselOrFlight,
+    PortOfLoading, FOBValue where no rule needs it (a WO Item), ThirdCountryInvoice, OriginalCO,
+    ExhibitionDetails."""
+    data = build.co()
+    data["items"][0] |= {"fob_value": "800.00"}
+    data["third_country_invoice"] = {"issuer_name": "Pacific Traders Ltd", "issuer_country": "HK"}
+    data["original_co"] = {
+        "reference_number": "ORIG-2026-0042",
+        "issuing_country": build.third_party(),
+        "issue_date": (build.day - timedelta(days=20)).isoformat(),
+    }
+    data["exhibition"] = {"name": "ASEAN Food Fair 2026", "place": "Phnom Penh"}
+    data["flags"] = data["flags"] | {"ThirdCountryInvoicing": True, "BackToBack": True, "Exhibition": True}
+    build.data = data
+
+
+@builder("valid-co-no-optional-elements")
+def _no_optional(build: Build) -> None:
+    """None of section 3.3's optional elements: no VesselOrFlight, PortOfLoading, FOBValue where no
+    rule needs it, ThirdCountryInvoice, OriginalCO, ExhibitionDetails or Replaces."""
+    _co_change(build, transport={"vessel_or_flight": None, "port_of_loading": None})
+
+
+@builder("valid-ref-to-message-id-on-request")
+def _ref_on_request(build: Build) -> None:
+    """Header RefToMessageId is 0..1 with no rule against it on a request (an IssueCO): taken."""
+    build.ref_to_message_id = build.dialect.messages.message_id(build.receiver, seed=f"earlier/{build.seed}")
 
 
 def _item(number: int, **changes: Any) -> dict[str, Any]:
@@ -394,6 +533,25 @@ _TIMESTAMP_OFFSETS = {
 @builder(*_TIMESTAMP_OFFSETS)
 def _timestamp(build: Build) -> None:
     build.timestamp = build.noon + _TIMESTAMP_OFFSETS[build.vector_id]
+
+
+# Timestamps on the window's edges, inside it (errata 1: "exactly 15 min ahead or exactly 24 h old is
+# inside"). Offline (judged at noon) they are exact. Sent live they would be judged a moment after
+# they were built, so the edge is approached from inside by LIVE_EDGE_MARGIN: an old Timestamp only
+# grows older in flight.
+_TIMESTAMP_EDGES = {
+    "valid-timestamp-exactly-24h-old": -timedelta(hours=24),
+    "valid-timestamp-exactly-15min-ahead": timedelta(minutes=15),
+}
+LIVE_EDGE_MARGIN = timedelta(seconds=5)
+
+
+@builder(*_TIMESTAMP_EDGES)
+def _timestamp_edge(build: Build) -> None:
+    offset = _TIMESTAMP_EDGES[build.vector_id]
+    if build.moment is not None:
+        offset += LIVE_EDGE_MARGIN if offset < timedelta(0) else -LIVE_EDGE_MARGIN
+    build.timestamp = build.noon + offset
 
 
 @builder("m18-unsupported-version")

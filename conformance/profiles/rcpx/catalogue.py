@@ -54,6 +54,8 @@ ALIASES: dict[str, str | None] = {
             "untrusted-authority",
             "weak-algorithm",
             "foreign-transform",
+            "allowed-digests",
+            "ecdsa",
         )
     },
     "BR-14/cancel-unknown": "RBR-14/cancel-unknown",

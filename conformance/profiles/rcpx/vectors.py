@@ -233,3 +233,26 @@ def _numbered(build: Build, data: Data) -> None:
 def _replace_naming_nothing(build: Build) -> None:
     build.action = "ReplaceCO"
     build.data = build.co()  # Replaces absent
+
+
+# --- the message layer's valid variants: every optional element present, or none ----------------
+
+
+@co_change("valid-rcep-co-all-optional-elements")
+def _all_optional(build: Build, data: Data) -> None:
+    """Producer, VesselOrFlight, MarksAndNumbers (in the sample), and FOBValue where RBR-04 needs
+    none (the WO Item), ThirdPartyInvoice and OriginalProof, each with its Remarks flag."""
+    data["items"][0] |= {"fob_value": "800.00"}
+    data["third_party_invoice"] = dict(THIRD_PARTY_INVOICE)
+    data["remarks"] = data["remarks"] | {"ThirdPartyInvoicing": True}
+    _back_to_back(build, data, items_of_proof_origin=True)
+
+
+@co_change("valid-rcep-co-no-optional-elements")
+def _no_optional(build: Build, data: Data) -> None:
+    """No Producer ("available upon request"), VesselOrFlight, MarksAndNumbers, FOBValue where
+    RBR-04 needs none, ThirdPartyInvoice, OriginalProof or Replaces."""
+    data["producer"] = None
+    data["transport"] = data["transport"] | {"vessel_or_flight": None}
+    for item in data["items"]:
+        item["marks"] = None

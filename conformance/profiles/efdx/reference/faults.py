@@ -99,8 +99,31 @@ FAULTS: tuple[Fault, ...] = (
     _fault(
         "envelope-errors-without-location", "M-03/location", "gives no Location in envelope schema Errors"
     ),
+    _fault(
+        "duplicate-ids-before-schema",
+        "M-03/schema-typed-duplicate-ids",
+        "answers Header and Payload Ids that repeat each other with M-07, as if it looked for them first",
+    ),
     _check("skip-payload-schema", "M-04/payload-schema", "does not validate the payload schema"),
     _fault("payload-errors-without-location", "M-04/location", "gives no Location in payload schema Errors"),
+    Fault(
+        "location-selects-nothing",
+        "M-03/location-selects-node",
+        "gives M-03/M-04 Errors a Location one step below the offending node, which selects nothing",
+        also=("M-04/location-selects-node",),
+    ),
+    Fault(
+        "location-outside-grammar",
+        "M-03/location-selects-node",
+        "gives M-03/M-04 Errors a Location with a function, outside errata 2's grammar (.../text())",
+        also=("M-04/location-selects-node",),
+    ),
+    Fault(
+        "location-names-ancestor",
+        "M-03/location-offending-node",
+        "gives M-03/M-04 Errors the Location of an ancestor above the element holding the offending node",
+        also=("M-04/location-offending-node",),
+    ),
     _check("accept-any-version", "M-18/version", "accepts any profileVersion"),
     # M: the envelope signature
     _fault(
@@ -163,6 +186,39 @@ FAULTS: tuple[Fault, ...] = (
     _check(
         "conflicting-duplicate-accepted", "M-17/conflict", "treats a conflicting duplicate as a duplicate"
     ),
+    # M: too strict, refusing a valid variant of sections 2-4
+    _check("refuse-sha384", "M-12/sha384-digest", "refuses SHA-384 envelope digests (section 4 allows them)"),
+    _check("refuse-sha512", "M-12/sha512-digest", "refuses SHA-512 envelope digests (section 4 allows them)"),
+    _check("refuse-ecdsa", "M-12/ecdsa", "refuses ECDSA-SHA256 (P-256) envelope signatures"),
+    _check(
+        "refuse-co-sha384-sha512",
+        "BR-12/allowed-digests",
+        "rejects COs signed with SHA-384 or SHA-512 digests",
+    ),
+    _check("refuse-co-ecdsa", "BR-12/ecdsa", "rejects COs signed with ECDSA-SHA256 (P-256)"),
+    _check(
+        "exclusive-timestamp-window",
+        "M-15/exact-bounds",
+        "refuses Timestamps at (and 10 s inside) the window's edges, 15 min ahead and 24 h old",
+    ),
+    _check("refuse-longest-message-id", "M-03/max-lengths", "refuses a MessageId of 255 characters"),
+    _check(
+        "refuse-longest-co-texts",
+        "M-04/max-lengths",
+        "refuses a CO text at its maximum length (ReferenceNumber 35, names 256, addresses 512, texts 2048)",
+    ),
+    _check(
+        "refuse-optional-co-elements",
+        "M-04/optional-present",
+        "refuses a CO with a third-country invoice, original CO, exhibition or a FOBValue no rule needs",
+    ),
+    _check("require-vessel-or-flight", "M-04/optional-absent", "refuses a CO without VesselOrFlight"),
+    _check(
+        "refuse-ref-on-requests",
+        "M-03/optional-ref-to-message-id",
+        "refuses a RefToMessageId on a message that answers nothing (an IssueCO)",
+    ),
+    _check("refuse-unusual-ids", "M-03/any-ncname-id", "takes only letters and digits as Id values"),
     # M: signals and outbound behaviour
     _fault("unsigned-receipts", "M-19/signed", "answers with unsigned Receipts"),
     _fault(

@@ -15,7 +15,7 @@ from lxml import etree
 
 from conformance.core import xmldsig as ds
 from conformance.core.policy import STRICT, Policy
-from conformance.profiles.efdx.reference import lax_signatures
+from conformance.profiles.efdx.reference import lax_signatures, over_strict
 
 
 def references_in_any_order(uris: list[str], expected: list[str], signature: etree._Element) -> bool:
@@ -59,6 +59,9 @@ def _external(doctype: bytes) -> bool:
 def _declares_entities(doctype: bytes) -> bool:
     return b"<!ENTITY" in doctype
 
+
+# A window made exclusive, and then some: the edges (and 10 s inside them) refused.
+_EDGE = timedelta(seconds=10)
 
 LAX: dict[str, Policy] = {
     "T-03/content-type": replace(STRICT, content_types=None),
@@ -110,6 +113,21 @@ LAX: dict[str, Policy] = {
     "M-15/future": replace(STRICT, future_skew=None),
     "M-15/inclusive-window": replace(STRICT, max_age=timedelta(hours=12)),
     "M-17/conflict": replace(STRICT, conflicts_refused=False),
+    # too strict: a valid variant of sections 2-4 refused
+    "M-12/sha384-digest": replace(STRICT, digest_methods=frozenset({ds.SHA256, ds.SHA512})),
+    "M-12/sha512-digest": replace(STRICT, digest_methods=frozenset({ds.SHA256, ds.SHA384})),
+    "M-12/ecdsa": replace(STRICT, signature_methods=frozenset({ds.RSA_SHA256})),
+    "M-15/exact-bounds": replace(
+        STRICT,
+        max_age=timedelta(hours=24) - _EDGE,
+        future_skew=timedelta(minutes=15) - _EDGE,
+    ),
+    "M-03/max-lengths": replace(STRICT, over_strict=over_strict.longest_message_id),
+    "M-04/max-lengths": replace(STRICT, over_strict=over_strict.longest_co_texts),
+    "M-04/optional-present": replace(STRICT, over_strict=over_strict.optional_co_elements),
+    "M-04/optional-absent": replace(STRICT, over_strict=over_strict.vessel_or_flight_required),
+    "M-03/optional-ref-to-message-id": replace(STRICT, over_strict=over_strict.no_ref_on_requests),
+    "M-03/any-ncname-id": replace(STRICT, over_strict=over_strict.plain_ids),
 }
 
 # BR-12's clauses are the envelope signature's checks applied to the CO's own signature.
@@ -144,6 +162,12 @@ LAX["BR-12/weak-algorithm"] = replace(
     ),
 )
 LAX["BR-12/unsigned"] = replace(STRICT, unsigned_co_accepted=True)
+LAX["BR-12/allowed-digests"] = replace(
+    STRICT, co_signature=replace(STRICT, digest_methods=frozenset({ds.SHA256}))
+)
+LAX["BR-12/ecdsa"] = replace(
+    STRICT, co_signature=replace(STRICT, signature_methods=frozenset({ds.RSA_SHA256}))
+)
 
 
 def dropping(rule: str) -> Policy:

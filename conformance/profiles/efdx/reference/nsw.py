@@ -10,6 +10,7 @@ that got a Receipt is never lost, and its duplicate is recognised even after a r
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import logging
 import ssl
@@ -329,6 +330,12 @@ class ReferenceNsw:
         }
         if without_location.get(self.fault_name) == violation.requirement:
             violation = Violation(violation.requirement, violation.expected, violation.observed)
+        elif self.fault_name == "duplicate-ids-before-schema" and "duplicated xs:ID" in violation.observed:
+            violation = Violation("M-07", "every Id unique in the document", violation.observed)
+        elif violation.location and violation.requirement in ("M-03", "M-04"):
+            violation = dataclasses.replace(
+                violation, location=_faulty_location(self.fault_name, violation.location)
+            )
         sender = judgement.header.sender if judgement.header else None
         body = signals.error(
             violation,
@@ -452,6 +459,20 @@ class ReferenceNsw:
 # The seeded fault drop-status-per-mille loses the status of the DROPPED-th of every DROP_EVERY CO
 # messages: early, so that a load run of seconds meets it, and one in a thousand all the same.
 DROP_EVERY, DROPPED = 1000, 7
+
+
+def _faulty_location(fault_name: str | None, location: str) -> str:
+    """The Location of an M-03/M-04 Error, made wrong by the seeded faults of errata 2's clauses."""
+    if fault_name == "location-selects-nothing":
+        return f"{location.rstrip('/')}/NoSuchElement"
+    if fault_name == "location-outside-grammar":
+        return f"{location.rstrip('/')}/text()"
+    if fault_name == "location-names-ancestor":  # two steps up: above the element that holds the node
+        steps = location.strip("/").split("/")
+        return "/" + "/".join(steps[: max(1, len(steps) - 2)])
+    return location
+
+
 # Seeded faults that refuse one kind of message outright (M-23, A-08).
 _REFUSED_ACTIONS = {
     "Ping": ("refuse-ping",),

@@ -93,7 +93,7 @@ def single_message(harness: Harness, vector: Vector) -> None:
     if vector.expect_code == "valid":
         steps.expect_receipt(harness, sent)
     else:
-        steps.expect_error(harness, sent, vector.expect_code)
+        steps.expect_error(harness, sent, vector.expect_code, vector.offending)
     if vector.expect_status:
         steps.expect_status(harness, sent, vector.expect_status, list(vector.expect_reasons))
     elif vector.action == "CancelCO" and vector.expect_code == "valid":

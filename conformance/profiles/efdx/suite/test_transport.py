@@ -50,3 +50,14 @@ def test_text_xml_is_tolerated(harness: Harness) -> None:
         harness, harness.vector("valid-ping"), content_type="text/xml; charset=utf-8", label="text/xml"
     )
     steps.expect_receipt(harness, sent)
+
+
+@pytest.mark.requirements("T-03", "M-19", "A-01", "A-02", "M-22")
+@pytest.mark.purposes("T-03/text-xml")
+def test_text_xml_co_is_accepted(harness: Harness) -> None:
+    """A CO under text/xml (section 2: tolerated) is taken with a Receipt and then ACCEPTED."""
+    sent = steps.send(
+        harness, harness.vector("valid-issue-co"), content_type="text/xml", label="IssueCO as text/xml"
+    )
+    steps.expect_receipt(harness, sent)
+    steps.expect_status(harness, sent, "ACCEPTED")
