@@ -41,7 +41,9 @@ import pytest
 from conformance import __version__
 from conformance.app import coverage, reference_process
 from conformance.app.progress import Progress
+from conformance.app.suite_ids import is_suite_test, suite_tests
 from conformance.core.profile import Profile, ReferenceSettings
+from conformance.core.terminal_text import printable
 from conformance.core.trust import Credential
 from conformance.core.verdicts import INCONCLUSIVE, NOT_APPLICABLE, PASS
 from conformance.harness import registry
@@ -177,6 +179,26 @@ def _knows(kind: str) -> Callable[[Profile, str], bool]:
     return knows
 
 
+def _rerun_tests(test_ids: tuple[str, ...], profiles: tuple[Profile, ...]) -> dict[Profile, tuple[str, ...]]:
+    """Each profile's tests out of ``--rerun-failed``'s IDs (read from a results.json that may come
+    from anywhere): only IDs of the installed suites' tests; the others are named on one line and
+    ignored, never imported (an ID may name any Python file: ``efdx//tmp/x.py::t``, ``efdx/../..``)."""
+    chosen: dict[Profile, tuple[str, ...]] = {}
+    ignored: list[str] = []
+    for profile in profiles:
+        known = suite_tests(profile.suite_package)
+        mine = [t.removeprefix(f"{profile.key}/") for t in test_ids if t.startswith(f"{profile.key}/")]
+        chosen[profile] = tuple(t for t in mine if is_suite_test(t, known))
+        ignored += [f"{profile.key}/{t}" for t in mine if not is_suite_test(t, known)]
+    if ignored:
+        shown = ", ".join(ignored[:5]) + (f" and {len(ignored) - 5} more" if len(ignored) > 5 else "")
+        print(
+            printable(f"--rerun-failed: ignored, not a test of the installed suites: {shown}"),
+            file=sys.stderr,
+        )
+    return chosen
+
+
 def shares(options: RunOptions) -> list[Share]:
     """What each profile of this run runs, in order; ConfigError (exit 4) for what names nothing."""
     claimed = options.claimed
@@ -208,10 +230,7 @@ def shares(options: RunOptions) -> list[Share]:
             f"--reference-fault {options.reference_fault}: no seeded fault of that name in "
             f"{', '.join(p.title for p in base)}; `conformance reference faults` lists them"
         )
-    rerun = {
-        p: tuple(t.removeprefix(f"{p.key}/") for t in options.rerun if t.startswith(f"{p.key}/"))
-        for p in base
-    }
+    rerun = _rerun_tests(options.rerun, base)
     selecting = bool(options.requirements or options.layers or options.purposes)
     found = []
     for profile in base:
