@@ -52,7 +52,7 @@ from conformance.harness.config import Config, ConfigError, Tls, Windows
 from conformance.harness.control import TokenRefused, check_trigger_token
 from conformance.harness.plugin import Selection, SuiteRun
 from conformance.harness.session import Harness, TestRecord
-from conformance.results import certificate, history
+from conformance.results import certificate, history, safe_write
 from conformance.results.evidence import (
     SiteKeyError,
     is_test_only,
@@ -567,15 +567,31 @@ def _run(options: RunOptions, plan: list[Share], progress: Progress) -> tuple[in
     result.extra["record"] = certification_record(
         options, options.config or config or _placeholder(plan[0].profile), tuple(s.profile for s in plan)
     )
-    previous = history.previous_run(options.report_dir, folder)
-    if previous is not None:
-        result.extra["since_previous"] = history.since_previous(previous, result.verdicts())
+    notes = _since_previous(options.report_dir, folder, result)
     if signer is None:  # interrupted before the first profile's harness started
         signer = plan[0].profile.load_pki().nsw(plan[0].profile.reference_party)
     write_reports(result, folder, site or signer, profile_texts(tuple(part.profile for part in parts)))
-    history.write_index(options.report_dir)
+    try:  # this run's report is written: now what reads the other folders, which never stops it
+        history.write_index(options.report_dir)
+    except Exception as exc:  # noqa: BLE001
+        notes.append(f"reports index not written: {type(exc).__name__}: {exc}")
+    for note in notes:
+        print(printable(note), file=sys.stderr)
     progress.summary(result, folder)
     return (0 if result.all_applicable_passed else 1), folder
+
+
+def _since_previous(report_dir: Path, folder: Path, result: RunSet) -> list[str]:
+    """Set ``since_previous`` from the latest readable earlier run of ``report_dir`` (other folders
+    are untrusted: read under caps, a corrupt one skipped); the notes of what was skipped. Nothing
+    found there can keep this run's report from being written."""
+    try:
+        since, notes = history.since_latest_readable(report_dir, folder, result.verdicts())
+    except Exception as exc:  # noqa: BLE001 - the run's own report is written whatever the others hold
+        return [f"since the previous run: not compared ({type(exc).__name__})"]
+    if since is not None:
+        result.extra["since_previous"] = since
+    return notes
 
 
 def not_passed(part: RunResult) -> int:
@@ -701,13 +717,26 @@ def profile_text(profile: Profile) -> ProfileText:
     )
 
 
+REPORT_FILES = (
+    "results.json",
+    "junit.xml",
+    "ctrf.json",
+    "report.html",
+    "evidence.zip",
+    "certificate.html",
+    "certificate.pdf",
+    "report.pdf",
+)
+
+
 def write_reports(
     result: RunResult | RunSet, folder: Path, signer: Credential, text: ProfileText | None = None
 ) -> list[Path]:
     """results.json, junit.xml, ctrf.json, report.html, evidence.zip signed by ``signer``, and for a
     certifying conformant run the certificate; returns the certificate files written."""
     result = RunSet.of(result)
-    folder.mkdir(parents=True, exist_ok=True)
+    safe_write.real_folder(folder)  # a run folder that is a link is refused: nothing written through it
+    safe_write.unlink_links(folder, REPORT_FILES)  # a link planted at a report's name is not followed
     result.test_only_signer = is_test_only(signer.cert)
     result.extra["signer"] = signer_json(signer)
     data = write_json(result, folder / "results.json")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import jinja2
 
+from conformance.results import safe_write
 from conformance.results.view import ProfileText, anchor, report_view
 
 _environment = jinja2.Environment(
@@ -77,7 +78,7 @@ def write_html(data: dict, counts: dict[str, int], path: Path, text: ProfileText
         csp=policy(style, script),
         load_html=_load_section(data.get("load")),
     )
-    path.write_text(page, encoding="utf-8")
+    safe_write.write_text(path, page)
 
 
 def write_certificate(data: dict, bundle_sha256: str, path: Path) -> None:
@@ -87,4 +88,4 @@ def write_certificate(data: dict, bundle_sha256: str, path: Path) -> None:
     page = _environment.get_template("certificate.html.j2").render(
         data=data, bundle_sha256=bundle_sha256, style=style, csp=policy(style)
     )
-    path.write_text(page, encoding="utf-8")
+    safe_write.write_text(path, page)

@@ -466,10 +466,11 @@ def _harness_resources(inbox) -> dict:
 
 
 def write_results(folder: Path, results: dict) -> None:
-    from conformance.results import load_report
+    from conformance.results import load_report, safe_write
 
-    (folder / "results.json").write_text(json.dumps(results, indent=2))
-    (folder / "report.html").write_text(load_report.page(results))
+    safe_write.real_folder(folder)
+    safe_write.write_text(folder / "results.json", json.dumps(results, indent=2))
+    safe_write.write_text(folder / "report.html", load_report.page(results))
 
 
 class Progress:
