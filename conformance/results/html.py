@@ -68,8 +68,12 @@ def _load_section(load: dict | None) -> str:
         return ""
 
 
-def write_html(data: dict, counts: dict[str, int], path: Path, text: ProfileText | None = None) -> None:
-    style, script = _asset("report.css.j2"), _asset("report.js.j2")
+def write_html(
+    data: dict, counts: dict[str, int], path: Path, text: ProfileText | None = None, *, scripted: bool = True
+) -> None:
+    """report.html; ``scripted=False`` (a page to print) has no script and a policy that runs none."""
+    style = _asset("report.css.j2")
+    script = _asset("report.js.j2") if scripted else None
     view = report_view(data, counts, text or ProfileText())
     page = _environment.get_template("report.html.j2").render(
         **view,
