@@ -12,12 +12,13 @@ from pathlib import Path
 
 import jinja2
 
-from conformance.results import diff, safe_write
+from conformance.results import bidi, diff, safe_write
 
 _environment = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(resources.files("conformance.results") / "templates")),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
+    finalize=bidi.finalize,  # candidate text never reorders the harness's own (results/bidi.py)
 )
 
 

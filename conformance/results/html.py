@@ -15,13 +15,14 @@ from pathlib import Path
 
 import jinja2
 
-from conformance.results import safe_write
+from conformance.results import bidi, safe_write
 from conformance.results.view import ProfileText, anchor, report_view
 
 _environment = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(resources.files("conformance.results") / "templates")),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
+    finalize=bidi.finalize,  # candidate text never reorders the harness's own (results/bidi.py)
 )
 
 
@@ -34,6 +35,7 @@ def brief(text: str, limit: int = 160) -> str:
 
 
 _environment.filters["brief"] = brief
+_environment.filters["plain"] = bidi.isolate_plain  # in a <title>, which holds no element
 _environment.filters["anchor"] = lambda name, kind: anchor(kind, name)  # {{ rid | anchor("req") }}
 
 
