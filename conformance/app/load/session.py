@@ -30,6 +30,7 @@ from conformance.app.load import verdict
 from conformance.app.load.adapter import LoadAdapter
 from conformance.app.load.inbox import REMEMBERED, BoundedLog, GatewayFaults
 from conformance.app.load.ledger import Ledger
+from conformance.core.client import DEFAULT_MAX_ANSWER
 from conformance.core.profile import Profile
 from conformance.harness import registry
 from conformance.harness.config import Capacity, Config, ConfigError, Tls
@@ -180,6 +181,7 @@ def _spec(
         "weights": adapter.weights_for(claims, options.weights),
         "settle_s": max(1.0, target.capacity.status_p95_s * 2 if target.capacity else 1.0),
         "request_timeout_s": config.windows.request_timeout_s,
+        "max_answer": DEFAULT_MAX_ANSWER,  # the functional suite's answer cap (core/client.py)
         "run": run_name(),
         "pki_dir": str(pki.directory),
         "tls": None,
@@ -520,7 +522,7 @@ def _summary(out, results: dict, folder: Path) -> None:
     load = results["load"]
     print(f"{results['profile']} capacity: {load['verdict']}", file=out)
     for check in load["checks"]:
-        mark = "held" if check["held"] else "NOT held"
+        mark = "held" if check["held"] else ("inconclusive" if check.get("inconclusive") else "NOT held")
         print(
             f"  {check['requirement']}  {mark}: expected {check['expected']}; observed {check['observed']}",
             file=out,
