@@ -41,7 +41,9 @@ def run_m10(reports, capsys) -> tuple[int, str]:
 
 
 def this_run(reports):
-    (folder,) = [f for f in reports.iterdir() if f.is_dir() and f.name != OLDER and not f.is_symlink()]
+    (folder,) = [
+        f for f in reports.iterdir() if f.is_dir() and not f.name.startswith(OLDER) and not f.is_symlink()
+    ]
     return folder
 
 
@@ -124,3 +126,18 @@ def test_a_run_folder_that_is_a_link_is_refused(tmp_path):
     with pytest.raises(OSError, match="symbolic link"):
         write_reports(a_result(), tmp_path / "run", TestPki.load().nsw("SG"))
     assert list(elsewhere.iterdir()) == []
+
+
+def test_a_load_run_beside_is_listed_not_skipped(tmp_path, capsys):
+    from lxml import html
+
+    reports = tmp_path / "reports"
+    load = {"kind": "load", "profile": "EFDX 1.0", "verdict": "held", "sut": {"party": "KH", "url": "u"}}
+    plant(reports / f"{OLDER}-load", json.dumps({**load, "started": "2000", "load": {}}).encode())
+    code, err = run_m10(reports, capsys)
+    assert code == 0 and "skipped" not in err, err
+    page = html.fromstring((reports / "index.html").read_text())
+    assert [row.xpath("string(td[1])") for row in page.xpath("//table[@id='runs']/tbody/tr")][1:] == [
+        f"{OLDER}-load"
+    ]
+    assert not page.xpath("//*[@id='skipped']")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import jinja2
 
-from conformance.results import bidi, diff, safe_write
+from conformance.results import bidi, diff, safe_read, safe_write
 
 _environment = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(resources.files("conformance.results") / "templates")),
@@ -73,6 +73,8 @@ def since_latest_readable(report_dir: Path, current: Path, data: dict) -> tuple[
     notes: list[str] = []
     for folder in reversed([f for f in runs(report_dir) if f.name < current.name]):
         try:
+            if _load_run(folder) is not None:
+                continue  # a `conformance load` run: no tests to compare with
             return _since(folder, diff.load(folder), data), notes
         except diff.DiffInputError as exc:
             notes.append(f"previous run {folder.name} skipped: {exc}")
@@ -81,8 +83,25 @@ def since_latest_readable(report_dir: Path, current: Path, data: dict) -> tuple[
     return None, notes
 
 
+def _load_run(folder: Path) -> dict | None:
+    """The results.json of a `conformance load` run (``kind`` load, a ``load`` block), read under
+    the same caps; None for any other."""
+    try:
+        data = safe_read.load_json(folder / "results.json")
+    except safe_read.UnsafeInput as exc:
+        raise diff.DiffInputError(f"not a run's results.json: {exc}") from None
+    if not isinstance(data, dict) or data.get("kind") != "load" or not isinstance(data.get("load"), dict):
+        return None
+    for key in ("verdict", "profile", "started"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise diff.DiffInputError(f"{folder / 'results.json'}: not a load run's results.json ({key})")
+    if data.get("sut") is not None and not isinstance(data["sut"], dict):
+        raise diff.DiffInputError(f"{folder / 'results.json'}: not a load run's results.json (sut)")
+    return {**data, "tests": []}
+
+
 def _row(folder: Path) -> dict:
-    data = diff.read_run(folder)
+    data = _load_run(folder) or diff.read_run(folder)
     counts: dict[str, int] = {}
     for test in data.get("tests", []):
         counts[test["verdict"]] = counts.get(test["verdict"], 0) + 1

@@ -34,6 +34,7 @@ from conformance.core.client import DEFAULT_MAX_ANSWER
 from conformance.core.profile import Profile
 from conformance.harness import registry
 from conformance.harness.config import Capacity, Config, ConfigError, Tls
+from conformance.results import safe_write
 
 CHILD = [sys.executable, "-m", "conformance.app.load.child"]
 REFERENCE_STATUS_WINDOW_S = 10.0  # the reference sends at once; a status later than this is lost
@@ -282,8 +283,8 @@ def run_load(options: LoadOptions) -> tuple[int, Path | None]:
     pki = profile.load_pki()
     started_at = datetime.now(UTC)
     folder = options.report_dir / (started_at.strftime("%Y%m%dT%H%M%SZ") + "-load")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
+    try:  # a folder of its own: one that is a link is refused, nothing is written through it
+        safe_write.real_folder(folder)
     except OSError as exc:
         raise LoadError(
             f"--report-dir: cannot write to {options.report_dir}: {exc.strerror or exc}"
@@ -468,7 +469,7 @@ def _harness_resources(inbox) -> dict:
 
 
 def write_results(folder: Path, results: dict) -> None:
-    from conformance.results import load_report, safe_write
+    from conformance.results import load_report
 
     safe_write.real_folder(folder)
     safe_write.write_text(folder / "results.json", json.dumps(results, indent=2))
