@@ -12,6 +12,7 @@ import re
 
 import pytest
 from lxml import html as lxml_html
+from test_report_browser import browser  # noqa: F401  (the fixture: a headless Chromium over CDP)
 
 from conformance.app import cli
 from conformance.results import load_report
@@ -129,3 +130,37 @@ def test_the_load_report_has_the_report_csp_and_isolates_candidate_text():
     assert "script-src 'none'" in policy and "img-src 'none'" in policy
     assert not tree.xpath("//script | //*[@src] | //link")
     assert check_isolated(page) >= 4
+
+
+WORDS_LEFT_TO_RIGHT = """
+(() => {
+  const found = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const range = document.createRange();
+  const left = (node, i) => { range.setStart(node, i); range.setEnd(node, i + 1);
+                               return range.getBoundingClientRect(); };
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const at = node.textContent.indexOf(WORD);
+    if (at < 0) continue;
+    const first = left(node, at), last = left(node, at + WORD.length - 1);
+    if (!first.width || Math.abs(first.top - last.top) > 2) continue;  // folded, or wrapped
+    found.push(first.left < last.left);
+  }
+  return found;
+})()
+"""
+
+
+@pytest.mark.parametrize("word", ["UTC", "build"])
+def test_in_chromium_the_harness_text_after_candidate_text_reads_left_to_right(
+    browser,  # noqa: F811  (test_report_browser's fixture)
+    data,
+    tmp_path,
+    word,
+):
+    """The verdict line at the top: "— KH<party>, build <build>, <date> UTC": with the candidate's
+    U+202E not isolated, ", build" and "UTC" after it are shown reversed ("CTU")."""
+    write_html(data, {"fail": 1}, tmp_path / "report.html")
+    page = browser.open(tmp_path / "report.html")
+    order = page.evaluate(WORDS_LEFT_TO_RIGHT.replace("WORD", json.dumps(word)))
+    assert order and all(order), order
