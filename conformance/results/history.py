@@ -22,6 +22,9 @@ _environment = jinja2.Environment(
 )
 
 
+MAX_EARLIER_TRIED = 20  # earlier runs read to find one to compare with, newest first
+
+
 def _is_run_folder(folder: Path) -> bool:
     """A real folder (not a link to one elsewhere) with a results.json that is not a link either."""
     return (
@@ -71,7 +74,8 @@ def since_latest_readable(report_dir: Path, current: Path, data: dict) -> tuple[
     each later one skipped because its results.json cannot be (corrupt, huge, too deep, not UTF-8,
     of another shape: another run's folder never stops this one)."""
     notes: list[str] = []
-    for folder in reversed([f for f in runs(report_dir) if f.name < current.name]):
+    earlier = [f for f in runs(report_dir) if f.name < current.name]
+    for folder in reversed(earlier[-MAX_EARLIER_TRIED:]):  # a bounded cost, whatever the folder holds
         try:
             if _load_run(folder) is not None:
                 continue  # a `conformance load` run: no tests to compare with
