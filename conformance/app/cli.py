@@ -715,24 +715,33 @@ def _evidence_verify(args: argparse.Namespace) -> int:
 
 
 def _report_pdf(args: argparse.Namespace) -> int:
-    from conformance.results.certificate import HTML as CERTIFICATE
-    from conformance.results.pdf import PdfError, find_chromium, print_pdf
+    from conformance.results.pdf import PdfError, find_chromium, print_folder
 
-    page = args.folder / "report.html"
-    if not page.is_file():
-        raise UsageError(f"{args.folder}: no report.html (give a report folder)")
+    folder = args.folder
+    if folder.is_symlink() or not folder.is_dir() or not (folder / "results.json").is_file():
+        raise UsageError(f"{folder}: no results.json (give a report folder)")
     if find_chromium() is None:
         raise UsageError(
             "report pdf: Chromium is needed and was not found (install the Debian package chromium, "
             "or set CONFORMANCE_CHROMIUM to its path)"
         )
-    try:
-        for html in (page, args.folder / CERTIFICATE):
-            if html.is_file():
-                print(print_pdf(html, html.with_suffix(".pdf")))
-    except PdfError as exc:
+    try:  # the folder may come from anywhere: its pages are rendered again from its results.json
+        for pdf in print_folder(folder, _texts_of_installed()):
+            print(pdf)
+    except (PdfError, OSError) as exc:
         raise UsageError(f"report pdf: {exc}") from None
     return EXIT_OK
+
+
+def _texts_of_installed():
+    """The words (requirement texts, vector descriptions) of every installed profile, by title."""
+    from conformance.app.run import profile_texts
+    from conformance.harness import registry
+
+    try:
+        return profile_texts(tuple(registry.installed().values()))
+    except Exception:  # noqa: BLE001 - the report is still printed, without the spec texts
+        return None
 
 
 def _pki_generator(args: argparse.Namespace):

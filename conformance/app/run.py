@@ -42,7 +42,9 @@ from conformance import __version__
 from conformance.app import coverage, reference_process
 from conformance.app.progress import Progress
 from conformance.app.site_pki import SitePkiError, passphrase_from, signer_test_material
+from conformance.app.suite_ids import is_suite_test, suite_tests
 from conformance.core.profile import Profile, ReferenceSettings
+from conformance.core.terminal_text import printable
 from conformance.core.trust import Credential
 from conformance.core.verdicts import INCONCLUSIVE, NOT_APPLICABLE, PASS
 from conformance.harness import registry
@@ -51,7 +53,7 @@ from conformance.harness.config import Config, ConfigError, Tls, Windows
 from conformance.harness.control import TokenRefused, check_trigger_token
 from conformance.harness.plugin import Selection, SuiteRun
 from conformance.harness.session import Harness, TestRecord
-from conformance.results import certificate, history
+from conformance.results import certificate, history, safe_write
 from conformance.results.evidence import (
     SiteKeyError,
     load_site_signer,
@@ -178,6 +180,26 @@ def _knows(kind: str) -> Callable[[Profile, str], bool]:
     return knows
 
 
+def _rerun_tests(test_ids: tuple[str, ...], profiles: tuple[Profile, ...]) -> dict[Profile, tuple[str, ...]]:
+    """Each profile's tests out of ``--rerun-failed``'s IDs (read from a results.json that may come
+    from anywhere): only IDs of the installed suites' tests; the others are named on one line and
+    ignored, never imported (an ID may name any Python file: ``efdx//tmp/x.py::t``, ``efdx/../..``)."""
+    chosen: dict[Profile, tuple[str, ...]] = {}
+    ignored: list[str] = []
+    for profile in profiles:
+        known = suite_tests(profile.suite_package)
+        mine = [t.removeprefix(f"{profile.key}/") for t in test_ids if t.startswith(f"{profile.key}/")]
+        chosen[profile] = tuple(t for t in mine if is_suite_test(t, known))
+        ignored += [f"{profile.key}/{t}" for t in mine if not is_suite_test(t, known)]
+    if ignored:
+        shown = ", ".join(ignored[:5]) + (f" and {len(ignored) - 5} more" if len(ignored) > 5 else "")
+        print(
+            printable(f"--rerun-failed: ignored, not a test of the installed suites: {shown}"),
+            file=sys.stderr,
+        )
+    return chosen
+
+
 def shares(options: RunOptions) -> list[Share]:
     """What each profile of this run runs, in order; ConfigError (exit 4) for what names nothing."""
     claimed = options.claimed
@@ -209,10 +231,7 @@ def shares(options: RunOptions) -> list[Share]:
             f"--reference-fault {options.reference_fault}: no seeded fault of that name in "
             f"{', '.join(p.title for p in base)}; `conformance reference faults` lists them"
         )
-    rerun = {
-        p: tuple(t.removeprefix(f"{p.key}/") for t in options.rerun if t.startswith(f"{p.key}/"))
-        for p in base
-    }
+    rerun = _rerun_tests(options.rerun, base)
     selecting = bool(options.requirements or options.layers or options.purposes)
     found = []
     for profile in base:
@@ -560,15 +579,31 @@ def _run(options: RunOptions, plan: list[Share], progress: Progress) -> tuple[in
     result.extra["record"] = certification_record(
         options, options.config or config or _placeholder(plan[0].profile), tuple(s.profile for s in plan)
     )
-    previous = history.previous_run(options.report_dir, folder)
-    if previous is not None:
-        result.extra["since_previous"] = history.since_previous(previous, result.verdicts())
+    notes = _since_previous(options.report_dir, folder, result)
     if signer is None:  # interrupted before the first profile's harness started
         signer = plan[0].profile.load_pki().nsw(plan[0].profile.reference_party)
     write_reports(result, folder, site or signer, profile_texts(tuple(part.profile for part in parts)))
-    history.write_index(options.report_dir)
+    try:  # this run's report is written: now what reads the other folders, which never stops it
+        history.write_index(options.report_dir)
+    except Exception as exc:  # noqa: BLE001
+        notes.append(f"reports index not written: {type(exc).__name__}: {exc}")
+    for note in notes:
+        print(printable(note), file=sys.stderr)
     progress.summary(result, folder)
     return (0 if result.all_applicable_passed else 1), folder
+
+
+def _since_previous(report_dir: Path, folder: Path, result: RunSet) -> list[str]:
+    """Set ``since_previous`` from the latest readable earlier run of ``report_dir`` (other folders
+    are untrusted: read under caps, a corrupt one skipped); the notes of what was skipped. Nothing
+    found there can keep this run's report from being written."""
+    try:
+        since, notes = history.since_latest_readable(report_dir, folder, result.verdicts())
+    except Exception as exc:  # noqa: BLE001 - the run's own report is written whatever the others hold
+        return [f"since the previous run: not compared ({type(exc).__name__})"]
+    if since is not None:
+        result.extra["since_previous"] = since
+    return notes
 
 
 def not_passed(part: RunResult) -> int:
@@ -700,13 +735,26 @@ def profile_text(profile: Profile) -> ProfileText:
     )
 
 
+REPORT_FILES = (
+    "results.json",
+    "junit.xml",
+    "ctrf.json",
+    "report.html",
+    "evidence.zip",
+    "certificate.html",
+    "certificate.pdf",
+    "report.pdf",
+)
+
+
 def write_reports(
     result: RunResult | RunSet, folder: Path, signer: Credential, text: ProfileText | None = None
 ) -> list[Path]:
     """results.json, junit.xml, ctrf.json, report.html, evidence.zip signed by ``signer``, and for a
     certifying conformant run the certificate; returns the certificate files written."""
     result = RunSet.of(result)
-    folder.mkdir(parents=True, exist_ok=True)
+    safe_write.real_folder(folder)  # a run folder that is a link is refused: nothing written through it
+    safe_write.unlink_links(folder, REPORT_FILES)  # a link planted at a report's name is not followed
     # Whether the signer may certify is the app's to find (every installed pack declares its TEST
     # ONLY material); the results are told, as data.
     material = signer_test_material(signer, (part.profile for part in result.parts))

@@ -12,9 +12,10 @@ EFDX 1.0 then: ``load`` qualifies them, so that an old run compares with a new o
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from conformance.results import safe_read
 
 FAILING = frozenset({"fail", "error", "not-conformant"})
 ABSENT = "absent"
@@ -74,16 +75,62 @@ class RunDiff:
         return out
 
 
-def load(path: Path) -> dict:
-    """A run's results.json, given it or its report folder."""
-    file = path / "results.json" if path.is_dir() else path
+def read_run(path: Path) -> dict:
+    """A run's results.json as written (IDs not qualified), given it or its report folder; read as
+    untrusted input (it may come from anywhere): under a size and nesting cap, never through a link,
+    and of the shape every reader relies on, else DiffInputError (one line)."""
+    file = path / "results.json" if path.is_dir() and not path.is_symlink() else path
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise DiffInputError(f"{file}: not a run's results.json ({type(exc).__name__}: {exc})") from None
-    if not isinstance(data, dict) or not isinstance(data.get("tests"), list):
-        raise DiffInputError(f"{file}: not a run's results.json (no tests)")
-    return qualified(data)
+        data = safe_read.load_json(file)
+    except safe_read.UnsafeInput as exc:
+        raise DiffInputError(f"not a run's results.json: {exc}") from None
+    problem = shape_problem(data)
+    if problem:
+        raise DiffInputError(f"{file}: not a run's results.json ({problem})")
+    assert isinstance(data, dict)
+    return data
+
+
+def _rows_problem(data: dict, kind: str, required: tuple[str, ...]) -> str | None:
+    rows = data.get(kind, [])
+    if not isinstance(rows, list):
+        return f"{kind} is not a list"
+    for n, row in enumerate(rows):
+        if not isinstance(row, dict):
+            return f"{kind}[{n}] is not an object"
+        for key in required:
+            if not isinstance(row.get(key), str):
+                return f"{kind}[{n}].{key} is not a string"
+    return None
+
+
+def shape_problem(data: object) -> str | None:
+    """What makes ``data`` not a run's results.json as the readers of one need it (None: nothing)."""
+    if not isinstance(data, dict):
+        return "not an object"
+    if not isinstance(data.get("tests"), list):
+        return "no tests"
+    for key in ("verdict", "profile", "started", "finished"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            return f"{key} is not a string"
+    for key in ("sut", "ics"):
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            return f"{key} is not an object"
+    if "profiles" in data:
+        problem = _rows_problem(data, "profiles", ("title",))
+        if problem:
+            return problem
+        for n, row in enumerate(data["profiles"]):
+            if row.get("verdict") is not None and not isinstance(row["verdict"], str):
+                return f"profiles[{n}].verdict is not a string"
+    return _rows_problem(data, "tests", ("id", "verdict")) or _rows_problem(
+        data, "requirements", ("id", "verdict")
+    )
+
+
+def load(path: Path) -> dict:
+    """A run's results.json, given it or its report folder, with qualified IDs."""
+    return qualified(read_run(path))
 
 
 def qualified(data: dict) -> dict:

@@ -7,24 +7,40 @@ verdict, newest first, and is rewritten after each run (self-contained, no scrip
 
 from __future__ import annotations
 
-import json
 from importlib import resources
 from pathlib import Path
 
 import jinja2
 
-from conformance.results import diff
+from conformance.results import bidi, diff, safe_read, safe_write
 
 _environment = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(resources.files("conformance.results") / "templates")),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
+    finalize=bidi.finalize,  # candidate text never reorders the harness's own (results/bidi.py)
 )
+
+
+MAX_EARLIER_TRIED = 20  # earlier runs read to find one to compare with, newest first
+
+
+def _is_run_folder(folder: Path) -> bool:
+    """A real folder (not a link to one elsewhere) with a results.json that is not a link either."""
+    return (
+        not folder.is_symlink()
+        and folder.is_dir()
+        and (folder / "results.json").is_file()
+        and not (folder / "results.json").is_symlink()
+    )
 
 
 def runs(report_dir: Path) -> list[Path]:
     """The run folders of ``report_dir`` that hold a results.json, oldest first."""
-    return sorted(folder for folder in report_dir.iterdir() if (folder / "results.json").is_file())
+    try:
+        return sorted(folder for folder in report_dir.iterdir() if _is_run_folder(folder))
+    except OSError:
+        return []
 
 
 def previous_run(report_dir: Path, current: Path) -> Path | None:
@@ -35,9 +51,13 @@ def previous_run(report_dir: Path, current: Path) -> Path | None:
 def since_previous(previous: Path, data: dict) -> dict | None:
     """What changed since ``previous`` (None when it cannot be read)."""
     try:
-        changes = diff.compare(diff.load(previous), data)
+        return _since(previous, diff.load(previous), data)
     except diff.DiffInputError:
         return None
+
+
+def _since(previous: Path, old: dict, data: dict) -> dict:
+    changes = diff.compare(old, data)
     return {
         "run": previous.name,
         "verdict": changes.old_verdict,
@@ -49,39 +69,81 @@ def since_previous(previous: Path, data: dict) -> dict | None:
     }
 
 
+def since_latest_readable(report_dir: Path, current: Path, data: dict) -> tuple[dict | None, list[str]]:
+    """What changed since the latest earlier run of ``report_dir`` that can be read, and a note for
+    each later one skipped because its results.json cannot be (corrupt, huge, too deep, not UTF-8,
+    of another shape: another run's folder never stops this one)."""
+    notes: list[str] = []
+    earlier = [f for f in runs(report_dir) if f.name < current.name]
+    for folder in reversed(earlier[-MAX_EARLIER_TRIED:]):  # a bounded cost, whatever the folder holds
+        try:
+            if _load_run(folder) is not None:
+                continue  # a `conformance load` run: no tests to compare with
+            return _since(folder, diff.load(folder), data), notes
+        except diff.DiffInputError as exc:
+            notes.append(f"previous run {folder.name} skipped: {exc}")
+        except Exception as exc:  # noqa: BLE001 - whatever another folder holds, this run's report is written
+            notes.append(f"previous run {folder.name} skipped: {type(exc).__name__}")
+    return None, notes
+
+
+def _load_run(folder: Path) -> dict | None:
+    """The results.json of a `conformance load` run (``kind`` load, a ``load`` block), read under
+    the same caps; None for any other."""
+    try:
+        data = safe_read.load_json(folder / "results.json")
+    except safe_read.UnsafeInput as exc:
+        raise diff.DiffInputError(f"not a run's results.json: {exc}") from None
+    if not isinstance(data, dict) or data.get("kind") != "load" or not isinstance(data.get("load"), dict):
+        return None
+    for key in ("verdict", "profile", "started"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise diff.DiffInputError(f"{folder / 'results.json'}: not a load run's results.json ({key})")
+    if data.get("sut") is not None and not isinstance(data["sut"], dict):
+        raise diff.DiffInputError(f"{folder / 'results.json'}: not a load run's results.json (sut)")
+    return {**data, "tests": []}
+
+
+def _row(folder: Path) -> dict:
+    data = _load_run(folder) or diff.read_run(folder)
+    counts: dict[str, int] = {}
+    for test in data.get("tests", []):
+        counts[test["verdict"]] = counts.get(test["verdict"], 0) + 1
+    sut = data.get("sut") or {}
+    profiles = diff.qualified(data).get("profiles") or []
+    return {
+        "folder": folder.name,
+        "profile": str(data.get("profile") or "EFDX 1.0"),
+        "profiles": [
+            {
+                "title": str(row.get("title", "?")),
+                "verdict": str(row.get("verdict", "?")),
+                "run": row.get("run", True),
+            }
+            for row in profiles
+            if isinstance(row, dict)
+        ],
+        "started": str(data.get("started", "")),
+        "verdict": str(data.get("verdict", "?")),
+        "candidate": f"{sut.get('party', '?')} {sut.get('url', '')}",
+        "fault": str(sut.get("fault") or ""),
+        "partial": bool(data.get("partial")),
+        "counts": counts,
+    }
+
+
 def write_index(report_dir: Path) -> Path:
-    rows = []
+    """``report_dir/index.html``: every run, newest first; a folder whose results.json cannot be
+    read is listed as skipped, with why. Written without following a link (a temporary file renamed
+    over it)."""
+    rows, skipped = [], []
     for folder in reversed(runs(report_dir)):
         try:
-            data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        counts: dict[str, int] = {}
-        for test in data.get("tests", []):
-            counts[test.get("verdict", "?")] = counts.get(test.get("verdict", "?"), 0) + 1
-        sut = data.get("sut") or {}
-        profiles = diff.qualified(data).get("profiles") or []
-        rows.append(
-            {
-                "folder": folder.name,
-                "profile": str(data.get("profile") or "EFDX 1.0"),
-                "profiles": [
-                    {
-                        "title": row.get("title", "?"),
-                        "verdict": row.get("verdict", "?"),
-                        "run": row.get("run", True),
-                    }
-                    for row in profiles
-                    if isinstance(row, dict)
-                ],
-                "started": data.get("started", ""),
-                "verdict": data.get("verdict", "?"),
-                "candidate": f"{sut.get('party', '?')} {sut.get('url', '')}",
-                "fault": sut.get("fault") or "",
-                "partial": bool(data.get("partial")),
-                "counts": counts,
-            }
-        )
+            rows.append(_row(folder))
+        except diff.DiffInputError as exc:
+            skipped.append({"folder": folder.name, "reason": str(exc)})
+        except Exception as exc:  # noqa: BLE001 - one bad folder never stops the index
+            skipped.append({"folder": folder.name, "reason": type(exc).__name__})
     path = report_dir / "index.html"
-    path.write_text(_environment.get_template("index.html.j2").render(rows=rows), encoding="utf-8")
+    safe_write.write_text(path, _environment.get_template("index.html.j2").render(rows=rows, skipped=skipped))
     return path

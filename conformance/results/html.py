@@ -15,12 +15,14 @@ from pathlib import Path
 
 import jinja2
 
+from conformance.results import bidi, safe_write
 from conformance.results.view import ProfileText, anchor, report_view
 
 _environment = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(resources.files("conformance.results") / "templates")),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
+    finalize=bidi.finalize,  # candidate text never reorders the harness's own (results/bidi.py)
 )
 
 
@@ -33,6 +35,7 @@ def brief(text: str, limit: int = 160) -> str:
 
 
 _environment.filters["brief"] = brief
+_environment.filters["plain"] = bidi.isolate_plain  # in a <title>, which holds no element
 _environment.filters["anchor"] = lambda name, kind: anchor(kind, name)  # {{ rid | anchor("req") }}
 
 
@@ -67,8 +70,12 @@ def _load_section(load: dict | None) -> str:
         return ""
 
 
-def write_html(data: dict, counts: dict[str, int], path: Path, text: ProfileText | None = None) -> None:
-    style, script = _asset("report.css.j2"), _asset("report.js.j2")
+def write_html(
+    data: dict, counts: dict[str, int], path: Path, text: ProfileText | None = None, *, scripted: bool = True
+) -> None:
+    """report.html; ``scripted=False`` (a page to print) has no script and a policy that runs none."""
+    style = _asset("report.css.j2")
+    script = _asset("report.js.j2") if scripted else None
     view = report_view(data, counts, text or ProfileText())
     page = _environment.get_template("report.html.j2").render(
         **view,
@@ -77,7 +84,7 @@ def write_html(data: dict, counts: dict[str, int], path: Path, text: ProfileText
         csp=policy(style, script),
         load_html=_load_section(data.get("load")),
     )
-    path.write_text(page, encoding="utf-8")
+    safe_write.write_text(path, page)
 
 
 def write_certificate(data: dict, bundle_sha256: str, path: Path) -> None:
@@ -87,4 +94,4 @@ def write_certificate(data: dict, bundle_sha256: str, path: Path) -> None:
     page = _environment.get_template("certificate.html.j2").render(
         data=data, bundle_sha256=bundle_sha256, style=style, csp=policy(style)
     )
-    path.write_text(page, encoding="utf-8")
+    safe_write.write_text(path, page)

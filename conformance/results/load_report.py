@@ -13,12 +13,15 @@ from importlib import resources
 import jinja2
 from markupsafe import Markup
 
+from conformance.results import bidi
+
 WIDTH, HEIGHT, PAD = 640, 180, 40
 
 _environment = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(resources.files("conformance.results") / "templates")),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
+    finalize=bidi.finalize,  # candidate text never reorders the harness's own (results/bidi.py)
 )
 
 
@@ -111,15 +114,25 @@ def section(load: dict) -> Markup:
 
 
 def page(results: dict) -> str:
-    """A self-contained report.html for a `conformance load` run."""
-    sut = results.get("sut", {})
+    """A self-contained report.html for a `conformance load` run, under report.html's
+    Content-Security-Policy (its one inline style by hash; no script, nothing fetched); whatever the
+    candidate or a results.json from elsewhere put in it is escaped and bidi-isolated."""
+    from conformance.results.html import policy
+
+    sut = results.get("sut") or {}
     title = f"{results.get('profile', 'EFDX 1.0')} capacity: {results['verdict']}"
+
+    def text(value: object) -> Markup:
+        return Markup.escape(bidi.isolate(str(value)))
+
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{Markup.escape(title)}</title><style>{_STYLE}</style></head><body>"
-        f"<h1>{Markup.escape(title)}</h1><p>candidate {Markup.escape(sut.get('party', ''))} at "
-        f"<code>{Markup.escape(sut.get('url', ''))}</code>; {Markup.escape(results['started'])} to "
-        f"{Markup.escape(results['finished'])}; harness {Markup.escape(results['harness_version'])}</p>"
+        f'<meta http-equiv="Content-Security-Policy" content="{Markup.escape(policy(_STYLE))}">'
+        '<meta name="referrer" content="no-referrer">'
+        f"<title>{bidi.isolate_plain(title)}</title><style>{_STYLE}</style></head><body>"
+        f"<h1>{text(title)}</h1><p>candidate {text(sut.get('party', ''))} at "
+        f"<code>{text(sut.get('url', ''))}</code>; {text(results['started'])} to "
+        f"{text(results['finished'])}; harness {text(results['harness_version'])}</p>"
         f"{section(results['load'])}</body></html>\n"
     )
 

@@ -17,6 +17,7 @@ here by the profile key in the run's spec (conformance.harness.registry).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import math
@@ -34,6 +35,7 @@ from locust import FastHttpUser, LoadTestShape, events, task
 from locust.env import Environment
 
 from conformance.app.load.adapter import LoadAdapter, Traffic
+from conformance.core.client import DEFAULT_MAX_ANSWER
 from conformance.harness import registry
 
 log = logging.getLogger("conformance.load")
@@ -94,6 +96,9 @@ class Partner(FastHttpUser):
         if SPEC.get("tls"):
             type(self).ssl_context_factory = staticmethod(_ssl_context)
         super().__init__(environment)
+        # Every status is an answer to judge: otherwise the agent releases a 4xx's connection before
+        # its body is read (the body is streamed, under the suite's cap, below).
+        self.client.client.valid_response_codes = frozenset(range(100, 600))
         shared = _Shared.get()
         _state["users"] += 1
         self.partner = shared.partner(
@@ -104,6 +109,9 @@ class Partner(FastHttpUser):
         """Start at a random phase of the period, so that the users do not send in bursts."""
         gevent.sleep(self.partner.rng.uniform(0, max(1, SPEC["users"]) / SPEC["rate"]))
 
+    def _post(self, planned) -> _Answer:
+        return _post(self, planned)
+
     @task
     def send(self) -> None:
         planned = self.partner.next(time.time())
@@ -112,36 +120,93 @@ class Partner(FastHttpUser):
         record = {"k": planned.kind, "id": planned.message_id, "t": started, "w": _state["worker"]}
         if not planned.receipt:
             record["nr"] = 1  # no Receipt due: its latency is not the receipt latency
-        with self.client.post(
-            SPEC["path"],
-            data=planned.body,
-            headers={"Content-Type": "application/xml"},
-            name=planned.kind,
-            catch_response=True,
-        ) as response:
-            record["l"] = latency = time.time() - started
-            if not response.status_code:  # no answer at all: the transport's exception says why
-                error = response.__dict__.get("error")
-                record["e"] = _error_kind(error)
-                record["x"] = f"{type(error).__name__}: {error}"[:300]
-                response.failure(record["e"])
-            else:
-                violation = shared.judge(
-                    planned,
-                    response.status_code,
-                    response.headers.get("Content-Type", ""),
-                    response.content or b"",
-                )
-                if violation is None:
-                    response.success()
-                else:
-                    record["v"], record["x"] = violation.requirement, f"{planned.kind}: {violation}"[:500]
-                    response.failure(violation.requirement)
+        answer = self._post(planned)
+        record["l"] = latency = time.time() - started
+        if answer.error_kind:  # no answer at all, or none within the request timeout: why
+            record["e"], record["x"] = answer.error_kind, answer.error[:300]
+        elif answer.too_large:  # judged as the suite judges it: no usable answer in time (T-01)
+            record["v"], record["x"] = "T-01", f"{planned.kind}: {answer.error}"[:500]
+        else:
+            violation = shared.judge(planned, answer.status, answer.content_type, answer.body)
+            if violation is not None:
+                record["v"], record["x"] = violation.requirement, f"{planned.kind}: {violation}"[:500]
         if planned.status and "e" not in record and "v" not in record:
             record["st"], record["cv"] = planned.status, planned.conversation
         self.partner.answered(planned, "e" not in record and "v" not in record, started + latency)
         _state["records"].append(record)
         _state["made"] += 1
+
+
+class _Answer:
+    """A synchronous answer read under the suite's caps, or why there is none."""
+
+    def __init__(self, status=0, content_type="", body=b"", error="", error_kind="", too_large=False):
+        self.status, self.content_type, self.body = status, content_type, body
+        self.error, self.error_kind, self.too_large = error, error_kind, too_large
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _read_capped(response, cap: int) -> bytes:
+    """The body, at most ``cap`` bytes (the functional suite's answer cap, core/client.py)."""
+    chunks, size = [], 0
+    for chunk in response.iter_content(8 * 1024, decode_content=False):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > cap:
+            raise _TooLarge
+    return b"".join(chunks)
+
+
+def _post(user: Partner, planned) -> _Answer:
+    """POST ``planned`` and read its answer, the whole of it (connecting, headers and body) within
+    the request timeout (T-01) and at most the suite's answer cap: a candidate that trickles its
+    answer, or answers without end, costs a user one timeout, never the run."""
+    timeout_s, cap = SPEC["request_timeout_s"], SPEC.get("max_answer", DEFAULT_MAX_ANSWER)
+    deadline = gevent.Timeout(timeout_s)
+    begun = time.monotonic()
+    deadline.start()
+    aborted = False
+    try:
+        with user.client.post(
+            SPEC["path"],
+            data=planned.body,
+            headers={"Content-Type": "application/xml", "Accept-Encoding": "identity"},
+            name=planned.kind,
+            catch_response=True,
+            stream=True,
+            allow_redirects=False,  # a redirect is an answer to judge, never followed
+        ) as response:
+            if not response.status_code:  # no answer at all: the transport's exception says why
+                error = response.__dict__.get("error")
+                if time.monotonic() - begun >= timeout_s:  # the deadline, caught inside the transport
+                    aborted = True
+                    response.failure("timeout")
+                    return _Answer(
+                        error=f"no complete answer within {timeout_s:g} s (T-01)", error_kind="timeout"
+                    )
+                response.failure(_error_kind(error))
+                return _Answer(error=f"{type(error).__name__}: {error}", error_kind=_error_kind(error))
+            try:
+                body = _read_capped(response, cap)
+            except _TooLarge:
+                aborted = True
+                response.failure("T-01")
+                return _Answer(error=f"answer larger than {cap} bytes: not read further", too_large=True)
+            response.success()
+            return _Answer(response.status_code, response.headers.get("Content-Type", "") or "", body)
+    except gevent.Timeout as fired:
+        if fired is not deadline:
+            raise
+        aborted = True
+        return _Answer(error=f"no complete answer within {timeout_s:g} s (T-01)", error_kind="timeout")
+    finally:
+        deadline.close()
+        if aborted:  # the connection may still hold the rest of that answer: never reuse it
+            with contextlib.suppress(Exception):
+                user.client.client.clientpool.close()
 
 
 def _error_kind(error) -> str:
@@ -182,8 +247,16 @@ def _flush(send) -> None:
         send({"r": batch})
 
 
+def _stop_timeout() -> float:
+    """How long stopping waits for the users' requests under way: each ends within the request
+    timeout (its answer read whole or given up), so that every message sent is counted."""
+    return max(60.0, float(SPEC.get("request_timeout_s", 0)) + 10.0)
+
+
 def _environment(runner_kind: str) -> Environment:
-    environment = Environment(user_classes=[Partner], shape_class=Shape(), events=events, stop_timeout=60.0)
+    environment = Environment(
+        user_classes=[Partner], shape_class=Shape(), events=events, stop_timeout=_stop_timeout()
+    )
     return environment
 
 
@@ -260,6 +333,7 @@ def run_worker(master: str) -> int:
 
     def on_spec(environment, msg, **_) -> None:
         SPEC.update(msg.data)
+        environment.stop_timeout = _stop_timeout()
         _state["worker_index"] = runner.worker_index if runner.worker_index >= 0 else runner.client_id[-6:]
         _Shared.get()  # built before the master starts the clock
         _spec_ready.set()

@@ -30,9 +30,11 @@ from conformance.app.load import verdict
 from conformance.app.load.adapter import LoadAdapter
 from conformance.app.load.inbox import REMEMBERED, BoundedLog, GatewayFaults
 from conformance.app.load.ledger import Ledger
+from conformance.core.client import DEFAULT_MAX_ANSWER
 from conformance.core.profile import Profile
 from conformance.harness import registry
 from conformance.harness.config import Capacity, Config, ConfigError, Tls
+from conformance.results import safe_write
 
 CHILD = [sys.executable, "-m", "conformance.app.load.child"]
 REFERENCE_STATUS_WINDOW_S = 10.0  # the reference sends at once; a status later than this is lost
@@ -180,6 +182,7 @@ def _spec(
         "weights": adapter.weights_for(claims, options.weights),
         "settle_s": max(1.0, target.capacity.status_p95_s * 2 if target.capacity else 1.0),
         "request_timeout_s": config.windows.request_timeout_s,
+        "max_answer": DEFAULT_MAX_ANSWER,  # the functional suite's answer cap (core/client.py)
         "run": run_name(),
         "pki_dir": str(pki.directory),
         "tls": None,
@@ -280,8 +283,8 @@ def run_load(options: LoadOptions) -> tuple[int, Path | None]:
     pki = profile.load_pki()
     started_at = datetime.now(UTC)
     folder = options.report_dir / (started_at.strftime("%Y%m%dT%H%M%SZ") + "-load")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
+    try:  # a folder of its own: one that is a link is refused, nothing is written through it
+        safe_write.real_folder(folder)
     except OSError as exc:
         raise LoadError(
             f"--report-dir: cannot write to {options.report_dir}: {exc.strerror or exc}"
@@ -468,8 +471,9 @@ def _harness_resources(inbox) -> dict:
 def write_results(folder: Path, results: dict) -> None:
     from conformance.results import load_report
 
-    (folder / "results.json").write_text(json.dumps(results, indent=2))
-    (folder / "report.html").write_text(load_report.page(results))
+    safe_write.real_folder(folder)
+    safe_write.write_text(folder / "results.json", json.dumps(results, indent=2))
+    safe_write.write_text(folder / "report.html", load_report.page(results))
 
 
 class Progress:
@@ -519,7 +523,7 @@ def _summary(out, results: dict, folder: Path) -> None:
     load = results["load"]
     print(f"{results['profile']} capacity: {load['verdict']}", file=out)
     for check in load["checks"]:
-        mark = "held" if check["held"] else "NOT held"
+        mark = "held" if check["held"] else ("inconclusive" if check.get("inconclusive") else "NOT held")
         print(
             f"  {check['requirement']}  {mark}: expected {check['expected']}; observed {check['observed']}",
             file=out,

@@ -20,6 +20,7 @@ class Check:
     held: bool
     expected: str
     observed: str
+    inconclusive: bool = False  # nothing to judge it by (no sample): neither held nor a fail
 
     def as_json(self) -> dict:
         return vars(self) | {}
@@ -49,69 +50,83 @@ def judge(
     """``held`` | ``not-held`` | ``inconclusive``, the checks, and notes. ``rate`` is the rate the
     run was planned at (the claim's, or a rehearsal's --rate), ``offered`` what the harness sent."""
     counts = figures["counts"]
+    sent = counts.get("sent", 0)
     wrong, errors = counts.get("wrong", 0), counts.get("errors", 0)
     lost, duplicates = counts.get("lost", 0), counts.get("duplicate_statuses", 0)
     unexpected = counts.get("unexpected", 0)
-    receipt_p95 = (figures["receipt_latency"]["p95_ms"] or 0.0) / 1000
-    lag_p95 = (figures["status_lag"]["p95_ms"] or 0.0) / 1000
     checks = [
         Check(
             "P-01",
-            wrong == 0 and errors == 0,
+            wrong == 0 and errors == 0 and sent > 0,
             "every answer as sections 5 and 7 demand",
             f"{wrong} wrong answers {dict(figures['wrong_answers'])}, "
-            f"{errors} errors {dict(figures['errors'])}",
+            f"{errors} errors {dict(figures['errors'])} of {sent} messages offered",
+            inconclusive=sent == 0,
         ),
         Check(
             "P-03",
-            lost == 0 and duplicates == 0 and unexpected == 0,
+            lost == 0 and duplicates == 0 and unexpected == 0 and sent > 0,
             "exactly one status for every CO taken (A-01), none unexpected",
             f"{lost} lost, {duplicates} sent twice, {unexpected} unexpected",
+            inconclusive=sent == 0,
         ),
     ]
     notes: list[str] = []
     if capacity is None:
-        return (
-            ("held" if all(c.held for c in checks) else "not-held"),
-            checks,
-            ["no capacity is claimed: the figures are reported, rate and latency bounds are not judged"],
-        )
-    checks[:0] = [
-        Check(
-            "P-01",
-            achieved >= RATE_TOLERANCE * rate,
-            f"{rate:g} messages/s answered",
-            f"{achieved:.1f}/s answered of {offered:.1f}/s offered",
-        )
-    ]
-    checks += [
-        Check(
-            "P-02",
-            receipt_p95 <= capacity.receipt_p95_s,
-            f"p95 request to Receipt <= {capacity.receipt_p95_s * 1000:g} ms",
-            f"{receipt_p95 * 1000:.1f} ms",
-        ),
-        Check(
-            "P-02",
-            lag_p95 <= capacity.status_p95_s,
-            f"p95 Receipt to status <= {capacity.status_p95_s * 1000:g} ms",
-            f"{lag_p95 * 1000:.1f} ms",
-        ),
-    ]
-    if rate < capacity.rate_per_s:
-        notes.append(f"ran at {rate:g}/s of the declared {capacity.rate_per_s:g}/s: a rehearsal of the claim")
-    if duration_s < capacity.duration_s:
         notes.append(
-            f"ran {duration_s:g} s of the declared {capacity.duration_s:g} s: a rehearsal of the claim"
+            "no capacity is claimed: the figures are reported, rate and latency bounds are not judged"
         )
-    if all(check.held for check in checks):
-        return "held", checks, notes
-    short_offer = offered < RATE_TOLERANCE * rate
-    only_rate = all(check.held for check in checks[1:])
-    if short_offer and only_rate:
+    else:
+        checks[:0] = [
+            Check(
+                "P-01",
+                achieved >= RATE_TOLERANCE * rate,
+                f"{rate:g} messages/s answered",
+                f"{achieved:.1f}/s answered of {offered:.1f}/s offered",
+            )
+        ]
+        checks += [
+            _p02(figures["receipt_latency"], capacity.receipt_p95_s, "request to Receipt"),
+            _p02(figures["status_lag"], capacity.status_p95_s, "Receipt to status"),
+        ]
+        if rate < capacity.rate_per_s:
+            notes.append(
+                f"ran at {rate:g}/s of the declared {capacity.rate_per_s:g}/s: a rehearsal of the claim"
+            )
+        if duration_s < capacity.duration_s:
+            notes.append(
+                f"ran {duration_s:g} s of the declared {capacity.duration_s:g} s: a rehearsal of the claim"
+            )
+    if sent == 0:
         notes.append(
-            f"the harness offered {offered:.1f}/s of the planned {rate:g}/s while the "
-            "candidate answered within its bounds: the harness was the limit (add --workers or machines)"
+            "the harness offered no message (none was sent and then answered, refused or timed out): "
+            "nothing was measured, so nothing is held"
         )
         return "inconclusive", checks, notes
-    return "not-held", checks, notes
+    failed = [check for check in checks if not check.held and not check.inconclusive]
+    if offered < RATE_TOLERANCE * rate:
+        rate_only = all(check.expected.endswith("messages/s answered") for check in failed)
+        notes.append(
+            f"the harness offered {offered:.1f}/s of the planned {rate:g}/s"
+            + (
+                ": the harness was the limit (add --workers or machines), which is no fail of the candidate"
+                if rate_only
+                else ""
+            )
+        )
+        if rate_only:
+            return "inconclusive", checks, notes
+    if failed:
+        return "not-held", checks, notes
+    if any(check.inconclusive for check in checks):
+        return "inconclusive", checks, notes
+    return "held", checks, notes
+
+
+def _p02(histogram: dict, bound_s: float, what: str) -> Check:
+    """P-02 for one p95: inconclusive with no sample (a p95 of nothing is not 0 ms)."""
+    expected = f"p95 {what} <= {bound_s * 1000:g} ms"
+    p95_ms = histogram.get("p95_ms")
+    if not histogram.get("count") or p95_ms is None:
+        return Check("P-02", False, expected, "no sample measured", inconclusive=True)
+    return Check("P-02", p95_ms / 1000 <= bound_s, expected, f"{p95_ms:.1f} ms")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from conformance.core.client import DEFAULT_MAX_ANSWER as MAX_ANSWER
 from conformance.core.trust import TrustStore
 from conformance.core.violations import Violation
 from conformance.profiles.efdx import signals, steps
@@ -49,7 +50,15 @@ def judge(
     at: datetime,
     dialect: Dialect = EFDX,
 ) -> Violation | None:
-    """None when the answer is what the spec demands; otherwise the Violation, naming its requirement."""
+    """None when the answer is what the spec demands; otherwise the Violation, naming its requirement.
+    An answer above the functional suite's cap (core/client.py) is not parsed: T-01, as the suite
+    judges an answer it stops reading."""
+    if len(answer.response_body) > MAX_ANSWER:
+        return Violation(
+            "T-01",
+            f"an answer of at most {MAX_ANSWER} bytes",
+            f"answer larger than {MAX_ANSWER} bytes: not read further",
+        )
     try:
         if expected.code is None:
             _receipt(expected, answer, sender, candidate, trust, at, dialect)
