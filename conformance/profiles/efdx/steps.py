@@ -217,19 +217,68 @@ def _about(harness: Harness, sent: Sent, action: str):
     return matches
 
 
-def wait_for_answer(harness: Harness, sent: Sent, action: str, window: float, requirement_id: str) -> Arrival:
-    """The candidate's asynchronous answer (a StatusNotification, a VerificationResponse) to ``sent``."""
+def wait_for_answer(
+    harness: Harness, sent: Sent, action: str, window: float, requirement_id: str, also: tuple[str, ...] = ()
+) -> Arrival:
+    """The candidate's asynchronous answer (a StatusNotification, a VerificationResponse) to ``sent``.
+
+    None in the window fails ``requirement_id`` (and ``also``); but one that came in the conversation
+    naming another of the harness's messages as RefToMessageId (the IssueCO instead of the CancelCO
+    it answers) fails A-02 first: the answer came, about the wrong message."""
     arrival = harness.inbox.wait_for(_about(harness, sent, action), window)
     if arrival is None:
+        misdirected = harness.inbox.matching(_misdirected(harness, sent, action))
+        if misdirected:
+            ref = misdirected[0].header.ref_to_message_id
+            raise Violation(
+                "A-02",
+                f"RefToMessageId {sent.message_id} on the {action} answering it",
+                f"a {action} in its conversation with RefToMessageId {ref} (another message)",
+                also=tuple(r for r in (requirement_id, *also) if r != "A-02"),
+            )
         unreadable = harness.inbox.matching(
             lambda a: a.header is None and a.received_at >= sent.exchange.started
         )
         extra = f"; {len(unreadable)} unreadable message(s) arrived meanwhile" if unreadable else ""
         raise Violation(
-            requirement_id, f"a {action} for {sent.message_id} within {window:g} s", f"none arrived{extra}"
+            requirement_id,
+            f"a {action} for {sent.message_id} within {window:g} s",
+            f"none arrived{extra}",
+            also=also,
         )
     harness.note_arrival(arrival)
     return arrival
+
+
+def _misdirected(harness: Harness, sent: Sent, action: str):
+    """An answer in ``sent``'s conversation, after it, that names another message the harness sent
+    and that no test has taken as its own answer."""
+    taken = {id(arrival) for record in harness.records for arrival in record.arrivals}
+
+    def matches(arrival: Arrival) -> bool:
+        header = arrival.header
+        return (
+            header is not None
+            and header.action == action
+            and header.conversation_id == sent.conversation_id
+            and arrival.received_at >= sent.exchange.started
+            and header.ref_to_message_id != sent.message_id
+            and header.ref_to_message_id in harness.sent_message_ids
+            and id(arrival) not in taken
+        )
+
+    return matches
+
+
+# What a status about each action answers to: A-01 for every IssueCO or ReplaceCO taken, and the
+# lifecycle requirement of a replacement (A-04) or a cancellation (A-03, whose status A-01 does not
+# count: section 7).
+STATUS_DUE = {"IssueCO": ("A-01",), "ReplaceCO": ("A-04", "A-01"), "CancelCO": ("A-03",)}
+
+
+def status_blame(sent: Sent, judges: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The requirements a missing or wrong status about ``sent`` breaks, the test's ``judges`` first."""
+    return tuple(dict.fromkeys((*judges, *STATUS_DUE.get(sent.action or "", ("A-01",)))))
 
 
 def check_status(
@@ -238,7 +287,8 @@ def check_status(
     """A-02, M-22 and A-01: the status is valid, signed, refers to the CO message, says the right thing.
 
     A wrong verdict is blamed on the business rule whose Reason is missing (or wrongly present), and
-    on ``judges`` (e.g. A-03 for a cancellation) and A-01 as well.
+    on ``judges`` (e.g. A-03 for a cancellation) and what a status about that action answers to
+    (``status_blame``: A-01 for an IssueCO or ReplaceCO, never for a cancellation).
     """
     if arrival.judgement.violation is not None:
         raise Violation(
@@ -263,8 +313,10 @@ def check_status(
     ]
     if observed_status == status and sorted(set(observed_reasons)) == sorted(reasons):
         return
-    wrong_rules = sorted(set(reasons) ^ set(observed_reasons))
-    blamed = (*wrong_rules, *judges, "A-01")
+    # a Reason the profile has no rule for is no requirement of it: the status itself is wrong (A-01)
+    known = {requirement.id for requirement in dialect.catalogue.requirements()}
+    wrong_rules = sorted(rule for rule in set(reasons) ^ set(observed_reasons) if rule in known)
+    blamed = (*wrong_rules, *status_blame(sent, judges))
     expected = f"Status {status}" + (f" with Reasons {', '.join(reasons)}" if reasons else "")
     shown = f"Status {observed_status}" + (
         f" with Reasons {', '.join(observed_reasons)}" if observed_reasons else ""
@@ -275,7 +327,9 @@ def check_status(
 def expect_status(
     harness: Harness, sent: Sent, status: str, reasons: list[str] = (), judges: tuple[str, ...] = ()
 ) -> Arrival:
-    arrival = wait_for_answer(harness, sent, "StatusNotification", harness.config.windows.status_s, "A-01")
+    due = status_blame(sent, judges)
+    window = harness.config.windows.status_s
+    arrival = wait_for_answer(harness, sent, "StatusNotification", window, due[0], due[1:])
     check_status(arrival, sent, status, list(reasons), judges)
     record = harness.current
     if record is not None and "A-01" in record.requirements and status in A01_STATUSES:

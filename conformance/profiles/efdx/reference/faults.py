@@ -250,11 +250,19 @@ FAULTS: tuple[Fault, ...] = (
         "sends a second, different StatusNotification for every CO message",
     ),
     _fault("first-reason-only", "A-01/all-reasons", "gives only the first failed BR code as Reason"),
+    _fault(  # blamed on A-01: a verdict never names a requirement the catalogue does not have
+        "unknown-reason-code", "A-01/all-reasons", "adds a Reason code that names no rule (BR-99) to REJECTED"
+    ),
     _fault(
         "wrong-conversation-id", "A-02/conversation-id", "puts a wrong ConversationId in StatusNotifications"
     ),
     _fault(
         "status-wrong-ref", "A-02/ref-to-message-id", "puts a wrong RefToMessageId in StatusNotifications"
+    ),
+    _fault(  # fails A-03 and A-02 (the status came, naming the wrong message), never A-01
+        "cancel-ack-names-issue",
+        "A-03/acknowledged",
+        "names the cancelled CO's IssueCO, not the CancelCO, as RefToMessageId of CANCELLATION_ACKNOWLEDGED",
     ),
     _fault("reject-known-cancel", "A-03/acknowledged", "rejects the cancellation of an accepted CO"),
     _fault(

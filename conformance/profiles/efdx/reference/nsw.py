@@ -216,10 +216,15 @@ class ReferenceNsw:
             reasons = tuple(r for r in reasons if r != f"{rule}14")
         if self.fault_name == "first-reason-only":
             reasons = reasons[:1]
+        if self.fault_name == "unknown-reason-code" and reasons:
+            reasons = (*reasons, f"{rule}99")  # a Reason that names no rule of the profile
         if self.fault_name == "reject-known-cancel" and header.action == "CancelCO" and not reasons:
             reasons = (f"{rule}14",)
         issuing = payload.findtext(self.dialect.p("IssuingCountry"))
         reference = payload.findtext(self.dialect.p("ReferenceNumber"))
+        ref_to = header.message_id
+        if self.fault_name == "cancel-ack-names-issue" and header.action == "CancelCO":
+            ref_to = tx.message_of("received", issuing, reference) or ref_to  # the CO's, not the CancelCO's
         status = "REJECTED" if reasons else self._apply(tx, header, payload, issuing, reference)
         self._co_messages += 1
         if self.fault_name == "never-send-status" or (
@@ -252,9 +257,7 @@ class ReferenceNsw:
                 data,
                 to=header.sender,
                 conversation=conversation,
-                ref_to=f"{header.message_id}-WRONG"
-                if self.fault_name == "status-wrong-ref"
-                else header.message_id,
+                ref_to=f"{header.message_id}-WRONG" if self.fault_name == "status-wrong-ref" else ref_to,
                 now=now,
                 delay=delay,
             )
