@@ -8,6 +8,7 @@ tests/test_single_requirement_runs.py. Every purpose has tests and a fault (no g
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -58,6 +59,46 @@ def test_fault_is_caught_by_its_purposes_tests(tmp_path, profile, purpose, fault
     if profile.catalogue().requirement(requirement).level == "MUST":  # a failed SHOULD (T-02) does not decide
         assert results["verdict"] == "not-conformant"
     assert results["sut"]["fault"] == fault
+    blamed = {
+        row["requirement"]
+        for row in results["requirements"]
+        if row["verdict"] in ("fail", "error") and row["profile"] == profile.title
+    }
+    allowed = may_fail(profile, fault)
+    assert blamed <= allowed, f"{fault} blamed {sorted(blamed - allowed)} beyond what it breaks"
+
+
+STATUS_REQUIREMENTS = {"A-01", "A-03", "A-04"}  # the statuses that report a CO message's verdict
+
+
+def may_fail(profile, name: str) -> set[str]:
+    """What a seeded fault may fail, as the spec ties requirements together: the requirements of the
+    purposes it breaks and those it declares (``fails``); the requirements their rows name (A-03
+    names BR-14, M-22 names M-03..M-15); M-20 (errata 2: a wrong code breaks the clause's
+    requirement and M-20, so an M-20 fault may fail any coded requirement); and for a business rule
+    or a status, the statuses that report the verdict and the rules whose Reasons they carry (A-01:
+    "all failed BR codes as Reason")."""
+    catalogue = profile.catalogue()
+    fault = profile.fault(name)
+    own = {purpose.split("/")[0] for purpose in (fault.purpose, *fault.also)}
+    own |= {catalogue.resolve(rid) or rid for rid in getattr(fault, "fails", ())}
+    allowed = set(own) | {"M-20"}
+    for rid in own:
+        allowed |= named_in(catalogue.requirement(rid).text)
+    rules = {req.id for req in catalogue.requirements() if req.layer == catalogue.layers[-1]}
+    if own & (rules | STATUS_REQUIREMENTS):
+        allowed |= rules | STATUS_REQUIREMENTS
+    if "M-20" in own:
+        allowed |= {req.id for req in catalogue.requirements() if req.error_code and req.layer in ("T", "M")}
+    return allowed
+
+
+def named_in(text: str) -> set[str]:
+    """Requirement IDs a requirement's text names, ranges (``M-03..M-15``) spelled out."""
+    found = set(re.findall(r"\b(?:R?BR|[TMA])-\d\d\b", text))
+    for layer, first, last in re.findall(r"\b([TMA])-(\d\d)\.\.[TMA]-(\d\d)\b", text):
+        found |= {f"{layer}-{n:02d}" for n in range(int(first), int(last) + 1)}
+    return found
 
 
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda profile: profile.key)

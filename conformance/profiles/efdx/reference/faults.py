@@ -28,6 +28,10 @@ class Fault:
     description: str
     policy: Policy = STRICT  # how its receiver judges (STRICT for faults of behaviour)
     also: tuple[str, ...] = ()  # further purposes it breaks (a fault that switches off a whole rule)
+    # Further requirements its wrong behaviour breaks where the spec ties them to its own (a status
+    # about the wrong message breaks A-02 beside A-03): tests/test_fault_matrix.py holds every run
+    # of its purposes to these, its purposes' requirements and what they imply, and nothing else.
+    fails: tuple[str, ...] = ()
     load_only: bool = False  # shows only in a stream of messages: `conformance load` catches it
     # A boundary made exclusive: the rule's ID and a test on (CO, day of receipt, history of accepted
     # COs) that rejects a CO the rule accepts (its boundary case). Only the reference NSW reads it.
@@ -39,8 +43,10 @@ class Fault:
         return self.purpose.split("/")[0]
 
 
-def _fault(name: str, purpose: str, description: str, lax: str | None = None) -> Fault:
-    return Fault(name, purpose, description, LAX[lax] if lax else STRICT)
+def _fault(
+    name: str, purpose: str, description: str, lax: str | None = None, fails: tuple[str, ...] = ()
+) -> Fault:
+    return Fault(name, purpose, description, LAX[lax] if lax else STRICT, fails=fails)
 
 
 def _rule(name: str, purposes: tuple[str, ...], description: str, rule: str) -> Fault:
@@ -175,7 +181,10 @@ FAULTS: tuple[Fault, ...] = (
     _check("accept-future-timestamp", "M-15/future", "accepts Timestamps over 15 min ahead"),
     _check("narrow-timestamp-window", "M-15/inclusive-window", "refuses Timestamps over 12 h old"),
     _fault(
-        "process-duplicates-twice", "M-16/processed-once", "processes a duplicate again (a second status)"
+        "process-duplicates-twice",
+        "M-16/processed-once",
+        "processes a duplicate again (a second status)",
+        fails=("A-01",),  # the second status breaks A-01's "exactly one"
     ),
     _fault("duplicate-flag-false", "M-16/duplicate-flag", "answers a duplicate with Duplicate=false"),
     _fault(
@@ -233,7 +242,12 @@ FAULTS: tuple[Fault, ...] = (
     _fault("no-retry-after-timeout", "M-21/timeout", "retries after a 5xx or reset, but not after a timeout"),
     _fault("retry-with-other-bytes", "M-21/same-bytes", "retries with the same MessageId but other bytes"),
     _fault("retry-after-4xx", "M-21/no-retry-after-4xx", "retries after a 4xx answer"),
-    _fault("stale-outbound-timestamps", "M-22/outbound-valid", "sends messages with a Timestamp 25 h old"),
+    _fault(
+        "stale-outbound-timestamps",
+        "M-22/outbound-valid",
+        "sends messages with a Timestamp 25 h old",
+        fails=("A-06",),  # the COs it sends do not meet the profile either
+    ),
     _fault("refuse-ping", "M-23/ping", "answers a Ping with an Error"),
     # A: application
     _fault("never-send-status", "A-01/sent", "never sends the StatusNotification"),
@@ -259,10 +273,11 @@ FAULTS: tuple[Fault, ...] = (
     _fault(
         "status-wrong-ref", "A-02/ref-to-message-id", "puts a wrong RefToMessageId in StatusNotifications"
     ),
-    _fault(  # fails A-03 and A-02 (the status came, naming the wrong message), never A-01
+    Fault(  # fails A-03 and A-02 (the status came, naming the wrong message), never A-01
         "cancel-ack-names-issue",
         "A-03/acknowledged",
         "names the cancelled CO's IssueCO, not the CancelCO, as RefToMessageId of CANCELLATION_ACKNOWLEDGED",
+        fails=("A-02",),
     ),
     _fault("reject-known-cancel", "A-03/acknowledged", "rejects the cancellation of an accepted CO"),
     _fault(
@@ -283,6 +298,7 @@ FAULTS: tuple[Fault, ...] = (
         "export-co-signed-by-nsw",
         "A-06/authority-signature",
         "signs the COs it sends with its NSW certificate",
+        fails=("BR-12",),  # the CO signature is not by the issuing authority
     ),
     _fault("utilisation-not-sent", "A-07/utilisation", "takes a utilisation trigger but sends nothing"),
     _fault(
