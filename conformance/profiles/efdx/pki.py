@@ -15,7 +15,7 @@ from conformance.core.testpki import PkiFolder
 from conformance.profiles.efdx.codes import PARTIES
 from conformance.profiles.efdx.pki_gen import SPEC
 
-BAD_PARTY = SPEC.bad_party  # every bad signer claims to be SG's
+BAD_PARTY = SPEC.bad_party  # the default party of a bad signer (every party has them all)
 
 
 def default_pki_dir() -> Path:
