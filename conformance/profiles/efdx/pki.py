@@ -1,5 +1,7 @@
 """The TEST ONLY PKI of the EFDX profile as objects: each party's CA, NSW and issuing-authority
-credentials, CRLs and the bad signers, loaded from the folder `conformance.profiles.efdx.pki_gen` writes.
+credentials, CRLs and every party's bad signers, loaded from the folder
+`conformance.profiles.efdx.pki_gen` writes. The folder is the family's (RCPX reads it too, with its
+own parties); EFDX's trust store holds EFDX's ten parties' CAs.
 
 Reading the folder is the core's (``core/testpki.PkiFolder``), trust itself (chain, validity,
 revocation, key usages, country) is ``core/trust.py``; this module only knows where EFDX's material is.
