@@ -304,3 +304,20 @@ def test_regeneration_produces_the_committed_file_set(pki, tmp_path):
     assert _violation(store, fresh.bad("revoked").chain, "SG", "nsw").requirement == "M-10"
     # a fresh set is a different PKI: the committed signers are not trusted by it
     assert _violation(store, pki.nsw("SG").chain, "SG", "nsw").requirement == "M-08"
+
+
+def test_both_packs_declare_every_certificate_of_the_family_pki_by_fingerprint(pki):
+    """One folder for the family: each pack's declaration covers all of it, every party's bad signers
+    and the rogue CA included, by fingerprint (not only by what the subject says)."""
+    from conformance.harness import registry
+
+    files = sorted(p for p in pki.directory.rglob("*.pem") if not p.name.endswith((".key.pem", "crl.pem")))
+    certs = [x509.load_pem_x509_certificate(path.read_bytes()) for path in files]
+    assert len(certs) == len(FAMILY) * 5 + len(FAMILY) * len(pki.bad_names()) + 1
+    for key in ("efdx", "rcpx"):
+        material = registry.get(key).declared_test_material()
+        for path, cert in zip(files, certs, strict=True):
+            assert cert.fingerprint(hashes.SHA256()).hex() in material.fingerprints, (key, path)
+        issuers = {issuer.subject.rfc4514_string() for issuer in material.issuers}
+        assert {pki.ca_cert(p).subject.rfc4514_string() for p in FAMILY} <= issuers, key
+        assert pki.bad(pki_gen.ROGUE_CA).cert.subject.rfc4514_string() in issuers, key
