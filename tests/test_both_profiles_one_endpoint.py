@@ -161,3 +161,23 @@ def test_a_kh_nsw_serving_efdx_and_rcpx_from_one_endpoint_is_conformant_in_both(
         assert all("test_tls.py" in test for test in not_applicable), not_applicable
     bad_signer_tests = [t for t in results["tests"] if "m10-revoked-signer" in t["id"]]
     assert {t["profile"] for t in bad_signer_tests} == {"EFDX 1.0", "RCPX 1.0"}
+
+
+def test_profiles_with_different_nsw_certificates_cannot_share_one_tls_endpoint():
+    """The handshake comes before the path: one endpoint has one TLS identity, or it is refused."""
+    from types import SimpleNamespace
+
+    from conformance.profiles.efdx.pki import TestPki
+    from conformance.profiles.efdx.reference.server import server_tls_context
+
+    pki = TestPki.load()
+
+    def nsw(title: str, party: str) -> SimpleNamespace:
+        return SimpleNamespace(
+            nsw_credential=pki.nsw(party),
+            dialect=SimpleNamespace(codes=SimpleNamespace(TITLE=title)),
+            party="KH",
+        )
+
+    with pytest.raises(ValueError, match="one TLS endpoint has one TLS identity"):
+        server_tls_context(nsw("EFDX 1.0", "KH"), [nsw("OTHER 1.0", "TH")])
