@@ -93,7 +93,8 @@ def test_a_conformant_certifying_run_writes_a_certificate_that_verifies(tmp_path
 
 
 def test_a_test_only_key_as_the_site_key_cannot_certify_and_says_why(tmp_path, capsys):
-    """RCPX's TEST ONLY NSW key configured as [site] of an EFDX run: whatever the profile, test material."""
+    """RCPX's TEST ONLY NSW key (JP's, of the family's PKI) configured as [site] of an EFDX run:
+    whatever the profile, test material."""
     folder = RcpxPki.load().directory / "JP"
     harness_port = free_port()
     served = serve_reference(tmp_path / "kh.sqlite", harness_port, TOKEN, tls=True)
@@ -122,5 +123,5 @@ def test_a_test_only_key_as_the_site_key_cannot_certify_and_says_why(tmp_path, c
     results = json.loads((run / "results.json").read_text())
     reasons = results["certification"]["reasons"]
     assert results["certification"]["can_certify"] is False and results["signer"]["test_only"] is True
-    assert any("RCPX TEST ONLY" in reason for reason in reasons), reasons
-    assert "rehearsal: cannot certify" in out and "RCPX TEST ONLY" in out
+    assert any("EFDX TEST ONLY" in reason for reason in reasons), reasons
+    assert "rehearsal: cannot certify" in out and "EFDX TEST ONLY" in out

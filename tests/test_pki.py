@@ -1,4 +1,6 @@
-"""The TEST ONLY PKI: the committed set is what the spec's trust rules need, and check_signer judges it."""
+"""The TEST ONLY PKI: the committed set is what the spec's trust rules need, and check_signer judges it.
+It is the EFDX family's (RCPX section 5, errata 1): a CA for every party of EFDX and RCPX, and bad
+signers for every party, so that the harness can play any of them."""
 
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ from conformance.core.violations import Violation
 from conformance.profiles.efdx import pki_gen
 from conformance.profiles.efdx.codes import PARTIES
 from conformance.profiles.efdx.pki import TestPki
+
+FAMILY = pki_gen.FAMILY_PARTIES
 
 AT = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 GOOD_UNTIL = datetime(2045, 1, 1, tzinfo=UTC)
@@ -49,6 +53,11 @@ def store(pki: TestPki) -> TrustStore:
     return pki.trust_store()
 
 
+@pytest.fixture(scope="module")
+def family_store(pki: TestPki) -> TrustStore:
+    return pki.trust_store(FAMILY)
+
+
 def _violation(store: TrustStore, chain, party: str, purpose: str, at: datetime = AT) -> Violation:
     with pytest.raises(Violation) as info:
         store.check_signer(chain, party, at, purpose)
@@ -56,9 +65,10 @@ def _violation(store: TrustStore, chain, party: str, purpose: str, at: datetime 
 
 
 def _all_certs(pki: TestPki) -> list[x509.Certificate]:
-    certs = [pki.ca_cert(p) for p in PARTIES]
-    certs += [getattr(pki, kind)(p, ecdsa=ec_).cert for p in PARTIES for kind, ec_ in KINDS]
-    return certs + [pki.bad(n).cert for n in [*pki.bad_names(), pki_gen.ROGUE_CA]]
+    certs = [pki.ca_cert(p) for p in FAMILY]
+    certs += [getattr(pki, kind)(p, ecdsa=ec_).cert for p in FAMILY for kind, ec_ in KINDS]
+    certs += [pki.bad(n, p).cert for n in pki.bad_names() for p in FAMILY]
+    return [*certs, pki.bad(pki_gen.ROGUE_CA).cert]
 
 
 # ------------------------------------------------------------------------------ good signers
@@ -108,15 +118,28 @@ def test_nsw_san_serves_localhost(pki, ecdsa):
         assert ipaddress.ip_address("127.0.0.1") in san.get_values_for_type(x509.IPAddress)
 
 
-def test_crls_are_signed_and_only_sg_revokes(pki):
-    for party in PARTIES:
+def test_crls_are_signed_and_each_revokes_its_own_bad_signers(pki):
+    for party in FAMILY:
         crl = pki.crl(party)
         assert crl.is_signature_valid(pki.ca_cert(party).public_key())
         assert crl.last_update_utc == datetime(2025, 1, 1, tzinfo=UTC)
         assert crl.next_update_utc == GOOD_UNTIL
         serials = {r.serial_number for r in crl}
-        revoked = {pki.bad(name).cert.serial_number for name in ("revoked", "authority-revoked")}
-        assert serials == (revoked if party == "SG" else set())
+        revoked = {pki.bad(name, party).cert.serial_number for name in ("revoked", "authority-revoked")}
+        assert serials == revoked
+
+
+def test_the_family_has_a_ca_and_bad_signers_for_every_party_of_efdx_and_rcpx(pki):
+    """RCPX errata 1: bad signers for every party a harness may play, one PKI for the family."""
+    from conformance.profiles.rcpx.codes import PARTIES as RCPX_PARTIES
+
+    assert set(PARTIES) | set(RCPX_PARTIES) == set(FAMILY)
+    assert {p.name for p in pki.directory.iterdir() if p.is_dir()} == {*FAMILY, "bad"}
+    assert {p.name for p in (pki.directory / "bad").iterdir() if p.is_dir()} == set(FAMILY)
+    assert all(pki.has_bad(party) for party in FAMILY) and not pki.has_bad("TL")
+    assert pki.bad("expired") is pki.bad("expired", "SG")  # SG's when no party is named
+    with pytest.raises(KeyError, match="no TEST ONLY bad signers for party 'TL'"):
+        pki.bad("expired", "TL")
 
 
 # ------------------------------------------------------------------------------- bad signers
@@ -128,6 +151,20 @@ def test_bad_signer_fails_its_requirement(pki, store, name):
     violation = _violation(store, pki.bad(name).chain, "SG", purpose)
     assert violation.requirement == requirement, str(violation)
     assert "CN=" in violation.observed and "PRIVATE KEY" not in str(violation)
+
+
+@pytest.mark.parametrize("party", FAMILY)
+def test_every_partys_bad_signers_claim_it_and_fail_their_requirement(pki, family_store, party):
+    for name, (purpose, requirement) in BAD_EXPECTED.items():
+        credential = pki.bad(name, party)
+        assert credential.party == party
+        country = credential.cert.subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)[0].value
+        assert (country != party) == name.endswith("wrong-country"), (name, country)
+        violation = _violation(family_store, credential.chain, party, purpose)
+        assert violation.requirement == requirement, (name, str(violation))
+    rsa_1024 = pki.bad("rsa-1024", party)
+    family_store.check_signer(rsa_1024.chain, party, AT, "nsw")  # left to M-12
+    assert rsa_1024.cert.public_key().key_size == 1024
 
 
 def test_bad_names_cover_the_expectations(pki):
@@ -267,3 +304,20 @@ def test_regeneration_produces_the_committed_file_set(pki, tmp_path):
     assert _violation(store, fresh.bad("revoked").chain, "SG", "nsw").requirement == "M-10"
     # a fresh set is a different PKI: the committed signers are not trusted by it
     assert _violation(store, pki.nsw("SG").chain, "SG", "nsw").requirement == "M-08"
+
+
+def test_both_packs_declare_every_certificate_of_the_family_pki_by_fingerprint(pki):
+    """One folder for the family: each pack's declaration covers all of it, every party's bad signers
+    and the rogue CA included, by fingerprint (not only by what the subject says)."""
+    from conformance.harness import registry
+
+    files = sorted(p for p in pki.directory.rglob("*.pem") if not p.name.endswith((".key.pem", "crl.pem")))
+    certs = [x509.load_pem_x509_certificate(path.read_bytes()) for path in files]
+    assert len(certs) == len(FAMILY) * 5 + len(FAMILY) * len(pki.bad_names()) + 1
+    for key in ("efdx", "rcpx"):
+        material = registry.get(key).declared_test_material()
+        for path, cert in zip(files, certs, strict=True):
+            assert cert.fingerprint(hashes.SHA256()).hex() in material.fingerprints, (key, path)
+        issuers = {issuer.subject.rfc4514_string() for issuer in material.issuers}
+        assert {pki.ca_cert(p).subject.rfc4514_string() for p in FAMILY} <= issuers, key
+        assert pki.bad(pki_gen.ROGUE_CA).cert.subject.rfc4514_string() in issuers, key

@@ -169,6 +169,7 @@ def test_a_site_key_on_an_odd_curve_stops_the_run(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     ("cert", "key", "pack"),
+    # RCPX's test PKI is the EFDX family's (RCPX errata 1): its keys say EFDX TEST ONLY as well
     [("SG/nsw.pem", "SG/nsw.key.pem", "EFDX"), ("JP/nsw.pem", "JP/nsw.key.pem", "RCPX")],
     ids=["efdx-test-key", "rcpx-test-key"],
 )
@@ -185,7 +186,7 @@ def test_a_test_pki_key_configured_as_the_site_key_cannot_certify(tmp_path, cert
     data = json.loads((tmp_path / "run" / "results.json").read_text())
     assert data["certification"]["can_certify"] is False and data["signer"]["test_only"] is True
     (reason,) = data["certification"]["reasons"]
-    assert f"{pack} TEST ONLY" in reason and not (tmp_path / "run" / "certificate.html").exists()
+    assert "EFDX TEST ONLY" in reason and not (tmp_path / "run" / "certificate.html").exists()
 
 
 def test_an_rcpx_test_signer_without_a_site_key_cannot_certify(tmp_path):
@@ -314,7 +315,7 @@ def test_an_rcpx_only_run_over_mutual_tls_without_a_site_key_cannot_certify(tmp_
         "can_certify": False,
         "reasons": ["the evidence is signed with a TEST ONLY key (no site key is configured)"],
     }
-    assert results["signer"]["test_only"] and "RCPX TEST ONLY" in results["signer"]["test_material"]
+    assert results["signer"]["test_only"] and "EFDX TEST ONLY" in results["signer"]["test_material"]
     assert not (folder / "certificate.html").exists() and not (folder / "certificate.pdf").exists()
     assert "rehearsal: cannot certify" in out and "TEST ONLY key" in out
 

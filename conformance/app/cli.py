@@ -213,7 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="KEY",
-        help="the profile (default efdx); repeated: one process serves each on its own path (plain HTTP)",
+        help="the profile (default efdx); repeated: one process serves each on its own path, over TLS "
+        "with one TLS identity (the family's test PKI)",
     )
     serve.add_argument("--port", type=int, required=True, help="0 picks a free port (printed)")
     serve.add_argument("--host", default="127.0.0.1")
@@ -464,8 +465,6 @@ def _reference_serve(args: argparse.Namespace) -> int:
     from conformance.core.profile import ReferenceSettings
 
     profiles = [_profile(name) for name in dict.fromkeys(args.profile)] or [_profile(None)]
-    if len(profiles) > 1 and args.tls:
-        raise UsageError("--tls serves one profile per process (each has its own test PKI)")
     for profile in profiles:
         if args.party not in profile.parties:
             raise UsageError(

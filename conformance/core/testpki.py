@@ -1,5 +1,6 @@
 """A profile's TEST ONLY PKI: generating it (one CA per party, its NSW and issuing-authority
-certificates, CRLs, deliberately bad signers) and reading it back as credentials and a trust store.
+certificates, CRLs, deliberately bad signers of every party) and reading it back as credentials and a
+trust store.
 
 Every profile needs the same kinds of material (EFDX section 4, which RCPX keeps): real certificates
 to sign, verify and speak TLS, and one broken signer for each trust requirement. What differs is
@@ -7,6 +8,11 @@ the label on every subject, the parties, the NSW host names and the rule a bad C
 a pack describes those in a ``PkiSpec`` and calls this module. Dates are fixed, so that a set's
 validity does not depend on when it was generated; keys are fresh on every run. A party can be
 added to an existing folder without touching the others (Timor-Leste, say).
+
+Every party has its own bad signers (``bad/<P>/``, claiming P, issued by P's CA or the one rogue CA,
+the revoked ones on P's CRL), so that the harness can play any party with every trust vector (RCPX
+section 5, errata 1). One folder may serve a family of profiles (EFDX and RCPX): one CA per party of
+any of them, so that an NSW serving both from one TLS endpoint has one TLS identity.
 """
 
 from __future__ import annotations
@@ -42,8 +48,8 @@ NOT_YET_VALID_FROM = datetime(2044, 1, 1, tzinfo=UTC)
 CA_KEY_BITS = 3072
 LEAF_KEY_BITS = 2048
 
-# The bad signers, in the order of the README table; the bad party's CRL lists the revoked ones and
-# the rogue CA (in no trust list) issued the untrusted ones.
+# The bad signers, in the order of the README table; each party has them all (bad/<P>/), its CRL lists
+# its revoked ones and the rogue CA (in no trust list, one for the folder) issued the untrusted ones.
 BAD_SIGNER_NAMES: tuple[str, ...] = (
     "expired",
     "not-yet-valid",
@@ -75,8 +81,13 @@ class PkiSpec:
     parties: tuple[str, ...]  # the default set, one folder each
     co_rule: str  # the rule a bad CO signer breaks ("BR-12"), for the descriptions
     regenerate: str  # the README's "how to regenerate" block (indented command lines)
-    bad_party: str = "SG"  # whose CA issues the bad signers, and whom they claim to be
-    other_country: str = "TH"  # the wrong-country signers' subject C
+    bad_party: str = "SG"  # whose bad signers PkiFolder.bad gives when no party is named
+    other_country: str = "TH"  # the wrong-country signers' subject C ...
+    other_country_fallback: str = "VN"  # ... and theirs for other_country's own bad signers
+
+    def wrong_country(self, party: str) -> str:
+        """The subject C of ``party``'s wrong-country signers: never ``party``."""
+        return self.other_country if party != self.other_country else self.other_country_fallback
 
     def nsw_cn(self, party: str) -> str:
         return f"nsw.{party.lower()}.{self.domain}.test"
@@ -87,9 +98,15 @@ class PkiSpec:
     def ca_cn(self, party: str) -> str:
         return f"{self.label} {party} Root CA"
 
-    def bad_signers(self) -> dict[str, str]:
-        """Bad signer name -> what it is, in README order."""
-        b, o, r = self.bad_party, self.other_country, self.co_rule
+    def bad_signers(self, party: str | None = None) -> dict[str, str]:
+        """Bad signer name -> what it is, in README order: ``party``'s (default: every party's,
+        written ``<P>``)."""
+        b, r = party or "<P>", self.co_rule
+        o = (
+            self.wrong_country(party)
+            if party
+            else f"{self.other_country} ({self.other_country_fallback} for {self.other_country})"
+        )
         return {
             "expired": f"{b} NSW certificate valid 2020-01-01..2021-01-01 (M-09)",
             "not-yet-valid": f"{b} NSW certificate valid 2044-01-01..2045-01-01 (M-09)",
@@ -271,16 +288,16 @@ def make_crl(ca: Issued, revoked: Sequence[x509.Certificate] = ()) -> x509.Certi
     return builder.sign(ca.key, hashes.SHA256())
 
 
-def bad_specs(pki: PkiSpec) -> dict[str, LeafSpec]:
-    """The bad signers issued by the bad party's CA (``untrusted-ca`` is its NSW spec issued by the
+def bad_specs(pki: PkiSpec, party: str) -> dict[str, LeafSpec]:
+    """``party``'s bad signers, issued by its CA (``untrusted-ca`` is its NSW spec issued by the
     rogue CA, ``authority-untrusted-ca`` its authority spec)."""
-    b = pki.bad_party
+    b = party
     nsw, authority = nsw_spec(pki, b), authority_spec(pki, b)
     return {
         "expired": replace(nsw, not_before=EXPIRED[0], not_after=EXPIRED[1]),
         "not-yet-valid": replace(nsw, not_before=NOT_YET_VALID_FROM),
         "revoked": nsw_spec(pki, b),
-        "wrong-country": nsw_spec(pki, b, country=pki.other_country),
+        "wrong-country": nsw_spec(pki, b, country=pki.wrong_country(b)),
         "untrusted-ca": nsw_spec(pki, b),
         "rsa-1024": replace(nsw, key_bits=1024),
         "no-digital-signature": replace(nsw, key_usage=key_usage(key_encipherment=True)),
@@ -289,7 +306,7 @@ def bad_specs(pki: PkiSpec) -> dict[str, LeafSpec]:
         "authority-not-yet-valid": replace(authority, not_before=NOT_YET_VALID_FROM),
         "authority-revoked": authority_spec(pki, b),
         "authority-untrusted-ca": authority_spec(pki, b),
-        "authority-wrong-country": replace(authority, country=pki.other_country),
+        "authority-wrong-country": replace(authority, country=pki.wrong_country(b)),
     }
 
 
@@ -305,6 +322,19 @@ def _write(out: Path, stem: str, issued: Issued) -> None:
     (out / f"{stem}.key.pem").write_bytes(key_pem)
 
 
+def _read(folder: Path, stem: str) -> Issued:
+    """A certificate and its key as ``_write`` wrote them."""
+    cert = x509.load_pem_x509_certificate((folder / f"{stem}.pem").read_bytes())
+    key = serialization.load_pem_private_key((folder / f"{stem}.key.pem").read_bytes(), password=None)
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise ValueError(f"{folder / stem}.key.pem: not an RSA or EC key")
+    return Issued(cert, key)
+
+
+def write_crl(out: Path, party: str, ca: Issued, revoked: Sequence[x509.Certificate] = ()) -> None:
+    (out / party / "crl.pem").write_bytes(make_crl(ca, revoked).public_bytes(serialization.Encoding.PEM))
+
+
 def generate_party(
     out: Path, pki: PkiSpec, party: str, ca: Issued, revoked: Sequence[x509.Certificate] = ()
 ) -> None:
@@ -315,33 +345,41 @@ def generate_party(
     _write(folder, "nsw-ec", make_leaf(pki.label, nsw_spec(pki, party, ecdsa=True), ca))
     _write(folder, "authority", make_leaf(pki.label, authority_spec(pki, party), ca))
     _write(folder, "authority-ec", make_leaf(pki.label, authority_spec(pki, party, ecdsa=True), ca))
-    (folder / "crl.pem").write_bytes(make_crl(ca, revoked).public_bytes(serialization.Encoding.PEM))
+    write_crl(out, party, ca, revoked)
 
 
-def generate_bad(out: Path, pki: PkiSpec, bad_ca: Issued) -> dict[str, Issued]:
-    """Write ``out/bad/``: the rogue CA and every bad signer."""
-    folder = out / "bad"
+def generate_rogue(out: Path, pki: PkiSpec) -> Issued:
+    """Write ``out/bad/rogue-ca``: the one CA in no trust list, issuer of every untrusted signer."""
     rogue = make_ca(pki.label, pki.bad_party, f"{pki.label} Rogue CA")
-    _write(folder, ROGUE_CA, rogue)
+    _write(out / "bad", ROGUE_CA, rogue)
+    return rogue
+
+
+def generate_bad(out: Path, pki: PkiSpec, party: str, ca: Issued, rogue: Issued) -> dict[str, Issued]:
+    """Write ``out/bad/<party>/``: every bad signer of ``party`` (its CRL must then list the revoked)."""
+    folder = out / "bad" / party
     issued: dict[str, Issued] = {}
-    for name, spec in bad_specs(pki).items():
-        issued[name] = make_leaf(pki.label, spec, rogue if name in ROGUE_ISSUED else bad_ca)
+    for name, spec in bad_specs(pki, party).items():
+        issued[name] = make_leaf(pki.label, spec, rogue if name in ROGUE_ISSUED else ca)
         _write(folder, name, issued[name])
     return issued
+
+
+def _party_with_bad(out: Path, pki: PkiSpec, party: str, ca: Issued, rogue: Issued) -> None:
+    """``party``'s folder and bad signers; its CRL lists its revoked bad signers."""
+    bad = generate_bad(out, pki, party, ca, rogue)
+    generate_party(out, pki, party, ca, [bad[name].cert for name in REVOKED_BAD_SIGNERS])
 
 
 def generate(out: Path, pki: PkiSpec, parties: Sequence[str] | None = None) -> None:
     """Generate the whole TEST ONLY PKI into ``out`` (files are overwritten, nothing else is removed)."""
     parties = tuple(parties or pki.parties)
     if pki.bad_party not in parties:
-        raise ValueError(f"the bad signers are {pki.bad_party}'s: {pki.bad_party} must be among the parties")
+        raise ValueError(f"{pki.bad_party} (PkiSpec.bad_party) must be among the parties")
     out.mkdir(parents=True, exist_ok=True)
-    cas = {p: make_ca(pki.label, p, pki.ca_cn(p)) for p in parties}
-    # The bad signers come first: the bad party's CRL must list the revoked ones.
-    bad = generate_bad(out, pki, cas[pki.bad_party])
-    for party, ca in cas.items():
-        revoked = [bad[name].cert for name in REVOKED_BAD_SIGNERS] if party == pki.bad_party else []
-        generate_party(out, pki, party, ca, revoked)
+    rogue = generate_rogue(out, pki)
+    for party in parties:
+        _party_with_bad(out, pki, party, make_ca(pki.label, party, pki.ca_cn(party)), rogue)
     (out / "README.md").write_text(readme(pki, parties), encoding="utf-8")
 
 
@@ -353,16 +391,20 @@ def parties_in(folder: Path) -> tuple[str, ...]:
 
 
 def add_party(out: Path, pki: PkiSpec, party: str) -> None:
-    """Add one party (its CA, NSW and authority certificates, an empty CRL) to an existing PKI folder,
-    touching no other party's files; the README's party list is rewritten. ``ValueError`` when the
-    folder holds no PKI, the party already has one, or the code is not two capital letters."""
+    """Add one party (its CA, NSW and authority certificates, its bad signers issued by its CA and
+    the folder's rogue CA, its CRL listing its revoked ones) to an existing PKI folder, touching no
+    other party's files; the README's party list is rewritten. ``ValueError`` when the folder holds
+    no PKI, the party already has one, or the code is not two capital letters."""
     if not (len(party) == 2 and party.isascii() and party.isalpha() and party.isupper()):
         raise ValueError(f"{party!r} is not an ISO 3166-1 alpha-2 code (two capital letters)")
     if not (out / "README.md").is_file():
         raise ValueError(f"no TEST ONLY PKI in {out}: generate one first")
-    if (out / party).exists():
+    if (out / party).exists() or (out / "bad" / party).exists():
         raise ValueError(f"{out / party} exists already: {party} is in this PKI")
-    generate_party(out, pki, party, make_ca(pki.label, party, pki.ca_cn(party)))
+    if not (out / "bad" / f"{ROGUE_CA}.pem").is_file():
+        raise ValueError(f"no rogue CA in {out / 'bad'}: generate the PKI again")
+    rogue = _read(out / "bad", ROGUE_CA)
+    _party_with_bad(out, pki, party, make_ca(pki.label, party, pki.ca_cn(party)), rogue)
     present = parties_in(out)
     listed = [p for p in pki.parties if p in present] + [p for p in present if p not in pki.parties]
     (out / "README.md").write_text(readme(pki, listed), encoding="utf-8")
@@ -373,7 +415,6 @@ def add_party(out: Path, pki: PkiSpec, party: str) -> None:
 
 def _party_files(pki: PkiSpec) -> dict[str, str]:
     """file stem -> what it is (``<stem>.pem`` and ``<stem>.key.pem``; the CRL has no key)."""
-    b = pki.bad_party
     return {
         "ca": "the party's self-signed root CA (RSA 3072; CA:true, keyCertSign, cRLSign)",
         "nsw": "NSW certificate, RSA 2048: TLS client+server, envelope/Receipt/Error "
@@ -382,8 +423,8 @@ def _party_files(pki: PkiSpec) -> dict[str, str]:
         "authority": "issuing-authority certificate, RSA 2048: signs COs "
         "(KeyUsage digitalSignature+nonRepudiation)",
         "authority-ec": "the same issuing-authority certificate, ECDSA P-256",
-        "crl": f"the CA's CRL (2025-01-01..2045-01-01); {b}'s lists bad/revoked and bad/authority-revoked, "
-        "the others are empty",
+        "crl": "the CA's CRL (2025-01-01..2045-01-01), listing `bad/<P>/revoked` and "
+        "`bad/<P>/authority-revoked`",
     }
 
 
@@ -393,11 +434,10 @@ def _files(stem: str, with_key: bool = True) -> str:
 
 def readme(pki: PkiSpec, parties: Sequence[str] | None = None) -> str:
     parties = tuple(parties or pki.parties)
-    b = pki.bad_party
     rows = "\n".join(
         f"| {_files(f'<P>/{stem}', stem != 'crl')} | {what} |" for stem, what in _party_files(pki).items()
     )
-    bad_rows = "\n".join(f"| {_files(f'bad/{n}')} | {what} |" for n, what in pki.bad_signers().items())
+    bad_rows = "\n".join(f"| {_files(f'bad/<P>/{n}')} | {what} |" for n, what in pki.bad_signers().items())
     return f"""# {pki.label} PKI
 
 **EVERYTHING IN THIS FOLDER IS TEST ONLY MATERIAL. THE PRIVATE KEYS ARE PUBLIC. NEVER USE ANY OF
@@ -418,10 +458,12 @@ Regenerate (overwrites the files, keys change):
 |---|---|
 {rows}
 
-## Bad signers (`bad/`), for the trust requirements M-08..M-12
+## Bad signers (`bad/<P>/`), for the trust requirements M-08..M-12
 
-All claim to be {b}'s (subject `C={b}`, CN `{pki.nsw_cn(b)}` or the {b} issuing authority's) and are
-issued by {b}'s CA, unless said otherwise.
+Every party has its own, so that a harness playing any party has them all. Those in `bad/<P>/`
+claim to be `<P>`'s (subject `C=<P>`, CN `nsw.<p>.{pki.domain}.test` or the `<P>` issuing
+authority's) and are issued by `<P>`'s CA, unless said otherwise; `<P>/crl.pem` lists the revoked
+ones. {pki.bad_party}'s are the default (`PkiFolder.bad(name)` without a party).
 
 | file | what |
 |---|---|
@@ -558,11 +600,22 @@ class PkiFolder:
     def crl(self, party: str) -> x509.CertificateRevocationList:
         return self._cached(f"crl:{party}", lambda: x509.load_pem_x509_crl(self.crl_path(party).read_bytes()))
 
-    def bad(self, name: str) -> Credential:
-        """A bad signer (see ``bad_names``) or the rogue CA (``rogue-ca``); all claim the bad party."""
-        if name not in BAD_SIGNER_NAMES and name != ROGUE_CA:
+    def bad(self, name: str, party: str | None = None) -> Credential:
+        """``party``'s bad signer (see ``bad_names``; default party: ``bad_party``), claiming that
+        party, or the rogue CA (``rogue-ca``). KeyError when the folder has none for the party."""
+        if name == ROGUE_CA:
+            return self._credential(f"bad/{ROGUE_CA}", self.bad_party)
+        if name not in BAD_SIGNER_NAMES:
             raise KeyError(f"no bad signer {name!r}; known: {', '.join(BAD_SIGNER_NAMES)}")
-        return self._credential(f"bad/{name}", self.bad_party)
+        party = party or self.bad_party
+        if not self.has_bad(party):
+            raise KeyError(f"no TEST ONLY bad signers for party {party!r} in {self.directory / 'bad'}")
+        return self._credential(f"bad/{party}/{name}", party)
+
+    def has_bad(self, party: str) -> bool:
+        """Whether the folder holds ``party``'s bad signers (``bad/<party>/``)."""
+        folder = self.directory / "bad" / party
+        return party != ROGUE_CA and all((folder / f"{n}.pem").is_file() for n in BAD_SIGNER_NAMES)
 
     def bad_names(self) -> list[str]:
         return list(BAD_SIGNER_NAMES)

@@ -90,7 +90,7 @@ def _pem(cert: x509.Certificate) -> bytes:
 class Credential:
     """A certificate with its private key and the files they live in (TLS and signxml want paths).
 
-    ``name`` is the file stem relative to the PKI folder (``SG/nsw``, ``bad/expired``); ``party`` is
+    ``name`` is the file stem relative to the PKI folder (``SG/nsw``, ``bad/SG/expired``); ``party`` is
     the party the credential signs as. ``cert_path`` holds the whole ``chain`` (here: the certificate).
     """
 

@@ -101,7 +101,9 @@ class Config:
     trigger_url: str | None = None
     trigger_token: str | None = None
     tls: Tls = field(default_factory=Tls)
-    harness_party: str = "SG"
+    harness_party: str = "SG"  # [harness] party; in a profile's run, the party the harness plays in it
+    # the claimed profiles (by key) in which the harness plays another party than harness_party
+    harness_parties: dict[str, str] = field(default_factory=dict)
     harness_listen: str = "127.0.0.1:0"
     harness_url: str | None = None  # the URL the candidate reaches the harness inbox by
     build: str | None = None  # the candidate's build or version, for the certification record
@@ -135,7 +137,11 @@ class Config:
             if stripped is not None:
                 harness_url = stripped[0] + registry.get(key).inbox_path
         return dataclasses.replace(
-            self, inbox_url=found.inbox_url, trigger_url=found.trigger_url, harness_url=harness_url
+            self,
+            inbox_url=found.inbox_url,
+            trigger_url=found.trigger_url,
+            harness_url=harness_url,
+            harness_party=self.harness_parties.get(key, self.harness_party),
         )
 
 
@@ -304,6 +310,60 @@ def _party(value: str, where: str, profiles: tuple[str, ...]) -> str:
     return value
 
 
+def _harness_parties(harness: dict, candidate: str, profiles: tuple[str, ...]) -> tuple[str, dict[str, str]]:
+    """``[harness] party`` (the default) and the party the harness plays in each claimed profile:
+    ``[harness.profiles.<key>] party``; else ``[harness] party`` where it is a party of that profile;
+    else the pack's default partner (Profile.partner_party), so that a candidate claiming profiles
+    whose parties differ (a KH NSW serving EFDX and RCPX) needs no table per profile. The second
+    value holds the profiles where that party is not ``[harness] party``."""
+    default = _get(harness, "party", str, "harness", "SG")
+    if not any(default in registry.get(key).parties for key in profiles):
+        titles = ", ".join(registry.get(key).title for key in profiles)
+        raise ConfigError(f"harness.party: {default!r} is not a party of any claimed profile ({titles})")
+    chosen: dict[str, str] = {}
+    for name, table in _get(harness, "profiles", dict, "harness", {}).items():
+        where = f"harness.profiles.{name}"
+        try:
+            profile = registry.get(name)
+        except registry.ProfileError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        if profile.key not in profiles:
+            raise ConfigError(
+                f"{where}: {profile.key} is not claimed (candidate.profiles: {', '.join(profiles)})"
+            )
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: expected a table, got {table!r}")
+        _unknown(table, {"party"}, where)
+        value = _get(table, "party", str, where)
+        if value not in profile.parties:
+            raise ConfigError(
+                f"{where}.party: {value!r} is not a party of {profile.title} ({' '.join(profile.parties)})"
+            )
+        if value == candidate:
+            raise ConfigError(
+                f"{where}.party: the harness plays a partner, not the candidate's party {candidate}"
+            )
+        chosen[profile.key] = value
+    for key in profiles:
+        profile = registry.get(key)
+        if key in chosen:
+            continue
+        if default in profile.parties:
+            if default == candidate:
+                raise ConfigError(
+                    f"harness.party: the harness plays a partner, not the candidate's party {candidate}"
+                )
+            chosen[key] = default
+        elif profile.partner_party != candidate:
+            chosen[key] = profile.partner_party
+        else:
+            raise ConfigError(
+                f"harness.profiles.{key}.party: missing (harness.party {default} is not a party of "
+                f"{profile.title}, and its default partner {profile.partner_party} is the candidate's party)"
+            )
+    return default, {key: chosen[key] for key in profiles if chosen[key] != default}
+
+
 def _profiles(candidate: dict) -> tuple[str, ...]:
     """``candidate.profiles``: the profiles claimed, by key or title (default: EFDX 1.0 alone)."""
     names = _get(candidate, "profiles", list, "candidate", list(registry.DEFAULT))
@@ -417,10 +477,8 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
     if "trigger" in capabilities and trigger_url is None:
         raise ConfigError("candidate.trigger.url: missing (the candidate claims the capability 'trigger')")
     harness = _get(data, "harness", dict, "(top level)", {})
-    _unknown(harness, {"party", "listen", "url"}, "harness")
-    harness_party = _party(_get(harness, "party", str, "harness", "SG"), "harness.party", profiles)
-    if harness_party == party:
-        raise ConfigError(f"harness.party: the harness plays a partner, not the candidate's party {party}")
+    _unknown(harness, {"party", "listen", "url", "profiles"}, "harness")
+    harness_party, harness_parties = _harness_parties(harness, party, profiles)
     harness_url = _get(harness, "url", str, "harness", None)
     tls_table = _get(data, "tls", dict, "(top level)", {})
     tls_files = ("ca_bundle", "client_cert", "client_key", "inbox_cert", "inbox_key")
@@ -447,6 +505,7 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
         trigger_token=token,
         tls=tls,
         harness_party=harness_party,
+        harness_parties=harness_parties,
         harness_listen=_listen(_get(harness, "listen", str, "harness", "127.0.0.1:0")),
         harness_url=_url(harness_url, "harness.url") if harness_url else None,
         build=_get(candidate, "build", str, "candidate", None),

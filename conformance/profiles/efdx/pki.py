@@ -1,5 +1,7 @@
 """The TEST ONLY PKI of the EFDX profile as objects: each party's CA, NSW and issuing-authority
-credentials, CRLs and the bad signers, loaded from the folder `conformance.profiles.efdx.pki_gen` writes.
+credentials, CRLs and every party's bad signers, loaded from the folder
+`conformance.profiles.efdx.pki_gen` writes. The folder is the family's (RCPX reads it too, with its
+own parties); EFDX's trust store holds EFDX's ten parties' CAs.
 
 Reading the folder is the core's (``core/testpki.PkiFolder``), trust itself (chain, validity,
 revocation, key usages, country) is ``core/trust.py``; this module only knows where EFDX's material is.
@@ -15,7 +17,7 @@ from conformance.core.testpki import PkiFolder
 from conformance.profiles.efdx.codes import PARTIES
 from conformance.profiles.efdx.pki_gen import SPEC
 
-BAD_PARTY = SPEC.bad_party  # every bad signer claims to be SG's
+BAD_PARTY = SPEC.bad_party  # the default party of a bad signer (every party has them all)
 
 
 def default_pki_dir() -> Path:

@@ -1,7 +1,10 @@
-"""Generate EFDX 1.0's TEST ONLY PKI: one CA per party, its NSW and issuing-authority certificates,
-and bad signers. The generator is the core's (``core/testpki.py``); this module says what is EFDX's
-(label, parties, host names, the rule a bad CO signer breaks) and keeps the names the rest of the
-pack and its tests use. Run as ``conformance pki generate`` (``add-party TL`` adds one party).
+"""Generate the TEST ONLY PKI of the EFDX family (EFDX 1.0 and the profiles written as a difference
+from it, RCPX 1.0): one CA per party of any of them, its NSW and issuing-authority certificates, and
+bad signers for every party. One PKI for the family (RCPX section 5, errata 1), so that an NSW serving
+EFDX and RCPX from one TLS endpoint has one TLS identity, and the harness has bad signers for every
+party it may play. The generator is the core's (``core/testpki.py``); this module says what is the
+family's (label, parties, host names, the rule a bad CO signer breaks) and keeps the names the rest
+of the pack and its tests use. Run as ``conformance pki generate`` (``add-party TL`` adds one party).
 """
 
 from __future__ import annotations
@@ -16,13 +19,19 @@ from conformance.profiles.efdx.codes import PARTIES
 ORG = "EFDX TEST ONLY"
 DEFAULT_OUT = Path(__file__).resolve().parents[3] / "test_vectors" / "efdx" / "pki"
 PROG = "python -m conformance.profiles.efdx.pki_gen"
+# EFDX's parties and the RCEP parties outside ASEAN (RCPX's): every party of the family has a CA. A
+# profile's trust store holds its own parties' CAs only (PkiFolder.parties).
+FAMILY_PARTIES = (*PARTIES, "AU", "CN", "JP", "KR", "NZ")
 
 SPEC = testpki.PkiSpec(
     label=ORG,
     domain="efdx",
-    parties=PARTIES,
-    co_rule="BR-12",
-    regenerate=f"    {PROG} [--out DIR]      # or: conformance pki generate",
+    parties=FAMILY_PARTIES,
+    co_rule="BR-12 / RBR-12",
+    regenerate=(
+        f"    {PROG} [--out DIR]              # or: conformance pki generate [--profile rcpx]\n"
+        f"    {PROG} add-party TL [--out DIR] # one more party, the others untouched"
+    ),
 )
 GENERATOR = testpki.PkiGenerator(SPEC, DEFAULT_OUT, f"{ORG} PKI")
 
@@ -44,7 +53,7 @@ def ca_cn(party: str) -> str:
     return SPEC.ca_cn(party)
 
 
-def generate(out: Path, parties: Sequence[str] = PARTIES) -> None:
+def generate(out: Path, parties: Sequence[str] = FAMILY_PARTIES) -> None:
     """Generate the whole TEST ONLY PKI into ``out`` (files are overwritten, nothing else is removed)."""
     testpki.generate(out, SPEC, parties)
 
@@ -54,7 +63,7 @@ def add_party(out: Path, party: str) -> None:
     testpki.add_party(out, SPEC, party)
 
 
-def readme(parties: Sequence[str] = PARTIES) -> str:
+def readme(parties: Sequence[str] = FAMILY_PARTIES) -> str:
     return testpki.readme(SPEC, parties)
 
 

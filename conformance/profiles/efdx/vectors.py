@@ -761,15 +761,15 @@ _BAD_CO_SIGNERS = {
     "br12-co-wrong-country-authority": "authority-wrong-country",
 }
 
-# The test PKI's bad signers all claim to be SG (issued by SG's CA): these vectors say what they say
-# only when SG sends them. The suite reports them inconclusive when the harness plays another party.
+# The test PKI has these bad signers for every party (bad/<P>/, RCPX section 5, errata 1): each vector
+# takes the sender's, so that it says what it says whichever party the harness plays. A PKI without
+# them for the sender (a party added by hand) cannot build these vectors: the suite says so.
 BAD_SIGNER_VECTORS = frozenset(_BAD_ENVELOPE_SIGNERS) | frozenset(_BAD_CO_SIGNERS)
-BAD_SIGNERS_PARTY = "SG"
 
 
 @builder(*_BAD_ENVELOPE_SIGNERS)
 def _bad_envelope_signer(build: Build) -> None:
-    build.envelope_signer = build.pki.bad(_BAD_ENVELOPE_SIGNERS[build.vector_id])
+    build.envelope_signer = build.pki.bad(_BAD_ENVELOPE_SIGNERS[build.vector_id], build.sender)
 
 
 @builder("m08-other-party-signer")
@@ -955,7 +955,7 @@ def _co_by_other(build: Build) -> None:
 
 @builder(*_BAD_CO_SIGNERS)
 def _bad_co_signer(build: Build) -> None:
-    build.co_signer = build.pki.bad(_BAD_CO_SIGNERS[build.vector_id])
+    build.co_signer = build.pki.bad(_BAD_CO_SIGNERS[build.vector_id], build.sender)
 
 
 @builder("br12-co-altered-signature-value")

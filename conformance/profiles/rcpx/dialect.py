@@ -31,7 +31,7 @@ RCPX = Dialect(
     payload_schema="co.xsd",
     load_pki=_pki,
     faults=_faults,
-    vector_parties={"sender": "JP", "receiver": "AU"},  # the bad signers claim JP (pki_gen.SPEC)
+    vector_parties={"sender": "JP", "receiver": "AU"},  # JP: the harness's default partner in RCPX
 )
 
 # RCPX's own vector builders register with the family's (efdx/vectors.py BUILDERS) whenever RCPX is

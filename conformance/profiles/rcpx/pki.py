@@ -1,36 +1,32 @@
-"""The TEST ONLY PKI of the RCPX profile as objects (``test_vectors/rcpx/pki``): each RCEP party's CA,
-NSW and issuing-authority credentials, CRLs and the bad signers (JP's). Reading is the core's
-(``core/testpki.PkiFolder``); trust is ``core/trust.py``; this module knows where RCPX's material is.
+"""The TEST ONLY PKI of the RCPX profile as objects: the EFDX family's (``test_vectors/efdx/pki``,
+RCPX section 5, errata 1), read with RCPX's fifteen parties as its trust list and JP's bad signers as
+the default. Reading is the core's (``core/testpki.PkiFolder``); trust is ``core/trust.py``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from importlib.resources import files
 from pathlib import Path
 
-from conformance.core.testpki import PkiFolder
+from conformance.core.testpki import PkiFolder, TestMaterial
+from conformance.profiles.efdx.pki import default_pki_dir as default_pki_dir
 from conformance.profiles.rcpx.codes import PARTIES
-from conformance.profiles.rcpx.pki_gen import SPEC
-
-BAD_PARTY = SPEC.bad_party  # every bad signer claims to be JP's
-
-
-def default_pki_dir() -> Path:
-    """The committed PKI shipped as package data (``test_vectors/rcpx/pki`` in the repository)."""
-    folder = files("conformance.test_vectors") / "rcpx" / "pki"
-    if not isinstance(folder, Path):
-        raise RuntimeError(f"the TEST ONLY PKI must be installed on the file system, not in {folder}")
-    return folder
+from conformance.profiles.rcpx.pki_gen import BAD_PARTY, LEGACY_ORG, SPEC
 
 
 class TestPki(PkiFolder):
-    """RCPX's TEST ONLY PKI in a folder written by ``pki_gen``; files are read on first use."""
+    """RCPX's view of the family's TEST ONLY PKI; files are read on first use."""
 
     __test__ = False  # not a pytest test class, despite the name
 
     def __init__(self, directory: Path) -> None:
         super().__init__(directory, PARTIES, BAD_PARTY, SPEC.label)
+
+    def test_material(self) -> TestMaterial:
+        """The folder's declaration, and the subject O of the RCPX PKI it replaced."""
+        material = super().test_material()
+        return dataclasses.replace(material, organisations=material.organisations | {LEGACY_ORG})
 
     @classmethod
     def load(cls, directory: Path | None = None) -> TestPki:

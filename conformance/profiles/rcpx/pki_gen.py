@@ -1,11 +1,9 @@
-"""Generate RCPX 1.0's TEST ONLY PKI: one CA per RCEP party (AU BN CN ID JP KH KR LA MM MY NZ PH SG
-TH VN), its NSW and issuing-authority ("issuing body") certificates, CRLs, and bad signers. The
-generator is the core's (``core/testpki.py``); this module says what is RCPX's.
-
-The bad signers claim to be Japan's (JP, the sample CO's issuing party) and the wrong-country ones
-carry C=KR. Adding a party (Timor-Leste, say) is one command:
-``conformance pki add-party TL --profile rcpx``
-(or ``python -m conformance.profiles.rcpx.pki_gen add-party TL``).
+"""RCPX 1.0's TEST ONLY PKI is the EFDX family's (RCPX section 5, errata 1: one TEST ONLY PKI may
+serve the whole family, so that an NSW serving both profiles from one TLS endpoint has one TLS
+identity): ``conformance.profiles.efdx.pki_gen`` generates it, with a CA for each of the fifteen RCEP
+parties (AU BN CN ID JP KH KR LA MM MY NZ PH SG TH VN) and bad signers for every party. This module
+keeps the names RCPX's callers use. Adding a party (Timor-Leste, say) is one command:
+``conformance pki add-party TL --profile rcpx`` (the same folder as without ``--profile``).
 """
 
 from __future__ import annotations
@@ -13,38 +11,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from conformance.core import testpki
 from conformance.core.testpki import ROGUE_CA as ROGUE_CA
+from conformance.profiles.efdx import pki_gen as family
 from conformance.profiles.rcpx.codes import PARTIES
 
-ORG = "RCPX TEST ONLY"
-DEFAULT_OUT = Path(__file__).resolve().parents[3] / "test_vectors" / "rcpx" / "pki"
-PROG = "python -m conformance.profiles.rcpx.pki_gen"
+ORG = family.ORG
+DEFAULT_OUT = family.DEFAULT_OUT
+SPEC = family.SPEC
+GENERATOR = family.GENERATOR
+BAD_PARTY = "JP"  # whose bad signers RCPX's callers get when they name no party (its vectors' sender)
+BAD_SIGNERS: dict[str, str] = SPEC.bad_signers(BAD_PARTY)
+# The RCPX TEST ONLY PKI (test_vectors/rcpx/pki) that this replaced: its subjects said so, and its
+# keys were published too; it is still declared as test material (rcpx/pki.py).
+LEGACY_ORG = "RCPX TEST ONLY"
 
-SPEC = testpki.PkiSpec(
-    label=ORG,
-    domain="rcpx",
-    parties=PARTIES,
-    co_rule="RBR-12",
-    regenerate=(
-        f"    {PROG} [--out DIR]              # or: conformance pki generate --profile rcpx\n"
-        f"    {PROG} add-party TL [--out DIR] # one more party, the others untouched"
-    ),
-    bad_party="JP",
-    other_country="KR",
-)
-GENERATOR = testpki.PkiGenerator(SPEC, DEFAULT_OUT, f"{ORG} PKI")
-BAD_SIGNERS: dict[str, str] = SPEC.bad_signers()
+assert set(PARTIES) <= set(SPEC.parties), "every RCPX party has a CA in the family's PKI"
 
 
-def generate(out: Path, parties: Sequence[str] = PARTIES) -> None:
-    """Generate the whole TEST ONLY PKI into ``out`` (files are overwritten, nothing else is removed)."""
-    testpki.generate(out, SPEC, parties)
+def generate(out: Path, parties: Sequence[str] = SPEC.parties) -> None:
+    """Generate the family's TEST ONLY PKI into ``out`` (files are overwritten, nothing else removed)."""
+    family.generate(out, parties)
 
 
 def add_party(out: Path, party: str) -> None:
     """Add one party (TL, say) to the PKI in ``out`` without touching the others."""
-    testpki.add_party(out, SPEC, party)
+    family.add_party(out, party)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from werkzeug.wrappers import Request, Response
 
 from conformance.core.inbox_server import BoundedWSGIServer, Limits
@@ -112,15 +113,30 @@ def _client_certificate(pem: str | None) -> x509.Certificate | None:
     return x509.load_pem_x509_certificate(pem.encode("ascii")) if pem else None
 
 
-def server_tls_context(nsw: ReferenceNsw) -> ssl.SSLContext:
-    """TLS 1.2+, the NSW certificate as server certificate, client certificates required."""
+def server_tls_context(nsw: ReferenceNsw, also: Sequence[ReferenceNsw] = ()) -> ssl.SSLContext:
+    """TLS 1.2+, the NSW certificate as server certificate, client certificates required.
+
+    ``also``: the NSWs of other profiles served on the same port. The handshake comes before the
+    path, so one TLS identity serves them all (RCPX section 5, errata 1): they must have the same
+    NSW certificate (the family's one test PKI), else ValueError. The handshake admits a client of
+    a party any of them trusts; each NSW then judges T-05 by its own trust list."""
+    for other in also:
+        if other.nsw_credential.cert != nsw.nsw_credential.cert:
+            raise ValueError(
+                f"one TLS endpoint has one TLS identity, and {nsw.dialect.codes.TITLE} and "
+                f"{other.dialect.codes.TITLE} have different NSW certificates for {nsw.party}: "
+                "serve each with --tls from a process of its own"
+            )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     credential = nsw.nsw_credential
     context.load_cert_chain(str(credential.cert_path), str(credential.key_path))
     if nsw.fault_name == "accept-any-tls-client":
         return context  # the seeded fault: no client certificate asked for, so none is checked
-    context.load_verify_locations(cadata=nsw.trust.ca_pem().decode("ascii"))
+    trusted = {
+        ca.public_bytes(serialization.Encoding.PEM) for each in (nsw, *also) for ca in each.trust.cas.values()
+    }
+    context.load_verify_locations(cadata=b"".join(sorted(trusted)).decode("ascii"))
     if nsw.fault_name == "tls-ignore-expiry":  # the seeded fault: OpenSSL's X509_V_FLAG_NO_CHECK_TIME
         context.verify_flags = ssl.VerifyFlags(context.verify_flags | _NO_CHECK_TIME)
     if nsw.fault_name == "tls-trust-any-ca":  # the seeded fault: the rogue CA is trusted too
@@ -142,7 +158,7 @@ def serve(
     ``server_close`` (which cuts the connections still open). ``also``: the reference NSWs of other
     profiles, served in the same process on their own paths. ``reuse_port``: other processes listen
     on the same port (`reference serve --processes N`)."""
-    context = server_tls_context(nsw) if tls else None
+    context = server_tls_context(nsw, also) if tls else None
     return BoundedWSGIServer(
         host,
         port,

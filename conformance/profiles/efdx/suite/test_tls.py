@@ -19,9 +19,9 @@ def clients(harness: Harness) -> dict[str, tuple[str, str] | None]:
     third = next(party for party in ("TH", "VN", "MY") if party not in (harness.party, harness.config.party))
     return {
         "no-certificate": None,
-        "untrusted-ca": harness.pki.bad("untrusted-ca"),
-        "revoked": harness.pki.bad("revoked"),
-        "expired": harness.pki.bad("expired"),
+        "untrusted-ca": harness.pki.bad("untrusted-ca", harness.party),
+        "revoked": harness.pki.bad("revoked", harness.party),
+        "expired": harness.pki.bad("expired", harness.party),
         "another-party": harness.pki.nsw(third),
     }
 
