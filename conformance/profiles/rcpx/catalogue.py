@@ -39,6 +39,9 @@ ALIASES: dict[str, str | None] = {
     "BR-16": None,
     "BR-06/twelve-months-inclusive": "RBR-06/twelve-months-inclusive",
     "BR-11/reference-reused": "RBR-11/reference-reused",
+    "BR-11/replace-reuses-reference": "RBR-11/replace-reuses-reference",
+    "BR-11/after-cancel": "RBR-11/after-cancel",
+    "BR-11/per-issuing-country": "RBR-11/per-issuing-country",
     **{
         f"BR-12/{clause}": f"RBR-12/{clause}"
         for clause in (
@@ -54,12 +57,16 @@ ALIASES: dict[str, str | None] = {
             "untrusted-authority",
             "weak-algorithm",
             "foreign-transform",
+            "short-key",
         )
     },
     "BR-14/cancel-unknown": "RBR-14/cancel-unknown",
     "BR-14/replace-unknown": "RBR-14/replace-unknown",
     "BR-15/cancel-twice": "RBR-14/cancel-cancelled",
     "BR-15/superseded": "RBR-14/cancel-superseded",
+    "BR-14/cancel-other-issuing-country": "RBR-14/cancel-other-issuing-country",
+    "BR-14/replace-other-issuing-country": "RBR-14/replace-other-issuing-country",
+    "BR-15/replace-cancelled": "RBR-14/replace-cancelled",
     "BR-16/replace-without-replaces": "RBR-14/replace-without-replaces",
     "BR-16/replaces-on-issue": None,
 }

@@ -32,12 +32,17 @@ def _shared() -> list[Fault]:
     for fault in EFDX_FAULTS:
         if fault.policy.dropped_rules:  # switches an EFDX rule off: RCPX's rules get their own below
             continue
+        if fault.name in {own.name for own in BOUNDARY_FAULTS}:  # RCPX's own of that name stands
+            continue
         purpose = _ours(fault.purpose)
         if purpose is None:
             continue
         also = tuple(p for p in map(_ours, fault.also) if p is not None)
         rejects = fault.rejects and (catalogue().resolve(fault.rejects[0]), fault.rejects[1])  # RBR-06
-        found.append(dataclasses.replace(fault, purpose=purpose, also=also, rejects=rejects))
+        forgives = fault.forgives and (catalogue().resolve(fault.forgives[0]), fault.forgives[1])
+        found.append(
+            dataclasses.replace(fault, purpose=purpose, also=also, rejects=rejects, forgives=forgives)
+        )
     return found
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from lxml import etree
@@ -32,6 +33,9 @@ class Fault:
     # A boundary made exclusive: the rule's ID and a test on (CO, day of receipt, history of accepted
     # COs) that rejects a CO the rule accepts (its boundary case). Only the reference NSW reads it.
     rejects: tuple[str, Callable[[etree._Element, date, Any], bool]] | None = None
+    # One clause of a rule not applied: the rule's ID and a test on (finding, CO or Cancellation,
+    # rules.Context with the history) that says which of its findings the faulty receiver drops.
+    forgives: tuple[str, Callable[[Any, etree._Element, Any], bool]] | None = None
 
     @property
     def requirement(self) -> str:
@@ -51,6 +55,115 @@ def _rule(name: str, purposes: tuple[str, ...], description: str, rule: str) -> 
 def _check(name: str, purpose: str, description: str) -> Fault:
     """A fault that makes exactly the check of its own purpose wrongly."""
     return _fault(name, purpose, description, purpose)
+
+
+def _forgiving(
+    name: str,
+    purpose: str,
+    description: str,
+    forgives: tuple[str, Callable[[Any, etree._Element, Any], bool]],
+) -> Fault:
+    """A fault that does not apply one clause of a business rule: it drops the rule's findings that
+    ``forgives`` picks (the rest of the rule still holds)."""
+    return Fault(name, purpose, description, forgives=forgives)
+
+
+# What the clause faults read of a CO (by local name, so that they read any profile's CO).
+
+
+def _percents(co: etree._Element, code: str, percent: str) -> bool:
+    """Some Item of criterion ``code`` has exactly ``percent``."""
+    for criterion in co.iterfind("{*}Item/{*}OriginCriterion"):
+        raw = criterion.findtext("{*}Percent")
+        if criterion.findtext("{*}Code") == code and raw is not None and _decimal(raw) == Decimal(percent):
+            return True
+    return False
+
+
+def _decimal(raw: str) -> Decimal | None:
+    try:
+        return Decimal(raw.strip())
+    except ArithmeticError:
+        return None
+
+
+def _cth_without_fob(co: etree._Element) -> bool:
+    return any(
+        item.findtext("{*}OriginCriterion/{*}Code") == "CTH" and item.find("{*}FOBValue") is None
+        for item in co.iterfind("{*}Item")
+    )
+
+
+def _flag(co: etree._Element, name: str) -> str | None:
+    return (co.findtext(f"{{*}}Flags/{{*}}{name}") or "").strip() or None
+
+
+def _foreign_invoice_issuer(co: etree._Element) -> bool:
+    from conformance.profiles.efdx.codes import PARTIES
+
+    issuer = co.findtext("{*}ThirdCountryInvoice/{*}IssuerCountry")
+    return issuer is not None and issuer.strip() not in PARTIES
+
+
+def _item_numbers(co: etree._Element) -> list[int | None]:
+    numbers: list[int | None] = []
+    for text in co.iterfind("{*}Item/{*}ItemNumber"):
+        raw = (text.text or "").strip()
+        numbers.append(int(raw) if raw.isdigit() else None)
+    return numbers
+
+
+def _no_gap(numbers: list[int | None]) -> bool:
+    """Every number of 1..max present, repeats allowed (1, 2, 2)."""
+    present = {n for n in numbers if n is not None}
+    return None not in numbers and bool(present) and present == set(range(1, max(present) + 1))
+
+
+def _consecutive(numbers: list[int | None]) -> bool:
+    """n, n+1, n+2 ... in document order, from any start."""
+    first = numbers[0] if numbers else None
+    return first is not None and numbers == list(range(first, first + len(numbers)))
+
+
+def _permutation(numbers: list[int | None]) -> bool:
+    """Every number of 1..n once, in any order (2, 1)."""
+    return sorted(n or 0 for n in numbers) == list(range(1, len(numbers) + 1))
+
+
+def _hs_chapters(co: etree._Element) -> list[str]:
+    return [(code.text or "").strip()[:2] for code in co.iterfind("{*}Item/{*}HSCode")]
+
+
+def _state(doc: etree._Element, ctx: Any, field: str) -> str | None:
+    """The state of the CO of the document's IssuingCountry named by ``field`` (ReferenceNumber,
+    Replaces), as the receiver's history has it."""
+    country, reference = doc.findtext("{*}IssuingCountry"), doc.findtext(f"{{*}}{field}")
+    if ctx.history is None or country is None or reference is None:
+        return None
+    return ctx.history.state_of("received", country.strip(), reference.strip())
+
+
+def _replaced_elsewhere(doc: etree._Element, ctx: Any) -> bool:
+    """Replaces names no CO of the replacing CO's IssuingCountry, but one of another party."""
+    from conformance.profiles.efdx.codes import PARTIES
+
+    reference, country = doc.findtext("{*}Replaces"), doc.findtext("{*}IssuingCountry")
+    if ctx.history is None or reference is None or country is None:
+        return False
+    reference, country = reference.strip(), country.strip()
+    return not ctx.history.accepted(country, reference) and any(
+        ctx.history.accepted(party, reference) for party in PARTIES if party != country
+    )
+
+
+def _used_by_another_party(co: etree._Element, history: Any) -> bool:
+    """BR-11 keyed by ReferenceNumber alone: another party's accepted CO with it counts (the fault)."""
+    from conformance.profiles.efdx.codes import PARTIES
+
+    reference, country = co.findtext("{*}ReferenceNumber"), co.findtext("{*}IssuingCountry")
+    return reference is not None and any(
+        history.accepted(party, reference.strip()) for party in PARTIES if party != country
+    )
 
 
 FAULTS: tuple[Fault, ...] = (
@@ -239,13 +352,73 @@ FAULTS: tuple[Fault, ...] = (
         "ignore-br01", ("BR-01/exporter-country", "BR-01/producing-country"), "does not apply BR-01", "BR-01"
     ),
     _rule("ignore-br02", ("BR-02/importing-country",), "does not apply BR-02", "BR-02"),
+    _forgiving(
+        "consignee-country-unchecked",
+        "BR-02/consignee-country",
+        "checks Declaration/ImportingCountry against To but not Consignee/Country",
+        ("BR-02", lambda finding, doc, ctx: finding.location == "Consignee/Country"),
+    ),
+    _forgiving(
+        "from-not-compared",
+        "BR-01/issuing-country-from",
+        "compares IssuingCountry with Exporter/Country and ProducingCountry, not with the envelope From",
+        ("BR-01", lambda finding, doc, ctx: finding.location == "IssuingCountry"),
+    ),
     _rule(
         "accept-rvc-below-40",
         ("BR-03/rvc-minimum", "BR-03/pc-range"),
         "does not apply BR-03 (accepts RVC below 40)",
         "BR-03",
     ),
+    Fault(
+        "rvc-40-exclusive",
+        "BR-03/rvc-40-inclusive",
+        "rejects an RVC of exactly 40 percent",
+        rejects=("BR-03", lambda co, today, history: _percents(co, "RVC", "40")),
+    ),
+    _forgiving(
+        "rvc-without-percent-taken",
+        "BR-03/rvc-without-percent",
+        "takes an RVC Item without Percent (judges only the Percents given)",
+        ("BR-03", lambda finding, doc, ctx: "RVC without Percent" in finding.text),
+    ),
+    _forgiving(
+        "pc-without-partial-cumulation",
+        "BR-03/pc-flag",
+        "takes a PC Item inside its range without the PartialCumulation flag",
+        ("BR-03", lambda finding, doc, ctx: finding.location == "Flags/PartialCumulation"),
+    ),
+    _forgiving(
+        "pc-40-inclusive",
+        "BR-03/pc-below-40",
+        "takes a PC Item at exactly 40 percent (20 <= Percent <= 40)",
+        ("BR-03", lambda finding, doc, ctx: _percents(doc, "PC", "40") and "PC with Percent" in finding.text),
+    ),
+    Fault(
+        "pc-20-exclusive",
+        "BR-03/pc-range-inclusive",
+        "rejects a PC Item at exactly 20 percent (20 < Percent < 40)",
+        rejects=("BR-03", lambda co, today, history: _percents(co, "PC", "20")),
+    ),
+    _forgiving(
+        "percent-ignored-on-other-codes",
+        "BR-03/percent-on-other-code",
+        "takes a Percent on an Item of another code than RVC or PC",
+        ("BR-03", lambda finding, doc, ctx: "only RVC and PC take a Percent" in finding.text),
+    ),
     _rule("ignore-br04", ("BR-04/fob-value",), "does not apply BR-04", "BR-04"),
+    _forgiving(
+        "fob-value-for-rvc-only",
+        "BR-04/pc",
+        "asks for a FOBValue on RVC Items only, not on PC Items",
+        ("BR-04", lambda finding, doc, ctx: "PC without FOBValue" in finding.text),
+    ),
+    Fault(
+        "fob-value-required-for-cth",
+        "BR-04/optional-elsewhere",
+        "rejects a CTH Item without FOBValue (asks for it on more criteria than RVC and PC)",
+        rejects=("BR-04", lambda co, today, history: _cth_without_fob(co)),
+    ),
     _rule(
         "ignore-retroactive-flag",
         ("BR-05/not-flagged", "BR-05/wrongly-flagged"),
@@ -260,10 +433,82 @@ FAULTS: tuple[Fault, ...] = (
         rejects=("BR-06", lambda co, today, history: _issued_a_year_before(co, today)),
     ),
     _rule("ignore-br07", ("BR-07/back-to-back",), "does not apply BR-07", "BR-07"),
+    _forgiving(
+        "original-co-without-flag-taken",
+        "BR-07/original-without-flag",
+        "checks that a BackToBack CO has its OriginalCO, not that an OriginalCO comes with the flag",
+        ("BR-07", lambda finding, doc, ctx: _flag(doc, "BackToBack") == "false"),
+    ),
+    Fault(
+        "back-to-back-refused",
+        "BR-07/back-to-back-taken",
+        "rejects every back-to-back CO",
+        rejects=("BR-07", lambda co, today, history: _flag(co, "BackToBack") == "true"),
+    ),
     _rule("ignore-br08", ("BR-08/third-country",), "does not apply BR-08", "BR-08"),
+    _forgiving(
+        "third-country-flag-alone-taken",
+        "BR-08/flag-without-invoice",
+        "checks that a ThirdCountryInvoice is flagged, not that the flag comes with the invoice",
+        ("BR-08", lambda finding, doc, ctx: _flag(doc, "ThirdCountryInvoicing") == "true"),
+    ),
+    Fault(
+        "third-country-invoice-issuer-must-be-a-party",
+        "BR-08/non-asean-issuer",
+        "rejects a ThirdCountryInvoice whose IssuerCountry is not an ASEAN party",
+        rejects=("BR-08", lambda co, today, history: _foreign_invoice_issuer(co)),
+    ),
     _rule("ignore-br09", ("BR-09/exhibition",), "does not apply BR-09", "BR-09"),
+    _forgiving(
+        "exhibition-details-without-flag-taken",
+        "BR-09/details-without-flag",
+        "checks that an Exhibition CO has its ExhibitionDetails, not that the details come with the flag",
+        ("BR-09", lambda finding, doc, ctx: _flag(doc, "Exhibition") == "false"),
+    ),
+    Fault(
+        "exhibition-refused",
+        "BR-09/exhibition-taken",
+        "rejects every CO flagged Exhibition",
+        rejects=("BR-09", lambda co, today, history: _flag(co, "Exhibition") == "true"),
+    ),
     _rule("ignore-br10", ("BR-10/item-numbers",), "does not apply BR-10", "BR-10"),
+    _forgiving(
+        "repeated-item-numbers-taken",
+        "BR-10/repeat",
+        "looks for gaps in the ItemNumbers only: 1, 2, 2 passes",
+        ("BR-10", lambda finding, doc, ctx: _no_gap(_item_numbers(doc))),
+    ),
+    _forgiving(
+        "item-numbers-from-any-start",
+        "BR-10/not-from-one",
+        "takes consecutive ItemNumbers from any start (2, 3)",
+        ("BR-10", lambda finding, doc, ctx: _consecutive(_item_numbers(doc))),
+    ),
+    _forgiving(
+        "item-numbers-in-any-order",
+        "BR-10/document-order",
+        "takes every number of 1..n in any document order (2, 1)",
+        ("BR-10", lambda finding, doc, ctx: _permutation(_item_numbers(doc))),
+    ),
     _rule("ignore-br11", ("BR-11/reference-reused",), "does not apply BR-11", "BR-11"),
+    _forgiving(
+        "reference-reuse-checked-on-issue-only",
+        "BR-11/replace-reuses-reference",
+        "applies BR-11 to IssueCO only: a ReplaceCO may reuse an accepted ReferenceNumber",
+        ("BR-11", lambda finding, doc, ctx: ctx.action == "ReplaceCO"),
+    ),
+    _forgiving(
+        "cancelled-reference-reusable",
+        "BR-11/after-cancel",
+        "frees the ReferenceNumber of a cancelled CO for a new IssueCO",
+        ("BR-11", lambda finding, doc, ctx: _state(doc, ctx, "ReferenceNumber") == "CANCELLED"),
+    ),
+    Fault(
+        "reference-numbers-global",
+        "BR-11/per-issuing-country",
+        "takes a ReferenceNumber used by any party's accepted CO as used (BR-11 ignores the country)",
+        rejects=("BR-11", lambda co, today, history: _used_by_another_party(co, history)),
+    ),
     _check("accept-unsigned-co", "BR-12/unsigned", "accepts a CO without signature"),
     _check("accept-tampered-co", "BR-12/tampered", "does not check the CO signature's digest"),
     _check("accept-forged-co-signature", "BR-12/signature-value", "does not check the CO's SignatureValue"),
@@ -296,9 +541,53 @@ FAULTS: tuple[Fault, ...] = (
     ),
     _check("accept-weak-co-signature", "BR-12/weak-algorithm", "accepts a SHA-1 CO signature"),
     _check("accept-foreign-co-transform", "BR-12/foreign-transform", "accepts foreign Transforms on a CO"),
+    _check(
+        "accept-short-rsa-co-signer", "BR-12/short-key", "accepts a CO signed with an RSA key under 2048 bits"
+    ),
     _rule("ignore-br13", ("BR-13/hs-chapter",), "does not apply BR-13", "BR-13"),
+    _forgiving(
+        "hs-chapter-00-taken",
+        "BR-13/chapter-00",
+        "checks the HS chapter against 97 and 77 only: chapter 00 passes",
+        ("BR-13", lambda finding, doc, ctx: "chapter 00" in finding.text),
+    ),
+    _forgiving(
+        "hs-chapters-98-99-taken",
+        "BR-13/chapters-98-99",
+        "takes the national chapters 98 and 99 as HS chapters",
+        ("BR-13", lambda finding, doc, ctx: "chapter 98" in finding.text or "chapter 99" in finding.text),
+    ),
+    Fault(
+        "hs-chapters-01-97-refused",
+        "BR-13/chapters-01-and-97",
+        "rejects HS chapters 01 and 97, the first and last valid ones",
+        rejects=("BR-13", lambda co, today, history: bool({"01", "97"} & set(_hs_chapters(co)))),
+    ),
     _rule("ignore-br14", ("BR-14/replace-unknown", "BR-14/cancel-unknown"), "does not apply BR-14", "BR-14"),
+    _forgiving(
+        "cancel-any-issuing-country",
+        "BR-14/cancel-other-issuing-country",
+        "acknowledges a CancelCO of a CO accepted from another IssuingCountry than its sender",
+        ("BR-14", lambda finding, doc, ctx: finding.location == "IssuingCountry"),
+    ),
+    _forgiving(
+        "replaces-looked-up-in-any-country",
+        "BR-14/replace-other-issuing-country",
+        "looks up a ReplaceCO's Replaces among the COs of every IssuingCountry",
+        ("BR-14", lambda finding, doc, ctx: ctx.action == "ReplaceCO" and _replaced_elsewhere(doc, ctx)),
+    ),
     _rule("ignore-br15", ("BR-15/cancel-twice", "BR-15/superseded"), "does not apply BR-15", "BR-15"),
+    _forgiving(
+        "replace-of-cancelled-taken",
+        "BR-15/replace-cancelled",
+        "takes a ReplaceCO of a cancelled CO (BR-15 checks supersession only)",
+        (
+            "BR-15",
+            lambda finding, doc, ctx: (
+                ctx.action == "ReplaceCO" and _state(doc, ctx, "Replaces") == "CANCELLED"
+            ),
+        ),
+    ),
     _rule(
         "ignore-br16",
         ("BR-16/replaces-on-issue", "BR-16/replace-without-replaces"),

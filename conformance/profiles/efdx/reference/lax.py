@@ -144,6 +144,7 @@ LAX["BR-12/weak-algorithm"] = replace(
     ),
 )
 LAX["BR-12/unsigned"] = replace(STRICT, unsigned_co_accepted=True)
+LAX["BR-12/short-key"] = replace(STRICT, co_signature=replace(STRICT, min_rsa_bits=1024))
 
 
 def dropping(rule: str) -> Policy:

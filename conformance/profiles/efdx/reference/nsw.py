@@ -209,6 +209,9 @@ class ReferenceNsw:
                 findings += rules.RULES[stateful](payload, context)
         if self.fault and self.fault.rejects and self.fault.rejects[1](payload, now.date(), tx):
             findings.append(rules.Finding(self.fault.rejects[0], f"the seeded fault {self.fault_name}", "."))
+        if self.fault and self.fault.forgives:
+            rule_id, forgiven = self.fault.forgives
+            findings = [f for f in findings if f.rule != rule_id or not forgiven(f, payload, context)]
         reasons = rules.failed_rules(findings)
         # both profiles number "the named CO was accepted" 14
         if self.fault_name == "acknowledge-unknown-cancel":
