@@ -29,6 +29,7 @@ SEQUENCE_ONLY = {
     "RBR-11/replace-reuses-reference": "needs a CO accepted earlier under the ReplaceCO's own number",
     "RBR-11/per-issuing-country": "needs a CO of another IssuingCountry accepted earlier",
     "RBR-11/after-cancel": "needs a CO accepted, then cancelled",
+    "RBR-11/after-supersede": "needs a CO accepted, then replaced",
     "RBR-14/cancel-unknown": "unknown means: not in the receiver's history",
     "RBR-14/replace-unknown": "unknown means: not in the receiver's history",
     "RBR-14/cancel-other-issuing-country": "needs another party's CO accepted earlier",

@@ -909,6 +909,43 @@ def _hs_chapters(build: Build) -> None:
     build.data = data
 
 
+# The stateless rules hold for ReplaceCO as for IssueCO: a clause's vector again, as a ReplaceCO whose
+# Replaces names the CO that the test has the receiver accept first.
+_ON_REPLACE = {
+    "br03-pc-without-partial-cumulation-on-replace": "br03-pc-without-partial-cumulation",
+    "br10-item-number-repeat-on-replace": "br10-item-number-repeat",
+    "br12-co-rsa-1024-authority-on-replace": "br12-co-rsa-1024-authority",
+}
+
+
+@builder(*_ON_REPLACE)
+def _on_replace(build: Build) -> None:
+    own = build.vector_id
+    build.vector_id = _ON_REPLACE[own]  # the builders read their id; ids and numbers stay this vector's
+    BUILDERS[build.vector_id](build)
+    build.vector_id = own
+    reference = build.co()["reference_number"]
+    data = build.data or build.co()
+    build.action = "ReplaceCO"
+    build.data = data | {"reference_number": reference, "replaces": f"{reference[:30]}-OLD"}
+
+
+@builder("br12-co-rsa-sha1-signature")
+def _co_rsa_sha1(build: Build) -> None:
+    build.co_signer = None
+    build.co_after_signing.append(
+        lambda co: signing.sign_enveloped(co, build.pki.authority(build.sender), signature_method=ds.RSA_SHA1)
+    )
+
+
+@builder("br12-co-inclusive-c14n")
+def _co_inclusive_c14n(build: Build) -> None:
+    build.co_signer = None
+    build.co_after_signing.append(
+        lambda co: signing.sign_enveloped(co, build.pki.authority(build.sender), canonicalization=ds.C14N)
+    )
+
+
 @builder("br-several-rules-at-once")
 def _several(build: Build) -> None:
     data = build.co()

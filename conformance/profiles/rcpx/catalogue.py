@@ -41,6 +41,7 @@ ALIASES: dict[str, str | None] = {
     "BR-11/reference-reused": "RBR-11/reference-reused",
     "BR-11/replace-reuses-reference": "RBR-11/replace-reuses-reference",
     "BR-11/after-cancel": "RBR-11/after-cancel",
+    "BR-11/after-supersede": "RBR-11/after-supersede",
     "BR-11/per-issuing-country": "RBR-11/per-issuing-country",
     **{
         f"BR-12/{clause}": f"RBR-12/{clause}"

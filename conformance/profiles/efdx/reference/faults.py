@@ -134,6 +134,14 @@ def _hs_chapters(co: etree._Element) -> list[str]:
     return [(code.text or "").strip()[:2] for code in co.iterfind("{*}Item/{*}HSCode")]
 
 
+def _days_after_departure(co: etree._Element) -> int | None:
+    from conformance.core.business_rules import as_date
+
+    issued = as_date(co.findtext("{*}IssueDate"))
+    departure = as_date(co.findtext("{*}Transport/{*}DepartureDate"))
+    return None if issued is None or departure is None else (issued - departure).days
+
+
 def _state(doc: etree._Element, ctx: Any, field: str) -> str | None:
     """The state of the CO of the document's IssuingCountry named by ``field`` (ReferenceNumber,
     Replaces), as the receiver's history has it."""
@@ -406,6 +414,12 @@ FAULTS: tuple[Fault, ...] = (
         "takes a Percent on an Item of another code than RVC or PC",
         ("BR-03", lambda finding, doc, ctx: "only RVC and PC take a Percent" in finding.text),
     ),
+    _forgiving(
+        "br03-on-issue-only",
+        "BR-03/replace-co",
+        "applies BR-03 to IssueCO only, not to ReplaceCO",
+        ("BR-03", lambda finding, doc, ctx: ctx.action == "ReplaceCO"),
+    ),
     _rule("ignore-br04", ("BR-04/fob-value",), "does not apply BR-04", "BR-04"),
     _forgiving(
         "fob-value-for-rvc-only",
@@ -424,6 +438,18 @@ FAULTS: tuple[Fault, ...] = (
         ("BR-05/not-flagged", "BR-05/wrongly-flagged"),
         "does not apply BR-05 (the retroactive flag)",
         "BR-05",
+    ),
+    Fault(
+        "retroactive-from-3-days",
+        "BR-05/three-days-not-retroactive",
+        "counts a CO issued exactly 3 days after departure as retroactive (>= 3 days, not > 3)",
+        rejects=("BR-05", lambda co, today, history: _days_after_departure(co) == 3),
+    ),
+    Fault(
+        "retroactive-from-5-days",
+        "BR-05/four-days-retroactive",
+        "counts a CO issued 4 days after departure as not retroactive (> 4 days, not > 3)",
+        rejects=("BR-05", lambda co, today, history: _days_after_departure(co) == 4),
     ),
     _rule("ignore-br06", ("BR-06/future", "BR-06/too-old"), "does not apply BR-06", "BR-06"),
     Fault(
@@ -490,6 +516,12 @@ FAULTS: tuple[Fault, ...] = (
         "takes every number of 1..n in any document order (2, 1)",
         ("BR-10", lambda finding, doc, ctx: _permutation(_item_numbers(doc))),
     ),
+    _forgiving(
+        "br10-on-issue-only",
+        "BR-10/replace-co",
+        "applies BR-10 to IssueCO only, not to ReplaceCO",
+        ("BR-10", lambda finding, doc, ctx: ctx.action == "ReplaceCO"),
+    ),
     _rule("ignore-br11", ("BR-11/reference-reused",), "does not apply BR-11", "BR-11"),
     _forgiving(
         "reference-reuse-checked-on-issue-only",
@@ -502,6 +534,12 @@ FAULTS: tuple[Fault, ...] = (
         "BR-11/after-cancel",
         "frees the ReferenceNumber of a cancelled CO for a new IssueCO",
         ("BR-11", lambda finding, doc, ctx: _state(doc, ctx, "ReferenceNumber") == "CANCELLED"),
+    ),
+    _forgiving(
+        "superseded-reference-reusable",
+        "BR-11/after-supersede",
+        "frees the ReferenceNumber of a superseded CO for a new IssueCO",
+        ("BR-11", lambda finding, doc, ctx: _state(doc, ctx, "ReferenceNumber") == "SUPERSEDED"),
     ),
     Fault(
         "reference-numbers-global",
@@ -543,6 +581,18 @@ FAULTS: tuple[Fault, ...] = (
     _check("accept-foreign-co-transform", "BR-12/foreign-transform", "accepts foreign Transforms on a CO"),
     _check(
         "accept-short-rsa-co-signer", "BR-12/short-key", "accepts a CO signed with an RSA key under 2048 bits"
+    ),
+    _forgiving(
+        "co-signature-on-issue-only",
+        "BR-12/replace-co",
+        "judges the CO signature of IssueCO only, not of ReplaceCO",
+        ("BR-12", lambda finding, doc, ctx: ctx.action == "ReplaceCO"),
+    ),
+    _check("accept-rsa-sha1-co-signature", "BR-12/weak-signature-method", "accepts RSA-SHA1 CO signatures"),
+    _check(
+        "accept-any-co-canonicalization",
+        "BR-12/canonicalization",
+        "accepts any CanonicalizationMethod on a CO signature",
     ),
     _rule("ignore-br13", ("BR-13/hs-chapter",), "does not apply BR-13", "BR-13"),
     _forgiving(

@@ -145,6 +145,8 @@ LAX["BR-12/weak-algorithm"] = replace(
 )
 LAX["BR-12/unsigned"] = replace(STRICT, unsigned_co_accepted=True)
 LAX["BR-12/short-key"] = replace(STRICT, co_signature=replace(STRICT, min_rsa_bits=1024))
+LAX["BR-12/weak-signature-method"] = replace(STRICT, co_signature=LAX["M-12/weak-signature-method"])
+LAX["BR-12/canonicalization"] = replace(STRICT, co_signature=LAX["M-07/canonicalization"])
 
 
 def dropping(rule: str) -> Policy:

@@ -273,3 +273,18 @@ def test_replace_of_a_cancelled_co_is_rejected(harness: Harness) -> None:
     )
     later = replace(harness, "br15-rc-replace", reference_of(co))
     send_co(harness, later, "ReplaceCO of the cancelled CO", "REJECTED", ["BR-15"])
+
+
+@pytest.mark.capability("replace")
+@pytest.mark.requirements("BR-11", "A-04")
+@pytest.mark.purposes("BR-11/after-supersede")
+def test_reference_number_of_a_superseded_co_is_not_free(harness: Harness) -> None:
+    """An IssueCO under the ReferenceNumber of a CO accepted and then replaced: REJECTED with BR-11
+    (that CO was accepted before; superseding it does not free its number)."""
+    original, _ = issue(harness, "br11-superseded")
+    send_co(
+        harness, replace(harness, "br11-superseded-replace", reference_of(original)), "ReplaceCO", "ACCEPTED"
+    )
+    again = harness.build("br11-superseded-again")
+    again.data = again.co(reference_number=reference_of(original))
+    send_co(harness, again, "IssueCO under the superseded CO's ReferenceNumber", "REJECTED", ["BR-11"])
