@@ -911,17 +911,18 @@ def _hs_chapters(build: Build) -> None:
 
 # The stateless rules hold for ReplaceCO as for IssueCO: a clause's vector again, as a ReplaceCO whose
 # Replaces names the CO that the test has the receiver accept first.
-_ON_REPLACE = {
+ON_REPLACE = {
     "br03-pc-without-partial-cumulation-on-replace": "br03-pc-without-partial-cumulation",
     "br10-item-number-repeat-on-replace": "br10-item-number-repeat",
     "br12-co-rsa-1024-authority-on-replace": "br12-co-rsa-1024-authority",
 }
 
 
-@builder(*_ON_REPLACE)
-def _on_replace(build: Build) -> None:
+@builder(*ON_REPLACE)
+def on_replace(build: Build) -> None:
+    """The vector ``ON_REPLACE`` names, as a ReplaceCO (another profile registers its own there too)."""
     own = build.vector_id
-    build.vector_id = _ON_REPLACE[own]  # the builders read their id; ids and numbers stay this vector's
+    build.vector_id = ON_REPLACE[own]  # the builders read their id; ids and numbers stay this vector's
     BUILDERS[build.vector_id](build)
     build.vector_id = own
     reference = build.co()["reference_number"]

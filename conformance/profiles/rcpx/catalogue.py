@@ -42,6 +42,8 @@ ALIASES: dict[str, str | None] = {
     "BR-11/replace-reuses-reference": "RBR-11/replace-reuses-reference",
     "BR-11/after-cancel": "RBR-11/after-cancel",
     "BR-11/after-supersede": "RBR-11/after-supersede",
+    "BR-03/replace-co": "RBR-03/replace-co",
+    "BR-10/replace-co": "RBR-10/replace-co",
     "BR-11/per-issuing-country": "RBR-11/per-issuing-country",
     **{
         f"BR-12/{clause}": f"RBR-12/{clause}"
@@ -59,6 +61,9 @@ ALIASES: dict[str, str | None] = {
             "weak-algorithm",
             "foreign-transform",
             "short-key",
+            "replace-co",
+            "weak-signature-method",
+            "canonicalization",
         )
     },
     "BR-14/cancel-unknown": "RBR-14/cancel-unknown",

@@ -94,7 +94,7 @@ def _cth_without_fob(co: etree._Element) -> bool:
     )
 
 
-def _flag(co: etree._Element, name: str) -> str | None:
+def flag(co: etree._Element, name: str) -> str | None:
     return (co.findtext(f"{{*}}Flags/{{*}}{name}") or "").strip() or None
 
 
@@ -105,7 +105,7 @@ def _foreign_invoice_issuer(co: etree._Element) -> bool:
     return issuer is not None and issuer.strip() not in PARTIES
 
 
-def _item_numbers(co: etree._Element) -> list[int | None]:
+def item_numbers(co: etree._Element) -> list[int | None]:
     numbers: list[int | None] = []
     for text in co.iterfind("{*}Item/{*}ItemNumber"):
         raw = (text.text or "").strip()
@@ -113,19 +113,19 @@ def _item_numbers(co: etree._Element) -> list[int | None]:
     return numbers
 
 
-def _no_gap(numbers: list[int | None]) -> bool:
+def no_gap(numbers: list[int | None]) -> bool:
     """Every number of 1..max present, repeats allowed (1, 2, 2)."""
     present = {n for n in numbers if n is not None}
     return None not in numbers and bool(present) and present == set(range(1, max(present) + 1))
 
 
-def _consecutive(numbers: list[int | None]) -> bool:
+def consecutive(numbers: list[int | None]) -> bool:
     """n, n+1, n+2 ... in document order, from any start."""
     first = numbers[0] if numbers else None
     return first is not None and numbers == list(range(first, first + len(numbers)))
 
 
-def _permutation(numbers: list[int | None]) -> bool:
+def permutation(numbers: list[int | None]) -> bool:
     """Every number of 1..n once, in any order (2, 1)."""
     return sorted(n or 0 for n in numbers) == list(range(1, len(numbers) + 1))
 
@@ -142,7 +142,7 @@ def _days_after_departure(co: etree._Element) -> int | None:
     return None if issued is None or departure is None else (issued - departure).days
 
 
-def _state(doc: etree._Element, ctx: Any, field: str) -> str | None:
+def state(doc: etree._Element, ctx: Any, field: str) -> str | None:
     """The state of the CO of the document's IssuingCountry named by ``field`` (ReferenceNumber,
     Replaces), as the receiver's history has it."""
     country, reference = doc.findtext("{*}IssuingCountry"), doc.findtext(f"{{*}}{field}")
@@ -463,20 +463,20 @@ FAULTS: tuple[Fault, ...] = (
         "original-co-without-flag-taken",
         "BR-07/original-without-flag",
         "checks that a BackToBack CO has its OriginalCO, not that an OriginalCO comes with the flag",
-        ("BR-07", lambda finding, doc, ctx: _flag(doc, "BackToBack") == "false"),
+        ("BR-07", lambda finding, doc, ctx: flag(doc, "BackToBack") == "false"),
     ),
     Fault(
         "back-to-back-refused",
         "BR-07/back-to-back-taken",
         "rejects every back-to-back CO",
-        rejects=("BR-07", lambda co, today, history: _flag(co, "BackToBack") == "true"),
+        rejects=("BR-07", lambda co, today, history: flag(co, "BackToBack") == "true"),
     ),
     _rule("ignore-br08", ("BR-08/third-country",), "does not apply BR-08", "BR-08"),
     _forgiving(
         "third-country-flag-alone-taken",
         "BR-08/flag-without-invoice",
         "checks that a ThirdCountryInvoice is flagged, not that the flag comes with the invoice",
-        ("BR-08", lambda finding, doc, ctx: _flag(doc, "ThirdCountryInvoicing") == "true"),
+        ("BR-08", lambda finding, doc, ctx: flag(doc, "ThirdCountryInvoicing") == "true"),
     ),
     Fault(
         "third-country-invoice-issuer-must-be-a-party",
@@ -489,32 +489,32 @@ FAULTS: tuple[Fault, ...] = (
         "exhibition-details-without-flag-taken",
         "BR-09/details-without-flag",
         "checks that an Exhibition CO has its ExhibitionDetails, not that the details come with the flag",
-        ("BR-09", lambda finding, doc, ctx: _flag(doc, "Exhibition") == "false"),
+        ("BR-09", lambda finding, doc, ctx: flag(doc, "Exhibition") == "false"),
     ),
     Fault(
         "exhibition-refused",
         "BR-09/exhibition-taken",
         "rejects every CO flagged Exhibition",
-        rejects=("BR-09", lambda co, today, history: _flag(co, "Exhibition") == "true"),
+        rejects=("BR-09", lambda co, today, history: flag(co, "Exhibition") == "true"),
     ),
     _rule("ignore-br10", ("BR-10/item-numbers",), "does not apply BR-10", "BR-10"),
     _forgiving(
         "repeated-item-numbers-taken",
         "BR-10/repeat",
         "looks for gaps in the ItemNumbers only: 1, 2, 2 passes",
-        ("BR-10", lambda finding, doc, ctx: _no_gap(_item_numbers(doc))),
+        ("BR-10", lambda finding, doc, ctx: no_gap(item_numbers(doc))),
     ),
     _forgiving(
         "item-numbers-from-any-start",
         "BR-10/not-from-one",
         "takes consecutive ItemNumbers from any start (2, 3)",
-        ("BR-10", lambda finding, doc, ctx: _consecutive(_item_numbers(doc))),
+        ("BR-10", lambda finding, doc, ctx: consecutive(item_numbers(doc))),
     ),
     _forgiving(
         "item-numbers-in-any-order",
         "BR-10/document-order",
         "takes every number of 1..n in any document order (2, 1)",
-        ("BR-10", lambda finding, doc, ctx: _permutation(_item_numbers(doc))),
+        ("BR-10", lambda finding, doc, ctx: permutation(item_numbers(doc))),
     ),
     _forgiving(
         "br10-on-issue-only",
@@ -533,13 +533,13 @@ FAULTS: tuple[Fault, ...] = (
         "cancelled-reference-reusable",
         "BR-11/after-cancel",
         "frees the ReferenceNumber of a cancelled CO for a new IssueCO",
-        ("BR-11", lambda finding, doc, ctx: _state(doc, ctx, "ReferenceNumber") == "CANCELLED"),
+        ("BR-11", lambda finding, doc, ctx: state(doc, ctx, "ReferenceNumber") == "CANCELLED"),
     ),
     _forgiving(
         "superseded-reference-reusable",
         "BR-11/after-supersede",
         "frees the ReferenceNumber of a superseded CO for a new IssueCO",
-        ("BR-11", lambda finding, doc, ctx: _state(doc, ctx, "ReferenceNumber") == "SUPERSEDED"),
+        ("BR-11", lambda finding, doc, ctx: state(doc, ctx, "ReferenceNumber") == "SUPERSEDED"),
     ),
     Fault(
         "reference-numbers-global",
@@ -634,7 +634,7 @@ FAULTS: tuple[Fault, ...] = (
         (
             "BR-15",
             lambda finding, doc, ctx: (
-                ctx.action == "ReplaceCO" and _state(doc, ctx, "Replaces") == "CANCELLED"
+                ctx.action == "ReplaceCO" and state(doc, ctx, "Replaces") == "CANCELLED"
             ),
         ),
     ),
