@@ -23,10 +23,11 @@ from conformance.profiles.efdx.reference.faults import FAULTS as EFDX_FAULTS
 from conformance.profiles.efdx.reference.faults import (
     Fault,
     consecutive,
+    gaps_only,
     item_numbers,
+    named_state,
     no_gap,
     permutation,
-    state,
 )
 from conformance.profiles.efdx.reference.lax import dropping
 from conformance.profiles.rcpx import codes, rules
@@ -42,10 +43,10 @@ def _shared() -> list[Fault]:
     for fault in EFDX_FAULTS:
         if fault.policy.dropped_rules:  # switches an EFDX rule off: RCPX's rules get their own below
             continue
-        if fault.name in {own.name for own in BOUNDARY_FAULTS}:  # RCPX's own of that name stands
-            continue
         purpose = _ours(fault.purpose)
         if purpose is None:
+            continue
+        if fault.name in _own_names() or purpose in _own_purposes():  # RCPX's own fault stands
             continue
         also = tuple(p for p in map(_ours, fault.also) if p is not None)
         rejects = fault.rejects and (catalogue().resolve(fault.rejects[0]), fault.rejects[1])  # RBR-06
@@ -54,6 +55,16 @@ def _shared() -> list[Fault]:
             dataclasses.replace(fault, purpose=purpose, also=also, rejects=rejects, forgives=forgives)
         )
     return found
+
+
+def _own_names() -> set[str]:
+    return {fault.name for fault in (*CLAUSE_FAULTS, *BOUNDARY_FAULTS)}
+
+
+def _own_purposes() -> set[str]:
+    return {
+        purpose for fault in (*CLAUSE_FAULTS, *BOUNDARY_FAULTS) for purpose in (fault.purpose, *fault.also)
+    }
 
 
 def _ours(purpose: str) -> str | None:
@@ -178,20 +189,6 @@ def _says(*words: str) -> Callable[[Any, etree._Element, Any], bool]:
 
 def _at(location: str) -> Callable[[Any, etree._Element, Any], bool]:
     return lambda finding, doc, ctx: finding.location == location
-
-
-def _gaps_only(numbers: list[int | None]) -> bool:
-    """Rising from 1, with a gap (1, 2, 4): what a receiver that checks order and repeats takes."""
-    return (
-        bool(numbers)
-        and numbers[0] == 1
-        and all(a is not None and b is not None and a < b for a, b in zip(numbers, numbers[1:], strict=False))
-    )
-
-
-def _named_state(doc: etree._Element, ctx: Any) -> str | None:
-    field = "ReferenceNumber" if etree.QName(doc).localname == "Cancellation" else "Replaces"
-    return state(doc, ctx, field)
 
 
 # One clause each: each breaks only the purposes it names, which the suite's tests of those purposes
@@ -339,7 +336,7 @@ CLAUSE_FAULTS = (
         "item-number-gaps-taken",
         ("RBR-10/gap",),
         "looks for repeats and order in the ItemNumbers only: 1, 2, 4 passes",
-        lambda finding, doc, ctx: _gaps_only(item_numbers(doc)),
+        lambda finding, doc, ctx: gaps_only(item_numbers(doc)),
     ),
     _clause(
         "repeated-item-numbers-taken",
@@ -391,19 +388,19 @@ CLAUSE_FAULTS = (
         "cancel-of-cancelled-taken",
         ("RBR-14/cancel-cancelled",),
         "acknowledges a CancelCO of a CO already cancelled",
-        lambda finding, doc, ctx: ctx.action == "CancelCO" and _named_state(doc, ctx) == "CANCELLED",
+        lambda finding, doc, ctx: ctx.action == "CancelCO" and named_state(doc, ctx) == "CANCELLED",
     ),
     _clause(
         "cancel-of-superseded-taken",
         ("RBR-14/cancel-superseded",),
         "acknowledges a CancelCO of a superseded CO",
-        lambda finding, doc, ctx: ctx.action == "CancelCO" and _named_state(doc, ctx) == "SUPERSEDED",
+        lambda finding, doc, ctx: ctx.action == "CancelCO" and named_state(doc, ctx) == "SUPERSEDED",
     ),
     _clause(
         "replace-of-superseded-taken",
         ("RBR-14/replace-superseded",),
         "takes a ReplaceCO of a CO already superseded",
-        lambda finding, doc, ctx: ctx.action == "ReplaceCO" and _named_state(doc, ctx) == "SUPERSEDED",
+        lambda finding, doc, ctx: ctx.action == "ReplaceCO" and named_state(doc, ctx) == "SUPERSEDED",
     ),
 )
 

@@ -10,6 +10,7 @@ knows none of them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -132,6 +133,40 @@ def permutation(numbers: list[int | None]) -> bool:
 
 def _hs_chapters(co: etree._Element) -> list[str]:
     return [(code.text or "").strip()[:2] for code in co.iterfind("{*}Item/{*}HSCode")]
+
+
+def _located(location: str) -> Callable[[Any, etree._Element, Any], bool]:
+    """Picks a finding at ``location``."""
+    return lambda finding, doc, ctx: finding.location == location
+
+
+def _saying(words: str) -> Callable[[Any, etree._Element, Any], bool]:
+    """Picks a finding whose text holds ``words``."""
+    return lambda finding, doc, ctx: words in finding.text
+
+
+def _below(finding: Any, doc: etree._Element, bound: str) -> bool:
+    """The finding's Item (``Item[n]/...``) has a Percent below ``bound``."""
+    match = re.match(r"Item\[(\d+)\]", finding.location or "")
+    items = doc.findall("{*}Item")
+    if match is None or not 0 < int(match[1]) <= len(items):
+        return False
+    value = _decimal(items[int(match[1]) - 1].findtext("{*}OriginCriterion/{*}Percent") or "")
+    return value is not None and value < Decimal(bound)
+
+
+def gaps_only(numbers: list[int | None]) -> bool:
+    """Rising from 1, with a gap (1, 3): what a receiver that checks order and repeats only takes."""
+    return (
+        bool(numbers)
+        and numbers[0] == 1
+        and all(a is not None and b is not None and a < b for a, b in zip(numbers, numbers[1:], strict=False))
+    )
+
+
+def named_state(doc: etree._Element, ctx: Any) -> str | None:
+    """The state of the CO that a Cancellation or a ReplaceCO's Replaces names."""
+    return state(doc, ctx, "ReferenceNumber" if etree.QName(doc).localname == "Cancellation" else "Replaces")
 
 
 def _days_after_departure(co: etree._Element) -> int | None:
@@ -359,7 +394,25 @@ FAULTS: tuple[Fault, ...] = (
     _rule(
         "ignore-br01", ("BR-01/exporter-country", "BR-01/producing-country"), "does not apply BR-01", "BR-01"
     ),
+    _forgiving(
+        "exporter-country-unchecked",
+        "BR-01/exporter-country",
+        "does not compare Exporter/Country with IssuingCountry",
+        ("BR-01", _located("Exporter/Country")),
+    ),
+    _forgiving(
+        "producing-country-unchecked",
+        "BR-01/producing-country",
+        "does not compare Declaration/ProducingCountry with IssuingCountry",
+        ("BR-01", _located("Declaration/ProducingCountry")),
+    ),
     _rule("ignore-br02", ("BR-02/importing-country",), "does not apply BR-02", "BR-02"),
+    _forgiving(
+        "importing-country-unchecked",
+        "BR-02/importing-country",
+        "checks Consignee/Country against To but not Declaration/ImportingCountry",
+        ("BR-02", _located("Declaration/ImportingCountry")),
+    ),
     _forgiving(
         "consignee-country-unchecked",
         "BR-02/consignee-country",
@@ -377,6 +430,18 @@ FAULTS: tuple[Fault, ...] = (
         ("BR-03/rvc-minimum", "BR-03/pc-range"),
         "does not apply BR-03 (accepts RVC below 40)",
         "BR-03",
+    ),
+    _forgiving(
+        "rvc-minimum-unchecked",
+        "BR-03/rvc-minimum",
+        "takes an RVC Item of any Percent",
+        ("BR-03", _saying("RVC with Percent")),
+    ),
+    _forgiving(
+        "pc-below-20-taken",
+        "BR-03/pc-range",
+        "takes a PC Item below 20 percent (checks only Percent < 40)",
+        ("BR-03", lambda finding, doc, ctx: "PC with Percent" in finding.text and _below(finding, doc, "20")),
     ),
     Fault(
         "rvc-40-exclusive",
@@ -422,6 +487,12 @@ FAULTS: tuple[Fault, ...] = (
     ),
     _rule("ignore-br04", ("BR-04/fob-value",), "does not apply BR-04", "BR-04"),
     _forgiving(
+        "fob-value-for-pc-only",
+        "BR-04/fob-value",
+        "asks for a FOBValue on PC Items only, not on RVC Items",
+        ("BR-04", _saying("RVC without FOBValue")),
+    ),
+    _forgiving(
         "fob-value-for-rvc-only",
         "BR-04/pc",
         "asks for a FOBValue on RVC Items only, not on PC Items",
@@ -439,6 +510,18 @@ FAULTS: tuple[Fault, ...] = (
         "does not apply BR-05 (the retroactive flag)",
         "BR-05",
     ),
+    _forgiving(
+        "retroactive-flag-optional",
+        "BR-05/not-flagged",
+        "takes a CO issued more than 3 days after departure without the IssuedRetroactively flag",
+        ("BR-05", _saying("needs true")),
+    ),
+    _forgiving(
+        "retroactive-flag-any-time",
+        "BR-05/wrongly-flagged",
+        "takes the IssuedRetroactively flag on a CO issued within 3 days of departure",
+        ("BR-05", _saying("needs false")),
+    ),
     Fault(
         "retroactive-from-3-days",
         "BR-05/three-days-not-retroactive",
@@ -452,6 +535,18 @@ FAULTS: tuple[Fault, ...] = (
         rejects=("BR-05", lambda co, today, history: _days_after_departure(co) == 4),
     ),
     _rule("ignore-br06", ("BR-06/future", "BR-06/too-old"), "does not apply BR-06", "BR-06"),
+    _forgiving(
+        "future-issue-date-taken",
+        "BR-06/future",
+        "takes an IssueDate after the day of receipt",
+        ("BR-06", _saying("after the day of receipt")),
+    ),
+    _forgiving(
+        "old-issue-date-taken",
+        "BR-06/too-old",
+        "takes an IssueDate more than 12 months before the day of receipt",
+        ("BR-06", _saying("more than 12 months before")),
+    ),
     Fault(
         "br06-window-exclusive",
         "BR-06/twelve-months-inclusive",
@@ -459,6 +554,12 @@ FAULTS: tuple[Fault, ...] = (
         rejects=("BR-06", lambda co, today, history: _issued_a_year_before(co, today)),
     ),
     _rule("ignore-br07", ("BR-07/back-to-back",), "does not apply BR-07", "BR-07"),
+    _forgiving(
+        "back-to-back-flag-alone-taken",
+        "BR-07/back-to-back",
+        "checks that an OriginalCO is flagged, not that the BackToBack flag comes with one",
+        ("BR-07", lambda finding, doc, ctx: flag(doc, "BackToBack") == "true"),
+    ),
     _forgiving(
         "original-co-without-flag-taken",
         "BR-07/original-without-flag",
@@ -473,6 +574,12 @@ FAULTS: tuple[Fault, ...] = (
     ),
     _rule("ignore-br08", ("BR-08/third-country",), "does not apply BR-08", "BR-08"),
     _forgiving(
+        "third-country-invoice-without-flag-taken",
+        "BR-08/third-country",
+        "checks that a ThirdCountryInvoicing CO has its invoice, not that an invoice comes with the flag",
+        ("BR-08", lambda finding, doc, ctx: flag(doc, "ThirdCountryInvoicing") == "false"),
+    ),
+    _forgiving(
         "third-country-flag-alone-taken",
         "BR-08/flag-without-invoice",
         "checks that a ThirdCountryInvoice is flagged, not that the flag comes with the invoice",
@@ -486,6 +593,12 @@ FAULTS: tuple[Fault, ...] = (
     ),
     _rule("ignore-br09", ("BR-09/exhibition",), "does not apply BR-09", "BR-09"),
     _forgiving(
+        "exhibition-flag-alone-taken",
+        "BR-09/exhibition",
+        "checks that ExhibitionDetails are flagged, not that the Exhibition flag comes with them",
+        ("BR-09", lambda finding, doc, ctx: flag(doc, "Exhibition") == "true"),
+    ),
+    _forgiving(
         "exhibition-details-without-flag-taken",
         "BR-09/details-without-flag",
         "checks that an Exhibition CO has its ExhibitionDetails, not that the details come with the flag",
@@ -498,6 +611,12 @@ FAULTS: tuple[Fault, ...] = (
         rejects=("BR-09", lambda co, today, history: flag(co, "Exhibition") == "true"),
     ),
     _rule("ignore-br10", ("BR-10/item-numbers",), "does not apply BR-10", "BR-10"),
+    _forgiving(
+        "item-number-gaps-taken",
+        "BR-10/item-numbers",
+        "looks for repeats and order in the ItemNumbers only: 1, 3 passes",
+        ("BR-10", lambda finding, doc, ctx: gaps_only(item_numbers(doc))),
+    ),
     _forgiving(
         "repeated-item-numbers-taken",
         "BR-10/repeat",
@@ -523,6 +642,12 @@ FAULTS: tuple[Fault, ...] = (
         ("BR-10", lambda finding, doc, ctx: ctx.action == "ReplaceCO"),
     ),
     _rule("ignore-br11", ("BR-11/reference-reused",), "does not apply BR-11", "BR-11"),
+    _forgiving(
+        "reference-reuse-checked-on-replace-only",
+        "BR-11/reference-reused",
+        "applies BR-11 to ReplaceCO only: an IssueCO may reuse an accepted ReferenceNumber",
+        ("BR-11", lambda finding, doc, ctx: ctx.action == "IssueCO"),
+    ),
     _forgiving(
         "reference-reuse-checked-on-issue-only",
         "BR-11/replace-reuses-reference",
@@ -596,6 +721,12 @@ FAULTS: tuple[Fault, ...] = (
     ),
     _rule("ignore-br13", ("BR-13/hs-chapter",), "does not apply BR-13", "BR-13"),
     _forgiving(
+        "hs-chapter-77-taken",
+        "BR-13/hs-chapter",
+        "takes the reserved HS chapter 77",
+        ("BR-13", _saying("chapter 77")),
+    ),
+    _forgiving(
         "hs-chapter-00-taken",
         "BR-13/chapter-00",
         "checks the HS chapter against 97 and 77 only: chapter 00 passes",
@@ -615,6 +746,24 @@ FAULTS: tuple[Fault, ...] = (
     ),
     _rule("ignore-br14", ("BR-14/replace-unknown", "BR-14/cancel-unknown"), "does not apply BR-14", "BR-14"),
     _forgiving(
+        "unknown-co-cancel-taken",
+        "BR-14/cancel-unknown",
+        "acknowledges a CancelCO of a CO it never accepted",
+        (
+            "BR-14",
+            lambda finding, doc, ctx: ctx.action == "CancelCO" and "not accepted before" in finding.text,
+        ),
+    ),
+    _forgiving(
+        "unknown-co-replace-taken",
+        "BR-14/replace-unknown",
+        "takes a ReplaceCO of a CO it never accepted",
+        (
+            "BR-14",
+            lambda finding, doc, ctx: ctx.action == "ReplaceCO" and "not accepted before" in finding.text,
+        ),
+    ),
+    _forgiving(
         "cancel-any-issuing-country",
         "BR-14/cancel-other-issuing-country",
         "acknowledges a CancelCO of a CO accepted from another IssuingCountry than its sender",
@@ -627,6 +776,21 @@ FAULTS: tuple[Fault, ...] = (
         ("BR-14", lambda finding, doc, ctx: ctx.action == "ReplaceCO" and _replaced_elsewhere(doc, ctx)),
     ),
     _rule("ignore-br15", ("BR-15/cancel-twice", "BR-15/superseded"), "does not apply BR-15", "BR-15"),
+    _forgiving(
+        "cancel-of-cancelled-taken",
+        "BR-15/cancel-twice",
+        "acknowledges a CancelCO of a CO already cancelled",
+        (
+            "BR-15",
+            lambda finding, doc, ctx: ctx.action == "CancelCO" and named_state(doc, ctx) == "CANCELLED",
+        ),
+    ),
+    _forgiving(
+        "superseded-co-taken",
+        "BR-15/superseded",
+        "takes a CancelCO or ReplaceCO of a superseded CO (BR-15 checks cancellation only)",
+        ("BR-15", lambda finding, doc, ctx: named_state(doc, ctx) == "SUPERSEDED"),
+    ),
     _forgiving(
         "replace-of-cancelled-taken",
         "BR-15/replace-cancelled",
@@ -643,6 +807,18 @@ FAULTS: tuple[Fault, ...] = (
         ("BR-16/replaces-on-issue", "BR-16/replace-without-replaces"),
         "does not apply BR-16",
         "BR-16",
+    ),
+    _forgiving(
+        "replaces-taken-on-issue",
+        "BR-16/replaces-on-issue",
+        "takes Replaces on an IssueCO",
+        ("BR-16", _saying("Replaces is present")),
+    ),
+    _forgiving(
+        "replace-without-replaces-taken",
+        "BR-16/replace-without-replaces",
+        "takes a ReplaceCO without Replaces",
+        ("BR-16", _saying("Replaces is absent")),
     ),
 )
 BY_NAME = {fault.name: fault for fault in FAULTS}
