@@ -38,6 +38,7 @@ SEQUENCE_ONLY = {
     "RBR-14/cancel-superseded": "needs a CO accepted, then replaced",
     "RBR-14/replace-superseded": "needs a CO accepted, then replaced",
     "RBR-14/replace-cancelled": "needs a CO accepted, then cancelled",
+    "RBR-14/replacement-current": "needs a CO accepted, replaced, replaced again",
 }
 
 

@@ -802,6 +802,11 @@ FAULTS: tuple[Fault, ...] = (
             ),
         ),
     ),
+    _fault(
+        "replacement-superseded-too",
+        "BR-15/replacement-current",
+        "marks the CO a ReplaceCO brings in superseded along with the one it replaces",
+    ),
     _rule(
         "ignore-br16",
         ("BR-16/replaces-on-issue", "BR-16/replace-without-replaces"),

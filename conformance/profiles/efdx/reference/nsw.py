@@ -271,6 +271,8 @@ class ReferenceNsw:
         replaced = payload.findtext(self.dialect.p("Replaces"))
         if header.action == "ReplaceCO" and replaced and self.fault_name != "replace-does-not-supersede":
             tx.set_state("received", issuing, replaced.strip(), "SUPERSEDED", header.message_id)
+            if self.fault_name == "replacement-superseded-too":  # the seeded fault: the new CO as well
+                tx.set_state("received", issuing, reference, "SUPERSEDED", header.message_id)
         return "ACCEPTED"
 
     def _answer_verification(self, tx: Transaction, judgement: Judgement, now: datetime) -> None:

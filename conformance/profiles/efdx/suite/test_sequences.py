@@ -288,3 +288,23 @@ def test_reference_number_of_a_superseded_co_is_not_free(harness: Harness) -> No
     again = harness.build("br11-superseded-again")
     again.data = again.co(reference_number=reference_of(original))
     send_co(harness, again, "IssueCO under the superseded CO's ReferenceNumber", "REJECTED", ["BR-11"])
+
+
+@pytest.mark.capability("replace")
+@pytest.mark.capability("cancel")
+@pytest.mark.requirements("BR-15", "A-04", "A-03")
+@pytest.mark.purposes("BR-15/replacement-current")
+def test_a_replacement_is_current(harness: Harness) -> None:
+    """A CO brought in by a ReplaceCO is current: it can be replaced in turn (ACCEPTED), and that
+    replacement cancelled (CANCELLATION_ACKNOWLEDGED); only the COs replaced are superseded."""
+    original, _ = issue(harness, "br15-chain-original")
+    second = replace(harness, "br15-chain-second", reference_of(original))
+    send_co(harness, second, "ReplaceCO of the original", "ACCEPTED")
+    third = replace(harness, "br15-chain-third", reference_of(second))
+    send_co(harness, third, "ReplaceCO of the replacement", "ACCEPTED")
+    send_co(
+        harness,
+        cancel(harness, "br15-chain-cancel", reference_of(third)),
+        "CancelCO of the latest replacement",
+        "CANCELLATION_ACKNOWLEDGED",
+    )
