@@ -39,6 +39,8 @@ SEQUENCE_ONLY = {
     "RBR-14/replace-superseded": "needs a CO accepted, then replaced",
     "RBR-14/replace-cancelled": "needs a CO accepted, then cancelled",
     "RBR-14/replacement-current": "needs a CO accepted, replaced, replaced again",
+    "RBR-14/named-co-rejected": "needs a CO received and rejected",
+    "RBR-11/rejected-reference-free": "needs a CO received and rejected",
 }
 
 

@@ -74,6 +74,8 @@ ALIASES: dict[str, str | None] = {
     "BR-14/replace-other-issuing-country": "RBR-14/replace-other-issuing-country",
     "BR-15/replace-cancelled": "RBR-14/replace-cancelled",
     "BR-15/replacement-current": "RBR-14/replacement-current",
+    "BR-14/named-co-rejected": "RBR-14/named-co-rejected",
+    "BR-11/rejected-reference-free": "RBR-11/rejected-reference-free",
     "BR-16/replace-without-replaces": "RBR-14/replace-without-replaces",
     "BR-16/replaces-on-issue": None,
 }

@@ -34,7 +34,9 @@ from conformance.profiles.rcpx import codes, rules
 from conformance.profiles.rcpx.catalogue import catalogue
 
 # Purposes whose right answer is acceptance, judged by RCPX's own sequences (not by a vector).
-ACCEPTED_IN_SEQUENCES = frozenset({"RBR-11/per-issuing-country", "RBR-14/replacement-current"})
+ACCEPTED_IN_SEQUENCES = frozenset(
+    {"RBR-11/per-issuing-country", "RBR-11/rejected-reference-free", "RBR-14/replacement-current"}
+)
 
 
 def _shared() -> list[Fault]:

@@ -802,6 +802,12 @@ FAULTS: tuple[Fault, ...] = (
             ),
         ),
     ),
+    Fault(
+        "rejected-cos-recorded",
+        "BR-14/named-co-rejected",
+        "records a REJECTED CO among the COs received: it can be cancelled or replaced, its number is taken",
+        also=("BR-11/rejected-reference-free",),
+    ),
     _fault(
         "replacement-superseded-too",
         "BR-15/replacement-current",

@@ -223,6 +223,8 @@ class ReferenceNsw:
         issuing = payload.findtext(self.dialect.p("IssuingCountry"))
         reference = payload.findtext(self.dialect.p("ReferenceNumber"))
         status = "REJECTED" if reasons else self._apply(tx, header, payload, issuing, reference)
+        if reasons and self.fault_name == "rejected-cos-recorded" and header.action != "CancelCO":
+            tx.set_state("received", issuing, reference, "ACCEPTED", header.message_id)  # the seeded fault
         self._co_messages += 1
         if self.fault_name == "never-send-status" or (
             self.fault_name == "drop-status-per-mille" and self._co_messages % DROP_EVERY == DROPPED

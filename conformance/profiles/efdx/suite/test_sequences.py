@@ -308,3 +308,43 @@ def test_a_replacement_is_current(harness: Harness) -> None:
         "CancelCO of the latest replacement",
         "CANCELLATION_ACKNOWLEDGED",
     )
+
+
+def rejected_co(harness: Harness, name: str) -> Build:
+    """An IssueCO that the candidate takes with a Receipt and REJECTS (HS chapter 77: BR-13 alone)."""
+    build = harness.build(name)
+    data = build.co()
+    data["items"][0]["hs_code"] = "770100"
+    build.data = data
+    send_co(harness, build, f"IssueCO {name} (HS chapter 77)", "REJECTED", ["BR-13"])
+    return build
+
+
+@pytest.mark.capability("replace")
+@pytest.mark.capability("cancel")
+@pytest.mark.requirements("BR-14", "BR-13", "A-03", "A-04")
+@pytest.mark.purposes("BR-14/named-co-rejected")
+def test_a_rejected_co_cannot_be_cancelled_or_replaced(harness: Harness) -> None:
+    """A CO received but REJECTED was never accepted: a CancelCO of it and a ReplaceCO of it are
+    REJECTED with BR-14."""
+    co = rejected_co(harness, "br14-rejected")
+    send_co(
+        harness, cancel(harness, "br14-rejected-cancel", reference_of(co)), "CancelCO", "REJECTED", ["BR-14"]
+    )
+    send_co(
+        harness,
+        replace(harness, "br14-rejected-replace", reference_of(co)),
+        "ReplaceCO",
+        "REJECTED",
+        ["BR-14"],
+    )
+
+
+@pytest.mark.requirements("BR-11", "BR-13", "A-01")
+@pytest.mark.purposes("BR-11/rejected-reference-free")
+def test_the_number_of_a_rejected_co_is_free(harness: Harness) -> None:
+    """A CO received but REJECTED was never accepted: an IssueCO under its ReferenceNumber is ACCEPTED."""
+    co = rejected_co(harness, "br11-rejected")
+    again = harness.build("br11-rejected-again")
+    again.data = again.co(reference_number=reference_of(co))
+    send_co(harness, again, "IssueCO under the rejected CO's ReferenceNumber", "ACCEPTED")
