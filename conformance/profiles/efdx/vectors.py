@@ -947,6 +947,30 @@ def _co_inclusive_c14n(build: Build) -> None:
     )
 
 
+@builder("br12-co-extra-reference")
+def _co_extra_reference(build: Build) -> None:
+    """The CO signature with a second Reference (to the CO again): section 4 allows exactly one."""
+    build.co_signer = None
+
+    def sign_twice(co: etree._Element) -> None:
+        references = [
+            signing.Reference(f"#{co.get('Id')}", co, transforms=(ds.ENVELOPED, ds.EXC_C14N))
+            for _ in range(2)
+        ]
+        signing.build_signature(co, references, build.pki.authority(build.sender))
+
+    build.co_after_signing.append(sign_twice)
+
+
+@builder("valid-co-sha512-digest")
+def _co_sha512(build: Build) -> None:
+    """The CO signature with a SHA-512 digest (section 4: SHA-384/512 allowed)."""
+    build.co_signer = None
+    build.co_after_signing.append(
+        lambda co: signing.sign_enveloped(co, build.pki.authority(build.sender), digest_method=ds.SHA512)
+    )
+
+
 @builder("br-several-rules-at-once")
 def _several(build: Build) -> None:
     data = build.co()

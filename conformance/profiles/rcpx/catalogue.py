@@ -64,6 +64,8 @@ ALIASES: dict[str, str | None] = {
             "replace-co",
             "weak-signature-method",
             "canonicalization",
+            "extra-reference",
+            "sha512-taken",
         )
     },
     "BR-14/cancel-unknown": "RBR-14/cancel-unknown",

@@ -715,6 +715,10 @@ FAULTS: tuple[Fault, ...] = (
     ),
     _check("accept-rsa-sha1-co-signature", "BR-12/weak-signature-method", "accepts RSA-SHA1 CO signatures"),
     _check(
+        "accept-extra-co-reference", "BR-12/extra-reference", "accepts a CO signature with more References"
+    ),
+    _check("co-sha256-only", "BR-12/sha512-taken", "refuses a CO signature with a SHA-512 digest"),
+    _check(
         "accept-any-co-canonicalization",
         "BR-12/canonicalization",
         "accepts any CanonicalizationMethod on a CO signature",
