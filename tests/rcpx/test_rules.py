@@ -207,6 +207,9 @@ broken("RBR-07/wrongly-flagged")(
 broken("RBR-07/over-twelve-months-after-departure")(
     lambda: (certificate(with_departure(data(), add_months(RECEIVED, -12) - timedelta(days=1), True)), ctx())
 )
+taken("RBR-07/issued-before-departure")(
+    lambda: (certificate(with_departure(data(), RECEIVED + timedelta(days=5), False)), ctx())
+)
 taken("RBR-07/twelve-months-after-departure-inclusive")(
     lambda: (certificate(with_departure(data(), add_months(RECEIVED, -12), True)), ctx())
 )

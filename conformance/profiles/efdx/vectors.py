@@ -971,6 +971,12 @@ def _co_sha512(build: Build) -> None:
     )
 
 
+@builder("valid-issued-before-departure")
+def _before_departure(build: Build) -> None:
+    """Issued 5 days before the departure (not retroactive, not flagged): no rule forbids it."""
+    _co_change(build, transport={"departure_date": (build.day + timedelta(days=5)).isoformat()})
+
+
 @builder("br-several-rules-at-once")
 def _several(build: Build) -> None:
     data = build.co()

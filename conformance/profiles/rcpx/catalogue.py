@@ -43,6 +43,7 @@ ALIASES: dict[str, str | None] = {
     "BR-11/after-cancel": "RBR-11/after-cancel",
     "BR-11/after-supersede": "RBR-11/after-supersede",
     "BR-03/replace-co": "RBR-03/replace-co",
+    "BR-05/issued-before-departure": "RBR-07/issued-before-departure",
     "BR-10/replace-co": "RBR-10/replace-co",
     "BR-11/per-issuing-country": "RBR-11/per-issuing-country",
     **{
@@ -66,6 +67,7 @@ ALIASES: dict[str, str | None] = {
             "canonicalization",
             "extra-reference",
             "sha512-taken",
+            "ecdsa-taken",
         )
     },
     "BR-14/cancel-unknown": "RBR-14/cancel-unknown",

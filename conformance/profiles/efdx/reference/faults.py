@@ -529,6 +529,12 @@ FAULTS: tuple[Fault, ...] = (
         rejects=("BR-05", lambda co, today, history: _days_after_departure(co) == 3),
     ),
     Fault(
+        "issued-before-departure-refused",
+        "BR-05/issued-before-departure",
+        "rejects a CO issued before the departure",
+        rejects=("BR-05", lambda co, today, history: (_days_after_departure(co) or 0) < 0),
+    ),
+    Fault(
         "retroactive-from-5-days",
         "BR-05/four-days-retroactive",
         "counts a CO issued 4 days after departure as not retroactive (> 4 days, not > 3)",
@@ -717,6 +723,7 @@ FAULTS: tuple[Fault, ...] = (
     _check(
         "accept-extra-co-reference", "BR-12/extra-reference", "accepts a CO signature with more References"
     ),
+    _check("co-rsa-only", "BR-12/ecdsa-taken", "refuses an ECDSA P-256 CO signature"),
     _check("co-sha256-only", "BR-12/sha512-taken", "refuses a CO signature with a SHA-512 digest"),
     _check(
         "accept-any-co-canonicalization",

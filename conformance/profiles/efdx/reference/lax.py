@@ -147,6 +147,9 @@ LAX["BR-12/unsigned"] = replace(STRICT, unsigned_co_accepted=True)
 LAX["BR-12/short-key"] = replace(STRICT, co_signature=replace(STRICT, min_rsa_bits=1024))
 LAX["BR-12/weak-signature-method"] = replace(STRICT, co_signature=LAX["M-12/weak-signature-method"])
 LAX["BR-12/canonicalization"] = replace(STRICT, co_signature=LAX["M-07/canonicalization"])
+LAX["BR-12/ecdsa-taken"] = replace(
+    STRICT, co_signature=replace(STRICT, signature_methods=frozenset({ds.RSA_SHA256}))
+)
 LAX["BR-12/extra-reference"] = replace(STRICT, co_signature=LAX["M-07/extra-reference"])
 LAX["BR-12/sha512-taken"] = replace(
     STRICT, co_signature=replace(STRICT, digest_methods=frozenset({ds.SHA256}))
