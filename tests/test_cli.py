@@ -150,7 +150,7 @@ def test_a_shared_reference_gives_a_seeded_fault_to_the_profiles_that_have_it(ca
     efdx, rcpx = registry.get("efdx"), registry.get("rcpx")
     for fault, had in [
         ("ignore-br01", (True, False)),
-        ("back-to-back-refused", (False, True)),
+        ("departure-window-exclusive", (False, True)),  # RBR-07 has a clause BR-05 does not
         ("accept-any-tls-client", (True, True)),
         ("no-such-fault", (False, False)),
         (None, (False, False)),

@@ -434,6 +434,12 @@ CASES: dict[str, Case] = {
     "accept-wrong-authority": Case(
         vector("br12-co-signed-by-other-authority"), accepted(), rejected("BR-12")
     ),
+    # Business-rule clauses that certified NSWs got wrong (each fault drops one clause of its rule).
+    "repeated-item-numbers-taken": Case(vector("br10-item-number-repeat"), accepted(), rejected("BR-10")),
+    "pc-without-partial-cumulation": Case(
+        vector("br03-pc-without-partial-cumulation"), accepted(), rejected("BR-03")
+    ),
+    "accept-short-rsa-co-signer": Case(vector("br12-co-rsa-1024-authority"), accepted(), rejected("BR-12")),
 }
 
 FAULT_IDS = [fault.name for fault in FAULTS]

@@ -209,6 +209,9 @@ broken("RBR-07/wrongly-flagged")(
 broken("RBR-07/over-twelve-months-after-departure")(
     lambda: (certificate(with_departure(data(), add_months(RECEIVED, -12) - timedelta(days=1), True)), ctx())
 )
+taken("RBR-07/issued-before-departure")(
+    lambda: (certificate(with_departure(data(), RECEIVED + timedelta(days=5), False)), ctx())
+)
 taken("RBR-07/twelve-months-after-departure-inclusive")(
     lambda: (certificate(with_departure(data(), add_months(RECEIVED, -12), True)), ctx())
 )
@@ -220,6 +223,12 @@ broken("RBR-09/flag-without-invoice")(
     lambda: (certificate(with_remarks(data(), ThirdPartyInvoicing=True)), ctx())
 )
 broken("RBR-09/invoice-without-flag")(lambda: (certificate(data(third_party_invoice=THIRD_PARTY)), ctx()))
+taken("RBR-09/non-party-issuer")(
+    lambda: (
+        certificate(with_remarks(data(third_party_invoice=THIRD_PARTY), ThirdPartyInvoicing=True)),
+        ctx(),
+    )
+)
 
 NUMBERINGS = {
     "RBR-10/gap": (1, 2, 4),
@@ -239,6 +248,20 @@ def _numbered(numbers: tuple[int, ...]) -> dict[str, Any]:
 for _purpose, _numbers in NUMBERINGS.items():
     broken(_purpose)(lambda n=_numbers: (certificate(_numbered(n)), ctx()))
 
+# The stateless rules on a ReplaceCO (its Replaces names CO-0001; no history: RBR-14 is not judged).
+broken("RBR-10/replace-co")(
+    lambda: (
+        certificate(_numbered((1, 2, 2)) | {"reference_number": "CO-0002", "replaces": "CO-0001"}),
+        ctx("ReplaceCO"),
+    )
+)
+broken("RBR-03/replace-co")(
+    lambda: (
+        certificate(with_item(data(reference_number="CO-0002", replaces="CO-0001"), 2, percent="39.99")),
+        ctx("ReplaceCO"),
+    )
+)
+
 # --- RBR-11 / RBR-13 / RBR-14: history and chapters -------------------------------------------------------
 
 broken("RBR-11/reference-reused")(
@@ -248,6 +271,12 @@ broken("RBR-11/replace-reuses-reference")(
     lambda: (
         certificate(data(replaces="CO-0000")),
         ctx("ReplaceCO", FakeHistory(accepted=[(ISSUER, "CO-0000"), (ISSUER, "CO-0001")])),
+    )
+)
+broken("RBR-11/after-cancel", "RBR-11/after-supersede")(
+    lambda: (
+        certificate(data()),
+        ctx(history=FakeHistory(accepted=[(ISSUER, "CO-0001")], gone=[(ISSUER, "CO-0001")])),
     )
 )
 taken("RBR-11/per-issuing-country")(
@@ -266,6 +295,15 @@ broken("RBR-14/cancel-unknown")(lambda: (cancellation(), ctx("CancelCO", FakeHis
 broken("RBR-14/replace-unknown")(lambda: (replace_co(), ctx("ReplaceCO", FakeHistory())))
 broken("RBR-14/replace-without-replaces")(lambda: (replace_co(None), ctx("ReplaceCO", FakeHistory())))
 broken("RBR-14/cancel-other-issuing-country")(lambda: (cancellation("KR"), ctx("CancelCO", ACCEPTED)))
+# A CO received but rejected is not in the history of accepted COs.
+broken("RBR-14/named-co-rejected")(lambda: (cancellation(), ctx("CancelCO", FakeHistory())))
+taken("RBR-11/rejected-reference-free")(lambda: (certificate(data()), ctx(history=FakeHistory())))
+taken("RBR-14/replacement-current")(
+    lambda: (replace_co(), ctx("ReplaceCO", FakeHistory(accepted=[(ISSUER, "CO-0001"), (ISSUER, "CO-0000")])))
+)
+broken("RBR-14/replace-other-issuing-country")(
+    lambda: (replace_co(), ctx("ReplaceCO", FakeHistory(accepted=[("KR", "CO-0001")])))
+)
 broken("RBR-14/cancel-cancelled", "RBR-14/cancel-superseded")(lambda: (cancellation(), ctx("CancelCO", GONE)))
 broken("RBR-14/replace-superseded", "RBR-14/replace-cancelled")(
     lambda: (replace_co(), ctx("ReplaceCO", GONE))

@@ -30,13 +30,19 @@ SEQUENCE_ONLY = {
     "RBR-11/reference-reused": "needs a CO accepted earlier under the same ReferenceNumber",
     "RBR-11/replace-reuses-reference": "needs a CO accepted earlier under the ReplaceCO's own number",
     "RBR-11/per-issuing-country": "needs a CO of another IssuingCountry accepted earlier",
+    "RBR-11/after-cancel": "needs a CO accepted, then cancelled",
+    "RBR-11/after-supersede": "needs a CO accepted, then replaced",
     "RBR-14/cancel-unknown": "unknown means: not in the receiver's history",
     "RBR-14/replace-unknown": "unknown means: not in the receiver's history",
     "RBR-14/cancel-other-issuing-country": "needs another party's CO accepted earlier",
+    "RBR-14/replace-other-issuing-country": "needs another party's CO accepted earlier",
     "RBR-14/cancel-cancelled": "needs a CO accepted, then cancelled",
     "RBR-14/cancel-superseded": "needs a CO accepted, then replaced",
     "RBR-14/replace-superseded": "needs a CO accepted, then replaced",
     "RBR-14/replace-cancelled": "needs a CO accepted, then cancelled",
+    "RBR-14/replacement-current": "needs a CO accepted, replaced, replaced again",
+    "RBR-14/named-co-rejected": "needs a CO received and rejected",
+    "RBR-11/rejected-reference-free": "needs a CO received and rejected",
 }
 
 

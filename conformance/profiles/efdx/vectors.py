@@ -922,6 +922,219 @@ def _br16_replace(build: Build) -> None:
     build.data = build.co()
 
 
+# --- business rules clause by clause (each vector breaks one clause; the valid ones sit on a bound) ---
+
+
+def _with_items(build: Build, items: list[dict[str, Any]], **flags: bool) -> None:
+    """The sample CO with these Items (all Flags false but ``flags``)."""
+    data = build.co()
+    data["items"] = items
+    data["flags"] = data["flags"] | flags
+    build.data = data
+
+
+def _numbered(*numbers: int) -> list[dict[str, Any]]:
+    """One WO Item (no Percent, no FOBValue) per number, in document order."""
+    return [_item(number, criterion="WO", percent=None, fob_value=None) for number in numbers]
+
+
+_ITEM_NUMBERS = {
+    "br10-item-number-repeat": (1, 2, 2),
+    "br10-item-numbers-not-from-one": (2, 3),
+    "br10-item-numbers-out-of-order": (2, 1),
+}
+
+
+@builder(*_ITEM_NUMBERS)
+def _br10_numbers(build: Build) -> None:
+    _with_items(build, _numbered(*_ITEM_NUMBERS[build.vector_id]))
+
+
+# Item 2 of the sample CO (RVC 45.00 with its FOBValue) changed; PC Items come with PartialCumulation.
+_BR03_ITEM2 = {
+    "br03-pc-without-partial-cumulation": ({"criterion": "PC", "percent": "25.00"}, False),
+    "br03-pc-at-40": ({"criterion": "PC", "percent": "40.00"}, True),
+    "br03-rvc-without-percent": ({"percent": None}, False),
+    "br04-pc-without-fob-value": ({"criterion": "PC", "percent": "25.00", "fob_value": None}, True),
+}
+
+
+@builder(*_BR03_ITEM2)
+def _br03_item2(build: Build) -> None:
+    changes, partial_cumulation = _BR03_ITEM2[build.vector_id]
+    data = build.co()
+    data["items"][1] |= changes
+    data["flags"] = data["flags"] | {"PartialCumulation": partial_cumulation}
+    build.data = data
+
+
+@builder("br03-wo-with-percent")
+def _br03_wo_percent(build: Build) -> None:
+    _item_change(build, 0, percent="50.00")
+
+
+@builder("valid-pc-20-and-39-99")
+def _pc_range_inside(build: Build) -> None:
+    items = [
+        _item(1, criterion="PC", percent="20.00", fob_value="100.00"),
+        _item(2, criterion="PC", percent="39.99", fob_value="100.00"),
+    ]
+    _with_items(build, items, PartialCumulation=True)
+
+
+@builder("valid-cth-without-fob-value")
+def _cth_without_fob(build: Build) -> None:
+    _item_change(build, 0, criterion="CTH", percent=None, fob_value=None)
+
+
+@builder("br01-issuing-country-not-from")
+def _br01_not_from(build: Build) -> None:
+    """A whole CO of a third party (its exporter, producing country and authority's signature), sent
+    by the sender: only IssuingCountry = From is broken."""
+    other = build.third_party()
+    build.data = build.dialect.messages.sample_certificate(
+        issuing_country=other,
+        importing_country=build.receiver,
+        issue_date=build.day,
+        reference_number=build.co()["reference_number"],
+    )
+    build.co_signer = build.pki.authority(other)
+
+
+@builder("br02-consignee-country-mismatch")
+def _br02_consignee(build: Build) -> None:
+    _co_change(build, consignee={"country": build.third_party()})
+
+
+def _original_co(build: Build) -> dict[str, Any]:
+    earlier = build.day - timedelta(days=20)
+    return {
+        "reference_number": "CO-ORIGINAL-0001",
+        "issuing_country": build.third_party(),
+        "issue_date": earlier,
+    }
+
+
+@builder("br07-original-without-flag")
+def _br07_original(build: Build) -> None:
+    _co_change(build, original_co=_original_co(build))
+
+
+@builder("valid-back-to-back")
+def _back_to_back(build: Build) -> None:
+    _co_change(build, original_co=_original_co(build), flags={"BackToBack": True})
+
+
+_NON_ASEAN_INVOICE = {"issuer_name": "Pacific Traders Ltd", "issuer_country": "HK"}
+
+
+@builder("br08-flagged-without-invoice")
+def _br08_flag(build: Build) -> None:
+    _co_change(build, flags={"ThirdCountryInvoicing": True})
+
+
+@builder("valid-third-country-invoice-non-asean")
+def _third_country_ok(build: Build) -> None:
+    _co_change(build, third_country_invoice=_NON_ASEAN_INVOICE, flags={"ThirdCountryInvoicing": True})
+
+
+_EXHIBITION = {"name": "ASEAN Food Fair 2026", "place": "Bangkok"}
+
+
+@builder("br09-details-without-flag")
+def _br09_details(build: Build) -> None:
+    _co_change(build, exhibition=_EXHIBITION)
+
+
+@builder("valid-exhibition")
+def _exhibition_ok(build: Build) -> None:
+    _co_change(build, exhibition=_EXHIBITION, flags={"Exhibition": True})
+
+
+_HS_CHAPTERS = {
+    "br13-hs-chapter-00": ("000100",),
+    "br13-hs-chapter-98": ("980100",),
+    "br13-hs-chapter-99": ("990100",),
+    "valid-hs-chapters-01-and-97": ("010121", "970110"),
+}
+
+
+@builder(*_HS_CHAPTERS)
+def _hs_chapters(build: Build) -> None:
+    data = build.co()
+    for item, code in zip(data["items"], _HS_CHAPTERS[build.vector_id], strict=False):
+        item["hs_code"] = code
+    build.data = data
+
+
+# The stateless rules hold for ReplaceCO as for IssueCO: a clause's vector again, as a ReplaceCO whose
+# Replaces names the CO that the test has the receiver accept first.
+ON_REPLACE = {
+    "br03-pc-without-partial-cumulation-on-replace": "br03-pc-without-partial-cumulation",
+    "br10-item-number-repeat-on-replace": "br10-item-number-repeat",
+    "br12-co-rsa-1024-authority-on-replace": "br12-co-rsa-1024-authority",
+}
+
+
+@builder(*ON_REPLACE)
+def on_replace(build: Build) -> None:
+    """The vector ``ON_REPLACE`` names, as a ReplaceCO (another profile registers its own there too)."""
+    own = build.vector_id
+    build.vector_id = ON_REPLACE[own]  # the builders read their id; ids and numbers stay this vector's
+    BUILDERS[build.vector_id](build)
+    build.vector_id = own
+    reference = build.co()["reference_number"]
+    data = build.data or build.co()
+    build.action = "ReplaceCO"
+    build.data = data | {"reference_number": reference, "replaces": f"{reference[:30]}-OLD"}
+
+
+@builder("br12-co-rsa-sha1-signature")
+def _co_rsa_sha1(build: Build) -> None:
+    build.co_signer = None
+    build.co_after_signing.append(
+        lambda co: signing.sign_enveloped(co, build.pki.authority(build.sender), signature_method=ds.RSA_SHA1)
+    )
+
+
+@builder("br12-co-inclusive-c14n")
+def _co_inclusive_c14n(build: Build) -> None:
+    build.co_signer = None
+    build.co_after_signing.append(
+        lambda co: signing.sign_enveloped(co, build.pki.authority(build.sender), canonicalization=ds.C14N)
+    )
+
+
+@builder("br12-co-extra-reference")
+def _co_extra_reference(build: Build) -> None:
+    """The CO signature with a second Reference (to the CO again): section 4 allows exactly one."""
+    build.co_signer = None
+
+    def sign_twice(co: etree._Element) -> None:
+        references = [
+            signing.Reference(f"#{co.get('Id')}", co, transforms=(ds.ENVELOPED, ds.EXC_C14N))
+            for _ in range(2)
+        ]
+        signing.build_signature(co, references, build.pki.authority(build.sender))
+
+    build.co_after_signing.append(sign_twice)
+
+
+@builder("valid-co-sha512-digest")
+def _co_sha512(build: Build) -> None:
+    """The CO signature with a SHA-512 digest (section 4: SHA-384/512 allowed)."""
+    build.co_signer = None
+    build.co_after_signing.append(
+        lambda co: signing.sign_enveloped(co, build.pki.authority(build.sender), digest_method=ds.SHA512)
+    )
+
+
+@builder("valid-issued-before-departure")
+def _before_departure(build: Build) -> None:
+    """Issued 5 days before the departure (not retroactive, not flagged): no rule forbids it."""
+    _co_change(build, transport={"departure_date": (build.day + timedelta(days=5)).isoformat()})
+
+
 @builder("br-several-rules-at-once")
 def _several(build: Build) -> None:
     data = build.co()
@@ -988,6 +1201,50 @@ def _co_sha1(build: Build) -> None:
         signing.build_signature(co, [reference], build.pki.authority(build.sender), digest_method=ds.SHA1)
 
     build.co_after_signing.append(sign_sha1)
+
+
+def short_key_authority(pki: TestPki, party: str) -> Credential:
+    """An issuing-authority certificate of ``party`` whose key is RSA-1024 (BR-12: "RSA >= 2048"),
+    right in every other respect: issued by the party's CA, KeyUsage digitalSignature and
+    nonRepudiation, valid 2025-2045, the authority's subject. Made when a vector is built, not kept in
+    the committed PKI: the key is the test PKI's RSA-1024 bad signer's, the serial derives from the
+    party, and an RSA PKCS#1 v1.5 signature is deterministic, so the same PKI gives the same bytes."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+
+    from conformance.core.testpki import GOOD_FROM, GOOD_UNTIL, key_usage
+
+    weak = pki.bad("rsa-1024")
+    authority = pki.authority(party)
+    ca_key = serialization.load_pem_private_key(
+        (pki.ca_path(party).parent / "ca.key.pem").read_bytes(), password=None
+    )
+    ca = pki.ca_cert(party)
+    serial = int.from_bytes(hashlib.sha256(f"short-key-authority/{party}".encode()).digest()[:16], "big") >> 1
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(authority.cert.subject)
+        .issuer_name(ca.subject)
+        .public_key(weak.cert.public_key())
+        .serial_number(serial)
+        .not_valid_before(GOOD_FROM)
+        .not_valid_after(GOOD_UNTIL)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(key_usage(digital_signature=True, content_commitment=True), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(weak.cert.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    return Credential(
+        f"{party}/authority-rsa-1024", party, cert, weak.key, (cert,), weak.cert_path, weak.key_path
+    )
+
+
+@builder("br12-co-rsa-1024-authority")
+def _co_short_key(build: Build) -> None:
+    build.co_signer = short_key_authority(build.pki, build.sender)
 
 
 # --- boundaries just inside the rules (the outside ones are above) ---------------------------------

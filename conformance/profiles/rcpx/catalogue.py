@@ -39,6 +39,13 @@ ALIASES: dict[str, str | None] = {
     "BR-16": None,
     "BR-06/twelve-months-inclusive": "RBR-06/twelve-months-inclusive",
     "BR-11/reference-reused": "RBR-11/reference-reused",
+    "BR-11/replace-reuses-reference": "RBR-11/replace-reuses-reference",
+    "BR-11/after-cancel": "RBR-11/after-cancel",
+    "BR-11/after-supersede": "RBR-11/after-supersede",
+    "BR-03/replace-co": "RBR-03/replace-co",
+    "BR-05/issued-before-departure": "RBR-07/issued-before-departure",
+    "BR-10/replace-co": "RBR-10/replace-co",
+    "BR-11/per-issuing-country": "RBR-11/per-issuing-country",
     **{
         f"BR-12/{clause}": f"RBR-12/{clause}"
         for clause in (
@@ -56,12 +63,23 @@ ALIASES: dict[str, str | None] = {
             "foreign-transform",
             "allowed-digests",
             "ecdsa",
+            "short-key",
+            "replace-co",
+            "weak-signature-method",
+            "canonicalization",
+            "extra-reference",
         )
     },
     "BR-14/cancel-unknown": "RBR-14/cancel-unknown",
     "BR-14/replace-unknown": "RBR-14/replace-unknown",
     "BR-15/cancel-twice": "RBR-14/cancel-cancelled",
     "BR-15/superseded": "RBR-14/cancel-superseded",
+    "BR-14/cancel-other-issuing-country": "RBR-14/cancel-other-issuing-country",
+    "BR-14/replace-other-issuing-country": "RBR-14/replace-other-issuing-country",
+    "BR-15/replace-cancelled": "RBR-14/replace-cancelled",
+    "BR-15/replacement-current": "RBR-14/replacement-current",
+    "BR-14/named-co-rejected": "RBR-14/named-co-rejected",
+    "BR-11/rejected-reference-free": "RBR-11/rejected-reference-free",
     "BR-16/replace-without-replaces": "RBR-14/replace-without-replaces",
     "BR-16/replaces-on-issue": None,
 }

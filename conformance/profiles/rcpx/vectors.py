@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from conformance.profiles.efdx.vectors import Build, builder
+from conformance.profiles.efdx.vectors import ON_REPLACE, Build, builder, on_replace
 
 Data = dict[str, Any]
 CO_CHANGES: dict[str, Callable[[Build, Data], None]] = {}
@@ -256,3 +256,24 @@ def _no_optional(build: Build, data: Data) -> None:
     data["transport"] = data["transport"] | {"vessel_or_flight": None}
     for item in data["items"]:
         item["marks"] = None
+
+
+# --- more clauses: the rules on ReplaceCO too, and the alternatives a receiver must still take -----
+
+_RCPX_ON_REPLACE = {
+    "rbr03-rvc-below-40-on-replace": "rbr03-rvc-below-40",
+    "rbr10-repeat-on-replace": "rbr10-repeat",
+}
+ON_REPLACE.update(_RCPX_ON_REPLACE)
+
+
+@builder(*_RCPX_ON_REPLACE)
+def _on_replace(build: Build) -> None:
+    on_replace(build)
+
+
+@co_change("valid-rbr09-third-party-invoice-non-party")
+def _third_party_invoice_ok(build: Build, data: Data) -> None:
+    """A ThirdPartyInvoice issued in HK (any ISO 3166 code, not an RCEP party), flagged."""
+    data["third_party_invoice"] = dict(THIRD_PARTY_INVOICE)
+    data["remarks"] = data["remarks"] | {"ThirdPartyInvoicing": True}

@@ -10,9 +10,11 @@ knows none of them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from lxml import etree
@@ -36,6 +38,9 @@ class Fault:
     # A boundary made exclusive: the rule's ID and a test on (CO, day of receipt, history of accepted
     # COs) that rejects a CO the rule accepts (its boundary case). Only the reference NSW reads it.
     rejects: tuple[str, Callable[[etree._Element, date, Any], bool]] | None = None
+    # One clause of a rule not applied: the rule's ID and a test on (finding, CO or Cancellation,
+    # rules.Context with the history) that says which of its findings the faulty receiver drops.
+    forgives: tuple[str, Callable[[Any, etree._Element, Any], bool]] | None = None
 
     @property
     def requirement(self) -> str:
@@ -57,6 +62,157 @@ def _rule(name: str, purposes: tuple[str, ...], description: str, rule: str) -> 
 def _check(name: str, purpose: str, description: str) -> Fault:
     """A fault that makes exactly the check of its own purpose wrongly."""
     return _fault(name, purpose, description, purpose)
+
+
+def _forgiving(
+    name: str,
+    purpose: str,
+    description: str,
+    forgives: tuple[str, Callable[[Any, etree._Element, Any], bool]],
+) -> Fault:
+    """A fault that does not apply one clause of a business rule: it drops the rule's findings that
+    ``forgives`` picks (the rest of the rule still holds)."""
+    return Fault(name, purpose, description, forgives=forgives)
+
+
+# What the clause faults read of a CO (by local name, so that they read any profile's CO).
+
+
+def _percents(co: etree._Element, code: str, percent: str) -> bool:
+    """Some Item of criterion ``code`` has exactly ``percent``."""
+    for criterion in co.iterfind("{*}Item/{*}OriginCriterion"):
+        raw = criterion.findtext("{*}Percent")
+        if criterion.findtext("{*}Code") == code and raw is not None and _decimal(raw) == Decimal(percent):
+            return True
+    return False
+
+
+def _decimal(raw: str) -> Decimal | None:
+    try:
+        return Decimal(raw.strip())
+    except ArithmeticError:
+        return None
+
+
+def _cth_without_fob(co: etree._Element) -> bool:
+    return any(
+        item.findtext("{*}OriginCriterion/{*}Code") == "CTH" and item.find("{*}FOBValue") is None
+        for item in co.iterfind("{*}Item")
+    )
+
+
+def flag(co: etree._Element, name: str) -> str | None:
+    return (co.findtext(f"{{*}}Flags/{{*}}{name}") or "").strip() or None
+
+
+def _foreign_invoice_issuer(co: etree._Element) -> bool:
+    from conformance.profiles.efdx.codes import PARTIES
+
+    issuer = co.findtext("{*}ThirdCountryInvoice/{*}IssuerCountry")
+    return issuer is not None and issuer.strip() not in PARTIES
+
+
+def item_numbers(co: etree._Element) -> list[int | None]:
+    numbers: list[int | None] = []
+    for text in co.iterfind("{*}Item/{*}ItemNumber"):
+        raw = (text.text or "").strip()
+        numbers.append(int(raw) if raw.isdigit() else None)
+    return numbers
+
+
+def no_gap(numbers: list[int | None]) -> bool:
+    """Every number of 1..max present, repeats allowed (1, 2, 2)."""
+    present = {n for n in numbers if n is not None}
+    return None not in numbers and bool(present) and present == set(range(1, max(present) + 1))
+
+
+def consecutive(numbers: list[int | None]) -> bool:
+    """n, n+1, n+2 ... in document order, from any start."""
+    first = numbers[0] if numbers else None
+    return first is not None and numbers == list(range(first, first + len(numbers)))
+
+
+def permutation(numbers: list[int | None]) -> bool:
+    """Every number of 1..n once, in any order (2, 1)."""
+    return sorted(n or 0 for n in numbers) == list(range(1, len(numbers) + 1))
+
+
+def _hs_chapters(co: etree._Element) -> list[str]:
+    return [(code.text or "").strip()[:2] for code in co.iterfind("{*}Item/{*}HSCode")]
+
+
+def _located(location: str) -> Callable[[Any, etree._Element, Any], bool]:
+    """Picks a finding at ``location``."""
+    return lambda finding, doc, ctx: finding.location == location
+
+
+def _saying(words: str) -> Callable[[Any, etree._Element, Any], bool]:
+    """Picks a finding whose text holds ``words``."""
+    return lambda finding, doc, ctx: words in finding.text
+
+
+def _below(finding: Any, doc: etree._Element, bound: str) -> bool:
+    """The finding's Item (``Item[n]/...``) has a Percent below ``bound``."""
+    match = re.match(r"Item\[(\d+)\]", finding.location or "")
+    items = doc.findall("{*}Item")
+    if match is None or not 0 < int(match[1]) <= len(items):
+        return False
+    value = _decimal(items[int(match[1]) - 1].findtext("{*}OriginCriterion/{*}Percent") or "")
+    return value is not None and value < Decimal(bound)
+
+
+def gaps_only(numbers: list[int | None]) -> bool:
+    """Rising from 1, with a gap (1, 3): what a receiver that checks order and repeats only takes."""
+    return (
+        bool(numbers)
+        and numbers[0] == 1
+        and all(a is not None and b is not None and a < b for a, b in zip(numbers, numbers[1:], strict=False))
+    )
+
+
+def named_state(doc: etree._Element, ctx: Any) -> str | None:
+    """The state of the CO that a Cancellation or a ReplaceCO's Replaces names."""
+    return state(doc, ctx, "ReferenceNumber" if etree.QName(doc).localname == "Cancellation" else "Replaces")
+
+
+def _days_after_departure(co: etree._Element) -> int | None:
+    from conformance.core.business_rules import as_date
+
+    issued = as_date(co.findtext("{*}IssueDate"))
+    departure = as_date(co.findtext("{*}Transport/{*}DepartureDate"))
+    return None if issued is None or departure is None else (issued - departure).days
+
+
+def state(doc: etree._Element, ctx: Any, field: str) -> str | None:
+    """The state of the CO of the document's IssuingCountry named by ``field`` (ReferenceNumber,
+    Replaces), as the receiver's history has it."""
+    country, reference = doc.findtext("{*}IssuingCountry"), doc.findtext(f"{{*}}{field}")
+    if ctx.history is None or country is None or reference is None:
+        return None
+    return ctx.history.state_of("received", country.strip(), reference.strip())
+
+
+def _replaced_elsewhere(doc: etree._Element, ctx: Any) -> bool:
+    """Replaces names no CO of the replacing CO's IssuingCountry, but one of another party."""
+    from conformance.profiles.efdx.codes import PARTIES
+
+    reference, country = doc.findtext("{*}Replaces"), doc.findtext("{*}IssuingCountry")
+    if ctx.history is None or reference is None or country is None:
+        return False
+    reference, country = reference.strip(), country.strip()
+    return not ctx.history.accepted(country, reference) and any(
+        ctx.history.accepted(party, reference) for party in PARTIES if party != country
+    )
+
+
+def _used_by_another_party(co: etree._Element, history: Any) -> bool:
+    """BR-11 keyed by ReferenceNumber alone: another party's accepted CO with it counts (the fault)."""
+    from conformance.profiles.efdx.codes import PARTIES
+
+    reference, country = co.findtext("{*}ReferenceNumber"), co.findtext("{*}IssuingCountry")
+    return reference is not None and any(
+        history.accepted(party, reference.strip()) for party in PARTIES if party != country
+    )
 
 
 FAULTS: tuple[Fault, ...] = (
@@ -318,21 +474,165 @@ FAULTS: tuple[Fault, ...] = (
     _rule(
         "ignore-br01", ("BR-01/exporter-country", "BR-01/producing-country"), "does not apply BR-01", "BR-01"
     ),
+    _forgiving(
+        "exporter-country-unchecked",
+        "BR-01/exporter-country",
+        "does not compare Exporter/Country with IssuingCountry",
+        ("BR-01", _located("Exporter/Country")),
+    ),
+    _forgiving(
+        "producing-country-unchecked",
+        "BR-01/producing-country",
+        "does not compare Declaration/ProducingCountry with IssuingCountry",
+        ("BR-01", _located("Declaration/ProducingCountry")),
+    ),
     _rule("ignore-br02", ("BR-02/importing-country",), "does not apply BR-02", "BR-02"),
+    _forgiving(
+        "importing-country-unchecked",
+        "BR-02/importing-country",
+        "checks Consignee/Country against To but not Declaration/ImportingCountry",
+        ("BR-02", _located("Declaration/ImportingCountry")),
+    ),
+    _forgiving(
+        "consignee-country-unchecked",
+        "BR-02/consignee-country",
+        "checks Declaration/ImportingCountry against To but not Consignee/Country",
+        ("BR-02", lambda finding, doc, ctx: finding.location == "Consignee/Country"),
+    ),
+    _forgiving(
+        "from-not-compared",
+        "BR-01/issuing-country-from",
+        "compares IssuingCountry with Exporter/Country and ProducingCountry, not with the envelope From",
+        ("BR-01", lambda finding, doc, ctx: finding.location == "IssuingCountry"),
+    ),
     _rule(
         "accept-rvc-below-40",
         ("BR-03/rvc-minimum", "BR-03/pc-range"),
         "does not apply BR-03 (accepts RVC below 40)",
         "BR-03",
     ),
+    _forgiving(
+        "rvc-minimum-unchecked",
+        "BR-03/rvc-minimum",
+        "takes an RVC Item of any Percent",
+        ("BR-03", _saying("RVC with Percent")),
+    ),
+    _forgiving(
+        "pc-below-20-taken",
+        "BR-03/pc-range",
+        "takes a PC Item below 20 percent (checks only Percent < 40)",
+        ("BR-03", lambda finding, doc, ctx: "PC with Percent" in finding.text and _below(finding, doc, "20")),
+    ),
+    Fault(
+        "rvc-40-exclusive",
+        "BR-03/rvc-40-inclusive",
+        "rejects an RVC of exactly 40 percent",
+        rejects=("BR-03", lambda co, today, history: _percents(co, "RVC", "40")),
+    ),
+    _forgiving(
+        "rvc-without-percent-taken",
+        "BR-03/rvc-without-percent",
+        "takes an RVC Item without Percent (judges only the Percents given)",
+        ("BR-03", lambda finding, doc, ctx: "RVC without Percent" in finding.text),
+    ),
+    _forgiving(
+        "pc-without-partial-cumulation",
+        "BR-03/pc-flag",
+        "takes a PC Item inside its range without the PartialCumulation flag",
+        ("BR-03", lambda finding, doc, ctx: finding.location == "Flags/PartialCumulation"),
+    ),
+    _forgiving(
+        "pc-40-inclusive",
+        "BR-03/pc-below-40",
+        "takes a PC Item at exactly 40 percent (20 <= Percent <= 40)",
+        ("BR-03", lambda finding, doc, ctx: _percents(doc, "PC", "40") and "PC with Percent" in finding.text),
+    ),
+    Fault(
+        "pc-20-exclusive",
+        "BR-03/pc-range-inclusive",
+        "rejects a PC Item at exactly 20 percent (20 < Percent < 40)",
+        rejects=("BR-03", lambda co, today, history: _percents(co, "PC", "20")),
+    ),
+    _forgiving(
+        "percent-ignored-on-other-codes",
+        "BR-03/percent-on-other-code",
+        "takes a Percent on an Item of another code than RVC or PC",
+        ("BR-03", lambda finding, doc, ctx: "only RVC and PC take a Percent" in finding.text),
+    ),
+    _forgiving(
+        "br03-on-issue-only",
+        "BR-03/replace-co",
+        "applies BR-03 to IssueCO only, not to ReplaceCO",
+        ("BR-03", lambda finding, doc, ctx: ctx.action == "ReplaceCO"),
+    ),
     _rule("ignore-br04", ("BR-04/fob-value",), "does not apply BR-04", "BR-04"),
+    _forgiving(
+        "fob-value-for-pc-only",
+        "BR-04/fob-value",
+        "asks for a FOBValue on PC Items only, not on RVC Items",
+        ("BR-04", _saying("RVC without FOBValue")),
+    ),
+    _forgiving(
+        "fob-value-for-rvc-only",
+        "BR-04/pc",
+        "asks for a FOBValue on RVC Items only, not on PC Items",
+        ("BR-04", lambda finding, doc, ctx: "PC without FOBValue" in finding.text),
+    ),
+    Fault(
+        "fob-value-required-for-cth",
+        "BR-04/optional-elsewhere",
+        "rejects a CTH Item without FOBValue (asks for it on more criteria than RVC and PC)",
+        rejects=("BR-04", lambda co, today, history: _cth_without_fob(co)),
+    ),
     _rule(
         "ignore-retroactive-flag",
         ("BR-05/not-flagged", "BR-05/wrongly-flagged"),
         "does not apply BR-05 (the retroactive flag)",
         "BR-05",
     ),
+    _forgiving(
+        "retroactive-flag-optional",
+        "BR-05/not-flagged",
+        "takes a CO issued more than 3 days after departure without the IssuedRetroactively flag",
+        ("BR-05", _saying("needs true")),
+    ),
+    _forgiving(
+        "retroactive-flag-any-time",
+        "BR-05/wrongly-flagged",
+        "takes the IssuedRetroactively flag on a CO issued within 3 days of departure",
+        ("BR-05", _saying("needs false")),
+    ),
+    Fault(
+        "retroactive-from-3-days",
+        "BR-05/three-days-not-retroactive",
+        "counts a CO issued exactly 3 days after departure as retroactive (>= 3 days, not > 3)",
+        rejects=("BR-05", lambda co, today, history: _days_after_departure(co) == 3),
+    ),
+    Fault(
+        "issued-before-departure-refused",
+        "BR-05/issued-before-departure",
+        "rejects a CO issued before the departure",
+        rejects=("BR-05", lambda co, today, history: (_days_after_departure(co) or 0) < 0),
+    ),
+    Fault(
+        "retroactive-from-5-days",
+        "BR-05/four-days-retroactive",
+        "counts a CO issued 4 days after departure as not retroactive (> 4 days, not > 3)",
+        rejects=("BR-05", lambda co, today, history: _days_after_departure(co) == 4),
+    ),
     _rule("ignore-br06", ("BR-06/future", "BR-06/too-old"), "does not apply BR-06", "BR-06"),
+    _forgiving(
+        "future-issue-date-taken",
+        "BR-06/future",
+        "takes an IssueDate after the day of receipt",
+        ("BR-06", _saying("after the day of receipt")),
+    ),
+    _forgiving(
+        "old-issue-date-taken",
+        "BR-06/too-old",
+        "takes an IssueDate more than 12 months before the day of receipt",
+        ("BR-06", _saying("more than 12 months before")),
+    ),
     Fault(
         "br06-window-exclusive",
         "BR-06/twelve-months-inclusive",
@@ -340,10 +640,124 @@ FAULTS: tuple[Fault, ...] = (
         rejects=("BR-06", lambda co, today, history: _issued_a_year_before(co, today)),
     ),
     _rule("ignore-br07", ("BR-07/back-to-back",), "does not apply BR-07", "BR-07"),
+    _forgiving(
+        "back-to-back-flag-alone-taken",
+        "BR-07/back-to-back",
+        "checks that an OriginalCO is flagged, not that the BackToBack flag comes with one",
+        ("BR-07", lambda finding, doc, ctx: flag(doc, "BackToBack") == "true"),
+    ),
+    _forgiving(
+        "original-co-without-flag-taken",
+        "BR-07/original-without-flag",
+        "checks that a BackToBack CO has its OriginalCO, not that an OriginalCO comes with the flag",
+        ("BR-07", lambda finding, doc, ctx: flag(doc, "BackToBack") == "false"),
+    ),
+    Fault(
+        "back-to-back-refused",
+        "BR-07/back-to-back-taken",
+        "rejects every back-to-back CO",
+        rejects=("BR-07", lambda co, today, history: flag(co, "BackToBack") == "true"),
+    ),
     _rule("ignore-br08", ("BR-08/third-country",), "does not apply BR-08", "BR-08"),
+    _forgiving(
+        "third-country-invoice-without-flag-taken",
+        "BR-08/third-country",
+        "checks that a ThirdCountryInvoicing CO has its invoice, not that an invoice comes with the flag",
+        ("BR-08", lambda finding, doc, ctx: flag(doc, "ThirdCountryInvoicing") == "false"),
+    ),
+    _forgiving(
+        "third-country-flag-alone-taken",
+        "BR-08/flag-without-invoice",
+        "checks that a ThirdCountryInvoice is flagged, not that the flag comes with the invoice",
+        ("BR-08", lambda finding, doc, ctx: flag(doc, "ThirdCountryInvoicing") == "true"),
+    ),
+    Fault(
+        "third-country-invoice-issuer-must-be-a-party",
+        "BR-08/non-asean-issuer",
+        "rejects a ThirdCountryInvoice whose IssuerCountry is not an ASEAN party",
+        rejects=("BR-08", lambda co, today, history: _foreign_invoice_issuer(co)),
+    ),
     _rule("ignore-br09", ("BR-09/exhibition",), "does not apply BR-09", "BR-09"),
+    _forgiving(
+        "exhibition-flag-alone-taken",
+        "BR-09/exhibition",
+        "checks that ExhibitionDetails are flagged, not that the Exhibition flag comes with them",
+        ("BR-09", lambda finding, doc, ctx: flag(doc, "Exhibition") == "true"),
+    ),
+    _forgiving(
+        "exhibition-details-without-flag-taken",
+        "BR-09/details-without-flag",
+        "checks that an Exhibition CO has its ExhibitionDetails, not that the details come with the flag",
+        ("BR-09", lambda finding, doc, ctx: flag(doc, "Exhibition") == "false"),
+    ),
+    Fault(
+        "exhibition-refused",
+        "BR-09/exhibition-taken",
+        "rejects every CO flagged Exhibition",
+        rejects=("BR-09", lambda co, today, history: flag(co, "Exhibition") == "true"),
+    ),
     _rule("ignore-br10", ("BR-10/item-numbers",), "does not apply BR-10", "BR-10"),
+    _forgiving(
+        "item-number-gaps-taken",
+        "BR-10/item-numbers",
+        "looks for repeats and order in the ItemNumbers only: 1, 3 passes",
+        ("BR-10", lambda finding, doc, ctx: gaps_only(item_numbers(doc))),
+    ),
+    _forgiving(
+        "repeated-item-numbers-taken",
+        "BR-10/repeat",
+        "looks for gaps in the ItemNumbers only: 1, 2, 2 passes",
+        ("BR-10", lambda finding, doc, ctx: no_gap(item_numbers(doc))),
+    ),
+    _forgiving(
+        "item-numbers-from-any-start",
+        "BR-10/not-from-one",
+        "takes consecutive ItemNumbers from any start (2, 3)",
+        ("BR-10", lambda finding, doc, ctx: consecutive(item_numbers(doc))),
+    ),
+    _forgiving(
+        "item-numbers-in-any-order",
+        "BR-10/document-order",
+        "takes every number of 1..n in any document order (2, 1)",
+        ("BR-10", lambda finding, doc, ctx: permutation(item_numbers(doc))),
+    ),
+    _forgiving(
+        "br10-on-issue-only",
+        "BR-10/replace-co",
+        "applies BR-10 to IssueCO only, not to ReplaceCO",
+        ("BR-10", lambda finding, doc, ctx: ctx.action == "ReplaceCO"),
+    ),
     _rule("ignore-br11", ("BR-11/reference-reused",), "does not apply BR-11", "BR-11"),
+    _forgiving(
+        "reference-reuse-checked-on-replace-only",
+        "BR-11/reference-reused",
+        "applies BR-11 to ReplaceCO only: an IssueCO may reuse an accepted ReferenceNumber",
+        ("BR-11", lambda finding, doc, ctx: ctx.action == "IssueCO"),
+    ),
+    _forgiving(
+        "reference-reuse-checked-on-issue-only",
+        "BR-11/replace-reuses-reference",
+        "applies BR-11 to IssueCO only: a ReplaceCO may reuse an accepted ReferenceNumber",
+        ("BR-11", lambda finding, doc, ctx: ctx.action == "ReplaceCO"),
+    ),
+    _forgiving(
+        "cancelled-reference-reusable",
+        "BR-11/after-cancel",
+        "frees the ReferenceNumber of a cancelled CO for a new IssueCO",
+        ("BR-11", lambda finding, doc, ctx: state(doc, ctx, "ReferenceNumber") == "CANCELLED"),
+    ),
+    _forgiving(
+        "superseded-reference-reusable",
+        "BR-11/after-supersede",
+        "frees the ReferenceNumber of a superseded CO for a new IssueCO",
+        ("BR-11", lambda finding, doc, ctx: state(doc, ctx, "ReferenceNumber") == "SUPERSEDED"),
+    ),
+    Fault(
+        "reference-numbers-global",
+        "BR-11/per-issuing-country",
+        "takes a ReferenceNumber used by any party's accepted CO as used (BR-11 ignores the country)",
+        rejects=("BR-11", lambda co, today, history: _used_by_another_party(co, history)),
+    ),
     _check("accept-unsigned-co", "BR-12/unsigned", "accepts a CO without signature"),
     _check("accept-tampered-co", "BR-12/tampered", "does not check the CO signature's digest"),
     _check("accept-forged-co-signature", "BR-12/signature-value", "does not check the CO's SignatureValue"),
@@ -376,14 +790,135 @@ FAULTS: tuple[Fault, ...] = (
     ),
     _check("accept-weak-co-signature", "BR-12/weak-algorithm", "accepts a SHA-1 CO signature"),
     _check("accept-foreign-co-transform", "BR-12/foreign-transform", "accepts foreign Transforms on a CO"),
+    _check(
+        "accept-short-rsa-co-signer", "BR-12/short-key", "accepts a CO signed with an RSA key under 2048 bits"
+    ),
+    _forgiving(
+        "co-signature-on-issue-only",
+        "BR-12/replace-co",
+        "judges the CO signature of IssueCO only, not of ReplaceCO",
+        ("BR-12", lambda finding, doc, ctx: ctx.action == "ReplaceCO"),
+    ),
+    _check("accept-rsa-sha1-co-signature", "BR-12/weak-signature-method", "accepts RSA-SHA1 CO signatures"),
+    _check(
+        "accept-extra-co-reference", "BR-12/extra-reference", "accepts a CO signature with more References"
+    ),
+    _check(
+        "accept-any-co-canonicalization",
+        "BR-12/canonicalization",
+        "accepts any CanonicalizationMethod on a CO signature",
+    ),
     _rule("ignore-br13", ("BR-13/hs-chapter",), "does not apply BR-13", "BR-13"),
+    _forgiving(
+        "hs-chapter-77-taken",
+        "BR-13/hs-chapter",
+        "takes the reserved HS chapter 77",
+        ("BR-13", _saying("chapter 77")),
+    ),
+    _forgiving(
+        "hs-chapter-00-taken",
+        "BR-13/chapter-00",
+        "checks the HS chapter against 97 and 77 only: chapter 00 passes",
+        ("BR-13", lambda finding, doc, ctx: "chapter 00" in finding.text),
+    ),
+    _forgiving(
+        "hs-chapters-98-99-taken",
+        "BR-13/chapters-98-99",
+        "takes the national chapters 98 and 99 as HS chapters",
+        ("BR-13", lambda finding, doc, ctx: "chapter 98" in finding.text or "chapter 99" in finding.text),
+    ),
+    Fault(
+        "hs-chapters-01-97-refused",
+        "BR-13/chapters-01-and-97",
+        "rejects HS chapters 01 and 97, the first and last valid ones",
+        rejects=("BR-13", lambda co, today, history: bool({"01", "97"} & set(_hs_chapters(co)))),
+    ),
     _rule("ignore-br14", ("BR-14/replace-unknown", "BR-14/cancel-unknown"), "does not apply BR-14", "BR-14"),
+    _forgiving(
+        "unknown-co-cancel-taken",
+        "BR-14/cancel-unknown",
+        "acknowledges a CancelCO of a CO it never accepted",
+        (
+            "BR-14",
+            lambda finding, doc, ctx: ctx.action == "CancelCO" and "not accepted before" in finding.text,
+        ),
+    ),
+    _forgiving(
+        "unknown-co-replace-taken",
+        "BR-14/replace-unknown",
+        "takes a ReplaceCO of a CO it never accepted",
+        (
+            "BR-14",
+            lambda finding, doc, ctx: ctx.action == "ReplaceCO" and "not accepted before" in finding.text,
+        ),
+    ),
+    _forgiving(
+        "cancel-any-issuing-country",
+        "BR-14/cancel-other-issuing-country",
+        "acknowledges a CancelCO of a CO accepted from another IssuingCountry than its sender",
+        ("BR-14", lambda finding, doc, ctx: finding.location == "IssuingCountry"),
+    ),
+    _forgiving(
+        "replaces-looked-up-in-any-country",
+        "BR-14/replace-other-issuing-country",
+        "looks up a ReplaceCO's Replaces among the COs of every IssuingCountry",
+        ("BR-14", lambda finding, doc, ctx: ctx.action == "ReplaceCO" and _replaced_elsewhere(doc, ctx)),
+    ),
     _rule("ignore-br15", ("BR-15/cancel-twice", "BR-15/superseded"), "does not apply BR-15", "BR-15"),
+    _forgiving(
+        "cancel-of-cancelled-taken",
+        "BR-15/cancel-twice",
+        "acknowledges a CancelCO of a CO already cancelled",
+        (
+            "BR-15",
+            lambda finding, doc, ctx: ctx.action == "CancelCO" and named_state(doc, ctx) == "CANCELLED",
+        ),
+    ),
+    _forgiving(
+        "superseded-co-taken",
+        "BR-15/superseded",
+        "takes a CancelCO or ReplaceCO of a superseded CO (BR-15 checks cancellation only)",
+        ("BR-15", lambda finding, doc, ctx: named_state(doc, ctx) == "SUPERSEDED"),
+    ),
+    _forgiving(
+        "replace-of-cancelled-taken",
+        "BR-15/replace-cancelled",
+        "takes a ReplaceCO of a cancelled CO (BR-15 checks supersession only)",
+        (
+            "BR-15",
+            lambda finding, doc, ctx: (
+                ctx.action == "ReplaceCO" and state(doc, ctx, "Replaces") == "CANCELLED"
+            ),
+        ),
+    ),
+    Fault(
+        "rejected-cos-recorded",
+        "BR-14/named-co-rejected",
+        "records a REJECTED CO among the COs received: it can be cancelled or replaced, its number is taken",
+        also=("BR-11/rejected-reference-free",),
+    ),
+    _fault(
+        "replacement-superseded-too",
+        "BR-15/replacement-current",
+        "marks the CO a ReplaceCO brings in superseded along with the one it replaces",
+    ),
     _rule(
         "ignore-br16",
         ("BR-16/replaces-on-issue", "BR-16/replace-without-replaces"),
         "does not apply BR-16",
         "BR-16",
+    ),
+    _forgiving(
+        "replaces-taken-on-issue",
+        "BR-16/replaces-on-issue",
+        "takes Replaces on an IssueCO",
+        ("BR-16", _saying("Replaces is present")),
+    ),
+    _forgiving(
+        "replace-without-replaces-taken",
+        "BR-16/replace-without-replaces",
+        "takes a ReplaceCO without Replaces",
+        ("BR-16", _saying("Replaces is absent")),
     ),
 )
 BY_NAME = {fault.name: fault for fault in FAULTS}

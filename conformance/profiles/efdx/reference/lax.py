@@ -168,6 +168,10 @@ LAX["BR-12/allowed-digests"] = replace(
 LAX["BR-12/ecdsa"] = replace(
     STRICT, co_signature=replace(STRICT, signature_methods=frozenset({ds.RSA_SHA256}))
 )
+LAX["BR-12/short-key"] = replace(STRICT, co_signature=replace(STRICT, min_rsa_bits=1024))
+LAX["BR-12/weak-signature-method"] = replace(STRICT, co_signature=LAX["M-12/weak-signature-method"])
+LAX["BR-12/canonicalization"] = replace(STRICT, co_signature=LAX["M-07/canonicalization"])
+LAX["BR-12/extra-reference"] = replace(STRICT, co_signature=LAX["M-07/extra-reference"])
 
 
 def dropping(rule: str) -> Policy:

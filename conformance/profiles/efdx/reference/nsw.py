@@ -210,6 +210,9 @@ class ReferenceNsw:
                 findings += rules.RULES[stateful](payload, context)
         if self.fault and self.fault.rejects and self.fault.rejects[1](payload, now.date(), tx):
             findings.append(rules.Finding(self.fault.rejects[0], f"the seeded fault {self.fault_name}", "."))
+        if self.fault and self.fault.forgives:
+            rule_id, forgiven = self.fault.forgives
+            findings = [f for f in findings if f.rule != rule_id or not forgiven(f, payload, context)]
         reasons = rules.failed_rules(findings)
         # both profiles number "the named CO was accepted" 14
         if self.fault_name == "acknowledge-unknown-cancel":
@@ -226,6 +229,8 @@ class ReferenceNsw:
         if self.fault_name == "cancel-ack-names-issue" and header.action == "CancelCO":
             ref_to = tx.message_of("received", issuing, reference) or ref_to  # the CO's, not the CancelCO's
         status = "REJECTED" if reasons else self._apply(tx, header, payload, issuing, reference)
+        if reasons and self.fault_name == "rejected-cos-recorded" and header.action != "CancelCO":
+            tx.set_state("received", issuing, reference, "ACCEPTED", header.message_id)  # the seeded fault
         self._co_messages += 1
         if self.fault_name == "never-send-status" or (
             self.fault_name == "drop-status-per-mille" and self._co_messages % DROP_EVERY == DROPPED
@@ -272,6 +277,8 @@ class ReferenceNsw:
         replaced = payload.findtext(self.dialect.p("Replaces"))
         if header.action == "ReplaceCO" and replaced and self.fault_name != "replace-does-not-supersede":
             tx.set_state("received", issuing, replaced.strip(), "SUPERSEDED", header.message_id)
+            if self.fault_name == "replacement-superseded-too":  # the seeded fault: the new CO as well
+                tx.set_state("received", issuing, reference, "SUPERSEDED", header.message_id)
         return "ACCEPTED"
 
     def _answer_verification(self, tx: Transaction, judgement: Judgement, now: datetime) -> None:

@@ -179,3 +179,172 @@ def test_replace_of_unknown_co_is_rejected(harness: Harness) -> None:
     send_co(
         harness, replace(harness, "replace-unknown", "CO-NEVER-SEEN-0002"), "ReplaceCO", "REJECTED", ["BR-14"]
     )
+
+
+# --- the stateful rules clause by clause: each kind of message and each state of the named CO ------
+
+
+def issued_by_another_party(harness: Harness, name: str, reference: str | None = None) -> tuple[str, str]:
+    """An IssueCO from a party that is neither the harness's nor the candidate's, taken with a Receipt
+    (its status goes to that party's own inbox, which this run does not watch). Returns the party and
+    the CO's ReferenceNumber."""
+    other_party = harness.build(name).third_party()
+    build = harness.build(name, sender=other_party)
+    build.data = build.co(**({"reference_number": reference} if reference else {}))
+    sent = steps.send(
+        harness, build.bytes(), label=f"{other_party}: IssueCO", client=harness.client_as(other_party)
+    )
+    steps.expect_receipt(harness, sent, sender=other_party)
+    return other_party, reference_of(build)
+
+
+@pytest.mark.capability("replace")
+@pytest.mark.requirements("BR-11", "A-04")
+@pytest.mark.purposes("BR-11/replace-reuses-reference")
+def test_replace_under_the_replaced_reference_number_is_rejected(harness: Harness) -> None:
+    """A ReplaceCO carrying the ReferenceNumber of the CO it replaces (accepted before): REJECTED with
+    BR-11 alone (the named CO is accepted and current, so BR-14 and BR-15 hold)."""
+    original, _ = issue(harness, "br11-replace-original")
+    build = replace(harness, "br11-replace-same-number", reference_of(original))
+    build.data = build.co(replaces=reference_of(original), reference_number=reference_of(original))
+    send_co(harness, build, "ReplaceCO under the replaced CO's ReferenceNumber", "REJECTED", ["BR-11"])
+
+
+@pytest.mark.capability("cancel")
+@pytest.mark.requirements("BR-11", "A-01")
+@pytest.mark.purposes("BR-11/after-cancel")
+def test_reference_number_of_a_cancelled_co_is_not_free(harness: Harness) -> None:
+    """An IssueCO under the ReferenceNumber of a CO accepted and then cancelled: REJECTED with BR-11
+    (that CO was accepted before; cancelling it does not free its number)."""
+    co, _ = issue(harness, "br11-cancelled")
+    send_co(
+        harness,
+        cancel(harness, "br11-cancelled-cancel", reference_of(co)),
+        "CancelCO",
+        "CANCELLATION_ACKNOWLEDGED",
+    )
+    again = harness.build("br11-cancelled-again")
+    again.data = again.co(reference_number=reference_of(co))
+    send_co(harness, again, "IssueCO under the cancelled CO's ReferenceNumber", "REJECTED", ["BR-11"])
+
+
+@pytest.mark.requirements("BR-11", "A-01")
+@pytest.mark.purposes("BR-11/per-issuing-country")
+def test_a_reference_number_is_unique_per_issuing_country_only(harness: Harness) -> None:
+    """A ReferenceNumber that another party's accepted CO uses is free for this one: ACCEPTED."""
+    _, reference = issued_by_another_party(harness, "br11-other-country")
+    build = harness.build("br11-own-country")
+    build.data = build.co(reference_number=reference)
+    send_co(harness, build, "IssueCO under the other party's ReferenceNumber", "ACCEPTED")
+
+
+@pytest.mark.capability("cancel")
+@pytest.mark.requirements("BR-14", "A-03")
+@pytest.mark.purposes("BR-14/cancel-other-issuing-country")
+def test_cancel_of_another_countrys_co_is_rejected(harness: Harness) -> None:
+    """A CancelCO naming a CO accepted from another IssuingCountry than its sender: REJECTED with BR-14
+    ("accepted earlier from the same IssuingCountry")."""
+    other_party, reference = issued_by_another_party(harness, "br14-other-country")
+    build = cancel(harness, "br14-cancel-theirs", reference)
+    build.data = build.data | {"issuing_country": other_party}
+    send_co(harness, build, f"CancelCO of {other_party}'s CO", "REJECTED", ["BR-14"])
+
+
+@pytest.mark.capability("replace")
+@pytest.mark.requirements("BR-14", "A-04")
+@pytest.mark.purposes("BR-14/replace-other-issuing-country")
+def test_replace_of_another_countrys_co_is_rejected(harness: Harness) -> None:
+    """A ReplaceCO whose Replaces names a ReferenceNumber that only another party's accepted CO has:
+    REJECTED with BR-14 (Replaces is looked up under the replacing CO's IssuingCountry)."""
+    other_party, reference = issued_by_another_party(harness, "br14-other-country-replaced")
+    build = replace(harness, "br14-replace-theirs", reference)
+    send_co(harness, build, f"ReplaceCO of {other_party}'s CO", "REJECTED", ["BR-14"])
+
+
+@pytest.mark.capability("replace")
+@pytest.mark.capability("cancel")
+@pytest.mark.requirements("BR-15", "A-04")
+@pytest.mark.purposes("BR-15/replace-cancelled")
+def test_replace_of_a_cancelled_co_is_rejected(harness: Harness) -> None:
+    """A ReplaceCO naming a cancelled CO: REJECTED with BR-15 (and not BR-14: it was accepted)."""
+    co, _ = issue(harness, "br15-replace-cancelled")
+    send_co(
+        harness, cancel(harness, "br15-rc-cancel", reference_of(co)), "CancelCO", "CANCELLATION_ACKNOWLEDGED"
+    )
+    later = replace(harness, "br15-rc-replace", reference_of(co))
+    send_co(harness, later, "ReplaceCO of the cancelled CO", "REJECTED", ["BR-15"])
+
+
+@pytest.mark.capability("replace")
+@pytest.mark.requirements("BR-11", "A-04")
+@pytest.mark.purposes("BR-11/after-supersede")
+def test_reference_number_of_a_superseded_co_is_not_free(harness: Harness) -> None:
+    """An IssueCO under the ReferenceNumber of a CO accepted and then replaced: REJECTED with BR-11
+    (that CO was accepted before; superseding it does not free its number)."""
+    original, _ = issue(harness, "br11-superseded")
+    send_co(
+        harness, replace(harness, "br11-superseded-replace", reference_of(original)), "ReplaceCO", "ACCEPTED"
+    )
+    again = harness.build("br11-superseded-again")
+    again.data = again.co(reference_number=reference_of(original))
+    send_co(harness, again, "IssueCO under the superseded CO's ReferenceNumber", "REJECTED", ["BR-11"])
+
+
+@pytest.mark.capability("replace")
+@pytest.mark.capability("cancel")
+@pytest.mark.requirements("BR-15", "A-04", "A-03")
+@pytest.mark.purposes("BR-15/replacement-current")
+def test_a_replacement_is_current(harness: Harness) -> None:
+    """A CO brought in by a ReplaceCO is current: it can be replaced in turn (ACCEPTED), and that
+    replacement cancelled (CANCELLATION_ACKNOWLEDGED); only the COs replaced are superseded."""
+    original, _ = issue(harness, "br15-chain-original")
+    second = replace(harness, "br15-chain-second", reference_of(original))
+    send_co(harness, second, "ReplaceCO of the original", "ACCEPTED")
+    third = replace(harness, "br15-chain-third", reference_of(second))
+    send_co(harness, third, "ReplaceCO of the replacement", "ACCEPTED")
+    send_co(
+        harness,
+        cancel(harness, "br15-chain-cancel", reference_of(third)),
+        "CancelCO of the latest replacement",
+        "CANCELLATION_ACKNOWLEDGED",
+    )
+
+
+def rejected_co(harness: Harness, name: str) -> Build:
+    """An IssueCO that the candidate takes with a Receipt and REJECTS (HS chapter 77: BR-13 alone)."""
+    build = harness.build(name)
+    data = build.co()
+    data["items"][0]["hs_code"] = "770100"
+    build.data = data
+    send_co(harness, build, f"IssueCO {name} (HS chapter 77)", "REJECTED", ["BR-13"])
+    return build
+
+
+@pytest.mark.capability("replace")
+@pytest.mark.capability("cancel")
+@pytest.mark.requirements("BR-14", "BR-13", "A-03", "A-04")
+@pytest.mark.purposes("BR-14/named-co-rejected")
+def test_a_rejected_co_cannot_be_cancelled_or_replaced(harness: Harness) -> None:
+    """A CO received but REJECTED was never accepted: a CancelCO of it and a ReplaceCO of it are
+    REJECTED with BR-14."""
+    co = rejected_co(harness, "br14-rejected")
+    send_co(
+        harness, cancel(harness, "br14-rejected-cancel", reference_of(co)), "CancelCO", "REJECTED", ["BR-14"]
+    )
+    send_co(
+        harness,
+        replace(harness, "br14-rejected-replace", reference_of(co)),
+        "ReplaceCO",
+        "REJECTED",
+        ["BR-14"],
+    )
+
+
+@pytest.mark.requirements("BR-11", "BR-13", "A-01")
+@pytest.mark.purposes("BR-11/rejected-reference-free")
+def test_the_number_of_a_rejected_co_is_free(harness: Harness) -> None:
+    """A CO received but REJECTED was never accepted: an IssueCO under its ReferenceNumber is ACCEPTED."""
+    co = rejected_co(harness, "br11-rejected")
+    again = harness.build("br11-rejected-again")
+    again.data = again.co(reference_number=reference_of(co))
+    send_co(harness, again, "IssueCO under the rejected CO's ReferenceNumber", "ACCEPTED")
