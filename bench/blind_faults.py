@@ -51,7 +51,13 @@ def describe(patch: Path) -> tuple[str, str, str]:
 
 
 def touched(patch: Path) -> list[str]:
-    return sorted({line[4:].split("\t")[0].strip() for line in patch.read_text().splitlines() if line.startswith("+++ ")})
+    return sorted(
+        {
+            line[4:].split("\t")[0].strip()
+            for line in patch.read_text().splitlines()
+            if line.startswith("+++ ")
+        }
+    )
 
 
 def run_one(mutation, src: Path, patch: Path, timeout: float) -> tuple[str, list[str]]:
@@ -77,10 +83,14 @@ def run_one(mutation, src: Path, patch: Path, timeout: float) -> tuple[str, list
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", nargs="*", default=[], help="run the faults whose file name contains one of these")
+    parser.add_argument(
+        "--only", nargs="*", default=[], help="run the faults whose file name contains one of these"
+    )
     parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument("--no-baseline", action="store_true", help="skip the unpatched run of each pack")
-    parser.add_argument("--table", action="store_true", help="print the latest result of each fault, run nothing")
+    parser.add_argument(
+        "--table", action="store_true", help="print the latest result of each fault, run nothing"
+    )
     args = parser.parse_args()
     if args.table:
         return table()
@@ -96,7 +106,10 @@ def main() -> int:
         for pack in sorted({describe(p)[1] for p in patches}):
             outcome, failed = mutation.trial(src, pack, args.timeout)
             if outcome != "survived":
-                print(f"the unpatched reference is not conformant in {pack} ({outcome}: {failed})", file=sys.stderr)
+                print(
+                    f"the unpatched reference is not conformant in {pack} ({outcome}: {failed})",
+                    file=sys.stderr,
+                )
                 return 1
     rows = []
     for patch in patches:
@@ -106,9 +119,9 @@ def main() -> int:
         seconds = round(time.monotonic() - started, 1)
         rows.append((name, pack, outcome, failed))
         with RESULTS.open("a") as out:
-            out.write(json.dumps({"fault": name, "pack": pack, "clause": comment, "outcome": outcome,
-                                  "failed": failed, "seconds": seconds,
-                                  "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}) + "\n")  # fmt: skip
+            at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            line = {"fault": name, "pack": pack, "clause": comment, "outcome": outcome}
+            out.write(json.dumps({**line, "failed": failed, "seconds": seconds, "at": at}) + "\n")
         print(f"{name:<36} {pack:<5} {outcome:<9} {' '.join(failed)}", flush=True)
     print()
     print("| fault | pack | outcome | failed requirements |")

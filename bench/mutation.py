@@ -179,9 +179,10 @@ def _start_reference(src: Path, pack: str, folder: Path, harness_port: int) -> t
         "--peer", f"{harness_party}=http://127.0.0.1:{harness_port}/{pack}/1/messages",
         "--trigger-token", TOKEN, "--retry-schedule", "0.2,0.4,0.8", "--outbound-timeout", "1",
     ]  # fmt: skip
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # cwd: `python -m` puts it first on sys.path, before PYTHONPATH, and
+        # from the checkout it would load the unmutated code
         command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        text=True, start_new_session=True,
+        text=True, start_new_session=True, cwd=folder,
     )  # fmt: skip
     first = process.stdout.readline() if process.stdout else ""
     return process, first
@@ -216,8 +217,13 @@ def trial(src: Path, pack: str, timeout: float) -> tuple[str, list[str]]:
             config = folder / "ics.toml"
             config.write_text(
                 ICS.format(
-                    party=party, pack=pack, inbox=inbox, trigger=trigger, token=TOKEN,
-                    harness_party=harness_party, port=port,
+                    party=party,
+                    pack=pack,
+                    inbox=inbox,
+                    trigger=trigger,
+                    token=TOKEN,
+                    harness_party=harness_party,
+                    port=port,
                 )  # fmt: skip
             )
             command = [
@@ -227,7 +233,12 @@ def trial(src: Path, pack: str, timeout: float) -> tuple[str, list[str]]:
             env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the harness: unmutated
             try:
                 finished = subprocess.run(
-                    command, env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout
+                    command,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    capture_output=True,
+                    timeout=timeout,
+                    cwd=folder,
                 )
             except subprocess.TimeoutExpired:
                 return "timeout", []
