@@ -228,6 +228,9 @@ def check_error(
     signal = _parse_signal(body, "Error", "M-20", max_bytes, dialect)
     _check_signed(signal, "M-20", receiver, trust, at)
     _expect("M-20", "From", receiver, signal.text("From"))
+    to = signal.text("To")
+    if to is not None:  # 0..1, but where given, the Error goes To the sender (section 1)
+        _expect("M-20", "To", sender, to)
     ref = signal.text("RefToMessageId")
     unreturnable = message_id is not None and len(message_id) > MAX_MESSAGE_ID
     if message_id is not None and not ((ref_optional or unreturnable) and ref is None):

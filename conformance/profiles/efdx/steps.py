@@ -398,6 +398,12 @@ def expect_verification_response(harness: Harness, sent: Sent, outcome: str) -> 
         raise Violation(
             "A-05", f"RefToMessageId {sent.message_id}", f"RefToMessageId {arrival.header.ref_to_message_id}"
         )
+    if arrival.header.conversation_id != sent.conversation_id:  # the CO's conversation (section 1)
+        raise Violation(
+            "A-05",
+            f"ConversationId {sent.conversation_id}",
+            f"ConversationId {arrival.header.conversation_id}",
+        )
     observed = arrival.judgement.payload.findtext(arrival.judgement.dialect.p("Outcome"))
     if observed != outcome:
         raise Violation("A-05", f"Outcome {outcome}", f"Outcome {observed}")

@@ -393,6 +393,7 @@ FAULTS: tuple[Fault, ...] = (
     _fault("receipt-wrong-ref", "M-19/ref-to-message-id", "puts a wrong RefToMessageId in Receipts"),
     _fault("wrong-error-code", "M-20/code", "answers every Error with code EFDX-M01"),
     _fault("unsigned-errors", "M-20/signed", "answers with unsigned Errors"),
+    _fault("error-to-self", "M-20/to", "addresses its Errors To itself, not to the sender"),
     _fault("errors-without-ref", "M-20/ref-to-message-id", "leaves RefToMessageId out of every Error"),
     _fault("no-retry", "M-21/retry-transient", "gives up on the first 5xx, timeout or reset"),
     _fault("no-retry-after-timeout", "M-21/timeout", "retries after a 5xx or reset, but not after a timeout"),
@@ -445,6 +446,11 @@ FAULTS: tuple[Fault, ...] = (
     _fault("ignore-verification-requests", "A-05/answered", "never answers a VerificationRequest"),
     _fault("verification-never-confirms", "A-05/confirmed", "answers NOT_CONFIRMED for its own COs"),
     _fault("verification-confirms-unknown", "A-05/unknown", "answers CONFIRMED for a CO it never issued"),
+    _fault(
+        "verification-own-conversation",
+        "A-05/conversation-id",
+        "answers a VerificationRequest in a conversation of its own, not the CO's",
+    ),
     _fault(
         "export-cancel-outside-conversation",
         "A-06/conforms",

@@ -299,12 +299,15 @@ class ReferenceNsw:
             if confirmed
             else f"No CO {reference} issued by {self.party} is on file",
         }
+        conversation = header.conversation_id
+        if self.fault_name == "verification-own-conversation":
+            conversation = f"{conversation}:VERIFY"  # a conversation of its own, not the CO's
         self._send(
             tx,
             "VerificationResponse",
             data,
             to=header.sender,
-            conversation=header.conversation_id,
+            conversation=conversation,
             ref_to=header.message_id,
             now=now,
             delay=0.0,
@@ -351,7 +354,11 @@ class ReferenceNsw:
             violation,
             ref_to_message_id=None if self.fault_name == "errors-without-ref" else judgement.message_id,
             sender=self.party,
-            receiver=sender if sender in self.dialect.codes.PARTIES else None,
+            receiver=self.party
+            if self.fault_name == "error-to-self"
+            else sender
+            if sender in self.dialect.codes.PARTIES
+            else None,
             at=now,
             credential=None if self.fault_name == "unsigned-errors" else self.nsw_credential,
             code=self.dialect.error_code("M-01") if self.fault_name == "wrong-error-code" else None,

@@ -170,7 +170,7 @@ def test_cancel_co_sent_by_the_candidate_conforms(harness: Harness) -> None:
 @pytest.mark.role("exporting")
 @pytest.mark.capability("verification")
 @pytest.mark.requirements("A-05", "M-22")
-@pytest.mark.purposes("A-05/confirmed")
+@pytest.mark.purposes("A-05/confirmed", "A-05/conversation-id")
 def test_verification_of_an_issued_co_is_confirmed(harness: Harness) -> None:
     """A VerificationRequest about a CO the candidate issued is answered CONFIRMED in time."""
     reference = new_reference("A05-KNOWN")
