@@ -252,7 +252,7 @@ def run(args: argparse.Namespace) -> int:
     from cosmic_ray.mutating import use_mutation
     from cosmic_ray.plugins import get_operator
 
-    work = Path(args.work)
+    work = Path(args.work).resolve()  # absolute: the reference runs in a folder of its own
     src = install_copy(work)
     chosen = sample(enumerate_mutants(src, args.pack), args.sample, args.seed)
     RESULTS.mkdir(exist_ok=True)
