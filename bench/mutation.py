@@ -135,6 +135,15 @@ def _annotation_spans(path: Path) -> list[tuple[tuple[int, int], tuple[int, int]
     return spans
 
 
+def restore(src: Path) -> None:
+    """Put back every module a trial may mutate, from the checkout: a run stopped in mid-trial
+    leaves its mutant in the copy (the next baseline would judge it, and every trial carry it)."""
+    for module in {module for modules in MODULES.values() for module in modules}:
+        original = (ROOT / module).read_bytes()
+        if (src / module).read_bytes() != original:
+            (src / module).write_bytes(original)
+
+
 def enumerate_mutants(src: Path, pack: str) -> list[Mutant]:
     """Every mutant Cosmic Ray's operators make in the pack's modules outside annotations, in a
     fixed order."""
@@ -254,6 +263,7 @@ def run(args: argparse.Namespace) -> int:
 
     work = Path(args.work).resolve()  # absolute: the reference runs in a folder of its own
     src = install_copy(work)
+    restore(src)
     chosen = sample(enumerate_mutants(src, args.pack), args.sample, args.seed)
     RESULTS.mkdir(exist_ok=True)
     results = RESULTS / f"{args.pack}.jsonl"
