@@ -249,6 +249,11 @@ class HarnessInbox:
                 arrival for arrival in self.arrivals if (pending or arrival.answered) and predicate(arrival)
             ]
 
+    def forget(self, arrival: Arrival) -> None:
+        """Keep ``arrival`` no longer (a pre-flight Ping: no test is to see it)."""
+        with self._changed:
+            self.arrivals = [kept for kept in self.arrivals if kept is not arrival]
+
     def plan(self, predicate: Callable[[Arrival], bool], reactions: list[Reaction]) -> None:
         """Answer the next arrivals that satisfy ``predicate`` with ``reactions``, in order (then normally).
 
