@@ -408,6 +408,7 @@ def test_a_later_profiles_candidate_gone_after_preflight_stops_the_run_with_its_
     """Each later profile's inbox is tried again as it starts: gone by then, the run stops there with
     one line, and the report of the profiles already run is written (not a setup error that loses
     them)."""
+
     def answer(path: str) -> tuple[str, str, bytes]:  # an inbox that is down (5xx: the tests judge it)
         if path.endswith("/messages"):
             return ("503 Service Unavailable", "text/plain", b"down\n")
