@@ -83,9 +83,8 @@ REFERENCE_WINDOWS = Windows(
 # The harness's own operator printer writes to sys.__stderr__, which pytest's capture swallows while a
 # test runs; a run replaces it by the progress display's (one an embedder or a test set is kept).
 _STOCK_OPERATOR = harness_module._print_for_operator
-# A candidate is taken as gone after this many tests in a row lost their connection before any answer
-# and a TCP connect to its inbox then kept failing for CONFIRM_S (a restart in between is forgiven).
-UNREACHABLE_TESTS = 2
+# A candidate is taken as gone when, at the end of a test that did not pass, a TCP connect to its inbox
+# fails and keeps failing for CONFIRM_S (a restart in between is forgiven).
 UNREACHABLE_CONFIRM_S = 3.0
 
 
@@ -298,6 +297,7 @@ def candidate(options: RunOptions, share: Share | None = None) -> Iterator[tuple
             harness.config = reference_config(
                 profile, reference.url, reference.trigger_url, token, options.tls
             )
+            harness.reserve_for_candidate()
             yield (
                 harness,
                 {
@@ -343,31 +343,28 @@ class CandidateWatch:
     """Notices a candidate that went away mid-run, so that its absence is said once (not as a T-01
     fail for every test left) and the run ends incomplete rather than not-conformant.
 
-    Gone means: UNREACHABLE_TESTS tests in a row did not pass and their last exchange got no answer
-    at all, a TCP connect to the inbox failed after each, and kept failing for UNREACHABLE_CONFIRM_S.
-    A candidate that accepts connections and resets them is still there, and is judged as before.
+    Each test that did not pass (fail or error) is looked at before its verdict is shown or kept: if a
+    TCP connect to the candidate's inbox fails then, and keeps failing for UNREACHABLE_CONFIRM_S (a
+    restart in between is forgiven), the candidate went away while the test was in flight (an M-21
+    waiting for retries that never come, a T-01 whose connection was refused): the test is
+    inconclusive, and every test left is not run. A candidate that accepts connections and resets
+    them is still there, and is judged as before.
     """
 
     def __init__(self, url: str, plugin: SuiteRun, progress: Progress) -> None:
         self.url, self.plugin, self.progress = url, plugin, progress
-        self.streak: list[TestRecord] = []
         self.line = ""
 
     def finished(self, record: TestRecord) -> None:
-        if self.plugin.halt_reason or record.verdict == NOT_APPLICABLE or not record.exchanges:
-            return  # nothing said about the candidate's presence
-        last = record.exchanges[-1]
-        if record.verdict == PASS or last.status is not None or not last.error or not self._down():
-            self.streak.clear()
+        """Called as a test ends, before its verdict is shown: the terminal and results.json agree."""
+        if self.plugin.halt_reason or record.verdict in (PASS, NOT_APPLICABLE, INCONCLUSIVE):
             return
-        self.streak.append(record)
-        if len(self.streak) < UNREACHABLE_TESTS:
+        if not self._down():
             return
         problem = self._still_down()
         if problem is None:
-            self.streak.clear()
             return
-        self._halt(problem)
+        self._halt(record, problem)
 
     def _down(self) -> bool:
         return connect_problem(self.url) is not None
@@ -381,17 +378,16 @@ class CandidateWatch:
                 return problem
             time.sleep(0.25)
 
-    def _halt(self, problem: str) -> None:
+    def _halt(self, record: TestRecord, problem: str) -> None:
         gone = f"the candidate became unreachable ({problem})"
-        for record in self.streak:  # they failed on its absence, not on anything it did
-            self.progress.recount(record.verdict, INCONCLUSIVE)
-            record.verdict, record.failed_requirements = INCONCLUSIVE, ()
-            record.reason = f"{gone}; this test saw: {record.reason}"
+        # it was in flight when the candidate went: nothing it saw is the candidate's to carry
+        record.verdict, record.failed_requirements = INCONCLUSIVE, ()
+        record.reason = f"{gone}; this test saw: {record.reason}"
         self.plugin.halt_reason = f"not run: {gone}"
         left = max(self.plugin.total - len(self.plugin.records), 0)
         line = (
-            f"candidate unreachable: {problem} ({len(self.streak)} tests in a row, then "
-            f"{UNREACHABLE_CONFIRM_S:g} s of retries); those and the {left} tests left are inconclusive"
+            f"candidate unreachable: {problem} (at the end of a test, then {UNREACHABLE_CONFIRM_S:g} s of "
+            f"retries); that test and the {left} tests left are inconclusive"
         )
         self.line = line
         self.progress.announce(line, quiet_reason=self.plugin.halt_reason)
@@ -804,8 +800,8 @@ def _run_profile(
         watch = CandidateWatch(harness.config.inbox_url, plugin, progress)
 
         def test_ended(record: TestRecord) -> None:
+            watch.finished(record)  # first: a test in flight when the candidate went is inconclusive
             progress.finished(record)
-            watch.finished(record)
 
         plugin.on_test_end = test_ended
         try:

@@ -161,6 +161,13 @@ class RunResult:
         ]
         if unrun and not self.partial:  # a subset says so above
             reasons.append(f"{UNRUN_REASON}{', '.join(unrun)}")
+        troubled = [record for record in self.records if getattr(record, "harness_trouble", "")]
+        if troubled:
+            reasons.append(
+                f"the harness inbox refused or timed out connections, or cut bodies over its budget, "
+                f"during {len(troubled)} test{'s' if len(troubled) != 1 else ''} (an attack or a flood?): "
+                "a fail during one is inconclusive"
+            )
         if self.test_only_signer:
             reasons.append("the evidence is signed with a TEST ONLY key (no site key is configured)")
         return {"can_certify": not reasons, "reasons": reasons}

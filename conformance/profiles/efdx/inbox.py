@@ -197,6 +197,12 @@ class HarnessInbox:
         threading.Thread(target=serve, name="harness-inbox", daemon=True).start()
         return self
 
+    def reserve_for(self, addresses: frozenset[str]) -> None:
+        """The candidate's peer addresses: they get the connections the server holds back (Limits.
+        reserved), every other address is a stranger limited to Limits.max_per_peer."""
+        if self._server is not None:
+            self._server.reserved_peers = frozenset(addresses)
+
     def stop(self) -> None:
         """Stop accepting and cut the connections still open: prompt even with a peer holding one."""
         if self._server is not None:
