@@ -312,7 +312,7 @@ TROUBLE_WORDS = {
 def inbox_trouble(harness: Harness) -> dict[str, int]:
     """What the harness inbox has turned away so far (see TROUBLE_WORDS); {} for an inbox that does
     not count."""
-    inbox = harness.inbox
+    inbox = getattr(harness, "inbox", None)
     connections = getattr(inbox, "connections", None)
     counts = {
         "refused": getattr(connections, "refused", 0),
