@@ -56,7 +56,7 @@ from conformance.harness import registry
 from conformance.harness import session as harness_module
 from conformance.harness.config import TLS_PAIRS, Config, ConfigError, Tls, Windows
 from conformance.harness.control import TokenRefused, ask_for_ping, check_trigger_token
-from conformance.harness.plugin import Selection, SuiteRun
+from conformance.harness.plugin import TROUBLE_WORDS, Selection, SuiteRun, inbox_trouble
 from conformance.harness.session import Harness, TestRecord
 from conformance.results import certificate, history
 from conformance.results.evidence import (
@@ -695,6 +695,7 @@ def check_reached(harness: Harness, progress: Progress | None, forget: bool = Fa
         _say(progress, f"pre-flight: no test trigger, so the harness cannot see that it is reached: {peer}")
         return
     before = {id(arrival) for arrival in list(harness.inbox.arrivals)}
+    trouble = inbox_trouble(harness)
     exchange = ask_for_ping(harness)
     if exchange.status != 202:
         observed = exchange.error or f"HTTP {exchange.status}"
@@ -705,9 +706,12 @@ def check_reached(harness: Harness, progress: Progress | None, forget: bool = Fa
     window = min(harness.config.windows.status_s, PING_WAIT_MAX_S)
     arrival = harness.inbox.wait_for(lambda arrival: id(arrival) not in before, window, pending=True)
     if arrival is None:
+        turned = {what: count - trouble.get(what, 0) for what, count in inbox_trouble(harness).items()}
+        meanwhile = ", ".join(f"{TROUBLE_WORDS[what]} {count}" for what, count in turned.items() if count > 0)
         raise ConfigError(
             f"{where}: the candidate took a Ping for {harness.party} (trigger HTTP 202) but nothing reached "
             f"the harness inbox within {window:g} s: {peer}, and reach this host"
+            + (f" (meanwhile the harness inbox turned away: {meanwhile})" if meanwhile else "")
         )
     if forget:
         harness.inbox.forget(arrival)
