@@ -390,6 +390,8 @@ class ReferenceNsw:
         try:
             request = json.loads(body)
             if isinstance(request, dict) and request.get("action") == "Ping":  # errata 2: no document
+                if "document" in request:
+                    return _json(400, {"error": "a Ping takes no document (section 7, errata 2)"})
                 return self._trigger_ping(request.get("to"))
             action, to, document = (request[key] for key in ("action", "to", "document"))
             if not all(isinstance(value, str) for value in (action, to, document)):
