@@ -4,7 +4,9 @@ tests. Real processes and sockets on 127.0.0.1 (the reference NSW as a process, 
 
 from __future__ import annotations
 
+import socket
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -271,3 +273,38 @@ def test_tls_files_that_do_not_load_or_pair_are_one_line_before_anything(tmp_pat
     assert code == 4
     key = {"not-pem": "tls.client_key", "another-pair": "tls.inbox_key", "ca-not-pem": "tls.ca_bundle"}[case]
     assert line.startswith(f"{key}: "), line
+
+
+def test_an_inbox_that_fails_the_tls_handshake_is_exit_4(tmp_path, capsys):
+    """https:// to a server that speaks plain HTTP (or the wrong TLS files): no candidate behaviour."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def answer_plain() -> None:  # whatever comes (a TLS ClientHello), a plain HTTP answer, then close
+        while not stop.is_set():
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                continue
+            with connection:
+                connection.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    thread = threading.Thread(target=answer_plain, daemon=True)
+    thread.start()
+    inbox = f"https://127.0.0.1:{server.getsockname()[1]}/efdx/1/messages"
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f'[candidate]\nparty = "KH"\ninbox_url = "{inbox}"\nroles = ["importing"]\n'
+        f"[candidate.windows]\nrequest_timeout_s = 3\n[tls]\nenabled = true\n",
+        encoding="utf-8",
+    )
+    try:
+        code = _run(config, tmp_path / "reports", "-k", "test_ping_is_answered_in_time")
+    finally:
+        stop.set()
+        thread.join(5)
+        server.close()
+    line = _one_error_line(capsys)
+    assert code == 4
+    assert line.startswith(f"candidate.inbox_url: {inbox}: TLS failure: "), line
