@@ -12,9 +12,12 @@ inbox (playing the partner party) first, then the reference NSW with the inbox a
 folder holds results.json, junit.xml, report.html and evidence.zip; Ctrl-C still writes them,
 marked incomplete.
 
-What would only show after the tests is checked before them, so that a run is not wasted: the
-report folder must be writable and a configured trigger must take the token (both exit 4). A
-candidate that goes away mid-run ends the run with one line instead of a fail for every test left.
+What would only show after the tests is checked before them, so that a run is not wasted (exit 4,
+one line naming the key; see preflight): the report folder must be writable, the TLS files load and
+pair, each inbox answers in its profile's form, a claimed trigger is enabled and takes the token, and
+the candidate's Ping reaches the harness inbox. A candidate that goes away mid-run ends the run with
+one line instead of a fail for every test left (CandidateWatch); a fail while the harness inbox
+turned connections away is inconclusive (plugin).
 """
 
 from __future__ import annotations
