@@ -205,6 +205,10 @@ def test_a_fail_while_the_harness_inbox_is_held_is_inconclusive_and_cannot_certi
     assert any(r.startswith("the harness inbox refused or timed out connections") for r in reasons), reasons
     assert set(terminal_verdicts(out).values()) == {"inconclusive"}, out
     assert "the harness inbox refused or timed out connections" in out  # the summary's "cannot certify"
+    (folder,) = [path for path in reports.iterdir() if path.is_dir()]
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    top = html[: html.index("the harness inbox refused or timed out connections")]
+    assert 'id="certification"' in top  # at the top: the decision's "cannot certify" reasons
 
 
 # --- per-peer limits ----------------------------------------------------------------------------
