@@ -145,7 +145,8 @@ def test_relative_tls_paths_are_taken_from_the_files_folder_not_the_cwd(
     monkeypatch.chdir(elsewhere)
     (config_dir / "tls-only.toml").write_text(
         '[candidate]\nparty = "KH"\ninbox_url = "https://nsw.example.kh/in"\n'
-        '[tls]\nenabled = true\nca_bundle = "pki/ca.pem"\nclient_key = "../keys/harness.key.pem"\n'
+        '[tls]\nenabled = true\nca_bundle = "pki/ca.pem"\nclient_cert = "pki/harness.pem"\n'
+        'client_key = "../keys/harness.key.pem"\n'
     )
     config = load(config_dir / "tls-only.toml")
     assert config.tls.client_key == (tmp_path / "keys" / "harness.key.pem").resolve()
@@ -283,6 +284,45 @@ def test_the_inbox_urls_scheme_must_go_with_tls_enabled(scheme: str, enabled: bo
     )
     data["tls"]["enabled"] = not enabled
     assert parse(data).inbox_url == f"{scheme}://nsw.example.kh/efdx/1/messages"
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), 1e308, -1, 0, 86401], ids=repr)
+@pytest.mark.parametrize(
+    "key", ["status_s", "verification_s", "request_timeout_s", "grace_s", "peer_timeout_s", "operator_s"]
+)
+def test_a_window_is_finite_positive_and_bounded(key: str, value: float) -> None:
+    """nan, inf and 1e308 were taken (a traceback later, or NaN written into results.json)."""
+    message = config_error(with_("candidate.windows", {key: value}))
+    assert message.startswith(f"candidate.windows.{key}: expected a number of seconds"), message
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 1e308, 0], ids=repr)
+def test_a_retry_schedule_entry_is_finite_positive_and_bounded(value: float) -> None:
+    message = config_error(with_("candidate.windows", {"retry_schedule_s": [1, value]}))
+    assert message.startswith("candidate.windows.retry_schedule_s: expected a number of seconds"), message
+
+
+def test_nan_is_no_capacity() -> None:
+    capacity = {"rate_per_s": float("nan"), "duration_s": 1, "receipt_p95_s": 1, "status_p95_s": 1}
+    assert config_error(with_("candidate.capacity", capacity)).startswith("candidate.capacity.rate_per_s:")
+
+
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [
+        ("inbox_key", "inbox_cert"),
+        ("inbox_cert", "inbox_key"),
+        ("client_key", "client_cert"),
+        ("client_cert", "client_key"),
+    ],
+)
+def test_a_tls_certificate_and_its_key_come_together(tmp_path: Path, given: str, missing: str) -> None:
+    """tls.inbox_key alone was silently ignored (the test PKI's certificate served instead)."""
+    (tmp_path / "file.pem").write_text("-----BEGIN TEST-----\n")
+    data = with_("tls", {"enabled": False, given: "file.pem"})
+    assert (
+        config_error(data, tmp_path) == f"tls.{missing}: missing (tls.{given} is given; give both or neither)"
+    )
 
 
 def test_tls_directory_is_not_a_file(tmp_path: Path) -> None:

@@ -624,7 +624,7 @@ class TestExportingRole:
         ids=[
             "not-json",
             "no-document",
-            "ping",
+            "ping-with-a-document",
             "unconfigured-peer",
             "not-xml",
             "wrong-payload",
@@ -639,6 +639,15 @@ class TestExportingRole:
         response = trigger(exporter, payload)
         assert response.status_code == 400, response.text[:500]
         assert exporter.reference.nsw.store.count("outbox") == queued
+
+    def test_a_ping_trigger_without_a_document_queues_a_ping_to_that_peer(self, exporter):
+        """Errata 2 ("Test trigger: Ping"): {"action": "Ping", "to": party}, no document."""
+        queued = exporter.reference.nsw.store.count("outbox")
+        response = trigger(exporter, {"action": "Ping", "to": SENDER})
+        assert response.status_code == 202, response.text[:500]
+        assert response.json()["messageId"]
+        assert exporter.reference.nsw.store.count("outbox") == queued + 1
+        assert trigger(exporter, {"action": "Ping", "to": "TH"}).status_code == 400  # no such peer
 
 
 def test_the_trigger_is_404_where_not_configured(peer):

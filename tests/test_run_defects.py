@@ -292,8 +292,8 @@ def test_a_wrong_trigger_token_is_one_line_and_exit_4_before_the_tests(reference
 
 
 def test_the_token_check_makes_the_candidate_send_nothing(reference_process, tmp_path, capsys):
-    """With the right token the check passes, and the candidate neither sent nor queued anything:
-    the tests selected here never ask it to, so its outbox must be empty after the run."""
+    """With the right token the check passes, and the candidate neither sent nor queued anything but
+    the pre-flight's Ping (errata 2): the tests selected here never ask it to send."""
     reference = reference_process()
     config = reference_toml(tmp_path / "kh.toml", reference)
     reports = tmp_path / "reports"
@@ -316,15 +316,16 @@ def test_the_token_check_makes_the_candidate_send_nothing(reference_process, tmp
     assert [test["verdict"] for test in data["tests"]] == ["pass"] * 3
     assert all(not test["received"] for test in data["tests"])
     with contextlib.closing(sqlite3.connect(reference.db)) as db:
-        assert db.execute("SELECT count(*) FROM outbox").fetchone() == (0,)
+        assert db.execute("SELECT action FROM outbox").fetchall() == [("Ping",)]
 
 
-@pytest.mark.parametrize(("status", "exit_code"), [(401, 4), (400, 1), (404, 1), (500, 1)])
+@pytest.mark.parametrize(("status", "exit_code"), [(401, 4), (400, 1), (404, 4), (405, 4), (500, 1)])
 def test_only_an_authentication_refusal_of_the_token_check_is_a_usage_error(
     raw_candidate, tmp_path, capsys, status, exit_code
 ):
-    """Anything but 401/403 (the candidate may check the body first, or have no such route) leaves
-    the tests to find out, as before: the run goes on (and fails here, the inbox being junk)."""
+    """401/403 (the token) and 404/405 (no trigger enabled there) are usage errors; anything else
+    (the candidate may check the body first) leaves the tests to find out, as before: the run goes
+    on (and fails here, the inbox answering 503)."""
     candidate = raw_candidate(
         lambda path: (
             (f"{status} Whatever", "application/json", b'{"error": "no"}')
@@ -344,7 +345,11 @@ def test_only_an_authentication_refusal_of_the_token_check_is_a_usage_error(
     assert candidate.paths[0] == "/efdx/1/test/trigger"  # the check came first
     if exit_code == 4:
         (line,) = error_lines(err)
-        assert f"refused the configured token: HTTP {status}" in line
+        if status == 401:
+            assert f"refused the configured token: HTTP {status}" in line
+        else:
+            assert line.startswith("conformance: error: candidate.trigger.url: no test trigger is enabled")
+            assert f": HTTP {status}" in line
     else:
         assert results(reports)["tests"][0]["verdict"] == "fail"
 
@@ -403,8 +408,13 @@ def test_a_later_profiles_candidate_gone_after_preflight_stops_the_run_with_its_
     """Each later profile's inbox is tried again as it starts: gone by then, the run stops there with
     one line, and the report of the profiles already run is written (not a setup error that loses
     them)."""
-    efdx = raw_candidate(lambda path: ("400 Bad Request", "application/json", b"{}"))
-    rcpx = raw_candidate(lambda path: ("400 Bad Request", "application/json", b"{}"))
+
+    def answer(path: str) -> tuple[str, str, bytes]:  # an inbox that is down (5xx: the tests judge it)
+        if path.endswith("/messages"):
+            return ("503 Service Unavailable", "text/plain", b"down\n")
+        return ("400 Bad Request", "application/json", b"{}")
+
+    efdx, rcpx = raw_candidate(answer), raw_candidate(answer)
     rcpx_base = rcpx.base.removesuffix("/efdx/1")
     rcpx_table = (
         f'[candidate.endpoints.rcpx]\ninbox_url = "{rcpx_base}/rcpx/1/messages"\n'
@@ -487,10 +497,12 @@ def test_a_candidate_killed_mid_run_ends_the_run_incomplete_with_one_line(
     assert said[0].startswith("candidate unreachable: 127.0.0.1:")
     assert (
         "Connection refused" in said[0]
-        and f"the {SYNC_ONLY_COUNT - 5} tests left are inconclusive" in said[0]
+        and f"that test and the {SYNC_ONLY_COUNT - 4} tests left are inconclusive" in said[0]
     )
     # one progress line for each test that ran; the ones left are counted, not listed
-    assert len([line for line in out.splitlines() if line.startswith("[")]) == 5, out
+    lines = [line for line in out.splitlines() if line.startswith("[")]
+    assert len(lines) == 4, out
+    assert lines[3].split()[1] == "inconclusive", out  # as results.json says, not "fail"
 
     data = results(reports)
     assert data["verdict"] == "incomplete"
@@ -499,11 +511,11 @@ def test_a_candidate_killed_mid_run_ends_the_run_incomplete_with_one_line(
     assert len(tests) == SYNC_ONLY_COUNT
     assert [test["verdict"] for test in tests[:3]] == ["pass"] * 3
     assert all(test["verdict"] == "inconclusive" for test in tests[3:]), [t["verdict"] for t in tests]
-    for test in tests[3:5]:  # they ran and met the refusal: the reason keeps what they saw
+    for test in tests[3:4]:  # it ran and met the refusal: the reason keeps what it saw
         assert test["reason"].startswith("the candidate became unreachable (127.0.0.1:"), test["reason"]
         assert "this test saw: " in test["reason"] and "refused" in test["reason"]
         assert test["failed_requirements"] == []
-    for test in tests[5:]:
+    for test in tests[4:]:
         assert test["reason"].startswith("not run: the candidate became unreachable"), test["reason"]
         assert test["exchanges"] == []
     assert not any(row["verdict"] == "fail" for row in data["requirements"])

@@ -12,9 +12,12 @@ inbox (playing the partner party) first, then the reference NSW with the inbox a
 folder holds results.json, junit.xml, report.html and evidence.zip; Ctrl-C still writes them,
 marked incomplete.
 
-What would only show after the tests is checked before them, so that a run is not wasted: the
-report folder must be writable and a configured trigger must take the token (both exit 4). A
-candidate that goes away mid-run ends the run with one line instead of a fail for every test left.
+What would only show after the tests is checked before them, so that a run is not wasted (exit 4,
+one line naming the key; see preflight): the report folder must be writable, the TLS files load and
+pair, each inbox answers in its profile's form, a claimed trigger is enabled and takes the token, and
+the candidate's Ping reaches the harness inbox. A candidate that goes away mid-run ends the run with
+one line instead of a fail for every test left (CandidateWatch); a fail while the harness inbox
+turned connections away is inconclusive (plugin).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import contextlib
 import dataclasses
 import importlib
 import os
+import re
 import secrets
 import signal
 import socket
@@ -37,21 +41,27 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from lxml import etree
 
 from conformance import __version__
 from conformance.app import coverage, reference_process
 from conformance.app.progress import Progress
 from conformance.app.site_pki import SitePkiError, passphrase_from, signer_test_material
 from conformance.app.suite_ids import is_suite_test, suite_tests
+from conformance.core import safexml
 from conformance.core.profile import Profile, ReferenceSettings
 from conformance.core.terminal_text import printable
 from conformance.core.trust import Credential
 from conformance.core.verdicts import INCONCLUSIVE, NOT_APPLICABLE, PASS
+from conformance.core.violations import Violation
 from conformance.harness import registry
 from conformance.harness import session as harness_module
-from conformance.harness.config import Config, ConfigError, Tls, Windows
-from conformance.harness.control import TokenRefused, check_trigger_token
-from conformance.harness.plugin import Selection, SuiteRun
+from conformance.harness.config import TLS_PAIRS, Config, ConfigError, Tls, Windows
+from conformance.harness.control import TokenRefused, ask_for_ping, check_trigger_token
+from conformance.harness.plugin import TROUBLE_WORDS, Selection, SuiteRun, inbox_trouble
 from conformance.harness.session import Harness, TestRecord
 from conformance.results import certificate, history, safe_write
 from conformance.results.evidence import (
@@ -77,9 +87,8 @@ REFERENCE_WINDOWS = Windows(
 # The harness's own operator printer writes to sys.__stderr__, which pytest's capture swallows while a
 # test runs; a run replaces it by the progress display's (one an embedder or a test set is kept).
 _STOCK_OPERATOR = harness_module._print_for_operator
-# A candidate is taken as gone after this many tests in a row lost their connection before any answer
-# and a TCP connect to its inbox then kept failing for CONFIRM_S (a restart in between is forgiven).
-UNREACHABLE_TESTS = 2
+# A candidate is taken as gone when, at the end of a test that did not pass, a TCP connect to its inbox
+# fails and keeps failing for CONFIRM_S (a restart in between is forgiven).
 UNREACHABLE_CONFIRM_S = 3.0
 
 
@@ -310,6 +319,7 @@ def candidate(options: RunOptions, share: Share | None = None) -> Iterator[tuple
             harness.config = reference_config(
                 profile, reference.url, reference.trigger_url, token, options.tls
             )
+            harness.reserve_for_candidate()
             yield (
                 harness,
                 {
@@ -355,31 +365,28 @@ class CandidateWatch:
     """Notices a candidate that went away mid-run, so that its absence is said once (not as a T-01
     fail for every test left) and the run ends incomplete rather than not-conformant.
 
-    Gone means: UNREACHABLE_TESTS tests in a row did not pass and their last exchange got no answer
-    at all, a TCP connect to the inbox failed after each, and kept failing for UNREACHABLE_CONFIRM_S.
-    A candidate that accepts connections and resets them is still there, and is judged as before.
+    Each test that did not pass (fail or error) is looked at before its verdict is shown or kept: if a
+    TCP connect to the candidate's inbox fails then, and keeps failing for UNREACHABLE_CONFIRM_S (a
+    restart in between is forgiven), the candidate went away while the test was in flight (an M-21
+    waiting for retries that never come, a T-01 whose connection was refused): the test is
+    inconclusive, and every test left is not run. A candidate that accepts connections and resets
+    them is still there, and is judged as before.
     """
 
     def __init__(self, url: str, plugin: SuiteRun, progress: Progress) -> None:
         self.url, self.plugin, self.progress = url, plugin, progress
-        self.streak: list[TestRecord] = []
         self.line = ""
 
     def finished(self, record: TestRecord) -> None:
-        if self.plugin.halt_reason or record.verdict == NOT_APPLICABLE or not record.exchanges:
-            return  # nothing said about the candidate's presence
-        last = record.exchanges[-1]
-        if record.verdict == PASS or last.status is not None or not last.error or not self._down():
-            self.streak.clear()
+        """Called as a test ends, before its verdict is shown: the terminal and results.json agree."""
+        if self.plugin.halt_reason or record.verdict in (PASS, NOT_APPLICABLE, INCONCLUSIVE):
             return
-        self.streak.append(record)
-        if len(self.streak) < UNREACHABLE_TESTS:
+        if not self._down():
             return
         problem = self._still_down()
         if problem is None:
-            self.streak.clear()
             return
-        self._halt(problem)
+        self._halt(record, problem)
 
     def _down(self) -> bool:
         return connect_problem(self.url) is not None
@@ -393,17 +400,16 @@ class CandidateWatch:
                 return problem
             time.sleep(0.25)
 
-    def _halt(self, problem: str) -> None:
+    def _halt(self, record: TestRecord, problem: str) -> None:
         gone = f"the candidate became unreachable ({problem})"
-        for record in self.streak:  # they failed on its absence, not on anything it did
-            self.progress.recount(record.verdict, INCONCLUSIVE)
-            record.verdict, record.failed_requirements = INCONCLUSIVE, ()
-            record.reason = f"{gone}; this test saw: {record.reason}"
+        # it was in flight when the candidate went: nothing it saw is the candidate's to carry
+        record.verdict, record.failed_requirements = INCONCLUSIVE, ()
+        record.reason = f"{gone}; this test saw: {record.reason}"
         self.plugin.halt_reason = f"not run: {gone}"
         left = max(self.plugin.total - len(self.plugin.records), 0)
         line = (
-            f"candidate unreachable: {problem} ({len(self.streak)} tests in a row, then "
-            f"{UNREACHABLE_CONFIRM_S:g} s of retries); those and the {left} tests left are inconclusive"
+            f"candidate unreachable: {problem} (at the end of a test, then {UNREACHABLE_CONFIRM_S:g} s of "
+            f"retries); that test and the {left} tests left are inconclusive"
         )
         self.line = line
         self.progress.announce(line, quiet_reason=self.plugin.halt_reason)
@@ -537,8 +543,8 @@ def _run(options: RunOptions, plan: list[Share], progress: Progress) -> tuple[in
     started = datetime.now(timezone.utc)
     folder = _new_folder(options.report_dir, started)
     site = site_signer(options.config)
-    if options.config is not None and len(plan) > 1:  # one profile is checked as it starts (candidate)
-        preflight(options, plan)
+    if options.config is not None:
+        preflight(options, plan, progress)
     parts: list[RunResult] = []
     signer: Credential | None = None
     config: Config | None = None
@@ -615,28 +621,212 @@ def _placeholder(profile: Profile) -> Config:
     return reference_config(profile, "http://127.0.0.1:1/", "http://127.0.0.1:1/", "", False)
 
 
-def preflight(options: RunOptions, plan: list[Share]) -> None:
-    """Before any test of a run of several profiles: every one's inbox takes connections and its
-    trigger the token, so that the second profile's setup error does not come after the first's tests.
-    (Each inbox is tried again as its profile starts, in candidate(): the candidate may have gone.)"""
+def preflight(options: RunOptions, plan: list[Share], progress: Progress) -> None:
+    """Before any test of a run against a configured candidate, find what is no candidate behaviour
+    at all but a wrong configuration (exit 4, one line naming the key), for every profile of the run
+    before the first one's tests: the TLS files load and pair; each profile's inbox takes connections
+    and its trigger (when claimed) is enabled and takes the token; then each inbox answers in its
+    profile's form (check_inbox) and the candidate reaches the harness inbox (check_reached). Each
+    profile gets a harness of its own for it, stopped before the tests start theirs. (Each inbox is
+    tried again as its profile starts, in candidate(): the candidate may have gone.)"""
     assert options.config is not None
-    for share in plan:
-        config = options.config.for_profile(share.profile.key)
+    check_tls_files(options.config.tls)
+    configs = [(share.profile, options.config.for_profile(share.profile.key)) for share in plan]
+    for profile, config in configs:  # the cheap checks of every profile first
         reachable(config.inbox_url)
-        harness = Harness(config, profile=share.profile).start()
-        try:
+        with _harness_for(config, profile) as harness:
             check_token(harness)
-        finally:
-            harness.stop()
+    for profile, config in configs:
+        with _harness_for(config, profile) as harness:
+            check_inbox(harness, _inbox_key(options.config, profile))
+            check_reached(harness, progress)
+
+
+@contextlib.contextmanager
+def _harness_for(config: Config, profile: Profile) -> Iterator[Harness]:
+    harness = Harness(config, profile=profile).start()
+    try:
+        yield harness
+    finally:
+        harness.stop()
+
+
+def _inbox_key(config: Config, profile: Profile) -> str:
+    """The configuration key a profile's inbox URL comes from."""
+    if profile.key in config.endpoints:
+        return f"candidate.endpoints.{profile.key}.inbox_url"
+    return "candidate.inbox_url"
 
 
 def check_token(harness: Harness) -> None:
-    """Pre-flight: a trigger that refuses the token is a setup problem (exit 4), not a fail of every
-    test that would ask it."""
+    """Pre-flight: a trigger that refuses the token, or is not enabled, is a setup problem (exit 4),
+    not an error of every test that would ask it."""
     try:
         check_trigger_token(harness)
     except TokenRefused as exc:
         raise ConfigError(str(exc)) from None
+
+
+# What a profile's inbox answers an empty POST: in the profile's form (an Error, 400, in its
+# namespaces) whatever is wrong with it; 5xx is the spec's transient answer ("anything"). What
+# answers 404 or 405, or something that is not XML of the profile, is not its inbox at all.
+INBOX_NOT_THERE = (404, 405)
+
+
+def check_inbox(harness: Harness, key: str = "candidate.inbox_url") -> None:
+    """Pre-flight: the candidate's inbox of the harness's profile answers in that profile's form.
+
+    An empty body is POSTed (no message, nothing a candidate could take). Connection refused, a TLS
+    failure, 404 or 405, or an answer (not 5xx) whose body is not XML in one of the profile's
+    namespaces is a wrong URL or path, or wrong TLS files: ConfigError naming ``key``. Any answer in
+    the profile's form, however wrong, and a reset or a timeout, goes on to the tests, which judge
+    it."""
+    url, profile = harness.config.inbox_url, harness.profile
+    exchange = harness.client.post(url, b"", label="inbox check (pre-flight)")
+    if exchange.status is None:
+        error = exchange.error or "no answer"
+        if error.startswith("TLS failure"):
+            raise ConfigError(f"{key}: {url}: {error} (check it and the tls.* files)")
+        problem = connect_problem(url) if error.startswith("connection failed") else None
+        if problem is not None:
+            raise ConfigError(f"{key}: cannot connect to {problem}")
+        return  # a reset or no answer in time: the candidate's behaviour (T-01), judged by the tests
+    if exchange.status in INBOX_NOT_THERE:
+        raise ConfigError(
+            f"{key}: {url} answered a POST with HTTP {exchange.status}: no {profile.title} inbox there "
+            f"(a wrong URL or path? its inbox path is {profile.inbox_path})"
+        )
+    if exchange.status >= 500:
+        return
+    problem = _outside(exchange.response_body, profile.namespaces)
+    if problem:
+        raise ConfigError(
+            f"{key}: {url} answered HTTP {exchange.status} with {problem}: not a {profile.title} inbox "
+            f"(a wrong URL or path? its inbox path is {profile.inbox_path})"
+        )
+
+
+def _outside(body: bytes, namespaces: tuple[str, ...]) -> str:
+    """Why ``body`` is not XML in one of ``namespaces`` ('' when it is)."""
+    if not body.strip():
+        return "an empty body"
+    try:
+        root = safexml.parse_untrusted(body)
+    except Violation:  # broken XML of the profile (a bad character in an Error) is the tests' to judge
+        start = _ROOT_TAG.search(body[:4096])
+        if start is not None and any(f'"{ns}"'.encode() in start.group() for ns in namespaces):
+            return ""
+        return f"a body that is not XML ({printable(body[:60].decode('utf-8', 'replace'))!r})"
+    namespace = etree.QName(root).namespace
+    if namespace not in namespaces:
+        return f"XML outside its namespaces (root {printable(str(root.tag))[:120]})"
+    return ""
+
+
+# The first element's start tag, past an XML declaration, comments and a DOCTYPE.
+_ROOT_TAG = re.compile(rb"<(?![?!])[^>]*>")
+
+
+# The longest wait for the candidate's Ping (its status window, at most this).
+PING_WAIT_MAX_S = 120.0
+
+
+def check_reached(harness: Harness, progress: Progress | None, forget: bool = False) -> None:
+    """Pre-flight: the candidate reaches the harness inbox. With a trigger, it is asked to send a
+    Ping to the harness party (errata 2) and the Ping must arrive within the status window (at most
+    PING_WAIT_MAX_S): else ConfigError naming the candidate's peer entry to check. A trigger that does
+    not take a Ping (an implementation before errata 2) leaves it to the operator, as does a
+    candidate without a trigger: a line says what to check. ``forget``: the Ping is not kept among
+    the harness inbox's arrivals (the run's own harness: its tests see only their own)."""
+    where = "harness.url" if harness.config.harness_url else "harness.listen"
+    peer = f"the candidate's peer entry for {harness.party} must be {harness.inbox_url}"
+    if harness.manual_mode:
+        _say(progress, f"pre-flight: no test trigger, so the harness cannot see that it is reached: {peer}")
+        return
+    before = {id(arrival) for arrival in list(harness.inbox.arrivals)}
+    trouble = inbox_trouble(harness)
+    exchange = ask_for_ping(harness)
+    if exchange.status != 202:
+        observed = exchange.error or f"HTTP {exchange.status}"
+        _say(
+            progress, f"pre-flight: the test trigger did not take a Ping ({observed}), check yourself: {peer}"
+        )
+        return
+    window = min(harness.config.windows.status_s, PING_WAIT_MAX_S)
+    arrival = harness.inbox.wait_for(lambda arrival: id(arrival) not in before, window, pending=True)
+    if arrival is None:
+        turned = {what: count - trouble.get(what, 0) for what, count in inbox_trouble(harness).items()}
+        meanwhile = ", ".join(f"{TROUBLE_WORDS[what]} {count}" for what, count in turned.items() if count > 0)
+        raise ConfigError(
+            f"{where}: the candidate took a Ping for {harness.party} (trigger HTTP 202) but nothing reached "
+            f"the harness inbox within {window:g} s: {peer}, and reach this host"
+            + (f" (meanwhile the harness inbox turned away: {meanwhile})" if meanwhile else "")
+        )
+    if forget:
+        harness.inbox.forget(arrival)
+
+
+def _say(progress: Progress | None, line: str) -> None:
+    if progress is not None:
+        progress.announce(line)
+    else:
+        print(printable(line), flush=True)
+
+
+# What a TLS file of the configuration may hold at most (it is read whole).
+TLS_FILE_MAX = 1024 * 1024
+
+
+def check_tls_files(tls: Tls) -> None:
+    """Pre-flight: the configured TLS files load (PEM), and each key goes with its certificate; the
+    first that does not is one line naming its key (a key that is not PEM showed only as a T-01 'TLS
+    failure' of the first test)."""
+    if tls.ca_bundle is not None:
+        _pem_certificates(tls.ca_bundle, "tls.ca_bundle")
+    for cert_key, key_key in TLS_PAIRS:
+        cert_path, key_path = getattr(tls, cert_key), getattr(tls, key_key)
+        if cert_path is None or key_path is None:
+            continue
+        leaf = _pem_certificates(cert_path, f"tls.{cert_key}")[0]
+        try:
+            key = serialization.load_pem_private_key(_tls_file(key_path, f"tls.{key_key}"), password=None)
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+            raise ConfigError(
+                f"tls.{key_key}: {key_path} is not an unencrypted PEM private key ({_first_line(exc)})"
+            ) from None
+        if _spki(key.public_key()) != _spki(leaf.public_key()):
+            raise ConfigError(
+                f"tls.{key_key}: {key_path} does not go with tls.{cert_key} {cert_path} (another key pair)"
+            )
+
+
+def _tls_file(path: Path, where: str) -> bytes:
+    try:
+        with open(path, "rb") as file:
+            data = file.read(TLS_FILE_MAX + 1)
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > TLS_FILE_MAX:
+        raise ConfigError(f"{where}: {path} is larger than {TLS_FILE_MAX} bytes: not a PEM file")
+    return data
+
+
+def _pem_certificates(path: Path, where: str) -> list:
+    try:
+        found = x509.load_pem_x509_certificates(_tls_file(path, where))
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {path} holds no PEM certificate ({_first_line(exc)})") from None
+    return found
+
+
+def _spki(public_key) -> bytes:
+    return public_key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
 
 
 def _run_profile(
@@ -650,8 +840,10 @@ def _run_profile(
         harness.non_interactive = options.non_interactive
         if harness.tell_operator is _STOCK_OPERATOR:
             harness.tell_operator = progress.operator
-        if options.config is not None and not several:  # a run of several: checked by preflight
+        if options.config is None:  # the reference NSW is checked as a candidate is (preflight)
             check_token(harness)
+            check_inbox(harness)
+            check_reached(harness, progress, forget=True)
         progress.begin_profile(profile.key, profile.title, several)
         plugin = SuiteRun(
             harness,
@@ -661,8 +853,8 @@ def _run_profile(
         watch = CandidateWatch(harness.config.inbox_url, plugin, progress)
 
         def test_ended(record: TestRecord) -> None:
+            watch.finished(record)  # first: a test in flight when the candidate went is inconclusive
             progress.finished(record)
-            watch.finished(record)
 
         plugin.on_test_end = test_ended
         try:

@@ -8,6 +8,11 @@ handshake and reads the request line, headers and body within one deadline count
 at most ``max_connections`` are served at once, and the others are closed at once (plain HTTP: after
 a best-effort 503). Closing the server also cuts the connections still open, so a stop is prompt.
 
+Per peer: once ``reserved_peers`` is set (the harness sets the candidate's address), every other
+address is a stranger, with at most ``max_per_peer`` connections, and strangers together at most
+``max_connections - reserved``: the candidate's share cannot be taken by any number of them. Peers
+are keyed by address alone (see BoundedWSGIServer._admit for what that means on loopback).
+
 Connections are kept alive (HTTP/1.1), so that a partner sending many messages, over mutual TLS
 above all, pays the connection and its handshake once. A kept connection waits at most
 ``idle_timeout_s`` for the next request's first byte and then has ``read_timeout_s`` to send it
@@ -46,13 +51,15 @@ class Limits:
     idle_timeout_s: float = 10.0  # a kept-alive connection waiting for the next request's first byte
     write_timeout_s: float = 10.0  # sending the answer to a peer that does not read it
     max_connections: int = 32  # served at once; more are closed without waiting on them
+    max_per_peer: int = 8  # served at once for one peer address that is not reserved (a stranger)
+    reserved: int = 8  # of max_connections, held back for the reserved peers (the candidate's address)
 
 
 @dataclass
 class ConnectionCounts:
     """What the server turned away, for the run to report."""
 
-    refused: int = 0  # over max_connections: closed at once
+    refused: int = 0  # over max_connections, or over a stranger's share: closed at once
     timed_out: int = 0  # handshake or request not complete by the deadline
     failed: int = 0  # handshake refused, reset, or another error on the connection
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -258,6 +265,10 @@ class BoundedWSGIServer(ThreadedWSGIServer):
         self.limits = limits
         self.counts = ConnectionCounts()
         self._slots = threading.BoundedSemaphore(limits.max_connections)
+        self.reserved_peers: frozenset[str] = frozenset()  # addresses that may use the reserved share
+        self._peers: dict[str, int] = {}  # connections being served, by peer address
+        self._strangers = 0  # of them, those of peers not reserved
+        self._peers_lock = threading.Lock()
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         self._closing = False
@@ -272,14 +283,45 @@ class BoundedWSGIServer(ThreadedWSGIServer):
 
     # the accept thread: nothing here may block on the peer
     def verify_request(self, request, client_address) -> bool:
-        if self._slots.acquire(blocking=False):
-            return True
+        if self._admit(client_address[0]):
+            if self._slots.acquire(blocking=False):
+                return True
+            self._leave(client_address[0])
         self.counts.count("refused")
         if self.ssl_context is None:  # over TLS a 503 would need a handshake: just close
             with contextlib.suppress(OSError):
                 request.setblocking(False)
                 request.send(BUSY)
         return False  # the caller closes it
+
+    def _admit(self, peer: str) -> bool:
+        """Whether ``peer`` may have one more connection: a reserved peer (the candidate's address) up
+        to max_connections; a stranger up to max_per_peer, and strangers together up to
+        max_connections - reserved, so that no number of them can take the candidate's share.
+
+        Peers are told apart by address only (in the accept loop nothing of the peer is known yet, its
+        TLS certificate least of all): on loopback every local peer is 127.0.0.1, the candidate's own
+        address, so a local attacker shares its share and only max_connections bounds it; a test or a
+        site can give strangers other loopback addresses (127.0.0.2 ...)."""
+        limits = self.limits
+        with self._peers_lock:
+            held = self._peers.get(peer, 0)
+            if self.reserved_peers and peer not in self.reserved_peers:  # none reserved: one pool
+                if held >= limits.max_per_peer or self._strangers >= limits.max_connections - limits.reserved:
+                    return False
+                self._strangers += 1
+            self._peers[peer] = held + 1
+        return True
+
+    def _leave(self, peer: str) -> None:
+        with self._peers_lock:
+            held = self._peers.get(peer, 0) - 1
+            if held > 0:
+                self._peers[peer] = held
+            else:
+                self._peers.pop(peer, None)
+            if self.reserved_peers and peer not in self.reserved_peers:
+                self._strangers = max(self._strangers - 1, 0)
 
     def process_request(self, request, client_address) -> None:
         deadline = time.monotonic() + self.limits.read_timeout_s
@@ -293,6 +335,7 @@ class BoundedWSGIServer(ThreadedWSGIServer):
             thread.start()
         except BaseException:
             self._slots.release()
+            self._leave(client_address[0])
             raise
 
     # the connection's own thread
@@ -317,6 +360,7 @@ class BoundedWSGIServer(ThreadedWSGIServer):
             self._untrack(connection)
             self.shutdown_request(connection)
             self._slots.release()
+            self._leave(client_address[0])
 
     def _track(self, connection: socket.socket, replacing: socket.socket | None = None) -> None:
         with self._open_lock:

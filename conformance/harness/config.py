@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -280,16 +281,32 @@ def _kind_name(kind: tuple[type, ...]) -> str:
 
 
 def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+    """A finite number from 0 up (TOML has nan and inf: neither is a number of anything here)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
         raise ConfigError(f"{where}: expected a number of seconds, got {value!r}")
     return float(value)
+
+
+# Every window and timeout is a wait of the harness (or of the candidate it judges): above 0, and at
+# most a day; 1e308 s would overflow a deadline (a traceback), a week makes a run that never ends.
+WINDOW_MAX_S = 24 * 3600.0
+
+
+def _seconds(value: Any, where: str) -> float:
+    """A window or timeout: a finite number of seconds above 0 and at most WINDOW_MAX_S."""
+    seconds = _number(value, where)
+    if not 0 < seconds <= WINDOW_MAX_S:
+        raise ConfigError(
+            f"{where}: expected a number of seconds above 0 and at most {WINDOW_MAX_S:g}, got {value!r}"
+        )
+    return seconds
 
 
 def _window(table: dict, key: str) -> float | tuple[float, ...]:
     where = f"candidate.windows.{key}"
     if key == "retry_schedule_s":
-        return tuple(_number(value, where) for value in _get(table, key, list, "candidate.windows"))
-    return _number(table[key], where)
+        return tuple(_seconds(value, where) for value in _get(table, key, list, "candidate.windows"))
+    return _seconds(table[key], where)
 
 
 def _listen(value: str) -> str:
@@ -398,6 +415,24 @@ def _path(value: str, where: str, base: Path) -> Path:
     return path
 
 
+# A certificate and its key are given together or not at all: one alone would be paired with the
+# test PKI's other half (a key that matches no certificate), or silently not used.
+TLS_PAIRS = (("client_cert", "client_key"), ("inbox_cert", "inbox_key"))
+
+
+def _tls(table: dict, files: tuple[str, ...], base: Path) -> Tls:
+    """``[tls]``: its files exist, and each certificate comes with its key (both or neither); whether
+    they load and pair is checked before the tests (app.run.check_tls_files)."""
+    for cert, key in TLS_PAIRS:
+        if (cert in table) != (key in table):
+            given, missing = (cert, key) if cert in table else (key, cert)
+            raise ConfigError(f"tls.{missing}: missing (tls.{given} is given; give both or neither)")
+    return Tls(
+        enabled=_get(table, "enabled", bool, "tls", False),
+        **{key: _path(_get(table, key, str, "tls"), f"tls.{key}", base) for key in files if key in table},
+    )
+
+
 def _unknown(table: dict, known: set[str], where: str) -> None:
     extra = sorted(set(table) - known)
     if extra:
@@ -483,14 +518,7 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
     tls_table = _get(data, "tls", dict, "(top level)", {})
     tls_files = ("ca_bundle", "client_cert", "client_key", "inbox_cert", "inbox_key")
     _unknown(tls_table, {"enabled", *tls_files}, "tls")
-    tls = Tls(
-        enabled=_get(tls_table, "enabled", bool, "tls", False),
-        **{
-            key: _path(_get(tls_table, key, str, "tls"), f"tls.{key}", base)
-            for key in tls_files
-            if key in tls_table
-        },
-    )
+    tls = _tls(tls_table, tls_files, base)
     inbox_url = _url(_get(candidate, "inbox_url", str, "candidate"), "candidate.inbox_url")
     _check_scheme(inbox_url, tls.enabled, "candidate.inbox_url")
     trigger_url = _url(trigger_url, "candidate.trigger.url") if trigger_url else None

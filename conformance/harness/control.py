@@ -24,18 +24,22 @@ class TriggerFailed(Exception):
 
 
 class TokenRefused(Exception):
-    """The test trigger refused the configured token: a configuration error, found before the tests."""
+    """The test trigger refused the configured token, or is not there: a configuration error, found
+    before the tests (the message names the key)."""
 
 
-# Only a clear authentication refusal is the configuration's fault; anything else (400 for the empty
-# request, 404, 5xx, no answer) leaves the tests to find out, as before.
+# A clear authentication refusal is the token's fault; 404 or 405 (a trigger not enabled, or not at
+# that URL) and no connection at all are the URL's. Anything else (400 for the empty request, 5xx, no
+# answer) leaves the tests to find out, as before.
 AUTH_REFUSED = (401, 403)
+NOT_THERE = (404, 405)
 
 
 def check_trigger_token(harness: Harness) -> None:
-    """Ask the trigger once, before the tests, whether it takes the token: a wrong one would otherwise
-    error every exporting test. The request is an empty JSON object: no action, no document, nothing a
-    candidate could send (the reference answers it 400 with the right token and 403 with a wrong one)."""
+    """Ask the trigger once, before the tests, whether it is enabled and takes the token: a wrong one
+    would otherwise error every exporting test. The request is an empty JSON object: no action, no
+    document, nothing a candidate could send (the reference answers it 400 with the right token, 403
+    with a wrong one, and 404 when its trigger is not enabled)."""
     config = harness.config
     if harness.manual_mode:
         return
@@ -46,14 +50,41 @@ def check_trigger_token(harness: Harness) -> None:
         headers={harness.profile.trigger_header: config.trigger_token or ""},
         label="trigger token check",
     )
-    if exchange.status not in AUTH_REFUSED:
-        return
+    refusal(harness, exchange)
+
+
+def refusal(harness: Harness, exchange) -> None:
+    """TokenRefused when the trigger's answer says its token is refused, or that it is not there."""
+    config = harness.config
     answer = exchange.response_body[:120].decode("utf-8", errors="replace").strip()
-    which = "the configured token" if config.trigger_token else "an empty token (none is configured)"
-    raise TokenRefused(
-        f"candidate.trigger.token: the test trigger at {config.trigger_url} refused {which}: "
-        f"HTTP {exchange.status}{f' {answer}' if answer else ''}"
+    said = f"HTTP {exchange.status}{f' {answer}' if answer else ''}"
+    if exchange.status in AUTH_REFUSED:
+        which = "the configured token" if config.trigger_token else "an empty token (none is configured)"
+        raise TokenRefused(
+            f"candidate.trigger.token: the test trigger at {config.trigger_url} refused {which}: {said}"
+        )
+    if exchange.status in NOT_THERE:
+        raise TokenRefused(
+            f"candidate.trigger.url: no test trigger is enabled at {config.trigger_url}: {said} "
+            "(the ICS claims 'trigger': enable it on the candidate, or correct the URL)"
+        )
+    if exchange.status is None and exchange.error and exchange.error.startswith("TLS failure"):
+        raise TokenRefused(f"candidate.trigger.url: {config.trigger_url}: {exchange.error}")
+
+
+def ask_for_ping(harness: Harness):
+    """Errata 2 ("Test trigger: Ping"): ask the candidate to send a signed Ping to the harness party,
+    no document. Returns the trigger's Exchange (202: it will send); TokenRefused as for the token."""
+    config = harness.config
+    exchange = harness.client.post(
+        config.trigger_url,
+        json.dumps({"action": "Ping", "to": harness.party}).encode(),
+        content_type="application/json",
+        headers={harness.profile.trigger_header: config.trigger_token or ""},
+        label="trigger Ping (pre-flight: is the harness inbox reached?)",
     )
+    refusal(harness, exchange)
+    return exchange
 
 
 def ask_to_send(harness: Harness, action: str, document: etree._Element, what: str) -> float:

@@ -198,6 +198,7 @@ class SuiteRun:
         self.records.append(record)
         self._harness.begin(record)
         item.stash[_START] = time.monotonic()
+        item.stash[_TROUBLE] = inbox_trouble(self._harness)
         if self.on_test_start:
             self.on_test_start(item.nodeid, self.total)
         not_applicable = self._not_applicable(item)
@@ -266,10 +267,28 @@ class SuiteRun:
                 record.location = error.location if isinstance(error, Violation) else None
         if call.when == "teardown":
             record.verdict = record.verdict or ERROR
+            self._harness_troubled(item, record)
             record.duration_s = time.monotonic() - item.stash.get(_START, time.monotonic())
             self._harness.end()
             if self.on_test_end:
                 self.on_test_end(record)
+
+    def _harness_troubled(self, item: pytest.Item, record: TestRecord) -> None:
+        """A fail during which the harness inbox refused or timed out connections, or cut bodies over
+        its budget, is inconclusive: what the candidate sent may not have got through (an attacker
+        holding the inbox's connections, a flood), so the fail is not the candidate's to carry."""
+        before = item.stash.get(_TROUBLE, {})
+        grown = {what: count - before.get(what, 0) for what, count in inbox_trouble(self._harness).items()}
+        said = [f"{TROUBLE_WORDS[what]} {count}" for what, count in grown.items() if count > 0]
+        if not said:
+            return
+        record.harness_trouble = ", ".join(said)
+        if record.verdict == FAIL:
+            record.verdict, record.failed_requirements = INCONCLUSIVE, ()
+            record.reason = (
+                f"the harness inbox was in trouble during this test ({record.harness_trouble}): the "
+                f"fail may not be the candidate's; it saw: {record.reason}"
+            )
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if not self.interrupted:
@@ -283,7 +302,28 @@ class SuiteRun:
             self._harness.end()
 
 
+TROUBLE_WORDS = {
+    "refused": "connections refused at its limit",
+    "timed_out": "connections timed out",
+    "bodies_cut": "bodies over its budget",
+}
+
+
+def inbox_trouble(harness: Harness) -> dict[str, int]:
+    """What the harness inbox has turned away so far (see TROUBLE_WORDS); {} for an inbox that does
+    not count."""
+    inbox = getattr(harness, "inbox", None)
+    connections = getattr(inbox, "connections", None)
+    counts = {
+        "refused": getattr(connections, "refused", 0),
+        "timed_out": getattr(connections, "timed_out", 0),
+        "bodies_cut": getattr(inbox, "bodies_cut", 0),
+    }
+    return {what: count for what, count in counts.items() if isinstance(count, int)}
+
+
 _START = pytest.StashKey[float]()
+_TROUBLE = pytest.StashKey[dict[str, int]]()
 _RECORD = pytest.StashKey[TestRecord]()
 _EARLY = pytest.StashKey[tuple[object, Exception | None]]()
 

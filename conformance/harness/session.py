@@ -5,9 +5,11 @@ harness inbox, and the record of what each test exchanged (for verdict reasons a
 from __future__ import annotations
 
 import contextlib
+import socket
 import sys
 import tempfile
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -40,6 +42,9 @@ class TestRecord:
     exchanges: list[Exchange] = field(default_factory=list)
     arrivals: list[Any] = field(default_factory=list)  # what the candidate sent to the harness inbox
     notes: list[str] = field(default_factory=list)  # e.g. the instructions given to an operator
+    # What the harness inbox turned away while the test ran (connections refused at its limit, timed
+    # out, bodies over its budget): then a fail is not the candidate's to carry (see plugin).
+    harness_trouble: str = ""
 
     def verdict_for(self, requirement_id: str) -> str | None:
         """This test's verdict on one requirement: a fail counts against the requirement whose check
@@ -126,7 +131,18 @@ class Harness:
             raise ConfigError(
                 f"harness.listen: cannot listen on {self.config.harness_listen}: {exc}"
             ) from None
+        self.reserve_for_candidate()
         return self
+
+    def reserve_for_candidate(self) -> None:
+        """The harness inbox holds connections back for the candidate: its inbox host's addresses
+        (where it sends from, unless its outbound traffic leaves by another address, behind NAT say:
+        then it is a stranger, limited as any, and a fail while the inbox turned connections away is
+        inconclusive all the same)."""
+        reserve = getattr(self.inbox, "reserve_for", None)
+        if reserve is None:
+            return
+        reserve(candidate_addresses(self.config.inbox_url))
 
     def stop(self) -> None:
         self.inbox.stop()
@@ -203,6 +219,16 @@ class Harness:
         with self._lock:
             if self.current is not None and arrival not in self.current.arrivals:
                 self.current.arrivals.append(arrival)
+
+
+def candidate_addresses(url: str) -> frozenset[str]:
+    """The addresses ``url``'s host resolves to (none when it does not resolve now)."""
+    parts = urllib.parse.urlsplit(url)
+    try:
+        found = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError, ValueError):
+        return frozenset()
+    return frozenset(str(info[4][0]) for info in found)
 
 
 def _print_for_operator(text: str) -> None:

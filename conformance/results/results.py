@@ -178,6 +178,13 @@ class RunResult:
         undeclared = self.undeclared()
         if undeclared:
             reasons.append(f"{UNDECLARED_REASON}{', '.join(self.qualify(pid) for pid in undeclared)}")
+        troubled = [record for record in self.records if getattr(record, "harness_trouble", "")]
+        if troubled:
+            reasons.append(
+                f"the harness inbox refused or timed out connections, or cut bodies over its budget, "
+                f"during {len(troubled)} test{'s' if len(troubled) != 1 else ''} (an attack or a flood?): "
+                "a fail during one is inconclusive"
+            )
         if self.test_only_signer and self.test_only_reason:
             reasons.append(f"the evidence signer cannot certify: {self.test_only_reason}")
         elif self.test_only_signer:

@@ -197,6 +197,12 @@ class HarnessInbox:
         threading.Thread(target=serve, name="harness-inbox", daemon=True).start()
         return self
 
+    def reserve_for(self, addresses: frozenset[str]) -> None:
+        """The candidate's peer addresses: they get the connections the server holds back (Limits.
+        reserved), every other address is a stranger limited to Limits.max_per_peer."""
+        if self._server is not None:
+            self._server.reserved_peers = frozenset(addresses)
+
     def stop(self) -> None:
         """Stop accepting and cut the connections still open: prompt even with a peer holding one."""
         if self._server is not None:
@@ -248,6 +254,11 @@ class HarnessInbox:
             return [
                 arrival for arrival in self.arrivals if (pending or arrival.answered) and predicate(arrival)
             ]
+
+    def forget(self, arrival: Arrival) -> None:
+        """Keep ``arrival`` no longer (a pre-flight Ping: no test is to see it)."""
+        with self._changed:
+            self.arrivals = [kept for kept in self.arrivals if kept is not arrival]
 
     def plan(self, predicate: Callable[[Arrival], bool], reactions: list[Reaction]) -> None:
         """Answer the next arrivals that satisfy ``predicate`` with ``reactions``, in order (then normally).

@@ -152,6 +152,9 @@ class Receiver:
         try:
             self._synchronous(body, content_type, moment, judgement)
         except Violation as violation:
+            # Kept (in the inbox's arrivals, for the whole run): without the frames of its traceback,
+            # which hold the body and its parsed tree, nor the exception it was raised in handling.
+            violation.__traceback__ = violation.__context__ = violation.__cause__ = None
             judgement.violation = violation
             if violation.requirement == "T-03":  # the body itself may be fine: say which message it was
                 judgement.message_id = _message_id_if_readable(body, self.dialect)

@@ -15,6 +15,7 @@ import json
 import logging
 import ssl
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -412,6 +413,10 @@ class ReferenceNsw:
             return _json(403, {"error": f"missing or wrong {self.dialect.codes.TRIGGER_HEADER}"})
         try:
             request = json.loads(body)
+            if isinstance(request, dict) and request.get("action") == "Ping":  # errata 2: no document
+                if "document" in request:
+                    return _json(400, {"error": "a Ping takes no document (section 7, errata 2)"})
+                return self._trigger_ping(request.get("to"))
             action, to, document = (request[key] for key in ("action", "to", "document"))
             if not all(isinstance(value, str) for value in (action, to, document)):
                 raise TypeError("action, to and document must be strings")
@@ -431,6 +436,21 @@ class ReferenceNsw:
                 202, {"messageId": self.dialect.messages.message_id(self.party)}
             )  # says so, sends nothing
         message_id = self._send_triggered(action, to, payload)
+        self.outbox.wake()
+        return _json(202, {"messageId": message_id})
+
+    def _trigger_ping(self, to: object) -> Answer:
+        """``{"action": "Ping", "to": party}`` (section 7, "Test trigger: Ping"): a signed Ping to that
+        party's inbox, with no business effect; a harness uses it to see that it is reached."""
+        if not isinstance(to, str) or to not in self.settings.peers:
+            return _json(400, {"error": "a Ping needs to: a configured peer"})
+        now = self.clock()
+        messages = self.dialect.messages
+        with self.store.transaction() as tx:
+            conversation = messages.conversation_id(self.party, f"PING-{uuid.uuid4().hex[:12]}")
+            message_id = self._send(
+                tx, "Ping", {}, to=to, conversation=conversation, ref_to=None, now=now, delay=0.0
+            )
         self.outbox.wake()
         return _json(202, {"messageId": message_id})
 
