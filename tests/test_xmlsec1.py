@@ -80,6 +80,11 @@ BR12_XMLSEC1 = {
     "br12-co-untrusted-authority": (True, False),
     "br12-co-wrong-country-authority": (True, False),
     "br12-co-xpath-transform": (True, True),  # verifies with the XPath applied (section 7)
+    "br12-co-rsa-1024-authority": (True, False),  # a valid signature by a key under 2048 bits
+    "br12-co-rsa-1024-authority-on-replace": (True, False),
+    "br12-co-rsa-sha1-signature": (True, True),  # valid, with an algorithm section 4 refuses
+    "br12-co-inclusive-c14n": (True, True),  # valid, with a canonicalization section 7 refuses
+    "br12-co-extra-reference": (True, True),  # valid, with a Reference section 4 does not allow
 }
 
 
@@ -174,7 +179,11 @@ CO_VECTORS = [v for v in VALID if v.action in CO_ACTIONS and "BR-12" not in v.ex
 @pytest.mark.parametrize("vector", CO_VECTORS, ids=_ids(CO_VECTORS))
 def test_co_signature_verifies_with_xmlsec1(vector: Vector, pki: TestPki, tmp_path: Path) -> None:
     path = _write_vector(tmp_path, vector.id, pki)
-    signer = pki.authority(SENDER, ecdsa=_ecdsa_vector(vector.id))
+    # signed by the authority of the CO's IssuingCountry (br01-issuing-country-not-from: not From's)
+    issuing = parse_untrusted(path.read_bytes()).findtext(
+        f"{_E}Payload/{_F}CertificateOfOrigin/{_F}IssuingCountry"
+    )
+    signer = pki.authority(issuing or SENDER, ecdsa=_ecdsa_vector(vector.id))
     result = _verify(path, signer.cert_path, CO_SIGNATURE, ecdsa=_is_ecdsa(signer))
     assert _ok(result), _explain(result)
     assert "SignedInfo References (ok/all): 1/1" in result.stdout + result.stderr
