@@ -696,8 +696,8 @@ def check_inbox(harness: Harness, key: str = "candidate.inbox_url") -> None:
             f"{key}: {url} answered a POST with HTTP {exchange.status}: no {profile.title} inbox there "
             f"(a wrong URL or path? its inbox path is {profile.inbox_path})"
         )
-    if exchange.status >= 500:
-        return
+    if exchange.status >= 500 or not profile.namespaces:
+        return  # a pack that names no XML namespaces says nothing of its answers' form
     problem = _outside(exchange.response_body, profile.namespaces)
     if problem:
         raise ConfigError(
