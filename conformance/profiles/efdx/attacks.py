@@ -92,6 +92,14 @@ def truncate(serialized: bytes) -> bytes:
     return serialized[: len(serialized) * 2 // 3]
 
 
+def pad_to(serialized: bytes, size: int) -> bytes:
+    """Append a comment so the body is exactly ``size`` bytes (still well-formed, signature intact)."""
+    filler = size - len(serialized) - len(b"\n<!---->\n")
+    if filler < 0:
+        raise ValueError(f"the body is already {len(serialized)} bytes, over {size}")
+    return serialized + b"\n<!--" + b"x" * filler + b"-->\n"
+
+
 def pad_over(serialized: bytes, size: int) -> bytes:
     """Append a comment so the body exceeds ``size`` bytes (still well-formed)."""
     filler = size - len(serialized) + 1024

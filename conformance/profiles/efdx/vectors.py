@@ -366,6 +366,18 @@ def _zoneless_timestamp(build: Build) -> None:
     build.before_signing.append(drop_zone)
 
 
+@builder("valid-timestamp-plus-00-00")
+def _timestamp_plus_zero(build: Build) -> None:
+    """Section 3.1: the Timestamp is xs:dateTime in UTC; ``+00:00`` writes UTC as well as ``Z`` does
+    (the envelope schema takes both), so a receiver must take it."""
+
+    def plus_zero(envelope: etree._Element) -> None:
+        node = envelope.find("{*}Header/{*}Timestamp")
+        node.text = node.text.removesuffix("Z") + "+00:00"
+
+    build.before_signing.append(plus_zero)
+
+
 @builder("m03-header-payload-same-id")
 def _header_payload_same_id(build: Build) -> None:
     """Errata 2: Ids the envelope schema types that repeat one another break the schema (M-03),
@@ -463,6 +475,8 @@ _BYTE_ATTACKS: dict[str, Callable[[bytes], bytes]] = {
         attacks.doctype(body, "<!DOCTYPE Envelope>")
     ),
     "t04-oversized-body": lambda body: attacks.pad_over(body, MAX_BODY_BYTES),
+    "t04-one-byte-over-5-mib": lambda body: attacks.pad_to(body, MAX_BODY_BYTES + 1),
+    "valid-body-exactly-5-mib": lambda body: attacks.pad_to(body, MAX_BODY_BYTES),
 }
 # Non-ASCII but ISO-8859-1 text, so that a Latin-1 re-encoding changes bytes but not meaning.
 _LATIN1_EXPORTER = "Café Ñandú Señoría Trading"

@@ -222,6 +222,8 @@ FAULTS: tuple[Fault, ...] = (
     _check("accept-any-content-type", "T-03/content-type", "takes a message whatever its content type"),
     _check("refuse-text-xml", "T-03/text-xml", "refuses text/xml with 415"),
     _check("no-size-limit", "T-04/over-5-mib", "reads and judges bodies of any size"),
+    _check("size-limit-off-by-one", "T-04/one-byte-over", "takes a body of 5 MiB and one byte"),
+    _check("size-limit-exclusive", "T-04/exactly-5-mib", "refuses a body of exactly 5 MiB"),
     _fault(
         "accept-any-tls-client", "T-05/no-certificate", "does not ask for or check TLS client certificates"
     ),
@@ -384,6 +386,7 @@ FAULTS: tuple[Fault, ...] = (
         "refuses a RefToMessageId on a message that answers nothing (an IssueCO)",
     ),
     _check("refuse-unusual-ids", "M-03/any-ncname-id", "takes only letters and digits as Id values"),
+    _check("refuse-utc-offset", "M-15/utc-offset", "refuses a UTC Timestamp written +00:00 (only Z)"),
     # M: signals and outbound behaviour
     _fault("unsigned-receipts", "M-19/signed", "answers with unsigned Receipts"),
     _fault(

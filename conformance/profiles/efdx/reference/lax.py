@@ -14,7 +14,7 @@ from datetime import timedelta
 from lxml import etree
 
 from conformance.core import xmldsig as ds
-from conformance.core.policy import STRICT, Policy
+from conformance.core.policy import MAX_BODY_BYTES, STRICT, Policy
 from conformance.profiles.efdx.reference import lax_signatures, over_strict
 
 
@@ -67,6 +67,8 @@ LAX: dict[str, Policy] = {
     "T-03/content-type": replace(STRICT, content_types=None),
     "T-03/text-xml": replace(STRICT, content_types=frozenset({"application/xml"})),
     "T-04/over-5-mib": replace(STRICT, max_body_bytes=None),
+    "T-04/one-byte-over": replace(STRICT, max_body_bytes=MAX_BODY_BYTES + 1),
+    "T-04/exactly-5-mib": replace(STRICT, max_body_bytes=MAX_BODY_BYTES - 1),
     "M-01/well-formed": replace(STRICT, recover_broken_xml=True),
     "M-01/declared-encoding": replace(STRICT, encodings=None),
     "M-01/invalid-utf8": replace(STRICT, not_utf8_read_as="latin-1"),
@@ -128,6 +130,7 @@ LAX: dict[str, Policy] = {
     "M-04/optional-absent": replace(STRICT, over_strict=over_strict.vessel_or_flight_required),
     "M-03/optional-ref-to-message-id": replace(STRICT, over_strict=over_strict.no_ref_on_requests),
     "M-03/any-ncname-id": replace(STRICT, over_strict=over_strict.plain_ids),
+    "M-15/utc-offset": replace(STRICT, over_strict=over_strict.zulu_only),
 }
 
 # BR-12's clauses are the envelope signature's checks applied to the CO's own signature.

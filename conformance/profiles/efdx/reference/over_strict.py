@@ -25,6 +25,14 @@ def _co(envelope: etree._Element) -> etree._Element | None:
     return None
 
 
+def zulu_only(envelope: etree._Element) -> Violation | None:
+    """Refuses a Timestamp in UTC written ``+00:00``, as if only ``Z`` meant UTC."""
+    timestamp = envelope.findtext("{*}Header/{*}Timestamp") or ""
+    if not timestamp.endswith("Z"):
+        return Violation("M-15", "a Timestamp ending in Z", timestamp)
+    return None
+
+
 def longest_message_id(envelope: etree._Element) -> Violation | None:
     """Refuses a MessageId of 255 characters, the maximum section 3.1 allows."""
     message_id = envelope.findtext("{*}Header/{*}MessageId") or ""

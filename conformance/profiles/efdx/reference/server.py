@@ -68,7 +68,7 @@ class ReferenceApp:
             if nsw.fault_name == "non-post-gets-404":
                 return Response("not found\n", 404, content_type="text/plain")
             return Response("only POST\n", 405, headers={"Allow": "POST"}, content_type="text/plain")
-        body, too_large = _read(request, unlimited=nsw.fault_name == "no-size-limit")
+        body, too_large = _read(request, nsw.receiver.policy.max_body_bytes)
         if too_large:
             answer = self._too_large(request, nsw)
             response = _response(answer)
@@ -92,16 +92,15 @@ class ReferenceApp:
         return Answer(413, body)
 
 
-def _read(request: Request, unlimited: bool = False) -> tuple[bytes, bool]:
-    """Read the body up to one byte past the cap; say whether it was too large.
-
-    ``unlimited`` is the seeded fault no-size-limit: everything is read and judged."""
-    if unlimited:
+def _read(request: Request, limit: int | None = MAX_BODY_BYTES) -> tuple[bytes, bool]:
+    """Read the body up to one byte past ``limit`` (T-04's 5 MiB, or a seeded fault's other
+    limit; None, no-size-limit: everything is read and judged); say whether it was too large."""
+    if limit is None:
         return request.stream.read(), False
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+    if request.content_length is not None and request.content_length > limit:
         return b"", True
-    body = request.stream.read(MAX_BODY_BYTES + 1)
-    return body, len(body) > MAX_BODY_BYTES
+    body = request.stream.read(limit + 1)
+    return body, len(body) > limit
 
 
 def _response(answer: Answer) -> Response:
