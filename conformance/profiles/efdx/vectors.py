@@ -1002,9 +1002,9 @@ def _cth_without_fob(build: Build) -> None:
 
 
 @builder("br01-issuing-country-not-from")
-def issued_by_a_third_party(build: Build) -> None:
-    """A whole CO of a third party (its exporter, producing country or origin, and its authority's
-    signature), sent by the sender: only IssuingCountry = From is broken (RCPX's RBR-01 too)."""
+def _br01_not_from(build: Build) -> None:
+    """A whole CO of a third party (its exporter, producing country and authority's signature), sent
+    by the sender: only IssuingCountry = From is broken."""
     other = build.third_party()
     build.data = build.dialect.messages.sample_certificate(
         issuing_country=other,

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from conformance.profiles.efdx.vectors import ON_REPLACE, Build, builder, issued_by_a_third_party, on_replace
+from conformance.profiles.efdx.vectors import ON_REPLACE, Build, builder, on_replace
 
 Data = dict[str, Any]
 CO_CHANGES: dict[str, Callable[[Build, Data], None]] = {}
@@ -96,7 +96,18 @@ def _several(build: Build, data: Data) -> None:
 # --- parties (RBR-01, RBR-02) -----------------------------------------------------------------------
 
 
-builder("rbr01-issuing-country-not-from")(issued_by_a_third_party)
+@builder("rbr01-issuing-country-not-from")
+def _issued_elsewhere(build: Build) -> None:
+    """A whole CO of a third party (its exporter, origin and issuing authority's signature), sent by
+    the sender: only IssuingCountry = From is broken."""
+    other = build.third_party()
+    build.data = build.dialect.messages.sample_certificate(
+        issuing_country=other,
+        importing_country=build.receiver,
+        issue_date=build.day,
+        reference_number=build.co()["reference_number"],
+    )
+    build.co_signer = build.pki.authority(other)
 
 
 @co_change("rbr02-importer-country")
