@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import importlib
+import logging
 import os
 import re
 import secrets
@@ -503,6 +504,9 @@ def run(options: RunOptions) -> tuple[int, Path]:
     A selection that names nothing is told first (ConfigError), before anything is made or started."""
     plan = shares(options)
     check_report_dir(options.report_dir)
+    # the harness inboxes run on werkzeug, whose access log (a line per request) would reach stderr
+    # from the pre-flight's inbox, started before pytest captures logging
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     progress = Progress(live=sys.stdout.isatty() if options.live is None else options.live)
     try:
         with _terminate_as_interrupt():
