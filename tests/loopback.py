@@ -8,6 +8,7 @@ reference, another test worker's) can be handed it before the test binds it.
 
 from __future__ import annotations
 
+import os
 import random
 import socket
 import subprocess
@@ -22,14 +23,31 @@ from typing import NamedTuple
 HOLD_LIMIT = 30.0  # seconds a HoldingPeer holds a POST at most, if the test never releases it
 
 
+_handed_out: set[int] = set()  # this process's ports: never handed out twice (one may be in TIME_WAIT)
+
+
+def _worker_ports() -> range:
+    """This test worker's share of 20000-32000: pytest-xdist workers (gw0, gw1 ...) each draw from their
+    own slice, so that two workers never pick the same port between one's probe and its bind (seen
+    once in CI: "Address already in use")."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    count = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1), 1)
+    index = int(worker) % count if worker.isdigit() else 0
+    size = (32000 - 20000) // count
+    return range(20000 + index * size, 20000 + (index + 1) * size)
+
+
 def free_port() -> int:
-    for port in random.sample(range(20000, 32000), 50):
+    """A loopback port free now, of this worker's share, not handed out before in this process."""
+    ports = [port for port in _worker_ports() if port not in _handed_out]
+    for port in random.sample(ports, min(50, len(ports))):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
+        _handed_out.add(port)
+        return port
     raise RuntimeError("no free loopback port between 20000 and 32000")
 
 
