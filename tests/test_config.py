@@ -109,7 +109,7 @@ def test_full_config_loads_every_key(config_dir: Path) -> None:
         party="KH",
         inbox_url="https://nsw.example.kh/efdx/1/messages",
         roles=("importing",),
-        capabilities=frozenset(CAPABILITIES),
+        capabilities=frozenset(CAPABILITIES) - {"capacity"},  # claimed by [candidate.capacity] only
         windows=Windows(
             status_s=45.0,
             verification_s=90.5,
@@ -251,6 +251,7 @@ INVALID = [
     ("unknown-harness-key", with_("harness.port", 8443), "harness.port"),
     ("unknown-tls-key", with_("tls.cafile", "x.pem"), "tls.cafile"),
     ("trigger-without-url", with_("candidate.capabilities", ["trigger"]), "candidate.trigger.url"),
+    ("capacity-without-table", with_("candidate.capabilities", ["capacity"]), "candidate.capacity: missing"),
     ("harness-party-is-candidate", with_("harness.party", "KH"), "harness.party"),
     ("harness-party-unknown", with_("harness.party", "ZZ"), "harness.party"),
     ("tls-ca-missing-file", with_("tls.ca_bundle", "no-such-ca.pem"), "tls.ca_bundle"),
@@ -411,3 +412,10 @@ def test_cli_rejects_a_sut_that_is_not_an_http_url(tmp_path: Path, capsys, monke
     _, err = capsys.readouterr()
     assert (code, started) == (4, [])
     assert "--sut" in err or "inbox_url" in err
+
+
+def test_a_capacity_table_is_the_capacity_claim() -> None:
+    """Section 8: the optional capability `capacity` is claimed by declaring it (the P rows apply)."""
+    capacity = {"rate_per_s": 5, "duration_s": 60, "receipt_p95_s": 1, "status_p95_s": 2}
+    config = parse(with_("candidate.capacity", capacity))
+    assert config.claims("capacity") and config.capacity.rate_per_s == 5

@@ -72,21 +72,13 @@ def test_a_profile_without_a_load_adapter_is_a_usage_error(monkeypatch, capsys, 
     assert "RCPX 1.0 cannot be load-tested" in capsys.readouterr().err
 
 
-def test_a_status_dropped_one_in_a_thousand_fails_the_run(tmp_path):
-    code, results = load(tmp_path, reference_fault="drop-status-per-mille")
-    load_block = results["load"]
-    assert code == 1 and results["verdict"] == "not-held"
-    assert load_block["lost_statuses"] == 1
-    assert not check(results, "P-03", "exactly one status")["held"]
-
-
 def test_duplicates_processed_twice_fail_the_run(tmp_path):
     code, results = load(
         tmp_path, reference_fault="process-duplicates-twice", weights={"issue": 50, "duplicate": 50}
     )
     assert code == 1 and results["verdict"] == "not-held"
     assert results["load"]["duplicate_statuses"] >= 1
-    assert not check(results, "P-03", "exactly one status")["held"]
+    assert not check(results, "P-03", "no second status")["held"]
 
 
 def test_gateway_faults_make_retries_that_are_counted_not_misjudged(tmp_path):

@@ -114,12 +114,19 @@ def suite_tests(profile: Profile) -> tuple[SuiteTest, ...]:
     return _COLLECTED[profile]
 
 
+LOAD_RUN = "conformance load"  # the test of the capacity purposes (section 8), in place of a suite test
+
+
 def coverage(profile: Profile) -> list[PurposeCoverage]:
+    from conformance.app.load.verdict import PURPOSES as LOAD_PURPOSES
+
     tests = suite_tests(profile)
+    load = (LOAD_RUN,) if profile.load is not None else ()
     return [
         PurposeCoverage(
             purpose,
-            tuple(test.nodeid for test in tests if purpose.id in test.purposes),
+            tuple(test.nodeid for test in tests if purpose.id in test.purposes)
+            + (load if purpose.id in LOAD_PURPOSES else ()),
             tuple(fault.name for fault in profile.faults_of(purpose.id)),
         )
         for purpose in profile.catalogue().purposes()

@@ -25,6 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from conformance.core.terminal_text import printable, printable_lines, printable_markup
+from conformance.core.verdicts import BY_LOAD_RUN
 
 COLOURS = {
     "pass": "green",
@@ -198,11 +199,13 @@ class Progress:
         self.console.print(f"report: {printable_markup(folder / 'report.html')}")
 
     def _profile_table(self, part) -> None:
+        rows = part.requirement_rows()
         verdicts = ("pass", "fail", "error", "inconclusive", "not-applicable", "not-tested")
+        if any(row["verdict"] == BY_LOAD_RUN for row in rows):  # capacity claimed: a load run's to judge
+            verdicts += (BY_LOAD_RUN,)
         table = Table(title=f"{part.profile.title} conformance: {part.verdict}", show_lines=False)
         for column in ("layer", "requirements", *verdicts):
             table.add_column(column)
-        rows = part.requirement_rows()
         for layer in part.profile.catalogue().layers:
             mine = [row for row in rows if row["layer"] == layer]
             counts = {verdict: sum(1 for row in mine if row["verdict"] == verdict) for verdict in verdicts}

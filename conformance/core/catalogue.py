@@ -17,8 +17,9 @@ LEVELS: tuple[str, ...] = ("MUST", "SHOULD")
 ROLES: tuple[str, ...] = ("importing", "exporting")
 
 _FIELDS = frozenset(
-    {"id", "layer", "level", "title", "text", "http_status", "error_code", "role", "capability"}
+    {"id", "layer", "level", "title", "text", "http_status", "error_code", "role", "capability", "judged_by"}
 )
+JUDGED_BY: tuple[str, ...] = ("suite", "load")  # a functional run's tests, or `conformance load`
 _REQUIRED = frozenset({"id", "layer", "level", "title", "text"})
 
 
@@ -35,6 +36,9 @@ class Requirement:
     error_code: str | None = None
     role: str | None = None
     capability: str | None = None
+    # "load": judged and certified by a load run, never by the functional suite (capacity, EFDX
+    # errata 2); a functional run shows it as such and certifies around it
+    judged_by: str = "suite"
 
     @property
     def mandatory(self) -> bool:
@@ -86,6 +90,8 @@ def _requirement_from(
         raise ValueError(f"{where}: role {req.role!r} is not one of {ROLES}")
     if req.capability is not None and req.capability not in capabilities:
         raise ValueError(f"{where}: capability {req.capability!r} is not one of {capabilities}")
+    if req.judged_by not in JUDGED_BY:
+        raise ValueError(f"{where}: judged_by {req.judged_by!r} is not one of {JUDGED_BY}")
     return req
 
 

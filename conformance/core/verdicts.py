@@ -14,6 +14,8 @@ VERDICTS = (PASS, FAIL, INCONCLUSIVE, ERROR, NOT_APPLICABLE)
 _BADNESS = {NOT_APPLICABLE: -1, PASS: 0, INCONCLUSIVE: 1, FAIL: 2, ERROR: 3}
 
 CONFORMANT, NOT_CONFORMANT, INCOMPLETE = "conformant", "not-conformant", "incomplete"
+# A requirement a functional run leaves to a load run (capacity, claimed): neither run nor unrun here
+BY_LOAD_RUN = "by-load-run"
 
 
 class Inconclusive(Exception):

@@ -496,6 +496,14 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
             raise ConfigError(
                 f"candidate.capabilities: {capability!r} is not one of {', '.join(known_capabilities)}"
             )
+    capacity = _capacity(_get(candidate, "capacity", dict, "candidate", None))
+    if capacity is not None and "capacity" in known_capabilities:  # the table is the claim (section 8)
+        capabilities |= {"capacity"}
+    elif "capacity" in capabilities:
+        raise ConfigError(
+            "candidate.capacity: missing (the candidate claims the capability 'capacity': "
+            "rate_per_s, duration_s, receipt_p95_s, status_p95_s)"
+        )
     declarations = _declarations(candidate, profiles)
     windows_table = _get(candidate, "windows", dict, "candidate", {})
     _unknown(windows_table, set(Windows.__dataclass_fields__), "candidate.windows")
@@ -546,7 +554,7 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
         },
         site_passphrase_env=passphrase_env,
         profiles=profiles,
-        capacity=_capacity(_get(candidate, "capacity", dict, "candidate", None)),
+        capacity=capacity,
         endpoints=_endpoints(candidate, profiles, inbox_url, trigger_url, tls.enabled),
     )
 

@@ -22,6 +22,7 @@ from lxml import etree
 from conformance import __version__
 from conformance.core.profile import Profile
 from conformance.core.verdicts import (
+    BY_LOAD_RUN,
     CONFORMANT,
     INCOMPLETE,
     NOT_APPLICABLE,
@@ -136,6 +137,8 @@ class RunResult:
             return NOT_APPLICABLE
         if req.role and roles is not None and req.role not in roles:
             return NOT_APPLICABLE
+        if req.judged_by == "load":  # claimed: a load run judges and certifies it (errata 2)
+            return BY_LOAD_RUN
         return NOT_TESTED
 
     @property
@@ -145,7 +148,7 @@ class RunResult:
         judged = {
             row["requirement"]: row["verdict"]
             for row in rows
-            if row["verdict"] not in (NOT_TESTED, NOT_APPLICABLE)
+            if row["verdict"] not in (NOT_TESTED, NOT_APPLICABLE, BY_LOAD_RUN)
         }
         levels = {row["requirement"]: row["level"] for row in rows}
         return run_verdict(judged, levels, self.interrupted or self.partial)

@@ -353,7 +353,7 @@ def report_view(data: dict, counts: dict[str, int], text: ProfileText) -> dict:
         "profiles": profile_titles(data, cards),
         "verdicts": [
             verdict
-            for verdict in ("fail", "error", "inconclusive", "pass", "not-applicable", "not-tested")
+            for verdict in (*("fail", "error", "inconclusive", "pass"), *("not-applicable", "not-tested", "by-load-run"))
             if counts.get(verdict) or any(row["verdict"] == verdict for row in data.get("requirements", []))
         ],
         "spec_file": text.spec_file,

@@ -397,7 +397,14 @@ def _load_block(
         figures["over_time"], figures["window_s"], options.ramp_s, options.ramp_s + duration
     )
     outcome, checks, notes = verdict.judge(
-        target.capacity, figures, rate=rate, offered=offered, achieved=achieved, duration_s=duration
+        target.capacity,
+        figures,
+        rate=rate,
+        offered=offered,
+        achieved=achieved,
+        duration_s=duration,
+        share=faults.share if faults else 0.0,
+        played=sum(faults.played.values()) if faults else 0,
     )
     workers = end.get("workers", {})
     merged_complete = bool(workers) and sum(workers.values()) == children.records
@@ -414,7 +421,7 @@ def _load_block(
     return {
         "verdict": outcome,
         "capacity": vars(target.capacity) if target.capacity else None,
-        "checks": [vars(check) for check in checks],
+        "checks": [check.as_json() for check in checks],
         "notes": notes,
         "offered": {
             "rate_per_s": rate,
@@ -525,7 +532,8 @@ def _summary(out, results: dict, folder: Path) -> None:
     for check in load["checks"]:
         mark = "held" if check["held"] else ("inconclusive" if check.get("inconclusive") else "NOT held")
         print(
-            f"  {check['requirement']}  {mark}: expected {check['expected']}; observed {check['observed']}",
+            f"  {check.get('purpose') or check['requirement']}  {mark}: "
+            f"expected {check['expected']}; observed {check['observed']}",
             file=out,
         )
     for note in load["notes"]:

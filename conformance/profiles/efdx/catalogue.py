@@ -16,8 +16,16 @@ from conformance.core.catalogue import ROLES as ROLES
 from conformance.core.catalogue import Catalogue, load_purposes, load_requirements
 from conformance.core.catalogue import Requirement as Requirement
 
-LAYERS: tuple[str, ...] = ("T", "M", "A", "BR")
-CAPABILITIES: tuple[str, ...] = ("replace", "cancel", "verification", "utilisation", "ecdsa", "trigger")
+LAYERS: tuple[str, ...] = ("T", "M", "A", "BR", "P")
+CAPABILITIES: tuple[str, ...] = (
+    "replace",
+    "cancel",
+    "verification",
+    "utilisation",
+    "ecdsa",
+    "trigger",
+    "capacity",  # section 8: claimed by [candidate.capacity]
+)
 
 # Section 5: the synchronous checks run in this order and the first failure decides the answer.
 # The spec writes "T-03/T-04" and "M-17/M-16" as pairs; they are listed here one after the other.

@@ -13,7 +13,7 @@ from importlib import resources
 from conformance.core.catalogue import Catalogue, Purpose, Requirement, load_purposes, load_requirements
 from conformance.profiles.efdx import catalogue as efdx_catalogue
 
-LAYERS: tuple[str, ...] = ("T", "M", "A", "RBR")
+LAYERS: tuple[str, ...] = ("T", "M", "A", "RBR", "P")
 # RCPX keeps EFDX's capabilities and section 5's order (the first failure decides the answer).
 CAPABILITIES: tuple[str, ...] = efdx_catalogue.CAPABILITIES
 CHECK_ORDER: tuple[str, ...] = efdx_catalogue.CHECK_ORDER

@@ -54,6 +54,12 @@ def _fault(
     return Fault(name, purpose, description, LAX[lax] if lax else STRICT, fails=fails)
 
 
+def _load(name: str, purpose: str, description: str, also: tuple[str, ...] = ()) -> Fault:
+    """A fault of behaviour under load: the load fault matrix (tests/test_load_faults.py) holds the
+    failing checks of a short `conformance load` against it to its purpose and ``also``."""
+    return Fault(name, purpose, description, also=also, load_only=True)
+
+
 def _rule(name: str, purposes: tuple[str, ...], description: str, rule: str) -> Fault:
     """A fault that drops every finding of a business rule: it breaks all of the rule's ``purposes``."""
     return Fault(name, purposes[0], description, dropping(rule), purposes[1:])
@@ -412,12 +418,38 @@ FAULTS: tuple[Fault, ...] = (
     # A: application
     _fault("never-send-status", "A-01/sent", "never sends the StatusNotification"),
     _fault("late-status", "A-01/in-window", "sends the StatusNotification after the status window"),
-    Fault(
-        "drop-status-per-mille",
-        "A-01/sent",
-        "sends no StatusNotification for one CO message in a thousand (the 7th, 1007th, ...)",
-        load_only=True,
+    # P: capacity (section 8), shown only in a stream of messages: `conformance load` catches them
+    _load(
+        "shed-load",
+        "P-01/declared-rate",
+        "answers every 5th CO message 503 (80 % of the rate)",
+        also=("P-01/right-answers",),
+    ),  # a 503 is no answer sections 5 and 7 allow for it
+    _load(
+        "wrong-receipt-per-mille",
+        "P-01/right-answers",
+        "puts a wrong ReceivedDigest in the Receipt of one CO message in a thousand (the 7th, ...)",
     ),
+    _load(
+        "slow-receipts-under-load", "P-02/receipt-p95", "answers every CO message 0.5 s past its declared p95"
+    ),
+    _load("slow-statuses-under-load", "P-02/status-p95", "sends every status 0.5 s past its declared p95"),
+    _load(
+        "drop-status-per-mille",
+        "P-03/no-lost-status",
+        "sends no StatusNotification for one CO message in a thousand (the 7th, 1007th, ...)",
+    ),
+    _load(
+        "second-status-per-mille",
+        "P-03/no-second-status",
+        "sends a second StatusNotification for one CO message in a thousand (the 7th, ...)",
+    ),
+    _load(
+        "no-retry-under-load",
+        "P-03/partner-faults",
+        "gives up a status on the partner's first 5xx or silence (M-21), so statuses are lost under load",
+        also=("P-03/no-lost-status",),
+    ),  # the statuses it gives up are lost
     _fault(
         "second-status",
         "A-01/exactly-one",

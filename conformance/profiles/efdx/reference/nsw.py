@@ -96,6 +96,7 @@ class ReferenceNsw:
         self.fault_name = self.fault.name if self.fault else None
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self._co_messages = 0  # CO messages processed since start (the seeded fault drop-status-per-mille)
+        self._co_answers = 0  # CO messages answered since start (the load faults on answers)
         pki = self.pki = TestPki.load(settings.pki_dir) if settings.pki_dir else dialect.load_pki()
         self.nsw_credential = pki.nsw(self.party)
         self.authority_credential = pki.authority(self.party)
@@ -142,6 +143,11 @@ class ReferenceNsw:
         action = judgement.header.action if judgement.header else None
         if action == "Ping" and self.fault_name == "slow-answers":
             time.sleep(self.settings.slow_answer_delay)
+        if action in CO_ACTIONS and judgement.accepted:
+            self._co_answers += 1
+            shed = _under_load(self.fault_name, self._co_answers)
+            if shed is not None:
+                return shed
         if judgement.accepted and self.fault_name in _REFUSED_ACTIONS.get(action, ()):
             judgement.violation = Violation("M-14", f"no {action}", f"a {action}", "/Envelope/Header/Action")
         if tls_client is not None:
@@ -233,8 +239,9 @@ class ReferenceNsw:
         if reasons and self.fault_name == "rejected-cos-recorded" and header.action != "CancelCO":
             tx.set_state("received", issuing, reference, "ACCEPTED", header.message_id)  # the seeded fault
         self._co_messages += 1
+        this_one = self._co_messages % DROP_EVERY == DROPPED  # the per-mille faults' message
         if self.fault_name == "never-send-status" or (
-            self.fault_name == "drop-status-per-mille" and self._co_messages % DROP_EVERY == DROPPED
+            self.fault_name == "drop-status-per-mille" and this_one
         ):
             return
         texts = {finding.rule: str(finding) for finding in reversed(findings)}
@@ -250,12 +257,14 @@ class ReferenceNsw:
         conversation = header.conversation_id
         if self.fault_name == "wrong-conversation-id":
             conversation = f"{conversation}-WRONG"
-        delay = (
-            self.settings.late_status_delay
-            if self.fault_name == "late-status"
-            else self.settings.status_delay
+        delay = {
+            "late-status": self.settings.late_status_delay,
+            "slow-statuses-under-load": DECLARED_CAPACITY["status_p95_s"] + SLOWER_THAN_DECLARED_S,
+        }.get(self.fault_name or "", self.settings.status_delay)
+        second = self.fault_name == "second-status" or (
+            self.fault_name == "second-status-per-mille" and this_one
         )
-        copies = 2 if self.fault_name == "second-status" else 1
+        copies = 2 if second else 1
         for _ in range(copies):  # the seeded fault sends a second, different status (new MessageId)
             self._send(
                 tx,
@@ -318,7 +327,8 @@ class ReferenceNsw:
 
     def _receipt(self, judgement: Judgement, now: datetime) -> bytes:
         digests = list(judgement.received_digests)
-        if self.fault_name == "wrong-received-digest" and digests:
+        wrong_now = self.fault_name == "wrong-receipt-per-mille" and self._co_answers % DROP_EVERY == DROPPED
+        if (self.fault_name == "wrong-received-digest" or wrong_now) and digests:
             digests[0] = ("A" if digests[0][0] != "A" else "B") + digests[0][1:]
         credential = {
             "unsigned-receipts": None,
@@ -496,6 +506,18 @@ class ReferenceNsw:
 # The seeded fault drop-status-per-mille loses the status of the DROPPED-th of every DROP_EVERY CO
 # messages: early, so that a load run of seconds meets it, and one in a thousand all the same.
 DROP_EVERY, DROPPED = 1000, 7
+SHED_EVERY = 5  # the seeded fault shed-load answers every 5th CO message 503: 80 % of the rate answered
+SLOWER_THAN_DECLARED_S = 0.5  # the load faults slow-*-under-load: this far past the declared p95
+
+
+def _under_load(fault: str | None, answered: int) -> Answer | None:
+    """The load faults on a CO message's synchronous answer (P-01, P-02): a 503 for every
+    SHED_EVERY-th (shed-load), or every answer later than the declared p95 (slow-receipts-under-load)."""
+    if fault == "shed-load" and answered % SHED_EVERY == 0:
+        return Answer(503, b"", "text/plain")
+    if fault == "slow-receipts-under-load":
+        time.sleep(DECLARED_CAPACITY["receipt_p95_s"] + SLOWER_THAN_DECLARED_S)
+    return None
 
 
 def _faulty_location(fault_name: str | None, location: str) -> str:

@@ -196,7 +196,7 @@ class Outbox:
 
     def _transient(self, item: OutboxItem, status: int | None, error: str) -> None:
         tries_done = item.attempts + 1
-        if self.fault == "no-retry" or tries_done > len(self.schedule):
+        if self.fault in ("no-retry", "no-retry-under-load") or tries_done > len(self.schedule):
             self._finish(item, "failed", status, f"{error}; gave up after {tries_done} tries")
             return
         log.info("outbox: %s to %s: %s; retrying", item.message_id, item.party, error)
