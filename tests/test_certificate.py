@@ -142,3 +142,17 @@ def test_site_keys_come_in_pairs_and_must_match(tmp_path):
         site_signer(load(path))
     with pytest.raises(SiteKeyError, match="site.cert_file"):
         load_site_signer(site.key, site.key)
+
+
+def test_the_certificate_of_a_candidate_claiming_capacity_says_a_load_run_certifies_it(tmp_path):
+    site = make_site_pki(tmp_path / "site")
+    config = load(config_file(tmp_path / "site", site))
+    result = certifying_result(config)
+    result.ics = dict(result.ics, capabilities=[*result.ics["capabilities"], "capacity"])
+    folder = tmp_path / "run"
+    written = write_reports(result, folder, site_signer(config), profile_text(registry.default()))
+    page = written[0].read_text(encoding="utf-8")
+    assert (
+        'id="by-load-run">EFDX 1.0 P-01, EFDX 1.0 P-02, EFDX 1.0 P-03: certified separately, by a load run'
+        in page
+    )

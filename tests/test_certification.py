@@ -19,7 +19,11 @@ DECLARATIONS = ["M-10/crl-missing", "M-10/crl-expired", "M-10/crl-bad-signature"
 
 
 def certifying() -> RunResult:
-    records = [Record(f"test_x.py::test_{r.id}", r.id, (r.id,), verdict="pass") for r in requirements()]
+    records = [
+        Record(f"test_x.py::test_{r.id}", r.id, (r.id,), verdict="pass")
+        for r in requirements()
+        if r.judged_by == "suite"  # the P rows are a load run's (errata 2)
+    ]
     return RunResult(
         sut={"url": "https://nsw.kh.example/efdx/1/messages", "party": "KH", "reference": False},
         ics={
@@ -126,3 +130,17 @@ def test_a_declarable_clause_not_stated_prevents_it_and_a_stated_one_is_declared
     ]
     rows = {row["purpose"]: row for row in result.purpose_rows()}
     assert rows["M-10/crl-expired"]["verdict"] == "not-tested"
+
+
+def test_capacity_rows_are_not_applicable_unless_claimed_and_then_left_to_a_load_run():
+    """Errata 2: P-01..P-03 apply only when `capacity` is claimed, and are judged and certified by a
+    load run, never by the functional suite: claimed, they neither fail nor block its certificate."""
+    unclaimed = certifying()
+    rows = {row["requirement"]: row["verdict"] for row in unclaimed.requirement_rows()}
+    assert [rows[rid] for rid in ("P-01", "P-02", "P-03")] == ["not-applicable"] * 3
+    claimed = certifying()
+    claimed.ics = dict(claimed.ics, capabilities=[*ALL_CAPABILITIES, "capacity"])
+    rows = {row["requirement"]: row["verdict"] for row in claimed.requirement_rows()}
+    assert [rows[rid] for rid in ("P-01", "P-02", "P-03")] == ["by-load-run"] * 3
+    assert claimed.verdict == "conformant"
+    assert claimed.certification() == {"can_certify": True, "reasons": []}

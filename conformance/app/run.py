@@ -422,6 +422,7 @@ def ics_of(config: Config) -> dict:
         "profiles": [registry.get(key).title for key in config.profiles],
         "roles": list(config.roles),
         "capabilities": sorted(config.capabilities),
+        "capacity": dataclasses.asdict(config.capacity) if config.capacity else None,
         "declarations": list(config.declarations),
         "windows": dataclasses.asdict(config.windows),
         "trigger": config.claims("trigger") and config.trigger_url is not None,

@@ -148,7 +148,7 @@ def load_site_signer(cert_file: Path, key_file: Path, passphrase: bytes | None =
 def _bodies(data: dict, records: list | None) -> dict[str, bytes]:
     """Every exchanged body, whole when the records are at hand (results.json keeps 64 KiB of each)."""
     entries: dict[str, bytes] = {}
-    for index, test in enumerate(data["tests"], start=1):
+    for index, test in enumerate(data.get("tests", []), start=1):
         record = records[index - 1] if records is not None and index <= len(records) else None
         for number, exchange in enumerate(test["exchanges"], start=1):
             base = f"exchanges/{index:03d}/{number:02d}"
@@ -169,7 +169,7 @@ def _bodies(data: dict, records: list | None) -> dict[str, bytes]:
 def evidence_index(data: dict) -> dict:
     """index.json: for each test, its verdict and the files of what was exchanged."""
     tests = []
-    for index, test in enumerate(data["tests"], start=1):
+    for index, test in enumerate(data.get("tests", []), start=1):
         tests.append(
             {
                 "id": test["id"],
@@ -205,11 +205,17 @@ def evidence_index(data: dict) -> dict:
 
 
 def write_evidence(
-    folder: Path, data: dict, path: Path, signer: Credential, records: list | None = None
+    folder: Path,
+    data: dict,
+    path: Path,
+    signer: Credential,
+    records: list | None = None,
+    files: tuple[str, ...] = REPORT_FILES,
 ) -> str:
-    """Write the bundle; return its SHA-256 (what a certificate of conformance names)."""
+    """Write the bundle of ``files`` and what was exchanged; return its SHA-256 (what a certificate
+    names). A load run's bundle holds its own ``files`` and no exchanges."""
     entries: dict[str, bytes] = {}
-    for name in REPORT_FILES:
+    for name in files:
         entries[name] = (folder / name).read_bytes()
     entries.update(_bodies(data, records))
     entries[INDEX] = json.dumps(evidence_index(data), indent=2, ensure_ascii=False).encode("utf-8")

@@ -87,6 +87,15 @@ def write_html(
     safe_write.write_text(path, page)
 
 
+def write_load_certificate(data: dict, bundle_sha256: str, path: Path) -> None:
+    """certificate.html of a held, certifying load run: the capacity claimed and achieved (P-01..P-03)."""
+    style = _asset("certificate.css.j2")
+    page = _environment.get_template("load_certificate.html.j2").render(
+        data=data, bundle_sha256=bundle_sha256, style=style, csp=policy(style)
+    )
+    safe_write.write_text(path, page)
+
+
 def write_certificate(data: dict, bundle_sha256: str, path: Path) -> None:
     """certificate.html: one page naming the candidate, its build, the profiles, the date, the site
     and the evidence bundle's SHA-256 (see certificate.py for when one is written)."""

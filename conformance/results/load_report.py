@@ -133,8 +133,19 @@ def page(results: dict) -> str:
         f"<h1>{text(title)}</h1><p>candidate {text(sut.get('party', ''))} at "
         f"<code>{text(sut.get('url', ''))}</code>; {text(results['started'])} to "
         f"{text(results['finished'])}; harness {text(results['harness_version'])}</p>"
+        f"{_certification(results.get('certification'), text)}"
         f"{section(results['load'])}</body></html>\n"
     )
+
+
+def _certification(certification: object, text) -> str:
+    """Whether the run can certify the claimed capacity (errata 2: a load run certifies P-01..P-03)."""
+    if not isinstance(certification, dict):  # a results.json of an older harness
+        return ""
+    if certification.get("can_certify"):
+        return '<p id="certification">This run can certify the claimed capacity (P-01..P-03).</p>'
+    reasons = "; ".join(str(reason) for reason in certification.get("reasons") or ())
+    return f'<p id="certification">Rehearsal: this run cannot certify: {text(reasons)}.</p>'
 
 
 _STYLE = (

@@ -353,11 +353,14 @@ def report_view(data: dict, counts: dict[str, int], text: ProfileText) -> dict:
         "profiles": profile_titles(data, cards),
         "verdicts": [
             verdict
-            for verdict in (*("fail", "error", "inconclusive", "pass"), *("not-applicable", "not-tested", "by-load-run"))
+            for verdict in REPORTED_VERDICTS
             if counts.get(verdict) or any(row["verdict"] == verdict for row in data.get("requirements", []))
         ],
         "spec_file": text.spec_file,
     }
+
+
+REPORTED_VERDICTS = ("fail", "error", "inconclusive", "pass", "not-applicable", "not-tested", "by-load-run")
 
 
 def profile_titles(data: dict, cards: list[dict]) -> list[str]:

@@ -130,6 +130,8 @@ class Partner(FastHttpUser):
             violation = shared.judge(planned, answer.status, answer.content_type, answer.body)
             if violation is not None:
                 record["v"], record["x"] = violation.requirement, f"{planned.kind}: {violation}"[:500]
+            if answer.status >= 500:  # the candidate refused it (shed load): not answered (P-01's rate)
+                record["rf"] = 1
         if planned.status and "e" not in record and "v" not in record:
             record["st"], record["cv"] = planned.status, planned.conversation
         self.partner.answered(planned, "e" not in record and "v" not in record, started + latency)

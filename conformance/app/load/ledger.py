@@ -58,6 +58,9 @@ class Ledger:
         self.matched: OrderedDict[str, tuple[str, float]] = OrderedDict()  # MessageId -> (status id, when)
         self.early: OrderedDict[str, list[Incoming]] = OrderedDict()
         self.status_ids: OrderedDict[str, float] = OrderedDict()  # status MessageIds seen (retries)
+        # Messages whose synchronous answer was wrong (counted under P-01): a status may still come for
+        # them (a wrong Receipt of a message taken) and is neither awaited nor unexpected (P-03).
+        self.answered_wrong: OrderedDict[str, float] = OrderedDict()
         self.last_receipt = started
         self._lock = threading.Lock()
 
@@ -77,8 +80,13 @@ class Ledger:
                 window.counts["errors"] += 1
                 self._example(rec["e"], rec.get("x", ""))
                 return
+            if not rec.get("rf"):  # an answer, right or wrong (a 5xx refuses the message: none)
+                window.counts["answered"] += 1
             if rec.get("v"):
                 self._wrong(rec["v"], rec.get("x", ""), window)
+                if rec.get("id"):
+                    self.answered_wrong[rec["id"]] = rec["t"]
+                    self.counts["after_wrong_answer"] += len(self.early.pop(rec["id"], ()))
                 return
             self.counts["right"] += 1
             window.counts["right"] += 1
@@ -123,6 +131,9 @@ class Ledger:
                 return
             self.status_ids[incoming.message_id] = at
             ref = incoming.ref
+            if ref in self.answered_wrong:
+                self.counts["after_wrong_answer"] += 1
+                return
             if ref in self.awaiting or ref in self.matched:
                 self._match(incoming)
             else:
@@ -162,7 +173,7 @@ class Ledger:
                 self.counts["lost"] += 1
                 self.series.at(awaited.receipt_at - self.started).counts["lost"] += 1
                 self._example("lost status", f"no answer to {awaited.message_id} ({awaited.kind})")
-            for table in (self.matched, self.status_ids):
+            for table in (self.matched, self.status_ids, self.answered_wrong):
                 while table and now - _when(next(iter(table.values()))) > 2 * self.window_s:
                     table.popitem(last=False)
             while self.early:

@@ -26,15 +26,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from conformance import __version__
-from conformance.app.load import verdict
+from conformance.app.load import certify, verdict
 from conformance.app.load.adapter import LoadAdapter
 from conformance.app.load.inbox import REMEMBERED, BoundedLog, GatewayFaults
 from conformance.app.load.ledger import Ledger
+from conformance.app.site_pki import signer_test_material
 from conformance.core.client import DEFAULT_MAX_ANSWER
 from conformance.core.profile import Profile
 from conformance.harness import registry
 from conformance.harness.config import Capacity, Config, ConfigError, Tls
 from conformance.results import safe_write
+from conformance.results.evidence import signer_json
 
 CHILD = [sys.executable, "-m", "conformance.app.load.child"]
 REFERENCE_STATUS_WINDOW_S = 10.0  # the reference sends at once; a status later than this is lost
@@ -281,6 +283,7 @@ def run_load(options: LoadOptions) -> tuple[int, Path | None]:
     profile = options.profile or registry.default()
     adapter = adapter_of(profile)
     pki = profile.load_pki()
+    site = _site_signer(options.config)  # a key that cannot sign stops the run before it starts
     started_at = datetime.now(UTC)
     folder = options.report_dir / (started_at.strftime("%Y%m%dT%H%M%SZ") + "-load")
     try:  # a folder of its own: one that is a link is refused, nothing is written through it
@@ -376,10 +379,30 @@ def run_load(options: LoadOptions) -> tuple[int, Path | None]:
         "finished": finished_at.isoformat(),
         "verdict": load["verdict"],
         "load": load,
+        "record": {
+            "site": options.config.site if options.config else None,
+            "operator": options.config.operator if options.config else None,
+            "candidate_build": options.config.build if options.config else None,
+        },
     }
+    signer = site or pki.nsw(harness_party)
+    material = signer_test_material(signer, (profile,))
+    results["signer"] = signer_json(signer, material)
+    why_not = certify.reasons(results, config_given=options.config is not None, signer_problem=material)
+    results["certification"] = {"can_certify": not why_not, "reasons": why_not}
     write_results(folder, results)
+    certify.write_evidence_and_certificate(folder, results, signer)
     _summary(options.out, results, folder)
     return (0 if load["verdict"] == "held" else 1), folder
+
+
+def _site_signer(config: Config | None):
+    from conformance.app.run import site_signer
+
+    try:
+        return site_signer(config)
+    except ConfigError as exc:
+        raise LoadError(str(exc)) from None
 
 
 def _drain(ledger: Ledger, status_window: float, grace_s: float) -> None:
@@ -545,6 +568,11 @@ def _summary(out, results: dict, folder: Path) -> None:
         f"status lag p50/p95/p99 {s['p50_ms']}/{s['p95_ms']}/{s['p99_ms']} ms",
         file=out,
     )
+    certification = results["certification"]
+    if certification["can_certify"]:
+        print("certifying run" + (": certificate.html" if results["verdict"] == "held" else ""), file=out)
+    else:
+        print(f"rehearsal: cannot certify ({'; '.join(certification['reasons'])})", file=out)
     print(f"report: {folder / 'report.html'}", file=out)
 
 

@@ -74,7 +74,8 @@ class Window:
         return {
             "t_s": round(self.start_s, 3),
             "offered_per_s": round(self.counts["sent"] / width, 2),
-            "answered_per_s": round(self.counts["right"] / width, 2),
+            # answered: right or wrong (P-01's two clauses are judged apart), not refused with a 5xx
+            "answered_per_s": round(self.counts["answered"] / width, 2),
             "statuses_per_s": round(self.counts["statuses"] / width, 2),
             "receipt_ms": self.receipt.summary(),
             "status_lag_ms": self.status_lag.summary(),

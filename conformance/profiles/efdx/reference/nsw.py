@@ -14,6 +14,7 @@ import dataclasses
 import json
 import logging
 import ssl
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -97,6 +98,7 @@ class ReferenceNsw:
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self._co_messages = 0  # CO messages processed since start (the seeded fault drop-status-per-mille)
         self._co_answers = 0  # CO messages answered since start (the load faults on answers)
+        self._counting = threading.Lock()  # the inbox answers from several threads
         pki = self.pki = TestPki.load(settings.pki_dir) if settings.pki_dir else dialect.load_pki()
         self.nsw_credential = pki.nsw(self.party)
         self.authority_credential = pki.authority(self.party)
@@ -143,9 +145,12 @@ class ReferenceNsw:
         action = judgement.header.action if judgement.header else None
         if action == "Ping" and self.fault_name == "slow-answers":
             time.sleep(self.settings.slow_answer_delay)
+        nth = 0  # this CO message's place among those answered (the load faults pick by it)
         if action in CO_ACTIONS and judgement.accepted:
-            self._co_answers += 1
-            shed = _under_load(self.fault_name, self._co_answers)
+            with self._counting:
+                self._co_answers += 1
+                nth = self._co_answers
+            shed = _under_load(self.fault_name, nth)
             if shed is not None:
                 return shed
         if judgement.accepted and self.fault_name in _REFUSED_ACTIONS.get(action, ()):
@@ -161,7 +166,7 @@ class ReferenceNsw:
         if not judgement.accepted:
             return self._error(judgement, now)
         self.outbox.wake()
-        return Answer(200, self._receipt(judgement, now))
+        return Answer(200, self._receipt(judgement, now, wrong=_wrong_receipt(self.fault_name, nth)))
 
     def _tls_violation(self, cert: x509.Certificate, judgement: Judgement, now: datetime) -> Violation | None:
         """T-05: the TLS client is a current NSW certificate of the party the message comes from."""
@@ -325,10 +330,9 @@ class ReferenceNsw:
 
     # ------------------------------------------------------------------------------ answers
 
-    def _receipt(self, judgement: Judgement, now: datetime) -> bytes:
+    def _receipt(self, judgement: Judgement, now: datetime, *, wrong: bool = False) -> bytes:
         digests = list(judgement.received_digests)
-        wrong_now = self.fault_name == "wrong-receipt-per-mille" and self._co_answers % DROP_EVERY == DROPPED
-        if (self.fault_name == "wrong-received-digest" or wrong_now) and digests:
+        if (self.fault_name == "wrong-received-digest" or wrong) and digests:
             digests[0] = ("A" if digests[0][0] != "A" else "B") + digests[0][1:]
         credential = {
             "unsigned-receipts": None,
@@ -508,6 +512,11 @@ class ReferenceNsw:
 DROP_EVERY, DROPPED = 1000, 7
 SHED_EVERY = 5  # the seeded fault shed-load answers every 5th CO message 503: 80 % of the rate answered
 SLOWER_THAN_DECLARED_S = 0.5  # the load faults slow-*-under-load: this far past the declared p95
+
+
+def _wrong_receipt(fault: str | None, nth: int) -> bool:
+    """The seeded fault wrong-receipt-per-mille: the nth CO message's Receipt is wrong (P-01)."""
+    return fault == "wrong-receipt-per-mille" and nth % DROP_EVERY == DROPPED
 
 
 def _under_load(fault: str | None, answered: int) -> Answer | None:
