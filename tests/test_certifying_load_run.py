@@ -43,7 +43,9 @@ def _load(tmp_path, capsys, site: str, *extra: str) -> tuple[int, dict, str]:
     try:
         config = tmp_path / "kh.toml"
         config.write_text(CONFIG.format(inbox=served.inbox_url, harness_port=harness_port, site=site))
-        code = cli.main(["load", "--config", str(config), "--ramp", "0.5", "--report-dir", str(reports), *extra])
+        code = cli.main(
+            ["load", "--config", str(config), "--ramp", "0.5", "--report-dir", str(reports), *extra]
+        )
     finally:
         stop_reference(served.process)
     out = capsys.readouterr().out
