@@ -25,6 +25,7 @@ Results go to a JSON-lines file, one trial a line, so a run can stop at any time
 equivalent are listed, with the reason, in ``bench/mutation_equivalent.toml``.
 
     python bench/mutation.py run --pack efdx --sample 400 --seed 17 [--limit N] [--timeout 300]
+    python bench/mutation.py run --pack efdx --sample 400 --seed 17 --again   # survivors, after new purposes
     python bench/mutation.py report --pack efdx
 
 Needs ``pip install cosmic-ray`` in the same venv. Long: each trial is a whole run (about 10-20 s on
@@ -267,8 +268,11 @@ def run(args: argparse.Namespace) -> int:
     chosen = sample(enumerate_mutants(src, args.pack), args.sample, args.seed)
     RESULTS.mkdir(exist_ok=True)
     results = RESULTS / f"{args.pack}.jsonl"
-    lines = results.read_text().splitlines() if results.exists() else []
-    done = {json.loads(line)["id"] for line in lines}
+    last = _last_trials(results)
+    done = set(last)
+    if args.again:  # the survivors again (after new purposes), but those judged equivalent
+        equivalent = _equivalent(args.pack)
+        done = {mid for mid, t in last.items() if t["outcome"] != "survived" or mid in equivalent}
     baseline, failed = trial(src, args.pack, args.timeout)
     if baseline != "survived":
         print(f"the unmutated reference is not conformant ({baseline}: {failed}); no trials", file=sys.stderr)
@@ -303,13 +307,23 @@ def _diff(before: str, after: str, name: str):
     return difflib.unified_diff(before.splitlines(True), after.splitlines(True), name, name, n=1)
 
 
+def _last_trials(results: Path) -> dict[str, dict]:
+    """Each mutant's latest trial (a survivor tried again after new purposes: its newer line wins)."""
+    lines = results.read_text().splitlines() if results.exists() else []
+    return {trial["id"]: trial for trial in map(json.loads, lines)}
+
+
+def _equivalent(pack: str) -> dict[str, str]:
+    return tomllib.loads(EQUIVALENT.read_text()).get(pack, {}) if EQUIVALENT.exists() else {}
+
+
 def report(args: argparse.Namespace) -> int:
     results = RESULTS / f"{args.pack}.jsonl"
     if not results.exists():
         print(f"no results yet ({results})", file=sys.stderr)
         return 1
-    trials = [json.loads(line) for line in results.read_text().splitlines()]
-    equivalent = tomllib.loads(EQUIVALENT.read_text()).get(args.pack, {}) if EQUIVALENT.exists() else {}
+    trials = list(_last_trials(results).values())
+    equivalent = _equivalent(args.pack)
     counts: dict[str, int] = {}
     for item in trials:
         counts[item["outcome"]] = counts.get(item["outcome"], 0) + 1
@@ -338,6 +352,9 @@ def main() -> int:
     commands.choices["run"].add_argument("--limit", type=int, default=0, help="at most N trials now")
     commands.choices["run"].add_argument("--timeout", type=float, default=300.0, help="seconds a trial")
     commands.choices["run"].add_argument("--fresh", action="store_true", help="reinstall the copy")
+    commands.choices["run"].add_argument(
+        "--again", action="store_true", help="try the survivors again (not those judged equivalent)"
+    )
     args = parser.parse_args()
     if args.command == "run" and args.fresh:
         shutil.rmtree(Path(args.work) / "src", ignore_errors=True)
