@@ -91,7 +91,9 @@ token = "{token}"
 [harness]
 party = "{harness_party}"
 listen = "127.0.0.1:{port}"
-url = "http://127.0.0.1:{port}/{pack}/1/messages"
+url = "{scheme}://127.0.0.1:{port}/{pack}/1/messages"
+[tls]
+enabled = {tls}
 """
 
 
@@ -180,14 +182,17 @@ def free_port() -> int:
     raise RuntimeError("no free loopback port")
 
 
-def _start_reference(src: Path, pack: str, folder: Path, harness_port: int) -> tuple[subprocess.Popen, str]:
+def _start_reference(
+    src: Path, pack: str, folder: Path, harness_port: int, tls: bool
+) -> tuple[subprocess.Popen, str]:
     party, harness_party = PARTIES[pack]
     env = {**os.environ, "PYTHONPATH": str(src), "PYTHONDONTWRITEBYTECODE": "1"}
     command = [
         sys.executable, "-m", "conformance.app.cli", "reference", "serve", "--profile", pack,
         "--party", party, "--host", "127.0.0.1", "--port", "0", "--db", str(folder / "ref.sqlite"),
-        "--peer", f"{harness_party}=http://127.0.0.1:{harness_port}/{pack}/1/messages",
+        "--peer", f"{harness_party}={_scheme(tls)}://127.0.0.1:{harness_port}/{pack}/1/messages",
         "--trigger-token", TOKEN, "--retry-schedule", "0.2,0.4,0.8", "--outbound-timeout", "1",
+        *(["--tls"] if tls else []),
     ]  # fmt: skip
     process = subprocess.Popen(  # cwd: `python -m` puts it first on sys.path, before PYTHONPATH, and
         # from the checkout it would load the unmutated code
@@ -213,12 +218,17 @@ def _failed_requirements(reports: Path) -> list[str]:
     return []
 
 
-def trial(src: Path, pack: str, timeout: float) -> tuple[str, list[str]]:
-    """One run of the pack's suite against the reference started from ``src`` (mutated or not)."""
+def _scheme(tls: bool) -> str:
+    return "https" if tls else "http"
+
+
+def trial(src: Path, pack: str, timeout: float, tls: bool = True) -> tuple[str, list[str]]:
+    """One run of the pack's suite against the reference started from ``src`` (mutated or not),
+    over mutual TLS with the test PKI (``tls``: T-05 and the TLS paths are exercised too)."""
     party, harness_party = PARTIES[pack]
     with tempfile.TemporaryDirectory(prefix="mutant-") as tmp:
         folder, port = Path(tmp), free_port()
-        process, first = _start_reference(src, pack, folder, port)
+        process, first = _start_reference(src, pack, folder, port, tls)
         try:
             if " at " not in first:
                 return "no-start", []
@@ -234,6 +244,8 @@ def trial(src: Path, pack: str, timeout: float) -> tuple[str, list[str]]:
                     token=TOKEN,
                     harness_party=harness_party,
                     port=port,
+                    scheme=_scheme(tls),
+                    tls=str(tls).lower(),
                 )  # fmt: skip
             )
             command = [
@@ -273,7 +285,7 @@ def run(args: argparse.Namespace) -> int:
     if args.again:  # the survivors again (after new purposes), but those judged equivalent
         equivalent = _equivalent(args.pack)
         done = {mid for mid, t in last.items() if t["outcome"] != "survived" or mid in equivalent}
-    baseline, failed = trial(src, args.pack, args.timeout)
+    baseline, failed = trial(src, args.pack, args.timeout, args.tls)
     if baseline != "survived":
         print(f"the unmutated reference is not conformant ({baseline}: {failed}); no trials", file=sys.stderr)
         return 1
@@ -288,11 +300,12 @@ def run(args: argparse.Namespace) -> int:
             if after is None:
                 outcome, failed, diff = "no-mutation", [], ""
             else:
-                outcome, failed = trial(src, args.pack, args.timeout)
+                outcome, failed = trial(src, args.pack, args.timeout, args.tls)
                 diff = "".join(_diff(before, after, mutant.module))
         line = {
             "id": mutant.id, "module": mutant.module, "line": mutant.line, "operator": mutant.operator,
             "outcome": outcome, "failed": failed, "seconds": round(time.monotonic() - started, 1),
+            "tls": args.tls,
             "diff": diff,
         }  # fmt: skip
         with results.open("a") as out:
@@ -352,6 +365,9 @@ def main() -> int:
     commands.choices["run"].add_argument("--limit", type=int, default=0, help="at most N trials now")
     commands.choices["run"].add_argument("--timeout", type=float, default=300.0, help="seconds a trial")
     commands.choices["run"].add_argument("--fresh", action="store_true", help="reinstall the copy")
+    commands.choices["run"].add_argument(
+        "--plain", dest="tls", action="store_false", help="plain HTTP (default: mutual TLS, test PKI)"
+    )
     commands.choices["run"].add_argument(
         "--again", action="store_true", help="try the survivors again (not those judged equivalent)"
     )
