@@ -85,7 +85,7 @@ def may_fail(profile, name: str) -> set[str]:
     allowed = set(own) | {"M-20"}
     for rid in own:
         allowed |= named_in(catalogue.requirement(rid).text)
-    rules = {req.id for req in catalogue.requirements() if req.layer == catalogue.layers[-1]}
+    rules = {req.id for req in catalogue.requirements() if req.error_code == req.id}  # BR IDs travel as codes
     if own & (rules | STATUS_REQUIREMENTS):
         allowed |= rules | STATUS_REQUIREMENTS
     if "M-20" in own:
