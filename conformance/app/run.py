@@ -60,7 +60,7 @@ from conformance.core.verdicts import INCONCLUSIVE, NOT_APPLICABLE, PASS
 from conformance.core.violations import Violation
 from conformance.harness import registry
 from conformance.harness import session as harness_module
-from conformance.harness.config import TLS_PAIRS, Config, ConfigError, Tls, Windows
+from conformance.harness.config import TLS_PAIRS, Capacity, Config, ConfigError, Tls, Windows
 from conformance.harness.control import TokenRefused, ask_for_ping, check_trigger_token
 from conformance.harness.plugin import TROUBLE_WORDS, Selection, SuiteRun, inbox_trouble
 from conformance.harness.session import Harness, TestRecord
@@ -269,12 +269,15 @@ def shares(options: RunOptions) -> list[Share]:
 
 
 def reference_config(profile: Profile, url: str, trigger_url: str, token: str, tls: bool) -> Config:
-    """The reference NSW's ICS: its profile's party, every capability the profile knows."""
+    """The reference NSW's ICS: its profile's party, every capability the profile knows (capacity
+    with the figures it declares, where its pack can load-test it: a load run judges those)."""
+    capacity = Capacity(**profile.load().declared_capacity()) if profile.load is not None else None
     return Config(
         party=profile.reference_party,
         profiles=(profile.key,),
         inbox_url=url,
-        capabilities=frozenset(profile.capabilities),
+        capabilities=frozenset(c for c in profile.capabilities if c != "capacity" or capacity),
+        capacity=capacity,
         windows=REFERENCE_WINDOWS,
         trigger_url=trigger_url,
         trigger_token=token,
