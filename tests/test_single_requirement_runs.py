@@ -21,6 +21,7 @@ EVERY_REQUIREMENT = [
     pytest.param(profile, req.id, id=f"{profile.key}:{req.id}")
     for profile in (EFDX, RCPX)
     for req in profile.catalogue().requirements()
+    if req.judged_by == "suite"  # the P rows are a load run's (tests/test_load_faults.py)
 ]
 
 
@@ -51,3 +52,15 @@ def test_a_keyword_subset_of_the_utilisation_tests_passes(tmp_path, keyword, cap
     assert code == 0
     schema = etree.XMLSchema(etree.parse(str(Path(__file__).parent / "data" / "junit-common.xsd")))
     assert schema.validate(etree.parse(str(folder / "junit.xml"))), schema.error_log
+
+
+@pytest.mark.parametrize("asked", [["--requirement", "P-01"], ["--layer", "P"]], ids=["P-01", "layer-P"])
+def test_the_capacity_rows_are_a_load_runs_to_judge(tmp_path, capsys, asked):
+    """Errata 2: a functional run never judges P-01..P-03; asked for them it says where they are
+    judged, exit 4, before anything starts."""
+    from conformance.app import cli
+
+    assert cli.main(["run", *asked, "--report-dir", str(tmp_path)]) == 4
+    err = capsys.readouterr().err
+    assert "judged and certified by a load run (`conformance load`)" in err
+    assert not any(tmp_path.iterdir())

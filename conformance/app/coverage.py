@@ -137,6 +137,16 @@ def gaps(profile: Profile) -> list[PurposeCoverage]:
     return [row for row in coverage(profile) if row.gap]
 
 
+def _not_applicable(test: SuiteTest | None, config) -> str | None:
+    """Why a test of the listing does not apply to ``config``'s candidate; ``None`` for a load run,
+    whose purposes apply when capacity is claimed (the requirement rows say so)."""
+    if config is None:
+        return None
+    if test is None:  # the load run (LOAD_RUN)
+        return None if config.claims("capacity") else "the ICS does not claim the capability 'capacity'"
+    return test.not_applicable_to(config)
+
+
 def listing(profile: Profile, verbose: bool = False, config=None) -> str:
     """`conformance list`: requirements, their test purposes, the tests and seeded faults, the gaps;
     with a candidate's ``config``, which tests apply to it (and why the others do not)."""
@@ -151,7 +161,7 @@ def listing(profile: Profile, verbose: bool = False, config=None) -> str:
             tests = row.tests if verbose else row.tests[:3]
             more = len(row.tests) - len(tests)
             for nodeid in tests:
-                why = by_id[nodeid].not_applicable_to(config) if config is not None else None
+                why = _not_applicable(by_id.get(nodeid), config)
                 lines.append(f"      test   {nodeid}" + (f"  (not applicable: {why})" if why else ""))
             if more:
                 lines.append(f"      test   ... and {more} more (--verbose lists them)")

@@ -210,6 +210,19 @@ def _rerun_tests(test_ids: tuple[str, ...], profiles: tuple[Profile, ...]) -> di
     return chosen
 
 
+def _judged_by_load(asked: str, profile: Profile) -> bool:
+    """Whether a requirement, purpose or layer the run is asked for is one only a load run judges
+    (the capacity rows, EFDX errata 2)."""
+    catalogue = profile.catalogue()
+    if asked.upper() in catalogue.layers:
+        rows = catalogue.by_layer(asked.upper())
+        return bool(rows) and all(req.judged_by == "load" for req in rows)
+    try:
+        return catalogue.requirement(asked.split("/")[0]).judged_by == "load"
+    except KeyError:
+        return False
+
+
 def shares(options: RunOptions) -> list[Share]:
     """What each profile of this run runs, in order; ConfigError (exit 4) for what names nothing."""
     claimed = options.claimed
@@ -220,6 +233,11 @@ def shares(options: RunOptions) -> list[Share]:
             raise ConfigError(
                 f"--profile {stray[0].key}: the ICS does not claim {stray[0].title} "
                 f"(candidate.profiles: {', '.join(p.key for p in claimed)})"
+            )
+    for asked in (*options.requirements, *options.purposes, *options.layers):
+        if any(_judged_by_load(asked, profile) for profile in base):
+            raise ConfigError(
+                f"{asked}: judged and certified by a load run (`conformance load`), not by `conformance run`"
             )
     requirements = _per_profile(options.requirements, base, "--requirement", _knows("requirement"))
     purposes = _per_profile(options.purposes, base, "purpose", _knows("purpose"))
