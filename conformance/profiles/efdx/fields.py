@@ -226,6 +226,67 @@ def ones(where: Where, names: Iterable[str], section: str, last: str | None = No
     ]
 
 
+def zero_or_one(
+    where: Where,
+    name: str,
+    section: str,
+    *,
+    absent: Callable[[Any], None],
+    present: Callable[[Any], None],
+) -> list[Case]:
+    """Cardinality 0..1: absent taken (a fault requires it), present taken (a fault forbids it),
+    twice refused (a fault repeats it). ``absent`` and ``present`` make the valid message without and
+    with it (one of them may leave the sample as it is)."""
+    field, req, loc, what = slug(name), where.requirement, where.location, where.title
+    key, declared = f"{where.infix}{field}", (where.file, where.owner, name)
+    path = f"{where.path}{{*}}{name}"
+
+    def present_twice(build: Any) -> None:
+        present(build)
+        where.wrap(twice(path))(build)
+
+    return [
+        case(
+            f"{req}/{key}-absent",
+            f"Section {section}: a {what} without {name} (0..1) is taken.",
+            f"valid-{key}-absent",
+            f"{what} without {name} (section {section}: 0..1)",
+            absent,
+            refused=False,
+            fault=(
+                f"{where.fault}{field}-required",
+                f"refuses a {what} without {name}",
+                "required",
+                declared,
+            ),
+        ),
+        case(
+            f"{req}/{key}-present",
+            f"Section {section}: a {what} with one {name} (0..1) is taken.",
+            f"valid-{key}-present",
+            f"{what} with one {name} (section {section}: 0..1)",
+            present,
+            refused=False,
+            fault=(f"{where.fault}{field}-refused", f"refuses a {what} with {name}", "forbidden", declared),
+        ),
+        case(
+            f"{req}/{key}-twice",
+            f"Section {section}: a {what} with {name} (0..1) twice is refused 400 with {req}.",
+            f"{where.slug}-{key}-twice",
+            f"{what} with {name} twice, the second a copy of the first (section {section}: 0..1)",
+            present_twice,
+            refused=True,
+            offending=(f"{loc}/{where.prefix}:{name}[2]",),
+            fault=(
+                f"{where.fault}{field}-repeatable",
+                f"takes {name} twice in a {what}",
+                "repeatable",
+                declared,
+            ),
+        ),
+    ]
+
+
 def case(
     purpose: str,
     clause: str,
