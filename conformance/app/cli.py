@@ -419,6 +419,7 @@ def _vectors_build(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     from conformance.app import coverage
+
     if args.trace:
         from conformance.app import clause_trace
 

@@ -187,7 +187,12 @@ def co_cases() -> list[Case]:
             "RCEPCertificateOfOrigin with four Items (section 2: Item 1..n)",
             _fourth_item,
             refused=False,
-            fault=("co-single-item", "refuses a CO with more than one Item", "single", (*_DECLARED, "Item")),
+            fault=(
+                "co-at-most-three-items",
+                "refuses a CO of more than three Items",
+                "at_most",
+                (*_DECLARED, "Item", 3),
+            ),
         ),
         case(
             "M-04/unit-code-absent",

@@ -955,8 +955,9 @@ def field_faults(cases: Any, parties: Any) -> tuple[Fault, ...]:
 def _efdx_field_faults() -> tuple[Fault, ...]:
     from conformance.profiles.efdx import fields
     from conformance.profiles.efdx.codes import PARTIES
+    from conformance.profiles.efdx.vectors import RECEIVER, SENDER
 
-    return field_faults(fields.CASES, PARTIES)
+    return field_faults(fields.CASES, [party for party in PARTIES if party not in (SENDER, RECEIVER)])
 
 
 FAULTS += (

@@ -105,6 +105,11 @@ def single(file: str, owner: str, name: str) -> SchemaEdit:
     return SchemaEdit(file, owner, name, {"maxOccurs": "1"})
 
 
+def at_most(file: str, owner: str, name: str, count: int) -> SchemaEdit:
+    """An element of 1..n bounded: more than ``count`` of it refused."""
+    return SchemaEdit(file, owner, name, {"maxOccurs": str(count)})
+
+
 def required(file: str, owner: str, name: str) -> SchemaEdit:
     """An optional element made required: its absence is refused."""
     return SchemaEdit(file, owner, name, {"minOccurs": "1"})
