@@ -179,11 +179,13 @@ def slug(name: str) -> str:
 def one(where: Where, name: str, then: str | None, section: str) -> list[Case]:
     """Cardinality 1 (stated, or "otherwise exactly one"): absent refused, twice refused. ``then``:
     the element found in its place when it is missing (what a validator names; None: the end, so
-    the structure itself), with its prefix where it is not the structure's (``ds:Signature``)."""
+    the missing element), with its prefix where it is not the structure's (``ds:Signature``)."""
     field, req, loc, what = slug(name), where.requirement, where.location, where.title
     key = f"{where.infix}{field}"
     path = f"{where.path}{{*}}{name}"
-    found = loc if then is None else f"{loc}/{then if ':' in then else f'{where.prefix}:{then}'}"
+    # nothing follows: the missing element itself (a Location may then name its holder alone)
+    missing = f"{loc}/{where.prefix}:{name}"
+    found = missing if then is None else f"{loc}/{then if ':' in then else f'{where.prefix}:{then}'}"
     declared = (where.file, where.owner, name)
     return [
         Case(
@@ -441,7 +443,7 @@ def envelope_cases(header: Where = HEADER) -> list[Case]:
             "Envelope without profileVersion (sections 1 and 3.1: on every envelope)",
             in_envelope(lambda root: root.attrib.pop("profileVersion")),
             refused=True,
-            offending=("/env:Envelope",),
+            offending=("/env:Envelope/@profileVersion",),
             fault=(
                 "profile-version-optional",
                 "takes an Envelope without profileVersion",
@@ -498,7 +500,7 @@ def co_cases() -> list[Case]:
             "CertificateOfOrigin without Id (removed after its authority signed it)",
             _without_co_id,
             refused=True,
-            offending=(co,),
+            offending=(f"{co}/@Id",),
             fault=(
                 "co-id-optional",
                 "takes a CertificateOfOrigin without Id",
@@ -685,7 +687,7 @@ def co_cases() -> list[Case]:
             "Item 1's Quantity without unitCode (section 3.3: Quantity @unitCode)",
             in_co(attribute("{*}Item/{*}Quantity", "unitCode", None)),
             refused=True,
-            offending=(f"{item}/co:Quantity",),
+            offending=(f"{item}/co:Quantity/@unitCode",),
             fault=(
                 "unit-code-optional",
                 "takes a Quantity without unitCode",
@@ -729,7 +731,7 @@ def co_cases() -> list[Case]:
             "Item 2's FOBValue without currencyId (section 3.3: FOBValue @currencyId)",
             in_co(attribute("{*}Item[2]/{*}FOBValue", "currencyId", None)),
             refused=True,
-            offending=(f"{co}/co:Item[2]/co:FOBValue",),
+            offending=(f"{co}/co:Item[2]/co:FOBValue/@currencyId",),
             fault=(
                 "currency-id-optional",
                 "takes a FOBValue without currencyId",

@@ -167,7 +167,7 @@ def co_cases() -> list[Case]:
             "RCEPCertificateOfOrigin without Id (removed after its authority signed it)",
             _without_co_id,
             refused=True,
-            offending=(_CO,),
+            offending=(f"{_CO}/@Id",),
             fault=("co-id-optional", "takes a CO without Id", "optional", (*_DECLARED, "@Id")),
         ),
         case(
@@ -201,7 +201,7 @@ def co_cases() -> list[Case]:
             "Item 1's Quantity without unitCode (section 2: Quantity @unitCode)",
             in_co(attribute("{*}Item/{*}Quantity", "unitCode", None)),
             refused=True,
-            offending=(f"{_ITEM}/co:Quantity",),
+            offending=(f"{_ITEM}/co:Quantity/@unitCode",),
             fault=(
                 "unit-code-optional",
                 "takes a Quantity without unitCode",
@@ -230,7 +230,7 @@ def co_cases() -> list[Case]:
             "Item 3's FOBValue without currencyId (section 2: FOBValue @currencyId)",
             in_co(attribute("{*}Item[3]/{*}FOBValue", "currencyId", None)),
             refused=True,
-            offending=(f"{_CO}/co:Item[3]/co:FOBValue",),
+            offending=(f"{_CO}/co:Item[3]/co:FOBValue/@currencyId",),
             fault=(
                 "currency-id-optional",
                 "takes a FOBValue without currencyId",
