@@ -223,3 +223,15 @@ def test_no_candidate_text_makes_the_judge_raise(bad_hs, text):
     """Whatever a candidate writes, the judge answers (a problem, or None), and never raises."""
     found = _problem(bad_hs, text)
     assert found is None or isinstance(found, str)
+
+
+def test_a_missing_node_admits_only_the_element_that_should_hold_it(bad_hs):
+    """An offending path that selects nothing names a missing element or attribute (a Quantity
+    without unitCode): its would-be holder is the Location, and the holder's holder is an ancestor
+    above it."""
+    missing = "/env:Envelope/env:Payload/co:CertificateOfOrigin/co:Item[1]/co:Quantity/@unitCode"
+    quantity = "/Envelope/Payload/CertificateOfOrigin/Item[1]/Quantity"
+    assert _problem(bad_hs, quantity, offending=(missing,)) is None
+    assert "not the offending node" in _problem(
+        bad_hs, "/Envelope/Payload/CertificateOfOrigin/Item[1]", (missing,)
+    )
