@@ -225,13 +225,13 @@ def test_no_candidate_text_makes_the_judge_raise(bad_hs, text):
     assert found is None or isinstance(found, str)
 
 
-def test_a_missing_node_admits_only_the_element_that_should_hold_it(bad_hs):
+def test_a_missing_node_admits_only_the_element_that_should_hold_it():
     """An offending path that selects nothing names a missing element or attribute (a Quantity
     without unitCode): its would-be holder is the Location, and the holder's holder is an ancestor
     above it."""
+    body = build_vector("m04-quantity-without-unit-code", DAY, EFDX.load_pki())
     missing = "/env:Envelope/env:Payload/co:CertificateOfOrigin/co:Item[1]/co:Quantity/@unitCode"
-    quantity = "/Envelope/Payload/CertificateOfOrigin/Item[1]/Quantity"
-    assert _problem(bad_hs, quantity, offending=(missing,)) is None
-    assert "not the offending node" in _problem(
-        bad_hs, "/Envelope/Payload/CertificateOfOrigin/Item[1]", (missing,)
-    )
+    item = "/Envelope/Payload/CertificateOfOrigin/Item[1]"
+    assert not location.select(missing, etree.fromstring(body), signals.location_prefixes(EFDX))
+    assert _problem(body, f"{item}/Quantity", offending=(missing,)) is None
+    assert "not the offending node" in _problem(body, item, offending=(missing,))
