@@ -515,8 +515,14 @@ BREAKS_RECEIPT = {"receipts-signed-by-authority", "receipt-wrong-ref"}  # M-19 f
 BREAKS_STATUS_REF = {"status-wrong-ref"}  # the status answers another MessageId
 BREAKS_STATUS_TIMESTAMP = {"stale-outbound-timestamps"}  # the status is stale (M-15 at the partner)
 # Too strict a schema where valid-issue-co is the valid variant refused (section 3.3: Replaces 0..1
-# absent, the listed Transport/Mode SEA): the plain CO gets that M-04 Error, and that is all it breaks.
-REFUSES_THE_PLAIN_CO = {"co-replaces-required", "transport-mode-without-sea"}
+# absent, the listed Transport/Mode SEA, OriginCriterion WO and RVC): the plain CO gets that M-04
+# Error, and that is all it breaks.
+REFUSES_THE_PLAIN_CO = {
+    "co-replaces-required",
+    "transport-mode-without-sea",
+    "origin-criterion-without-wo",  # Item 1's criterion
+    "origin-criterion-without-rvc",  # Item 2's
+}
 
 
 def _check_unsigned_receipt(response: requests.Response, sent: Sent) -> None:

@@ -305,20 +305,31 @@ def case(
 
 
 def codes(
-    where: Where, name: str, listed: Iterable[str], outside: str, simple_type: str, section: str
+    where: Where,
+    name: str,
+    listed: Iterable[str],
+    outside: str,
+    simple_type: str,
+    section: str,
+    *,
+    field: str | None = None,
+    made: dict[str, Callable[[Any], None]] | None = None,
 ) -> list[Case]:
     """A code list: each listed code taken (a fault drops it from the list), one outside refused (a
-    fault adds it). ``name``: the coded element's path from the structure (``Transport/Mode``)."""
-    field, req = slug(name.replace("/", "")), where.requirement
+    fault adds it). ``name``: the coded element's path from the structure (``Transport/Mode``,
+    ``Item[1]/OriginCriterion/Code``); ``made``: how to make a valid message with a code that needs
+    more than the code itself (an RVC Item needs its Percent and FOBValue)."""
+    field, req = field or slug(name.replace("/", "")), where.requirement
     path = where.path + "/".join(f"{{*}}{step}" for step in name.split("/"))
     node = f"{where.location}/" + "/".join(f"{where.prefix}:{step}" for step in name.split("/"))
+    listed, made = tuple(listed), made or {}
     taken = [
         case(
             f"{req}/{field}-codes",
             f"Section {section}: every code of {name}'s list ({' | '.join(listed)}) is taken.",
             f"valid-{field}-{code.lower()}",
             f"{where.title} with {name} {code}, one of its listed codes",
-            where.wrap(text(path, code)),
+            made.get(code) or where.wrap(text(path, code)),
             refused=False,
             fault=(
                 f"{field}-without-{code.lower()}",
@@ -399,6 +410,20 @@ CERTIFICATION = Where(
     "certification-",
 )
 TRANSPORT_MODES = ("SEA", "AIR", "ROAD", "RAIL", "MULTIMODAL")
+ORIGIN_CRITERIA = ("WO", "PE", "RVC", "CC", "CTH", "CTSH", "SP", "PC")
+
+
+def item_one(flags: dict[str, bool] | None = None, **changes: Any) -> Callable[[Any], None]:
+    """The sample CO with its first Item changed (and, in EFDX, these Flags set)."""
+
+    def change(build: Any) -> None:
+        sample = build.co()
+        sample["items"][0] |= changes
+        if flags:
+            sample["flags"] = sample["flags"] | flags
+        build.data = sample
+
+    return change
 
 
 def _third_item(build: Any) -> None:
@@ -493,6 +518,21 @@ def co_cases() -> list[Case]:
         *ones(INVOICE, ["Number", "Date"], "3.3"),
         *ones(CERTIFICATION, ["AuthorityName", "Place", "Date", "OfficerName"], "3.3"),
         *codes(CO, "Transport/Mode", TRANSPORT_MODES, "SHIP", "TransportModeCode", "3.3"),
+        *codes(
+            CO,
+            "Item[1]/OriginCriterion/Code",
+            ORIGIN_CRITERIA,
+            "PSR",
+            "OriginCriterionCode",
+            "3.3",
+            field="origin-criterion",
+            made={
+                "RVC": item_one(criterion="RVC", percent="45.00", fob_value="900.00"),
+                "PC": item_one(
+                    {"PartialCumulation": True}, criterion="PC", percent="25.00", fob_value="900.00"
+                ),
+            },
+        ),
         case(
             "M-04/id-absent",
             "Section 3.3: a CertificateOfOrigin without its Id attribute is refused 400 with M-04.",
