@@ -42,7 +42,7 @@ class Case:
     clause: str  # the purpose's clause, in words (purposes.toml)
     vector: str  # the vector's id (manifest.toml)
     description: str  # the vector's description
-    change: Callable[[Any], None] | None  # applied to a default Build; None: an existing vector
+    change: Callable[[Any], None]  # applied to a default Build of the vector
     refused: bool  # True: the requirement's Error (M-03, M-04); False: taken (and ACCEPTED for a CO)
     offending: tuple[str, ...] = ()  # the broken nodes, as location paths (errata 2)
     faults: tuple[FaultSpec, ...] = ()
@@ -63,22 +63,14 @@ class Case:
 # --- changes of the message, by local name ({*}: any profile's namespace) ------------------------
 
 
-def _envelope_change(build: Any, change: Callable[[etree._Element], None]) -> None:
-    build.before_signing.append(change)
-
-
-def _co_change(build: Any, change: Callable[[etree._Element], None]) -> None:
-    build.co_before_signing.append(change)
-
-
 def in_co(change: Callable[[etree._Element], None]) -> Callable[[Any], None]:
     """A change of the CO before its authority signs it (the envelope is signed after)."""
-    return lambda build: _co_change(build, change)
+    return lambda build: build.co_before_signing.append(change)
 
 
 def in_envelope(change: Callable[[etree._Element], None]) -> Callable[[Any], None]:
     """A change of the envelope before the sender's NSW signs it."""
-    return lambda build: _envelope_change(build, change)
+    return lambda build: build.before_signing.append(change)
 
 
 def drop(path: str) -> Callable[[etree._Element], None]:

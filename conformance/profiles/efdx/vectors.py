@@ -1273,8 +1273,8 @@ def _three_days(build: Build) -> None:
 
 
 def field_builders(cases: Any) -> None:
-    """Register a builder for each case of a profile's field table that brings a vector of its own."""
-    by_vector = {case.vector: case for case in cases if case.change is not None}
+    """Register a builder for the vector of each case of a profile's field table."""
+    by_vector = {case.vector: case for case in cases}
 
     def build_case(build: Build) -> None:
         case = by_vector[build.vector_id]
