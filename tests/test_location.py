@@ -156,9 +156,12 @@ def test_the_reference_locations_pass_and_the_faulty_ones_fail(dialect, vector):
         dialect=dialect,
     )
     for fault in ("location-selects-nothing", "location-outside-grammar", "location-names-ancestor"):
+        faulty = _faulty_location(fault, judged.violation.location)
+        if faulty == judged.violation.location:
+            continue  # the root's Location (a missing profileVersion): nothing above it to name
         with pytest.raises(Violation):
             signals.check_location(
-                _faulty_location(fault, judged.violation.location),
+                faulty,
                 body,
                 requirement=requirement,
                 code=code,
@@ -220,3 +223,15 @@ def test_no_candidate_text_makes_the_judge_raise(bad_hs, text):
     """Whatever a candidate writes, the judge answers (a problem, or None), and never raises."""
     found = _problem(bad_hs, text)
     assert found is None or isinstance(found, str)
+
+
+def test_a_missing_node_admits_only_the_element_that_should_hold_it():
+    """An offending path that selects nothing names a missing element or attribute (a Quantity
+    without unitCode): its would-be holder is the Location, and the holder's holder is an ancestor
+    above it."""
+    body = build_vector("m04-quantity-without-unit-code", DAY, EFDX.load_pki())
+    missing = "/env:Envelope/env:Payload/co:CertificateOfOrigin/co:Item[1]/co:Quantity/@unitCode"
+    item = "/Envelope/Payload/CertificateOfOrigin/Item[1]"
+    assert not location.select(missing, etree.fromstring(body), signals.location_prefixes(EFDX))
+    assert _problem(body, f"{item}/Quantity", offending=(missing,)) is None
+    assert "not the offending node" in _problem(body, item, offending=(missing,))

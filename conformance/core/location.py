@@ -233,7 +233,9 @@ def problem(
 
     ``offending``: the offending nodes as the vector knows them (paths in the same grammar, written
     by the harness); when given, every selected node must be one of them or the element that holds
-    it. Without them only the grammar and "selects at least one node" are judged."""
+    it. A path that selects nothing names a missing element or attribute: only the element that
+    should hold it is admitted. Without them only the grammar and "selects at least one node" are
+    judged."""
     try:
         selected = select(location, document, namespaces)
     except LocationSyntaxError as exc:
@@ -244,11 +246,15 @@ def problem(
         return None
     allowed: dict[tuple[str, str], Node] = {}
     for path in offending:
-        for node in select(path, document, namespaces):
+        found = select(path, document, namespaces)
+        for node in found:
             allowed[_key(node)] = node
             holder = _holder(node)
             if holder is not None:
                 allowed[_key(holder)] = holder
+        if not found:  # a missing element or attribute: only the element that should hold it
+            for node in select(_parent_path(path), document, namespaces):
+                allowed[_key(node)] = node
     if not allowed:
         raise ValueError(f"the vector's offending node {list(offending)} is not in the message")
     wrong = [node for node in selected if _key(node) not in allowed]
@@ -259,6 +265,11 @@ def problem(
             f"({', '.join(describe(node) for node in allowed.values())})"
         )
     return None
+
+
+def _parent_path(path: str) -> str:
+    """``path`` without its last step (``/env:Envelope/@profileVersion`` -> ``/env:Envelope``)."""
+    return path.rstrip("/").rsplit("/", 1)[0] or "/"
 
 
 def _shown(location: str) -> str:

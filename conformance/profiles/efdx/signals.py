@@ -216,6 +216,7 @@ def check_error(
     refused: bytes | None = None,
     offending: Sequence[str] = (),
     dialect: Dialect = EFDX,
+    without_message_id: bool = False,
 ) -> Signal:
     """M-20: schema-valid, signed by the receiver's NSW, the right code, RefToMessageId when readable.
 
@@ -224,6 +225,8 @@ def check_error(
     names the requirement whose row demands a Location (M-03, M-04); with ``refused`` (the bytes
     the Error answers) that Location is judged as errata 2 says (:func:`check_location`), against
     ``offending`` (the nodes the vector broke, as location paths) where the caller knows them.
+    ``without_message_id``: the refused message has a Header but no MessageId, so there is nothing
+    an Error could refer to, and a RefToMessageId in it cannot be right (section 7).
     """
     signal = _parse_signal(body, "Error", "M-20", max_bytes, dialect)
     _check_signed(signal, "M-20", receiver, trust, at)
@@ -235,6 +238,10 @@ def check_error(
     unreturnable = message_id is not None and len(message_id) > MAX_MESSAGE_ID
     if message_id is not None and not ((ref_optional or unreturnable) and ref is None):
         _expect("M-20", "RefToMessageId", message_id, ref)
+    if without_message_id and ref is not None:
+        raise Violation(
+            "M-20", "no RefToMessageId (the refused message has no MessageId)", f"RefToMessageId {ref}"
+        )
     if (
         expected_code not in signal.codes
     ):  # the case's own requirement was not applied, and the Error is wrong

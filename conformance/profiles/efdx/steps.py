@@ -194,7 +194,21 @@ def expect_error(
         refused=sent.body,
         offending=offending,
         dialect=dialect,
+        without_message_id=has_no_message_id(sent.body, dialect),
     )
+
+
+def has_no_message_id(body: bytes, dialect: Dialect = EFDX) -> bool:
+    """Our own message has a Header without MessageId (section 3.1: exactly one; an Error about it
+    has no MessageId to refer to)."""
+    try:
+        root = etree.fromstring(
+            body, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+        )
+    except etree.XMLSyntaxError:
+        return False
+    header = root.find(dialect.e("Header"))
+    return header is not None and header.find(dialect.e("MessageId")) is None
 
 
 def _about(harness: Harness, sent: Sent, action: str):

@@ -36,10 +36,14 @@ class SchemaProblem:
 class SchemaSet:
     """A profile's compiled envelope and payload schemas, both engines, loaded once per process."""
 
-    def __init__(self, folder: str = "efdx", payload_schema: str = "eformd.xsd") -> None:
+    def __init__(
+        self, folder: str = "efdx", payload_schema: str = "eformd.xsd", root: Path | None = None
+    ) -> None:
+        """The schemas of ``schemas/<folder>/``, or of the folder ``root`` (a copy of them)."""
+        where = (lambda name: root / name) if root is not None else (lambda name: schema_path(name, folder))
         self._files = {
-            ENVELOPE_SCHEMA: schema_path("envelope.xsd", folder),
-            PAYLOAD_SCHEMA: schema_path(payload_schema, folder),
+            ENVELOPE_SCHEMA: where("envelope.xsd"),
+            PAYLOAD_SCHEMA: where(payload_schema),
         }
         self._lxml = {
             name: etree.XMLSchema(etree.parse(str(path), hardened_parser()))

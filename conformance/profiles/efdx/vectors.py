@@ -1267,3 +1267,27 @@ def _co_short_key(build: Build) -> None:
 @builder("valid-departure-3-days-not-retroactive")
 def _three_days(build: Build) -> None:
     _co_change(build, transport={"departure_date": (build.day - timedelta(days=3)).isoformat()})
+
+
+# --- section 3's field lines (fields.py: one case per side of each bound) ------------------------------
+
+
+def field_builders(cases: Any) -> None:
+    """Register a builder for the vector of each case of a profile's field table."""
+    by_vector = {case.vector: case for case in cases}
+
+    def build_case(build: Build) -> None:
+        case = by_vector[build.vector_id]
+        build.action = case.action
+        case.change(build)
+
+    builder(*by_vector)(build_case)
+
+
+def _efdx_field_builders() -> None:
+    from conformance.profiles.efdx import fields
+
+    field_builders(fields.CASES)
+
+
+_efdx_field_builders()

@@ -23,6 +23,7 @@ from conformance.profiles.efdx.reference.faults import FAULTS as EFDX_FAULTS
 from conformance.profiles.efdx.reference.faults import (
     Fault,
     consecutive,
+    field_faults,
     gaps_only,
     item_numbers,
     named_state,
@@ -60,13 +61,26 @@ def _shared() -> list[Fault]:
 
 
 def _own_names() -> set[str]:
-    return {fault.name for fault in (*CLAUSE_FAULTS, *BOUNDARY_FAULTS)}
+    return {fault.name for fault in (*CLAUSE_FAULTS, *BOUNDARY_FAULTS, *_field_faults())}
 
 
 def _own_purposes() -> set[str]:
     return {
-        purpose for fault in (*CLAUSE_FAULTS, *BOUNDARY_FAULTS) for purpose in (fault.purpose, *fault.also)
+        purpose
+        for fault in (*CLAUSE_FAULTS, *BOUNDARY_FAULTS, *_field_faults())
+        for purpose in (fault.purpose, *fault.also)
     }
+
+
+@functools.cache
+def _field_faults() -> tuple[Fault, ...]:
+    """Section 2's field lines (rcpx/fields.py) and RCPX's party list: a declaration of the reference's
+    copy of RCPX's schemas changed, one per case and one per party but those of the plain exchange."""
+    from conformance.profiles.rcpx import fields
+    from conformance.profiles.rcpx.dialect import RCPX
+
+    plain = set(RCPX.vector_parties.values())  # the parties of the plain exchange: every test has them
+    return field_faults(fields.CASES, [party for party in codes.PARTIES if party not in plain])
 
 
 def _ours(purpose: str) -> str | None:
@@ -425,4 +439,10 @@ def _foreign_invoice_issuer(co: etree._Element, today: date, history) -> bool:
 @functools.cache
 def faults() -> tuple[Fault, ...]:
     rule_ids = [req.id for req in catalogue().by_layer("RBR") if req.id != codes.SIGNATURE_RULE]
-    return (*_shared(), *(_ignoring(rule) for rule in rule_ids), *CLAUSE_FAULTS, *BOUNDARY_FAULTS)
+    return (
+        *_shared(),
+        *(_ignoring(rule) for rule in rule_ids),
+        *CLAUSE_FAULTS,
+        *BOUNDARY_FAULTS,
+        *_field_faults(),
+    )

@@ -277,3 +277,23 @@ def _third_party_invoice_ok(build: Build, data: Data) -> None:
     """A ThirdPartyInvoice issued in HK (any ISO 3166 code, not an RCEP party), flagged."""
     data["third_party_invoice"] = dict(THIRD_PARTY_INVOICE)
     data["remarks"] = data["remarks"] | {"ThirdPartyInvoicing": True}
+
+
+# --- section 2's field lines (rcpx/fields.py), where RCPX's vector is not EFDX's ------------------------
+
+
+def _field_case(build: Build) -> None:
+    from conformance.profiles.rcpx import fields
+
+    case = next(case for case in fields.CASES if case.vector == build.vector_id)
+    build.action = case.action
+    case.change(build)
+
+
+def _rcpx_field_builders() -> None:
+    from conformance.profiles.rcpx import fields
+
+    builder(*fields.OWN_VECTORS)(_field_case)
+
+
+_rcpx_field_builders()

@@ -21,6 +21,7 @@ from lxml import etree
 
 from conformance.core.policy import STRICT, Policy
 from conformance.profiles.efdx.reference.lax import LAX, dropping
+from conformance.profiles.efdx.reference.schema_faults import SchemaEdit
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class Fault:
     # One clause of a rule not applied: the rule's ID and a test on (finding, CO or Cancellation,
     # rules.Context with the history) that says which of its findings the faulty receiver drops.
     forgives: tuple[str, Callable[[Any, etree._Element, Any], bool]] | None = None
+    # A declaration of its own copy of the profile's schemas changed (reference/schema_faults.py):
+    # an element made optional or repeatable, a code dropped from a list ... Only the reference reads it.
+    schema_edit: SchemaEdit | None = None
 
     @property
     def requirement(self) -> str:
@@ -960,6 +964,45 @@ FAULTS: tuple[Fault, ...] = (
         "BR-16/replace-without-replaces",
         "takes a ReplaceCO without Replaces",
         ("BR-16", _saying("Replaces is absent")),
+    ),
+)
+
+
+def field_faults(cases: Any, parties: Any) -> tuple[Fault, ...]:
+    """The faults of section 3's field lines (``fields.py``): each a declaration of the reference's
+    own copy of the schemas changed, one per case; and one per party of the party list, dropped."""
+    from conformance.profiles.efdx import fields
+    from conformance.profiles.efdx.reference import schema_faults
+
+    def made(purpose: str, spec: fields.FaultSpec) -> Fault:
+        name, description, kind, args = spec
+        return Fault(name, purpose, description, schema_edit=getattr(schema_faults, kind)(*args))
+
+    return (
+        *(made(case.purpose, spec) for case in cases for spec in case.faults),
+        *(made("M-03/party-list", spec) for spec in fields.party_faults(parties)),
+    )
+
+
+def _efdx_field_faults() -> tuple[Fault, ...]:
+    from conformance.profiles.efdx import fields
+    from conformance.profiles.efdx.codes import PARTIES
+    from conformance.profiles.efdx.vectors import RECEIVER, SENDER
+
+    return field_faults(fields.CASES, [party for party in PARTIES if party not in (SENDER, RECEIVER)])
+
+
+FAULTS += (
+    *_efdx_field_faults(),
+    _fault(
+        "error-severity-outside-list",
+        "M-20/severity",
+        "gives the Faults of its Errors the Severity fatal, outside section 3.2's error | warning",
+    ),
+    _fault(
+        "error-ref-without-message-id",
+        "M-20/no-ref-without-message-id",
+        "gives an Error about a message without MessageId a RefToMessageId all the same (unknown)",
     ),
 )
 BY_NAME = {fault.name: fault for fault in FAULTS}

@@ -14,6 +14,7 @@ import dataclasses
 import json
 import logging
 import ssl
+import tempfile
 import threading
 import time
 import uuid
@@ -36,7 +37,9 @@ from conformance.profiles.efdx.judge import Judgement, Receiver
 from conformance.profiles.efdx.pki import TestPki
 from conformance.profiles.efdx.reference.lax import LAX
 from conformance.profiles.efdx.reference.outbox import DEFAULT_SCHEDULE, Outbox
+from conformance.profiles.efdx.reference.schema_faults import edited_schemas
 from conformance.profiles.efdx.reference.store import Store, Transaction
+from conformance.profiles.efdx.validation import SchemaSet
 
 log = logging.getLogger(__name__)
 CO_ACTIONS = ("IssueCO", "ReplaceCO", "CancelCO")
@@ -96,6 +99,7 @@ class ReferenceNsw:
         self.fault = dialect.fault(settings.fault)
         self.fault_name = self.fault.name if self.fault else None
         self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self._schema_copy: tempfile.TemporaryDirectory[str] | None = None
         self._co_messages = 0  # CO messages processed since start (the seeded fault drop-status-per-mille)
         self._co_answers = 0  # CO messages answered since start (the load faults on answers)
         self._counting = threading.Lock()  # the inbox answers from several threads
@@ -105,7 +109,11 @@ class ReferenceNsw:
         self.trust = pki.trust_store()
         self.store = Store(settings.db)
         self.receiver = Receiver(
-            self.party, self.trust, policy=self.fault.policy if self.fault else STRICT, dialect=dialect
+            self.party,
+            self.trust,
+            schemas=self._schemas(),
+            policy=self.fault.policy if self.fault else STRICT,
+            dialect=dialect,
         )
         self.outbox = Outbox(
             self.store,
@@ -118,6 +126,15 @@ class ReferenceNsw:
             workers=1 if settings.outbox_in_turn else settings.outbox_workers or OUTBOX_WORKERS,
             in_turn=settings.outbox_in_turn,
         )
+
+    def _schemas(self) -> SchemaSet | None:
+        """The profile's schemas, or (a seeded fault of a declaration) a copy of them with it changed."""
+        edit = self.fault.schema_edit if self.fault else None
+        if edit is None:
+            return None
+        self._schema_copy = tempfile.TemporaryDirectory(prefix="conformance-schemas-")
+        copy = Path(self._schema_copy.name)
+        return edited_schemas(self.dialect.key, self.dialect.payload_schema, edit, copy)
 
     def rogue_ca_pem(self) -> bytes:
         """The test PKI's rogue CA (for the seeded fault tls-trust-any-ca)."""
@@ -135,6 +152,8 @@ class ReferenceNsw:
 
     def stop(self) -> None:
         self.outbox.stop()
+        if self._schema_copy is not None:
+            self._schema_copy.cleanup()
 
     # ------------------------------------------------------------------------------ receiving
 
@@ -365,9 +384,12 @@ class ReferenceNsw:
                 violation, location=_faulty_location(self.fault_name, violation.location)
             )
         sender = judgement.header.sender if judgement.header else None
+        ref_to = judgement.message_id
+        if ref_to is None and self.fault_name == "error-ref-without-message-id":
+            ref_to = "unknown"
         body = signals.error(
             violation,
-            ref_to_message_id=None if self.fault_name == "errors-without-ref" else judgement.message_id,
+            ref_to_message_id=None if self.fault_name == "errors-without-ref" else ref_to,
             sender=self.party,
             receiver=self.party
             if self.fault_name == "error-to-self"
@@ -375,11 +397,21 @@ class ReferenceNsw:
             if sender in self.dialect.codes.PARTIES
             else None,
             at=now,
-            credential=None if self.fault_name == "unsigned-errors" else self.nsw_credential,
+            credential=None if self.fault_name in _UNSIGNED_ERRORS else self.nsw_credential,
             code=self.dialect.error_code("M-01") if self.fault_name == "wrong-error-code" else None,
             dialect=self.dialect,
         )
+        if self.fault_name == "error-severity-outside-list":
+            body = self._with_severity(body, "fatal")
         return Answer(judgement.http_status, body)
+
+    def _with_severity(self, body: bytes, severity: str) -> bytes:
+        """The seeded fault error-severity-outside-list: the unsigned Error's Severity changed, signed."""
+        root = parse_untrusted(body)
+        for node in root.iter(self.dialect.e("Severity")):
+            node.text = severity
+        signing.sign_enveloped(root, self.nsw_credential)
+        return self.dialect.messages.serialize(root)
 
     # ------------------------------------------------------------------------------ sending
 
@@ -541,6 +573,8 @@ def _faulty_location(fault_name: str | None, location: str) -> str:
     return location
 
 
+# Seeded faults whose Errors go out unsigned (the second signs its own, once it has changed it).
+_UNSIGNED_ERRORS = ("unsigned-errors", "error-severity-outside-list")
 # Seeded faults that refuse one kind of message outright (M-23, A-08).
 _REFUSED_ACTIONS = {
     "Ping": ("refuse-ping",),

@@ -25,7 +25,7 @@ def _marks(vector: Vector) -> list[pytest.MarkDecorator]:
         ids += ["A-01", "A-02", "M-22"]
     purposes = list(vector.purposes)
     if vector.expect_code != "valid":
-        purposes += ["M-20/code", "M-20/signed", "M-20/ref-to-message-id", "M-20/to"]
+        purposes += ["M-20/code", "M-20/signed", "M-20/ref-to-message-id", "M-20/to", "M-20/severity"]
     marks = [pytest.mark.requirements(*ids), pytest.mark.purposes(*purposes), pytest.mark.role("importing")]
     if vector.action in CAPABILITY_OF_ACTION and vector.expect_code == "valid":
         marks.append(pytest.mark.capability(CAPABILITY_OF_ACTION[vector.action]))

@@ -1,0 +1,811 @@
+"""Section 3's field lines as data: each bound of a structure, broken or met by one vector.
+
+Coverage comes from the spec's text: every field line of a structure block states a cardinality, a
+code list or another bound, and each of them is exercised on both sides. A ``Case`` is one such
+side: the test purpose, the vector (the valid message of the builders with one change, re-signed,
+so that nothing else is wrong), what a conforming receiver answers (the vector manifest holds it:
+``tests/test_fields.py`` keeps the two in step), and the seeded fault that proves the vector can
+fail (a declaration of the reference NSW's own copy of the schemas changed, see
+``reference/schema_faults.py``; ``reference/faults.py`` turns ``FaultSpec`` into faults):
+
+- cardinality 1: the element absent, and twice, are refused (M-03 in the envelope, M-04 in a payload);
+- 1..n: none refused, several taken; 0..1: absent and present taken, twice refused;
+- a code list: every listed code taken, one outside refused; a length or pattern: the longest taken,
+  one over refused.
+
+The family's helpers are here; EFDX's cases are ``CASES``, another profile's in its own pack.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+from conformance.core import xmldsig as ds
+
+# (fault name, what the faulty NSW does, schema_faults function, its arguments)
+FaultSpec = tuple[str, str, str, tuple[Any, ...]]
+LOCATION = ("location", "location-selects-node", "location-offending-node")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One side of one bound of a field line: a purpose, its vector, its answer, its faults."""
+
+    purpose: str  # "M-04/reference-number-absent"
+    clause: str  # the purpose's clause, in words (purposes.toml)
+    vector: str  # the vector's id (manifest.toml)
+    description: str  # the vector's description
+    change: Callable[[Any], None]  # applied to a default Build of the vector
+    refused: bool  # True: the requirement's Error (M-03, M-04); False: taken (and ACCEPTED for a CO)
+    offending: tuple[str, ...] = ()  # the broken nodes, as location paths (errata 2)
+    faults: tuple[FaultSpec, ...] = ()
+    action: str = "IssueCO"
+    also: tuple[str, ...] = ()  # further purposes the vector covers
+
+    @property
+    def requirement(self) -> str:
+        return self.purpose.split("/")[0]
+
+    @property
+    def purposes(self) -> list[str]:
+        """The vector's purposes: its own, and the Location's where the Error must give one."""
+        own = [self.purpose, *self.also]
+        return own + [f"{self.requirement}/{name}" for name in LOCATION] if self.refused else own
+
+
+# --- changes of the message, by local name ({*}: any profile's namespace) ------------------------
+
+
+def in_co(change: Callable[[etree._Element], None]) -> Callable[[Any], None]:
+    """A change of the CO before its authority signs it (the envelope is signed after)."""
+    return lambda build: build.co_before_signing.append(change)
+
+
+def in_envelope(change: Callable[[etree._Element], None]) -> Callable[[Any], None]:
+    """A change of the envelope before the sender's NSW signs it."""
+    return lambda build: build.before_signing.append(change)
+
+
+def drop(path: str) -> Callable[[etree._Element], None]:
+    """The first element at ``path`` removed."""
+    return lambda root: ds.remove_keeping_tail(root.find(path))
+
+
+def drop_all(path: str) -> Callable[[etree._Element], None]:
+    def change(root: etree._Element) -> None:
+        for node in root.findall(path):
+            ds.remove_keeping_tail(node)
+
+    return change
+
+
+def twice(path: str) -> Callable[[etree._Element], None]:
+    """The first element at ``path`` followed by a copy of itself."""
+
+    def change(root: etree._Element) -> None:
+        node = root.find(path)
+        node.addnext(copy.deepcopy(node))
+
+    return change
+
+
+def text(path: str, value: str) -> Callable[[etree._Element], None]:
+    def change(root: etree._Element) -> None:
+        root.find(path).text = value
+
+    return change
+
+
+def attribute(path: str, name: str, value: str | None) -> Callable[[etree._Element], None]:
+    """The attribute ``name`` of the element at ``path`` set (None: removed)."""
+
+    def change(root: etree._Element) -> None:
+        node = root.find(path)
+        if value is None:
+            node.attrib.pop(name)
+        else:
+            node.set(name, value)
+
+    return change
+
+
+def swap(first: str, second: str) -> Callable[[etree._Element], None]:
+    """Two sibling elements in each other's place (``second`` moved before ``first``)."""
+
+    def change(root: etree._Element) -> None:
+        node = root.find(second)
+        ds.remove_keeping_tail(node)
+        root.find(first).addprevious(node)
+
+    return change
+
+
+def data(**changes: Any) -> Callable[[Any], None]:
+    """The sample CO's data with ``changes`` (a dict value merged into the sample's)."""
+
+    def change(build: Any) -> None:
+        sample = build.co()
+        for key, value in changes.items():
+            sample[key] = sample[key] | value if isinstance(value, dict) and sample.get(key) else value
+        build.data = sample
+
+    return change
+
+
+# --- cases of a cardinality -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Where:
+    """A structure whose children the cases change: how to change them, how a location path names
+    them, where the schema declares them (file, owner) and whose Error refuses a broken one."""
+
+    requirement: str  # "M-03" or "M-04"
+    wrap: Callable[[Callable[[etree._Element], None]], Callable[[Any], None]]
+    path: str  # the structure's path from the changed root ("{*}Header/"; "" for the CO itself)
+    location: str  # the structure as a location path ("/env:Envelope/env:Header")
+    prefix: str  # its children's prefix in a location path ("env", "co")
+    file: str  # "envelope" or "payload"
+    owner: str  # the complexType or element of the schema that declares its children
+    title: str  # "Header", "CertificateOfOrigin", "Invoice"
+    infix: str = ""  # in purpose ids: "" for the Header and the CO, "invoice-" for an Invoice's children
+    fault: str = ""  # in fault names: "header-", "co-", "invoice-"
+
+    @property
+    def slug(self) -> str:
+        return self.requirement.lower().replace("-", "")
+
+
+def slug(name: str) -> str:
+    """``MessageId`` -> ``message-id``, ``FOBValue`` -> ``fob-value``."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", name).lower()
+
+
+def one(where: Where, name: str, then: str | None, section: str) -> list[Case]:
+    """Cardinality 1 (stated, or "otherwise exactly one"): absent refused, twice refused. ``then``:
+    the element found in its place when it is missing (what a validator names; None: the end, so
+    the missing element), with its prefix where it is not the structure's (``ds:Signature``)."""
+    field, req, loc, what = slug(name), where.requirement, where.location, where.title
+    key = f"{where.infix}{field}"
+    path = f"{where.path}{{*}}{name}"
+    # nothing follows: the missing element itself (a Location may then name its holder alone)
+    missing = f"{loc}/{where.prefix}:{name}"
+    found = missing if then is None else f"{loc}/{then if ':' in then else f'{where.prefix}:{then}'}"
+    declared = (where.file, where.owner, name)
+    return [
+        Case(
+            f"{req}/{key}-absent",
+            f"Section {section}: {what}/{name} (exactly one) absent is refused 400 with {req}.",
+            f"{where.slug}-{key}-absent",
+            f"{what} without {name} (section {section}: exactly one)",
+            where.wrap(drop(path)),
+            True,
+            (found,),
+            ((f"{where.fault}{field}-optional", f"takes a {what} without {name}", "optional", declared),),
+        ),
+        Case(
+            f"{req}/{key}-twice",
+            f"Section {section}: {what}/{name} (exactly one) twice is refused 400 with {req}.",
+            f"{where.slug}-{key}-twice",
+            f"{what} with {name} twice, the second a copy of the first (section {section}: exactly one)",
+            where.wrap(twice(path)),
+            True,
+            (f"{loc}/{where.prefix}:{name}[2]",),
+            (
+                (
+                    f"{where.fault}{field}-repeatable",
+                    f"takes {name} twice in a {what}",
+                    "repeatable",
+                    declared,
+                ),
+            ),
+        ),
+    ]
+
+
+def ones(where: Where, names: Iterable[str], section: str, last: str | None = None) -> list[Case]:
+    """Cardinality 1 for each of ``names``, consecutive in schema order (``last``: what follows)."""
+    names = list(names)
+    return [
+        case
+        for name, then in zip(names, [*names[1:], last], strict=True)
+        for case in one(where, name, then, section)
+    ]
+
+
+def zero_or_one(
+    where: Where,
+    name: str,
+    section: str,
+    *,
+    absent: Callable[[Any], None],
+    present: Callable[[Any], None],
+) -> list[Case]:
+    """Cardinality 0..1: absent taken (a fault requires it), present taken (a fault forbids it),
+    twice refused (a fault repeats it). ``absent`` and ``present`` make the valid message without and
+    with it (one of them may leave the sample as it is)."""
+    field, req, loc, what = slug(name), where.requirement, where.location, where.title
+    key, declared = f"{where.infix}{field}", (where.file, where.owner, name)
+    path = f"{where.path}{{*}}{name}"
+
+    def present_twice(build: Any) -> None:
+        present(build)
+        where.wrap(twice(path))(build)
+
+    return [
+        case(
+            f"{req}/{key}-absent",
+            f"Section {section}: a {what} without {name} (0..1) is taken.",
+            f"valid-{key}-absent",
+            f"{what} without {name} (section {section}: 0..1)",
+            absent,
+            refused=False,
+            fault=(
+                f"{where.fault}{field}-required",
+                f"refuses a {what} without {name}",
+                "required",
+                declared,
+            ),
+        ),
+        case(
+            f"{req}/{key}-present",
+            f"Section {section}: a {what} with one {name} (0..1) is taken.",
+            f"valid-{key}-present",
+            f"{what} with one {name} (section {section}: 0..1)",
+            present,
+            refused=False,
+            fault=(f"{where.fault}{field}-refused", f"refuses a {what} with {name}", "forbidden", declared),
+        ),
+        case(
+            f"{req}/{key}-twice",
+            f"Section {section}: a {what} with {name} (0..1) twice is refused 400 with {req}.",
+            f"{where.slug}-{key}-twice",
+            f"{what} with {name} twice, the second a copy of the first (section {section}: 0..1)",
+            present_twice,
+            refused=True,
+            offending=(f"{loc}/{where.prefix}:{name}[2]",),
+            fault=(
+                f"{where.fault}{field}-repeatable",
+                f"takes {name} twice in a {what}",
+                "repeatable",
+                declared,
+            ),
+        ),
+    ]
+
+
+def case(
+    purpose: str,
+    clause: str,
+    vector: str,
+    description: str,
+    change: Callable[[Any], None],
+    *,
+    refused: bool,
+    fault: FaultSpec,
+    offending: tuple[str, ...] = (),
+    action: str = "IssueCO",
+) -> Case:
+    return Case(purpose, clause, vector, description, change, refused, offending, (fault,), action)
+
+
+def codes(
+    where: Where,
+    name: str,
+    listed: Iterable[str],
+    outside: str,
+    simple_type: str,
+    section: str,
+    *,
+    field: str | None = None,
+    made: dict[str, Callable[[Any], None]] | None = None,
+) -> list[Case]:
+    """A code list: each listed code taken (a fault drops it from the list), one outside refused (a
+    fault adds it). ``name``: the coded element's path from the structure (``Transport/Mode``,
+    ``Item[1]/OriginCriterion/Code``); ``made``: how to make a valid message with a code that needs
+    more than the code itself (an RVC Item needs its Percent and FOBValue)."""
+    field, req = field or slug(name.replace("/", "")), where.requirement
+    path = where.path + "/".join(f"{{*}}{step}" for step in name.split("/"))
+    node = f"{where.location}/" + "/".join(f"{where.prefix}:{step}" for step in name.split("/"))
+    listed, made = tuple(listed), made or {}
+    taken = [
+        case(
+            f"{req}/{field}-codes",
+            f"Section {section}: every code of {name}'s list ({' | '.join(listed)}) is taken.",
+            f"valid-{field}-{code.lower()}",
+            f"{where.title} with {name} {code}, one of its listed codes",
+            made.get(code) or where.wrap(text(path, code)),
+            refused=False,
+            fault=(
+                f"{field}-without-{code.lower()}",
+                f"refuses {name} {code}",
+                "without_code",
+                (simple_type, code),
+            ),
+        )
+        for code in listed
+    ]
+    return [
+        *taken,
+        case(
+            f"{req}/{field}-outside",
+            f"Section {section}: a {name} outside its list ({outside}) is refused 400 with {req}.",
+            f"{where.slug}-{field}-outside",
+            f"{where.title} with {name} {outside}, not in its list",
+            where.wrap(text(path, outside)),
+            refused=True,
+            offending=(node,),
+            fault=(
+                f"{field}-with-{outside.lower()}",
+                f"takes {name} {outside}",
+                "with_code",
+                (simple_type, outside),
+            ),
+        ),
+    ]
+
+
+# --- EFDX 1.0 ------------------------------------------------------------------------------------------
+
+_CO_LOCATION = "/env:Envelope/env:Payload/co:CertificateOfOrigin"
+HEADER = Where(
+    "M-03",
+    in_envelope,
+    "{*}Header/",
+    "/env:Envelope/env:Header",
+    "env",
+    "envelope",
+    "HeaderType",
+    "Header",
+    fault="header-",
+)
+CO = Where(
+    "M-04",
+    in_co,
+    "",
+    _CO_LOCATION,
+    "co",
+    "payload",
+    "CertificateOfOrigin",
+    "CertificateOfOrigin",
+    fault="co-",
+)
+INVOICE = Where(
+    "M-04",
+    in_co,
+    "{*}Invoice/",
+    f"{_CO_LOCATION}/co:Invoice",
+    "co",
+    "payload",
+    "InvoiceType",
+    "Invoice",
+    "invoice-",
+    "invoice-",
+)
+CERTIFICATION = Where(
+    "M-04",
+    in_co,
+    "{*}Certification/",
+    f"{_CO_LOCATION}/co:Certification",
+    "co",
+    "payload",
+    "CertificationType",
+    "Certification",
+    "certification-",
+    "certification-",
+)
+TRANSPORT_MODES = ("SEA", "AIR", "ROAD", "RAIL", "MULTIMODAL")
+ORIGIN_CRITERIA = ("WO", "PE", "RVC", "CC", "CTH", "CTSH", "SP", "PC")
+
+
+def item_one(flags: dict[str, bool] | None = None, **changes: Any) -> Callable[[Any], None]:
+    """The sample CO with its first Item changed (and, in EFDX, these Flags set)."""
+
+    def change(build: Any) -> None:
+        sample = build.co()
+        sample["items"][0] |= changes
+        if flags:
+            sample["flags"] = sample["flags"] | flags
+        build.data = sample
+
+    return change
+
+
+def _third_item(build: Any) -> None:
+    sample = build.co()
+    sample["items"].append(sample["items"][0] | {"number": len(sample["items"]) + 1, "marks": "ASR/121-130"})
+    build.data = sample
+
+
+def _second_invoice(build: Any) -> None:
+    sample = build.co()
+    sample["invoices"].append(sample["invoices"][0] | {"number": "INV-2026-0043"})
+    build.data = sample
+
+
+def _without_co_id(build: Any) -> None:
+    """The CO's Id removed after its authority signed it (an enveloped signature names it)."""
+    build.co_after_signing.append(lambda co: co.attrib.pop("Id"))
+
+
+def _original_co_of(country: str) -> Callable[[Any], None]:
+    def change(build: Any) -> None:
+        earlier = build.day.fromordinal(build.day.toordinal() - 20)
+        original = {"reference_number": "CO-ORIGINAL-0001", "issuing_country": country, "issue_date": earlier}
+        data(original_co=original, flags={"BackToBack": True})(build)
+
+    return change
+
+
+def envelope_cases(header: Where = HEADER) -> list[Case]:
+    """Section 3.1's Header, the same in every profile of the family."""
+    found = header.location
+    message_id_absent, *rest = ones(header, ["MessageId", "ConversationId"], "3.1", "From")
+    return [
+        # an Error cannot refer to a MessageId that is not there (section 3.2: "whenever ... read")
+        dataclasses.replace(message_id_absent, also=("M-20/no-ref-without-message-id",)),
+        *rest,
+        *ones(header, ["From", "To", "Action", "Timestamp"], "3.1"),
+        case(
+            "M-03/profile-version-absent",
+            "Section 3.1: an Envelope without its profileVersion attribute is refused 400 with M-03.",
+            "m03-profile-version-absent",
+            "Envelope without profileVersion (sections 1 and 3.1: on every envelope)",
+            in_envelope(lambda root: root.attrib.pop("profileVersion")),
+            refused=True,
+            offending=("/env:Envelope/@profileVersion",),
+            fault=(
+                "profile-version-optional",
+                "takes an Envelope without profileVersion",
+                "optional",
+                ("envelope", "Envelope", "@profileVersion"),
+            ),
+        ),
+        case(
+            "M-03/from-non-member",
+            "Section 1: a From outside the party list (TL, kept out of the default list) is refused: M-03.",
+            "m03-from-non-member",
+            "From TL, a code outside the party list (section 1: Timor-Leste is kept out of it)",
+            in_envelope(text("{*}Header/{*}From", "TL")),
+            refused=True,
+            offending=(f"{found}/env:From",),
+            fault=("party-list-with-tl", "takes TL as a party", "with_code", ("PartyCode", "TL")),
+        ),
+        case(
+            "M-03/order",
+            "Section 3: Header children out of order (ConversationId first) are refused 400 with M-03.",
+            "m03-header-out-of-order",
+            "Header with ConversationId before MessageId (section 3: children in the order listed)",
+            in_envelope(swap("{*}Header/{*}MessageId", "{*}Header/{*}ConversationId")),
+            refused=True,
+            offending=(f"{found}/env:ConversationId", f"{found}/env:MessageId"),
+            fault=(
+                "header-any-order",
+                "takes MessageId after ConversationId",
+                "movable",
+                ("envelope", "HeaderType", "MessageId", "ConversationId"),
+            ),
+        ),
+    ]
+
+
+def co_cases() -> list[Case]:
+    co, item = _CO_LOCATION, f"{_CO_LOCATION}/co:Item[1]"
+    declared = ("payload", "CertificateOfOrigin")
+    return [
+        *ones(
+            CO,
+            ["ReferenceNumber", "IssuingCountry", "IssueDate", "Exporter", "Consignee", "Transport"],
+            "3.3",
+            "Item[1]",
+        ),
+        *ones(CO, ["Declaration", "Certification", "Flags"], "3.3", "ds:Signature"),
+        *ones(INVOICE, ["Number", "Date"], "3.3"),
+        *ones(CERTIFICATION, ["AuthorityName", "Place", "Date", "OfficerName"], "3.3"),
+        *codes(CO, "Transport/Mode", TRANSPORT_MODES, "SHIP", "TransportModeCode", "3.3"),
+        *codes(
+            CO,
+            "Item[1]/OriginCriterion/Code",
+            ORIGIN_CRITERIA,
+            "PSR",
+            "OriginCriterionCode",
+            "3.3",
+            field="origin-criterion",
+            made={
+                "RVC": item_one(criterion="RVC", percent="45.00", fob_value="900.00"),
+                "PC": item_one(
+                    {"PartialCumulation": True}, criterion="PC", percent="25.00", fob_value="900.00"
+                ),
+            },
+        ),
+        case(
+            "M-04/id-absent",
+            "Section 3.3: a CertificateOfOrigin without its Id attribute is refused 400 with M-04.",
+            "m04-co-id-absent",
+            "CertificateOfOrigin without Id (removed after its authority signed it)",
+            _without_co_id,
+            refused=True,
+            offending=(f"{co}/@Id",),
+            fault=(
+                "co-id-optional",
+                "takes a CertificateOfOrigin without Id",
+                "optional",
+                (*declared, "@Id"),
+            ),
+        ),
+        case(
+            "M-04/item-none",
+            "Section 3.3: a CertificateOfOrigin without Item (1..n) is refused 400 with M-04.",
+            "m04-item-none",
+            "CertificateOfOrigin without any Item (section 3.3: Item 1..n)",
+            in_co(drop_all("{*}Item")),
+            refused=True,
+            offending=(f"{co}/co:Invoice",),
+            fault=(
+                "co-item-optional",
+                "takes a CertificateOfOrigin without Item",
+                "optional",
+                (*declared, "Item"),
+            ),
+        ),
+        case(
+            "M-04/items-several",
+            "Section 3.3: a CertificateOfOrigin with several Items (1..n) is taken.",
+            "valid-co-three-items",
+            "CertificateOfOrigin with three Items (section 3.3: Item 1..n)",
+            _third_item,
+            refused=False,
+            # at most the sample's two: a plain CO still passes (tests/test_reference_faults.py)
+            fault=(
+                "co-at-most-two-items",
+                "refuses a CO of more than two Items",
+                "at_most",
+                (*declared, "Item", 2),
+            ),
+        ),
+        case(
+            "M-04/invoice-none",
+            "Section 3.3: a CertificateOfOrigin without Invoice (1..n) is refused 400 with M-04.",
+            "m04-invoice-none",
+            "CertificateOfOrigin without any Invoice (section 3.3: Invoice 1..n)",
+            in_co(drop_all("{*}Invoice")),
+            refused=True,
+            offending=(f"{co}/co:Declaration",),
+            fault=(
+                "co-invoice-optional",
+                "takes a CertificateOfOrigin without Invoice",
+                "optional",
+                (*declared, "Invoice"),
+            ),
+        ),
+        case(
+            "M-04/invoices-several",
+            "Section 3.3: a CertificateOfOrigin with several Invoices (1..n) is taken.",
+            "valid-co-two-invoices",
+            "CertificateOfOrigin with two Invoices (section 3.3: Invoice 1..n)",
+            _second_invoice,
+            refused=False,
+            fault=(
+                "co-single-invoice",
+                "refuses a CertificateOfOrigin with more than one Invoice",
+                "single",
+                (*declared, "Invoice"),
+            ),
+        ),
+        case(
+            "M-04/replaces-absent",
+            "Section 3.3: an IssueCO whose CertificateOfOrigin has no Replaces (0..1) is taken.",
+            "valid-co-replaces-absent",
+            "IssueCO of a CertificateOfOrigin without Replaces (section 3.3: Replaces 0..1)",
+            lambda build: None,
+            refused=False,
+            fault=(
+                "co-replaces-required",
+                "refuses a CertificateOfOrigin without Replaces",
+                "required",
+                (*declared, "Replaces"),
+            ),
+        ),
+        case(
+            "M-04/replaces-present",
+            "Section 3.3: a ReplaceCO whose CertificateOfOrigin has one Replaces (0..1) is taken.",
+            "valid-co-replaces-present",
+            "ReplaceCO of a CO with one Replaces, naming a CO accepted first (section 3.3: Replaces 0..1)",
+            lambda build: None,
+            refused=False,
+            fault=(
+                "co-replaces-refused",
+                "refuses a CertificateOfOrigin with Replaces",
+                "forbidden",
+                (*declared, "Replaces"),
+            ),
+            action="ReplaceCO",
+        ),
+        case(
+            "M-04/replaces-twice",
+            "Section 3.3: a CertificateOfOrigin with Replaces (0..1) twice is refused 400 with M-04.",
+            "m04-replaces-twice",
+            "ReplaceCO whose CertificateOfOrigin has Replaces twice, the second a copy of the first",
+            in_co(twice("{*}Replaces")),
+            refused=True,
+            offending=(f"{co}/co:Replaces[2]",),
+            fault=("co-replaces-repeatable", "takes Replaces twice", "repeatable", (*declared, "Replaces")),
+            action="ReplaceCO",
+        ),
+        case(
+            "M-04/package-count-zero",
+            "Section 3.3: a PackageCount of 0 (not a positive integer) is refused 400 with M-04.",
+            "m04-package-count-zero",
+            "Item 1 with PackageCount 0 (section 3.3: a positive integer)",
+            in_co(text("{*}Item/{*}PackageCount", "0")),
+            refused=True,
+            offending=(f"{item}/co:PackageCount",),
+            fault=(
+                "package-count-from-zero",
+                "takes a PackageCount of 0",
+                "restricted",
+                ("payload", "ItemType", "PackageCount", "xs:nonNegativeInteger"),
+            ),
+        ),
+        case(
+            "M-04/package-count-one",
+            "Section 3.3: a PackageCount of 1, the least positive integer, is taken.",
+            "valid-package-count-one",
+            "Item 1 with PackageCount 1 (section 3.3: a positive integer)",
+            in_co(text("{*}Item/{*}PackageCount", "1")),
+            refused=False,
+            fault=(
+                "package-count-from-two",
+                "refuses a PackageCount of 1",
+                "restricted",
+                ("payload", "ItemType", "PackageCount", "xs:integer", {"minInclusive": "2"}),
+            ),
+        ),
+        case(
+            "M-04/package-type-over",
+            "Section 3.3: a PackageType of 3 characters (a Rec. 21 code has 2) is refused 400 with M-04.",
+            "m04-package-type-3-chars",
+            "Item 1 with PackageType BGX, 3 characters (section 3.3: UN/ECE Rec. 21, 2 characters)",
+            in_co(text("{*}Item/{*}PackageType", "BGX")),
+            refused=True,
+            offending=(f"{item}/co:PackageType",),
+            fault=(
+                "package-type-up-to-3",
+                "takes a PackageType of 3 characters",
+                "restricted",
+                ("payload", "ItemType", "PackageType", "xs:string", {"pattern": "[0-9A-Z]{2,3}"}),
+            ),
+        ),
+        case(
+            "M-04/package-type-under",
+            "Section 3.3: a PackageType of 1 character (a Rec. 21 code has 2) is refused 400 with M-04.",
+            "m04-package-type-1-char",
+            "Item 1 with PackageType B, 1 character (section 3.3: UN/ECE Rec. 21, 2 characters)",
+            in_co(text("{*}Item/{*}PackageType", "B")),
+            refused=True,
+            offending=(f"{item}/co:PackageType",),
+            fault=(
+                "package-type-from-1",
+                "takes a PackageType of 1 character",
+                "restricted",
+                ("payload", "ItemType", "PackageType", "xs:string", {"pattern": "[0-9A-Z]{1,2}"}),
+            ),
+        ),
+        case(
+            "M-04/package-type-rec21",
+            "Section 3.3: a UN/ECE Rec. 21 PackageType with a digit (1A, drum, steel) is taken.",
+            "valid-package-type-1a",
+            "Item 1 with PackageType 1A (Rec. 21: drum, steel), a code with a digit",
+            in_co(text("{*}Item/{*}PackageType", "1A")),
+            refused=False,
+            fault=(
+                "package-type-letters-only",
+                "refuses a PackageType with a digit",
+                "restricted",
+                ("payload", "ItemType", "PackageType", "xs:string", {"pattern": "[A-Z]{2}"}),
+            ),
+        ),
+        case(
+            "M-04/unit-code-absent",
+            "Section 3.3: a Quantity without its unitCode attribute is refused 400 with M-04.",
+            "m04-quantity-without-unit-code",
+            "Item 1's Quantity without unitCode (section 3.3: Quantity @unitCode)",
+            in_co(attribute("{*}Item/{*}Quantity", "unitCode", None)),
+            refused=True,
+            offending=(f"{item}/co:Quantity/@unitCode",),
+            fault=(
+                "unit-code-optional",
+                "takes a Quantity without unitCode",
+                "optional",
+                ("payload", "QuantityWithUnit", "@unitCode"),
+            ),
+        ),
+        case(
+            "M-04/unit-other-quantity",
+            "Section 3.3: a Quantity other than a weight, in a Rec. 20 unit with a digit (H87) is taken.",
+            "valid-quantity-in-pieces",
+            "Item 1's Quantity in unit H87 (Rec. 20: piece), a quantity other than gross weight",
+            in_co(attribute("{*}Item/{*}Quantity", "unitCode", "H87")),
+            refused=False,
+            fault=(
+                "unit-code-letters-only",
+                "refuses a unitCode with a digit (H87)",
+                "pattern",
+                ("UnitCode", "[A-Z]{2,3}"),
+            ),
+        ),
+        case(
+            "M-04/unit-code-over",
+            "Section 3.3: a unitCode of 4 characters (Rec. 20 codes have 2 or 3) is refused 400 with M-04.",
+            "m04-unit-code-4-chars",
+            "Item 1's Quantity in unit KGMS, 4 characters (Rec. 20 codes have 2 or 3)",
+            in_co(attribute("{*}Item/{*}Quantity", "unitCode", "KGMS")),
+            refused=True,
+            offending=(f"{item}/co:Quantity/@unitCode",),
+            fault=(
+                "unit-code-up-to-4",
+                "takes a unitCode of 4 characters",
+                "pattern",
+                ("UnitCode", "[0-9A-Z]{2,4}"),
+            ),
+        ),
+        case(
+            "M-04/currency-id-absent",
+            "Section 3.3: a FOBValue without its currencyId attribute is refused 400 with M-04.",
+            "m04-fob-value-without-currency",
+            "Item 2's FOBValue without currencyId (section 3.3: FOBValue @currencyId)",
+            in_co(attribute("{*}Item[2]/{*}FOBValue", "currencyId", None)),
+            refused=True,
+            offending=(f"{co}/co:Item[2]/co:FOBValue/@currencyId",),
+            fault=(
+                "currency-id-optional",
+                "takes a FOBValue without currencyId",
+                "optional",
+                ("payload", "AmountWithCurrency", "@currencyId"),
+            ),
+        ),
+        case(
+            "M-04/order",
+            "Section 3: CO children out of order (IssueDate first) are refused 400 with M-04.",
+            "m04-co-out-of-order",
+            "CertificateOfOrigin with IssueDate before IssuingCountry (section 3: the order listed)",
+            in_co(swap("{*}IssuingCountry", "{*}IssueDate")),
+            refused=True,
+            offending=(f"{co}/co:IssueDate", f"{co}/co:IssuingCountry"),
+            fault=(
+                "co-any-order",
+                "takes IssuingCountry after IssueDate",
+                "movable",
+                (*declared, "IssuingCountry", "IssueDate"),
+            ),
+        ),
+        case(
+            "M-04/party-non-member",
+            "Section 1: a CO party (OriginalCO/IssuingCountry) outside the list (US) is refused: M-04.",
+            "m04-original-co-non-member",
+            "Back-to-back CO whose OriginalCO/IssuingCountry is US, no party of the list (section 1)",
+            _original_co_of("US"),
+            refused=True,
+            offending=(f"{co}/co:OriginalCO/co:IssuingCountry",),
+            fault=("party-list-with-us", "takes US as a party", "with_code", ("PartyCode", "US")),
+        ),
+    ]
+
+
+CASES: tuple[Case, ...] = (*envelope_cases(), *co_cases())
+
+
+def party_faults(parties: Iterable[str]) -> list[FaultSpec]:
+    """The party list: one fault per party, refusing it wherever a party is coded (the caller leaves
+    out the parties of its plain exchange, which every test would catch: the fault would break all)."""
+    return [
+        (f"refuse-party-{party.lower()}", f"refuses {party} as a party", "without_code", ("PartyCode", party))
+        for party in parties
+    ]
