@@ -69,7 +69,7 @@ def http_status(code: str) -> int:
 class Sent:
     """What SG knows of an envelope it sent: its ids and its signature's DigestValues, in order."""
 
-    message_id: str
+    message_id: str | None  # None: the vector leaves the MessageId out (m03-message-id-absent)
     conversation_id: str | None
     digests: list[str]
 
@@ -78,7 +78,7 @@ class Sent:
         root = etree.fromstring(body)  # our own bytes, with no DOCTYPE: the plain parser is fine
         digests = "ds:Signature/ds:SignedInfo/ds:Reference/ds:DigestValue/text()"
         return cls(
-            root.findtext("e:Header/e:MessageId", namespaces=NS).strip(),
+            (root.findtext("e:Header/e:MessageId", namespaces=NS) or "").strip() or None,
             root.findtext("e:Header/e:ConversationId", namespaces=NS),
             [digest.strip() for digest in root.xpath(digests, namespaces=NS)],
         )
