@@ -514,6 +514,8 @@ BREAKS_CONVERSATION = {"wrong-conversation-id"}
 BREAKS_RECEIPT = {"receipts-signed-by-authority", "receipt-wrong-ref"}  # M-19 fails, the rest is right
 BREAKS_STATUS_REF = {"status-wrong-ref"}  # the status answers another MessageId
 BREAKS_STATUS_TIMESTAMP = {"stale-outbound-timestamps"}  # the status is stale (M-15 at the partner)
+# valid-issue-co is issued on the day of receipt: a receiver refusing that day REJECTS it (BR-06)
+REJECTS_PLAIN_CO = {"issued-on-day-of-receipt-refused": ("BR-06",)}
 
 
 def _check_unsigned_receipt(response: requests.Response, sent: Sent) -> None:
@@ -569,7 +571,10 @@ def test_everything_else_stays_conforming(fault, servers, partner_inbox, pki):
     assert arrival.judgement.accepted, arrival.judgement.violation  # signed, schema-valid (M-22)
     assert arrival.answered == 200
     assert (arrival.header.sender, arrival.header.receiver) == (CANDIDATE, SENDER)
-    assert _status_and_reasons(arrival) == ("ACCEPTED", ())
+    if fault.name in REJECTS_PLAIN_CO:
+        assert _status_and_reasons(arrival) == ("REJECTED", REJECTS_PLAIN_CO[fault.name])
+    else:
+        assert _status_and_reasons(arrival) == ("ACCEPTED", ())
     if fault.name not in BREAKS_CONVERSATION:
         assert arrival.header.conversation_id == sent.conversation_id
 

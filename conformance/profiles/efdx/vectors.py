@@ -1267,3 +1267,45 @@ def _co_short_key(build: Build) -> None:
 @builder("valid-departure-3-days-not-retroactive")
 def _three_days(build: Build) -> None:
     _co_change(build, transport={"departure_date": (build.day - timedelta(days=3)).isoformat()})
+
+
+# --- issue 17: every stateless rule on ReplaceCO too, and BR-06's day-of-receipt bounds ------------
+
+_ON_REPLACE_17 = {
+    "br01-exporter-country-mismatch-on-replace": "br01-exporter-country-mismatch",
+    "br02-importing-country-mismatch-on-replace": "br02-importing-country-mismatch",
+    "br04-missing-fob-value-on-replace": "br04-missing-fob-value",
+    "br05-retroactive-not-flagged-on-replace": "br05-retroactive-not-flagged",
+    "br06-issue-date-in-future-on-replace": "br06-issue-date-in-future",
+    "br07-back-to-back-without-original-on-replace": "br07-back-to-back-without-original",
+    "br08-third-country-invoice-not-flagged-on-replace": "br08-third-country-invoice-not-flagged",
+    "br09-exhibition-without-details-on-replace": "br09-exhibition-without-details",
+    "br13-hs-chapter-77-on-replace": "br13-hs-chapter-77",
+}
+ON_REPLACE.update(_ON_REPLACE_17)
+builder(*_ON_REPLACE_17)(on_replace)
+
+
+@builder("valid-issue-date-day-of-receipt")
+def _issued_on_the_day(build: Build) -> None:
+    """IssueDate (and the Certification's date) the day of receipt itself: BR-06 refuses only a date
+    after it. The departure is the day before (not retroactive)."""
+    _co_change(
+        build,
+        issue_date=build.day.isoformat(),
+        certification={"date": build.day.isoformat()},
+        transport={"departure_date": (build.day - timedelta(days=1)).isoformat()},
+    )
+
+
+@builder("br06-issue-date-12-months-and-1-day-old")
+def _br06_one_day_over(build: Build) -> None:
+    """IssueDate one day before the 12-month window's first day (section 7: the same day a year
+    before, clamped at the month's end): the nearest date BR-06 refuses on that side."""
+    over = _a_year_before(build.day) - timedelta(days=1)
+    _co_change(
+        build,
+        issue_date=over.isoformat(),
+        certification={"date": over.isoformat()},
+        transport={"departure_date": (over - timedelta(days=1)).isoformat()},
+    )

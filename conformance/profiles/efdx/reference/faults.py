@@ -929,6 +929,29 @@ FAULTS: tuple[Fault, ...] = (
         "takes a ReplaceCO without Replaces",
         ("BR-16", _saying("Replaces is absent")),
     ),
+    # issue 17: each stateless rule applied to IssueCO only, not to ReplaceCO (BR-03, BR-10 and BR-12
+    # have theirs above), and BR-06's bounds on the day of receipt and one day past 12 months
+    *(
+        _forgiving(
+            f"{rule.lower().replace('-', '')}-on-issue-only",
+            f"{rule}/replace-co",
+            f"applies {rule} to IssueCO only, not to ReplaceCO",
+            (rule, lambda finding, doc, ctx: ctx.action == "ReplaceCO"),
+        )
+        for rule in ("BR-01", "BR-02", "BR-04", "BR-05", "BR-06", "BR-07", "BR-08", "BR-09", "BR-13")
+    ),
+    Fault(
+        "issued-on-day-of-receipt-refused",
+        "BR-06/day-of-receipt",
+        "rejects a CO issued on the day of receipt (IssueDate < day of receipt, not <=)",
+        rejects=("BR-06", lambda co, today, history: issued_on(co, today)),
+    ),
+    _forgiving(
+        "br06-window-a-day-long",
+        "BR-06/one-day-over-12-months",
+        "takes an IssueDate one day before the 12-month window's first day (12 months and a day)",
+        ("BR-06", lambda finding, doc, ctx: a_day_before_the_window(doc, ctx.received_on)),
+    ),
 )
 BY_NAME = {fault.name: fault for fault in FAULTS}
 
@@ -938,6 +961,23 @@ def _issued_a_year_before(co: etree._Element, today: date) -> bool:
     from conformance.profiles.efdx.rules import earliest_issue_date
 
     return co.findtext("{*}IssueDate") == earliest_issue_date(today).isoformat()
+
+
+def issued_on(co: etree._Element, day: date) -> bool:
+    """The CO's IssueDate is ``day`` (a Cancellation has none)."""
+    from conformance.core.business_rules import as_date
+
+    return as_date(co.findtext("{*}IssueDate")) == day
+
+
+def a_day_before_the_window(co: etree._Element, received_on: date) -> bool:
+    """IssueDate one day before BR-06's 12-month window (both profiles count the window alike)."""
+    from datetime import timedelta
+
+    from conformance.core.business_rules import as_date
+    from conformance.profiles.efdx.rules import earliest_issue_date
+
+    return as_date(co.findtext("{*}IssueDate")) == earliest_issue_date(received_on) - timedelta(days=1)
 
 
 def fault(name: str | None) -> Fault | None:
