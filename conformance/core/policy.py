@@ -76,6 +76,7 @@ class Policy:
     # M-13..M-17: header and duplicates
     receiver_checked: bool = True
     payload_matches_action: bool = True
+    payload_unmatched_actions: frozenset[str] = frozenset()  # M-14: Actions whose payload goes unchecked
     max_age: timedelta | None = timedelta(hours=24)  # None: no lower bound
     future_skew: timedelta | None = timedelta(minutes=15)  # None: no upper bound
     conflicts_refused: bool = True

@@ -1309,3 +1309,16 @@ def _br06_one_day_over(build: Build) -> None:
         certification={"date": over.isoformat()},
         transport={"departure_date": (over - timedelta(days=1)).isoformat()},
     )
+
+
+# M-14 in both directions: a CO Action carrying a Cancellation (m14-action-payload-mismatch, above),
+# and a CancelCO carrying a CO, a ReplaceCO carrying a Cancellation.
+_MISMATCHES = {
+    "m14-cancel-co-carrying-co": ("IssueCO", "CancelCO"),
+    "m14-replace-co-carrying-cancellation": ("CancelCO", "ReplaceCO"),
+}
+
+
+@builder(*_MISMATCHES)
+def _payload_mismatch_17(build: Build) -> None:
+    build.action, build.envelope_action = _MISMATCHES[build.vector_id]

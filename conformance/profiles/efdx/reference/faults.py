@@ -952,6 +952,17 @@ FAULTS: tuple[Fault, ...] = (
         "takes an IssueDate one day before the 12-month window's first day (12 months and a day)",
         ("BR-06", lambda finding, doc, ctx: a_day_before_the_window(doc, ctx.received_on)),
     ),
+    # issue 17: M-14 on every Action, not only on a CO Action carrying something else
+    _check(
+        "cancel-payload-unchecked",
+        "M-14/cancel-carrying-co",
+        "matches the payload to the Action on every Action but CancelCO (a CancelCO may carry a CO)",
+    ),
+    _check(
+        "replace-payload-unchecked",
+        "M-14/replace-carrying-cancellation",
+        "matches the payload to the Action on every Action but ReplaceCO (it may carry a Cancellation)",
+    ),
 )
 BY_NAME = {fault.name: fault for fault in FAULTS}
 

@@ -111,6 +111,8 @@ LAX: dict[str, Policy] = {
     "M-12/short-key": replace(STRICT, min_rsa_bits=1024),
     "M-13/to": replace(STRICT, receiver_checked=False),
     "M-14/payload": replace(STRICT, payload_matches_action=False),
+    "M-14/cancel-carrying-co": replace(STRICT, payload_unmatched_actions=frozenset({"CancelCO"})),
+    "M-14/replace-carrying-cancellation": replace(STRICT, payload_unmatched_actions=frozenset({"ReplaceCO"})),
     "M-15/stale": replace(STRICT, max_age=None),
     "M-15/future": replace(STRICT, future_skew=None),
     "M-15/inclusive-window": replace(STRICT, max_age=timedelta(hours=12)),
