@@ -1322,3 +1322,35 @@ _MISMATCHES = {
 @builder(*_MISMATCHES)
 def _payload_mismatch_17(build: Build) -> None:
     build.action, build.envelope_action = _MISMATCHES[build.vector_id]
+
+
+# Section 4's algorithms: an ECDSA key on P-384 (only P-256 is allowed) on either signature, an MD5
+# digest on the CO's, and RSA keys of exactly 2048 bits (the sample signers': the bound, allowed).
+
+
+@builder("m12-p384-signer")
+def _p384_envelope(build: Build) -> None:
+    build.envelope_signer = build.pki.bad("ecdsa-p384", build.sender)
+
+
+@builder("br12-co-p384-authority")
+def _p384_co(build: Build) -> None:
+    build.co_signer = build.pki.bad("authority-ecdsa-p384", build.sender)
+
+
+BAD_SIGNER_VECTORS = BAD_SIGNER_VECTORS | {"m12-p384-signer", "br12-co-p384-authority"}
+
+
+@builder("br12-co-md5-digest")
+def _co_md5(build: Build) -> None:
+    build.co_signature_options = {"digest_method": ds.MD5}
+
+
+@builder("valid-rsa-2048-signers")
+def _rsa_2048(build: Build) -> None:
+    """The envelope and the CO signed by the sender's RSA keys of exactly 2048 bits (section 4: RSA
+    >= 2048): the bound, allowed."""
+    for credential in (build.pki.nsw(build.sender), build.pki.authority(build.sender)):
+        key_size = getattr(credential.cert.public_key(), "key_size", None)
+        if key_size != 2048:
+            raise ValueError(f"{credential.name}: RSA-2048 expected, the test PKI has {key_size}")

@@ -963,6 +963,26 @@ FAULTS: tuple[Fault, ...] = (
         "M-14/replace-carrying-cancellation",
         "matches the payload to the Action on every Action but ReplaceCO (it may carry a Cancellation)",
     ),
+    # issue 17: section 4's algorithms on both signatures, the refused neighbours and the boundary
+    _check(
+        "accept-ecdsa-any-curve", "M-12/ecdsa-p384", "accepts ECDSA-SHA256 envelope signatures on curve P-384"
+    ),
+    _check(
+        "accept-ecdsa-any-curve-on-co",
+        "BR-12/ecdsa-p384",
+        "accepts ECDSA-SHA256 CO signatures on curve P-384",
+    ),
+    _check("accept-md5-co-digest", "BR-12/md5-digest", "accepts MD5 digests in a CO signature"),
+    _check(
+        "refuse-rsa-2048",
+        "M-12/rsa-2048",
+        "refuses envelope signers with RSA keys under 3072 bits (2048 is allowed)",
+    ),
+    _check(
+        "refuse-rsa-2048-co-signer",
+        "BR-12/rsa-2048",
+        "rejects CO signers with RSA keys under 3072 bits (2048 is allowed)",
+    ),
 )
 BY_NAME = {fault.name: fault for fault in FAULTS}
 

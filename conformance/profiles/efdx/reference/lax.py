@@ -177,6 +177,14 @@ LAX["BR-12/short-key"] = replace(STRICT, co_signature=replace(STRICT, min_rsa_bi
 LAX["BR-12/weak-signature-method"] = replace(STRICT, co_signature=LAX["M-12/weak-signature-method"])
 LAX["BR-12/canonicalization"] = replace(STRICT, co_signature=LAX["M-07/canonicalization"])
 LAX["BR-12/extra-reference"] = replace(STRICT, co_signature=LAX["M-07/extra-reference"])
+# issue 17: section 4's algorithms, every allowed one taken and every refused neighbour refused
+LAX["M-12/ecdsa-p384"] = replace(STRICT, ecdsa_curves=frozenset({"secp256r1", "secp384r1"}))
+LAX["BR-12/ecdsa-p384"] = replace(STRICT, co_signature=LAX["M-12/ecdsa-p384"])
+LAX["BR-12/md5-digest"] = replace(
+    STRICT, co_signature=replace(STRICT, digest_methods=STRICT.digest_methods | {ds.MD5})
+)
+LAX["M-12/rsa-2048"] = replace(STRICT, min_rsa_bits=3072)  # too strict: RSA 2048 is allowed
+LAX["BR-12/rsa-2048"] = replace(STRICT, co_signature=LAX["M-12/rsa-2048"])
 
 
 def dropping(rule: str) -> Policy:
