@@ -42,6 +42,13 @@ def value_only_if_foreign(root: etree._Element, signer: x509.Certificate, refere
         digests_only(root, signer, references)
 
 
+def value_and_digests(root: etree._Element, signer: x509.Certificate, references: int | bool) -> None:
+    """Checks both, with this module's own digests: any DigestMethod ``signing.digest`` knows (MD5
+    too), for a receiver whose algorithm list admits one that signxml refuses."""
+    value_only(root, signer, references)
+    digests_only(root, signer, references)
+
+
 def _check_signature_value(signature: etree._Element, signer: x509.Certificate) -> None:
     signed_info = signature.find(f"{ds.DS}SignedInfo")
     method = signed_info.find(f"{ds.DS}SignatureMethod").get("Algorithm")
