@@ -88,6 +88,7 @@ BR12_XMLSEC1 = {
     "br12-co-extra-reference": (True, True),  # valid, with a Reference section 4 does not allow
     "br12-co-p384-authority": (True, False),  # a valid ECDSA signature by a key on a curve section 4 refuses
     "br12-co-md5-digest": (True, True),  # valid, with a digest section 4 refuses
+    "br12-co-sha1-with-p256-signature": (True, False),  # valid ECDSA-SHA1 by the P-256 authority
 }
 
 

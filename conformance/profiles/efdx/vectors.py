@@ -1354,3 +1354,19 @@ def _rsa_2048(build: Build) -> None:
         key_size = getattr(credential.cert.public_key(), "key_size", None)
         if key_size != 2048:
             raise ValueError(f"{credential.name}: RSA-2048 expected, the test PKI has {key_size}")
+
+
+# SHA-1 is refused with ECDSA as with RSA: the ECDSA-SHA1 SignatureMethod on either signature, by the
+# sender's ECDSA P-256 signers (the right curve).
+
+
+@builder("m12-sha1-with-p256-signature")
+def _ec_sha1_envelope(build: Build) -> None:
+    build.envelope_signer = build.pki.nsw(build.sender, ecdsa=True)
+    build.signature_options = {"signature_method": ds.ECDSA_SHA1}
+
+
+@builder("br12-co-sha1-with-p256-signature")
+def _ec_sha1_co(build: Build) -> None:
+    build.co_signer = build.pki.authority(build.sender, ecdsa=True)
+    build.co_signature_options = {"signature_method": ds.ECDSA_SHA1}

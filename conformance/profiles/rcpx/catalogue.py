@@ -143,3 +143,4 @@ ALIASES.update({f"BR-12/{clause}": f"RBR-12/{clause}" for clause in ("ecdsa-p384
 # RCPX's RBR-11/replace-reuses-reference is tested with another accepted CO's number already
 # (test_rcpx_sequences.py); EFDX's test of that clause counts for it too.
 ALIASES["BR-11/replace-reuses-other-reference"] = "RBR-11/replace-reuses-reference"
+ALIASES["BR-12/ecdsa-sha1"] = "RBR-12/ecdsa-sha1"

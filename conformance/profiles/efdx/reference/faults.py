@@ -1030,6 +1030,8 @@ FAULTS: tuple[Fault, ...] = (
         "BR-12/rsa-2048",
         "rejects CO signers with RSA keys under 3072 bits (2048 is allowed)",
     ),
+    _check("accept-ecdsa-sha1", "M-12/ecdsa-sha1", "accepts the ECDSA-SHA1 envelope signature method"),
+    _check("accept-ecdsa-sha1-on-co", "BR-12/ecdsa-sha1", "accepts the ECDSA-SHA1 CO signature method"),
     # issue 17: BR-11 on a ReplaceCO compared with the CO it replaces only
     _forgiving(
         "reference-reuse-checked-against-replaced-only",

@@ -189,6 +189,13 @@ LAX["BR-12/md5-digest"] = replace(
     ),
 )
 LAX["M-12/rsa-2048"] = replace(STRICT, min_rsa_bits=3072)  # too strict: RSA 2048 is allowed
+LAX["M-12/ecdsa-sha1"] = replace(
+    STRICT,
+    signature_methods=STRICT.signature_methods | {ds.ECDSA_SHA1},
+    ecdsa_methods=STRICT.ecdsa_methods | {ds.ECDSA_SHA1},
+    value_check=lax_signatures.value_and_digests,  # whether signxml takes SHA-1 is not the point
+)
+LAX["BR-12/ecdsa-sha1"] = replace(STRICT, co_signature=LAX["M-12/ecdsa-sha1"])
 LAX["BR-12/rsa-2048"] = replace(STRICT, co_signature=LAX["M-12/rsa-2048"])
 
 

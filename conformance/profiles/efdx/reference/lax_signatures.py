@@ -20,7 +20,12 @@ from conformance.core import signing
 from conformance.core import xmldsig as ds
 from conformance.core.violations import Violation
 
-_HASHES = {ds.RSA_SHA256: hashes.SHA256, ds.ECDSA_SHA256: hashes.SHA256, ds.RSA_SHA1: hashes.SHA1}
+_HASHES = {
+    ds.RSA_SHA256: hashes.SHA256,
+    ds.ECDSA_SHA256: hashes.SHA256,
+    ds.RSA_SHA1: hashes.SHA1,
+    ds.ECDSA_SHA1: hashes.SHA1,
+}
 
 
 def value_only(root: etree._Element, signer: x509.Certificate, references: int | bool) -> None:
