@@ -27,6 +27,8 @@ AT = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 GOOD_UNTIL = datetime(2045, 1, 1, tzinfo=UTC)
 KINDS = [("nsw", False), ("nsw", True), ("authority", False), ("authority", True)]
 
+# Trusted signers whose key section 4 refuses: the trust checks pass them, M-12 (BR-12 on a CO) refuses.
+LEFT_TO_M12 = ("rsa-1024", "ecdsa-p384", "authority-ecdsa-p384")
 BAD_EXPECTED = {
     "expired": ("nsw", "M-09"),
     "not-yet-valid": ("nsw", "M-09"),
@@ -165,10 +167,15 @@ def test_every_partys_bad_signers_claim_it_and_fail_their_requirement(pki, famil
     rsa_1024 = pki.bad("rsa-1024", party)
     family_store.check_signer(rsa_1024.chain, party, AT, "nsw")  # left to M-12
     assert rsa_1024.cert.public_key().key_size == 1024
+    for name, kind in (("ecdsa-p384", "nsw"), ("authority-ecdsa-p384", "authority")):
+        p384 = pki.bad(name, party)
+        family_store.check_signer(p384.chain, party, AT, kind)  # left to M-12 / BR-12
+        assert p384.cert.public_key().curve.name == "secp384r1"
+        assert p384.party == party
 
 
 def test_bad_names_cover_the_expectations(pki):
-    assert sorted(pki.bad_names()) == sorted([*BAD_EXPECTED, "rsa-1024"])
+    assert sorted(pki.bad_names()) == sorted([*BAD_EXPECTED, *LEFT_TO_M12])
 
 
 def test_rsa_1024_is_trusted_here_and_left_to_m12(pki, store):

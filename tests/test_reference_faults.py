@@ -523,6 +523,13 @@ REFUSES_THE_PLAIN_CO = {
     "origin-criterion-without-wo",  # Item 1's criterion
     "origin-criterion-without-rvc",  # Item 2's
 }
+# valid-issue-co is issued on the day of receipt: a receiver refusing that day REJECTS it (BR-06)
+REJECTS_PLAIN_CO = {"issued-on-day-of-receipt-refused": ("BR-06",)}
+# A receiver refusing RSA-2048 signers refuses valid-issue-co: the rest is shown with ECDSA P-256 signers
+PLAIN_VECTOR = {
+    "refuse-rsa-2048": "valid-issue-co-ecdsa",
+    "refuse-rsa-2048-co-signer": "valid-issue-co-ecdsa",
+}
 
 
 def _check_unsigned_receipt(response: requests.Response, sent: Sent) -> None:
@@ -544,7 +551,7 @@ def test_everything_else_stays_conforming(fault, servers, partner_inbox, pki):
     case_options = CASES[fault.name].options if fault.name in CASES else {}
     options = {key: value for key, value in case_options.items() if key != "tls"}  # plain HTTP
     reference = servers(fault=fault.name, **options)
-    sent, response = _send(reference, pki, _vector("valid-issue-co"))
+    sent, response = _send(reference, pki, _vector(PLAIN_VECTOR.get(fault.name, "valid-issue-co")))
     if fault.name in REFUSES_THE_PLAIN_CO:
         assert _answer(response) == refused(400, "EFDX-M04")
         return
@@ -581,7 +588,10 @@ def test_everything_else_stays_conforming(fault, servers, partner_inbox, pki):
     assert arrival.judgement.accepted, arrival.judgement.violation  # signed, schema-valid (M-22)
     assert arrival.answered == 200
     assert (arrival.header.sender, arrival.header.receiver) == (CANDIDATE, SENDER)
-    assert _status_and_reasons(arrival) == ("ACCEPTED", ())
+    if fault.name in REJECTS_PLAIN_CO:
+        assert _status_and_reasons(arrival) == ("REJECTED", REJECTS_PLAIN_CO[fault.name])
+    else:
+        assert _status_and_reasons(arrival) == ("ACCEPTED", ())
     if fault.name not in BREAKS_CONVERSATION:
         assert arrival.header.conversation_id == sent.conversation_id
 

@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from lxml import etree
 
@@ -85,6 +86,9 @@ BR12_XMLSEC1 = {
     "br12-co-rsa-sha1-signature": (True, True),  # valid, with an algorithm section 4 refuses
     "br12-co-inclusive-c14n": (True, True),  # valid, with a canonicalization section 7 refuses
     "br12-co-extra-reference": (True, True),  # valid, with a Reference section 4 does not allow
+    "br12-co-p384-authority": (True, False),  # a valid ECDSA signature by a key on a curve section 4 refuses
+    "br12-co-md5-digest": (True, True),  # valid, with a digest section 4 refuses
+    "br12-co-sha1-with-p256-signature": (True, False),  # valid ECDSA-SHA1 by the P-256 authority
 }
 
 
@@ -216,7 +220,8 @@ def test_br12_co_signatures_with_xmlsec1(vector: Vector, pki: TestPki, tmp_path:
     own_cert.write_text(
         "-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(der).decode() + "-----END CERTIFICATE-----\n"
     )
-    result = _verify(path, own_cert, CO_SIGNATURE, ecdsa=False)
+    own_key = x509.load_der_x509_certificate(der).public_key()
+    result = _verify(path, own_cert, CO_SIGNATURE, ecdsa=isinstance(own_key, ec.EllipticCurvePublicKey))
     assert _ok(result) is with_own_cert, _explain(result)
 
 

@@ -63,6 +63,8 @@ class Policy:
     signature_methods: frozenset[str] = ds.ALLOWED_SIGNATURE_METHODS
     digest_methods: frozenset[str] = ds.ALLOWED_DIGESTS
     min_rsa_bits: int = ds.MIN_RSA_BITS
+    ecdsa_curves: frozenset[str] = frozenset({"secp256r1"})  # section 4: ECDSA on P-256 only
+    ecdsa_methods: frozenset[str] = frozenset({ds.ECDSA_SHA256})  # ... with ECDSA-SHA256 only
     value_check: Callable[[etree._Element, Any, int | bool], None] | None = None  # None: signxml's full check
     # the signer (M-08..M-11, BR-12's signer, T-05's client)
     signer_ca: str = "party"  # "party": the From party's CA; "any-party": any trusted CA; "any": none checked
@@ -76,6 +78,7 @@ class Policy:
     # M-13..M-17: header and duplicates
     receiver_checked: bool = True
     payload_matches_action: bool = True
+    payload_unmatched_actions: frozenset[str] = frozenset()  # M-14: Actions whose payload goes unchecked
     max_age: timedelta | None = timedelta(hours=24)  # None: no lower bound
     future_skew: timedelta | None = timedelta(minutes=15)  # None: no upper bound
     conflicts_refused: bool = True

@@ -64,6 +64,8 @@ BAD_SIGNER_NAMES: tuple[str, ...] = (
     "authority-revoked",
     "authority-untrusted-ca",
     "authority-wrong-country",
+    "ecdsa-p384",
+    "authority-ecdsa-p384",
 )
 REVOKED_BAD_SIGNERS = ("revoked", "authority-revoked")
 ROGUE_ISSUED = ("untrusted-ca", "authority-untrusted-ca")
@@ -125,6 +127,10 @@ class PkiSpec:
             "authority-untrusted-ca": f"{b} issuing-authority certificate issued by the rogue CA ({r})",
             "authority-wrong-country": f"issuing-authority certificate issued by {b}'s CA with subject C={o} "
             f"({r})",
+            "ecdsa-p384": f"{b} NSW certificate with an ECDSA key on curve P-384 (section 4: P-256 only) "
+            "(M-12; passes the trust checks)",
+            "authority-ecdsa-p384": f"{b} issuing-authority certificate with an ECDSA P-384 key ({r}; passes "
+            "the trust checks)",
         }
 
 
@@ -169,6 +175,7 @@ class LeafSpec:
     not_before: datetime = GOOD_FROM
     not_after: datetime = GOOD_UNTIL
     key_bits: int | None = LEAF_KEY_BITS  # None: ECDSA P-256
+    curve: str = "secp256r1"  # the ECDSA key's curve, where key_bits is None
     extensions: list[tuple[x509.ExtensionType, bool]] = field(default_factory=list)
 
 
@@ -182,9 +189,12 @@ def _name(label: str, country: str, cn: str) -> x509.Name:
     )
 
 
-def _new_key(bits: int | None) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
+_CURVES: dict[str, type[ec.EllipticCurve]] = {"secp256r1": ec.SECP256R1, "secp384r1": ec.SECP384R1}
+
+
+def _new_key(bits: int | None, curve: str = "secp256r1") -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
     if bits is None:
-        return ec.generate_private_key(ec.SECP256R1())
+        return ec.generate_private_key(_CURVES[curve]())
     return rsa.generate_private_key(public_exponent=65537, key_size=bits)
 
 
@@ -208,7 +218,7 @@ def make_ca(label: str, country: str, cn: str) -> Issued:
 
 
 def make_leaf(label: str, spec: LeafSpec, ca: Issued) -> Issued:
-    key = _new_key(spec.key_bits)
+    key = _new_key(spec.key_bits, spec.curve)
     builder = (
         x509.CertificateBuilder()
         .subject_name(_name(label, spec.country, spec.cn))
@@ -307,6 +317,8 @@ def bad_specs(pki: PkiSpec, party: str) -> dict[str, LeafSpec]:
         "authority-revoked": authority_spec(pki, b),
         "authority-untrusted-ca": authority_spec(pki, b),
         "authority-wrong-country": replace(authority, country=pki.wrong_country(b)),
+        "ecdsa-p384": replace(nsw_spec(pki, b, ecdsa=True), curve="secp384r1"),
+        "authority-ecdsa-p384": replace(authority_spec(pki, b, ecdsa=True), curve="secp384r1"),
     }
 
 
@@ -408,6 +420,32 @@ def add_party(out: Path, pki: PkiSpec, party: str) -> None:
     present = parties_in(out)
     listed = [p for p in pki.parties if p in present] + [p for p in present if p not in pki.parties]
     (out / "README.md").write_text(readme(pki, listed), encoding="utf-8")
+
+
+def add_bad_signers(out: Path, pki: PkiSpec) -> list[Path]:
+    """Issue the bad signers that a PKI folder made before they existed lacks (for every party that
+    has bad signers), each by its party's CA, touching no other file but the README; return the
+    certificates written. Only signers that no CRL lists and the rogue CA did not issue can be added
+    this way (``ValueError`` otherwise: generate the PKI again)."""
+    written: list[Path] = []
+    for party in parties_in(out):
+        folder = out / "bad" / party
+        if not folder.is_dir():
+            continue
+        ca: Issued | None = None
+        for name, spec in bad_specs(pki, party).items():
+            if (folder / f"{name}.pem").is_file():
+                continue
+            if name in REVOKED_BAD_SIGNERS or name in ROGUE_ISSUED:
+                raise ValueError(f"{folder / name}.pem is missing and cannot be added alone: generate again")
+            ca = ca or _read(out / party, "ca")
+            _write(folder, name, make_leaf(pki.label, spec, ca))
+            written.append(folder / f"{name}.pem")
+    if written:
+        present = parties_in(out)
+        listed = [p for p in pki.parties if p in present] + [p for p in present if p not in pki.parties]
+        (out / "README.md").write_text(readme(pki, listed), encoding="utf-8")
+    return written
 
 
 # ---------------------------------------------------------------------------------------- README

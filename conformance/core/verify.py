@@ -120,7 +120,7 @@ def _check_algorithms(signature: etree._Element, signer: x509.Certificate, polic
         if not method_uri or "rsa" not in method_uri:
             raise Violation("M-12", "an RSA key with RSA-SHA256", f"RSA-{key.key_size} with {method_uri}")
     elif isinstance(key, ec.EllipticCurvePublicKey):
-        if key.curve.name != "secp256r1" or method_uri != ds.ECDSA_SHA256:
+        if key.curve.name not in policy.ecdsa_curves or method_uri not in policy.ecdsa_methods:
             raise Violation(
                 "M-12", "an ECDSA P-256 key with ECDSA-SHA256", f"{key.curve.name} with {method_uri}"
             )

@@ -448,3 +448,30 @@ def test_entry_points_refuse_the_wrong_payload() -> None:
 
 def test_finding_str() -> None:
     assert str(Finding("RBR-03", "bad", "Item[2]")) == "RBR-03 at Item[2]: bad"
+
+
+# --- issue 17: the stateless rules on a ReplaceCO (Replaces names CO-0001; no history), RBR-06's bounds
+
+
+def _replacing(d: dict[str, Any]) -> dict[str, Any]:
+    return d | {"reference_number": "CO-0002", "replaces": "CO-0001"}
+
+
+ON_REPLACE: dict[str, Callable[[], dict[str, Any]]] = {
+    "RBR-01/replace-co": lambda: data(exporter={**data()["exporter"], "country": "KR"}),
+    "RBR-02/replace-co": lambda: data(importer={**data()["importer"], "country": "NZ"}),
+    "RBR-04/replace-co": lambda: with_item(data(), 2, fob_value=None),
+    "RBR-05/replace-co": lambda: with_item(data(), 0, origin="US"),
+    "RBR-06/replace-co": lambda: data(issue_date=RECEIVED + timedelta(days=1)),
+    "RBR-07/replace-co": lambda: with_departure(data(), RECEIVED - timedelta(days=4), False),
+    "RBR-08/replace-co": lambda: with_remarks(data(), BackToBack=True),
+    "RBR-09/replace-co": lambda: with_remarks(data(), ThirdPartyInvoicing=True),
+    "RBR-13/replace-co": lambda: with_item(data(), 0, hs_code="770100"),
+}
+for _purpose, _make in ON_REPLACE.items():
+    broken(_purpose)(lambda make=_make: (certificate(_replacing(make())), ctx("ReplaceCO")))
+
+taken("RBR-06/day-of-receipt")(lambda: (certificate(data(issue_date=RECEIVED)), ctx()))
+broken("RBR-06/one-day-over-12-months")(
+    lambda: (certificate(data(issue_date=months_before(RECEIVED, 12) - timedelta(days=1))), ctx())
+)

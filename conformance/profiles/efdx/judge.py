@@ -197,7 +197,11 @@ class Receiver:
             )
         payload = element_children(element_children(root)[1])[0]
         expected = codes.PAYLOAD_FOR_ACTION[header.action]
-        if payload.tag != dialect.p(expected) and policy.payload_matches_action:
+        if (
+            payload.tag != dialect.p(expected)
+            and policy.payload_matches_action
+            and header.action not in policy.payload_unmatched_actions
+        ):
             raise Violation(
                 "M-14",
                 f"a {expected} payload for Action {header.action}",

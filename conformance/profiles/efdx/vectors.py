@@ -1291,3 +1291,104 @@ def _efdx_field_builders() -> None:
 
 
 _efdx_field_builders()
+# --- issue 17: every stateless rule on ReplaceCO too, and BR-06's day-of-receipt bounds ------------
+
+_ON_REPLACE_17 = {
+    "br01-exporter-country-mismatch-on-replace": "br01-exporter-country-mismatch",
+    "br02-importing-country-mismatch-on-replace": "br02-importing-country-mismatch",
+    "br04-missing-fob-value-on-replace": "br04-missing-fob-value",
+    "br05-retroactive-not-flagged-on-replace": "br05-retroactive-not-flagged",
+    "br06-issue-date-in-future-on-replace": "br06-issue-date-in-future",
+    "br07-back-to-back-without-original-on-replace": "br07-back-to-back-without-original",
+    "br08-third-country-invoice-not-flagged-on-replace": "br08-third-country-invoice-not-flagged",
+    "br09-exhibition-without-details-on-replace": "br09-exhibition-without-details",
+    "br13-hs-chapter-77-on-replace": "br13-hs-chapter-77",
+}
+ON_REPLACE.update(_ON_REPLACE_17)
+builder(*_ON_REPLACE_17)(on_replace)
+
+
+@builder("valid-issue-date-day-of-receipt")
+def _issued_on_the_day(build: Build) -> None:
+    """IssueDate (and the Certification's date) the day of receipt itself: BR-06 refuses only a date
+    after it. The departure is the day before (not retroactive)."""
+    _co_change(
+        build,
+        issue_date=build.day.isoformat(),
+        certification={"date": build.day.isoformat()},
+        transport={"departure_date": (build.day - timedelta(days=1)).isoformat()},
+    )
+
+
+@builder("br06-issue-date-12-months-and-1-day-old")
+def _br06_one_day_over(build: Build) -> None:
+    """IssueDate one day before the 12-month window's first day (section 7: the same day a year
+    before, clamped at the month's end): the nearest date BR-06 refuses on that side."""
+    over = _a_year_before(build.day) - timedelta(days=1)
+    _co_change(
+        build,
+        issue_date=over.isoformat(),
+        certification={"date": over.isoformat()},
+        transport={"departure_date": (over - timedelta(days=1)).isoformat()},
+    )
+
+
+# M-14 in both directions: a CO Action carrying a Cancellation (m14-action-payload-mismatch, above),
+# and a CancelCO carrying a CO, a ReplaceCO carrying a Cancellation.
+_MISMATCHES = {
+    "m14-cancel-co-carrying-co": ("IssueCO", "CancelCO"),
+    "m14-replace-co-carrying-cancellation": ("CancelCO", "ReplaceCO"),
+}
+
+
+@builder(*_MISMATCHES)
+def _payload_mismatch_17(build: Build) -> None:
+    build.action, build.envelope_action = _MISMATCHES[build.vector_id]
+
+
+# Section 4's algorithms: an ECDSA key on P-384 (only P-256 is allowed) on either signature, an MD5
+# digest on the CO's, and RSA keys of exactly 2048 bits (the sample signers': the bound, allowed).
+
+
+@builder("m12-p384-signer")
+def _p384_envelope(build: Build) -> None:
+    build.envelope_signer = build.pki.bad("ecdsa-p384", build.sender)
+
+
+@builder("br12-co-p384-authority")
+def _p384_co(build: Build) -> None:
+    build.co_signer = build.pki.bad("authority-ecdsa-p384", build.sender)
+
+
+BAD_SIGNER_VECTORS = BAD_SIGNER_VECTORS | {"m12-p384-signer", "br12-co-p384-authority"}
+
+
+@builder("br12-co-md5-digest")
+def _co_md5(build: Build) -> None:
+    build.co_signature_options = {"digest_method": ds.MD5}
+
+
+@builder("valid-rsa-2048-signers")
+def _rsa_2048(build: Build) -> None:
+    """The envelope and the CO signed by the sender's RSA keys of exactly 2048 bits (section 4: RSA
+    >= 2048): the bound, allowed."""
+    for credential in (build.pki.nsw(build.sender), build.pki.authority(build.sender)):
+        key_size = getattr(credential.cert.public_key(), "key_size", None)
+        if key_size != 2048:
+            raise ValueError(f"{credential.name}: RSA-2048 expected, the test PKI has {key_size}")
+
+
+# SHA-1 is refused with ECDSA as with RSA: the ECDSA-SHA1 SignatureMethod on either signature, by the
+# sender's ECDSA P-256 signers (the right curve).
+
+
+@builder("m12-sha1-with-p256-signature")
+def _ec_sha1_envelope(build: Build) -> None:
+    build.envelope_signer = build.pki.nsw(build.sender, ecdsa=True)
+    build.signature_options = {"signature_method": ds.ECDSA_SHA1}
+
+
+@builder("br12-co-sha1-with-p256-signature")
+def _ec_sha1_co(build: Build) -> None:
+    build.co_signer = build.pki.authority(build.sender, ecdsa=True)
+    build.co_signature_options = {"signature_method": ds.ECDSA_SHA1}

@@ -22,9 +22,11 @@ from conformance.core.business_rules import as_date
 from conformance.profiles.efdx.reference.faults import FAULTS as EFDX_FAULTS
 from conformance.profiles.efdx.reference.faults import (
     Fault,
+    a_day_before_the_window,
     consecutive,
     field_faults,
     gaps_only,
+    issued_on,
     item_numbers,
     named_state,
     no_gap,
@@ -61,13 +63,13 @@ def _shared() -> list[Fault]:
 
 
 def _own_names() -> set[str]:
-    return {fault.name for fault in (*CLAUSE_FAULTS, *BOUNDARY_FAULTS, *_field_faults())}
+    return {fault.name for fault in (*CLAUSE_FAULTS, *BOUNDARY_FAULTS, *_field_faults(), *ISSUE_17_FAULTS)}
 
 
 def _own_purposes() -> set[str]:
     return {
         purpose
-        for fault in (*CLAUSE_FAULTS, *BOUNDARY_FAULTS, *_field_faults())
+        for fault in (*CLAUSE_FAULTS, *BOUNDARY_FAULTS, *_field_faults(), *ISSUE_17_FAULTS)
         for purpose in (fault.purpose, *fault.also)
     }
 
@@ -436,6 +438,33 @@ def _foreign_invoice_issuer(co: etree._Element, today: date, history) -> bool:
     return issuer is not None and issuer.strip() not in codes.PARTIES
 
 
+# issue 17: each stateless rule applied to IssueCO only (RBR-03, RBR-10 and RBR-12 have EFDX's), and
+# RBR-06's bounds on the day of receipt and one day past 12 months.
+ISSUE_17_FAULTS = (
+    *(
+        _clause(
+            f"{rule.lower().replace('-', '')}-on-issue-only",
+            (f"{rule}/replace-co",),
+            f"applies {rule} to IssueCO only, not to ReplaceCO",
+            lambda finding, doc, ctx: ctx.action == "ReplaceCO",
+        )
+        for rule in ("RBR-01", "RBR-02", "RBR-04", "RBR-05", "RBR-06", "RBR-07", "RBR-08", "RBR-09", "RBR-13")
+    ),
+    Fault(
+        "issued-on-day-of-receipt-refused",
+        "RBR-06/day-of-receipt",
+        "rejects a CO issued on the day of receipt (IssueDate < day of receipt, not <=)",
+        rejects=("RBR-06", lambda co, today, history: issued_on(co, today)),
+    ),
+    _clause(
+        "rbr06-window-a-day-long",
+        ("RBR-06/one-day-over-12-months",),
+        "takes an IssueDate one day before the 12-month window's first day (12 months and a day)",
+        lambda finding, doc, ctx: a_day_before_the_window(doc, ctx.received_on),
+    ),
+)
+
+
 @functools.cache
 def faults() -> tuple[Fault, ...]:
     rule_ids = [req.id for req in catalogue().by_layer("RBR") if req.id != codes.SIGNATURE_RULE]
@@ -445,4 +474,5 @@ def faults() -> tuple[Fault, ...]:
         *CLAUSE_FAULTS,
         *BOUNDARY_FAULTS,
         *_field_faults(),
+        *ISSUE_17_FAULTS,
     )

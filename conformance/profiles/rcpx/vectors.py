@@ -297,3 +297,16 @@ def _rcpx_field_builders() -> None:
 
 
 _rcpx_field_builders()
+# --- issue 17: every stateless rule on ReplaceCO too (RCPX's own clauses; br01-, br06- and br13-*-on-replace
+# are EFDX's, built by EFDX's builder) ---
+
+_RCPX_ON_REPLACE_17 = {
+    "rbr02-importer-country-on-replace": "rbr02-importer-country",
+    "rbr04-rvc-without-fob-on-replace": "rbr04-rvc-without-fob",
+    "rbr05-not-a-party-on-replace": "rbr05-not-a-party",
+    "rbr07-not-flagged-on-replace": "rbr07-not-flagged",
+    "rbr08-flag-without-proof-on-replace": "rbr08-flag-without-proof",
+    "rbr09-flag-without-invoice-on-replace": "rbr09-flag-without-invoice",
+}
+ON_REPLACE.update(_RCPX_ON_REPLACE_17)
+builder(*_RCPX_ON_REPLACE_17)(_on_replace)

@@ -111,6 +111,8 @@ LAX: dict[str, Policy] = {
     "M-12/short-key": replace(STRICT, min_rsa_bits=1024),
     "M-13/to": replace(STRICT, receiver_checked=False),
     "M-14/payload": replace(STRICT, payload_matches_action=False),
+    "M-14/cancel-carrying-co": replace(STRICT, payload_unmatched_actions=frozenset({"CancelCO"})),
+    "M-14/replace-carrying-cancellation": replace(STRICT, payload_unmatched_actions=frozenset({"ReplaceCO"})),
     "M-15/stale": replace(STRICT, max_age=None),
     "M-15/future": replace(STRICT, future_skew=None),
     "M-15/inclusive-window": replace(STRICT, max_age=timedelta(hours=12)),
@@ -175,6 +177,26 @@ LAX["BR-12/short-key"] = replace(STRICT, co_signature=replace(STRICT, min_rsa_bi
 LAX["BR-12/weak-signature-method"] = replace(STRICT, co_signature=LAX["M-12/weak-signature-method"])
 LAX["BR-12/canonicalization"] = replace(STRICT, co_signature=LAX["M-07/canonicalization"])
 LAX["BR-12/extra-reference"] = replace(STRICT, co_signature=LAX["M-07/extra-reference"])
+# issue 17: section 4's algorithms, every allowed one taken and every refused neighbour refused
+LAX["M-12/ecdsa-p384"] = replace(STRICT, ecdsa_curves=frozenset({"secp256r1", "secp384r1"}))
+LAX["BR-12/ecdsa-p384"] = replace(STRICT, co_signature=LAX["M-12/ecdsa-p384"])
+LAX["BR-12/md5-digest"] = replace(
+    STRICT,
+    co_signature=replace(
+        STRICT,
+        digest_methods=STRICT.digest_methods | {ds.MD5},
+        value_check=lax_signatures.value_and_digests,  # signxml refuses MD5 itself: BR-12 all the same
+    ),
+)
+LAX["M-12/rsa-2048"] = replace(STRICT, min_rsa_bits=3072)  # too strict: RSA 2048 is allowed
+LAX["M-12/ecdsa-sha1"] = replace(
+    STRICT,
+    signature_methods=STRICT.signature_methods | {ds.ECDSA_SHA1},
+    ecdsa_methods=STRICT.ecdsa_methods | {ds.ECDSA_SHA1},
+    value_check=lax_signatures.value_and_digests,  # whether signxml takes SHA-1 is not the point
+)
+LAX["BR-12/ecdsa-sha1"] = replace(STRICT, co_signature=LAX["M-12/ecdsa-sha1"])
+LAX["BR-12/rsa-2048"] = replace(STRICT, co_signature=LAX["M-12/rsa-2048"])
 
 
 def dropping(rule: str) -> Policy:

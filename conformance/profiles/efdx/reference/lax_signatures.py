@@ -20,7 +20,12 @@ from conformance.core import signing
 from conformance.core import xmldsig as ds
 from conformance.core.violations import Violation
 
-_HASHES = {ds.RSA_SHA256: hashes.SHA256, ds.ECDSA_SHA256: hashes.SHA256, ds.RSA_SHA1: hashes.SHA1}
+_HASHES = {
+    ds.RSA_SHA256: hashes.SHA256,
+    ds.ECDSA_SHA256: hashes.SHA256,
+    ds.RSA_SHA1: hashes.SHA1,
+    ds.ECDSA_SHA1: hashes.SHA1,
+}
 
 
 def value_only(root: etree._Element, signer: x509.Certificate, references: int | bool) -> None:
@@ -40,6 +45,13 @@ def value_only_if_foreign(root: etree._Element, signer: x509.Certificate, refere
     else:
         value_only(root, signer, references)
         digests_only(root, signer, references)
+
+
+def value_and_digests(root: etree._Element, signer: x509.Certificate, references: int | bool) -> None:
+    """Checks both, with this module's own digests: any DigestMethod ``signing.digest`` knows (MD5
+    too), for a receiver whose algorithm list admits one that signxml refuses."""
+    value_only(root, signer, references)
+    digests_only(root, signer, references)
 
 
 def _check_signature_value(signature: etree._Element, signer: x509.Certificate) -> None:

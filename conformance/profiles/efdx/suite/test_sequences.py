@@ -348,3 +348,17 @@ def test_the_number_of_a_rejected_co_is_free(harness: Harness) -> None:
     again = harness.build("br11-rejected-again")
     again.data = again.co(reference_number=reference_of(co))
     send_co(harness, again, "IssueCO under the rejected CO's ReferenceNumber", "ACCEPTED")
+
+
+@pytest.mark.capability("replace")
+@pytest.mark.requirements("BR-11", "A-04")
+@pytest.mark.purposes("BR-11/replace-reuses-other-reference")
+def test_replace_under_another_accepted_reference_number_is_rejected(harness: Harness) -> None:
+    """A ReplaceCO carrying the ReferenceNumber of another CO accepted before (not the one it replaces,
+    which stays current): REJECTED with BR-11 alone (BR-11 holds for ReplaceCO: "IssueCO and
+    ReplaceCO")."""
+    replaced, _ = issue(harness, "br11-replace-other-replaced")
+    taken, _ = issue(harness, "br11-replace-other-taken")
+    build = replace(harness, "br11-replace-other", reference_of(replaced))
+    build.data = build.co(replaces=reference_of(replaced), reference_number=reference_of(taken))
+    send_co(harness, build, "ReplaceCO under another accepted CO's ReferenceNumber", "REJECTED", ["BR-11"])
