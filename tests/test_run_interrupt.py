@@ -8,6 +8,7 @@ the child is killed in teardown whatever happened.
 from __future__ import annotations
 
 import json
+import os
 import queue
 import re
 import signal
@@ -38,6 +39,7 @@ def child(tmp_path):
         stderr = stderr_path.open("w", encoding="utf-8")
         process = subprocess.Popen(
             [sys.executable, "-m", "conformance.app.cli", *argv],
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},  # each progress line as it is written
             cwd=tmp_path,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -89,6 +91,8 @@ def test_ctrl_c_writes_an_incomplete_report(child, tmp_path):
     process, lines, stderr_path = child("run", "--report-dir", str(reports))
     done, total, _ = wait_for_finished_tests(lines, FINISHED_BEFORE_INTERRUPT, START_BOUND_S)
     assert done < total, "the run ended before it could be interrupted"
+    # On a loaded machine the lines read may lag behind the child: it must still be running
+    assert process.poll() is None, "the run ended before it could be interrupted (a loaded machine?)"
     process.send_signal(signal.SIGINT)
     try:
         code = process.wait(timeout=EXIT_BOUND_S)
