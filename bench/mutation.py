@@ -172,7 +172,9 @@ def sample(mutants: list[Mutant], size: int, seed: int) -> list[Mutant]:
 
 
 def free_port() -> int:
-    for port in random.sample(range(20000, 32000), 50):
+    # 12000-19999: below the test suite's loopback ports (20000-32000, tests/loopback.py), so that a
+    # mutation run beside the suite never takes a port a test has chosen and not yet bound
+    for port in random.sample(range(12000, 20000), 50):
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
@@ -282,9 +284,11 @@ def run(args: argparse.Namespace) -> int:
     results = RESULTS / f"{args.pack}.jsonl"
     last = _last_trials(results)
     done = set(last)
-    if args.again:  # the survivors again (after new purposes), but those judged equivalent
+    if args.again:  # only the survivors again (after new purposes), not those judged equivalent
         equivalent = _equivalent(args.pack)
-        done = {mid for mid, t in last.items() if t["outcome"] != "survived" or mid in equivalent}
+        done = {m.id for m in chosen} - {
+            mid for mid, t in last.items() if t["outcome"] == "survived" and mid not in equivalent
+        }
     baseline, failed = trial(src, args.pack, args.timeout, args.tls)
     if baseline != "survived":
         print(f"the unmutated reference is not conformant ({baseline}: {failed}); no trials", file=sys.stderr)

@@ -28,6 +28,10 @@ START_BOUND_S = 120.0  # until the first tests have finished (imports, PKI, refe
 EXIT_BOUND_S = 60.0  # from SIGINT to exit
 
 
+def _sigint_as_at_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def child(tmp_path):
     """Start `python -m conformance.app.cli ARGS...`; its stdout lines arrive on a queue, stderr in a file."""
@@ -40,6 +44,9 @@ def child(tmp_path):
         process = subprocess.Popen(
             [sys.executable, "-m", "conformance.app.cli", *argv],
             env={**os.environ, "PYTHONUNBUFFERED": "1"},  # each progress line as it is written
+            # Ctrl-C as at a terminal: a job started in the background by a shell (`pytest &`, a CI
+            # runner's) has SIGINT ignored, and an ignored signal is inherited across exec
+            preexec_fn=_sigint_as_at_a_terminal,
             cwd=tmp_path,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
