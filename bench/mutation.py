@@ -22,10 +22,13 @@ Mutants are enumerated in a fixed order (module, operator, occurrence) and each 
 Results go to a JSON-lines file, one trial a line, so a run can stop at any time and go on later
 (in another session) with the same command. ``report`` prints the counts and the score
 (killed / (all - equivalent - no-mutation)), and each survivor with its diff; survivors judged
-equivalent are listed, with the reason, in ``bench/mutation_equivalent.toml``.
+equivalent are listed, with the reason, in ``bench/mutation_equivalent.toml``. ``--again`` tries the
+survivors that are not equivalent again, in today's code: a mutant's ID counts occurrences and moves
+when code is added above it, so each is found again by its change (same module, operator, removed
+and added lines); its new line names the old ID (``was``) and replaces that trial in the score.
 
     python bench/mutation.py run --pack efdx --sample 400 --seed 17 [--limit N] [--timeout 300]
-    python bench/mutation.py run --pack efdx --sample 400 --seed 17 --again   # survivors, after new purposes
+    python bench/mutation.py run --pack efdx --again   # the survivors again, after new purposes
     python bench/mutation.py report --pack efdx
 
 Needs ``pip install cosmic-ray`` in the same venv. Long: each trial is a whole run (about 10-20 s on
@@ -109,16 +112,31 @@ class Mutant:
         return f"{self.module}:{self.operator}:{self.occurrence}"
 
 
+def _package_digest() -> str:
+    """The checkout's package as it is now: a copy installed from other code would run stale
+    modules beside the mutated one (a new seeded fault, a new answer) and judge the wrong code."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "conformance").rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def install_copy(work: Path) -> Path:
-    """This checkout installed into ``work/src`` (the package and its entry points), once."""
-    src = work / "src"
-    if (src / "conformance").is_dir():
+    """This checkout installed into ``work/src`` (the package and its entry points), again whenever
+    the checkout's package has changed since."""
+    src, stamp, digest = work / "src", work / "installed-from", _package_digest()
+    if (src / "conformance").is_dir() and stamp.exists() and stamp.read_text() == digest:
         return src
+    shutil.rmtree(src, ignore_errors=True)
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps",
          "--target", str(src), str(ROOT)],
         check=True,
     )  # fmt: skip
+    stamp.write_text(digest)
     return src
 
 
@@ -284,11 +302,13 @@ def run(args: argparse.Namespace) -> int:
     results = RESULTS / f"{args.pack}.jsonl"
     last = _last_trials(results)
     done = set(last)
+    carried: dict[str, str] = {}  # a survivor's mutant in today's code -> its ID in the trial's code
     if args.again:  # only the survivors again (after new purposes), not those judged equivalent
         equivalent = _equivalent(args.pack)
-        done = {m.id for m in chosen} - {
-            mid for mid, t in last.items() if t["outcome"] == "survived" and mid not in equivalent
-        }
+        survivors = [t for mid, t in last.items() if t["outcome"] == "survived" and mid not in equivalent]
+        carried = carry(src, enumerate_mutants(src, args.pack), survivors)
+        chosen = [m for m in enumerate_mutants(src, args.pack) if m.id in carried]
+        done = set()
     baseline, failed = trial(src, args.pack, args.timeout, args.tls)
     if baseline != "survived":
         print(f"the unmutated reference is not conformant ({baseline}: {failed}); no trials", file=sys.stderr)
@@ -312,10 +332,61 @@ def run(args: argparse.Namespace) -> int:
             "tls": args.tls,
             "diff": diff,
         }  # fmt: skip
+        if mutant.id in carried:
+            line["was"] = carried[mutant.id]
         with results.open("a") as out:
             out.write(json.dumps(line) + "\n")
         print(f"[{number}/{len(todo)}] {outcome:<11} {mutant.id} (line {mutant.line})", flush=True)
     return 0
+
+
+def _change(diff: str) -> tuple[str, ...]:
+    """What a mutant changes, without where: its diff's removed and added lines."""
+    return tuple(
+        line[0] + line[1:].strip()
+        for line in diff.splitlines()
+        if line[:1] in "-+" and not line.startswith(("---", "+++"))
+    )
+
+
+def _same_change(change: tuple[str, ...], wanted: tuple[str, ...]) -> bool:
+    """The same change, also where its statement has since been split over lines or joined: each
+    line of one is within the matching line of the other."""
+    if len(change) != len(wanted):
+        return False
+    return all(
+        a == b or (a[0] == b[0] and a[1:] and b[1:] and (a[1:] in b or b[1:] in a))
+        for a, b in zip(change, wanted, strict=True)
+    )
+
+
+def carry(src: Path, mutants: list[Mutant], survivors: list[dict]) -> dict[str, str]:
+    """Find each survivor in today's code: the mutant of the same module and operator whose change
+    is the survivor's (IDs count occurrences, so they move when code is added above). Survivors
+    whose line is gone are reported and left out."""
+    from cosmic_ray.mutating import use_mutation
+    from cosmic_ray.plugins import get_operator
+
+    found: dict[str, str] = {}
+    for survivor in survivors:
+        wanted = _change(survivor["diff"])
+        same_kind = [
+            m for m in mutants if (m.module, m.operator) == (survivor["module"], survivor["operator"])
+        ]
+        for mutant in same_kind:
+            if mutant.id in found:
+                continue
+            with use_mutation(src / mutant.module, get_operator(mutant.operator)(), mutant.occurrence) as (
+                before,
+                after,
+            ):
+                change = _change("".join(_diff(before, after, mutant.module))) if after else ()
+            if _same_change(change, wanted):
+                found[mutant.id] = survivor["id"]
+                break
+        else:
+            print(f"not in today's code: {survivor['id']} (line {survivor['line']})", file=sys.stderr)
+    return found
 
 
 def _diff(before: str, after: str, name: str):
@@ -327,7 +398,11 @@ def _diff(before: str, after: str, name: str):
 def _last_trials(results: Path) -> dict[str, dict]:
     """Each mutant's latest trial (a survivor tried again after new purposes: its newer line wins)."""
     lines = results.read_text().splitlines() if results.exists() else []
-    return {trial["id"]: trial for trial in map(json.loads, lines)}
+    latest: dict[str, dict] = {}
+    for trial in map(json.loads, lines):
+        latest.pop(trial.get("was", ""), None)  # the same mutant, found in later code by ``carry``
+        latest[trial["id"]] = trial
+    return latest
 
 
 def _equivalent(pack: str) -> dict[str, str]:
