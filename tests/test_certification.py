@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from conformance.harness.session import TestRecord as Record
+from conformance.core.records import TestRecord as Record
+from conformance.harness import registry
 from conformance.profiles.efdx.catalogue import requirements
 from conformance.results.results import RunResult
 
@@ -36,6 +37,7 @@ def certifying() -> RunResult:
         finished=MOMENT,
         records=records,
         test_only_signer=False,
+        profile=registry.get("efdx"),
     )
 
 

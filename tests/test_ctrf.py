@@ -8,7 +8,8 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 
-from conformance.harness.session import TestRecord as Record
+from conformance.core.records import TestRecord as Record
+from conformance.harness import registry
 from conformance.results.results import RunResult, write_ctrf
 
 STATUSES = {"passed", "failed", "skipped", "pending", "other"}
@@ -28,7 +29,12 @@ def test_ctrf_has_what_the_schema_requires_and_adds_up(tmp_path):
         for v in EXPECTED
     ]
     result = RunResult(
-        sut={}, ics={}, started=started, finished=started + timedelta(seconds=3), records=records
+        sut={},
+        ics={},
+        started=started,
+        finished=started + timedelta(seconds=3),
+        records=records,
+        profile=registry.get("efdx"),
     )
     write_ctrf(result, tmp_path / "ctrf.json")
     document = json.loads((tmp_path / "ctrf.json").read_text(encoding="utf-8"))

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from conformance.harness.session import TestRecord as Record
+from conformance.core.records import TestRecord as Record
+from conformance.harness import registry
 from conformance.results.results import RunResult, write_junit
 
 SCHEMA = Path(__file__).parent / "data" / "junit-common.xsd"
@@ -36,7 +37,9 @@ def junit(tmp_path) -> tuple[etree._ElementTree, RunResult]:
         )
         for verdict in VERDICTS
     ]
-    result = RunResult(sut={}, ics={}, started=moment, finished=moment, records=records)
+    result = RunResult(
+        sut={}, ics={}, started=moment, finished=moment, records=records, profile=registry.get("efdx")
+    )
     path = tmp_path / "junit.xml"
     write_junit(result, path)
     return etree.parse(str(path)), result

@@ -15,9 +15,9 @@ import pytest
 from lxml import etree
 
 from conformance.app.run import RunOptions, shares
+from conformance.core.records import TestRecord as Record
 from conformance.harness import registry
 from conformance.harness.config import ConfigError, Endpoint, parse
-from conformance.harness.session import TestRecord as Record
 from conformance.profiles.efdx.catalogue import requirements
 from conformance.results import diff
 from conformance.results.html import write_html

@@ -117,6 +117,27 @@ def test_the_core_contract_forbids_every_module_outside_the_core():
     assert set(contract["forbidden_modules"]) == outside
 
 
+def test_the_layers_contract_places_every_package_but_the_packs():
+    """A package added to ``conformance`` gets a place in the layers (app > results > harness > core),
+    or import-linter would let it import anything: only the packs stand outside, held by their own
+    contract (the engine knows no profile)."""
+    import pkgutil
+    import tomllib
+    from pathlib import Path
+
+    import conformance
+
+    root = Path(__file__).resolve().parent.parent
+    contracts = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    (layers,) = [c["layers"] for c in contracts if c["type"] == "layers"]
+    packages = {
+        f"conformance.{module.name}"
+        for module in pkgutil.iter_modules(conformance.__path__)
+        if module.ispkg and module.name not in ("schemas", "test_vectors")
+    }
+    assert set(layers) | {"conformance.profiles"} == packages
+
+
 def test_an_installed_harness_run_from_the_checkout_uses_itself_not_the_checkout(wheel, tmp_path):
     """`pip install .` then `conformance run` in the checkout (the README's command): the embedded
     reference's process, started with `python -m`, must import the installed harness too, not the

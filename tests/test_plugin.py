@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 import pytest
 
 from conformance.core.profile import Profile
+from conformance.core.records import TestRecord as Record  # (not collected as a test class)
 from conformance.core.verdicts import ERROR, FAIL, INCONCLUSIVE, NOT_APPLICABLE, PASS, VERDICTS
 from conformance.harness import registry
 from conformance.harness.config import ROLES
 from conformance.harness.plugin import Selection, SuiteRun
-from conformance.harness.session import TestRecord as Record  # (not collected as a test class)
 
 pytest_plugins = ["pytester"]
 

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from conformance.core.records import TestRecord as Record  # (not collected as a test class)
 from conformance.core.verdicts import (
     CONFORMANT,
     ERROR,
@@ -22,7 +23,7 @@ from conformance.core.verdicts import (
     worse,
     worst,
 )
-from conformance.harness.session import TestRecord as Record  # (not collected as a test class)
+from conformance.harness import registry
 from conformance.profiles.efdx.catalogue import requirement, requirements
 from conformance.results.results import NOT_TESTED, RunResult
 
@@ -161,6 +162,7 @@ def result(*records: Record, interrupted: bool = False, partial: bool = False) -
         records=list(records),
         interrupted=interrupted,
         partial=partial,
+        profile=registry.get("efdx"),
     )
 
 

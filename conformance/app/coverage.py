@@ -178,3 +178,17 @@ def listing(profile: Profile, verbose: bool = False, config=None) -> str:
     for row in missing:
         lines.append(f"  gap  {row.purpose.id}: {row.gap}")
     return "\n".join(lines)
+
+
+def gap_rows(profile: Profile) -> list[dict]:
+    """Test purposes of this suite version with no test, or no seeded fault proving their tests, as
+    results.json writes them."""
+    return [
+        {
+            "id": profile.qualify(row.purpose.id),
+            "profile": profile.title,
+            "purpose": row.purpose.id,
+            "gap": row.gap,
+        }
+        for row in gaps(profile)
+    ]

@@ -54,6 +54,7 @@ from conformance.app.site_pki import SitePkiError, passphrase_from, signer_test_
 from conformance.app.suite_ids import is_suite_test, suite_tests
 from conformance.core import safexml
 from conformance.core.profile import Profile, ReferenceSettings
+from conformance.core.records import TestRecord
 from conformance.core.terminal_text import printable
 from conformance.core.trust import Credential
 from conformance.core.verdicts import INCONCLUSIVE, NOT_APPLICABLE, PASS
@@ -63,7 +64,7 @@ from conformance.harness import session as harness_module
 from conformance.harness.config import TLS_PAIRS, Capacity, Config, ConfigError, Tls, Windows
 from conformance.harness.control import TokenRefused, ask_for_ping, check_trigger_token
 from conformance.harness.plugin import TROUBLE_WORDS, Selection, SuiteRun, inbox_trouble
-from conformance.harness.session import Harness, TestRecord
+from conformance.harness.session import Harness
 from conformance.results import certificate, history, safe_write
 from conformance.results.evidence import (
     SiteKeyError,
@@ -903,6 +904,7 @@ def _run_profile(
                 options.requirements or options.layers or options.purposes or options.keyword or options.rerun
             )
             or len(plugin.records) < plugin.total,
+            purpose_gaps=coverage.gap_rows(profile),
         )
         result.extra["harness_inbox"] = inbox_counts(harness.inbox)
         if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):

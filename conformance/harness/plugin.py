@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from conformance.core.catalogue import Catalogue
+from conformance.core.records import TestRecord
 from conformance.core.verdicts import (
     ERROR,
     FAIL,
@@ -41,7 +42,7 @@ from conformance.core.violations import Violation
 from conformance.harness import registry
 from conformance.harness.config import ConfigError
 from conformance.harness.config import load as load_config
-from conformance.harness.session import Harness, TestRecord
+from conformance.harness.session import Harness
 
 PLUGIN_NAME = "efdx-run"
 NOT_APPLICABLE_PREFIX = "not-applicable: "

@@ -11,53 +11,15 @@ import tempfile
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from conformance.core.client import CandidateClient, Exchange
 from conformance.core.profile import Profile
+from conformance.core.records import TestRecord
 from conformance.harness import registry
 from conformance.harness.config import Config, ConfigError
-
-
-@dataclass
-class TestRecord:
-    """What one test did and concluded: the raw material of results.json and the report."""
-
-    nodeid: str
-    name: str
-    requirements: tuple[str, ...]
-    title: str = ""
-    purposes: tuple[str, ...] = ()  # the test purposes (clauses) the test covers
-    verdict: str = ""  # set by the plugin: pass, fail, inconclusive, error, not-applicable
-    reason: str = ""
-    expected: str = ""
-    observed: str = ""
-    failed_requirements: tuple[str, ...] = ()  # what the failing check named
-    location: str | None = None  # the failing check's XPath of the offending node, where it gave one
-    description: str = ""  # what a parametrized case is (a test vector's description), where it says
-    duration_s: float = 0.0
-    exchanges: list[Exchange] = field(default_factory=list)
-    arrivals: list[Any] = field(default_factory=list)  # what the candidate sent to the harness inbox
-    notes: list[str] = field(default_factory=list)  # e.g. the instructions given to an operator
-    # What the harness inbox turned away while the test ran (connections refused at its limit, timed
-    # out, bodies over its budget): then a fail is not the candidate's to carry (see plugin).
-    harness_trouble: str = ""
-
-    def verdict_for(self, requirement_id: str) -> str | None:
-        """This test's verdict on one requirement: a fail counts against the requirement whose check
-        failed; the test's other requirements were not (all) judged, so for them it is inconclusive."""
-        if requirement_id not in self.requirements and requirement_id not in self.failed_requirements:
-            return None
-        if (
-            self.verdict == "fail"
-            and self.failed_requirements
-            and requirement_id not in self.failed_requirements
-        ):
-            return "inconclusive"
-        return self.verdict or "inconclusive"  # no verdict: the test never finished
 
 
 class Harness:

@@ -21,6 +21,7 @@ from lxml import etree
 
 from conformance import __version__
 from conformance.core.profile import Profile
+from conformance.core.records import TestRecord
 from conformance.core.verdicts import (
     BY_LOAD_RUN,
     CONFORMANT,
@@ -31,8 +32,6 @@ from conformance.core.verdicts import (
     run_verdict,
     worst,
 )
-from conformance.harness import registry
-from conformance.harness.session import TestRecord
 
 NOT_TESTED = "not-tested"
 DECLARED = "declared"  # a declarable purpose the candidate states in its ICS (errata 2), never a pass
@@ -65,7 +64,10 @@ class RunResult:
     extra: dict = field(default_factory=dict)
     test_only_signer: bool = True  # the evidence is signed with a TEST ONLY key (no site key yet)
     test_only_reason: str = ""  # why the signer may not certify, as the app found it ("": no site key)
-    profile: Profile = field(default_factory=registry.default)
+    profile: Profile = field(kw_only=True)
+    # Test purposes of this suite version with no test, or no seeded fault proving their tests: the
+    # app finds them (it knows the suite), results only write them down.
+    purpose_gaps: list[dict] = field(default_factory=list)
 
     def qualify(self, bare_id: str) -> str:
         return self.profile.qualify(bare_id)
@@ -427,7 +429,7 @@ class RunSet:
             "tests": [row for part in self.parts for row in part.test_rows()],
             "requirements": self.requirement_rows(),
             "purposes": [row for part in self.parts for row in part.purpose_rows()],
-            "purpose_gaps": [gap for part in self.parts for gap in purpose_gaps(part.profile)],
+            "purpose_gaps": [gap for part in self.parts for gap in part.purpose_gaps],
             **self._part_extras(),
             **self.extra,
         }
@@ -457,21 +459,6 @@ def _merged(reasons: list[str]) -> list[str]:
         if reason not in merged:
             merged.append(reason)
     return merged
-
-
-def purpose_gaps(profile: Profile) -> list[dict]:
-    """Test purposes of this suite version with no test, or no seeded fault proving their tests."""
-    from conformance.app import coverage
-
-    return [
-        {
-            "id": profile.qualify(row.purpose.id),
-            "profile": profile.title,
-            "purpose": row.purpose.id,
-            "gap": row.gap,
-        }
-        for row in coverage.gaps(profile)
-    ]
 
 
 def test_id(record: TestRecord) -> str:

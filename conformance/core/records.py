@@ -1,0 +1,48 @@
+"""What one test did and concluded, as plain data: the harness fills it in while a test runs, and
+the results (results.json, the report, junit, CTRF) are made from it, without reaching back into the
+live harness that made it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.core.client import Exchange
+
+
+@dataclass
+class TestRecord:
+    """What one test did and concluded: the raw material of results.json and the report."""
+
+    nodeid: str
+    name: str
+    requirements: tuple[str, ...]
+    title: str = ""
+    purposes: tuple[str, ...] = ()  # the test purposes (clauses) the test covers
+    verdict: str = ""  # set by the plugin: pass, fail, inconclusive, error, not-applicable
+    reason: str = ""
+    expected: str = ""
+    observed: str = ""
+    failed_requirements: tuple[str, ...] = ()  # what the failing check named
+    location: str | None = None  # the failing check's XPath of the offending node, where it gave one
+    description: str = ""  # what a parametrized case is (a test vector's description), where it says
+    duration_s: float = 0.0
+    exchanges: list[Exchange] = field(default_factory=list)
+    arrivals: list[Any] = field(default_factory=list)  # what the candidate sent to the harness inbox
+    notes: list[str] = field(default_factory=list)  # e.g. the instructions given to an operator
+    # What the harness inbox turned away while the test ran (connections refused at its limit, timed
+    # out, bodies over its budget): then a fail is not the candidate's to carry (see plugin).
+    harness_trouble: str = ""
+
+    def verdict_for(self, requirement_id: str) -> str | None:
+        """This test's verdict on one requirement: a fail counts against the requirement whose check
+        failed; the test's other requirements were not (all) judged, so for them it is inconclusive."""
+        if requirement_id not in self.requirements and requirement_id not in self.failed_requirements:
+            return None
+        if (
+            self.verdict == "fail"
+            and self.failed_requirements
+            and requirement_id not in self.failed_requirements
+        ):
+            return "inconclusive"
+        return self.verdict or "inconclusive"  # no verdict: the test never finished
