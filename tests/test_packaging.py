@@ -94,7 +94,7 @@ def test_the_command_and_the_pytest_plugin_are_registered(wheel, wheel_names):
     with zipfile.ZipFile(wheel) as archive:
         entry_points = archive.read(name).decode()
     assert "conformance = conformance.app.cli:main" in entry_points
-    assert "[pytest11]" in entry_points and "efdx = conformance.harness.plugin" in entry_points
+    assert "[pytest11]" in entry_points and "conformance = conformance.harness.plugin" in entry_points
 
 
 def test_the_core_contract_forbids_every_module_outside_the_core():

@@ -112,7 +112,7 @@ def test_inert_in_an_ordinary_run(pytester: pytest.Pytester) -> None:
 
 def test_options_and_markers_are_registered(pytester: pytest.Pytester) -> None:
     help_text = pytester.runpytest("--help").stdout.str()
-    for option in ("--efdx-config", "--efdx-requirement", "--efdx-layer"):
+    for option in ("--conformance-config", "--conformance-requirement", "--conformance-layer"):
         assert option in help_text
     markers = pytester.runpytest("--markers").stdout.str()
     for marker in ("@pytest.mark.requirements", "@pytest.mark.capability", "@pytest.mark.role"):
@@ -482,10 +482,10 @@ def test_b_interrupted():
     assert records["test_b_interrupted"].verdict in VERDICTS
 
 
-# ------------------------------------------------------------------------- --efdx-config (real)
+# ------------------------------------------------------------------ --conformance-config (real)
 
 
-def test_efdx_config_attaches_a_real_harness(pytester: pytest.Pytester) -> None:
+def _attach_suite(pytester: pytest.Pytester) -> None:
     pytester.makefile(
         ".toml",
         candidate="""
@@ -516,10 +516,15 @@ def test_deselected(harness):
     pass
 """
     )
+
+
+def test_conformance_config_attaches_a_real_harness(pytester: pytest.Pytester) -> None:
+    _attach_suite(pytester)
     config_path = pytester.path / "candidate.toml"
     reprec = pytester.inline_run(
-        "-p", "no:randomly", "--efdx-config", str(config_path), "--efdx-layer", "M", "--efdx-layer", "A"
-    )
+        "-p", "no:randomly", "--conformance-config", str(config_path),
+        "--conformance-layer", "M", "--conformance-layer", "A",
+    )  # fmt: skip
     assert reprec.ret == pytest.ExitCode.OK
     passed, skipped, failed = reprec.listoutcomes()
     assert [report.nodeid for report in passed] == ["test_suite.py::test_harness_fixture"]
@@ -527,10 +532,24 @@ def test_deselected(harness):
     assert len(reprec.getcalls("pytest_deselected")[0].items) == 1
 
 
-def test_efdx_config_with_a_bad_file_is_a_usage_error_naming_the_key(pytester: pytest.Pytester) -> None:
+def test_the_efdx_era_option_names_still_work_and_say_they_are_deprecated(pytester: pytest.Pytester) -> None:
+    _attach_suite(pytester)
+    config_path = pytester.path / "candidate.toml"
+    result = pytester.runpytest(
+        "-p", "no:randomly", "--efdx-config", str(config_path), "--efdx-layer", "M", "--efdx-layer", "A"
+    )
+    result.assert_outcomes(passed=1, skipped=1, deselected=1)
+    output = result.stdout.str()
+    assert "--efdx-config is deprecated: use --conformance-config" in output
+    assert "--efdx-layer is deprecated: use --conformance-layer" in output
+
+
+def test_a_bad_config_file_is_a_usage_error_naming_the_key(pytester: pytest.Pytester) -> None:
     pytester.makefile(".toml", candidate='[candidate]\nparty = "KH"\ninbox_ulr = "http://127.0.0.1:9/x"\n')
     pytester.makepyfile(test_suite="def test_x():\n    pass\n")
-    result = pytester.runpytest("-p", "no:randomly", "--efdx-config", str(pytester.path / "candidate.toml"))
+    result = pytester.runpytest(
+        "-p", "no:randomly", "--conformance-config", str(pytester.path / "candidate.toml")
+    )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "candidate.inbox_ulr" in result.stderr.str()
     assert "Traceback" not in result.stderr.str() + result.stdout.str()

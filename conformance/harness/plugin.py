@@ -2,7 +2,9 @@
 
 It is registered as a pytest11 entry point, so every pytest run loads it; it stays inert (it only
 registers its markers and options) unless a run is attached: ``conformance run`` attaches one, or
-``pytest --pyargs conformance.profiles.efdx.suite --efdx-config candidate.toml`` does.
+``pytest --pyargs conformance.profiles.efdx.suite --conformance-config candidate.toml`` does (the
+EFDX-era names ``--efdx-config``, ``--efdx-requirement``, ``--efdx-layer`` and ``--efdx-purpose`` still
+work, with a deprecation warning, for one release).
 
 Each suite test declares the requirement IDs it judges with ``@pytest.mark.requirements(...)``, and
 optionally the capability or role it needs (``capability``, ``role``): a test whose capability the
@@ -44,21 +46,66 @@ from conformance.harness.config import ConfigError
 from conformance.harness.config import load as load_config
 from conformance.harness.session import Harness
 
-PLUGIN_NAME = "efdx-run"
+PLUGIN_NAME = "conformance-run"
 NOT_APPLICABLE_PREFIX = "not-applicable: "
+# The options' EFDX-era names, kept one release as deprecated aliases (a warning says the new name).
+DEPRECATED_OPTIONS = {
+    "--efdx-config": "--conformance-config",
+    "--efdx-requirement": "--conformance-requirement",
+    "--efdx-layer": "--conformance-layer",
+    "--efdx-purpose": "--conformance-purpose",
+}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("efdx", "conformance suite (the options keep their EFDX-era names)")
-    group.addoption("--efdx-config", metavar="FILE", help="run the suite against the candidate in FILE")
+    group = parser.getgroup("conformance", "conformance suite")
+    group.addoption(
+        "--conformance-config",
+        "--efdx-config",
+        dest="conformance_config",
+        metavar="FILE",
+        help="run the suite against the candidate in FILE",
+    )
     group.addoption(
         "--conformance-profile", default=registry.DEFAULT[0], metavar="KEY", help="the profile pack (efdx)"
     )
-    group.addoption("--efdx-requirement", action="append", default=[], metavar="ID", help="only tests of ID")
-    group.addoption("--efdx-layer", action="append", default=[], metavar="T|M|A|BR", help="only that layer")
     group.addoption(
-        "--efdx-purpose", action="append", default=[], metavar="ID", help="only tests of the test purpose ID"
+        "--conformance-requirement",
+        "--efdx-requirement",
+        dest="conformance_requirement",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only tests of ID",
     )
+    group.addoption(
+        "--conformance-layer",
+        "--efdx-layer",
+        dest="conformance_layer",
+        action="append",
+        default=[],
+        metavar="T|M|A|BR",
+        help="only that layer",
+    )
+    group.addoption(
+        "--conformance-purpose",
+        "--efdx-purpose",
+        dest="conformance_purpose",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="only tests of the test purpose ID",
+    )
+
+
+def _warn_deprecated_options(config: pytest.Config) -> None:
+    for arg in config.invocation_params.args:
+        old = str(arg).split("=", 1)[0]
+        if old in DEPRECATED_OPTIONS:
+            config.issue_config_time_warning(
+                pytest.PytestDeprecationWarning(f"{old} is deprecated: use {DEPRECATED_OPTIONS[old]}"),
+                stacklevel=2,
+            )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -69,19 +116,20 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "starts_early(start=fn): fn(harness, **params) opens the test's conversation early"
     )
-    path = config.getoption("efdx_config", None)
+    _warn_deprecated_options(config)
+    path = config.getoption("conformance_config", None)
     if path and not config.pluginmanager.has_plugin(PLUGIN_NAME):
         try:
             profile = registry.get(config.getoption("conformance_profile"))
             candidate = load_config(Path(path)).for_profile(profile.key)  # that profile's inbox, trigger
         except (ConfigError, registry.ProfileError) as exc:
-            raise pytest.UsageError(f"--efdx-config: {exc}") from None
+            raise pytest.UsageError(f"--conformance-config: {exc}") from None
         harness = Harness(candidate, profile=profile).start()
         config.add_cleanup(harness.stop)
         selection = Selection(
-            config.getoption("efdx_requirement"),
-            config.getoption("efdx_layer"),
-            config.getoption("efdx_purpose"),
+            config.getoption("conformance_requirement"),
+            config.getoption("conformance_layer"),
+            config.getoption("conformance_purpose"),
         )
         config.pluginmanager.register(SuiteRun(harness, selection), PLUGIN_NAME)
 
