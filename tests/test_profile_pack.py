@@ -1,15 +1,16 @@
 """A profile pack is installed with pip and found through the ``conformance.profiles`` entry points.
 
-The toy pack (tests/data/toy_pack, two requirements) is built and installed with pip into a folder
-of its own (``--target``), which the commands then see through PYTHONPATH: the harness's own
-environment is left as it was, and what is tested is what a member state does with a private pack.
+The toy pack (two requirements) is built from the README's own text ("Writing a profile pack": the
+documented way to write one) and installed with pip into a folder of its own (``--target``), which the
+commands then see through PYTHONPATH: the harness's own environment is left as it was, and what is
+tested is what a member state does with a private pack, following the README alone.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,14 +21,28 @@ from conformance.core.profile import Profile
 from conformance.harness import registry
 from tests.results_helpers import profile_row, requirement_verdicts, verdicts_by_test
 
-TOY = Path(__file__).parent / "data" / "toy_pack"
+README = Path(__file__).resolve().parent.parent / "README.md"
+# A fenced block whose info string names a file of the toy pack: ```python toy_pack/toy_profile/pack.py
+README_FILE = re.compile(r"^```\w+ (toy_pack/[\w/.]+)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 
 
-@pytest.fixture(scope="module")
-def toy_site(tmp_path_factory) -> Path:
-    target = tmp_path_factory.mktemp("toy-site")
-    source = tmp_path_factory.mktemp("toy-source") / "toy_pack"  # pip builds in the tree: not ours
-    shutil.copytree(TOY, source, ignore=shutil.ignore_patterns("*.egg-info", "build", "__pycache__"))
+def write_toy_pack_from_readme(folder: Path, edit=lambda name, text: text) -> Path:
+    """The toy pack's files, as the README's "Writing a profile pack" gives them, under ``folder``
+    (``edit(name, text)`` may change one, for a pack missing a piece)."""
+    section = README.read_text(encoding="utf-8").split("### Writing a profile pack", 1)[1]
+    files = dict(README_FILE.findall(section))
+    assert set(files) == {
+        "toy_pack/pyproject.toml", "toy_pack/toy_profile/pack.py", "toy_pack/toy_profile/suite/test_toy.py"
+    }  # fmt: skip
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(edit(name, text), encoding="utf-8")
+    for package in ("toy_profile", "toy_profile/suite"):
+        (folder / "toy_pack" / package / "__init__.py").touch()
+    return folder / "toy_pack"
+
+
+def install(source: Path, target: Path) -> Path:
     subprocess.run(
         [
             sys.executable,
@@ -45,6 +60,12 @@ def toy_site(tmp_path_factory) -> Path:
         cwd=source,
     )
     return target
+
+
+@pytest.fixture(scope="module")
+def toy_site(tmp_path_factory) -> Path:
+    source = write_toy_pack_from_readme(tmp_path_factory.mktemp("toy-source"))
+    return install(source, tmp_path_factory.mktemp("toy-site"))
 
 
 def conformance(toy_site: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -99,6 +120,43 @@ def test_the_toy_packs_seeded_fault_fails_its_requirement(toy_site, tmp_path):
     results = results_of(tmp_path / "r")
     assert results["verdict"] == "not-conformant"
     assert requirement_verdicts(results, "TOY 0.1") == {"TOY-1": "pass", "TOY-2": "fail"}
+
+
+def test_a_pack_whose_fault_lacks_a_piece_is_named_in_one_line_and_never_runs(tmp_path):
+    """The README's toy with its Fault's ``also`` left out (as a pack written from an older README
+    was): the pack is checked when it loads, not found out by a crash in the middle of a run."""
+    source = write_toy_pack_from_readme(
+        tmp_path / "src", lambda name, text: text.replace("    also: tuple[str, ...] = ()\n", "")
+    )
+    site = install(source, tmp_path / "site")
+    listed = conformance(site, "profiles", cwd=tmp_path)
+    assert listed.returncode == 1
+    assert (
+        "seeded fault 'refuses-ping' lacks also (README: Writing a profile pack)"
+        in listed.stdout + listed.stderr
+    )
+    ran = conformance(site, "run", "--profile", "toy", "--report-dir", str(tmp_path / "r"), cwd=tmp_path)
+    assert ran.returncode == 4, ran.stdout + ran.stderr
+    (line,) = ran.stderr.strip().splitlines()
+    assert "profile 'toy' is installed but does not load" in line and "lacks also" in line
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
+
+
+def test_a_pack_whose_harness_inbox_lacks_a_piece_stops_before_the_first_test(tmp_path):
+    """The toy's harness inbox without ``bodies_cut`` (which a run reports): one line naming it, exit 4,
+    before any test; it was an AttributeError after the tests."""
+    source = write_toy_pack_from_readme(
+        tmp_path / "src", lambda name, text: text.replace("    bodies_cut: int = 0\n", "")
+    )
+    site = install(source, tmp_path / "site")
+    ran = conformance(site, "run", "--profile", "toy", "--report-dir", str(tmp_path / "r"), cwd=tmp_path)
+    assert ran.returncode == 4, ran.stdout + ran.stderr
+    (line,) = ran.stderr.strip().splitlines()
+    assert (
+        "profile toy: its harness inbox (make_inbox) lacks bodies_cut (README: Writing a profile pack)"
+        in line
+    )
+    assert "Traceback" not in ran.stdout + ran.stderr and "test_toy.py" not in ran.stdout
 
 
 def test_an_unknown_profile_is_a_usage_error(toy_site, tmp_path):

@@ -15,14 +15,17 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from conformance.core.catalogue import Catalogue
 
 if TYPE_CHECKING:
+    from conformance.core.inbox_server import ConnectionCounts
     from conformance.core.testpki import TestMaterial
+    from conformance.core.trust import Credential, TrustStore
 
 
+@runtime_checkable
 class SeededFault(Protocol):
     """A named deliberate defect of the pack's reference NSW, and the test purpose it breaks."""
 
@@ -30,6 +33,35 @@ class SeededFault(Protocol):
     purpose: str
     description: str
     also: tuple[str, ...]  # further purposes it breaks
+
+
+@runtime_checkable
+class PackPki(Protocol):
+    """A pack's TEST ONLY PKI as the engine uses it: the harness signs and connects as ``nsw(party)``
+    and trusts ``trust_store()``. (``core.testpki.PkiFolder`` is one, with ``test_material()``.)"""
+
+    def nsw(self, party: str) -> Credential: ...
+
+    def trust_store(self) -> TrustStore: ...
+
+
+@runtime_checkable
+class HarnessInbox(Protocol):
+    """The harness inbox a pack makes (``make_inbox``): it plays the partner NSW for the candidate.
+    ``arrivals`` is what the candidate sent; ``bodies_cut``/``bytes_dropped`` and ``connections``
+    are what the inbox turned away or did not keep, which the run reports (and which can make a
+    failing verdict inconclusive). A pack whose profile claims ``trigger`` also needs
+    ``wait_for(predicate, timeout, pending=...)`` and ``forget(arrival)`` (the pre-flight's Ping)."""
+
+    url: str
+    arrivals: list[Any]
+    bodies_cut: int
+    bytes_dropped: int
+    connections: ConnectionCounts
+
+    def start(self) -> Any: ...
+
+    def stop(self) -> None: ...
 
 
 class RunningReference(Protocol):
@@ -70,8 +102,9 @@ class Profile:
     trigger_header: str  # the header carrying the candidate's test-trigger token
     inbox_path: str  # where a candidate's inbox lives under its base URL ("/efdx/1/messages")
     trigger_path: str
-    load_pki: Callable[[], Any]  # the pack's TEST ONLY PKI (nsw(party) -> Credential, trust_store())
-    make_inbox: Callable[..., Any]  # the harness inbox playing the partner NSW
+    load_pki: Callable[[], PackPki]  # the pack's TEST ONLY PKI
+    # the harness inbox playing the partner NSW: make_inbox(party, pki=, tls=, host=, port=, server_cert=)
+    make_inbox: Callable[..., HarnessInbox]
     build_vector: Callable[..., bytes]  # a manifest vector, live (the harness's `vector`)
     new_build: Callable[..., Any]  # a message under construction (the harness's `build`)
     after_suite: Callable[[Any], None]  # checks over the whole run (e.g. answers that came twice)

@@ -42,6 +42,10 @@ class Harness:
         self.inbox = self.profile.make_inbox(
             self.party, pki=self.pki, tls=tls.enabled, host=host, port=int(port), server_cert=server_cert
         )
+        unusable = registry.check_made(self.profile, self.pki, self.inbox)
+        if unusable:
+            self._workdir.cleanup()
+            raise ConfigError(unusable)
         self.current: TestRecord | None = None
         self.records: list[TestRecord] = []
         self.sent_message_ids: set[str | None] = set()

@@ -1,1 +1,0 @@
-"""TOY 0.1: the smallest useful profile pack (see the README's "Writing a profile pack")."""
