@@ -251,7 +251,7 @@ def shares(options: RunOptions) -> list[Share]:
     faults: dict[Profile, str | None] = {}
     for profile in base:
         try:
-            faults[profile] = profile.fault(options.reference_fault) and options.reference_fault
+            faults[profile] = options.reference_fault if profile.fault(options.reference_fault) else None
         except KeyError:
             continue
     if options.reference_fault and not faults:
@@ -338,6 +338,7 @@ def candidate(options: RunOptions, share: Share | None = None) -> Iterator[tuple
     )
     try:
         with reference_process.serving(profile, settings, workdir) as reference:
+            assert reference.trigger_url is not None  # started with a token: serving waited for its trigger
             harness.config = reference_config(
                 profile, reference.url, reference.trigger_url, token, options.tls
             )
