@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 # A TCP server's request is the accepted socket (socketserver types it for UDP servers as well).
 _Request = socket.socket | tuple[bytes, socket.socket]
+_Peer = tuple[str, int] | tuple[str, int, int, int]  # an IPv4 or IPv6 peer's address
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +227,7 @@ class _Handler(_KeepAliveHandler):
     def __init__(
         self,
         request: socket.socket,
-        client_address: tuple[str, int],
+        client_address: _Peer,
         server: BoundedWSGIServer,
         deadline: float,
     ) -> None:
@@ -299,7 +300,7 @@ class BoundedWSGIServer(ThreadedWSGIServer):
         super().server_bind()
 
     # the accept thread: nothing here may block on the peer
-    def verify_request(self, request: _Request, client_address: tuple[str, int]) -> bool:
+    def verify_request(self, request: _Request, client_address: _Peer) -> bool:
         assert isinstance(request, socket.socket)  # a TCP server's request: the accepted socket
         if self._admit(client_address[0]):
             if self._slots.acquire(blocking=False):
@@ -341,7 +342,7 @@ class BoundedWSGIServer(ThreadedWSGIServer):
             if self.reserved_peers and peer not in self.reserved_peers:
                 self._strangers = max(self._strangers - 1, 0)
 
-    def process_request(self, request: _Request, client_address: tuple[str, int]) -> None:
+    def process_request(self, request: _Request, client_address: _Peer) -> None:
         deadline = time.monotonic() + self.limits.read_timeout_s
         thread = threading.Thread(
             target=self._serve_connection,
@@ -357,9 +358,7 @@ class BoundedWSGIServer(ThreadedWSGIServer):
             raise
 
     # the connection's own thread
-    def _serve_connection(
-        self, request: socket.socket, client_address: tuple[str, int], deadline: float
-    ) -> None:
+    def _serve_connection(self, request: socket.socket, client_address: _Peer, deadline: float) -> None:
         connection = request
         self._track(connection)
         try:

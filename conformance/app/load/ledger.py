@@ -55,9 +55,8 @@ class Ledger:
         self.examples: dict[str, list[str]] = {}
         self.workers: Counter = Counter()  # records received, by Locust worker
         self.awaiting: OrderedDict[str, Awaited] = OrderedDict()  # by MessageId, oldest first
-        self.matched: OrderedDict[str, tuple[str | None, float]] = (
-            OrderedDict()
-        )  # MessageId -> (status id, when)
+        # MessageId -> (status id, when)
+        self.matched: OrderedDict[str, tuple[str | None, float]] = OrderedDict()
         self.early: OrderedDict[str, list[Incoming]] = OrderedDict()
         self.status_ids: OrderedDict[str, float] = OrderedDict()  # status MessageIds seen (retries)
         # Messages whose synchronous answer was wrong (counted under P-01): a status may still come for
