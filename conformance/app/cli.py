@@ -13,6 +13,7 @@ import os
 import sys
 from datetime import date, datetime, time, timezone
 from pathlib import Path
+from typing import NoReturn
 
 from conformance import __version__
 from conformance.core.terminal_text import printable
@@ -26,7 +27,7 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits 2 by default; the contract says 4
+    def error(self, message: str) -> NoReturn:  # argparse exits 2 by default; the contract says 4
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 

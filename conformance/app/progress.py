@@ -200,7 +200,7 @@ class Progress:
 
     def _profile_table(self, part) -> None:
         rows = part.requirement_rows()
-        verdicts = ("pass", "fail", "error", "inconclusive", "not-applicable", "not-tested")
+        verdicts: tuple[str, ...] = ("pass", "fail", "error", "inconclusive", "not-applicable", "not-tested")
         if any(row["verdict"] == BY_LOAD_RUN for row in rows):  # capacity claimed: a load run's to judge
             verdicts += (BY_LOAD_RUN,)
         table = Table(title=f"{part.profile.title} conformance: {part.verdict}", show_lines=False)

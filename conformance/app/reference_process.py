@@ -20,7 +20,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +31,7 @@ START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
 TRIGGER_LINE = "test trigger at "  # what `reference serve` prints once it listens, after its inbox
 PR_SET_PDEATHSIG = 1
+_prctl: Callable[..., int] | None  # libc's prctl(option, arg2, ...)
 try:  # Linux: prctl, to have the child signalled when the harness ends, however it ends
     _prctl = ctypes.CDLL(None, use_errno=True).prctl
 except (OSError, AttributeError):
@@ -144,14 +145,16 @@ def siblings(argv: list[str], port: int, count: int, with_trigger: bool) -> Iter
             _stop(process)
 
 
-def _announced(process: subprocess.Popen, log: Path | None, with_trigger: bool) -> ReferenceProcess:
+def _announced(process: subprocess.Popen[bytes], log: Path | None, with_trigger: bool) -> ReferenceProcess:
     """Read the lines ``reference serve`` prints once it listens: its inbox, then its trigger."""
+    stdout = process.stdout
+    assert stdout is not None  # started with stdout=PIPE
     last = TRIGGER_LINE if with_trigger else "reference NSW "
     lines: list[str] = []
     done = threading.Event()
 
     def read() -> None:
-        for raw in process.stdout:
+        for raw in stdout:
             lines.append(raw.decode("utf-8", errors="replace").strip())
             if lines[-1].startswith(last):
                 break
@@ -175,8 +178,9 @@ def _announced(process: subprocess.Popen, log: Path | None, with_trigger: bool) 
     return ReferenceProcess(inbox, trigger, process.pid)
 
 
-def _drain(process: subprocess.Popen) -> None:
+def _drain(process: subprocess.Popen[bytes]) -> None:
     """Keep reading what it prints, so that a full pipe never blocks it."""
+    assert process.stdout is not None  # started with stdout=PIPE
     for _ in process.stdout:
         pass
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -90,7 +90,13 @@ class CandidateClient:
         self.record = record
 
     def post(
-        self, url: str, body: bytes, *, content_type: str = "application/xml", headers=None, label: str = ""
+        self,
+        url: str,
+        body: bytes,
+        *,
+        content_type: str = "application/xml",
+        headers: Mapping[str, str] | None = None,
+        label: str = "",
     ) -> Exchange:
         sent_headers = {"Content-Type": content_type, **(headers or {})}
         return self.request("POST", url, body, sent_headers, label)

@@ -30,11 +30,21 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wsgi import LimitedStream
+
+if TYPE_CHECKING:
+    from _typeshed import OptExcInfo, ReadableBuffer, WriteableBuffer
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+# A TCP server's request is the accepted socket (socketserver types it for UDP servers as well).
+_Request = socket.socket | tuple[bytes, socket.socket]
+_Peer = tuple[str, int] | tuple[str, int, int, int]  # an IPv4 or IPv6 peer's address
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +97,7 @@ class _DeadlineReader(io.RawIOBase):
     def await_next(self, idle_s: float, read_s: float) -> None:
         self._idle_until, self._read_s = time.monotonic() + idle_s, read_s
 
-    def readinto(self, buffer) -> int:
+    def readinto(self, buffer: WriteableBuffer) -> int:
         if self._idle_until is not None:
             return self._first_of_next(buffer, self._idle_until)
         remaining = self._deadline - time.monotonic()
@@ -96,7 +106,7 @@ class _DeadlineReader(io.RawIOBase):
         self._sock.settimeout(remaining)
         return self._sock.recv_into(buffer)
 
-    def _first_of_next(self, buffer, idle_until: float) -> int:
+    def _first_of_next(self, buffer: WriteableBuffer, idle_until: float) -> int:
         remaining = idle_until - time.monotonic()
         if remaining <= 0:
             return 0  # idle too long: EOF, the connection ends without an error
@@ -144,17 +154,19 @@ class _KeepAliveHandler(WSGIRequestHandler):
             self.rfile.paused = paused
 
 
-def _keep_alive_app(app):
+def _keep_alive_app(app: WSGIApplication) -> WSGIApplication:
     """Wrap a WSGI app: a request with a valid Content-Length (or no body) whose body is read to its
     end, by the app or here (up to DRAIN_LIMIT more bytes, within the connection's deadline), and
     that the app answered without ``Connection: close``, is marked KEEP_ALIVE. Chunked bodies end the
     connection, as before."""
 
-    def wrapped(environ, start_response):
+    def wrapped(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         body = _bounded_body(environ)
         keep = False
 
-        def starting(status, headers, *rest):
+        def starting(
+            status: str, headers: list[tuple[str, str]], *rest: OptExcInfo | None
+        ) -> Callable[[bytes], object]:
             nonlocal keep
             keep = not any(
                 name.lower() == "connection" and "close" in value.lower() for name, value in headers
@@ -169,7 +181,7 @@ def _keep_alive_app(app):
     return wrapped
 
 
-def _bounded_body(environ) -> LimitedStream | None:
+def _bounded_body(environ: WSGIEnvironment) -> LimitedStream | None:
     """The request body as a stream that ends at its Content-Length (what werkzeug's Request would
     make of it), or None when the connection cannot be kept after it (chunked, or a bad length)."""
     length = environ.get("CONTENT_LENGTH")
@@ -201,10 +213,10 @@ class _TimedWriter(io.BufferedIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, data) -> int:
+    def write(self, data: ReadableBuffer) -> int:
         self._sock.settimeout(self._timeout)
         self._sock.sendall(data)
-        return len(data)
+        return memoryview(data).nbytes
 
 
 class _Handler(_KeepAliveHandler):
@@ -212,7 +224,13 @@ class _Handler(_KeepAliveHandler):
 
     server: BoundedWSGIServer
 
-    def __init__(self, request, client_address, server, deadline: float) -> None:
+    def __init__(
+        self,
+        request: socket.socket,
+        client_address: _Peer,
+        server: BoundedWSGIServer,
+        deadline: float,
+    ) -> None:
         self.deadline = deadline
         self._requests = 0
         super().__init__(request, client_address, server)
@@ -234,12 +252,12 @@ class _Handler(_KeepAliveHandler):
         self._requests += 1
         super().handle_one_request()
 
-    def log_error(self, format: str, *args) -> None:
+    def log_error(self, format: str, *args: Any) -> None:
         if "timed out" in format:  # the request line was not complete in time
             self.server.counts.count("timed_out")
         super().log_error(format, *args)
 
-    def connection_dropped(self, error: BaseException, environ=None) -> None:
+    def connection_dropped(self, error: BaseException, environ: WSGIEnvironment | None = None) -> None:
         """Headers or body not complete in time (or the peer went away while sending them)."""
         self.server.counts.count("timed_out" if isinstance(error, TimeoutError) else "failed")
         self.close_connection = True  # nothing more is read from it
@@ -252,7 +270,7 @@ class BoundedWSGIServer(ThreadedWSGIServer):
         self,
         host: str,
         port: int,
-        app,
+        app: WSGIApplication,
         *,
         tls: ssl.SSLContext | None,
         limits: Limits,
@@ -282,7 +300,8 @@ class BoundedWSGIServer(ThreadedWSGIServer):
         super().server_bind()
 
     # the accept thread: nothing here may block on the peer
-    def verify_request(self, request, client_address) -> bool:
+    def verify_request(self, request: _Request, client_address: _Peer) -> bool:
+        assert isinstance(request, socket.socket)  # a TCP server's request: the accepted socket
         if self._admit(client_address[0]):
             if self._slots.acquire(blocking=False):
                 return True
@@ -323,7 +342,7 @@ class BoundedWSGIServer(ThreadedWSGIServer):
             if self.reserved_peers and peer not in self.reserved_peers:
                 self._strangers = max(self._strangers - 1, 0)
 
-    def process_request(self, request, client_address) -> None:
+    def process_request(self, request: _Request, client_address: _Peer) -> None:
         deadline = time.monotonic() + self.limits.read_timeout_s
         thread = threading.Thread(
             target=self._serve_connection,
@@ -339,7 +358,7 @@ class BoundedWSGIServer(ThreadedWSGIServer):
             raise
 
     # the connection's own thread
-    def _serve_connection(self, request: socket.socket, client_address, deadline: float) -> None:
+    def _serve_connection(self, request: socket.socket, client_address: _Peer, deadline: float) -> None:
         connection = request
         self._track(connection)
         try:
@@ -379,7 +398,7 @@ class BoundedWSGIServer(ThreadedWSGIServer):
         with self._open_lock:
             return len(self._open)
 
-    def handle_error(self, request, client_address) -> None:
+    def handle_error(self, request: Any, client_address: tuple[str, int] | str) -> None:
         log.debug("%s: error on a connection from %s", self.name, client_address, exc_info=True)
 
     def server_close(self) -> None:

@@ -64,6 +64,15 @@ class HarnessInbox(Protocol):
     def stop(self) -> None: ...
 
 
+class PingInbox(HarnessInbox, Protocol):
+    """The harness inbox of a pack whose profile claims ``trigger``: the pre-flight asks the candidate
+    for a Ping and waits for it here (``registry.check_made`` checks these are there)."""
+
+    def wait_for(self, predicate: Callable[[Any], bool], timeout: float, *, pending: bool = False) -> Any: ...
+
+    def forget(self, arrival: Any) -> None: ...
+
+
 class RunningReference(Protocol):
     """A started reference NSW of the pack (a context manager stops it)."""
 

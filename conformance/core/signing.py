@@ -13,6 +13,7 @@ import base64
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypedDict, Unpack
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -85,6 +86,14 @@ def _sign_bytes(data: bytes, credential: Credential, method: str) -> bytes:
     return r.to_bytes(size, "big") + s.to_bytes(size, "big")
 
 
+class SignatureOptions(TypedDict, total=False):
+    """build_signature's keyword options, as sign_envelope and sign_enveloped pass them on."""
+
+    signature_method: str | None
+    digest_method: str
+    canonicalization: str
+
+
 def build_signature(
     parent: etree._Element,
     references: Sequence[Reference],
@@ -128,14 +137,18 @@ def build_signature(
     return signature
 
 
-def sign_envelope(envelope: etree._Element, credential: Credential, **options) -> etree._Element:
+def sign_envelope(
+    envelope: etree._Element, credential: Credential, **options: Unpack[SignatureOptions]
+) -> etree._Element:
     """Sign an Envelope: References to #Header then #Payload, each with one exclusive C14N Transform."""
     header, payload = ds.element_children(envelope)[:2]
     references = [Reference(f"#{header.get('Id')}", header), Reference(f"#{payload.get('Id')}", payload)]
     return build_signature(envelope, references, credential, **options)
 
 
-def sign_enveloped(element: etree._Element, credential: Credential, **options) -> etree._Element:
+def sign_enveloped(
+    element: etree._Element, credential: Credential, **options: Unpack[SignatureOptions]
+) -> etree._Element:
     """Sign a CertificateOfOrigin, Receipt or Error: one Reference to its own Id, enveloped."""
     reference = Reference(f"#{element.get('Id')}", element, transforms=(ds.ENVELOPED, ds.EXC_C14N))
     return build_signature(element, [reference], credential, **options)

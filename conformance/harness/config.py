@@ -302,11 +302,17 @@ def _seconds(value: Any, where: str) -> float:
     return seconds
 
 
-def _window(table: dict, key: str) -> float | tuple[float, ...]:
-    where = f"candidate.windows.{key}"
-    if key == "retry_schedule_s":
-        return tuple(_seconds(value, where) for value in _get(table, key, list, "candidate.windows"))
-    return _seconds(table[key], where)
+def _windows(table: dict) -> Windows:
+    """``candidate.windows``: each key given (checked in the table's order) replaces its default."""
+    seconds: dict[str, float] = {}
+    schedule = Windows().retry_schedule_s
+    for key in table:
+        where = f"candidate.windows.{key}"
+        if key == "retry_schedule_s":
+            schedule = tuple(_seconds(value, where) for value in _get(table, key, list, "candidate.windows"))
+        else:
+            seconds[key] = _seconds(table[key], where)
+    return Windows(retry_schedule_s=schedule, **seconds)
 
 
 def _listen(value: str) -> str:
@@ -415,6 +421,11 @@ def _path(value: str, where: str, base: Path) -> Path:
     return path
 
 
+def _site_file(site: dict, key: str, base: Path) -> Path | None:
+    """``site.cert_file`` or ``site.key_file``: an existing file, or None when not given."""
+    return _path(_get(site, key, str, "site"), f"site.{key}", base) if key in site else None
+
+
 # A certificate and its key are given together or not at all: one alone would be paired with the
 # test PKI's other half (a key that matches no certificate), or silently not used.
 TLS_PAIRS = (("client_cert", "client_key"), ("inbox_cert", "inbox_key"))
@@ -507,7 +518,7 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
     declarations = _declarations(candidate, profiles)
     windows_table = _get(candidate, "windows", dict, "candidate", {})
     _unknown(windows_table, set(Windows.__dataclass_fields__), "candidate.windows")
-    windows = Windows(**{key: _window(windows_table, key) for key in windows_table})
+    windows = _windows(windows_table)
     trigger = _get(candidate, "trigger", dict, "candidate", {})
     _unknown(trigger, {"url", "token", "token_env"}, "candidate.trigger")
     token = _get(trigger, "token", str, "candidate.trigger", None)
@@ -547,11 +558,8 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
         build=_get(candidate, "build", str, "candidate", None),
         site=_get(site, "name", str, "site", None),
         operator=_get(site, "operator", str, "site", None),
-        **{
-            field_name: _path(_get(site, key, str, "site"), f"site.{key}", base)
-            for key, field_name in (("cert_file", "site_cert"), ("key_file", "site_key"))
-            if key in site
-        },
+        site_cert=_site_file(site, "cert_file", base),
+        site_key=_site_file(site, "key_file", base),
         site_passphrase_env=passphrase_env,
         profiles=profiles,
         capacity=capacity,

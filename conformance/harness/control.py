@@ -15,6 +15,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from conformance.core.client import Exchange
 from conformance.core.verdicts import Inconclusive
 from conformance.harness.session import Harness
 
@@ -35,6 +36,13 @@ AUTH_REFUSED = (401, 403)
 NOT_THERE = (404, 405)
 
 
+def _trigger_url(harness: Harness) -> str:
+    """The trigger's URL: outside manual mode the candidate claims a trigger and has one."""
+    url = harness.config.trigger_url
+    assert url is not None and not harness.manual_mode, "the trigger is asked only outside manual mode"
+    return url
+
+
 def check_trigger_token(harness: Harness) -> None:
     """Ask the trigger once, before the tests, whether it is enabled and takes the token: a wrong one
     would otherwise error every exporting test. The request is an empty JSON object: no action, no
@@ -44,7 +52,7 @@ def check_trigger_token(harness: Harness) -> None:
     if harness.manual_mode:
         return
     exchange = harness.client.post(
-        config.trigger_url,
+        _trigger_url(harness),
         b"{}",
         content_type="application/json",
         headers={harness.profile.trigger_header: config.trigger_token or ""},
@@ -53,7 +61,7 @@ def check_trigger_token(harness: Harness) -> None:
     refusal(harness, exchange)
 
 
-def refusal(harness: Harness, exchange) -> None:
+def refusal(harness: Harness, exchange: Exchange) -> None:
     """TokenRefused when the trigger's answer says its token is refused, or that it is not there."""
     config = harness.config
     answer = exchange.response_body[:120].decode("utf-8", errors="replace").strip()
@@ -72,12 +80,12 @@ def refusal(harness: Harness, exchange) -> None:
         raise TokenRefused(f"candidate.trigger.url: {config.trigger_url}: {exchange.error}")
 
 
-def ask_for_ping(harness: Harness):
+def ask_for_ping(harness: Harness) -> Exchange:
     """Errata 2 ("Test trigger: Ping"): ask the candidate to send a signed Ping to the harness party,
     no document. Returns the trigger's Exchange (202: it will send); TokenRefused as for the token."""
     config = harness.config
     exchange = harness.client.post(
-        config.trigger_url,
+        _trigger_url(harness),
         json.dumps({"action": "Ping", "to": harness.party}).encode(),
         content_type="application/json",
         headers={harness.profile.trigger_header: config.trigger_token or ""},
@@ -95,7 +103,7 @@ def ask_to_send(harness: Harness, action: str, document: etree._Element, what: s
     if not harness.manual_mode:
         request = {"action": action, "to": harness.party, "document": text}
         exchange = harness.client.post(
-            config.trigger_url,
+            _trigger_url(harness),
             json.dumps(request).encode(),
             content_type="application/json",
             headers={harness.profile.trigger_header: config.trigger_token or ""},

@@ -23,7 +23,7 @@ and judge, one after another as before.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
@@ -138,7 +138,7 @@ class Selection:
     """Which tests to run: by requirement ID, by layer and by test purpose (none given: all)."""
 
     def __init__(
-        self, requirements: list[str] = (), layers: list[str] = (), purposes: list[str] = ()
+        self, requirements: Iterable[str] = (), layers: Iterable[str] = (), purposes: Iterable[str] = ()
     ) -> None:
         self.requirements, self.layers = set(requirements), {layer.upper() for layer in layers}
         self.purposes = set(purposes)
@@ -255,7 +255,12 @@ class SuiteRun:
             pytest.skip(f"{NOT_APPLICABLE_PREFIX}{not_applicable}")
         if self.halt_reason:  # recorded, not run: nothing can be judged against a candidate that is gone
             raise Inconclusive(self.halt_reason)
-        if item.get_closest_marker("starts_early") and _EARLY not in item.stash:
+        # starts_early marks test functions (only they belong to a module)
+        if (
+            isinstance(item, pytest.Function)
+            and item.get_closest_marker("starts_early")
+            and _EARLY not in item.stash
+        ):
             self._start_early(item)
 
     def _record_of(self, item: pytest.Item) -> TestRecord:
@@ -283,12 +288,17 @@ class SuiteRun:
                 return f"the ICS does not claim the {mark.args[0]} role"
         return ""
 
-    def _start_early(self, first: pytest.Item) -> None:
+    def _start_early(self, first: pytest.Function) -> None:
         """Start the conversation of every selected, applicable starts_early test of ``first``'s module
         not started yet, each recording into its own test's record."""
         for item in first.session.items:
             mark = item.get_closest_marker("starts_early")
-            if mark is None or item.module is not first.module or _EARLY in item.stash:
+            if (
+                mark is None
+                or not isinstance(item, pytest.Function)
+                or item.module is not first.module
+                or _EARLY in item.stash
+            ):
                 continue
             if self._not_applicable(item):
                 continue

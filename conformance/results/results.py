@@ -79,8 +79,11 @@ class RunResult:
     def requirement_rows(self) -> list[dict]:
         rows = []
         for req in self.profile.catalogue().requirements():
-            judged = [(record, record.verdict_for(req.id)) for record in self.records]
-            judged = [(record, verdict) for record, verdict in judged if verdict is not None]
+            judged = [
+                (record, verdict)
+                for record in self.records
+                if (verdict := record.verdict_for(req.id)) is not None
+            ]
             tests = [record for record, _ in judged]
             verdict = worst(verdict for _, verdict in judged) if judged else self._untested(req)
             rows.append(
@@ -102,11 +105,11 @@ class RunResult:
         rows = []
         for item in self.profile.catalogue().purposes():
             judged = [
-                (record, record.verdict_for(item.requirement))
+                (record, verdict)
                 for record in self.records
                 if item.id in record.purposes
+                and (verdict := record.verdict_for(item.requirement)) is not None
             ]
-            judged = [(record, verdict) for record, verdict in judged if verdict is not None]
             rows.append(
                 {
                     "id": self.qualify(item.id),

@@ -303,9 +303,9 @@ def decision(data: dict, text: ProfileText) -> dict:
         judged = [test for test in tests if test["id"] in row.get("tests", ())]
         inconclusive_by = [test for test in judged if test["verdict"] != "pass"]
         knocked = [test for test in inconclusive_by if _knocked_on(test, row["id"])]
-        causes = {_primary(test) for test in knocked}
+        knocked_by = {_primary(test) for test in knocked}
         only_knock_on = bool(inconclusive_by) and len(knocked) == len(inconclusive_by)
-        root = next((cause for cause in sorted(causes) if cause in roots), None)
+        root = next((cause for cause in sorted(knocked_by) if cause in roots), None)
         if only_knock_on and root:
             roots[root]["knock_on_requirements"].append(row)
         else:

@@ -85,9 +85,12 @@ def find(root: etree._Element, location: str) -> etree._Element | None:
     return current[0]
 
 
-def _long_base64(element: etree._Element) -> bool:
+def _long_base64(element: etree._Element) -> str | None:
+    """The element's text when it is a long run of base64 (a signature's value, a certificate)."""
     text = element.text if isinstance(element.tag, str) and len(element) == 0 else None
-    return bool(text) and len(text) > 100 and re.fullmatch(r"[A-Za-z0-9+/=\s]+", text) is not None
+    if text and len(text) > 100 and re.fullmatch(r"[A-Za-z0-9+/=\s]+", text) is not None:
+        return text
+    return None
 
 
 def pretty(text: str, locations: tuple[str, ...] = ()) -> Shown:
@@ -98,8 +101,9 @@ def pretty(text: str, locations: tuple[str, ...] = ()) -> Shown:
         return Shown(tuple(Line(line) for line in text.splitlines()), xml=False)
     etree.indent(root, space="  ")
     for element in root.iter():  # the signature's long base64 lines: wrapped, not one endless line
-        if _long_base64(element):
-            compact = "".join(element.text.split())
+        base64_text = _long_base64(element)
+        if base64_text is not None:
+            compact = "".join(base64_text.split())
             element.text = "\n" + "\n".join(compact[i : i + 76] for i in range(0, len(compact), 76)) + "\n"
     serialized = etree.tostring(root, encoding="unicode")
     reparsed = _parse(serialized, keep_blanks=True)
@@ -108,9 +112,11 @@ def pretty(text: str, locations: tuple[str, ...] = ()) -> Shown:
     if reparsed is not None:
         for location in locations:
             node = find(reparsed, location)
-            if node is not None and node.sourceline:
+            # lxml-stubs declares sourceline as `...` (its comment: Optional[int])
+            start: int | None = node.sourceline if node is not None else None  # type: ignore[assignment]
+            if node is not None and start:
                 span = etree.tostring(node, encoding="unicode", with_tail=False).count("\n")
-                marked = set(range(node.sourceline, node.sourceline + span + 1))
+                marked = set(range(start, start + span + 1))
                 marked_at = location
                 break
     lines = tuple(

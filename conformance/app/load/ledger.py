@@ -55,7 +55,8 @@ class Ledger:
         self.examples: dict[str, list[str]] = {}
         self.workers: Counter = Counter()  # records received, by Locust worker
         self.awaiting: OrderedDict[str, Awaited] = OrderedDict()  # by MessageId, oldest first
-        self.matched: OrderedDict[str, tuple[str, float]] = OrderedDict()  # MessageId -> (status id, when)
+        # MessageId -> (status id, when)
+        self.matched: OrderedDict[str, tuple[str | None, float]] = OrderedDict()
         self.early: OrderedDict[str, list[Incoming]] = OrderedDict()
         self.status_ids: OrderedDict[str, float] = OrderedDict()  # status MessageIds seen (retries)
         # Messages whose synchronous answer was wrong (counted under P-01): a status may still come for
@@ -99,7 +100,7 @@ class Ledger:
                 awaited = Awaited(rec["id"], rec["cv"], rec["k"], rec["st"], receipt_at)
                 self.awaiting[rec["id"]] = awaited
                 for incoming in self.early.pop(rec["id"], ()):
-                    self._match(incoming)
+                    self._match(incoming, rec["id"])
 
     def _wrong(self, requirement: str, detail: str, window) -> None:
         self.counts["wrong"] += 1
@@ -126,21 +127,23 @@ class Ledger:
                 if incoming.wrong is not None:
                     self._wrong(*incoming.wrong, self.series.at(at - self.started))
                 return
-            if incoming.message_id in self.status_ids:
-                self.counts["redelivered"] += 1  # the same status again: a retry (M-21), not a second one
-                return
-            self.status_ids[incoming.message_id] = at
+            if incoming.message_id is not None:  # statuses without one are not retries of one another
+                if incoming.message_id in self.status_ids:
+                    self.counts["redelivered"] += 1  # the same status again: a retry (M-21), not a second one
+                    return
+                self.status_ids[incoming.message_id] = at
             ref = incoming.ref
             if ref in self.answered_wrong:
                 self.counts["after_wrong_answer"] += 1
                 return
-            if ref in self.awaiting or ref in self.matched:
-                self._match(incoming)
+            if ref is not None and (ref in self.awaiting or ref in self.matched):
+                self._match(incoming, ref)
             else:
                 self.early.setdefault(ref or "", []).append(incoming)
 
-    def _match(self, incoming: Incoming) -> None:
-        ref, at = incoming.ref, incoming.at
+    def _match(self, incoming: Incoming, ref: str) -> None:
+        """``incoming`` answers ``ref``, a MessageId awaiting its answer or already answered."""
+        at = incoming.at
         window = self.series.at(at - self.started)
         if ref in self.matched:
             self.counts["duplicate_statuses"] += 1

@@ -24,6 +24,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TextIO
 
 from conformance import __version__
 from conformance.app.load import certify, verdict
@@ -72,7 +73,7 @@ class LoadOptions:
     report_dir: Path = Path("reports")
     live: bool | None = None  # progress line rewritten in place (default: when stdout is a terminal)
     seed: int | None = None
-    out: object = field(default_factory=lambda: sys.stdout)
+    out: TextIO = field(default_factory=lambda: sys.stdout)
 
 
 @dataclass
@@ -116,6 +117,7 @@ def _reference(profile: Profile, inbox_url: str, workdir: Path, options: LoadOpt
     with open(workdir / "reference.log", "wb") as log:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, env=_child_env())
         try:
+            assert process.stdout is not None  # stdout=PIPE
             line = process.stdout.readline().decode("utf-8", "replace").strip()
             if " at " not in line:
                 tail = (workdir / "reference.log").read_text()[-500:]
@@ -205,7 +207,9 @@ class Children:
     """The Locust processes; reads the records the local process or the master writes."""
 
     def __init__(self, spec_file: Path, options: LoadOptions, ledger: Ledger, workdir: Path) -> None:
-        self.ledger, self.processes, self.end, self.ready = ledger, [], None, threading.Event()
+        self.ledger, self.ready = ledger, threading.Event()
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.end: dict[str, Any] | None = None  # the child's closing "end" message (JSON)
         self.records = 0
         self.failure: str | None = None
         stderr = self._stderr = open(workdir / "locust.log", "ab")  # noqa: SIM115 (closed in stop())
@@ -239,6 +243,7 @@ class Children:
         self.reader.start()
 
     def _read(self) -> None:
+        assert self.main.stdout is not None  # stdout=PIPE
         for line in self.main.stdout:
             try:
                 message = json.loads(line)
