@@ -968,6 +968,7 @@ def _br10_numbers(build: Build) -> None:
 _BR03_ITEM2 = {
     "br03-pc-without-partial-cumulation": ({"criterion": "PC", "percent": "25.00"}, False),
     "br03-pc-at-40": ({"criterion": "PC", "percent": "40.00"}, True),
+    "br03-pc-above-40": ({"criterion": "PC", "percent": "40.01"}, True),
     "br03-rvc-without-percent": ({"percent": None}, False),
     "br04-pc-without-fob-value": ({"criterion": "PC", "percent": "25.00", "fob_value": None}, True),
 }

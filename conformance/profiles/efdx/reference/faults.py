@@ -188,6 +188,16 @@ def _below(finding: Any, doc: etree._Element, bound: str) -> bool:
     return value is not None and value < Decimal(bound)
 
 
+def _above(finding: Any, doc: etree._Element, bound: str) -> bool:
+    """The finding's Item (``Item[n]/...``) has a Percent above ``bound``."""
+    match = re.match(r"Item\[(\d+)\]", finding.location or "")
+    items = doc.findall("{*}Item")
+    if match is None or not 0 < int(match[1]) <= len(items):
+        return False
+    value = _decimal(items[int(match[1]) - 1].findtext("{*}OriginCriterion/{*}Percent") or "")
+    return value is not None and value > Decimal(bound)
+
+
 def gaps_only(numbers: list[int | None]) -> bool:
     """Rising from 1, with a gap (1, 3): what a receiver that checks order and repeats only takes."""
     return (
@@ -638,6 +648,12 @@ FAULTS: tuple[Fault, ...] = (
         "BR-03/pc-below-40",
         "takes a PC Item at exactly 40 percent (20 <= Percent <= 40)",
         ("BR-03", lambda finding, doc, ctx: _percents(doc, "PC", "40") and "PC with Percent" in finding.text),
+    ),
+    _forgiving(  # bench/mutation: `not 20 <= Percent != 40` for `not 20 <= Percent < 40`
+        "pc-only-40-refused-above",
+        "BR-03/pc-above-40",
+        "takes a PC Item above 40 percent (refuses 40 itself only: 20 <= Percent != 40)",
+        ("BR-03", lambda finding, doc, ctx: "PC with Percent" in finding.text and _above(finding, doc, "40")),
     ),
     Fault(
         "pc-20-exclusive",
