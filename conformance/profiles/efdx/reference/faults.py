@@ -966,6 +966,19 @@ FAULTS: tuple[Fault, ...] = (
         "acknowledges a CancelCO of a CO accepted from another IssuingCountry than its sender",
         ("BR-14", lambda finding, doc, ctx: finding.location == "IssuingCountry"),
     ),
+    _forgiving(  # bench/mutation: the named IssuingCountry compared with the sender's by > for !=
+        "cancel-of-earlier-country-taken",
+        "BR-14/cancel-country-sorting-before-sender",
+        "acknowledges a CancelCO of another IssuingCountry's CO when that country's code sorts before "
+        "its sender's (compares the codes by order, not equality)",
+        (
+            "BR-14",
+            lambda finding, doc, ctx: (
+                finding.location == "IssuingCountry"
+                and (doc.findtext("{*}IssuingCountry") or "").strip() < ctx.sender
+            ),
+        ),
+    ),
     _forgiving(
         "replaces-looked-up-in-any-country",
         "BR-14/replace-other-issuing-country",
