@@ -258,6 +258,12 @@ FAULTS: tuple[Fault, ...] = (
     _fault("non-post-gets-404", "T-02/non-post-405", "answers other methods than POST with 404"),
     _check("accept-any-content-type", "T-03/content-type", "takes a message whatever its content type"),
     _check("refuse-text-xml", "T-03/text-xml", "refuses text/xml with 415"),
+    _fault(  # bench/mutation: judge.py's `except Violation: return None` when reading the MessageId
+        "wrong-type-body-parsed",
+        "T-03/unparseable-body",
+        "parses a body refused for its content type to read its MessageId, and fails (500) when the "
+        "body is not XML",
+    ),
     _check("no-size-limit", "T-04/over-5-mib", "reads and judges bodies of any size"),
     _check("size-limit-off-by-one", "T-04/one-byte-over", "takes a body of 5 MiB and one byte"),
     _check("size-limit-exclusive", "T-04/exactly-5-mib", "refuses a body of exactly 5 MiB"),
