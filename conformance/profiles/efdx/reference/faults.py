@@ -1152,6 +1152,15 @@ def _efdx_field_faults() -> tuple[Fault, ...]:
 
 FAULTS += (
     *_efdx_field_faults(),
+    Fault(  # section 3.1's "exactly one child" (judge.py then reads the first child alone)
+        "payload-any-count",
+        "M-03/payload-one-child",
+        "takes a Payload with several children (its schema copy's wildcard repeatable)",
+        schema_edit=SchemaEdit("envelope", "PayloadType", "*", {"maxOccurs": "unbounded"}),
+        # a Cancellation first is then refused M-14: a wrong code breaks M-20 too (errata 2), and
+        # which of the purpose's two vectors fails first decides whether that run shows it
+        may_also=("M-20",),
+    ),
     _fault(
         "error-severity-outside-list",
         "M-20/severity",
