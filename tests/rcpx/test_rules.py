@@ -295,6 +295,9 @@ broken("RBR-14/cancel-unknown")(lambda: (cancellation(), ctx("CancelCO", FakeHis
 broken("RBR-14/replace-unknown")(lambda: (replace_co(), ctx("ReplaceCO", FakeHistory())))
 broken("RBR-14/replace-without-replaces")(lambda: (replace_co(None), ctx("ReplaceCO", FakeHistory())))
 broken("RBR-14/cancel-other-issuing-country")(lambda: (cancellation("KR"), ctx("CancelCO", ACCEPTED)))
+# CN sorts before the sender JP (KR, above, after it): BR-14 compares the countries for equality
+EARLIER = FakeHistory(accepted=[(ISSUER, "CO-0001"), ("CN", "CO-0001")])
+broken("RBR-14/cancel-country-sorting-before-sender")(lambda: (cancellation("CN"), ctx("CancelCO", EARLIER)))
 # A CO received but rejected is not in the history of accepted COs.
 broken("RBR-14/named-co-rejected")(lambda: (cancellation(), ctx("CancelCO", FakeHistory())))
 taken("RBR-11/rejected-reference-free")(lambda: (certificate(data()), ctx(history=FakeHistory())))

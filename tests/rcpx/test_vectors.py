@@ -35,6 +35,7 @@ SEQUENCE_ONLY = {
     "RBR-14/cancel-unknown": "unknown means: not in the receiver's history",
     "RBR-14/replace-unknown": "unknown means: not in the receiver's history",
     "RBR-14/cancel-other-issuing-country": "needs another party's CO accepted earlier",
+    "RBR-14/cancel-country-sorting-before-sender": "needs another party's CO accepted earlier",
     "RBR-14/replace-other-issuing-country": "needs another party's CO accepted earlier",
     "RBR-14/cancel-cancelled": "needs a CO accepted, then cancelled",
     "RBR-14/cancel-superseded": "needs a CO accepted, then replaced",

@@ -451,6 +451,26 @@ def envelope_cases(header: Where = HEADER) -> list[Case]:
     return [
         # an Error cannot refer to a MessageId that is not there (section 3.2: "whenever ... read")
         dataclasses.replace(message_id_absent, also=("M-20/no-ref-without-message-id",)),
+        # the other side of 1..255 chars (the longest and one over are m03-message-id-* of vectors.py);
+        # an empty MessageId cannot be referred to either (RefToMessageId is 1..255 chars too)
+        dataclasses.replace(
+            case(
+                "M-03/message-id-empty",
+                "Section 3.1: an empty Header/MessageId (1..255 characters) is refused 400 with M-03.",
+                "m03-message-id-empty",
+                "Header with an empty MessageId (section 3.1: 1..255 characters)",
+                in_envelope(text("{*}Header/{*}MessageId", "")),
+                refused=True,
+                offending=(f"{found}/env:MessageId",),
+                fault=(
+                    "message-id-empty-taken",
+                    "takes an empty MessageId (1..255 characters read as at most 255)",
+                    "restricted",
+                    ("envelope", "HeaderType", "MessageId", "xs:string", {"maxLength": "255"}),
+                ),
+            ),
+            also=("M-20/no-ref-without-message-id",),
+        ),
         *rest,
         *ones(header, ["From", "To", "Action", "Timestamp"], "3.1"),
         case(

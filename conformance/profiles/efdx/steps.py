@@ -71,7 +71,7 @@ def own_message_facts(body: bytes, dialect: Dialect = EFDX) -> Facts:
         for value in root.iterfind(f"{ds.DS}Signature/{ds.DS}SignedInfo/{ds.DS}Reference/{ds.DS}DigestValue")
     )
     return Facts(
-        header.findtext(e("MessageId")),
+        header.findtext(e("MessageId")) or None,  # an empty one (a vector's) is none to refer to
         header.findtext(e("ConversationId")),
         header.findtext(e("Action")),
         digests,
@@ -199,8 +199,8 @@ def expect_error(
 
 
 def has_no_message_id(body: bytes, dialect: Dialect = EFDX) -> bool:
-    """Our own message has a Header without MessageId (section 3.1: exactly one; an Error about it
-    has no MessageId to refer to)."""
+    """Our own message has a Header without MessageId, or with an empty one (section 3.1: exactly one,
+    1..255 characters; an Error about it has no MessageId to refer to)."""
     try:
         root = etree.fromstring(
             body, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
@@ -208,7 +208,8 @@ def has_no_message_id(body: bytes, dialect: Dialect = EFDX) -> bool:
     except etree.XMLSyntaxError:
         return False
     header = root.find(dialect.e("Header"))
-    return header is not None and header.find(dialect.e("MessageId")) is None
+    message_id = header.find(dialect.e("MessageId")) if header is not None else None
+    return header is not None and (message_id is None or not message_id.text)  # absent or empty
 
 
 def _about(harness: Harness, sent: Sent, action: str):

@@ -968,6 +968,7 @@ def _br10_numbers(build: Build) -> None:
 _BR03_ITEM2 = {
     "br03-pc-without-partial-cumulation": ({"criterion": "PC", "percent": "25.00"}, False),
     "br03-pc-at-40": ({"criterion": "PC", "percent": "40.00"}, True),
+    "br03-pc-above-40": ({"criterion": "PC", "percent": "40.01"}, True),
     "br03-rvc-without-percent": ({"percent": None}, False),
     "br04-pc-without-fob-value": ({"criterion": "PC", "percent": "25.00", "fob_value": None}, True),
 }
@@ -1331,6 +1332,24 @@ def _br06_one_day_over(build: Build) -> None:
         certification={"date": over.isoformat()},
         transport={"departure_date": (over - timedelta(days=1)).isoformat()},
     )
+
+
+# Section 3.1: the Payload has exactly one child; two are refused by the envelope schema (M-03), whether
+# the first matches the Action (the CO, then a Cancellation of it) or not (the Cancellation first).
+@builder("m03-payload-two-children", "m03-payload-two-children-first-unmatched")
+def _payload_two_children(build: Build) -> None:
+    first = build.vector_id.endswith("-first-unmatched")
+
+    def add_cancellation(root: etree._Element) -> None:
+        payload = root.find(build.dialect.e("Payload"))
+        data = default_payload_data("CancelCO", build.co())
+        cancellation = build.dialect.messages.payload("CancelCO", data)
+        if first:
+            payload.insert(0, cancellation)
+        else:
+            payload.append(cancellation)
+
+    build.before_signing.append(add_cancellation)
 
 
 # M-14 in both directions: a CO Action carrying a Cancellation (m14-action-payload-mismatch, above),

@@ -75,6 +75,7 @@ ALIASES: dict[str, str | None] = {
     "BR-15/cancel-twice": "RBR-14/cancel-cancelled",
     "BR-15/superseded": "RBR-14/cancel-superseded",
     "BR-14/cancel-other-issuing-country": "RBR-14/cancel-other-issuing-country",
+    "BR-14/cancel-country-sorting-before-sender": "RBR-14/cancel-country-sorting-before-sender",
     "BR-14/replace-other-issuing-country": "RBR-14/replace-other-issuing-country",
     "BR-15/replace-cancelled": "RBR-14/replace-cancelled",
     "BR-15/replacement-current": "RBR-14/replacement-current",

@@ -188,6 +188,16 @@ def _below(finding: Any, doc: etree._Element, bound: str) -> bool:
     return value is not None and value < Decimal(bound)
 
 
+def _above(finding: Any, doc: etree._Element, bound: str) -> bool:
+    """The finding's Item (``Item[n]/...``) has a Percent above ``bound``."""
+    match = re.match(r"Item\[(\d+)\]", finding.location or "")
+    items = doc.findall("{*}Item")
+    if match is None or not 0 < int(match[1]) <= len(items):
+        return False
+    value = _decimal(items[int(match[1]) - 1].findtext("{*}OriginCriterion/{*}Percent") or "")
+    return value is not None and value > Decimal(bound)
+
+
 def gaps_only(numbers: list[int | None]) -> bool:
     """Rising from 1, with a gap (1, 3): what a receiver that checks order and repeats only takes."""
     return (
@@ -248,6 +258,12 @@ FAULTS: tuple[Fault, ...] = (
     _fault("non-post-gets-404", "T-02/non-post-405", "answers other methods than POST with 404"),
     _check("accept-any-content-type", "T-03/content-type", "takes a message whatever its content type"),
     _check("refuse-text-xml", "T-03/text-xml", "refuses text/xml with 415"),
+    _fault(  # bench/mutation: judge.py's `except Violation: return None` when reading the MessageId
+        "wrong-type-body-parsed",
+        "T-03/unparseable-body",
+        "parses a body refused for its content type to read its MessageId, and fails (500) when the "
+        "body is not XML",
+    ),
     _check("no-size-limit", "T-04/over-5-mib", "reads and judges bodies of any size"),
     _check("size-limit-off-by-one", "T-04/one-byte-over", "takes a body of 5 MiB and one byte"),
     _check("size-limit-exclusive", "T-04/exactly-5-mib", "refuses a body of exactly 5 MiB"),
@@ -639,6 +655,12 @@ FAULTS: tuple[Fault, ...] = (
         "takes a PC Item at exactly 40 percent (20 <= Percent <= 40)",
         ("BR-03", lambda finding, doc, ctx: _percents(doc, "PC", "40") and "PC with Percent" in finding.text),
     ),
+    _forgiving(  # bench/mutation: `not 20 <= Percent != 40` for `not 20 <= Percent < 40`
+        "pc-only-40-refused-above",
+        "BR-03/pc-above-40",
+        "takes a PC Item above 40 percent (refuses 40 itself only: 20 <= Percent != 40)",
+        ("BR-03", lambda finding, doc, ctx: "PC with Percent" in finding.text and _above(finding, doc, "40")),
+    ),
     Fault(
         "pc-20-exclusive",
         "BR-03/pc-range-inclusive",
@@ -950,6 +972,19 @@ FAULTS: tuple[Fault, ...] = (
         "acknowledges a CancelCO of a CO accepted from another IssuingCountry than its sender",
         ("BR-14", lambda finding, doc, ctx: finding.location == "IssuingCountry"),
     ),
+    _forgiving(  # bench/mutation: the named IssuingCountry compared with the sender's by > for !=
+        "cancel-of-earlier-country-taken",
+        "BR-14/cancel-country-sorting-before-sender",
+        "acknowledges a CancelCO of another IssuingCountry's CO when that country's code sorts before "
+        "its sender's (compares the codes by order, not equality)",
+        (
+            "BR-14",
+            lambda finding, doc, ctx: (
+                finding.location == "IssuingCountry"
+                and (doc.findtext("{*}IssuingCountry") or "").strip() < ctx.sender
+            ),
+        ),
+    ),
     _forgiving(
         "replaces-looked-up-in-any-country",
         "BR-14/replace-other-issuing-country",
@@ -1117,6 +1152,15 @@ def _efdx_field_faults() -> tuple[Fault, ...]:
 
 FAULTS += (
     *_efdx_field_faults(),
+    Fault(  # section 3.1's "exactly one child" (judge.py then reads the first child alone)
+        "payload-any-count",
+        "M-03/payload-one-child",
+        "takes a Payload with several children (its schema copy's wildcard repeatable)",
+        schema_edit=SchemaEdit("envelope", "PayloadType", "*", {"maxOccurs": "unbounded"}),
+        # a Cancellation first is then refused M-14: a wrong code breaks M-20 too (errata 2), and
+        # which of the purpose's two vectors fails first decides whether that run shows it
+        may_also=("M-20",),
+    ),
     _fault(
         "error-severity-outside-list",
         "M-20/severity",

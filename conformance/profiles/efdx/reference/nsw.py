@@ -161,6 +161,12 @@ class ReferenceNsw:
         """Judge, record and answer one POST to the inbox (``tls_client``: the verified TLS peer)."""
         now = self.clock()
         judgement = self.receiver.judge(body, content_type, at=now)
+        if (
+            self.fault_name == "wrong-type-body-parsed"
+            and judgement.violation is not None
+            and judgement.violation.requirement == "T-03"
+        ):
+            parse_untrusted(body)  # the seeded fault: a body that is not XML raises past the 415
         action = judgement.header.action if judgement.header else None
         if action == "Ping" and self.fault_name == "slow-answers":
             time.sleep(self.settings.slow_answer_delay)

@@ -33,7 +33,7 @@ class SchemaEdit:
 
     file: str
     owner: str
-    name: str = ""  # an element declared in the owner, "@name" an attribute; "" the owner itself
+    name: str = ""  # an element declared in the owner, "@name" an attribute, "*" its xs:any; "" the owner
     attributes: dict[str, str] = field(default_factory=dict)  # set on the declaration (minOccurs ...)
     drop_codes: tuple[str, ...] = ()  # enumeration values taken out of the owner (a simpleType)
     add_codes: tuple[str, ...] = ()  # enumeration values added to it
@@ -46,7 +46,12 @@ class SchemaEdit:
         if not owners:
             raise ValueError(f"no declaration {self.owner!r} in the {self.file} schema")
         node = owners[0]
-        if self.name:
+        if self.name == "*":
+            found = node.xpath(".//xs:any", namespaces=_NS)
+            if not found:
+                raise ValueError(f"no xs:any in {self.owner!r}")
+            node = found[0]
+        elif self.name:
             kind = "attribute" if self.name.startswith("@") else "element"
             found = node.xpath(f".//xs:{kind}[@name=$name]", namespaces=_NS, name=self.name.lstrip("@"))
             if not found:

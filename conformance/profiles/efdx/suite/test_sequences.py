@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from conformance.core.verdicts import Inconclusive
 from conformance.core.violations import Violation
 from conformance.harness.session import Harness
 from conformance.profiles.efdx import steps
@@ -184,11 +185,13 @@ def test_replace_of_unknown_co_is_rejected(harness: Harness) -> None:
 # --- the stateful rules clause by clause: each kind of message and each state of the named CO ------
 
 
-def issued_by_another_party(harness: Harness, name: str, reference: str | None = None) -> tuple[str, str]:
-    """An IssueCO from a party that is neither the harness's nor the candidate's, taken with a Receipt
-    (its status goes to that party's own inbox, which this run does not watch). Returns the party and
-    the CO's ReferenceNumber."""
-    other_party = harness.build(name).third_party()
+def issued_by_another_party(
+    harness: Harness, name: str, reference: str | None = None, party: str | None = None
+) -> tuple[str, str]:
+    """An IssueCO from a party that is neither the harness's nor the candidate's (``party``, or the
+    build's third party), taken with a Receipt (its status goes to that party's own inbox, which this
+    run does not watch). Returns the party and the CO's ReferenceNumber."""
+    other_party = party or harness.build(name).third_party()
     build = harness.build(name, sender=other_party)
     build.data = build.co(**({"reference_number": reference} if reference else {}))
     sent = steps.send(
@@ -246,6 +249,37 @@ def test_cancel_of_another_countrys_co_is_rejected(harness: Harness) -> None:
     ("accepted earlier from the same IssuingCountry")."""
     other_party, reference = issued_by_another_party(harness, "br14-other-country")
     build = cancel(harness, "br14-cancel-theirs", reference)
+    build.data = build.data | {"issuing_country": other_party}
+    send_co(harness, build, f"CancelCO of {other_party}'s CO", "REJECTED", ["BR-14"])
+
+
+def party_sorting_before_sender(harness: Harness, name: str) -> str:
+    """A party that is neither the harness's nor the candidate's and whose code sorts before the
+    harness's (the one nearest it): the other side of the sender's code from the build's third party."""
+    build = harness.build(name)
+    before = sorted(
+        party
+        for party in build.dialect.codes.PARTIES
+        if party < build.sender and party not in (build.sender, build.receiver)
+    )
+    if not before:
+        raise Inconclusive(
+            f"no party of the list but the candidate's sorts before {build.sender}, the party the "
+            "harness plays: this test needs another IssuingCountry on that side of it"
+        )
+    return before[-1]
+
+
+@pytest.mark.capability("cancel")
+@pytest.mark.requirements("BR-14", "A-03")
+@pytest.mark.purposes("BR-14/cancel-country-sorting-before-sender")
+def test_cancel_of_a_co_of_a_country_sorting_before_the_sender_is_rejected(harness: Harness) -> None:
+    """A CancelCO naming a CO accepted from another IssuingCountry whose code sorts before its
+    sender's: REJECTED with BR-14, as on the other side (BR-14's "the same IssuingCountry" is
+    equality, not an order of the codes)."""
+    party = party_sorting_before_sender(harness, "br14-earlier-country")
+    other_party, reference = issued_by_another_party(harness, "br14-earlier-country", party=party)
+    build = cancel(harness, "br14-cancel-earlier-country", reference)
     build.data = build.data | {"issuing_country": other_party}
     send_co(harness, build, f"CancelCO of {other_party}'s CO", "REJECTED", ["BR-14"])
 

@@ -42,6 +42,24 @@ def test_wrong_content_type_gets_415(harness: Harness, content_type: str) -> Non
     steps.expect_error(harness, sent, "EFDX-T03")
 
 
+@pytest.mark.requirements("T-03", "M-20")
+@pytest.mark.purposes("T-03/unparseable-body")
+@pytest.mark.parametrize("body", ["json", "not-well-formed"])
+def test_wrong_content_type_of_a_body_that_is_not_xml_gets_415(harness: Harness, body: str) -> None:
+    """A body that is not XML under another content type gets 415 with EFDX-T03 too: T-03 is judged
+    before M-01 (section 5's order), and the Error needs nothing of the body (section 7: it may
+    omit RefToMessageId)."""
+    if body == "json":
+        sent = steps.send(
+            harness, b'{"action": "IssueCO", "to": "KH"}', content_type="application/json", label="JSON"
+        )
+    else:
+        sent = steps.send(
+            harness, harness.vector("m01-not-well-formed"), content_type="text/plain", label="broken XML"
+        )
+    steps.expect_error(harness, sent, "EFDX-T03")
+
+
 @pytest.mark.requirements("T-03", "M-19")
 @pytest.mark.purposes("T-03/text-xml")
 def test_text_xml_is_tolerated(harness: Harness) -> None:
