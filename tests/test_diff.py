@@ -29,6 +29,12 @@ def runs(tmp_path_factory):
     return folders
 
 
+NOTHING_CHANGED = (
+    "run: incomplete -> incomplete; newly failing 0 requirements, 0 tests; fixed 0 requirements, 0 tests; "
+    "changed 0 requirements, 0 tests"
+)
+
+
 def diff(capsys, old, new) -> tuple[int, list[str]]:
     code = cli.main(["diff", str(old), str(new)])
     return code, capsys.readouterr().out.splitlines()
@@ -52,8 +58,23 @@ def test_the_other_way_round_it_is_fixed(runs, capsys):
 def test_the_same_run_twice_changes_nothing(runs, capsys):
     assert diff(capsys, runs["clean"], runs["clean"]) == (
         0,
-        ["run: incomplete -> incomplete", "no requirement or test changed its verdict"],
+        [
+            NOTHING_CHANGED,
+            "no requirement or test changed its verdict",
+        ],
     )
+
+
+def test_the_summary_line_counts_and_regressions_only_prints_only_what_fails_newly(runs, capsys):
+    code, lines = diff(capsys, runs["clean"], runs["faulty"])
+    assert lines[0].startswith("run: incomplete -> not-conformant; newly failing 1 requirements, ")
+    assert code == 1
+    assert cli.main(["diff", "--regressions-only", str(runs["clean"]), str(runs["faulty"])]) == 1
+    only = capsys.readouterr().out.splitlines()
+    assert only[0] == lines[0]
+    assert all(line.startswith("newly failing ") for line in only[1:]) and len(only) > 1
+    assert cli.main(["diff", "--regressions-only", str(runs["faulty"]), str(runs["clean"])]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == ["no regression"]
 
 
 def test_unreadable_input_is_a_usage_error(tmp_path, capsys):
@@ -123,7 +144,10 @@ def test_an_older_results_json_with_bare_ids_compares_as_efdx(runs, tmp_path, ca
     assert diff(capsys, old, runs["clean"]) == (
         0,
         # the older format knew one profile; the run against the reference claims every installed one
-        ["run: incomplete -> incomplete", "changed profile: RCPX 1.0 (absent -> incomplete)"],
+        [
+            NOTHING_CHANGED,
+            "changed profile: RCPX 1.0 (absent -> incomplete)",
+        ],
     )
     code, lines = diff(capsys, old, runs["faulty"])
     assert code == 1

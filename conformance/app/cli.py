@@ -280,6 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     diff.add_argument("old", type=Path, metavar="OLD")
     diff.add_argument("new", type=Path, metavar="NEW")
+    diff.add_argument(
+        "--regressions-only", action="store_true", help="print only what fails newly (after the summary)"
+    )
     diff.set_defaults(handler=_diff)
 
     pki = commands.add_parser(
@@ -664,7 +667,7 @@ def _diff(args: argparse.Namespace) -> int:
         changes = diff.compare(diff.load(args.old), diff.load(args.new))
     except diff.DiffInputError as exc:
         raise UsageError(str(exc)) from None
-    print("\n".join(printable(line) for line in changes.lines()))
+    print("\n".join(printable(line) for line in changes.lines(regressions_only=args.regressions_only)))
     return EXIT_FAILED if changes.regression else EXIT_OK
 
 

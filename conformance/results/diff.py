@@ -50,6 +50,7 @@ class RunDiff:
     requirements: Changes
     tests: Changes
     profiles: Changes = field(default_factory=Changes)
+    not_comparable: str = ""  # why the two runs are not of one candidate and one set of profiles
 
     @property
     def regression(self) -> bool:
@@ -57,22 +58,37 @@ class RunDiff:
             self.requirements.newly_failing or self.tests.newly_failing or self.profiles.newly_failing
         )
 
-    def lines(self) -> list[str]:
-        out = [f"run: {self.old_verdict} -> {self.new_verdict}"]
-        for kind, changes in (
-            ("profile", self.profiles),
-            ("requirement", self.requirements),
-            ("test", self.tests),
-        ):
-            for title, rows in (
-                ("newly failing", changes.newly_failing),
-                ("fixed", changes.fixed),
-                ("changed", changes.changed),
-            ):
+    def summary(self) -> str:
+        """One line: the verdicts, and how many requirements and tests fail newly, were fixed, changed."""
+        counts = []
+        for title in ("newly failing", "fixed", "changed"):
+            attribute = title.replace(" ", "_")
+            requirements = len(getattr(self.requirements, attribute))
+            tests = len(getattr(self.tests, attribute))
+            counts.append(f"{title} {requirements} requirements, {tests} tests")
+        return f"run: {self.old_verdict} -> {self.new_verdict}; " + "; ".join(counts)
+
+    def lines(self, regressions_only: bool = False) -> list[str]:
+        out = [self.summary()]
+        if self.not_comparable:
+            out.append(f"not comparable: {self.not_comparable}")
+        kinds = (("profile", self.profiles), ("requirement", self.requirements), ("test", self.tests))
+        for kind, changes in kinds:
+            groups = [("newly failing", changes.newly_failing)]
+            if not regressions_only:
+                groups += [("fixed", changes.fixed), ("changed", changes.changed)]
+            for title, rows in groups:
                 out += [f"{title} {kind}: {item} ({before} -> {after})" for item, before, after in rows]
-        if len(out) == 1:
-            out.append("no requirement or test changed its verdict")
+        if not (self.regression if regressions_only else self._any_change()):
+            out.append("no regression" if regressions_only else "no requirement or test changed its verdict")
         return out
+
+    def _any_change(self) -> bool:
+        return any(
+            rows
+            for changes in (self.profiles, self.requirements, self.tests)
+            for rows in (changes.newly_failing, changes.fixed, changes.changed)
+        )
 
 
 def read_run(path: Path) -> dict:
@@ -171,9 +187,50 @@ def _profile_verdicts(data: dict) -> dict[str, str]:
     }
 
 
+def _sut_and_record(data: dict) -> tuple[dict, dict]:
+    sut, record = data.get("sut"), data.get("record")
+    return (sut if isinstance(sut, dict) else {}), (record if isinstance(record, dict) else {})
+
+
+def candidate(data: dict) -> dict[str, str]:
+    """What a run was of, as two runs must share it to be compared: the candidate NSW (its party and
+    inbox URL, or the embedded reference NSW, whose URL changes every run) and the profiles run. Its
+    build, or the reference's seeded fault, may differ: what changed from one build to the next is
+    what a vendor compares."""
+    sut, _ = _sut_and_record(data)
+    profiles = [
+        str(row.get("title"))
+        for row in data.get("profiles") or []
+        if isinstance(row, dict) and row.get("run", True)
+    ]
+    urls = sut.get("urls") if isinstance(sut.get("urls"), dict) else None
+    return {
+        "party": str(sut.get("party") or "?"),
+        "nsw": "the embedded reference NSW" if sut.get("reference") else str(urls or sut.get("url") or "?"),
+        "profiles": " + ".join(profiles) or str(data.get("profile") or LEGACY_PROFILE[1]),
+    }
+
+
+def describe(data: dict) -> str:
+    """``KH https://nsw.kh.example/efdx/1/messages (build 4.2), EFDX 1.0``: what a run was of."""
+    of = candidate(qualified(data))
+    sut, record = _sut_and_record(data)
+    fault = f" with seeded fault {sut['fault']}" if sut.get("reference") and sut.get("fault") else ""
+    build = f" (build {record['candidate_build']})" if record.get("candidate_build") else ""
+    return f"{of['party']} {of['nsw']}{fault}{build}, {of['profiles']}"
+
+
+def why_not_comparable(old: dict, new: dict) -> str:
+    """Why two runs are not of one candidate and one set of profiles ("": they are)."""
+    if candidate(qualified(old)) == candidate(qualified(new)):
+        return ""
+    return f"the first run is of {describe(old)}, the second of {describe(new)}"
+
+
 def compare(old: dict, new: dict) -> RunDiff:
     old, new = qualified(old), qualified(new)
     diff = RunDiff(str(old.get("verdict")), str(new.get("verdict")), Changes(), Changes())
+    diff.not_comparable = why_not_comparable(old, new)
     before, after = _profile_verdicts(old), _profile_verdicts(new)
     for title in [*before, *(t for t in after if t not in before)]:
         diff.profiles.add(title, before.get(title, ABSENT), after.get(title, ABSENT))

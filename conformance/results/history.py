@@ -7,6 +7,7 @@ verdict, newest first, and is rewritten after each run (self-contained, no scrip
 
 from __future__ import annotations
 
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
@@ -60,6 +61,7 @@ def _since(previous: Path, old: dict, data: dict) -> dict:
     changes = diff.compare(old, data)
     return {
         "run": previous.name,
+        "of": diff.describe(old),
         "verdict": changes.old_verdict,
         "newly_failing": [item for item, _, _ in changes.requirements.newly_failing],
         "fixed": [item for item, _, _ in changes.requirements.fixed],
@@ -70,16 +72,20 @@ def _since(previous: Path, old: dict, data: dict) -> dict:
 
 
 def since_latest_readable(report_dir: Path, current: Path, data: dict) -> tuple[dict | None, list[str]]:
-    """What changed since the latest earlier run of ``report_dir`` that can be read, and a note for
-    each later one skipped because its results.json cannot be (corrupt, huge, too deep, not UTF-8,
-    of another shape: another run's folder never stops this one)."""
+    """What changed since the latest earlier run of ``report_dir`` of the same candidate and profiles
+    (another candidate's run, or the embedded reference's beside a real NSW's, says nothing about
+    this one), and a note for each later one skipped because its results.json cannot be read
+    (corrupt, huge, too deep, not UTF-8, of another shape: another run's folder never stops this one)."""
     notes: list[str] = []
     earlier = [f for f in runs(report_dir) if f.name < current.name]
     for folder in reversed(earlier[-MAX_EARLIER_TRIED:]):  # a bounded cost, whatever the folder holds
         try:
             if _load_run(folder) is not None:
                 continue  # a `conformance load` run: no tests to compare with
-            return _since(folder, diff.load(folder), data), notes
+            old = diff.load(folder)
+            if diff.why_not_comparable(old, data):
+                continue
+            return _since(folder, old, data), notes
         except diff.DiffInputError as exc:
             notes.append(f"previous run {folder.name} skipped: {exc}")
         except Exception as exc:  # noqa: BLE001 - whatever another folder holds, this run's report is written
@@ -104,6 +110,39 @@ def _load_run(folder: Path) -> dict | None:
     return {**data, "tests": []}
 
 
+def readable_time(stamp: object) -> str:
+    """``2026-12-06T19:40:12.123456+00:00`` -> ``2026-12-06 19:40:12 UTC`` in this machine's zone; the
+    text as it is when it is no time."""
+    try:
+        moment = datetime.fromisoformat(str(stamp))
+    except ValueError:
+        return str(stamp)
+    if moment.tzinfo is None:
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def _transport(data: dict) -> str:
+    ics = data.get("ics") if isinstance(data.get("ics"), dict) else {}
+    assert isinstance(ics, dict)
+    if "tls" not in ics:
+        return "?"
+    return "mutual TLS" if ics.get("tls") else "plain HTTP"
+
+
+def _can_certify(data: dict) -> bool | None:
+    certification = data.get("certification")
+    if isinstance(certification, dict) and isinstance(certification.get("can_certify"), bool):
+        return certification["can_certify"]
+    return None
+
+
+def _own_file(folder: Path, name: str) -> str | None:
+    """``name`` when the folder holds it as a file of its own (never a link to elsewhere)."""
+    path = folder / name
+    return name if path.is_file() and not path.is_symlink() else None
+
+
 def _row(folder: Path) -> dict:
     data = _load_run(folder) or diff.read_run(folder)
     counts: dict[str, int] = {}
@@ -111,8 +150,15 @@ def _row(folder: Path) -> dict:
         counts[test["verdict"]] = counts.get(test["verdict"], 0) + 1
     sut = data.get("sut") or {}
     profiles = diff.qualified(data).get("profiles") or []
+    kind = "load" if data.get("kind") == "load" else "run"
     return {
         "folder": folder.name,
+        "kind": kind,
+        "when": readable_time(data.get("started", "")),
+        "transport": _transport(data),
+        "can_certify": _can_certify(data),
+        "report": _own_file(folder, "report.html"),
+        "certificate": _own_file(folder, "certificate.html"),
         "profile": str(data.get("profile") or "EFDX 1.0"),
         "profiles": [
             {

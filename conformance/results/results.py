@@ -379,7 +379,12 @@ class RunSet:
         on (without serializing every exchange again, as ``as_json`` does)."""
         return {
             "verdict": self.verdict,
-            "profiles": [{"title": row["title"], "verdict": row["verdict"]} for row in self.profile_rows()],
+            "sut": self._sut(),
+            "record": self.extra.get("record", {}),
+            "profiles": [
+                {"title": row["title"], "verdict": row["verdict"], "run": row["run"]}
+                for row in self.profile_rows()
+            ],
             "requirements": self.requirement_rows(),
             "tests": [
                 {"id": part.test_id(record), "verdict": record.verdict}

@@ -1,0 +1,124 @@
+"""A reports folder's history compares like with like: a run says what changed only against an
+earlier run of the same candidate (party and inbox URL, or the embedded reference NSW) and the same
+profiles, and names that run; `conformance diff` says when two runs are not comparable; the index
+shows readable times, kind, transport, whether a run can certify, and links to report and certificate.
+
+The folders here are written by hand: the history reads results.json files it did not write."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from lxml import html
+
+from conformance.app import cli
+from conformance.results import diff, history
+
+REAL = {"party": "KH", "url": "https://nsw.kh.example/efdx/1/messages", "reference": False}
+REFERENCE = {"party": "KH", "url": "http://127.0.0.1:40001/efdx/1/messages", "reference": True, "fault": None}
+
+
+def results(
+    sut: dict, m10: str, *, build: str = "", started: str = "2026-12-06T10:00:00+00:00", **more
+) -> dict:
+    verdict = "conformant" if m10 == "pass" else "not-conformant"
+    return {
+        "profile": "EFDX 1.0",
+        "profiles": [{"key": "efdx", "title": "EFDX 1.0", "run": True, "verdict": verdict}],
+        "sut": sut,
+        "ics": {"tls": True},
+        "record": {"candidate_build": build} if build else {},
+        "started": started,
+        "verdict": verdict,
+        "certification": {"can_certify": False, "reasons": ["x"]},
+        "requirements": [{"id": "EFDX 1.0 M-10", "verdict": m10, "tests": ["efdx/t.py::t"]}],
+        "tests": [{"id": "efdx/t.py::t", "verdict": m10}],
+        **more,
+    }
+
+
+def write_run(reports: Path, name: str, data: dict) -> Path:
+    folder = reports / name
+    folder.mkdir(parents=True)
+    (folder / "results.json").write_text(json.dumps(data))
+    (folder / "report.html").write_text("<html></html>")
+    return folder
+
+
+def test_a_run_is_compared_with_the_last_run_of_the_same_candidate_not_the_reference_beside_it(tmp_path):
+    reports = tmp_path / "reports"
+    write_run(reports, "2026-12-06T09", results(REAL, "fail", build="4.1"))
+    write_run(reports, "2026-12-06T10", results(REFERENCE, "pass"))  # the embedded reference, later
+    current = reports / "2026-12-06T11"
+    since, notes = history.since_latest_readable(reports, current, results(REAL, "pass", build="4.2"))
+    assert notes == [] and since is not None
+    assert since["run"] == "2026-12-06T09"  # not the reference's run, though later
+    assert since["of"] == "KH https://nsw.kh.example/efdx/1/messages (build 4.1), EFDX 1.0"
+    assert (since["fixed"], since["newly_failing"]) == (["EFDX 1.0 M-10"], [])
+
+
+def test_without_an_earlier_run_of_the_same_candidate_and_profiles_nothing_is_compared(tmp_path):
+    reports = tmp_path / "reports"
+    write_run(reports, "a", results(REFERENCE, "fail"))
+    other_url = {**REAL, "url": "https://nsw-test.kh.example/efdx/1/messages"}
+    write_run(reports, "b", results(other_url, "fail"))
+    two = results(REAL, "fail")
+    two["profiles"].append({"key": "rcpx", "title": "RCPX 1.0", "run": True, "verdict": "conformant"})
+    write_run(reports, "c", two)
+    since, notes = history.since_latest_readable(reports, reports / "d", results(REAL, "pass"))
+    assert (since, notes) == (None, [])
+
+
+def test_runs_of_the_reference_compare_whatever_their_port_or_seeded_fault(tmp_path):
+    reports = tmp_path / "reports"
+    write_run(reports, "a", results(REFERENCE, "pass"))
+    faulty = {**REFERENCE, "url": "http://127.0.0.1:40999/efdx/1/messages", "fault": "ignore-crl"}
+    since, _ = history.since_latest_readable(reports, reports / "b", results(faulty, "fail"))
+    assert since is not None and since["newly_failing"] == ["EFDX 1.0 M-10"]
+
+
+def test_diff_says_when_two_runs_are_not_comparable(tmp_path, capsys):
+    old = write_run(tmp_path, "old", results(REFERENCE, "pass"))
+    new = write_run(tmp_path, "new", results(REAL, "fail", build="4.2"))
+    assert cli.main(["diff", str(old), str(new)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == (
+        "not comparable: the first run is of KH the embedded reference NSW, EFDX 1.0, the second of "
+        "KH https://nsw.kh.example/efdx/1/messages (build 4.2), EFDX 1.0"
+    )
+    assert diff.why_not_comparable(results(REAL, "pass", build="1"), results(REAL, "fail", build="2")) == ""
+
+
+def test_the_index_shows_kind_time_transport_can_certify_and_links(tmp_path):
+    reports = tmp_path / "reports"
+    certified = results(REAL, "pass", started="2026-12-06T10:00:00.123456+00:00")
+    certified["certification"] = {"can_certify": True, "reasons": []}
+    first = write_run(reports, "2026-12-06T10", certified)
+    (first / "certificate.html").write_text("<html></html>")
+    load = {
+        "kind": "load", "load": {}, "verdict": "held", "profile": "EFDX 1.0",
+        "started": "2026-12-06T11:00:00+00:00", "sut": REAL, "ics": {"tls": False},
+    }  # fmt: skip
+    second = write_run(reports, "2026-12-06T11", load)
+    (second / "certificate.html").symlink_to(first / "certificate.html")  # a link is never offered
+    history.write_index(reports)
+    page = html.fromstring((reports / "index.html").read_text())
+    rows = page.xpath("//table[@id='runs']/tbody/tr")
+    assert [row.xpath("string(td[3])") for row in rows] == ["load", "run"]
+    newest, oldest = rows
+    assert oldest.xpath("string(td[2])").startswith("2026-12-06 ")  # no ISO "T", no microseconds
+    assert ".123456" not in oldest.xpath("string(td[2])")
+    assert oldest.xpath("string(td[2]/time/@datetime)") == "2026-12-06T10:00:00.123456+00:00"
+    assert oldest.xpath("string(td[@class='can-certify'])") == "yes"
+    assert newest.xpath("string(td[@class='can-certify'])") == "?"
+    assert (oldest.xpath("string(td[8])"), newest.xpath("string(td[8])")) == ("mutual TLS", "plain HTTP")
+    assert oldest.xpath("td[1]/a/@href") == ["2026-12-06T10/report.html", "2026-12-06T10/certificate.html"]
+    assert newest.xpath("td[1]/a/@href") == ["2026-12-06T11/report.html"]
+
+
+def test_a_readable_time_is_in_this_machines_zone_and_garbage_stays_as_it_is():
+    assert history.readable_time("not a time") == "not a time"
+    assert history.readable_time("2026-12-06T10:00:00") == "2026-12-06 10:00:00"
+    shown = history.readable_time("2026-12-06T10:00:00+00:00")
+    assert shown.startswith("2026-12-06 ") and len(shown.split()) == 3
