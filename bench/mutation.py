@@ -382,7 +382,7 @@ def carry(src: Path, mutants: list[Mutant], survivors: list[dict]) -> dict[str, 
             ):
                 change = _change("".join(_diff(before, after, mutant.module))) if after else ()
             if _same_change(change, wanted):
-                found[mutant.id] = survivor["id"]
+                found[mutant.id] = sample_id(survivor)
                 break
         else:
             print(f"not in today's code: {survivor['id']} (line {survivor['line']})", file=sys.stderr)
@@ -396,13 +396,19 @@ def _diff(before: str, after: str, name: str):
 
 
 def _last_trials(results: Path) -> dict[str, dict]:
-    """Each mutant's latest trial (a survivor tried again after new purposes: its newer line wins)."""
+    """Each mutant's latest trial, by its ID in the sample (a survivor tried again: its newer line wins)."""
     lines = results.read_text().splitlines() if results.exists() else []
     latest: dict[str, dict] = {}
     for trial in map(json.loads, lines):
-        latest.pop(trial.get("was", ""), None)  # the same mutant, found in later code by ``carry``
-        latest[trial["id"]] = trial
+        latest[sample_id(trial)] = trial
     return latest
+
+
+def sample_id(trial: dict) -> str:
+    """The ID a trial's mutant had when it was drawn: a survivor tried again in later code (``carry``)
+    has another ID there (``id``) and keeps its first one (``was``), by which the sample, the score
+    and bench/mutation_equivalent.toml know it (today's IDs may name other mutants)."""
+    return trial.get("was") or trial["id"]
 
 
 def _equivalent(pack: str) -> dict[str, str]:
@@ -414,19 +420,21 @@ def report(args: argparse.Namespace) -> int:
     if not results.exists():
         print(f"no results yet ({results})", file=sys.stderr)
         return 1
-    trials = list(_last_trials(results).values())
+    last = _last_trials(results)
+    trials = list(last.values())
     equivalent = _equivalent(args.pack)
     counts: dict[str, int] = {}
     for item in trials:
         counts[item["outcome"]] = counts.get(item["outcome"], 0) + 1
-    survivors = [t for t in trials if t["outcome"] == "survived" and t["id"] not in equivalent]
+    survivors = [t for key, t in last.items() if t["outcome"] == "survived" and key not in equivalent]
     judged = len(trials) - counts.get("no-mutation", 0) - (counts.get("survived", 0) - len(survivors))
     killed = judged - len(survivors)
     print(f"{args.pack}: {len(trials)} trials: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     if judged:
         print(f"score: {killed}/{judged} non-equivalent mutants killed = {100 * killed / judged:.1f} %")
     for item in survivors:
-        print(f"\nSURVIVED {item['id']} (line {item['line']})\n{item['diff']}")
+        now = f", now {item['id']}" if item.get("was") else ""
+        print(f"\nSURVIVED {sample_id(item)} (line {item['line']}{now})\n{item['diff']}")
     for mutant_id, why in equivalent.items():
         print(f"equivalent: {mutant_id}: {why}")
     return 0
