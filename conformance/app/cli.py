@@ -429,14 +429,29 @@ def _list(args: argparse.Namespace) -> int:
 
         print(clause_trace.listing(_profile(args.profile), verbose=args.verbose))
         return EXIT_OK
+    from conformance.harness import registry
     from conformance.harness.config import ConfigError, load
 
     try:
-        config = load(args.config) if args.config else None
+        config = load(args.config, secrets=False) if args.config else None
     except ConfigError as exc:
         raise UsageError(_message(exc)) from None
-    print(coverage.listing(_profile(args.profile), verbose=args.verbose, config=config))
+    listings = [
+        coverage.listing(profile, verbose=args.verbose, config=config)
+        for profile in _listed_profiles(args.profile, config, registry)
+    ]
+    print("\n\n".join(listings))
     return EXIT_OK
+
+
+def _listed_profiles(name: str | None, config, registry) -> list:
+    """``--profile``'s, else the profiles the ICS claims, else every installed one (default first)."""
+    if name:
+        return [_profile(name)]
+    if config is not None and config.profiles:
+        return [_profile(key) for key in config.profiles]
+    default = registry.default()
+    return [default, *(p for p in registry.installed().values() if p is not default)]
 
 
 def _profiles(args: argparse.Namespace) -> int:
@@ -649,12 +664,25 @@ def _parties() -> tuple[str, ...]:
 
 
 def _spec(args: argparse.Namespace) -> int:
-    profile = _profile(args.profile)
+    """A profile's whole text, or one requirement's or purpose's, named in any form a report prints
+    (``EFDX 1.0 M-06``, ``efdx:M-06``, ``m-06``; a bare ID of one profile only, as ``RBR-03``, finds
+    that profile without ``--profile``)."""
+    from conformance.app.run import locate
+    from conformance.harness import registry
+    from conformance.harness.config import ConfigError
+
     if args.id is None:
-        print(profile.spec_document())
+        print(_profile(args.profile).spec_document())
         return EXIT_OK
+    default = registry.default()
+    profiles = (_profile(args.profile),) if args.profile else (default, *(
+        p for p in registry.installed().values() if p is not default
+    ))  # fmt: skip
     try:
-        print(profile.spec_text(args.id))
+        profile, item_id = locate(args.id, profiles, "spec")
+        print(profile.spec_text(item_id))
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
     except KeyError as exc:
         raise UsageError(_message(exc)) from None
     return EXIT_OK

@@ -151,10 +151,20 @@ class Catalogue:
         """Every requirement, in catalogue (= spec) order."""
         return tuple(self._requirements.values())
 
+    def canonical(self, item_id: str) -> str | None:
+        """A requirement or purpose ID as the catalogue writes it, whatever its case (``m-06`` ->
+        ``M-06``, ``m-10/REVOKED`` -> ``M-10/revoked``); None when it has no such item."""
+        if item_id in self._requirements or item_id in self._purposes:
+            return item_id
+        folded = item_id.strip().casefold()
+        return next(
+            (known for known in (*self._requirements, *self._purposes) if known.casefold() == folded), None
+        )
+
     def requirement(self, requirement_id: str) -> Requirement:
-        """The requirement with this ID; ``KeyError`` naming the ID when the profile has none."""
+        """The requirement with this ID (any case); ``KeyError`` naming the ID when the profile has none."""
         try:
-            return self._requirements[requirement_id]
+            return self._requirements[self.canonical(requirement_id) or requirement_id]
         except KeyError:
             hint = f" (IDs look like {self.example_ids})" if self.example_ids else ""
             raise KeyError(f"no requirement {requirement_id!r} in the {self.title} catalogue{hint}") from None
@@ -181,9 +191,9 @@ class Catalogue:
         return tuple(self._purposes.values())
 
     def purpose(self, purpose_id: str) -> Purpose:
-        """The purpose with this ID; ``KeyError`` naming it otherwise."""
+        """The purpose with this ID (any case); ``KeyError`` naming it otherwise."""
         try:
-            return self._purposes[purpose_id]
+            return self._purposes[self.canonical(purpose_id) or purpose_id]
         except KeyError:
             raise KeyError(f"no test purpose {purpose_id!r} in the {self.title} catalogue") from None
 

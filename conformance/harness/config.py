@@ -567,8 +567,13 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
     )
 
 
-def load(path: Path, inbox_url: str | None = None) -> Config:
-    """Load the file; ``inbox_url`` (from --sut) stands in for, or overrides, candidate.inbox_url."""
+UNREAD_TOKEN = "(not read: this command sends nothing)"
+
+
+def load(path: Path, inbox_url: str | None = None, *, secrets: bool = True) -> Config:
+    """Load the file; ``inbox_url`` (from --sut) stands in for, or overrides, candidate.inbox_url.
+    ``secrets=False``, for a command that runs nothing (``list``): the trigger's token is not read
+    from its environment variable, so that listing never asks for it."""
     try:
         raw = Path(path).read_bytes()
         data = tomllib.loads(raw.decode("utf-8"))
@@ -578,5 +583,9 @@ def load(path: Path, inbox_url: str | None = None) -> Config:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     if inbox_url is not None and isinstance(data.get("candidate"), dict):
         data["candidate"]["inbox_url"] = inbox_url
+    trigger = data.get("candidate", {}).get("trigger") if isinstance(data.get("candidate"), dict) else None
+    if not secrets and isinstance(trigger, dict) and "token_env" in trigger and "token" not in trigger:
+        trigger["token"] = UNREAD_TOKEN
+        del trigger["token_env"]
     config = parse(data, Path(path).resolve().parent)
     return dataclasses.replace(config, sha256=hashlib.sha256(raw).hexdigest())
