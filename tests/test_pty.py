@@ -102,13 +102,13 @@ def spawn(tmp_path) -> Iterator[Callable[..., Child]]:
     """Start ``conformance ARGS`` with stdout and stderr on one pty (``pty=True``) or on two pipes."""
     children: list[subprocess.Popen] = []
 
-    def start(*argv: str, on_pty: bool = True) -> Child:
+    def start(*argv: str, on_pty: bool = True, columns: int = 200) -> Child:
         env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "", "LINES": ""}
         env = {key: value for key, value in env.items() if value}
         if on_pty:
             master, slave = pty.openpty()
             # a sized terminal, wide enough that nothing wraps
-            fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
+            fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
             process = subprocess.Popen(
                 [*COMMAND, *argv], cwd=tmp_path, env=env, stdin=slave, stdout=slave, stderr=slave
             )
@@ -159,6 +159,36 @@ def test_the_live_count_moves_during_the_run(spawn, tmp_path):
 
 
 # --- manual mode: the operator reads the screen and acts ------------------------------------------
+
+
+def test_a_failing_test_prints_its_line_with_its_reason_before_the_summary(spawn, tmp_path):
+    """On a terminal the live display used to show only counts and the current test: which test
+    failed, and why, came only as a list of requirements at the end."""
+    reports = str(tmp_path / "reports")
+    child = spawn(
+        "run", "--profile", "efdx", "--requirement", "M-10", "--reference-fault", "ignore-crl",
+        "--report-dir", reports,
+    )  # fmt: skip
+    failed, failed_at = child.screen.wait_for(r"\] fail +efdx/(\S+revoked\S+)", START_BOUND_S)
+    reason, _ = child.screen.wait_for(r"M-10: expected HTTP 403", 10)
+    _, summary_at = child.screen.wait_for(r"EFDX 1\.0 conformance: ", 60)
+    assert child.wait() == 1
+    assert failed_at < summary_at
+    test = next(t for t in results(tmp_path / "reports")["tests"] if t["verdict"] == "fail")
+    assert test["nodeid"] == failed.group(1)
+
+
+def test_at_80_columns_the_summary_is_not_cut(spawn, tmp_path):
+    reports = str(tmp_path / "reports")
+    child = spawn("run", "--profile", "efdx", "--requirement", "M-10", "--report-dir", reports, columns=80)
+    child.screen.wait_for(r"report: ", 90)
+    assert child.wait() == 0
+    shown = ANSI.sub("", child.screen.text)
+    assert "EFDX 1.0: running its suite" in shown
+    table = shown[shown.index("EFDX 1.0 conformance: ") :]
+    for header in ("requirements", "not-applicable", "inconclusive", "by-load-run"):
+        assert header in table
+    assert "…" not in table
 
 
 @pytest.fixture
