@@ -599,3 +599,47 @@ def test_report_pdf_prints_the_report_and_says_when_chromium_is_missing(reports,
     assert cli.main(["report", "pdf", str(folder)]) == 4
     assert "Chromium is needed" in capsys.readouterr().err
     assert cli.main(["report", "pdf", str(folder / "nowhere")]) == 4
+
+
+def _pdf_pages(pdf: bytes) -> tuple[int, list[bytes]]:
+    """Pages and media boxes of a PDF as Chromium writes it (page dictionaries uncompressed)."""
+    return len(re.findall(rb"/Type\s*/Page\b", pdf)), re.findall(rb"/MediaBox\s*\[([^\]]*)\]", pdf)
+
+
+def test_report_pdf_is_an_a4_summary_and_full_keeps_every_exchange(tmp_path, capsys):
+    """A run whose one wrong error-code mapping fails many requirements (wrong-error-code): the PDF
+    printed 1,300 Letter pages, mostly base64 certificates; its summary is a few A4 pages naming
+    what failed, and --full still prints every exchange."""
+    from conformance.app import cli
+
+    require_tool("chromium")
+    code, folder = run(
+        RunOptions(report_dir=tmp_path, live=False, reference_fault="wrong-error-code", profile=EFDX)
+    )
+    assert code == 1
+    data = json.loads((folder / "results.json").read_text())
+    failed = [row for row in data["requirements"] if row["verdict"] == "fail"]
+    assert len(failed) >= 10
+    assert cli.main(["report", "pdf", str(folder)]) == 0
+    summary = (folder / "report.pdf").read_bytes()
+    pages, boxes = _pdf_pages(summary)
+    assert 1 <= pages < 20, pages
+    width, height = (float(n) for n in boxes[0].split()[2:4])
+    assert abs(width - 595.3) < 2 and abs(height - 841.9) < 2  # A4 in points
+    assert cli.main(["report", "pdf", "--full", str(folder)]) == 0
+    full_pages, _ = _pdf_pages((folder / "report.pdf").read_bytes())
+    assert full_pages > 5 * pages
+    capsys.readouterr()
+
+
+def test_the_printed_summary_names_what_failed_and_leaves_out_the_exchanges(reports, tmp_path):
+    from conformance.results import html
+
+    data = json.loads((reports["crl"] / "results.json").read_text())
+    html.write_html(data, {}, tmp_path / "summary.html", scripted=False, summary=True)
+    html.write_html(data, {}, tmp_path / "full.html", scripted=False)
+    summary, full = (tmp_path / "summary.html").read_text(), (tmp_path / "full.html").read_text()
+    assert "EFDX 1.0 M-10" in summary and "m10-revoked-signer" in summary
+    assert "<pre" in full and "<pre" not in summary  # no message bytes, no base64 certificate
+    assert "test purposes of the failed requirements that did not pass" in summary
+    assert "EFDX 1.0 M-10/revoked" in summary

@@ -266,6 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
         "pdf", help="print a run's report.html (and certificate.html) to PDF with headless Chromium"
     )
     pdf.add_argument("folder", type=Path, metavar="DIR", help="a report folder")
+    pdf.add_argument(
+        "--full", action="store_true", help="every test with its exchanges (default: an A4 summary)"
+    )
     pdf.set_defaults(handler=_report_pdf)
 
     spec = commands.add_parser("spec", help="a profile's specification (shipped), or one requirement's text")
@@ -758,7 +761,7 @@ def _report_pdf(args: argparse.Namespace) -> int:
             "or set CONFORMANCE_CHROMIUM to its path)"
         )
     try:  # the folder may come from anywhere: its pages are rendered again from its results.json
-        for pdf in print_folder(folder, _texts_of_installed()):
+        for pdf in print_folder(folder, _texts_of_installed(), full=args.full):
             print(pdf)
     except (PdfError, OSError) as exc:
         raise UsageError(f"report pdf: {exc}") from None

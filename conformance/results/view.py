@@ -54,8 +54,14 @@ def bare(item_id: str) -> str:
 
 
 def requirement_text(text: ProfileText, row: dict) -> str:
-    """A requirement row's normative text, from its own profile's words."""
-    return text.of(row.get("profile")).requirement(row.get("requirement") or bare(row["id"]))
+    """A requirement row's normative text, from its own profile's words: without the list of its test
+    purposes that `conformance spec ID` prints after it (the report lists them once, in their table
+    and under the spec text; a failed M-03 quoted them all at the top of the page)."""
+    words = text.of(row.get("profile")).requirement(row.get("requirement") or bare(row["id"]))
+    return words.split(PURPOSES_LINE)[0] if isinstance(words, str) else words
+
+
+PURPOSES_LINE = "\n  test purposes:"  # where `conformance spec ID` starts listing them
 
 
 def _size(text: str | None) -> int:
