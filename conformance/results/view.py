@@ -329,7 +329,10 @@ def decision(data: dict, text: ProfileText) -> dict:
             roots[named[0]]["knock_on_tests"].append((anchor("test", test["id"]), test))
             continue
         causes.setdefault(_cause(test.get("reason", "")), []).append((anchor("test", test["id"]), test))
+    groups = failure_groups(tests)
     return {
+        "causes": groups[:MAX_CAUSES_SHOWN],
+        "more_causes": max(len(groups) - MAX_CAUSES_SHOWN, 0),
         "roots": list(roots.values()),
         "other_requirements": other_requirements,
         "inconclusive_causes": sorted(causes.items(), key=lambda item: -len(item[1])),
@@ -345,6 +348,59 @@ def _same_profile(test: dict, rid: str) -> str:
 def _cause(reason: str) -> str:
     """What inconclusive tests share: the reason before its first ';', without 'not run: '."""
     return reason.removeprefix("not run: ").split(";")[0].strip() or "no reason given"
+
+
+MAX_CAUSES_SHOWN = 5  # the largest groups of failures at the top; the rest are counted
+_XML_ROOT = re.compile(r"<(?![?!])(?:[\w.-]+:)?([\w.-]+)")
+_VARYING = (
+    (re.compile(r"\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:?\d\d)?"), "<time>"),
+    (
+        re.compile(
+            r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?:@[\w.-]+)?"
+        ),
+        "<id>",
+    ),
+    (re.compile(r"\b[0-9a-fA-F]{16,}\b"), "<id>"),
+)
+
+
+def observed_gist(test: dict) -> str:
+    """What a failing test observed, without what differs from one message to the next (its IDs,
+    its times), and with a message named by its root element: failures of one cause read alike."""
+    text = " ".join(str(test.get("observed") or test.get("reason") or "").split())
+    if "<" in text:
+        head, _, rest = text.partition("<")
+        root = _XML_ROOT.search("<" + rest)
+        text = f"{head.rstrip()} a {root.group(1)}" if root else head.rstrip()
+    for pattern, placeholder in _VARYING:
+        text = pattern.sub(placeholder, text)
+    return text.strip() or "nothing observed"
+
+
+def failure_groups(tests: list[dict]) -> list[dict]:
+    """The failing tests grouped across requirements by what they observed, largest first: one
+    wrong mapping that fails 18 requirements is one cause, said once, not 18 sections down the page."""
+    groups: dict[str, dict] = {}
+    for test in tests:
+        if test.get("verdict") not in NOT_PASSED_BADLY:
+            continue
+        group = groups.setdefault(observed_gist(test), {"tests": [], "requirements": {}, "expected": {}})
+        group["tests"].append((anchor("test", test["id"]), test))
+        for rid in test.get("failed_requirements") or test.get("requirements") or ():
+            group["requirements"][rid] = None
+        expected = str(test.get("expected") or "")
+        if expected:
+            group["expected"][expected] = group["expected"].get(expected, 0) + 1
+    ordered = sorted(groups.items(), key=lambda item: (-len(item[1]["tests"]), item[0]))
+    return [
+        {
+            "observed": gist,
+            "tests": group["tests"],
+            "requirements": list(group["requirements"]),
+            "expected": sorted(group["expected"], key=lambda e: -group["expected"][e])[:3],
+        }
+        for gist, group in ordered
+    ]
 
 
 def report_view(data: dict, counts: dict[str, int], text: ProfileText) -> dict:
