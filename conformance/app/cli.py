@@ -75,13 +75,30 @@ def _add_profile_option(parser: argparse.ArgumentParser, default: str = "the def
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The whole command line, composed from one builder per command so that each reads on its own."""
     parser = _Parser(
         prog="conformance",
         description="Conformance harness for ASEAN Single Window NSWs (EFDX 1.0 and other profile packs).",
     )
     parser.add_argument("--version", action="version", version=f"conformance {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_run_command(commands)
+    _add_load_commands(commands)
+    _add_list_command(commands)
+    _add_profiles_command(commands)
+    _add_validate_command(commands)
+    _add_vectors_commands(commands)
+    _add_reference_commands(commands)
+    _add_evidence_commands(commands)
+    _add_report_commands(commands)
+    _add_spec_command(commands)
+    _add_diff_command(commands)
+    _add_pki_commands(commands)
+    return parser
 
+
+def _add_run_command(commands: argparse._SubParsersAction) -> None:
+    """`run`: the functional suite, the command with the most ways to narrow what it runs."""
     run = commands.add_parser(
         "run", help="run the conformance suite (default: against the embedded reference NSW)"
     )
@@ -97,6 +114,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--tls", action="store_true", help="mutual TLS with the reference NSW (with --config: tls.enabled)"
     )
+    _add_run_selection_options(run)
+    run.add_argument(
+        "--rerun-failed",
+        type=Path,
+        metavar="DIR",
+        help="only the tests that did not pass in the run of DIR (a report folder or its results.json)",
+    )
+    run.add_argument("--report-dir", type=Path, default=Path("reports"), help="where the report folder goes")
+    run.set_defaults(handler=_run)
+
+
+def _add_run_selection_options(run: argparse.ArgumentParser) -> None:
+    """`run`'s options that choose which tests run and how far: kept together, in --help's order."""
     run.add_argument(
         "--requirement",
         action="append",
@@ -118,15 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--non-interactive", action="store_true", help="manual-mode tests are inconclusive instead of waiting"
     )
     run.add_argument("--maxfail", type=int, default=0, metavar="N", help="stop after N tests did not pass")
-    run.add_argument(
-        "--rerun-failed",
-        type=Path,
-        metavar="DIR",
-        help="only the tests that did not pass in the run of DIR (a report folder or its results.json)",
-    )
-    run.add_argument("--report-dir", type=Path, default=Path("reports"), help="where the report folder goes")
-    run.set_defaults(handler=_run)
 
+
+def _add_load_commands(commands: argparse._SubParsersAction) -> None:
+    """`load` and `load-worker`: a load run and the worker a distributed one recruits elsewhere."""
     load = commands.add_parser(
         "load",
         help="load or soak a candidate with every answer judged; says whether it held its claimed capacity",
@@ -134,6 +159,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_profile_option(load)
     load.add_argument("--sut", metavar="URL", help="the candidate's inbox URL (with --config)")
     load.add_argument("--config", type=Path, metavar="FILE", help="the candidate's configuration (ICS, TOML)")
+    _add_load_shape_options(load)
+    load.add_argument(
+        "--reference-fault", metavar="NAME", help="the embedded reference with one seeded fault"
+    )
+    load.add_argument("--tls", action="store_true", help="mutual TLS with the embedded reference")
+    load.add_argument("--report-dir", type=Path, default=Path("reports"), help="where the report folder goes")
+    load.set_defaults(handler=_load)
+    load_worker = commands.add_parser(
+        "load-worker", help="a Locust worker for a `conformance load --master-bind` run on another machine"
+    )
+    load_worker.add_argument("--master", required=True, metavar="HOST:PORT")
+    load_worker.set_defaults(handler=_load_worker)
+
+
+def _add_load_shape_options(load: argparse.ArgumentParser) -> None:
+    """`load`'s options for how hard, how long and from how many Locust processes, in --help's order."""
     load.add_argument("--rate", type=float, metavar="N", help="messages per second (default: the claim's)")
     load.add_argument(
         "--duration", type=float, metavar="S", help="seconds at that rate (default: the claim's)"
@@ -151,18 +192,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SHARE",
         help="share of first deliveries failed (5xx, reset, timeout)",
     )
-    load.add_argument(
-        "--reference-fault", metavar="NAME", help="the embedded reference with one seeded fault"
-    )
-    load.add_argument("--tls", action="store_true", help="mutual TLS with the embedded reference")
-    load.add_argument("--report-dir", type=Path, default=Path("reports"), help="where the report folder goes")
-    load.set_defaults(handler=_load)
-    load_worker = commands.add_parser(
-        "load-worker", help="a Locust worker for a `conformance load --master-bind` run on another machine"
-    )
-    load_worker.add_argument("--master", required=True, metavar="HOST:PORT")
-    load_worker.set_defaults(handler=_load_worker)
 
+
+def _add_list_command(commands: argparse._SubParsersAction) -> None:
+    """`list`: what the suite covers, without running anything."""
     listing = commands.add_parser(
         "list",
         help="requirements, their test purposes, the tests and seeded faults, and the gaps (runs nothing)",
@@ -181,9 +214,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_profile_option(listing)
     listing.set_defaults(handler=_list)
 
+
+def _add_profiles_command(commands: argparse._SubParsersAction) -> None:
+    """`profiles`: which packs are installed, so that --profile has something to name."""
     profiles = commands.add_parser("profiles", help="the installed profile packs")
     profiles.set_defaults(handler=_profiles)
 
+
+def _add_validate_command(commands: argparse._SubParsersAction) -> None:
+    """`validate`: the receiving NSW's judgement of files, with no candidate running."""
     validate = commands.add_parser("validate", help="judge message files offline, as the receiving NSW would")
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
     validate.add_argument("--json", action="store_true", help="print a JSON list of {file, valid, codes}")
@@ -192,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_profile_option(validate, "default: told from each file's namespace")
     validate.set_defaults(handler=_validate)
 
+
+def _add_vectors_commands(commands: argparse._SubParsersAction) -> None:
+    """`vectors build`: the signed test vectors, which are dated and so made for a given day."""
     vectors = commands.add_parser("vectors", help="test vectors").add_subparsers(
         dest="vectors_command", required=True
     )
@@ -201,12 +243,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_profile_option(build)
     build.set_defaults(handler=_vectors_build)
 
+
+def _add_reference_commands(commands: argparse._SubParsersAction) -> None:
+    """`reference faults` and `reference serve`: the embedded reference NSW, listed or served."""
     reference = commands.add_parser("reference", help="the embedded reference NSW").add_subparsers(
         dest="reference_command", required=True
     )
     faults = reference.add_parser("faults", help="list the seeded faults: NAME  PURPOSE  description")
     _add_profile_option(faults)
     faults.set_defaults(handler=_reference_faults)
+    _add_reference_serve_command(reference)
+
+
+def _add_reference_serve_command(reference: argparse._SubParsersAction) -> None:
+    """`reference serve`: the longest option list, one reference process as an operator runs it."""
     serve = reference.add_parser("serve", help="serve one party's reference NSW until SIGINT/SIGTERM")
     serve.add_argument("--party", type=parse_party, required=True)
     serve.add_argument(
@@ -223,6 +273,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--db", type=Path, help="SQLite file (default: reports/reference-<party>.sqlite)")
     serve.add_argument("--peer", action="append", default=[], metavar="YY=URL", help="a party's inbox URL")
     serve.add_argument("--fault", help="switch on one seeded fault (see `conformance reference faults`)")
+    _add_reference_outbox_options(serve)
+    serve.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve from N processes on one port and one --db (default 1; more use more cores)",
+    )
+    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)  # one of --processes
+    serve.set_defaults(handler=_reference_serve)
+
+
+def _add_reference_outbox_options(serve: argparse.ArgumentParser) -> None:
+    """`reference serve`'s options for how its statuses go out (timing, retries, the test trigger)."""
     serve.add_argument("--status-delay", type=float, default=0.0, metavar="S", help="delay statuses by S s")
     serve.add_argument("--retry-schedule", default="1,2,4,8", metavar="S,S,...", help="outbox retry delays")
     serve.add_argument("--trigger-token", help="enable the test trigger (or EFDX_TEST_TOKEN)")
@@ -236,16 +300,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--outbox-workers", type=int, metavar="N", help="statuses delivered at once (default: the pack's)"
     )
-    serve.add_argument(
-        "--processes",
-        type=int,
-        default=1,
-        metavar="N",
-        help="serve from N processes on one port and one --db (default 1; more use more cores)",
-    )
-    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)  # one of --processes
-    serve.set_defaults(handler=_reference_serve)
 
+
+def _add_evidence_commands(commands: argparse._SubParsersAction) -> None:
+    """`evidence verify`: checking a bundle needs nothing but the bundle (and a site's CA)."""
     evidence = commands.add_parser("evidence", help="evidence bundles").add_subparsers(
         dest="evidence_command", required=True
     )
@@ -259,6 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.set_defaults(handler=_evidence_verify)
 
+
+def _add_report_commands(commands: argparse._SubParsersAction) -> None:
+    """`report pdf`: a report folder printed for those who want paper."""
     report = commands.add_parser("report", help="report folders").add_subparsers(
         dest="report_command", required=True
     )
@@ -268,6 +329,9 @@ def build_parser() -> argparse.ArgumentParser:
     pdf.add_argument("folder", type=Path, metavar="DIR", help="a report folder")
     pdf.set_defaults(handler=_report_pdf)
 
+
+def _add_spec_command(commands: argparse._SubParsersAction) -> None:
+    """`spec`: the text a verdict points at, readable without leaving the terminal."""
     spec = commands.add_parser("spec", help="a profile's specification (shipped), or one requirement's text")
     _add_profile_option(spec)
     spec.add_argument(
@@ -275,6 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     spec.set_defaults(handler=_spec)
 
+
+def _add_diff_command(commands: argparse._SubParsersAction) -> None:
+    """`diff`: two runs compared, its exit code usable as a regression gate."""
     diff = commands.add_parser(
         "diff", help="what changed between two runs (report folders or results.json); exit 1 on a regression"
     )
@@ -282,6 +349,9 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("new", type=Path, metavar="NEW")
     diff.set_defaults(handler=_diff)
 
+
+def _add_pki_commands(commands: argparse._SubParsersAction) -> None:
+    """`pki generate`, `add-party`, `path` and `site`: the TEST ONLY PKI's commands, then the site's."""
     pki = commands.add_parser(
         "pki", help="the TEST ONLY PKI; the site's evidence PKI (pki site)"
     ).add_subparsers(dest="pki_command", required=True)
@@ -297,6 +367,11 @@ def build_parser() -> argparse.ArgumentParser:
     path = pki.add_parser("path", help="print the folder of the TEST ONLY PKI (CA certificates, CRLs, keys)")
     _add_profile_option(path)
     path.set_defaults(handler=_pki_path)
+    _add_pki_site_command(pki)
+
+
+def _add_pki_site_command(pki: argparse._SubParsersAction) -> None:
+    """`pki site`: the site's own evidence PKI, kept apart as it is real key material, not test's."""
     site = pki.add_parser(
         "site",
         help="make the site's own evidence PKI (NOT test material): a site CA and a signing key and "
@@ -313,7 +388,6 @@ def build_parser() -> argparse.ArgumentParser:
     site.add_argument("--name", default="Conformance site", help="the site's organisation (subject O)")
     site.add_argument("--country", metavar="CC", help="the site's country (subject C), ISO 3166-1 alpha-2")
     site.set_defaults(handler=_pki_site)
-    return parser
 
 
 def _run(args: argparse.Namespace) -> int:
