@@ -8,9 +8,12 @@ is intact but its signer was not checked against a trust anchor (EFDX section 7,
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import NoReturn
@@ -534,30 +537,66 @@ def _reference_faults(args: argparse.Namespace) -> int:
 
 
 def _reference_serve(args: argparse.Namespace) -> int:
-    import contextlib
-    import os
+    """`reference serve`: every option is checked before anything listens, so that a mistake is one
+    line and exit 4, not a server that half starts."""
+    profiles = _served_profiles(args)
+    peers = _served_peers(args, profiles)
+    _check_served_fault(args, profiles)
+    schedule = _retry_schedule(args.retry_schedule)
+    _check_serve_counts(args)
+    settings_of = functools.partial(_reference_settings, args, profiles, peers=peers, schedule=schedule)
+    first, *others = profiles
+    others_running = contextlib.ExitStack()
+    announce = _announcer(args, profiles, settings_of, others_running)
+    together = tuple((profile, settings_of(profile)) for profile in others)
+    with others_running:  # stopped once this one has
+        _serve_first(first, settings_of(first), args, announce, together)
+    return EXIT_OK
 
-    from conformance.app import reference_process
-    from conformance.core.profile import ReferenceSettings
 
+def _served_profiles(args: argparse.Namespace) -> list:
+    """The profiles to serve (each named once; none named: the default), each of which must have
+    --party as a party, since one process plays one party in all of them."""
     profiles = [_profile(name) for name in dict.fromkeys(args.profile)] or [_profile(None)]
     for profile in profiles:
         if args.party not in profile.parties:
             raise UsageError(
                 f"--party {args.party}: not a party of {profile.title} ({' '.join(profile.parties)})"
             )
+    return profiles
+
+
+def _served_peers(args: argparse.Namespace, profiles: list) -> dict[str, str]:
+    """--peer YY=URL by party: a party no served profile has is refused, not silently never used."""
     peers = {}
     for item in args.peer:
         party, _, url = item.partition("=")
         if not url or not any(party.upper() in profile.parties for profile in profiles):
             raise UsageError(f"--peer wants PARTY=URL, not {item!r}")
         peers[party.upper()] = url
+    return peers
+
+
+def _check_served_fault(args: argparse.Namespace, profiles: list) -> None:
+    """--fault must be a seeded fault of some served profile; the first one's error names the choices."""
     try:
         if args.fault and not any(_knows(profile, args.fault) for profile in profiles):
             profiles[0].fault(args.fault)  # names the choices
-        schedule = tuple(float(value) for value in args.retry_schedule.split(","))
     except (KeyError, ValueError) as exc:
         raise UsageError(_message(exc)) from None
+
+
+def _retry_schedule(text: str) -> tuple[float, ...]:
+    """--retry-schedule's comma-separated seconds; a word that is no number is a usage error."""
+    try:
+        return tuple(float(value) for value in text.split(","))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _check_serve_counts(args: argparse.Namespace) -> None:
+    """--outbox-workers and --processes below one would serve nothing; more processes have further
+    conditions (_check_processes)."""
     if args.outbox_workers is not None and args.outbox_workers < 1:
         raise UsageError(f"--outbox-workers: at least 1, not {args.outbox_workers}")
     if args.processes < 1:
@@ -565,58 +604,89 @@ def _reference_serve(args: argparse.Namespace) -> int:
     if args.processes > 1:
         _check_processes(args)
 
-    def settings_of(profile) -> ReferenceSettings:
-        db = args.db or Path("reports") / f"reference-{args.party}.sqlite"
-        if len(profiles) > 1:  # one store per profile
-            db = db.with_name(f"{db.stem}-{profile.key}{db.suffix}")
-        return ReferenceSettings(
-            party=args.party,
-            db=db,
-            peers={
-                party: _on_path(url, profiles, profile)
-                for party, url in peers.items()
-                if party in profile.parties
-            },
-            fault=args.fault if _knows(profile, args.fault) else None,
-            status_delay=args.status_delay,
-            retry_schedule=schedule,
-            outbound_timeout=args.outbound_timeout,
-            trigger_token=args.trigger_token or os.environ.get("EFDX_TEST_TOKEN"),
-            tls=args.tls,
-            outbox_workers=args.outbox_workers,
-            reuse_port=args.reuse_port or args.processes > 1,
-        )
 
-    first, *others = profiles
+def _reference_settings(
+    args: argparse.Namespace, profiles: list, profile, *, peers: dict[str, str], schedule: tuple[float, ...]
+):
+    """What one served profile's reference is given: the command line's options, with its own store,
+    peers on its own inbox path, and the fault only if it is one of its own."""
+    from conformance.core.profile import ReferenceSettings
 
-    others_running = contextlib.ExitStack()
+    return ReferenceSettings(
+        party=args.party,
+        db=_reference_db(args, profiles, profile),
+        peers={
+            party: _on_path(url, profiles, profile)
+            for party, url in peers.items()
+            if party in profile.parties
+        },
+        fault=args.fault if _knows(profile, args.fault) else None,
+        status_delay=args.status_delay,
+        retry_schedule=schedule,
+        outbound_timeout=args.outbound_timeout,
+        trigger_token=args.trigger_token or os.environ.get("EFDX_TEST_TOKEN"),
+        tls=args.tls,
+        outbox_workers=args.outbox_workers,
+        reuse_port=args.reuse_port or args.processes > 1,
+    )
+
+
+def _reference_db(args: argparse.Namespace, profiles: list, profile) -> Path:
+    """--db (default reports/reference-<party>.sqlite); serving several profiles, one store per profile,
+    as their messages must not meet."""
+    db = args.db or Path("reports") / f"reference-{args.party}.sqlite"
+    if len(profiles) > 1:  # one store per profile
+        db = db.with_name(f"{db.stem}-{profile.key}{db.suffix}")
+    return db
+
+
+def _announcer(
+    args: argparse.Namespace, profiles: list, settings_of, others_running: contextlib.ExitStack
+) -> Callable[[str], None]:
+    """The callback the first server calls once it listens: only then do the other processes have a
+    port to join, and only then are the printed addresses true."""
 
     def announce(base: str) -> None:
         if args.processes > 1:  # this one listens: the others join it on its port, then all are announced
-            argv = list(args.command_line[1:])
-            with_trigger = bool(settings_of(first).trigger_token)
-            port = int(base.rpartition(":")[2])
-            try:
-                others_running.enter_context(
-                    reference_process.siblings(argv, port, args.processes - 1, with_trigger)
-                )
-            except reference_process.ReferenceDidNotStart as exc:
-                raise UsageError(str(exc)) from None
-        fault_note = f" with fault {args.fault}" if args.fault else ""
-        for profile in profiles:
-            print(f"reference NSW {args.party}{fault_note} at {base}{profile.inbox_path}", flush=True)
-            if settings_of(profile).trigger_token:
-                print(f"test trigger at {base}{profile.trigger_path}", flush=True)
+            with_trigger = bool(settings_of(profiles[0]).trigger_token)
+            _start_other_processes(args, base, with_trigger, others_running)
+        _print_served(args, profiles, base, settings_of)
 
-    together = tuple((profile, settings_of(profile)) for profile in others)
-    with others_running:  # stopped once this one has
-        try:  # a pack that serves only itself takes no fifth argument
-            first.serve_reference(
-                settings_of(first), args.host, args.port, announce, *((together,) if others else ())
-            )
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-    return EXIT_OK
+    return announce
+
+
+def _start_other_processes(
+    args: argparse.Namespace, base: str, with_trigger: bool, others_running: contextlib.ExitStack
+) -> None:
+    """--processes N: the N-1 others, started with this command line on the port the first listens
+    on; ``others_running`` stops them once the first has stopped."""
+    from conformance.app import reference_process
+
+    argv = list(args.command_line[1:])
+    port = int(base.rpartition(":")[2])
+    try:
+        others_running.enter_context(reference_process.siblings(argv, port, args.processes - 1, with_trigger))
+    except reference_process.ReferenceDidNotStart as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _print_served(args: argparse.Namespace, profiles: list, base: str, settings_of) -> None:
+    """Each served inbox (and test trigger) on a line of its own: what scripts and the load run wait
+    for and read the address from."""
+    fault_note = f" with fault {args.fault}" if args.fault else ""
+    for profile in profiles:
+        print(f"reference NSW {args.party}{fault_note} at {base}{profile.inbox_path}", flush=True)
+        if settings_of(profile).trigger_token:
+            print(f"test trigger at {base}{profile.trigger_path}", flush=True)
+
+
+def _serve_first(first, settings, args: argparse.Namespace, announce, together: tuple) -> None:
+    """Serve until stopped; the first profile's pack serves the others as well (one port, one TLS
+    identity). A pack's refusal of the settings is a usage error."""
+    try:  # a pack that serves only itself takes no fifth argument
+        first.serve_reference(settings, args.host, args.port, announce, *((together,) if together else ()))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _check_processes(args: argparse.Namespace) -> None:
