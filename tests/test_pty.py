@@ -103,7 +103,8 @@ def spawn(tmp_path) -> Iterator[Callable[..., Child]]:
     children: list[subprocess.Popen] = []
 
     def start(*argv: str, on_pty: bool = True, columns: int = 200) -> Child:
-        env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "", "LINES": ""}
+        # a user at a terminal: not CI (where manual-mode tests would not wait for an operator)
+        env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "", "LINES": "", "CI": ""}
         env = {key: value for key, value in env.items() if value}
         if on_pty:
             master, slave = pty.openpty()
@@ -255,7 +256,10 @@ def test_the_operator_instruction_reaches_the_terminal_before_the_wait(
     """Before: the instruction went to pytest's captured stderr, and the operator waited for nothing."""
     trigger_url, config = reference_without_trigger
     reports = tmp_path / "reports"
-    child = spawn("run", "--config", str(config), "-k", ISSUE, "--report-dir", str(reports), on_pty=on_pty)
+    # in a pipe, an operator watching stderr says so (without a terminal the default is not to wait)
+    interactive = () if on_pty else ("--interactive",)
+    argv = ("run", "--config", str(config), "-k", ISSUE, "--report-dir", str(reports), *interactive)
+    child = spawn(*argv, on_pty=on_pty)
     seen_at = act_as_operator(child.screen if on_pty else child.errors, trigger_url)
     assert child.wait() == 0, child.screen.text
     ended_at = time.monotonic()

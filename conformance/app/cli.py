@@ -147,8 +147,15 @@ def _add_run_selection_options(run: argparse.ArgumentParser) -> None:
         "against the reference NSW; `conformance profiles` lists them)",
     )
     run.add_argument("-k", dest="keyword", metavar="EXPR", help="only tests whose name matches (pytest -k)")
-    run.add_argument(
-        "--non-interactive", action="store_true", help="manual-mode tests are inconclusive instead of waiting"
+    interaction = run.add_mutually_exclusive_group()
+    interaction.add_argument(
+        "--non-interactive",
+        action="store_true",
+        help="manual-mode tests are inconclusive instead of waiting (the default when CI is set or "
+        "stdin is not a terminal)",
+    )
+    interaction.add_argument(
+        "--interactive", action="store_true", help="wait for an operator even in CI or without a terminal"
     )
     run.add_argument("--maxfail", type=int, default=0, metavar="N", help="stop after N tests did not pass")
 
@@ -432,7 +439,7 @@ def _run(args: argparse.Namespace) -> int:
         keyword=args.keyword,
         maxfail=args.maxfail,
         rerun=rerun,
-        non_interactive=args.non_interactive,
+        non_interactive=_non_interactive(args, config),
         command=args.command_line,
         report_dir=args.report_dir,
         profiles=profiles,
@@ -442,6 +449,30 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as exc:  # found while setting up: the harness inbox's port, the candidate's address
         raise UsageError(str(exc)) from None
     return code
+
+
+def _non_interactive(args: argparse.Namespace, config) -> bool:
+    """Whether manual-mode tests are inconclusive rather than waiting for an operator: as asked, else
+    so in CI or without a terminal to answer on (a forgotten --non-interactive waited its operator
+    window, a minute, for every manual test), said in one line when it matters."""
+    if args.non_interactive or args.interactive:
+        return args.non_interactive
+    unattended = bool(os.environ.get("CI")) or not _stdin_is_a_terminal()
+    manual = config is not None and not (config.claims("trigger") and config.trigger_url)
+    if unattended and manual:
+        why = "CI is set" if os.environ.get("CI") else "stdin is not a terminal"
+        print(
+            f"non-interactive: {why}: manual-mode tests are inconclusive (--interactive to wait)",
+            file=sys.stderr,
+        )
+    return unattended
+
+
+def _stdin_is_a_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _not_passed(path: Path) -> tuple[str, ...]:
