@@ -55,6 +55,9 @@ class Purpose:
     # Not observable over the wire (a candidate's own CRL handling): the candidate states it in its
     # ICS (candidate.declarations) instead of a test showing it (EFDX errata 2); never a pass.
     declarable: bool = False
+    # What the candidate NSW must do to satisfy the clause, for its team (issue 19 item 2): shown by
+    # ``conformance spec`` and beside each failure in report.html. Optional in the TOML.
+    remedy: str = ""
 
     @property
     def requirement(self) -> str:
@@ -114,7 +117,12 @@ def load_purposes(raw: bytes, resource: str = "purposes.toml") -> tuple[Purpose,
     """The ``[[purpose]]`` tables of a TOML file, in file order; ``ValueError`` for a duplicate ID."""
     found: dict[str, Purpose] = {}
     for entry in tomllib.loads(raw.decode("utf-8")).get("purpose", []):
-        item = Purpose(entry["id"], entry["clause"], bool(entry.get("declarable", False)))
+        item = Purpose(
+            entry["id"],
+            entry["clause"],
+            bool(entry.get("declarable", False)),
+            str(entry.get("remedy", "")),
+        )
         if item.id in found:
             raise ValueError(f"{resource}: purpose {item.id} is listed twice")
         found[item.id] = item

@@ -21,6 +21,7 @@ from conformance.results import xmlview
 from conformance.results.results import qualified, split_qualified
 
 NOT_PASSED_BADLY = ("fail", "error")
+PASSED_OR_NA = ("pass", "not-applicable")
 _REQUIREMENT_ID = re.compile(r"\b[A-Z]{1,3}-\d{2}\b")
 MAX_TESTS_LISTED = 5  # under a failed requirement at the top; the rest behind a link
 
@@ -235,6 +236,7 @@ def test_cards(data: dict, text: ProfileText) -> list[dict]:
                 "messages": shown,
                 "hint": hint(test, titles, shown),
                 "open": test.get("verdict") not in ("pass", "not-applicable"),
+                "remedies": [] if test.get("verdict") in PASSED_OR_NA else remedies_of([test], data),
             }
         )
     return cards
@@ -299,6 +301,7 @@ def decision(data: dict, text: ProfileText) -> dict:
             "text": requirement_text(text, row),
             "tests": [(anchor("test", test["id"]), test) for test in failing],
             "more": max(len(failing) - MAX_TESTS_LISTED, 0),
+            "remedies": remedies_of(failing, data, failed_only=True, of_requirement=row["id"]),
             "knock_on_requirements": [],
             "knock_on_tests": [],
         }
@@ -329,7 +332,7 @@ def decision(data: dict, text: ProfileText) -> dict:
             roots[named[0]]["knock_on_tests"].append((anchor("test", test["id"]), test))
             continue
         causes.setdefault(_cause(test.get("reason", "")), []).append((anchor("test", test["id"]), test))
-    groups = failure_groups(tests)
+    groups = failure_groups(tests, data.get("purposes"))
     return {
         "causes": groups[:MAX_CAUSES_SHOWN],
         "more_causes": max(len(groups) - MAX_CAUSES_SHOWN, 0),
@@ -377,9 +380,27 @@ def observed_gist(test: dict) -> str:
     return text.strip() or "nothing observed"
 
 
-def failure_groups(tests: list[dict]) -> list[dict]:
+def remedies_of(
+    tests: list[dict], data: dict, failed_only: bool = False, of_requirement: str = ""
+) -> list[tuple[str, str]]:
+    """(purpose ID, remedy) of the tests' purposes, each once, in order: only those the run failed
+    (verdict fail or error) with ``failed_only``; only ``of_requirement``'s where it has any."""
+    rows = {row["id"]: row for row in data.get("purposes", ())}
+    found: dict[str, str] = {}
+    for test in tests:
+        for pid in test.get("purposes") or ():
+            row = rows.get(pid)
+            if row and row.get("remedy") and (not failed_only or row.get("verdict") in NOT_PASSED_BADLY):
+                found[pid] = row["remedy"]
+    own = [(pid, remedy) for pid, remedy in found.items() if pid.startswith(of_requirement + "/")]
+    return own if of_requirement and own else list(found.items())
+
+
+def failure_groups(tests: list[dict], purposes: list[dict] | None = None) -> list[dict]:
     """The failing tests grouped across requirements by what they observed, largest first: one
-    wrong mapping that fails 18 requirements is one cause, said once, not 18 sections down the page."""
+    wrong mapping that fails 18 requirements is one cause, said once, not 18 sections down the page.
+    With ``purposes`` (results.json's rows), each group has the remedy of its most common failing
+    purpose."""
     groups: dict[str, dict] = {}
     for test in tests:
         if test.get("verdict") not in NOT_PASSED_BADLY:
@@ -398,9 +419,19 @@ def failure_groups(tests: list[dict]) -> list[dict]:
             "tests": group["tests"],
             "requirements": list(group["requirements"]),
             "expected": sorted(group["expected"], key=lambda e: -group["expected"][e])[:3],
+            "remedy": _most_common_remedy([test for _, test in group["tests"]], purposes or []),
         }
         for gist, group in ordered
     ]
+
+
+def _most_common_remedy(tests: list[dict], purposes: list[dict]) -> tuple[str, str] | None:
+    """(purpose ID, remedy) of the failing purpose most of ``tests`` share, or None."""
+    counts: dict[tuple[str, str], int] = {}
+    for test in tests:
+        for pair in remedies_of([test], {"purposes": purposes}, failed_only=True):
+            counts[pair] = counts.get(pair, 0) + 1
+    return max(counts, key=lambda pair: counts[pair]) if counts else None
 
 
 def report_view(data: dict, counts: dict[str, int], text: ProfileText) -> dict:
