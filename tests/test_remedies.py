@@ -112,7 +112,7 @@ def test_report_shows_the_remedy_under_the_failed_requirement(crl_run):
 def test_report_shows_the_remedy_by_cause_and_in_the_failing_test_card(crl_run):
     page = html.fromstring((crl_run / "report.html").read_text(encoding="utf-8"))
     causes = page.xpath("//section[@id='causes']//li[@class='cause-group']")
-    assert causes and REVOKED in causes[0].xpath("string(.//span[@class='remedy'])")
+    assert causes and REVOKED in causes[0].xpath("string(.//div[@class='remedy'])")
     failing = page.xpath("//details[@class='test'][@data-verdict='fail']")
     assert failing
     for card in failing:
