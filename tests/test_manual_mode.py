@@ -292,7 +292,28 @@ def test_results_ics_says_no_trigger_when_the_capability_is_not_claimed(tmp_path
     assert data["ics"]["trigger"] is False, data["ics"]
 
 
-def test_cli_non_interactive_without_the_trigger_capability_is_inconclusive(tmp_path, capsys):
+@pytest.mark.parametrize(
+    ("flags", "ci", "said"),
+    [
+        (["--non-interactive"], None, None),
+        (
+            [],
+            "true",
+            "non-interactive: CI is set: manual-mode tests are inconclusive (--interactive to wait)",
+        ),
+        ([], None, "non-interactive: stdin is not a terminal: manual-mode tests are inconclusive"),
+    ],
+    ids=["asked", "in-ci", "no-terminal"],
+)
+def test_cli_non_interactive_without_the_trigger_capability_is_inconclusive(
+    tmp_path, capsys, monkeypatch, flags, ci, said
+):
+    """Asked with --non-interactive, or so by default in CI or without a terminal (stdin here is
+    pytest's, not a terminal): a forgotten flag waited the operator window for each manual test."""
+    if ci:
+        monkeypatch.setenv("CI", ci)
+    else:
+        monkeypatch.delenv("CI", raising=False)
     capabilities = ", ".join(f'"{name}"' for name in sorted(NO_TRIGGER))
     config_file = tmp_path / "candidate.toml"
     with candidate_without_trigger(tmp_path) as (reference, config):
@@ -325,7 +346,7 @@ listen = "{config.harness_listen}"
                 reference.url,
                 "--config",
                 str(config_file),
-                "--non-interactive",
+                *flags,
                 "-k",
                 ISSUE,
                 "--report-dir",
@@ -343,6 +364,7 @@ listen = "{config.harness_listen}"
     assert "manual mode" in test["reason"] and "--non-interactive" in test["reason"]
     assert data["verdict"] == "incomplete"
     assert "OPERATOR:" not in err
+    assert (said in err) if said else ("non-interactive:" not in err)
 
 
 def test_the_default_printer_tells_the_operator_on_stderr(tmp_path, capfd):

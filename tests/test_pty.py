@@ -102,13 +102,14 @@ def spawn(tmp_path) -> Iterator[Callable[..., Child]]:
     """Start ``conformance ARGS`` with stdout and stderr on one pty (``pty=True``) or on two pipes."""
     children: list[subprocess.Popen] = []
 
-    def start(*argv: str, on_pty: bool = True) -> Child:
-        env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "", "LINES": ""}
+    def start(*argv: str, on_pty: bool = True, columns: int = 200) -> Child:
+        # a user at a terminal: not CI (where manual-mode tests would not wait for an operator)
+        env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "", "LINES": "", "CI": ""}
         env = {key: value for key, value in env.items() if value}
         if on_pty:
             master, slave = pty.openpty()
             # a sized terminal, wide enough that nothing wraps
-            fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
+            fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
             process = subprocess.Popen(
                 [*COMMAND, *argv], cwd=tmp_path, env=env, stdin=slave, stdout=slave, stderr=slave
             )
@@ -159,6 +160,36 @@ def test_the_live_count_moves_during_the_run(spawn, tmp_path):
 
 
 # --- manual mode: the operator reads the screen and acts ------------------------------------------
+
+
+def test_a_failing_test_prints_its_line_with_its_reason_before_the_summary(spawn, tmp_path):
+    """On a terminal the live display used to show only counts and the current test: which test
+    failed, and why, came only as a list of requirements at the end."""
+    reports = str(tmp_path / "reports")
+    child = spawn(
+        "run", "--profile", "efdx", "--requirement", "M-10", "--reference-fault", "ignore-crl",
+        "--report-dir", reports,
+    )  # fmt: skip
+    failed, failed_at = child.screen.wait_for(r"\] fail +efdx/(\S+revoked\S+)", START_BOUND_S)
+    reason, _ = child.screen.wait_for(r"M-10: expected HTTP 403", 10)
+    _, summary_at = child.screen.wait_for(r"EFDX 1\.0 conformance: ", 60)
+    assert child.wait() == 1
+    assert failed_at < summary_at
+    test = next(t for t in results(tmp_path / "reports")["tests"] if t["verdict"] == "fail")
+    assert test["nodeid"] == failed.group(1)
+
+
+def test_at_80_columns_the_summary_is_not_cut(spawn, tmp_path):
+    reports = str(tmp_path / "reports")
+    child = spawn("run", "--profile", "efdx", "--requirement", "M-10", "--report-dir", reports, columns=80)
+    child.screen.wait_for(r"report: ", 90)
+    assert child.wait() == 0
+    shown = ANSI.sub("", child.screen.text)
+    assert "EFDX 1.0: running its suite" in shown
+    table = shown[shown.index("EFDX 1.0 conformance: ") :]
+    for header in ("requirements", "not-applicable", "inconclusive", "by-load-run"):
+        assert header in table
+    assert "…" not in table
 
 
 @pytest.fixture
@@ -225,7 +256,10 @@ def test_the_operator_instruction_reaches_the_terminal_before_the_wait(
     """Before: the instruction went to pytest's captured stderr, and the operator waited for nothing."""
     trigger_url, config = reference_without_trigger
     reports = tmp_path / "reports"
-    child = spawn("run", "--config", str(config), "-k", ISSUE, "--report-dir", str(reports), on_pty=on_pty)
+    # in a pipe, an operator watching stderr says so (without a terminal the default is not to wait)
+    interactive = () if on_pty else ("--interactive",)
+    argv = ("run", "--config", str(config), "-k", ISSUE, "--report-dir", str(reports), *interactive)
+    child = spawn(*argv, on_pty=on_pty)
     seen_at = act_as_operator(child.screen if on_pty else child.errors, trigger_url)
     assert child.wait() == 0, child.screen.text
     ended_at = time.monotonic()

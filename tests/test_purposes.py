@@ -37,7 +37,7 @@ def test_every_negative_vector_names_the_purpose_it_breaks():
 
 
 def test_conformance_list_prints_every_purpose_and_no_gap(capsys):
-    assert cli.main(["list"]) == 0
+    assert cli.main(["list", "--profile", "efdx"]) == 0
     out, err = capsys.readouterr()
     assert err == ""
     for item in purposes():
@@ -45,6 +45,32 @@ def test_conformance_list_prints_every_purpose_and_no_gap(capsys):
     assert out.rstrip().endswith(
         f"{len(purposes())} test purposes, {len(coverage.suite_tests(EFDX))} tests, gaps: 0"
     )
+
+
+def test_conformance_list_without_a_profile_lists_every_installed_one(capsys):
+    from conformance.harness import registry
+
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    for profile in registry.installed().values():
+        assert f"\n{profile.title} ({profile.key})\n" in f"\n{out}"
+    assert out.count("gaps: 0") == len(registry.installed())
+
+
+def test_conformance_list_with_a_config_never_asks_for_the_trigger_token(tmp_path, capsys, monkeypatch):
+    """`list` runs nothing: an ICS whose trigger token comes from an unset variable is listed all the same
+    (`run` with it stops at once, naming the variable)."""
+    monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
+    config = tmp_path / "candidate.toml"
+    config.write_text(
+        '[candidate]\nparty = "KH"\ninbox_url = "http://127.0.0.1:9/efdx/1/messages"\n'
+        'capabilities = ["trigger"]\n[candidate.trigger]\nurl = "http://127.0.0.1:9/efdx/1/test/trigger"\n'
+        'token_env = "NOT_SET_ANYWHERE"\n'
+    )
+    assert cli.main(["list", "--config", str(config)]) == 0
+    assert "for candidate KH:" in capsys.readouterr().out
+    assert cli.main(["run", "--config", str(config)]) == 4
+    assert "environment variable NOT_SET_ANYWHERE is not set" in capsys.readouterr().err
 
 
 def test_conformance_list_with_a_config_marks_what_does_not_apply(tmp_path, capsys):

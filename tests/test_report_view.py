@@ -213,3 +213,35 @@ def test_a_load_block_is_shown_by_the_load_section(tmp_path, monkeypatch):
     data["load"] = {"n": 7}
     write_html(data, {"fail": 1}, tmp_path / "load.html", SPEC)
     assert '<section id="load">7</section>' in (tmp_path / "load.html").read_text(encoding="utf-8")
+
+
+def test_failures_are_grouped_by_what_they_observed_across_requirements():
+    """One cause, one group: what differs from one message to the next (IDs, times) and the message's
+    bytes do not split it; the largest group comes first."""
+    from conformance.results.view import failure_groups, observed_gist
+
+    def failing(test_id: str, requirement: str, observed: str, expected: str = "x") -> dict:
+        return {
+            "id": test_id, "verdict": "fail", "failed_requirements": [requirement],
+            "requirements": [requirement], "observed": observed, "expected": expected,
+        }  # fmt: skip
+
+    receipt = (
+        "HTTP 200 <?xml version='1.0'?> <Receipt xmlns='urn:efdx:envelope:1'>"
+        "<RefToMessageId>{}</RefToMessageId>"
+    )
+    tests = [
+        failing("t1", "EFDX 1.0 M-03", "Fault/Code EFDX-M01", "Fault/Code EFDX-M03"),
+        failing("t2", "EFDX 1.0 M-04", "Fault/Code EFDX-M01", "Fault/Code EFDX-M04"),
+        failing("t3", "EFDX 1.0 M-04", "Fault/Code  EFDX-M01", "Fault/Code EFDX-M04"),
+        failing("t4", "EFDX 1.0 M-10", receipt.format("4ada66aa-4bdb-5afb-8fbb-1160c635545b@sg.efdx")),
+        failing("t5", "EFDX 1.0 M-09", receipt.format("5bda66aa-4bdb-5afb-8fbb-1160c635545c@sg.efdx")),
+        {"id": "t6", "verdict": "pass", "observed": "Fault/Code EFDX-M01"},
+    ]
+    groups = failure_groups(tests)
+    assert [(g["observed"], len(g["tests"]), g["requirements"]) for g in groups] == [
+        ("Fault/Code EFDX-M01", 3, ["EFDX 1.0 M-03", "EFDX 1.0 M-04"]),
+        ("HTTP 200 a Receipt", 2, ["EFDX 1.0 M-10", "EFDX 1.0 M-09"]),
+    ]
+    assert groups[0]["expected"] == ["Fault/Code EFDX-M04", "Fault/Code EFDX-M03"]
+    assert observed_gist({"reason": "at 2026-12-06T10:00:00Z id 0123456789abcdef0123"}) == "at <time> id <id>"

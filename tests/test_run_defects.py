@@ -48,7 +48,19 @@ operator_s = 5
 # Tests that only exchange synchronously with the inbox (no status to wait for): three M-06 vectors
 # (test_single_messages.py runs first), then the eight transport tests that wait for no status.
 SYNC_ONLY = "m06- or (test_transport and not text_xml_co)"  # that one waits for a status
-SYNC_ONLY_COUNT = 11
+
+
+def sync_only_count() -> int:
+    """How many tests SYNC_ONLY selects in EFDX's suite today (a number written here went stale as
+    purposes were added to test_transport)."""
+    from conformance.app import coverage
+    from conformance.harness import registry
+
+    return sum(
+        1
+        for test in coverage.suite_tests(registry.get("efdx"))
+        if "m06-" in test.nodeid or ("test_transport" in test.nodeid and "text_xml_co" not in test.nodeid)
+    )
 
 
 def results(reports: Path) -> dict:
@@ -497,7 +509,7 @@ def test_a_candidate_killed_mid_run_ends_the_run_incomplete_with_one_line(
     assert said[0].startswith("candidate unreachable: 127.0.0.1:")
     assert (
         "Connection refused" in said[0]
-        and f"that test and the {SYNC_ONLY_COUNT - 4} tests left are inconclusive" in said[0]
+        and f"that test and the {sync_only_count() - 4} tests left are inconclusive" in said[0]
     )
     # one progress line for each test that ran; the ones left are counted, not listed
     lines = [line for line in out.splitlines() if line.startswith("[")]
@@ -508,7 +520,7 @@ def test_a_candidate_killed_mid_run_ends_the_run_incomplete_with_one_line(
     assert data["verdict"] == "incomplete"
     assert data["note"] == said[0]
     tests = data["tests"]
-    assert len(tests) == SYNC_ONLY_COUNT
+    assert len(tests) == sync_only_count()
     assert [test["verdict"] for test in tests[:3]] == ["pass"] * 3
     assert all(test["verdict"] == "inconclusive" for test in tests[3:]), [t["verdict"] for t in tests]
     for test in tests[3:4]:  # it ran and met the refusal: the reason keeps what it saw

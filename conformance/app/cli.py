@@ -8,9 +8,12 @@ is intact but its signer was not checked against a trust anchor (EFDX section 7,
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import NoReturn
@@ -75,13 +78,30 @@ def _add_profile_option(parser: argparse.ArgumentParser, default: str = "the def
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The whole command line, composed from one builder per command so that each reads on its own."""
     parser = _Parser(
         prog="conformance",
         description="Conformance harness for ASEAN Single Window NSWs (EFDX 1.0 and other profile packs).",
     )
     parser.add_argument("--version", action="version", version=f"conformance {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_run_command(commands)
+    _add_load_commands(commands)
+    _add_list_command(commands)
+    _add_profiles_command(commands)
+    _add_validate_command(commands)
+    _add_vectors_commands(commands)
+    _add_reference_commands(commands)
+    _add_evidence_commands(commands)
+    _add_report_commands(commands)
+    _add_spec_command(commands)
+    _add_diff_command(commands)
+    _add_pki_commands(commands)
+    return parser
 
+
+def _add_run_command(commands: argparse._SubParsersAction) -> None:
+    """`run`: the functional suite, the command with the most ways to narrow what it runs."""
     run = commands.add_parser(
         "run", help="run the conformance suite (default: against the embedded reference NSW)"
     )
@@ -97,6 +117,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--tls", action="store_true", help="mutual TLS with the reference NSW (with --config: tls.enabled)"
     )
+    _add_run_selection_options(run)
+    run.add_argument(
+        "--rerun-failed",
+        type=Path,
+        metavar="DIR",
+        help="only the tests that did not pass in the run of DIR (a report folder or its results.json)",
+    )
+    run.add_argument("--report-dir", type=Path, default=Path("reports"), help="where the report folder goes")
+    run.set_defaults(handler=_run)
+
+
+def _add_run_selection_options(run: argparse.ArgumentParser) -> None:
+    """`run`'s options that choose which tests run and how far: kept together, in --help's order."""
     run.add_argument(
         "--requirement",
         action="append",
@@ -114,19 +147,21 @@ def build_parser() -> argparse.ArgumentParser:
         "against the reference NSW; `conformance profiles` lists them)",
     )
     run.add_argument("-k", dest="keyword", metavar="EXPR", help="only tests whose name matches (pytest -k)")
-    run.add_argument(
-        "--non-interactive", action="store_true", help="manual-mode tests are inconclusive instead of waiting"
+    interaction = run.add_mutually_exclusive_group()
+    interaction.add_argument(
+        "--non-interactive",
+        action="store_true",
+        help="manual-mode tests are inconclusive instead of waiting (the default when CI is set or "
+        "stdin is not a terminal)",
+    )
+    interaction.add_argument(
+        "--interactive", action="store_true", help="wait for an operator even in CI or without a terminal"
     )
     run.add_argument("--maxfail", type=int, default=0, metavar="N", help="stop after N tests did not pass")
-    run.add_argument(
-        "--rerun-failed",
-        type=Path,
-        metavar="DIR",
-        help="only the tests that did not pass in the run of DIR (a report folder or its results.json)",
-    )
-    run.add_argument("--report-dir", type=Path, default=Path("reports"), help="where the report folder goes")
-    run.set_defaults(handler=_run)
 
+
+def _add_load_commands(commands: argparse._SubParsersAction) -> None:
+    """`load` and `load-worker`: a load run and the worker a distributed one recruits elsewhere."""
     load = commands.add_parser(
         "load",
         help="load or soak a candidate with every answer judged; says whether it held its claimed capacity",
@@ -134,6 +169,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_profile_option(load)
     load.add_argument("--sut", metavar="URL", help="the candidate's inbox URL (with --config)")
     load.add_argument("--config", type=Path, metavar="FILE", help="the candidate's configuration (ICS, TOML)")
+    _add_load_shape_options(load)
+    load.add_argument(
+        "--reference-fault", metavar="NAME", help="the embedded reference with one seeded fault"
+    )
+    load.add_argument("--tls", action="store_true", help="mutual TLS with the embedded reference")
+    load.add_argument("--report-dir", type=Path, default=Path("reports"), help="where the report folder goes")
+    load.set_defaults(handler=_load)
+    load_worker = commands.add_parser(
+        "load-worker", help="a Locust worker for a `conformance load --master-bind` run on another machine"
+    )
+    load_worker.add_argument("--master", required=True, metavar="HOST:PORT")
+    load_worker.set_defaults(handler=_load_worker)
+
+
+def _add_load_shape_options(load: argparse.ArgumentParser) -> None:
+    """`load`'s options for how hard, how long and from how many Locust processes, in --help's order."""
     load.add_argument("--rate", type=float, metavar="N", help="messages per second (default: the claim's)")
     load.add_argument(
         "--duration", type=float, metavar="S", help="seconds at that rate (default: the claim's)"
@@ -151,18 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SHARE",
         help="share of first deliveries failed (5xx, reset, timeout)",
     )
-    load.add_argument(
-        "--reference-fault", metavar="NAME", help="the embedded reference with one seeded fault"
-    )
-    load.add_argument("--tls", action="store_true", help="mutual TLS with the embedded reference")
-    load.add_argument("--report-dir", type=Path, default=Path("reports"), help="where the report folder goes")
-    load.set_defaults(handler=_load)
-    load_worker = commands.add_parser(
-        "load-worker", help="a Locust worker for a `conformance load --master-bind` run on another machine"
-    )
-    load_worker.add_argument("--master", required=True, metavar="HOST:PORT")
-    load_worker.set_defaults(handler=_load_worker)
 
+
+def _add_list_command(commands: argparse._SubParsersAction) -> None:
+    """`list`: what the suite covers, without running anything."""
     listing = commands.add_parser(
         "list",
         help="requirements, their test purposes, the tests and seeded faults, and the gaps (runs nothing)",
@@ -181,9 +224,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_profile_option(listing)
     listing.set_defaults(handler=_list)
 
+
+def _add_profiles_command(commands: argparse._SubParsersAction) -> None:
+    """`profiles`: which packs are installed, so that --profile has something to name."""
     profiles = commands.add_parser("profiles", help="the installed profile packs")
     profiles.set_defaults(handler=_profiles)
 
+
+def _add_validate_command(commands: argparse._SubParsersAction) -> None:
+    """`validate`: the receiving NSW's judgement of files, with no candidate running."""
     validate = commands.add_parser("validate", help="judge message files offline, as the receiving NSW would")
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
     validate.add_argument("--json", action="store_true", help="print a JSON list of {file, valid, codes}")
@@ -192,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_profile_option(validate, "default: told from each file's namespace")
     validate.set_defaults(handler=_validate)
 
+
+def _add_vectors_commands(commands: argparse._SubParsersAction) -> None:
+    """`vectors build`: the signed test vectors, which are dated and so made for a given day."""
     vectors = commands.add_parser("vectors", help="test vectors").add_subparsers(
         dest="vectors_command", required=True
     )
@@ -201,12 +253,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_profile_option(build)
     build.set_defaults(handler=_vectors_build)
 
+
+def _add_reference_commands(commands: argparse._SubParsersAction) -> None:
+    """`reference faults` and `reference serve`: the embedded reference NSW, listed or served."""
     reference = commands.add_parser("reference", help="the embedded reference NSW").add_subparsers(
         dest="reference_command", required=True
     )
     faults = reference.add_parser("faults", help="list the seeded faults: NAME  PURPOSE  description")
     _add_profile_option(faults)
     faults.set_defaults(handler=_reference_faults)
+    _add_reference_serve_command(reference)
+
+
+def _add_reference_serve_command(reference: argparse._SubParsersAction) -> None:
+    """`reference serve`: the longest option list, one reference process as an operator runs it."""
     serve = reference.add_parser("serve", help="serve one party's reference NSW until SIGINT/SIGTERM")
     serve.add_argument("--party", type=parse_party, required=True)
     serve.add_argument(
@@ -223,6 +283,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--db", type=Path, help="SQLite file (default: reports/reference-<party>.sqlite)")
     serve.add_argument("--peer", action="append", default=[], metavar="YY=URL", help="a party's inbox URL")
     serve.add_argument("--fault", help="switch on one seeded fault (see `conformance reference faults`)")
+    _add_reference_outbox_options(serve)
+    serve.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve from N processes on one port and one --db (default 1; more use more cores)",
+    )
+    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)  # one of --processes
+    serve.set_defaults(handler=_reference_serve)
+
+
+def _add_reference_outbox_options(serve: argparse.ArgumentParser) -> None:
+    """`reference serve`'s options for how its statuses go out (timing, retries, the test trigger)."""
     serve.add_argument("--status-delay", type=float, default=0.0, metavar="S", help="delay statuses by S s")
     serve.add_argument("--retry-schedule", default="1,2,4,8", metavar="S,S,...", help="outbox retry delays")
     serve.add_argument("--trigger-token", help="enable the test trigger (or EFDX_TEST_TOKEN)")
@@ -236,16 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--outbox-workers", type=int, metavar="N", help="statuses delivered at once (default: the pack's)"
     )
-    serve.add_argument(
-        "--processes",
-        type=int,
-        default=1,
-        metavar="N",
-        help="serve from N processes on one port and one --db (default 1; more use more cores)",
-    )
-    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)  # one of --processes
-    serve.set_defaults(handler=_reference_serve)
 
+
+def _add_evidence_commands(commands: argparse._SubParsersAction) -> None:
+    """`evidence verify`: checking a bundle needs nothing but the bundle (and a site's CA)."""
     evidence = commands.add_parser("evidence", help="evidence bundles").add_subparsers(
         dest="evidence_command", required=True
     )
@@ -259,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.set_defaults(handler=_evidence_verify)
 
+
+def _add_report_commands(commands: argparse._SubParsersAction) -> None:
+    """`report pdf`: a report folder printed for those who want paper."""
     report = commands.add_parser("report", help="report folders").add_subparsers(
         dest="report_command", required=True
     )
@@ -266,8 +337,14 @@ def build_parser() -> argparse.ArgumentParser:
         "pdf", help="print a run's report.html (and certificate.html) to PDF with headless Chromium"
     )
     pdf.add_argument("folder", type=Path, metavar="DIR", help="a report folder")
+    pdf.add_argument(
+        "--full", action="store_true", help="every test with its exchanges (default: an A4 summary)"
+    )
     pdf.set_defaults(handler=_report_pdf)
 
+
+def _add_spec_command(commands: argparse._SubParsersAction) -> None:
+    """`spec`: the text a verdict points at, readable without leaving the terminal."""
     spec = commands.add_parser("spec", help="a profile's specification (shipped), or one requirement's text")
     _add_profile_option(spec)
     spec.add_argument(
@@ -275,6 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     spec.set_defaults(handler=_spec)
 
+
+def _add_diff_command(commands: argparse._SubParsersAction) -> None:
+    """`diff`: two runs compared, its exit code usable as a regression gate."""
     diff = commands.add_parser(
         "diff", help="what changed between two runs (report folders or results.json); exit 1 on a regression"
     )
@@ -285,6 +365,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     diff.set_defaults(handler=_diff)
 
+
+def _add_pki_commands(commands: argparse._SubParsersAction) -> None:
+    """`pki generate`, `add-party`, `path` and `site`: the TEST ONLY PKI's commands, then the site's."""
     pki = commands.add_parser(
         "pki", help="the TEST ONLY PKI; the site's evidence PKI (pki site)"
     ).add_subparsers(dest="pki_command", required=True)
@@ -300,6 +383,11 @@ def build_parser() -> argparse.ArgumentParser:
     path = pki.add_parser("path", help="print the folder of the TEST ONLY PKI (CA certificates, CRLs, keys)")
     _add_profile_option(path)
     path.set_defaults(handler=_pki_path)
+    _add_pki_site_command(pki)
+
+
+def _add_pki_site_command(pki: argparse._SubParsersAction) -> None:
+    """`pki site`: the site's own evidence PKI, kept apart as it is real key material, not test's."""
     site = pki.add_parser(
         "site",
         help="make the site's own evidence PKI (NOT test material): a site CA and a signing key and "
@@ -316,7 +404,6 @@ def build_parser() -> argparse.ArgumentParser:
     site.add_argument("--name", default="Conformance site", help="the site's organisation (subject O)")
     site.add_argument("--country", metavar="CC", help="the site's country (subject C), ISO 3166-1 alpha-2")
     site.set_defaults(handler=_pki_site)
-    return parser
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -352,7 +439,7 @@ def _run(args: argparse.Namespace) -> int:
         keyword=args.keyword,
         maxfail=args.maxfail,
         rerun=rerun,
-        non_interactive=args.non_interactive,
+        non_interactive=_non_interactive(args, config),
         command=args.command_line,
         report_dir=args.report_dir,
         profiles=profiles,
@@ -362,6 +449,30 @@ def _run(args: argparse.Namespace) -> int:
     except ConfigError as exc:  # found while setting up: the harness inbox's port, the candidate's address
         raise UsageError(str(exc)) from None
     return code
+
+
+def _non_interactive(args: argparse.Namespace, config) -> bool:
+    """Whether manual-mode tests are inconclusive rather than waiting for an operator: as asked, else
+    so in CI or without a terminal to answer on (a forgotten --non-interactive waited its operator
+    window, a minute, for every manual test), said in one line when it matters."""
+    if args.non_interactive or args.interactive:
+        return args.non_interactive
+    unattended = bool(os.environ.get("CI")) or not _stdin_is_a_terminal()
+    manual = config is not None and not (config.claims("trigger") and config.trigger_url)
+    if unattended and manual:
+        why = "CI is set" if os.environ.get("CI") else "stdin is not a terminal"
+        print(
+            f"non-interactive: {why}: manual-mode tests are inconclusive (--interactive to wait)",
+            file=sys.stderr,
+        )
+    return unattended
+
+
+def _stdin_is_a_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _not_passed(path: Path) -> tuple[str, ...]:
@@ -429,14 +540,29 @@ def _list(args: argparse.Namespace) -> int:
 
         print(clause_trace.listing(_profile(args.profile), verbose=args.verbose))
         return EXIT_OK
+    from conformance.harness import registry
     from conformance.harness.config import ConfigError, load
 
     try:
-        config = load(args.config) if args.config else None
+        config = load(args.config, secrets=False) if args.config else None
     except ConfigError as exc:
         raise UsageError(_message(exc)) from None
-    print(coverage.listing(_profile(args.profile), verbose=args.verbose, config=config))
+    listings = [
+        coverage.listing(profile, verbose=args.verbose, config=config)
+        for profile in _listed_profiles(args.profile, config, registry)
+    ]
+    print("\n\n".join(listings))
     return EXIT_OK
+
+
+def _listed_profiles(name: str | None, config, registry) -> list:
+    """``--profile``'s, else the profiles the ICS claims, else every installed one (default first)."""
+    if name:
+        return [_profile(name)]
+    if config is not None and config.profiles:
+        return [_profile(key) for key in config.profiles]
+    default = registry.default()
+    return [default, *(p for p in registry.installed().values() if p is not default)]
 
 
 def _profiles(args: argparse.Namespace) -> int:
@@ -463,30 +589,66 @@ def _reference_faults(args: argparse.Namespace) -> int:
 
 
 def _reference_serve(args: argparse.Namespace) -> int:
-    import contextlib
-    import os
+    """`reference serve`: every option is checked before anything listens, so that a mistake is one
+    line and exit 4, not a server that half starts."""
+    profiles = _served_profiles(args)
+    peers = _served_peers(args, profiles)
+    _check_served_fault(args, profiles)
+    schedule = _retry_schedule(args.retry_schedule)
+    _check_serve_counts(args)
+    settings_of = functools.partial(_reference_settings, args, profiles, peers=peers, schedule=schedule)
+    first, *others = profiles
+    others_running = contextlib.ExitStack()
+    announce = _announcer(args, profiles, settings_of, others_running)
+    together = tuple((profile, settings_of(profile)) for profile in others)
+    with others_running:  # stopped once this one has
+        _serve_first(first, settings_of(first), args, announce, together)
+    return EXIT_OK
 
-    from conformance.app import reference_process
-    from conformance.core.profile import ReferenceSettings
 
+def _served_profiles(args: argparse.Namespace) -> list:
+    """The profiles to serve (each named once; none named: the default), each of which must have
+    --party as a party, since one process plays one party in all of them."""
     profiles = [_profile(name) for name in dict.fromkeys(args.profile)] or [_profile(None)]
     for profile in profiles:
         if args.party not in profile.parties:
             raise UsageError(
                 f"--party {args.party}: not a party of {profile.title} ({' '.join(profile.parties)})"
             )
+    return profiles
+
+
+def _served_peers(args: argparse.Namespace, profiles: list) -> dict[str, str]:
+    """--peer YY=URL by party: a party no served profile has is refused, not silently never used."""
     peers = {}
     for item in args.peer:
         party, _, url = item.partition("=")
         if not url or not any(party.upper() in profile.parties for profile in profiles):
             raise UsageError(f"--peer wants PARTY=URL, not {item!r}")
         peers[party.upper()] = url
+    return peers
+
+
+def _check_served_fault(args: argparse.Namespace, profiles: list) -> None:
+    """--fault must be a seeded fault of some served profile; the first one's error names the choices."""
     try:
         if args.fault and not any(_knows(profile, args.fault) for profile in profiles):
             profiles[0].fault(args.fault)  # names the choices
-        schedule = tuple(float(value) for value in args.retry_schedule.split(","))
     except (KeyError, ValueError) as exc:
         raise UsageError(_message(exc)) from None
+
+
+def _retry_schedule(text: str) -> tuple[float, ...]:
+    """--retry-schedule's comma-separated seconds; a word that is no number is a usage error."""
+    try:
+        return tuple(float(value) for value in text.split(","))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _check_serve_counts(args: argparse.Namespace) -> None:
+    """--outbox-workers and --processes below one would serve nothing; more processes have further
+    conditions (_check_processes)."""
     if args.outbox_workers is not None and args.outbox_workers < 1:
         raise UsageError(f"--outbox-workers: at least 1, not {args.outbox_workers}")
     if args.processes < 1:
@@ -494,58 +656,89 @@ def _reference_serve(args: argparse.Namespace) -> int:
     if args.processes > 1:
         _check_processes(args)
 
-    def settings_of(profile) -> ReferenceSettings:
-        db = args.db or Path("reports") / f"reference-{args.party}.sqlite"
-        if len(profiles) > 1:  # one store per profile
-            db = db.with_name(f"{db.stem}-{profile.key}{db.suffix}")
-        return ReferenceSettings(
-            party=args.party,
-            db=db,
-            peers={
-                party: _on_path(url, profiles, profile)
-                for party, url in peers.items()
-                if party in profile.parties
-            },
-            fault=args.fault if _knows(profile, args.fault) else None,
-            status_delay=args.status_delay,
-            retry_schedule=schedule,
-            outbound_timeout=args.outbound_timeout,
-            trigger_token=args.trigger_token or os.environ.get("EFDX_TEST_TOKEN"),
-            tls=args.tls,
-            outbox_workers=args.outbox_workers,
-            reuse_port=args.reuse_port or args.processes > 1,
-        )
 
-    first, *others = profiles
+def _reference_settings(
+    args: argparse.Namespace, profiles: list, profile, *, peers: dict[str, str], schedule: tuple[float, ...]
+):
+    """What one served profile's reference is given: the command line's options, with its own store,
+    peers on its own inbox path, and the fault only if it is one of its own."""
+    from conformance.core.profile import ReferenceSettings
 
-    others_running = contextlib.ExitStack()
+    return ReferenceSettings(
+        party=args.party,
+        db=_reference_db(args, profiles, profile),
+        peers={
+            party: _on_path(url, profiles, profile)
+            for party, url in peers.items()
+            if party in profile.parties
+        },
+        fault=args.fault if _knows(profile, args.fault) else None,
+        status_delay=args.status_delay,
+        retry_schedule=schedule,
+        outbound_timeout=args.outbound_timeout,
+        trigger_token=args.trigger_token or os.environ.get("EFDX_TEST_TOKEN"),
+        tls=args.tls,
+        outbox_workers=args.outbox_workers,
+        reuse_port=args.reuse_port or args.processes > 1,
+    )
+
+
+def _reference_db(args: argparse.Namespace, profiles: list, profile) -> Path:
+    """--db (default reports/reference-<party>.sqlite); serving several profiles, one store per profile,
+    as their messages must not meet."""
+    db = args.db or Path("reports") / f"reference-{args.party}.sqlite"
+    if len(profiles) > 1:  # one store per profile
+        db = db.with_name(f"{db.stem}-{profile.key}{db.suffix}")
+    return db
+
+
+def _announcer(
+    args: argparse.Namespace, profiles: list, settings_of, others_running: contextlib.ExitStack
+) -> Callable[[str], None]:
+    """The callback the first server calls once it listens: only then do the other processes have a
+    port to join, and only then are the printed addresses true."""
 
     def announce(base: str) -> None:
         if args.processes > 1:  # this one listens: the others join it on its port, then all are announced
-            argv = list(args.command_line[1:])
-            with_trigger = bool(settings_of(first).trigger_token)
-            port = int(base.rpartition(":")[2])
-            try:
-                others_running.enter_context(
-                    reference_process.siblings(argv, port, args.processes - 1, with_trigger)
-                )
-            except reference_process.ReferenceDidNotStart as exc:
-                raise UsageError(str(exc)) from None
-        fault_note = f" with fault {args.fault}" if args.fault else ""
-        for profile in profiles:
-            print(f"reference NSW {args.party}{fault_note} at {base}{profile.inbox_path}", flush=True)
-            if settings_of(profile).trigger_token:
-                print(f"test trigger at {base}{profile.trigger_path}", flush=True)
+            with_trigger = bool(settings_of(profiles[0]).trigger_token)
+            _start_other_processes(args, base, with_trigger, others_running)
+        _print_served(args, profiles, base, settings_of)
 
-    together = tuple((profile, settings_of(profile)) for profile in others)
-    with others_running:  # stopped once this one has
-        try:  # a pack that serves only itself takes no fifth argument
-            first.serve_reference(
-                settings_of(first), args.host, args.port, announce, *((together,) if others else ())
-            )
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-    return EXIT_OK
+    return announce
+
+
+def _start_other_processes(
+    args: argparse.Namespace, base: str, with_trigger: bool, others_running: contextlib.ExitStack
+) -> None:
+    """--processes N: the N-1 others, started with this command line on the port the first listens
+    on; ``others_running`` stops them once the first has stopped."""
+    from conformance.app import reference_process
+
+    argv = list(args.command_line[1:])
+    port = int(base.rpartition(":")[2])
+    try:
+        others_running.enter_context(reference_process.siblings(argv, port, args.processes - 1, with_trigger))
+    except reference_process.ReferenceDidNotStart as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _print_served(args: argparse.Namespace, profiles: list, base: str, settings_of) -> None:
+    """Each served inbox (and test trigger) on a line of its own: what scripts and the load run wait
+    for and read the address from."""
+    fault_note = f" with fault {args.fault}" if args.fault else ""
+    for profile in profiles:
+        print(f"reference NSW {args.party}{fault_note} at {base}{profile.inbox_path}", flush=True)
+        if settings_of(profile).trigger_token:
+            print(f"test trigger at {base}{profile.trigger_path}", flush=True)
+
+
+def _serve_first(first, settings, args: argparse.Namespace, announce, together: tuple) -> None:
+    """Serve until stopped; the first profile's pack serves the others as well (one port, one TLS
+    identity). A pack's refusal of the settings is a usage error."""
+    try:  # a pack that serves only itself takes no fifth argument
+        first.serve_reference(settings, args.host, args.port, announce, *((together,) if together else ()))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _check_processes(args: argparse.Namespace) -> None:
@@ -649,12 +842,25 @@ def _parties() -> tuple[str, ...]:
 
 
 def _spec(args: argparse.Namespace) -> int:
-    profile = _profile(args.profile)
+    """A profile's whole text, or one requirement's or purpose's, named in any form a report prints
+    (``EFDX 1.0 M-06``, ``efdx:M-06``, ``m-06``; a bare ID of one profile only, as ``RBR-03``, finds
+    that profile without ``--profile``)."""
+    from conformance.app.run import locate
+    from conformance.harness import registry
+    from conformance.harness.config import ConfigError
+
     if args.id is None:
-        print(profile.spec_document())
+        print(_profile(args.profile).spec_document())
         return EXIT_OK
+    default = registry.default()
+    profiles = (_profile(args.profile),) if args.profile else (default, *(
+        p for p in registry.installed().values() if p is not default
+    ))  # fmt: skip
     try:
-        print(profile.spec_text(args.id))
+        profile, item_id = locate(args.id, profiles, "spec")
+        print(profile.spec_text(item_id))
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
     except KeyError as exc:
         raise UsageError(_message(exc)) from None
     return EXIT_OK
@@ -730,7 +936,7 @@ def _report_pdf(args: argparse.Namespace) -> int:
             "or set CONFORMANCE_CHROMIUM to its path)"
         )
     try:  # the folder may come from anywhere: its pages are rendered again from its results.json
-        for pdf in print_folder(folder, _texts_of_installed()):
+        for pdf in print_folder(folder, _texts_of_installed(), full=args.full):
             print(pdf)
     except (PdfError, OSError) as exc:
         raise UsageError(f"report pdf: {exc}") from None

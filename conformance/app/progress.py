@@ -27,6 +27,7 @@ from rich.text import Text
 from conformance.core.terminal_text import printable, printable_lines, printable_markup
 from conformance.core.verdicts import BY_LOAD_RUN
 
+NOT_PASSED = ("fail", "error", "inconclusive")  # each gets its line on a terminal too
 COLOURS = {
     "pass": "green",
     "fail": "red",
@@ -34,6 +35,9 @@ COLOURS = {
     "inconclusive": "yellow",
     "not-applicable": "dim",
 }
+
+
+WIDE_TABLE = 110  # columns the layer-a-row table needs for every verdict's header uncut
 
 
 def by_profile(ids: list[str]) -> str:
@@ -106,8 +110,9 @@ class Progress:
         """The next profile's tests follow: their IDs are qualified by its key; counts start again."""
         self.prefix = f"{key}/"
         self.done, self.total, self.current, self.waiting = 0, 0, "", ""
-        # said when its first test starts: a profile none of whose tests is selected prints nothing
-        self._header = f"{title}: running its suite" if several else None
+        # said when its first test starts, in both modes (a pipe's [n/N] starts again with it); a
+        # profile none of whose tests is selected prints nothing
+        self._header = f"{title}: running its suite"
         if several:
             self.profile_line = title
 
@@ -119,15 +124,20 @@ class Progress:
         self._refresh()
 
     def finished(self, record) -> None:
+        """One test is done: a line in a pipe; on a terminal the live count moves, and a test that did
+        not pass gets its line (verdict, test, reason) above the display, where it stays."""
         self.done += 1
         self.counts[record.verdict] = self.counts.get(record.verdict, 0) + 1
         self.waiting = ""
+        quiet = self._quiet_reason is not None and record.reason == self._quiet_reason
+        line = f"[{self.done}/{self.total}] {record.verdict:<14} {printable(self.prefix + record.nodeid)}"
+        if record.verdict not in ("pass", "not-applicable"):
+            line += f"\n    {printable(record.reason)}"
         if self._live is not None:
+            if record.verdict in NOT_PASSED and not quiet:
+                self._live.console.print(Text(line, style=COLOURS[record.verdict]), soft_wrap=True)
             self._refresh()
-        elif self._quiet_reason is None or record.reason != self._quiet_reason:
-            line = f"[{self.done}/{self.total}] {record.verdict:<14} {printable(self.prefix + record.nodeid)}"
-            if record.verdict not in ("pass", "not-applicable"):
-                line += f"\n    {printable(record.reason)}"
+        elif not quiet:
             print(line, flush=True)
 
     def recount(self, old: str, new: str) -> None:
@@ -199,15 +209,33 @@ class Progress:
         self.console.print(f"report: {printable_markup(folder / 'report.html')}")
 
     def _profile_table(self, part) -> None:
+        """The profile's requirements counted by layer and verdict: a layer a row where the terminal is
+        wide enough for every verdict's column, else a verdict a row (it fits 80 columns)."""
         rows = part.requirement_rows()
         verdicts: tuple[str, ...] = ("pass", "fail", "error", "inconclusive", "not-applicable", "not-tested")
         if any(row["verdict"] == BY_LOAD_RUN for row in rows):  # capacity claimed: a load run's to judge
             verdicts += (BY_LOAD_RUN,)
-        table = Table(title=f"{part.profile.title} conformance: {part.verdict}", show_lines=False)
-        for column in ("layer", "requirements", *verdicts):
-            table.add_column(column)
-        for layer in part.profile.catalogue().layers:
-            mine = [row for row in rows if row["layer"] == layer]
-            counts = {verdict: sum(1 for row in mine if row["verdict"] == verdict) for verdict in verdicts}
-            table.add_row(layer, str(len(mine)), *(str(counts[v]) for v in verdicts))
+        layers = part.profile.catalogue().layers
+        count = {
+            (layer, verdict): sum(1 for row in rows if row["layer"] == layer and row["verdict"] == verdict)
+            for layer in layers
+            for verdict in verdicts
+        }
+        title = f"{part.profile.title} conformance: {part.verdict}"
+        if self.console.width >= WIDE_TABLE:
+            table = Table(title=title)
+            for column in ("layer", "requirements", *verdicts):
+                table.add_column(column)
+            for layer in layers:
+                mine = sum(1 for row in rows if row["layer"] == layer)
+                table.add_row(layer, str(mine), *(str(count[layer, v]) for v in verdicts))
+        else:
+            table = Table(title=title)
+            for column in ("requirements", *layers, "all"):
+                table.add_column(column, justify="left" if column == "requirements" else "right")
+            for verdict in verdicts:
+                by_layer = [count[layer, verdict] for layer in layers]
+                table.add_row(verdict, *(str(n) for n in by_layer), str(sum(by_layer)))
+            by_layer = [sum(1 for row in rows if row["layer"] == layer) for layer in layers]
+            table.add_row("all", *(str(n) for n in by_layer), str(sum(by_layer)), style="bold")
         self.console.print(table)

@@ -146,6 +146,19 @@ class Share:
     fault: str | None = None
 
 
+def locate(item: str, profiles: tuple[Profile, ...], what: str) -> tuple[Profile, str]:
+    """An ID in any form the outputs print (``EFDX 1.0 M-06``, ``efdx:M-06``, ``M-06``, ``m-06``, a
+    purpose ``M-10/revoked``) -> its profile and its ID as that catalogue writes it. A bare ID
+    belongs to the first of ``profiles`` that has it (RCPX's ``RBR-03`` to RCPX, ``M-06`` to the first)."""
+    named, bare = _split(item, profiles, what)
+    for profile in [named] if named else profiles:
+        found = profile.catalogue().canonical(bare)
+        if found is not None:
+            return profile, found
+    where = named.title if named else ", ".join(p.title for p in profiles)
+    raise ConfigError(f"{what} {item}: not a requirement or test purpose of {where}")
+
+
 def _split(item: str, profiles: tuple[Profile, ...], what: str) -> tuple[Profile | None, str]:
     """``efdx:M-06`` or ``EFDX 1.0 M-06`` -> (EFDX 1.0, ``M-06``); a bare ``M-06`` -> (None, ``M-06``)."""
     text = item.strip()
@@ -175,7 +188,7 @@ def _per_profile(items: tuple[str, ...], profiles: tuple[Profile, ...], what: st
             titles = ", ".join(p.title for p in profiles)
             raise ConfigError(f"{what} {item}: not an ID of {titles}")
         for owner in owners:
-            chosen[owner].append(bare)
+            chosen[owner].append(owner.catalogue().canonical(bare) or bare)  # as the tests declare it
     return chosen
 
 

@@ -55,6 +55,9 @@ class Purpose:
     # Not observable over the wire (a candidate's own CRL handling): the candidate states it in its
     # ICS (candidate.declarations) instead of a test showing it (EFDX errata 2); never a pass.
     declarable: bool = False
+    # What the candidate NSW must do to satisfy the clause, for its team (issue 19 item 2): shown by
+    # ``conformance spec`` and beside each failure in report.html. Optional in the TOML.
+    remedy: str = ""
 
     @property
     def requirement(self) -> str:
@@ -114,7 +117,12 @@ def load_purposes(raw: bytes, resource: str = "purposes.toml") -> tuple[Purpose,
     """The ``[[purpose]]`` tables of a TOML file, in file order; ``ValueError`` for a duplicate ID."""
     found: dict[str, Purpose] = {}
     for entry in tomllib.loads(raw.decode("utf-8")).get("purpose", []):
-        item = Purpose(entry["id"], entry["clause"], bool(entry.get("declarable", False)))
+        item = Purpose(
+            entry["id"],
+            entry["clause"],
+            bool(entry.get("declarable", False)),
+            str(entry.get("remedy", "")),
+        )
         if item.id in found:
             raise ValueError(f"{resource}: purpose {item.id} is listed twice")
         found[item.id] = item
@@ -151,10 +159,20 @@ class Catalogue:
         """Every requirement, in catalogue (= spec) order."""
         return tuple(self._requirements.values())
 
+    def canonical(self, item_id: str) -> str | None:
+        """A requirement or purpose ID as the catalogue writes it, whatever its case (``m-06`` ->
+        ``M-06``, ``m-10/REVOKED`` -> ``M-10/revoked``); None when it has no such item."""
+        if item_id in self._requirements or item_id in self._purposes:
+            return item_id
+        folded = item_id.strip().casefold()
+        return next(
+            (known for known in (*self._requirements, *self._purposes) if known.casefold() == folded), None
+        )
+
     def requirement(self, requirement_id: str) -> Requirement:
-        """The requirement with this ID; ``KeyError`` naming the ID when the profile has none."""
+        """The requirement with this ID (any case); ``KeyError`` naming the ID when the profile has none."""
         try:
-            return self._requirements[requirement_id]
+            return self._requirements[self.canonical(requirement_id) or requirement_id]
         except KeyError:
             hint = f" (IDs look like {self.example_ids})" if self.example_ids else ""
             raise KeyError(f"no requirement {requirement_id!r} in the {self.title} catalogue{hint}") from None
@@ -181,9 +199,9 @@ class Catalogue:
         return tuple(self._purposes.values())
 
     def purpose(self, purpose_id: str) -> Purpose:
-        """The purpose with this ID; ``KeyError`` naming it otherwise."""
+        """The purpose with this ID (any case); ``KeyError`` naming it otherwise."""
         try:
-            return self._purposes[purpose_id]
+            return self._purposes[self.canonical(purpose_id) or purpose_id]
         except KeyError:
             raise KeyError(f"no test purpose {purpose_id!r} in the {self.title} catalogue") from None
 

@@ -463,30 +463,83 @@ def _declarations(candidate: dict, profiles: tuple[str, ...]) -> tuple[str, ...]
     return tuple(dict.fromkeys(stated))
 
 
+CANDIDATE_KEYS = {
+    "party",
+    "inbox_url",
+    "roles",
+    "capabilities",
+    "windows",
+    "trigger",
+    "build",
+    "profiles",
+    "capacity",
+    "endpoints",
+    "declarations",
+}
+TLS_FILES = ("ca_bundle", "client_cert", "client_key", "inbox_cert", "inbox_key")
+
+
 def parse(data: dict, base: Path = Path(".")) -> Config:
-    """Build a Config from parsed TOML; relative paths are taken from ``base``."""
+    """Build a Config from parsed TOML; relative paths are taken from ``base``. The parts are checked
+    one after the other in a fixed order, so that a file with several mistakes always gets the same
+    one named first."""
     _unknown(data, {"candidate", "harness", "tls", "site"}, "(top level)")
     candidate = _get(data, "candidate", dict, "(top level)")
-    _unknown(
-        candidate,
-        {
-            "party",
-            "inbox_url",
-            "roles",
-            "capabilities",
-            "windows",
-            "trigger",
-            "build",
-            "profiles",
-            "capacity",
-            "endpoints",
-            "declarations",
-        },
-        "candidate",
-    )
+    _unknown(candidate, CANDIDATE_KEYS, "candidate")
     profiles = _profiles(candidate)
-    site = _get(data, "site", dict, "(top level)", {})
-    _unknown(site, {"name", "operator", "key_file", "cert_file", "passphrase_env"}, "site")
+    site, passphrase_env = _site_table(data)
+    party = _party(_get(candidate, "party", str, "candidate"), "candidate.party", profiles)
+    roles = _roles(candidate)
+    capabilities, capacity = _claims(candidate, profiles)
+    declarations = _declarations(candidate, profiles)
+    windows = _windows(_table(candidate, "windows", "candidate", set(Windows.__dataclass_fields__)))
+    trigger_url, token = _trigger(candidate, capabilities)
+    harness = _table(data, "harness", "(top level)", {"party", "listen", "url", "profiles"})
+    harness_party, harness_parties = _harness_parties(harness, party, profiles)
+    harness_url = _get(harness, "url", str, "harness", None)
+    tls = _tls(_table(data, "tls", "(top level)", {"enabled", *TLS_FILES}), TLS_FILES, base)
+    inbox_url = _url(_get(candidate, "inbox_url", str, "candidate"), "candidate.inbox_url")
+    _check_scheme(inbox_url, tls.enabled, "candidate.inbox_url")
+    trigger_url = _url(trigger_url, "candidate.trigger.url") if trigger_url else None
+    harness_listen = _listen(_get(harness, "listen", str, "harness", "127.0.0.1:0"))
+    harness_url = _url(harness_url, "harness.url") if harness_url else None
+    return Config(
+        party=party,
+        inbox_url=inbox_url,
+        roles=roles,
+        capabilities=capabilities,
+        declarations=declarations,
+        windows=windows,
+        trigger_url=trigger_url,
+        trigger_token=token,
+        tls=tls,
+        harness_party=harness_party,
+        harness_parties=harness_parties,
+        harness_listen=harness_listen,
+        harness_url=harness_url,
+        **_record(candidate, site, base),
+        site_passphrase_env=passphrase_env,
+        profiles=profiles,
+        capacity=capacity,
+        endpoints=_endpoints(candidate, profiles, inbox_url, trigger_url, tls.enabled),
+    )
+
+
+def _table(parent: dict, key: str, where: str, known: set[str]) -> dict:
+    """An optional table (empty when absent) with no key but ``known``: a misspelt key is named, not
+    silently ignored."""
+    table = _get(parent, key, dict, where, {})
+    _unknown(table, known, key if where == "(top level)" else f"{where}.{key}")
+    return table
+
+
+def _site_table(data: dict) -> tuple[dict, str | None]:
+    """``[site]`` and its passphrase_env: the evidence key and certificate come together, and a
+    passphrase variable only with a key (and not empty), so that a half-given signer is refused now,
+    not when the evidence is signed."""
+    site = _table(
+        data, "site", "(top level)", {"name", "operator", "key_file", "cert_file", "passphrase_env"}
+    )
     if ("key_file" in site) != ("cert_file" in site):
         given, missing = ("key_file", "cert_file") if "key_file" in site else ("cert_file", "key_file")
         raise ConfigError(f"site.{missing}: missing (site.{given} is given; the evidence needs both)")
@@ -495,11 +548,22 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
         raise ConfigError("site.passphrase_env: given without site.key_file (whose passphrase it holds)")
     if passphrase_env is not None and not passphrase_env.strip():
         raise ConfigError("site.passphrase_env: empty (name the environment variable holding the passphrase)")
-    party = _party(_get(candidate, "party", str, "candidate"), "candidate.party", profiles)
+    return site, passphrase_env
+
+
+def _roles(candidate: dict) -> tuple[str, ...]:
+    """``candidate.roles`` (default: both): a role the spec does not have would select no test."""
     roles = tuple(_get(candidate, "roles", list, "candidate", list(ROLES)))
     for role in roles:
         if role not in ROLES:
             raise ConfigError(f"candidate.roles: {role!r} is not one of {', '.join(ROLES)}")
+    return roles
+
+
+def _claims(candidate: dict, profiles: tuple[str, ...]) -> tuple[frozenset[str], Capacity | None]:
+    """``candidate.capabilities`` and ``[candidate.capacity]``: each capability one a claimed profile
+    knows; the capacity table is itself the claim of 'capacity' (section 8), and that capability
+    without its table is refused, as there would be nothing to judge it by."""
     capabilities = frozenset(_get(candidate, "capabilities", list, "candidate", []))
     known_capabilities = tuple(dict.fromkeys(c for key in profiles for c in registry.get(key).capabilities))
     for capability in capabilities:
@@ -515,60 +579,51 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
             "candidate.capacity: missing (the candidate claims the capability 'capacity': "
             "rate_per_s, duration_s, receipt_p95_s, status_p95_s)"
         )
-    declarations = _declarations(candidate, profiles)
-    windows_table = _get(candidate, "windows", dict, "candidate", {})
-    _unknown(windows_table, set(Windows.__dataclass_fields__), "candidate.windows")
-    windows = _windows(windows_table)
-    trigger = _get(candidate, "trigger", dict, "candidate", {})
-    _unknown(trigger, {"url", "token", "token_env"}, "candidate.trigger")
+    return capabilities, capacity
+
+
+def _trigger(candidate: dict, capabilities: frozenset[str]) -> tuple[str | None, str | None]:
+    """``[candidate.trigger]``: its url (not yet checked as a URL) and its token; a candidate claiming
+    the capability 'trigger' must say where its trigger is."""
+    trigger = _table(candidate, "trigger", "candidate", {"url", "token", "token_env"})
+    token = _trigger_token(trigger)
+    trigger_url = _get(trigger, "url", str, "candidate.trigger", None)
+    if "trigger" in capabilities and trigger_url is None:
+        raise ConfigError("candidate.trigger.url: missing (the candidate claims the capability 'trigger')")
+    return trigger_url, token
+
+
+def _trigger_token(trigger: dict) -> str | None:
+    """The trigger's token: given, or read from the environment variable token_env names (so that it
+    need not be written in the file); a variable that is not set is an error, not no token."""
     token = _get(trigger, "token", str, "candidate.trigger", None)
     if token is None and "token_env" in trigger:
         variable = _get(trigger, "token_env", str, "candidate.trigger")
         token = os.environ.get(variable)
         if token is None:
             raise ConfigError(f"candidate.trigger.token_env: environment variable {variable} is not set")
-    trigger_url = _get(trigger, "url", str, "candidate.trigger", None)
-    if "trigger" in capabilities and trigger_url is None:
-        raise ConfigError("candidate.trigger.url: missing (the candidate claims the capability 'trigger')")
-    harness = _get(data, "harness", dict, "(top level)", {})
-    _unknown(harness, {"party", "listen", "url", "profiles"}, "harness")
-    harness_party, harness_parties = _harness_parties(harness, party, profiles)
-    harness_url = _get(harness, "url", str, "harness", None)
-    tls_table = _get(data, "tls", dict, "(top level)", {})
-    tls_files = ("ca_bundle", "client_cert", "client_key", "inbox_cert", "inbox_key")
-    _unknown(tls_table, {"enabled", *tls_files}, "tls")
-    tls = _tls(tls_table, tls_files, base)
-    inbox_url = _url(_get(candidate, "inbox_url", str, "candidate"), "candidate.inbox_url")
-    _check_scheme(inbox_url, tls.enabled, "candidate.inbox_url")
-    trigger_url = _url(trigger_url, "candidate.trigger.url") if trigger_url else None
-    return Config(
-        party=party,
-        inbox_url=inbox_url,
-        roles=roles,
-        capabilities=capabilities,
-        declarations=declarations,
-        windows=windows,
-        trigger_url=trigger_url,
-        trigger_token=token,
-        tls=tls,
-        harness_party=harness_party,
-        harness_parties=harness_parties,
-        harness_listen=_listen(_get(harness, "listen", str, "harness", "127.0.0.1:0")),
-        harness_url=_url(harness_url, "harness.url") if harness_url else None,
-        build=_get(candidate, "build", str, "candidate", None),
-        site=_get(site, "name", str, "site", None),
-        operator=_get(site, "operator", str, "site", None),
-        site_cert=_site_file(site, "cert_file", base),
-        site_key=_site_file(site, "key_file", base),
-        site_passphrase_env=passphrase_env,
-        profiles=profiles,
-        capacity=capacity,
-        endpoints=_endpoints(candidate, profiles, inbox_url, trigger_url, tls.enabled),
-    )
+    return token
 
 
-def load(path: Path, inbox_url: str | None = None) -> Config:
-    """Load the file; ``inbox_url`` (from --sut) stands in for, or overrides, candidate.inbox_url."""
+def _record(candidate: dict, site: dict, base: Path) -> dict[str, Any]:
+    """What the certification record says of the run (the build, the site, its operator) and the
+    site's evidence signer; checked in this order."""
+    return {
+        "build": _get(candidate, "build", str, "candidate", None),
+        "site": _get(site, "name", str, "site", None),
+        "operator": _get(site, "operator", str, "site", None),
+        "site_cert": _site_file(site, "cert_file", base),
+        "site_key": _site_file(site, "key_file", base),
+    }
+
+
+UNREAD_TOKEN = "(not read: this command sends nothing)"
+
+
+def load(path: Path, inbox_url: str | None = None, *, secrets: bool = True) -> Config:
+    """Load the file; ``inbox_url`` (from --sut) stands in for, or overrides, candidate.inbox_url.
+    ``secrets=False``, for a command that runs nothing (``list``): the trigger's token is not read
+    from its environment variable, so that listing never asks for it."""
     try:
         raw = Path(path).read_bytes()
         data = tomllib.loads(raw.decode("utf-8"))
@@ -578,5 +633,9 @@ def load(path: Path, inbox_url: str | None = None) -> Config:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     if inbox_url is not None and isinstance(data.get("candidate"), dict):
         data["candidate"]["inbox_url"] = inbox_url
+    trigger = data.get("candidate", {}).get("trigger") if isinstance(data.get("candidate"), dict) else None
+    if not secrets and isinstance(trigger, dict) and "token_env" in trigger and "token" not in trigger:
+        trigger["token"] = UNREAD_TOKEN
+        del trigger["token_env"]
     config = parse(data, Path(path).resolve().parent)
     return dataclasses.replace(config, sha256=hashlib.sha256(raw).hexdigest())

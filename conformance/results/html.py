@@ -71,9 +71,17 @@ def _load_section(load: dict | None) -> str:
 
 
 def write_html(
-    data: dict, counts: dict[str, int], path: Path, text: ProfileText | None = None, *, scripted: bool = True
+    data: dict,
+    counts: dict[str, int],
+    path: Path,
+    text: ProfileText | None = None,
+    *,
+    scripted: bool = True,
+    summary: bool = False,
 ) -> None:
-    """report.html; ``scripted=False`` (a page to print) has no script and a policy that runs none."""
+    """report.html; ``scripted=False`` (a page to print) has no script and a policy that runs none;
+    ``summary`` (the PDF's default) leaves out every exchange and lists the purposes and spec text of
+    the failed requirements only, so that it prints in a few A4 pages."""
     style = _asset("report.css.j2")
     script = _asset("report.js.j2") if scripted else None
     view = report_view(data, counts, text or ProfileText())
@@ -83,8 +91,29 @@ def write_html(
         script=script,
         csp=policy(style, script),
         load_html=_load_section(data.get("load")),
+        summary=summary,
+        failed_purposes=_purposes_of_failed(data) if summary else [],
     )
     safe_write.write_text(path, page)
+
+
+def _purposes_of_failed(data: dict) -> list[dict]:
+    """The purpose rows that did not pass, of the requirements that failed or erred (qualified IDs,
+    or bare in an older results.json): the clauses to fix."""
+    failed = {
+        str(row.get("id"))
+        for row in data.get("requirements", [])
+        if isinstance(row, dict) and row.get("verdict") in ("fail", "error")
+    }
+    return [
+        row
+        for row in data.get("purposes", [])
+        if isinstance(row, dict)
+        and (
+            f"{row.get('profile')} {row.get('requirement')}" in failed
+            or str(row.get("requirement")) in failed
+        )
+    ]
 
 
 def write_load_certificate(data: dict, bundle_sha256: str, path: Path) -> None:

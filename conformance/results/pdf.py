@@ -114,8 +114,11 @@ def _certificate_due(data: dict) -> bool:
     )
 
 
-def _pages(folder: Path, data: dict, text: ProfileText | None, into: Path) -> list[tuple[Path, str]]:
-    """The pages of the folder rendered again from ``data`` into ``into``: (page, PDF name)."""
+def _pages(
+    folder: Path, data: dict, text: ProfileText | None, into: Path, full: bool = False
+) -> list[tuple[Path, str]]:
+    """The pages of the folder rendered again from ``data`` into ``into``: (page, PDF name); the
+    report as its summary unless ``full``."""
     from conformance.results import html, load_report
 
     pages = []
@@ -123,7 +126,7 @@ def _pages(folder: Path, data: dict, text: ProfileText | None, into: Path) -> li
         counts: dict[str, int] = {}
         for test in data["tests"]:
             counts[test["verdict"]] = counts.get(test["verdict"], 0) + 1
-        html.write_html(data, counts, into / "report.html", text, scripted=False)
+        html.write_html(data, counts, into / "report.html", text, scripted=False, summary=not full)
         pages.append((into / "report.html", "report.pdf"))
         certificate = folder / "certificate.html"
         if certificate.is_file() and not certificate.is_symlink() and _certificate_due(data):
@@ -135,9 +138,13 @@ def _pages(folder: Path, data: dict, text: ProfileText | None, into: Path) -> li
     return pages
 
 
-def print_folder(folder: Path, text: ProfileText | None = None, chromium: str | None = None) -> list[Path]:
-    """Print a report folder's report (and certificate, if it has one) to PDF beside them, rendered
-    again from its results.json; the PDFs written. PdfError (one line) for a folder that is a link,
+def print_folder(
+    folder: Path, text: ProfileText | None = None, chromium: str | None = None, *, full: bool = False
+) -> list[Path]:
+    """Print a report folder's report (and certificate, if it has one) to A4 PDF beside them, rendered
+    again from its results.json; the PDFs written. The report prints as a summary (verdict,
+    certification, failed requirements and tests, the matrix, the failed requirements' purposes and
+    text; no exchange) unless ``full``. PdfError (one line) for a folder that is a link,
     a results.json that cannot be read or rendered, or Chromium failing."""
     from conformance.results import diff, safe_read, safe_write
 
@@ -156,7 +163,7 @@ def print_folder(folder: Path, text: ProfileText | None = None, chromium: str | 
     written = []
     with tempfile.TemporaryDirectory(prefix="conformance-pages-") as work:
         try:
-            pages = _pages(folder, data, text, Path(work))
+            pages = _pages(folder, data, text, Path(work), full)
         except PdfError:
             raise
         except Exception as exc:  # noqa: BLE001 - whatever a results.json from elsewhere holds

@@ -117,6 +117,7 @@ class RunResult:
                     "purpose": item.id,
                     "requirement": item.requirement,
                     "clause": item.clause,
+                    "remedy": item.remedy,
                     "verdict": worst(verdict for _, verdict in judged) if judged else self._unjudged(item),
                     "tests": [self.test_id(record) for record, _ in judged],
                 }

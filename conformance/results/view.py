@@ -21,6 +21,7 @@ from conformance.results import xmlview
 from conformance.results.results import qualified, split_qualified
 
 NOT_PASSED_BADLY = ("fail", "error")
+PASSED_OR_NA = ("pass", "not-applicable")
 _REQUIREMENT_ID = re.compile(r"\b[A-Z]{1,3}-\d{2}\b")
 MAX_TESTS_LISTED = 5  # under a failed requirement at the top; the rest behind a link
 
@@ -54,8 +55,14 @@ def bare(item_id: str) -> str:
 
 
 def requirement_text(text: ProfileText, row: dict) -> str:
-    """A requirement row's normative text, from its own profile's words."""
-    return text.of(row.get("profile")).requirement(row.get("requirement") or bare(row["id"]))
+    """A requirement row's normative text, from its own profile's words: without the list of its test
+    purposes that `conformance spec ID` prints after it (the report lists them once, in their table
+    and under the spec text; a failed M-03 quoted them all at the top of the page)."""
+    words = text.of(row.get("profile")).requirement(row.get("requirement") or bare(row["id"]))
+    return words.split(PURPOSES_LINE)[0] if isinstance(words, str) else words
+
+
+PURPOSES_LINE = "\n  test purposes:"  # where `conformance spec ID` starts listing them
 
 
 def _size(text: str | None) -> int:
@@ -229,6 +236,7 @@ def test_cards(data: dict, text: ProfileText) -> list[dict]:
                 "messages": shown,
                 "hint": hint(test, titles, shown),
                 "open": test.get("verdict") not in ("pass", "not-applicable"),
+                "remedies": [] if test.get("verdict") in PASSED_OR_NA else remedies_of([test], data),
             }
         )
     return cards
@@ -293,6 +301,7 @@ def decision(data: dict, text: ProfileText) -> dict:
             "text": requirement_text(text, row),
             "tests": [(anchor("test", test["id"]), test) for test in failing],
             "more": max(len(failing) - MAX_TESTS_LISTED, 0),
+            "remedies": remedies_of(failing, data, failed_only=True, of_requirement=row["id"]),
             "knock_on_requirements": [],
             "knock_on_tests": [],
         }
@@ -323,7 +332,10 @@ def decision(data: dict, text: ProfileText) -> dict:
             roots[named[0]]["knock_on_tests"].append((anchor("test", test["id"]), test))
             continue
         causes.setdefault(_cause(test.get("reason", "")), []).append((anchor("test", test["id"]), test))
+    groups = failure_groups(tests, data.get("purposes"))
     return {
+        "causes": groups[:MAX_CAUSES_SHOWN],
+        "more_causes": max(len(groups) - MAX_CAUSES_SHOWN, 0),
         "roots": list(roots.values()),
         "other_requirements": other_requirements,
         "inconclusive_causes": sorted(causes.items(), key=lambda item: -len(item[1])),
@@ -339,6 +351,87 @@ def _same_profile(test: dict, rid: str) -> str:
 def _cause(reason: str) -> str:
     """What inconclusive tests share: the reason before its first ';', without 'not run: '."""
     return reason.removeprefix("not run: ").split(";")[0].strip() or "no reason given"
+
+
+MAX_CAUSES_SHOWN = 5  # the largest groups of failures at the top; the rest are counted
+_XML_ROOT = re.compile(r"<(?![?!])(?:[\w.-]+:)?([\w.-]+)")
+_VARYING = (
+    (re.compile(r"\d{4}-\d\d-\d\dT[\d:.]+(?:Z|[+-]\d\d:?\d\d)?"), "<time>"),
+    (
+        re.compile(
+            r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?:@[\w.-]+)?"
+        ),
+        "<id>",
+    ),
+    (re.compile(r"\b[0-9a-fA-F]{16,}\b"), "<id>"),
+)
+
+
+def observed_gist(test: dict) -> str:
+    """What a failing test observed, without what differs from one message to the next (its IDs,
+    its times), and with a message named by its root element: failures of one cause read alike."""
+    text = " ".join(str(test.get("observed") or test.get("reason") or "").split())
+    if "<" in text:
+        head, _, rest = text.partition("<")
+        root = _XML_ROOT.search("<" + rest)
+        text = f"{head.rstrip()} a {root.group(1)}" if root else head.rstrip()
+    for pattern, placeholder in _VARYING:
+        text = pattern.sub(placeholder, text)
+    return text.strip() or "nothing observed"
+
+
+def remedies_of(
+    tests: list[dict], data: dict, failed_only: bool = False, of_requirement: str = ""
+) -> list[tuple[str, str]]:
+    """(purpose ID, remedy) of the tests' purposes, each once, in order: only those the run failed
+    (verdict fail or error) with ``failed_only``; only ``of_requirement``'s where it has any."""
+    rows = {row["id"]: row for row in data.get("purposes", ())}
+    found: dict[str, str] = {}
+    for test in tests:
+        for pid in test.get("purposes") or ():
+            row = rows.get(pid)
+            if row and row.get("remedy") and (not failed_only or row.get("verdict") in NOT_PASSED_BADLY):
+                found[pid] = row["remedy"]
+    own = [(pid, remedy) for pid, remedy in found.items() if pid.startswith(of_requirement + "/")]
+    return own if of_requirement and own else list(found.items())
+
+
+def failure_groups(tests: list[dict], purposes: list[dict] | None = None) -> list[dict]:
+    """The failing tests grouped across requirements by what they observed, largest first: one
+    wrong mapping that fails 18 requirements is one cause, said once, not 18 sections down the page.
+    With ``purposes`` (results.json's rows), each group has the remedy of its most common failing
+    purpose."""
+    groups: dict[str, dict] = {}
+    for test in tests:
+        if test.get("verdict") not in NOT_PASSED_BADLY:
+            continue
+        group = groups.setdefault(observed_gist(test), {"tests": [], "requirements": {}, "expected": {}})
+        group["tests"].append((anchor("test", test["id"]), test))
+        for rid in test.get("failed_requirements") or test.get("requirements") or ():
+            group["requirements"][rid] = None
+        expected = str(test.get("expected") or "")
+        if expected:
+            group["expected"][expected] = group["expected"].get(expected, 0) + 1
+    ordered = sorted(groups.items(), key=lambda item: (-len(item[1]["tests"]), item[0]))
+    return [
+        {
+            "observed": gist,
+            "tests": group["tests"],
+            "requirements": list(group["requirements"]),
+            "expected": sorted(group["expected"], key=lambda e: -group["expected"][e])[:3],
+            "remedy": _most_common_remedy([test for _, test in group["tests"]], purposes or []),
+        }
+        for gist, group in ordered
+    ]
+
+
+def _most_common_remedy(tests: list[dict], purposes: list[dict]) -> tuple[str, str] | None:
+    """(purpose ID, remedy) of the failing purpose most of ``tests`` share, or None."""
+    counts: dict[tuple[str, str], int] = {}
+    for test in tests:
+        for pair in remedies_of([test], {"purposes": purposes}, failed_only=True):
+            counts[pair] = counts.get(pair, 0) + 1
+    return max(counts, key=lambda pair: counts[pair]) if counts else None
 
 
 def report_view(data: dict, counts: dict[str, int], text: ProfileText) -> dict:

@@ -56,7 +56,8 @@ class Ledger:
         self.workers: Counter = Counter()  # records received, by Locust worker
         self.awaiting: OrderedDict[str, Awaited] = OrderedDict()  # by MessageId, oldest first
         # MessageId -> (status id, when)
-        self.matched: OrderedDict[str, tuple[str | None, float]] = OrderedDict()
+        # what answered each MessageId: (the answer's MessageId, when, the conversation), for a while
+        self.matched: OrderedDict[str, tuple[str | None, float, str]] = OrderedDict()
         self.early: OrderedDict[str, list[Incoming]] = OrderedDict()
         self.status_ids: OrderedDict[str, float] = OrderedDict()  # status MessageIds seen (retries)
         # Messages whose synchronous answer was wrong (counted under P-01): a status may still come for
@@ -148,10 +149,14 @@ class Ledger:
         if ref in self.matched:
             self.counts["duplicate_statuses"] += 1
             window.counts["duplicate_statuses"] += 1
-            self._example("duplicate status", f"a second answer {incoming.message_id} to {ref}")
+            conversation = self.matched[ref][2]
+            self._example(
+                "duplicate status",
+                f"a second answer {incoming.message_id} to {ref} (conversation {conversation})",
+            )
             return
         awaited = self.awaiting.pop(ref)
-        self.matched[ref] = (incoming.message_id, at)
+        self.matched[ref] = (incoming.message_id, at, awaited.conversation_id)
         self.counts["statuses"] += 1
         window.counts["statuses"] += 1
         lag = max(0.0, at - awaited.receipt_at)
@@ -175,7 +180,8 @@ class Ledger:
                 self.awaiting.popitem(last=False)
                 self.counts["lost"] += 1
                 self.series.at(awaited.receipt_at - self.started).counts["lost"] += 1
-                self._example("lost status", f"no answer to {awaited.message_id} ({awaited.kind})")
+                detail = f"{awaited.kind}, conversation {awaited.conversation_id}"
+                self._example("lost status", f"no answer to {awaited.message_id} ({detail})")
             for table in (self.matched, self.status_ids, self.answered_wrong):
                 while table and now - _when(next(iter(table.values()))) > 2 * self.window_s:
                     table.popitem(last=False)

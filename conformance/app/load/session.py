@@ -35,7 +35,7 @@ from conformance.app.site_pki import signer_test_material
 from conformance.core.client import DEFAULT_MAX_ANSWER
 from conformance.core.profile import Profile
 from conformance.harness import registry
-from conformance.harness.config import Capacity, Config, ConfigError, Tls
+from conformance.harness.config import Capacity, Config, ConfigError, Tls, Windows
 from conformance.results import safe_write
 from conformance.results.evidence import signer_json
 
@@ -290,96 +290,196 @@ def run_load(options: LoadOptions) -> tuple[int, Path | None]:
     pki = profile.load_pki()
     site = _site_signer(options.config)  # a key that cannot sign stops the run before it starts
     started_at = datetime.now(UTC)
-    folder = options.report_dir / (started_at.strftime("%Y%m%dT%H%M%SZ") + "-load")
+    folder = _report_folder(options.report_dir, started_at)
+    target, harness_party, load = _measure(profile, adapter, pki, options)
+    results = _results(profile, target, started_at, load, options)
+    signer = site or pki.nsw(harness_party)
+    _add_signer_and_certification(results, signer, profile, options)
+    write_results(folder, results)
+    certify.write_evidence_and_certificate(folder, results, signer)
+    _summary(options.out, results, folder)
+    return (0 if load["verdict"] == "held" else 1), folder
+
+
+def _report_folder(report_dir: Path, started_at: datetime) -> Path:
+    """The run's report folder, made before anything starts: a report that could not be written
+    would make the whole run for nothing."""
+    folder = report_dir / (started_at.strftime("%Y%m%dT%H%M%SZ") + "-load")
     try:  # a folder of its own: one that is a link is refused, nothing is written through it
         safe_write.real_folder(folder)
     except OSError as exc:
-        raise LoadError(
-            f"--report-dir: cannot write to {options.report_dir}: {exc.strerror or exc}"
-        ) from None
+        raise LoadError(f"--report-dir: cannot write to {report_dir}: {exc.strerror or exc}") from None
+    return folder
+
+
+def _measure(
+    profile: Profile, adapter: LoadAdapter, pki: Any, options: LoadOptions
+) -> tuple[Target, str, dict]:
+    """The run itself: the target, the party the harness played, and the load block of the results.
+    Whatever it starts (a temporary folder, the harness inbox, the reference, the Locust processes)
+    is stopped before it returns, however it ends."""
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"{profile.key}-load-")))
         config = options.config.for_profile(profile.key) if options.config else None
         capacity = config.capacity if config else reference_capacity(adapter)
-        rate = options.rate or (capacity.rate_per_s if capacity else None)
-        duration = options.duration_s or (capacity.duration_s if capacity else None)
-        if not rate or not duration:
-            raise LoadError("--rate and --duration: needed when the candidate claims no capacity")
-        share = (
-            options.gateway_faults
-            if options.gateway_faults is not None
-            else (capacity.gateway_fault_share if capacity else 0.0)
-        )
+        rate, duration = _rate_and_duration(options, capacity)
         windows = config.windows if config else None
         status_window = windows.status_s if windows else REFERENCE_STATUS_WINDOW_S
-        peer_timeout = windows.peer_timeout_s if windows else REFERENCE_PEER_TIMEOUT_S
         ledger = Ledger(time.time(), options.ramp_s + duration, status_window, adapter.check_answer)
-        faults = GatewayFaults(share, peer_timeout, options.seed) if share else None
-        tls = config.tls.enabled if config else options.tls
-        host, port = (config.harness_listen if config else "127.0.0.1:0").rsplit(":", 1)
-        server_cert = None
-        if config and config.tls.inbox_cert:
-            server_cert = (str(config.tls.inbox_cert), str(config.tls.inbox_key))
+        faults = _gateway_faults(options, capacity, windows)
         harness_party = config.harness_party if config else profile.partner_party
-        inbox = adapter.inbox(
-            harness_party,
-            pki,
-            ledger.arrival,
-            tls=tls,
-            host=host,
-            port=int(port),
-            faults=faults,
-            message_log=BoundedLog(REMEMBERED),
-            server_cert=server_cert,
-        )
-        try:
-            stack.enter_context(inbox)
-        except OSError as exc:
-            raise LoadError(f"harness.listen: cannot listen on {host}:{port}: {exc}") from None
-        if config is None:
-            url = stack.enter_context(_reference(profile, inbox.url, workdir, options))
-            config = _reference_config(profile, adapter, url, options.tls)
-            sut = {
-                "url": url,
-                "party": profile.reference_party,
-                "reference": True,
-                "fault": options.reference_fault,
-            }
-        else:
-            sut = {"url": config.inbox_url, "party": config.party, "reference": False}
+        inbox = _harness_inbox(stack, adapter, pki, config, options, harness_party, ledger, faults)
+        config, sut = _candidate(stack, profile, adapter, config, options, inbox.url, workdir)
         target = Target(config, capacity, status_window, sut)
         spec = _spec(profile, adapter, target, options, pki, workdir, rate, duration)
-        spec_file = workdir / "spec.json"
-        spec_file.write_text(json.dumps(spec))
-        children = Children(spec_file, options, ledger, workdir)
-        stack.callback(children.stop)
-        progress = Progress(options, ledger, rate, options.ramp_s + duration)
-        interrupted = False
-        try:
-            children.ready.wait(timeout=180)
-            ledger.started = time.time()
-            progress.start = ledger.started
-            while children.running():
-                time.sleep(0.5)
-                ledger.sweep()
-                progress.tick()
-            _drain(ledger, status_window, (windows.grace_s if windows else 0.5))
-        except KeyboardInterrupt:
-            interrupted = True
-        ledger.sweep(final=True)
-        progress.done()
+        children = _start_children(stack, spec, options, ledger, workdir)
+        grace_s = windows.grace_s if windows else 0.5
+        interrupted = _watch(children, ledger, options, rate, duration, status_window, grace_s)
         figures = ledger.figures()
         end = children.end or {}
         load = _load_block(
             target, options, spec, figures, end, children, faults, rate, duration, inbox, interrupted
         )
+    return target, harness_party, load
+
+
+def _rate_and_duration(options: LoadOptions, capacity: Capacity | None) -> tuple[float, float]:
+    """The rate and duration to run at: the options', else the claim's; a run needs both."""
+    rate = options.rate or (capacity.rate_per_s if capacity else None)
+    duration = options.duration_s or (capacity.duration_s if capacity else None)
+    if not rate or not duration:
+        raise LoadError("--rate and --duration: needed when the candidate claims no capacity")
+    return rate, duration
+
+
+def _gateway_faults(
+    options: LoadOptions, capacity: Capacity | None, windows: Windows | None
+) -> GatewayFaults | None:
+    """The harness inbox's failing of the candidate's first deliveries (the options' share, else the
+    claim's); None when no share is to fail, so that a plain run's inbox fails nothing."""
+    share = (
+        options.gateway_faults
+        if options.gateway_faults is not None
+        else (capacity.gateway_fault_share if capacity else 0.0)
+    )
+    peer_timeout = windows.peer_timeout_s if windows else REFERENCE_PEER_TIMEOUT_S
+    return GatewayFaults(share, peer_timeout, options.seed) if share else None
+
+
+def _harness_inbox(
+    stack: ExitStack,
+    adapter: LoadAdapter,
+    pki: Any,
+    config: Config | None,
+    options: LoadOptions,
+    harness_party: str,
+    ledger: Ledger,
+    faults: GatewayFaults | None,
+) -> Any:
+    """The harness inbox, listening before anything is sent, so that no status arrives at a closed
+    port; what arrives goes to the ledger."""
+    tls = config.tls.enabled if config else options.tls
+    host, port = (config.harness_listen if config else "127.0.0.1:0").rsplit(":", 1)
+    server_cert = None
+    if config and config.tls.inbox_cert:
+        server_cert = (str(config.tls.inbox_cert), str(config.tls.inbox_key))
+    inbox = adapter.inbox(
+        harness_party,
+        pki,
+        ledger.arrival,
+        tls=tls,
+        host=host,
+        port=int(port),
+        faults=faults,
+        message_log=BoundedLog(REMEMBERED),
+        server_cert=server_cert,
+    )
+    try:
+        stack.enter_context(inbox)
+    except OSError as exc:
+        raise LoadError(f"harness.listen: cannot listen on {host}:{port}: {exc}") from None
+    return inbox
+
+
+def _candidate(
+    stack: ExitStack,
+    profile: Profile,
+    adapter: LoadAdapter,
+    config: Config | None,
+    options: LoadOptions,
+    inbox_url: str,
+    workdir: Path,
+) -> tuple[Config, dict]:
+    """The candidate under load and how the report names it: the one configured, or (no
+    configuration) the embedded reference, started now, as only now is there a harness inbox to
+    be its peer."""
+    if config is None:
+        url = stack.enter_context(_reference(profile, inbox_url, workdir, options))
+        config = _reference_config(profile, adapter, url, options.tls)
+        sut = {
+            "url": url,
+            "party": profile.reference_party,
+            "reference": True,
+            "fault": options.reference_fault,
+        }
+    else:
+        sut = {"url": config.inbox_url, "party": config.party, "reference": False}
+    return config, sut
+
+
+def _start_children(
+    stack: ExitStack, spec: dict, options: LoadOptions, ledger: Ledger, workdir: Path
+) -> Children:
+    """The Locust processes, given the spec in a file; stopped with the stack however the run ends."""
+    spec_file = workdir / "spec.json"
+    spec_file.write_text(json.dumps(spec))
+    children = Children(spec_file, options, ledger, workdir)
+    stack.callback(children.stop)
+    return children
+
+
+def _watch(
+    children: Children,
+    ledger: Ledger,
+    options: LoadOptions,
+    rate: float,
+    duration: float,
+    status_window: float,
+    grace_s: float,
+) -> bool:
+    """Follow the run until the Locust processes end and the statuses due have come, showing
+    progress; whether Ctrl-C ended it (the figures so far are still reported)."""
+    progress = Progress(options, ledger, rate, options.ramp_s + duration)
+    interrupted = False
+    try:
+        children.ready.wait(timeout=180)
+        ledger.started = time.time()
+        progress.start = ledger.started
+        while children.running():
+            time.sleep(0.5)
+            ledger.sweep()
+            progress.tick()
+        _drain(ledger, status_window, grace_s)
+    except KeyboardInterrupt:
+        interrupted = True
+    ledger.sweep(final=True)
+    progress.done()
+    return interrupted
+
+
+def _results(
+    profile: Profile, target: Target, started_at: datetime, load: dict, options: LoadOptions
+) -> dict:
+    """The run's results.json, finished now: what was loaded, what it claimed, the verdict and the
+    record the certificate draws on (site, operator, build: the configuration's, if one was given)."""
     finished_at = datetime.now(UTC)
-    results = {
+    capacity = target.capacity
+    return {
         "kind": "load",
         "profile": profile.title,
         "harness_version": __version__,
-        "sut": sut,
-        "ics": {"party": config.party, "capacity": vars(capacity) if capacity else None},
+        "sut": target.sut,
+        "ics": {"party": target.config.party, "capacity": vars(capacity) if capacity else None},
         "started": started_at.isoformat(),
         "finished": finished_at.isoformat(),
         "verdict": load["verdict"],
@@ -390,15 +490,15 @@ def run_load(options: LoadOptions) -> tuple[int, Path | None]:
             "candidate_build": options.config.build if options.config else None,
         },
     }
-    signer = site or pki.nsw(harness_party)
+
+
+def _add_signer_and_certification(results: dict, signer: Any, profile: Profile, options: LoadOptions) -> None:
+    """Who signs the evidence, and whether the run can certify: a rehearsal (the reference as the
+    candidate, less than the claim, plain HTTP, a TEST ONLY signer) says why it cannot."""
     material = signer_test_material(signer, (profile,))
     results["signer"] = signer_json(signer, material)
     why_not = certify.reasons(results, config_given=options.config is not None, signer_problem=material)
     results["certification"] = {"can_certify": not why_not, "reasons": why_not}
-    write_results(folder, results)
-    certify.write_evidence_and_certificate(folder, results, signer)
-    _summary(options.out, results, folder)
-    return (0 if load["verdict"] == "held" else 1), folder
 
 
 def _site_signer(config: Config | None):

@@ -70,6 +70,25 @@ def judge(
     run was planned at (the claim's, or a rehearsal's --rate), ``offered`` what the harness sent,
     ``share`` the share of the candidate's sends the harness's inbox is to fail and ``played`` how many
     it did (P-03's partner faults)."""
+    checks = _answer_and_status_checks(figures, share, played)
+    notes: list[str] = []
+    if capacity is None:
+        notes.append(
+            "no capacity is claimed: the figures are reported, rate and latency bounds are not judged"
+        )
+    else:
+        checks = [
+            _declared_rate(rate, offered, achieved),
+            *checks,
+            *_latency_checks(figures, capacity),
+        ]
+        notes += _rehearsal_notes(capacity, rate, duration_s)
+    return _outcome(checks, notes, sent=figures["counts"].get("sent", 0), offered=offered, rate=rate)
+
+
+def _answer_and_status_checks(figures: dict, share: float, played: int) -> list[Check]:
+    """P-01's right answers and P-03's statuses: judged whether or not a capacity is claimed, as they
+    are about every message, not about speed."""
     counts = figures["counts"]
     sent = counts.get("sent", 0)
     wrong, errors = counts.get("wrong", 0), counts.get("errors", 0)
@@ -100,44 +119,60 @@ def judge(
         ),
     ]
     if share:  # the partner's inbox failed the declared share of the candidate's sends
-        checks.append(
-            Check(
-                "P-03/partner-faults",
-                lost == 0 and duplicates == 0 and played > 0,
-                f"no status lost or doubled while {share:.0%} of the candidate's sends failed (M-21)",
-                f"{played} sends failed by the harness's inbox; {lost} lost, {duplicates} sent twice",
-                inconclusive=played == 0 and lost == 0 and duplicates == 0,
-            )
-        )
-    notes: list[str] = []
-    if capacity is None:
+        checks.append(_partner_faults(share, played, lost, duplicates))
+    return checks
+
+
+def _partner_faults(share: float, played: int, lost: int, duplicates: int) -> Check:
+    """P-03's partner faults: only a run in which the harness's inbox failed sends can show that
+    none of them cost a status; with none failed there is nothing to judge."""
+    return Check(
+        "P-03/partner-faults",
+        lost == 0 and duplicates == 0 and played > 0,
+        f"no status lost or doubled while {share:.0%} of the candidate's sends failed (M-21)",
+        f"{played} sends failed by the harness's inbox; {lost} lost, {duplicates} sent twice",
+        inconclusive=played == 0 and lost == 0 and duplicates == 0,
+    )
+
+
+def _declared_rate(rate: float, offered: float, achieved: float) -> Check:
+    """P-01's declared rate: a shortfall of the harness (offered below the plan) is inconclusive, not
+    the candidate's fail (section 8)."""
+    return Check(
+        "P-01/declared-rate",
+        achieved >= RATE_TOLERANCE * offered and offered >= RATE_TOLERANCE * rate,
+        f"{rate:g} messages/s answered",
+        f"{achieved:.1f}/s answered of {offered:.1f}/s offered",
+        inconclusive=offered < RATE_TOLERANCE * rate,  # the harness did not offer the rate
+    )
+
+
+def _latency_checks(figures: dict, capacity: Capacity) -> list[Check]:
+    """P-02's two p95 bounds, which only a claimed capacity gives."""
+    return [
+        _p02("P-02/receipt-p95", figures["receipt_latency"], capacity.receipt_p95_s, "request to Receipt"),
+        _p02("P-02/status-p95", figures["status_lag"], capacity.status_p95_s, "Receipt to status"),
+    ]
+
+
+def _rehearsal_notes(capacity: Capacity, rate: float, duration_s: float) -> list[str]:
+    """A run below the claimed rate or shorter than its duration says so: its verdict is a rehearsal's,
+    not the claim's."""
+    notes = []
+    if rate < capacity.rate_per_s:
+        notes.append(f"ran at {rate:g}/s of the declared {capacity.rate_per_s:g}/s: a rehearsal of the claim")
+    if duration_s < capacity.duration_s:
         notes.append(
-            "no capacity is claimed: the figures are reported, rate and latency bounds are not judged"
+            f"ran {duration_s:g} s of the declared {capacity.duration_s:g} s: a rehearsal of the claim"
         )
-    else:
-        checks[:0] = [
-            Check(
-                "P-01/declared-rate",
-                achieved >= RATE_TOLERANCE * offered and offered >= RATE_TOLERANCE * rate,
-                f"{rate:g} messages/s answered",
-                f"{achieved:.1f}/s answered of {offered:.1f}/s offered",
-                inconclusive=offered < RATE_TOLERANCE * rate,  # the harness did not offer the rate
-            )
-        ]
-        checks += [
-            _p02(
-                "P-02/receipt-p95", figures["receipt_latency"], capacity.receipt_p95_s, "request to Receipt"
-            ),
-            _p02("P-02/status-p95", figures["status_lag"], capacity.status_p95_s, "Receipt to status"),
-        ]
-        if rate < capacity.rate_per_s:
-            notes.append(
-                f"ran at {rate:g}/s of the declared {capacity.rate_per_s:g}/s: a rehearsal of the claim"
-            )
-        if duration_s < capacity.duration_s:
-            notes.append(
-                f"ran {duration_s:g} s of the declared {capacity.duration_s:g} s: a rehearsal of the claim"
-            )
+    return notes
+
+
+def _outcome(
+    checks: list[Check], notes: list[str], *, sent: int, offered: float, rate: float
+) -> tuple[str, list[Check], list[str]]:
+    """The verdict from the checks: nothing sent is never held, a fail outweighs a harness shortfall,
+    and a shortfall or an unjudgeable check without a fail is inconclusive (section 8)."""
     if sent == 0:
         notes.append(
             "the harness offered no message (none was sent and then answered, refused or timed out): "

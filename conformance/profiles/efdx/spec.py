@@ -47,7 +47,8 @@ def describe_in(
     if "/" in item_id:
         found = found_in.purpose(item_id)
         req = found_in.requirement(found.requirement)
-        return f"{found.id}  ({req.id} {req.level}: {req.title})\n  {found.clause}"
+        text = f"{found.id}  ({req.id} {req.level}: {req.title})\n  {found.clause}"
+        return text + (f"\n  what to do: {found.remedy}" if found.remedy else "")
     req = found_in.requirement(item_id)
     lines = [f"{req.id}  {req.level}  {req.title}", f"  {req.text}"]
     if source is not None:
@@ -55,6 +56,8 @@ def describe_in(
     if req.http_status or req.error_code:
         lines.append(f"  on violation: HTTP {req.http_status or '-'}, code {req.error_code or '-'}")
     lines.append("  test purposes:")
-    lines += [f"    {item.id}  {item.clause}" for item in found_in.of_requirement(req.id)]
+    for item in found_in.of_requirement(req.id):
+        lines.append(f"    {item.id}  {item.clause}")
+        lines += [f"      what to do: {item.remedy}"] if item.remedy else []
     lines.append(f"  (the whole text: `conformance spec`, or {_shipped_as(path)})")
     return "\n".join(lines)

@@ -173,6 +173,12 @@ BOUNDARY_FAULTS = (
         rejects=("RBR-05", lambda co, today, history: "true" in _texts(co, "{*}Remarks/{*}BackToBack")),
     ),
     Fault(
+        "back-to-back-on-an-earlier-party-refused",
+        "RBR-08/proof-of-any-other-party",
+        "rejects a back-to-back CO whose OriginalProof/IssuingCountry sorts before its IssuingCountry",
+        rejects=("RBR-08", lambda co, today, history: _proof_sorts_before_issuer(co)),
+    ),
+    Fault(
         "departure-window-exclusive",
         "RBR-07/twelve-months-after-departure-inclusive",
         "rejects a CO issued exactly 12 months after departure",
@@ -212,6 +218,12 @@ def _at(location: str) -> Callable[[Any, etree._Element, Any], bool]:
 # One clause each: each breaks only the purposes it names, which the suite's tests of those purposes
 # catch (switching a whole rule off, ``ignore-rbr-NN``, breaks them all at once).
 CLAUSE_FAULTS = (
+    _clause(
+        "hs-code-of-the-first-item-only",
+        ("RBR-13/every-item",),
+        "checks the first Item's HSCode only",
+        lambda finding, doc, ctx: finding.location not in (None, "Item[1]/HSCode"),
+    ),
     _clause(
         "from-not-compared",
         ("RBR-01/issuing-country-from",),
@@ -431,6 +443,11 @@ def _not_first_rvc(finding: Any, doc: etree._Element) -> bool:
         if item.findtext("{*}OriginCriterion/{*}Code") == "RVC"
     ]
     return bool(rvc) and finding.location != f"Item[{rvc[0]}]"
+
+
+def _proof_sorts_before_issuer(co: etree._Element) -> bool:
+    proof, issuing = co.findtext("{*}OriginalProof/{*}IssuingCountry"), co.findtext("{*}IssuingCountry")
+    return proof is not None and issuing is not None and proof.strip() < issuing.strip()
 
 
 def _foreign_invoice_issuer(co: etree._Element, today: date, history) -> bool:

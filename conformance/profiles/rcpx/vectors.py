@@ -60,6 +60,7 @@ ITEM_CHANGES: dict[str, tuple[int, dict[str, Any]]] = {
     "rbr05-not-a-party": (0, {"origin": "US"}),
     "rbr13-chapter-00": (0, {"hs_code": "000100"}),
     "rbr13-chapter-above-97": (0, {"hs_code": "980100"}),
+    "rbr13-last-item": (2, {"hs_code": "000100"}),  # Items 1 and 2 stay valid
     "m04-rvc-percent-over-100": (2, {"percent": "100.50"}),  # the RVC Item: only the schema is broken
 }
 
@@ -145,6 +146,19 @@ def _back_to_back_own_origin(build: Build, data: Data) -> None:
 @co_change("valid-rbr05-back-to-back")
 def _back_to_back_ok(build: Build, data: Data) -> None:
     _back_to_back(build, data, items_of_proof_origin=True)
+
+
+@co_change("valid-rbr08-proof-of-an-earlier-party")
+def _back_to_back_on_an_earlier_party(build: Build, data: Data) -> None:
+    """Back-to-back on the proof of the party that sorts last before the sender (the third party sorts
+    after it): RBR-08 compares the two countries for equality, not order. A sender that sorts first
+    (AU) has no such party: then the third party's, as valid-rbr05-back-to-back."""
+    earlier = [p for p in sorted(build.dialect.codes.PARTIES) if p < build.sender and p != build.receiver]
+    other = earlier[-1] if earlier else build.third_party()
+    data["original_proof"] = _original_proof(build, other, other)
+    data["remarks"] = data["remarks"] | {"BackToBack": True}
+    for item in data["items"]:
+        item["origin"] = other
 
 
 @co_change("rbr08-flag-without-proof")
