@@ -350,7 +350,10 @@ CASES = {
     "hang": (hang, r"no answer within 1 s \(T-01\)"),
     "close-without-answer": (close_silently, r"connection failed or reset"),
     "reset": (reset, r"connection failed or reset"),
-    "entity-bomb": (answering("application/xml", ENTITY_BOMB), r"observed .*(DOCTYPE|HTTP 200 <\?xml)"),
+    "entity-bomb": (
+        answering("application/xml", ENTITY_BOMB),
+        r"observed .*(DOCTYPE|HTTP 200, a body that is not XML)",
+    ),
     "trickle-body": (trickle_body, r"(not complete|no answer|no complete answer) within 1 s"),
     "trickle-headers": (trickle_headers, r"(not complete|no answer|no complete answer) within 1 s"),
 }
@@ -422,7 +425,7 @@ def test_xxe_answer_resolves_nothing(hostile, tmp_path):
     check_bounded(elapsed)
     assert code == 1
     data = read_reports(folder)
-    check_all_failed(data, r"observed .*(DOCTYPE|HTTP 200 <\?xml)")
+    check_all_failed(data, r"observed .*(DOCTYPE|HTTP 200, a body that is not XML)")
     # No entity was resolved: nothing fetched back from the server, the local file never read.
     assert [request.path for request in server.requests if "xxe" in request.path] == []
     assert all(request.method == "POST" for request in server.requests)

@@ -22,12 +22,12 @@ ERROR = answers.Expected("m3@sg.efdx", "IssueCO", code="EFDX-M06")
         (
             RECEIPT,
             answers.Answer(500, "application/xml", b"<boom>\n</boom>"),
-            ("M-19", "HTTP 200 with a Receipt", "HTTP 500 <boom> </boom>"),
+            ("M-19", "HTTP 200 with a Receipt", "HTTP 500, a boom document, neither Receipt nor Error"),
         ),
         (
             PING,
             answers.Answer(503, "text/plain", b""),
-            ("M-23", "HTTP 200 with a Receipt", "HTTP 503 "),
+            ("M-23", "HTTP 200 with a Receipt", "HTTP 503, an empty body"),
         ),
         (
             RECEIPT,
@@ -37,7 +37,7 @@ ERROR = answers.Expected("m3@sg.efdx", "IssueCO", code="EFDX-M06")
         (
             ERROR,
             answers.Answer(200, "application/xml", b"<r/>"),
-            ("M-06", "HTTP 403 with an Error EFDX-M06", "HTTP 200 <r/>"),
+            ("M-06", "HTTP 403 with an Error EFDX-M06", "HTTP 200, a r document, neither Receipt nor Error"),
         ),
         (
             ERROR,

@@ -90,10 +90,55 @@ def send(
 
 
 def answer_summary(exchange: Exchange) -> str:
+    """What the candidate answered, in words where a line is needed (terminal, results.json, junit,
+    the report's summary): ``HTTP 200, a Receipt for <MessageId>``, ``HTTP 400, an Error EFDX-M03 at
+    /Envelope/Header/To``, ``no answer within 30 s (T-01)``. The bytes stay whole in the exchange
+    (the report's pretty-printed view, evidence.zip); a line no longer cuts the XML mid-tag."""
     if exchange.error:
         return exchange.error
-    snippet = exchange.response_body[:300].decode("utf-8", errors="replace").replace("\n", " ")
-    return f"HTTP {exchange.status} {snippet}"
+    return f"HTTP {exchange.status}, {describe_body(exchange.response_body)}"
+
+
+MAX_SHOWN = 60  # characters of a body that is not XML, quoted
+
+
+def describe_body(body: bytes) -> str:
+    """A body as a line says it: a Receipt (for which MessageId), an Error (its codes, where), another
+    document by its root element, or how a body that is none is not XML. Read under the size cap."""
+    if not body.strip():
+        return "an empty body"
+    try:
+        root = safexml.parse_untrusted(body)
+    except Violation as refused:  # not well-formed (M-01), a DOCTYPE (M-02), too large, not UTF-8
+        shown = body[:MAX_SHOWN].decode("utf-8", errors="replace").replace("\n", " ")
+        more = "…" if len(body) > MAX_SHOWN else ""
+        said = f"{refused.observed}; {len(body)} bytes: {shown!r}{more}"
+        return f"a body that is not XML the profile takes ({said})"
+    kind = etree.QName(root).localname
+    children = {
+        etree.QName(child).localname: (child.text or "").strip()
+        for child in root
+        if isinstance(child.tag, str)
+    }
+    if kind == "Receipt":
+        ref = children.get("RefToMessageId")
+        return f"a Receipt for {ref}" if ref else "a Receipt without RefToMessageId"
+    if kind == "Error":
+        faults = [
+            child for child in root if isinstance(child.tag, str) and etree.QName(child).localname == "Fault"
+        ]
+        codes = [_child_text(fault, "Code") for fault in faults]
+        where = next((loc for fault in faults if (loc := _child_text(fault, "Location"))), "")
+        said = f"an Error {', '.join(code or '(no Code)' for code in codes) or 'without a Fault'}"
+        return f"{said} at {where}" if where else said
+    return f"a {kind} document, neither Receipt nor Error"
+
+
+def _child_text(element: etree._Element, name: str) -> str:
+    for child in element:
+        if isinstance(child.tag, str) and etree.QName(child).localname == name:
+            return (child.text or "").strip()
+    return ""
 
 
 def require_answer(exchange: Exchange) -> None:
