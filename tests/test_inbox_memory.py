@@ -16,7 +16,7 @@ from conformance.profiles.efdx.codes import ENVELOPE_NS, MAX_BODY_BYTES
 
 SERVE = (
     "import sys\n"
-    "from conformance.profiles.efdx.inbox import HarnessInbox\n"
+    "from conformance.family.inbox import HarnessInbox\n"
     "inbox = HarnessInbox('KH').start()\n"
     "print(inbox.url, flush=True)\n"
     "sys.stdin.read()\n"

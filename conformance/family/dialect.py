@@ -1,13 +1,12 @@
-"""One protocol, several profiles: what the shared EFDX protocol code reads from a profile.
+"""One protocol, several profiles: what the family's shared protocol code reads from a profile.
 
 RCPX 1.0 is written as a difference from EFDX 1.0: the envelope, the signals, the T-, M- and A-
-requirements and their order are EFDX's; namespaces, paths, parties, codes, the CO and its rules
-are the profile's own. So the protocol modules of this pack (judge, signals, steps, the harness
+requirements and their order are the family's; namespaces, paths, parties, codes, the CO and its
+rules are the profile's own. So the family's protocol modules (judge, signals, steps, the harness
 inbox, the reference NSW, the vector builders) are written once against a ``Dialect``, and each
-profile of the family gives one: a bundle of its modules with the same names (codes, messages,
-rules, catalogue) plus where its schemas and test PKI live. EFDX is the default wherever a caller
-names none, so existing callers keep working; an RCPX path that forgets to pass its dialect fails
-loudly on the first namespace check rather than passing quietly.
+pack of the family gives one: a bundle of its modules with the same names (codes, messages, rules,
+catalogue) plus where its schemas and test PKI live. There is no default: every caller passes the
+dialect it speaks (or an object that carries one), and a harness whose profile gives none is an error.
 """
 
 from __future__ import annotations
@@ -18,10 +17,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from conformance.profiles.efdx import catalogue as efdx_catalogue
-from conformance.profiles.efdx import codes as efdx_codes
-from conformance.profiles.efdx import messages as efdx_messages
-from conformance.profiles.efdx import rules as efdx_rules
+from conformance.family import codes as family_codes
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,13 +43,15 @@ class Dialect:
         return self.codes.error_code(requirement)
 
     def own_code(self, code: str) -> str:
-        """An EFDX error code, as the shared suite writes it, in this profile's words."""
-        if code.startswith(efdx_codes.ERROR_PREFIX):
-            return self.error_code(efdx_codes.code_requirement(code))
+        """An error code as the shared suite writes it (the family's base words: ``EFDX-M17``), in
+        this profile's words."""
+        if code.startswith(family_codes.BASE_ERROR_PREFIX):
+            return self.error_code(family_codes.code_requirement(code, family_codes.BASE_ERROR_PREFIX))
         return next(iter(self.own_rules([code])), code)
 
     def own_rules(self, rules: Any) -> list[str]:
-        """Rule IDs the shared suite names (EFDX's BR-nn) as this profile names them (RCPX: RBR-nn);
+        """Rule IDs the shared suite names (the family's base words, EFDX's BR-nn) as this profile
+        names them (RCPX: RBR-nn);
         a rule with no counterpart is dropped."""
         catalogue = self.catalogue.catalogue()
         return [found for found in (catalogue.resolve(rule) for rule in rules) if found is not None]
@@ -83,37 +81,17 @@ class Dialect:
 
     @functools.cached_property
     def schemas(self) -> Any:
-        from conformance.profiles.efdx.validation import SchemaSet
+        from conformance.family.validation import SchemaSet
 
         return SchemaSet(self.key, self.payload_schema)
 
 
-def _efdx_pki() -> Any:
-    from conformance.profiles.efdx.pki import TestPki
-
-    return TestPki.load()
-
-
-def _efdx_faults() -> Any:
-    from conformance.profiles.efdx.reference.faults import FAULTS
-
-    return FAULTS
-
-
-EFDX = Dialect(
-    key="efdx",
-    codes=efdx_codes,
-    messages=efdx_messages,
-    rules=efdx_rules,
-    catalogue=efdx_catalogue,
-    payload_schema="eformd.xsd",
-    load_pki=_efdx_pki,
-    faults=_efdx_faults,
-)
-
-
 def of(harness: Any) -> Dialect:
-    """The dialect of the profile a harness runs (EFDX 1.0 for a harness given none)."""
+    """The dialect of the profile a harness runs; LookupError when its profile gives none (a profile
+    not of the family: there is no default dialect)."""
     profile = getattr(harness, "profile", None)
     found = getattr(profile, "extras", {}).get("dialect") if profile is not None else None
-    return found if isinstance(found, Dialect) else EFDX
+    if not isinstance(found, Dialect):
+        title = getattr(profile, "title", None) or repr(profile)
+        raise LookupError(f"{title} is not a profile of the signed-XML exchange family: it gives no Dialect")
+    return found

@@ -26,14 +26,13 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
 from conformance.core.inbox_server import BoundedWSGIServer, ConnectionCounts, Limits
+from conformance.core.policy import MAX_BODY_BYTES
+from conformance.core.testpki import PkiFolder as TestPki  # a pack's TEST ONLY PKI
 from conformance.core.violations import Violation
-from conformance.profiles.efdx import signals
-from conformance.profiles.efdx.codes import MAX_BODY_BYTES
-from conformance.profiles.efdx.dialect import EFDX, Dialect
-from conformance.profiles.efdx.judge import Judgement, Receiver
-from conformance.profiles.efdx.pki import TestPki
+from conformance.family import signals
+from conformance.family.dialect import Dialect
+from conformance.family.judge import Judgement, Receiver
 
-INBOX_PATH = EFDX.codes.INBOX_PATH
 STOP_POLL_S = 0.05  # how often the server looks whether it is asked to stop (the default 0.5 s is a run's)
 
 
@@ -145,7 +144,9 @@ class HarnessInbox:
     # The MessageLog (M-16): (sender, MessageId) -> body digest of each message taken; a load run
     # gives a bounded table (it is written with setdefault).
     message_log: MutableMapping[tuple[str, str], str] = field(default_factory=dict)
-    dialect: Dialect = EFDX  # the profile whose messages it takes (its path, namespaces, codes)
+    dialect: Dialect = field(
+        kw_only=True
+    )  # the profile whose messages it takes (its path, namespaces, codes)
 
     def __post_init__(self) -> None:
         if self.pki is None:

@@ -16,15 +16,15 @@ from typing import Protocol
 
 from lxml import etree
 
+from conformance.core import business_rules as rules  # the rule kit: Finding, History
 from conformance.core import safexml, verify
 from conformance.core.business_rules import failed_rules, rule_order
 from conformance.core.policy import STRICT, Policy
 from conformance.core.trust import TrustStore
 from conformance.core.violations import Violation
 from conformance.core.xmldsig import element_children
-from conformance.profiles.efdx import rules
-from conformance.profiles.efdx.dialect import EFDX, Dialect
-from conformance.profiles.efdx.validation import EFORMD_SCHEMA, ENVELOPE_SCHEMA, SchemaSet
+from conformance.family.dialect import Dialect
+from conformance.family.validation import EFORMD_SCHEMA, ENVELOPE_SCHEMA, SchemaSet
 
 FUTURE_SKEW, MAX_AGE = STRICT.future_skew, STRICT.max_age  # the window M-15 states
 
@@ -59,7 +59,7 @@ class Judgement:
     received_digests: tuple[str, ...] = ()
     duplicate: bool = False
     findings: list[rules.Finding] = field(default_factory=list)
-    dialect: Dialect = EFDX
+    dialect: Dialect = field(kw_only=True)
 
     @property
     def accepted(self) -> bool:
@@ -99,7 +99,7 @@ def _text(parent: etree._Element, name: str, dialect: Dialect) -> str | None:
     return None if child is None or child.text is None else child.text.strip()
 
 
-def _read_header(envelope: etree._Element, dialect: Dialect = EFDX) -> Header:
+def _read_header(envelope: etree._Element, dialect: Dialect) -> Header:
     header = envelope.find(dialect.e("Header"))
     return Header(
         message_id=_text(header, "MessageId", dialect),
@@ -112,13 +112,13 @@ def _read_header(envelope: etree._Element, dialect: Dialect = EFDX) -> Header:
     )
 
 
-def _readable_message_id(root: etree._Element, dialect: Dialect = EFDX) -> str | None:
+def _readable_message_id(root: etree._Element, dialect: Dialect) -> str | None:
     """The MessageId if it can be read at all, so that even an Error can refer to it (M-20)."""
     node = root.find(f"{dialect.e('Header')}/{dialect.e('MessageId')}")
     return node.text.strip() if node is not None and node.text and node.text.strip() else None
 
 
-def _message_id_if_readable(body: bytes, dialect: Dialect = EFDX) -> str | None:
+def _message_id_if_readable(body: bytes, dialect: Dialect) -> str | None:
     try:
         return _readable_message_id(safexml.parse_untrusted(body), dialect)
     except Violation:
@@ -138,7 +138,7 @@ class Receiver:
     policy: Policy = STRICT
     """What it accepts: STRICT wherever candidates are judged (the reference NSW's seeded faults are
     other policies, see policy.py)."""
-    dialect: Dialect = EFDX
+    dialect: Dialect = field(kw_only=True)
 
     def __post_init__(self) -> None:
         if self.schemas is None:

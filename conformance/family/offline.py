@@ -9,13 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from conformance.profiles.efdx.dialect import EFDX, Dialect
-from conformance.profiles.efdx.judge import Judgement, Receiver
+from conformance.family.dialect import Dialect
+from conformance.family.judge import Judgement, Receiver
 
 
-def validator(
-    receiver: str, dialect: Dialect = EFDX
-) -> Callable[[bytes, datetime | None], tuple[list[str], str]]:
+def validator(receiver: str, dialect: Dialect) -> Callable[[bytes, datetime | None], tuple[list[str], str]]:
     """A judge of files as ``receiver`` would judge them on arrival: (error codes, description)."""
     judge = Receiver(receiver, dialect.load_pki().trust_store(), dialect=dialect)
 

@@ -1,27 +1,27 @@
-"""Generate the TEST ONLY PKI of the EFDX family (EFDX 1.0 and the profiles written as a difference
+"""Generate the TEST ONLY PKI of the family (EFDX 1.0 and the profiles written as a difference
 from it, RCPX 1.0): one CA per party of any of them, its NSW and issuing-authority certificates, and
 bad signers for every party. One PKI for the family (RCPX section 5, errata 1), so that an NSW serving
 EFDX and RCPX from one TLS endpoint has one TLS identity, and the harness has bad signers for every
 party it may play. The generator is the core's (``core/testpki.py``); this module says what is the
-family's (label, parties, host names, the rule a bad CO signer breaks) and keeps the names the rest
-of the pack and its tests use. Run as ``conformance pki generate`` (``add-party TL`` adds one party).
+family's (label, parties, host names, the rule a bad CO signer breaks) and keeps the names the packs
+and their tests use. Run as ``conformance pki generate`` (``add-party TL`` adds one party).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from importlib.resources import files
 from pathlib import Path
 
 from conformance.core import testpki
 from conformance.core.testpki import ROGUE_CA as ROGUE_CA
-from conformance.profiles.efdx.codes import PARTIES
 
 ORG = "EFDX TEST ONLY"
-DEFAULT_OUT = Path(__file__).resolve().parents[3] / "test_vectors" / "efdx" / "pki"
-PROG = "python -m conformance.profiles.efdx.pki_gen"
-# EFDX's parties and the RCEP parties outside ASEAN (RCPX's): every party of the family has a CA. A
-# profile's trust store holds its own parties' CAs only (PkiFolder.parties).
-FAMILY_PARTIES = (*PARTIES, "AU", "CN", "JP", "KR", "NZ")
+DEFAULT_OUT = Path(__file__).resolve().parents[2] / "test_vectors" / "efdx" / "pki"
+PROG = "python -m conformance.family.pki_gen"
+# EFDX's parties (the ASEAN members party to ATIGA) and the RCEP parties outside ASEAN (RCPX's): every
+# party of the family has a CA. A profile's trust store holds its own parties' CAs only (PkiFolder.parties).
+FAMILY_PARTIES = ("BN", "KH", "ID", "LA", "MY", "MM", "PH", "SG", "TH", "VN", "AU", "CN", "JP", "KR", "NZ")
 
 SPEC = testpki.PkiSpec(
     label=ORG,
@@ -39,6 +39,14 @@ GENERATOR = testpki.PkiGenerator(SPEC, DEFAULT_OUT, f"{ORG} PKI")
 BAD_SIGNERS: dict[str, str] = SPEC.bad_signers()
 REVOKED_BAD_SIGNERS = testpki.REVOKED_BAD_SIGNERS
 ROGUE_ISSUED = testpki.ROGUE_ISSUED
+
+
+def default_pki_dir() -> Path:
+    """The committed PKI shipped as package data (``test_vectors/efdx/pki`` in the repository)."""
+    folder = files("conformance.test_vectors") / "efdx" / "pki"
+    if not isinstance(folder, Path):
+        raise RuntimeError(f"the TEST ONLY PKI must be installed on the file system, not in {folder}")
+    return folder
 
 
 def nsw_cn(party: str) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.core.profile import Profile, ReferenceSettings
-from conformance.profiles.efdx.dialect import Dialect
+from conformance.family.dialect import Dialect
 
 
 def family_profile(
@@ -26,27 +26,27 @@ def family_profile(
     codes = dialect.codes
 
     def make_inbox(party: str, **options: Any) -> Any:
-        from conformance.profiles.efdx.inbox import HarnessInbox
+        from conformance.family.inbox import HarnessInbox
 
         return HarnessInbox(party, dialect=dialect, **options)
 
     def build_vector(vector_id: str, day: date, pki: Any, **options: Any) -> bytes:
-        from conformance.profiles.efdx.vectors import build_vector
+        from conformance.family.vectors import build_vector
 
         return build_vector(vector_id, day, pki, dialect=dialect, **options)
 
     def new_build(**fields: Any) -> Any:
-        from conformance.profiles.efdx.vectors import Build
+        from conformance.family.vectors import Build
 
         return Build(dialect=dialect, **fields)
 
     def after_suite(harness: Any) -> None:
-        from conformance.profiles.efdx import steps
+        from conformance.family.suite import steps
 
         steps.second_answers(harness)
 
     def nsw_settings(settings: ReferenceSettings) -> Any:
-        from conformance.profiles.efdx.reference.nsw import Settings
+        from conformance.family.reference.nsw import Settings
 
         return Settings(
             party=settings.party,
@@ -64,7 +64,7 @@ def family_profile(
 
     @contextlib.contextmanager
     def start_reference(settings: ReferenceSettings) -> Iterator[Any]:
-        from conformance.profiles.efdx.reference.runner import RunningReference
+        from conformance.family.reference.runner import RunningReference
 
         with RunningReference(nsw_settings(settings)) as reference:
             yield reference
@@ -78,8 +78,8 @@ def family_profile(
     ) -> None:
         """One process, one port: this profile's reference NSW and those of other profiles of the
         family on their own paths (RCPX section 4: a candidate may serve both on one base URL)."""
-        from conformance.profiles.efdx.reference.nsw import ReferenceNsw
-        from conformance.profiles.efdx.reference.server import run_until_signalled, serve
+        from conformance.family.reference.nsw import ReferenceNsw
+        from conformance.family.reference.server import run_until_signalled, serve
 
         nsws = [ReferenceNsw(nsw_settings(settings))]
         for other, other_settings in others:
@@ -91,17 +91,17 @@ def family_profile(
         run_until_signalled(nsws, server, lambda running: announce(f"{scheme}://{host}:{running.port}"))
 
     def validator(receiver: str) -> Any:
-        from conformance.profiles.efdx.offline import validator
+        from conformance.family.offline import validator
 
         return validator(receiver, dialect)
 
     def load() -> Any:
-        from conformance.profiles.efdx.load.adapter import FamilyLoad
+        from conformance.family.load.adapter import FamilyLoad
 
         return FamilyLoad(dialect)
 
     def build_vectors(day: date, out: Path) -> list[Path]:
-        from conformance.profiles.efdx.vectors import build_all
+        from conformance.family.vectors import build_all
 
         return build_all(out, day, dialect=dialect)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from lxml import etree
@@ -18,8 +18,8 @@ from conformance.core import safexml, signing, verify
 from conformance.core import xmldsig as ds
 from conformance.core.trust import Credential, TrustStore
 from conformance.core.violations import Violation
-from conformance.profiles.efdx.dialect import EFDX, Dialect
-from conformance.profiles.efdx.validation import ENVELOPE_SCHEMA
+from conformance.family.dialect import Dialect
+from conformance.family.validation import ENVELOPE_SCHEMA
 
 MAX_DESCRIPTION = 2048
 # Section 3.1: MessageId and RefToMessageId are 1..255 characters. An Error cannot carry back a longer
@@ -40,7 +40,7 @@ def receipt(
     duplicate: bool,
     received_digests: Sequence[str],
     credential: Credential | None,
-    dialect: Dialect = EFDX,
+    dialect: Dialect,
 ) -> bytes:
     """A Receipt from ``sender`` (the receiving NSW) to ``receiver``; unsigned when credential is None."""
     messages = dialect.messages
@@ -71,7 +71,7 @@ def error(
     at: datetime,
     credential: Credential | None,
     code: str | None = None,
-    dialect: Dialect = EFDX,
+    dialect: Dialect,
 ) -> bytes:
     """A signed Error carrying the violation's code (or ``code``), description and location.
 
@@ -110,7 +110,7 @@ class Signal:
 
     root: etree._Element
     kind: str
-    dialect: Dialect = EFDX
+    dialect: Dialect = field(kw_only=True)
 
     def text(self, name: str) -> str | None:
         value = self.root.findtext(self.dialect.e(name))
@@ -152,7 +152,7 @@ def _parse_signal(body: bytes, kind: str, requirement: str, max_bytes: int, dial
     problem = dialect.schemas.problem(root, ENVELOPE_SCHEMA)
     if problem:
         raise Violation(requirement, f"a {kind} valid against envelope.xsd", problem.reason, problem.path)
-    return Signal(root, kind, dialect)
+    return Signal(root, kind, dialect=dialect)
 
 
 def _check_signed(signal: Signal, requirement: str, party: str, trust: TrustStore, at: datetime) -> None:
@@ -177,7 +177,7 @@ def check_receipt(
     trust: TrustStore,
     at: datetime,
     max_bytes: int = 1024 * 1024,
-    dialect: Dialect = EFDX,
+    dialect: Dialect,
 ) -> Signal:
     """M-19: schema-valid, signed by the receiver's NSW, RefToMessageId and ReceivedDigest right.
 
@@ -195,7 +195,7 @@ def check_receipt(
     return signal
 
 
-def code_requirement(code: str, dialect: Dialect = EFDX) -> str:
+def code_requirement(code: str, dialect: Dialect) -> str:
     """``EFDX-M06`` (``RCPX-M06``) -> ``M-06``: the requirement an error code of ``dialect`` names
     (the family's one mapping, efdx/codes.py, with the dialect's prefix)."""
     return dialect.codes.code_requirement(code)
@@ -215,7 +215,7 @@ def check_error(
     location_required: str | None = None,
     refused: bytes | None = None,
     offending: Sequence[str] = (),
-    dialect: Dialect = EFDX,
+    dialect: Dialect,
     without_message_id: bool = False,
 ) -> Signal:
     """M-20: schema-valid, signed by the receiver's NSW, the right code, RefToMessageId when readable.
@@ -269,7 +269,7 @@ def check_error(
     return signal
 
 
-def location_prefixes(dialect: Dialect = EFDX) -> dict[str, str]:
+def location_prefixes(dialect: Dialect) -> dict[str, str]:
     """The prefixes errata 2 lets a Location use: env (envelope), co (the CO's), ds (XML-DSig)."""
     return {"env": dialect.codes.ENVELOPE_NS, "co": dialect.codes.PAYLOAD_NS, "ds": ds.DS_NS}
 
@@ -281,7 +281,7 @@ def check_location(
     requirement: str,
     code: str,
     offending: Sequence[str] = (),
-    dialect: Dialect = EFDX,
+    dialect: Dialect,
 ) -> None:
     """Errata 2: the Location is a location path (steps and position predicates, at most 512
     characters) that selects at least one node of the refused message, each the offending element or

@@ -23,7 +23,7 @@ PAYLOAD_SCHEMA = "payload"  # the profile's payloads (EFDX: eformd.xsd)
 EFORMD_SCHEMA = PAYLOAD_SCHEMA
 
 
-def schema_path(name: str, folder: str = "efdx") -> Path:
+def schema_path(name: str, folder: str) -> Path:
     return Path(str(resources.files("conformance.schemas") / folder / name))
 
 
@@ -36,9 +36,7 @@ class SchemaProblem:
 class SchemaSet:
     """A profile's compiled envelope and payload schemas, both engines, loaded once per process."""
 
-    def __init__(
-        self, folder: str = "efdx", payload_schema: str = "eformd.xsd", root: Path | None = None
-    ) -> None:
+    def __init__(self, folder: str, payload_schema: str, root: Path | None = None) -> None:
         """The schemas of ``schemas/<folder>/``, or of the folder ``root`` (a copy of them)."""
         where = (lambda name: root / name) if root is not None else (lambda name: schema_path(name, folder))
         self._files = {
@@ -75,10 +73,3 @@ class SchemaSet:
 
     def xmlschema_valid(self, element: etree._Element, schema: str) -> bool:
         return self._explainers[schema].is_valid(element)
-
-
-def default_schemas() -> SchemaSet:
-    """EFDX 1.0's schemas (other profiles' through their Dialect)."""
-    from conformance.profiles.efdx.dialect import EFDX
-
-    return EFDX.schemas

@@ -23,11 +23,11 @@ from lxml import etree
 
 from conformance.core import signing
 from conformance.core import xmldsig as ds
+from conformance.core.policy import MAX_BODY_BYTES
+from conformance.core.testpki import PkiFolder as TestPki  # a pack's TEST ONLY PKI
 from conformance.core.trust import Credential
-from conformance.profiles.efdx import attacks, messages
-from conformance.profiles.efdx.codes import MAX_BODY_BYTES
-from conformance.profiles.efdx.dialect import EFDX, Dialect
-from conformance.profiles.efdx.pki import TestPki
+from conformance.family import attacks
+from conformance.family.dialect import Dialect
 
 SENDER = "SG"
 RECEIVER = "KH"
@@ -56,12 +56,12 @@ class Vector:
         return list(self.expect_reasons) if self.expect_code == "valid" else [self.expect_code]
 
 
-def manifest_path(dialect: Dialect = EFDX) -> Path:
+def manifest_path(dialect: Dialect) -> Path:
     """The profile's manifest: ``test_vectors/<profile>/manifest.toml``."""
     return Path(str(resources.files("conformance.test_vectors") / dialect.key / "manifest.toml"))
 
 
-def load_manifest(path: Path | None = None, dialect: Dialect = EFDX) -> list[Vector]:
+def load_manifest(path: Path | None = None, *, dialect: Dialect) -> list[Vector]:
     with open(path or manifest_path(dialect), "rb") as handle:
         entries = tomllib.load(handle)["vector"]
     return [
@@ -105,7 +105,7 @@ class Build:
     moment: datetime | None = None
     ref_to_message_id: str | None = None
     message_id: str | None = None  # None: derived from the sender and the seed
-    dialect: Dialect = EFDX  # whose messages: EFDX 1.0's, or another profile's of the family
+    dialect: Dialect = field(kw_only=True)  # whose messages: EFDX 1.0's, or another profile's of the family
 
     @property
     def noon(self) -> datetime:
@@ -196,17 +196,26 @@ def default_payload_data(action: str, co: dict[str, Any]) -> dict[str, Any]:
 
 
 BUILDERS: dict[str, Callable[[Build], None]] = {}
+# A pack's builders for its dialect alone (its field table's cases: RCPX's), found before BUILDERS.
+DIALECT_BUILDERS: dict[str, dict[str, Callable[[Build], None]]] = {}
 
 
-def builder(*vector_ids: str):
-    """Register the function that turns a default Build into the vector(s) named."""
+def builder(*vector_ids: str, dialect: str | None = None):
+    """Register the function that turns a default Build into the vector(s) named (for every dialect,
+    or for the dialect whose key is ``dialect`` only)."""
 
     def register(function: Callable[[Build], None]) -> Callable[[Build], None]:
+        table = BUILDERS if dialect is None else DIALECT_BUILDERS.setdefault(dialect, {})
         for vector_id in vector_ids:
-            BUILDERS[vector_id] = function
+            table[vector_id] = function
         return function
 
     return register
+
+
+def builder_of(vector_id: str, dialect: Dialect) -> Callable[[Build], None]:
+    """The builder of ``vector_id`` in ``dialect``: its own, else the family's."""
+    return DIALECT_BUILDERS.get(dialect.key, {}).get(vector_id) or BUILDERS[vector_id]
 
 
 def build_vector(
@@ -217,7 +226,7 @@ def build_vector(
     *,
     sender: str = SENDER,
     receiver: str = RECEIVER,
-    dialect: Dialect = EFDX,
+    dialect: Dialect,
 ) -> bytes:
     """The vector's bytes for ``day`` (sent at noon UTC), or for a live ``moment`` (then day = its date).
 
@@ -235,11 +244,11 @@ def build_vector(
         receiver=receiver,
         dialect=dialect,
     )
-    result = BUILDERS[vector_id](build)
+    result = builder_of(vector_id, dialect)(build)
     return result if isinstance(result, bytes) else build.bytes()
 
 
-def build_all(out: Path, day: date, pki: TestPki | None = None, dialect: Dialect = EFDX) -> list[Path]:
+def build_all(out: Path, day: date, pki: TestPki | None = None, *, dialect: Dialect) -> list[Path]:
     """Write ``<out>/<id>.xml`` for every vector of the profile's manifest; return the paths written."""
     pki = pki or dialect.load_pki()
     out.mkdir(parents=True, exist_ok=True)
@@ -434,8 +443,8 @@ def _ref_on_request(build: Build) -> None:
     build.ref_to_message_id = build.dialect.messages.message_id(build.receiver, seed=f"earlier/{build.seed}")
 
 
-def _item(number: int, **changes: Any) -> dict[str, Any]:
-    base = messages.sample_certificate(
+def _item(build: Build, number: int, **changes: Any) -> dict[str, Any]:
+    base = build.dialect.messages.sample_certificate(
         issuing_country=SENDER, importing_country=RECEIVER, issue_date=date(2026, 1, 1)
     )["items"][0]
     return base | {"number": number} | changes
@@ -443,10 +452,10 @@ def _item(number: int, **changes: Any) -> dict[str, Any]:
 
 @builder("valid-rvc-40-pc-20")
 def _boundaries_inside(build: Build) -> None:
-    flags = dict.fromkeys(messages.FLAG_ORDER, False) | {"PartialCumulation": True}
+    flags = dict.fromkeys(build.dialect.messages.FLAG_ORDER, False) | {"PartialCumulation": True}
     items = [
-        _item(1, criterion="RVC", percent="40.00", fob_value="100.00"),
-        _item(2, criterion="PC", percent="20.00", fob_value="100.00"),
+        _item(build, 1, criterion="RVC", percent="40.00", fob_value="100.00"),
+        _item(build, 2, criterion="PC", percent="20.00", fob_value="100.00"),
     ]
     build.data = build.co(items=items, flags=flags)
 
@@ -947,9 +956,9 @@ def _with_items(build: Build, items: list[dict[str, Any]], **flags: bool) -> Non
     build.data = data
 
 
-def _numbered(*numbers: int) -> list[dict[str, Any]]:
+def _numbered(build: Build, *numbers: int) -> list[dict[str, Any]]:
     """One WO Item (no Percent, no FOBValue) per number, in document order."""
-    return [_item(number, criterion="WO", percent=None, fob_value=None) for number in numbers]
+    return [_item(build, number, criterion="WO", percent=None, fob_value=None) for number in numbers]
 
 
 _ITEM_NUMBERS = {
@@ -961,7 +970,7 @@ _ITEM_NUMBERS = {
 
 @builder(*_ITEM_NUMBERS)
 def _br10_numbers(build: Build) -> None:
-    _with_items(build, _numbered(*_ITEM_NUMBERS[build.vector_id]))
+    _with_items(build, _numbered(build, *_ITEM_NUMBERS[build.vector_id]))
 
 
 # Item 2 of the sample CO (RVC 45.00 with its FOBValue) changed; PC Items come with PartialCumulation.
@@ -990,8 +999,8 @@ def _br03_wo_percent(build: Build) -> None:
 @builder("valid-pc-20-and-39-99")
 def _pc_range_inside(build: Build) -> None:
     items = [
-        _item(1, criterion="PC", percent="20.00", fob_value="100.00"),
-        _item(2, criterion="PC", percent="39.99", fob_value="100.00"),
+        _item(build, 1, criterion="PC", percent="20.00", fob_value="100.00"),
+        _item(build, 2, criterion="PC", percent="39.99", fob_value="100.00"),
     ]
     _with_items(build, items, PartialCumulation=True)
 
@@ -1095,7 +1104,7 @@ def on_replace(build: Build) -> None:
     """The vector ``ON_REPLACE`` names, as a ReplaceCO (another profile registers its own there too)."""
     own = build.vector_id
     build.vector_id = ON_REPLACE[own]  # the builders read their id; ids and numbers stay this vector's
-    BUILDERS[build.vector_id](build)
+    builder_of(build.vector_id, build.dialect)(build)
     build.vector_id = own
     reference = build.co()["reference_number"]
     data = build.data or build.co()
@@ -1284,13 +1293,6 @@ def field_builders(cases: Any) -> None:
     builder(*by_vector)(build_case)
 
 
-def _efdx_field_builders() -> None:
-    from conformance.profiles.efdx import fields
-
-    field_builders(fields.CASES)
-
-
-_efdx_field_builders()
 # --- issue 17: every stateless rule on ReplaceCO too, and BR-06's day-of-receipt bounds ------------
 
 _ON_REPLACE_17 = {

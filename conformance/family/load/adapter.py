@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from conformance.core.violations import Violation
-from conformance.profiles.efdx.dialect import Dialect
-from conformance.profiles.efdx.load import answers, mix, statuses
-from conformance.profiles.efdx.load.generator import Generator
-from conformance.profiles.efdx.load.inbox import load_inbox
+from conformance.family.dialect import Dialect
+from conformance.family.load import answers, mix, statuses
+from conformance.family.load.generator import Generator
+from conformance.family.load.inbox import load_inbox
 
 
 class Traffic:
@@ -65,7 +65,7 @@ class FamilyLoad:
 
     def declared_capacity(self) -> dict[str, float]:
         """The capacity the reference NSW declares (spec section 8), for a run without --config."""
-        from conformance.profiles.efdx.reference.nsw import DECLARED_CAPACITY
+        from conformance.family.reference.nsw import DECLARED_CAPACITY
 
         return dict(DECLARED_CAPACITY)
 

@@ -15,8 +15,9 @@ from datetime import datetime
 from conformance.core.client import DEFAULT_MAX_ANSWER as MAX_ANSWER
 from conformance.core.trust import TrustStore
 from conformance.core.violations import Violation
-from conformance.profiles.efdx import signals, steps
-from conformance.profiles.efdx.dialect import EFDX, Dialect
+from conformance.family import signals
+from conformance.family.dialect import Dialect
+from conformance.family.suite import steps
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def judge(
     candidate: str,
     trust: TrustStore,
     at: datetime,
-    dialect: Dialect = EFDX,
+    dialect: Dialect,
 ) -> Violation | None:
     """None when the answer is what the spec demands; otherwise the Violation, naming its requirement.
     An answer above the functional suite's cap (core/client.py) is not parsed: T-01, as the suite

@@ -21,10 +21,10 @@ from lxml import etree
 
 from conformance.core import signing
 from conformance.core import xmldsig as ds
+from conformance.core.testpki import PkiFolder as TestPki  # a pack's TEST ONLY PKI
 from conformance.core.trust import Credential
-from conformance.profiles.efdx import messages, vectors
-from conformance.profiles.efdx.dialect import EFDX, Dialect
-from conformance.profiles.efdx.pki import TestPki
+from conformance.family import messages, vectors
+from conformance.family.dialect import Dialect
 
 # What changes per message; each sentinel is XML-safe text no builder writes anywhere else.
 REF, REPLACES, MID = "ZQREFSENTINELZQ", "ZQREPSENTINELZQ", "zqmidsentinelzq@load.efdx"
@@ -81,7 +81,7 @@ class MessageTemplate:
     """One action's message from ``sender`` to ``receiver``, built once by ``vectors.Build``."""
 
     def __init__(
-        self, action: str, pki: TestPki, sender: str, receiver: str, day: date, dialect: Dialect = EFDX
+        self, action: str, pki: TestPki, sender: str, receiver: str, day: date, dialect: Dialect
     ) -> None:
         self.action, self.sender, self.messages = action, sender, dialect.messages
         self.nsw: Credential = pki.nsw(sender)
@@ -164,7 +164,7 @@ def sample_build(
     replaces: str = REPLACES,
     message_id: str = MID,
     at: datetime = TS_MOMENT,
-    dialect: Dialect = EFDX,
+    dialect: Dialect,
 ) -> vectors.Build:
     """The builder's valid message of ``action`` with these values (the sentinels by default)."""
     build = vectors.Build(
@@ -192,7 +192,7 @@ class Generator:
     """Every action's template for one sender and receiver; makes messages at load speed."""
 
     def __init__(
-        self, pki: TestPki, sender: str, receiver: str, day: date | None = None, dialect: Dialect = EFDX
+        self, pki: TestPki, sender: str, receiver: str, day: date | None = None, *, dialect: Dialect
     ) -> None:
         day = day or datetime.now(UTC).date()
         self.templates = {

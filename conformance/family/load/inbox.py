@@ -9,9 +9,9 @@ from collections.abc import Callable, MutableMapping
 from typing import Any
 
 from conformance.core.inbox_server import Limits
-from conformance.profiles.efdx.dialect import EFDX, Dialect
-from conformance.profiles.efdx.inbox import Arrival, HarnessInbox, Reaction
-from conformance.profiles.efdx.load.statuses import Incoming, read
+from conformance.family.dialect import Dialect
+from conformance.family.inbox import Arrival, HarnessInbox, Reaction
+from conformance.family.load.statuses import Incoming, read
 
 
 def _reaction(kind: str, hold_s: float) -> Reaction:
@@ -34,7 +34,7 @@ def load_inbox(
     faults: Any | None,  # decide(message_id, accepted) -> kind or None, and hold_s
     message_log: MutableMapping,
     server_cert: tuple[str, str] | None = None,
-    dialect: Dialect = EFDX,
+    dialect: Dialect,
 ) -> HarnessInbox:
     def script(arrival: Arrival) -> Reaction | None:
         kind = faults.decide(arrival.message_id, arrival.judgement.accepted)

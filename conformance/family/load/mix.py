@@ -13,11 +13,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from conformance.profiles.efdx import steps, vectors
-from conformance.profiles.efdx.dialect import EFDX, Dialect
-from conformance.profiles.efdx.load.answers import Expected
-from conformance.profiles.efdx.load.generator import Generator
-from conformance.profiles.efdx.pki import TestPki
+from conformance.core.testpki import PkiFolder as TestPki  # a pack's TEST ONLY PKI
+from conformance.family import vectors
+from conformance.family.dialect import Dialect
+from conformance.family.load.answers import Expected
+from conformance.family.load.generator import Generator
+from conformance.family.suite import steps
 
 # Invalid vectors refused synchronously; each keeps its code for as long as a soak runs (every
 # check they fail comes before M-15 in section 5's order, or is M-15 itself on a stale Timestamp).
@@ -94,7 +95,7 @@ class Invalid:
 
 
 def invalid_messages(
-    pki: TestPki, sender: str, receiver: str, at: datetime, dialect: Dialect = EFDX
+    pki: TestPki, sender: str, receiver: str, at: datetime, dialect: Dialect
 ) -> list[Invalid]:
     """The invalid vectors, built once for the run, with the manifest's code."""
     manifest = {vector.id: vector for vector in vectors.load_manifest(dialect=dialect)}
@@ -118,7 +119,7 @@ class Partner:
     weights: dict[str, int]
     sender: str
     name: str  # unique in the run: reference numbers derive from it
-    dialect: Dialect = EFDX
+    dialect: Dialect = field(kw_only=True)
     settle_s: float = 1.0  # a CO is replaced or cancelled only this long after its Receipt
     kinds: KindSchedule | None = None  # shared by the partners of one process; None: one of its own
     rng: random.Random = field(default_factory=random.Random)

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance.core.violations import Violation
-from conformance.profiles.efdx import steps
-from conformance.profiles.efdx.inbox import Arrival
+from conformance.family.inbox import Arrival
+from conformance.family.suite import steps
 
 ANSWER_ACTIONS = ("StatusNotification", "VerificationResponse")
 ANSWERS = {"NOT_CONFIRMED": "VerificationResponse"}  # the asynchronous answer due, by expected status

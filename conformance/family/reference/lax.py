@@ -15,7 +15,7 @@ from lxml import etree
 
 from conformance.core import xmldsig as ds
 from conformance.core.policy import MAX_BODY_BYTES, STRICT, Policy
-from conformance.profiles.efdx.reference import lax_signatures, over_strict
+from conformance.family.reference import lax_signatures, over_strict
 
 
 def references_in_any_order(uris: list[str], expected: list[str], signature: etree._Element) -> bool:

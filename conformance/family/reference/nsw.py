@@ -31,15 +31,14 @@ from conformance.core import signing
 from conformance.core.policy import STRICT
 from conformance.core.safexml import parse_untrusted
 from conformance.core.violations import Violation
-from conformance.profiles.efdx import signals
-from conformance.profiles.efdx.dialect import EFDX, Dialect
-from conformance.profiles.efdx.judge import Judgement, Receiver
-from conformance.profiles.efdx.pki import TestPki
-from conformance.profiles.efdx.reference.lax import LAX
-from conformance.profiles.efdx.reference.outbox import DEFAULT_SCHEDULE, Outbox
-from conformance.profiles.efdx.reference.schema_faults import edited_schemas
-from conformance.profiles.efdx.reference.store import Store, Transaction
-from conformance.profiles.efdx.validation import SchemaSet
+from conformance.family import signals
+from conformance.family.dialect import Dialect
+from conformance.family.judge import Judgement, Receiver
+from conformance.family.reference.lax import LAX
+from conformance.family.reference.outbox import DEFAULT_SCHEDULE, Outbox
+from conformance.family.reference.schema_faults import edited_schemas
+from conformance.family.reference.store import Store, Transaction
+from conformance.family.validation import SchemaSet
 
 log = logging.getLogger(__name__)
 CO_ACTIONS = ("IssueCO", "ReplaceCO", "CancelCO")
@@ -77,7 +76,7 @@ class Settings:
     trigger_token: str | None = None
     pki_dir: Path | None = None
     tls: bool = False
-    dialect: Dialect = EFDX  # the profile it speaks (EFDX 1.0 or another of the family)
+    dialect: Dialect = field(kw_only=True)  # the profile it speaks (EFDX 1.0 or another of the family)
     outbox_workers: int | None = None  # deliveries at once (None: OUTBOX_WORKERS); may overtake
     # One message at a time, a retried one holding up the rest: a simple outbox, which the spec allows
     # (it asks for no order or parallelism between deliveries); the harness must judge it right.
@@ -103,7 +102,7 @@ class ReferenceNsw:
         self._co_messages = 0  # CO messages processed since start (the seeded fault drop-status-per-mille)
         self._co_answers = 0  # CO messages answered since start (the load faults on answers)
         self._counting = threading.Lock()  # the inbox answers from several threads
-        pki = self.pki = TestPki.load(settings.pki_dir) if settings.pki_dir else dialect.load_pki()
+        pki = self.pki = dialect.load_pki(settings.pki_dir) if settings.pki_dir else dialect.load_pki()
         self.nsw_credential = pki.nsw(self.party)
         self.authority_credential = pki.authority(self.party)
         self.trust = pki.trust_store()

@@ -27,9 +27,9 @@ from lxml import etree
 
 from conformance.core import signing
 from conformance.core.trust import Credential
-from conformance.profiles.efdx import messages
-from conformance.profiles.efdx.reference import owners
-from conformance.profiles.efdx.reference.store import OutboxItem, Store
+from conformance.family import messages
+from conformance.family.reference import owners
+from conformance.family.reference.store import OutboxItem, Store
 
 log = logging.getLogger(__name__)
 DEFAULT_SCHEDULE = (1.0, 2.0, 4.0, 8.0)

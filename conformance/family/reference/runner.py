@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import threading
 
-from conformance.profiles.efdx.reference.nsw import ReferenceNsw, Settings
-from conformance.profiles.efdx.reference.server import serve
+from conformance.family.reference.nsw import ReferenceNsw, Settings
+from conformance.family.reference.server import serve
 
 
 class RunningReference:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from conformance.profiles.efdx.validation import SchemaSet
+from conformance.family.validation import SchemaSet
 
 XS = "http://www.w3.org/2001/XMLSchema"
 _NS = {"xs": XS}

@@ -1,6 +1,7 @@
 """The reference NSW over HTTP(S): a werkzeug WSGI app and a threaded server on loopback.
 
-Routes (section 2): ``POST /efdx/1/messages`` (the inbox) and ``POST /efdx/1/test/trigger``.
+Routes (section 2): each NSW's dialect's inbox (EFDX: ``POST /efdx/1/messages``) and trigger
+(``POST /efdx/1/test/trigger``).
 Bodies over 5 MiB are refused from Content-Length, or after reading one byte past the cap, never
 read whole. With TLS the server demands a client certificate chaining to a trusted party's CA
 (the handshake fails otherwise) and answers 403 EFDX-T05 when its country is not the sender's.
@@ -25,15 +26,13 @@ from cryptography.hazmat.primitives import serialization
 from werkzeug.wrappers import Request, Response
 
 from conformance.core.inbox_server import BoundedWSGIServer, Limits
+from conformance.core.policy import MAX_BODY_BYTES
 from conformance.core.violations import Violation
-from conformance.profiles.efdx import signals
-from conformance.profiles.efdx.codes import MAX_BODY_BYTES
-from conformance.profiles.efdx.reference.nsw import Answer, ReferenceNsw
+from conformance.family import signals
+from conformance.family.reference.nsw import Answer, ReferenceNsw
 
 log = logging.getLogger(__name__)
-INBOX_PATH = "/efdx/1/messages"  # EFDX 1.0's; each NSW serves its own dialect's paths
 _NO_CHECK_TIME = 0x200000  # OpenSSL X509_V_FLAG_NO_CHECK_TIME, which Python's ssl does not name
-TRIGGER_PATH = "/efdx/1/test/trigger"
 # A partner's client keeps its connections open between messages (idle up to 30 s, as before the
 # core's server); a load run keeps one per Locust user, and `conformance load` runs up to 2000 users
 # (app/load/session.py): the cap is above that, so that a load run never meets the reference's own.

@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from conformance.profiles.efdx.reference import owners
+from conformance.family.reference import owners
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS received (

@@ -20,9 +20,9 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from conformance.family.inbox import Arrival, HarnessInbox, Reaction
 from conformance.harness.control import ask_to_send
 from conformance.harness.session import Harness
-from conformance.profiles.efdx.inbox import Arrival, HarnessInbox, Reaction
 
 POLL_S = 1.0  # how often a wait for a first try looks again at the other conversations
 _GROUPS: weakref.WeakKeyDictionary[Harness, list[Delivery]] = weakref.WeakKeyDictionary()

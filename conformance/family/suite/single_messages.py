@@ -1,4 +1,5 @@
-"""One message each, from the vector manifest: the synchronous answer and the status it earns.
+"""The single-message tests of every pack of the family (its suite's ``test_single_messages.py`` gives
+its manifest): one message each, from the vector manifest: the synchronous answer and the status it earns.
 
 The manifest says what a conforming NSW answers; the requirement IDs of each test come from it,
 plus M-19 (Receipt) or M-20 (Error) for the answer and A-01/A-02 (and M-22) for a status.
@@ -10,10 +11,10 @@ import pytest
 from lxml import etree
 
 from conformance.core.verdicts import Inconclusive
+from conformance.family.dialect import Dialect
+from conformance.family.suite import steps
+from conformance.family.vectors import BAD_SIGNER_VECTORS, Vector, load_manifest
 from conformance.harness.session import Harness
-from conformance.profiles.efdx import steps
-from conformance.profiles.efdx.dialect import EFDX, Dialect
-from conformance.profiles.efdx.vectors import BAD_SIGNER_VECTORS, Vector, load_manifest
 
 CAPABILITY_OF_ACTION = {"ReplaceCO": "replace", "CancelCO": "cancel"}
 
@@ -48,9 +49,6 @@ def vector_params(dialect: Dialect) -> list:
     return [pytest.param(vector, id=vector.id, marks=_marks(vector)) for vector in manifest]
 
 
-VECTORS = vector_params(EFDX)
-
-
 def _named_co(body: bytes) -> str | None:
     """The reference of the CO a CancelCO or ReplaceCO names: it must have been accepted first."""
     root = etree.fromstring(body, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True))
@@ -67,12 +65,6 @@ def issue_first(harness: Harness, reference: str) -> None:
     sent = steps.send(harness, build.bytes(), label=f"setup: IssueCO {reference}")
     steps.expect_receipt(harness, sent)
     steps.expect_status(harness, sent, "ACCEPTED")
-
-
-@pytest.mark.parametrize("vector", VECTORS)
-def test_single_message(harness: Harness, vector: Vector) -> None:
-    """The manifest's vector gets the manifest's answer (and status)."""
-    single_message(harness, vector)
 
 
 def single_message(harness: Harness, vector: Vector) -> None:

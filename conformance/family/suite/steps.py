@@ -16,11 +16,11 @@ from conformance.core import safexml
 from conformance.core import xmldsig as ds
 from conformance.core.client import Exchange
 from conformance.core.violations import Violation
+from conformance.family import dialect as dialects
+from conformance.family import signals
+from conformance.family.dialect import Dialect
+from conformance.family.inbox import Arrival
 from conformance.harness.session import Harness
-from conformance.profiles.efdx import dialect as dialects
-from conformance.profiles.efdx import signals
-from conformance.profiles.efdx.dialect import EFDX, Dialect
-from conformance.profiles.efdx.inbox import Arrival
 
 # Errors for bodies a receiver need not read (T-03, T-04) or cannot parse (M-01, M-02): they MAY
 # omit RefToMessageId; where present it must be right (section 7).
@@ -53,7 +53,7 @@ class Facts(NamedTuple):
 NO_FACTS = Facts(None, None, None, ())
 
 
-def own_message_facts(body: bytes, dialect: Dialect = EFDX) -> Facts:
+def own_message_facts(body: bytes, dialect: Dialect) -> Facts:
     """The Facts of our own (trusted) message, read without judging it (none when it is not XML or
     has no Header of ``dialect``'s envelope: an invalid vector, say)."""
     try:
@@ -150,7 +150,7 @@ def expect_receipt(
     return receipt
 
 
-def refusal_requirement(exchange: Exchange, dialect: Dialect = EFDX) -> str | None:
+def refusal_requirement(exchange: Exchange, dialect: Dialect) -> str | None:
     """The requirement named by the first Fault/Code of an Error answer, if it is one of the profile's."""
     try:
         root = safexml.parse_untrusted(exchange.response_body, max_bytes=1024 * 1024)
@@ -198,7 +198,7 @@ def expect_error(
     )
 
 
-def has_no_message_id(body: bytes, dialect: Dialect = EFDX) -> bool:
+def has_no_message_id(body: bytes, dialect: Dialect) -> bool:
     """Our own message has a Header without MessageId (section 3.1: exactly one; an Error about it
     has no MessageId to refer to)."""
     try:

@@ -13,12 +13,12 @@ from lxml import etree
 
 from conformance.core.verdicts import Inconclusive
 from conformance.core.violations import Violation
+from conformance.family import dialect as dialects
+from conformance.family.inbox import Arrival, Reaction
+from conformance.family.suite import deliveries, steps
+from conformance.family.suite.deliveries import Delivery
 from conformance.harness.control import ask_to_send
 from conformance.harness.session import Harness
-from conformance.profiles.efdx import deliveries, steps
-from conformance.profiles.efdx import dialect as dialects
-from conformance.profiles.efdx.deliveries import Delivery
-from conformance.profiles.efdx.inbox import Arrival, Reaction
 
 
 def new_reference(prefix: str) -> str:

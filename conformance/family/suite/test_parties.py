@@ -1,4 +1,6 @@
-"""Section 1's party list: every listed party is taken wherever a party is coded (M-03/party-list).
+"""The party-list test of every pack of the family (its suite's ``test_parties.py`` gives its parties).
+
+Section 1's party list: every listed party is taken wherever a party is coded (M-03/party-list).
 
 A valid IssueCO comes from each party but the candidate's, the harness playing that party with its
 own certificates (From, IssuingCountry, Exporter/Country, Declaration/ProducingCountry are that
@@ -11,21 +13,14 @@ from __future__ import annotations
 
 import pytest
 
+from conformance.family.suite import steps
 from conformance.harness.session import Harness
-from conformance.profiles.efdx import steps
-from conformance.profiles.efdx.codes import PARTIES
 
 pytestmark = [
     pytest.mark.role("importing"),
     pytest.mark.requirements("M-03", "M-04", "M-19"),
     pytest.mark.purposes("M-03/party-list"),
 ]
-
-
-@pytest.mark.parametrize("party", PARTIES)
-def test_every_party_is_taken(harness: Harness, party: str) -> None:
-    """A valid IssueCO from ``party`` (to it, when it is the candidate's) gets a Receipt."""
-    party_is_taken(harness, party)
 
 
 def party_is_taken(harness: Harness, party: str) -> None:

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from conformance.core.violations import Violation
+from conformance.family.suite import steps
+from conformance.family.vectors import Build, default_payload_data
 from conformance.harness.session import Harness
-from conformance.profiles.efdx import steps
-from conformance.profiles.efdx.vectors import Build, default_payload_data
 
 pytestmark = pytest.mark.role("importing")
 

@@ -8,8 +8,8 @@ import pytest
 
 from conformance.core.verdicts import Inconclusive, NotApplicable
 from conformance.core.violations import Violation
+from conformance.family.suite import steps
 from conformance.harness.session import Harness
-from conformance.profiles.efdx import steps
 
 pytestmark = [pytest.mark.role("importing"), pytest.mark.requirements("T-05")]
 

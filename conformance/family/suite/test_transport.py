@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from conformance.core.violations import Violation
+from conformance.family.suite import steps
 from conformance.harness.session import Harness
-from conformance.profiles.efdx import steps
 
 pytestmark = pytest.mark.role("importing")
 

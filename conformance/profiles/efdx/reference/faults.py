@@ -20,8 +20,8 @@ from typing import Any
 from lxml import etree
 
 from conformance.core.policy import STRICT, Policy
-from conformance.profiles.efdx.reference.lax import LAX, dropping
-from conformance.profiles.efdx.reference.schema_faults import SchemaEdit
+from conformance.family.reference.lax import LAX, dropping
+from conformance.family.reference.schema_faults import SchemaEdit
 
 
 @dataclass(frozen=True)
@@ -1093,8 +1093,8 @@ _A_LATER_CHECK_ANSWERS = frozenset({"profile-version-optional", "header-to-optio
 def field_faults(cases: Any, parties: Any) -> tuple[Fault, ...]:
     """The faults of section 3's field lines (``fields.py``): each a declaration of the reference's
     own copy of the schemas changed, one per case; and one per party of the party list, dropped."""
-    from conformance.profiles.efdx import fields
-    from conformance.profiles.efdx.reference import schema_faults
+    from conformance.family import fields
+    from conformance.family.reference import schema_faults
 
     def made(purpose: str, spec: fields.FaultSpec) -> Fault:
         name, description, kind, args = spec
@@ -1108,9 +1108,9 @@ def field_faults(cases: Any, parties: Any) -> tuple[Fault, ...]:
 
 
 def _efdx_field_faults() -> tuple[Fault, ...]:
+    from conformance.family.vectors import RECEIVER, SENDER
     from conformance.profiles.efdx import fields
     from conformance.profiles.efdx.codes import PARTIES
-    from conformance.profiles.efdx.vectors import RECEIVER, SENDER
 
     return field_faults(fields.CASES, [party for party in PARTIES if party not in (SENDER, RECEIVER)])
 

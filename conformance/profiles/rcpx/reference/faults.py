@@ -19,6 +19,7 @@ from typing import Any
 from lxml import etree
 
 from conformance.core.business_rules import as_date
+from conformance.family.reference.lax import dropping
 from conformance.profiles.efdx.reference.faults import FAULTS as EFDX_FAULTS
 from conformance.profiles.efdx.reference.faults import (
     Fault,
@@ -32,7 +33,6 @@ from conformance.profiles.efdx.reference.faults import (
     no_gap,
     permutation,
 )
-from conformance.profiles.efdx.reference.lax import dropping
 from conformance.profiles.rcpx import codes, rules
 from conformance.profiles.rcpx.catalogue import catalogue
 
@@ -94,7 +94,7 @@ def _ours(purpose: str) -> str | None:
 @functools.cache
 def _acceptances() -> frozenset[str]:
     """Purposes whose vectors must be ACCEPTED (a rule's boundary): switching the rule off breaks none."""
-    from conformance.profiles.efdx.vectors import load_manifest
+    from conformance.family.vectors import load_manifest
     from conformance.profiles.rcpx.dialect import RCPX
 
     accepted, rejected = set(), set()
