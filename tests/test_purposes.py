@@ -9,7 +9,7 @@ from conformance.profiles.efdx.catalogue import requirements
 from conformance.profiles.efdx.dialect import EFDX as EFDX_DIALECT
 from conformance.profiles.efdx.pack import PROFILE as EFDX
 from conformance.profiles.efdx.purposes import of_requirement, purpose, purposes
-from conformance.profiles.efdx.reference.faults import FAULTS
+from conformance.profiles.efdx.reference.seeded_faults import FAULTS
 
 
 def test_every_requirement_has_test_purposes():

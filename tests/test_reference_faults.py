@@ -37,7 +37,7 @@ from conformance.profiles.efdx.catalogue import requirement
 from conformance.profiles.efdx.codes import EFORMD_NS, ENVELOPE_NS
 from conformance.profiles.efdx.dialect import EFDX
 from conformance.profiles.efdx.pki import TestPki
-from conformance.profiles.efdx.reference.faults import FAULTS
+from conformance.profiles.efdx.reference.seeded_faults import FAULTS
 
 _E = f"{{{ENVELOPE_NS}}}"
 _F = f"{{{EFORMD_NS}}}"
@@ -172,6 +172,7 @@ def _receipt_verdict(response: requests.Response, sent: Sent, pki: TestPki) -> s
         sent_digests=sent.digests,
         trust=pki.trust_store(),
         at=_now(),
+        dialect=EFDX,
     )
 
 
@@ -282,6 +283,7 @@ def error_code(reference: RunningReference, inbox: HarnessInbox, pki: TestPki) -
         expected_code="EFDX-M06",
         trust=pki.trust_store(),
         at=_now(),
+        dialect=EFDX,
     )
     return response.status_code, verdict
 

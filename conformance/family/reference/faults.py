@@ -6,6 +6,12 @@ with it off, those tests pass. A fault in a synchronous check is a receiver poli
 STRICT with one check made wrongly) chosen when the reference NSW starts; the others are looked up
 by name where the behaviour lives (answers, statuses, outbox, TLS). The code that judges candidates
 knows none of them.
+
+This module is the family's: the ``Fault`` model, the helpers a pack's list is written with, and
+the base list (``FAULTS``, then ``LATER_FAULTS``) of the faults every pack of the family can have, in
+the family's base words (EFDX 1.0's IDs, as the shared suite names them). Each pack's own list is
+its ``reference/seeded_faults.py``: EFDX's is the base list with its field-line faults; RCPX's takes
+the base list's faults its catalogue resolves (its ALIASES), renamed, with its own.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Any
 
 from lxml import etree
 
+from conformance.core.business_rules import months_before
 from conformance.core.policy import STRICT, Policy
 from conformance.family.reference.lax import LAX, dropping
 from conformance.family.reference.schema_faults import SchemaEdit
@@ -132,9 +139,13 @@ def flag(co: etree._Element, name: str) -> str | None:
     return (co.findtext(f"{{*}}Flags/{{*}}{name}") or "").strip() or None
 
 
-def _foreign_invoice_issuer(co: etree._Element) -> bool:
-    from conformance.profiles.efdx.codes import PARTIES
+# The party list the base faults that look for "another party" go through: EFDX 1.0's, for which they
+# were written (RCPX runs them so too).
+PARTIES: tuple[str, ...] = ("BN", "KH", "ID", "LA", "MY", "MM", "PH", "SG", "TH", "VN")
+VALIDITY_MONTHS = 12  # BR-06's window, which both profiles count alike
 
+
+def _foreign_invoice_issuer(co: etree._Element) -> bool:
     issuer = co.findtext("{*}ThirdCountryInvoice/{*}IssuerCountry")
     return issuer is not None and issuer.strip() not in PARTIES
 
@@ -221,8 +232,6 @@ def state(doc: etree._Element, ctx: Any, field: str) -> str | None:
 
 def _replaced_elsewhere(doc: etree._Element, ctx: Any) -> bool:
     """Replaces names no CO of the replacing CO's IssuingCountry, but one of another party."""
-    from conformance.profiles.efdx.codes import PARTIES
-
     reference, country = doc.findtext("{*}Replaces"), doc.findtext("{*}IssuingCountry")
     if ctx.history is None or reference is None or country is None:
         return False
@@ -234,8 +243,6 @@ def _replaced_elsewhere(doc: etree._Element, ctx: Any) -> bool:
 
 def _used_by_another_party(co: etree._Element, history: Any) -> bool:
     """BR-11 keyed by ReferenceNumber alone: another party's accepted CO with it counts (the fault)."""
-    from conformance.profiles.efdx.codes import PARTIES
-
     reference, country = co.findtext("{*}ReferenceNumber"), co.findtext("{*}IssuingCountry")
     return reference is not None and any(
         history.accepted(party, reference.strip()) for party in PARTIES if party != country
@@ -1107,16 +1114,8 @@ def field_faults(cases: Any, parties: Any) -> tuple[Fault, ...]:
     )
 
 
-def _efdx_field_faults() -> tuple[Fault, ...]:
-    from conformance.family.vectors import RECEIVER, SENDER
-    from conformance.profiles.efdx import fields
-    from conformance.profiles.efdx.codes import PARTIES
-
-    return field_faults(fields.CASES, [party for party in PARTIES if party not in (SENDER, RECEIVER)])
-
-
-FAULTS += (
-    *_efdx_field_faults(),
+# Listed after each pack's field-line faults (its reference/seeded_faults.py puts them there).
+LATER_FAULTS: tuple[Fault, ...] = (
     _fault(
         "error-severity-outside-list",
         "M-20/severity",
@@ -1128,14 +1127,11 @@ FAULTS += (
         "gives an Error about a message without MessageId a RefToMessageId all the same (unknown)",
     ),
 )
-BY_NAME = {fault.name: fault for fault in FAULTS}
 
 
 def _issued_a_year_before(co: etree._Element, today: date) -> bool:
     """IssueDate on the 12-month window's first day (both profiles count the window alike)."""
-    from conformance.profiles.efdx.rules import earliest_issue_date
-
-    return co.findtext("{*}IssueDate") == earliest_issue_date(today).isoformat()
+    return co.findtext("{*}IssueDate") == months_before(today, VALIDITY_MONTHS).isoformat()
 
 
 def issued_on(co: etree._Element, day: date) -> bool:
@@ -1150,21 +1146,7 @@ def a_day_before_the_window(co: etree._Element, received_on: date) -> bool:
     from datetime import timedelta
 
     from conformance.core.business_rules import as_date
-    from conformance.profiles.efdx.rules import earliest_issue_date
 
-    return as_date(co.findtext("{*}IssueDate")) == earliest_issue_date(received_on) - timedelta(days=1)
-
-
-def fault(name: str | None) -> Fault | None:
-    """The fault called ``name`` (None for none); KeyError naming the choices otherwise."""
-    if name is None:
-        return None
-    try:
-        return BY_NAME[name]
-    except KeyError:
-        raise KeyError(f"unknown fault {name!r}; known: {', '.join(BY_NAME)}") from None
-
-
-def faults_of(purpose: str) -> tuple[Fault, ...]:
-    """The faults that break ``purpose`` (their own, or among those they break ``also``)."""
-    return tuple(f for f in FAULTS if f.purpose == purpose or purpose in f.also)
+    return as_date(co.findtext("{*}IssueDate")) == months_before(received_on, VALIDITY_MONTHS) - timedelta(
+        days=1
+    )

@@ -18,7 +18,7 @@ def _pki(directory: Path | None = None) -> Any:
 
 
 def _faults() -> Any:
-    from conformance.profiles.efdx.reference.faults import FAULTS
+    from conformance.profiles.efdx.reference.seeded_faults import FAULTS
 
     return FAULTS
 

@@ -18,7 +18,7 @@ def _pki(directory: Path | None = None) -> Any:
 
 
 def _faults() -> tuple:
-    from conformance.profiles.rcpx.reference.faults import faults
+    from conformance.profiles.rcpx.reference.seeded_faults import faults
 
     return faults()
 

@@ -1,10 +1,11 @@
 """RCPX 1.0's seeded faults: the reference NSW's deliberate defects, one test purpose each.
 
-The reference NSW's code is EFDX's, run with RCPX's dialect, so its faults of the transport, message
-and application layers (and of the CO signature, BR-12 there, RBR-12 here) are EFDX's, named by the
-same purposes. Each business rule gets a fault that switches it off (the purposes it breaks are all
-of the rule's), each clause of a rule one that does not apply that clause alone (``CLAUSE_FAULTS``),
-and each boundary a receiver must still take one that rejects it (``BOUNDARY_FAULTS``).
+The reference NSW's code is the family's, run with RCPX's dialect, so its faults of the transport,
+message and application layers (and of the CO signature, BR-12 there, RBR-12 here) are the family's
+base faults (EFDX's), named by the same purposes. Each business rule gets a fault that switches it
+off (the purposes it breaks are all of the rule's), each clause of a rule one that does not apply
+that clause alone (``CLAUSE_FAULTS``), and each boundary a receiver must still take one that rejects
+it (``BOUNDARY_FAULTS``).
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from typing import Any
 from lxml import etree
 
 from conformance.core.business_rules import as_date
-from conformance.family.reference.lax import dropping
-from conformance.profiles.efdx.reference.faults import FAULTS as EFDX_FAULTS
-from conformance.profiles.efdx.reference.faults import (
+from conformance.family.reference.faults import FAULTS as FAMILY_FAULTS
+from conformance.family.reference.faults import (
+    LATER_FAULTS,
     Fault,
     a_day_before_the_window,
     consecutive,
@@ -33,6 +34,7 @@ from conformance.profiles.efdx.reference.faults import (
     no_gap,
     permutation,
 )
+from conformance.family.reference.lax import dropping
 from conformance.profiles.rcpx import codes, rules
 from conformance.profiles.rcpx.catalogue import catalogue
 
@@ -43,9 +45,10 @@ ACCEPTED_IN_SEQUENCES = frozenset(
 
 
 def _shared() -> list[Fault]:
-    """EFDX's faults whose purposes RCPX has too (T, M, A and the CO signature's), renamed to RCPX's."""
+    """The family's base faults whose purposes RCPX has too (T, M, A and the CO signature's, and the
+    rule clauses its ALIASES resolve), renamed to RCPX's."""
     found = []
-    for fault in EFDX_FAULTS:
+    for fault in (*FAMILY_FAULTS, *LATER_FAULTS):
         if fault.policy.dropped_rules:  # switches an EFDX rule off: RCPX's rules get their own below
             continue
         purpose = _ours(fault.purpose)
