@@ -1,4 +1,4 @@
-"""M-21's conversations started together and judged in turn (profiles/efdx/deliveries.py): a
+"""M-21's conversations started together and judged in turn (conformance/family/suite/deliveries.py): a
 candidate that delivers one message at a time, each retried through its schedule before the next,
 still has every first try found; one that sends nothing is still refused after its window.
 

@@ -12,28 +12,133 @@ dialect it speaks (or an object that carries one), and a harness whose profile g
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from types import ModuleType
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
 
+from lxml import etree
+
+from conformance.core import business_rules
+from conformance.core.catalogue import Catalogue, Requirement
+from conformance.core.testpki import PkiFolder
 from conformance.family import codes as family_codes
+from conformance.family import messages as family_messages
+
+
+class Codes(Protocol):
+    """A pack's ``codes`` module: its names, code lists and paths (section 1 and 3 of its spec)."""
+
+    @property
+    def TITLE(self) -> str: ...  # "EFDX 1.0"
+    @property
+    def ENVELOPE_NS(self) -> str: ...
+    @property
+    def PAYLOAD_NS(self) -> str: ...
+    @property
+    def CO_ELEMENT(self) -> str: ...  # the CO's element name in the payload namespace
+    @property
+    def PROFILE_VERSION(self) -> str: ...
+    @property
+    def PARTIES(self) -> tuple[str, ...]: ...
+    @property
+    def PAYLOAD_FOR_ACTION(self) -> dict[str, str]: ...
+    @property
+    def INBOX_PATH(self) -> str: ...
+    @property
+    def TRIGGER_PATH(self) -> str: ...
+    @property
+    def TRIGGER_HEADER(self) -> str: ...
+    @property
+    def TOKEN_ENV(self) -> str: ...
+    @property
+    def MESSAGE_ID_DOMAIN(self) -> str: ...
+    @property
+    def ERROR_PREFIX(self) -> str: ...  # of the wire codes of T- and M- requirements ("EFDX-")
+    @property
+    def RULE_PREFIX(self) -> str: ...  # of its business rules' IDs ("BR-")
+    @property
+    def SIGNATURE_RULE(self) -> str: ...  # the CO signature's rule
+    @property
+    def error_code(self) -> Callable[[str], str]: ...  # M-06 -> EFDX-M06
+    @property
+    def code_requirement(self) -> Callable[[str], str]: ...  # EFDX-M06 -> M-06
+
+
+class Messages(Protocol):
+    """A pack's ``messages`` module: its templates rendered, its sample CO, its payloads, its
+    envelope (the family's, ``conformance.family.messages``, in its namespace)."""
+
+    @property
+    def EnvelopeFields(self) -> type[family_messages.EnvelopeFields]: ...
+    @property
+    def render(self) -> Callable[[str, Mapping[str, Any]], etree._Element]: ...
+    @property
+    def sample_certificate(self) -> Callable[..., dict[str, Any]]: ...
+    @property
+    def certificate(self) -> Callable[[Mapping[str, Any]], etree._Element]: ...
+    @property
+    def payload(self) -> Callable[[str, Mapping[str, Any]], etree._Element]: ...
+    @property
+    def envelope(self) -> Callable[[family_messages.EnvelopeFields, etree._Element], etree._Element]: ...
+    @property
+    def message_id(self) -> Callable[..., str]: ...  # (party, seed=None)
+    @property
+    def conversation_id(self) -> Callable[[str, str], str]: ...
+    @property
+    def utc_timestamp(self) -> Callable[[datetime], str]: ...
+    @property
+    def serialize(self) -> Callable[[etree._Element], bytes]: ...
+
+
+class Rules(Protocol):
+    """A pack's ``rules`` module: its business rules on the core's rule kit (and ``STATEFUL_RULES``, the
+    rules that need a history, which the reference NSW reads)."""
+
+    @property
+    def Context(self) -> type[business_rules.Context]: ...
+    @property
+    def Finding(self) -> type[business_rules.Finding]: ...
+    @property
+    def RULES(self) -> Mapping[str, Callable[..., list[business_rules.Finding]]]: ...
+    @property
+    def check_certificate(self) -> Callable[..., list[business_rules.Finding]]: ...  # (co, ctx)
+    @property
+    def check_cancellation(self) -> Callable[..., list[business_rules.Finding]]: ...  # (cancellation, ctx)
+    @property
+    def failed_rules(self) -> Callable[..., Sequence[str]]: ...  # (findings)
+
+
+class CatalogueModule(Protocol):
+    """A pack's ``catalogue`` module: its requirements and test purposes."""
+
+    @property
+    def CAPABILITIES(self) -> tuple[str, ...]: ...
+    @property
+    def CHECK_ORDER(self) -> tuple[str, ...]: ...
+    @property
+    def catalogue(self) -> Callable[[], Catalogue]: ...
+    @property
+    def requirement(self) -> Callable[[str], Requirement]: ...
+    @property
+    def requirements(self) -> Callable[[], tuple[Requirement, ...]]: ...
 
 
 @dataclass(frozen=True, eq=False)
 class Dialect:
-    """A profile of the family, as the shared protocol code sees it."""
+    """A profile of the family, as the shared protocol code sees it. Every field is the pack's: a
+    Dialect has no default, and the family has no default Dialect."""
 
     key: str  # "efdx": also the folder of its schemas and test vectors
-    codes: ModuleType  # ENVELOPE_NS, PAYLOAD_NS, PARTIES, PAYLOAD_FOR_ACTION, error_code() ...
-    messages: ModuleType  # render(), sample_certificate(), EnvelopeFields, envelope(), serialize() ...
-    rules: ModuleType  # check_certificate(), check_cancellation(), Context, Finding
-    catalogue: ModuleType  # requirement(), requirements(), CHECK_ORDER
+    codes: Codes
+    messages: Messages
+    rules: Rules
+    catalogue: CatalogueModule
     payload_schema: str  # the payload XSD's file name in schemas/<key>/
-    load_pki: Callable[[], Any]
-    faults: Callable[[], Any]  # the reference NSW's seeded faults (name, purpose, policy ...)
+    load_pki: Callable[..., PkiFolder]  # its TEST ONLY PKI: load_pki() the committed one, load_pki(folder)
+    faults: Callable[[], Sequence[Any]]  # its reference NSW's seeded faults (Fault: name, purpose ...)
     # who sends and who receives the dated vector set (the bad signers claim the sender's party)
-    vector_parties: dict[str, str] = field(default_factory=lambda: {"sender": "SG", "receiver": "KH"})
+    vector_parties: dict[str, str]
 
     @property
     def title(self) -> str:

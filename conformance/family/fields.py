@@ -7,7 +7,7 @@ side: the test purpose, the vector (the valid message of the builders with one c
 so that nothing else is wrong), what a conforming receiver answers (the vector manifest holds it:
 ``tests/test_fields.py`` keeps the two in step), and the seeded fault that proves the vector can
 fail (a declaration of the reference NSW's own copy of the schemas changed, see
-``family/reference/schema_faults.py``; each pack's ``reference/faults.py`` turns ``FaultSpec`` into
+``family/reference/schema_faults.py``; each pack's ``reference/seeded_faults.py`` turns ``FaultSpec`` into
 faults):
 
 - cardinality 1: the element absent, and twice, are refused (M-03 in the envelope, M-04 in a payload);

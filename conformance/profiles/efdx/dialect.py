@@ -32,6 +32,7 @@ EFDX = Dialect(
     payload_schema="eformd.xsd",
     load_pki=_pki,
     faults=_faults,
+    vector_parties={"sender": "SG", "receiver": "KH"},  # SG: the harness's default partner in EFDX
 )
 
 # EFDX's field table registers its vectors' builders with the family's (family/vectors.py BUILDERS)
