@@ -1,6 +1,8 @@
-"""The Profile of a pack of the EFDX family: EFDX 1.0, and every profile written as a difference
-from it (RCPX 1.0), share the protocol code and differ in their Dialect. This builds the one object
-the engine is given from a dialect and the few facts the dialect does not carry."""
+"""The Profile of a pack of the family: EFDX 1.0, and every profile written as a difference from it
+(RCPX 1.0), share the protocol code and differ in their Dialect. This builds the one object the
+engine is given from a pack's dialect and the few facts the dialect does not carry (``pack.py`` of
+each pack calls it). It sits on top of the family: it reaches the suite steps and the load adapter,
+which import the harness."""
 
 from __future__ import annotations
 

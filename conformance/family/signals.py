@@ -197,7 +197,7 @@ def check_receipt(
 
 def code_requirement(code: str, dialect: Dialect) -> str:
     """``EFDX-M06`` (``RCPX-M06``) -> ``M-06``: the requirement an error code of ``dialect`` names
-    (the family's one mapping, efdx/codes.py, with the dialect's prefix)."""
+    (the family's one mapping, family/codes.py, with the dialect's prefix)."""
     return dialect.codes.code_requirement(code)
 
 

@@ -200,12 +200,12 @@ BUILDERS: dict[str, Callable[[Build], None]] = {}
 DIALECT_BUILDERS: dict[str, dict[str, Callable[[Build], None]]] = {}
 
 
-def builder(*vector_ids: str, dialect: str | None = None):
+def builder(*vector_ids: str, only_for: str | None = None):
     """Register the function that turns a default Build into the vector(s) named (for every dialect,
-    or for the dialect whose key is ``dialect`` only)."""
+    or for the dialect whose key is ``only_for`` alone)."""
 
     def register(function: Callable[[Build], None]) -> Callable[[Build], None]:
-        table = BUILDERS if dialect is None else DIALECT_BUILDERS.setdefault(dialect, {})
+        table = BUILDERS if only_for is None else DIALECT_BUILDERS.setdefault(only_for, {})
         for vector_id in vector_ids:
             table[vector_id] = function
         return function

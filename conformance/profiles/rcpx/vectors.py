@@ -294,7 +294,7 @@ def _field_case(build: Build) -> None:
 def _rcpx_field_builders() -> None:
     from conformance.profiles.rcpx import fields
 
-    builder(*fields.OWN_VECTORS, dialect="rcpx")(_field_case)
+    builder(*fields.OWN_VECTORS, only_for="rcpx")(_field_case)
 
 
 _rcpx_field_builders()
