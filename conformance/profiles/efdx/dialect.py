@@ -36,5 +36,6 @@ EFDX = Dialect(
 )
 
 # EFDX's field table registers its vectors' builders with the family's (family/vectors.py BUILDERS)
-# whenever EFDX is loaded, as RCPX's do (rcpx/dialect.py).
-from conformance.profiles.efdx import vectors as _vectors  # noqa: E402, F401
+# whenever EFDX is loaded, as RCPX's own builders do (rcpx/dialect.py). (Not efdx/vectors.py: the
+# builders that file held are the family's now, conformance/family/vectors.py.)
+from conformance.profiles.efdx import field_vectors as _field_vectors  # noqa: E402, F401
