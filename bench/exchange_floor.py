@@ -160,15 +160,18 @@ def judging_costs(count: int) -> list[tuple[str, float, int]]:
     from reference_throughput import build_messages  # bench/ is on the path when run as a script
 
     from conformance.core import signing
-    from conformance.profiles.efdx.judge import Receiver
+    from conformance.family.judge import Receiver
+    from conformance.family.reference.nsw import ReferenceNsw, Settings
+    from conformance.profiles.efdx.dialect import EFDX
     from conformance.profiles.efdx.pki import TestPki
-    from conformance.profiles.efdx.reference.nsw import ReferenceNsw, Settings
 
     pki = TestPki.load()
     bodies = [m.body for m in build_messages(2 * count + 1, pki, "floor")]
     with tempfile.TemporaryDirectory() as folder:
         nsw = ReferenceNsw(
-            Settings(party="KH", db=Path(folder) / "kh.sqlite", peers={"SG": "http://127.0.0.1:9/"})
+            Settings(
+                party="KH", db=Path(folder) / "kh.sqlite", peers={"SG": "http://127.0.0.1:9/"}, dialect=EFDX
+            )
         )  # the outbox is never started: nothing is sent to that address
         now = datetime.now(UTC)
         judged = iter(bodies[1 : count + 1])
@@ -184,7 +187,7 @@ def judging_costs(count: int) -> list[tuple[str, float, int]]:
             statuses.append(etree.tostring(envelope, xml_declaration=True, encoding="UTF-8"))
 
         sign_ms = cpu_ms_each(sign_status, count - 1)
-        sg = Receiver("SG", pki.trust_store())
+        sg = Receiver("SG", pki.trust_store(), dialect=EFDX)
         signed = iter(statuses)
         status_ms = cpu_ms_each(lambda: sg.judge(next(signed), "application/xml", at=now), count - 1)
         refused = [j.violation for j in (sg.judge(body, "application/xml", at=now) for body in statuses)]

@@ -1,7 +1,7 @@
 """How many signed COs per second the load generator makes: one core, then N processes at once.
 
 Each process builds the templates once (untimed), then makes ``--count`` signed IssueCOs (two
-RSA-2048 signatures each, the floor) with conformance.profiles.efdx.load.generator, as a Locust user does
+RSA-2048 signatures each, the floor) with conformance.family.load.generator, as a Locust user does
 before each POST. Nothing is sent. The figure for N processes is the total made divided by the
 wall time from the common start to the last one done. Prints figures; asserts no time.
 
@@ -17,10 +17,11 @@ from datetime import UTC, datetime
 
 
 def _make(count: int, start, done) -> None:
-    from conformance.profiles.efdx.load.generator import Generator
+    from conformance.family.load.generator import Generator
+    from conformance.profiles.efdx.dialect import EFDX
     from conformance.profiles.efdx.pki import TestPki
 
-    generator = Generator(TestPki.load(), "SG", "KH")
+    generator = Generator(TestPki.load(), "SG", "KH", dialect=EFDX)
     now = datetime.now(UTC)
     start.wait()
     began = time.perf_counter()

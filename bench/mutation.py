@@ -61,11 +61,11 @@ TOKEN = "mutation-trial-token"
 # The reference NSW's receive and send paths: judge, rules, answers and signals, the duplicate and
 # sequence store, the outbox. Paths inside the installed package.
 FAMILY = [
-    "conformance/profiles/efdx/judge.py",
-    "conformance/profiles/efdx/signals.py",
-    "conformance/profiles/efdx/reference/nsw.py",
-    "conformance/profiles/efdx/reference/store.py",
-    "conformance/profiles/efdx/reference/outbox.py",
+    "conformance/family/judge.py",
+    "conformance/family/signals.py",
+    "conformance/family/reference/nsw.py",
+    "conformance/family/reference/store.py",
+    "conformance/family/reference/outbox.py",
     "conformance/core/business_rules.py",
 ]
 MODULES = {

@@ -54,13 +54,14 @@ from pathlib import Path
 
 import requests
 
+from conformance.family.inbox import Arrival, HarnessInbox
+from conformance.family.reference.nsw import OUTBOX_WORKERS, Settings
+from conformance.family.reference.runner import RunningReference
+from conformance.family.vectors import Build
 from conformance.profiles.efdx import messages
 from conformance.profiles.efdx.codes import EFORMD_NS, ENVELOPE_NS
-from conformance.profiles.efdx.inbox import Arrival, HarnessInbox
+from conformance.profiles.efdx.dialect import EFDX
 from conformance.profiles.efdx.pki import TestPki
-from conformance.profiles.efdx.reference.nsw import OUTBOX_WORKERS, Settings
-from conformance.profiles.efdx.reference.runner import RunningReference
-from conformance.profiles.efdx.vectors import Build
 
 RETRY_SCHEDULE = (0.05, 0.1)
 ANNOUNCE = re.compile(r"reference NSW KH at (https?://\S+)")
@@ -92,7 +93,9 @@ def build_messages(count: int, pki: TestPki, label: str) -> list[Outgoing]:
     now = datetime.now(UTC)
     built = []
     for index in range(count):
-        build = Build(vector_id=f"bench-{label}-{index:05d}", day=now.date(), pki=pki, moment=now)
+        build = Build(
+            vector_id=f"bench-{label}-{index:05d}", day=now.date(), pki=pki, moment=now, dialect=EFDX
+        )
         root = build.envelope()
         message_id = root.findtext(f"{{{ENVELOPE_NS}}}Header/{{{ENVELOPE_NS}}}MessageId")
         built.append(Outgoing(message_id, messages.serialize(root)))
@@ -124,6 +127,7 @@ class Server:
                 retry_schedule=RETRY_SCHEDULE,
                 tls=tls,
                 outbox_workers=workers,
+                dialect=EFDX,
             )
             self._running = RunningReference(settings).start()
             self.url = self._running.url
@@ -336,7 +340,7 @@ def measure(args: argparse.Namespace, pki: TestPki, tls: bool) -> Measured:
             if arrival.header is not None and arrival.header.action == "StatusNotification":
                 status_seen.setdefault(arrival.header.ref_to_message_id, time.perf_counter())
 
-        with HarnessInbox("SG", pki=pki, tls=tls, script=stamp) as inbox:
+        with HarnessInbox("SG", pki=pki, tls=tls, script=stamp, dialect=EFDX) as inbox:
             server = Server(
                 in_process=args.in_process,
                 db=Path(folder) / "kh.sqlite",

@@ -36,11 +36,12 @@ from lxml import etree
 
 from conformance.core import safexml
 from conformance.core.xmldsig import element_children
+from conformance.family.judge import Receiver
+from conformance.family.validation import EFORMD_SCHEMA, ENVELOPE_SCHEMA, SchemaProblem, SchemaSet
+from conformance.family.vectors import build_all, load_manifest
 from conformance.profiles.efdx.codes import MAX_BODY_BYTES
-from conformance.profiles.efdx.judge import Receiver
+from conformance.profiles.efdx.dialect import EFDX
 from conformance.profiles.efdx.pki import TestPki
-from conformance.profiles.efdx.validation import EFORMD_SCHEMA, ENVELOPE_SCHEMA, SchemaProblem, SchemaSet
-from conformance.profiles.efdx.vectors import build_all, load_manifest
 
 OVERSIZED = "t04-oversized-body"
 # Schema-only rounds per pipeline round, per engine, so that each gets a comparable stretch of time
@@ -109,14 +110,14 @@ def main(argv: list[str] | None = None) -> int:
 
     pki = TestPki.load()
     trust = pki.trust_store()
-    expected = {vector.id: vector.expected_codes for vector in load_manifest()}
+    expected = {vector.id: vector.expected_codes for vector in load_manifest(dialect=EFDX)}
     with tempfile.TemporaryDirectory(prefix="bench-vectors-") as folder:
-        bodies = {path.stem: read_capped(path) for path in build_all(Path(folder), day, pki)}
+        bodies = {path.stem: read_capped(path) for path in build_all(Path(folder), day, pki, dialect=EFDX)}
     oversized = {OVERSIZED: bodies.pop(OVERSIZED)}
     valid_ids = [vector_id for vector_id in bodies if not expected[vector_id]]
 
-    fast = Receiver("KH", trust, schemas=SchemaSet())
-    slow = Receiver("KH", trust, schemas=XmlschemaOnlySchemaSet())
+    fast = Receiver("KH", trust, schemas=SchemaSet("efdx", "eformd.xsd"), dialect=EFDX)
+    slow = Receiver("KH", trust, schemas=XmlschemaOnlySchemaSet("efdx", "eformd.xsd"), dialect=EFDX)
     for name, receiver in (("lxml", fast), ("xmlschema-only", slow)):
         wrong = check_verdicts(receiver, bodies | oversized, expected, at)
         if wrong:

@@ -7,10 +7,11 @@ import shutil
 
 import pytest
 
-from conformance.profiles.efdx.inbox import HarnessInbox
+from conformance.family.inbox import HarnessInbox
+from conformance.family.reference.nsw import Settings
+from conformance.family.reference.runner import RunningReference
+from conformance.profiles.efdx.dialect import EFDX
 from conformance.profiles.efdx.pki import TestPki
-from conformance.profiles.efdx.reference.nsw import Settings
-from conformance.profiles.efdx.reference.runner import RunningReference
 
 FAST_RETRIES = (0.05, 0.1, 0.2)
 # tests/data holds a profile pack whose suite tests a candidate, not the harness: never collected here.
@@ -35,7 +36,7 @@ def pki() -> TestPki:
 @pytest.fixture
 def partner_inbox(pki):
     """SG's inbox, played by the harness: receives what the reference NSW (KH) sends."""
-    with HarnessInbox("SG", pki=pki) as inbox:
+    with HarnessInbox("SG", pki=pki, dialect=EFDX) as inbox:
         yield inbox
 
 
@@ -49,6 +50,7 @@ def start_reference(tmp_path, partner_inbox):
         options.setdefault("retry_schedule", FAST_RETRIES)
         options.setdefault("outbound_timeout", 2.0)
         options.setdefault("db", tmp_path / f"kh-{len(started)}.sqlite")
+        options.setdefault("dialect", EFDX)  # the reference these tests start is EFDX's unless named
         reference = RunningReference(Settings(party="KH", **options)).start()
         started.append(reference)
         return reference

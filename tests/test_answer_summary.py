@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 from conformance.core.client import Exchange
 from conformance.core.violations import Violation
-from conformance.profiles.efdx import signals
+from conformance.family import signals
+from conformance.family.suite.steps import answer_summary, describe_body
 from conformance.profiles.efdx.dialect import EFDX
-from conformance.profiles.efdx.steps import answer_summary, describe_body
 
 AT = datetime(2026, 12, 6, 12, tzinfo=UTC)
 

@@ -167,8 +167,8 @@ def test_profiles_with_different_nsw_certificates_cannot_share_one_tls_endpoint(
     """The handshake comes before the path: one endpoint has one TLS identity, or it is refused."""
     from types import SimpleNamespace
 
+    from conformance.family.reference.server import server_tls_context
     from conformance.profiles.efdx.pki import TestPki
-    from conformance.profiles.efdx.reference.server import server_tls_context
 
     pki = TestPki.load()
 

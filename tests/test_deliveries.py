@@ -1,4 +1,4 @@
-"""M-21's conversations started together and judged in turn (profiles/efdx/deliveries.py): a
+"""M-21's conversations started together and judged in turn (conformance/family/suite/deliveries.py): a
 candidate that delivers one message at a time, each retried through its schedule before the next,
 still has every first try found; one that sends nothing is still refused after its window.
 
@@ -11,9 +11,10 @@ import threading
 
 import requests
 
-from conformance.profiles.efdx import deliveries
-from conformance.profiles.efdx.deliveries import Delivery
-from conformance.profiles.efdx.inbox import HarnessInbox
+from conformance.family.inbox import HarnessInbox
+from conformance.family.suite import deliveries
+from conformance.family.suite.deliveries import Delivery
+from conformance.profiles.efdx.dialect import EFDX
 
 WINDOW_S = 1.0  # for a first try
 STEP_S = 1.0  # between the tries of the first conversation: it lasts longer than a window
@@ -39,7 +40,7 @@ def candidate_in_turn(inbox: HarnessInbox, stop: threading.Event) -> None:
 
 
 def test_a_candidate_delivering_in_turn_has_each_first_try_found(pki) -> None:
-    with HarnessInbox("SG", pki=pki) as inbox:
+    with HarnessInbox("SG", pki=pki, dialect=EFDX) as inbox:
         group: list[Delivery] = []
         first, second, never = (
             conversation(inbox, group, marker, tries)
@@ -61,14 +62,14 @@ def test_a_candidate_delivering_in_turn_has_each_first_try_found(pki) -> None:
 
 
 def test_a_first_try_that_never_comes_is_none_after_the_window(pki) -> None:
-    with HarnessInbox("SG", pki=pki) as inbox:
+    with HarnessInbox("SG", pki=pki, dialect=EFDX) as inbox:
         alone = conversation(inbox, [], "conv-D", 1)
         assert deliveries.first_try(alone) is None
 
 
 def test_a_conversation_sent_without_end_holds_up_the_others_no_longer_than_its_budget(pki) -> None:
     """A broken candidate re-sending one message forever does not make the others wait forever."""
-    with HarnessInbox("SG", pki=pki) as inbox:
+    with HarnessInbox("SG", pki=pki, dialect=EFDX) as inbox:
         group: list[Delivery] = []
         endless = Delivery(inbox, "KH:conv-E", lambda a: b"conv-E" in a.body, 0.5, 1, 1.0, group)
         waiting = Delivery(inbox, "KH:conv-F", lambda a: b"conv-F" in a.body, 0.5, 1, 1.0, group)

@@ -12,8 +12,9 @@ import pytest
 
 from conformance.core.client import CandidateClient
 from conformance.core.violations import Violation
-from conformance.profiles.efdx import signals
+from conformance.family import signals
 from conformance.profiles.efdx.codes import MAX_BODY_BYTES
+from conformance.profiles.efdx.dialect import EFDX
 from conformance.profiles.efdx.pki import TestPki
 
 
@@ -25,6 +26,7 @@ def _error_answer(pki: TestPki) -> bytes:
         receiver=None,
         at=datetime.now(timezone.utc),
         credential=pki.nsw("KH"),
+        dialect=EFDX,
     )
     head = (
         f"HTTP/1.1 413 Content Too Large\r\nContent-Type: application/xml\r\nContent-Length: {len(body)}\r\n"
@@ -83,4 +85,5 @@ def test_an_early_413_is_read_and_judged(half_close):
         trust=pki.trust_store(),
         at=datetime.now(timezone.utc),
         ref_optional=True,
+        dialect=EFDX,
     )

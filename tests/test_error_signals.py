@@ -9,7 +9,8 @@ from datetime import datetime, timezone
 import pytest
 
 from conformance.core.violations import Violation
-from conformance.profiles.efdx import signals
+from conformance.family import signals
+from conformance.profiles.efdx.dialect import EFDX
 from conformance.profiles.efdx.pki import TestPki
 
 AT = datetime(2026, 11, 30, 12, tzinfo=timezone.utc)
@@ -30,6 +31,7 @@ def error_body(pki, code: str, ref: str | None, location: str | None = "/Envelop
         receiver="SG",
         at=AT,
         credential=pki.nsw("KH"),
+        dialect=EFDX,
     )
 
 
@@ -44,6 +46,7 @@ def judge(pki, body: bytes, code: str, *, optional: bool, location: str | None =
         at=AT,
         ref_optional=optional,
         location_required=location,
+        dialect=EFDX,
     )
 
 

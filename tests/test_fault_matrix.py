@@ -15,9 +15,9 @@ import pytest
 
 from conformance.app import coverage
 from conformance.app.run import RunOptions, run
+from conformance.family.suite.steps import STATUS_DUE
 from conformance.profiles.efdx.pack import PROFILE as EFDX
-from conformance.profiles.efdx.reference.faults import FAULTS
-from conformance.profiles.efdx.steps import STATUS_DUE
+from conformance.profiles.efdx.reference.seeded_faults import FAULTS
 from conformance.profiles.rcpx.pack import PROFILE as RCPX
 from tests.results_helpers import verdict_of
 

@@ -15,12 +15,12 @@ import pytest
 from lxml import etree
 
 from conformance.core import location as locations
+from conformance.family import signals
+from conformance.family.judge import Receiver
+from conformance.family.reference import schema_faults
+from conformance.family.vectors import build_vector, load_manifest
 from conformance.profiles.efdx import fields as efdx_fields
-from conformance.profiles.efdx import signals
 from conformance.profiles.efdx.dialect import EFDX
-from conformance.profiles.efdx.judge import Receiver
-from conformance.profiles.efdx.reference import schema_faults
-from conformance.profiles.efdx.vectors import build_vector, load_manifest
 from conformance.profiles.rcpx import fields as rcpx_fields
 from conformance.profiles.rcpx.dialect import RCPX
 

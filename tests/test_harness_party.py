@@ -7,10 +7,11 @@ from __future__ import annotations
 import json
 
 from conformance.app.run import REFERENCE_WINDOWS, RunOptions, run
+from conformance.family.reference.nsw import Settings
+from conformance.family.reference.runner import RunningReference
+from conformance.family.vectors import BAD_SIGNER_VECTORS
 from conformance.harness.config import Config
-from conformance.profiles.efdx.reference.nsw import Settings
-from conformance.profiles.efdx.reference.runner import RunningReference
-from conformance.profiles.efdx.vectors import BAD_SIGNER_VECTORS
+from conformance.profiles.efdx.dialect import EFDX
 from tests.loopback import free_port
 
 
@@ -23,6 +24,7 @@ def test_playing_th_against_kh(tmp_path):
         peers={"TH": inbox},
         retry_schedule=REFERENCE_WINDOWS.retry_schedule_s,
         outbound_timeout=1.0,
+        dialect=EFDX,
     )
     with RunningReference(settings) as reference:
         config = Config(
@@ -58,12 +60,14 @@ def test_bad_signer_vectors_sent_as_th_carry_ths_bad_signers():
     from lxml import etree
 
     from conformance.core.trust import chain_from_der
+    from conformance.family.vectors import build_vector
     from conformance.profiles.efdx.pki import TestPki
-    from conformance.profiles.efdx.vectors import build_vector
 
     pki = TestPki.load()
     ds = "{http://www.w3.org/2000/09/xmldsig#}"
-    body = build_vector("m10-revoked-signer", date(2026, 12, 6), pki, sender="TH", receiver="KH")
+    body = build_vector(
+        "m10-revoked-signer", date(2026, 12, 6), pki, sender="TH", receiver="KH", dialect=EFDX
+    )
     certificate = (
         etree.fromstring(body).find(f"{ds}Signature/{ds}KeyInfo/{ds}X509Data/{ds}X509Certificate").text
     )

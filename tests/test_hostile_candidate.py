@@ -33,9 +33,10 @@ from conformance.app import cli
 from conformance.app.run import RunOptions, run
 from conformance.core.client import DEFAULT_MAX_ANSWER
 from conformance.core.xmldsig import DS
+from conformance.family import signals
 from conformance.harness.config import Config, ConfigError, Windows
-from conformance.profiles.efdx import signals
 from conformance.profiles.efdx.codes import ENVELOPE_NS
+from conformance.profiles.efdx.dialect import EFDX
 from conformance.profiles.efdx.pki import TestPki
 
 BOUND_S = 30.0  # a bound on hangs, not a benchmark: a well-behaved run here takes a few seconds
@@ -277,6 +278,7 @@ def signed_receipt(server: HostileServer, request: Request) -> bytes:
             for value in root.iterfind(f"{DS}Signature/{DS}SignedInfo/{DS}Reference/{DS}DigestValue")
         ],
         credential=TestPki.load().nsw("KH"),
+        dialect=EFDX,
     )
 
 

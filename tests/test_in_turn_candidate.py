@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 
 from conformance.app import cli
-from conformance.profiles.efdx.reference.nsw import Settings
-from conformance.profiles.efdx.reference.runner import RunningReference
+from conformance.family.reference.nsw import Settings
+from conformance.family.reference.runner import RunningReference
+from conformance.profiles.efdx.dialect import EFDX
 from tests.loopback import free_port
 
 TOKEN = "in-turn-token"
@@ -48,6 +49,7 @@ def test_a_candidate_delivering_in_turn_passes_m21(tmp_path, capsys) -> None:
         outbound_timeout=1.0,
         trigger_token=TOKEN,
         outbox_in_turn=True,
+        dialect=EFDX,
     )
     with RunningReference(settings) as reference:
         config = tmp_path / "kh.toml"

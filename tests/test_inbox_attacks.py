@@ -21,8 +21,9 @@ import pytest
 import requests
 
 from conformance.core.inbox_server import Limits
-from conformance.profiles.efdx import vectors
-from conformance.profiles.efdx.inbox import HarnessInbox, Retention
+from conformance.family import vectors
+from conformance.family.inbox import HarnessInbox, Retention
+from conformance.profiles.efdx.dialect import EFDX
 from conformance.profiles.efdx.pki import TestPki
 from tests.loopback import poll_until
 
@@ -33,7 +34,7 @@ HOLD_S = 15.0  # the attackers' deadline in tests that must not wait for it: far
 
 @contextlib.contextmanager
 def running(pki: TestPki, tls: bool, **limits) -> Iterator[HarnessInbox]:
-    inbox = HarnessInbox(PARTY, pki=pki, tls=tls, limits=Limits(**limits)).start()
+    inbox = HarnessInbox(PARTY, pki=pki, tls=tls, limits=Limits(**limits), dialect=EFDX).start()
     try:
         yield inbox
     finally:
@@ -73,7 +74,7 @@ def session(pki: TestPki, folder: Path) -> requests.Session:
 def valid_message(pki: TestPki) -> bytes:
     moment = datetime.now(timezone.utc)
     return vectors.Build(
-        vector_id=f"attack-{uuid.uuid4().hex}", day=moment.date(), pki=pki, moment=moment
+        vector_id=f"attack-{uuid.uuid4().hex}", day=moment.date(), pki=pki, moment=moment, dialect=EFDX
     ).bytes()
 
 
@@ -236,7 +237,7 @@ def test_a_flood_of_refused_bodies_keeps_retained_memory_bounded(pki, tmp_path):
 def test_stop_is_prompt_while_an_attacker_holds_connections(pki, tls):
     """Harness shutdown (HarnessInbox.stop) must not wait for an attacker: it cuts the connections
     still open, silent (in the handshake) or mid-request."""
-    inbox = HarnessInbox(PARTY, pki=pki, tls=tls, limits=Limits(read_timeout_s=HOLD_S)).start()
+    inbox = HarnessInbox(PARTY, pki=pki, tls=tls, limits=Limits(read_timeout_s=HOLD_S), dialect=EFDX).start()
     silent = attacker(inbox)
     raw = attacker(inbox)
     partial = tls_client_context(pki).wrap_socket(raw) if tls else raw

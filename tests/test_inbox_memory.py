@@ -16,8 +16,9 @@ from conformance.profiles.efdx.codes import ENVELOPE_NS, MAX_BODY_BYTES
 
 SERVE = (
     "import sys\n"
-    "from conformance.profiles.efdx.inbox import HarnessInbox\n"
-    "inbox = HarnessInbox('KH').start()\n"
+    "from conformance.family.inbox import HarnessInbox\n"
+    "from conformance.profiles.efdx.dialect import EFDX\n"
+    "inbox = HarnessInbox('KH', dialect=EFDX).start()\n"
     "print(inbox.url, flush=True)\n"
     "sys.stdin.read()\n"
     "print(len(inbox.arrivals), flush=True)\n"

@@ -6,9 +6,10 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from conformance.profiles.efdx.judge import Receiver
+from conformance.family.judge import Receiver
+from conformance.family.vectors import Build
+from conformance.profiles.efdx.dialect import EFDX
 from conformance.profiles.efdx.pki import TestPki
-from conformance.profiles.efdx.vectors import Build
 
 pytestmark = pytest.mark.date_sensitive  # rerun at other dates by tests/test_any_day.py
 
@@ -32,7 +33,7 @@ class Log:
 
 
 def build(pki: TestPki, vector_id: str = "order", **changes) -> Build:
-    made = Build(vector_id=vector_id, day=DAY, pki=pki)
+    made = Build(vector_id=vector_id, day=DAY, pki=pki, dialect=EFDX)
     for name, value in changes.items():
         setattr(made, name, value)
     return made
@@ -55,17 +56,19 @@ def build(pki: TestPki, vector_id: str = "order", **changes) -> Build:
 def test_first_failure_in_section_5_order_decides(pki, changes, code):
     if changes.get("envelope_signer") in ("expired", "rsa-1024"):
         changes["envelope_signer"] = pki.bad(changes["envelope_signer"])
-    judgement = Receiver("KH", pki.trust_store()).judge(build(pki, **changes).bytes(), at=NOON)
+    judgement = Receiver("KH", pki.trust_store(), dialect=EFDX).judge(build(pki, **changes).bytes(), at=NOON)
     assert judgement.codes == [code]
 
 
 def test_wrong_content_type_is_t03_415(pki):
-    judgement = Receiver("KH", pki.trust_store()).judge(build(pki).bytes(), "application/json", at=NOON)
+    judgement = Receiver("KH", pki.trust_store(), dialect=EFDX).judge(
+        build(pki).bytes(), "application/json", at=NOON
+    )
     assert judgement.codes == ["EFDX-T03"] and judgement.http_status == 415
 
 
 def test_text_xml_is_tolerated(pki):
-    judgement = Receiver("KH", pki.trust_store()).judge(
+    judgement = Receiver("KH", pki.trust_store(), dialect=EFDX).judge(
         build(pki).bytes(), "text/xml; charset=utf-8", at=NOON
     )
     assert judgement.accepted and judgement.status == "ACCEPTED"
@@ -73,7 +76,7 @@ def test_text_xml_is_tolerated(pki):
 
 def test_same_bytes_again_is_a_duplicate_and_not_processed(pki):
     log = Log()
-    receiver = Receiver("KH", pki.trust_store(), log=log)
+    receiver = Receiver("KH", pki.trust_store(), log=log, dialect=EFDX)
     body = build(pki).bytes()
     first = receiver.judge(body, at=NOON)
     log.seen[(first.header.sender, first.header.message_id)] = first.body_digest
@@ -84,7 +87,7 @@ def test_same_bytes_again_is_a_duplicate_and_not_processed(pki):
 
 def test_same_message_id_other_content_is_m17_409(pki):
     log = Log()
-    receiver = Receiver("KH", pki.trust_store(), log=log)
+    receiver = Receiver("KH", pki.trust_store(), log=log, dialect=EFDX)
     first = receiver.judge(build(pki).bytes(), at=NOON)
     log.seen[(first.header.sender, first.header.message_id)] = first.body_digest
     changed = build(pki, timestamp=datetime(2026, 11, 26, 12, 1, tzinfo=timezone.utc)).bytes()
@@ -101,7 +104,7 @@ def test_timestamp_window_both_sides(pki, minutes, accepted):
     from datetime import timedelta
 
     body = build(pki, timestamp=NOON + timedelta(minutes=minutes)).bytes()
-    judgement = Receiver("KH", pki.trust_store()).judge(body, at=NOON)
+    judgement = Receiver("KH", pki.trust_store(), dialect=EFDX).judge(body, at=NOON)
     assert judgement.accepted is accepted
     assert judgement.codes == ([] if accepted else ["EFDX-M15"])
 
@@ -110,7 +113,7 @@ def test_received_digests_are_the_envelope_reference_digests_in_order(pki):
     from lxml import etree
 
     body = build(pki).bytes()
-    judgement = Receiver("KH", pki.trust_store()).judge(body, at=NOON)
+    judgement = Receiver("KH", pki.trust_store(), dialect=EFDX).judge(body, at=NOON)
     root = etree.fromstring(body)
     values = root.xpath(
         "/*/ds:Signature/ds:SignedInfo/ds:Reference/ds:DigestValue/text()",
@@ -121,14 +124,14 @@ def test_received_digests_are_the_envelope_reference_digests_in_order(pki):
 
 def test_message_id_is_read_even_when_the_envelope_is_invalid(pki):
     body = build(pki, envelope_signer=None, profile_version="9").bytes()
-    judgement = Receiver("KH", pki.trust_store()).judge(body, at=NOON)
+    judgement = Receiver("KH", pki.trust_store(), dialect=EFDX).judge(body, at=NOON)
     assert judgement.codes == ["EFDX-M18"] and judgement.message_id.endswith("@sg.efdx")
 
 
 def test_a_comment_inside_signed_text_cannot_change_what_is_read(pki):
     """Exclusive C14N ignores comments: a receiver must not read `87b` where `87b<!---->0...` was sent."""
     log = Log()
-    receiver = Receiver("KH", pki.trust_store(), log=log)
+    receiver = Receiver("KH", pki.trust_store(), log=log, dialect=EFDX)
     body = build(pki).bytes()
     first = receiver.judge(body, at=NOON)
     log.seen[(first.header.sender, first.header.message_id)] = first.body_digest
@@ -141,5 +144,5 @@ def test_a_comment_inside_signed_text_cannot_change_what_is_read(pki):
 
 def test_a_processing_instruction_inside_signed_text_is_dropped_before_anything_reads_it(pki):
     body = build(pki).bytes().replace(b"<To>KH", b"<To>K<?x y?>H", 1)
-    judgement = Receiver("KH", pki.trust_store()).judge(body, at=NOON)
+    judgement = Receiver("KH", pki.trust_store(), dialect=EFDX).judge(body, at=NOON)
     assert judgement.codes == [] and judgement.header.receiver == "KH"

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from conformance.core.violations import Violation
+from conformance.family.load import answers
 from conformance.profiles.efdx.dialect import EFDX
-from conformance.profiles.efdx.load import answers
 
 RECEIPT = answers.Expected("m1@sg.efdx", "IssueCO")
 PING = answers.Expected("m2@sg.efdx", "Ping")

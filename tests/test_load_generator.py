@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 
 from conformance.app.load.stats import Histogram
+from conformance.family.judge import Receiver
+from conformance.family.load.generator import ACTIONS, Generator, sample_build
 from conformance.harness import registry
-from conformance.profiles.efdx.judge import Receiver
-from conformance.profiles.efdx.load.generator import ACTIONS, Generator, sample_build
 
 pytestmark = pytest.mark.date_sensitive  # rerun at other dates by tests/test_any_day.py
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from conformance.app.load.inbox import BoundedLog
+from conformance.family.load.generator import Generator
+from conformance.family.load.inbox import load_inbox
 from conformance.profiles.efdx.dialect import EFDX
-from conformance.profiles.efdx.load.generator import Generator
-from conformance.profiles.efdx.load.inbox import load_inbox
 
 
 def test_the_load_inbox_judges_duplicates_by_the_engines_table():
@@ -17,7 +17,15 @@ def test_the_load_inbox_judges_duplicates_by_the_engines_table():
     made = Generator(pki, "KH", "SG", dialect=EFDX).make("IssueCO", "LD-TEST-000007", message_id, at)
     table = BoundedLog(4)
     inbox = load_inbox(
-        "SG", pki, lambda incoming: None, tls=False, host="127.0.0.1", port=0, faults=None, message_log=table
+        "SG",
+        pki,
+        lambda incoming: None,
+        tls=False,
+        host="127.0.0.1",
+        port=0,
+        faults=None,
+        message_log=table,
+        dialect=EFDX,
     )
     first = inbox.receiver.judge(made.body, at=at)
     assert first.accepted and not first.duplicate

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections import Counter
 
+from conformance.family.load.adapter import Traffic
+from conformance.family.load.mix import DEFAULT_WEIGHTS, KindSchedule
 from conformance.profiles.efdx.dialect import EFDX
-from conformance.profiles.efdx.load.adapter import Traffic
-from conformance.profiles.efdx.load.mix import DEFAULT_WEIGHTS, KindSchedule
 
 
 def test_every_hundred_messages_have_the_weights_and_every_twelve_each_kind():

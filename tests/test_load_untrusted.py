@@ -215,8 +215,9 @@ def test_p02_without_samples_is_inconclusive_and_a_short_offer_never_holds():
 def test_the_packs_judge_does_not_parse_an_answer_above_the_cap():
     from datetime import UTC, datetime
 
-    from conformance.profiles.efdx.load.answers import Answer, Expected
-    from conformance.profiles.efdx.load.answers import judge as judge_answer
+    from conformance.family.load.answers import Answer, Expected
+    from conformance.family.load.answers import judge as judge_answer
+    from conformance.profiles.efdx.dialect import EFDX
 
     violation = judge_answer(
         Expected("m-1", "IssueCO"),
@@ -225,5 +226,6 @@ def test_the_packs_judge_does_not_parse_an_answer_above_the_cap():
         candidate="KH",
         trust=None,  # type: ignore[arg-type]  # never reached: the size is judged first
         at=datetime.now(UTC),
+        dialect=EFDX,
     )
     assert violation is not None and violation.requirement == "T-01"

@@ -18,10 +18,10 @@ from lxml import etree
 
 from conformance.core import location
 from conformance.core.violations import Violation
-from conformance.profiles.efdx import signals
+from conformance.family import signals
+from conformance.family.judge import Receiver
+from conformance.family.vectors import build_vector, load_manifest
 from conformance.profiles.efdx.dialect import EFDX
-from conformance.profiles.efdx.judge import Receiver
-from conformance.profiles.efdx.vectors import build_vector, load_manifest
 from conformance.profiles.rcpx.dialect import RCPX
 
 DAY = date(2026, 12, 6)
@@ -30,7 +30,7 @@ HS = "/env:Envelope/env:Payload/co:CertificateOfOrigin/co:Item[1]/co:HSCode"
 
 @pytest.fixture(scope="module")
 def bad_hs() -> bytes:
-    return build_vector("m04-co-bad-hs-code", DAY, EFDX.load_pki())
+    return build_vector("m04-co-bad-hs-code", DAY, EFDX.load_pki(), dialect=EFDX)
 
 
 def _problem(body: bytes, text: str, offending=(HS,)) -> str | None:
@@ -111,7 +111,7 @@ def test_no_xpath_engine_sees_candidate_text(bad_hs):
 def test_check_location_raises_the_requirement_with_the_observed_location(bad_hs):
     with pytest.raises(Violation) as raised:
         signals.check_location(
-            "/Envelope/Payload", bad_hs, requirement="M-04", code="EFDX-M04", offending=(HS,)
+            "/Envelope/Payload", bad_hs, requirement="M-04", code="EFDX-M04", offending=(HS,), dialect=EFDX
         )
     assert raised.value.requirement == "M-04"
     assert "/Envelope/Payload" in raised.value.observed and HS in raised.value.expected
@@ -136,7 +136,7 @@ def test_every_m03_m04_vector_names_its_offending_node():
 def test_the_reference_locations_pass_and_the_faulty_ones_fail(dialect, vector):
     """The judge's own Location (what the reference NSW answers) meets errata 2 for every vector;
     the seeded faults' Locations (one step below, two steps up) do not."""
-    from conformance.profiles.efdx.reference.nsw import _faulty_location
+    from conformance.family.reference.nsw import _faulty_location
 
     pki = dialect.load_pki()
     parties = dialect.vector_parties
@@ -173,12 +173,12 @@ def test_the_reference_locations_pass_and_the_faulty_ones_fail(dialect, vector):
 def test_a_wrong_root_is_located_by_a_path_that_selects_it(bad_hs):
     """The judge's Location for a root that is no Envelope of the profile selects that root."""
     body = bad_hs.replace(b"urn:efdx:envelope:1", b"urn:example:envelope:9")
-    judged = Receiver("KH", EFDX.load_pki().trust_store()).judge(
+    judged = Receiver("KH", EFDX.load_pki().trust_store(), dialect=EFDX).judge(
         body, at=datetime(2026, 12, 6, 12, tzinfo=UTC)
     )
     assert judged.codes == ["EFDX-M03"]
     signals.check_location(
-        judged.violation.location, body, requirement="M-03", code="EFDX-M03", offending=("/*",)
+        judged.violation.location, body, requirement="M-03", code="EFDX-M03", offending=("/*",), dialect=EFDX
     )
 
 
@@ -229,7 +229,7 @@ def test_a_missing_node_admits_only_the_element_that_should_hold_it():
     """An offending path that selects nothing names a missing element or attribute (a Quantity
     without unitCode): its would-be holder is the Location, and the holder's holder is an ancestor
     above it."""
-    body = build_vector("m04-quantity-without-unit-code", DAY, EFDX.load_pki())
+    body = build_vector("m04-quantity-without-unit-code", DAY, EFDX.load_pki(), dialect=EFDX)
     missing = "/env:Envelope/env:Payload/co:CertificateOfOrigin/co:Item[1]/co:Quantity/@unitCode"
     item = "/Envelope/Payload/CertificateOfOrigin/Item[1]"
     assert not location.select(missing, etree.fromstring(body), signals.location_prefixes(EFDX))

@@ -28,15 +28,15 @@ import conformance.harness.session
 from conformance.app import cli
 from conformance.app.run import REFERENCE_WINDOWS, RunOptions, run
 from conformance.core.verdicts import Inconclusive
+from conformance.family.reference.nsw import Settings
+from conformance.family.reference.runner import RunningReference
+from conformance.family.suite.test_exporting import candidate_co
 from conformance.harness.config import Config
 from conformance.harness.control import ask_to_send
 from conformance.harness.session import Harness
 from conformance.profiles.efdx.catalogue import CAPABILITIES
 from conformance.profiles.efdx.codes import EFORMD_NS
-from conformance.profiles.efdx.reference.nsw import Settings
-from conformance.profiles.efdx.reference.runner import RunningReference
-from conformance.profiles.efdx.reference.server import INBOX_PATH
-from conformance.profiles.efdx.suite.test_exporting import candidate_co
+from conformance.profiles.efdx.dialect import EFDX
 from tests.loopback import free_port
 from tests.results_helpers import requirement_rows
 
@@ -56,7 +56,7 @@ def candidate_without_trigger(workdir: Path, **changes) -> Iterator[tuple[Runnin
     """The reference NSW (KH) with SG's inbox on a fixed free port, and a harness config for it that
     claims the exporting role but not the capability "trigger" (so the harness is in manual mode)."""
     port = free_port()
-    harness_url = f"http://127.0.0.1:{port}{INBOX_PATH}"
+    harness_url = f"http://127.0.0.1:{port}{EFDX.codes.INBOX_PATH}"
     settings = Settings(
         party="KH",
         db=workdir / "kh.sqlite",
@@ -64,6 +64,7 @@ def candidate_without_trigger(workdir: Path, **changes) -> Iterator[tuple[Runnin
         retry_schedule=WINDOWS.retry_schedule_s,
         outbound_timeout=WINDOWS.peer_timeout_s,
         trigger_token=TOKEN,  # the operator's "UI"; the harness is not told about it
+        dialect=EFDX,
     )
     with RunningReference(settings) as reference:
         config = Config(

@@ -26,9 +26,9 @@ from pathlib import Path
 import pytest
 
 from conformance.app import cli
-from conformance.profiles.efdx.reference import owners
-from conformance.profiles.efdx.reference.outbox import Outbox
-from conformance.profiles.efdx.reference.store import Store
+from conformance.family.reference import owners
+from conformance.family.reference.outbox import Outbox
+from conformance.family.reference.store import Store
 from tests.loopback import HoldingPeer, poll_until, reference_serve_command
 
 ROWS = 4
@@ -170,7 +170,7 @@ def test_a_dead_owners_lock_file_is_swept_at_a_start_and_a_stopped_ones_at_its_s
     queue_rows(db, 0)
     script = (
         "import os, signal, sys; from pathlib import Path;"
-        "from conformance.profiles.efdx.reference.owners import Owner;"
+        "from conformance.family.reference.owners import Owner;"
         "Owner(Path(sys.argv[1])); os.kill(os.getpid(), signal.SIGKILL)"
     )
     subprocess.run([sys.executable, "-c", script, str(db)], timeout=30, check=False)

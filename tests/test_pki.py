@@ -17,7 +17,7 @@ from cryptography.x509.oid import NameOID
 
 from conformance.core.trust import TrustStore, cert_from_der, chain_from_der
 from conformance.core.violations import Violation
-from conformance.profiles.efdx import pki_gen
+from conformance.family import pki_gen
 from conformance.profiles.efdx.codes import PARTIES
 from conformance.profiles.efdx.pki import TestPki
 
@@ -292,7 +292,7 @@ def test_cert_from_der_reads_keyinfo_base64(pki):
 def test_readme_warns_test_only(pki):
     text = (pki.directory / "README.md").read_text(encoding="utf-8")
     assert "EVERYTHING IN THIS FOLDER IS TEST ONLY MATERIAL" in text
-    assert "python -m conformance.profiles.efdx.pki_gen" in text
+    assert "python -m conformance.family.pki_gen" in text
 
 
 # ----------------------------------------------------------------------------- regeneration

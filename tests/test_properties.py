@@ -23,12 +23,13 @@ from conformance.core import xmldsig as ds
 from conformance.core.safexml import parse_untrusted
 from conformance.core.verify import verify_envelope, verify_enveloped
 from conformance.core.violations import Violation
+from conformance.family.judge import Receiver
+from conformance.family.vectors import build_vector
 from conformance.profiles.efdx import messages
 from conformance.profiles.efdx.codes import EFORMD_NS, ENVELOPE_NS, ORIGIN_CRITERIA, PARTIES, TRANSPORT_MODES
-from conformance.profiles.efdx.judge import Receiver
+from conformance.profiles.efdx.dialect import EFDX
 from conformance.profiles.efdx.pki import TestPki
 from conformance.profiles.efdx.rules import earliest_issue_date
-from conformance.profiles.efdx.vectors import build_vector
 
 DAY = date(2026, 11, 26)
 NOON = datetime.combine(DAY, time(12), tzinfo=UTC)
@@ -285,7 +286,7 @@ def test_random_valid_co_round_trips_and_is_accepted(case: tuple[str, dict[str, 
     assert parsed.get("Id") == data["id"]
     assert actual_leaves(parsed) == expected_leaves(data)
 
-    judgement = Receiver(receiver, TRUST).judge(body, at=NOON)
+    judgement = Receiver(receiver, TRUST, dialect=EFDX).judge(body, at=NOON)
     assert judgement.codes == [], judgement.violation or [str(f) for f in judgement.findings]
     assert judgement.status == "ACCEPTED"
 
@@ -293,7 +294,7 @@ def test_random_valid_co_round_trips_and_is_accepted(case: tuple[str, dict[str, 
 # --- 2. no signed character is free ----------------------------------------------------------------
 
 BASES = {
-    vector_id: build_vector(vector_id, DAY, PKI)
+    vector_id: build_vector(vector_id, DAY, PKI, dialect=EFDX)
     for vector_id in ("valid-issue-co", "valid-issue-co-ecdsa", "valid-cancel-co", "valid-ping")
 }
 CO_BASES = ("valid-issue-co", "valid-issue-co-ecdsa")

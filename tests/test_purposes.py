@@ -4,11 +4,12 @@ seeded fault, and `conformance list` saying so without running anything."""
 from __future__ import annotations
 
 from conformance.app import cli, coverage
+from conformance.family.vectors import load_manifest
 from conformance.profiles.efdx.catalogue import requirements
+from conformance.profiles.efdx.dialect import EFDX as EFDX_DIALECT
 from conformance.profiles.efdx.pack import PROFILE as EFDX
 from conformance.profiles.efdx.purposes import of_requirement, purpose, purposes
-from conformance.profiles.efdx.reference.faults import FAULTS
-from conformance.profiles.efdx.vectors import load_manifest
+from conformance.profiles.efdx.reference.seeded_faults import FAULTS
 
 
 def test_every_requirement_has_test_purposes():
@@ -16,7 +17,7 @@ def test_every_requirement_has_test_purposes():
 
 
 def test_every_purpose_named_anywhere_is_in_the_catalogue():
-    named = {p for vector in load_manifest() for p in vector.purposes}
+    named = {p for vector in load_manifest(dialect=EFDX_DIALECT) for p in vector.purposes}
     named |= {fault.purpose for fault in FAULTS}
     named |= {p for test in coverage.suite_tests(EFDX) for p in test.purposes}
     for purpose_id in sorted(named):
@@ -28,7 +29,7 @@ def test_no_purpose_lacks_a_test_or_a_fault():
 
 
 def test_every_negative_vector_names_the_purpose_it_breaks():
-    for vector in load_manifest():
+    for vector in load_manifest(dialect=EFDX_DIALECT):
         if vector.expect_code != "valid" or vector.expect_reasons:
             assert vector.purposes, vector.id
             assert {p.split("/")[0] for p in vector.purposes} <= set(vector.requirements) | {"A-01"}, (

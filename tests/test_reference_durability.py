@@ -33,12 +33,13 @@ import pytest
 import requests
 from lxml import etree
 
-from conformance.profiles.efdx import signals
+from conformance.family import signals
+from conformance.family.inbox import Arrival, HarnessInbox, Reaction
+from conformance.family.reference.nsw import ReferenceNsw
+from conformance.family.vectors import Build
 from conformance.profiles.efdx.codes import DS_NS, EFORMD_NS, ENVELOPE_NS
-from conformance.profiles.efdx.inbox import Arrival, HarnessInbox, Reaction
+from conformance.profiles.efdx.dialect import EFDX
 from conformance.profiles.efdx.pki import TestPki
-from conformance.profiles.efdx.reference.nsw import ReferenceNsw
-from conformance.profiles.efdx.vectors import Build
 from tests.loopback import reference_serve_command
 
 _E = f"{{{ENVELOPE_NS}}}"
@@ -75,14 +76,18 @@ def _sent(build: Build, body: bytes) -> Sent:
 def new_co(pki: TestPki, tag: str) -> Sent:
     """A valid IssueCO for now, with its own MessageId and ReferenceNumber (derived from ``tag``)."""
     moment = datetime.now(timezone.utc)
-    build = Build(vector_id=f"durability-{tag}", day=moment.date(), pki=pki, moment=moment)
+    build = Build(vector_id=f"durability-{tag}", day=moment.date(), pki=pki, moment=moment, dialect=EFDX)
     return _sent(build, build.bytes())
 
 
 def changed(sent: Sent) -> Sent:
     """Another CO under the same MessageId (same vector and moment, another exporter name)."""
     build = Build(
-        vector_id=sent.build.vector_id, day=sent.build.day, pki=sent.build.pki, moment=sent.build.moment
+        vector_id=sent.build.vector_id,
+        day=sent.build.day,
+        pki=sent.build.pki,
+        moment=sent.build.moment,
+        dialect=EFDX,
     )
     data = build.co()
     data["exporter"] = data["exporter"] | {"name": "Someone Else Trading Pte Ltd"}
@@ -108,6 +113,7 @@ def receipt_of(response: requests.Response, sent: Sent, pki: TestPki) -> signals
         sent_digests=sent.digests,
         trust=pki.trust_store(),
         at=datetime.now(timezone.utc),
+        dialect=EFDX,
     )
 
 
@@ -122,6 +128,7 @@ def expect_conflict(response: requests.Response, sent: Sent, pki: TestPki) -> No
         expected_code="EFDX-M17",
         trust=pki.trust_store(),
         at=datetime.now(timezone.utc),
+        dialect=EFDX,
     )
 
 
@@ -542,10 +549,12 @@ def test_eight_senders_one_co_under_eight_message_ids(start_reference, partner_i
     """Eight distinct IssueCOs of one CO at once: one ACCEPTED, seven REJECTED with BR-11 (A-01)."""
     reference = start_reference()
     moment = datetime.now(timezone.utc)
-    co = Build(vector_id="durability-race", day=moment.date(), pki=pki, moment=moment).co()
+    co = Build(vector_id="durability-race", day=moment.date(), pki=pki, moment=moment, dialect=EFDX).co()
     copies = []
     for i in range(8):
-        build = Build(vector_id=f"durability-race-{i}", day=moment.date(), pki=pki, moment=moment, data=co)
+        build = Build(
+            vector_id=f"durability-race-{i}", day=moment.date(), pki=pki, moment=moment, data=co, dialect=EFDX
+        )
         copies.append(_sent(build, build.bytes()))
     assert len({sent.message_id for sent in copies}) == 8
     start_together = threading.Barrier(8)

@@ -28,15 +28,16 @@ from conformance.app import cli
 from conformance.core import xmldsig as ds
 from conformance.core.safexml import parse_untrusted
 from conformance.core.violations import Violation
-from conformance.profiles.efdx import signals
+from conformance.family import signals
+from conformance.family.inbox import Arrival, HarnessInbox, Reaction
+from conformance.family.reference.runner import RunningReference
+from conformance.family.validation import ENVELOPE_SCHEMA
+from conformance.family.vectors import Build, build_vector
 from conformance.profiles.efdx.catalogue import requirement
 from conformance.profiles.efdx.codes import EFORMD_NS, ENVELOPE_NS
-from conformance.profiles.efdx.inbox import Arrival, HarnessInbox, Reaction
+from conformance.profiles.efdx.dialect import EFDX
 from conformance.profiles.efdx.pki import TestPki
-from conformance.profiles.efdx.reference.faults import FAULTS
-from conformance.profiles.efdx.reference.runner import RunningReference
-from conformance.profiles.efdx.validation import ENVELOPE_SCHEMA, default_schemas
-from conformance.profiles.efdx.vectors import Build, build_vector
+from conformance.profiles.efdx.reference.seeded_faults import FAULTS
 
 _E = f"{{{ENVELOPE_NS}}}"
 _F = f"{{{EFORMD_NS}}}"
@@ -171,12 +172,13 @@ def _receipt_verdict(response: requests.Response, sent: Sent, pki: TestPki) -> s
         sent_digests=sent.digests,
         trust=pki.trust_store(),
         at=_now(),
+        dialect=EFDX,
     )
 
 
 def _vector(vector_id: str) -> Callable[[TestPki, datetime], bytes]:
     def make(pki: TestPki, now: datetime) -> bytes:
-        return build_vector(vector_id, now.date(), pki, moment=now)
+        return build_vector(vector_id, now.date(), pki, moment=now, dialect=EFDX)
 
     return make
 
@@ -231,7 +233,9 @@ def external_entity(reference: RunningReference, inbox: HarnessInbox, pki: TestP
 
 def stale_timestamp(pki: TestPki, now: datetime) -> bytes:
     """A valid IssueCO sent now whose Timestamp is 25 h old (M-15: over 24 h)."""
-    return Build("m15-live-stale", now.date(), pki, moment=now, timestamp=now - timedelta(hours=25)).bytes()
+    return Build(
+        "m15-live-stale", now.date(), pki, moment=now, timestamp=now - timedelta(hours=25), dialect=EFDX
+    ).bytes()
 
 
 def same_bytes_twice(reference: RunningReference, inbox: HarnessInbox, pki: TestPki) -> tuple[Outcome, int]:
@@ -249,10 +253,10 @@ def same_bytes_twice(reference: RunningReference, inbox: HarnessInbox, pki: Test
 def conflicting_duplicate(reference: RunningReference, inbox: HarnessInbox, pki: TestPki) -> Outcome:
     """The answer to new content under the MessageId of a message taken before."""
     now = _now()
-    original = Build("m17-live", now.date(), pki, moment=now)
+    original = Build("m17-live", now.date(), pki, moment=now, dialect=EFDX)
     sent = Sent.of(original.bytes())
     assert _post(reference, sent.body).status_code == 200
-    changed = Build("m17-live", now.date(), pki, moment=now)
+    changed = Build("m17-live", now.date(), pki, moment=now, dialect=EFDX)
     data = changed.co()
     data["items"][0]["quantity"] = "4000.00"
     changed.data = data
@@ -279,6 +283,7 @@ def error_code(reference: RunningReference, inbox: HarnessInbox, pki: TestPki) -
         expected_code="EFDX-M06",
         trust=pki.trust_store(),
         at=_now(),
+        dialect=EFDX,
     )
     return response.status_code, verdict
 
@@ -451,7 +456,7 @@ SCENARIO_FAULTS = [fault for fault in FAULTS if fault.name in CASES]
 @pytest.fixture
 def clean_inbox(pki):
     """SG's inbox for the fault-free reference, apart from the faulty one's."""
-    with HarnessInbox(SENDER, pki=pki) as inbox:
+    with HarnessInbox(SENDER, pki=pki, dialect=EFDX) as inbox:
         yield inbox
 
 
@@ -537,7 +542,7 @@ def _check_unsigned_receipt(response: requests.Response, sent: Sent) -> None:
     root = parse_untrusted(response.content)
     assert root.tag == f"{_E}Receipt"
     assert root.find(f"{ds.DS}Signature") is None
-    assert default_schemas().problem(root, ENVELOPE_SCHEMA) is None
+    assert EFDX.schemas.problem(root, ENVELOPE_SCHEMA) is None
     fields = {name: root.findtext(f"{_E}{name}").strip() for name in ("RefToMessageId", "From", "To")}
     assert fields == {"RefToMessageId": sent.message_id, "From": CANDIDATE, "To": SENDER}
     assert root.findtext(f"{_E}Duplicate").strip() == "false"
@@ -557,7 +562,12 @@ def test_everything_else_stays_conforming(fault, servers, partner_inbox, pki):
         return
     assert response.status_code == 200
     receipt = dict(
-        message_id=sent.message_id, sender=SENDER, receiver=CANDIDATE, trust=pki.trust_store(), at=_now()
+        message_id=sent.message_id,
+        sender=SENDER,
+        receiver=CANDIDATE,
+        trust=pki.trust_store(),
+        at=_now(),
+        dialect=EFDX,
     )
     if fault.name in BREAKS_RECEIPT_SIGNATURE:
         _check_unsigned_receipt(response, sent)
@@ -568,7 +578,7 @@ def test_everything_else_stays_conforming(fault, servers, partner_inbox, pki):
     elif fault.name in BREAKS_RECEIVED_DIGEST:
         # Signed, schema-valid and addressed right (checked against its own digests); only the
         # digests are off, one per Reference as sent.
-        returned = signals.Signal(parse_untrusted(response.content), "Receipt").received_digests
+        returned = signals.Signal(parse_untrusted(response.content), "Receipt", dialect=EFDX).received_digests
         signals.check_receipt(response.content, sent_digests=returned, **receipt)
         assert len(returned) == len(sent.digests) and returned != list(sent.digests)
     else:

@@ -29,12 +29,14 @@ from lxml import etree
 
 from conformance.core import verify
 from conformance.core.trust import Credential
-from conformance.profiles.efdx import catalogue, messages, signals, vectors
+from conformance.family import signals, vectors
+from conformance.family.inbox import Arrival, HarnessInbox
+from conformance.family.reference.nsw import Settings
+from conformance.family.reference.runner import RunningReference
+from conformance.profiles.efdx import catalogue, messages
 from conformance.profiles.efdx.codes import DS_NS, EFORMD_NS, ENVELOPE_NS, MAX_BODY_BYTES
-from conformance.profiles.efdx.inbox import Arrival, HarnessInbox
+from conformance.profiles.efdx.dialect import EFDX
 from conformance.profiles.efdx.pki import TestPki
-from conformance.profiles.efdx.reference.nsw import Settings
-from conformance.profiles.efdx.reference.runner import RunningReference
 
 pytestmark = pytest.mark.date_sensitive  # rerun at other dates by tests/test_any_day.py
 
@@ -44,7 +46,7 @@ WAIT = 5.0  # seconds: bound on every wait for an answer
 SOON = 1.0  # seconds: a retry due within this (the schedule below) is waited for by ``settle``
 NS = {"e": ENVELOPE_NS, "f": EFORMD_NS, "ds": DS_NS}
 CO_ACTIONS = ("IssueCO", "ReplaceCO", "CancelCO")
-VECTORS = vectors.load_manifest()
+VECTORS = vectors.load_manifest(dialect=EFDX)
 # codes whose bodies the receiver cannot read a MessageId from (not read, not well-formed, DOCTYPE)
 UNREADABLE = frozenset({"EFDX-T04", "EFDX-M01", "EFDX-M02"})
 # valid vectors naming an earlier CO (the element that names it); that CO is sent and accepted first
@@ -87,7 +89,7 @@ class Sent:
 def built(vector_id: str, pki: TestPki) -> bytes:
     """The manifest vector built for now: timestamps now, its own MessageId and CO reference."""
     moment = now()
-    return vectors.build_vector(vector_id, moment.date(), pki, moment=moment)
+    return vectors.build_vector(vector_id, moment.date(), pki, moment=moment, dialect=EFDX)
 
 
 def fresh(pki: TestPki, action: str = "IssueCO", **changes) -> vectors.Build:
@@ -98,7 +100,12 @@ def fresh(pki: TestPki, action: str = "IssueCO", **changes) -> vectors.Build:
     """
     moment = now()
     made = vectors.Build(
-        vector_id=f"http-{uuid.uuid4().hex}", day=moment.date(), pki=pki, action=action, moment=moment
+        vector_id=f"http-{uuid.uuid4().hex}",
+        day=moment.date(),
+        pki=pki,
+        action=action,
+        moment=moment,
+        dialect=EFDX,
     )
     made.data = vectors.default_payload_data(action, made.co()) | changes
     return made
@@ -165,6 +172,7 @@ class Peer:
             sent_digests=sent.digests,
             trust=self.pki.trust_store(),
             at=now(),
+            dialect=EFDX,
         )
 
     def error(self, response: requests.Response, code: str, message_id: str | None = None) -> None:
@@ -180,6 +188,7 @@ class Peer:
             expected_code=code,
             trust=self.pki.trust_store(),
             at=now(),
+            dialect=EFDX,
         )
 
     def mark(self) -> int:
@@ -227,7 +236,7 @@ class Peer:
 @contextmanager
 def running(folder: Path, pki: TestPki, *, tls: bool = False, **options) -> Iterator[Peer]:
     """KH's reference NSW with a harness inbox for SG as its peer, both on loopback."""
-    with HarnessInbox(SENDER, pki=pki, tls=tls) as inbox:
+    with HarnessInbox(SENDER, pki=pki, tls=tls, dialect=EFDX) as inbox:
         settings = Settings(
             party=RECEIVER,
             db=folder / "kh.sqlite",
@@ -235,6 +244,7 @@ def running(folder: Path, pki: TestPki, *, tls: bool = False, **options) -> Iter
             retry_schedule=(0.05, 0.1, 0.2),
             outbound_timeout=2.0,
             tls=tls,
+            dialect=EFDX,
             **options,
         )
         with RunningReference(settings) as reference:

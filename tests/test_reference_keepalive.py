@@ -18,17 +18,18 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conformance.profiles.efdx.reference.nsw import Settings
-from conformance.profiles.efdx.reference.outbox import Outbox
-from conformance.profiles.efdx.reference.runner import RunningReference
-from conformance.profiles.efdx.reference.store import Store
+from conformance.family.reference.nsw import Settings
+from conformance.family.reference.outbox import Outbox
+from conformance.family.reference.runner import RunningReference
+from conformance.family.reference.store import Store
+from conformance.profiles.efdx.dialect import EFDX
 
 XML = {"Content-Type": "application/xml"}
 
 
 @pytest.fixture
 def reference(tmp_path):
-    with RunningReference(Settings(party="KH", db=tmp_path / "kh.sqlite", peers={})) as running:
+    with RunningReference(Settings(party="KH", db=tmp_path / "kh.sqlite", peers={}, dialect=EFDX)) as running:
         yield running
 
 
@@ -65,7 +66,9 @@ def test_a_request_left_unread_ends_the_connection(reference):
 
 
 def test_a_stop_cuts_a_connection_left_open(tmp_path):
-    running = RunningReference(Settings(party="KH", db=tmp_path / "kh.sqlite", peers={})).start()
+    running = RunningReference(
+        Settings(party="KH", db=tmp_path / "kh.sqlite", peers={}, dialect=EFDX)
+    ).start()
     connection, path = connect(running.url)
     assert exchange(connection, "POST", path, b"<x/>")[1] is None
     running.stop()

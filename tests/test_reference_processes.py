@@ -20,9 +20,10 @@ import pytest
 import requests
 
 from conformance.app import cli
+from conformance.family.vectors import Build
 from conformance.profiles.efdx import messages
+from conformance.profiles.efdx.dialect import EFDX
 from conformance.profiles.efdx.pki import TestPki
-from conformance.profiles.efdx.vectors import Build
 from tests.loopback import HoldingPeer, poll_until, reference_serve_command
 
 COS = 32  # one connection each: the chance that the kernel gives all to one process is 2 in 2**32
@@ -92,7 +93,9 @@ def signed_cos(count: int) -> list[bytes]:
     pki, now = TestPki.load(), datetime.now(UTC)
     return [
         messages.serialize(
-            Build(vector_id=f"processes-{index:03d}", day=now.date(), pki=pki, moment=now).envelope()
+            Build(
+                vector_id=f"processes-{index:03d}", day=now.date(), pki=pki, moment=now, dialect=EFDX
+            ).envelope()
         )
         for index in range(count)
     ]

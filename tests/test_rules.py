@@ -12,10 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 
+from conformance.family.judge import Judgement
 from conformance.profiles.efdx import rules
 from conformance.profiles.efdx.catalogue import by_layer
 from conformance.profiles.efdx.codes import EFORMD_NS
-from conformance.profiles.efdx.judge import Judgement
+from conformance.profiles.efdx.dialect import EFDX
 from conformance.profiles.efdx.rules import (
     Context,
     Finding,
@@ -204,7 +205,7 @@ def test_rule_ids_have_one_order_by_number_padded_or_not() -> None:
     """A StatusNotification's Reasons (failed_rules) and the judge's (Judgement.reasons) agree."""
     findings = [Finding("BR-10", "a"), Finding("BR-9", "b"), Finding("BR-09", "c"), Finding("RBR-1", "d")]
     assert failed_rules(findings) == ("BR-09", "BR-9", "BR-10", "RBR-1")
-    assert Judgement(body_digest="", findings=findings).reasons == list(failed_rules(findings))
+    assert Judgement(body_digest="", findings=findings, dialect=EFDX).reasons == list(failed_rules(findings))
     assert failed_rules([Finding("X", "e"), Finding("BR-2", "f")]) == ("BR-2", "X")
 
 

@@ -17,8 +17,9 @@ from conformance.app import cli
 from conformance.app.progress import Progress
 from conformance.core import inbox_server
 from conformance.core.inbox_server import Limits
+from conformance.family.inbox import HarnessInbox
 from conformance.harness.session import Harness
-from conformance.profiles.efdx.inbox import HarnessInbox
+from conformance.profiles.efdx.dialect import EFDX
 from conformance.profiles.efdx.pki import TestPki
 from tests import test_run_defects as defects
 from tests.test_inbox_attacks import valid_message
@@ -222,7 +223,7 @@ def pki() -> TestPki:
 
 @contextlib.contextmanager
 def reserved_inbox(pki: TestPki) -> Iterator[HarnessInbox]:
-    inbox = HarnessInbox("KH", pki=pki, limits=Limits(read_timeout_s=15.0)).start()
+    inbox = HarnessInbox("KH", pki=pki, limits=Limits(read_timeout_s=15.0), dialect=EFDX).start()
     # (getattr: without per-peer limits there is nothing to reserve, and the test shows what happens)
     getattr(inbox, "reserve_for", lambda addresses: None)(frozenset({"127.0.0.1"}))
     try:

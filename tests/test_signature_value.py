@@ -17,14 +17,15 @@ from conformance.core import xmldsig as ds
 from conformance.core.policy import STRICT
 from conformance.core.safexml import parse_untrusted
 from conformance.core.violations import Violation
-from conformance.profiles.efdx import vectors
+from conformance.family import vectors
 from conformance.profiles.efdx.codes import EFORMD_NS, ENVELOPE_NS
+from conformance.profiles.efdx.dialect import EFDX
 from conformance.profiles.efdx.pki import TestPki
 
 pytestmark = pytest.mark.date_sensitive  # rerun at other dates by tests/test_any_day.py
 
 MOMENT = datetime.now(UTC)
-VECTORS = vectors.load_manifest()
+VECTORS = vectors.load_manifest(dialect=EFDX)
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +80,7 @@ def compare(root: etree._Element, references: int, signer=None) -> tuple[bool, b
 
 @pytest.mark.parametrize("vector", VECTORS, ids=lambda vector: vector.id)
 def test_every_vector_is_judged_as_signxml_judges_it(pki, vector):
-    body = vectors.build_vector(vector.id, MOMENT.date(), pki, moment=MOMENT)
+    body = vectors.build_vector(vector.id, MOMENT.date(), pki, moment=MOMENT, dialect=EFDX)
     for what, root, references in signatures(body):
         quick, full = compare(root, references)
         if full and _usual_shape(root):
@@ -110,7 +111,9 @@ def _usual_shape(root: etree._Element) -> bool:
 
 
 def valid_envelope(pki: TestPki) -> etree._Element:
-    return parse_untrusted(vectors.build_vector("valid-issue-co", MOMENT.date(), pki, moment=MOMENT))
+    return parse_untrusted(
+        vectors.build_vector("valid-issue-co", MOMENT.date(), pki, moment=MOMENT, dialect=EFDX)
+    )
 
 
 def _first(root: etree._Element, path: str) -> etree._Element:

@@ -13,10 +13,10 @@ import pytest
 from lxml import etree
 
 from conformance.core.violations import Violation
-from conformance.profiles.efdx import signals
+from conformance.family import signals
+from conformance.family.judge import Receiver
+from conformance.family.vectors import LIVE_EDGE_MARGIN, build_vector, load_manifest
 from conformance.profiles.efdx.dialect import EFDX
-from conformance.profiles.efdx.judge import Receiver
-from conformance.profiles.efdx.vectors import LIVE_EDGE_MARGIN, build_vector, load_manifest
 from conformance.profiles.rcpx.dialect import RCPX
 
 DAY = date(2026, 12, 6)
@@ -87,9 +87,9 @@ def test_window_edges_are_exact_offline_and_just_inside_live(vector_id, offset):
         text = etree.fromstring(body).findtext("{*}Header/{*}Timestamp")
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
-    assert timestamp(build_vector(vector_id, DAY, pki)) == NOON + offset
+    assert timestamp(build_vector(vector_id, DAY, pki, dialect=EFDX)) == NOON + offset
     moment = NOON + timedelta(hours=3)
-    live = timestamp(build_vector(vector_id, DAY, pki, moment=moment)) - moment
+    live = timestamp(build_vector(vector_id, DAY, pki, moment=moment, dialect=EFDX)) - moment
     assert abs(live) == abs(offset) - LIVE_EDGE_MARGIN
 
 
@@ -106,6 +106,7 @@ def test_over_long_message_ids_need_not_be_echoed():
         receiver="SG",
         at=NOON,
         credential=pki.nsw("KH"),
+        dialect=EFDX,
     )
     common = {
         "sender": "SG",
@@ -113,6 +114,7 @@ def test_over_long_message_ids_need_not_be_echoed():
         "expected_code": "EFDX-M03",
         "trust": pki.trust_store(),
         "at": NOON,
+        "dialect": EFDX,
     }
     error = signals.check_error(body, message_id=judged.message_id, **common)
     assert error.text("RefToMessageId") is None

@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 
 from conformance.core import xmldsig as ds
+from conformance.family.vectors import build_vector, load_manifest
 from conformance.profiles.efdx.codes import EFORMD_NS
+from conformance.profiles.efdx.dialect import EFDX
 from conformance.profiles.efdx.pki import TestPki
-from conformance.profiles.efdx.vectors import build_vector, load_manifest
 from tests.test_xmlsec1 import _DS_SIGNATURE, ENVELOPE_SIGNATURE, ID_ATTRS, _explain, _ok, _verify
 
 pytestmark = pytest.mark.date_sensitive  # rerun at other dates by tests/test_any_day.py
@@ -56,7 +57,7 @@ NOT_CHECKED = {
     "T-04/over-5-mib": "checked as the same message under 5 MiB (the padding is a comment)",
     "M-04/id-absent": "the CO's Id, which its signature's Reference names, is what the vector takes out",
 }
-VECTORS = load_manifest()
+VECTORS = load_manifest(dialect=EFDX)
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def _signer_pem(path: Path, node_xpath: str, fallback: Path, tmp_path: Path) -> 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=[v.id for v in VECTORS])
 def test_every_signature_of_the_vector_verifies_unless_broken_on_purpose(vector, pki, tmp_path) -> None:
-    check_signatures(vector, build_vector(vector.id, DAY, pki), pki, EFDX_ISOLATION, tmp_path)
+    check_signatures(vector, build_vector(vector.id, DAY, pki, dialect=EFDX), pki, EFDX_ISOLATION, tmp_path)
 
 
 def check_signatures(vector, body: bytes, pki, profile: Isolation, tmp_path: Path) -> None:

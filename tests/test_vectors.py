@@ -12,13 +12,14 @@ from datetime import date
 import pytest
 
 from conformance.app import cli
-from conformance.profiles.efdx import vectors
+from conformance.family import vectors
 from conformance.profiles.efdx.catalogue import requirement
+from conformance.profiles.efdx.dialect import EFDX
 
 pytestmark = pytest.mark.date_sensitive  # rerun at other dates by tests/test_any_day.py
 
 DAYS = [date(2026, 11, 26), date(2028, 2, 29), date.today()]
-MANIFEST = vectors.load_manifest()
+MANIFEST = vectors.load_manifest(dialect=EFDX)
 
 
 @pytest.fixture(scope="module", params=DAYS, ids=str)
@@ -104,7 +105,7 @@ def test_every_vector_goes_to_kh_from_another_party():
             continue  # the same envelope as valid-issue-co, padded
         if any(purpose.startswith(about_from_or_to) for purpose in vector.purposes):
             continue
-        body = vectors.build_vector(vector.id, DAYS[0], pki)
+        body = vectors.build_vector(vector.id, DAYS[0], pki, dialect=EFDX)
         sender = re.search(rb"<From>(\w+)</From>", body)
         receiver = re.search(rb"<To>(\w+)</To>", body)
         assert sender and sender.group(1) == b"SG", vector.id
@@ -126,6 +127,6 @@ def test_another_date_gives_other_messages(tmp_path):
     from conformance.profiles.efdx.pki import TestPki
 
     pki = TestPki.load()
-    assert vectors.build_vector("valid-ping", date(2027, 1, 1), pki) != vectors.build_vector(
-        "valid-ping", date(2027, 1, 2), pki
+    assert vectors.build_vector("valid-ping", date(2027, 1, 1), pki, dialect=EFDX) != vectors.build_vector(
+        "valid-ping", date(2027, 1, 2), pki, dialect=EFDX
     )

@@ -29,11 +29,12 @@ from conformance.core import signing
 from conformance.core import xmldsig as ds
 from conformance.core.safexml import parse_untrusted
 from conformance.core.trust import Credential
+from conformance.family.judge import Receiver
+from conformance.family.vectors import Vector, build_vector, load_manifest
 from conformance.profiles.efdx import messages
 from conformance.profiles.efdx.codes import EFORMD_NS, ENVELOPE_NS
-from conformance.profiles.efdx.judge import Receiver
+from conformance.profiles.efdx.dialect import EFDX
 from conformance.profiles.efdx.pki import TestPki
-from conformance.profiles.efdx.vectors import Vector, build_vector, load_manifest
 
 XMLSEC1 = shutil.which("xmlsec1")
 if XMLSEC1 is None and os.environ.get("CI"):
@@ -61,7 +62,7 @@ ID_ATTRS = (
     *("--id-attr:Id", f"{EFORMD_NS}:CertificateOfOrigin"),
 )
 
-VALID = [vector for vector in load_manifest() if vector.expect_code == "valid"]
+VALID = [vector for vector in load_manifest(dialect=EFDX) if vector.expect_code == "valid"]
 CO_ACTIONS = ("IssueCO", "ReplaceCO")
 # What xmlsec1 says of each BR-12 vector's CO signature: (verified with the certificate in its own
 # KeyInfo, verified with SG's issuing authority certificate); None where there is no signature.
@@ -157,7 +158,7 @@ def _explain(result: subprocess.CompletedProcess[str]) -> str:
 
 def _write_vector(tmp_path: Path, vector_id: str, pki: TestPki) -> Path:
     path = tmp_path / f"{vector_id}.xml"
-    path.write_bytes(build_vector(vector_id, DAY, pki))
+    path.write_bytes(build_vector(vector_id, DAY, pki, dialect=EFDX))
     return path
 
 
@@ -324,7 +325,7 @@ def _filled(signature: etree._Element) -> None:
 
 
 def _judge(body: bytes):
-    return Receiver(RECEIVER, TestPki.load().trust_store()).judge(body, at=NOON)
+    return Receiver(RECEIVER, TestPki.load().trust_store(), dialect=EFDX).judge(body, at=NOON)
 
 
 @pytest.mark.parametrize(

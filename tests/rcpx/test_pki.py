@@ -17,7 +17,7 @@ from conformance.app import cli
 from conformance.core.testpki import BAD_SIGNER_NAMES, ROGUE_CA
 from conformance.core.trust import TrustStore
 from conformance.core.violations import Violation
-from conformance.profiles.efdx import pki_gen as efdx_pki_gen
+from conformance.family import pki_gen as efdx_pki_gen
 from conformance.profiles.efdx.pki import TestPki as EfdxPki
 from conformance.profiles.rcpx import pki_gen
 from conformance.profiles.rcpx.codes import PARTIES
@@ -119,7 +119,7 @@ def test_bad_names_and_rogue_ca(pki, store) -> None:
 def test_readme_warns_test_only_and_says_how_to_add_a_party(pki) -> None:
     text = (pki.directory / "README.md").read_text(encoding="utf-8")
     assert "EVERYTHING IN THIS FOLDER IS TEST ONLY MATERIAL" in text
-    assert "python -m conformance.profiles.efdx.pki_gen add-party TL" in text
+    assert "python -m conformance.family.pki_gen add-party TL" in text
     assert "RBR-12" in text and "BR-12)" not in text.replace("RBR-12)", "")
 
 

@@ -17,14 +17,14 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from conformance.profiles.efdx import signals
+from conformance.family import signals
+from conformance.family.inbox import HarnessInbox
+from conformance.family.judge import Receiver
+from conformance.family.reference.nsw import ReferenceNsw, Settings
+from conformance.family.reference.runner import RunningReference
+from conformance.family.reference.server import ReferenceApp
+from conformance.family.vectors import Build
 from conformance.profiles.efdx.dialect import EFDX
-from conformance.profiles.efdx.inbox import HarnessInbox
-from conformance.profiles.efdx.judge import Receiver
-from conformance.profiles.efdx.reference.nsw import ReferenceNsw, Settings
-from conformance.profiles.efdx.reference.runner import RunningReference
-from conformance.profiles.efdx.reference.server import ReferenceApp
-from conformance.profiles.efdx.vectors import Build
 from conformance.profiles.rcpx.dialect import RCPX
 
 pytestmark = pytest.mark.date_sensitive  # rerun at other dates by tests/test_any_day.py
@@ -35,7 +35,9 @@ EXPORTER, IMPORTER = "JP", "AU"
 def rcpx_co(**changes) -> Build:
     """An RCEP IssueCO from JP to AU, sent now; ``changes`` go into the CO's data."""
     moment = datetime.now(UTC)
-    build = Build("rcpx-issue", moment.date(), RCPX.load_pki(), sender=EXPORTER, receiver=IMPORTER)
+    build = Build(
+        "rcpx-issue", moment.date(), RCPX.load_pki(), sender=EXPORTER, receiver=IMPORTER, dialect=EFDX
+    )
     build.dialect, build.moment = RCPX, moment
     if changes:
         build.data = build.co(**changes)
@@ -114,7 +116,7 @@ def test_the_reference_nsw_answers_and_reports_status_in_rcpx(rcpx_exchange):
 
 def test_one_process_serves_both_profiles_on_their_own_paths():
     with tempfile.TemporaryDirectory() as workdir:
-        efdx = ReferenceNsw(Settings(party="KH", db=Path(workdir) / "efdx.sqlite"))
+        efdx = ReferenceNsw(Settings(party="KH", db=Path(workdir) / "efdx.sqlite", dialect=EFDX))
         rcpx = ReferenceNsw(Settings(party=IMPORTER, db=Path(workdir) / "rcpx.sqlite", dialect=RCPX))
         server = make_server("127.0.0.1", 0, ReferenceApp(efdx, rcpx), threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)

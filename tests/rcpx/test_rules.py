@@ -151,6 +151,7 @@ ITEM_CHANGES: dict[str, tuple[int, dict[str, Any]]] = {
     "RBR-13/chapter-77": (0, {"hs_code": "770100"}),
     "RBR-13/chapter-00": (0, {"hs_code": "000100"}),
     "RBR-13/chapter-above-97": (0, {"hs_code": "980100"}),
+    "RBR-13/every-item": (2, {"hs_code": "000100"}),  # Items 1 and 2 valid: the last is checked too
 }
 for _purpose, (_index, _fields) in ITEM_CHANGES.items():
     broken(_purpose)(lambda i=_index, f=_fields: (certificate(with_item(data(), i, **f)), ctx()))
@@ -183,6 +184,15 @@ def _back_to_back() -> tuple[etree._Element, Context]:
 
 broken("RBR-08/flag-without-proof")(lambda: (certificate(with_remarks(data(), BackToBack=True)), ctx()))
 broken("RBR-08/proof-without-flag")(lambda: (certificate(data(original_proof=proof(origin=ISSUER))), ctx()))
+
+
+@taken("RBR-08/proof-of-any-other-party")
+def _back_to_back_on_an_earlier_party() -> tuple[etree._Element, Context]:
+    """CN's proof for a JP CO: its code sorts before the issuer's (KR's, above, after it)."""
+    d = with_remarks(data(original_proof=proof(issuing_country="CN", origin="CN")), BackToBack=True)
+    for item in d["items"]:
+        item["origin"] = "CN"
+    return certificate(d), ctx()
 
 
 @broken("RBR-08/same-issuing-country")

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from conformance.profiles.efdx.vectors import build_vector, load_manifest
+from conformance.family.vectors import build_vector, load_manifest
 from conformance.profiles.rcpx.codes import CO_ELEMENT, CO_NS, ENVELOPE_NS
 from conformance.profiles.rcpx.dialect import RCPX
 from tests.test_vector_isolation import NOT_CHECKED, Isolation, check_signatures, co_signature

@@ -3,7 +3,7 @@
 The engine's part (this package) is the pack-free machinery: Locust processes and rate shape,
 the ledger's counting and matching by MessageId, figures, verdict and report. What a message is,
 what its answer must be, which inbox arrivals answer what and whether they say the right thing is
-the pack's, behind these protocols (the EFDX family's: conformance/profiles/efdx/load/).
+the pack's, behind these protocols (the EFDX family's: conformance/family/load/).
 A profile whose ``load`` is None cannot be load-tested.
 """
 

@@ -15,42 +15,12 @@ from conformance.core.catalogue import LEVELS as LEVELS
 from conformance.core.catalogue import ROLES as ROLES
 from conformance.core.catalogue import Catalogue, load_purposes, load_requirements
 from conformance.core.catalogue import Requirement as Requirement
+from conformance.family import catalogue as family_catalogue
 
 LAYERS: tuple[str, ...] = ("T", "M", "A", "BR", "P")
-CAPABILITIES: tuple[str, ...] = (
-    "replace",
-    "cancel",
-    "verification",
-    "utilisation",
-    "ecdsa",
-    "trigger",
-    "capacity",  # section 8: claimed by [candidate.capacity]
-)
-
-# Section 5: the synchronous checks run in this order and the first failure decides the answer.
-# The spec writes "T-03/T-04" and "M-17/M-16" as pairs; they are listed here one after the other.
-CHECK_ORDER: tuple[str, ...] = (
-    "T-03",
-    "T-04",
-    "M-01",
-    "M-02",
-    "M-03",
-    "M-18",
-    "M-05",
-    "M-07",
-    "M-12",
-    "M-06",
-    "M-08",
-    "M-09",
-    "M-10",
-    "M-11",
-    "M-13",
-    "M-14",
-    "M-04",
-    "M-15",
-    "M-17",
-    "M-16",
-)
+# The family's capabilities and section 5's check order (conformance/family/catalogue.py).
+CAPABILITIES = family_catalogue.CAPABILITIES
+CHECK_ORDER = family_catalogue.CHECK_ORDER
 
 _RESOURCE = "requirements.toml"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from conformance.core import policy
 from conformance.core.xmldsig import DS_NS as DS_NS  # the W3C namespace, re-exported
+from conformance.family import codes as family_codes  # the family's code mapping
 
 ENVELOPE_NS = "urn:efdx:envelope:1"
 EFORMD_NS = "urn:efdx:eformd:1"
@@ -63,16 +64,12 @@ TOKEN_ENV = "EFDX_TEST_TOKEN"
 ERROR_PREFIX = "EFDX-"  # of the wire codes of T- and M- requirements
 
 
-def error_code(requirement: str, prefix: str = ERROR_PREFIX, rule_prefix: str = RULE_PREFIX) -> str:
-    """The wire code for a requirement: ``M-06`` -> ``EFDX-M06``; rule IDs travel as themselves.
-    The family's one mapping: another profile of it gives its own prefixes (RCPX: ``RCPX-``, ``RBR-``)."""
-    if requirement.startswith(rule_prefix):
-        return requirement
-    return prefix + requirement.replace("-", "")
+def error_code(requirement: str) -> str:
+    """The wire code for a requirement: ``M-06`` -> ``EFDX-M06``; rule IDs travel as themselves
+    (the family's mapping, conformance/family/codes.py, with EFDX's prefixes)."""
+    return family_codes.error_code(requirement, ERROR_PREFIX, RULE_PREFIX)
 
 
-def code_requirement(code: str, prefix: str = ERROR_PREFIX) -> str:
-    """``EFDX-M06`` -> ``M-06``: the T- or M- requirement an error code names (the inverse of
-    ``error_code`` for those; another profile of the family gives its own prefix)."""
-    letters = code.removeprefix(prefix)
-    return f"{letters[:-2]}-{letters[-2:]}"
+def code_requirement(code: str) -> str:
+    """``EFDX-M06`` -> ``M-06``: the T- or M- requirement an error code names."""
+    return family_codes.code_requirement(code, ERROR_PREFIX)

@@ -7,18 +7,19 @@ times derive from what the caller passes, so a fixed seed and clock give byte-id
 
 from __future__ import annotations
 
-import copy
-import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from importlib import resources
+from collections.abc import Mapping
+from datetime import date, timedelta
 from typing import Any
 
-import jinja2
 from lxml import etree
 
-from conformance.profiles.efdx.codes import PAYLOAD_FOR_ACTION, PROFILE_VERSION
+from conformance.family import messages as family_messages
+from conformance.family.messages import EnvelopeFields as EnvelopeFields
+from conformance.family.messages import conversation_id as conversation_id
+from conformance.family.messages import renderer
+from conformance.family.messages import serialize as serialize
+from conformance.family.messages import utc_timestamp as utc_timestamp
+from conformance.profiles.efdx.codes import MESSAGE_ID_DOMAIN, PAYLOAD_FOR_ACTION
 
 FLAG_ORDER = (
     "ThirdCountryInvoicing",
@@ -31,39 +32,12 @@ FLAG_ORDER = (
 )
 
 
-def renderer(package: str) -> Callable[[str, Mapping[str, Any]], etree._Element]:
-    """The ``render`` of a pack whose templates are in ``<package>/templates`` (every pack of the
-    family builds its messages this way; only the templates differ)."""
-    environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(resources.files(package) / "templates")),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=False,
-    )
-
-    def render(template: str, data: Mapping[str, Any]) -> etree._Element:
-        """Render ``<template>.xml.j2`` with ``data``; parse it (our own text: the plain parser is fine)."""
-        text = environment.get_template(f"{template}.xml.j2").render(**data)
-        return etree.fromstring(text.encode("utf-8"))
-
-    return render
-
-
 render = renderer("conformance.profiles.efdx")
 
 
-def utc_timestamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def message_id(party: str, seed: str | None = None, domain: str = "efdx") -> str:
-    """``<uuid>@<party>.efdx`` (``.rcpx`` ...); deterministic when a seed is given."""
-    value = uuid.uuid5(uuid.NAMESPACE_URL, seed) if seed is not None else uuid.uuid4()
-    return f"{value}@{party.lower()}.{domain}"
-
-
-def conversation_id(issuing_country: str, reference_number: str) -> str:
-    return f"{issuing_country}:{reference_number}"
+def message_id(party: str, seed: str | None = None) -> str:
+    """``<uuid>@<party>.efdx``; deterministic when a seed is given."""
+    return family_messages.message_id(party, seed, MESSAGE_ID_DOMAIN)
 
 
 def sample_certificate(
@@ -162,36 +136,6 @@ def payload(action: str, data: Mapping[str, Any]) -> etree._Element:
     return render(PAYLOAD_FOR_ACTION[action], data)
 
 
-@dataclass
-class EnvelopeFields:
-    """The Header of an Envelope, plus the Ids used for the signature References."""
-
-    action: str
-    sender: str
-    receiver: str
-    message_id: str
-    conversation_id: str
-    timestamp: datetime
-    ref_to_message_id: str | None = None
-    profile_version: str = PROFILE_VERSION
-    header_id: str = "header"
-    payload_id: str = "payload"
-
-
-def envelope(
-    fields: EnvelopeFields, payload_element: etree._Element, render: Callable[..., etree._Element] = render
-) -> etree._Element:
-    """An unsigned Envelope (the pack's ``render``'s template) holding a copy of ``payload_element``."""
-    data = vars(fields) | {"timestamp": utc_timestamp(fields.timestamp)}
-    root = render("envelope", data)
-    holder = root[1]
-    holder.text = "\n    "
-    child = copy.deepcopy(payload_element)
-    child.tail = "\n  "
-    holder.append(child)
-    return root
-
-
-def serialize(root: etree._Element) -> bytes:
-    """The bytes that travel: UTF-8 with an XML declaration, nothing reformatted after signing."""
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+def envelope(fields: EnvelopeFields, payload_element: etree._Element) -> etree._Element:
+    """An unsigned Envelope in EFDX's namespace holding a copy of ``payload_element``."""
+    return family_messages.envelope(fields, payload_element, render)

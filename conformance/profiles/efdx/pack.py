@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from conformance.family.profile import family_profile
 from conformance.profiles.efdx import spec
 from conformance.profiles.efdx.dialect import EFDX
-from conformance.profiles.efdx.family import family_profile
 
 
 def _pki_generator() -> Any:
-    from conformance.profiles.efdx.pki_gen import GENERATOR
+    from conformance.family.pki_gen import GENERATOR
 
     return GENERATOR
 

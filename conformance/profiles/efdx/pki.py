@@ -1,6 +1,6 @@
 """The TEST ONLY PKI of the EFDX profile as objects: each party's CA, NSW and issuing-authority
 credentials, CRLs and every party's bad signers, loaded from the folder
-`conformance.profiles.efdx.pki_gen` writes. The folder is the family's (RCPX reads it too, with its
+`conformance.family.pki_gen` writes. The folder is the family's (RCPX reads it too, with its
 own parties); EFDX's trust store holds EFDX's ten parties' CAs.
 
 Reading the folder is the core's (``core/testpki.PkiFolder``), trust itself (chain, validity,
@@ -10,22 +10,14 @@ revocation, key usages, country) is ``core/trust.py``; this module only knows wh
 from __future__ import annotations
 
 import functools
-from importlib.resources import files
 from pathlib import Path
 
 from conformance.core.testpki import PkiFolder
+from conformance.family.pki_gen import SPEC
+from conformance.family.pki_gen import default_pki_dir as default_pki_dir
 from conformance.profiles.efdx.codes import PARTIES
-from conformance.profiles.efdx.pki_gen import SPEC
 
 BAD_PARTY = SPEC.bad_party  # the default party of a bad signer (every party has them all)
-
-
-def default_pki_dir() -> Path:
-    """The committed PKI shipped as package data (``test_vectors/efdx/pki`` in the repository)."""
-    folder = files("conformance.test_vectors") / "efdx" / "pki"
-    if not isinstance(folder, Path):
-        raise RuntimeError(f"the TEST ONLY PKI must be installed on the file system, not in {folder}")
-    return folder
 
 
 class TestPki(PkiFolder):

@@ -11,12 +11,12 @@ import functools
 from importlib import resources
 
 from conformance.core.catalogue import Catalogue, Purpose, Requirement, load_purposes, load_requirements
-from conformance.profiles.efdx import catalogue as efdx_catalogue
+from conformance.family import catalogue as family_catalogue
 
 LAYERS: tuple[str, ...] = ("T", "M", "A", "RBR", "P")
-# RCPX keeps EFDX's capabilities and section 5's order (the first failure decides the answer).
-CAPABILITIES: tuple[str, ...] = efdx_catalogue.CAPABILITIES
-CHECK_ORDER: tuple[str, ...] = efdx_catalogue.CHECK_ORDER
+# RCPX keeps the family's capabilities and EFDX section 5's order (the first failure decides the answer).
+CAPABILITIES: tuple[str, ...] = family_catalogue.CAPABILITIES
+CHECK_ORDER: tuple[str, ...] = family_catalogue.CHECK_ORDER
 
 # EFDX IDs that the suite and the seeded faults shared with EFDX name, and what they are in RCPX
 # (RCPX is written as a difference from EFDX; section 3 renumbers the rules). None: no counterpart.

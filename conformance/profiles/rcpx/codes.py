@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from conformance.core import policy
 from conformance.core.xmldsig import DS_NS as DS_NS  # the W3C namespace, re-exported
-from conformance.profiles.efdx import codes as family_codes  # the family's code mapping
+from conformance.family import codes as family_codes  # the family's code mapping
 
 PROFILE = "RCPX"
 TITLE = "RCPX 1.0"
@@ -91,7 +91,7 @@ def error_code(requirement: str) -> str:
     return family_codes.error_code(requirement, ERROR_PREFIX, RULE_PREFIX)
 
 
-# The names the shared protocol code reads from every profile of the family (efdx/dialect.py).
+# The names the shared protocol code reads from every profile of the family (family/dialect.py).
 PAYLOAD_NS = CO_NS
 SIGNATURE_RULE = "RBR-12"  # the CO signature's rule
 TOKEN_ENV = "RCPX_TEST_TOKEN"

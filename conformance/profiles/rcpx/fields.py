@@ -1,8 +1,8 @@
 """RCPX section 2's field lines as data: each bound of the RCEPCertificateOfOrigin, broken or met by
-one vector (the family's ``Case`` model and helpers are EFDX's ``fields.py``).
+one vector (the family's ``Case`` model, helpers and Header cases are ``conformance/family/fields.py``).
 
-The Header's cases (EFDX section 3.1, which RCPX keeps) are EFDX's, with EFDX's vectors built in
-RCPX's dialect; the CO's are RCPX's own. Each seeded fault changes one declaration of the reference
+The Header's cases (EFDX section 3.1, which RCPX keeps) are the family's, built in RCPX's dialect;
+the CO's are RCPX's own. Each seeded fault changes one declaration of the reference
 NSW's copy of RCPX's schemas (co.xsd, codelists.xsd).
 """
 
@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance.profiles.efdx import fields as efdx_fields
-from conformance.profiles.efdx.fields import (
+from conformance.family.fields import (
     TRANSPORT_MODES,
     Case,
     Where,
@@ -290,6 +289,8 @@ def co_cases() -> list[Case]:
 
 
 CASES: tuple[Case, ...] = (*envelope_cases(), *co_cases())
-# A vector of an EFDX case's id is EFDX's (the same change, by local name, built in RCPX's dialect:
-# efdx/vectors.py registers it); RCPX builds the others.
-OWN_VECTORS = frozenset(case.vector for case in CASES) - {case.vector for case in efdx_fields.CASES}
+# RCPX registers a builder for the vector of each of its cases, for its dialect alone (rcpx/vectors.py).
+# 51 of them have the id of an EFDX case (the Header's, and CO bounds both profiles share): EFDX's
+# builders built them before the family package was split out, and RCPX's own build byte-identical
+# vectors (checked then).
+OWN_VECTORS = frozenset(case.vector for case in CASES)

@@ -14,12 +14,12 @@ from typing import Any
 
 from lxml import etree
 
-from conformance.profiles.efdx import messages as efdx_messages
-from conformance.profiles.efdx.messages import EnvelopeFields as EnvelopeFields
-from conformance.profiles.efdx.messages import conversation_id as conversation_id
-from conformance.profiles.efdx.messages import renderer
-from conformance.profiles.efdx.messages import serialize as serialize
-from conformance.profiles.efdx.messages import utc_timestamp as utc_timestamp
+from conformance.family import messages as family_messages
+from conformance.family.messages import EnvelopeFields as EnvelopeFields
+from conformance.family.messages import conversation_id as conversation_id
+from conformance.family.messages import renderer
+from conformance.family.messages import serialize as serialize
+from conformance.family.messages import utc_timestamp as utc_timestamp
 from conformance.profiles.rcpx.codes import (
     MESSAGE_ID_DOMAIN,
     PAYLOAD_FOR_ACTION,
@@ -62,7 +62,7 @@ render = renderer("conformance.profiles.rcpx")
 
 def message_id(party: str, seed: str | None = None) -> str:
     """``<uuid>@<party>.rcpx``; deterministic when a seed is given."""
-    return efdx_messages.message_id(party, seed, MESSAGE_ID_DOMAIN)
+    return family_messages.message_id(party, seed, MESSAGE_ID_DOMAIN)
 
 
 def sample_item(
@@ -191,4 +191,4 @@ def payload(action: str, data: Mapping[str, Any]) -> etree._Element:
 
 def envelope(fields: EnvelopeFields, payload_element: etree._Element) -> etree._Element:
     """An unsigned Envelope in RCPX's namespace holding a copy of ``payload_element``."""
-    return efdx_messages.envelope(fields, payload_element, render)
+    return family_messages.envelope(fields, payload_element, render)

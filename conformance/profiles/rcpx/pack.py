@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance.profiles.efdx.family import family_profile
+from conformance.family.profile import family_profile
 from conformance.profiles.rcpx import spec
 from conformance.profiles.rcpx.dialect import RCPX
 

@@ -10,7 +10,7 @@ import functools
 from pathlib import Path
 
 from conformance.core.testpki import PkiFolder, TestMaterial
-from conformance.profiles.efdx.pki import default_pki_dir as default_pki_dir
+from conformance.family.pki_gen import default_pki_dir as default_pki_dir
 from conformance.profiles.rcpx.codes import PARTIES
 from conformance.profiles.rcpx.pki_gen import BAD_PARTY, LEGACY_ORG, SPEC
 

@@ -1,6 +1,6 @@
 """RCPX 1.0's TEST ONLY PKI is the EFDX family's (RCPX section 5, errata 1: one TEST ONLY PKI may
 serve the whole family, so that an NSW serving both profiles from one TLS endpoint has one TLS
-identity): ``conformance.profiles.efdx.pki_gen`` generates it, with a CA for each of the fifteen RCEP
+identity): ``conformance.family.pki_gen`` generates it, with a CA for each of the fifteen RCEP
 parties (AU BN CN ID JP KH KR LA MM MY NZ PH SG TH VN) and bad signers for every party. This module
 keeps the names RCPX's callers use. Adding a party (Timor-Leste, say) is one command:
 ``conformance pki add-party TL --profile rcpx`` (the same folder as without ``--profile``).
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from conformance.core.testpki import ROGUE_CA as ROGUE_CA
-from conformance.profiles.efdx import pki_gen as family
+from conformance.family import pki_gen as family
 from conformance.profiles.rcpx.codes import PARTIES
 
 ORG = family.ORG

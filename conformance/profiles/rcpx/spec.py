@@ -11,7 +11,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from conformance.profiles.efdx.spec import describe_in
+from conformance.family.spec import describe_in
 from conformance.profiles.rcpx.catalogue import catalogue, requirement
 
 SPEC_FILE = "RCPX-1.0.md"

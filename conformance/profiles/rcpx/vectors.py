@@ -1,10 +1,11 @@
 """RCPX 1.0's own test vectors: the RCEP CO broken one RBR clause at a time, and the boundaries a
 receiver must still take.
 
-The T-, M- and A- vectors and the CO-signature ones (RBR-12) are EFDX's builders run with RCPX's
-dialect (``efdx/vectors.py`` builds any profile of the family); ``test_vectors/rcpx/manifest.toml``
-says which vectors RCPX has and what a conforming receiver answers. The builders here register in
-the same ``BUILDERS`` under ids no EFDX vector uses (``rcpx/dialect.py`` imports this module, so they
+The T-, M- and A- vectors and the CO-signature ones (RBR-12) are the family's builders run with
+RCPX's dialect (``conformance/family/vectors.py`` builds any profile of the family);
+``test_vectors/rcpx/manifest.toml`` says which vectors RCPX has and what a conforming receiver
+answers. The builders here register in the family's ``BUILDERS`` under ids no EFDX vector uses, and
+those of its field table for RCPX's dialect alone (``rcpx/dialect.py`` imports this module, so they
 are there whenever RCPX is). Each changes one field of the sample CO (``messages.sample_certificate``:
 Item 1 WO, Item 2 CTC with CTCLevel CTH, Item 3 RVC 45.00 with its FOBValue); a party other than
 the issuer is ``Build.third_party()``, so that a vector says the same whichever parties the harness
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from conformance.profiles.efdx.vectors import ON_REPLACE, Build, builder, on_replace
+from conformance.family.vectors import ON_REPLACE, Build, builder, on_replace
 
 Data = dict[str, Any]
 CO_CHANGES: dict[str, Callable[[Build, Data], None]] = {}
@@ -293,7 +294,7 @@ def _third_party_invoice_ok(build: Build, data: Data) -> None:
     data["remarks"] = data["remarks"] | {"ThirdPartyInvoicing": True}
 
 
-# --- section 2's field lines (rcpx/fields.py), where RCPX's vector is not EFDX's ------------------------
+# --- section 2's field lines (rcpx/fields.py), built for RCPX's dialect ------------------------------
 
 
 def _field_case(build: Build) -> None:
@@ -307,7 +308,7 @@ def _field_case(build: Build) -> None:
 def _rcpx_field_builders() -> None:
     from conformance.profiles.rcpx import fields
 
-    builder(*fields.OWN_VECTORS)(_field_case)
+    builder(*fields.OWN_VECTORS, only_for="rcpx")(_field_case)
 
 
 _rcpx_field_builders()

@@ -1,39 +1,14 @@
-"""Section 1's party list: every listed party is taken wherever a party is coded (M-03/party-list).
-
-A valid IssueCO comes from each party but the candidate's, the harness playing that party with its
-own certificates (From, IssuingCountry, Exporter/Country, Declaration/ProducingCountry are that
-party); the candidate's own party is To in every message (To, Consignee/Country,
-Declaration/ImportingCountry). Only the synchronous answer is judged for another party's message:
-the candidate sends its status to the inbox it has for that party (as for M-16/keyed-by-sender).
-"""
-
-from __future__ import annotations
+"""EFDX 1.0: the family's party-list test (conformance/family/suite/test_parties.py) over EFDX's
+ten parties (section 1)."""
 
 import pytest
 
+from conformance.family.suite.test_parties import party_is_taken, pytestmark  # noqa: F401
 from conformance.harness.session import Harness
-from conformance.profiles.efdx import steps
 from conformance.profiles.efdx.codes import PARTIES
-
-pytestmark = [
-    pytest.mark.role("importing"),
-    pytest.mark.requirements("M-03", "M-04", "M-19"),
-    pytest.mark.purposes("M-03/party-list"),
-]
 
 
 @pytest.mark.parametrize("party", PARTIES)
 def test_every_party_is_taken(harness: Harness, party: str) -> None:
     """A valid IssueCO from ``party`` (to it, when it is the candidate's) gets a Receipt."""
     party_is_taken(harness, party)
-
-
-def party_is_taken(harness: Harness, party: str) -> None:
-    """The body of test_every_party_is_taken, for any profile of the family."""
-    sender = harness.party if party == harness.config.party else party
-    build = harness.build(f"party-list-{party}", sender=sender)
-    client = harness.client_as(sender) if sender != harness.party else None
-    sent = steps.send(
-        harness, build.bytes(), label=f"IssueCO from {sender} to {harness.config.party}", client=client
-    )
-    steps.expect_receipt(harness, sent, sender=sender)

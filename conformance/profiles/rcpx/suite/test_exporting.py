@@ -1,3 +1,3 @@
-"""RCPX 1.0: EFDX's exporting tests (conformance/profiles/efdx/suite/test_exporting.py), run in RCPX."""
+"""RCPX 1.0: EFDX's exporting tests (conformance/family/suite/test_exporting.py), run in RCPX."""
 
-from conformance.profiles.efdx.suite.test_exporting import *  # noqa: F403
+from conformance.family.suite.test_exporting import *  # noqa: F403

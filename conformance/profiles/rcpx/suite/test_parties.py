@@ -1,10 +1,10 @@
-"""RCPX 1.0: EFDX's party-list test (conformance/profiles/efdx/suite/test_parties.py) over RCPX's
+"""RCPX 1.0: EFDX's party-list test (conformance/family/suite/test_parties.py) over RCPX's
 fifteen parties (RCPX section 1)."""
 
 import pytest
 
+from conformance.family.suite.test_parties import party_is_taken, pytestmark  # noqa: F401
 from conformance.harness.session import Harness
-from conformance.profiles.efdx.suite.test_parties import party_is_taken, pytestmark  # noqa: F401
 from conformance.profiles.rcpx.codes import PARTIES
 
 

@@ -6,8 +6,8 @@ a cancelled CO and the per-country ReferenceNumbers are EFDX's tests, run here."
 
 import pytest
 
+from conformance.family.suite.test_sequences import issue, reference_of, replace, send_co
 from conformance.harness.session import Harness
-from conformance.profiles.efdx.suite.test_sequences import issue, reference_of, replace, send_co
 
 pytestmark = pytest.mark.role("importing")
 

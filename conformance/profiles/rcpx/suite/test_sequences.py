@@ -1,3 +1,3 @@
-"""RCPX 1.0: EFDX's sequences tests (conformance/profiles/efdx/suite/test_sequences.py), run in RCPX."""
+"""RCPX 1.0: EFDX's sequences tests (conformance/family/suite/test_sequences.py), run in RCPX."""
 
-from conformance.profiles.efdx.suite.test_sequences import *  # noqa: F403
+from conformance.family.suite.test_sequences import *  # noqa: F403

@@ -2,9 +2,9 @@
 
 import pytest
 
+from conformance.family.suite.single_messages import single_message, vector_params
+from conformance.family.vectors import Vector
 from conformance.harness.session import Harness
-from conformance.profiles.efdx.suite.test_single_messages import single_message, vector_params
-from conformance.profiles.efdx.vectors import Vector
 from conformance.profiles.rcpx.dialect import RCPX
 
 VECTORS = vector_params(RCPX)

@@ -1,0 +1,58 @@
+"""The harness inbox for a load run, as the family's suite has it (same judging, same signed
+answers), fitted to the engine's load run: no arrival kept (each goes to the ledger once answered,
+read by statuses.read), MessageIds for duplicate detection in the table the engine gives (bounded
+for a soak), and the engine's gateway-fault decisions played as the inbox's Reactions (P-03)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, MutableMapping
+from typing import Any
+
+from conformance.core.inbox_server import Limits
+from conformance.family.dialect import Dialect
+from conformance.family.inbox import Arrival, HarnessInbox, Reaction
+from conformance.family.load.statuses import Incoming, read
+
+
+def _reaction(kind: str, hold_s: float) -> Reaction:
+    """A gateway fault the engine decided ("503", "reset", "timeout"), as the inbox plays it."""
+    if kind == "503":
+        return Reaction(status=503)
+    if kind == "reset":
+        return Reaction(drop=True)
+    return Reaction(delay=hold_s)  # no answer within the candidate's peer timeout
+
+
+def load_inbox(
+    party: str,
+    pki: Any,
+    listener: Callable[[Incoming], None],
+    *,
+    tls: bool,
+    host: str,
+    port: int,
+    faults: Any | None,  # decide(message_id, accepted) -> kind or None, and hold_s
+    message_log: MutableMapping,
+    server_cert: tuple[str, str] | None = None,
+    dialect: Dialect,
+) -> HarnessInbox:
+    def script(arrival: Arrival) -> Reaction | None:
+        kind = faults.decide(arrival.message_id, arrival.judgement.accepted)
+        if kind is None:
+            return None
+        return _reaction(kind, faults.hold_s)
+
+    return HarnessInbox(
+        party,
+        pki=pki,
+        tls=tls,
+        host=host,
+        port=port,
+        script=script if faults is not None else None,
+        server_cert=server_cert,
+        limits=Limits(max_connections=256),
+        listener=lambda arrival: listener(read(arrival)),
+        keep_arrivals=False,
+        message_log=message_log,  # bounded for a soak
+        dialect=dialect,
+    )

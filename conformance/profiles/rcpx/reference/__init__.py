@@ -1,0 +1,2 @@
+"""RCPX 1.0's reference NSW: its seeded faults (faults.py). The reference NSW itself is the family's
+(conformance/family/reference/), run with RCPX's dialect."""
