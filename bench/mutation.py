@@ -68,6 +68,15 @@ FAMILY = [
     "conformance/family/reference/outbox.py",
     "conformance/core/business_rules.py",
 ]
+# Where a module measured before issue 18's move lives now: the trials keep the path they were made
+# on, and `--again` finds a survivor in today's code under its new path.
+MOVED = {
+    "conformance/profiles/efdx/judge.py": "conformance/family/judge.py",
+    "conformance/profiles/efdx/signals.py": "conformance/family/signals.py",
+    "conformance/profiles/efdx/reference/nsw.py": "conformance/family/reference/nsw.py",
+    "conformance/profiles/efdx/reference/store.py": "conformance/family/reference/store.py",
+    "conformance/profiles/efdx/reference/outbox.py": "conformance/family/reference/outbox.py",
+}
 MODULES = {
     "efdx": ["conformance/profiles/efdx/rules.py", *FAMILY],
     "rcpx": ["conformance/profiles/rcpx/rules.py", *FAMILY],
@@ -371,7 +380,10 @@ def carry(src: Path, mutants: list[Mutant], survivors: list[dict]) -> dict[str, 
     for survivor in survivors:
         wanted = _change(survivor["diff"])
         same_kind = [
-            m for m in mutants if (m.module, m.operator) == (survivor["module"], survivor["operator"])
+            m
+            for m in mutants
+            if (m.module, m.operator)
+            == (MOVED.get(survivor["module"], survivor["module"]), survivor["operator"])
         ]
         for mutant in same_kind:
             if mutant.id in found:
