@@ -35,7 +35,10 @@ def test_an_error_is_named_by_its_code_and_where():
         violation, ref_to_message_id="m-2@sg.efdx", sender="KH", receiver="SG", at=AT, credential=None,
         dialect=EFDX,
     )  # fmt: skip
-    assert answer_summary(exchange(400, body)) == "HTTP 400, an Error EFDX-M03 at /Envelope/Header/To"
+    assert answer_summary(exchange(400, body)) == (
+        "HTTP 400, an Error EFDX-M03 at /Envelope/Header/To "
+        "('M-03: expected a valid envelope; observed no To')"
+    )
 
 
 def test_what_is_not_a_receipt_or_an_error_says_what_it_is():

@@ -430,6 +430,7 @@ def _run(args: argparse.Namespace) -> int:
         config = load(args.config, inbox_url=sut) if args.config else None
     except ConfigError as exc:
         raise UsageError(_message(exc)) from None
+    non_interactive, said = _non_interactive(args, config)
     options = RunOptions(
         config=config,
         reference_fault=faults[0] if faults else None,
@@ -439,7 +440,8 @@ def _run(args: argparse.Namespace) -> int:
         keyword=args.keyword,
         maxfail=args.maxfail,
         rerun=rerun,
-        non_interactive=_non_interactive(args, config),
+        non_interactive=non_interactive,
+        non_interactive_said=said,
         command=args.command_line,
         report_dir=args.report_dir,
         profiles=profiles,
@@ -451,21 +453,20 @@ def _run(args: argparse.Namespace) -> int:
     return code
 
 
-def _non_interactive(args: argparse.Namespace, config) -> bool:
+def _non_interactive(args: argparse.Namespace, config) -> tuple[bool, str]:
     """Whether manual-mode tests are inconclusive rather than waiting for an operator: as asked, else
     so in CI or without a terminal to answer on (a forgotten --non-interactive waited its operator
-    window, a minute, for every manual test), said in one line when it matters."""
+    window, a minute, for every manual test); and, when that default applies to a candidate in
+    manual mode, the line that says so (printed once the run starts its tests: a run that stops
+    before them still says one line only)."""
     if args.non_interactive or args.interactive:
-        return args.non_interactive
+        return args.non_interactive, ""
     unattended = bool(os.environ.get("CI")) or not _stdin_is_a_terminal()
     manual = config is not None and not (config.claims("trigger") and config.trigger_url)
-    if unattended and manual:
-        why = "CI is set" if os.environ.get("CI") else "stdin is not a terminal"
-        print(
-            f"non-interactive: {why}: manual-mode tests are inconclusive (--interactive to wait)",
-            file=sys.stderr,
-        )
-    return unattended
+    if not (unattended and manual):
+        return unattended, ""
+    why = "CI is set" if os.environ.get("CI") else "stdin is not a terminal"
+    return True, f"non-interactive: {why}: manual-mode tests are inconclusive (--interactive to wait)"
 
 
 def _stdin_is_a_terminal() -> bool:

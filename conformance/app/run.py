@@ -110,6 +110,7 @@ class RunOptions:
     report_dir: Path = Path("reports")
     live: bool | None = None  # None: a live display when stdout is a terminal
     non_interactive: bool = False  # manual mode: inconclusive instead of waiting for an operator
+    non_interactive_said: str = ""  # why, when it was the default (CI, no terminal): said as tests start
     profile: Profile | None = None  # one profile to run (kept for callers of one; see ``profiles``)
     profiles: tuple[Profile, ...] = ()  # to run, in order; none given: claimed (--config) or installed
 
@@ -196,8 +197,9 @@ def _knows(kind: str) -> Callable[[Profile, str], bool]:
     """Whether a profile's catalogue has a ``kind`` ("requirement", "purpose") of that ID."""
 
     def knows(profile: Profile, item_id: str) -> bool:
+        catalogue = profile.catalogue()
         try:
-            getattr(profile.catalogue(), kind)(item_id)
+            getattr(catalogue, kind)(catalogue.canonical(item_id) or item_id)  # m-06 is M-06
         except KeyError:
             return False
         return True
@@ -587,6 +589,8 @@ def _run(options: RunOptions, plan: list[Share], progress: Progress) -> tuple[in
     site = site_signer(options.config)
     if options.config is not None:
         preflight(options, plan, progress)
+    if options.non_interactive_said:
+        progress.announce(options.non_interactive_said)
     parts: list[RunResult] = []
     signer: Credential | None = None
     config: Config | None = None

@@ -170,9 +170,10 @@ class Catalogue:
         )
 
     def requirement(self, requirement_id: str) -> Requirement:
-        """The requirement with this ID (any case); ``KeyError`` naming the ID when the profile has none."""
+        """The requirement with this ID, exactly as the catalogue writes it (a suite's markers must;
+        what a user types goes through ``canonical`` first); ``KeyError`` naming the ID otherwise."""
         try:
-            return self._requirements[self.canonical(requirement_id) or requirement_id]
+            return self._requirements[requirement_id]
         except KeyError:
             hint = f" (IDs look like {self.example_ids})" if self.example_ids else ""
             raise KeyError(f"no requirement {requirement_id!r} in the {self.title} catalogue{hint}") from None
@@ -199,9 +200,9 @@ class Catalogue:
         return tuple(self._purposes.values())
 
     def purpose(self, purpose_id: str) -> Purpose:
-        """The purpose with this ID (any case); ``KeyError`` naming it otherwise."""
+        """The purpose with this ID, exactly (see ``requirement``); ``KeyError`` naming it otherwise."""
         try:
-            return self._purposes[self.canonical(purpose_id) or purpose_id]
+            return self._purposes[purpose_id]
         except KeyError:
             raise KeyError(f"no test purpose {purpose_id!r} in the {self.title} catalogue") from None
 

@@ -99,7 +99,8 @@ def answer_summary(exchange: Exchange) -> str:
     return f"HTTP {exchange.status}, {describe_body(exchange.response_body)}"
 
 
-MAX_SHOWN = 60  # characters of a body that is not XML, quoted
+MAX_SHOWN = 200  # characters of a body that is not XML, quoted (its words may be all it says)
+MAX_DESCRIPTION_SHOWN = 120  # characters of an Error's Description
 
 
 def describe_body(body: bytes) -> str:
@@ -112,7 +113,7 @@ def describe_body(body: bytes) -> str:
     except Violation as refused:  # not well-formed (M-01), a DOCTYPE (M-02), too large, not UTF-8
         shown = body[:MAX_SHOWN].decode("utf-8", errors="replace").replace("\n", " ")
         more = "…" if len(body) > MAX_SHOWN else ""
-        said = f"{refused.observed}; {len(body)} bytes: {shown!r}{more}"
+        said = f"{refused.observed}; {len(body)} bytes: '{shown}{more}'"
         return f"a body that is not XML the profile takes ({said})"
     kind = etree.QName(root).localname
     children = {
@@ -126,11 +127,15 @@ def describe_body(body: bytes) -> str:
     if kind == "Error":
         faults = [
             child for child in root if isinstance(child.tag, str) and etree.QName(child).localname == "Fault"
-        ]
-        codes = [_child_text(fault, "Code") for fault in faults]
+        ] or [root]  # or an Error with its Code and Description right under it
+        codes = [code for fault in faults if (code := _child_text(fault, "Code"))]
         where = next((loc for fault in faults if (loc := _child_text(fault, "Location"))), "")
-        said = f"an Error {', '.join(code or '(no Code)' for code in codes) or 'without a Fault'}"
-        return f"{said} at {where}" if where else said
+        description = next((text for fault in faults if (text := _child_text(fault, "Description"))), "")
+        said = f"an Error {', '.join(codes) or 'without a Code'}" + (f" at {where}" if where else "")
+        if description:
+            more = "…" if len(description) > MAX_DESCRIPTION_SHOWN else ""
+            said += f" ('{description[:MAX_DESCRIPTION_SHOWN]}{more}')"
+        return said
     return f"a {kind} document, neither Receipt nor Error"
 
 
