@@ -179,6 +179,17 @@ def test_a_failing_test_prints_its_line_with_its_reason_before_the_summary(spawn
     assert test["nodeid"] == failed.group(1)
 
 
+def test_in_a_pipe_each_profile_starts_with_its_header_line(spawn, tmp_path):
+    """In a pipe the header was said at the first test's start, under pytest's capture: it never
+    reached the output, and the [n/N] count started again for RCPX unannounced."""
+    reports = str(tmp_path / "reports")
+    child = spawn("run", "--requirement", "M-10", "--report-dir", reports, on_pty=False)
+    assert child.wait() == 0
+    lines = child.screen.text.splitlines()
+    efdx, rcpx = lines.index("EFDX 1.0: running its suite"), lines.index("RCPX 1.0: running its suite")
+    assert lines[efdx + 1].startswith("[1/") and lines[rcpx + 1].startswith("[1/") and efdx < rcpx
+
+
 def test_at_80_columns_the_summary_is_not_cut(spawn, tmp_path):
     reports = str(tmp_path / "reports")
     child = spawn("run", "--profile", "efdx", "--requirement", "M-10", "--report-dir", reports, columns=80)

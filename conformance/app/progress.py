@@ -117,7 +117,7 @@ class Progress:
             self.profile_line = title
 
     def started(self, nodeid: str, total: int) -> None:
-        if self._header is not None:
+        if self._header is not None and self._live is not None:
             header, self._header = self._header, None
             self.announce(header)
         self.total, self.current, self.waiting = total, self.prefix + nodeid, ""
@@ -129,6 +129,9 @@ class Progress:
         self.done += 1
         self.counts[record.verdict] = self.counts.get(record.verdict, 0) + 1
         self.waiting = ""
+        if self._header is not None:  # in a pipe, said before the profile's first line: a test's start
+            header, self._header = self._header, None  # is under pytest's capture, its end is not
+            self.announce(header)
         quiet = self._quiet_reason is not None and record.reason == self._quiet_reason
         line = f"[{self.done}/{self.total}] {record.verdict:<14} {printable(self.prefix + record.nodeid)}"
         if record.verdict not in ("pass", "not-applicable"):
