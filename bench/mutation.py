@@ -30,6 +30,15 @@ and added lines); its new line names the old ID (``was``) and replaces that tria
     python bench/mutation.py run --pack efdx --sample 400 --seed 17 [--limit N] [--timeout 300]
     python bench/mutation.py run --pack efdx --again   # the survivors again, after new purposes
     python bench/mutation.py report --pack efdx
+    python bench/mutation.py run --pack efdx --round 2 --seed 2026   # a fresh sample, its own file
+    python bench/mutation.py judge --pack efdx --round 2   # earlier rounds' judgements, by change
+
+Rounds: a fresh sample of later code (round 2: after issue 18 moved the code into the family) has
+its own results file (``efdx-2.jsonl``) and its own table of equivalents (``[efdx-2]``), since IDs
+name other mutants in other code. ``judge`` copies into that table the judgement of an earlier
+round's equivalent whose change is the same (same module, after the move, same operator, same
+removed and added lines), with the ID it was judged under, so that it can be read again; a survivor
+with no such twin is judged by hand.
 
 Needs ``pip install cosmic-ray`` in the same venv. Long: each trial is a whole run (about 10-20 s on
 two cores), so 400 mutants take one to two hours a pack. Not part of the test suite.
@@ -308,12 +317,12 @@ def run(args: argparse.Namespace) -> int:
     restore(src)
     chosen = sample(enumerate_mutants(src, args.pack), args.sample, args.seed)
     RESULTS.mkdir(exist_ok=True)
-    results = RESULTS / f"{args.pack}.jsonl"
+    results = RESULTS / f"{_key(args)}.jsonl"
     last = _last_trials(results)
     done = set(last)
     carried: dict[str, str] = {}  # a survivor's mutant in today's code -> its ID in the trial's code
     if args.again:  # only the survivors again (after new purposes), not those judged equivalent
-        equivalent = _equivalent(args.pack)
+        equivalent = _equivalent(_key(args))
         survivors = [t for mid, t in last.items() if t["outcome"] == "survived" and mid not in equivalent]
         carried = carry(src, enumerate_mutants(src, args.pack), survivors)
         chosen = [m for m in enumerate_mutants(src, args.pack) if m.id in carried]
@@ -423,18 +432,63 @@ def sample_id(trial: dict) -> str:
     return trial.get("was") or trial["id"]
 
 
-def _equivalent(pack: str) -> dict[str, str]:
-    return tomllib.loads(EQUIVALENT.read_text()).get(pack, {}) if EQUIVALENT.exists() else {}
+def _key(args: argparse.Namespace) -> str:
+    """A round's name: its results file and its table of equivalents (round 1: the pack's name)."""
+    return args.pack if args.round == 1 else f"{args.pack}-{args.round}"
+
+
+def _equivalent(key: str) -> dict[str, str]:
+    return tomllib.loads(EQUIVALENT.read_text()).get(key, {}) if EQUIVALENT.exists() else {}
+
+
+def _kind(trial: dict) -> tuple[str, str]:
+    return MOVED.get(trial["module"], trial["module"]), trial["operator"]
+
+
+def judge(args: argparse.Namespace) -> int:
+    """Copy earlier rounds' judgements to this round's survivors of the same change (``[key]`` in
+    bench/mutation_equivalent.toml, appended), each naming the ID it was judged under."""
+    key = _key(args)
+    judged = _equivalent(key)
+    earlier = []  # (kind, change, round key, sample ID, reason) of every earlier judged equivalent
+    for number in range(1, args.round):
+        old = _key(argparse.Namespace(pack=args.pack, round=number))
+        reasons = _equivalent(old)
+        for mid, trial in _last_trials(RESULTS / f"{old}.jsonl").items():
+            if mid in reasons:
+                earlier.append((_kind(trial), _change(trial["diff"]), old, mid, reasons[mid]))
+    lines, left = [], 0
+    for mid, trial in _last_trials(RESULTS / f"{key}.jsonl").items():
+        if trial["outcome"] != "survived" or mid in judged:
+            continue
+        change = _change(trial["diff"])
+        twin = next((e for e in earlier if e[0] == _kind(trial) and _same_change(change, e[1])), None)
+        if twin is None:
+            left += 1
+            continue
+        lines.append(f"{json.dumps(mid)} = {json.dumps(f'{twin[4]} (as {twin[2]} {twin[3]})')}\n")
+    if lines:
+        text = EQUIVALENT.read_text() if EQUIVALENT.exists() else ""
+        at, last_table = text.find(f"[{key}]"), text.rfind("\n[")
+        if at != -1 and at < last_table:  # appended lines would fall into a later table
+            print(f"[{key}] is not the file's last table; add these by hand:", file=sys.stderr)
+            sys.stderr.writelines(lines)
+            return 1
+        header = f"\n[{key}]\n" if at == -1 else ""
+        with EQUIVALENT.open("a") as out:
+            out.write(header + "".join(lines))
+    print(f"{key}: {len(lines)} survivors judged as an earlier round's twin, {left} left to judge by hand")
+    return 0
 
 
 def report(args: argparse.Namespace) -> int:
-    results = RESULTS / f"{args.pack}.jsonl"
+    results = RESULTS / f"{_key(args)}.jsonl"
     if not results.exists():
         print(f"no results yet ({results})", file=sys.stderr)
         return 1
     last = _last_trials(results)
     trials = list(last.values())
-    equivalent = _equivalent(args.pack)
+    equivalent = _equivalent(_key(args))
     counts: dict[str, int] = {}
     for item in trials:
         counts[item["outcome"]] = counts.get(item["outcome"], 0) + 1
@@ -455,9 +509,10 @@ def report(args: argparse.Namespace) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    for name in ("run", "report"):
+    for name in ("run", "report", "judge"):
         command = commands.add_parser(name)
         command.add_argument("--pack", choices=sorted(MODULES), default="efdx")
+        command.add_argument("--round", type=int, default=1, help="a fresh sample of later code: 2, ...")
         command.add_argument("--work", default=str(WORK), help="the installed copy and the results")
     commands.choices["run"].add_argument("--sample", type=int, default=400, help="0: every mutant")
     commands.choices["run"].add_argument("--seed", type=int, default=17)
@@ -473,7 +528,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.command == "run" and args.fresh:
         shutil.rmtree(Path(args.work) / "src", ignore_errors=True)
-    return run(args) if args.command == "run" else report(args)
+    return {"run": run, "report": report, "judge": judge}[args.command](args)
 
 
 if __name__ == "__main__":
