@@ -64,7 +64,7 @@ def signatures(body: bytes) -> list[tuple[str, etree._Element, int]]:
 
 def signer_of(root: etree._Element):
     try:
-        return verify._signer_chain(verify.find_signature(root))[0]
+        return verify.signer_chain(verify.find_signature(root))[0]
     except Violation:
         return None
 

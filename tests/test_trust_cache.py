@@ -1,29 +1,29 @@
 """The TrustStore remembers trusted chains, and its verdicts are exactly those of a store that does not.
 
 A chain once trusted must still be refused when the time of receipt falls outside any certificate's
-validity or after the CRL's nextUpdate, under a stricter policy, for another party or purpose, and by
+validity or after the CRL's nextUpdate, under stricter checks, for another party or purpose, and by
 a store holding a CRL that revokes it. Every verdict of a store that has judged many chains before is
 compared with the verdict of a fresh store: same requirement, same expected, same observed.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-from conformance.core.policy import STRICT
-from conformance.core.trust import TrustStore
+from conformance.core.trust import SPEC_CHECKS, TrustStore
 from conformance.core.violations import Violation
 from conformance.profiles.efdx.pki import TestPki
 
 AT = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
-LAX_EXPIRY = dataclasses.replace(STRICT, not_after=False, not_before=False)
-NO_REVOCATION = dataclasses.replace(STRICT, revocation=False)
+LAX_EXPIRY = SPEC_CHECKS.swapped("signer.not-after", lambda cert, at: None).swapped(
+    "signer.not-before", lambda cert, at: None
+)
+NO_REVOCATION = SPEC_CHECKS.swapped("signer.revocation", lambda store, chain, party, at: None)
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +35,10 @@ def fresh(pki: TestPki) -> TrustStore:
     return pki.trust_store()
 
 
-def verdict(store: TrustStore, chain, party: str, at: datetime, purpose: str, policy=STRICT):
+def verdict(store: TrustStore, chain, party: str, at: datetime, purpose: str, checks=SPEC_CHECKS):
     """None when trusted, else the Violation's (requirement, expected, observed)."""
     try:
-        store.check_signer(chain, party, at, purpose, policy=policy)
+        store.check_signer(chain, party, at, purpose, checks=checks)
     except Violation as violation:
         return violation.requirement, violation.expected, violation.observed
     return None
@@ -122,7 +122,7 @@ def test_a_certificate_revoked_later_is_refused_by_the_store_with_the_new_crl(pk
         snapshot.crls["SG"] = after.crls["SG"]  # type: ignore[index]
 
 
-def test_a_chain_trusted_under_a_lax_policy_is_still_refused_under_strict(pki):
+def test_a_chain_trusted_under_lax_checks_is_still_refused_under_the_specs(pki):
     store = fresh(pki)
     expired = pki.bad("expired").chain
     assert verdict(store, expired, "SG", AT, "nsw", LAX_EXPIRY) is None
@@ -158,9 +158,9 @@ def test_a_warm_store_gives_every_verdict_a_fresh_store_gives(pki):
         for at in times:
             for party in ("SG", "KH"):
                 for purpose in ("nsw", "authority"):
-                    for policy in (STRICT, LAX_EXPIRY, NO_REVOCATION):
-                        expected = verdict(fresh(pki), chain, party, at, purpose, policy)
-                        assert verdict(warm, chain, party, at, purpose, policy) == expected, (_name, at)
-                        assert verdict(warm, chain, party, at, purpose, policy) == expected, (_name, at)
+                    for checks in (SPEC_CHECKS, LAX_EXPIRY, NO_REVOCATION):
+                        expected = verdict(fresh(pki), chain, party, at, purpose, checks)
+                        assert verdict(warm, chain, party, at, purpose, checks) == expected, (_name, at)
+                        assert verdict(warm, chain, party, at, purpose, checks) == expected, (_name, at)
                         compared += 1
     assert compared > 1000

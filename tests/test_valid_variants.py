@@ -46,10 +46,10 @@ CASES = [
 ]
 
 
-def _judge(dialect, vector_id: str, policy=None):
+def _judge(dialect, vector_id: str, lax=None):
     pki, parties = dialect.load_pki(), dialect.vector_parties
     body = build_vector(vector_id, DAY, pki, dialect=dialect, **parties)
-    options = {"policy": policy} if policy is not None else {}
+    options = {"policy": lax.policy, "checks": lax.checks(), "rules": lax.rules(dialect.rules)} if lax else {}
     return Receiver(parties["receiver"], pki.trust_store(), dialect=dialect, **options).judge(body, at=NOON)
 
 
@@ -69,7 +69,7 @@ def test_every_variant_is_in_both_manifests_as_valid_and_accepted():
 def test_the_strict_judge_takes_the_variant_and_its_fault_does_not(dialect, vector_id, fault):
     strict = _judge(dialect, vector_id)
     assert strict.violation is None and strict.status == "ACCEPTED", strict.violation or strict.reasons
-    faulty = _judge(dialect, vector_id, dialect.fault(fault).policy)
+    faulty = _judge(dialect, vector_id, dialect.fault(fault).lax)
     assert faulty.violation is not None or faulty.status != "ACCEPTED", f"{fault} took {vector_id}"
 
 

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from conformance.core.policy import STRICT, Policy
+from conformance.core.checks import Check, Checks
 from conformance.core.violations import Violation
 
 NSW = "nsw"
@@ -129,17 +129,17 @@ def load_credential(pki_dir: Path, stem: str, party: str) -> Credential:
 # ---------------------------------------------------------------------------------- trust store
 
 
-# The policy fields check_signer reads: with the chain, party, purpose and store, all a verdict depends
-# on, save the time of receipt.
-_SIGNER_POLICY_FIELDS = (
-    "signer_ca",
-    "key_usage",
-    "non_repudiation",
-    "extended_key_usage",
-    "not_before",
-    "not_after",
-    "revocation",
-    "country",
+# The checks check_signer runs: with the chain, party, purpose and store, all a verdict depends on,
+# save the time of receipt.
+SIGNER_CHECKS = (
+    "signer.chain",
+    "signer.key-usage",
+    "signer.non-repudiation",
+    "signer.extended-key-usage",
+    "signer.not-before",
+    "signer.not-after",
+    "signer.revocation",
+    "signer.country",
 )
 _CACHE_SIZE = 512  # chains remembered as trusted, per store (only trusted chains are remembered)
 
@@ -153,7 +153,7 @@ class TrustStore:
     again and again, and their chain signatures, the CRL's signature and the extensions need not be
     checked anew for every message. Only a time of receipt inside the remembered window (every
     notBefore and notAfter of the chain, the CRL's nextUpdate, with the same inclusive bounds as the
-    full check) is answered from memory; any other time, chain, party, purpose or policy is judged
+    full check) is answered from memory; any other time, chain, party, purpose or check is judged
     in full. A new CRL means a new store, which remembers nothing.
     """
 
@@ -182,50 +182,51 @@ class TrustStore:
         party: str,
         at: datetime,
         purpose: str,
-        policy: Policy = STRICT,
+        checks: Checks | None = None,
     ) -> None:
         """Raise `Violation` with the first of M-08, M-09, M-10, M-11 that ``chain`` fails.
 
         ``chain`` is the signer certificate first, then intermediates (the party's root may be
         included or not); ``at`` is the time of receipt (timezone-aware); ``purpose`` is "nsw"
-        (envelopes, Receipts, Errors, TLS) or "authority" (COs). ``policy`` is STRICT wherever
-        candidates are judged.
+        (envelopes, Receipts, Errors, TLS) or "authority" (COs). ``checks`` are the spec's
+        (``SPEC_CHECKS``) wherever candidates are judged.
         """
         if purpose not in PURPOSES:
             raise ValueError(f"purpose must be one of {PURPOSES}, not {purpose!r}")
         if at.tzinfo is None:
             raise ValueError("at must be timezone-aware")
-        key = (tuple(chain), party, purpose, tuple(getattr(policy, name) for name in _SIGNER_POLICY_FIELDS))
+        checks = checks or SPEC_CHECKS
+        key = (tuple(chain), party, purpose, checks.key(SIGNER_CHECKS))
         window = self._trusted.get(key)
         if window is not None and _inside(at, window):
             return  # this chain passed every check below, and at lies where none of them changes
-        window = self._check_signer(chain, party, at, purpose, policy)
+        window = self._check_signer(chain, party, at, purpose, checks)
         with self._lock:
             if len(self._trusted) >= _CACHE_SIZE:
                 del self._trusted[next(iter(self._trusted))]  # the oldest
             self._trusted[key] = window
 
     def _check_signer(
-        self, chain: Sequence[x509.Certificate], party: str, at: datetime, purpose: str, policy: Policy
+        self, chain: Sequence[x509.Certificate], party: str, at: datetime, purpose: str, checks: Checks
     ) -> tuple[datetime | None, datetime | None]:
         """The checks of ``check_signer``, in its order; returns the window of times of receipt for
-        which every time-dependent check gives the same answer as at ``at`` (None: unbounded)."""
-        if policy.signer_ca != "any":
-            chain = self._chain_to_ca(chain, party, any_party=policy.signer_ca == "any-party")
-        _check_usage(chain[0], purpose, policy)
-        _check_validity(chain, at, policy)
-        earliest = max((c.not_valid_before_utc for c in chain), default=None) if policy.not_before else None
-        latest = min((c.not_valid_after_utc for c in chain), default=None) if policy.not_after else None
-        if policy.revocation:
-            crl = self._check_revocation(chain[-1], self._issuing_party(chain[-1], party), at)
-            next_update = crl.next_update_utc
-            if next_update is not None:
-                latest = next_update if latest is None else min(latest, next_update)
-        if policy.country:
-            _check_country(chain[0], party)
+        which every time-dependent check gives the same answer as at ``at`` (None: unbounded; a
+        window narrower than the checks need only costs a check in full)."""
+        chain = checks["signer.chain"](self, chain, party)
+        for name in ("signer.key-usage", "signer.non-repudiation", "signer.extended-key-usage"):
+            checks[name](chain[0], purpose)
+        for cert in chain:
+            checks["signer.not-before"](cert, at)
+            checks["signer.not-after"](cert, at)
+        earliest = max((c.not_valid_before_utc for c in chain), default=None)
+        latest = min((c.not_valid_after_utc for c in chain), default=None)
+        next_update = checks["signer.revocation"](self, chain, party, at)
+        if next_update is not None:
+            latest = next_update if latest is None else min(latest, next_update)
+        checks["signer.country"](chain[0], party)
         return earliest, latest
 
-    def _issuing_party(self, cert: x509.Certificate, party: str) -> str:
+    def issuing_party(self, cert: x509.Certificate, party: str) -> str:
         """The party whose CA issued ``cert`` (``party`` itself unless a seeded fault let another in)."""
         if party in self.cas and _issued_by(cert, self.cas[party]):
             return party
@@ -233,14 +234,8 @@ class TrustStore:
 
     # M-08 ------------------------------------------------------------------------------------
 
-    def _chain_to_ca(
-        self, chain: Sequence[x509.Certificate], party: str, any_party: bool = False
-    ) -> tuple[x509.Certificate, ...]:
-        """The chain without the party's root, checked to end at it; M-08 otherwise.
-
-        ``any_party`` (never STRICT) accepts a chain ending at any trusted party's CA."""
-        if any_party:
-            party = next((p for p, root in self.cas.items() if chain and _issued_by(chain[-1], root)), party)
+    def chain_to_ca(self, chain: Sequence[x509.Certificate], party: str) -> tuple[x509.Certificate, ...]:
+        """The chain without the party's root, checked to end at it; M-08 otherwise."""
         ca = self.cas.get(party)
         expected = f"a signer certificate chain ending at {party}'s CA"
         if ca is None:
@@ -261,7 +256,7 @@ class TrustStore:
 
     # M-10 ------------------------------------------------------------------------------------
 
-    def _check_revocation(
+    def check_revocation(
         self, cert: x509.Certificate, party: str, at: datetime
     ) -> x509.CertificateRevocationList:
         """``cert`` (the one the party's CA issued) must not be on the party's current CRL (returned)."""
@@ -327,17 +322,29 @@ def _crl_signed_by(crl: x509.CertificateRevocationList, ca: x509.Certificate) ->
         return False
 
 
-def _check_usage(cert: x509.Certificate, purpose: str, policy: Policy = STRICT) -> None:
-    """M-08: the leaf may sign for ``purpose`` (KeyUsage, and EKU for the NSW certificate)."""
-    label = _PURPOSE_LABEL[purpose]
+def _usage_observed(cert: x509.Certificate) -> tuple[list[str], str]:
     usage = key_usage_names(cert)
-    observed = f"{describe(cert)}, with " + _usage_text(usage)
-    if "digitalSignature" not in usage and policy.key_usage:
-        raise Violation("M-08", f"KeyUsage digitalSignature on the {label}", observed)
-    if purpose == AUTHORITY and "nonRepudiation" not in usage and policy.non_repudiation:
-        raise Violation("M-08", f"KeyUsage nonRepudiation on the {label}", observed)
-    if purpose == NSW and policy.extended_key_usage:
-        _check_nsw_eku(cert, label)
+    return usage, f"{describe(cert)}, with " + _usage_text(usage)
+
+
+def digital_signature_usage(cert: x509.Certificate, purpose: str) -> None:
+    """M-08: the leaf's KeyUsage allows digitalSignature."""
+    usage, observed = _usage_observed(cert)
+    if "digitalSignature" not in usage:
+        raise Violation("M-08", f"KeyUsage digitalSignature on the {_PURPOSE_LABEL[purpose]}", observed)
+
+
+def non_repudiation_usage(cert: x509.Certificate, purpose: str) -> None:
+    """M-08 (BR-12): an issuing authority's leaf also allows nonRepudiation."""
+    usage, observed = _usage_observed(cert)
+    if purpose == AUTHORITY and "nonRepudiation" not in usage:
+        raise Violation("M-08", f"KeyUsage nonRepudiation on the {_PURPOSE_LABEL[purpose]}", observed)
+
+
+def nsw_extended_key_usage(cert: x509.Certificate, purpose: str) -> None:
+    """M-08: an NSW certificate has ExtendedKeyUsage serverAuth and clientAuth."""
+    if purpose == NSW:
+        _check_nsw_eku(cert, _PURPOSE_LABEL[purpose])
 
 
 def _usage_text(usage: list[str]) -> str:
@@ -360,21 +367,55 @@ def _check_nsw_eku(cert: x509.Certificate, label: str) -> None:
         raise Violation("M-08", f"ExtendedKeyUsage serverAuth and clientAuth on the {label}", observed)
 
 
-def _check_validity(chain: Sequence[x509.Certificate], at: datetime, policy: Policy = STRICT) -> None:
-    """M-09: every certificate of the chain is valid at ``at`` (both ends inclusive, RFC 5280)."""
-    for cert in chain:
-        start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
-        if (start <= at or not policy.not_before) and (at <= end or not policy.not_after):
-            continue
-        state = "expired" if at > end else "not yet valid"
-        observed = f"{describe(cert)}, valid {start.isoformat()} to {end.isoformat()} ({state})"
-        raise Violation("M-09", f"a signer certificate valid at {at.isoformat()}", observed)
+def _invalid(cert: x509.Certificate, at: datetime, state: str) -> Violation:
+    start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
+    observed = f"{describe(cert)}, valid {start.isoformat()} to {end.isoformat()} ({state})"
+    return Violation("M-09", f"a signer certificate valid at {at.isoformat()}", observed)
 
 
-def _check_country(cert: x509.Certificate, party: str) -> None:
+def not_before(cert: x509.Certificate, at: datetime) -> None:
+    """M-09: a certificate of the chain is valid at ``at``: from its notBefore (inclusive, RFC 5280)."""
+    if at < cert.not_valid_before_utc:
+        raise _invalid(cert, at, "not yet valid")
+
+
+def not_after(cert: x509.Certificate, at: datetime) -> None:
+    """M-09: ... up to its notAfter (inclusive)."""
+    if at > cert.not_valid_after_utc:
+        raise _invalid(cert, at, "expired")
+
+
+def chain_to_party_ca(store: TrustStore, chain: Sequence[x509.Certificate], party: str) -> tuple:
+    """M-08: the chain ends at the CA of the party it signs for (returned without that root)."""
+    return store.chain_to_ca(chain, party)
+
+
+def not_revoked(
+    store: TrustStore, chain: Sequence[x509.Certificate], party: str, at: datetime
+) -> datetime | None:
+    """M-10: the certificate the party's CA issued is not on its current CRL; returns the CRL's
+    nextUpdate (after which the answer may change)."""
+    crl = store.check_revocation(chain[-1], store.issuing_party(chain[-1], party), at)
+    return crl.next_update_utc
+
+
+def country_of_party(cert: x509.Certificate, party: str) -> None:
     """M-11: the signer certificate's subject countryName is the party it signs for."""
     countries = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)]
     if countries != [party]:
         shown = ", ".join(str(c) for c in countries) or "none"
         observed = f"{describe(cert)}, with countryName {shown}"
         raise Violation("M-11", f"a signer certificate with countryName {party}", observed)
+
+
+CHECKS = (
+    Check("signer.chain", "M-08", chain_to_party_ca),
+    Check("signer.key-usage", "M-08", digital_signature_usage),
+    Check("signer.non-repudiation", "M-08", non_repudiation_usage),
+    Check("signer.extended-key-usage", "M-08", nsw_extended_key_usage),
+    Check("signer.not-before", "M-09", not_before),
+    Check("signer.not-after", "M-09", not_after),
+    Check("signer.revocation", "M-10", not_revoked),
+    Check("signer.country", "M-11", country_of_party),
+)
+SPEC_CHECKS = Checks.of(CHECKS)

@@ -27,8 +27,10 @@ from signxml.exceptions import SignXMLException
 from signxml.verifier import SignatureConfiguration
 
 from conformance.core import signature_value
+from conformance.core import trust as trust_checks
 from conformance.core import xmldsig as ds
-from conformance.core.policy import STRICT, Policy, exact_references
+from conformance.core.checks import Check, Checks
+from conformance.core.policy import STRICT, Policy
 from conformance.core.trust import TrustStore
 from conformance.core.violations import Violation
 
@@ -54,29 +56,52 @@ def _references(signature: etree._Element) -> list[etree._Element]:
     return signature.findall(f"{ds.DS}SignedInfo/{ds.DS}Reference")
 
 
+def signature_present(signature: etree._Element | None) -> bool:
+    """M-05: an Envelope carries a ds:Signature (False would take it unsigned)."""
+    if signature is None:
+        raise Violation("M-05", "a ds:Signature as the Envelope's last child", "no ds:Signature")
+    return True
+
+
+def unique_ids(root: etree._Element) -> None:
+    """M-07: every Id is unique in the document (else a Reference may point at a decoy)."""
+    duplicates = _duplicate_ids(root)
+    if duplicates:
+        raise Violation("M-07", "every Id unique in the document", f"duplicate Id {', '.join(duplicates)}")
+
+
+def exact_references(uris: list[str], expected: list[str], signature: etree._Element) -> bool:
+    """M-07: the References name exactly the processed Header and Payload, in that order."""
+    return uris == expected
+
+
+def exact_transforms(transforms: tuple[str, ...], expected: tuple[str, ...]) -> bool:
+    """M-07: exactly the allowed Transforms, none foreign, none missing."""
+    return transforms == expected
+
+
 def _check_structure(
     signature: etree._Element,
     expected_uris: list[str],
     expected_transforms: tuple[str, ...],
-    policy: Policy = STRICT,
+    policy: Policy,
+    checks: Checks,
 ) -> None:
     """M-07: the References name exactly the processed elements, with exactly the allowed Transforms."""
-    duplicates = _duplicate_ids(signature.getroottree().getroot())
-    if duplicates and policy.unique_ids:
-        raise Violation("M-07", "every Id unique in the document", f"duplicate Id {', '.join(duplicates)}")
+    checks["signature.unique-ids"](signature.getroottree().getroot())
     method = signature.find(f"{ds.DS}SignedInfo/{ds.DS}CanonicalizationMethod")
     algorithm = None if method is None else method.get("Algorithm")
     if policy.canonicalizations is not None and algorithm not in policy.canonicalizations:
         raise Violation("M-07", f"CanonicalizationMethod {ds.EXC_C14N}", str(algorithm or "none"))
     references = _references(signature)
     uris = [reference.get("URI", "") for reference in references]
-    if not policy.references_accepted(uris, expected_uris, signature):
+    if not checks["signature.references"](uris, expected_uris, signature):
         raise Violation("M-07", f"References {expected_uris}", f"References {uris}")
     for reference in references:
         transforms = tuple(
             t.get("Algorithm", "") for t in reference.findall(f"{ds.DS}Transforms/{ds.DS}Transform")
         )
-        if not policy.transforms_accepted(transforms, expected_transforms):
+        if not checks["signature.transforms"](transforms, expected_transforms):
             raise Violation(
                 "M-07",
                 f"Transforms {list(expected_transforms)} on {reference.get('URI')}",
@@ -84,7 +109,9 @@ def _check_structure(
             )
 
 
-def _signer_chain(signature: etree._Element) -> list[x509.Certificate]:
+def signer_chain(signature: etree._Element) -> list[x509.Certificate] | None:
+    """M-08: the signer's certificate (and any intermediates) in KeyInfo (None would trust what it
+    cannot check)."""
     texts = signature.findall(f"{ds.DS}KeyInfo/{ds.DS}X509Data/{ds.DS}X509Certificate")
     try:
         chain = [
@@ -128,13 +155,10 @@ def _check_algorithms(signature: etree._Element, signer: x509.Certificate, polic
         raise Violation("M-12", "an RSA or ECDSA P-256 key", type(key).__name__)
 
 
-def _check_value(
+def signature_value_verifies(
     root: etree._Element, signer: x509.Certificate, references: int | bool, policy: Policy
 ) -> None:
     """M-06 by signxml: digests and signature value. Certificate validity is judged later (M-09)."""
-    if policy.value_check is not None:
-        policy.value_check(root, signer, references)
-        return
     if type(references) is int and signature_value.verifies(
         root, signer, references, policy.signature_methods, policy.digest_methods
     ):
@@ -145,7 +169,7 @@ def _check_value(
 def signxml_check(
     root: etree._Element, signer: x509.Certificate, references: int | bool, policy: Policy
 ) -> None:
-    """M-06 by signxml alone (``_check_value`` without the quicker path)."""
+    """M-06 by signxml alone (``signature_value_verifies`` without the quicker path)."""
     config = SignatureConfiguration(
         location="./",
         expect_references=references,
@@ -172,15 +196,17 @@ def _verify(
     at: datetime,
     purpose: str,
     policy: Policy,
+    checks: Checks,
 ) -> VerifiedSignature:
-    _check_structure(signature, expected_uris, transforms, policy)
-    if not policy.certificate_required and not signature.findall(f".//{ds.DS}X509Certificate"):
-        return VerifiedSignature(signer=None, digests=())  # trusts what it cannot check (never STRICT)
-    chain = _signer_chain(signature)
+    _check_structure(signature, expected_uris, transforms, policy, checks)
+    chain = checks["signer.certificate"](signature)
+    if chain is None:
+        return VerifiedSignature(signer=None, digests=())  # trusts what it cannot check (never the spec's)
     _check_algorithms(signature, chain[0], policy)
-    strict_references = policy.references_accepted is exact_references
-    _check_value(signed_root, chain[0], len(expected_uris) if strict_references else True, policy)
-    trust.check_signer(chain, party, at, purpose, policy=policy)
+    strict_references = checks["signature.references"] is exact_references
+    references = len(expected_uris) if strict_references else True
+    checks["signature.value"](signed_root, chain[0], references, policy)
+    trust.check_signer(chain, party, at, purpose, checks=checks)
     digests = tuple(
         (value.text or "").strip()
         for value in signature.iterfind(f"{ds.DS}SignedInfo/{ds.DS}Reference/{ds.DS}DigestValue")
@@ -189,17 +215,22 @@ def _verify(
 
 
 def verify_envelope(
-    envelope: etree._Element, *, trust: TrustStore, party: str, at: datetime, policy: Policy = STRICT
+    envelope: etree._Element,
+    *,
+    trust: TrustStore,
+    party: str,
+    at: datetime,
+    policy: Policy = STRICT,
+    checks: Checks | None = None,
 ) -> VerifiedSignature:
     """Verify a schema-valid Envelope's signature as signed by ``party``'s NSW, or raise M-05..M-12.
 
-    ``policy`` is STRICT wherever candidates are judged.
+    ``policy`` and ``checks`` are the spec's wherever candidates are judged.
     """
+    checks = checks or SPEC_CHECKS
     signature = find_signature(envelope)
-    if signature is None:
-        if not policy.signature_required:
-            return VerifiedSignature(signer=None, digests=())
-        raise Violation("M-05", "a ds:Signature as the Envelope's last child", "no ds:Signature")
+    if not checks["signature.present"](signature) or signature is None:
+        return VerifiedSignature(signer=None, digests=())
     header, payload = ds.element_children(envelope)[:2]
     uris = [f"#{header.get('Id')}", f"#{payload.get('Id')}"]
     return _verify(
@@ -212,6 +243,7 @@ def verify_envelope(
         at=at,
         purpose="nsw",
         policy=policy,
+        checks=checks,
     )
 
 
@@ -223,19 +255,21 @@ def verify_enveloped(
     at: datetime,
     purpose: str,
     policy: Policy = STRICT,
+    checks: Checks | None = None,
 ) -> VerifiedSignature:
     """Verify the enveloped signature of a CO ("authority") or a Receipt or Error ("nsw").
 
     Raises Violations with the envelope codes (M-05 missing, M-07, M-12, M-06, M-08..M-11); the
     caller reports them under its own requirement (BR-12, M-19, M-20) with this as the detail.
     """
+    checks = checks or SPEC_CHECKS
     signature = find_signature(element)
     if signature is None:
         raise Violation("M-05", f"a ds:Signature in {etree.QName(element).localname}", "no ds:Signature")
     standalone = etree.fromstring(etree.tostring(element, with_tail=False))
     uris = [f"#{element.get('Id')}"]
     # duplicate Ids are judged in the whole document, not only this element
-    _check_structure(signature, uris, (ds.ENVELOPED, ds.EXC_C14N), policy)
+    _check_structure(signature, uris, (ds.ENVELOPED, ds.EXC_C14N), policy, checks)
     transforms = (ds.ENVELOPED, ds.EXC_C14N)
     return _verify(
         standalone,
@@ -247,6 +281,7 @@ def verify_enveloped(
         at=at,
         purpose=purpose,
         policy=policy,
+        checks=checks,
     )
 
 
@@ -258,3 +293,14 @@ def as_requirement(violation: Violation, requirement: str) -> Violation:
         f"{violation.observed} ({violation.requirement} applied to this signature)",
         violation.location,
     )
+
+
+CHECKS = (
+    Check("signature.present", "M-05", signature_present),
+    Check("signature.unique-ids", "M-07", unique_ids),
+    Check("signature.references", "M-07", exact_references),
+    Check("signature.transforms", "M-07", exact_transforms),
+    Check("signer.certificate", "M-08", signer_chain),
+    Check("signature.value", "M-06", signature_value_verifies),
+)
+SPEC_CHECKS = Checks.of(CHECKS, trust_checks.CHECKS)  # a signature's, its signer's included

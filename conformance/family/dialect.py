@@ -101,6 +101,9 @@ class Rules(Protocol):
     def Finding(self) -> type[business_rules.Finding]: ...
     @property
     def RULES(self) -> Mapping[str, Callable[..., list[business_rules.Finding]]]: ...
+
+    STATEFUL_RULES: tuple[str, ...]  # the rules that need a history (the reference NSW runs them)
+
     @property
     def check_certificate(self) -> Callable[..., list[business_rules.Finding]]: ...  # (co, ctx)
     @property

@@ -2,10 +2,10 @@
 
 They prove that every test purpose of the suite can fail (the fault kill matrix): run the tests of
 a fault's purpose against the reference with the fault on, and the purpose's requirement must fail;
-with it off, those tests pass. A fault in a synchronous check is a receiver policy (``lax.LAX``,
-STRICT with one check made wrongly) chosen when the reference NSW starts; the others are looked up
-by name where the behaviour lives (answers, statuses, outbox, TLS). The code that judges candidates
-knows none of them.
+with it off, those tests pass. A fault in a synchronous check is a faulty receiver (``lax.LAX``:
+the spec's receiver with one parameter changed or one check swapped) chosen when the reference NSW
+starts; the others are looked up by name where the behaviour lives (answers, statuses, outbox,
+TLS). The code that judges candidates knows none of them.
 
 This module is the family's: the ``Fault`` model, the helpers a pack's list is written with, and
 the base list (``FAULTS``, then ``LATER_FAULTS``) of the faults every pack of the family can have, in
@@ -26,8 +26,7 @@ from typing import Any
 from lxml import etree
 
 from conformance.core.business_rules import months_before
-from conformance.core.policy import STRICT, Policy
-from conformance.family.reference.lax import LAX, dropping
+from conformance.family.reference.lax import LAX, SPEC, Lax, dropping
 from conformance.family.reference.schema_faults import SchemaEdit
 
 
@@ -36,7 +35,7 @@ class Fault:
     name: str
     purpose: str
     description: str
-    policy: Policy = STRICT  # how its receiver judges (STRICT for faults of behaviour)
+    lax: Lax = SPEC  # how its receiver judges (the spec's receiver for faults of behaviour)
     also: tuple[str, ...] = ()  # further purposes it breaks (a fault that switches off a whole rule)
     # Further requirements its wrong behaviour breaks where the spec ties them to its own (a status
     # about the wrong message breaks A-02 beside A-03): tests/test_fault_matrix.py holds every run
@@ -71,7 +70,7 @@ def _fault(
     fails: tuple[str, ...] = (),
     may_also: tuple[str, ...] = (),
 ) -> Fault:
-    return Fault(name, purpose, description, LAX[lax] if lax else STRICT, fails=fails, may_also=may_also)
+    return Fault(name, purpose, description, LAX[lax] if lax else SPEC, fails=fails, may_also=may_also)
 
 
 def _load(name: str, purpose: str, description: str, also: tuple[str, ...] = ()) -> Fault:

@@ -2,7 +2,8 @@
 
 A receiver that checks the digests but not the SignatureValue accepts a forged value; one that
 checks the SignatureValue but not the digests accepts tampered content. Only the reference NSW's
-seeded faults reach this module; candidates are judged by signxml's full check in ``verify``.
+seeded faults reach this module (each function a ``signature.value`` check, its ``policy`` unread);
+candidates are judged by signxml's full check in ``verify``.
 """
 
 from __future__ import annotations
@@ -28,17 +29,23 @@ _HASHES = {
 }
 
 
-def value_only(root: etree._Element, signer: x509.Certificate, references: int | bool) -> None:
+def value_only(
+    root: etree._Element, signer: x509.Certificate, references: int | bool, policy: object = None
+) -> None:
     """Checks the SignatureValue over SignedInfo, not the Reference digests (tampering passes)."""
     _check_signature_value(root.find(f"{ds.DS}Signature"), signer)
 
 
-def digests_only(root: etree._Element, signer: x509.Certificate, references: int | bool) -> None:
+def digests_only(
+    root: etree._Element, signer: x509.Certificate, references: int | bool, policy: object = None
+) -> None:
     """Checks the Reference digests, not the SignatureValue (a forged value passes)."""
     _check_digests(root, root.find(f"{ds.DS}Signature"))
 
 
-def value_only_if_foreign(root: etree._Element, signer: x509.Certificate, references: int | bool) -> None:
+def value_only_if_foreign(
+    root: etree._Element, signer: x509.Certificate, references: int | bool, policy: object = None
+) -> None:
     """Does not compute what a foreign Transform hides: the value only, when there is one."""
     if root.xpath(".//ds:Transform[@Algorithm=$xpath]", namespaces=ds.NSMAP, xpath=ds.XPATH):
         value_only(root, signer, references)
@@ -47,7 +54,9 @@ def value_only_if_foreign(root: etree._Element, signer: x509.Certificate, refere
         digests_only(root, signer, references)
 
 
-def value_and_digests(root: etree._Element, signer: x509.Certificate, references: int | bool) -> None:
+def value_and_digests(
+    root: etree._Element, signer: x509.Certificate, references: int | bool, policy: object = None
+) -> None:
     """Checks both, with this module's own digests: any DigestMethod ``signing.digest`` knows (MD5
     too), for a receiver whose algorithm list admits one that signxml refuses."""
     value_only(root, signer, references)

@@ -28,13 +28,12 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 
 from conformance.core import signing
-from conformance.core.policy import STRICT
 from conformance.core.safexml import parse_untrusted
 from conformance.core.violations import Violation
 from conformance.family import signals
 from conformance.family.dialect import Dialect
 from conformance.family.judge import Judgement, Receiver
-from conformance.family.reference.lax import LAX
+from conformance.family.reference.lax import LAX, SPEC
 from conformance.family.reference.outbox import DEFAULT_SCHEDULE, Outbox
 from conformance.family.reference.schema_faults import edited_schemas
 from conformance.family.reference.store import Store, Transaction
@@ -107,11 +106,14 @@ class ReferenceNsw:
         self.authority_credential = pki.authority(self.party)
         self.trust = pki.trust_store()
         self.store = Store(settings.db)
+        lax = self.fault.lax if self.fault else SPEC
         self.receiver = Receiver(
             self.party,
             self.trust,
             schemas=self._schemas(),
-            policy=self.fault.policy if self.fault else STRICT,
+            policy=lax.policy,
+            checks=lax.checks(),
+            rules=lax.rules(dialect.rules),
             dialect=dialect,
         )
         self.outbox = Outbox(
@@ -199,7 +201,7 @@ class ReferenceNsw:
             claimed = country_of(cert)
         try:
             self.trust.check_signer(
-                [cert], claimed, now, "nsw", policy=_TLS_POLICY.get(self.fault_name, STRICT)
+                [cert], claimed, now, "nsw", checks=_TLS_LAX.get(self.fault_name or "", SPEC).checks()
             )
         except Violation as violation:
             return Violation(
@@ -215,12 +217,9 @@ class ReferenceNsw:
         with self.store.transaction() as tx:
             sender = None if self.fault_name == "duplicates-keyed-by-message-id" else header.sender
             earlier = tx.digest_of(sender, header.message_id)
-            conflict = self.receiver.policy.conflicts_refused
-            if earlier is not None and earlier != judgement.body_digest and conflict:
-                raise Violation(
-                    "M-17",
-                    "new content under a new MessageId",
-                    f"MessageId {header.message_id} again with different content",
+            if earlier is not None:  # M-17: the same content, or refused
+                self.receiver.checks["duplicate.same-content"](
+                    header.message_id, earlier, judgement.body_digest
                 )
             if earlier is not None and self.fault_name != "process-duplicates-twice":
                 return True
@@ -241,9 +240,9 @@ class ReferenceNsw:
         rules, rule = self.dialect.rules, self.dialect.codes.RULE_PREFIX  # "BR-" (RCPX: "RBR-")
         context = rules.Context(header.action, header.sender, header.receiver, now.date(), history=tx)
         findings = list(judgement.findings)
-        for stateful in rules.STATEFUL_RULES:
-            if stateful not in self.receiver.policy.dropped_rules:
-                findings += rules.RULES[stateful](payload, context)
+        rulebook = self.receiver.rules  # the dialect's, or a seeded fault's without one rule
+        for stateful in rulebook.STATEFUL_RULES:
+            findings += rulebook.RULES[stateful](payload, context)
         if self.fault and self.fault.rejects and self.fault.rejects[1](payload, now.date(), tx):
             findings.append(rules.Finding(self.fault.rejects[0], f"the seeded fault {self.fault_name}", "."))
         if self.fault and self.fault.forgives:
@@ -587,7 +586,7 @@ _REFUSED_ACTIONS = {
     "VerificationResponse": ("refuse-verification-responses",),
 }
 # Seeded faults that switch off one check of the TLS client (T-05).
-_TLS_POLICY = {
+_TLS_LAX = {
     "tls-trust-any-ca": LAX["M-08/chain"],
     "tls-ignore-crl": LAX["M-10/revoked"],
     "tls-ignore-expiry": LAX["M-09/expired"],

@@ -1,9 +1,10 @@
 """Seeded faults of the other kind: a reference NSW too strict, refusing what sections 2-4 allow.
 
-Each function is a ``Policy.over_strict`` check (given the Envelope, it returns the Violation the
-faulty receiver answers, or None) and refuses exactly one kind of valid message, so that the vector
-showing that variant must be taken is proven able to fail. Only the reference NSW's seeded faults
-reach this module; candidates are judged with STRICT, which has none.
+Each function is a refusal added after the payload schema check (``lax.refusing``): given the
+Envelope, it returns the Violation the faulty receiver answers, or None, and refuses exactly one
+kind of valid message, so that the vector showing that variant must be taken is proven able to
+fail. Only the reference NSW's seeded faults reach this module; candidates are judged with the
+spec's checks, which have none.
 """
 
 from __future__ import annotations

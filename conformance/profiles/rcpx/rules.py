@@ -42,7 +42,15 @@ from conformance.core.business_rules import (
 )
 from conformance.profiles.rcpx.codes import CO_ELEMENT, CO_NS, PARTIES
 
-__all__ = ["Context", "Finding", "failed_rules", "check_certificate", "check_cancellation", "RULES"]
+__all__ = [
+    "Context",
+    "Finding",
+    "failed_rules",
+    "check_certificate",
+    "check_cancellation",
+    "RULES",
+    "STATEFUL_RULES",
+]
 
 _read = Reader(CO_NS)
 _CO_TAG = f"{{{CO_NS}}}{CO_ELEMENT}"

@@ -49,7 +49,7 @@ def _shared() -> list[Fault]:
     rule clauses its ALIASES resolve), renamed to RCPX's."""
     found = []
     for fault in (*FAMILY_FAULTS, *LATER_FAULTS):
-        if fault.policy.dropped_rules:  # switches an EFDX rule off: RCPX's rules get their own below
+        if fault.lax.without_rule:  # switches an EFDX rule off: RCPX's rules get their own below
             continue
         purpose = _ours(fault.purpose)
         if purpose is None:
