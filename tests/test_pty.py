@@ -203,6 +203,32 @@ def test_at_80_columns_the_summary_is_not_cut(spawn, tmp_path):
     assert "…" not in table
 
 
+ONE_ISSUE_CO = "valid-issue-co and not ecdsa and not sha"  # test_single_message[valid-issue-co] alone
+WAIT_LINE = r"waiting for a StatusNotification from KH: (\d+) s left"
+
+
+@pytest.mark.parametrize("on_pty", [True, False], ids=["pty", "pipe"])
+def test_a_long_wait_says_what_it_waits_for_and_counts_the_seconds_left(spawn, tmp_path, on_pty):
+    """A candidate that never sends its status: the test waits out the status window (5 s against the
+    reference; 60 s by default, minutes for an operator), which the display used to sit through
+    silent. In a pipe nothing is printed per wait: its lines stay as they were."""
+    reports = str(tmp_path / "reports")
+    argv = ("run", "--profile", "efdx", "--reference-fault", "never-send-status", "-k", ONE_ISSUE_CO)
+    child = spawn(*argv, "--report-dir", reports, on_pty=on_pty)
+    if on_pty:
+        _, waiting_at = child.screen.wait_for(WAIT_LINE, START_BOUND_S)
+        _, summary_at = child.screen.wait_for(r"EFDX 1\.0 conformance: ", 60)
+        assert waiting_at < summary_at
+    assert child.wait() == 1
+    (test,) = results(tmp_path / "reports")["tests"]
+    assert test["verdict"] == "fail" and test["reason"].startswith("A-01: expected a StatusNotification")
+    shown = [int(left) for left in re.findall(WAIT_LINE, ANSI.sub("", child.screen.text))]
+    if on_pty:  # counted down while it waited: 5, 4, ... (each refresh draws the line again)
+        assert shown[0] == 5 and len(set(shown)) >= 3 and shown == sorted(shown, reverse=True), shown
+    else:
+        assert shown == [] and "waiting" not in child.screen.text + child.errors.text
+
+
 @pytest.fixture
 def reference_without_trigger(tmp_path) -> Iterator[tuple[str, Path]]:
     """`conformance reference serve` (KH) and a config that does not claim the capability "trigger"

@@ -1,7 +1,9 @@
 """What `conformance run` shows while it works: a live display on a terminal, plain lines otherwise.
 
-The live display (rich) shows tests done of total, verdict counts and the current test; in CI or
-a pipe each finished test is one line. Both end with a summary table and the report's path.
+The live display (rich) shows tests done of total, verdict counts, the current test and, while it
+waits for the candidate, what for and the seconds left (the harness tells it: Harness.waiting_for);
+in CI or a pipe each finished test is one line, and a wait prints nothing. Both end with a summary
+table and the report's path.
 
 The suite runs inside pytest, whose output capture points file descriptors 1 and 2 at temporary
 files while a test runs. The live display and the operator's instructions are written while a test
@@ -14,18 +16,21 @@ printed through ``terminal_text.printable``: its bytes never reach the terminal 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
+import time
 from pathlib import Path
 from typing import TextIO
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
 from conformance.core.terminal_text import printable, printable_lines, printable_markup
 from conformance.core.verdicts import BY_LOAD_RUN
+from conformance.harness.session import Wait
 
 NOT_PASSED = ("fail", "error", "inconclusive")  # each gets its line on a terminal too
 COLOURS = {
@@ -52,6 +57,18 @@ def by_profile(ids: list[str]) -> str:
     return "; ".join(f"{title} {', '.join(bares)}".strip() for title, bares in groups.items())
 
 
+class _Countdown:
+    """The wait line, rendered at each refresh (on rich's thread, which reads only the current
+    Wait): its seconds count down between the run's own events."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if line := self.progress.wait_line():
+            yield Text(line, style="yellow")
+
+
 class Progress:
     def __init__(self, live: bool) -> None:
         self.live_enabled = live
@@ -72,6 +89,7 @@ class Progress:
         self._header: str | None = None  # a profile's header line, said at its first test
         self.counts: dict[str, int] = {}
         self._quiet_reason: str | None = None
+        self._wait: Wait | None = None  # what the current test waits for from the candidate, until when
         self._live: Live | None = None
 
     def _own(self, stream: TextIO) -> TextIO:
@@ -168,7 +186,25 @@ class Progress:
         else:
             print(f"\n{shown}\n", file=self._operator_stream, flush=True)
 
-    def _render(self) -> Text:
+    def wait(self, wait: Wait | None) -> None:
+        """The current test waits for the candidate (or no longer): on a terminal the display says
+        for what and counts the seconds left; in a pipe nothing is said (its lines stay as they are)."""
+        self._wait = wait
+        self._refresh()
+
+    def wait_line(self) -> str:
+        """``waiting for a StatusNotification from KH: 42 s left``, or nothing when no test waits."""
+        wait = self._wait
+        if wait is None:
+            return ""
+        left = max(0, math.ceil(wait.until - time.monotonic()))
+        return f"waiting for {printable(wait.what)}: {left} s left"
+
+    def _render(self) -> RenderableType:
+        """The display as of now; its wait line is worked out again at each of rich's refreshes."""
+        return Group(self._counts(), _Countdown(self))
+
+    def _counts(self) -> Text:
         if not self.total and not self.done:
             return Text("collecting tests…", style="dim")
         text = Text(

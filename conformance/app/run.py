@@ -90,6 +90,7 @@ REFERENCE_WINDOWS = Windows(
 # The harness's own operator printer writes to sys.__stderr__, which pytest's capture swallows while a
 # test runs; a run replaces it by the progress display's (one an embedder or a test set is kept).
 _STOCK_OPERATOR = harness_module._print_for_operator
+_STOCK_WAITING = harness_module._not_shown  # likewise the waits, which only a live display shows
 # A candidate is taken as gone when, at the end of a test that did not pass, a TCP connect to its inbox
 # fails and keeps failing for CONFIRM_S (a restart in between is forgiven).
 UNREACHABLE_CONFIRM_S = 3.0
@@ -887,6 +888,8 @@ def _run_profile(
         harness.non_interactive = options.non_interactive
         if harness.tell_operator is _STOCK_OPERATOR:
             harness.tell_operator = progress.operator
+        if harness.tell_waiting is _STOCK_WAITING:
+            harness.tell_waiting = progress.wait
         if options.config is None:  # the reference NSW is checked as a candidate is (preflight)
             check_token(harness)
             check_inbox(harness)

@@ -9,17 +9,25 @@ import socket
 import sys
 import tempfile
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from conformance.core.client import CandidateClient, Exchange
 from conformance.core.profile import Profile
 from conformance.core.records import TestRecord
 from conformance.harness import registry
 from conformance.harness.config import Config, ConfigError
+
+
+class Wait(NamedTuple):
+    """What a test waits for from the candidate, and until when (``time.monotonic()``)."""
+
+    what: str
+    until: float
 
 
 class Harness:
@@ -52,6 +60,8 @@ class Harness:
         self.non_interactive = False
         self.single_answers: list[tuple[TestRecord, Callable[[Any], bool]]] = []  # see steps.second_answers
         self.tell_operator: Callable[[str], None] = _print_for_operator
+        # told each wait's Wait as it starts or moves, and None when it ends (a run's live display)
+        self.tell_waiting: Callable[[Wait | None], None] = _not_shown
         self._lock = threading.Lock()
 
     def _tls_client(self) -> tuple[tuple[str, str] | None, str | bool]:
@@ -176,6 +186,20 @@ class Harness:
         """Without a claimed trigger, an operator has to make the candidate send."""
         return not (self.config.claims("trigger") and self.config.trigger_url)
 
+    @contextlib.contextmanager
+    def waiting_for(self, what: str, seconds: float) -> Iterator[Callable[[float], None]]:
+        """Say what the test waits for and for how long while it waits, so that a long window is not a
+        silent screen. Yields a function that moves the deadline to ``seconds`` from now."""
+
+        def left(seconds: float) -> None:
+            self.tell_waiting(Wait(what, time.monotonic() + seconds))
+
+        left(seconds)
+        try:
+            yield left
+        finally:
+            self.tell_waiting(None)
+
     def note(self, text: str) -> None:
         with self._lock:
             if self.current is not None:
@@ -195,6 +219,10 @@ def candidate_addresses(url: str) -> frozenset[str]:
     except (OSError, UnicodeError, ValueError):
         return frozenset()
     return frozenset(str(info[4][0]) for info in found)
+
+
+def _not_shown(wait: Wait | None) -> None:
+    """Without a live display (plain pytest, a pipe) a wait says nothing."""
 
 
 def _print_for_operator(text: str) -> None:

@@ -77,10 +77,15 @@ def start(
     return Delivery(harness.inbox, conversation, matches, window, tries, retry_budget, group)
 
 
-def first_try(delivery: Delivery) -> Arrival | None:
+def _unsaid(seconds: float) -> None:
+    """Nobody is told how long a wait has left."""
+
+
+def first_try(delivery: Delivery, left: Callable[[float], None] = _unsaid) -> Arrival | None:
     """The conversation's first try, or None when none came in its window after the candidate was
     last busy with another conversation of the group, or at the latest when a candidate sending the
-    whole group one conversation after the other would have come to it."""
+    whole group one conversation after the other would have come to it. ``left`` is told the
+    seconds left each time the window moves (another conversation kept the candidate busy)."""
     began = time.time()
     others = [other for other in delivery.group if other is not delivery]
     latest = began + delivery.window + sum(other.window + other.retry_budget for other in others)
@@ -92,12 +97,17 @@ def first_try(delivery: Delivery) -> Arrival | None:
         remaining = min(max(began, busy) + delivery.window, latest) - time.time()
         if remaining <= 0:
             return None
+        left(remaining)
         delivery.inbox.wait_for(delivery.matches, min(remaining, POLL_S), pending=True)
 
 
-def tries_after(delivery: Delivery, first: Arrival, count: int, seconds: float) -> list[Arrival]:
-    """The conversation's tries once ``count`` came, or when ``seconds`` after the first are over."""
+def tries_after(
+    delivery: Delivery, first: Arrival, count: int, seconds: float, left: Callable[[float], None] = _unsaid
+) -> list[Arrival]:
+    """The conversation's tries once ``count`` came, or when ``seconds`` after the first are over
+    (``left`` is told how many seconds that is from now)."""
     remaining = first.received_at.timestamp() + seconds - time.time()
     if remaining > 0:
+        left(remaining)
         delivery.inbox.wait_for_count(delivery.matches, count, remaining)
     return delivery.arrivals()

@@ -290,7 +290,8 @@ def wait_for_answer(
     None in the window fails ``requirement_id`` (and ``also``); but one that came in the conversation
     naming another of the harness's messages as RefToMessageId (the IssueCO instead of the CancelCO
     it answers) fails A-02 first: the answer came, about the wrong message."""
-    arrival = harness.inbox.wait_for(_about(harness, sent, action), window)
+    with harness.waiting_for(f"{a(action)} from {harness.config.party}", window):
+        arrival = harness.inbox.wait_for(_about(harness, sent, action), window)
     if arrival is None:
         misdirected = harness.inbox.matching(_misdirected(harness, sent, action))
         if misdirected:
@@ -313,6 +314,11 @@ def wait_for_answer(
         )
     harness.note_arrival(arrival)
     return arrival
+
+
+def a(noun: str) -> str:
+    """``an IssueCO``, ``a StatusNotification``: what a wait line names."""
+    return f"{'an' if noun[:1] in 'AEIOU' else 'a'} {noun}"
 
 
 def _misdirected(harness: Harness, sent: Sent, action: str):
@@ -425,7 +431,9 @@ def second_answers(harness: Harness) -> None:
     A judgement made after a test blames only what that test names and sent."""
     if not harness.single_answers:
         return
-    harness.inbox.settle(harness.config.windows.grace_s)
+    grace = harness.config.windows.grace_s
+    with harness.waiting_for("the grace period, in which no second status may come", grace):
+        harness.inbox.settle(grace)
     for record, matches in harness.single_answers:
         distinct = sorted({arrival.message_id for arrival in harness.inbox.matching(matches)})
         if len(distinct) > 1 and record.verdict in ("pass", "inconclusive"):
@@ -439,7 +447,9 @@ def second_answers(harness: Harness) -> None:
 
 def expect_no_second(harness: Harness, sent: Sent, action: str = "StatusNotification") -> None:
     """M-16 / A-01: one status only; a repeat of the same MessageId (a retry) is not a second one."""
-    harness.inbox.settle(harness.config.windows.grace_s)
+    grace = harness.config.windows.grace_s
+    with harness.waiting_for(f"the grace period, in which no second {action} may come", grace):
+        harness.inbox.settle(grace)
     distinct = {arrival.message_id for arrival in harness.inbox.matching(_about(harness, sent, action))}
     if len(distinct) > 1:
         raise Violation(

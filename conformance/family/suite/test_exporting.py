@@ -47,7 +47,8 @@ def sent_by_candidate(harness: Harness, action: str, conversation: str):
 
 
 def await_message(harness: Harness, action: str, conversation: str, window: float) -> Arrival:
-    arrival = harness.inbox.wait_for(sent_by_candidate(harness, action, conversation), window)
+    with harness.waiting_for(f"{steps.a(action)} from {harness.config.party}", window):
+        arrival = harness.inbox.wait_for(sent_by_candidate(harness, action, conversation), window)
     if arrival is None and harness.manual_mode:  # the candidate, or the operator, did not act
         raise Inconclusive(
             f"no {action} in conversation {conversation} within {window:g} s (the operator window): "
@@ -218,16 +219,17 @@ def test_utilisation_notice_sent_by_the_candidate(harness: Harness, status: str,
     window = ask_to_send(
         harness, "StatusNotification", notice, f"record {status} for the e-Form D {reference}"
     )
-    arrival = harness.inbox.wait_for(
-        lambda a: (
-            a.header is not None
-            and a.header.action == "StatusNotification"
-            and a.header.conversation_id == sent.conversation_id
-            and a.judgement.payload is not None
-            and a.judgement.payload.findtext("{*}Status") == status
-        ),
-        window,
-    )
+    with harness.waiting_for(f"a StatusNotification {status} from {harness.config.party}", window):
+        arrival = harness.inbox.wait_for(
+            lambda a: (
+                a.header is not None
+                and a.header.action == "StatusNotification"
+                and a.header.conversation_id == sent.conversation_id
+                and a.judgement.payload is not None
+                and a.judgement.payload.findtext("{*}Status") == status
+            ),
+            window,
+        )
     if arrival is None:
         raise Violation(
             "A-07", f"a StatusNotification {status} in conversation {sent.conversation_id}", "none arrived"
@@ -276,7 +278,9 @@ def start_delivery(harness: Harness, reactions: list[Reaction], prefix: str, tri
 def first_try(harness: Harness, delivery: Delivery) -> Arrival | None:
     """The conversation's first try; None when none came (inconclusive without a trigger: the
     operator may not have acted)."""
-    first = deliveries.first_try(delivery)
+    what = f"the first try of IssueCO {delivery.conversation} from {harness.config.party}"
+    with harness.waiting_for(what, delivery.window) as left:
+        first = deliveries.first_try(delivery, left)
     if first is None and harness.manual_mode:
         raise Inconclusive(
             f"no IssueCO in conversation {delivery.conversation} within the operator window: "
@@ -291,7 +295,9 @@ def delivered(harness: Harness, delivery: Delivery) -> list[Arrival]:
     first = first_try(harness, delivery)
     if first is None:
         return []
-    arrivals = deliveries.tries_after(delivery, first, delivery.tries, delivery.retry_budget)
+    what = f"the retries of IssueCO {delivery.conversation} (its declared schedule)"
+    with harness.waiting_for(what, delivery.retry_budget) as left:
+        arrivals = deliveries.tries_after(delivery, first, delivery.tries, delivery.retry_budget, left)
     for arrival in arrivals:
         harness.note_arrival(arrival)
     return arrivals[: delivery.tries]  # judged as when they came, whenever the test looks
@@ -384,7 +390,9 @@ def test_a_4xx_is_not_retried(harness: Harness, status: int, refusing: str, earl
         expected = f"an IssueCO in conversation {early.conversation} within {early.window:g} s"
         raise Violation("A-06", expected, "none arrived")
     watch = sum(harness.config.windows.retry_schedule_s) * 1.5 + harness.config.windows.grace_s
-    arrivals = deliveries.tries_after(early, first, 2, watch)
+    what = f"any retry of IssueCO {early.conversation}, which must not come after HTTP {status}"
+    with harness.waiting_for(what, watch) as left:
+        arrivals = deliveries.tries_after(early, first, 2, watch, left)
     for arrival in arrivals:
         harness.note_arrival(arrival)
     if len(arrivals) > 1:
