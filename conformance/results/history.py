@@ -123,8 +123,9 @@ def readable_time(stamp: object) -> str:
 
 
 def _transport(data: dict) -> str:
-    ics = data.get("ics") if isinstance(data.get("ics"), dict) else {}
-    assert isinstance(ics, dict)
+    ics = data.get("ics")
+    if not isinstance(ics, dict):
+        return "?"
     if "tls" not in ics:
         return "?"
     return "mutual TLS" if ics.get("tls") else "plain HTTP"

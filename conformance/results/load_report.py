@@ -106,8 +106,8 @@ def _chart(
 
 def charts(load: dict) -> list[Chart]:
     over_time, width = load.get("over_time", []), load.get("window_s", 1.0)
-    claimed = load.get("capacity") if isinstance(load.get("capacity"), dict) else {}
-    assert isinstance(claimed, dict)
+    capacity = load.get("capacity")
+    claimed: dict = capacity if isinstance(capacity, dict) else {}
 
     def bound(label: str, key: str, scale: float = 1.0) -> list[tuple[str, float]]:
         value = claimed.get(key)
