@@ -35,6 +35,7 @@ from conformance.app.run import RunOptions, run
 from conformance.profiles.efdx import catalogue
 from conformance.profiles.efdx.pack import PROFILE as EFDX
 from conformance.results import xmlview
+from conformance.results.pdf import offline_flags
 
 START_TIMEOUT_S = 20.0  # Chromium writing DevToolsActivePort
 CALL_TIMEOUT_S = 10.0  # one CDP command answered
@@ -210,17 +211,7 @@ def start_browser(chromium: str, home: Path, profile: Path, log: Path) -> subpro
     }
     command = [
         chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-        # Extra guards: no host name resolves, and anything proxied goes to a closed port.
-        "--host-resolver-rules=MAP * ~NOTFOUND",
-        "--proxy-server=127.0.0.1:9",
+        *offline_flags(profile),  # no host name resolves, anything proxied goes to a closed port
         "--remote-debugging-port=0",
         "--window-size=1280,1600",
         "about:blank",

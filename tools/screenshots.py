@@ -25,6 +25,7 @@ from pathlib import Path
 
 from conformance.app.run import RunOptions, run
 from conformance.harness import registry
+from conformance.results.pdf import offline_flags
 
 WIDTH, HEIGHT = 1280, 1000  # the "first screen" the README and issue 19 speak of
 CHROMIUM_BOUND_S = 120.0
@@ -46,16 +47,7 @@ def screenshot(chromium: str, page: Path, out: Path, home: Path) -> None:
     environment = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / "config")}
     command = [
         chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={home / 'profile'}",
-        "--host-resolver-rules=MAP * ~NOTFOUND",
-        "--proxy-server=127.0.0.1:9",
+        *offline_flags(home / "profile"),
         "--hide-scrollbars",
         f"--window-size={WIDTH},{HEIGHT}",
         f"--screenshot={out}",

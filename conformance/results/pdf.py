@@ -39,6 +39,23 @@ def find_chromium() -> str | None:
     return next((found for name in CHROMIUM_NAMES if (found := shutil.which(name))), None)
 
 
+def offline_flags(user_data_dir: Path) -> list[str]:
+    """Headless Chromium that reaches nothing: a fresh profile, no background traffic, no host name
+    resolves and anything proxied goes to a closed port (for the PDF, the screenshots, the tests)."""
+    return [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={user_data_dir}",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--proxy-server=127.0.0.1:9",
+    ]
+
+
 def print_pdf(page: Path, pdf: Path, chromium: str | None = None) -> Path:
     """Print ``page`` (an HTML file) to ``pdf``; PdfError when Chromium is missing or fails."""
     chromium = chromium or find_chromium()
@@ -53,16 +70,7 @@ def print_pdf(page: Path, pdf: Path, chromium: str | None = None) -> Path:
         environment = {**os.environ, "HOME": home, "XDG_CONFIG_HOME": home, "XDG_CACHE_HOME": home}
         command = [
             chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={Path(home) / 'profile'}",
-            "--host-resolver-rules=MAP * ~NOTFOUND",
-            "--proxy-server=127.0.0.1:9",
+            *offline_flags(Path(home) / "profile"),
             "--no-pdf-header-footer",
             f"--print-to-pdf={pdf.absolute()}",
             page.resolve().as_uri(),
