@@ -582,6 +582,12 @@ def _version(build: Build) -> None:
     build.profile_version = "2.0"
 
 
+@builder("m18-older-version")
+def _older_version(build: Build) -> None:
+    """Below the supported version too (a receiver comparing by order would take it)."""
+    build.profile_version = "0.9"
+
+
 # --- payload schema (M-04) --------------------------------------------------------------------------
 
 
@@ -971,6 +977,12 @@ _ITEM_NUMBERS = {
 @builder(*_ITEM_NUMBERS)
 def _br10_numbers(build: Build) -> None:
     _with_items(build, _numbered(build, *_ITEM_NUMBERS[build.vector_id]))
+
+
+@builder("br10-long-finding")
+def _br10_long_finding(build: Build) -> None:
+    """250 Items numbered 1..249, 249: a BR-10 finding longer than a Reason's Text may be (2048)."""
+    _with_items(build, _numbered(build, *range(1, 250), 249))
 
 
 # Item 2 of the sample CO (RVC 45.00 with its FOBValue) changed; PC Items come with PartialCumulation.

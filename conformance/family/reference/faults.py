@@ -525,6 +525,11 @@ FAULTS: tuple[Fault, ...] = (
         "wrong-conversation-id", "A-02/conversation-id", "puts a wrong ConversationId in StatusNotifications"
     ),
     _fault(
+        "reason-text-uncut",
+        "M-22/long-reason-text",
+        "writes a long finding whole into a Reason's Text, past FreeText's 2048 characters",
+    ),
+    _fault(
         "status-wrong-ref", "A-02/ref-to-message-id", "puts a wrong RefToMessageId in StatusNotifications"
     ),
     Fault(  # fails A-03 and A-02 (the status came, naming the wrong message), never A-01

@@ -273,7 +273,8 @@ class ReferenceNsw:
         ):
             return
         texts = {finding.rule: str(finding) for finding in reversed(findings)}
-        reason_data = [{"code": rule, "text": texts.get(rule, rule)[:2048]} for rule in reasons]
+        cut = None if self.fault_name == "reason-text-uncut" else 2048  # FreeText: 1..2048 characters
+        reason_data = [{"code": rule, "text": texts.get(rule, rule)[:cut]} for rule in reasons]
         data = {
             "reference_number": reference,
             "issuing_country": issuing,

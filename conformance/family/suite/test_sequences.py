@@ -4,6 +4,8 @@ business rules (BR-11, BR-14, BR-15), judged on the synchronous answers and the 
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from conformance.core.verdicts import Inconclusive
@@ -77,18 +79,41 @@ def test_same_message_id_from_another_party_is_a_new_message(harness: Harness) -
     steps.expect_receipt(harness, sent, sender=other_party)
 
 
-@pytest.mark.requirements("M-17", "M-20")
-@pytest.mark.purposes("M-17/conflict")
-def test_same_message_id_other_content_is_refused(harness: Harness) -> None:
-    """Same MessageId, different content: 409 with EFDX-M17, and not processed (no second status)."""
-    build, first = issue(harness, "conflict")
-    twin = harness.build("conflict", moment=build.moment, day=build.day)  # same seed: same MessageId
+def _changed_twin(harness: Harness, build: Build, name: str) -> Build:
+    """``build`` again under its MessageId (the same seed), with other content."""
+    twin = harness.build(name, moment=build.moment, day=build.day)
     twin.data = build.co(
         items=[item | {"description": "Changed after sending"} for item in build.co()["items"]]
     )
-    sent = steps.send(harness, twin.bytes(), label="same MessageId, other content")
+    return twin
+
+
+@pytest.mark.requirements("M-17", "M-20")
+@pytest.mark.purposes("M-17/conflict")
+def test_same_message_id_other_content_is_refused(harness: Harness) -> None:
+    """Same MessageId, different content: 409 with EFDX-M17, and not processed (no second status);
+    whichever content came first. A receiver compares what it stored with what came; so the two
+    conversations send their pairs in opposite orders of the bodies' SHA-256 (a comparison by order
+    instead of equality would take one of them), each first taken and its twin refused."""
+    build, first = issue(harness, "conflict")
+    twin = _changed_twin(harness, build, "conflict").bytes()
+    sent = steps.send(harness, twin, label="same MessageId, other content")
     steps.expect_error(harness, sent, "EFDX-M17")
     steps.expect_no_second(harness, first)
+    other = harness.build("conflict-reversed")
+    pair = [other.bytes(), _changed_twin(harness, other, "conflict-reversed").bytes()]
+    if _rising(pair[0], pair[1]) == _rising(first.body, twin):
+        pair.reverse()
+    second = steps.send(harness, pair[0], label="IssueCO conflict-reversed")
+    steps.expect_receipt(harness, second)
+    steps.expect_status(harness, second, "ACCEPTED", [], ())
+    refused = steps.send(harness, pair[1], label="same MessageId, other content, in the other order")
+    steps.expect_error(harness, refused, "EFDX-M17")
+    steps.expect_no_second(harness, second)
+
+
+def _rising(stored: bytes, new: bytes) -> bool:
+    return hashlib.sha256(stored).digest() < hashlib.sha256(new).digest()
 
 
 @pytest.mark.requirements("BR-11", "A-01")

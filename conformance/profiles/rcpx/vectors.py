@@ -241,6 +241,13 @@ def _numbered(build: Build, data: Data) -> None:
         item["number"] = number
 
 
+@co_change("rbr10-long-finding")
+def _long_finding(build: Build, data: Data) -> None:
+    """250 Items numbered 1..249, 249: an RBR-10 finding longer than a Reason's Text may be (2048)."""
+    last = data["items"][-1]
+    data["items"] = [last | {"number": number} for number in (*range(1, 250), 249)]
+
+
 # --- RBR-14's one stateless clause --------------------------------------------------------------------
 
 
