@@ -110,7 +110,7 @@ def _text(parent: etree._Element, name: str, dialect: Dialect) -> str | None:
     return None if child is None or child.text is None else child.text.strip()
 
 
-def _as_read(found: str | None) -> str:
+def as_read(found: str | None) -> str:
     """A text its schema requires, as read: there once the schema check passed. Only a reference NSW
     whose seeded fault edits that schema lets it be absent, and goes on with None, as such an NSW
     would (so this is a cast, not a check)."""
@@ -118,17 +118,15 @@ def _as_read(found: str | None) -> str:
 
 
 def _read_header(envelope: etree._Element, dialect: Dialect) -> Header:
-    header = cast(etree._Element, envelope.find(dialect.e("Header")))  # required, as in _as_read
+    header = cast(etree._Element, envelope.find(dialect.e("Header")))  # required, as in as_read
     return Header(
-        message_id=_as_read(_text(header, "MessageId", dialect)),
-        conversation_id=_as_read(_text(header, "ConversationId", dialect)),
+        message_id=as_read(_text(header, "MessageId", dialect)),
+        conversation_id=as_read(_text(header, "ConversationId", dialect)),
         ref_to_message_id=_text(header, "RefToMessageId", dialect),
-        sender=_as_read(_text(header, "From", dialect)),
-        receiver=_as_read(_text(header, "To", dialect)),
-        action=_as_read(_text(header, "Action", dialect)),
-        timestamp=datetime.fromisoformat(
-            _as_read(_text(header, "Timestamp", dialect)).replace("Z", "+00:00")
-        ),
+        sender=as_read(_text(header, "From", dialect)),
+        receiver=as_read(_text(header, "To", dialect)),
+        action=as_read(_text(header, "Action", dialect)),
+        timestamp=datetime.fromisoformat(as_read(_text(header, "Timestamp", dialect)).replace("Z", "+00:00")),
     )
 
 
@@ -155,7 +153,7 @@ def co_signed_by_authority(
     """BR-12 (RBR-12): the CO is signed, validly, by the issuing authority of its IssuingCountry
     (with the spec's parameters and checks, whatever the receiver's: they are the envelope's)."""
     dialect = receiver.dialect
-    issuing = _as_read(co.findtext(dialect.p("IssuingCountry")))
+    issuing = as_read(co.findtext(dialect.p("IssuingCountry")))
     rule = dialect.codes.SIGNATURE_RULE
     try:
         verify.verify_enveloped(
