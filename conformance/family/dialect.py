@@ -102,7 +102,8 @@ class Rules(Protocol):
     @property
     def RULES(self) -> Mapping[str, Callable[..., list[business_rules.Finding]]]: ...
 
-    STATEFUL_RULES: tuple[str, ...]  # the rules that need a history (the reference NSW runs them)
+    @property
+    def STATEFUL_RULES(self) -> tuple[str, ...]: ...  # those that need a history (the reference NSW's)
 
     @property
     def check_certificate(self) -> Callable[..., list[business_rules.Finding]]: ...  # (co, ctx)

@@ -226,9 +226,9 @@ def references_by_name(uris: list[str], expected: list[str], signature: etree._E
 
 
 def _target_names(root: etree._Element, uris: list[str]) -> list[str | None]:
-    names = []
+    names: list[str | None] = []
     for uri in uris:
-        nodes = root.xpath("//*[@Id=$id]", id=uri[1:]) if uri and uri.startswith("#") else []
+        nodes = ds.elements(root, "//*[@Id=$id]", id=uri[1:]) if uri and uri.startswith("#") else []
         names.append(etree.QName(nodes[0]).localname if nodes else None)
     return names
 

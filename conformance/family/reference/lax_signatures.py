@@ -9,6 +9,8 @@ candidates are judged by signxml's full check in ``verify``.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
+from typing import TypeVar
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -21,7 +23,8 @@ from conformance.core import signing
 from conformance.core import xmldsig as ds
 from conformance.core.violations import Violation
 
-_HASHES = {
+_T = TypeVar("_T")
+_HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
     ds.RSA_SHA256: hashes.SHA256,
     ds.ECDSA_SHA256: hashes.SHA256,
     ds.RSA_SHA1: hashes.SHA1,
@@ -33,14 +36,14 @@ def value_only(
     root: etree._Element, signer: x509.Certificate, references: int | bool, policy: object = None
 ) -> None:
     """Checks the SignatureValue over SignedInfo, not the Reference digests (tampering passes)."""
-    _check_signature_value(root.find(f"{ds.DS}Signature"), signer)
+    _check_signature_value(_signature(root), signer)
 
 
 def digests_only(
     root: etree._Element, signer: x509.Certificate, references: int | bool, policy: object = None
 ) -> None:
     """Checks the Reference digests, not the SignatureValue (a forged value passes)."""
-    _check_digests(root, root.find(f"{ds.DS}Signature"))
+    _check_digests(root, _signature(root))
 
 
 def value_only_if_foreign(
@@ -63,16 +66,31 @@ def value_and_digests(
     digests_only(root, signer, references)
 
 
+def _required(found: _T | None, what: str) -> _T:
+    """What the signature holds before ``verify`` calls its ``signature.value`` check: the elements
+    xmldsig's schema requires (in every profile's schemas), the algorithms ``verify`` has judged."""
+    if found is None:
+        raise ValueError(f"no {what} in the signature")
+    return found
+
+
+def _signature(root: etree._Element) -> etree._Element:
+    return _required(root.find(f"{ds.DS}Signature"), "ds:Signature")
+
+
 def _check_signature_value(signature: etree._Element, signer: x509.Certificate) -> None:
-    signed_info = signature.find(f"{ds.DS}SignedInfo")
-    method = signed_info.find(f"{ds.DS}SignatureMethod").get("Algorithm")
-    value = base64.b64decode("".join(signature.findtext(f"{ds.DS}SignatureValue").split()))
+    signed_info = _required(signature.find(f"{ds.DS}SignedInfo"), "SignedInfo")
+    method_element = _required(signed_info.find(f"{ds.DS}SignatureMethod"), "SignatureMethod")
+    method = _required(method_element.get("Algorithm"), "SignatureMethod/@Algorithm")
+    value_text = _required(signature.findtext(f"{ds.DS}SignatureValue"), "SignatureValue")
+    value = base64.b64decode("".join(value_text.split()))
     data = ds.canonicalize(signed_info)
     key = signer.public_key()
     try:
         if isinstance(key, rsa.RSAPublicKey):
             key.verify(value, data, padding.PKCS1v15(), _HASHES[method]())
         else:
+            assert isinstance(key, ec.EllipticCurvePublicKey)  # verify refused any other key (M-12)
             half = len(value) // 2
             der = encode_dss_signature(
                 int.from_bytes(value[:half], "big"), int.from_bytes(value[half:], "big")
@@ -85,12 +103,13 @@ def _check_signature_value(signature: etree._Element, signer: x509.Certificate) 
 def _check_digests(root: etree._Element, signature: etree._Element) -> None:
     for reference in signature.iterfind(f"{ds.DS}SignedInfo/{ds.DS}Reference"):
         uri = reference.get("URI") or ""
-        targets = root.xpath("//*[@Id=$id]", id=uri[1:])
+        targets = ds.elements(root, "//*[@Id=$id]", id=uri[1:])
         if not targets:
             raise Violation("M-06", f"a Reference target {uri}", "none")
         transforms = [t.get("Algorithm") for t in reference.iterfind(f"{ds.DS}Transforms/{ds.DS}Transform")]
         node = ds.without_signature(targets[0]) if ds.ENVELOPED in transforms else targets[0]
-        method = reference.find(f"{ds.DS}DigestMethod").get("Algorithm")
+        method_element = _required(reference.find(f"{ds.DS}DigestMethod"), "DigestMethod")
+        method = _required(method_element.get("Algorithm"), "DigestMethod/@Algorithm")
         observed = signing.digest(ds.canonicalize(node), method)
-        if observed != reference.findtext(f"{ds.DS}DigestValue").strip():
+        if observed != _required(reference.findtext(f"{ds.DS}DigestValue"), "DigestValue").strip():
             raise Violation("M-06", f"the digest of {uri} as signed", f"digest {observed}")

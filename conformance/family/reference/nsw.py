@@ -32,7 +32,7 @@ from conformance.core.safexml import parse_untrusted
 from conformance.core.violations import Violation
 from conformance.family import signals
 from conformance.family.dialect import Dialect
-from conformance.family.judge import Judgement, Receiver
+from conformance.family.judge import Header, Judgement, Receiver, as_read
 from conformance.family.reference.lax import LAX, SPEC
 from conformance.family.reference.outbox import DEFAULT_SCHEDULE, Outbox
 from conformance.family.reference.schema_faults import edited_schemas
@@ -95,7 +95,7 @@ class ReferenceNsw:
         self.party = settings.party
         self.dialect = dialect = settings.dialect
         self.fault = dialect.fault(settings.fault)
-        self.fault_name = self.fault.name if self.fault else None
+        self.fault_name: str | None = self.fault.name if self.fault else None
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self._schema_copy: tempfile.TemporaryDirectory[str] | None = None
         self._co_messages = 0  # CO messages processed since start (the seeded fault drop-status-per-mille)
@@ -179,7 +179,7 @@ class ReferenceNsw:
             shed = _under_load(self.fault_name, nth)
             if shed is not None:
                 return shed
-        if judgement.accepted and self.fault_name in _REFUSED_ACTIONS.get(action, ()):
+        if judgement.accepted and self.fault_name in _REFUSED_ACTIONS.get(action or "", ()):
             judgement.violation = Violation("M-14", f"no {action}", f"a {action}", "/Envelope/Header/Action")
         if tls_client is not None:
             transport = self._tls_violation(tls_client, judgement, now)
@@ -213,7 +213,7 @@ class ReferenceNsw:
 
     def _record(self, judgement: Judgement, now: datetime) -> bool:
         """Record the message and act on it in one transaction; True when it is a duplicate."""
-        header = judgement.header
+        header, _ = _taken(judgement)
         with self.store.transaction() as tx:
             sender = None if self.fault_name == "duplicates-keyed-by-message-id" else header.sender
             earlier = tx.digest_of(sender, header.message_id)
@@ -229,18 +229,18 @@ class ReferenceNsw:
         return earlier is not None
 
     def _act(self, tx: Transaction, judgement: Judgement, now: datetime) -> None:
-        action = judgement.header.action
+        action = _taken(judgement)[0].action
         if action in CO_ACTIONS:
             self._co_message(tx, judgement, now)
         elif action == "VerificationRequest" and self.fault_name != "ignore-verification-requests":
             self._answer_verification(tx, judgement, now)
 
     def _co_message(self, tx: Transaction, judgement: Judgement, now: datetime) -> None:
-        header, payload = judgement.header, judgement.payload
+        header, payload = _taken(judgement)
         rules, rule = self.dialect.rules, self.dialect.codes.RULE_PREFIX  # "BR-" (RCPX: "RBR-")
         context = rules.Context(header.action, header.sender, header.receiver, now.date(), history=tx)
         findings = list(judgement.findings)
-        rulebook = self.receiver.rules  # the dialect's, or a seeded fault's without one rule
+        rulebook = self.receiver.rules or rules  # the dialect's, or a seeded fault's without one rule
         for stateful in rulebook.STATEFUL_RULES:
             findings += rulebook.RULES[stateful](payload, context)
         if self.fault and self.fault.rejects and self.fault.rejects[1](payload, now.date(), tx):
@@ -258,8 +258,8 @@ class ReferenceNsw:
             reasons = (*reasons, f"{rule}99")  # a Reason that names no rule of the profile
         if self.fault_name == "reject-known-cancel" and header.action == "CancelCO" and not reasons:
             reasons = (f"{rule}14",)
-        issuing = payload.findtext(self.dialect.p("IssuingCountry"))
-        reference = payload.findtext(self.dialect.p("ReferenceNumber"))
+        issuing = as_read(payload.findtext(self.dialect.p("IssuingCountry")))
+        reference = as_read(payload.findtext(self.dialect.p("ReferenceNumber")))
         ref_to = header.message_id
         if self.fault_name == "cancel-ack-names-issue" and header.action == "CancelCO":
             ref_to = tx.message_of("received", issuing, reference) or ref_to  # the CO's, not the CancelCO's
@@ -306,7 +306,9 @@ class ReferenceNsw:
                 delay=delay,
             )
 
-    def _apply(self, tx: Transaction, header, payload: etree._Element, issuing: str, reference: str) -> str:
+    def _apply(
+        self, tx: Transaction, header: Header, payload: etree._Element, issuing: str, reference: str
+    ) -> str:
         """Apply an accepted CO message to the CO states; return the status to send."""
         if header.action == "CancelCO":
             if tx.accepted(issuing, reference):
@@ -321,9 +323,9 @@ class ReferenceNsw:
         return "ACCEPTED"
 
     def _answer_verification(self, tx: Transaction, judgement: Judgement, now: datetime) -> None:
-        header, payload = judgement.header, judgement.payload
-        issuing = payload.findtext(self.dialect.p("IssuingCountry"))
-        reference = payload.findtext(self.dialect.p("ReferenceNumber"))
+        header, payload = _taken(judgement)
+        issuing = as_read(payload.findtext(self.dialect.p("IssuingCountry")))
+        reference = as_read(payload.findtext(self.dialect.p("ReferenceNumber")))
         state = tx.state_of("issued", issuing, reference) if issuing == self.party else None
         confirmed = state is not None
         if self.fault_name == "verification-never-confirms":
@@ -361,12 +363,13 @@ class ReferenceNsw:
         credential = {
             "unsigned-receipts": None,
             "receipts-signed-by-authority": self.authority_credential,
-        }.get(self.fault_name, self.nsw_credential)
-        ref_to = judgement.header.message_id
+        }.get(self.fault_name or "", self.nsw_credential)
+        header, _ = _taken(judgement)
+        ref_to = header.message_id
         return signals.receipt(
             ref_to_message_id=f"{ref_to}-WRONG" if self.fault_name == "receipt-wrong-ref" else ref_to,
             sender=self.party,
-            receiver=judgement.header.sender,
+            receiver=header.sender,
             at=now,
             duplicate=judgement.duplicate and self.fault_name != "duplicate-flag-false",
             received_digests=digests,
@@ -376,11 +379,12 @@ class ReferenceNsw:
 
     def _error(self, judgement: Judgement, now: datetime) -> Answer:
         violation = judgement.violation
+        assert violation is not None  # an Error answers a message refused
         without_location = {
             "envelope-errors-without-location": "M-03",
             "payload-errors-without-location": "M-04",
         }
-        if without_location.get(self.fault_name) == violation.requirement:
+        if without_location.get(self.fault_name or "") == violation.requirement:
             violation = Violation(violation.requirement, violation.expected, violation.observed)
         elif self.fault_name == "duplicate-ids-before-schema" and "duplicated xs:ID" in violation.observed:
             violation = Violation("M-07", "every Id unique in the document", violation.observed)
@@ -549,6 +553,13 @@ class ReferenceNsw:
 DROP_EVERY, DROPPED = 1000, 7
 SHED_EVERY = 5  # the seeded fault shed-load answers every 5th CO message 503: 80 % of the rate answered
 SLOWER_THAN_DECLARED_S = 0.5  # the load faults slow-*-under-load: this far past the declared p95
+
+
+def _taken(judgement: Judgement) -> tuple[Header, etree._Element]:
+    """The Header and payload of a message taken for processing: the judge read both to take it."""
+    if judgement.header is None or judgement.payload is None:
+        raise ValueError("a message taken for processing has a Header and a payload")
+    return judgement.header, judgement.payload
 
 
 def _wrong_receipt(fault: str | None, nth: int) -> bool:

@@ -90,6 +90,7 @@ _REQUESTS = ("IssueCO", "ReplaceCO", "CancelCO", "VerificationRequest", "Ping")
 def no_ref_on_requests(envelope: etree._Element) -> Violation | None:
     """Refuses a RefToMessageId on a message that answers nothing (an IssueCO, say)."""
     header = envelope.find("{*}Header")
+    assert header is not None  # envelope.xsd requires it, and the Envelope passed it
     if header.findtext("{*}Action") in _REQUESTS and header.find("{*}RefToMessageId") is not None:
         return Violation("M-03", "no RefToMessageId on a request", "RefToMessageId present")
     return None

@@ -44,5 +44,5 @@ class RunningReference:
     def __enter__(self) -> RunningReference:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()

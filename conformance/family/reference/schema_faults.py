@@ -18,6 +18,7 @@ import shutil
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import cast
 
 from lxml import etree
 
@@ -42,42 +43,62 @@ class SchemaEdit:
     after: str | None = None  # a copy of the declaration put after this sibling, both optional
 
     def apply(self, schema: etree._ElementTree) -> None:
-        owners = schema.xpath("//xs:*[@name=$owner]", namespaces=_NS, owner=self.owner)
+        owners = _elements(schema.xpath("//xs:*[@name=$owner]", namespaces=_NS, owner=self.owner))
         if not owners:
             raise ValueError(f"no declaration {self.owner!r} in the {self.file} schema")
         node = owners[0]
         if self.name == "*":
-            found = node.xpath(".//xs:any", namespaces=_NS)
+            found = _elements(node.xpath(".//xs:any", namespaces=_NS))
             if not found:
                 raise ValueError(f"no xs:any in {self.owner!r}")
             node = found[0]
         elif self.name:
             kind = "attribute" if self.name.startswith("@") else "element"
-            found = node.xpath(f".//xs:{kind}[@name=$name]", namespaces=_NS, name=self.name.lstrip("@"))
+            found = _elements(
+                node.xpath(f".//xs:{kind}[@name=$name]", namespaces=_NS, name=self.name.lstrip("@"))
+            )
             if not found:
                 raise ValueError(f"no {kind} {self.name!r} in {self.owner!r}")
             node = found[0]
         for key, value in self.attributes.items():
             node.set(key, value)
-        restriction = node.find(f"{{{XS}}}restriction")
-        for code in self.drop_codes:
-            for enumeration in restriction.xpath("xs:enumeration[@value=$v]", namespaces=_NS, v=code):
-                restriction.remove(enumeration)
-        for code in self.add_codes:
-            etree.SubElement(restriction, f"{{{XS}}}enumeration", value=code)
-        if self.pattern is not None:
-            restriction.find(f"{{{XS}}}pattern").set("value", self.pattern)
+        if self.drop_codes or self.add_codes or self.pattern is not None:
+            restriction = _child(node, "restriction", self.owner)
+            for code in self.drop_codes:
+                for enumeration in _elements(
+                    restriction.xpath("xs:enumeration[@value=$v]", namespaces=_NS, v=code)
+                ):
+                    restriction.remove(enumeration)
+            for code in self.add_codes:
+                etree.SubElement(restriction, f"{{{XS}}}enumeration", value=code)
+            if self.pattern is not None:
+                _child(restriction, "pattern", self.owner).set("value", self.pattern)
         if self.after is not None:
-            sibling = node.getparent().xpath("xs:element[@name=$name]", namespaces=_NS, name=self.after)[0]
+            parent = node.getparent()
+            assert parent is not None  # a named declaration is inside xs:schema at least
+            sibling = _elements(parent.xpath("xs:element[@name=$name]", namespaces=_NS, name=self.after))[0]
             node.set("minOccurs", "0")
             sibling.addnext(copy.deepcopy(node))
         if self.restriction is not None:
             base, facets = self.restriction
-            node.attrib.pop("type", None)
+            node.attrib.pop("type", "")  # if it has one
             simple = etree.SubElement(node, f"{{{XS}}}simpleType")
             restricted = etree.SubElement(simple, f"{{{XS}}}restriction", base=base)
             for facet, value in facets.items():
                 etree.SubElement(restricted, f"{{{XS}}}{facet}", value=value)
+
+
+def _elements(found: object) -> list[etree._Element]:
+    """What an XPath that selects elements found (lxml types every XPath result alike)."""
+    return cast(list[etree._Element], found)
+
+
+def _child(node: etree._Element, name: str, owner: str) -> etree._Element:
+    """The xs:``name`` child of ``node``; ValueError if the declaration has none."""
+    child = node.find(f"{{{XS}}}{name}")
+    if child is None:
+        raise ValueError(f"no xs:{name} in {owner!r}")
+    return child
 
 
 def edited_schemas(folder: str, payload_schema: str, edit: SchemaEdit, copy: Path) -> SchemaSet:

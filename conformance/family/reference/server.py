@@ -18,8 +18,10 @@ import logging
 import signal
 import ssl
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
+from types import FrameType
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -30,6 +32,9 @@ from conformance.core.policy import MAX_BODY_BYTES
 from conformance.core.violations import Violation
 from conformance.family import signals
 from conformance.family.reference.nsw import Answer, ReferenceNsw
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 log = logging.getLogger(__name__)
 _NO_CHECK_TIME = 0x200000  # OpenSSL X509_V_FLAG_NO_CHECK_TIME, which Python's ssl does not name
@@ -48,7 +53,7 @@ class ReferenceApp:
         self.inboxes = {each.dialect.codes.INBOX_PATH: each for each in (nsw, *others)}
         self.triggers = {each.dialect.codes.TRIGGER_PATH: each for each in (nsw, *others)}
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
         if request.path in self.inboxes:
             response = self.inbox(request, self.inboxes[request.path])
@@ -169,12 +174,14 @@ def serve(
 
 
 def run_until_signalled(
-    nsw: ReferenceNsw | Sequence[ReferenceNsw], server: BoundedWSGIServer, announce
+    nsw: ReferenceNsw | Sequence[ReferenceNsw],
+    server: BoundedWSGIServer,
+    announce: Callable[[BoundedWSGIServer], object],
 ) -> None:
     """Serve until SIGINT or SIGTERM, then shut down cleanly: server, outboxes, stores."""
     nsws = list(nsw) if isinstance(nsw, Sequence) else [nsw]
 
-    def stop(signum, frame):
+    def stop(signum: int, frame: FrameType | None) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGINT, stop)

@@ -165,6 +165,7 @@ class Store:
         One UPDATE under SQLite's write lock: a row is claimed by one owner at a time. The claim
         ends with the outcome of the try (``outcome``), or with ``release_claims`` once its owner
         (``owners.token_of(owner)``) is dead."""
+        limits: tuple[float, ...]  # the parameters of the query ``chosen``
         if in_turn:
             chosen, limits = (
                 "SELECT id FROM (SELECT id, next_attempt_at FROM outbox WHERE state = 'pending'"
@@ -263,6 +264,7 @@ class Transaction:
 
     def digest_of(self, sender: str | None, message_id: str) -> str | None:
         """The digest of the message ``message_id`` from ``sender`` (None: from anyone, a seeded fault)."""
+        args: tuple[str, ...]
         if sender is None:
             query, args = "SELECT digest FROM received WHERE message_id = ?", (message_id,)
         else:
