@@ -58,3 +58,18 @@ def test_a_wrong_status_or_media_type_is_the_suites_violation(expected, answer, 
     )
     assert isinstance(found, Violation)
     assert (found.requirement, found.expected, found.observed) == violation
+
+
+@pytest.mark.parametrize(
+    ("kind", "blamed"), [("issue", ("A-01",)), ("replace", ("A-04", "A-01")), ("cancel", ("A-03",))]
+)
+def test_a_wrong_status_under_load_is_blamed_as_the_suite_blames_it(kind, blamed):
+    """A load run's wrong status goes through the suite's check_status, which reads the action of the
+    message it answers: the load run's record of it carries one (it had none: an AttributeError
+    instead of the Violation, and the wrong status escaped the ledger)."""
+    from conformance.family.load import statuses
+    from conformance.family.suite import steps
+
+    sent = statuses._Sent("m1@sg.efdx", "SG:CO-1", statuses.ACTIONS[kind])
+    judges = {"cancel": ("A-03",), "replace": ("A-04",)}.get(kind, ())
+    assert steps.status_blame(sent, judges) == blamed  # type: ignore[arg-type]

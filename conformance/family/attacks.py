@@ -8,26 +8,31 @@ envelope schema lets it pass (lax content), so that only the signature checks (M
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 
 from lxml import etree
 
 from conformance.core import xmldsig as ds
+from conformance.family.nodes import required, text_of
 
 
 def _hide_in_object(envelope: etree._Element, original: etree._Element) -> None:
-    signature = envelope.find(f"{ds.DS}Signature")
+    signature = required(envelope, f"{ds.DS}Signature")
     holder = etree.SubElement(signature, f"{ds.DS}Object")
     holder.append(copy.deepcopy(original))
 
 
-def wrap(envelope: etree._Element, part: str, evil_id: str, change) -> etree._Element:
+def wrap(
+    envelope: etree._Element, part: str, evil_id: str, change: Callable[[etree._Element], None]
+) -> etree._Element:
     """Move the signed ``part`` (Header or Payload) into ds:Object; put a changed copy in its place.
 
     ``evil_id`` is the Id the processed look-alike carries: the original Id gives duplicate Ids, a
     new one leaves the signature's Reference pointing at the hidden element.
     """
     attacked = copy.deepcopy(envelope)
-    original = attacked.find(f"{{{etree.QName(attacked).namespace}}}{part}")  # the envelope's own namespace
+    namespace = etree.QName(attacked).namespace  # the envelope's own
+    original = required(attacked, f"{{{namespace}}}{part}")
     _hide_in_object(attacked, original)
     original.set("Id", evil_id)
     change(original)
@@ -35,14 +40,14 @@ def wrap(envelope: etree._Element, part: str, evil_id: str, change) -> etree._El
 
 
 def set_text(element: etree._Element, path: str, value: str) -> None:
-    element.find(path).text = value
+    required(element, path).text = value
 
 
 def flip_signature_value(envelope: etree._Element) -> etree._Element:
     """Change one base64 character of the SignatureValue (still decodes, no longer verifies)."""
     attacked = copy.deepcopy(envelope)
-    value = attacked.find(f"{ds.DS}Signature/{ds.DS}SignatureValue")
-    text = value.text
+    value = required(attacked, f"{ds.DS}Signature/{ds.DS}SignatureValue")
+    text = text_of(value)
     value.text = ("B" if text[10] == "A" else "A").join((text[:10], text[11:]))
     return attacked
 

@@ -31,6 +31,7 @@ from typing import Any
 from lxml import etree
 
 from conformance.core import xmldsig as ds
+from conformance.family.nodes import required
 
 # (fault name, what the faulty NSW does, schema_faults function, its arguments)
 FaultSpec = tuple[str, str, str, tuple[Any, ...]]
@@ -66,19 +67,19 @@ class Case:
 # --- changes of the message, by local name ({*}: any profile's namespace) ------------------------
 
 
-def in_co(change: Callable[[etree._Element], None]) -> Callable[[Any], None]:
+def in_co(change: Callable[[etree._Element], object]) -> Callable[[Any], None]:
     """A change of the CO before its authority signs it (the envelope is signed after)."""
     return lambda build: build.co_before_signing.append(change)
 
 
-def in_envelope(change: Callable[[etree._Element], None]) -> Callable[[Any], None]:
+def in_envelope(change: Callable[[etree._Element], object]) -> Callable[[Any], None]:
     """A change of the envelope before the sender's NSW signs it."""
     return lambda build: build.before_signing.append(change)
 
 
 def drop(path: str) -> Callable[[etree._Element], None]:
     """The first element at ``path`` removed."""
-    return lambda root: ds.remove_keeping_tail(root.find(path))
+    return lambda root: ds.remove_keeping_tail(required(root, path))
 
 
 def drop_all(path: str) -> Callable[[etree._Element], None]:
@@ -93,7 +94,7 @@ def twice(path: str) -> Callable[[etree._Element], None]:
     """The first element at ``path`` followed by a copy of itself."""
 
     def change(root: etree._Element) -> None:
-        node = root.find(path)
+        node = required(root, path)
         node.addnext(copy.deepcopy(node))
 
     return change
@@ -101,7 +102,7 @@ def twice(path: str) -> Callable[[etree._Element], None]:
 
 def text(path: str, value: str) -> Callable[[etree._Element], None]:
     def change(root: etree._Element) -> None:
-        root.find(path).text = value
+        required(root, path).text = value
 
     return change
 
@@ -110,7 +111,7 @@ def attribute(path: str, name: str, value: str | None) -> Callable[[etree._Eleme
     """The attribute ``name`` of the element at ``path`` set (None: removed)."""
 
     def change(root: etree._Element) -> None:
-        node = root.find(path)
+        node = required(root, path)
         if value is None:
             node.attrib.pop(name)
         else:
@@ -123,9 +124,9 @@ def swap(first: str, second: str) -> Callable[[etree._Element], None]:
     """Two sibling elements in each other's place (``second`` moved before ``first``)."""
 
     def change(root: etree._Element) -> None:
-        node = root.find(second)
+        node = required(root, second)
         ds.remove_keeping_tail(node)
-        root.find(first).addprevious(node)
+        required(root, first).addprevious(node)
 
     return change
 

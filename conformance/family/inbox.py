@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
@@ -31,7 +32,11 @@ from conformance.core.testpki import PkiFolder as TestPki  # a pack's TEST ONLY 
 from conformance.core.violations import Violation
 from conformance.family import signals
 from conformance.family.dialect import Dialect
-from conformance.family.judge import Judgement, Receiver
+from conformance.family.judge import Header, Judgement, Receiver
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from wsgiref.types import StartResponse, WSGIEnvironment
 
 STOP_POLL_S = 0.05  # how often the server looks whether it is asked to stop (the default 0.5 s is a run's)
 
@@ -64,14 +69,14 @@ class Prefix(bytes):
         prefix.size, prefix.digest = len(body), digest
         return prefix
 
-    def __eq__(self, other) -> bool:
+    def __eq__(self, other: object) -> bool:
         if isinstance(other, Prefix):
             return self.digest == other.digest
         if isinstance(other, bytes):
             return len(other) == self.size and hashlib.sha256(other).hexdigest() == self.digest
         return NotImplemented
 
-    def __ne__(self, other) -> bool:
+    def __ne__(self, other: object) -> bool:
         equal = self.__eq__(other)
         return equal if equal is NotImplemented else not equal
 
@@ -91,7 +96,8 @@ class Arrival:
     tls_party: str | None = None
 
     @property
-    def header(self):
+    def header(self) -> Header | None:
+        """None for a message the judge could not read to its Header."""
         return self.judgement.header
 
     @property
@@ -169,6 +175,8 @@ class HarnessInbox:
 
     @property
     def url(self) -> str:
+        if self._server is None:  # as reading a missing attribute would: hasattr() says no
+            raise AttributeError("the inbox has no url before it is started")
         scheme = "https" if self.tls else "http"
         return f"{scheme}://{self.host}:{self._server.port}{self.dialect.codes.INBOX_PATH}"
 
@@ -213,7 +221,7 @@ class HarnessInbox:
     def __enter__(self) -> HarnessInbox:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def wait_for(
@@ -286,7 +294,7 @@ class HarnessInbox:
         context.verify_mode = ssl.CERT_REQUIRED
         return context
 
-    def _app(self, environ, start_response):
+    def _app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
         if request.path != self.dialect.codes.INBOX_PATH or request.method != "POST":
             return Response("not found\n", 404)(environ, start_response)
@@ -307,14 +315,16 @@ class HarnessInbox:
             _drop(environ)
             return []
         status, answer = (
-            self._answer(judgement, now) if reaction.status is None else self._scripted(reaction, arrival)
+            self._answer(judgement, now)
+            if reaction.status is None
+            else self._scripted(reaction.status, reaction.error_code, arrival)
         )
         self._update(arrival, answered=status)
         return Response(answer, status, content_type="application/xml")(environ, start_response)
 
     def _answer(self, judgement: Judgement, now: datetime) -> tuple[int, bytes]:
         header = judgement.header
-        if not judgement.accepted:
+        if judgement.violation is not None:  # not accepted
             body = signals.error(
                 judgement.violation,
                 ref_to_message_id=judgement.message_id,
@@ -325,6 +335,7 @@ class HarnessInbox:
                 dialect=self.dialect,
             )
             return judgement.http_status, body
+        assert header is not None  # accepted: the judge read the Header
         self.message_log.setdefault((header.sender, header.message_id), judgement.body_digest)
         body = signals.receipt(
             ref_to_message_id=header.message_id,
@@ -338,20 +349,20 @@ class HarnessInbox:
         )
         return 200, body
 
-    def _scripted(self, reaction: Reaction, arrival: Arrival) -> tuple[int, bytes]:
-        if reaction.error_code is None:
-            return reaction.status, b""
+    def _scripted(self, status: int, error_code: str | None, arrival: Arrival) -> tuple[int, bytes]:
+        if error_code is None:
+            return status, b""
         body = signals.error(
-            Violation("scripted", "the scripted answer of a test", f"a test asked for {reaction.error_code}"),
+            Violation("scripted", "the scripted answer of a test", f"a test asked for {error_code}"),
             ref_to_message_id=arrival.message_id,
             sender=self.party,
             receiver=arrival.header.sender if arrival.header else None,
             at=arrival.received_at,
             credential=self.credential,
-            code=self.dialect.own_code(reaction.error_code),
+            code=self.dialect.own_code(error_code),
             dialect=self.dialect,
         )
-        return reaction.status, body
+        return status, body
 
     def _update(self, arrival: Arrival, *, new: bool = False, answered: int | None = None) -> None:
         with self._changed:
@@ -383,7 +394,7 @@ class HarnessInbox:
             arrival.judgement.envelope = arrival.judgement.payload = None
 
 
-def _drop(environ) -> None:
+def _drop(environ: WSGIEnvironment) -> None:
     """Close the connection without an answer (a reset, as a broken gateway would)."""
     connection = environ.get("werkzeug.socket")
     if connection is not None:

@@ -30,5 +30,6 @@ def _describe(judgement: Judgement) -> str:
     if judgement.findings:
         return "; ".join(str(finding) for finding in judgement.findings)
     header = judgement.header
+    assert header is not None  # no violation: the judge read the Header
     status = f", {judgement.status}" if judgement.status else ""
     return f"{header.action} {header.message_id} from {header.sender}{status}"

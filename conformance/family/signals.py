@@ -19,6 +19,7 @@ from conformance.core import xmldsig as ds
 from conformance.core.trust import Credential, TrustStore
 from conformance.core.violations import Violation
 from conformance.family.dialect import Dialect
+from conformance.family.nodes import texts
 from conformance.family.validation import ENVELOPE_SCHEMA
 
 MAX_DESCRIPTION = 2048
@@ -118,10 +119,7 @@ class Signal:
 
     @property
     def codes(self) -> list[str]:
-        return [
-            code.strip()
-            for code in self.root.xpath("e:Fault/e:Code/text()", namespaces=self.dialect.namespaces)
-        ]
+        return [code.strip() for code in texts(self.root, "e:Fault/e:Code/text()", self.dialect.namespaces)]
 
     def location_of(self, code: str) -> str | None:
         """The Location of the first Fault with ``code`` (None when it gives none)."""
@@ -134,7 +132,7 @@ class Signal:
 
     @property
     def received_digests(self) -> list[str]:
-        found = self.root.xpath("e:ReceivedDigest/text()", namespaces=self.dialect.namespaces)
+        found = texts(self.root, "e:ReceivedDigest/text()", self.dialect.namespaces)
         return [digest.strip() for digest in found]
 
     @property
@@ -170,7 +168,7 @@ def _expect(requirement: str, what: str, expected: str | None, observed: str | N
 def check_receipt(
     body: bytes,
     *,
-    message_id: str,
+    message_id: str | None,
     sender: str,
     receiver: str,
     sent_digests: Sequence[str],

@@ -65,7 +65,8 @@ class SchemaSet:
             return SchemaProblem(path="/", reason=f"the validator could not process the document: {exc}")
         for error in self._explainers[schema].iter_errors(element):
             return SchemaProblem(path=error.path or "/", reason=error.reason or str(error))
-        entry = self._lxml[schema].error_log.last_error  # xmlschema saw nothing: fall back to libxml2
+        # xmlschema saw nothing: fall back to libxml2 (lxml-stubs declare _ErrorLog without its members)
+        entry = self._lxml[schema].error_log.last_error  # type: ignore[attr-defined]
         return SchemaProblem(path=getattr(entry, "path", None) or "/", reason=entry.message)
 
     def lxml_valid(self, element: etree._Element, schema: str) -> bool:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 from lxml import etree
 
@@ -28,6 +28,7 @@ from conformance.core.testpki import PkiFolder as TestPki  # a pack's TEST ONLY 
 from conformance.core.trust import Credential
 from conformance.family import attacks
 from conformance.family.dialect import Dialect
+from conformance.family.nodes import required, text_of
 
 SENDER = "SG"
 RECEIVER = "KH"
@@ -91,15 +92,16 @@ class Build:
     sender: str = SENDER
     receiver: str = RECEIVER
     data: dict[str, Any] = field(default_factory=dict)
-    co_signer: Credential | None | str = "default"
-    envelope_signer: Credential | None | str = "default"
+    co_signer: Credential | None | Literal["default"] = "default"
+    envelope_signer: Credential | None | Literal["default"] = "default"
     signature_options: dict[str, Any] = field(default_factory=dict)
     timestamp: datetime | None = None
     profile_version: str = "1.0"
-    before_signing: list[Callable[[etree._Element], None]] = field(default_factory=list)
+    # changes of the message; what a change returns is ignored, except after signing (a new root)
+    before_signing: list[Callable[[etree._Element], object]] = field(default_factory=list)
     after_signing: list[Callable[[etree._Element], etree._Element | None]] = field(default_factory=list)
-    co_after_signing: list[Callable[[etree._Element], None]] = field(default_factory=list)
-    co_before_signing: list[Callable[[etree._Element], None]] = field(default_factory=list)
+    co_after_signing: list[Callable[[etree._Element], object]] = field(default_factory=list)
+    co_before_signing: list[Callable[[etree._Element], object]] = field(default_factory=list)
     co_signature_options: dict[str, Any] = field(default_factory=dict)
     envelope_action: str | None = None
     moment: datetime | None = None
@@ -169,8 +171,8 @@ class Build:
         signer = self.pki.nsw(self.sender) if self.envelope_signer == "default" else self.envelope_signer
         if signer is not None:
             signing.sign_envelope(root, signer, **self.signature_options)
-        for change in self.after_signing:
-            changed = change(root)
+        for replace in self.after_signing:
+            changed = replace(root)
             root = root if changed is None else changed
         return root
 
@@ -195,16 +197,18 @@ def default_payload_data(action: str, co: dict[str, Any]) -> dict[str, Any]:
     return by_action[action]
 
 
-BUILDERS: dict[str, Callable[[Build], None]] = {}
+# A builder changes a default Build, or gives the vector's bytes itself (a byte-level attack).
+Builder = Callable[[Build], bytes | None]
+BUILDERS: dict[str, Builder] = {}
 # A pack's builders for its dialect alone (its field table's cases: RCPX's), found before BUILDERS.
-DIALECT_BUILDERS: dict[str, dict[str, Callable[[Build], None]]] = {}
+DIALECT_BUILDERS: dict[str, dict[str, Builder]] = {}
 
 
-def builder(*vector_ids: str, only_for: str | None = None):
+def builder(*vector_ids: str, only_for: str | None = None) -> Callable[[Builder], Builder]:
     """Register the function that turns a default Build into the vector(s) named (for every dialect,
     or for the dialect whose key is ``only_for`` alone)."""
 
-    def register(function: Callable[[Build], None]) -> Callable[[Build], None]:
+    def register(function: Builder) -> Builder:
         table = BUILDERS if only_for is None else DIALECT_BUILDERS.setdefault(only_for, {})
         for vector_id in vector_ids:
             table[vector_id] = function
@@ -213,7 +217,7 @@ def builder(*vector_ids: str, only_for: str | None = None):
     return register
 
 
-def builder_of(vector_id: str, dialect: Dialect) -> Callable[[Build], None]:
+def builder_of(vector_id: str, dialect: Dialect) -> Builder:
     """The builder of ``vector_id`` in ``dialect``: its own, else the family's."""
     return DIALECT_BUILDERS.get(dialect.key, {}).get(vector_id) or BUILDERS[vector_id]
 
@@ -255,7 +259,7 @@ def build_all(out: Path, day: date, pki: TestPki | None = None, *, dialect: Dial
     written = []
     for vector in load_manifest(dialect=dialect):
         path = out / f"{vector.id}.xml"
-        path.write_bytes(build_vector(vector.id, day, pki, dialect=dialect, **dialect.vector_parties))
+        path.write_bytes(build_vector(vector.id, day, pki, None, dialect=dialect, **dialect.vector_parties))
         written.append(path)
     return written
 
@@ -343,8 +347,8 @@ def _co_texts(reference: int, name: int, address: int, free_text: int) -> Callab
             ("{*}Exporter/{*}Address", address),
             ("{*}Item/{*}Description", free_text),
         ):
-            node = co.find(path)
-            node.text = _padded(node.text, length)
+            node = required(co, path)
+            node.text = _padded(text_of(node), length)
 
     return change
 
@@ -369,8 +373,8 @@ def _zoneless_timestamp(build: Build) -> None:
     """Section 3: times are xs:dateTime with a zone; the envelope's is UTC. No zone: M-03."""
 
     def drop_zone(envelope: etree._Element) -> None:
-        node = envelope.find("{*}Header/{*}Timestamp")
-        node.text = node.text.removesuffix("Z")
+        node = required(envelope, "{*}Header/{*}Timestamp")
+        node.text = text_of(node).removesuffix("Z")
 
     build.before_signing.append(drop_zone)
 
@@ -381,8 +385,8 @@ def _timestamp_plus_zero(build: Build) -> None:
     (the envelope schema takes both), so a receiver must take it."""
 
     def plus_zero(envelope: etree._Element) -> None:
-        node = envelope.find("{*}Header/{*}Timestamp")
-        node.text = node.text.removesuffix("Z") + "+00:00"
+        node = required(envelope, "{*}Header/{*}Timestamp")
+        node.text = text_of(node).removesuffix("Z") + "+00:00"
 
     build.before_signing.append(plus_zero)
 
@@ -394,7 +398,7 @@ def _header_payload_same_id(build: Build) -> None:
 
     def repeat(envelope: etree._Element) -> None:
         header, payload = ds.element_children(envelope)[:2]
-        payload.set("Id", header.get("Id"))
+        payload.set("Id", header.attrib["Id"])
 
     build.before_signing.append(repeat)
 
@@ -452,7 +456,9 @@ def _item(build: Build, number: int, **changes: Any) -> dict[str, Any]:
 
 @builder("valid-rvc-40-pc-20")
 def _boundaries_inside(build: Build) -> None:
-    flags = dict.fromkeys(build.dialect.messages.FLAG_ORDER, False) | {"PartialCumulation": True}
+    # FLAG_ORDER: the EFDX CO's flags, which the family's Messages protocol does not name
+    flag_order = build.dialect.messages.FLAG_ORDER  # type: ignore[attr-defined]
+    flags = dict.fromkeys(flag_order, False) | {"PartialCumulation": True}
     items = [
         _item(build, 1, criterion="RVC", percent="40.00", fob_value="100.00"),
         _item(build, 2, criterion="PC", percent="20.00", fob_value="100.00"),
@@ -505,7 +511,7 @@ def _byte_attack(build: Build) -> bytes:
 
 def _drop(path: str) -> Callable[[etree._Element], None]:
     def change(envelope: etree._Element) -> None:
-        node = envelope.find(path)
+        node = required(envelope, path)
         ds.remove_keeping_tail(node)
 
     return change
@@ -513,7 +519,7 @@ def _drop(path: str) -> Callable[[etree._Element], None]:
 
 def _header_text(name: str, value: str) -> Callable[[etree._Element], None]:
     def change(envelope: etree._Element) -> None:
-        envelope.find(f"{{*}}Header/{{*}}{name}").text = value
+        required(envelope, f"{{*}}Header/{{*}}{name}").text = value
 
     return change
 
@@ -619,7 +625,7 @@ def _tampered_payload(build: Build) -> None:
     """The Payload changed after the envelope was signed; its CO re-signed by its authority, so that
     only the envelope's digest (M-06) is wrong, not the CO's own signature (BR-12)."""
     resign = _resigned_evil_payload(build.pki, build.sender)
-    build.after_signing.append(lambda envelope: resign(envelope.find("{*}Payload")))
+    build.after_signing.append(lambda envelope: resign(required(envelope, "{*}Payload")))
 
 
 @builder("m06-altered-signature-value")
@@ -628,7 +634,7 @@ def _altered_value(build: Build) -> None:
 
 
 def _evil_payload(payload: etree._Element) -> None:
-    payload.find(".//{*}Item/{*}Quantity").text = "9000.00"
+    required(payload, ".//{*}Item/{*}Quantity").text = "9000.00"
 
 
 def _resigned_evil_payload(pki: TestPki, sender: str) -> Callable[[etree._Element], None]:
@@ -638,14 +644,14 @@ def _resigned_evil_payload(pki: TestPki, sender: str) -> Callable[[etree._Elemen
     def change(payload: etree._Element) -> None:
         co = ds.element_children(payload)[0]  # the CO, whatever the profile calls it
         _evil_payload(co)
-        ds.remove_keeping_tail(co.find(f"{ds.DS}Signature"))
+        ds.remove_keeping_tail(required(co, f"{ds.DS}Signature"))
         signing.sign_enveloped(co, pki.authority(sender))
 
     return change
 
 
 def _evil_header(header: etree._Element) -> None:
-    header.find("{*}ConversationId").text = "SG:LOOK-ALIKE"
+    required(header, "{*}ConversationId").text = "SG:LOOK-ALIKE"
 
 
 def _evil_payload_new_ids(pki: TestPki, sender: str) -> Callable[[etree._Element], None]:
@@ -682,7 +688,7 @@ def _missing_reference(build: Build) -> None:
     build.envelope_signer = None
 
     def sign_header_only(envelope: etree._Element) -> None:
-        header = envelope.find("{*}Header")
+        header = required(envelope, "{*}Header")
         signing.build_signature(envelope, [signing.Reference("#header", header)], build.pki.nsw(build.sender))
 
     build.after_signing.append(sign_header_only)
@@ -765,7 +771,7 @@ def _inclusive_c14n(build: Build) -> None:
 @builder("m08-no-certificate")
 def _no_certificate(build: Build) -> None:
     def drop_key_info(envelope: etree._Element) -> None:
-        ds.remove_keeping_tail(envelope.find(f"{ds.DS}Signature/{ds.DS}KeyInfo"))
+        ds.remove_keeping_tail(required(envelope, f"{ds.DS}Signature/{ds.DS}KeyInfo"))
 
     build.after_signing.append(drop_key_info)
 
@@ -1210,8 +1216,8 @@ def _bad_co_signer(build: Build) -> None:
 @builder("br12-co-altered-signature-value")
 def _co_altered_value(build: Build) -> None:
     def flip(co: etree._Element) -> None:
-        value = co.find(f"{ds.DS}Signature/{ds.DS}SignatureValue")
-        text = value.text
+        value = required(co, f"{ds.DS}Signature/{ds.DS}SignatureValue")
+        text = text_of(value)
         value.text = ("B" if text[10] == "A" else "A").join((text[:10], text[11:]))
 
     build.co_after_signing.append(flip)
@@ -1247,14 +1253,15 @@ def short_key_authority(pki: TestPki, party: str) -> Credential:
     party, and an RSA PKCS#1 v1.5 signature is deterministic, so the same PKI gives the same bytes."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
     from conformance.core.testpki import GOOD_FROM, GOOD_UNTIL, key_usage
 
     weak = pki.bad("rsa-1024")
     authority = pki.authority(party)
-    ca_key = serialization.load_pem_private_key(
-        (pki.ca_path(party).parent / "ca.key.pem").read_bytes(), password=None
-    )
+    ca_pem = (pki.ca_path(party).parent / "ca.key.pem").read_bytes()
+    # the test PKI's CAs have RSA keys (testpki)
+    ca_key = cast("rsa.RSAPrivateKey", serialization.load_pem_private_key(ca_pem, password=None))
     ca = pki.ca_cert(party)
     serial = int.from_bytes(hashlib.sha256(f"short-key-authority/{party}".encode()).digest()[:16], "big") >> 1
     cert = (
@@ -1355,7 +1362,7 @@ def _payload_two_children(build: Build) -> None:
     first = build.vector_id.endswith("-first-unmatched")
 
     def add_cancellation(root: etree._Element) -> None:
-        payload = root.find(build.dialect.e("Payload"))
+        payload = required(root, build.dialect.e("Payload"))
         data = default_payload_data("CancelCO", build.co())
         cancellation = build.dialect.messages.payload("CancelCO", data)
         if first:

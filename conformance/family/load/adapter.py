@@ -76,7 +76,7 @@ class FamilyLoad:
     def traffic(self, pki_dir: str | None, sender: str, candidate: str) -> Traffic:
         """Built once in each Locust process, from the run's spec."""
         pki = self.dialect.load_pki()  # the committed TEST ONLY PKI, or the one at the spec's folder:
-        pki = type(pki).load(Path(pki_dir)) if pki_dir else pki
+        pki = self.dialect.load_pki(Path(pki_dir)) if pki_dir else pki  # its pack's TestPki.load
         return Traffic(self.dialect, pki, sender, candidate)
 
     def inbox(

@@ -64,13 +64,21 @@ def judge(
         if expected.code is None:
             _receipt(expected, answer, sender, candidate, trust, at, dialect)
         else:
-            _error(expected, answer, sender, candidate, trust, at, dialect)
+            _error(expected, expected.code, answer, sender, candidate, trust, at, dialect)
     except Violation as violation:
         return violation
     return None
 
 
-def _receipt(expected: Expected, answer: Answer, sender: str, candidate: str, trust, at, dialect) -> None:
+def _receipt(
+    expected: Expected,
+    answer: Answer,
+    sender: str,
+    candidate: str,
+    trust: TrustStore,
+    at: datetime,
+    dialect: Dialect,
+) -> None:
     if answer.status != 200:
         raise Violation(
             steps.RECEIPT_DUE.get(expected.action or "", "M-19"),
@@ -96,8 +104,16 @@ def _receipt(expected: Expected, answer: Answer, sender: str, candidate: str, tr
         )
 
 
-def _error(expected: Expected, answer: Answer, sender: str, candidate: str, trust, at, dialect) -> None:
-    code = expected.code
+def _error(
+    expected: Expected,
+    code: str,
+    answer: Answer,
+    sender: str,
+    candidate: str,
+    trust: TrustStore,
+    at: datetime,
+    dialect: Dialect,
+) -> None:
     failed = signals.code_requirement(code, dialect)
     status = dialect.catalogue.requirement(failed).http_status
     if answer.status != status:

@@ -25,6 +25,7 @@ from conformance.core.testpki import PkiFolder as TestPki  # a pack's TEST ONLY 
 from conformance.core.trust import Credential
 from conformance.family import messages, vectors
 from conformance.family.dialect import Dialect
+from conformance.family.nodes import required, text_of
 
 # What changes per message; each sentinel is XML-safe text no builder writes anywhere else.
 REF, REPLACES, MID = "ZQREFSENTINELZQ", "ZQREPSENTINELZQ", "zqmidsentinelzq@load.efdx"
@@ -91,22 +92,25 @@ class MessageTemplate:
         root = etree.fromstring(text.encode("utf-8"))
         header, payload, signature = ds.element_children(root)[:3]
         co = payload[0] if payload[0].tag == dialect.p(dialect.codes.CO_ELEMENT) else None
-        self.issuing = payload[0].findtext(dialect.p("IssuingCountry"))
+        self.issuing = text_of(required(payload[0], dialect.p("IssuingCountry")))
         plain = {REF: "ref", REPLACES: "replaces", MID: "mid", TS: "ts"}
         found = dict(plain)
-        self.co_c14n = self.co_signed_info = None
+        # (the CO's canonical form, its SignedInfo's): None for a payload that is no CO
+        self.co_templates: tuple[Template, Template] | None = None
         if co is not None:
-            co_signature = co.find(f"{ds.DS}Signature")
+            co_signature = required(co, f"{ds.DS}Signature")
             found[_digest_values(co_signature)[0]] = "co_digest"
-            found[co_signature.findtext(f"{ds.DS}SignatureValue")] = "co_sig"
-            self.co_c14n = Template(ds.canonicalize(ds.without_signature(co)).decode(), plain)
-            self.co_signed_info = Template(_c14n(co_signature.find(f"{ds.DS}SignedInfo")), found)
+            found[_signature_value(co_signature)] = "co_sig"
+            self.co_templates = (
+                Template(ds.canonicalize(ds.without_signature(co)).decode(), plain),
+                Template(_c14n(required(co_signature, f"{ds.DS}SignedInfo")), found),
+            )
         header_digest, payload_digest = _digest_values(signature)
         self.header_c14n = Template(_c14n(header), found)
         self.payload_c14n = Template(_c14n(payload), found)
         found |= {header_digest: "header_digest", payload_digest: "payload_digest"}
-        self.signed_info = Template(_c14n(signature.find(f"{ds.DS}SignedInfo")), found)
-        found[signature.findtext(f"{ds.DS}SignatureValue")] = "env_sig"
+        self.signed_info = Template(_c14n(required(signature, f"{ds.DS}SignedInfo")), found)
+        found[_signature_value(signature)] = "env_sig"
         self.document = Template(text, found)
         self._check(text)
 
@@ -118,9 +122,10 @@ class MessageTemplate:
             "mid": message_id,
             "ts": self.messages.utc_timestamp(at),
         }
-        if self.co_c14n is not None:
-            values["co_digest"] = _sha256(self.co_c14n.render(values))
-            values["co_sig"] = _b64(self._sign(self.co_signed_info.render(values), self.authority))
+        if self.co_templates is not None:
+            co_c14n, co_signed_info = self.co_templates
+            values["co_digest"] = _sha256(co_c14n.render(values))
+            values["co_sig"] = _b64(self._sign(co_signed_info.render(values), self.authority))
         values["header_digest"] = _sha256(self.header_c14n.render(values))
         values["payload_digest"] = _sha256(self.payload_c14n.render(values))
         values["env_sig"] = _b64(self._sign(self.signed_info.render(values), self.nsw))
@@ -146,9 +151,13 @@ def _c14n(element: etree._Element) -> str:
     return ds.canonicalize(element).decode("utf-8")
 
 
+def _signature_value(signature: etree._Element) -> str:
+    return text_of(required(signature, f"{ds.DS}SignatureValue"))
+
+
 def _digest_values(signature: etree._Element) -> list[str]:
     return [
-        value.text.strip()
+        text_of(value).strip()
         for value in signature.iterfind(f"{ds.DS}SignedInfo/{ds.DS}Reference/{ds.DS}DigestValue")
     ]
 

@@ -6,12 +6,20 @@ for a soak), and the engine's gateway-fault decisions played as the inbox's Reac
 from __future__ import annotations
 
 from collections.abc import Callable, MutableMapping
-from typing import Any
+from typing import Any, Protocol
 
 from conformance.core.inbox_server import Limits
 from conformance.family.dialect import Dialect
-from conformance.family.inbox import Arrival, HarnessInbox, Reaction
+from conformance.family.inbox import Arrival, HarnessInbox, Reaction, Script
 from conformance.family.load.statuses import Incoming, read
+
+
+class GatewayFaults(Protocol):
+    """The engine's gateway-fault decisions (the engine's GatewayDecisions)."""
+
+    hold_s: float
+
+    def decide(self, message_id: str | None, accepted: bool) -> str | None: ...  # "503" | "reset" | "timeout"
 
 
 def _reaction(kind: str, hold_s: float) -> Reaction:
@@ -31,24 +39,18 @@ def load_inbox(
     tls: bool,
     host: str,
     port: int,
-    faults: Any | None,  # decide(message_id, accepted) -> kind or None, and hold_s
+    faults: GatewayFaults | None,
     message_log: MutableMapping,
     server_cert: tuple[str, str] | None = None,
     dialect: Dialect,
 ) -> HarnessInbox:
-    def script(arrival: Arrival) -> Reaction | None:
-        kind = faults.decide(arrival.message_id, arrival.judgement.accepted)
-        if kind is None:
-            return None
-        return _reaction(kind, faults.hold_s)
-
     return HarnessInbox(
         party,
         pki=pki,
         tls=tls,
         host=host,
         port=port,
-        script=script if faults is not None else None,
+        script=_script(faults) if faults is not None else None,
         server_cert=server_cert,
         limits=Limits(max_connections=256),
         listener=lambda arrival: listener(read(arrival)),
@@ -56,3 +58,13 @@ def load_inbox(
         message_log=message_log,  # bounded for a soak
         dialect=dialect,
     )
+
+
+def _script(faults: GatewayFaults) -> Script:
+    def script(arrival: Arrival) -> Reaction | None:
+        kind = faults.decide(arrival.message_id, arrival.judgement.accepted)
+        if kind is None:
+            return None
+        return _reaction(kind, faults.hold_s)
+
+    return script

@@ -54,23 +54,30 @@ class _Sent:
 
     message_id: str
     conversation_id: str
+    action: str | None  # what status_blame reads: the CO message the status answers
+
+
+ACTIONS = {"issue": "IssueCO", "replace": "ReplaceCO", "cancel": "CancelCO"}  # the mix's kinds
 
 
 def check(incoming: Incoming, awaited: Any) -> None:
     """The suite's checks of the answer to ``awaited`` (message_id, conversation_id, kind, status)."""
-    arrival = incoming.arrival
+    arrival, header = incoming.arrival, incoming.arrival.header
+    assert header is not None  # an answer (the ledger checks no other): read() found its Header
     due = ANSWERS.get(awaited.status, "StatusNotification")
-    if arrival.header.action != due:
-        raise Violation("A-01", f"a {due}", f"a {arrival.header.action}")
-    sent = _Sent(awaited.message_id, awaited.conversation_id)
+    if header.action != due:
+        raise Violation("A-01", f"a {due}", f"a {header.action}")
+    sent = _Sent(awaited.message_id, awaited.conversation_id, ACTIONS.get(awaited.kind))
     if due == "StatusNotification":
         judges = {"cancel": ("A-03",), "replace": ("A-04",)}.get(awaited.kind, ())
-        steps.check_status(arrival, sent, awaited.status, [], judges)
+        # _Sent has what check_status reads of a steps.Sent (a load run keeps no exchange per message)
+        steps.check_status(arrival, sent, awaited.status, [], judges)  # type: ignore[arg-type]
         return
     if arrival.judgement.violation is not None:
         raise Violation(
             "M-22", "a VerificationResponse that meets M-03..M-15", str(arrival.judgement.violation)
         )
-    outcome = arrival.judgement.payload.findtext(arrival.judgement.dialect.p("Outcome"))
+    _, payload = steps.taken(arrival)
+    outcome = payload.findtext(arrival.judgement.dialect.p("Outcome"))
     if outcome != awaited.status:
         raise Violation("A-05", f"Outcome {awaited.status}", f"Outcome {outcome}")

@@ -20,7 +20,10 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from lxml import etree
+
 from conformance.family.inbox import Arrival, HarnessInbox, Reaction
+from conformance.family.suite.steps import inbox_of
 from conformance.harness.control import ask_to_send
 from conformance.harness.session import Harness
 
@@ -64,17 +67,18 @@ def start(
     harness: Harness,
     conversation: str,
     matches: Callable[[Arrival], bool],
-    document,
+    document: etree._Element,
     reactions: list[Reaction],
     tries: int,
     retry_budget: float,
 ) -> Delivery:
     """Script the gateway's answers to the conversation's first tries, and have the candidate send."""
-    harness.inbox.plan(matches, reactions)
+    inbox = inbox_of(harness)
+    inbox.plan(matches, reactions)
     reference = conversation.split(":", 1)[1]
     window = ask_to_send(harness, "IssueCO", document, f"issue the e-Form D {reference}")
     group = _GROUPS.setdefault(harness, [])  # no Delivery holds the harness: the entry goes with it
-    return Delivery(harness.inbox, conversation, matches, window, tries, retry_budget, group)
+    return Delivery(inbox, conversation, matches, window, tries, retry_budget, group)
 
 
 def _unsaid(seconds: float) -> None:

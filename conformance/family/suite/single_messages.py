@@ -69,7 +69,7 @@ def issue_first(harness: Harness, reference: str) -> None:
 
 def single_message(harness: Harness, vector: Vector) -> None:
     """The body of test_single_message, for any profile of the family."""
-    if vector.id in BAD_SIGNER_VECTORS and not harness.pki.has_bad(harness.party):
+    if vector.id in BAD_SIGNER_VECTORS and not steps.pki_of(harness).has_bad(harness.party):
         raise Inconclusive(
             f"the test PKI has no bad signers of {harness.party}, the party the harness plays "
             f"(bad/{harness.party}/ is missing: `conformance pki generate` makes them for every party)"

@@ -7,6 +7,8 @@ conforming partner would (M-22).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from lxml import etree
@@ -15,6 +17,7 @@ from conformance.core.verdicts import Inconclusive
 from conformance.core.violations import Violation
 from conformance.family import dialect as dialects
 from conformance.family.inbox import Arrival, Reaction
+from conformance.family.nodes import texts
 from conformance.family.suite import deliveries, steps
 from conformance.family.suite.deliveries import Delivery
 from conformance.harness.control import ask_to_send
@@ -25,7 +28,7 @@ def new_reference(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12].upper()}"
 
 
-def candidate_co(harness: Harness, reference: str, **changes) -> etree._Element:
+def candidate_co(harness: Harness, reference: str, **changes: Any) -> etree._Element:
     """An unsigned CO issued by the candidate's party to the harness's (the candidate signs it)."""
     messages = dialects.of(harness).messages
     data = messages.sample_certificate(
@@ -38,7 +41,7 @@ def candidate_co(harness: Harness, reference: str, **changes) -> etree._Element:
     return messages.certificate(data)
 
 
-def sent_by_candidate(harness: Harness, action: str, conversation: str):
+def sent_by_candidate(harness: Harness, action: str, conversation: str) -> Callable[[Arrival], bool]:
     def matches(arrival: Arrival) -> bool:
         header = arrival.header
         return header is not None and header.action == action and header.conversation_id == conversation
@@ -47,15 +50,16 @@ def sent_by_candidate(harness: Harness, action: str, conversation: str):
 
 
 def await_message(harness: Harness, action: str, conversation: str, window: float) -> Arrival:
+    inbox = steps.inbox_of(harness)
     with harness.waiting_for(f"{steps.a(action)} from {harness.config.party}", window):
-        arrival = harness.inbox.wait_for(sent_by_candidate(harness, action, conversation), window)
+        arrival = inbox.wait_for(sent_by_candidate(harness, action, conversation), window)
     if arrival is None and harness.manual_mode:  # the candidate, or the operator, did not act
         raise Inconclusive(
             f"no {action} in conversation {conversation} within {window:g} s (the operator window): "
             "the operator may not have acted"
         )
     if arrival is None:
-        unreadable = harness.inbox.matching(lambda a: a.header is None)
+        unreadable = inbox.matching(lambda a: a.header is None)
         extra = f"; {len(unreadable)} unreadable message(s) arrived" if unreadable else ""
         expected = f"{action} in conversation {conversation} at {harness.inbox_url} within {window:g} s"
         raise Violation("A-06", expected, f"none arrived{extra}")
@@ -141,7 +145,8 @@ def test_replace_co_sent_by_the_candidate_conforms(harness: Harness) -> None:
     )
     arrival = await_message(harness, "ReplaceCO", f"{harness.config.party}:{replacement}", window)
     check_conforms(arrival, "ACCEPTED")
-    named = arrival.judgement.payload.findtext("{*}Replaces")
+    _, payload = steps.taken(arrival)
+    named = payload.findtext("{*}Replaces")
     if named != original:
         raise Violation("A-06", f"Replaces {original}", f"Replaces {named}")
 
@@ -220,7 +225,7 @@ def test_utilisation_notice_sent_by_the_candidate(harness: Harness, status: str,
         harness, "StatusNotification", notice, f"record {status} for the e-Form D {reference}"
     )
     with harness.waiting_for(f"a StatusNotification {status} from {harness.config.party}", window):
-        arrival = harness.inbox.wait_for(
+        arrival = steps.inbox_of(harness).wait_for(
             lambda a: (
                 a.header is not None
                 and a.header.action == "StatusNotification"
@@ -236,15 +241,15 @@ def test_utilisation_notice_sent_by_the_candidate(harness: Harness, status: str,
         )
     harness.note_arrival(arrival)
     check_conforms(arrival)
-    if arrival.header.ref_to_message_id != sent.message_id:  # it answers the IssueCO (section 7)
+    header, payload = steps.taken(arrival)
+    if header.ref_to_message_id != sent.message_id:  # it answers the IssueCO (section 7)
         raise Violation(
             "A-07",
             f"RefToMessageId {sent.message_id} (the IssueCO's)",
-            f"RefToMessageId {arrival.header.ref_to_message_id}",
+            f"RefToMessageId {header.ref_to_message_id}",
         )
     observed = [
-        code.strip()
-        for code in arrival.judgement.payload.xpath("*[local-name()='Reason']/*[local-name()='Code']/text()")
+        code.strip() for code in texts(payload, "*[local-name()='Reason']/*[local-name()='Code']/text()")
     ]
     if sorted(observed) != sorted(reasons):
         raise Violation("A-07", f"Reasons {reasons}", f"Reasons {observed}")

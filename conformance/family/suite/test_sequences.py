@@ -5,6 +5,7 @@ business rules (BR-11, BR-14, BR-15), judged on the synchronous answers and the 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 import pytest
 
@@ -20,7 +21,9 @@ pytestmark = pytest.mark.role("importing")
 JUDGES = {"CancelCO": ("A-03",), "ReplaceCO": ("A-04",)}
 
 
-def send_co(harness: Harness, build: Build, label: str, status: str, reasons: list[str] = ()) -> steps.Sent:
+def send_co(
+    harness: Harness, build: Build, label: str, status: str, reasons: Sequence[str] = ()
+) -> steps.Sent:
     sent = steps.send(harness, build.bytes(), label=label)
     steps.expect_receipt(harness, sent)
     steps.expect_status(harness, sent, status, list(reasons), JUDGES.get(build.action, ()))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from conformance.core.trust import Credential
 from conformance.core.verdicts import Inconclusive, NotApplicable
 from conformance.core.violations import Violation
 from conformance.family.suite import steps
@@ -14,15 +15,16 @@ from conformance.harness.session import Harness
 pytestmark = [pytest.mark.role("importing"), pytest.mark.requirements("T-05")]
 
 
-def clients(harness: Harness) -> dict[str, tuple[str, str] | None]:
+def clients(harness: Harness) -> dict[str, Credential | None]:
     """The TLS client certificates to try, each of which must be refused."""
     third = next(party for party in ("TH", "VN", "MY") if party not in (harness.party, harness.config.party))
+    pki = steps.pki_of(harness)
     return {
         "no-certificate": None,
-        "untrusted-ca": harness.pki.bad("untrusted-ca", harness.party),
-        "revoked": harness.pki.bad("revoked", harness.party),
-        "expired": harness.pki.bad("expired", harness.party),
-        "another-party": harness.pki.nsw(third),
+        "untrusted-ca": pki.bad("untrusted-ca", harness.party),
+        "revoked": pki.bad("revoked", harness.party),
+        "expired": pki.bad("expired", harness.party),
+        "another-party": pki.nsw(third),
     }
 
 

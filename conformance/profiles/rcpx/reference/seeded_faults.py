@@ -15,7 +15,7 @@ import functools
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from lxml import etree
 
@@ -57,12 +57,24 @@ def _shared() -> list[Fault]:
         if fault.name in _own_names() or purpose in _own_purposes():  # RCPX's own fault stands
             continue
         also = tuple(p for p in map(_ours, fault.also) if p is not None)
-        rejects = fault.rejects and (catalogue().resolve(fault.rejects[0]), fault.rejects[1])  # RBR-06
-        forgives = fault.forgives and (catalogue().resolve(fault.forgives[0]), fault.forgives[1])
+        rejects, forgives = _in_rcpx(fault.rejects), _in_rcpx(fault.forgives)  # BR-06: RBR-06
         found.append(
             dataclasses.replace(fault, purpose=purpose, also=also, rejects=rejects, forgives=forgives)
         )
     return found
+
+
+_Check = TypeVar("_Check")
+
+
+def _in_rcpx(pair: tuple[str, _Check] | None) -> tuple[str, _Check] | None:
+    """A fault's (rule, check) with the rule as RCPX names it: a rule RCPX has."""
+    if pair is None:
+        return None
+    rule = catalogue().resolve(pair[0])
+    if rule is None:
+        raise LookupError(f"{pair[0]} has no counterpart in RCPX")
+    return rule, pair[1]
 
 
 def _own_names() -> set[str]:
@@ -100,7 +112,8 @@ def _acceptances() -> frozenset[str]:
     from conformance.family.vectors import load_manifest
     from conformance.profiles.rcpx.dialect import RCPX
 
-    accepted, rejected = set(), set()
+    accepted: set[str] = set()
+    rejected: set[str] = set()
     for vector in load_manifest(dialect=RCPX):
         taken = vector.expect_code == "valid" and vector.expect_status == "ACCEPTED"
         (accepted if taken else rejected).update(vector.purposes)
@@ -129,7 +142,7 @@ def _texts(co: etree._Element, path: str) -> list[str]:
     return [(node.text or "").strip() for node in co.iterfind(path)]
 
 
-def _rvc_at_40(co: etree._Element, today: date, history) -> bool:
+def _rvc_at_40(co: etree._Element, today: date, history: Any) -> bool:
     items = co.iterfind("{*}Item/{*}OriginCriterion")
     return any(
         item.findtext("{*}Code") == "RVC" and Decimal(item.findtext("{*}Percent") or "0") == 40
@@ -137,13 +150,13 @@ def _rvc_at_40(co: etree._Element, today: date, history) -> bool:
     )
 
 
-def _departure_plus_12_months(co: etree._Element, today: date, history) -> bool:
+def _departure_plus_12_months(co: etree._Element, today: date, history: Any) -> bool:
     departure = as_date(co.findtext("{*}Transport/{*}DepartureDate"))  # an xs:date: maybe "...Z"
     issued = as_date(co.findtext("{*}IssueDate"))
     return departure is not None and rules.latest_issue_date(departure) == issued
 
 
-def _reference_used_anywhere(co: etree._Element, today: date, history) -> bool:
+def _reference_used_anywhere(co: etree._Element, today: date, history: Any) -> bool:
     """RBR-11 keyed by ReferenceNumber alone: another party's CO with it counts (the fault)."""
     reference, country = co.findtext("{*}ReferenceNumber"), co.findtext("{*}IssuingCountry")
     return any(history.accepted(party, reference) for party in codes.PARTIES if party != country)
@@ -453,7 +466,7 @@ def _proof_sorts_before_issuer(co: etree._Element) -> bool:
     return proof is not None and issuing is not None and proof.strip() < issuing.strip()
 
 
-def _foreign_invoice_issuer(co: etree._Element, today: date, history) -> bool:
+def _foreign_invoice_issuer(co: etree._Element, today: date, history: Any) -> bool:
     issuer = co.findtext("{*}ThirdPartyInvoice/{*}IssuerCountry")
     return issuer is not None and issuer.strip() not in codes.PARTIES
 
