@@ -16,38 +16,34 @@ from conformance.core.profile import Profile, ReferenceSettings
 from conformance.family.dialect import Dialect
 
 
-def family_profile(
-    dialect: Dialect,
-    *,
-    description: str,
-    suite_package: str,
-    reference_party: str,
-    spec: Any,  # the pack's spec module: describe(id), spec_text(), spec_path()
-    extras: dict[str, Any] | None = None,
-) -> Profile:
-    codes = dialect.codes
+class FamilyHooks:
+    """What the engine calls into the family for one dialect: each hook a small method of this object,
+    which the pack's Profile holds (the family's modules are imported when a hook is first used)."""
 
-    def make_inbox(party: str, **options: Any) -> Any:
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+
+    def make_inbox(self, party: str, **options: Any) -> Any:
         from conformance.family.inbox import HarnessInbox
 
-        return HarnessInbox(party, dialect=dialect, **options)
+        return HarnessInbox(party, dialect=self.dialect, **options)
 
-    def build_vector(vector_id: str, day: date, pki: Any, **options: Any) -> bytes:
+    def build_vector(self, vector_id: str, day: date, pki: Any, **options: Any) -> bytes:
         from conformance.family.vectors import build_vector
 
-        return build_vector(vector_id, day, pki, dialect=dialect, **options)
+        return build_vector(vector_id, day, pki, dialect=self.dialect, **options)
 
-    def new_build(**fields: Any) -> Any:
+    def new_build(self, **fields: Any) -> Any:
         from conformance.family.vectors import Build
 
-        return Build(dialect=dialect, **fields)
+        return Build(dialect=self.dialect, **fields)
 
-    def after_suite(harness: Any) -> None:
+    def after_suite(self, harness: Any) -> None:
         from conformance.family.suite import steps
 
         steps.second_answers(harness)
 
-    def nsw_settings(settings: ReferenceSettings) -> Any:
+    def nsw_settings(self, settings: ReferenceSettings) -> Any:
         from conformance.family.reference.nsw import Settings
 
         return Settings(
@@ -61,17 +57,18 @@ def family_profile(
             tls=settings.tls,
             status_delay=settings.status_delay,
             outbox_workers=settings.outbox_workers,
-            dialect=dialect,
+            dialect=self.dialect,
         )
 
     @contextlib.contextmanager
-    def start_reference(settings: ReferenceSettings) -> Iterator[Any]:
+    def start_reference(self, settings: ReferenceSettings) -> Iterator[Any]:
         from conformance.family.reference.runner import RunningReference
 
-        with RunningReference(nsw_settings(settings)) as reference:
+        with RunningReference(self.nsw_settings(settings)) as reference:
             yield reference
 
     def serve_reference(
+        self,
         settings: ReferenceSettings,
         host: str,
         port: int,
@@ -83,7 +80,7 @@ def family_profile(
         from conformance.family.reference.nsw import ReferenceNsw
         from conformance.family.reference.server import run_until_signalled, serve
 
-        nsws = [ReferenceNsw(nsw_settings(settings))]
+        nsws = [ReferenceNsw(self.nsw_settings(settings))]
         for other, other_settings in others:
             if not isinstance(other.extras.get("dialect"), Dialect):
                 raise ValueError(f"{other.title} is not of the EFDX family: it needs a process of its own")
@@ -92,21 +89,32 @@ def family_profile(
         scheme = "https" if settings.tls else "http"
         run_until_signalled(nsws, server, lambda running: announce(f"{scheme}://{host}:{running.port}"))
 
-    def validator(receiver: str) -> Any:
+    def validator(self, receiver: str) -> Any:
         from conformance.family.offline import validator
 
-        return validator(receiver, dialect)
+        return validator(receiver, self.dialect)
 
-    def load() -> Any:
+    def load(self) -> Any:
         from conformance.family.load.adapter import FamilyLoad
 
-        return FamilyLoad(dialect)
+        return FamilyLoad(self.dialect)
 
-    def build_vectors(day: date, out: Path) -> list[Path]:
+    def build_vectors(self, day: date, out: Path) -> list[Path]:
         from conformance.family.vectors import build_all
 
-        return build_all(out, day, dialect=dialect)
+        return build_all(out, day, dialect=self.dialect)
 
+
+def family_profile(
+    dialect: Dialect,
+    *,
+    description: str,
+    suite_package: str,
+    reference_party: str,
+    spec: Any,  # the pack's spec module: describe(id), spec_text(), spec_path()
+    extras: dict[str, Any] | None = None,
+) -> Profile:
+    codes, hooks = dialect.codes, FamilyHooks(dialect)
     return Profile(
         key=dialect.key,
         title=codes.TITLE,
@@ -119,12 +127,12 @@ def family_profile(
         inbox_path=codes.INBOX_PATH,
         trigger_path=codes.TRIGGER_PATH,
         load_pki=dialect.load_pki,
-        make_inbox=make_inbox,
-        build_vector=build_vector,
-        new_build=new_build,
-        after_suite=after_suite,
-        start_reference=start_reference,
-        serve_reference=serve_reference,
+        make_inbox=hooks.make_inbox,
+        build_vector=hooks.build_vector,
+        new_build=hooks.new_build,
+        after_suite=hooks.after_suite,
+        start_reference=hooks.start_reference,
+        serve_reference=hooks.serve_reference,
         reference_party=reference_party,
         partner_party=dialect.vector_parties["sender"],
         faults=dialect.faults,
@@ -132,8 +140,8 @@ def family_profile(
         spec_document=spec.spec_text,
         clause_trace=spec.clause_trace,
         namespaces=(codes.ENVELOPE_NS, codes.PAYLOAD_NS),
-        validator=validator,
-        build_vectors=build_vectors,
-        load=load,
-        extras={"dialect": dialect, "reference_settings": nsw_settings, **(extras or {})},
+        validator=hooks.validator,
+        build_vectors=hooks.build_vectors,
+        load=hooks.load,
+        extras={"dialect": dialect, "reference_settings": hooks.nsw_settings, **(extras or {})},
     )
