@@ -94,8 +94,12 @@ def _original_co_of(country: str) -> Callable[[Any], None]:
 
 
 def co_cases() -> list[Case]:
-    co, item = _CO_LOCATION, f"{_CO_LOCATION}/co:Item[1]"
-    declared = ("payload", "CertificateOfOrigin")
+    """The field lines of the CertificateOfOrigin (section 3.3), by kind."""
+    return [*_listed_fields(), *_cardinalities(), *_item_fields(), *_order_and_parties()]
+
+
+def _listed_fields() -> list[Case]:
+    """The fields the generic field lines cover: one of each, and each code list."""
     return [
         *ones(
             CO,
@@ -122,6 +126,14 @@ def co_cases() -> list[Case]:
                 ),
             },
         ),
+    ]
+
+
+def _cardinalities() -> list[Case]:
+    """Section 3.3's cardinalities: the CO's Id, Items, Invoices and Replaces, none, one and several."""
+    co = _CO_LOCATION
+    declared = ("payload", "CertificateOfOrigin")
+    return [
         case(
             "M-04/id-absent",
             "Section 3.3: a CertificateOfOrigin without its Id attribute is refused 400 with M-04.",
@@ -236,6 +248,13 @@ def co_cases() -> list[Case]:
             fault=("co-replaces-repeatable", "takes Replaces twice", "repeatable", (*declared, "Replaces")),
             action="ReplaceCO",
         ),
+    ]
+
+
+def _item_fields() -> list[Case]:
+    """An Item's package count and type, unit codes and currency: each bound, both sides."""
+    co, item = _CO_LOCATION, f"{_CO_LOCATION}/co:Item[1]"
+    return [
         case(
             "M-04/package-count-zero",
             "Section 3.3: a PackageCount of 0 (not a positive integer) is refused 400 with M-04.",
@@ -368,6 +387,14 @@ def co_cases() -> list[Case]:
                 ("payload", "AmountWithCurrency", "@currencyId"),
             ),
         ),
+    ]
+
+
+def _order_and_parties() -> list[Case]:
+    """The element order of the CO, and parties that are no member state."""
+    co = _CO_LOCATION
+    declared = ("payload", "CertificateOfOrigin")
+    return [
         case(
             "M-04/order",
             "Section 3: CO children out of order (IssueDate first) are refused 400 with M-04.",

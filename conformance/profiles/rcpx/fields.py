@@ -102,6 +102,13 @@ def _without_co_id(build: Any) -> None:
 
 
 def co_cases() -> list[Case]:
+    """The field lines of the RCEPCertificateOfOrigin (section 2), by kind."""
+    return [*_listed_fields(), *_cardinalities(), *_units_order_and_parties()]
+
+
+def _listed_fields() -> list[Case]:
+    """The fields the generic field lines cover (section 2): one of each, the optional ones absent
+    and present, each code list."""
     s = "2"
     return [
         *ones(CO, ["ReferenceNumber", "IssuingCountry", "IssueDate", "Exporter"], s, "Producer"),
@@ -142,6 +149,12 @@ def co_cases() -> list[Case]:
             s,
             field="ctc-level",
         ),
+    ]
+
+
+def _cardinalities() -> list[Case]:
+    """Section 2's cardinalities: Replaces, the CO's Id and its Items, none, one and several."""
+    return [
         case(
             "M-04/replaces-absent",
             "Section 2: an IssueCO whose CO has no Replaces (0..1) is taken.",
@@ -216,6 +229,12 @@ def co_cases() -> list[Case]:
                 (*_DECLARED, "Item", 3),
             ),
         ),
+    ]
+
+
+def _units_order_and_parties() -> list[Case]:
+    """An Item's unit codes and currency, the CO's element order, and parties that are no RCEP party."""
+    return [
         case(
             "M-04/unit-code-absent",
             "Section 2: a Quantity without its unitCode attribute is refused 400 with M-04.",
