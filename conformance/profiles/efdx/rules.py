@@ -198,14 +198,12 @@ def br09_exhibition(co: etree._Element, ctx: Context) -> list[Finding]:
 
 
 def br10_item_numbers(co: etree._Element, ctx: Context) -> list[Finding]:
-    """BR-10: ItemNumber runs 1..n in document order without gaps or repeats (one finding, located at
-    the first Item whose number is out of sequence)."""
+    """BR-10: ItemNumber runs 1..n in document order (the kit's ``item_numbers``)."""
     return item_numbers("BR-10", _read, co)
 
 
 def br11_reference_unused(co: etree._Element, ctx: Context) -> list[Finding]:
-    """BR-11 (stateful): for IssueCO and ReplaceCO, no CO with this ReferenceNumber from this
-    IssuingCountry was accepted before."""
+    """BR-11 (stateful): the ReferenceNumber is not an accepted CO's (the kit's ``reference_unused``)."""
     return reference_unused("BR-11", _read, co, ctx)
 
 
@@ -214,7 +212,7 @@ def br11_reference_unused(co: etree._Element, ctx: Context) -> list[Finding]:
 
 
 def br13_hs_chapter(co: etree._Element, ctx: Context) -> list[Finding]:
-    """BR-13: HSCode's first two digits are an HS chapter: 01..97, not 77 (reserved)."""
+    """BR-13: every HSCode starts with an HS chapter (the kit's ``hs_chapters``)."""
     return hs_chapters("BR-13", _read, co)
 
 

@@ -262,14 +262,12 @@ def rbr09_third_party_invoicing(co: etree._Element, ctx: Context) -> list[Findin
 
 
 def rbr10_item_numbers(co: etree._Element, ctx: Context) -> list[Finding]:
-    """RBR-10: ItemNumber runs 1..n in document order without gaps or repeats (one finding, located at
-    the first Item whose number is out of sequence)."""
+    """RBR-10: ItemNumber runs 1..n in document order (the kit's ``item_numbers``)."""
     return item_numbers("RBR-10", _read, co)
 
 
 def rbr11_reference_unused(co: etree._Element, ctx: Context) -> list[Finding]:
-    """RBR-11 (stateful): for IssueCO and ReplaceCO, no CO with this ReferenceNumber from this
-    IssuingCountry was accepted before."""
+    """RBR-11 (stateful): the ReferenceNumber is not an accepted CO's (the kit's ``reference_unused``)."""
     return reference_unused("RBR-11", _read, co, ctx)
 
 
@@ -278,7 +276,7 @@ def rbr11_reference_unused(co: etree._Element, ctx: Context) -> list[Finding]:
 
 
 def rbr13_hs_chapter(co: etree._Element, ctx: Context) -> list[Finding]:
-    """RBR-13: HSCode's first two digits are an HS chapter: 01..97, not 77 (reserved)."""
+    """RBR-13: every HSCode starts with an HS chapter (the kit's ``hs_chapters``)."""
     return hs_chapters("RBR-13", _read, co)
 
 
