@@ -33,6 +33,7 @@ from decimal import Decimal
 
 from lxml import etree
 
+from conformance.core import business_rules as kit
 from conformance.core.business_rules import (  # noqa: F401 (History, failed_rules: this module's API)
     Context,
     Finding,
@@ -41,20 +42,8 @@ from conformance.core.business_rules import (  # noqa: F401 (History, failed_rul
     Rule,
     as_bool,
     as_decimal,
-    exporting_country,
     failed_rules,
-    flag_matches_presence,
-    hs_chapters,
-    importing_country,
-    issue_date_window,
-    item_numbers,
-    judge_all,
     months_before,
-    named_co,
-    named_co_accepted,
-    named_co_current,
-    reference_unused,
-    retroactive_flag,
     shown,
 )
 from conformance.profiles.efdx.codes import EFORMD_NS
@@ -87,12 +76,16 @@ def earliest_issue_date(received_on: date) -> date:
 
 def br01_exporting_country(co: etree._Element, ctx: Context) -> list[Finding]:
     """BR-01: IssuingCountry = envelope From = Exporter/Country = Declaration/ProducingCountry."""
-    return exporting_country("BR-01", _read, co, ctx, ("Exporter/Country", "Declaration/ProducingCountry"))
+    return kit.exporting_country(
+        "BR-01", _read, co, ctx, ("Exporter/Country", "Declaration/ProducingCountry")
+    )
 
 
 def br02_importing_country(co: etree._Element, ctx: Context) -> list[Finding]:
     """BR-02: Consignee/Country = Declaration/ImportingCountry = envelope To."""
-    return importing_country("BR-02", _read, co, ctx, ("Consignee/Country", "Declaration/ImportingCountry"))
+    return kit.importing_country(
+        "BR-02", _read, co, ctx, ("Consignee/Country", "Declaration/ImportingCountry")
+    )
 
 
 def br03_origin_percent(co: etree._Element, ctx: Context) -> list[Finding]:
@@ -168,7 +161,7 @@ def br04_fob_value(co: etree._Element, ctx: Context) -> list[Finding]:
 def br05_retroactive_flag(co: etree._Element, ctx: Context) -> list[Finding]:
     """BR-05: IssuedRetroactively is true exactly when IssueDate is more than 3 calendar days after
     Transport/DepartureDate (3 days after: not retroactive; 4 days after: retroactive)."""
-    return retroactive_flag("BR-05", _read, co, "Flags/IssuedRetroactively", RETROACTIVE_AFTER_DAYS)
+    return kit.retroactive_flag("BR-05", _read, co, "Flags/IssuedRetroactively", RETROACTIVE_AFTER_DAYS)
 
 
 def br06_issue_date(co: etree._Element, ctx: Context) -> list[Finding]:
@@ -179,32 +172,34 @@ def br06_issue_date(co: etree._Element, ctx: Context) -> list[Finding]:
     the month (received 2025-03-15: 2024-03-15 passes, 2024-03-14 fails; received 2024-02-29:
     2023-02-28 passes). Both ends are inclusive; dates are calendar days, a time zone is ignored.
     """
-    return issue_date_window("BR-06", _read, co, ctx, earliest_issue_date(ctx.received_on))
+    return kit.issue_date_window("BR-06", _read, co, ctx, earliest_issue_date(ctx.received_on))
 
 
 def br07_back_to_back(co: etree._Element, ctx: Context) -> list[Finding]:
     """BR-07: BackToBack is true exactly when OriginalCO is present."""
-    return flag_matches_presence("BR-07", _read, co, "Flags", "BackToBack", "OriginalCO")
+    return kit.flag_matches_presence("BR-07", _read, co, "Flags", "BackToBack", "OriginalCO")
 
 
 def br08_third_country_invoicing(co: etree._Element, ctx: Context) -> list[Finding]:
     """BR-08: ThirdCountryInvoicing is true exactly when ThirdCountryInvoice is present."""
-    return flag_matches_presence("BR-08", _read, co, "Flags", "ThirdCountryInvoicing", "ThirdCountryInvoice")
+    return kit.flag_matches_presence(
+        "BR-08", _read, co, "Flags", "ThirdCountryInvoicing", "ThirdCountryInvoice"
+    )
 
 
 def br09_exhibition(co: etree._Element, ctx: Context) -> list[Finding]:
     """BR-09: Exhibition is true exactly when ExhibitionDetails is present."""
-    return flag_matches_presence("BR-09", _read, co, "Flags", "Exhibition", "ExhibitionDetails")
+    return kit.flag_matches_presence("BR-09", _read, co, "Flags", "Exhibition", "ExhibitionDetails")
 
 
 def br10_item_numbers(co: etree._Element, ctx: Context) -> list[Finding]:
     """BR-10: ItemNumber runs 1..n in document order (the kit's ``item_numbers``)."""
-    return item_numbers("BR-10", _read, co)
+    return kit.item_numbers("BR-10", _read, co)
 
 
 def br11_reference_unused(co: etree._Element, ctx: Context) -> list[Finding]:
     """BR-11 (stateful): the ReferenceNumber is not an accepted CO's (the kit's ``reference_unused``)."""
-    return reference_unused("BR-11", _read, co, ctx)
+    return kit.reference_unused("BR-11", _read, co, ctx)
 
 
 # BR-12 (the CO signature is valid, section 4, and by the issuing authority of IssuingCountry) is
@@ -213,7 +208,7 @@ def br11_reference_unused(co: etree._Element, ctx: Context) -> list[Finding]:
 
 def br13_hs_chapter(co: etree._Element, ctx: Context) -> list[Finding]:
     """BR-13: every HSCode starts with an HS chapter (the kit's ``hs_chapters``)."""
-    return hs_chapters("BR-13", _read, co)
+    return kit.hs_chapters("BR-13", _read, co)
 
 
 def br14_named_co_accepted(doc: etree._Element, ctx: Context) -> list[Finding]:
@@ -225,18 +220,18 @@ def br14_named_co_accepted(doc: etree._Element, ctx: Context) -> list[Finding]:
     names its CO's IssuingCountry itself; "from the same IssuingCountry" then means that country is
     the sender's: a party cannot cancel a CO that another party issued.
     """
-    named = named_co(_read, doc, ctx, _CO_TAG, _CANCELLATION_TAG)
+    named = kit.named_co(_read, doc, ctx, _CO_TAG, _CANCELLATION_TAG)
     if ctx.history is None or named is None:
         return []
-    return named_co_accepted("BR-14", named, ctx, ctx.history)
+    return kit.named_co_accepted("BR-14", named, ctx, ctx.history)
 
 
 def br15_named_co_current(doc: etree._Element, ctx: Context) -> list[Finding]:
     """BR-15 (stateful): the CO named by CancelCO or ReplaceCO is not superseded or cancelled."""
-    named = named_co(_read, doc, ctx, _CO_TAG, _CANCELLATION_TAG)
+    named = kit.named_co(_read, doc, ctx, _CO_TAG, _CANCELLATION_TAG)
     if ctx.history is None or named is None:
         return []
-    return named_co_current("BR-15", named, ctx.history)
+    return kit.named_co_current("BR-15", named, ctx.history)
 
 
 def br16_replaces_on_replace(co: etree._Element, ctx: Context) -> list[Finding]:
@@ -278,11 +273,11 @@ CANCELLATION_RULES: tuple[str, ...] = ("BR-14", "BR-15")
 
 def check_certificate(co: etree._Element, ctx: Context) -> list[Finding]:
     """All CO rules but BR-12, in BR order; stateful ones only when ``ctx.history`` is given."""
-    return judge_all(RULES.values(), co, ctx, _CO_TAG, "check_certificate")
+    return kit.judge_all(RULES.values(), co, ctx, _CO_TAG, "check_certificate")
 
 
 def check_cancellation(cancellation: etree._Element, ctx: Context) -> list[Finding]:
     """A CancelCO's Cancellation payload: BR-14 and BR-15 (both stateful), nothing else."""
-    return judge_all(
+    return kit.judge_all(
         [RULES[rid] for rid in CANCELLATION_RULES], cancellation, ctx, _CANCELLATION_TAG, "check_cancellation"
     )

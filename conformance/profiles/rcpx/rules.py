@@ -26,6 +26,7 @@ from decimal import Decimal
 
 from lxml import etree
 
+from conformance.core import business_rules as kit
 from conformance.core.business_rules import (
     Context,
     Finding,
@@ -35,20 +36,8 @@ from conformance.core.business_rules import (
     as_bool,
     as_date,
     as_decimal,
-    exporting_country,
     failed_rules,
-    flag_matches_presence,
-    hs_chapters,
-    importing_country,
-    issue_date_window,
-    item_numbers,
-    judge_all,
     months_before,
-    named_co,
-    named_co_accepted,
-    named_co_current,
-    reference_unused,
-    retroactive_flag,
     shown,
 )
 from conformance.profiles.rcpx.codes import CO_ELEMENT, CO_NS, PARTIES
@@ -94,12 +83,12 @@ def latest_issue_date(departure: date_type) -> date_type:
 
 def rbr01_exporting_party(co: etree._Element, ctx: Context) -> list[Finding]:
     """RBR-01: IssuingCountry = envelope From = Exporter/Country."""
-    return exporting_country("RBR-01", _read, co, ctx, ("Exporter/Country",))
+    return kit.exporting_country("RBR-01", _read, co, ctx, ("Exporter/Country",))
 
 
 def rbr02_importing_party(co: etree._Element, ctx: Context) -> list[Finding]:
     """RBR-02: Importer/Country = envelope To."""
-    return importing_country("RBR-02", _read, co, ctx, ("Importer/Country",))
+    return kit.importing_country("RBR-02", _read, co, ctx, ("Importer/Country",))
 
 
 def _criterion_findings(n: int, item: etree._Element) -> list[Finding]:
@@ -213,14 +202,16 @@ def rbr05_country_of_origin(co: etree._Element, ctx: Context) -> list[Finding]:
 def rbr06_issue_date(co: etree._Element, ctx: Context) -> list[Finding]:
     """RBR-06: ``earliest_issue_date(received_on) <= IssueDate <= received_on`` (both ends inclusive,
     calendar days, a time zone ignored)."""
-    return issue_date_window("RBR-06", _read, co, ctx, earliest_issue_date(ctx.received_on))
+    return kit.issue_date_window("RBR-06", _read, co, ctx, earliest_issue_date(ctx.received_on))
 
 
 def rbr07_retroactive_issue(co: etree._Element, ctx: Context) -> list[Finding]:
     """RBR-07: IssuedRetroactively is true exactly when IssueDate is more than 3 calendar days after
     Transport/DepartureDate (3 days after: not retroactive; 4 days: retroactive), and IssueDate is at
     most 12 months after DepartureDate (``latest_issue_date``, inclusive)."""
-    findings = retroactive_flag("RBR-07", _read, co, "Remarks/IssuedRetroactively", RETROACTIVE_AFTER_DAYS)
+    findings = kit.retroactive_flag(
+        "RBR-07", _read, co, "Remarks/IssuedRetroactively", RETROACTIVE_AFTER_DAYS
+    )
     issue_raw, departure_raw = _read.text(co, "IssueDate"), _read.text(co, "Transport/DepartureDate")
     issue, departure = as_date(issue_raw), as_date(departure_raw)
     if issue is None or departure is None:  # the one finding ``retroactive_flag`` gave
@@ -241,7 +232,7 @@ def rbr07_retroactive_issue(co: etree._Element, ctx: Context) -> list[Finding]:
 def rbr08_back_to_back(co: etree._Element, ctx: Context) -> list[Finding]:
     """RBR-08: BackToBack is true exactly when OriginalProof is present, and OriginalProof/IssuingCountry
     is not IssuingCountry (an intermediate party issues a back-to-back CO)."""
-    findings = flag_matches_presence("RBR-08", _read, co, "Remarks", "BackToBack", "OriginalProof")
+    findings = kit.flag_matches_presence("RBR-08", _read, co, "Remarks", "BackToBack", "OriginalProof")
     original = _read.text(co, "OriginalProof/IssuingCountry")
     issuing = _read.text(co, "IssuingCountry")
     if original is not None and original == issuing:
@@ -258,17 +249,19 @@ def rbr08_back_to_back(co: etree._Element, ctx: Context) -> list[Finding]:
 
 def rbr09_third_party_invoicing(co: etree._Element, ctx: Context) -> list[Finding]:
     """RBR-09: ThirdPartyInvoicing is true exactly when ThirdPartyInvoice is present."""
-    return flag_matches_presence("RBR-09", _read, co, "Remarks", "ThirdPartyInvoicing", "ThirdPartyInvoice")
+    return kit.flag_matches_presence(
+        "RBR-09", _read, co, "Remarks", "ThirdPartyInvoicing", "ThirdPartyInvoice"
+    )
 
 
 def rbr10_item_numbers(co: etree._Element, ctx: Context) -> list[Finding]:
     """RBR-10: ItemNumber runs 1..n in document order (the kit's ``item_numbers``)."""
-    return item_numbers("RBR-10", _read, co)
+    return kit.item_numbers("RBR-10", _read, co)
 
 
 def rbr11_reference_unused(co: etree._Element, ctx: Context) -> list[Finding]:
     """RBR-11 (stateful): the ReferenceNumber is not an accepted CO's (the kit's ``reference_unused``)."""
-    return reference_unused("RBR-11", _read, co, ctx)
+    return kit.reference_unused("RBR-11", _read, co, ctx)
 
 
 # RBR-12 (the CO signature is valid, EFDX section 4, by the issuing authority of IssuingCountry, valid
@@ -277,7 +270,7 @@ def rbr11_reference_unused(co: etree._Element, ctx: Context) -> list[Finding]:
 
 def rbr13_hs_chapter(co: etree._Element, ctx: Context) -> list[Finding]:
     """RBR-13: every HSCode starts with an HS chapter (the kit's ``hs_chapters``)."""
-    return hs_chapters("RBR-13", _read, co)
+    return kit.hs_chapters("RBR-13", _read, co)
 
 
 def rbr14_named_co(doc: etree._Element, ctx: Context) -> list[Finding]:
@@ -292,10 +285,10 @@ def rbr14_named_co(doc: etree._Element, ctx: Context) -> list[Finding]:
     """
     if doc.tag == _CO_TAG and ctx.action == "ReplaceCO" and _read.text(doc, "Replaces") is None:
         return [Finding("RBR-14", "ReplaceCO without Replaces; RBR-14 needs the CO it replaces named", None)]
-    named = named_co(_read, doc, ctx, _CO_TAG, _CANCELLATION_TAG)
+    named = kit.named_co(_read, doc, ctx, _CO_TAG, _CANCELLATION_TAG)
     if ctx.history is None or named is None:
         return []
-    return named_co_accepted("RBR-14", named, ctx, ctx.history) or named_co_current(
+    return kit.named_co_accepted("RBR-14", named, ctx, ctx.history) or kit.named_co_current(
         "RBR-14", named, ctx.history
     )
 
@@ -325,11 +318,11 @@ CANCELLATION_RULES: tuple[str, ...] = ("RBR-14",)
 
 def check_certificate(co: etree._Element, ctx: Context) -> list[Finding]:
     """All CO rules but RBR-12, in RBR order; stateful ones only when ``ctx.history`` is given."""
-    return judge_all(RULES.values(), co, ctx, _CO_TAG, "check_certificate")
+    return kit.judge_all(RULES.values(), co, ctx, _CO_TAG, "check_certificate")
 
 
 def check_cancellation(cancellation: etree._Element, ctx: Context) -> list[Finding]:
     """A CancelCO's Cancellation payload: RBR-14 (stateful), nothing else."""
-    return judge_all(
+    return kit.judge_all(
         [RULES[rid] for rid in CANCELLATION_RULES], cancellation, ctx, _CANCELLATION_TAG, "check_cancellation"
     )
