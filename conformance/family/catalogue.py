@@ -5,6 +5,11 @@ RCPX 1.0 keeps. Each pack's own catalogue (requirements.toml, purposes.toml, lay
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from importlib import resources
+
+from conformance.core.catalogue import Catalogue, load_purposes, load_requirements
+
 CAPABILITIES: tuple[str, ...] = (
     "replace",
     "cancel",
@@ -39,3 +44,32 @@ CHECK_ORDER: tuple[str, ...] = (
     "M-17",
     "M-16",
 )
+
+
+def load_pack_catalogue(
+    package: str,
+    title: str,
+    layers: tuple[str, ...],
+    *,
+    example_ids: str,
+    aliases: Mapping[str, str | None] | None = None,
+) -> Catalogue:
+    """A pack's catalogue from its package data (``requirements.toml``, ``purposes.toml``, read through
+    ``importlib.resources`` so that a checkout, an editable install and a wheel all work), with the
+    family's capabilities; ``ValueError`` when the family's CHECK_ORDER names a requirement the pack
+    lacks. One loader for every pack, so that no pack reads its catalogue differently."""
+    files = resources.files(package)
+    requirements, purposes = "requirements.toml", "purposes.toml"
+    loaded = Catalogue(
+        title,
+        load_requirements(files.joinpath(requirements).read_bytes(), requirements, layers, CAPABILITIES),
+        load_purposes(files.joinpath(purposes).read_bytes(), purposes),
+        layers,
+        example_ids=example_ids,
+        aliases=aliases,
+    )
+    ids = {req.id for req in loaded.requirements()}
+    unknown_in_order = [rid for rid in CHECK_ORDER if rid not in ids]
+    if unknown_in_order:
+        raise ValueError(f"CHECK_ORDER names requirements not in {requirements}: {unknown_in_order}")
+    return loaded

@@ -85,3 +85,31 @@ def envelope(
 def serialize(root: etree._Element) -> bytes:
     """The bytes that travel: UTF-8 with an XML declaration, nothing reformatted after signing."""
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+@dataclass(frozen=True)
+class PackMessages:
+    """A pack's message builders, given its templates' package, its CO element and its names: the
+    same three steps in every pack (render the CO, the payload an action carries, the envelope), so a
+    pack's messages module binds these instead of writing them again."""
+
+    render: Callable[[str, Mapping[str, Any]], etree._Element]
+    co_element: str  # "CertificateOfOrigin", "RCEPCertificateOfOrigin"
+    payload_for_action: Mapping[str, str]  # Action -> the Payload child's template
+    domain: str  # MessageId domain: "efdx", "rcpx"
+
+    def message_id(self, party: str, seed: str | None = None) -> str:
+        """``<uuid>@<party>.<domain>``; deterministic when a seed is given."""
+        return message_id(party, seed, self.domain)
+
+    def certificate(self, data: Mapping[str, Any]) -> etree._Element:
+        """The pack's CO element rendered from ``data``."""
+        return self.render(self.co_element, data)
+
+    def payload(self, action: str, data: Mapping[str, Any]) -> etree._Element:
+        """The Payload child for ``action`` (a CO for IssueCO and ReplaceCO)."""
+        return self.render(self.payload_for_action[action], data)
+
+    def envelope(self, fields: EnvelopeFields, payload_element: etree._Element) -> etree._Element:
+        """An unsigned Envelope in the pack's namespace holding a copy of ``payload_element``."""
+        return envelope(fields, payload_element, self.render)

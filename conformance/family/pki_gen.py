@@ -9,9 +9,11 @@ and their tests use. Run as ``conformance pki generate`` (``add-party TL`` adds 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from importlib.resources import files
 from pathlib import Path
+from typing import TypeVar
 
 from conformance.core import testpki
 from conformance.core.testpki import ROGUE_CA as ROGUE_CA
@@ -47,6 +49,20 @@ def default_pki_dir() -> Path:
     if not isinstance(folder, Path):
         raise RuntimeError(f"the TEST ONLY PKI must be installed on the file system, not in {folder}")
     return folder
+
+
+_Pki = TypeVar("_Pki")
+
+
+def pki_loader(make: Callable[[Path], _Pki]) -> Callable[[Path | None], _Pki]:
+    """A pack's ``TestPki.load``: the PKI in a folder (default: the committed one), made once per
+    resolved folder, so that every caller of one folder shares one object (and its files read once)."""
+    made = functools.cache(make)
+
+    def load(directory: Path | None = None) -> _Pki:
+        return made(Path(directory or default_pki_dir()).resolve())
+
+    return load
 
 
 def nsw_cn(party: str) -> str:

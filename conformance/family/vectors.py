@@ -1029,10 +1029,10 @@ def _cth_without_fob(build: Build) -> None:
     _item_change(build, 0, criterion="CTH", percent=None, fob_value=None)
 
 
-@builder("br01-issuing-country-not-from")
-def _br01_not_from(build: Build) -> None:
-    """A whole CO of a third party (its exporter, producing country and authority's signature), sent
-    by the sender: only IssuingCountry = From is broken."""
+def issued_by_third_party(build: Build) -> None:
+    """A whole CO of a third party (its exporter, its origin or producing country and its issuing
+    authority's signature), sent by the sender: only IssuingCountry = From is broken (BR-01, RBR-01:
+    every pack's vector for that clause is built this way)."""
     other = build.third_party()
     build.data = build.dialect.messages.sample_certificate(
         issuing_country=other,
@@ -1041,6 +1041,11 @@ def _br01_not_from(build: Build) -> None:
         reference_number=build.co()["reference_number"],
     )
     build.co_signer = build.pki.authority(other)
+
+
+@builder("br01-issuing-country-not-from")
+def _br01_not_from(build: Build) -> None:
+    issued_by_third_party(build)
 
 
 @builder("br02-consignee-country-mismatch")

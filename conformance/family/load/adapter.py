@@ -6,7 +6,6 @@ a Locust process finds it again by profile key (conformance.harness.registry).
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,31 +78,10 @@ class FamilyLoad:
         pki = self.dialect.load_pki(Path(pki_dir)) if pki_dir else pki  # its pack's TestPki.load
         return Traffic(self.dialect, pki, sender, candidate)
 
-    def inbox(
-        self,
-        party: str,
-        pki: Any,
-        listener: Callable[[Any], None],
-        *,
-        tls: bool,
-        host: str,
-        port: int,
-        faults: Any | None,
-        message_log: MutableMapping,
-        server_cert: tuple[str, str] | None = None,
-    ) -> Any:
-        """The harness inbox: each arrival, once answered, goes to ``listener`` as statuses.Incoming."""
-        return load_inbox(
-            party,
-            pki,
-            listener,
-            tls=tls,
-            host=host,
-            port=port,
-            faults=faults,
-            message_log=message_log,
-            server_cert=server_cert,
-            dialect=self.dialect,
-        )
+    def inbox(self, *args: Any, **kwargs: Any) -> Any:
+        """The harness inbox: each arrival, once answered, goes to the listener as statuses.Incoming.
+        The parameters are ``LoadAdapter.inbox``'s (app/load/adapter.py) and ``load_inbox``'s
+        (load/inbox.py), which is typed; written once there, handed on here with this pack's dialect."""
+        return load_inbox(*args, **kwargs, dialect=self.dialect)
 
     check_answer = staticmethod(statuses.check)  # (incoming, awaited): raises the Violation

@@ -61,24 +61,29 @@ def judge(
             f"answer larger than {MAX_ANSWER} bytes: not read further",
         )
     try:
+        judging = _Judging(sender, candidate, trust, at, dialect)
         if expected.code is None:
-            _receipt(expected, answer, sender, candidate, trust, at, dialect)
+            _receipt(expected, answer, judging)
         else:
-            _error(expected, expected.code, answer, sender, candidate, trust, at, dialect)
+            _error(expected, expected.code, answer, judging)
     except Violation as violation:
         return violation
     return None
 
 
-def _receipt(
-    expected: Expected,
-    answer: Answer,
-    sender: str,
-    candidate: str,
-    trust: TrustStore,
-    at: datetime,
-    dialect: Dialect,
-) -> None:
+@dataclass(frozen=True)
+class _Judging:
+    """What judging an answer needs besides the expectation and the answer (``judge``'s keywords),
+    handed on as one so that each kind of answer's step does not list them again."""
+
+    sender: str
+    candidate: str
+    trust: TrustStore
+    at: datetime
+    dialect: Dialect
+
+
+def _receipt(expected: Expected, answer: Answer, judging: _Judging) -> None:
     if answer.status != 200:
         raise Violation(
             steps.RECEIPT_DUE.get(expected.action or "", "M-19"),
@@ -89,12 +94,12 @@ def _receipt(
     receipt = signals.check_receipt(
         answer.response_body,
         message_id=expected.message_id,
-        sender=sender,
-        receiver=candidate,
+        sender=judging.sender,
+        receiver=judging.candidate,
         sent_digests=expected.digests,
-        trust=trust,
-        at=at,
-        dialect=dialect,
+        trust=judging.trust,
+        at=judging.at,
+        dialect=judging.dialect,
     )
     if receipt.duplicate != expected.duplicate:
         raise Violation(
@@ -104,30 +109,21 @@ def _receipt(
         )
 
 
-def _error(
-    expected: Expected,
-    code: str,
-    answer: Answer,
-    sender: str,
-    candidate: str,
-    trust: TrustStore,
-    at: datetime,
-    dialect: Dialect,
-) -> None:
-    failed = signals.code_requirement(code, dialect)
-    status = dialect.catalogue.requirement(failed).http_status
+def _error(expected: Expected, code: str, answer: Answer, judging: _Judging) -> None:
+    failed = signals.code_requirement(code, judging.dialect)
+    status = judging.dialect.catalogue.requirement(failed).http_status
     if answer.status != status:
         raise Violation(failed, f"HTTP {status} with an Error {code}", steps.answer_summary(answer))
     steps.require_xml(answer, "M-20")
     signals.check_error(
         answer.response_body,
         message_id=expected.message_id,
-        sender=sender,
-        receiver=candidate,
+        sender=judging.sender,
+        receiver=judging.candidate,
         expected_code=code,
-        trust=trust,
-        at=at,
+        trust=judging.trust,
+        at=judging.at,
         ref_optional=failed in steps.UNREAD_REQUIREMENTS,
         location_required=failed if failed in steps.LOCATION_GIVEN else None,
-        dialect=dialect,
+        dialect=judging.dialect,
     )

@@ -9,11 +9,10 @@ place that maps an ID to its level, wording, HTTP status and wire code.
 from __future__ import annotations
 
 import functools
-from importlib import resources
 
 from conformance.core.catalogue import LEVELS as LEVELS
 from conformance.core.catalogue import ROLES as ROLES
-from conformance.core.catalogue import Catalogue, load_purposes, load_requirements
+from conformance.core.catalogue import Catalogue
 from conformance.core.catalogue import Requirement as Requirement
 from conformance.family import catalogue as family_catalogue
 
@@ -22,25 +21,13 @@ LAYERS: tuple[str, ...] = ("T", "M", "A", "BR", "P")
 CAPABILITIES = family_catalogue.CAPABILITIES
 CHECK_ORDER = family_catalogue.CHECK_ORDER
 
-_RESOURCE = "requirements.toml"
-
 
 @functools.cache
 def catalogue() -> Catalogue:
     """EFDX 1.0's requirements and test purposes, read once from the package data."""
-    package = resources.files("conformance.profiles.efdx")
-    loaded = Catalogue(
-        "EFDX 1.0",
-        load_requirements(package.joinpath(_RESOURCE).read_bytes(), _RESOURCE, LAYERS, CAPABILITIES),
-        load_purposes(package.joinpath("purposes.toml").read_bytes()),
-        LAYERS,
-        example_ids="T-01, M-06, A-03, BR-12",
+    return family_catalogue.load_pack_catalogue(
+        "conformance.profiles.efdx", "EFDX 1.0", LAYERS, example_ids="T-01, M-06, A-03, BR-12"
     )
-    ids = {req.id for req in loaded.requirements()}
-    unknown_in_order = [rid for rid in CHECK_ORDER if rid not in ids]
-    if unknown_in_order:
-        raise ValueError(f"CHECK_ORDER names requirements not in {_RESOURCE}: {unknown_in_order}")
-    return loaded
 
 
 def requirements() -> tuple[Requirement, ...]:

@@ -7,16 +7,12 @@ times derive from what the caller passes, so a fixed seed and clock give byte-id
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from lxml import etree
-
-from conformance.family import messages as family_messages
 from conformance.family.messages import EnvelopeFields as EnvelopeFields
+from conformance.family.messages import PackMessages, renderer
 from conformance.family.messages import conversation_id as conversation_id
-from conformance.family.messages import renderer
 from conformance.family.messages import serialize as serialize
 from conformance.family.messages import utc_timestamp as utc_timestamp
 from conformance.profiles.efdx.codes import MESSAGE_ID_DOMAIN, PAYLOAD_FOR_ACTION
@@ -33,11 +29,11 @@ FLAG_ORDER = (
 
 
 render = renderer("conformance.profiles.efdx")
-
-
-def message_id(party: str, seed: str | None = None) -> str:
-    """``<uuid>@<party>.efdx``; deterministic when a seed is given."""
-    return family_messages.message_id(party, seed, MESSAGE_ID_DOMAIN)
+_messages = PackMessages(render, "CertificateOfOrigin", PAYLOAD_FOR_ACTION, MESSAGE_ID_DOMAIN)
+message_id = _messages.message_id
+certificate = _messages.certificate
+payload = _messages.payload
+envelope = _messages.envelope
 
 
 def sample_certificate(
@@ -125,17 +121,3 @@ def sample_certificate(
         "exhibition": None,
         "replaces": None,
     }
-
-
-def certificate(data: Mapping[str, Any]) -> etree._Element:
-    return render("CertificateOfOrigin", data)
-
-
-def payload(action: str, data: Mapping[str, Any]) -> etree._Element:
-    """The Payload child for ``action`` (a CO for IssueCO and ReplaceCO)."""
-    return render(PAYLOAD_FOR_ACTION[action], data)
-
-
-def envelope(fields: EnvelopeFields, payload_element: etree._Element) -> etree._Element:
-    """An unsigned Envelope in EFDX's namespace holding a copy of ``payload_element``."""
-    return family_messages.envelope(fields, payload_element, render)

@@ -9,11 +9,10 @@ revocation, key usages, country) is ``core/trust.py``; this module only knows wh
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 from conformance.core.testpki import PkiFolder
-from conformance.family.pki_gen import SPEC
+from conformance.family.pki_gen import SPEC, pki_loader
 from conformance.family.pki_gen import default_pki_dir as default_pki_dir
 from conformance.profiles.efdx.codes import PARTIES
 
@@ -31,9 +30,7 @@ class TestPki(PkiFolder):
     @classmethod
     def load(cls, directory: Path | None = None) -> TestPki:
         """The PKI in ``directory`` (default: the committed one), loaded once per folder."""
-        return _load(Path(directory or default_pki_dir()).resolve())
+        return _load(directory)
 
 
-@functools.cache
-def _load(directory: Path) -> TestPki:
-    return TestPki(directory)
+_load = pki_loader(TestPki)

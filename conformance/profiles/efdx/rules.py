@@ -33,6 +33,7 @@ from decimal import Decimal
 
 from lxml import etree
 
+from conformance.core import business_rules as kit
 from conformance.core.business_rules import (  # noqa: F401 (History, failed_rules: this module's API)
     Context,
     Finding,
@@ -40,9 +41,7 @@ from conformance.core.business_rules import (  # noqa: F401 (History, failed_rul
     Reader,
     Rule,
     as_bool,
-    as_date,
     as_decimal,
-    as_int,
     failed_rules,
     months_before,
     shown,
@@ -77,46 +76,16 @@ def earliest_issue_date(received_on: date) -> date:
 
 def br01_exporting_country(co: etree._Element, ctx: Context) -> list[Finding]:
     """BR-01: IssuingCountry = envelope From = Exporter/Country = Declaration/ProducingCountry."""
-    issuing = _read.text(co, "IssuingCountry")
-    findings: list[Finding] = []
-    if issuing != ctx.sender:
-        findings.append(
-            Finding(
-                "BR-01",
-                f"IssuingCountry is {shown(issuing)} but the envelope From is {ctx.sender}; "
-                "BR-01 needs IssuingCountry = From",
-                "IssuingCountry",
-            )
-        )
-    for path in ("Exporter/Country", "Declaration/ProducingCountry"):
-        value = _read.text(co, path)
-        if value != issuing:
-            findings.append(
-                Finding(
-                    "BR-01",
-                    f"{path} is {shown(value)} but IssuingCountry is {shown(issuing)}; "
-                    f"BR-01 needs {path} = IssuingCountry",
-                    path,
-                )
-            )
-    return findings
+    return kit.exporting_country(
+        "BR-01", _read, co, ctx, ("Exporter/Country", "Declaration/ProducingCountry")
+    )
 
 
 def br02_importing_country(co: etree._Element, ctx: Context) -> list[Finding]:
     """BR-02: Consignee/Country = Declaration/ImportingCountry = envelope To."""
-    findings: list[Finding] = []
-    for path in ("Consignee/Country", "Declaration/ImportingCountry"):
-        value = _read.text(co, path)
-        if value != ctx.receiver:
-            findings.append(
-                Finding(
-                    "BR-02",
-                    f"{path} is {shown(value)} but the envelope To is {ctx.receiver}; "
-                    f"BR-02 needs {path} = To",
-                    path,
-                )
-            )
-    return findings
+    return kit.importing_country(
+        "BR-02", _read, co, ctx, ("Consignee/Country", "Declaration/ImportingCountry")
+    )
 
 
 def br03_origin_percent(co: etree._Element, ctx: Context) -> list[Finding]:
@@ -192,35 +161,7 @@ def br04_fob_value(co: etree._Element, ctx: Context) -> list[Finding]:
 def br05_retroactive_flag(co: etree._Element, ctx: Context) -> list[Finding]:
     """BR-05: IssuedRetroactively is true exactly when IssueDate is more than 3 calendar days after
     Transport/DepartureDate (3 days after: not retroactive; 4 days after: retroactive)."""
-    issue_raw, departure_raw = _read.text(co, "IssueDate"), _read.text(co, "Transport/DepartureDate")
-    issue, departure = as_date(issue_raw), as_date(departure_raw)
-    if issue is None or departure is None:
-        return [
-            Finding(
-                "BR-05",
-                f"cannot compare IssueDate {shown(issue_raw)} with DepartureDate {shown(departure_raw)}; "
-                "BR-05 needs both as xs:date",
-                "IssueDate" if issue is None else "Transport/DepartureDate",
-            )
-        ]
-    days = (issue - departure).days
-    retroactive = days > RETROACTIVE_AFTER_DAYS
-    flag_raw = _read.text(co, "Flags/IssuedRetroactively")
-    if as_bool(flag_raw) is retroactive:
-        return []
-    if days >= 0:
-        unit = "day" if days == 1 else "days"
-        gap = f"IssueDate {issue_raw} is {days} {unit} after DepartureDate {departure_raw}"
-    else:
-        gap = f"IssueDate {issue_raw} is before DepartureDate {departure_raw}"
-    return [
-        Finding(
-            "BR-05",
-            f"{gap} and IssuedRetroactively is {shown(flag_raw)}; BR-05 needs "
-            f"{'true' if retroactive else 'false'} (true exactly when more than 3 days after departure)",
-            "Flags/IssuedRetroactively",
-        )
-    ]
+    return kit.retroactive_flag("BR-05", _read, co, "Flags/IssuedRetroactively", RETROACTIVE_AFTER_DAYS)
 
 
 def br06_issue_date(co: etree._Element, ctx: Context) -> list[Finding]:
@@ -231,97 +172,34 @@ def br06_issue_date(co: etree._Element, ctx: Context) -> list[Finding]:
     the month (received 2025-03-15: 2024-03-15 passes, 2024-03-14 fails; received 2024-02-29:
     2023-02-28 passes). Both ends are inclusive; dates are calendar days, a time zone is ignored.
     """
-    raw = _read.text(co, "IssueDate")
-    issue = as_date(raw)
-    if issue is None:
-        return [Finding("BR-06", f"IssueDate is {shown(raw)}; BR-06 needs an xs:date", "IssueDate")]
-    earliest = earliest_issue_date(ctx.received_on)
-    if issue > ctx.received_on:
-        return [
-            Finding(
-                "BR-06",
-                f"IssueDate {raw} is after the day of receipt {ctx.received_on.isoformat()}; "
-                "BR-06 needs IssueDate <= day of receipt",
-                "IssueDate",
-            )
-        ]
-    if issue < earliest:
-        return [
-            Finding(
-                "BR-06",
-                f"IssueDate {raw} is more than 12 months before the day of receipt "
-                f"{ctx.received_on.isoformat()}; BR-06 needs IssueDate >= {earliest.isoformat()}",
-                "IssueDate",
-            )
-        ]
-    return []
-
-
-def _flag_matches_presence(rule: str, co: etree._Element, flag: str, element: str) -> list[Finding]:
-    raw = _read.text(co, f"Flags/{flag}")
-    present = _read.el(co, element) is not None
-    if as_bool(raw) is present:
-        return []
-    return [
-        Finding(
-            rule,
-            f"Flags/{flag} is {shown(raw)} and {element} is {'present' if present else 'absent'}; "
-            f"{rule} needs {flag} true exactly when {element} is present",
-            f"Flags/{flag}",
-        )
-    ]
+    return kit.issue_date_window("BR-06", _read, co, ctx, earliest_issue_date(ctx.received_on))
 
 
 def br07_back_to_back(co: etree._Element, ctx: Context) -> list[Finding]:
     """BR-07: BackToBack is true exactly when OriginalCO is present."""
-    return _flag_matches_presence("BR-07", co, "BackToBack", "OriginalCO")
+    return kit.flag_matches_presence("BR-07", _read, co, "Flags", "BackToBack", "OriginalCO")
 
 
 def br08_third_country_invoicing(co: etree._Element, ctx: Context) -> list[Finding]:
     """BR-08: ThirdCountryInvoicing is true exactly when ThirdCountryInvoice is present."""
-    return _flag_matches_presence("BR-08", co, "ThirdCountryInvoicing", "ThirdCountryInvoice")
+    return kit.flag_matches_presence(
+        "BR-08", _read, co, "Flags", "ThirdCountryInvoicing", "ThirdCountryInvoice"
+    )
 
 
 def br09_exhibition(co: etree._Element, ctx: Context) -> list[Finding]:
     """BR-09: Exhibition is true exactly when ExhibitionDetails is present."""
-    return _flag_matches_presence("BR-09", co, "Exhibition", "ExhibitionDetails")
+    return kit.flag_matches_presence("BR-09", _read, co, "Flags", "Exhibition", "ExhibitionDetails")
 
 
 def br10_item_numbers(co: etree._Element, ctx: Context) -> list[Finding]:
-    """BR-10: ItemNumber runs 1..n in document order without gaps or repeats (one finding, located at
-    the first Item whose number is out of sequence)."""
-    observed = [_read.text(item, "ItemNumber") for item in _items(co)]
-    expected = [str(n) for n in range(1, len(observed) + 1)]
-
-    if [as_int(v) for v in observed] == list(range(1, len(observed) + 1)):
-        return []
-    first = next(n for n, v in enumerate(observed, start=1) if as_int(v) != n)
-    return [
-        Finding(
-            "BR-10",
-            f"ItemNumbers are {', '.join(shown(v) for v in observed)}; "
-            f"BR-10 needs {', '.join(expected)} in document order",
-            f"Item[{first}]/ItemNumber",
-        )
-    ]
+    """BR-10: ItemNumber runs 1..n in document order (the kit's ``item_numbers``)."""
+    return kit.item_numbers("BR-10", _read, co)
 
 
 def br11_reference_unused(co: etree._Element, ctx: Context) -> list[Finding]:
-    """BR-11 (stateful): for IssueCO and ReplaceCO, no CO with this ReferenceNumber from this
-    IssuingCountry was accepted before."""
-    if ctx.history is None or ctx.action not in ("IssueCO", "ReplaceCO"):
-        return []
-    country, reference = _read.text(co, "IssuingCountry"), _read.text(co, "ReferenceNumber")
-    if country is None or reference is None or not ctx.history.accepted(country, reference):
-        return []
-    return [
-        Finding(
-            "BR-11",
-            f"a CO {reference} from {country} was accepted before; BR-11 needs a ReferenceNumber not "
-            "used by an accepted CO of the same IssuingCountry",
-            "ReferenceNumber",
-        )
-    ]
+    """BR-11 (stateful): the ReferenceNumber is not an accepted CO's (the kit's ``reference_unused``)."""
+    return kit.reference_unused("BR-11", _read, co, ctx)
 
 
 # BR-12 (the CO signature is valid, section 4, and by the issuing authority of IssuingCountry) is
@@ -329,38 +207,8 @@ def br11_reference_unused(co: etree._Element, ctx: Context) -> list[Finding]:
 
 
 def br13_hs_chapter(co: etree._Element, ctx: Context) -> list[Finding]:
-    """BR-13: HSCode's first two digits are an HS chapter: 01..97, not 77 (reserved)."""
-    findings: list[Finding] = []
-    for n, item in enumerate(_items(co), start=1):
-        hs = _read.text(item, "HSCode")
-        head = (hs or "")[:2]
-        if len(head) == 2 and head.isascii() and head.isdigit() and 1 <= int(head) <= 97 and head != "77":
-            continue
-        findings.append(
-            Finding(
-                "BR-13",
-                f"Item {n}: HSCode {shown(hs)} starts with chapter {head or 'nothing'}; "
-                "BR-13 needs an HS chapter 01-97 other than 77",
-                f"Item[{n}]/HSCode",
-            )
-        )
-    return findings
-
-
-def _named_co(doc: etree._Element, ctx: Context) -> tuple[str, str, str] | None:
-    """For BR-14/BR-15: (issuing country, reference, location) of the CO that a Cancellation or a
-    ReplaceCO's Replaces names; None when the payload names none."""
-    if doc.tag == _CANCELLATION_TAG:
-        country, reference = _read.text(doc, "IssuingCountry"), _read.text(doc, "ReferenceNumber")
-        location = "ReferenceNumber"
-    elif doc.tag == _CO_TAG and ctx.action == "ReplaceCO":
-        country, reference = _read.text(doc, "IssuingCountry"), _read.text(doc, "Replaces")
-        location = "Replaces"
-    else:
-        return None
-    if country is None or reference is None:
-        return None
-    return country, reference, location
+    """BR-13: every HSCode starts with an HS chapter (the kit's ``hs_chapters``)."""
+    return kit.hs_chapters("BR-13", _read, co)
 
 
 def br14_named_co_accepted(doc: etree._Element, ctx: Context) -> list[Finding]:
@@ -372,53 +220,18 @@ def br14_named_co_accepted(doc: etree._Element, ctx: Context) -> list[Finding]:
     names its CO's IssuingCountry itself; "from the same IssuingCountry" then means that country is
     the sender's: a party cannot cancel a CO that another party issued.
     """
-    if ctx.history is None:
+    named = kit.named_co(_read, doc, ctx, _CO_TAG, _CANCELLATION_TAG)
+    if ctx.history is None or named is None:
         return []
-    named = _named_co(doc, ctx)
-    if named is None:
-        return []
-    country, reference, location = named
-    if doc.tag == _CANCELLATION_TAG and country != ctx.sender:
-        return [
-            Finding(
-                "BR-14",
-                f"the Cancellation names CO {reference} of IssuingCountry {country} but comes from "
-                f"{ctx.sender}; BR-14 needs a CO accepted earlier from the same IssuingCountry",
-                "IssuingCountry",
-            )
-        ]
-    if ctx.history.accepted(country, reference):
-        return []
-    what = "the Cancellation names" if doc.tag == _CANCELLATION_TAG else "Replaces names"
-    return [
-        Finding(
-            "BR-14",
-            f"{what} CO {reference} of {country}, which was not accepted before; "
-            "BR-14 needs a CO accepted earlier from the same IssuingCountry",
-            location,
-        )
-    ]
+    return kit.named_co_accepted("BR-14", named, ctx, ctx.history)
 
 
 def br15_named_co_current(doc: etree._Element, ctx: Context) -> list[Finding]:
     """BR-15 (stateful): the CO named by CancelCO or ReplaceCO is not superseded or cancelled."""
-    if ctx.history is None:
+    named = kit.named_co(_read, doc, ctx, _CO_TAG, _CANCELLATION_TAG)
+    if ctx.history is None or named is None:
         return []
-    named = _named_co(doc, ctx)
-    if named is None:
-        return []
-    country, reference, location = named
-    if not ctx.history.superseded_or_cancelled(country, reference):
-        return []
-    what = "the Cancellation names" if doc.tag == _CANCELLATION_TAG else "Replaces names"
-    return [
-        Finding(
-            "BR-15",
-            f"{what} CO {reference} of {country}, which is already superseded or cancelled; "
-            "BR-15 needs a CO that is neither",
-            location,
-        )
-    ]
+    return kit.named_co_current("BR-15", named, ctx.history)
 
 
 def br16_replaces_on_replace(co: etree._Element, ctx: Context) -> list[Finding]:
@@ -460,19 +273,11 @@ CANCELLATION_RULES: tuple[str, ...] = ("BR-14", "BR-15")
 
 def check_certificate(co: etree._Element, ctx: Context) -> list[Finding]:
     """All CO rules but BR-12, in BR order; stateful ones only when ``ctx.history`` is given."""
-    if co.tag != _CO_TAG:
-        raise ValueError(f"check_certificate needs a {_CO_TAG} element, got {co.tag}")
-    findings: list[Finding] = []
-    for rule in RULES.values():
-        findings.extend(rule(co, ctx))
-    return findings
+    return kit.judge_all(RULES.values(), co, ctx, _CO_TAG, "check_certificate")
 
 
 def check_cancellation(cancellation: etree._Element, ctx: Context) -> list[Finding]:
     """A CancelCO's Cancellation payload: BR-14 and BR-15 (both stateful), nothing else."""
-    if cancellation.tag != _CANCELLATION_TAG:
-        raise ValueError(f"check_cancellation needs a {_CANCELLATION_TAG} element, got {cancellation.tag}")
-    findings: list[Finding] = []
-    for rid in CANCELLATION_RULES:
-        findings.extend(RULES[rid](cancellation, ctx))
-    return findings
+    return kit.judge_all(
+        [RULES[rid] for rid in CANCELLATION_RULES], cancellation, ctx, _CANCELLATION_TAG, "check_cancellation"
+    )

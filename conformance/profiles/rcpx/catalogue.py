@@ -8,9 +8,8 @@ its files. Read once, on first use, from the package data.
 from __future__ import annotations
 
 import functools
-from importlib import resources
 
-from conformance.core.catalogue import Catalogue, Purpose, Requirement, load_purposes, load_requirements
+from conformance.core.catalogue import Catalogue, Purpose, Requirement
 from conformance.family import catalogue as family_catalogue
 
 LAYERS: tuple[str, ...] = ("T", "M", "A", "RBR", "P")
@@ -85,28 +84,17 @@ ALIASES: dict[str, str | None] = {
     "BR-16/replaces-on-issue": None,
 }
 
-_PACKAGE = "conformance.profiles.rcpx"
-_REQUIREMENTS = "requirements.toml"
-_PURPOSES = "purposes.toml"
-
 
 @functools.cache
 def catalogue() -> Catalogue:
     """RCPX 1.0's requirements and test purposes, read once from the package data."""
-    package = resources.files(_PACKAGE)
-    loaded = Catalogue(
+    return family_catalogue.load_pack_catalogue(
+        "conformance.profiles.rcpx",
         "RCPX 1.0",
-        load_requirements(package.joinpath(_REQUIREMENTS).read_bytes(), _REQUIREMENTS, LAYERS, CAPABILITIES),
-        load_purposes(package.joinpath(_PURPOSES).read_bytes(), _PURPOSES),
         LAYERS,
         example_ids="T-01, M-06, A-03, RBR-12",
         aliases=ALIASES,
     )
-    ids = {req.id for req in loaded.requirements()}
-    unknown_in_order = [rid for rid in CHECK_ORDER if rid not in ids]
-    if unknown_in_order:
-        raise ValueError(f"CHECK_ORDER names requirements not in {_REQUIREMENTS}: {unknown_in_order}")
-    return loaded
 
 
 def requirements() -> tuple[Requirement, ...]:

@@ -8,16 +8,12 @@ times derive from what the caller passes, so a fixed seed and clock give byte-id
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from lxml import etree
-
-from conformance.family import messages as family_messages
 from conformance.family.messages import EnvelopeFields as EnvelopeFields
+from conformance.family.messages import PackMessages, renderer
 from conformance.family.messages import conversation_id as conversation_id
-from conformance.family.messages import renderer
 from conformance.family.messages import serialize as serialize
 from conformance.family.messages import utc_timestamp as utc_timestamp
 from conformance.profiles.rcpx.codes import (
@@ -58,11 +54,11 @@ PORTS: dict[str, str] = {
 }
 
 render = renderer("conformance.profiles.rcpx")
-
-
-def message_id(party: str, seed: str | None = None) -> str:
-    """``<uuid>@<party>.rcpx``; deterministic when a seed is given."""
-    return family_messages.message_id(party, seed, MESSAGE_ID_DOMAIN)
+_messages = PackMessages(render, "RCEPCertificateOfOrigin", PAYLOAD_FOR_ACTION, MESSAGE_ID_DOMAIN)
+message_id = _messages.message_id
+certificate = _messages.certificate
+payload = _messages.payload
+envelope = _messages.envelope
 
 
 def sample_item(
@@ -178,17 +174,3 @@ def sample_certificate(
         },
         "replaces": None,
     }
-
-
-def certificate(data: Mapping[str, Any]) -> etree._Element:
-    return render("RCEPCertificateOfOrigin", data)
-
-
-def payload(action: str, data: Mapping[str, Any]) -> etree._Element:
-    """The Payload child for ``action`` (an RCEP CO for IssueCO and ReplaceCO)."""
-    return render(PAYLOAD_FOR_ACTION[action], data)
-
-
-def envelope(fields: EnvelopeFields, payload_element: etree._Element) -> etree._Element:
-    """An unsigned Envelope in RCPX's namespace holding a copy of ``payload_element``."""
-    return family_messages.envelope(fields, payload_element, render)

@@ -6,11 +6,11 @@ the default. Reading is the core's (``core/testpki.PkiFolder``); trust is ``core
 from __future__ import annotations
 
 import dataclasses
-import functools
 from pathlib import Path
 
 from conformance.core.testpki import PkiFolder, TestMaterial
 from conformance.family.pki_gen import default_pki_dir as default_pki_dir
+from conformance.family.pki_gen import pki_loader
 from conformance.profiles.rcpx.codes import PARTIES
 from conformance.profiles.rcpx.pki_gen import BAD_PARTY, LEGACY_ORG, SPEC
 
@@ -31,9 +31,7 @@ class TestPki(PkiFolder):
     @classmethod
     def load(cls, directory: Path | None = None) -> TestPki:
         """The PKI in ``directory`` (default: the committed one), loaded once per folder."""
-        return _load(Path(directory or default_pki_dir()).resolve())
+        return _load(directory)
 
 
-@functools.cache
-def _load(directory: Path) -> TestPki:
-    return TestPki(directory)
+_load = pki_loader(TestPki)

@@ -26,6 +26,7 @@ from decimal import Decimal
 
 from lxml import etree
 
+from conformance.core import business_rules as kit
 from conformance.core.business_rules import (
     Context,
     Finding,
@@ -35,7 +36,6 @@ from conformance.core.business_rules import (
     as_bool,
     as_date,
     as_decimal,
-    as_int,
     failed_rules,
     months_before,
     shown,
@@ -60,8 +60,6 @@ RVC_MIN_PERCENT = Decimal("40")  # RBR-03
 RETROACTIVE_AFTER_DAYS = 3  # RBR-07: more than 3 calendar days after departure
 LATEST_AFTER_DEPARTURE_MONTHS = 12  # RBR-07
 VALIDITY_MONTHS = 12  # RBR-06
-HS_CHAPTERS = range(1, 98)  # RBR-13: 01..97
-HS_RESERVED_CHAPTER = 77
 
 
 def _items(co: etree._Element) -> list[etree._Element]:
@@ -85,43 +83,12 @@ def latest_issue_date(departure: date_type) -> date_type:
 
 def rbr01_exporting_party(co: etree._Element, ctx: Context) -> list[Finding]:
     """RBR-01: IssuingCountry = envelope From = Exporter/Country."""
-    issuing = _read.text(co, "IssuingCountry")
-    findings: list[Finding] = []
-    if issuing != ctx.sender:
-        findings.append(
-            Finding(
-                "RBR-01",
-                f"IssuingCountry is {shown(issuing)} but the envelope From is {ctx.sender}; "
-                "RBR-01 needs IssuingCountry = From",
-                "IssuingCountry",
-            )
-        )
-    exporter = _read.text(co, "Exporter/Country")
-    if exporter != issuing:
-        findings.append(
-            Finding(
-                "RBR-01",
-                f"Exporter/Country is {shown(exporter)} but IssuingCountry is {shown(issuing)}; "
-                "RBR-01 needs Exporter/Country = IssuingCountry",
-                "Exporter/Country",
-            )
-        )
-    return findings
+    return kit.exporting_country("RBR-01", _read, co, ctx, ("Exporter/Country",))
 
 
 def rbr02_importing_party(co: etree._Element, ctx: Context) -> list[Finding]:
     """RBR-02: Importer/Country = envelope To."""
-    importer = _read.text(co, "Importer/Country")
-    if importer == ctx.receiver:
-        return []
-    return [
-        Finding(
-            "RBR-02",
-            f"Importer/Country is {shown(importer)} but the envelope To is {ctx.receiver}; "
-            "RBR-02 needs Importer/Country = To",
-            "Importer/Country",
-        )
-    ]
+    return kit.importing_country("RBR-02", _read, co, ctx, ("Importer/Country",))
 
 
 def _criterion_findings(n: int, item: etree._Element) -> list[Finding]:
@@ -235,65 +202,20 @@ def rbr05_country_of_origin(co: etree._Element, ctx: Context) -> list[Finding]:
 def rbr06_issue_date(co: etree._Element, ctx: Context) -> list[Finding]:
     """RBR-06: ``earliest_issue_date(received_on) <= IssueDate <= received_on`` (both ends inclusive,
     calendar days, a time zone ignored)."""
-    raw = _read.text(co, "IssueDate")
-    issue = as_date(raw)
-    if issue is None:
-        return [Finding("RBR-06", f"IssueDate is {shown(raw)}; RBR-06 needs an xs:date", "IssueDate")]
-    if issue > ctx.received_on:
-        return [
-            Finding(
-                "RBR-06",
-                f"IssueDate {raw} is after the day of receipt {ctx.received_on.isoformat()}; "
-                "RBR-06 needs IssueDate <= day of receipt",
-                "IssueDate",
-            )
-        ]
-    earliest = earliest_issue_date(ctx.received_on)
-    if issue < earliest:
-        return [
-            Finding(
-                "RBR-06",
-                f"IssueDate {raw} is more than 12 months before the day of receipt "
-                f"{ctx.received_on.isoformat()}; RBR-06 needs IssueDate >= {earliest.isoformat()}",
-                "IssueDate",
-            )
-        ]
-    return []
+    return kit.issue_date_window("RBR-06", _read, co, ctx, earliest_issue_date(ctx.received_on))
 
 
 def rbr07_retroactive_issue(co: etree._Element, ctx: Context) -> list[Finding]:
     """RBR-07: IssuedRetroactively is true exactly when IssueDate is more than 3 calendar days after
     Transport/DepartureDate (3 days after: not retroactive; 4 days: retroactive), and IssueDate is at
     most 12 months after DepartureDate (``latest_issue_date``, inclusive)."""
+    findings = kit.retroactive_flag(
+        "RBR-07", _read, co, "Remarks/IssuedRetroactively", RETROACTIVE_AFTER_DAYS
+    )
     issue_raw, departure_raw = _read.text(co, "IssueDate"), _read.text(co, "Transport/DepartureDate")
     issue, departure = as_date(issue_raw), as_date(departure_raw)
-    if issue is None or departure is None:
-        return [
-            Finding(
-                "RBR-07",
-                f"cannot compare IssueDate {shown(issue_raw)} with DepartureDate {shown(departure_raw)}; "
-                "RBR-07 needs both as xs:date",
-                "IssueDate" if issue is None else "Transport/DepartureDate",
-            )
-        ]
-    findings: list[Finding] = []
-    days = (issue - departure).days
-    retroactive = days > RETROACTIVE_AFTER_DAYS
-    flag_raw = _read.text(co, "Remarks/IssuedRetroactively")
-    if as_bool(flag_raw) is not retroactive:
-        if days >= 0:
-            unit = "day" if days == 1 else "days"
-            gap = f"IssueDate {issue_raw} is {days} {unit} after DepartureDate {departure_raw}"
-        else:
-            gap = f"IssueDate {issue_raw} is before DepartureDate {departure_raw}"
-        findings.append(
-            Finding(
-                "RBR-07",
-                f"{gap} and IssuedRetroactively is {shown(flag_raw)}; RBR-07 needs "
-                f"{'true' if retroactive else 'false'} (true exactly when more than 3 days after departure)",
-                "Remarks/IssuedRetroactively",
-            )
-        )
+    if issue is None or departure is None:  # the one finding ``retroactive_flag`` gave
+        return findings
     latest = latest_issue_date(departure)
     if issue > latest:
         findings.append(
@@ -307,25 +229,10 @@ def rbr07_retroactive_issue(co: etree._Element, ctx: Context) -> list[Finding]:
     return findings
 
 
-def _flag_matches_presence(rule: str, co: etree._Element, flag: str, element: str) -> list[Finding]:
-    raw = _read.text(co, f"Remarks/{flag}")
-    present = _read.el(co, element) is not None
-    if as_bool(raw) is present:
-        return []
-    return [
-        Finding(
-            rule,
-            f"Remarks/{flag} is {shown(raw)} and {element} is {'present' if present else 'absent'}; "
-            f"{rule} needs {flag} true exactly when {element} is present",
-            f"Remarks/{flag}",
-        )
-    ]
-
-
 def rbr08_back_to_back(co: etree._Element, ctx: Context) -> list[Finding]:
     """RBR-08: BackToBack is true exactly when OriginalProof is present, and OriginalProof/IssuingCountry
     is not IssuingCountry (an intermediate party issues a back-to-back CO)."""
-    findings = _flag_matches_presence("RBR-08", co, "BackToBack", "OriginalProof")
+    findings = kit.flag_matches_presence("RBR-08", _read, co, "Remarks", "BackToBack", "OriginalProof")
     original = _read.text(co, "OriginalProof/IssuingCountry")
     issuing = _read.text(co, "IssuingCountry")
     if original is not None and original == issuing:
@@ -342,43 +249,19 @@ def rbr08_back_to_back(co: etree._Element, ctx: Context) -> list[Finding]:
 
 def rbr09_third_party_invoicing(co: etree._Element, ctx: Context) -> list[Finding]:
     """RBR-09: ThirdPartyInvoicing is true exactly when ThirdPartyInvoice is present."""
-    return _flag_matches_presence("RBR-09", co, "ThirdPartyInvoicing", "ThirdPartyInvoice")
+    return kit.flag_matches_presence(
+        "RBR-09", _read, co, "Remarks", "ThirdPartyInvoicing", "ThirdPartyInvoice"
+    )
 
 
 def rbr10_item_numbers(co: etree._Element, ctx: Context) -> list[Finding]:
-    """RBR-10: ItemNumber runs 1..n in document order without gaps or repeats (one finding, located at
-    the first Item whose number is out of sequence)."""
-    observed = [_read.text(item, "ItemNumber") for item in _items(co)]
-    if [as_int(v) for v in observed] == list(range(1, len(observed) + 1)):
-        return []
-    first = next(n for n, v in enumerate(observed, start=1) if as_int(v) != n)
-    expected = ", ".join(str(n) for n in range(1, len(observed) + 1))
-    seen = ", ".join(shown(v) for v in observed)
-    return [
-        Finding(
-            "RBR-10",
-            f"ItemNumbers are {seen}; RBR-10 needs {expected} in document order",
-            f"Item[{first}]/ItemNumber",
-        )
-    ]
+    """RBR-10: ItemNumber runs 1..n in document order (the kit's ``item_numbers``)."""
+    return kit.item_numbers("RBR-10", _read, co)
 
 
 def rbr11_reference_unused(co: etree._Element, ctx: Context) -> list[Finding]:
-    """RBR-11 (stateful): for IssueCO and ReplaceCO, no CO with this ReferenceNumber from this
-    IssuingCountry was accepted before."""
-    if ctx.history is None or ctx.action not in ("IssueCO", "ReplaceCO"):
-        return []
-    country, reference = _read.text(co, "IssuingCountry"), _read.text(co, "ReferenceNumber")
-    if country is None or reference is None or not ctx.history.accepted(country, reference):
-        return []
-    return [
-        Finding(
-            "RBR-11",
-            f"a CO {reference} from {country} was accepted before; RBR-11 needs a ReferenceNumber not "
-            "used by an accepted CO of the same IssuingCountry",
-            "ReferenceNumber",
-        )
-    ]
+    """RBR-11 (stateful): the ReferenceNumber is not an accepted CO's (the kit's ``reference_unused``)."""
+    return kit.reference_unused("RBR-11", _read, co, ctx)
 
 
 # RBR-12 (the CO signature is valid, EFDX section 4, by the issuing authority of IssuingCountry, valid
@@ -386,23 +269,8 @@ def rbr11_reference_unused(co: etree._Element, ctx: Context) -> list[Finding]:
 
 
 def rbr13_hs_chapter(co: etree._Element, ctx: Context) -> list[Finding]:
-    """RBR-13: HSCode's first two digits are an HS chapter: 01..97, not 77 (reserved)."""
-    findings: list[Finding] = []
-    for n, item in enumerate(_items(co), start=1):
-        hs = _read.text(item, "HSCode")
-        head = (hs or "")[:2]
-        chapter = as_int(head) if len(head) == 2 and head.isascii() and head.isdigit() else None
-        if chapter in HS_CHAPTERS and chapter != HS_RESERVED_CHAPTER:
-            continue
-        findings.append(
-            Finding(
-                "RBR-13",
-                f"Item {n}: HSCode {shown(hs)} starts with chapter {head or 'nothing'}; "
-                "RBR-13 needs an HS chapter 01-97 other than 77",
-                f"Item[{n}]/HSCode",
-            )
-        )
-    return findings
+    """RBR-13: every HSCode starts with an HS chapter (the kit's ``hs_chapters``)."""
+    return kit.hs_chapters("RBR-13", _read, co)
 
 
 def rbr14_named_co(doc: etree._Element, ctx: Context) -> list[Finding]:
@@ -415,54 +283,14 @@ def rbr14_named_co(doc: etree._Element, ctx: Context) -> list[Finding]:
     IssuingCountry itself, which must be the sender's: a party cannot cancel another party's CO.
     One finding at most: the first clause broken.
     """
-    if doc.tag == _CO_TAG:
-        if ctx.action != "ReplaceCO":
-            return []
-        country, reference, location = (
-            _read.text(doc, "IssuingCountry"),
-            _read.text(doc, "Replaces"),
-            "Replaces",
-        )
-        what = "Replaces names"
-        if reference is None:
-            return [
-                Finding("RBR-14", "ReplaceCO without Replaces; RBR-14 needs the CO it replaces named", None)
-            ]
-    elif doc.tag == _CANCELLATION_TAG:
-        country, reference = _read.text(doc, "IssuingCountry"), _read.text(doc, "ReferenceNumber")
-        location, what = "ReferenceNumber", "the Cancellation names"
-    else:
+    if doc.tag == _CO_TAG and ctx.action == "ReplaceCO" and _read.text(doc, "Replaces") is None:
+        return [Finding("RBR-14", "ReplaceCO without Replaces; RBR-14 needs the CO it replaces named", None)]
+    named = kit.named_co(_read, doc, ctx, _CO_TAG, _CANCELLATION_TAG)
+    if ctx.history is None or named is None:
         return []
-    if ctx.history is None or country is None or reference is None:
-        return []
-    if doc.tag == _CANCELLATION_TAG and country != ctx.sender:
-        return [
-            Finding(
-                "RBR-14",
-                f"the Cancellation names CO {reference} of IssuingCountry {country} but comes from "
-                f"{ctx.sender}; RBR-14 needs a CO accepted earlier from the same IssuingCountry",
-                "IssuingCountry",
-            )
-        ]
-    if not ctx.history.accepted(country, reference):
-        return [
-            Finding(
-                "RBR-14",
-                f"{what} CO {reference} of {country}, which was not accepted before; "
-                "RBR-14 needs a CO accepted earlier from the same IssuingCountry",
-                location,
-            )
-        ]
-    if ctx.history.superseded_or_cancelled(country, reference):
-        return [
-            Finding(
-                "RBR-14",
-                f"{what} CO {reference} of {country}, which is already superseded or cancelled; "
-                "RBR-14 needs a CO that is neither",
-                location,
-            )
-        ]
-    return []
+    return kit.named_co_accepted("RBR-14", named, ctx, ctx.history) or kit.named_co_current(
+        "RBR-14", named, ctx.history
+    )
 
 
 # --- enumerations and entry points -------------------------------------------------------------------
@@ -490,19 +318,11 @@ CANCELLATION_RULES: tuple[str, ...] = ("RBR-14",)
 
 def check_certificate(co: etree._Element, ctx: Context) -> list[Finding]:
     """All CO rules but RBR-12, in RBR order; stateful ones only when ``ctx.history`` is given."""
-    if co.tag != _CO_TAG:
-        raise ValueError(f"check_certificate needs a {_CO_TAG} element, got {co.tag}")
-    findings: list[Finding] = []
-    for rule in RULES.values():
-        findings.extend(rule(co, ctx))
-    return findings
+    return kit.judge_all(RULES.values(), co, ctx, _CO_TAG, "check_certificate")
 
 
 def check_cancellation(cancellation: etree._Element, ctx: Context) -> list[Finding]:
     """A CancelCO's Cancellation payload: RBR-14 (stateful), nothing else."""
-    if cancellation.tag != _CANCELLATION_TAG:
-        raise ValueError(f"check_cancellation needs a {_CANCELLATION_TAG} element, got {cancellation.tag}")
-    findings: list[Finding] = []
-    for rid in CANCELLATION_RULES:
-        findings.extend(RULES[rid](cancellation, ctx))
-    return findings
+    return kit.judge_all(
+        [RULES[rid] for rid in CANCELLATION_RULES], cancellation, ctx, _CANCELLATION_TAG, "check_cancellation"
+    )

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from conformance.family.vectors import ON_REPLACE, Build, builder, on_replace
+from conformance.family.vectors import ON_REPLACE, Build, builder, issued_by_third_party, on_replace
 
 Data = dict[str, Any]
 CO_CHANGES: dict[str, Callable[[Build, Data], None]] = {}
@@ -100,16 +100,7 @@ def _several(build: Build, data: Data) -> None:
 
 @builder("rbr01-issuing-country-not-from")
 def _issued_elsewhere(build: Build) -> None:
-    """A whole CO of a third party (its exporter, origin and issuing authority's signature), sent by
-    the sender: only IssuingCountry = From is broken."""
-    other = build.third_party()
-    build.data = build.dialect.messages.sample_certificate(
-        issuing_country=other,
-        importing_country=build.receiver,
-        issue_date=build.day,
-        reference_number=build.co()["reference_number"],
-    )
-    build.co_signer = build.pki.authority(other)
+    issued_by_third_party(build)
 
 
 @co_change("rbr02-importer-country")
