@@ -850,6 +850,22 @@ def _br01_producing(build: Build) -> None:
     _co_change(build, declaration={"producing_country": build.third_party()})
 
 
+def _party_sorting_first(build: Build) -> str:
+    """A party, neither sender nor receiver, whose code sorts before the issuer's (the sender's): the
+    third party sorts after it, and a country compared by order instead of equality passes one of them."""
+    return min(p for p in build.dialect.codes.PARTIES if p not in (build.sender, build.receiver))
+
+
+@builder("br01-exporter-country-sorting-first")
+def _br01_first(build: Build) -> None:
+    _co_change(build, exporter={"country": _party_sorting_first(build)})
+
+
+@builder("br01-producing-country-sorting-first")
+def _br01_producing_first(build: Build) -> None:
+    _co_change(build, declaration={"producing_country": _party_sorting_first(build)})
+
+
 @builder("br02-importing-country-mismatch")
 def _br02(build: Build) -> None:
     _co_change(build, declaration={"importing_country": build.third_party()})
