@@ -199,10 +199,10 @@ def co_signature(envelope: Lax) -> Lax:
     """BR-12's clauses are the envelope signature's checks applied to the CO's own signature: the
     CO's signature judged as the faulty ``envelope`` receiver judges an Envelope's."""
 
+    checks = envelope.checks()  # once: the table is the same for every CO
+
     def check(receiver: judge.Receiver, co: etree._Element, at: datetime) -> list:
-        return judge.co_signed_by_authority(
-            receiver, co, at, policy=envelope.policy, checks=envelope.checks()
-        )
+        return judge.co_signed_by_authority(receiver, co, at, policy=envelope.policy, checks=checks)
 
     return swap("co.signature", check)
 
