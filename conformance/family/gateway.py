@@ -393,7 +393,8 @@ class Gateway:
             made = relay(body, None, injected, f"injected {injected}: not forwarded")
             return self._own(made, environ, start_response)
         url = route.inboxes[party]
-        status, answer_type, answer, own = self._forward(url, body, content_type, started)
+        # the 25 s run from the forward: a slow sender's upload takes none of the receiver's time
+        status, answer_type, answer, own = self._forward(url, body, content_type, time.monotonic())
         made = relay(body, url, status, own, answer=answer, answer_type=answer_type)
         if own is not None:
             return self._own(made, environ, start_response)
