@@ -16,7 +16,7 @@ from conformance.profiles.efdx.codes import code_requirement, error_code
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SPEC = REPO_ROOT.parent / "shared" / "EFDX-1.0.md"
 
-_ROW = re.compile(r"^\| (?:T|M|A|BR|P)-\d\d \|")
+_ROW = re.compile(r"^\| (?:T|M|A|BR|P|G)-\d\d \|")
 NONE = "—"  # the spec's "no value" cell
 
 
@@ -39,8 +39,9 @@ def spec_section5() -> str:
         end = text.find("\n## ", start + 1)
         return text[start : end if end != -1 else len(text)]
 
-    # the requirement tables: section 5's, and section 8's capacity rows (layer P, errata 2)
-    return section("## 5. Requirements") + section("## 8. Capacity")
+    # the requirement tables: section 5's, section 8's capacity rows (layer P, errata 2) and section
+    # 9's gateway rows (layer G)
+    return section("## 5. Requirements") + section("## 8. Capacity") + section("## 9. Gateway")
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +108,7 @@ def test_check_order_is_the_spec_sentence(spec_section5: str) -> None:
 
 
 def test_every_layer_is_present_with_the_spec_counts() -> None:
-    assert [len(by_layer(layer)) for layer in ("T", "M", "A", "BR", "P")] == [5, 23, 8, 16, 3]
+    assert [len(by_layer(layer)) for layer in ("T", "M", "A", "BR", "P", "G")] == [5, 23, 8, 16, 3, 3]
     assert sum(len(by_layer(layer)) for layer in catalogue.LAYERS) == len(requirements())
 
 

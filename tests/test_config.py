@@ -21,7 +21,7 @@ FULL_TOML = """\
 party = "KH"
 inbox_url = "https://nsw.example.kh/efdx/1/messages"
 roles = ["importing"]
-capabilities = ["replace", "cancel", "verification", "utilisation", "ecdsa", "trigger"]
+capabilities = ["replace", "cancel", "verification", "utilisation", "ecdsa", "trigger", "gateway"]
 build = "kh-nsw 4.2.1"
 
 [site]

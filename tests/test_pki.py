@@ -136,7 +136,7 @@ def test_the_family_has_a_ca_and_bad_signers_for_every_party_of_efdx_and_rcpx(pk
     from conformance.profiles.rcpx.codes import PARTIES as RCPX_PARTIES
 
     assert set(PARTIES) | set(RCPX_PARTIES) == set(FAMILY)
-    assert {p.name for p in pki.directory.iterdir() if p.is_dir()} == {*FAMILY, "bad"}
+    assert {p.name for p in pki.directory.iterdir() if p.is_dir()} == {*FAMILY, "bad", "gateway"}
     assert {p.name for p in (pki.directory / "bad").iterdir() if p.is_dir()} == set(FAMILY)
     assert all(pki.has_bad(party) for party in FAMILY) and not pki.has_bad("TL")
     assert pki.bad("expired") is pki.bad("expired", "SG")  # SG's when no party is named
@@ -320,7 +320,8 @@ def test_both_packs_declare_every_certificate_of_the_family_pki_by_fingerprint(p
 
     files = sorted(p for p in pki.directory.rglob("*.pem") if not p.name.endswith((".key.pem", "crl.pem")))
     certs = [x509.load_pem_x509_certificate(path.read_bytes()) for path in files]
-    assert len(certs) == len(FAMILY) * 5 + len(FAMILY) * len(pki.bad_names()) + 1
+    # each party's five, its bad signers, the rogue CA, and the gateway's CA and certificate (section 9)
+    assert len(certs) == len(FAMILY) * 5 + len(FAMILY) * len(pki.bad_names()) + 1 + 2
     for key in ("efdx", "rcpx"):
         material = registry.get(key).declared_test_material()
         for path, cert in zip(files, certs, strict=True):
@@ -328,3 +329,22 @@ def test_both_packs_declare_every_certificate_of_the_family_pki_by_fingerprint(p
         issuers = {issuer.subject.rfc4514_string() for issuer in material.issuers}
         assert {pki.ca_cert(p).subject.rfc4514_string() for p in FAMILY} <= issuers, key
         assert pki.bad(pki_gen.ROGUE_CA).cert.subject.rfc4514_string() in issuers, key
+        assert pki.gateway_ca_cert().subject.rfc4514_string() in issuers, key
+
+
+def test_a_pki_made_before_the_gateway_gets_its_ca_and_certificate_alone(tmp_path):
+    """EFDX section 9: ``add_gateway`` writes ``gateway/`` (nothing else but the README) once; the
+    folder is no party's."""
+    from conformance.core import testpki
+
+    (tmp_path / "README.md").write_text("an older PKI\n")
+    assert pki_gen.add_gateway(tmp_path) is True
+    assert sorted(p.name for p in (tmp_path / "gateway").iterdir()) == [
+        "ca.key.pem",
+        "ca.pem",
+        "gateway.key.pem",
+        "gateway.pem",
+    ]
+    assert "## The gateway (`gateway/`)" in (tmp_path / "README.md").read_text()
+    assert pki_gen.add_gateway(tmp_path) is False
+    assert testpki.parties_in(tmp_path) == ()

@@ -22,6 +22,8 @@ EVERY_REQUIREMENT = [
     for profile in (EFDX, RCPX)
     for req in profile.catalogue().requirements()
     if req.judged_by == "suite"  # the P rows are a load run's (tests/test_load_faults.py)
+    # the G rows' tests are pending (issue 20): tests/test_gateway.py shows the reference's gateway
+    and not all(purpose.pending for purpose in profile.catalogue().of_requirement(req.id))
 ]
 
 

@@ -50,6 +50,8 @@ class PurposeCoverage:
         candidate, not tested: errata 2)."""
         if self.purpose.declarable and not self.tests:
             return None
+        if self.purpose.pending and not self.tests:  # its test waits for an issue, said in purposes.toml
+            return None
         if not self.tests:
             return "no test covers it"
         if not self.faults:
@@ -64,6 +66,7 @@ class PurposeCoverage:
             "tests": list(self.tests),
             "faults": list(self.faults),
             "gap": self.gap,
+            "pending": self.purpose.pending or None,
         }
 
 
@@ -168,6 +171,8 @@ def listing(profile: Profile, verbose: bool = False, config=None) -> str:
             if row.purpose.declarable and not row.tests:
                 lines.append("      declared  by the candidate (candidate.declarations), not over the wire")
                 continue
+            if row.purpose.pending and not row.tests:
+                lines.append(f"      pending  issue {row.purpose.pending}")
             lines.append(f"      fault  {', '.join(row.faults) or '-'}")
     missing = [row for row in rows if row.gap]
     lines.append("")

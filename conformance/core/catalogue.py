@@ -58,6 +58,10 @@ class Purpose:
     # What the candidate NSW must do to satisfy the clause, for its team (issue 19 item 2): shown by
     # ``conformance spec`` and beside each failure in report.html. Optional in the TOML.
     remedy: str = ""
+    # A clause whose test waits for an issue ("20: <what waits>"), said where the purpose is written
+    # (as trace.toml marks a clause "pending: 20"): while no test covers it, ``conformance list`` shows
+    # it as pending, not as a gap, and a run leaves its requirement not-tested. Never a pass.
+    pending: str = ""
 
     @property
     def requirement(self) -> str:
@@ -122,6 +126,7 @@ def load_purposes(raw: bytes, resource: str = "purposes.toml") -> tuple[Purpose,
             entry["clause"],
             bool(entry.get("declarable", False)),
             str(entry.get("remedy", "")),
+            str(entry.get("pending", "")),
         )
         if item.id in found:
             raise ValueError(f"{resource}: purpose {item.id} is listed twice")

@@ -95,6 +95,11 @@ class ReferenceSettings:
     status_delay: float = 0.0
     outbox_workers: int | None = None  # deliveries at once (None: the pack's default)
     reuse_port: bool = False  # listen with SO_REUSEPORT: other processes serve the same port
+    # The embedded reference claims every capability, gateway among them (EFDX section 9): it trusts
+    # its test PKI's gateway CA for TLS only and takes a gateway's 502/504 as transient; its peers may
+    # be gateway inboxes. ``direct_peers``: the partners' own inboxes (a seeded fault sends there).
+    gateway: bool = True
+    direct_peers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)  # one object per pack: compared and hashed by identity

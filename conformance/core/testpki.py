@@ -70,6 +70,9 @@ BAD_SIGNER_NAMES: tuple[str, ...] = (
 REVOKED_BAD_SIGNERS = ("revoked", "authority-revoked")
 ROGUE_ISSUED = ("untrusted-ca", "authority-untrusted-ca")
 ROGUE_CA = "rogue-ca"
+# The gateway of EFDX section 9 (and RCPX's, errata 1): its own CA and one TLS certificate, in a folder
+# of their own (``gateway/``), which is no party's: trusted for TLS only, never as a signer.
+GATEWAY = "gateway"
 
 T = TypeVar("T")
 
@@ -99,6 +102,12 @@ class PkiSpec:
 
     def ca_cn(self, party: str) -> str:
         return f"{self.label} {party} Root CA"
+
+    def gateway_cn(self) -> str:
+        return f"gateway.{self.domain}.test"
+
+    def gateway_ca_cn(self) -> str:
+        return f"{self.label} Gateway CA"
 
     def bad_signers(self, party: str | None = None) -> dict[str, str]:
         """Bad signer name -> what it is, in README order: ``party``'s (default: every party's,
@@ -177,13 +186,16 @@ class LeafSpec:
     key_bits: int | None = LEAF_KEY_BITS  # None: ECDSA P-256
     curve: str = "secp256r1"  # the ECDSA key's curve, where key_bits is None
     extensions: list[tuple[x509.ExtensionType, bool]] = field(default_factory=list)
+    unit: str | None = None  # the subject's OU (the gateway's: "gateway")
 
 
-def _name(label: str, country: str, cn: str) -> x509.Name:
+def _name(label: str, country: str, cn: str, unit: str | None = None) -> x509.Name:
+    """C (left out when ``country`` is empty: the gateway is no party), O, OU (when given), CN."""
     return x509.Name(
         [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, country),
+            *([x509.NameAttribute(NameOID.COUNTRY_NAME, country)] if country else []),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, label),
+            *([x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit)] if unit else []),
             x509.NameAttribute(NameOID.COMMON_NAME, cn),
         ]
     )
@@ -198,9 +210,9 @@ def _new_key(bits: int | None, curve: str = "secp256r1") -> rsa.RSAPrivateKey | 
     return rsa.generate_private_key(public_exponent=65537, key_size=bits)
 
 
-def make_ca(label: str, country: str, cn: str) -> Issued:
+def make_ca(label: str, country: str, cn: str, unit: str | None = None) -> Issued:
     key = rsa.generate_private_key(public_exponent=65537, key_size=CA_KEY_BITS)
-    name = _name(label, country, cn)
+    name = _name(label, country, cn, unit)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -221,7 +233,7 @@ def make_leaf(label: str, spec: LeafSpec, ca: Issued) -> Issued:
     key = _new_key(spec.key_bits, spec.curve)
     builder = (
         x509.CertificateBuilder()
-        .subject_name(_name(label, spec.country, spec.cn))
+        .subject_name(_name(label, spec.country, spec.cn, spec.unit))
         .issuer_name(ca.cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
@@ -272,6 +284,24 @@ def authority_spec(pki: PkiSpec, party: str, *, ecdsa: bool = False) -> LeafSpec
         cn=pki.authority_cn(party),
         key_usage=key_usage(digital_signature=True, content_commitment=True),
         key_bits=None if ecdsa else LEAF_KEY_BITS,
+    )
+
+
+def gateway_spec(pki: PkiSpec) -> LeafSpec:
+    """The gateway's certificate (EFDX section 9): ``OU=gateway``, KeyUsage digitalSignature, EKU
+    clientAuth and serverAuth, TLS server to senders and client to receivers. No C: it is no party's,
+    so that no trust check can take it for an NSW or an issuing authority (M-08)."""
+    cn = pki.gateway_cn()
+    san = x509.SubjectAlternativeName(
+        [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName(cn)]
+    )
+    eku = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH])
+    return LeafSpec(
+        country="",
+        cn=cn,
+        key_usage=key_usage(digital_signature=True, key_encipherment=True),
+        extensions=[(eku, False), (san, False)],
+        unit=GATEWAY,
     )
 
 
@@ -377,6 +407,28 @@ def generate_bad(out: Path, pki: PkiSpec, party: str, ca: Issued, rogue: Issued)
     return issued
 
 
+def generate_gateway(out: Path, pki: PkiSpec) -> None:
+    """Write ``out/gateway/``: the gateway CA (``ca``, ``OU=gateway``, no C) and the gateway's
+    certificate (``gateway``) it issued (EFDX section 9)."""
+    ca = make_ca(pki.label, "", pki.gateway_ca_cn(), GATEWAY)
+    _write(out / GATEWAY, "ca", ca)
+    _write(out / GATEWAY, GATEWAY, make_leaf(pki.label, gateway_spec(pki), ca))
+
+
+def add_gateway(out: Path, pki: PkiSpec) -> bool:
+    """Give a PKI folder made before the gateway (EFDX section 9) its gateway CA and certificate,
+    touching no other file but the README; False when it has them already."""
+    if not (out / "README.md").is_file():
+        raise ValueError(f"no TEST ONLY PKI in {out}: generate one first")
+    if (out / GATEWAY / f"{GATEWAY}.pem").is_file():
+        return False
+    generate_gateway(out, pki)
+    present = parties_in(out)
+    listed = [p for p in pki.parties if p in present] + [p for p in present if p not in pki.parties]
+    (out / "README.md").write_text(readme(pki, listed), encoding="utf-8")
+    return True
+
+
 def _party_with_bad(out: Path, pki: PkiSpec, party: str, ca: Issued, rogue: Issued) -> None:
     """``party``'s folder and bad signers; its CRL lists its revoked bad signers."""
     bad = generate_bad(out, pki, party, ca, rogue)
@@ -392,6 +444,7 @@ def generate(out: Path, pki: PkiSpec, parties: Sequence[str] | None = None) -> N
     rogue = generate_rogue(out, pki)
     for party in parties:
         _party_with_bad(out, pki, party, make_ca(pki.label, party, pki.ca_cn(party)), rogue)
+    generate_gateway(out, pki)
     (out / "README.md").write_text(readme(pki, parties), encoding="utf-8")
 
 
@@ -399,7 +452,11 @@ def parties_in(folder: Path) -> tuple[str, ...]:
     """The parties that have a CA in ``folder``, sorted."""
     if not folder.is_dir():
         return ()
-    return tuple(sorted(p.name for p in folder.iterdir() if p.name != "bad" and (p / "ca.pem").is_file()))
+    return tuple(
+        sorted(
+            p.name for p in folder.iterdir() if p.name not in ("bad", GATEWAY) and (p / "ca.pem").is_file()
+        )
+    )
 
 
 def add_party(out: Path, pki: PkiSpec, party: str) -> None:
@@ -466,6 +523,16 @@ def _party_files(pki: PkiSpec) -> dict[str, str]:
     }
 
 
+def _gateway_files(pki: PkiSpec) -> dict[str, str]:
+    """``gateway/`` file stem -> what it is (EFDX section 9)."""
+    return {
+        "ca": f"the gateway CA (`CN={pki.gateway_ca_cn()}`, `OU=gateway`, no C), trusted for TLS only",
+        GATEWAY: f"the gateway's certificate, RSA 2048 (`OU=gateway`, `CN={pki.gateway_cn()}`, no C; "
+        "KeyUsage digitalSignature, EKU serverAuth+clientAuth; SAN localhost, 127.0.0.1): TLS server to "
+        "senders, client to receivers; as a signer it is no party's (M-08)",
+    }
+
+
 def _files(stem: str, with_key: bool = True) -> str:
     return f"`{stem}.pem` / `{stem}.key.pem`" if with_key else f"`{stem}.pem`"
 
@@ -476,6 +543,9 @@ def readme(pki: PkiSpec, parties: Sequence[str] | None = None) -> str:
         f"| {_files(f'<P>/{stem}', stem != 'crl')} | {what} |" for stem, what in _party_files(pki).items()
     )
     bad_rows = "\n".join(f"| {_files(f'bad/<P>/{n}')} | {what} |" for n, what in pki.bad_signers().items())
+    gateway_rows = "\n".join(
+        f"| {_files(f'{GATEWAY}/{stem}')} | {what} |" for stem, what in _gateway_files(pki).items()
+    )
     return f"""# {pki.label} PKI
 
 **EVERYTHING IN THIS FOLDER IS TEST ONLY MATERIAL. THE PRIVATE KEYS ARE PUBLIC. NEVER USE ANY OF
@@ -495,6 +565,12 @@ Regenerate (overwrites the files, keys change):
 | file | what |
 |---|---|
 {rows}
+
+## The gateway (`gateway/`), EFDX section 9
+
+| file | what |
+|---|---|
+{gateway_rows}
 
 ## Bad signers (`bad/<P>/`), for the trust requirements M-08..M-12
 
@@ -650,6 +726,18 @@ class PkiFolder:
             raise KeyError(f"no TEST ONLY bad signers for party {party!r} in {self.directory / 'bad'}")
         return self._credential(f"bad/{party}/{name}", party)
 
+    def gateway(self) -> Credential:
+        """The gateway's TLS certificate and key (EFDX section 9; ``gateway/gateway``). It claims no
+        party; FileNotFoundError when the folder predates the gateway (``add_gateway``)."""
+        return self._credential(f"{GATEWAY}/{GATEWAY}", "")
+
+    def gateway_ca_cert(self) -> x509.Certificate:
+        """The gateway CA (``gateway/ca.pem``), which a receiver claiming ``gateway`` trusts for TLS only."""
+        return self._cached(
+            "ca:gateway",
+            lambda: x509.load_pem_x509_certificate((self.directory / GATEWAY / "ca.pem").read_bytes()),
+        )
+
     def has_bad(self, party: str) -> bool:
         """Whether the folder holds ``party``'s bad signers (``bad/<party>/``)."""
         folder = self.directory / "bad" / party
@@ -664,7 +752,7 @@ class PkiFolder:
         return TrustStore({p: self.ca_cert(p) for p in chosen}, {p: self.crl(p) for p in chosen})
 
     def _party(self, party: str) -> str:
-        if party == "bad" or not (self.directory / party / "ca.pem").is_file():
+        if party in ("bad", GATEWAY) or not (self.directory / party / "ca.pem").is_file():
             raise KeyError(f"no TEST ONLY credentials for party {party!r} in {self.directory}")
         return party
 

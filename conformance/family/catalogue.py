@@ -18,6 +18,7 @@ CAPABILITIES: tuple[str, ...] = (
     "ecdsa",
     "trigger",
     "capacity",  # section 8: claimed by [candidate.capacity]
+    "gateway",  # section 9: it routes through, and takes messages from, a gateway (G-01..G-03)
 )
 
 # Section 5: the synchronous checks run in this order and the first failure decides the answer.

@@ -1,8 +1,9 @@
 """Generate the TEST ONLY PKI of the family (EFDX 1.0 and the profiles written as a difference
 from it, RCPX 1.0): one CA per party of any of them, its NSW and issuing-authority certificates, and
-bad signers for every party. One PKI for the family (RCPX section 5, errata 1), so that an NSW serving
-EFDX and RCPX from one TLS endpoint has one TLS identity, and the harness has bad signers for every
-party it may play. The generator is the core's (``core/testpki.py``); this module says what is the
+bad signers for every party, and the gateway CA and certificate of EFDX section 9 (``gateway/``,
+``OU=gateway``, trusted for TLS only). One PKI for the family (RCPX section 5, errata 1), so that an
+NSW serving EFDX and RCPX from one TLS endpoint has one TLS identity, and the harness has bad signers
+for every party it may play. The generator is the core's (``core/testpki.py``); this module says what is the
 family's (label, parties, host names, the rule a bad CO signer breaks) and keeps the names the packs
 and their tests use. Run as ``conformance pki generate`` (``add-party TL`` adds one party).
 """
@@ -85,6 +86,12 @@ def generate(out: Path, parties: Sequence[str] = FAMILY_PARTIES) -> None:
 def add_party(out: Path, party: str) -> None:
     """Add one party (TL, say) to the PKI in ``out`` without touching the others."""
     testpki.add_party(out, SPEC, party)
+
+
+def add_gateway(out: Path) -> bool:
+    """Give the PKI in ``out`` the gateway CA and certificate of EFDX section 9 (RCPX's too) if it
+    lacks them, nothing else touched but its README; False when it has them already."""
+    return testpki.add_gateway(out, SPEC)
 
 
 def readme(parties: Sequence[str] = FAMILY_PARTIES) -> str:

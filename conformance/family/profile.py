@@ -57,6 +57,8 @@ class FamilyHooks:
             tls=settings.tls,
             status_delay=settings.status_delay,
             outbox_workers=settings.outbox_workers,
+            gateway=settings.gateway,
+            direct_peers=settings.direct_peers,
             dialect=self.dialect,
         )
 

@@ -70,8 +70,8 @@ def test_t_m_a_rows_are_efdx_rows_with_rcpx_names() -> None:
 
 
 def test_layers_counts_and_check_order() -> None:
-    assert rcpx.LAYERS == ("T", "M", "A", "RBR", "P")
-    assert [len(rcpx.by_layer(layer)) for layer in rcpx.LAYERS] == [5, 23, 8, 14, 3]
+    assert rcpx.LAYERS == ("T", "M", "A", "RBR", "P", "G")
+    assert [len(rcpx.by_layer(layer)) for layer in rcpx.LAYERS] == [5, 23, 8, 14, 3, 3]
     assert rcpx.CHECK_ORDER == efdx.CHECK_ORDER
     assert rcpx.CAPABILITIES == efdx.CAPABILITIES
 

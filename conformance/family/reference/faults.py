@@ -1174,6 +1174,43 @@ LATER_FAULTS: tuple[Fault, ...] = (
         "M-20/no-ref-without-message-id",
         "gives an Error about a message without MessageId a RefToMessageId all the same (unknown)",
     ),
+    # G: the gateway binding (section 9). Each acts only when the reference claims gateway (its
+    # Settings.gateway: a pilot's, or a test's with a gateway), so a plain exchange stays conforming;
+    # their purposes' tests are pending (issue 20), and tests/test_gateway.py shows each at a gateway.
+    _fault(
+        "gateway-bypassed",
+        "G-01/routes-to-gateway",
+        "sends to the partner's own inbox (Settings.direct_peers), around the gateway it is configured with",
+    ),
+    _fault(
+        "gateway-unsigned",
+        "G-01/unchanged",
+        "sends its messages to the gateway unsigned, as if the gateway signed them",
+    ),
+    _fault(
+        "refuse-gateway-client",
+        "G-02/gateway-client",
+        "answers a message whose TLS client is the gateway 403 T-05 (judges its certificate against From)",
+    ),
+    _fault(
+        "gateway-errors-final",
+        "G-03/gateway-errors-transient",
+        "gives up a message on a gateway's first 502 or 504 (other 5xx are still retried)",
+    ),
+    _fault(
+        "gateway-4xx-retried",
+        "G-03/relayed-4xx-final",
+        "retries a message after a 4xx the gateway relayed",
+    ),
+)
+
+# The faults of the gateway binding: they show only with the reference claiming gateway.
+GATEWAY_FAULTS = (
+    "gateway-bypassed",
+    "gateway-unsigned",
+    "refuse-gateway-client",
+    "gateway-errors-final",
+    "gateway-4xx-retried",
 )
 
 

@@ -24,6 +24,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
@@ -80,6 +82,13 @@ class Settings:
     # One message at a time, a retried one holding up the rest: a simple outbox, which the spec allows
     # (it asks for no order or parallelism between deliveries); the harness must judge it right.
     outbox_in_turn: bool = False
+    # Section 9 (capability gateway): its peers may be gateway inboxes (G-01: ``peers`` lists them, and
+    # it sends there unchanged); over TLS it trusts the gateway CA, for TLS only, as a server it talks to
+    # and as a client that brings messages of any From (G-02); a gateway's 502/504 is transient (G-03).
+    gateway: bool = False
+    # The partners' own inboxes, party -> URL: read only by the seeded fault gateway-bypassed (G-01),
+    # which sends there instead of to the gateway.
+    direct_peers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -126,6 +135,8 @@ class ReferenceNsw:
             credentials={"nsw": self.nsw_credential},  # signs what _send queues unsigned
             workers=1 if settings.outbox_in_turn else settings.outbox_workers or OUTBOX_WORKERS,
             in_turn=settings.outbox_in_turn,
+            gateway=settings.gateway,
+            direct_peers=settings.direct_peers,
         )
 
     def _schemas(self) -> SchemaSet | None:
@@ -141,10 +152,23 @@ class ReferenceNsw:
         """The test PKI's rogue CA (for the seeded fault tls-trust-any-ca)."""
         return self.pki.bad("rogue-ca").cert_pem()
 
+    def gateway_ca(self) -> x509.Certificate | None:
+        """The gateway CA this NSW trusts for TLS (section 9), when it claims ``gateway``."""
+        return self.pki.gateway_ca_cert() if self.settings.gateway else None
+
+    def tls_cas_pem(self) -> bytes:
+        """The CAs of its TLS peers: every party's (section 2) and, claiming gateway, the gateway CA
+        (for TLS only: never in the trust store that judges signers, so its certificates sign nothing
+        this NSW takes, M-08)."""
+        gateway = self.gateway_ca()
+        extra = gateway.public_bytes(serialization.Encoding.PEM) if gateway is not None else b""
+        return self.trust.ca_pem() + extra
+
     def _outbound_tls(self) -> ssl.SSLContext:
-        """Outbound HTTPS: present our NSW certificate, trust every party's CA (section 2), and
-        check the peer's name; loaded once for every connection the outbox makes."""
-        context = ssl.create_default_context(cadata=self.trust.ca_pem().decode("ascii"))
+        """Outbound HTTPS: present our NSW certificate, trust every party's CA (section 2) and, with
+        a gateway, the gateway CA (section 9), and check the peer's name; loaded once for every
+        connection the outbox makes."""
+        context = ssl.create_default_context(cadata=self.tls_cas_pem().decode("ascii"))
         context.load_cert_chain(str(self.nsw_credential.cert_path), str(self.nsw_credential.key_path))
         return context
 
@@ -195,7 +219,12 @@ class ReferenceNsw:
         return Answer(200, self._receipt(judgement, now, wrong=_wrong_receipt(self.fault_name, nth)))
 
     def _tls_violation(self, cert: x509.Certificate, judgement: Judgement, now: datetime) -> Violation | None:
-        """T-05: the TLS client is a current NSW certificate of the party the message comes from."""
+        """T-05: the TLS client is a current NSW certificate of the party the message comes from, or,
+        claiming gateway, the gateway's certificate, for a message of any From (G-02: the handshake
+        checked its chain to the gateway CA and its dates; the envelope signature binds From)."""
+        gateway = self.gateway_ca()
+        if gateway is not None and _issued_by(cert, gateway) and self.fault_name != "refuse-gateway-client":
+            return None
         claimed = judgement.header.sender if judgement.header else country_of(cert)
         if self.fault_name == "tls-ignore-from":
             claimed = country_of(cert)
@@ -603,6 +632,14 @@ _TLS_LAX = {
     "tls-ignore-crl": LAX["M-10/revoked"],
     "tls-ignore-expiry": LAX["M-09/expired"],
 }
+
+
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+        return False
+    return True
 
 
 def country_of(cert: x509.Certificate) -> str:

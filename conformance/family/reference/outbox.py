@@ -91,6 +91,8 @@ class Outbox:
         workers: int = 1,
         credentials: Mapping[str, Credential] | None = None,
         in_turn: bool = False,
+        gateway: bool = False,
+        direct_peers: Mapping[str, str] | None = None,
     ) -> None:
         if workers < 1 or (in_turn and workers != 1):
             raise ValueError("an outbox needs at least one worker, and exactly one to send in turn")
@@ -98,6 +100,8 @@ class Outbox:
         self.store, self.peers, self.schedule, self.timeout = store, dict(peers), tuple(schedule), timeout
         self.connections = _connections(workers, timeout, tls)
         self.fault = fault
+        # section 9: the peers may be gateway inboxes; only the gateway faults read these two
+        self.gateway, self.direct_peers = gateway, dict(direct_peers or {})
         self.credentials = dict(credentials or {})
         self.batch = 16 if workers == 1 else 2  # rows claimed at once: few, so that workers share them
         self._owner: owners.Owner | None = None  # from start() until the workers have ended
@@ -161,10 +165,12 @@ class Outbox:
 
     def _deliver(self, item: OutboxItem) -> None:
         url = self.peers.get(item.party)
+        if self.gateway and self.fault == "gateway-bypassed":  # the seeded fault (G-01): around the gateway
+            url = self.direct_peers.get(item.party, url)
         if url is None:
             self._finish(item, "failed", None, f"no inbox configured for party {item.party}")
             return
-        if item.signer is not None:
+        if item.signer is not None and not (self.gateway and self.fault == "gateway-unsigned"):
             credential = self.credentials.get(item.signer)
             if credential is None:
                 self._finish(item, "failed", None, f"no key {item.signer!r} to sign it with")
@@ -181,6 +187,10 @@ class Outbox:
             return
         if 200 <= status < 300:
             self._finish(item, "sent", status, None)
+        elif status in (502, 504) and self.gateway and self.fault == "gateway-errors-final":
+            self._finish(item, "failed", status, f"HTTP {status}: not retried (seeded fault)")
+        elif 400 <= status < 500 and self.gateway and self.fault == "gateway-4xx-retried":
+            self._transient(item, status, f"HTTP {status}: retried (seeded fault)")
         elif 400 <= status < 500 and self.fault != "retry-after-4xx":
             self._finish(item, "failed", status, f"HTTP {status}: not retried (section 2)")
         else:

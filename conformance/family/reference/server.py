@@ -139,6 +139,12 @@ def server_tls_context(nsw: ReferenceNsw, also: Sequence[ReferenceNsw] = ()) -> 
     trusted = {
         ca.public_bytes(serialization.Encoding.PEM) for each in (nsw, *also) for ca in each.trust.cas.values()
     }
+    # claiming gateway (section 9): the gateway CA too, for TLS clients only (G-02; nsw._tls_violation)
+    trusted |= {
+        gateway.public_bytes(serialization.Encoding.PEM)
+        for each in (nsw, *also)
+        if (gateway := each.gateway_ca()) is not None
+    }
     context.load_verify_locations(cadata=b"".join(sorted(trusted)).decode("ascii"))
     if nsw.fault_name == "tls-ignore-expiry":  # the seeded fault: OpenSSL's X509_V_FLAG_NO_CHECK_TIME
         context.verify_flags = ssl.VerifyFlags(context.verify_flags | _NO_CHECK_TIME)

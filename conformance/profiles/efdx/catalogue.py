@@ -16,7 +16,7 @@ from conformance.core.catalogue import Catalogue
 from conformance.core.catalogue import Requirement as Requirement
 from conformance.family import catalogue as family_catalogue
 
-LAYERS: tuple[str, ...] = ("T", "M", "A", "BR", "P")
+LAYERS: tuple[str, ...] = ("T", "M", "A", "BR", "P", "G")
 # The family's capabilities and section 5's check order (conformance/family/catalogue.py).
 CAPABILITIES = family_catalogue.CAPABILITIES
 CHECK_ORDER = family_catalogue.CHECK_ORDER

@@ -12,7 +12,7 @@ import functools
 from conformance.core.catalogue import Catalogue, Purpose, Requirement
 from conformance.family import catalogue as family_catalogue
 
-LAYERS: tuple[str, ...] = ("T", "M", "A", "RBR", "P")
+LAYERS: tuple[str, ...] = ("T", "M", "A", "RBR", "P", "G")
 # RCPX keeps the family's capabilities and EFDX section 5's order (the first failure decides the answer).
 CAPABILITIES: tuple[str, ...] = family_catalogue.CAPABILITIES
 CHECK_ORDER: tuple[str, ...] = family_catalogue.CHECK_ORDER
