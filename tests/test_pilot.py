@@ -200,3 +200,31 @@ def test_usage_errors_are_one_line_and_exit_4(tmp_path, capsys, argv, said):
     assert main(["pilot", "--report-dir", str(tmp_path), *argv]) == 4
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and said in err[0]
+
+
+def test_reference_serve_takes_gateway_peers_and_direct_peers(tmp_path):
+    """`reference serve --peer` names the gateway's inbox of a party (G-01), `--direct-peer` its own."""
+    from conformance.app.cli import _reference_settings, _served_peers, build_parser
+    from conformance.core.profile import ReferenceSettings
+    from conformance.harness import registry
+
+    profile = registry.get("efdx")
+    settings = ReferenceSettings(
+        party="KH",
+        db=tmp_path / "kh.sqlite",
+        peers={"SG": "http://127.0.0.1:1/efdx/1/SG/messages"},
+        direct_peers={"SG": "http://127.0.0.1:2/efdx/1/messages"},
+    )
+    argv = reference_process.command(profile, settings)
+    args = build_parser().parse_args(argv[argv.index("reference") :])
+    assert args.direct_peer == ["SG=http://127.0.0.1:2/efdx/1/messages"]
+    served = _reference_settings(
+        args,
+        [profile],
+        profile,
+        peers=_served_peers(args, [profile]),
+        direct=_served_peers(args, [profile], "direct_peer"),
+        schedule=(1.0,),
+    )
+    assert served.peers == settings.peers and served.direct_peers == settings.direct_peers
+    assert served.gateway  # the embedded reference claims gateway
