@@ -86,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"conformance {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_run_command(commands)
+    _add_pilot_command(commands)
     _add_load_commands(commands)
     _add_list_command(commands)
     _add_profiles_command(commands)
@@ -126,6 +127,38 @@ def _add_run_command(commands: argparse._SubParsersAction) -> None:
     )
     run.add_argument("--report-dir", type=Path, default=Path("reports"), help="where the report folder goes")
     run.set_defaults(handler=_run)
+
+
+def _add_pilot_command(commands: argparse._SubParsersAction) -> None:
+    """`pilot`: the harness as the gateway between NSWs, judging both directions (EFDX section 9)."""
+    pilot = commands.add_parser(
+        "pilot",
+        help="be the gateway between NSWs and judge every exchange both ways (default: three embedded "
+        "reference NSWs, scripted)",
+    )
+    pilot.add_argument("--config", type=Path, metavar="FILE", help="the pilot (pilot.toml: parties, gateway)")
+    pilot.add_argument(
+        "--script", action="store_true", help="drive every ordered pair through the scenario (triggers)"
+    )
+    pilot.add_argument(
+        "--duration", type=float, metavar="S", help="watch for S seconds (default: until Ctrl-C)"
+    )
+    pilot.add_argument(
+        "--faults",
+        metavar="5xx=P,timeout=P",
+        help="gateway answers these shares 502 / 504 without forwarding",
+    )
+    pilot.add_argument(
+        "--reference-fault",
+        metavar="NAME[@PARTY]",
+        help="one embedded reference with a seeded fault (default KH)",
+    )
+    pilot.add_argument("--tls", action="store_true", help="mutual TLS on every hop (embedded pilot)")
+    _add_profile_option(pilot)
+    pilot.add_argument(
+        "--report-dir", type=Path, default=Path("reports"), help="where the report folder goes"
+    )
+    pilot.set_defaults(handler=_pilot)
 
 
 def _add_run_selection_options(run: argparse.ArgumentParser) -> None:
@@ -282,6 +315,13 @@ def _add_reference_serve_command(reference: argparse._SubParsersAction) -> None:
     serve.add_argument("--tls", action="store_true", help="HTTPS with mutual TLS (test PKI)")
     serve.add_argument("--db", type=Path, help="SQLite file (default: reports/reference-<party>.sqlite)")
     serve.add_argument("--peer", action="append", default=[], metavar="YY=URL", help="a party's inbox URL")
+    serve.add_argument(
+        "--direct-peer",
+        action="append",
+        default=[],
+        metavar="YY=URL",
+        help="a party's own inbox when --peer names a gateway's (section 9; the fault gateway-bypassed)",
+    )
     serve.add_argument("--fault", help="switch on one seeded fault (see `conformance reference faults`)")
     _add_reference_outbox_options(serve)
     serve.add_argument(
@@ -453,6 +493,74 @@ def _run(args: argparse.Namespace) -> int:
     return code
 
 
+def _pilot(args: argparse.Namespace) -> int:
+    from conformance.app.pilot.session import PilotOptions, run
+    from conformance.harness.config import ConfigError
+
+    if args.config and (args.reference_fault or args.tls or args.profile):
+        raise UsageError(
+            "--reference-fault, --tls and --profile are for the embedded pilot; not with --config"
+        )
+    if args.duration is not None and not 0 < args.duration <= 24 * 3600:
+        raise UsageError(f"--duration: seconds above 0, at most a day, not {args.duration:g}")
+    server_error, timeout = _pilot_faults(args.faults)
+    options = PilotOptions(
+        config=args.config,
+        script=True if args.script else (False if args.config else None),
+        duration=args.duration,
+        server_error=server_error,
+        timeout=timeout,
+        reference_fault=_pilot_reference_fault(args.reference_fault, args.profile),
+        tls=args.tls,
+        profile=args.profile,
+        report_dir=args.report_dir,
+    )
+    try:
+        return run(options).code
+    except ConfigError as exc:
+        raise UsageError(_message(exc)) from None
+
+
+def _pilot_faults(text: str | None) -> tuple[float, float]:
+    """--faults 5xx=0.05,timeout=0.01: the shares the gateway answers 502 and 504 itself."""
+    shares = {"5xx": 0.0, "timeout": 0.0}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        name, _, value = item.partition("=")
+        try:
+            share = float(value)
+        except ValueError:
+            share = -1.0
+        if name.strip() not in shares or not 0 <= share <= 1:
+            raise UsageError(f"--faults wants 5xx=SHARE,timeout=SHARE (0 to 1), not {item!r}")
+        shares[name.strip()] = share
+    if shares["5xx"] + shares["timeout"] > 1:
+        raise UsageError("--faults: the shares together are at most 1")
+    return shares["5xx"], shares["timeout"]
+
+
+def _pilot_reference_fault(text: str | None, profile_name: str | None) -> tuple[str, str] | None:
+    """--reference-fault NAME[@PARTY]: a seeded fault of the piloted profile, on one embedded party."""
+    if not text:
+        return None
+    from conformance.app.pilot.embedded import parties_of
+
+    profile = _profile(profile_name)
+    name, _, party = text.partition("@")
+    parties = parties_of(profile)
+    party = party.upper() or parties[0]
+    try:
+        profile.fault(name)
+    except KeyError as exc:
+        raise UsageError(_message(exc)) from None
+    if party not in parties:
+        raise UsageError(
+            f"--reference-fault {text}: {party} is not one of the pilot's parties ({' '.join(parties)})"
+        )
+    return name, party
+
+
 def _non_interactive(args: argparse.Namespace, config) -> tuple[bool, str]:
     """Whether manual-mode tests are inconclusive rather than waiting for an operator: as asked, else
     so in CI or without a terminal to answer on (a forgotten --non-interactive waited its operator
@@ -594,10 +702,13 @@ def _reference_serve(args: argparse.Namespace) -> int:
     line and exit 4, not a server that half starts."""
     profiles = _served_profiles(args)
     peers = _served_peers(args, profiles)
+    direct = _served_peers(args, profiles, "direct_peer")
     _check_served_fault(args, profiles)
     schedule = _retry_schedule(args.retry_schedule)
     _check_serve_counts(args)
-    settings_of = functools.partial(_reference_settings, args, profiles, peers=peers, schedule=schedule)
+    settings_of = functools.partial(
+        _reference_settings, args, profiles, peers=peers, direct=direct, schedule=schedule
+    )
     first, *others = profiles
     others_running = contextlib.ExitStack()
     announce = _announcer(args, profiles, settings_of, others_running)
@@ -619,13 +730,14 @@ def _served_profiles(args: argparse.Namespace) -> list:
     return profiles
 
 
-def _served_peers(args: argparse.Namespace, profiles: list) -> dict[str, str]:
-    """--peer YY=URL by party: a party no served profile has is refused, not silently never used."""
+def _served_peers(args: argparse.Namespace, profiles: list, option: str = "peer") -> dict[str, str]:
+    """--peer (or --direct-peer) YY=URL by party: a party no served profile has is refused, not
+    silently never used."""
     peers = {}
-    for item in args.peer:
+    for item in getattr(args, option):
         party, _, url = item.partition("=")
         if not url or not any(party.upper() in profile.parties for profile in profiles):
-            raise UsageError(f"--peer wants PARTY=URL, not {item!r}")
+            raise UsageError(f"--{option.replace('_', '-')} wants PARTY=URL, not {item!r}")
         peers[party.upper()] = url
     return peers
 
@@ -659,7 +771,13 @@ def _check_serve_counts(args: argparse.Namespace) -> None:
 
 
 def _reference_settings(
-    args: argparse.Namespace, profiles: list, profile, *, peers: dict[str, str], schedule: tuple[float, ...]
+    args: argparse.Namespace,
+    profiles: list,
+    profile,
+    *,
+    peers: dict[str, str],
+    schedule: tuple[float, ...],
+    direct: dict[str, str] | None = None,
 ):
     """What one served profile's reference is given: the command line's options, with its own store,
     peers on its own inbox path, and the fault only if it is one of its own."""
@@ -671,6 +789,11 @@ def _reference_settings(
         peers={
             party: _on_path(url, profiles, profile)
             for party, url in peers.items()
+            if party in profile.parties
+        },
+        direct_peers={
+            party: _on_path(url, profiles, profile)
+            for party, url in (direct or {}).items()
             if party in profile.parties
         },
         fault=args.fault if _knows(profile, args.fault) else None,

@@ -75,6 +75,8 @@ def command(profile: Profile, settings: ReferenceSettings) -> list[str]:
         args += ["--status-delay", f"{settings.status_delay:g}"]
     for party, url in settings.peers.items():
         args += ["--peer", f"{party}={url}"]
+    for party, url in settings.direct_peers.items():
+        args += ["--direct-peer", f"{party}={url}"]
     if settings.fault:
         args += ["--fault", settings.fault]
     if settings.tls:

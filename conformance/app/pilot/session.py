@@ -1,0 +1,194 @@
+"""One pilot from start to end: the gateway (and, without a configuration, the embedded
+references), the pre-flight, the traffic (scripted or watched), then the judgement of the whole
+record and the result. The traffic is judged once it has ended, from the relays alone: the pilot
+never changes, delays or answers what passes, beyond the gateway faults it is asked to inject."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TextIO
+
+from conformance.app.run import check_report_dir
+from conformance.core.profile import Profile
+from conformance.family.gateway import Faults, Gateway, GatewayTls, Route
+from conformance.harness import registry
+from conformance.harness.config import ConfigError
+
+from . import conversations, embedded, matrix, preflight, report, script
+from .judging import judge_traffic
+from .setup import PilotSetup
+from .setup import load as load_setup
+from .traffic import Traffic
+from .triggers import Triggers
+
+EXIT_OK, EXIT_FAILED = 0, 1
+SETTLE_S = 0.5  # after the script: a second status or a late retry may still be on its way
+
+
+@dataclass
+class PilotOptions:
+    config: Path | None = None
+    script: bool | None = None  # None: scripted without a configuration, watched with one
+    duration: float | None = None  # passive: watch this long (None: until Ctrl-C)
+    server_error: float = 0.0  # --faults 5xx=
+    timeout: float = 0.0  # --faults timeout=
+    seed: int | None = None
+    reference_fault: tuple[str, str] | None = None  # (fault, party), embedded only
+    tls: bool = False
+    profile: str | None = None
+    report_dir: Path = Path("reports")
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+
+
+@dataclass
+class PilotResult:
+    code: int
+    folder: Path
+    matrix: matrix.Matrix
+    results: dict
+
+
+def run(options: PilotOptions) -> PilotResult:
+    """ConfigError for anything found before traffic (exit 4)."""
+    check_report_dir(options.report_dir)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    started = datetime.now(timezone.utc)
+    traffic = Traffic()
+    scripted = script.Scripted()
+    interrupted = False
+    with contextlib.ExitStack() as stack:
+        setup, gateway = _start(options, stack, traffic)
+        triggers = Triggers(setup)
+        stack.callback(triggers.close)
+        out = options.out
+        print(
+            f"{setup.profile.title} pilot: {' '.join(setup.codes)} through the gateway at {gateway.base} "
+            f"({'mutual TLS' if setup.gateway.tls else 'plain HTTP'})",
+            file=out,
+            flush=True,
+        )
+        for line in preflight.check(setup, traffic, triggers):
+            print(line, file=out, flush=True)
+        gateway.faults = Faults(options.server_error, options.timeout, random.Random(options.seed))
+        scripted_run = options.script if options.script is not None else options.config is None
+        try:
+            if scripted_run:
+                scripted = script.run(setup, traffic, triggers)
+                time.sleep(SETTLE_S)
+            else:
+                _watch(options.duration, out)
+        except KeyboardInterrupt:
+            interrupted = True
+        gateway.faults = Faults()
+    finished = datetime.now(timezone.utc)
+    seen = traffic.snapshot()
+    judged, findings = judge_traffic(
+        seen, dialect=setup.dialect, trust=setup.trust, stimuli=frozenset(scripted.stimuli)
+    )
+    ended = finished
+    outcome = conversations.judge_conversations(
+        judged, seen, {p.party: p.windows for p in setup.parties}, ended
+    )
+    notes = list(outcome.notes)
+    if interrupted:
+        notes += [matrix.Note(pair, "-", "interrupted") for pair in _pairs(setup)]
+    result = matrix.build(
+        setup.codes,
+        seen,
+        findings + outcome.findings,
+        notes,
+        conversations.retries_seen(seen),
+        expected_kinds={pair: kinds for pair, kinds in scripted.kinds.items()},
+    )
+    qualify = setup.profile.qualify
+    report.print_matrix(result, qualify, options.out)
+    pilot = {
+        "parties": [
+            {"party": p.party, "inbox_url": p.config.inbox_url, "trigger": p.has_trigger}
+            for p in setup.parties
+        ],
+        "gateway": {
+            "url": gateway.base,
+            "tls": setup.gateway.tls,
+            "faults": {"5xx": options.server_error, "timeout": options.timeout},
+        },
+        "mode": "scripted" if scripted_run else "passive",
+        "reference_fault": "@".join(options.reference_fault) if options.reference_fault else None,
+        "script_skipped": scripted.skipped,
+        "relays": len(seen),
+        "interrupted": interrupted,
+    }
+    data = report.results(
+        title=setup.profile.title,
+        matrix=result,
+        qualify=qualify,
+        started=started,
+        finished=finished,
+        pilot=pilot,
+    )
+    folder = report.new_folder(options.report_dir, started)
+    report.write_results(folder, data)
+    print(f"report: {folder / 'results.json'}", file=options.out, flush=True)
+    code = EXIT_OK if result.all_interoperable and not interrupted else EXIT_FAILED
+    return PilotResult(code, folder, result, data)
+
+
+def _pairs(setup: PilotSetup) -> list[tuple[str, str]]:
+    return [(a, b) for a in setup.codes for b in setup.codes if a != b]
+
+
+def _profile(name: str | None) -> Profile:
+    try:
+        return registry.get(name) if name else registry.default()
+    except registry.ProfileError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _start(
+    options: PilotOptions, stack: contextlib.ExitStack, traffic: Traffic
+) -> tuple[PilotSetup, Gateway]:
+    """The gateway (and the embedded references), stopped by ``stack``."""
+    if options.config is not None:
+        setup = load_setup(options.config)
+        inboxes = {p.party: p.config.inbox_url for p in setup.parties}
+    else:
+        setup = embedded.embedded_setup(_profile(options.profile), options.tls)
+        inboxes = {party: "http://127.0.0.1:9/" for party in embedded.parties_of(setup.profile)}  # filled in
+    route = Route(setup.profile.inbox_path, inboxes, setup.trust)
+    tls = GatewayTls(setup.gateway.credential) if setup.gateway.tls and setup.gateway.credential else None
+    gateway = Gateway(
+        [route],
+        tls=tls,
+        host=setup.gateway.host,
+        port=setup.gateway.port,
+        timeout_s=setup.gateway.timeout_s,
+        listener=traffic,
+    )
+    try:
+        gateway.start()
+    except OSError as exc:
+        raise ConfigError(f"gateway.listen: {setup.gateway.host}:{setup.gateway.port}: {exc}") from None
+    stack.callback(gateway.stop)
+    if options.config is None:
+        setup = embedded.start(stack, setup, gateway, inboxes, options.reference_fault)
+    return setup, gateway
+
+
+def _watch(duration: float | None, out: TextIO) -> None:
+    """Passive: the parties' operators send; the pilot watches until ``duration`` s or Ctrl-C."""
+    print(
+        f"watching {'for ' + format(duration, 'g') + ' s' if duration else 'until Ctrl-C'}: "
+        "send from your own systems",
+        file=out,
+        flush=True,
+    )
+    deadline = time.monotonic() + duration if duration else None
+    while deadline is None or time.monotonic() < deadline:
+        time.sleep(0.2 if deadline is None else max(0.0, min(0.2, deadline - time.monotonic())))
