@@ -82,6 +82,7 @@ class Settings:
     # One message at a time, a retried one holding up the rest: a simple outbox, which the spec allows
     # (it asks for no order or parallelism between deliveries); the harness must judge it right.
     outbox_in_turn: bool = False
+    outbox_pause: float = 0.0  # a slow outbox: each delivery takes this long (tests of the suite's waits)
     # Section 9 (capability gateway): its peers may be gateway inboxes (G-01: ``peers`` lists them, and
     # it sends there unchanged); over TLS it trusts the gateway CA, for TLS only, as a server it talks to
     # and as a client that brings messages of any From (G-02); a gateway's 502/504 is transient (G-03).
@@ -135,6 +136,7 @@ class ReferenceNsw:
             credentials={"nsw": self.nsw_credential},  # signs what _send queues unsigned
             workers=1 if settings.outbox_in_turn else settings.outbox_workers or OUTBOX_WORKERS,
             in_turn=settings.outbox_in_turn,
+            pause_each=settings.outbox_pause,
             gateway=settings.gateway,
             direct_peers=settings.direct_peers,
         )

@@ -93,10 +93,13 @@ class Outbox:
         in_turn: bool = False,
         gateway: bool = False,
         direct_peers: Mapping[str, str] | None = None,
+        pause_each: float = 0.0,
     ) -> None:
         if workers < 1 or (in_turn and workers != 1):
             raise ValueError("an outbox needs at least one worker, and exactly one to send in turn")
         self.in_turn = in_turn  # a message being retried holds up the rest (allowed: no order asked)
+        # a slow outbox (allowed: no rate is asked without `capacity`): each delivery takes this long
+        self.pause_each = pause_each
         self.store, self.peers, self.schedule, self.timeout = store, dict(peers), tuple(schedule), timeout
         self.connections = _connections(workers, timeout, tls)
         self.fault = fault
@@ -164,6 +167,8 @@ class Outbox:
                     self._wake.wait(pause)
 
     def _deliver(self, item: OutboxItem) -> None:
+        if self.pause_each:
+            self._stop.wait(self.pause_each)
         url = self.peers.get(item.party)
         if self.gateway and self.fault == "gateway-bypassed":  # the seeded fault (G-01): around the gateway
             url = self.direct_peers.get(item.party, url)

@@ -321,6 +321,11 @@ def _about(harness: Harness, sent: Sent, action: str) -> Callable[[Arrival], boo
     return matches
 
 
+def answer_to(harness: Harness, sent: Sent, action: str) -> Callable[[Arrival], bool]:
+    """What matches the candidate's ``action`` answering ``sent`` (see _about)."""
+    return _about(harness, sent, action)
+
+
 def wait_for_answer(
     harness: Harness, sent: Sent, action: str, window: float, requirement_id: str, also: tuple[str, ...] = ()
 ) -> Arrival:
@@ -346,7 +351,7 @@ def wait_for_answer(
             )
         unreadable = inbox.matching(lambda a: a.header is None and a.received_at >= sent.exchange.started)
         extra = f"; {len(unreadable)} unreadable message(s) arrived meanwhile" if unreadable else ""
-        raise Violation(
+        raise NoAnswer(
             requirement_id,
             f"a {action} for {sent.message_id} within {window:g} s",
             f"none arrived{extra}",
@@ -354,6 +359,11 @@ def wait_for_answer(
         )
     harness.note_arrival(arrival)
     return arrival
+
+
+class NoAnswer(Violation):
+    """No answer of the kind awaited came in its window (not a wrong one): what a lone run of a test
+    whose status wait overlapped others tells apart (status_group)."""
 
 
 def a(noun: str) -> str:
@@ -439,12 +449,25 @@ def expect_status(
     due = status_blame(sent, judges)
     window = harness.config.windows.status_s
     arrival = wait_for_answer(harness, sent, "StatusNotification", window, due[0], due[1:])
+    judge_status(harness, arrival, sent, status, reasons, judges)
+    return arrival
+
+
+def judge_status(
+    harness: Harness,
+    arrival: Arrival,
+    sent: Sent,
+    status: str,
+    reasons: Sequence[str] = (),
+    judges: tuple[str, ...] = (),
+) -> None:
+    """The status that came for ``sent``: what check_status judges, and A-01's "exactly one" queued
+    for after the run's grace period."""
     check_status(arrival, sent, status, list(reasons), judges)
     record = harness.current
     if record is not None and "A-01" in record.requirements and status in A01_STATUSES:
         # "exactly one": judged for all tests at once, after one grace period
         harness.single_answers.append((record, _decision_about(harness, sent)))
-    return arrival
 
 
 # A-01's "exactly one" counts these; UTILISED, PREFERENCE_DENIED and CANCELLATION_ACKNOWLEDGED are

@@ -4,14 +4,16 @@ business rules (BR-11, BR-14, BR-15), judged on the synchronous answers and the 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
+from typing import cast
 
 import pytest
 
 from conformance.core.verdicts import Inconclusive
 from conformance.core.violations import Violation
-from conformance.family.suite import steps
+from conformance.family.suite import status_group, steps
 from conformance.family.vectors import Build, default_payload_data
 from conformance.harness.session import Harness
 
@@ -31,8 +33,46 @@ def send_co(
 
 
 def issue(harness: Harness, name: str) -> tuple[Build, steps.Sent]:
+    """An IssueCO the candidate must accept: sent now, or taken from the test's ``early_issue`` start
+    (its status wait overlapped the other tests', status_group; where that cannot tell, sent again
+    alone)."""
+    kept = status_group.take(harness, name)
+    if kept is None:
+        return _issue_now(harness, name)
+    build, member, error = cast(tuple[Build, status_group.Waiting, Exception | None], kept)
+    if error is not None:
+        raise error
+    try:
+        arrival = status_group.await_status(harness, member)
+    except status_group.RunAlone as why:
+        issued: list[tuple[Build, steps.Sent]] = []
+        status_group.run_alone(harness, why, lambda: issued.append(_issue_now(harness, name)), member, name)
+        return issued[0]
+    steps.judge_status(harness, arrival, member.sent, "ACCEPTED")
+    return build, member.sent
+
+
+def _issue_now(harness: Harness, name: str) -> tuple[Build, steps.Sent]:
     build = harness.build(name)
     return build, send_co(harness, build, f"IssueCO {name}", "ACCEPTED")
+
+
+def early_issue(name: str) -> pytest.MarkDecorator:
+    """Send the test's first IssueCO (``issue(harness, name)``) with the other tests' early starts, so
+    that its status wait overlaps theirs (status_group)."""
+    return pytest.mark.starts_early(start=functools.partial(_start_issue, name=name))
+
+
+def _start_issue(harness: Harness, name: str) -> None:
+    build, member, error = None, None, None
+    try:
+        build = harness.build(name)
+        sent = steps.send(harness, build.bytes(), label=f"IssueCO {name}")
+        steps.expect_receipt(harness, sent)
+        member = status_group.waiting(harness, sent, "ACCEPTED")
+    except Exception as exc:  # noqa: BLE001  # raised by issue(), in the test, as in series
+        error = exc
+    status_group.keep(harness, name, (build, member, error))
 
 
 def cancel(harness: Harness, name: str, reference: str) -> Build:
@@ -53,6 +93,7 @@ def reference_of(build: Build) -> str:
 
 @pytest.mark.requirements("M-16", "M-19", "A-01")
 @pytest.mark.purposes("M-16/processed-once", "M-16/duplicate-flag")
+@early_issue("duplicate")
 def test_same_bytes_twice_is_processed_once(harness: Harness) -> None:
     """A duplicate (same MessageId, same bytes) gets a Receipt with Duplicate=true and no second status."""
     build, first = issue(harness, "duplicate")
@@ -63,6 +104,7 @@ def test_same_bytes_twice_is_processed_once(harness: Harness) -> None:
 
 @pytest.mark.requirements("M-16", "M-19")
 @pytest.mark.purposes("M-16/keyed-by-sender")
+@early_issue("keyed-by-sender")
 def test_same_message_id_from_another_party_is_a_new_message(harness: Harness) -> None:
     """Duplicates are keyed by (From, MessageId): another partner's message under a MessageId the first
     partner used is new, taken with a Receipt (Duplicate=false), not refused or called a duplicate."""
@@ -93,6 +135,7 @@ def _changed_twin(harness: Harness, build: Build, name: str) -> Build:
 
 @pytest.mark.requirements("M-17", "M-20")
 @pytest.mark.purposes("M-17/conflict")
+@early_issue("conflict")
 def test_same_message_id_other_content_is_refused(harness: Harness) -> None:
     """Same MessageId, different content: 409 with EFDX-M17, and not processed (no second status);
     whichever content came first. A receiver compares what it stored with what came; so the two
@@ -121,6 +164,7 @@ def _rising(stored: bytes, new: bytes) -> bool:
 
 @pytest.mark.requirements("BR-11", "A-01")
 @pytest.mark.purposes("BR-11/reference-reused")
+@early_issue("reused-reference")
 def test_reference_number_used_twice_is_rejected(harness: Harness) -> None:
     """A second IssueCO with an accepted ReferenceNumber (new MessageId) is REJECTED with BR-11."""
     first, _ = issue(harness, "reused-reference")
@@ -142,6 +186,7 @@ def test_cancel_of_unknown_co_is_rejected(harness: Harness) -> None:
 @pytest.mark.capability("cancel")
 @pytest.mark.requirements("A-03")
 @pytest.mark.purposes("A-03/acknowledged")
+@early_issue("cancel-known")
 def test_cancel_of_accepted_co_is_acknowledged(harness: Harness) -> None:
     """CancelCO of an accepted CO: CANCELLATION_ACKNOWLEDGED."""
     co, _ = issue(harness, "cancel-known")
@@ -156,6 +201,7 @@ def test_cancel_of_accepted_co_is_acknowledged(harness: Harness) -> None:
 @pytest.mark.capability("cancel")
 @pytest.mark.requirements("BR-15", "A-03")
 @pytest.mark.purposes("BR-15/cancel-twice")
+@early_issue("cancel-twice")
 def test_cancel_twice_is_rejected(harness: Harness) -> None:
     """A cancelled CO cannot be cancelled again: REJECTED with BR-15."""
     co, _ = issue(harness, "cancel-twice")
@@ -170,6 +216,7 @@ def test_cancel_twice_is_rejected(harness: Harness) -> None:
 @pytest.mark.capability("replace")
 @pytest.mark.requirements("A-04", "BR-15")
 @pytest.mark.purposes("A-04/supersedes", "BR-15/superseded")
+@early_issue("replace-original")
 def test_replaced_co_is_superseded(harness: Harness) -> None:
     """ReplaceCO of an accepted CO is ACCEPTED; the replaced CO can then neither be replaced nor cancelled."""
     original, _ = issue(harness, "replace-original")
@@ -187,6 +234,7 @@ def test_replaced_co_is_superseded(harness: Harness) -> None:
 @pytest.mark.capability("cancel")
 @pytest.mark.requirements("A-04", "BR-15")
 @pytest.mark.purposes("BR-15/superseded")
+@early_issue("supersede-original")
 def test_superseded_co_cannot_be_cancelled(harness: Harness) -> None:
     """CancelCO of a superseded CO: REJECTED with BR-15."""
     original, _ = issue(harness, "supersede-original")
@@ -232,6 +280,7 @@ def issued_by_another_party(
 @pytest.mark.capability("replace")
 @pytest.mark.requirements("BR-11", "A-04")
 @pytest.mark.purposes("BR-11/replace-reuses-reference")
+@early_issue("br11-replace-original")
 def test_replace_under_the_replaced_reference_number_is_rejected(harness: Harness) -> None:
     """A ReplaceCO carrying the ReferenceNumber of the CO it replaces (accepted before): REJECTED with
     BR-11 alone (the named CO is accepted and current, so BR-14 and BR-15 hold)."""
@@ -244,6 +293,7 @@ def test_replace_under_the_replaced_reference_number_is_rejected(harness: Harnes
 @pytest.mark.capability("cancel")
 @pytest.mark.requirements("BR-11", "A-01")
 @pytest.mark.purposes("BR-11/after-cancel")
+@early_issue("br11-cancelled")
 def test_reference_number_of_a_cancelled_co_is_not_free(harness: Harness) -> None:
     """An IssueCO under the ReferenceNumber of a CO accepted and then cancelled: REJECTED with BR-11
     (that CO was accepted before; cancelling it does not free its number)."""
@@ -327,6 +377,7 @@ def test_replace_of_another_countrys_co_is_rejected(harness: Harness) -> None:
 @pytest.mark.capability("cancel")
 @pytest.mark.requirements("BR-15", "A-04")
 @pytest.mark.purposes("BR-15/replace-cancelled")
+@early_issue("br15-replace-cancelled")
 def test_replace_of_a_cancelled_co_is_rejected(harness: Harness) -> None:
     """A ReplaceCO naming a cancelled CO: REJECTED with BR-15 (and not BR-14: it was accepted)."""
     co, _ = issue(harness, "br15-replace-cancelled")
@@ -340,6 +391,7 @@ def test_replace_of_a_cancelled_co_is_rejected(harness: Harness) -> None:
 @pytest.mark.capability("replace")
 @pytest.mark.requirements("BR-11", "A-04")
 @pytest.mark.purposes("BR-11/after-supersede")
+@early_issue("br11-superseded")
 def test_reference_number_of_a_superseded_co_is_not_free(harness: Harness) -> None:
     """An IssueCO under the ReferenceNumber of a CO accepted and then replaced: REJECTED with BR-11
     (that CO was accepted before; superseding it does not free its number)."""
@@ -356,6 +408,7 @@ def test_reference_number_of_a_superseded_co_is_not_free(harness: Harness) -> No
 @pytest.mark.capability("cancel")
 @pytest.mark.requirements("BR-15", "A-04", "A-03")
 @pytest.mark.purposes("BR-15/replacement-current")
+@early_issue("br15-chain-original")
 def test_a_replacement_is_current(harness: Harness) -> None:
     """A CO brought in by a ReplaceCO is current: it can be replaced in turn (ACCEPTED), and that
     replacement cancelled (CANCELLATION_ACKNOWLEDGED); only the COs replaced are superseded."""
@@ -415,6 +468,7 @@ def test_the_number_of_a_rejected_co_is_free(harness: Harness) -> None:
 @pytest.mark.capability("replace")
 @pytest.mark.requirements("BR-11", "A-04")
 @pytest.mark.purposes("BR-11/replace-reuses-other-reference")
+@early_issue("br11-replace-other-replaced")
 def test_replace_under_another_accepted_reference_number_is_rejected(harness: Harness) -> None:
     """A ReplaceCO carrying the ReferenceNumber of another CO accepted before (not the one it replaces,
     which stays current): REJECTED with BR-11 alone (BR-11 holds for ReplaceCO: "IssueCO and

@@ -3,7 +3,7 @@ conformance/family/suite/single_messages.py)."""
 
 import pytest
 
-from conformance.family.suite.single_messages import single_message, vector_params
+from conformance.family.suite.single_messages import early_of, single_message, vector_params
 from conformance.family.vectors import Vector
 from conformance.harness.session import Harness
 from conformance.profiles.efdx.dialect import EFDX
@@ -12,6 +12,6 @@ VECTORS = vector_params(EFDX)
 
 
 @pytest.mark.parametrize("vector", VECTORS)
-def test_single_message(harness: Harness, vector: Vector) -> None:
+def test_single_message(harness: Harness, vector: Vector, request: pytest.FixtureRequest) -> None:
     """The manifest's vector gets the manifest's answer (and status)."""
-    single_message(harness, vector)
+    single_message(harness, vector, early_of(request))
