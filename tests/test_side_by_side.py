@@ -6,6 +6,7 @@ incomplete part, and the report is still written. Real processes, real loopback 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -24,6 +25,7 @@ import pytest
 from conformance.app import side_by_side
 from conformance.app.delivery_order import DeliveryOrder
 from conformance.app.run import RunOptions, run, shares
+from conformance.harness.config import Config
 from conformance.profiles.efdx.pack import PROFILE as EFDX
 
 
@@ -61,6 +63,19 @@ def test_the_default_run_goes_side_by_side_and_the_single_or_bounded_ones_do_not
     assert not side_by_side.chosen(RunOptions(serial=True), plan)
     assert not side_by_side.chosen(RunOptions(maxfail=1), plan)
     assert not side_by_side.chosen(RunOptions(profile=EFDX), shares(RunOptions(profile=EFDX)))
+    candidate = Config(
+        party="KH",
+        inbox_url="http://127.0.0.1:1/efdx/1/messages",
+        profiles=("efdx", "rcpx"),
+        capabilities=frozenset({"trigger"}),
+        trigger_url="http://127.0.0.1:1/efdx/1/test/trigger",
+    )
+    assert side_by_side.chosen(RunOptions(config=candidate), plan)  # harness.listen on a free port
+    fixed = dataclasses.replace(candidate, harness_listen="127.0.0.1:8443")
+    assert not side_by_side.chosen(RunOptions(config=fixed), plan)  # one port for every profile's inbox
+    manual = dataclasses.replace(candidate, capabilities=frozenset(), trigger_url=None)
+    assert not side_by_side.chosen(RunOptions(config=manual), plan)  # one operator
+    assert side_by_side.chosen(RunOptions(config=manual, non_interactive=True), plan)
 
 
 def test_side_by_side_gives_the_serial_runs_tests_verdicts_pipe_lines_and_evidence(tmp_path, capsys):

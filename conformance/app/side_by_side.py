@@ -24,8 +24,10 @@ the display shows a block for each profile (Progress lanes), and every line that
 every wait and every announcement is shown at once.
 
 Kept serial (``chosen`` says no): a single profile; ``--serial``; ``--maxfail`` (it counts across
-the whole run); an interactive run with a profile in manual mode (one operator, one stdin); a profile
-that is not an installed pack (a child finds profiles in the registry).
+the whole run); an interactive run with a profile in manual mode (one operator, one stdin); a
+``--config`` run whose ``harness.listen`` names a fixed port (each profile's harness inbox listens
+there: two at once cannot, and the candidate's peer entries point there); a profile that is not an
+installed pack (a child finds profiles in the registry).
 
 Ctrl-C or SIGTERM: the run's process forwards one SIGTERM to each child, which stops as a serial
 run's profile does (the test in flight inconclusive, the part interrupted) and hands back its part;
@@ -76,6 +78,8 @@ def chosen(options: run_module.RunOptions, plan: list[run_module.Share]) -> bool
     installed = registry.installed()
     if any(installed.get(share.profile.key) is not share.profile for share in plan):
         return False
+    if options.config is not None and int(options.config.harness_listen.rpartition(":")[2] or 0):
+        return False  # every profile's harness inbox listens on that one port: they take turns
     if options.config is not None and not options.non_interactive:
         for share in plan:
             config = options.config.for_profile(share.profile.key)
