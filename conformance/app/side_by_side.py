@@ -183,6 +183,9 @@ def _child(
     except KeyboardInterrupt:  # before its tests (they catch their own)
         events.put((index, "stopped", ()))
         return
+    except Exception as exc:  # noqa: BLE001 - said in its part's note, not as a traceback
+        events.put((index, "failed", (f"{type(exc).__name__}: {exc}",)))
+        return
     fields = {
         "sut": part.sut,
         "ics": part.ics,
@@ -257,6 +260,7 @@ class _Share:
     result: tuple[dict, Config | None] | None = None
     config_error: str | None = None
     stopped: bool = False  # interrupted before its tests
+    failed: str = ""  # what went wrong in its process, when it did not end as a share ends
     ended: bool = False
 
 
@@ -280,8 +284,6 @@ def run_shares(
             )
             children.append(_Share(share, process))
         with progress:
-            for child in children:
-                child.process.start()
             _follow(children, events, terminal)
     finally:
         for child in children:
@@ -295,8 +297,19 @@ def run_shares(
 
 
 def _follow(children: list[_Share], events: Any, terminal: _Terminal) -> None:
-    """Take the children's events until every child has ended; Ctrl-C or SIGTERM is forwarded."""
+    """Start the children and take their events until every child has ended; Ctrl-C or SIGTERM is
+    forwarded (one not started yet is not started: its share counts as interrupted before its tests)."""
     stopping_since: float | None = None
+    try:
+        for child in children:
+            child.process.start()
+    except KeyboardInterrupt:
+        stopping_since = time.monotonic()
+        _signal(children, signal.SIGTERM)
+    for index, child in enumerate(children):
+        if child.process.pid is None:
+            child.stopped = child.ended = True
+            terminal.end(index)
     while not all(child.ended for child in children):
         try:
             _take(children, events, terminal, block=True)
@@ -343,6 +356,8 @@ def _take(children: list[_Share], events: Any, terminal: _Terminal, block: bool)
             _leave_out_after(children, index, terminal)
         elif name == "stopped":
             child.stopped = True
+        elif name == "failed":
+            child.failed = args[0]
         else:
             if name == "finished":
                 child.records.append(args[0])
@@ -401,7 +416,9 @@ def _lost(options: run_module.RunOptions, child: _Share) -> RunResult:
     """The part of a share whose process ended without handing its part back (crashed, killed)."""
     profile, share = child.share.profile, child.share
     code = child.process.exitcode
-    how = f"killed by signal {-code}" if isinstance(code, int) and code < 0 else f"exit code {code}"
+    how = child.failed or (
+        f"killed by signal {-code}" if isinstance(code, int) and code < 0 else f"exit code {code}"
+    )
     if child.candidate is not None:
         sut, ics = child.candidate
     else:
