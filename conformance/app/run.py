@@ -1,13 +1,15 @@
 """`conformance run`: set up the candidate (the embedded reference NSW by default), run each chosen
-profile's suite through pytest with the plugin attached, one profile after another, and write one
-report folder holding them all.
+profile's suite through pytest with the plugin attached, and write one report folder holding them
+all. Several profiles run side by side, a process each (side_by_side.py), unless that cannot work or
+could change a verdict (``side_by_side.chosen``; ``--serial``): then one profile after another, in
+this process (``_run_serially``).
 
 Which profiles (RCPX section 4): those of ``--profile``, else every profile the ICS claims (with
 ``--config``), else every installed pack against its reference NSW. A selection narrows them: a
 profile none of whose requirements, layers, purposes, seeded fault or rerun tests was chosen is not
 run. Each profile gets its own harness, candidate endpoint (or reference NSW) and pytest session.
 
-Against the reference NSW everything lives on free loopback ports of this process: the harness
+Against the reference NSW everything lives on free loopback ports of the profile's process: the harness
 inbox (playing the partner party) first, then the reference NSW with the inbox as its peer. The
 folder holds results.json, junit.xml, report.html and evidence.zip; Ctrl-C still writes them,
 marked incomplete.
