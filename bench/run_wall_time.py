@@ -5,9 +5,12 @@ Each round is the command in a child process, timed from its start to its exit; 
 captured and not shown. A round that does not exit 0 (conformant) prints its output's tail and no
 figures, and the script exits 1.
 
-* ``embedded``: ``conformance run`` (every installed profile) and ``conformance run --profile efdx``,
-  ``--rounds`` times each (median, min, max). The embedded reference declares short windows
-  (``REFERENCE_WINDOWS``).
+* ``embedded``: ``conformance run`` (every installed profile: EFDX and RCPX side by side, a process
+  each), ``conformance run --serial`` (the same two one after the other), ``conformance run --profile
+  efdx`` and ``--profile rcpx``, ``--rounds`` times each (median, min, max), the rounds of the four
+  interleaved (a busy machine's load then weighs on each alike); then the ratio of the side-by-side
+  median to the slower single profile's (the aim: at most 1.15) and of --serial's. The embedded
+  reference declares short windows (``REFERENCE_WINDOWS``).
 * ``--real-schedule``: one round of ``conformance run --config ICS --profile efdx`` against
   ``conformance reference serve`` (KH, plain HTTP) whose outbox retries after 5, 30 and 120 s and
   waits 30 s for an answer; the ICS declares those and the harness's default windows otherwise
@@ -66,17 +69,29 @@ def timed(command: list[str], workdir: Path) -> float:
     return spent
 
 
+EMBEDDED = {
+    "conformance run": [],
+    "conformance run --serial": ["--serial"],
+    "conformance run --profile efdx": ["--profile", "efdx"],
+    "conformance run --profile rcpx": ["--profile", "rcpx"],
+}
+
+
 def embedded(rounds: int) -> None:
-    for extra in ([], ["--profile", "efdx"]):
-        times = []
-        for _ in range(rounds):
+    times: dict[str, list[float]] = {label: [] for label in EMBEDDED}
+    for _ in range(rounds):
+        for label, extra in EMBEDDED.items():
             with tempfile.TemporaryDirectory() as workdir:
-                times.append(timed([*CLI, "run", *extra, "--report-dir", "reports"], Path(workdir)))
-        label = " ".join(["conformance run", *extra])
+                times[label].append(timed([*CLI, "run", *extra, "--report-dir", "reports"], Path(workdir)))
+    for label, spent in times.items():
         print(
-            f"{label:<40} median {statistics.median(times):6.1f} s   "
-            f"min {min(times):6.1f}   max {max(times):6.1f}   ({rounds} rounds)"
+            f"{label:<40} median {statistics.median(spent):6.1f} s   "
+            f"min {min(spent):6.1f}   max {max(spent):6.1f}   ({rounds} rounds)"
         )
+    slower = max(statistics.median(times[label]) for label in list(EMBEDDED)[2:])
+    for label in list(EMBEDDED)[:2]:
+        ratio = statistics.median(times[label]) / slower
+        print(f"{label:<40} {ratio:.2f} x the slower single profile (median)")
 
 
 def real_schedule() -> None:

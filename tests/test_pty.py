@@ -362,3 +362,23 @@ def test_a_run_ended_from_outside_takes_its_reference_with_it(spawn, tmp_path, e
     assert ended(reference)
     if end == signal.SIGTERM:
         assert results(tmp_path / "reports")["interrupted"] is True
+
+
+def test_two_profiles_side_by_side_on_a_terminal_show_both_counts_their_waits_and_fails(spawn, tmp_path):
+    """Both profiles at once (a process each): the live display has a count for each, each one's wait
+    is counted down and each failing test gets its line with its reason, as they come."""
+    reports = str(tmp_path / "reports")
+    argv = ("run", "--reference-fault", "never-send-status", "-k", ONE_ISSUE_CO, "--report-dir", reports)
+    child = spawn(*argv)
+    child.screen.wait_for(r"EFDX 1\.0: \d+/1 tests", START_BOUND_S)
+    child.screen.wait_for(r"RCPX 1\.0: \d+/1 tests", START_BOUND_S)
+    _, efdx_waits = child.screen.wait_for(WAIT_LINE, START_BOUND_S)
+    _, rcpx_waits = child.screen.wait_for(r"waiting for a StatusNotification from AU: (\d+) s left", 60)
+    _, efdx_fails = child.screen.wait_for(r"\] fail +efdx/\S+\s+A-01: expected a StatusNotification", 60)
+    _, rcpx_fails = child.screen.wait_for(r"\] fail +rcpx/\S+\s+A-01: expected a StatusNotification", 60)
+    _, summary_at = child.screen.wait_for(r"run: not-conformant", 60)
+    assert child.wait() == 1
+    assert max(efdx_waits, rcpx_waits) < min(efdx_fails, rcpx_fails)  # both waited at once
+    assert max(efdx_fails, rcpx_fails) < summary_at
+    tests = results(tmp_path / "reports")["tests"]
+    assert [(t["id"].split("/")[0], t["verdict"]) for t in tests] == [("efdx", "fail"), ("rcpx", "fail")]

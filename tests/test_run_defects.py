@@ -448,7 +448,9 @@ def test_a_later_profiles_candidate_gone_after_preflight_stops_the_run_with_its_
 
     monkeypatch.setattr(run_module, "_run_profile", then_rcpx_goes)
     reports = tmp_path / "reports"
-    code = cli.main(["run", "--config", str(config), "-k", "m06-", "--report-dir", str(reports)])
+    # --serial: the candidate goes between the two profiles, which only a run of one after the other
+    # has (side by side, each profile runs _run_profile in a process of its own, where no patch reaches)
+    code = cli.main(["run", "--config", str(config), "-k", "m06-", "--serial", "--report-dir", str(reports)])
     out, err = capsys.readouterr()
 
     assert code == 1, err

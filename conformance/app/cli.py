@@ -190,7 +190,18 @@ def _add_run_selection_options(run: argparse.ArgumentParser) -> None:
     interaction.add_argument(
         "--interactive", action="store_true", help="wait for an operator even in CI or without a terminal"
     )
-    run.add_argument("--maxfail", type=int, default=0, metavar="N", help="stop after N tests did not pass")
+    run.add_argument(
+        "--maxfail",
+        type=int,
+        default=0,
+        metavar="N",
+        help="stop after N tests did not pass (counted over the whole run: profiles run one after another)",
+    )
+    run.add_argument(
+        "--serial",
+        action="store_true",
+        help="run several profiles one after the other in this process, not side by side (a process each)",
+    )
 
 
 def _add_load_commands(commands: argparse._SubParsersAction) -> None:
@@ -479,6 +490,7 @@ def _run(args: argparse.Namespace) -> int:
         layers=tuple(args.layer),
         keyword=args.keyword,
         maxfail=args.maxfail,
+        serial=args.serial,
         rerun=rerun,
         non_interactive=non_interactive,
         non_interactive_said=said,

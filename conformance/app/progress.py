@@ -21,7 +21,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.live import Live
@@ -69,6 +69,54 @@ class _Countdown:
             yield Text(line, style="yellow")
 
 
+class _LaneCountdown:
+    """A lane's wait line (profiles side by side): its Wait as of the last event, counted down at
+    each of rich's refreshes."""
+
+    def __init__(self, wait: Wait | None) -> None:
+        self.wait = wait
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if line := _wait_text(self.wait):
+            yield Text(line, style="yellow")
+
+
+def _wait_text(wait: Wait | None) -> str:
+    if wait is None:
+        return ""
+    left = max(0, math.ceil(wait.until - time.monotonic()))
+    return f"waiting for {printable(wait.what)}: {left} s left"
+
+
+# What the display keeps of each profile's share (a lane): with profiles side by side
+# (app/side_by_side.py) each event is applied to its profile's lane, and a live display shows
+# every lane at once.
+LANE_FIELDS = (
+    "done",
+    "total",
+    "current",
+    "waiting",
+    "prefix",
+    "profile_line",
+    "_header",
+    "_quiet_reason",
+    "_wait",
+)
+
+
+class Display(Protocol):
+    """What a profile's run tells the display (Progress here; a relay in a profile's own process)."""
+
+    def begin_profile(self, key: str, title: str, several: bool = True) -> None: ...
+    def started(self, nodeid: str, total: int) -> None: ...
+    def finished(self, record) -> None: ...
+    def announce(self, line: str, quiet_reason: str | None = None) -> None: ...
+    def operator(self, instruction: str) -> None: ...
+    def wait(self, wait: Wait | None) -> None: ...
+    def __enter__(self) -> Display: ...
+    def __exit__(self, *exc) -> None: ...
+
+
 class Progress:
     def __init__(self, live: bool) -> None:
         self.live_enabled = live
@@ -91,6 +139,22 @@ class Progress:
         self._quiet_reason: str | None = None
         self._wait: Wait | None = None  # what the current test waits for from the candidate, until when
         self._live: Live | None = None
+        self._lane_key: str | None = None  # the lane the fields above are of (None: one lane, serial)
+        self._lanes: dict[str, dict] = {}  # the other lanes' fields, by key, in the order they began
+
+    def lane(self, key: str) -> None:
+        """Apply what follows to ``key``'s lane (a profile run side by side): the fields of the lane
+        in use are put away and ``key``'s taken out (a new lane starts empty)."""
+        if key == self._lane_key:
+            return
+        if self._lane_key is not None:
+            self._lanes[self._lane_key] = {name: getattr(self, name) for name in LANE_FIELDS}
+        fresh = dict.fromkeys(LANE_FIELDS, None) | {"done": 0, "total": 0, "current": "", "waiting": ""}
+        fresh |= {"prefix": "", "profile_line": ""}
+        for name, value in self._lanes.pop(key, fresh).items():
+            setattr(self, name, value)
+        self._lanes[key] = {}  # its place in the order; its fields are on self while it is in use
+        self._lane_key = key
 
     def _own(self, stream: TextIO) -> TextIO:
         """A stream on a copy of ``stream``'s descriptor (pytest's capture cannot redirect a copy);
@@ -194,27 +258,35 @@ class Progress:
 
     def wait_line(self) -> str:
         """``waiting for a StatusNotification from KH: 42 s left``, or nothing when no test waits."""
-        wait = self._wait
-        if wait is None:
-            return ""
-        left = max(0, math.ceil(wait.until - time.monotonic()))
-        return f"waiting for {printable(wait.what)}: {left} s left"
+        return _wait_text(self._wait)
 
     def _render(self) -> RenderableType:
         """The display as of now; its wait line is worked out again at each of rich's refreshes."""
-        return Group(self._counts(), _Countdown(self))
-
-    def _counts(self) -> Text:
-        if not self.total and not self.done:
-            return Text("collecting tests…", style="dim")
-        text = Text(
-            f"{self.profile_line + ': ' if self.profile_line else ''}{self.done}/{self.total} tests  "
-        )
+        if self._lane_key is None:
+            return Group(self._counts(), _Countdown(self))
+        parts: list[RenderableType] = []  # profiles side by side: a block of each, in the order begun
+        for key, fields in self._lanes.items():
+            lane = {name: getattr(self, name) for name in LANE_FIELDS} if key == self._lane_key else fields
+            parts += [self._counts(lane, verdicts=False), _LaneCountdown(lane["_wait"])]
+        verdicts = Text("all profiles: ")
         for verdict, count in self.counts.items():
-            text.append(f"{verdict} {count}  ", style=COLOURS.get(verdict, ""))
-        text.append(f"\n{printable(self.current)}", style="dim")
-        if self.waiting:
-            text.append(f"\n{self.waiting}", style="bold yellow")
+            verdicts.append(f"{verdict} {count}  ", style=COLOURS.get(verdict, ""))
+        return Group(*parts, verdicts)
+
+    def _counts(self, lane: dict | None = None, verdicts: bool = True) -> Text:
+        side_by_side = lane is not None
+        lane = lane if lane is not None else {name: getattr(self, name) for name in LANE_FIELDS}
+        done, total, profile_line = lane["done"], lane["total"], lane["profile_line"]
+        if not total and not done:
+            before = f"{profile_line}: " if side_by_side and profile_line else ""
+            return Text(f"{before}collecting tests…", style="dim")
+        text = Text(f"{profile_line + ': ' if profile_line else ''}{done}/{total} tests  ")
+        if verdicts:
+            for verdict, count in self.counts.items():
+                text.append(f"{verdict} {count}  ", style=COLOURS.get(verdict, ""))
+        text.append(f"\n{printable(lane['current'])}", style="dim")
+        if lane["waiting"]:
+            text.append(f"\n{lane['waiting']}", style="bold yellow")
         return text
 
     def summary(self, result, folder: Path) -> None:

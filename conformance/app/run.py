@@ -1,13 +1,15 @@
 """`conformance run`: set up the candidate (the embedded reference NSW by default), run each chosen
-profile's suite through pytest with the plugin attached, one profile after another, and write one
-report folder holding them all.
+profile's suite through pytest with the plugin attached, and write one report folder holding them
+all. Several profiles run side by side, a process each (side_by_side.py), unless that cannot work or
+could change a verdict (``side_by_side.chosen``; ``--serial``): then one profile after another, in
+this process (``_run_serially``).
 
 Which profiles (RCPX section 4): those of ``--profile``, else every profile the ICS claims (with
 ``--config``), else every installed pack against its reference NSW. A selection narrows them: a
 profile none of whose requirements, layers, purposes, seeded fault or rerun tests was chosen is not
 run. Each profile gets its own harness, candidate endpoint (or reference NSW) and pytest session.
 
-Against the reference NSW everything lives on free loopback ports of this process: the harness
+Against the reference NSW everything lives on free loopback ports of the profile's process: the harness
 inbox (playing the partner party) first, then the reference NSW with the inbox as its peer. The
 folder holds results.json, junit.xml, report.html and evidence.zip; Ctrl-C still writes them,
 marked incomplete.
@@ -50,7 +52,8 @@ from lxml import etree
 
 from conformance import __version__
 from conformance.app import coverage, reference_process
-from conformance.app.progress import Progress
+from conformance.app.delivery_order import DeliveryOrder
+from conformance.app.progress import Display, Progress
 from conformance.app.site_pki import SitePkiError, passphrase_from, signer_test_material
 from conformance.app.suite_ids import is_suite_test, suite_tests
 from conformance.core import safexml
@@ -114,6 +117,7 @@ class RunOptions:
     non_interactive_said: str = ""  # why, when it was the default (CI, no terminal): said as tests start
     profile: Profile | None = None  # one profile to run (kept for callers of one; see ``profiles``)
     profiles: tuple[Profile, ...] = ()  # to run, in order; none given: claimed (--config) or installed
+    serial: bool = False  # several profiles one after the other, in this process (see side_by_side)
 
     @property
     def asked(self) -> tuple[Profile, ...]:
@@ -414,7 +418,7 @@ class CandidateWatch:
     them is still there, and is judged as before.
     """
 
-    def __init__(self, url: str, plugin: SuiteRun, progress: Progress) -> None:
+    def __init__(self, url: str, plugin: SuiteRun, progress: Display) -> None:
         self.url, self.plugin, self.progress = url, plugin, progress
         self.line = ""
 
@@ -585,6 +589,8 @@ def _new_folder(report_dir: Path, started: datetime) -> Path:
 
 
 def _run(options: RunOptions, plan: list[Share], progress: Progress) -> tuple[int, Path]:
+    from conformance.app import side_by_side  # it runs each share through this module's _run_profile
+
     started = datetime.now(timezone.utc)
     folder = _new_folder(options.report_dir, started)
     site = site_signer(options.config)
@@ -592,30 +598,10 @@ def _run(options: RunOptions, plan: list[Share], progress: Progress) -> tuple[in
         preflight(options, plan, progress)
     if options.non_interactive_said:
         progress.announce(options.non_interactive_said)
-    parts: list[RunResult] = []
-    signer: Credential | None = None
-    config: Config | None = None
-    stopped = ""
-    for share in plan:
-        left = options.maxfail - sum(not_passed(part) for part in parts) if options.maxfail else 0
-        try:
-            part, harness = _run_profile(
-                dataclasses.replace(options, maxfail=left), share, progress, several=len(plan) > 1
-            )
-        except KeyboardInterrupt:  # between two profiles (their tests catch their own)
-            stopped = "the run was interrupted"
-            break
-        except ConfigError as exc:
-            if not parts:
-                raise  # nothing run yet: a setup error (exit 4)
-            stopped = f"{share.profile.title} not run: {exc}"  # its candidate went after preflight
-            progress.announce(stopped)
-            break
-        parts.append(part)
-        signer = signer or harness.pki.nsw(harness.party)
-        config = config or harness.config
-        if part.interrupted or (options.maxfail and not_passed(part) >= left):
-            break  # --maxfail counts over the whole run: the profiles left are not run
+    if side_by_side.chosen(options, plan):
+        parts, signer, config, stopped = side_by_side.run_shares(options, plan, progress)
+    else:
+        parts, signer, config, stopped = _run_serially(options, plan, progress)
     if (
         options.keyword
         and parts
@@ -644,6 +630,38 @@ def _run(options: RunOptions, plan: list[Share], progress: Progress) -> tuple[in
         print(printable(note), file=sys.stderr)
     progress.summary(result, folder)
     return (0 if result.all_applicable_passed else 1), folder
+
+
+def _run_serially(
+    options: RunOptions, plan: list[Share], progress: Progress
+) -> tuple[list[RunResult], Credential | None, Config | None, str]:
+    """Each profile's share in turn, in this process: the parts run, the first one's signer and
+    configuration, and why the run stopped early ('' when it did not)."""
+    parts: list[RunResult] = []
+    signer: Credential | None = None
+    config: Config | None = None
+    stopped = ""
+    for share in plan:
+        left = options.maxfail - sum(not_passed(part) for part in parts) if options.maxfail else 0
+        try:
+            part, harness = _run_profile(
+                dataclasses.replace(options, maxfail=left), share, progress, several=len(plan) > 1
+            )
+        except KeyboardInterrupt:  # between two profiles (their tests catch their own)
+            stopped = "the run was interrupted"
+            break
+        except ConfigError as exc:
+            if not parts:
+                raise  # nothing run yet: a setup error (exit 4)
+            stopped = f"{share.profile.title} not run: {exc}"  # its candidate went after preflight
+            progress.announce(stopped)
+            break
+        parts.append(part)
+        signer = signer or harness.pki.nsw(harness.party)
+        config = config or harness.config
+        if part.interrupted or (options.maxfail and not_passed(part) >= left):
+            break  # --maxfail counts over the whole run: the profiles left are not run
+    return parts, signer, config, stopped
 
 
 def _since_previous(report_dir: Path, folder: Path, result: RunSet) -> list[str]:
@@ -778,7 +796,7 @@ _ROOT_TAG = re.compile(rb"<(?![?!])[^>]*>")
 PING_WAIT_MAX_S = 120.0
 
 
-def check_reached(harness: Harness, progress: Progress | None, forget: bool = False) -> None:
+def check_reached(harness: Harness, progress: Display | None, forget: bool = False) -> None:
     """Pre-flight: the candidate reaches the harness inbox. With a trigger, it is asked to send a
     Ping to the harness party (errata 2) and the Ping must arrive within the status window (at most
     PING_WAIT_MAX_S): else ConfigError naming the candidate's peer entry to check. A trigger that does
@@ -814,7 +832,7 @@ def check_reached(harness: Harness, progress: Progress | None, forget: bool = Fa
         inbox.forget(arrival)
 
 
-def _say(progress: Progress | None, line: str) -> None:
+def _say(progress: Display | None, line: str) -> None:
     if progress is not None:
         progress.announce(line)
     else:
@@ -878,13 +896,25 @@ def _first_line(exc: Exception) -> str:
 
 
 def _run_profile(
-    options: RunOptions, share: Share, progress: Progress, several: bool
+    options: RunOptions,
+    share: Share,
+    progress: Display,
+    several: bool,
+    order: DeliveryOrder | None = None,
+    on_started: Callable[[Harness, dict], None] | None = None,
 ) -> tuple[RunResult, Harness]:
-    """One profile's share: its harness and candidate (or reference NSW), its own pytest session."""
+    """One profile's share: its harness and candidate (or reference NSW), its own pytest session.
+    ``order``: the delivery-order lock of profiles run side by side (a process of its own each);
+    ``on_started``: told the harness and the candidate once both are up."""
     profile = share.profile
     started = datetime.now(timezone.utc)
     interrupted, code = False, None
+    preflight_order = order.shared if order is not None else contextlib.nullcontext
     with candidate(options, share) as (harness, sut):
+        if order is not None:
+            order.bind(harness.party)
+        if on_started is not None:
+            on_started(harness, sut)
         harness.non_interactive = options.non_interactive
         if harness.tell_operator is _STOCK_OPERATOR:
             harness.tell_operator = progress.operator
@@ -893,7 +923,8 @@ def _run_profile(
         if options.config is None:  # the reference NSW is checked as a candidate is (preflight)
             check_token(harness)
             check_inbox(harness)
-            check_reached(harness, progress, forget=True)
+            with preflight_order():  # its Ping waits for the candidate at the harness party
+                check_reached(harness, progress, forget=True)
         progress.begin_profile(profile.key, profile.title, several)
         plugin = SuiteRun(
             harness,
@@ -909,7 +940,8 @@ def _run_profile(
         plugin.on_test_end = test_ended
         try:
             with progress:
-                code = pytest.main(pytest_args(options, profile, share.rerun), plugins=[plugin])
+                plugins: list[object] = [plugin, *([order] if order is not None else [])]
+                code = pytest.main(pytest_args(options, profile, share.rerun), plugins=plugins)
             interrupted = plugin.interrupted or code == pytest.ExitCode.INTERRUPTED
         except KeyboardInterrupt:
             interrupted = True

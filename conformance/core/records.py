@@ -4,7 +4,8 @@ live harness that made it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from conformance.core.client import Exchange
@@ -46,3 +47,46 @@ class TestRecord:
         ):
             return "inconclusive"
         return self.verdict or "inconclusive"  # no verdict: the test never finished
+
+
+@dataclass(frozen=True)
+class ReceivedJudgement:
+    """What the results read of an arrival's judgement: its codes."""
+
+    codes: list[str]
+
+
+@dataclass
+class Received:
+    """An arrival at the harness inbox as plain data: what the results (results.json, evidence) read
+    of it, and no more. A profile run in a process of its own (profiles side by side) hands its
+    records to the run's process with these in place of the inbox's Arrivals, whose judgement holds
+    parsed XML trees that do not cross a process boundary."""
+
+    body: bytes  # what the inbox kept of the body (all of it, or the first bytes: see size)
+    content_type: str
+    received_at: datetime
+    answered: int
+    size: int  # of the whole body received
+    judgement: ReceivedJudgement
+
+    @classmethod
+    def of(cls, arrival: Any) -> Received:
+        return cls(
+            body=bytes(arrival.body),
+            content_type=arrival.content_type,
+            received_at=arrival.received_at,
+            answered=arrival.answered,
+            size=arrival.size,
+            judgement=ReceivedJudgement(list(arrival.judgement.codes)),
+        )
+
+
+def portable(record: TestRecord) -> TestRecord:
+    """A copy of ``record`` that pickles: its arrivals as Received (its exchanges are plain data)."""
+    return replace(
+        record,
+        exchanges=list(record.exchanges),
+        arrivals=[a if isinstance(a, Received) else Received.of(a) for a in record.arrivals],
+        notes=list(record.notes),
+    )
