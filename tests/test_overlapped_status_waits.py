@@ -52,9 +52,7 @@ def run(tmp_path, capsys, **settings) -> tuple[int, list[dict], str]:
     with RunningReference(reference_settings) as reference:
         config = tmp_path / "kh.toml"
         config.write_text(CONFIG.format(inbox=reference.url, port=port))
-        code = cli.main(
-            ["run", "--config", str(config), "--report-dir", str(tmp_path / "r"), "-k", SELECTED]
-        )
+        code = cli.main(["run", "--config", str(config), "--report-dir", str(tmp_path / "r"), "-k", SELECTED])
     out = capsys.readouterr().out
     (folder,) = [path for path in (tmp_path / "r").iterdir() if path.is_dir()]
     tests = json.loads((folder / "results.json").read_text())["tests"]
