@@ -163,6 +163,22 @@ def test_a_receivers_fault_of_layer_t_and_m_is_a_disagreement_where_it_receives(
     assert result.matrix.broke[party] == {"sender": [], "receiver": [requirement]}
 
 
+def test_the_embedded_rcpx_pilot_names_the_pairs_where_the_faulty_party_receives(tmp_path):
+    """`conformance pilot --profile rcpx`: three embedded RCPX reference NSWs (its reference party AU,
+    its default partner JP, and BN) through the gateway's /rcpx/1/{party}/messages inboxes."""
+    result = pilot(tmp_path, profile="rcpx", reference_fault=("never-send-status", "JP"))
+    assert result.matrix.parties == ("AU", "JP", "BN")
+    assert result.results["profile"] == "RCPX 1.0"
+    broken = {pair for pair, verdict in result.matrix.verdicts.items() if verdict == NOT_INTEROPERABLE}
+    assert broken == {("AU", "JP"), ("BN", "JP")}
+    found = {(f.requirement, f.party, f.role) for f in result.matrix.findings}
+    assert ("A-01", "JP", "receiver") in found  # and A-03: the cancellation's status is lost too
+    assert found <= {("A-01", "JP", "receiver"), ("A-03", "JP", "receiver")}
+    others = set(result.matrix.pairs) - broken
+    assert {result.matrix.verdicts[pair] for pair in others} == {INTEROPERABLE}
+    assert all("/rcpx/1/" in relay["path"] for relay in result.results["pilot"]["relays"])
+
+
 def test_the_embedded_pilot_over_mutual_tls_is_interoperable(tmp_path):
     result = pilot(tmp_path, tls=True)
     assert result.code == 0, result.matrix.reasons
