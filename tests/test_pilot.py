@@ -128,8 +128,9 @@ def test_ignore_br10_at_th_is_a_disagreement_on_br10_where_th_receives(tmp_path,
     assert data["pilot"]["parties_broke"]["TH"]["receiver"] == ["EFDX 1.0 BR-10"]
 
 
-def test_stale_outbound_timestamps_at_kh_breaks_m22_where_kh_sends(tmp_path):
-    result = pilot(tmp_path, reference_fault=("stale-outbound-timestamps", "KH"))
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "mutual-tls"])
+def test_stale_outbound_timestamps_at_kh_breaks_m22_where_kh_sends(tmp_path, tls):
+    result = pilot(tmp_path, reference_fault=("stale-outbound-timestamps", "KH"), tls=tls)
     broken = {pair for pair, verdict in result.matrix.verdicts.items() if verdict == NOT_INTEROPERABLE}
     assert broken == {("KH", "SG"), ("KH", "TH")}
     assert {(f.requirement, f.party, f.role) for f in result.matrix.findings} == {("M-22", "KH", "sender")}
