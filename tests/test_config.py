@@ -42,7 +42,7 @@ token = "s3cret"
 [harness]
 party = "MY"
 listen = "0.0.0.0:8443"
-url = "https://harness.example.test:8443/efdx/1/messages"
+url = "https://harness.example.test:8443/efdx/1/MY/messages"  # claiming gateway: the harness is it
 
 [tls]
 enabled = true
@@ -127,7 +127,7 @@ def test_full_config_loads_every_key(config_dir: Path) -> None:
         ),
         harness_party="MY",
         harness_listen="0.0.0.0:8443",
-        harness_url="https://harness.example.test:8443/efdx/1/messages",
+        harness_url="https://harness.example.test:8443/efdx/1/MY/messages",
         build="kh-nsw 4.2.1",
         site="KH customs test lab",
         operator="S. Dara",

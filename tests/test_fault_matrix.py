@@ -15,7 +15,6 @@ import pytest
 
 from conformance.app import coverage
 from conformance.app.run import RunOptions, run
-from conformance.family.reference.faults import GATEWAY_FAULTS
 from conformance.family.suite.steps import STATUS_DUE
 from conformance.profiles.efdx.pack import PROFILE as EFDX
 from conformance.profiles.efdx.reference.seeded_faults import FAULTS
@@ -37,14 +36,15 @@ KNOWN_GAPS: dict[str, dict[str, str]] = {}  # none: every purpose of both profil
 
 
 def run_purpose(purpose: str, tmp_path, fault: str | None = None, profile=EFDX) -> tuple[int, dict]:
-    """Run the tests of ``purpose`` (over mutual TLS for T-05), stopping at the first that fails."""
+    """Run the tests of ``purpose`` (over mutual TLS for T-05 and G-02: their clients are TLS clients),
+    stopping at the first that fails."""
     options = RunOptions(
         reference_fault=fault,
         purposes=(purpose,),
         maxfail=1,
         report_dir=tmp_path,
         live=False,
-        tls=purpose.startswith("T-05/"),
+        tls=purpose.startswith(("T-05/", "G-02/")),
         profile=profile,
     )
     code, folder = run(options)
@@ -107,16 +107,7 @@ def test_every_fault_breaks_a_purpose_and_every_purpose_has_tests_and_a_fault(pr
     gaps = {row.purpose.id: row.gap for row in coverage.gaps(profile)}
     assert gaps == KNOWN_GAPS.get(profile.key, {})
     in_matrix = {param.values[2] for param in MATRIX if param.values[0] is profile}
-    # a fault of a purpose whose tests are pending (purposes.toml's ``pending``: the gateway's, issue
-    # 20) has no tests to run yet: tests/test_gateway.py shows each at the gateway meanwhile
-    pending = {
-        fault.name
-        for fault in profile.faults()
-        if profile.catalogue().purpose(fault.purpose).pending
-        and not next(row for row in coverage.coverage(profile) if row.purpose.id == fault.purpose).tests
-    }
-    assert pending <= set(GATEWAY_FAULTS)
-    assert in_matrix == {fault.name for fault in profile.faults() if not fault.load_only} - pending
+    assert in_matrix == {fault.name for fault in profile.faults() if not fault.load_only}
 
 
 @pytest.mark.parametrize("fault", ["ignore-crl", "no-retry"])

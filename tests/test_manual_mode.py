@@ -27,6 +27,7 @@ from lxml import etree
 import conformance.harness.session
 from conformance.app import cli
 from conformance.app.run import REFERENCE_WINDOWS, RunOptions, run
+from conformance.core.profile import gateway_inbox_path
 from conformance.core.verdicts import Inconclusive
 from conformance.family.reference.nsw import Settings
 from conformance.family.reference.runner import RunningReference
@@ -56,7 +57,9 @@ def candidate_without_trigger(workdir: Path, **changes) -> Iterator[tuple[Runnin
     """The reference NSW (KH) with SG's inbox on a fixed free port, and a harness config for it that
     claims the exporting role but not the capability "trigger" (so the harness is in manual mode)."""
     port = free_port()
-    harness_url = f"http://127.0.0.1:{port}{EFDX.codes.INBOX_PATH}"
+    # it claims gateway (every capability but the trigger): the harness is its gateway, and its peer
+    # for SG the harness's gateway inbox of SG (EFDX section 9)
+    harness_url = f"http://127.0.0.1:{port}{gateway_inbox_path(EFDX.codes.INBOX_PATH, 'SG')}"
     settings = Settings(
         party="KH",
         db=workdir / "kh.sqlite",

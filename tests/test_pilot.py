@@ -7,8 +7,13 @@ Every server a test starts is stopped before it ends."""
 
 from __future__ import annotations
 
+import hashlib
+import html
 import io
 import json
+import random
+import sqlite3
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -17,10 +22,12 @@ from conformance.app import reference_process
 from conformance.app.cli import main
 from conformance.app.pilot.matrix import INTEROPERABLE, NOT_INTEROPERABLE
 from conformance.app.pilot.session import PilotOptions, run
+from conformance.app.pilot.traffic import read_fields
 from conformance.family.reference.nsw import Settings
 from conformance.family.reference.runner import RunningReference
 from conformance.profiles.efdx.codes import INBOX_PATH
 from conformance.profiles.efdx.dialect import EFDX
+from conformance.results.evidence import verify_evidence
 from tests.loopback import free_port
 
 PAIRS = [(a, b) for a in ("KH", "SG", "TH") for b in ("KH", "SG", "TH") if a != b]
@@ -56,10 +63,41 @@ def test_the_embedded_pilot_is_interoperable_for_every_pair(tmp_path):
         for kind in ("Ping", "IssueCO", "ReplaceCO", "CancelCO", "StatusNotification", "VerificationRequest"):
             assert pair["kinds"][kind]["messages"] >= 1, (pair["sender"], pair["receiver"], kind)
     assert data["pilot"]["findings"] == []
+    check_report_and_evidence(folder, data)
 
 
-def test_never_send_status_at_sg_breaks_a01_exactly_where_sg_receives_cos(tmp_path):
-    result = pilot(tmp_path, reference_fault=("never-send-status", "SG"))
+def check_report_and_evidence(folder: Path, data: dict) -> None:
+    """report.html under the run report's CSP (no script, nothing fetched), evidence.zip intact with
+    every relay whole (its bytes those its digests name), a timeline per conversation across parties."""
+    page = html.unescape((folder / "report.html").read_text(encoding="utf-8"))
+    assert "default-src 'none'" in page and "script-src 'none'" in page and "<script" not in page
+    assert f'id="relay-{len(data["pilot"]["relays"])}"' in page and 'id="conversations"' in page
+    verified = verify_evidence(folder / "evidence.zip", [EFDX.load_pki().test_material()])
+    assert verified.test_only  # signed with TEST ONLY material: integrity, not identity
+    relays = data["pilot"]["relays"]
+    with zipfile.ZipFile(folder / "evidence.zip") as bundle:
+        index = json.loads(bundle.read("index.json"))
+        assert index["kind"] == "pilot" and len(index["relays"]) == len(relays)
+        assert bundle.read("results.json") == (folder / "results.json").read_bytes()
+        for relay, listed in zip(relays, index["relays"], strict=True):
+            request, answer = bundle.read(listed["request"]), bundle.read(listed["answer"])
+            assert hashlib.sha256(request).hexdigest() == relay["request_sha256"] == listed["request_sha256"]
+            assert hashlib.sha256(answer).hexdigest() == relay["answer_sha256"]
+            assert len(request) == relay["request_size"]
+    issued = [c for c in data["pilot"]["conversations"] if any(r["action"] == "IssueCO" for r in c["relays"])]
+    assert issued
+    for conversation in issued:  # the CO one way, its status the other: both parties on one timeline
+        assert len(conversation["parties"]) == 2
+        directions = {(r["from"], r["to"]) for r in conversation["relays"]}
+        assert len(directions) == 2, conversation
+        assert [r["offset_s"] for r in conversation["relays"]] == sorted(
+            r["offset_s"] for r in conversation["relays"]
+        )
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "mutual-tls"])
+def test_never_send_status_at_sg_breaks_a01_exactly_where_sg_receives_cos(tmp_path, tls):
+    result = pilot(tmp_path, reference_fault=("never-send-status", "SG"), tls=tls)
     assert result.code == 1
     broken = {pair for pair, verdict in result.matrix.verdicts.items() if verdict == NOT_INTEROPERABLE}
     assert broken == {("KH", "SG"), ("TH", "SG")}
@@ -71,8 +109,9 @@ def test_never_send_status_at_sg_breaks_a01_exactly_where_sg_receives_cos(tmp_pa
     assert result.matrix.broke["SG"]["receiver"] and not result.matrix.broke["SG"]["sender"]
 
 
-def test_ignore_br10_at_th_is_a_disagreement_on_br10_where_th_receives(tmp_path):
-    result = pilot(tmp_path, reference_fault=("ignore-br10", "TH"))
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "mutual-tls"])
+def test_ignore_br10_at_th_is_a_disagreement_on_br10_where_th_receives(tmp_path, tls):
+    result = pilot(tmp_path, reference_fault=("ignore-br10", "TH"), tls=tls)
     broken = {pair for pair, verdict in result.matrix.verdicts.items() if verdict == NOT_INTEROPERABLE}
     assert broken == {("KH", "TH"), ("SG", "TH")}
     for pair in broken:
@@ -89,12 +128,56 @@ def test_ignore_br10_at_th_is_a_disagreement_on_br10_where_th_receives(tmp_path)
     assert data["pilot"]["parties_broke"]["TH"]["receiver"] == ["EFDX 1.0 BR-10"]
 
 
-def test_stale_outbound_timestamps_at_kh_breaks_m22_where_kh_sends(tmp_path):
-    result = pilot(tmp_path, reference_fault=("stale-outbound-timestamps", "KH"))
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "mutual-tls"])
+def test_stale_outbound_timestamps_at_kh_breaks_m22_where_kh_sends(tmp_path, tls):
+    result = pilot(tmp_path, reference_fault=("stale-outbound-timestamps", "KH"), tls=tls)
     broken = {pair for pair, verdict in result.matrix.verdicts.items() if verdict == NOT_INTEROPERABLE}
     assert broken == {("KH", "SG"), ("KH", "TH")}
     assert {(f.requirement, f.party, f.role) for f in result.matrix.findings} == {("M-22", "KH", "sender")}
     assert all("M-15" in f.also for f in result.matrix.findings)  # the receivers rightly refused them
+
+
+@pytest.mark.parametrize(
+    ("fault", "party", "tls", "requirement"),
+    [
+        # T: over TLS, SG judges the gateway's client against From and refuses it (G-02 too)
+        ("refuse-gateway-client", "SG", True, "T-05"),
+        # M: TH's Receipts carry a wrong ReceivedDigest
+        ("wrong-received-digest", "TH", False, "M-19"),
+    ],
+    ids=["T", "M"],
+)
+def test_a_receivers_fault_of_layer_t_and_m_is_a_disagreement_where_it_receives(
+    tmp_path, fault, party, tls, requirement
+):
+    """With never-send-status (A) and ignore-br10 (BR) above, a pilot catches a disagreement for a
+    seeded fault of each layer: the pairs in which the faulty party receives, naming the requirement."""
+    result = pilot(tmp_path, reference_fault=(fault, party), tls=tls)
+    assert result.code == 1
+    broken = {pair for pair, verdict in result.matrix.verdicts.items() if verdict == NOT_INTEROPERABLE}
+    assert broken == {(a, party) for a in ("KH", "SG", "TH") if a != party}
+    assert {(f.requirement, f.party, f.role, f.category) for f in result.matrix.findings} == {
+        (requirement, party, "receiver", "disagreement")
+    }
+    if requirement == "T-05":
+        assert all("G-02" in f.also for f in result.matrix.findings)
+    assert result.matrix.broke[party] == {"sender": [], "receiver": [requirement]}
+
+
+def test_the_embedded_rcpx_pilot_names_the_pairs_where_the_faulty_party_receives(tmp_path):
+    """`conformance pilot --profile rcpx`: three embedded RCPX reference NSWs (its reference party AU,
+    its default partner JP, and BN) through the gateway's /rcpx/1/{party}/messages inboxes."""
+    result = pilot(tmp_path, profile="rcpx", reference_fault=("never-send-status", "JP"))
+    assert result.matrix.parties == ("AU", "JP", "BN")
+    assert result.results["profile"] == "RCPX 1.0"
+    broken = {pair for pair, verdict in result.matrix.verdicts.items() if verdict == NOT_INTEROPERABLE}
+    assert broken == {("AU", "JP"), ("BN", "JP")}
+    found = {(f.requirement, f.party, f.role) for f in result.matrix.findings}
+    assert ("A-01", "JP", "receiver") in found  # and A-03: the cancellation's status is lost too
+    assert found <= {("A-01", "JP", "receiver"), ("A-03", "JP", "receiver")}
+    others = set(result.matrix.pairs) - broken
+    assert {result.matrix.verdicts[pair] for pair in others} == {INTEROPERABLE}
+    assert all("/rcpx/1/" in relay["path"] for relay in result.results["pilot"]["relays"])
 
 
 def test_the_embedded_pilot_over_mutual_tls_is_interoperable(tmp_path):
@@ -114,7 +197,7 @@ def test_gateway_502s_over_mutual_tls_are_retried_and_every_co_gets_one_status(t
 # ------------------------------------------------------------------------------ a configured pilot
 
 
-def _ics(folder: Path, party: str, inbox: str, trigger: str) -> Path:
+def _ics(folder: Path, party: str, inbox: str, trigger: str, tls: bool = False) -> Path:
     path = folder / f"{party.lower()}.toml"
     path.write_text(
         f"""[candidate]
@@ -131,17 +214,20 @@ url = "{trigger}"
 token = "{TOKEN}"
 [harness]
 party = "TH"  # read by `conformance run` only: a pilot plays no party
+[tls]
+enabled = {str(tls).lower()}
 """
     )
     return path
 
 
-def _configured(tmp_path: Path, *, through_gateway: bool):
+def _configured(tmp_path: Path, *, through_gateway: bool, tls: bool = False):
     """Two in-process reference NSWs (KH, SG), their ICS and a pilot.toml; their peers are the
-    gateway's inboxes, or (a wrong configuration) each other's own."""
+    gateway's inboxes, or (a wrong configuration) each other's own; over mutual TLS with ``tls``."""
     port, kh_port, sg_port = free_port(), free_port(), free_port()
-    own = {p: f"http://127.0.0.1:{n}{INBOX_PATH}" for p, n in (("KH", kh_port), ("SG", sg_port))}
-    gateway = {p: f"http://127.0.0.1:{port}/efdx/1/{p}/messages" for p in own}
+    scheme = "https" if tls else "http"
+    own = {p: f"{scheme}://127.0.0.1:{n}{INBOX_PATH}" for p, n in (("KH", kh_port), ("SG", sg_port))}
+    gateway = {p: f"{scheme}://127.0.0.1:{port}/efdx/1/{p}/messages" for p in own}
     peers = gateway if through_gateway else own
 
     def settings(party: str) -> Settings:
@@ -154,15 +240,16 @@ def _configured(tmp_path: Path, *, through_gateway: bool):
             outbound_timeout=2.0,
             trigger_token=TOKEN,
             gateway=True,
+            tls=tls,
             dialect=EFDX,
         )
 
     kh = RunningReference(settings("KH"), port=kh_port)
     sg = RunningReference(settings("SG"), port=sg_port)
-    files = [_ics(tmp_path, p, r.url, r.trigger_url) for p, r in (("KH", kh), ("SG", sg))]
+    files = [_ics(tmp_path, p, r.url, r.trigger_url, tls) for p, r in (("KH", kh), ("SG", sg))]
     config = tmp_path / "pilot.toml"
     config.write_text(
-        f'[gateway]\nlisten = "127.0.0.1:{port}"\n\n'
+        f'[gateway]\nlisten = "127.0.0.1:{port}"\ntls = {str(tls).lower()}\n\n'
         + "".join(f'[[party]]\nics = "{f.name}"\n\n' for f in files)
     )
     return config, kh, sg
@@ -175,6 +262,65 @@ def test_a_configured_two_party_pilot_runs_its_script_unattended(tmp_path):
     assert result.code == 0, result.matrix.reasons
     assert result.matrix.pairs == [("KH", "SG"), ("SG", "KH")]
     assert result.results["pilot"]["mode"] == "scripted"
+
+
+SEED = 42  # its draws put gateway 502s among the first twenty forwards (random.Random(42))
+
+
+def test_two_nsws_over_mutual_tls_with_5_percent_gateway_502s_agree_end_to_end(tmp_path):
+    """Issue 20's two-party pilot: over mutual TLS, the gateway answers a seeded 5 % of requests 502
+    itself. Every CO taken gets exactly one status end to end, the retries are seen and judged (no
+    finding: each came again, the same bytes under the same MessageId), and the bytes each receiver
+    took are the bytes its sender sent: the sender's outbox, the gateway's relay (its digest in
+    results.json, its bytes in evidence.zip) and the receiver's record name the same SHA-256."""
+    draws = random.Random(SEED)
+    assert any(draws.random() < 0.05 for _ in range(20))
+    config, kh, sg = _configured(tmp_path, through_gateway=True, tls=True)
+    with kh, sg:
+        result = pilot(tmp_path, config=config, script=True, server_error=0.05, seed=SEED)
+        sent = {p: _outbox(r) for p, r in (("KH", kh), ("SG", sg))}
+        taken = {p: _received(r) for p, r in (("KH", kh), ("SG", sg))}
+    assert result.code == 0, [f.text for f in result.matrix.findings] + [n.text for n in result.matrix.notes]
+    assert result.results["pilot"]["gateway"]["tls"] is True
+    relays = result.results["pilot"]["relays"]
+    injected = [r for r in relays if r["gateway"] and r["gateway"].startswith("injected 502")]
+    retried = [r for r in relays if (r["try"] or 0) > 1]
+    assert injected and retried
+    assert {(r["from"], r["message_id"]) for r in retried} == {(r["from"], r["message_id"]) for r in injected}
+    assert sum(c["retries"] for kinds in result.matrix.cells.values() for c in kinds.values()) == len(retried)
+    # every CO message taken gets exactly one ACCEPTED or REJECTED status (by MessageId), end to end
+    with zipfile.ZipFile(result.folder / "evidence.zip") as bundle:
+        fields = {
+            r["relay"]: read_fields(bundle.read(f"relays/{r['relay']:04d}-request.xml")) for r in relays
+        }
+    cos = {r["message_id"] for r in relays if r["action"] in ("IssueCO", "ReplaceCO") and r["status"] == 200}
+    assert len(cos) >= 6  # each way: the CO, its replacement, the BR-10 stimulus
+    statuses: dict[str, set[str]] = {co: set() for co in cos}
+    for relay in relays:
+        read = fields[relay["relay"]]
+        if read.action == "StatusNotification" and read.status in ("ACCEPTED", "REJECTED"):
+            statuses.setdefault(read.ref_to, set()).add(read.message_id)
+    assert {co: len(ids) for co, ids in statuses.items()} == dict.fromkeys(cos, 1)
+    # the bytes delivered are the bytes sent: sender's outbox = gateway's relay = receiver's record
+    forwarded = [r for r in relays if r["forwarded_to"] and r["status"] == 200]
+    assert forwarded
+    for relay in forwarded:
+        assert sent[relay["from"]][relay["message_id"]] == relay["request_sha256"], relay["relay"]
+        assert taken[relay["to"]][(relay["from"], relay["message_id"])] == relay["request_sha256"]
+
+
+def _outbox(reference: RunningReference) -> dict[str, str]:
+    """MessageId -> SHA-256 of the bytes the reference's outbox sent (as signed and stored)."""
+    with sqlite3.connect(reference.settings.db) as db:
+        rows = db.execute("SELECT message_id, body FROM outbox").fetchall()
+    return {message_id: hashlib.sha256(body).hexdigest() for message_id, body in rows}
+
+
+def _received(reference: RunningReference) -> dict[tuple[str, str], str]:
+    """(From, MessageId) -> SHA-256 of the body the reference took, as it recorded it."""
+    with sqlite3.connect(reference.settings.db) as db:
+        rows = db.execute("SELECT sender, message_id, digest FROM received").fetchall()
+    return {(sender, message_id): digest for sender, message_id, digest in rows}
 
 
 def test_a_party_whose_peer_is_not_the_gateway_stops_the_pilot_before_traffic(tmp_path, capsys):

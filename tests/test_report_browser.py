@@ -674,3 +674,50 @@ def test_the_printed_summary_names_what_failed_and_leaves_out_the_exchanges(repo
     assert "<pre" in full and "<pre" not in summary  # no message bytes, no base64 certificate
     assert "test purposes of the failed requirements that did not pass" in summary
     assert "EFDX 1.0 M-10/revoked" in summary
+
+
+# --- a pilot's report (issue 20) ----------------------------------------------------------------------
+
+
+def test_a_pilots_report_in_chromium(browser, tmp_path):
+    """A pilot with ignore-br10 at TH: its report.html fetches nothing, runs nothing, complains of
+    nothing, and shows the failing pairs in the fail colour, the finding with links to its relays, and
+    a timeline per conversation."""
+    import io
+
+    from conformance.app import reference_process
+    from conformance.app.pilot.session import PilotOptions
+    from conformance.app.pilot.session import run as run_pilot
+
+    try:
+        result = run_pilot(
+            PilotOptions(report_dir=tmp_path, out=io.StringIO(), reference_fault=("ignore-br10", "TH"))
+        )
+    finally:
+        reference_process.stopped()
+    page = browser.open(result.folder / "report.html")
+    assert page.requests == [page.url]
+    assert page.errors == []
+    assert page.evaluate("document.scripts.length") == 0
+    policy = page.evaluate(
+        "document.querySelector('meta[http-equiv=Content-Security-Policy]').getAttribute('content')"
+    )
+    assert "default-src 'none'" in policy and "script-src 'none'" in policy
+    assert page.evaluate(LINKED_RESOURCES) == []
+    pairs = page.evaluate(
+        "[...document.querySelectorAll('table.pairs tbody tr')].map(r => [r.cells[0].innerText.trim(),"
+        " r.cells[1].innerText.trim(),"
+        " getComputedStyle(r.cells[1].querySelector('.verdict')).backgroundColor])"
+    )
+    by_pair = {pair: (verdict, colour) for pair, verdict, colour in pairs}
+    assert by_pair["KH → TH"] == by_pair["SG → TH"] == ("not-interoperable", FAIL_COLOUR)
+    assert by_pair["TH → KH"] == ("interoperable", PASS_COLOUR)
+    findings = page.evaluate("[...document.querySelectorAll('.pilot-finding')].map(f => f.innerText)")
+    assert len(findings) == 2 and all("TH as receiver broke EFDX 1.0 BR-10" in f for f in findings)
+    links = page.evaluate(
+        "[...document.querySelectorAll('.pilot-finding a')].map(a => a.getAttribute('href'))"
+    )
+    assert links and all(page.evaluate(f"!!document.querySelector('{link}')") for link in links)
+    timelines = page.evaluate("document.querySelectorAll('#conversations ~ details.timeline').length")
+    assert timelines == len(result.results["pilot"]["conversations"]) > 0
+    check_png(page.screenshot(tmp_path / "pilot.png"))

@@ -75,13 +75,29 @@ def command(profile: Profile, settings: ReferenceSettings) -> list[str]:
         args += ["--status-delay", f"{settings.status_delay:g}"]
     for party, url in settings.peers.items():
         args += ["--peer", f"{party}={url}"]
-    for party, url in settings.direct_peers.items():
+    for party, url in (settings.direct_peers or direct_peers_beside_gateways(profile, settings)).items():
         args += ["--direct-peer", f"{party}={url}"]
     if settings.fault:
         args += ["--fault", settings.fault]
     if settings.tls:
         args.append("--tls")
     return args
+
+
+def direct_peers_beside_gateways(profile: Profile, settings: ReferenceSettings) -> dict[str, str]:
+    """The partners' own inboxes where a gateway peer's host serves them too: a peer that is the
+    gateway inbox of its party (``{base}/efdx/1/SG/messages``, EFDX section 9) gets ``{base}/efdx/1/
+    messages`` as its direct peer. The harness inbox listens on both when the reference claims
+    ``gateway`` (the harness is its gateway in `conformance run`), so the seeded fault
+    gateway-bypassed, which alone reads direct peers, is seen arriving around the gateway (G-01)."""
+    if not settings.gateway:
+        return {}
+    direct = {}
+    for party, url in settings.peers.items():
+        path = profile.gateway_path(party)
+        if url.rstrip("/").endswith(path):
+            direct[party] = url.rstrip("/")[: -len(path)] + profile.inbox_path
+    return direct
 
 
 @contextlib.contextmanager

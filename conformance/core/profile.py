@@ -102,6 +102,15 @@ class ReferenceSettings:
     direct_peers: dict[str, str] = field(default_factory=dict)
 
 
+def gateway_inbox_path(inbox_path: str, party: str) -> str:
+    """The gateway inbox of ``party`` for a profile whose inbox is ``inbox_path`` (EFDX section 9;
+    RCPX errata 1): the party before the path's last step (``/efdx/1/messages`` ->
+    ``/efdx/1/SG/messages``). The gateway (family/gateway.py) listens there, and so does the harness
+    inbox for the party it plays when the candidate claims ``gateway`` (the harness is its gateway)."""
+    base, _, last = inbox_path.rstrip("/").rpartition("/")
+    return f"{base}/{party}/{last}"
+
+
 @dataclass(frozen=True, eq=False)  # one object per pack: compared and hashed by identity
 class Profile:
     """Everything the engine needs from one profile."""
@@ -162,6 +171,10 @@ class Profile:
                 return found
         cas = tuple(pki.trust_store().cas.values())
         return TestMaterial.of_certificates(f"{self.title} TEST ONLY PKI", cas, anchors=cas)
+
+    def gateway_path(self, party: str) -> str:
+        """The gateway inbox of ``party`` under a base URL (EFDX section 9): ``gateway_inbox_path``."""
+        return gateway_inbox_path(self.inbox_path, party)
 
     def qualify(self, requirement_id: str) -> str:
         """``M-06`` -> ``EFDX 1.0 M-06``: how every report names a requirement."""

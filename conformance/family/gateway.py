@@ -72,6 +72,7 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
 from conformance.core.inbox_server import BoundedWSGIServer, Limits
+from conformance.core.profile import gateway_inbox_path
 from conformance.core.safexml import parse_untrusted
 from conformance.core.trust import Credential, TrustStore
 from conformance.core.violations import Violation
@@ -111,8 +112,7 @@ class Route:
 def gateway_path(inbox_path: str, party: str) -> str:
     """The gateway inbox of ``party`` for a profile whose inbox is ``inbox_path``: the party before
     the path's last step (``/efdx/1/messages`` -> ``/efdx/1/SG/messages``, section 9)."""
-    base, _, last = inbox_path.rstrip("/").rpartition("/")
-    return f"{base}/{party}/{last}"
+    return gateway_inbox_path(inbox_path, party)
 
 
 @dataclass(frozen=True)

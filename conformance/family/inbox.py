@@ -28,6 +28,7 @@ from werkzeug.wrappers import Request, Response
 
 from conformance.core.inbox_server import BoundedWSGIServer, ConnectionCounts, Limits
 from conformance.core.policy import MAX_BODY_BYTES
+from conformance.core.profile import gateway_inbox_path
 from conformance.core.testpki import PkiFolder as TestPki  # a pack's TEST ONLY PKI
 from conformance.core.violations import Violation
 from conformance.family import signals
@@ -94,6 +95,9 @@ class Arrival:
     judgement: Judgement
     answered: int = 0  # the HTTP status answered; 0 while being answered, -1 for a dropped connection
     tls_party: str | None = None
+    # the path it was posted to: the profile's inbox path, or the gateway inbox of the party the
+    # harness plays (``gateway_path``: the harness as the candidate's gateway, EFDX section 9, G-01)
+    path: str = ""
 
     @property
     def header(self) -> Header | None:
@@ -172,6 +176,13 @@ class HarnessInbox:
     # MessageLog: what this inbox received before
     def digest_of(self, sender: str, message_id: str) -> str | None:
         return self.message_log.get((sender, message_id))
+
+    @property
+    def gateway_path(self) -> str:
+        """The gateway inbox of the party this inbox plays (section 9: ``/efdx/1/SG/messages``). The
+        inbox serves it beside the profile's inbox path, so that a candidate claiming ``gateway`` can
+        list the harness as its gateway (G-01), and a message sent around it is seen on the other path."""
+        return gateway_inbox_path(self.dialect.codes.INBOX_PATH, self.party)
 
     @property
     def url(self) -> str:
@@ -296,7 +307,7 @@ class HarnessInbox:
 
     def _app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
-        if request.path != self.dialect.codes.INBOX_PATH or request.method != "POST":
+        if request.path not in (self.dialect.codes.INBOX_PATH, self.gateway_path) or request.method != "POST":
             return Response("not found\n", 404)(environ, start_response)
         try:
             body = request.stream.read(MAX_BODY_BYTES + 1)
@@ -305,7 +316,7 @@ class HarnessInbox:
             raise cause if isinstance(cause, OSError) else ConnectionAbortedError("body cut short") from None
         now = datetime.now(timezone.utc)
         judgement = self.receiver.judge(body, request.content_type or "", at=now)
-        arrival = Arrival(body, request.content_type or "", now, judgement)
+        arrival = Arrival(body, request.content_type or "", now, judgement, path=request.path)
         reaction = self._planned(arrival) or (self.script(arrival) if self.script else None) or Reaction()
         self._update(arrival, new=True)  # seen now, whatever the answer will be
         if reaction.delay:

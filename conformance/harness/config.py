@@ -127,12 +127,22 @@ class Config:
             return self.endpoints[key]
         return derive_endpoint(key, self.profiles, self.inbox_url, self.trigger_url)
 
+    def gateway_path_of(self, key: str) -> str:
+        """The harness's gateway inbox path in the claimed profile ``key``: of the party it plays there
+        (EFDX section 9; RCPX errata 1)."""
+        return registry.get(key).gateway_path(self.harness_parties.get(key, self.harness_party))
+
     def for_profile(self, key: str) -> Config:
         """This configuration as one profile's run sees it: that profile's inbox and trigger URLs, and
         harness.url with that profile's inbox path when it ends with a claimed profile's."""
         found = self.endpoint(key)
         harness_url = self.harness_url
-        if harness_url is not None:
+        if harness_url is not None and self.claims("gateway"):
+            gateways = {name: self.gateway_path_of(name) for name in self.profiles}
+            base = _strip(harness_url, gateways)
+            if base is not None:  # checked on load: it ends with one of them
+                harness_url = base[0] + gateways[key]
+        elif harness_url is not None:
             paths = {name: registry.get(name).inbox_path for name in self.profiles}
             stripped = _strip(harness_url, paths)
             if stripped is not None:
@@ -503,6 +513,8 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
     trigger_url = _url(trigger_url, "candidate.trigger.url") if trigger_url else None
     harness_listen = _listen(_get(harness, "listen", str, "harness", "127.0.0.1:0"))
     harness_url = _url(harness_url, "harness.url") if harness_url else None
+    if harness_url is not None:
+        _check_gateway_url(harness_url, "gateway" in capabilities, profiles, harness_party, harness_parties)
     return Config(
         party=party,
         inbox_url=inbox_url,
@@ -523,6 +535,31 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
         capacity=capacity,
         endpoints=_endpoints(candidate, profiles, inbox_url, trigger_url, tls.enabled),
     )
+
+
+def _check_gateway_url(
+    url: str, gateway: bool, profiles: tuple[str, ...], default: str, parties: dict[str, str]
+) -> None:
+    """``harness.url`` and the claim of ``gateway`` (EFDX section 9). A candidate claiming it takes the
+    harness as its gateway: its peer inbox for the party the harness plays is the harness's gateway
+    inbox of that party (``/efdx/1/SG/messages``), so harness.url, when given, must be that URL (G-01
+    is judged by the path the candidate posts to). A candidate not claiming it posts to the harness's
+    own inbox path: a gateway inbox there would be an unclaimed gateway."""
+    gateways = {key: registry.get(key).gateway_path(parties.get(key, default)) for key in profiles}
+    through = _strip(url, gateways)
+    if gateway and through is None:
+        expected = " or ".join(dict.fromkeys(gateways.values()))
+        raise ConfigError(
+            f"harness.url: the candidate claims gateway, so the harness is its gateway and its peer "
+            f"inbox for the harness's party is the harness's gateway inbox: expected a URL ending "
+            f"{expected}, got {url!r}"
+        )
+    if not gateway and through is not None:
+        raise ConfigError(
+            f"harness.url: {url!r} is a gateway inbox ({gateways[through[1]]}); claim the capability "
+            "'gateway' (candidate.capabilities) for the harness to be the candidate's gateway, or give "
+            f"the harness's own inbox ({registry.get(through[1]).inbox_path})"
+        )
 
 
 def _table(parent: dict, key: str, where: str, known: set[str]) -> dict:

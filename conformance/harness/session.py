@@ -47,6 +47,12 @@ class Harness:
         host, _, port = config.harness_listen.rpartition(":")
         tls = config.tls
         server_cert = (str(tls.inbox_cert), str(tls.inbox_key)) if tls.inbox_cert and tls.inbox_key else None
+        gateway_of = getattr(self.pki, "gateway", None)  # a pack's PKI with a gateway (EFDX section 9)
+        if server_cert is None and tls.enabled and config.claims("gateway") and callable(gateway_of):
+            # the harness is the candidate's gateway: its inbox presents the gateway's certificate, the
+            # TEST ONLY PKI's, as a gateway would to a sender
+            gateway = gateway_of()
+            server_cert = (str(gateway.cert_path), str(gateway.key_path))
         self.inbox = self.profile.make_inbox(
             self.party, pki=self.pki, tls=tls.enabled, host=host, port=int(port), server_cert=server_cert
         )
@@ -126,8 +132,25 @@ class Harness:
 
     @property
     def inbox_url(self) -> str:
-        """The URL the candidate reaches the harness inbox by."""
-        return self.config.harness_url or self.inbox.url
+        """The URL the candidate reaches the harness inbox by: for a candidate claiming ``gateway``,
+        the harness's gateway inbox of the party it plays (EFDX section 9: ``/efdx/1/SG/messages``),
+        which the candidate lists as that party's peer inbox (G-01)."""
+        if self.config.harness_url:
+            return self.config.harness_url
+        if self.config.claims("gateway"):
+            return self.direct_inbox_url.removesuffix(self.profile.inbox_path) + self.gateway_path
+        return self.inbox.url
+
+    @property
+    def direct_inbox_url(self) -> str:
+        """The harness inbox at the profile's own inbox path (where a candidate claiming ``gateway``
+        sends only around its gateway: G-01 sees it there)."""
+        return self.inbox.url
+
+    @property
+    def gateway_path(self) -> str:
+        """The gateway inbox path of the party the harness plays (EFDX section 9)."""
+        return self.profile.gateway_path(self.party)
 
     @staticmethod
     def now() -> datetime:

@@ -22,7 +22,7 @@ import hashlib
 import json
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -211,14 +211,20 @@ def write_evidence(
     signer: Credential,
     records: list | None = None,
     files: tuple[str, ...] = REPORT_FILES,
+    extra: Mapping[str, bytes] | None = None,
+    index: dict | None = None,
 ) -> str:
     """Write the bundle of ``files`` and what was exchanged; return its SHA-256 (what a certificate
-    names). A load run's bundle holds its own ``files`` and no exchanges."""
+    names). A load run's bundle holds its own ``files`` and no exchanges; a pilot's (results/
+    pilot_report.py) its ``extra`` files (every relay) and its own ``index``."""
     entries: dict[str, bytes] = {}
     for name in files:
         entries[name] = (folder / name).read_bytes()
     entries.update(_bodies(data, records))
-    entries[INDEX] = json.dumps(evidence_index(data), indent=2, ensure_ascii=False).encode("utf-8")
+    entries.update(extra or {})
+    entries[INDEX] = json.dumps(
+        evidence_index(data) if index is None else index, indent=2, ensure_ascii=False
+    ).encode("utf-8")
     manifest = "".join(
         f"{hashlib.sha256(body).hexdigest()}  {name}\n" for name, body in sorted(entries.items())
     )

@@ -203,11 +203,14 @@ def judge_answer(
     if violation is not None and expected.code is None and 400 <= relay.status < 500:
         applied = _error_requirement(relay.answer, dialect)
         if applied is not None and applied != violation.requirement:
+            # through the gateway, a T-05 refusal of a message the profile takes refuses the gateway's
+            # TLS client (the receiver's only first hop): G-02 too, for an NSW that uses a gateway
+            gateway = ("G-02",) if applied == "T-05" else ()
             return Violation(
                 applied,
                 "HTTP 200 with a Receipt (the profile takes this message)",
                 steps.answer_summary(answer),
-                also=(violation.requirement,),
+                also=(violation.requirement, *gateway),
             )
     return violation
 

@@ -7,7 +7,8 @@ requirement in the pilot's traffic and ``incomplete`` otherwise; the pairs' verd
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
@@ -17,7 +18,9 @@ from conformance.core.terminal_text import printable
 from conformance.core.verdicts import INCOMPLETE, NOT_CONFORMANT
 from conformance.results import safe_write
 
+from .findings import Finding
 from .matrix import COLUMNS, Matrix
+from .traffic import Seen
 
 _HEADS = {
     "messages": "msgs",
@@ -100,3 +103,96 @@ def results(
         },
         "pilot": {**pilot, "interoperable": matrix.all_interoperable, **matrix.as_json(qualify)},
     }
+
+
+# --------------------------------------------------------------------- relays and conversations
+
+
+def relays_json(seen: Sequence[Seen]) -> list[dict]:
+    """Every relay as results.json's ``pilot.relays`` says it: who, what, which try of its
+    MessageId, what came back (and whether the gateway answered itself), and the SHA-256 of the
+    request as received and forwarded and of the answer as returned (evidence.zip holds the bytes)."""
+    tries: dict[tuple[str | None, str], int] = defaultdict(int)
+    rows = []
+    for item in sorted(seen, key=lambda s: s.index):
+        relay, fields = item.relay, item.fields
+        number = None
+        if fields.message_id:
+            tries[(item.sender, fields.message_id)] += 1
+            number = tries[(item.sender, fields.message_id)]
+        rows.append(
+            {
+                "relay": item.index,
+                "at": item.started.isoformat(),
+                "answered": item.answered.isoformat(),
+                "duration_ms": round(relay.duration_s * 1000, 1),
+                "from": item.sender,
+                "to": item.receiver,
+                "path": relay.path,
+                "action": fields.action,
+                "message_id": fields.message_id,
+                "conversation_id": fields.conversation_id,
+                "ref_to_message_id": fields.ref_to,
+                "try": number,
+                "from_tls": relay.from_tls,
+                "t05": relay.t05,
+                "content_type": relay.content_type,
+                "forwarded_to": relay.forwarded_to,
+                "status": relay.status,
+                "answer_content_type": relay.answer_content_type,
+                "gateway": relay.gateway,
+                "request_size": relay.request_size,
+                "answer_size": relay.answer_size,
+                "request_sha256": relay.request_digest,
+                "answer_sha256": relay.answer_digest,
+            }
+        )
+    return rows
+
+
+def relay_bodies(seen: Sequence[Seen]) -> dict[int, tuple[bytes, bytes]]:
+    """relay number -> (request as received and forwarded, answer as returned): evidence.zip's files."""
+    return {item.index: (item.relay.request, item.relay.answer) for item in seen}
+
+
+def conversations_json(relays: Sequence[dict], findings: Sequence[Finding]) -> list[dict]:
+    """A timeline per conversation (ConversationId) across both parties: its relays in the order they
+    reached the gateway, seconds from the first, each with the findings that name it."""
+    named: dict[int, list[str]] = defaultdict(list)
+    for finding in findings:
+        for evidence in finding.evidence:
+            said = f"{finding.party} {finding.requirement}"
+            if said not in named[evidence["relay"]]:
+                named[evidence["relay"]].append(said)
+    grouped: dict[str, list[dict]] = defaultdict(list)
+    for relay in relays:
+        grouped[relay["conversation_id"] or "(no ConversationId read)"].append(relay)
+    timelines = []
+    for conversation, rows in grouped.items():
+        rows = sorted(rows, key=lambda r: (r["at"], r["relay"]))
+        start = datetime.fromisoformat(rows[0]["at"])
+        entries = [
+            {
+                "relay": row["relay"],
+                "offset_s": round((datetime.fromisoformat(row["at"]) - start).total_seconds(), 3),
+                "from": row["from"],
+                "to": row["to"],
+                "action": row["action"],
+                "message_id": row["message_id"],
+                "try": row["try"],
+                "status": row["status"],
+                "gateway": row["gateway"],
+                "findings": named.get(row["relay"], []),
+            }
+            for row in rows
+        ]
+        timelines.append(
+            {
+                "conversation": conversation,
+                "started": rows[0]["at"],
+                "parties": sorted({p for row in rows for p in (row["from"], row["to"]) if p}),
+                "findings": sorted({said for entry in entries for said in entry["findings"]}),
+                "relays": entries,
+            }
+        )
+    return sorted(timelines, key=lambda t: (t["started"], t["conversation"]))

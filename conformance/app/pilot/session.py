@@ -16,10 +16,13 @@ from pathlib import Path
 from typing import TextIO
 
 from conformance.app.run import check_report_dir
+from conformance.app.site_pki import signer_test_material
 from conformance.core.profile import Profile
 from conformance.family.gateway import Faults, Gateway, GatewayTls, Route
 from conformance.harness import registry
 from conformance.harness.config import ConfigError
+from conformance.results import pilot_report
+from conformance.results.evidence import signer_json
 
 from . import conversations, embedded, matrix, preflight, report, script
 from .judging import judge_traffic
@@ -109,11 +112,10 @@ def run(options: PilotOptions) -> PilotResult:
     )
     qualify = setup.profile.qualify
     report.print_matrix(result, qualify, options.out)
+    relays = report.relays_json(seen)
     pilot = {
-        "parties": [
-            {"party": p.party, "inbox_url": p.config.inbox_url, "trigger": p.has_trigger}
-            for p in setup.parties
-        ],
+        "party_inboxes": {p.party: p.config.inbox_url for p in setup.parties},
+        "party_triggers": {p.party: p.has_trigger for p in setup.parties},
         "gateway": {
             "url": gateway.base,
             "tls": setup.gateway.tls,
@@ -122,8 +124,9 @@ def run(options: PilotOptions) -> PilotResult:
         "mode": "scripted" if scripted_run else "passive",
         "reference_fault": "@".join(options.reference_fault) if options.reference_fault else None,
         "script_skipped": scripted.skipped,
-        "relays": len(seen),
         "interrupted": interrupted,
+        "relays": relays,
+        "conversations": report.conversations_json(relays, result.findings),
     }
     data = report.results(
         title=setup.profile.title,
@@ -133,9 +136,14 @@ def run(options: PilotOptions) -> PilotResult:
         finished=finished,
         pilot=pilot,
     )
+    # evidence.zip is signed as a rehearsal run's is: the TEST ONLY NSW certificate of the party the
+    # harness would play (a pilot plays none, and certifies nobody)
+    signer = setup.profile.load_pki().nsw(setup.profile.partner_party)
+    data["signer"] = signer_json(signer, signer_test_material(signer, (setup.profile,)))
     folder = report.new_folder(options.report_dir, started)
     report.write_results(folder, data)
-    print(f"report: {folder / 'results.json'}", file=options.out, flush=True)
+    pilot_report.write(folder, data, report.relay_bodies(seen), signer)
+    print(f"report: {folder / 'report.html'} (evidence.zip: every relay whole)", file=options.out, flush=True)
     code = EXIT_OK if result.all_interoperable and not interrupted else EXIT_FAILED
     return PilotResult(code, folder, result, data)
 

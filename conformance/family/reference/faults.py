@@ -1175,8 +1175,9 @@ LATER_FAULTS: tuple[Fault, ...] = (
         "gives an Error about a message without MessageId a RefToMessageId all the same (unknown)",
     ),
     # G: the gateway binding (section 9). Each acts only when the reference claims gateway (its
-    # Settings.gateway: a pilot's, or a test's with a gateway), so a plain exchange stays conforming;
-    # their purposes' tests are pending (issue 20), and tests/test_gateway.py shows each at a gateway.
+    # Settings.gateway: the embedded reference's, a pilot's), so a plain exchange stays conforming;
+    # the suite's gateway tests (family/suite/test_gateway.py) catch each with the harness as the
+    # reference's gateway, and tests/test_gateway.py shows each at the family's gateway.
     _fault(
         "gateway-bypassed",
         "G-01/routes-to-gateway",
@@ -1186,6 +1187,8 @@ LATER_FAULTS: tuple[Fault, ...] = (
         "gateway-unsigned",
         "G-01/unchanged",
         "sends its messages to the gateway unsigned, as if the gateway signed them",
+        # an unsigned envelope is also one that does not meet M-05 (M-22: every outbound message)
+        fails=("M-22",),
     ),
     _fault(
         "refuse-gateway-client",
@@ -1193,14 +1196,24 @@ LATER_FAULTS: tuple[Fault, ...] = (
         "answers a message whose TLS client is the gateway 403 T-05 (judges its certificate against From)",
     ),
     _fault(
+        "gateway-client-any-signer",
+        "G-02/signer-binds-from",
+        "takes from the gateway's TLS client an envelope signed by any party's NSW (no From binding: "
+        "neither M-08's party CA nor M-11's country is checked)",
+        fails=("M-08",),  # G-02: "and still refuses ... (M-08)": the refusal it did not give is M-08's
+    ),
+    _fault(
         "gateway-errors-final",
         "G-03/gateway-errors-transient",
         "gives up a message on a gateway's first 502 or 504 (other 5xx are still retried)",
+        # a 502/504 is a 5xx: not sending it again breaks M-21 too (G-03: "as transient (M-21)")
+        fails=("M-21",),
     ),
     _fault(
         "gateway-4xx-retried",
         "G-03/relayed-4xx-final",
         "retries a message after a 4xx the gateway relayed",
+        fails=("M-21",),  # M-21: "on 4xx it does not retry"
     ),
 )
 
@@ -1209,6 +1222,7 @@ GATEWAY_FAULTS = (
     "gateway-bypassed",
     "gateway-unsigned",
     "refuse-gateway-client",
+    "gateway-client-any-signer",
     "gateway-errors-final",
     "gateway-4xx-retried",
 )

@@ -126,6 +126,20 @@ class ReferenceNsw:
             rules=lax.rules(dialect.rules),
             dialect=dialect,
         )
+        # the seeded fault gateway-client-any-signer (G-02): what the gateway brings is judged without
+        # binding the envelope's signer to From (any party's NSW will do: M-08's CA, M-11's country)
+        self._gateway_receiver = (
+            Receiver(
+                self.party,
+                self.trust,
+                schemas=self._schemas(),
+                checks=_ANY_PARTY_SIGNER.checks(),
+                rules=dialect.rules,
+                dialect=dialect,
+            )
+            if self.fault_name == "gateway-client-any-signer"
+            else None
+        )
         self.outbox = Outbox(
             self.store,
             settings.peers,
@@ -187,7 +201,10 @@ class ReferenceNsw:
     def receive(self, body: bytes, content_type: str, tls_client: x509.Certificate | None = None) -> Answer:
         """Judge, record and answer one POST to the inbox (``tls_client``: the verified TLS peer)."""
         now = self.clock()
-        judgement = self.receiver.judge(body, content_type, at=now)
+        receiver = self.receiver
+        if self._gateway_receiver is not None and tls_client is not None and self._from_gateway(tls_client):
+            receiver = self._gateway_receiver
+        judgement = receiver.judge(body, content_type, at=now)
         if (
             self.fault_name == "wrong-type-body-parsed"
             and judgement.violation is not None
@@ -220,12 +237,17 @@ class ReferenceNsw:
         self.outbox.wake()
         return Answer(200, self._receipt(judgement, now, wrong=_wrong_receipt(self.fault_name, nth)))
 
+    def _from_gateway(self, cert: x509.Certificate) -> bool:
+        """The TLS client is the gateway's certificate (issued by the gateway CA this NSW trusts for
+        TLS, claiming gateway: section 9)."""
+        gateway = self.gateway_ca()
+        return gateway is not None and _issued_by(cert, gateway)
+
     def _tls_violation(self, cert: x509.Certificate, judgement: Judgement, now: datetime) -> Violation | None:
         """T-05: the TLS client is a current NSW certificate of the party the message comes from, or,
         claiming gateway, the gateway's certificate, for a message of any From (G-02: the handshake
         checked its chain to the gateway CA and its dates; the envelope signature binds From)."""
-        gateway = self.gateway_ca()
-        if gateway is not None and _issued_by(cert, gateway) and self.fault_name != "refuse-gateway-client":
+        if self._from_gateway(cert) and self.fault_name != "refuse-gateway-client":
             return None
         claimed = judgement.header.sender if judgement.header else country_of(cert)
         if self.fault_name == "tls-ignore-from":
@@ -634,6 +656,13 @@ _TLS_LAX = {
     "tls-ignore-crl": LAX["M-10/revoked"],
     "tls-ignore-expiry": LAX["M-09/expired"],
 }
+
+
+# The seeded fault gateway-client-any-signer: the envelope's signer is not bound to From.
+_ANY_PARTY_SIGNER = dataclasses.replace(
+    LAX["M-08/party-ca"],
+    change=lambda checks: LAX["M-11/country"].checks(LAX["M-08/party-ca"].checks(checks)),
+)
 
 
 def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
