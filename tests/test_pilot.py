@@ -63,7 +63,49 @@ def test_the_embedded_pilot_is_interoperable_for_every_pair(tmp_path):
         for kind in ("Ping", "IssueCO", "ReplaceCO", "CancelCO", "StatusNotification", "VerificationRequest"):
             assert pair["kinds"][kind]["messages"] >= 1, (pair["sender"], pair["receiver"], kind)
     assert data["pilot"]["findings"] == []
+    check_duplicate_deliveries(data)
     check_report_and_evidence(folder, data)
+
+
+def check_duplicate_deliveries(data: dict) -> None:
+    """Once per ordered pair the gateway delivered one relayed IssueCO's exact bytes a second time
+    (the only request it originates): answered by the receiver (a Receipt), no sender's try."""
+    relays = data["pilot"]["relays"]
+    again = [r for r in relays if r["originated"]]
+    assert sorted((r["from"], r["to"]) for r in again) == sorted(PAIRS)
+    for duplicate in again:
+        (first,) = [
+            r
+            for r in relays
+            if (r["message_id"], r["from"]) == (duplicate["message_id"], duplicate["from"])
+            and not r["originated"]
+        ]
+        assert duplicate["action"] == "IssueCO" and duplicate["try"] is None and first["try"] == 1
+        assert duplicate["request_sha256"] == first["request_sha256"]  # byte-identical
+        assert duplicate["request_size"] == first["request_size"] and duplicate["status"] == 200
+        assert duplicate["forwarded_to"] == first["forwarded_to"] and duplicate["relay"] > first["relay"]
+
+
+@pytest.mark.parametrize(
+    ("fault", "said"),
+    [("process-duplicates-twice", "second status"), ("duplicate-flag-false", "Duplicate")],
+)
+def test_a_receiver_that_mishandles_the_gateways_duplicate_delivery_breaks_m16(tmp_path, fault, said):
+    result = pilot(tmp_path, reference_fault=(fault, "SG"))
+    assert result.code == 1
+    broken = {pair for pair, verdict in result.matrix.verdicts.items() if verdict == NOT_INTEROPERABLE}
+    assert broken == {("KH", "SG"), ("TH", "SG")}
+    for pair in broken:
+        findings = [f for f in result.matrix.findings if f.pair == pair]
+        assert {(f.requirement, f.party, f.role, f.category) for f in findings} == {
+            ("M-16", "SG", "receiver", "duplicate-status")
+        }
+        assert result.matrix.cells[pair]["IssueCO"]["duplicates"] == 1
+        assert any("M-16" in r for r in result.matrix.reasons[pair])
+    if fault == "process-duplicates-twice":
+        assert all("A-01" in f.also for f in result.matrix.findings)
+    data = json.loads((result.folder / "results.json").read_text())
+    assert data["pilot"]["parties_broke"]["SG"] == {"sender": [], "receiver": ["EFDX 1.0 M-16"]}
 
 
 def check_report_and_evidence(folder: Path, data: dict) -> None:

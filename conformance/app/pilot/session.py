@@ -83,7 +83,7 @@ def run(options: PilotOptions) -> PilotResult:
         scripted_run = options.script if options.script is not None else options.config is None
         try:
             if scripted_run:
-                scripted = script.run(setup, traffic, triggers)
+                scripted = script.run(setup, traffic, triggers, gateway.redeliver)
                 time.sleep(SETTLE_S)
             else:
                 _watch(options.duration, out)
@@ -100,6 +100,11 @@ def run(options: PilotOptions) -> PilotResult:
         judged, seen, {p.party: p.windows for p in setup.parties}, ended
     )
     notes = list(outcome.notes)
+    notes += [
+        matrix.Note(pair, "IssueCO", "no duplicate delivery made (M-16 not judged)")
+        for pair, message_id in scripted.duplicates.items()
+        if message_id is None
+    ]
     if interrupted:
         notes += [matrix.Note(pair, "-", "interrupted") for pair in _pairs(setup)]
     result = matrix.build(
