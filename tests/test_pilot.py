@@ -11,7 +11,10 @@ import hashlib
 import html
 import io
 import json
+import os
 import random
+import signal
+import socket
 import sqlite3
 import zipfile
 from pathlib import Path
@@ -28,7 +31,7 @@ from conformance.family.reference.runner import RunningReference
 from conformance.profiles.efdx.codes import INBOX_PATH
 from conformance.profiles.efdx.dialect import EFDX
 from conformance.results.evidence import verify_evidence
-from tests.loopback import free_port
+from tests.loopback import free_port, poll_until
 
 PAIRS = [(a, b) for a in ("KH", "SG", "TH") for b in ("KH", "SG", "TH") if a != b]
 TOKEN = "pilot-test"
@@ -135,6 +138,48 @@ def check_report_and_evidence(folder: Path, data: dict) -> None:
         assert [r["offset_s"] for r in conversation["relays"]] == sorted(
             r["offset_s"] for r in conversation["relays"]
         )
+
+
+def test_a_party_that_stops_answering_mid_pilot_leaves_its_pairs_incomplete_never_its_partners_fault(
+    tmp_path,
+):
+    """SG's reference process is stopped once the pre-flight has passed (its Pings reached it): every
+    forward to it is refused (the gateway's 502s). Its pairs are incomplete naming it, never
+    not-interoperable for KH or TH, whose retries to it end without being taken; KH <-> TH stand; and
+    the kinds both sides claim (replace, cancel, verification) that never passed are named."""
+
+    def stop_sg(setup) -> None:
+        os.kill(setup.processes["SG"], signal.SIGKILL)  # the process this pilot started for SG
+        inbox = setup.party("SG").config.inbox_url
+        host, port = inbox.split("//")[1].split("/")[0].split(":")
+
+        def refused() -> bool:
+            try:
+                socket.create_connection((host, int(port)), timeout=0.5).close()
+            except OSError:
+                return True
+            return False
+
+        assert poll_until(refused, 10.0)
+
+    result = pilot(tmp_path, after_preflight=stop_sg)
+    assert result.code == 1
+    verdicts = result.matrix.verdicts
+    assert verdicts[("KH", "TH")] == verdicts[("TH", "KH")] == INTEROPERABLE
+    for pair in [p for p in PAIRS if "SG" in p]:
+        assert verdicts[pair] == "incomplete", (pair, result.matrix.reasons[pair])
+        assert any(r.startswith("SG unreachable from relay") for r in result.matrix.reasons[pair])
+    assert result.matrix.findings == [] and not result.matrix.broke["KH"]["sender"]
+    # the kinds the parties' ICS claim, never exchanged, are named
+    for kind in ("IssueCO", "ReplaceCO", "CancelCO"):
+        assert f"no {kind} exchanged" in result.matrix.reasons[("SG", "KH")]
+    assert "no VerificationRequest exchanged" in result.matrix.reasons[("KH", "SG")]
+    assert "no ReplaceCO exchanged" in result.matrix.reasons[("KH", "SG")]
+    data = json.loads((result.folder / "results.json").read_text())
+    assert set(data["pilot"]["unreachable"]) == {"SG"} and data["verdict"] == "incomplete"
+    refused = [r for r in data["pilot"]["relays"] if r["to"] == "SG" and r["status"] == 502]
+    assert refused and all(r["forwarded_to"] and "not reached" in r["gateway"] for r in refused)
+    assert any(r["try"] and r["try"] > 1 for r in refused)  # the senders retried, as M-21 asks
 
 
 @pytest.mark.parametrize("tls", [False, True], ids=["http", "mutual-tls"])

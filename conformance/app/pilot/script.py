@@ -81,6 +81,27 @@ def run(setup: PilotSetup, traffic: Traffic, triggers: Triggers, redeliver: Rede
     return scripted
 
 
+def claimed_kinds(setup: PilotSetup) -> dict[tuple[str, str], list[str]]:
+    """pair -> the kinds the script must exchange in it, from the parties' ICS (roles, triggers and the
+    capabilities ``verification``, ``replace``, ``cancel``): one never exchanged leaves it incomplete."""
+    kinds: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for a in setup.parties:
+        for b in setup.parties:
+            if a is b or not a.has_trigger:
+                continue
+            if "exporting" not in a.config.roles or "importing" not in b.config.roles:
+                continue
+            kinds[(a.party, b.party)].append("IssueCO")
+            if _both(a, b, "verification") and b.has_trigger:
+                kinds[(b.party, a.party)].append("VerificationRequest")
+            kinds[(a.party, b.party)] += [
+                kind
+                for kind, claim in (("ReplaceCO", "replace"), ("CancelCO", "cancel"))
+                if _both(a, b, claim)
+            ]
+    return dict(kinds)
+
+
 def _both(a: PilotParty, b: PilotParty, capability: str) -> bool:
     return a.claims(capability) and b.claims(capability)
 

@@ -10,6 +10,7 @@ import logging
 import random
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,7 +25,7 @@ from conformance.harness.config import ConfigError
 from conformance.results import pilot_report
 from conformance.results.evidence import signer_json
 
-from . import conversations, embedded, matrix, preflight, report, script
+from . import conversations, embedded, matrix, preflight, reach, report, script
 from .judging import judge_traffic
 from .setup import PilotSetup
 from .setup import load as load_setup
@@ -48,6 +49,8 @@ class PilotOptions:
     profile: str | None = None
     report_dir: Path = Path("reports")
     out: TextIO = field(default_factory=lambda: sys.stdout)
+    # called once the pre-flight has passed, before any traffic (tests: stop a party mid-pilot)
+    after_preflight: Callable[[PilotSetup], None] | None = None
 
 
 @dataclass
@@ -79,6 +82,8 @@ def run(options: PilotOptions) -> PilotResult:
         )
         for line in preflight.check(setup, traffic, triggers):
             print(line, file=out, flush=True)
+        if options.after_preflight is not None:
+            options.after_preflight(setup)
         gateway.faults = Faults(options.server_error, options.timeout, random.Random(options.seed))
         scripted_run = options.script if options.script is not None else options.config is None
         try:
@@ -99,7 +104,9 @@ def run(options: PilotOptions) -> PilotResult:
     outcome = conversations.judge_conversations(
         judged, seen, {p.party: p.windows for p in setup.parties}, ended
     )
-    notes = list(outcome.notes)
+    gone = reach.unreachable(seen)
+    kept, set_aside = reach.set_aside(findings + outcome.findings, gone)
+    notes = list(outcome.notes) + set_aside
     notes += [
         matrix.Note(pair, "IssueCO", "no duplicate delivery made (M-16 not judged)")
         for pair, message_id in scripted.duplicates.items()
@@ -107,13 +114,19 @@ def run(options: PilotOptions) -> PilotResult:
     ]
     if interrupted:
         notes += [matrix.Note(pair, "-", "interrupted") for pair in _pairs(setup)]
+    expected: dict[tuple[str, str], list[str]] = {pair: list(kinds) for pair, kinds in scripted.kinds.items()}
+    if scripted_run:  # a kind both parties claim and the script never got exchanged: incomplete
+        for pair, kinds in script.claimed_kinds(setup).items():
+            expected.setdefault(pair, [])
+            expected[pair] += [kind for kind in kinds if kind not in expected[pair]]
     result = matrix.build(
         setup.codes,
         seen,
-        findings + outcome.findings,
+        kept,
         notes,
         conversations.retries_seen(seen),
-        expected_kinds={pair: kinds for pair, kinds in scripted.kinds.items()},
+        expected_kinds=expected,
+        unreachable={party: gone[party].reason for party in gone},
     )
     qualify = setup.profile.qualify
     report.print_matrix(result, qualify, options.out)
@@ -130,6 +143,9 @@ def run(options: PilotOptions) -> PilotResult:
         "reference_fault": "@".join(options.reference_fault) if options.reference_fault else None,
         "script_skipped": scripted.skipped,
         "interrupted": interrupted,
+        "unreachable": {
+            party: {"since": u.since.isoformat(), "relay": u.relay, "why": u.why} for party, u in gone.items()
+        },
         "relays": relays,
         "conversations": report.conversations_json(relays, result.findings),
     }

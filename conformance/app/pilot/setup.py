@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import ipaddress
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,8 @@ class PilotSetup:
     parties: tuple[PilotParty, ...]
     gateway: GatewaySetup
     trust: TrustStore
+    # party -> the pid of its embedded reference process (an embedded pilot's only)
+    processes: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def dialect(self) -> Dialect:
