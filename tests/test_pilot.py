@@ -21,16 +21,17 @@ from pathlib import Path
 
 import pytest
 
-from conformance.app import reference_process
+from conformance.app import reference_process, site_pki
 from conformance.app.cli import main
 from conformance.app.pilot.matrix import INTEROPERABLE, NOT_INTEROPERABLE
 from conformance.app.pilot.session import PilotOptions, run
 from conformance.app.pilot.traffic import read_fields
 from conformance.family.reference.nsw import Settings
 from conformance.family.reference.runner import RunningReference
+from conformance.harness.config import ConfigError
 from conformance.profiles.efdx.codes import INBOX_PATH
 from conformance.profiles.efdx.dialect import EFDX
-from conformance.results.evidence import verify_evidence
+from conformance.results.evidence import load_anchors, verify_evidence
 from tests.loopback import free_port, poll_until
 
 PAIRS = [(a, b) for a in ("KH", "SG", "TH") for b in ("KH", "SG", "TH") if a != b]
@@ -349,6 +350,46 @@ def test_a_configured_two_party_pilot_runs_its_script_unattended(tmp_path):
     assert result.code == 0, result.matrix.reasons
     assert result.matrix.pairs == [("KH", "SG"), ("SG", "KH")]
     assert result.results["pilot"]["mode"] == "scripted"
+
+
+def test_a_pilots_evidence_is_signed_with_the_site_key_that_pilot_toml_names(tmp_path, monkeypatch):
+    """[site] in pilot.toml, a site key made by `conformance pki site`: evidence.zip is signed with it
+    (its chain leads to the site CA), results.json says the signer is not TEST ONLY, and the pilot
+    still certifies nobody. A [site] key that is TEST ONLY material is not used: the TEST ONLY key
+    signs, and results.json says so. A key that cannot sign stops the pilot before traffic (exit 4)."""
+    passphrase = "a site passphrase for the pilot"
+    monkeypatch.setenv("PILOT_SITE_PASSPHRASE", passphrase)
+    files = site_pki.generate(tmp_path / "site", passphrase.encode(), "Pilot site", "KH")
+    site = f'[site]\ncert_file = "{files.cert}"\nkey_file = "{files.key}"\n'
+    site += 'passphrase_env = "PILOT_SITE_PASSPHRASE"\n'
+    material = [EFDX.load_pki().test_material()]
+
+    def site_pilot(folder: Path, lines: str):
+        folder.mkdir()
+        config, kh, sg = _configured(folder, through_gateway=True)
+        config.write_text(config.read_text() + lines)
+        with kh, sg:
+            return pilot(folder, config=config, script=True)
+
+    result = site_pilot(tmp_path / "site-key", site)
+    data = result.results
+    assert result.code == 0, result.matrix.reasons
+    assert data["test_only_signer"] is False and data["signer"]["test_only"] is False
+    assert data["certification"]["can_certify"] is False  # a pilot certifies nobody, site key or not
+    verified = verify_evidence(result.folder / "evidence.zip", material, anchors=load_anchors(files.ca))
+    assert verified.anchor is not None and not verified.test_only
+
+    test_only = EFDX.load_pki().nsw("SG")
+    lines = f'[site]\ncert_file = "{test_only.cert_path}"\nkey_file = "{test_only.key_path}"\n'
+    again = site_pilot(tmp_path / "test-only", lines)
+    assert again.results["test_only_signer"] is True and again.results["signer"]["test_only"] is True
+    assert any("TEST ONLY" in r for r in again.results["certification"]["reasons"])
+    assert verify_evidence(again.folder / "evidence.zip", material).test_only
+
+    monkeypatch.delenv("PILOT_SITE_PASSPHRASE")
+    with pytest.raises(ConfigError, match="PILOT_SITE_PASSPHRASE"):
+        site_pilot(tmp_path / "no-passphrase", site)
+    assert not any((tmp_path / "no-passphrase" / "reports").iterdir())  # no pilot folder
 
 
 SEED = 42  # its draws put gateway 502s among the first twenty forwards (random.Random(42))

@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import TextIO
 
 from conformance.app.run import check_report_dir
-from conformance.app.site_pki import signer_test_material
+from conformance.app.site_pki import SitePkiError, passphrase_from, signer_test_material
 from conformance.core.profile import Profile
+from conformance.core.trust import Credential
 from conformance.family.gateway import Faults, Gateway, GatewayTls, Route
 from conformance.harness import registry
 from conformance.harness.config import ConfigError
 from conformance.results import pilot_report
-from conformance.results.evidence import signer_json
+from conformance.results.evidence import SiteKeyError, load_site_signer, signer_json
 
 from . import conversations, embedded, matrix, preflight, reach, report, script
 from .judging import judge_traffic
@@ -80,6 +81,9 @@ def run(options: PilotOptions) -> PilotResult:
             file=out,
             flush=True,
         )
+        signer, material, site_material = _signer(setup)
+        if site_material is not None:
+            print(f"[site] key not used: {site_material}; the TEST ONLY key signs the evidence", file=out)
         for line in preflight.check(setup, traffic, triggers):
             print(line, file=out, flush=True)
         if options.after_preflight is not None:
@@ -157,16 +161,44 @@ def run(options: PilotOptions) -> PilotResult:
         finished=finished,
         pilot=pilot,
     )
-    # evidence.zip is signed as a rehearsal run's is: the TEST ONLY NSW certificate of the party the
-    # harness would play (a pilot plays none, and certifies nobody)
-    signer = setup.profile.load_pki().nsw(setup.profile.partner_party)
-    data["signer"] = signer_json(signer, signer_test_material(signer, (setup.profile,)))
+    data["signer"] = signer_json(signer, material)
+    data["test_only_signer"] = material is not None
+    if material is not None:
+        data["certification"]["reasons"].append(
+            f"the evidence is signed with a TEST ONLY key ({material})"
+            if site_material is None
+            else f"the evidence is signed with a TEST ONLY key: the [site] key is not used ({site_material})"
+        )
     folder = report.new_folder(options.report_dir, started)
     report.write_results(folder, data)
     pilot_report.write(folder, data, report.relay_bodies(seen), signer)
     print(f"report: {folder / 'report.html'} (evidence.zip: every relay whole)", file=options.out, flush=True)
     code = EXIT_OK if result.all_interoperable and not interrupted else EXIT_FAILED
     return PilotResult(code, folder, result, data)
+
+
+def _signer(setup: PilotSetup) -> tuple[Credential, str | None, str | None]:
+    """Who signs evidence.zip: the ``[site]`` key when pilot.toml names one that is no TEST ONLY
+    material (the passphrase from its environment variable; one that cannot sign is exit 4 before
+    traffic), else as a rehearsal run's: the TEST ONLY NSW certificate of the party the harness would
+    play. (signer, why it is TEST ONLY or None, why the [site] key was not used or None). A pilot
+    certifies nobody either way."""
+    site_material = None
+    if setup.site is not None:
+        try:
+            passphrase = (
+                passphrase_from(setup.site.passphrase_env, "site.passphrase_env", minimum=1)
+                if setup.site.passphrase_env
+                else None
+            )
+            site = load_site_signer(setup.site.cert_file, setup.site.key_file, passphrase)
+        except (SiteKeyError, SitePkiError) as exc:
+            raise ConfigError(str(exc)) from None
+        site_material = signer_test_material(site, (setup.profile,))
+        if site_material is None:
+            return site, None, None
+    signer = setup.profile.load_pki().nsw(setup.profile.partner_party)
+    return signer, signer_test_material(signer, (setup.profile,)), site_material
 
 
 def _pairs(setup: PilotSetup) -> list[tuple[str, str]]:
