@@ -55,7 +55,7 @@ def requirements_by_pair(result) -> dict[tuple[str, str], set[str]]:
 def test_the_embedded_pilot_is_interoperable_for_every_pair(tmp_path):
     code = main(["pilot", "--report-dir", str(tmp_path / "reports")])
     reference_process.stopped()
-    (folder,) = (tmp_path / "reports").iterdir()
+    (folder,) = [path for path in (tmp_path / "reports").iterdir() if path.is_dir()]
     data = json.loads((folder / "results.json").read_text())
     assert code == 0
     assert data["kind"] == "pilot" and data["verdict"] == "incomplete"  # a pilot certifies nobody
@@ -68,6 +68,9 @@ def test_the_embedded_pilot_is_interoperable_for_every_pair(tmp_path):
             assert pair["kinds"][kind]["messages"] >= 1, (pair["sender"], pair["receiver"], kind)
     assert data["pilot"]["findings"] == []
     check_duplicate_deliveries(data)
+    index = html.unescape((tmp_path / "reports" / "index.html").read_text(encoding="utf-8"))
+    assert f'href="{folder.name}/report.html"' in index and "pilot: KH SG TH" in index
+    assert "pairs: interoperable 6" in index
     check_report_and_evidence(folder, data)
 
 

@@ -23,7 +23,7 @@ from conformance.core.trust import Credential
 from conformance.family.gateway import Faults, Gateway, GatewayTls, Route
 from conformance.harness import registry
 from conformance.harness.config import ConfigError
-from conformance.results import pilot_report
+from conformance.results import history, pilot_report
 from conformance.results.evidence import SiteKeyError, load_site_signer, signer_json
 
 from . import conversations, embedded, matrix, preflight, reach, report, script
@@ -173,6 +173,10 @@ def run(options: PilotOptions) -> PilotResult:
     report.write_results(folder, data)
     pilot_report.write(folder, data, report.relay_bodies(seen), signer)
     print(f"report: {folder / 'report.html'} (evidence.zip: every relay whole)", file=options.out, flush=True)
+    try:  # this pilot's report is written: now what reads the other folders, which never stops it
+        history.write_index(options.report_dir)
+    except Exception as exc:  # noqa: BLE001
+        print(f"reports index not written: {type(exc).__name__}: {exc}", file=sys.stderr)
     code = EXIT_OK if result.all_interoperable and not interrupted else EXIT_FAILED
     return PilotResult(code, folder, result, data)
 
