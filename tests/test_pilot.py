@@ -12,10 +12,13 @@ import html
 import io
 import json
 import os
+import pty
 import random
+import re
 import signal
 import socket
 import sqlite3
+import threading
 import zipfile
 from pathlib import Path
 
@@ -40,7 +43,8 @@ TOKEN = "pilot-test"
 
 def pilot(tmp_path: Path, **options):
     try:
-        return run(PilotOptions(report_dir=tmp_path / "reports", out=io.StringIO(), **options))
+        options.setdefault("out", io.StringIO())
+        return run(PilotOptions(report_dir=tmp_path / "reports", **options))
     finally:
         reference_process.stopped()  # every reference process has ended and its folder is gone
 
@@ -348,11 +352,52 @@ def _configured(tmp_path: Path, *, through_gateway: bool, tls: bool = False):
 
 def test_a_configured_two_party_pilot_runs_its_script_unattended(tmp_path):
     config, kh, sg = _configured(tmp_path, through_gateway=True)
+    out = io.StringIO()
     with kh, sg:
-        result = pilot(tmp_path, config=config, script=True)
+        result = pilot(tmp_path, config=config, script=True, out=out)
     assert result.code == 0, result.matrix.reasons
     assert result.matrix.pairs == [("KH", "SG"), ("SG", "KH")]
     assert result.results["pilot"]["mode"] == "scripted"
+    # in a pipe: no line rewritten in place, a plain line as the traffic starts and as it ends
+    said = out.getvalue()
+    assert "\r" not in said and "\x1b" not in said
+    assert "traffic started (scripted)\n" in said
+    relays = len(result.results["pilot"]["relays"])
+    assert f"traffic ended: {relays} relays seen, 0 conversations open\n" in said
+
+
+def test_on_a_terminal_a_pilot_shows_a_live_line_while_its_traffic_runs(tmp_path):
+    """On a terminal (a pty): one line rewritten in place, relays seen, conversations open and how
+    long the script has run, cleared when the traffic ends."""
+    config, kh, sg = _configured(tmp_path, through_gateway=True)
+    master, slave = pty.openpty()
+    shown = bytearray()
+
+    def drain() -> None:
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            shown.extend(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    with open(slave, "w", encoding="utf-8", closefd=True) as terminal, kh, sg:
+        assert terminal.isatty()
+        result = pilot(tmp_path, config=config, script=True, out=terminal)
+    assert poll_until(lambda: b"report: " in shown, 5.0)
+    os.close(master)
+    reader.join(5.0)
+    text = shown.decode("utf-8", "replace")
+    assert result.code == 0
+    assert "traffic started" not in text  # a terminal gets the live line instead
+    assert re.search(
+        r"\r\x1b\[Kscripted: \d+ relays seen, \d+ conversations open, \d+ s into the script", text
+    )
+    assert "traffic ended: " in text
 
 
 def test_a_pilots_evidence_is_signed_with_the_site_key_that_pilot_toml_names(tmp_path, monkeypatch):

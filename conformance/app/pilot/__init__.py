@@ -18,5 +18,6 @@ One module per job:
 - ``script.py``: scripted traffic through each party's test trigger; ``preflight.py``: the checks
   before traffic (exit 4);
 - ``embedded.py``: three embedded reference NSWs routed through the gateway;
+- ``live.py``: the live line while traffic runs (on a terminal; plain lines in a pipe);
 - ``report.py``: the terminal table and results.json; ``session.py``: one pilot from start to end.
 """

@@ -26,7 +26,7 @@ from conformance.harness.config import ConfigError
 from conformance.results import history, pilot_report
 from conformance.results.evidence import SiteKeyError, load_site_signer, signer_json
 
-from . import conversations, embedded, matrix, preflight, reach, report, script
+from . import conversations, embedded, live, matrix, preflight, reach, report, script
 from .judging import judge_traffic
 from .setup import PilotSetup
 from .setup import load as load_setup
@@ -90,12 +90,14 @@ def run(options: PilotOptions) -> PilotResult:
             options.after_preflight(setup)
         gateway.faults = Faults(options.server_error, options.timeout, random.Random(options.seed))
         scripted_run = options.script if options.script is not None else options.config is None
+        mode = "scripted" if scripted_run else "passive"
         try:
-            if scripted_run:
-                scripted = script.run(setup, traffic, triggers, gateway.redeliver)
-                time.sleep(SETTLE_S)
-            else:
-                _watch(options.duration, out)
+            with live.Live(traffic, out, mode, None if scripted_run else options.duration):
+                if scripted_run:
+                    scripted = script.run(setup, traffic, triggers, gateway.redeliver)
+                    time.sleep(SETTLE_S)
+                else:
+                    _watch(options.duration, out)
         except KeyboardInterrupt:
             interrupted = True
         gateway.faults = Faults()
