@@ -117,6 +117,56 @@ def test_the_index_shows_kind_time_transport_can_certify_and_links(tmp_path):
     assert newest.xpath("td[1]/a/@href") == ["2026-12-06T11/report.html"]
 
 
+def pilot_results(pairs: list, **pilot) -> dict:
+    return {
+        "kind": "pilot", "profile": "EFDX 1.0", "verdict": "not-conformant",
+        "started": "2026-12-06T12:00:00+00:00",
+        "certification": {"can_certify": False, "reasons": ["a pilot certifies nobody"]},
+        "pilot": {"parties": ["KH", "SG", "TH"], "pairs": pairs, "gateway": {"tls": True}, **pilot},
+    }  # fmt: skip
+
+
+def test_the_index_lists_a_pilot_with_its_pairs_verdict_counts_and_its_report(tmp_path):
+    reports = tmp_path / "reports"
+    write_run(reports, "2026-12-06T10", results(REAL, "pass", started="2026-12-06T10:00:00+00:00"))
+    pairs = (
+        [{"sender": "KH", "receiver": "SG", "verdict": "not-interoperable"}]
+        + [{"sender": "SG", "receiver": "KH", "verdict": "interoperable"}] * 3
+        + [{"sender": "TH", "receiver": "SG", "verdict": "incomplete"}] * 2
+    )
+    write_run(reports, "20261206T120000Z-pilot", pilot_results(pairs, reference_fault="never-send-status@SG"))
+    # another folder's results.json is untrusted: a pilot of the wrong shape is skipped, saying why
+    write_run(reports, "20261206T130000Z-pilot", pilot_results([{"verdict": "<script>"}]))
+    write_run(reports, "20261206T140000Z-pilot", {**pilot_results([]), "pilot": ["not", "a", "table"]})
+    history.write_index(reports)
+    page = html.fromstring((reports / "index.html").read_text())
+    rows = page.xpath("//table[@id='runs']/tbody/tr")
+    assert [row.xpath("string(td[3])") for row in rows] == ["pilot", "run"]
+    pilot = rows[0]
+    assert pilot.xpath("td[1]/a/@href") == ["20261206T120000Z-pilot/report.html"]
+    assert pilot.xpath("string(td[@class='counts'])").split() == [
+        "pairs:", "interoperable", "3,", "not-interoperable", "1,", "incomplete", "2"
+    ]  # fmt: skip
+    assert "pilot: KH SG TH" in pilot.xpath("string(td[7])") and "never-send-status@SG" in pilot.xpath(
+        "string(td[7])"
+    )
+    assert (
+        pilot.xpath("string(td[@class='can-certify'])") == "no"
+        and pilot.xpath("string(td[8])") == "mutual TLS"
+    )
+    skipped = page.xpath("//ul[@id='skipped']/li")
+    assert [li.xpath("string(bdi[1])") for li in skipped] == [
+        "20261206T140000Z-pilot",
+        "20261206T130000Z-pilot",
+    ]
+    assert "<script>" not in (reports / "index.html").read_text()
+    # a pilot is never the run a later run compares itself with
+    later = results(REAL, "fail", started="2026-12-06T15:00:00+00:00")
+    since, notes = history.since_latest_readable(reports, reports / "2026-12-06T15", later)
+    assert since is not None and since["run"] == "2026-12-06T10"
+    assert [n for n in notes if "120000Z-pilot" in n] == []
+
+
 def test_a_readable_time_is_in_this_machines_zone_and_garbage_stays_as_it_is():
     assert history.readable_time("not a time") == "not a time"
     assert history.readable_time("2026-12-06T10:00:00") == "2026-12-06 10:00:00"

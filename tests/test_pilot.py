@@ -11,24 +11,31 @@ import hashlib
 import html
 import io
 import json
+import os
+import pty
 import random
+import re
+import signal
+import socket
 import sqlite3
+import threading
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from conformance.app import reference_process
+from conformance.app import reference_process, site_pki
 from conformance.app.cli import main
 from conformance.app.pilot.matrix import INTEROPERABLE, NOT_INTEROPERABLE
 from conformance.app.pilot.session import PilotOptions, run
 from conformance.app.pilot.traffic import read_fields
 from conformance.family.reference.nsw import Settings
 from conformance.family.reference.runner import RunningReference
+from conformance.harness.config import ConfigError
 from conformance.profiles.efdx.codes import INBOX_PATH
 from conformance.profiles.efdx.dialect import EFDX
-from conformance.results.evidence import verify_evidence
-from tests.loopback import free_port
+from conformance.results.evidence import load_anchors, verify_evidence
+from tests.loopback import free_port, poll_until
 
 PAIRS = [(a, b) for a in ("KH", "SG", "TH") for b in ("KH", "SG", "TH") if a != b]
 TOKEN = "pilot-test"
@@ -36,7 +43,8 @@ TOKEN = "pilot-test"
 
 def pilot(tmp_path: Path, **options):
     try:
-        return run(PilotOptions(report_dir=tmp_path / "reports", out=io.StringIO(), **options))
+        options.setdefault("out", io.StringIO())
+        return run(PilotOptions(report_dir=tmp_path / "reports", **options))
     finally:
         reference_process.stopped()  # every reference process has ended and its folder is gone
 
@@ -51,7 +59,7 @@ def requirements_by_pair(result) -> dict[tuple[str, str], set[str]]:
 def test_the_embedded_pilot_is_interoperable_for_every_pair(tmp_path):
     code = main(["pilot", "--report-dir", str(tmp_path / "reports")])
     reference_process.stopped()
-    (folder,) = (tmp_path / "reports").iterdir()
+    (folder,) = [path for path in (tmp_path / "reports").iterdir() if path.is_dir()]
     data = json.loads((folder / "results.json").read_text())
     assert code == 0
     assert data["kind"] == "pilot" and data["verdict"] == "incomplete"  # a pilot certifies nobody
@@ -63,7 +71,52 @@ def test_the_embedded_pilot_is_interoperable_for_every_pair(tmp_path):
         for kind in ("Ping", "IssueCO", "ReplaceCO", "CancelCO", "StatusNotification", "VerificationRequest"):
             assert pair["kinds"][kind]["messages"] >= 1, (pair["sender"], pair["receiver"], kind)
     assert data["pilot"]["findings"] == []
+    check_duplicate_deliveries(data)
+    index = html.unescape((tmp_path / "reports" / "index.html").read_text(encoding="utf-8"))
+    assert f'href="{folder.name}/report.html"' in index and "pilot: KH SG TH" in index
+    assert "pairs: interoperable 6" in index
     check_report_and_evidence(folder, data)
+
+
+def check_duplicate_deliveries(data: dict) -> None:
+    """Once per ordered pair the gateway delivered one relayed IssueCO's exact bytes a second time
+    (the only request it originates): answered by the receiver (a Receipt), no sender's try."""
+    relays = data["pilot"]["relays"]
+    again = [r for r in relays if r["originated"]]
+    assert sorted((r["from"], r["to"]) for r in again) == sorted(PAIRS)
+    for duplicate in again:
+        (first,) = [
+            r
+            for r in relays
+            if (r["message_id"], r["from"]) == (duplicate["message_id"], duplicate["from"])
+            and not r["originated"]
+        ]
+        assert duplicate["action"] == "IssueCO" and duplicate["try"] is None and first["try"] == 1
+        assert duplicate["request_sha256"] == first["request_sha256"]  # byte-identical
+        assert duplicate["request_size"] == first["request_size"] and duplicate["status"] == 200
+        assert duplicate["forwarded_to"] == first["forwarded_to"] and duplicate["relay"] > first["relay"]
+
+
+@pytest.mark.parametrize(
+    ("fault", "said"),
+    [("process-duplicates-twice", "second status"), ("duplicate-flag-false", "Duplicate")],
+)
+def test_a_receiver_that_mishandles_the_gateways_duplicate_delivery_breaks_m16(tmp_path, fault, said):
+    result = pilot(tmp_path, reference_fault=(fault, "SG"))
+    assert result.code == 1
+    broken = {pair for pair, verdict in result.matrix.verdicts.items() if verdict == NOT_INTEROPERABLE}
+    assert broken == {("KH", "SG"), ("TH", "SG")}
+    for pair in broken:
+        findings = [f for f in result.matrix.findings if f.pair == pair]
+        assert {(f.requirement, f.party, f.role, f.category) for f in findings} == {
+            ("M-16", "SG", "receiver", "duplicate-status")
+        }
+        assert result.matrix.cells[pair]["IssueCO"]["duplicates"] == 1
+        assert any("M-16" in r for r in result.matrix.reasons[pair])
+    if fault == "process-duplicates-twice":
+        assert all("A-01" in f.also for f in result.matrix.findings)
+    data = json.loads((result.folder / "results.json").read_text())
+    assert data["pilot"]["parties_broke"]["SG"] == {"sender": [], "receiver": ["EFDX 1.0 M-16"]}
 
 
 def check_report_and_evidence(folder: Path, data: dict) -> None:
@@ -93,6 +146,48 @@ def check_report_and_evidence(folder: Path, data: dict) -> None:
         assert [r["offset_s"] for r in conversation["relays"]] == sorted(
             r["offset_s"] for r in conversation["relays"]
         )
+
+
+def test_a_party_that_stops_answering_mid_pilot_leaves_its_pairs_incomplete_never_its_partners_fault(
+    tmp_path,
+):
+    """SG's reference process is stopped once the pre-flight has passed (its Pings reached it): every
+    forward to it is refused (the gateway's 502s). Its pairs are incomplete naming it, never
+    not-interoperable for KH or TH, whose retries to it end without being taken; KH <-> TH stand; and
+    the kinds both sides claim (replace, cancel, verification) that never passed are named."""
+
+    def stop_sg(setup) -> None:
+        os.kill(setup.processes["SG"], signal.SIGKILL)  # the process this pilot started for SG
+        inbox = setup.party("SG").config.inbox_url
+        host, port = inbox.split("//")[1].split("/")[0].split(":")
+
+        def refused() -> bool:
+            try:
+                socket.create_connection((host, int(port)), timeout=0.5).close()
+            except OSError:
+                return True
+            return False
+
+        assert poll_until(refused, 10.0)
+
+    result = pilot(tmp_path, after_preflight=stop_sg)
+    assert result.code == 1
+    verdicts = result.matrix.verdicts
+    assert verdicts[("KH", "TH")] == verdicts[("TH", "KH")] == INTEROPERABLE
+    for pair in [p for p in PAIRS if "SG" in p]:
+        assert verdicts[pair] == "incomplete", (pair, result.matrix.reasons[pair])
+        assert any(r.startswith("SG unreachable from relay") for r in result.matrix.reasons[pair])
+    assert result.matrix.findings == [] and not result.matrix.broke["KH"]["sender"]
+    # the kinds the parties' ICS claim, never exchanged, are named
+    for kind in ("IssueCO", "ReplaceCO", "CancelCO"):
+        assert f"no {kind} exchanged" in result.matrix.reasons[("SG", "KH")]
+    assert "no VerificationRequest exchanged" in result.matrix.reasons[("KH", "SG")]
+    assert "no ReplaceCO exchanged" in result.matrix.reasons[("KH", "SG")]
+    data = json.loads((result.folder / "results.json").read_text())
+    assert set(data["pilot"]["unreachable"]) == {"SG"} and data["verdict"] == "incomplete"
+    refused = [r for r in data["pilot"]["relays"] if r["to"] == "SG" and r["status"] == 502]
+    assert refused and all(r["forwarded_to"] and "not reached" in r["gateway"] for r in refused)
+    assert any(r["try"] and r["try"] > 1 for r in refused)  # the senders retried, as M-21 asks
 
 
 @pytest.mark.parametrize("tls", [False, True], ids=["http", "mutual-tls"])
@@ -257,11 +352,92 @@ def _configured(tmp_path: Path, *, through_gateway: bool, tls: bool = False):
 
 def test_a_configured_two_party_pilot_runs_its_script_unattended(tmp_path):
     config, kh, sg = _configured(tmp_path, through_gateway=True)
+    out = io.StringIO()
     with kh, sg:
-        result = pilot(tmp_path, config=config, script=True)
+        result = pilot(tmp_path, config=config, script=True, out=out)
     assert result.code == 0, result.matrix.reasons
     assert result.matrix.pairs == [("KH", "SG"), ("SG", "KH")]
     assert result.results["pilot"]["mode"] == "scripted"
+    # in a pipe: no line rewritten in place, a plain line as the traffic starts and as it ends
+    said = out.getvalue()
+    assert "\r" not in said and "\x1b" not in said
+    assert "traffic started (scripted)\n" in said
+    relays = len(result.results["pilot"]["relays"])
+    assert f"traffic ended: {relays} relays seen, 0 conversations open\n" in said
+
+
+def test_on_a_terminal_a_pilot_shows_a_live_line_while_its_traffic_runs(tmp_path):
+    """On a terminal (a pty): one line rewritten in place, relays seen, conversations open and how
+    long the script has run, cleared when the traffic ends."""
+    config, kh, sg = _configured(tmp_path, through_gateway=True)
+    master, slave = pty.openpty()
+    shown = bytearray()
+
+    def drain() -> None:
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            shown.extend(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    with open(slave, "w", encoding="utf-8", closefd=True) as terminal, kh, sg:
+        assert terminal.isatty()
+        result = pilot(tmp_path, config=config, script=True, out=terminal)
+    assert poll_until(lambda: b"report: " in shown, 5.0)
+    os.close(master)
+    reader.join(5.0)
+    text = shown.decode("utf-8", "replace")
+    assert result.code == 0
+    assert "traffic started" not in text  # a terminal gets the live line instead
+    assert re.search(
+        r"\r\x1b\[Kscripted: \d+ relays seen, \d+ conversations open, \d+ s into the script", text
+    )
+    assert "traffic ended: " in text
+
+
+def test_a_pilots_evidence_is_signed_with_the_site_key_that_pilot_toml_names(tmp_path, monkeypatch):
+    """[site] in pilot.toml, a site key made by `conformance pki site`: evidence.zip is signed with it
+    (its chain leads to the site CA), results.json says the signer is not TEST ONLY, and the pilot
+    still certifies nobody. A [site] key that is TEST ONLY material is not used: the TEST ONLY key
+    signs, and results.json says so. A key that cannot sign stops the pilot before traffic (exit 4)."""
+    passphrase = "a site passphrase for the pilot"
+    monkeypatch.setenv("PILOT_SITE_PASSPHRASE", passphrase)
+    files = site_pki.generate(tmp_path / "site", passphrase.encode(), "Pilot site", "KH")
+    site = f'[site]\ncert_file = "{files.cert}"\nkey_file = "{files.key}"\n'
+    site += 'passphrase_env = "PILOT_SITE_PASSPHRASE"\n'
+    material = [EFDX.load_pki().test_material()]
+
+    def site_pilot(folder: Path, lines: str):
+        folder.mkdir()
+        config, kh, sg = _configured(folder, through_gateway=True)
+        config.write_text(config.read_text() + lines)
+        with kh, sg:
+            return pilot(folder, config=config, script=True)
+
+    result = site_pilot(tmp_path / "site-key", site)
+    data = result.results
+    assert result.code == 0, result.matrix.reasons
+    assert data["test_only_signer"] is False and data["signer"]["test_only"] is False
+    assert data["certification"]["can_certify"] is False  # a pilot certifies nobody, site key or not
+    verified = verify_evidence(result.folder / "evidence.zip", material, anchors=load_anchors(files.ca))
+    assert verified.anchor is not None and not verified.test_only
+
+    test_only = EFDX.load_pki().nsw("SG")
+    lines = f'[site]\ncert_file = "{test_only.cert_path}"\nkey_file = "{test_only.key_path}"\n'
+    again = site_pilot(tmp_path / "test-only", lines)
+    assert again.results["test_only_signer"] is True and again.results["signer"]["test_only"] is True
+    assert any("TEST ONLY" in r for r in again.results["certification"]["reasons"])
+    assert verify_evidence(again.folder / "evidence.zip", material).test_only
+
+    monkeypatch.delenv("PILOT_SITE_PASSPHRASE")
+    with pytest.raises(ConfigError, match="PILOT_SITE_PASSPHRASE"):
+        site_pilot(tmp_path / "no-passphrase", site)
+    assert not any((tmp_path / "no-passphrase" / "reports").iterdir())  # no pilot folder
 
 
 SEED = 42  # its draws put gateway 502s among the first twenty forwards (random.Random(42))

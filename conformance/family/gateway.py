@@ -45,6 +45,14 @@ unless ``keep=False``): when, the first hop's TLS identity, the party it was for
 the answer's bytes, digests and sizes, the duration, and what the gateway did itself (None when it
 relayed the receiver's answer). Later slices judge those records and put them in evidence.
 
+A duplicate delivery (``redeliver``): the one request the gateway ever originates itself, and only
+when the pilot's script (``conformance pilot --script``) asks for it, once per ordered pair: the
+exact bytes of a request it relayed before, with its ``Content-Type``, sent a second time to the
+receiver they went to, as a real network sometimes delivers a message twice. Nothing in them is
+changed (byte-identical: the same digest); the receiver's answer goes to no sender, it is only
+recorded (``Relay.originated`` says why the gateway sent it), so that the pilot can judge that the
+receiver took it as a duplicate (M-16: a Receipt with Duplicate=true, processed once).
+
 Injected faults (``Faults``) answer a share of the requests that would be forwarded with 502 or 504
 without forwarding them (the pilot's ``--faults 5xx=0.05,timeout=0.01``), drawn from the
 ``random.Random`` the caller gives, so that a test is deterministic.
@@ -53,6 +61,7 @@ without forwarding them (the pilot's ``--faults 5xx=0.05,timeout=0.01``), drawn 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import random
@@ -181,6 +190,9 @@ class Relay:
     answer: bytes
     answer_digest: str
     gateway: str | None = None  # what the gateway did itself (None: it relayed the receiver's answer)
+    # why the gateway itself sent this request (a duplicate delivery, ``Gateway.redeliver``): its
+    # answer went to no sender. None for every request a sender sent.
+    originated: str | None = None
 
     @property
     def answer_size(self) -> int:
@@ -188,7 +200,8 @@ class Relay:
 
     @property
     def relayed(self) -> bool:
-        """The receiver's own answer went back to the sender."""
+        """The answer is the receiver's own (it went back to the sender, or, for a request the gateway
+        originated, it was only recorded)."""
         return self.gateway is None
 
 
@@ -401,6 +414,34 @@ class Gateway:
         response = Response(answer, status)
         _set_content_type(response, answer_type)
         return response(environ, start_response)
+
+    def redeliver(self, relay: Relay, why: str) -> Relay:
+        """Deliver ``relay``'s request a second time, byte for byte with its ``Content-Type``, to the
+        receiver it was forwarded to (a duplicate delivery, as a real network makes one); the answer
+        is recorded, as a ``Relay`` whose ``originated`` is ``why``, and returned to nobody. The one
+        request the gateway originates: only a pilot's script asks for it."""
+        if relay.forwarded_to is None or relay.originated is not None:
+            raise ValueError("only a request a sender sent and the gateway forwarded can be delivered again")
+        started = time.monotonic()
+        status, answer_type, answer, own = self._forward(
+            relay.forwarded_to, relay.request, relay.content_type, started
+        )
+        made = dataclasses.replace(
+            relay,
+            received_at=self.clock(),
+            duration_s=time.monotonic() - started,
+            from_tls=None,
+            from_tls_party=None,
+            t05=None,
+            status=status,
+            answer_content_type=answer_type,
+            answer=answer,
+            answer_digest=_digest(answer),
+            gateway=own,
+            originated=why,
+        )
+        self._record(made)
+        return made
 
     def _judge_first_hop(
         self, route: Route, client: x509.Certificate, body: bytes

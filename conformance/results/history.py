@@ -2,7 +2,9 @@
 
 Each run writes its own folder (``reports/<UTC time>/``); the previous run is the latest sibling
 folder before it that holds a results.json. ``index.html`` beside them lists every run with its
-verdict, newest first, and is rewritten after each run (self-contained, no script, no fetch).
+verdict, newest first, and is rewritten after each run (self-contained, no script, no fetch). A
+pilot's folder (``<UTC time>-pilot``, `conformance pilot`) shows as a pilot: its parties, and how many
+of its ordered pairs were interoperable, not-interoperable or incomplete, linking its report.html.
 """
 
 from __future__ import annotations
@@ -80,8 +82,8 @@ def since_latest_readable(report_dir: Path, current: Path, data: dict) -> tuple[
     earlier = [f for f in runs(report_dir) if f.name < current.name]
     for folder in reversed(earlier[-MAX_EARLIER_TRIED:]):  # a bounded cost, whatever the folder holds
         try:
-            if _load_run(folder) is not None:
-                continue  # a `conformance load` run: no tests to compare with
+            if _load_run(folder) is not None or _pilot_run(folder) is not None:
+                continue  # a `conformance load` run or a pilot: no tests to compare with
             old = diff.load(folder)
             if diff.why_not_comparable(old, data):
                 continue
@@ -108,6 +110,55 @@ def _load_run(folder: Path) -> dict | None:
     if data.get("sut") is not None and not isinstance(data["sut"], dict):
         raise diff.DiffInputError(f"{folder / 'results.json'}: not a load run's results.json (sut)")
     return {**data, "tests": []}
+
+
+MAX_PILOT_PARTIES = 64  # parties named in the index's row of a pilot (the rest: "...")
+PILOT_VERDICTS = ("interoperable", "not-interoperable", "incomplete")
+
+
+def _pilot_run(folder: Path) -> dict | None:
+    """The index's facts of a `conformance pilot` folder (``kind`` pilot, a ``pilot`` block): its
+    parties, transport, seeded fault and how many ordered pairs got each verdict, read under the
+    caps of ``safe_read`` and checked for shape (another folder's results.json is untrusted input);
+    None for any other kind. DiffInputError when it says pilot but is not one's."""
+    try:
+        data = safe_read.load_json(folder / "results.json")
+    except safe_read.UnsafeInput as exc:
+        raise diff.DiffInputError(f"not a run's results.json: {exc}") from None
+    if not isinstance(data, dict) or data.get("kind") != "pilot":
+        return None
+
+    def bad(what: str) -> diff.DiffInputError:
+        return diff.DiffInputError(f"{folder / 'results.json'}: not a pilot's results.json ({what})")
+
+    pilot = data.get("pilot")
+    if not isinstance(pilot, dict):
+        raise bad("pilot")
+    for key in ("verdict", "profile", "started"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            raise bad(key)
+    pairs, parties = pilot.get("pairs"), pilot.get("parties")
+    if not isinstance(pairs, list) or not isinstance(parties, list):
+        raise bad("pairs, parties")
+    counts = dict.fromkeys(PILOT_VERDICTS, 0)
+    for pair in pairs:
+        verdict = pair.get("verdict") if isinstance(pair, dict) else None
+        if verdict not in counts:
+            raise bad("a pair's verdict")
+        counts[verdict] += 1
+    if not all(isinstance(party, str) for party in parties):
+        raise bad("parties")
+    gateway = pilot.get("gateway")
+    tls = gateway.get("tls") if isinstance(gateway, dict) else None
+    fault = pilot.get("reference_fault")
+    named = [*parties[:MAX_PILOT_PARTIES], *(["..."] if len(parties) > MAX_PILOT_PARTIES else [])]
+    return {
+        "data": data,
+        "parties": " ".join(named),
+        "transport": "?" if not isinstance(tls, bool) else ("mutual TLS" if tls else "plain HTTP"),
+        "fault": fault if isinstance(fault, str) else "",
+        "counts": {verdict: count for verdict, count in counts.items() if count},
+    }
 
 
 def readable_time(stamp: object) -> str:
@@ -144,7 +195,34 @@ def _own_file(folder: Path, name: str) -> str | None:
     return name if path.is_file() and not path.is_symlink() else None
 
 
+def _pilot_row(folder: Path, pilot: dict) -> dict:
+    data = pilot["data"]
+    profile = str(data.get("profile") or "?")
+    verdict = str(data.get("verdict", "?"))
+    return {
+        "folder": folder.name,
+        "kind": "pilot",
+        "when": readable_time(data.get("started", "")),
+        "transport": pilot["transport"],
+        "can_certify": _can_certify(data),
+        "report": _own_file(folder, "report.html"),
+        "certificate": None,  # a pilot certifies nobody
+        "profile": profile,
+        "profiles": [{"title": profile, "verdict": verdict, "run": True}],
+        "started": str(data.get("started", "")),
+        "verdict": verdict,
+        "candidate": f"pilot: {pilot['parties']}",
+        "fault": pilot["fault"],
+        "partial": False,
+        "counts": pilot["counts"],
+        "counted": "pairs",
+    }
+
+
 def _row(folder: Path) -> dict:
+    pilot = _pilot_run(folder)
+    if pilot is not None:
+        return _pilot_row(folder, pilot)
     data = _load_run(folder) or diff.read_run(folder)
     counts: dict[str, int] = {}
     for test in data.get("tests", []):
@@ -176,6 +254,7 @@ def _row(folder: Path) -> dict:
         "fault": str(sut.get("fault") or ""),
         "partial": bool(data.get("partial")),
         "counts": counts,
+        "counted": "tests",
     }
 
 

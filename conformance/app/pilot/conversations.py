@@ -9,7 +9,8 @@
   CONFIRMED for a CO the pilot saw that party issue;
 - a request answered 5xx (the receiver's, or the gateway's 502/504) is sent again, the same bytes
   under the same MessageId, at least 3 times within the sender's declared retry schedule, or until
-  it is taken (M-21, G-03); a relayed 4xx is final (M-21, G-03).
+  it is taken (M-21, G-03); a relayed 4xx is final (M-21, G-03). A duplicate delivery the gateway
+  made itself (scripted) is no sender's try; a second status after it breaks M-16 (and A-01).
 
 A status is counted once however many times it was sent (its retries share its MessageId), and it
 is timed by its first try. Where a time falls within ``TOLERANCE_S`` of its bound (the gateway's
@@ -173,18 +174,28 @@ def _status(
     if not _timed(request, firsts, window, ended, "a StatusNotification", requirement, findings, notes):
         return
     if len(firsts) > 1:
+        # after the gateway's duplicate delivery of this CO, a second status is M-16's "processed once"
+        again = [
+            s
+            for s in seen
+            if s.relay.originated is not None
+            and s.sender == request.sender
+            and s.fields.message_id == request.fields.message_id
+        ]
+        broken = "M-16" if again else requirement
         findings.append(
             Finding(
-                requirement,
+                broken,
                 pair[1],
                 RECEIVER,
                 pair,
                 action,
                 DUPLICATE,
-                f"exactly one {' or '.join(CO_STATUSES[action])} status; {len(firsts)} came "
+                f"exactly one {' or '.join(CO_STATUSES[action])} status"
+                f"{' (a duplicate delivery is processed once)' if again else ''}; {len(firsts)} came "
                 f"({', '.join(s.fields.status or '?' for s in firsts)})",
-                (request.evidence(), *(s.evidence() for s in firsts)),
-                ("A-01",) if requirement != "A-01" else (),
+                (request.evidence(), *(s.evidence() for s in again), *(s.evidence() for s in firsts)),
+                ("A-01",) if broken != "A-01" else (),
             )
         )
     first = min(firsts, key=lambda s: s.started)
@@ -287,7 +298,7 @@ def _retries(
 ) -> None:
     groups: dict[tuple[str, str], list[Seen]] = defaultdict(list)
     for item in seen:
-        if item.fields.message_id and item.receiver and item.sender:
+        if item.fields.message_id and item.receiver and item.sender and item.relay.originated is None:
             groups[(item.sender, item.fields.message_id)].append(item)
     for (sender, _message_id), tries in groups.items():
         tries.sort(key=lambda s: (s.started, s.index))
@@ -362,7 +373,7 @@ def retries_seen(seen: Sequence[Seen]) -> dict[tuple[str, str, str], int]:
     counts: dict[tuple[str, str], int] = defaultdict(int)
     keys: dict[tuple[str, str], tuple[str, str, str]] = {}
     for item in seen:
-        if item.fields.message_id and item.sender and item.receiver:
+        if item.fields.message_id and item.sender and item.receiver and item.relay.originated is None:
             key = (item.sender, item.fields.message_id)
             counts[key] += 1
             keys[key] = (item.sender, item.receiver, item.fields.action or "?")

@@ -53,6 +53,7 @@ def start(
     profile, tls = setup.profile, setup.gateway.tls
     token = secrets.token_hex(16)
     parties: list[PilotParty] = []
+    processes: dict[str, int] = {}
     for party in parties_of(profile):
         workdir = Path(tempfile.mkdtemp(prefix=f"pilot-{profile.key}-{party}-"))  # removed once stopped
         settings = ReferenceSettings(
@@ -69,6 +70,7 @@ def start(
         running = stack.enter_context(reference_process.serving(profile, settings, workdir))
         assert running.trigger_url is not None  # started with a token: serving waited for its trigger
         inboxes[party] = running.url
+        processes[party] = running.pid
         config = reference_config(profile, running.url, running.trigger_url, token, tls)
         parties.append(PilotParty(dataclasses.replace(config, party=party)))
-    return dataclasses.replace(setup, parties=tuple(parties))
+    return dataclasses.replace(setup, parties=tuple(parties), processes=processes)

@@ -11,7 +11,9 @@ DISAGREEMENT = "disagreement"  # the receiver's answer or status differs from wh
 INVALID = "invalid-message"  # the sender sent what the profile refuses (M-22)
 LOST = "lost-status"  # a status (or verification answer) that never came
 LATE = "late-status"  # one that came after the receiver's declared window
-DUPLICATE = "duplicate-status"  # more than one status for one CO message
+# a duplicate mishandled: more than one status for one CO message, or the gateway's duplicate delivery
+# answered other than with a Receipt with Duplicate=true (M-16)
+DUPLICATE = "duplicate-status"
 RETRY = "retry"  # a sender's retries after a 5xx or a relayed 4xx (M-21, G-03)
 REFUSED_HOP = "refused-first-hop"  # the gateway refused the first hop (T-05)
 KINDS = (DISAGREEMENT, INVALID, LOST, LATE, DUPLICATE, RETRY, REFUSED_HOP)

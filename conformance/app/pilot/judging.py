@@ -10,7 +10,9 @@ The answer is judged by the load run's answer judge (``family/load/answers.py``:
 ``check_receipt`` and ``check_error``, the catalogue's HTTP status, the suite's rules for which
 Errors may omit RefToMessageId or must give a Location). An answer the gateway made itself (an
 injected 502/504, a receiver not reached, a first hop refused) is no receiver's and is not judged
-here; the conversations judge what the sender did next.
+here; the conversations judge what the sender did next. A duplicate delivery the gateway made
+itself (``Relay.originated``, scripted) is judged as its receiver must take it (M-16: a Receipt with
+Duplicate=true), an M-16 finding counted with the duplicates, and no sender's finding.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from conformance.family.judge import Judgement, Receiver
 from conformance.family.load import answers
 from conformance.family.suite import steps
 
-from .findings import DISAGREEMENT, INVALID, RECEIVER, REFUSED_HOP, SENDER, Finding
+from .findings import DISAGREEMENT, DUPLICATE, INVALID, RECEIVER, REFUSED_HOP, SENDER, Finding
 from .traffic import Seen
 
 
@@ -107,7 +109,8 @@ def judge_traffic(
         ledger = ledgers.setdefault(relay.to_party, Ledger())
         receiver = Receiver(relay.to_party, trust, log=ledger, history=ledger, dialect=dialect)
         judgement = receiver.judge(relay.request, relay.content_type or "", at=item.started)
-        findings += _sender_findings(item, judgement, pair, kind, stimuli)
+        if relay.originated is None:  # a duplicate delivery is the gateway's, not the sender's
+            findings += _sender_findings(item, judgement, pair, kind, stimuli)
         violation = None
         if relay.relayed:  # the receiver's own answer (not the gateway's 502/504)
             violation = judge_answer(item, judgement, dialect=dialect, trust=trust)
@@ -119,7 +122,7 @@ def judge_traffic(
                         RECEIVER,
                         pair,
                         kind,
-                        DISAGREEMENT,
+                        DUPLICATE if _mishandled_duplicate(relay.originated, violation) else DISAGREEMENT,
                         f"{_expected_answer(judgement)}: expected {violation.expected}; "
                         f"observed {violation.observed}",
                         (item.evidence(),),
@@ -168,6 +171,11 @@ def _sender_findings(
             )
         ]
     return []
+
+
+def _mishandled_duplicate(originated: str | None, violation: Violation) -> bool:
+    """The gateway's duplicate delivery answered other than as a duplicate (M-16)."""
+    return originated is not None and "M-16" in (violation.requirement, *violation.also)
 
 
 def _expected_answer(judgement: Judgement) -> str:

@@ -77,7 +77,7 @@ def build(
     retries: Mapping[tuple[str, str, str], int],
     *,
     expected_kinds: Mapping[tuple[str, str], Sequence[str]] | None = None,
-    unreachable: Iterable[str] = (),
+    unreachable: Mapping[str, str] | None = None,  # party -> why it is unreachable
 ) -> Matrix:
     parties = tuple(parties)
     cells: dict[tuple[str, str], dict[str, dict[str, int]]] = defaultdict(dict)
@@ -97,7 +97,7 @@ def build(
         column = _CATEGORY_COLUMN.get(finding.category)
         if column:
             cell(finding.pair, finding.kind)[column] += 1
-    out = set(unreachable)
+    out = dict(unreachable or {})
     verdicts: dict[tuple[str, str], str] = {}
     reasons: dict[tuple[str, str], list[str]] = {}
     for pair in [(a, b) for a in parties for b in parties if a != b]:
@@ -105,7 +105,7 @@ def build(
         if broken:
             verdicts[pair], reasons[pair] = NOT_INTEROPERABLE, broken
             continue
-        why = [f"{party} unreachable" for party in pair if party in out]
+        why = [out[party] for party in pair if party in out]
         exchanged = set(cells.get(pair, {}))
         for kind in (expected_kinds or {}).get(pair, ()):
             if kind not in exchanged:

@@ -117,7 +117,7 @@ def relays_json(seen: Sequence[Seen]) -> list[dict]:
     for item in sorted(seen, key=lambda s: s.index):
         relay, fields = item.relay, item.fields
         number = None
-        if fields.message_id:
+        if fields.message_id and relay.originated is None:  # a duplicate delivery is no sender's try
             tries[(item.sender, fields.message_id)] += 1
             number = tries[(item.sender, fields.message_id)]
         rows.append(
@@ -141,6 +141,7 @@ def relays_json(seen: Sequence[Seen]) -> list[dict]:
                 "status": relay.status,
                 "answer_content_type": relay.answer_content_type,
                 "gateway": relay.gateway,
+                "originated": relay.originated,
                 "request_size": relay.request_size,
                 "answer_size": relay.answer_size,
                 "request_sha256": relay.request_digest,
@@ -182,6 +183,7 @@ def conversations_json(relays: Sequence[dict], findings: Sequence[Finding]) -> l
                 "try": row["try"],
                 "status": row["status"],
                 "gateway": row["gateway"],
+                "originated": row["originated"],
                 "findings": named.get(row["relay"], []),
             }
             for row in rows

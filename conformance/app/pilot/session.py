@@ -10,21 +10,23 @@ import logging
 import random
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
 from conformance.app.run import check_report_dir
-from conformance.app.site_pki import signer_test_material
+from conformance.app.site_pki import SitePkiError, passphrase_from, signer_test_material
 from conformance.core.profile import Profile
+from conformance.core.trust import Credential
 from conformance.family.gateway import Faults, Gateway, GatewayTls, Route
 from conformance.harness import registry
 from conformance.harness.config import ConfigError
-from conformance.results import pilot_report
-from conformance.results.evidence import signer_json
+from conformance.results import history, pilot_report
+from conformance.results.evidence import SiteKeyError, load_site_signer, signer_json
 
-from . import conversations, embedded, matrix, preflight, report, script
+from . import conversations, embedded, live, matrix, preflight, reach, report, script
 from .judging import judge_traffic
 from .setup import PilotSetup
 from .setup import load as load_setup
@@ -48,6 +50,8 @@ class PilotOptions:
     profile: str | None = None
     report_dir: Path = Path("reports")
     out: TextIO = field(default_factory=lambda: sys.stdout)
+    # called once the pre-flight has passed, before any traffic (tests: stop a party mid-pilot)
+    after_preflight: Callable[[PilotSetup], None] | None = None
 
 
 @dataclass
@@ -77,16 +81,23 @@ def run(options: PilotOptions) -> PilotResult:
             file=out,
             flush=True,
         )
+        signer, material, site_material = _signer(setup)
+        if site_material is not None:
+            print(f"[site] key not used: {site_material}; the TEST ONLY key signs the evidence", file=out)
         for line in preflight.check(setup, traffic, triggers):
             print(line, file=out, flush=True)
+        if options.after_preflight is not None:
+            options.after_preflight(setup)
         gateway.faults = Faults(options.server_error, options.timeout, random.Random(options.seed))
         scripted_run = options.script if options.script is not None else options.config is None
+        mode = "scripted" if scripted_run else "passive"
         try:
-            if scripted_run:
-                scripted = script.run(setup, traffic, triggers)
-                time.sleep(SETTLE_S)
-            else:
-                _watch(options.duration, out)
+            with live.Live(traffic, out, mode, None if scripted_run else options.duration):
+                if scripted_run:
+                    scripted = script.run(setup, traffic, triggers, gateway.redeliver)
+                    time.sleep(SETTLE_S)
+                else:
+                    _watch(options.duration, out)
         except KeyboardInterrupt:
             interrupted = True
         gateway.faults = Faults()
@@ -99,16 +110,29 @@ def run(options: PilotOptions) -> PilotResult:
     outcome = conversations.judge_conversations(
         judged, seen, {p.party: p.windows for p in setup.parties}, ended
     )
-    notes = list(outcome.notes)
+    gone = reach.unreachable(seen)
+    kept, set_aside = reach.set_aside(findings + outcome.findings, gone)
+    notes = list(outcome.notes) + set_aside
+    notes += [
+        matrix.Note(pair, "IssueCO", "no duplicate delivery made (M-16 not judged)")
+        for pair, message_id in scripted.duplicates.items()
+        if message_id is None
+    ]
     if interrupted:
         notes += [matrix.Note(pair, "-", "interrupted") for pair in _pairs(setup)]
+    expected: dict[tuple[str, str], list[str]] = {pair: list(kinds) for pair, kinds in scripted.kinds.items()}
+    if scripted_run:  # a kind both parties claim and the script never got exchanged: incomplete
+        for pair, kinds in script.claimed_kinds(setup).items():
+            expected.setdefault(pair, [])
+            expected[pair] += [kind for kind in kinds if kind not in expected[pair]]
     result = matrix.build(
         setup.codes,
         seen,
-        findings + outcome.findings,
+        kept,
         notes,
         conversations.retries_seen(seen),
-        expected_kinds={pair: kinds for pair, kinds in scripted.kinds.items()},
+        expected_kinds=expected,
+        unreachable={party: gone[party].reason for party in gone},
     )
     qualify = setup.profile.qualify
     report.print_matrix(result, qualify, options.out)
@@ -125,6 +149,9 @@ def run(options: PilotOptions) -> PilotResult:
         "reference_fault": "@".join(options.reference_fault) if options.reference_fault else None,
         "script_skipped": scripted.skipped,
         "interrupted": interrupted,
+        "unreachable": {
+            party: {"since": u.since.isoformat(), "relay": u.relay, "why": u.why} for party, u in gone.items()
+        },
         "relays": relays,
         "conversations": report.conversations_json(relays, result.findings),
     }
@@ -136,16 +163,48 @@ def run(options: PilotOptions) -> PilotResult:
         finished=finished,
         pilot=pilot,
     )
-    # evidence.zip is signed as a rehearsal run's is: the TEST ONLY NSW certificate of the party the
-    # harness would play (a pilot plays none, and certifies nobody)
-    signer = setup.profile.load_pki().nsw(setup.profile.partner_party)
-    data["signer"] = signer_json(signer, signer_test_material(signer, (setup.profile,)))
+    data["signer"] = signer_json(signer, material)
+    data["test_only_signer"] = material is not None
+    if material is not None:
+        data["certification"]["reasons"].append(
+            f"the evidence is signed with a TEST ONLY key ({material})"
+            if site_material is None
+            else f"the evidence is signed with a TEST ONLY key: the [site] key is not used ({site_material})"
+        )
     folder = report.new_folder(options.report_dir, started)
     report.write_results(folder, data)
     pilot_report.write(folder, data, report.relay_bodies(seen), signer)
     print(f"report: {folder / 'report.html'} (evidence.zip: every relay whole)", file=options.out, flush=True)
+    try:  # this pilot's report is written: now what reads the other folders, which never stops it
+        history.write_index(options.report_dir)
+    except Exception as exc:  # noqa: BLE001
+        print(f"reports index not written: {type(exc).__name__}: {exc}", file=sys.stderr)
     code = EXIT_OK if result.all_interoperable and not interrupted else EXIT_FAILED
     return PilotResult(code, folder, result, data)
+
+
+def _signer(setup: PilotSetup) -> tuple[Credential, str | None, str | None]:
+    """Who signs evidence.zip: the ``[site]`` key when pilot.toml names one that is no TEST ONLY
+    material (the passphrase from its environment variable; one that cannot sign is exit 4 before
+    traffic), else as a rehearsal run's: the TEST ONLY NSW certificate of the party the harness would
+    play. (signer, why it is TEST ONLY or None, why the [site] key was not used or None). A pilot
+    certifies nobody either way."""
+    site_material = None
+    if setup.site is not None:
+        try:
+            passphrase = (
+                passphrase_from(setup.site.passphrase_env, "site.passphrase_env", minimum=1)
+                if setup.site.passphrase_env
+                else None
+            )
+            site = load_site_signer(setup.site.cert_file, setup.site.key_file, passphrase)
+        except (SiteKeyError, SitePkiError) as exc:
+            raise ConfigError(str(exc)) from None
+        site_material = signer_test_material(site, (setup.profile,))
+        if site_material is None:
+            return site, None, None
+    signer = setup.profile.load_pki().nsw(setup.profile.partner_party)
+    return signer, signer_test_material(signer, (setup.profile,)), site_material
 
 
 def _pairs(setup: PilotSetup) -> list[tuple[str, str]]:

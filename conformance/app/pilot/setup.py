@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import ipaddress
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -71,11 +72,24 @@ class GatewaySetup:
 
 
 @dataclass(frozen=True)
+class SiteSetup:
+    """``[site]`` of pilot.toml, as in an ICS (``conformance pki site`` makes them): the evidence's
+    signing certificate and key, and the environment variable holding the key's passphrase."""
+
+    cert_file: Path
+    key_file: Path
+    passphrase_env: str | None = None
+
+
+@dataclass(frozen=True)
 class PilotSetup:
     profile: Profile
     parties: tuple[PilotParty, ...]
     gateway: GatewaySetup
     trust: TrustStore
+    # party -> the pid of its embedded reference process (an embedded pilot's only)
+    processes: Mapping[str, int] = field(default_factory=dict)
+    site: SiteSetup | None = None  # [site]: the key the evidence is signed with (None: TEST ONLY)
 
     @property
     def dialect(self) -> Dialect:
@@ -115,7 +129,7 @@ def load(path: Path) -> PilotSetup:
 
 
 def parse(data: dict[str, Any], base: Path) -> PilotSetup:
-    _unknown(data, {"profile", "gateway", "party"}, "(top level)")
+    _unknown(data, {"profile", "gateway", "party", "site"}, "(top level)")
     tables = data.get("party")
     if not isinstance(tables, list) or len(tables) < 2:
         raise ConfigError("party: at least two [[party]] tables (each with its ics file)")
@@ -139,7 +153,33 @@ def parse(data: dict[str, Any], base: Path) -> PilotSetup:
                 f"gateway.tls {str(gateway.tls).lower()}: every hop is alike (section 9)"
             )
     trust = _trust(tables, codes, base, profile)
-    return PilotSetup(profile, parties, gateway, trust)
+    return PilotSetup(profile, parties, gateway, trust, site=_site(data.get("site"), base))
+
+
+def _site(table: Any, base: Path) -> SiteSetup | None:
+    """``[site]``: cert_file and key_file together (existing files), passphrase_env only with them."""
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise ConfigError("site: a table (cert_file, key_file, passphrase_env)")
+    _unknown(table, {"name", "operator", "cert_file", "key_file", "passphrase_env"}, "site")
+    if ("key_file" in table) != ("cert_file" in table):
+        given, missing = ("key_file", "cert_file") if "key_file" in table else ("cert_file", "key_file")
+        raise ConfigError(f"site.{missing}: missing (site.{given} is given; the evidence needs both)")
+    variable = table.get("passphrase_env")
+    if variable is not None and (not isinstance(variable, str) or not variable.strip()):
+        raise ConfigError("site.passphrase_env: the name of the environment variable holding the passphrase")
+    if "key_file" not in table:
+        if variable is not None:
+            raise ConfigError("site.passphrase_env: given without site.key_file (whose passphrase it holds)")
+        return None
+    files = {}
+    for key in ("cert_file", "key_file"):
+        path = _path(base, table[key])
+        if not path.is_file():
+            raise ConfigError(f"site.{key}: no such file: {path}")
+        files[key] = path
+    return SiteSetup(files["cert_file"], files["key_file"], variable)
 
 
 def _profile(name: Any, configs: list[Config]) -> Profile:

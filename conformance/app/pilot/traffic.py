@@ -110,6 +110,7 @@ class Seen:
             "request_sha256": self.relay.request_digest,
             "answer_sha256": self.relay.answer_digest,
             "gateway": self.relay.gateway,
+            "originated": self.relay.originated,
         }
 
 
