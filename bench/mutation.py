@@ -445,9 +445,16 @@ def _kind(trial: dict) -> tuple[str, str]:
     return MOVED.get(trial["module"], trial["module"]), trial["operator"]
 
 
+# Code both packs run (a mutant of it is the same mutant in either pack's sample)
+SHARED = ("conformance/core/", "conformance/family/")
+
+
 def judge(args: argparse.Namespace) -> int:
     """Copy earlier rounds' judgements to this round's survivors of the same change (``[key]`` in
-    bench/mutation_equivalent.toml, appended), each naming the ID it was judged under."""
+    bench/mutation_equivalent.toml, appended), each naming the ID it was judged under; with
+    ``--same-code-as PACK``, also the same round's judgements of PACK for code both packs share
+    (core, family): a reason that holds for the reference NSW's code whatever pack it serves. Each
+    such line is to be read again for this pack before it is committed."""
     key = _key(args)
     judged = _equivalent(key)
     earlier = []  # (kind, change, round key, sample ID, reason) of every earlier judged equivalent
@@ -457,6 +464,12 @@ def judge(args: argparse.Namespace) -> int:
         for mid, trial in _last_trials(RESULTS / f"{old}.jsonl").items():
             if mid in reasons:
                 earlier.append((_kind(trial), _change(trial["diff"]), old, mid, reasons[mid]))
+    if args.same_code_as:  # the same mutant of code both packs share, judged in the other pack's round
+        other = _key(argparse.Namespace(pack=args.same_code_as, round=args.round))
+        reasons = _equivalent(other)
+        for mid, trial in _last_trials(RESULTS / f"{other}.jsonl").items():
+            if mid in reasons and trial["module"].startswith(SHARED):
+                earlier.append((_kind(trial), _change(trial["diff"]), other, mid, reasons[mid]))
     lines, left = [], 0
     for mid, trial in _last_trials(RESULTS / f"{key}.jsonl").items():
         if trial["outcome"] != "survived" or mid in judged:
@@ -515,6 +528,9 @@ def main() -> int:
         command.add_argument("--round", type=int, default=1, help="a fresh sample of later code: 2, ...")
         command.add_argument("--work", default=str(WORK), help="the installed copy and the results")
     commands.choices["run"].add_argument("--sample", type=int, default=400, help="0: every mutant")
+    commands.choices["judge"].add_argument(
+        "--same-code-as", choices=sorted(MODULES), help="also carry this pack's judgements of shared code"
+    )
     commands.choices["run"].add_argument("--seed", type=int, default=17)
     commands.choices["run"].add_argument("--limit", type=int, default=0, help="at most N trials now")
     commands.choices["run"].add_argument("--timeout", type=float, default=300.0, help="seconds a trial")

@@ -26,6 +26,7 @@ import jinja2
 from conformance.core.trust import Credential
 from conformance.results import bidi, safe_write
 from conformance.results.evidence import write_evidence
+from conformance.results.history import readable_time
 
 _environment = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(resources.files("conformance.results") / "templates")),
@@ -34,6 +35,7 @@ _environment = jinja2.Environment(
     finalize=bidi.finalize,  # a party's text never reorders the harness's own
 )
 _environment.filters["plain"] = bidi.isolate_plain
+_environment.filters["when"] = readable_time  # 2026-12-07 03:13:08 UTC, not the raw ISO stamp
 
 FILES = ("results.json", "report.html")  # the pilot's report files the bundle holds
 PILOT_STYLE = (
