@@ -59,7 +59,9 @@ def test_the_pack_default_partner_must_not_be_the_candidate() -> None:
         ({"profiles": {"efdx": {"party": "JP"}}}, "harness.profiles.efdx.party"),  # not an EFDX party
         ({"profiles": {"rcpx": {"party": "KH"}}}, "harness.profiles.rcpx.party"),  # the candidate's
         ({"profiles": {"rcpx": {"party": 7}}}, "harness.profiles.rcpx.party"),
-        ({"profiles": {"rcpx": {}}}, "harness.profiles.rcpx.party"),
+        ({"profiles": {"rcpx": {}}}, "harness.profiles.rcpx"),
+        ({"profiles": {"rcpx": {"listen": "8444"}}}, "harness.profiles.rcpx.listen"),
+        ({"profiles": {"rcpx": {"listen": "127.0.0.1:8444", "port": 1}}}, "harness.profiles.rcpx.port"),
         ({"profiles": {"rcpx": {"party": "JP", "url": "x"}}}, "harness.profiles.rcpx.url"),
         ({"profiles": {"rcpx": "JP"}}, "harness.profiles.rcpx"),
         ({"profiles": {"nope": {"party": "JP"}}}, "harness.profiles.nope"),
@@ -81,3 +83,29 @@ def test_a_table_for_a_profile_not_claimed_is_refused() -> None:
 def test_jp_alone_for_an_efdx_only_candidate_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"^harness\.party: 'JP' is not a party of any claimed profile"):
         parse(config(harness={"party": "JP"}))
+
+
+def test_a_profile_may_have_a_harness_inbox_of_its_own() -> None:
+    """``[harness.profiles.<key>] listen`` and ``url``: that profile's run listens and is reached
+    there (side by side with the others, even on fixed ports); the others keep ``[harness]``'s."""
+    data = config(
+        profiles=BOTH,
+        harness={
+            "listen": "127.0.0.1:8443",
+            "url": "http://127.0.0.1:8443/efdx/1/messages",
+            "profiles": {
+                "rcpx": {"listen": "127.0.0.1:8444", "url": "http://127.0.0.1:8444/rcpx/1/messages"}
+            },
+        },
+    )
+    loaded = parse(data)
+    efdx, rcpx = loaded.for_profile("efdx"), loaded.for_profile("rcpx")
+    assert (efdx.harness_listen, efdx.harness_url) == (
+        "127.0.0.1:8443",
+        "http://127.0.0.1:8443/efdx/1/messages",
+    )
+    assert (rcpx.harness_listen, rcpx.harness_url) == (
+        "127.0.0.1:8444",
+        "http://127.0.0.1:8444/rcpx/1/messages",
+    )
+    assert played(data) == {"efdx": "SG", "rcpx": "SG"}  # no party given: as without a table

@@ -82,6 +82,12 @@ def test_the_default_run_goes_side_by_side_and_the_single_or_bounded_ones_do_not
     assert side_by_side.chosen(RunOptions(config=candidate), plan)  # harness.listen on a free port
     fixed = dataclasses.replace(candidate, harness_listen="127.0.0.1:8443")
     assert not side_by_side.chosen(RunOptions(config=fixed), plan)  # one port for every profile's inbox
+    own = dataclasses.replace(fixed, harness_listens={"rcpx": "127.0.0.1:8444"})
+    assert side_by_side.chosen(RunOptions(config=own), plan)  # RCPX's inbox has a port of its own
+    same = dataclasses.replace(fixed, harness_listens={"rcpx": "127.0.0.1:8443"})
+    assert not side_by_side.chosen(RunOptions(config=same), plan)
+    free = dataclasses.replace(candidate, harness_listens={"rcpx": "127.0.0.1:8444"})
+    assert side_by_side.chosen(RunOptions(config=free), plan)  # EFDX's on a free port
     manual = dataclasses.replace(candidate, capabilities=frozenset(), trigger_url=None)
     assert not side_by_side.chosen(RunOptions(config=manual), plan)  # one operator
     assert side_by_side.chosen(RunOptions(config=manual, non_interactive=True), plan)

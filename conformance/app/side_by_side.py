@@ -25,9 +25,10 @@ every wait and every announcement is shown at once.
 
 Kept serial (``chosen`` says no): a single profile; ``--serial``; ``--maxfail`` (it counts across
 the whole run); an interactive run with a profile in manual mode (one operator, one stdin); a
-``--config`` run whose ``harness.listen`` names a fixed port (each profile's harness inbox listens
-there: two at once cannot, and the candidate's peer entries point there); a profile that is not an
-installed pack (a child finds profiles in the registry).
+``--config`` run in which two profiles' harness inboxes would listen on one fixed port
+(``harness.listen``, unless ``[harness.profiles.<key>] listen`` gives a profile a port of its own:
+two inboxes at once cannot share a port, and the candidate's peer entries point there); a profile
+that is not an installed pack (a child finds profiles in the registry).
 
 Ctrl-C or SIGTERM: the run's process forwards one SIGTERM to each child, which stops as a serial
 run's profile does (the test in flight inconclusive, the part interrupted) and hands back its part;
@@ -78,14 +79,22 @@ def chosen(options: run_module.RunOptions, plan: list[run_module.Share]) -> bool
     installed = registry.installed()
     if any(installed.get(share.profile.key) is not share.profile for share in plan):
         return False
-    if options.config is not None and int(options.config.harness_listen.rpartition(":")[2] or 0):
-        return False  # every profile's harness inbox listens on that one port: they take turns
+    if options.config is not None and _share_a_fixed_port(options.config, plan):
+        return False  # two profiles' harness inboxes listen on one port: they take turns
     if options.config is not None and not options.non_interactive:
         for share in plan:
             config = options.config.for_profile(share.profile.key)
             if not (config.claims("trigger") and config.trigger_url):  # manual mode: an operator's prompts
                 return False
     return True
+
+
+def _share_a_fixed_port(config: Config, plan: list[run_module.Share]) -> bool:
+    """Whether two shares' harness inboxes would listen on one fixed port (``harness.listen``, or a
+    profile's own ``[harness.profiles.<key>] listen``); port 0 is a free port each."""
+    ports = [config.harness_listen_of(share.profile.key).rpartition(":")[2] for share in plan]
+    fixed = [port for port in ports if int(port or 0)]
+    return len(fixed) != len(set(fixed))
 
 
 # --- the child: one profile's share -------------------------------------------------------------

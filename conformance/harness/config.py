@@ -107,6 +107,9 @@ class Config:
     harness_parties: dict[str, str] = field(default_factory=dict)
     harness_listen: str = "127.0.0.1:0"
     harness_url: str | None = None  # the URL the candidate reaches the harness inbox by
+    # [harness.profiles.<key>] listen / url: a profile's own harness inbox (by profile key)
+    harness_listens: dict[str, str] = field(default_factory=dict)
+    harness_urls: dict[str, str] = field(default_factory=dict)
     build: str | None = None  # the candidate's build or version, for the certification record
     site: str | None = None  # where the run took place (the certifying body or lab)
     operator: str | None = None  # who ran it
@@ -133,11 +136,14 @@ class Config:
         return registry.get(key).gateway_path(self.harness_parties.get(key, self.harness_party))
 
     def for_profile(self, key: str) -> Config:
-        """This configuration as one profile's run sees it: that profile's inbox and trigger URLs, and
-        harness.url with that profile's inbox path when it ends with a claimed profile's."""
+        """This configuration as one profile's run sees it: that profile's inbox and trigger URLs, its
+        own harness inbox when ``[harness.profiles.<key>]`` gives one, else harness.url with that
+        profile's inbox path when it ends with a claimed profile's."""
         found = self.endpoint(key)
         harness_url = self.harness_url
-        if harness_url is not None and self.claims("gateway"):
+        if key in self.harness_urls:
+            harness_url = self.harness_urls[key]
+        elif harness_url is not None and self.claims("gateway"):
             gateways = {name: self.gateway_path_of(name) for name in self.profiles}
             base = _strip(harness_url, gateways)
             if base is not None:  # checked on load: it ends with one of them
@@ -152,8 +158,13 @@ class Config:
             inbox_url=found.inbox_url,
             trigger_url=found.trigger_url,
             harness_url=harness_url,
+            harness_listen=self.harness_listens.get(key, self.harness_listen),
             harness_party=self.harness_parties.get(key, self.harness_party),
         )
+
+    def harness_listen_of(self, key: str) -> str:
+        """host:port of the harness inbox in the claimed profile ``key``."""
+        return self.harness_listens.get(key, self.harness_listen)
 
 
 def _strip(url: str, paths: dict[str, str]) -> tuple[str, str] | None:
@@ -325,10 +336,10 @@ def _windows(table: dict) -> Windows:
     return Windows(retry_schedule_s=schedule, **seconds)
 
 
-def _listen(value: str) -> str:
+def _listen(value: str, where: str = "harness.listen") -> str:
     host, _, port = value.rpartition(":")
     if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ConfigError(f"harness.listen: expected host:port (port 0 to 65535), got {value!r}")
+        raise ConfigError(f"{where}: expected host:port (port 0 to 65535), got {value!r}")
     return value
 
 
@@ -366,7 +377,11 @@ def _harness_parties(harness: dict, candidate: str, profiles: tuple[str, ...]) -
             )
         if not isinstance(table, dict):
             raise ConfigError(f"{where}: expected a table, got {table!r}")
-        _unknown(table, {"party"}, where)
+        _unknown(table, PROFILE_HARNESS_KEYS, where)
+        if not table:
+            raise ConfigError(f"{where}: empty (give party, listen or url)")
+        if "party" not in table:
+            continue  # only its own inbox (listen, url): the party as if no table were given
         value = _get(table, "party", str, where)
         if value not in profile.parties:
             raise ConfigError(
@@ -395,6 +410,27 @@ def _harness_parties(harness: dict, candidate: str, profiles: tuple[str, ...]) -
                 f"{profile.title}, and its default partner {profile.partner_party} is the candidate's party)"
             )
     return default, {key: chosen[key] for key in profiles if chosen[key] != default}
+
+
+PROFILE_HARNESS_KEYS = {"party", "listen", "url"}
+
+
+def _harness_inboxes(harness: dict, profiles: tuple[str, ...]) -> tuple[dict[str, str], dict[str, str]]:
+    """``[harness.profiles.<key>] listen`` and ``url``, by profile key: a profile's own harness inbox.
+
+    Why: a run of several profiles runs them side by side, each with its own harness inbox; with one
+    fixed ``harness.listen`` port for all they must take turns, and a candidate's waits (M-21's
+    retries of minutes) add up. A candidate whose peer table takes a URL per profile can be given one
+    port per profile instead. (The tables were checked by _harness_parties.)"""
+    listens: dict[str, str] = {}
+    urls: dict[str, str] = {}
+    for name, table in _get(harness, "profiles", dict, "harness", {}).items():
+        key, where = registry.get(name).key, f"harness.profiles.{name}"
+        if "listen" in table:
+            listens[key] = _listen(_get(table, "listen", str, where), f"{where}.listen")
+        if "url" in table:
+            urls[key] = _url(_get(table, "url", str, where), f"{where}.url")
+    return listens, urls
 
 
 def _profiles(candidate: dict) -> tuple[str, ...]:
@@ -512,9 +548,12 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
     _check_scheme(inbox_url, tls.enabled, "candidate.inbox_url")
     trigger_url = _url(trigger_url, "candidate.trigger.url") if trigger_url else None
     harness_listen = _listen(_get(harness, "listen", str, "harness", "127.0.0.1:0"))
+    harness_listens, harness_urls = _harness_inboxes(harness, profiles)
     harness_url = _url(harness_url, "harness.url") if harness_url else None
     if harness_url is not None:
         _check_gateway_url(harness_url, "gateway" in capabilities, profiles, harness_party, harness_parties)
+    for key, url in harness_urls.items():
+        _check_gateway_url(url, "gateway" in capabilities, (key,), harness_party, harness_parties)
     return Config(
         party=party,
         inbox_url=inbox_url,
@@ -529,6 +568,8 @@ def parse(data: dict, base: Path = Path(".")) -> Config:
         harness_parties=harness_parties,
         harness_listen=harness_listen,
         harness_url=harness_url,
+        harness_listens=harness_listens,
+        harness_urls=harness_urls,
         **_record(candidate, site, base),
         site_passphrase_env=passphrase_env,
         profiles=profiles,

@@ -46,7 +46,7 @@ def _marks(vector: Vector) -> list[pytest.MarkDecorator]:
             pytest.mark.capability("verification"),
             pytest.mark.requirements("A-05", "M-22"),
         ]
-    if vector.expect_status:  # its status wait overlaps the others' (status_group)
+    if vector.expect_status or _cancels_a_co(vector):  # its status wait overlaps the others' (status_group)
         marks.append(pytest.mark.starts_early(start=start_single_message))
     return marks
 
@@ -81,6 +81,12 @@ def _check_signers(harness: Harness, vector: Vector) -> None:
             f"the test PKI has no bad signers of {harness.party}, the party the harness plays "
             f"(bad/{harness.party}/ is missing: `conformance pki generate` makes them for every party)"
         )
+
+
+def _cancels_a_co(vector: Vector) -> bool:
+    """A valid CancelCO: its setup's IssueCO awaits ACCEPTED with the others (then, in series, the
+    CancelCO and its CANCELLATION_ACKNOWLEDGED)."""
+    return vector.action == "CancelCO" and vector.expect_code == "valid"
 
 
 def _needs_issue_first(vector: Vector, body: bytes) -> str | None:

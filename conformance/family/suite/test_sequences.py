@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import cast
 
 import pytest
@@ -32,47 +32,69 @@ def send_co(
     return sent
 
 
-def issue(harness: Harness, name: str) -> tuple[Build, steps.Sent]:
-    """An IssueCO the candidate must accept: sent now, or taken from the test's ``early_issue`` start
-    (its status wait overlapped the other tests', status_group; where that cannot tell, sent again
-    alone)."""
+# A test's first message: built (sending first what must come before it without a status wait, such
+# as another party's IssueCO) and labelled.
+Make = Callable[[Harness], tuple[Build, str]]
+
+
+def first_co(
+    harness: Harness, name: str, make: Make, status: str, reasons: Sequence[str] = ()
+) -> tuple[Build, steps.Sent]:
+    """The test's first CO message and its ``status``: sent now, or taken from the test's
+    ``early_co`` start (its status wait overlapped the other tests', status_group; where that cannot
+    tell, sent again alone: ``make`` again, a fresh message)."""
     kept = status_group.take(harness, name)
     if kept is None:
-        return _issue_now(harness, name)
+        return _send_now(harness, make, status, reasons)
     build, member, error = cast(tuple[Build, status_group.Waiting, Exception | None], kept)
     if error is not None:
         raise error
     try:
         arrival = status_group.await_status(harness, member)
     except status_group.RunAlone as why:
-        issued: list[tuple[Build, steps.Sent]] = []
-        status_group.run_alone(harness, why, lambda: issued.append(_issue_now(harness, name)), member, name)
-        return issued[0]
-    steps.judge_status(harness, arrival, member.sent, "ACCEPTED")
+        again: list[tuple[Build, steps.Sent]] = []
+        run = lambda: again.append(_send_now(harness, make, status, reasons))  # noqa: E731
+        status_group.run_alone(harness, why, run, member, name)
+        return again[0]
+    steps.judge_status(harness, arrival, member.sent, status, list(reasons), JUDGES.get(build.action, ()))
     return build, member.sent
 
 
-def _issue_now(harness: Harness, name: str) -> tuple[Build, steps.Sent]:
-    build = harness.build(name)
-    return build, send_co(harness, build, f"IssueCO {name}", "ACCEPTED")
+def _send_now(harness: Harness, make: Make, status: str, reasons: Sequence[str]) -> tuple[Build, steps.Sent]:
+    build, label = make(harness)
+    return build, send_co(harness, build, label, status, reasons)
+
+
+def early_co(name: str, make: Make, status: str) -> pytest.MarkDecorator:
+    """Send the test's first CO message (``first_co(harness, name, make, status)``) with the other
+    tests' early starts, so that its status wait overlaps theirs (status_group)."""
+    return pytest.mark.starts_early(start=functools.partial(_start_co, name=name, make=make, status=status))
+
+
+def _start_co(harness: Harness, name: str, make: Make, status: str) -> None:
+    build, member, error = None, None, None
+    try:
+        build, label = make(harness)
+        sent = steps.send(harness, build.bytes(), label=label)
+        steps.expect_receipt(harness, sent)
+        member = status_group.waiting(harness, sent, status)
+    except Exception as exc:  # noqa: BLE001  # raised by first_co(), in the test, as in series
+        error = exc
+    status_group.keep(harness, name, (build, member, error))
+
+
+def _new_issue(harness: Harness, name: str) -> tuple[Build, str]:
+    return harness.build(name), f"IssueCO {name}"
+
+
+def issue(harness: Harness, name: str) -> tuple[Build, steps.Sent]:
+    """An IssueCO the candidate must accept (``early_issue``'s when the test has one)."""
+    return first_co(harness, name, functools.partial(_new_issue, name=name), "ACCEPTED")
 
 
 def early_issue(name: str) -> pytest.MarkDecorator:
-    """Send the test's first IssueCO (``issue(harness, name)``) with the other tests' early starts, so
-    that its status wait overlaps theirs (status_group)."""
-    return pytest.mark.starts_early(start=functools.partial(_start_issue, name=name))
-
-
-def _start_issue(harness: Harness, name: str) -> None:
-    build, member, error = None, None, None
-    try:
-        build = harness.build(name)
-        sent = steps.send(harness, build.bytes(), label=f"IssueCO {name}")
-        steps.expect_receipt(harness, sent)
-        member = status_group.waiting(harness, sent, "ACCEPTED")
-    except Exception as exc:  # noqa: BLE001  # raised by issue(), in the test, as in series
-        error = exc
-    status_group.keep(harness, name, (build, member, error))
+    """The test's first IssueCO (``issue(harness, name)``) sent early: see early_co."""
+    return early_co(name, functools.partial(_new_issue, name=name), "ACCEPTED")
 
 
 def cancel(harness: Harness, name: str, reference: str) -> Build:
@@ -173,14 +195,17 @@ def test_reference_number_used_twice_is_rejected(harness: Harness) -> None:
     send_co(harness, second, "IssueCO again", "REJECTED", ["BR-11"])
 
 
+def _cancel_unknown(harness: Harness) -> tuple[Build, str]:
+    return cancel(harness, "cancel-unknown", "CO-NEVER-SEEN-0001"), "CancelCO"
+
+
 @pytest.mark.capability("cancel")
 @pytest.mark.requirements("A-03", "BR-14")
 @pytest.mark.purposes("A-03/unknown-rejected", "BR-14/cancel-unknown")
+@early_co("cancel-unknown", _cancel_unknown, "REJECTED")
 def test_cancel_of_unknown_co_is_rejected(harness: Harness) -> None:
     """CancelCO of a CO never received: REJECTED with BR-14."""
-    send_co(
-        harness, cancel(harness, "cancel-unknown", "CO-NEVER-SEEN-0001"), "CancelCO", "REJECTED", ["BR-14"]
-    )
+    first_co(harness, "cancel-unknown", _cancel_unknown, "REJECTED", ["BR-14"])
 
 
 @pytest.mark.capability("cancel")
@@ -248,14 +273,17 @@ def test_superseded_co_cannot_be_cancelled(harness: Harness) -> None:
     )
 
 
+def _replace_unknown(harness: Harness) -> tuple[Build, str]:
+    return replace(harness, "replace-unknown", "CO-NEVER-SEEN-0002"), "ReplaceCO"
+
+
 @pytest.mark.capability("replace")
 @pytest.mark.requirements("A-04", "BR-14")
 @pytest.mark.purposes("BR-14/replace-unknown")
+@early_co("replace-unknown", _replace_unknown, "REJECTED")
 def test_replace_of_unknown_co_is_rejected(harness: Harness) -> None:
     """ReplaceCO naming a CO never received: REJECTED with BR-14."""
-    send_co(
-        harness, replace(harness, "replace-unknown", "CO-NEVER-SEEN-0002"), "ReplaceCO", "REJECTED", ["BR-14"]
-    )
+    first_co(harness, "replace-unknown", _replace_unknown, "REJECTED", ["BR-14"])
 
 
 # --- the stateful rules clause by clause: each kind of message and each state of the named CO ------
@@ -309,26 +337,36 @@ def test_reference_number_of_a_cancelled_co_is_not_free(harness: Harness) -> Non
     send_co(harness, again, "IssueCO under the cancelled CO's ReferenceNumber", "REJECTED", ["BR-11"])
 
 
-@pytest.mark.requirements("BR-11", "A-01")
-@pytest.mark.purposes("BR-11/per-issuing-country")
-def test_a_reference_number_is_unique_per_issuing_country_only(harness: Harness) -> None:
-    """A ReferenceNumber that another party's accepted CO uses is free for this one: ACCEPTED."""
+def _under_another_partys_number(harness: Harness) -> tuple[Build, str]:
     _, reference = issued_by_another_party(harness, "br11-other-country")
     build = harness.build("br11-own-country")
     build.data = build.co(reference_number=reference)
-    send_co(harness, build, "IssueCO under the other party's ReferenceNumber", "ACCEPTED")
+    return build, "IssueCO under the other party's ReferenceNumber"
+
+
+@pytest.mark.requirements("BR-11", "A-01")
+@pytest.mark.purposes("BR-11/per-issuing-country")
+@early_co("br11-own-country", _under_another_partys_number, "ACCEPTED")
+def test_a_reference_number_is_unique_per_issuing_country_only(harness: Harness) -> None:
+    """A ReferenceNumber that another party's accepted CO uses is free for this one: ACCEPTED."""
+    first_co(harness, "br11-own-country", _under_another_partys_number, "ACCEPTED")
+
+
+def _cancel_theirs(harness: Harness) -> tuple[Build, str]:
+    other_party, reference = issued_by_another_party(harness, "br14-other-country")
+    build = cancel(harness, "br14-cancel-theirs", reference)
+    build.data = build.data | {"issuing_country": other_party}
+    return build, f"CancelCO of {other_party}'s CO"
 
 
 @pytest.mark.capability("cancel")
 @pytest.mark.requirements("BR-14", "A-03")
 @pytest.mark.purposes("BR-14/cancel-other-issuing-country")
+@early_co("br14-cancel-theirs", _cancel_theirs, "REJECTED")
 def test_cancel_of_another_countrys_co_is_rejected(harness: Harness) -> None:
     """A CancelCO naming a CO accepted from another IssuingCountry than its sender: REJECTED with BR-14
     ("accepted earlier from the same IssuingCountry")."""
-    other_party, reference = issued_by_another_party(harness, "br14-other-country")
-    build = cancel(harness, "br14-cancel-theirs", reference)
-    build.data = build.data | {"issuing_country": other_party}
-    send_co(harness, build, f"CancelCO of {other_party}'s CO", "REJECTED", ["BR-14"])
+    first_co(harness, "br14-cancel-theirs", _cancel_theirs, "REJECTED", ["BR-14"])
 
 
 def party_sorting_before_sender(harness: Harness, name: str) -> str:
@@ -348,29 +386,38 @@ def party_sorting_before_sender(harness: Harness, name: str) -> str:
     return before[-1]
 
 
-@pytest.mark.capability("cancel")
-@pytest.mark.requirements("BR-14", "A-03")
-@pytest.mark.purposes("BR-14/cancel-country-sorting-before-sender")
-def test_cancel_of_a_co_of_a_country_sorting_before_the_sender_is_rejected(harness: Harness) -> None:
-    """A CancelCO naming a CO accepted from another IssuingCountry whose code sorts before its
-    sender's: REJECTED with BR-14, as on the other side (BR-14's "the same IssuingCountry" is
-    equality, not an order of the codes)."""
+def _cancel_earlier_countrys(harness: Harness) -> tuple[Build, str]:
     party = party_sorting_before_sender(harness, "br14-earlier-country")
     other_party, reference = issued_by_another_party(harness, "br14-earlier-country", party=party)
     build = cancel(harness, "br14-cancel-earlier-country", reference)
     build.data = build.data | {"issuing_country": other_party}
-    send_co(harness, build, f"CancelCO of {other_party}'s CO", "REJECTED", ["BR-14"])
+    return build, f"CancelCO of {other_party}'s CO"
+
+
+@pytest.mark.capability("cancel")
+@pytest.mark.requirements("BR-14", "A-03")
+@pytest.mark.purposes("BR-14/cancel-country-sorting-before-sender")
+@early_co("br14-cancel-earlier-country", _cancel_earlier_countrys, "REJECTED")
+def test_cancel_of_a_co_of_a_country_sorting_before_the_sender_is_rejected(harness: Harness) -> None:
+    """A CancelCO naming a CO accepted from another IssuingCountry whose code sorts before its
+    sender's: REJECTED with BR-14, as on the other side (BR-14's "the same IssuingCountry" is
+    equality, not an order of the codes)."""
+    first_co(harness, "br14-cancel-earlier-country", _cancel_earlier_countrys, "REJECTED", ["BR-14"])
+
+
+def _replace_theirs(harness: Harness) -> tuple[Build, str]:
+    other_party, reference = issued_by_another_party(harness, "br14-other-country-replaced")
+    return replace(harness, "br14-replace-theirs", reference), f"ReplaceCO of {other_party}'s CO"
 
 
 @pytest.mark.capability("replace")
 @pytest.mark.requirements("BR-14", "A-04")
 @pytest.mark.purposes("BR-14/replace-other-issuing-country")
+@early_co("br14-replace-theirs", _replace_theirs, "REJECTED")
 def test_replace_of_another_countrys_co_is_rejected(harness: Harness) -> None:
     """A ReplaceCO whose Replaces names a ReferenceNumber that only another party's accepted CO has:
     REJECTED with BR-14 (Replaces is looked up under the replacing CO's IssuingCountry)."""
-    other_party, reference = issued_by_another_party(harness, "br14-other-country-replaced")
-    build = replace(harness, "br14-replace-theirs", reference)
-    send_co(harness, build, f"ReplaceCO of {other_party}'s CO", "REJECTED", ["BR-14"])
+    first_co(harness, "br14-replace-theirs", _replace_theirs, "REJECTED", ["BR-14"])
 
 
 @pytest.mark.capability("replace")
@@ -427,18 +474,27 @@ def test_a_replacement_is_current(harness: Harness) -> None:
 
 def rejected_co(harness: Harness, name: str) -> Build:
     """An IssueCO that the candidate takes with a Receipt and REJECTS (HS chapter 77: BR-13 alone)."""
+    return first_co(harness, name, functools.partial(_chapter_77, name=name), "REJECTED", ["BR-13"])[0]
+
+
+def _chapter_77(harness: Harness, name: str) -> tuple[Build, str]:
     build = harness.build(name)
     data = build.co()
     data["items"][0]["hs_code"] = "770100"
     build.data = data
-    send_co(harness, build, f"IssueCO {name} (HS chapter 77)", "REJECTED", ["BR-13"])
-    return build
+    return build, f"IssueCO {name} (HS chapter 77)"
+
+
+def early_rejected_co(name: str) -> pytest.MarkDecorator:
+    """The test's rejected_co(harness, name) sent early: see early_co."""
+    return early_co(name, lambda harness: _chapter_77(harness, name), "REJECTED")
 
 
 @pytest.mark.capability("replace")
 @pytest.mark.capability("cancel")
 @pytest.mark.requirements("BR-14", "BR-13", "A-03", "A-04")
 @pytest.mark.purposes("BR-14/named-co-rejected")
+@early_rejected_co("br14-rejected")
 def test_a_rejected_co_cannot_be_cancelled_or_replaced(harness: Harness) -> None:
     """A CO received but REJECTED was never accepted: a CancelCO of it and a ReplaceCO of it are
     REJECTED with BR-14."""
@@ -457,6 +513,7 @@ def test_a_rejected_co_cannot_be_cancelled_or_replaced(harness: Harness) -> None
 
 @pytest.mark.requirements("BR-11", "BR-13", "A-01")
 @pytest.mark.purposes("BR-11/rejected-reference-free")
+@early_rejected_co("br11-rejected")
 def test_the_number_of_a_rejected_co_is_free(harness: Harness) -> None:
     """A CO received but REJECTED was never accepted: an IssueCO under its ReferenceNumber is ACCEPTED."""
     co = rejected_co(harness, "br11-rejected")
