@@ -1,4 +1,5 @@
-"""The single-message tests' status waits, overlapped (issue 19 item 8).
+"""The status waits of the single-message tests and of each sequence's first message, overlapped
+(issue 19 item 8; test_sequences' early_co).
 
 Most single-message tests send one CO and wait up to the status window for its StatusNotification.
 In series, a candidate that never sends a status (a broken outbox, a fault member states meet often)
