@@ -169,9 +169,10 @@ def _status(
         for message_id, tries in _answers(seen, request, "StatusNotification").items()
         if tries[0].fields.status in CO_STATUSES[action]
     }
-    firsts = [min(tries, key=lambda s: s.started) for tries in statuses.values()]
-    window = windows[pair[1]].status_s if pair[1] in windows else Windows().status_s
-    if not _timed(request, firsts, window, ended, "a StatusNotification", requirement, findings, notes):
+    window = windows.get(pair[1], Windows()).status_s
+    what = "a StatusNotification"
+    firsts = _first_answers(request, statuses, window, ended, what, requirement, findings, notes)
+    if not firsts:
         return
     if len(firsts) > 1:
         # after the gateway's duplicate delivery of this CO, a second status is M-16's "processed once"
@@ -238,6 +239,22 @@ def _status(
     )
 
 
+def _first_answers(
+    request: Seen,
+    answers: Mapping[str, list[Seen]],
+    window: float,
+    ended: datetime,
+    what: str,
+    requirement: str,
+    findings: list[Finding],
+    notes: list[Note],
+) -> list[Seen]:
+    """The first try of each answer (by its MessageId); none when no answer came in the window
+    (_timed has then said so, as a finding or a note)."""
+    firsts = [min(tries, key=lambda s: s.started) for tries in answers.values()]
+    return firsts if _timed(request, firsts, window, ended, what, requirement, findings, notes) else []
+
+
 def _reasons(codes: Sequence[str]) -> str:
     return f" with {', '.join(codes)}" if codes else ""
 
@@ -253,9 +270,10 @@ def _verification(
     request = item.seen
     pair = (request.sender or "?", request.receiver or "?")
     responses = _answers(seen, request, "VerificationResponse")
-    firsts = [min(tries, key=lambda s: s.started) for tries in responses.values()]
-    window = windows[pair[1]].verification_s if pair[1] in windows else Windows().verification_s
-    if not _timed(request, firsts, window, ended, "a VerificationResponse", "A-05", findings, notes):
+    window = windows.get(pair[1], Windows()).verification_s
+    what = "a VerificationResponse"
+    firsts = _first_answers(request, responses, window, ended, what, "A-05", findings, notes)
+    if not firsts:
         return
     first = min(firsts, key=lambda s: s.started)
     issued = any(
