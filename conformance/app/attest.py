@@ -2,9 +2,9 @@
 
 ``attest(run_folder, signer)`` issues it for a run folder written earlier (`conformance evidence
 attest DIR`, and the shared test bed after a run): the folder is untrusted input, so evidence.zip
-is read once, under a cap, never through a link, and checked (signature, chain, every hash) with
-the site key's own chain before anything is signed; the run's record is the results.json inside
-that signed bundle, not the loose copy beside it. A folder that cannot certify is refused
+is read once, under a cap, never through a link, and checked (signature, every hash) before
+anything is signed, its signer the site key's own certificate; the run's record is the results.json
+inside that signed bundle, not the loose copy beside it. A folder that cannot certify is refused
 (AttestError, one line): its results say so, the bundle was signed by another key than the site's,
 or the site key is TEST ONLY material. ``check(path, bundle_sha256, cert)`` reads an attestation
 file under its cap for `conformance evidence verify`.
@@ -80,24 +80,23 @@ def attest(run_folder: Path, signer: Credential, url: str | None = None) -> byte
     except UnsafeInput as exc:
         raise AttestError(str(exc)) from None
     material, _unreadable = installed_test_material()
-    root = (signer.chain or (signer.cert,))[-1]
-    try:
-        verified = verify_evidence(io.BytesIO(bundle), material, anchors=[root])
+    try:  # intact and signed by the signer.pem it holds; who that is, next
+        verified = verify_evidence(io.BytesIO(bundle), material)
     except Violation as violation:
         raise AttestError(
             f"{run_folder / BUNDLE}: invalid: expected {violation.expected}; observed {violation.observed}"
         ) from None
-    if verified.certificate is None or verified.certificate.fingerprint(
-        hashes.SHA256()
-    ) != signer.cert.fingerprint(hashes.SHA256()):
-        raise AttestError(
-            f"{run_folder / BUNDLE}: signed by {verified.signer}, not by the configured site key "
-            f"({signer.cert.subject.rfc4514_string()}): only the key that signed a bundle attests it"
-        )
     data = _results_in(bundle)
     why = _certifies(data)
     if why is not None:
         raise AttestError(f"{run_folder}: {why}")
+    if verified.certificate is None or verified.certificate.fingerprint(
+        hashes.SHA256()
+    ) != signer.cert.fingerprint(hashes.SHA256()):  # the site's own certificate: its chain is ours
+        raise AttestError(
+            f"{run_folder / BUNDLE}: signed by {verified.signer}, not by the configured site key "
+            f"({signer.cert.subject.rfc4514_string()}): only the key that signed a bundle attests it"
+        )
     return attestation.issue(data, hashlib.sha256(bundle).hexdigest(), signer, url)
 
 

@@ -1092,7 +1092,7 @@ def _attestation_checks(args: argparse.Namespace, verified) -> tuple[list[str], 
     try:
         attested = check(path, file_sha256(args.bundle), verified.certificate)
     except UnsafeInput as exc:
-        return [f"{path}: invalid attestation: {exc}"], True
+        return [f"{path}: invalid attestation: {str(exc).removeprefix(f'{path}: ')}"], True
     except Violation as violation:
         said = f"expected {violation.expected}; observed {violation.observed}"
         return [f"{path}: invalid attestation: {said}"], True

@@ -227,6 +227,16 @@ def _bad(expected: str, observed: str) -> Violation:
     return Violation("attestation", expected, observed)
 
 
+def _kind(value: object) -> str:
+    """A JSON value's kind, for a line that says what was found instead."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    kinds = {str: "a string", int: "a number", float: "a number", list: "a list", dict: "an object"}
+    return kinds.get(type(value), f"a {type(value).__name__}")
+
+
 @dataclass(frozen=True)
 class Attested:
     """What a verified attestation says, and the line of each check it passed."""
@@ -252,7 +262,7 @@ def _envelopes(raw: bytes) -> list[tuple[int, dict]]:
         except (ValueError, RecursionError):
             raise _bad(f"a JSON envelope on line {number}", "not JSON") from None
         if not isinstance(value, dict):
-            raise _bad(f"a JSON object (a DSSE envelope) on line {number}", f"a {type(value).__name__}")
+            raise _bad(f"a JSON object (a DSSE envelope) on line {number}", _kind(value))
         found.append((number, value))
     if not found:
         raise _bad("a DSSE envelope", "an empty file")
@@ -261,7 +271,7 @@ def _envelopes(raw: bytes) -> list[tuple[int, dict]]:
 
 def _decode(text: object, what: str) -> bytes:
     if not isinstance(text, str):
-        raise _bad(f"{what} as a base64 string", f"a {type(text).__name__}")
+        raise _bad(f"{what} as a base64 string", _kind(text))
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
@@ -275,7 +285,7 @@ def _signed_payload(number: int, envelope_: dict, cert: x509.Certificate) -> byt
     payload = _decode(envelope_.get("payload"), f"the payload of {where}")
     signatures = envelope_.get("signatures")
     if not isinstance(signatures, list) or not signatures:
-        raise _bad(f"a list of signatures on {where}", repr(type(signatures).__name__))
+        raise _bad(f"a list of signatures on {where}", _kind(signatures) if signatures != [] else "none")
     public = cert.public_key()
     if not isinstance(public, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
         raise _bad("a signer with an RSA or EC key", type(public).__name__)
@@ -283,7 +293,7 @@ def _signed_payload(number: int, envelope_: dict, cert: x509.Certificate) -> byt
     message = pae(PAYLOAD_TYPE, payload)
     for signature in signatures:
         if not isinstance(signature, dict):
-            raise _bad(f"signature objects on {where}", f"a {type(signature).__name__}")
+            raise _bad(f"signature objects on {where}", _kind(signature))
         if signature.get("keyid") != wanted:
             continue  # another key's: the bundle spec says to pass it over
         sig = _decode(signature.get("sig"), f"a signature on {where}")
@@ -311,14 +321,14 @@ def _check_statement(number: int, payload: bytes, bundle_sha256: str) -> str:
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise _bad(f"{where} as UTF-8 JSON", "something else") from None
     if not isinstance(body, dict):
-        raise _bad(f"{where} as a JSON object", f"a {type(body).__name__}")
+        raise _bad(f"{where} as a JSON object", _kind(body))
     if body.get("_type") != STATEMENT_TYPE:
         raise _bad(f"{where} of _type {STATEMENT_TYPE}", repr(body.get("_type"))[:200])
     if body.get("predicateType") != PREDICATE_TYPE:
         raise _bad(f"{where} of predicateType {PREDICATE_TYPE}", repr(body.get("predicateType"))[:200])
     subjects = body.get("subject")
     if not isinstance(subjects, list):
-        raise _bad(f"a subject list in {where}", f"a {type(subjects).__name__}")
+        raise _bad(f"a subject list in {where}", _kind(subjects))
     digests = [
         subject["digest"]["sha256"]
         for subject in subjects
