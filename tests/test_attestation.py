@@ -216,6 +216,9 @@ def test_hostile_attestation_files_each_give_one_clear_line(run, certified, caps
         failures = [line for line in lines if "invalid attestation" in line]
         assert code == 1 and len(failures) == 1, (name, lines)
         assert lines[-1] == failures[0], (name, lines)
+    missing = str(run / "none")
+    assert cli.main(["evidence", "verify", str(run / "evidence.zip"), "--attestation", missing]) == 4
+    assert "--attestation" in capsys.readouterr().err
     link = run / "linked.intoto.jsonl"
     link.symlink_to(run / attestation.FILE_NAME)
     code, lines = _verify(capsys, run, certified["ca"], "--attestation", str(link))

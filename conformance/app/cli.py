@@ -1087,7 +1087,9 @@ def _attestation_checks(args: argparse.Namespace, verified) -> tuple[list[str], 
     from conformance.results.safe_read import UnsafeInput
 
     path = args.attestation or args.bundle.with_name(FILE_NAME)
-    if args.attestation is None and not (path.exists() or path.is_symlink()):
+    if not (path.exists() or path.is_symlink()):
+        if args.attestation is not None:  # as for a bundle that is not there: exit 4
+            raise UsageError(f"--attestation: {path}: no such file")
         return [], False
     try:
         attested = check(path, file_sha256(args.bundle), verified.certificate)
