@@ -376,7 +376,22 @@ def _add_evidence_commands(commands: argparse._SubParsersAction) -> None:
         metavar="CA.pem",
         help="check that the signer's certificate chains to this CA (the site's); PEM, one or more",
     )
+    verify.add_argument(
+        "--attestation",
+        type=Path,
+        metavar="FILE",
+        help="the bundle's in-toto attestation (default: evidence.zip.intoto.jsonl beside it, if there)",
+    )
     verify.set_defaults(handler=_evidence_verify)
+    attest = evidence.add_parser(
+        "attest",
+        help="issue the in-toto attestation of a certifying run folder, signed with the site key",
+    )
+    attest.add_argument("folder", type=Path, metavar="DIR", help="a report folder of a certifying run")
+    attest.add_argument(
+        "--config", type=Path, required=True, metavar="FILE", help="the TOML whose [site] names the key"
+    )
+    attest.set_defaults(handler=_evidence_attest)
 
 
 def _add_report_commands(commands: argparse._SubParsersAction) -> None:
@@ -1036,28 +1051,75 @@ def _evidence_verify(args: argparse.Namespace) -> int:
             printable(f"{args.bundle}: invalid: expected {violation.expected}; observed {violation.observed}")
         )
         return EXIT_FAILED
+    attestation_lines, attestation_failed = _attestation_checks(args, verified)
     if verified.signer_checked:
         print(printable(f"{args.bundle}: valid ({verified.files} files, signed by {verified.signer})"))
         print(printable(f"  the signer's certificate chains to the trust anchor {verified.anchor}"))
-        return EXIT_OK
-    print(
-        printable(
-            f"{args.bundle}: intact, signer not checked ({verified.files} files, signed by {verified.signer})"
-        )
-    )
-    if verified.test_only:
-        print(
-            printable(
-                f"  signed with a TEST ONLY key, which anyone can use ({verified.test_material}): "
-                "this shows the bundle is intact, not who made it"
-            )
-        )
     else:
-        print(
-            "  the signer was not checked: give --trust-anchor with the site's CA to know "
-            "the bundle comes from that site"
-        )
-    return EXIT_SIGNER_UNCHECKED
+        counted = f"{verified.files} files, signed by {verified.signer}"
+        print(printable(f"{args.bundle}: intact, signer not checked ({counted})"))
+        if verified.test_only:
+            print(
+                printable(
+                    f"  signed with a TEST ONLY key, which anyone can use ({verified.test_material}): "
+                    "this shows the bundle is intact, not who made it"
+                )
+            )
+        else:
+            print(
+                "  the signer was not checked: give --trust-anchor with the site's CA to know "
+                "the bundle comes from that site"
+            )
+    for line in attestation_lines:
+        print(printable(line))
+    if attestation_failed:
+        return EXIT_FAILED
+    return EXIT_OK if verified.signer_checked else EXIT_SIGNER_UNCHECKED
+
+
+def _attestation_checks(args: argparse.Namespace, verified) -> tuple[list[str], bool]:
+    """The attestation beside the bundle (or --attestation) checked with the bundle's signer, whose
+    chain the bundle's check covers: a line a check passed, then the one that failed (True)."""
+    from conformance.app.attest import check
+    from conformance.core.violations import Violation
+    from conformance.results.attestation import FILE_NAME
+    from conformance.results.evidence import file_sha256
+    from conformance.results.safe_read import UnsafeInput
+
+    path = args.attestation or args.bundle.with_name(FILE_NAME)
+    if not (path.exists() or path.is_symlink()):
+        if args.attestation is not None:  # as for a bundle that is not there: exit 4
+            raise UsageError(f"--attestation: {path}: no such file")
+        return [], False
+    try:
+        attested = check(path, file_sha256(args.bundle), verified.certificate)
+    except UnsafeInput as exc:
+        return [f"{path}: invalid attestation: {str(exc).removeprefix(f'{path}: ')}"], True
+    except Violation as violation:
+        said = f"expected {violation.expected}; observed {violation.observed}"
+        return [f"{path}: invalid attestation: {said}"], True
+    return [f"{path}: {line}" for line in attested.checks], False
+
+
+def _evidence_attest(args: argparse.Namespace) -> int:
+    from conformance.app.attest import AttestError, write
+    from conformance.app.run import site_signer
+    from conformance.harness.config import ConfigError, load
+    from conformance.results.safe_write import UnsafeOutput
+
+    try:
+        signer = site_signer(load(args.config, secrets=False))
+    except ConfigError as exc:
+        raise UsageError(_message(exc)) from None
+    if signer is None:
+        raise UsageError(f"{args.config}: no [site] key_file and cert_file: only a site key attests")
+    try:
+        path = write(args.folder, signer)
+    except (AttestError, UnsafeOutput) as exc:
+        raise UsageError(str(exc)) from None
+    signed_by = signer.cert.subject.rfc4514_string()
+    print(printable(f"{path}: in-toto attestation of {args.folder / 'evidence.zip'}, signed by {signed_by}"))
+    return EXIT_OK
 
 
 def _report_pdf(args: argparse.Namespace) -> int:

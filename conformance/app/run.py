@@ -69,7 +69,7 @@ from conformance.harness.config import TLS_PAIRS, Capacity, Config, ConfigError,
 from conformance.harness.control import TokenRefused, ask_for_ping, check_trigger_token
 from conformance.harness.plugin import TROUBLE_WORDS, Selection, SuiteRun, inbox_trouble
 from conformance.harness.session import Harness
-from conformance.results import certificate, history, safe_write
+from conformance.results import attestation, certificate, history, safe_write
 from conformance.results.evidence import (
     SiteKeyError,
     load_site_signer,
@@ -1016,6 +1016,7 @@ REPORT_FILES = (
     "ctrf.json",
     "report.html",
     "evidence.zip",
+    attestation.FILE_NAME,
     "certificate.html",
     "certificate.pdf",
     "report.pdf",
@@ -1025,8 +1026,9 @@ REPORT_FILES = (
 def write_reports(
     result: RunResult | RunSet, folder: Path, signer: Credential, text: ProfileText | None = None
 ) -> list[Path]:
-    """results.json, junit.xml, ctrf.json, report.html, evidence.zip signed by ``signer``, and for a
-    certifying conformant run the certificate; returns the certificate files written."""
+    """results.json, junit.xml, ctrf.json, report.html, evidence.zip signed by ``signer``; for a run
+    that can certify its in-toto attestation (evidence.zip.intoto.jsonl, whatever its verdict), and
+    for a certifying conformant run the certificate; returns the certificate files written."""
     result = RunSet.of(result)
     safe_write.real_folder(folder)  # a run folder that is a link is refused: nothing written through it
     safe_write.unlink_links(folder, REPORT_FILES)  # a link planted at a report's name is not followed
@@ -1041,4 +1043,6 @@ def write_reports(
     write_ctrf(result, folder / "ctrf.json")
     write_html(data, result.counts(), folder / "report.html", text)
     digest = write_evidence(folder, data, folder / "evidence.zip", signer, result.records)
+    if data["certification"]["can_certify"]:  # a rehearsal's would attest nothing anyone may rely on
+        safe_write.write_bytes(folder / attestation.FILE_NAME, attestation.issue(data, digest, signer))
     return certificate.write(folder, data, digest)

@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import BinaryIO
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -254,6 +255,7 @@ class Verified:
     test_only: bool  # signed with TEST ONLY material, which anyone can use: integrity, not identity
     anchor: str | None = None  # the trust anchor the signer's chain was checked to (None: not checked)
     test_material: str | None = None  # why the signer's chain is TEST ONLY material (None: it is not)
+    certificate: x509.Certificate | None = None  # the signer's (its attestation is checked with it)
 
     @property
     def signer_checked(self) -> bool:
@@ -417,7 +419,7 @@ def test_material_in(chain: Sequence[x509.Certificate], material: Sequence[TestM
 
 
 def verify_evidence(
-    path: Path,
+    path: Path | BinaryIO,
     material: Sequence[TestMaterial] = (),
     at: datetime | None = None,
     member_cap: int = MEMBER_BYTES,
@@ -484,4 +486,5 @@ def verify_evidence(
         test_only=test_material is not None,
         anchor=anchor,
         test_material=test_material,
+        certificate=cert,
     )
