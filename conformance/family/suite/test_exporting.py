@@ -395,15 +395,23 @@ def start_refused(harness: Harness, status: int, refusing: str) -> Delivery:
 def test_a_4xx_is_not_retried(harness: Harness, status: int, refusing: str, early: Delivery) -> None:
     """After a 4xx answer with a signed Error the message is not sent again (watched for the whole
     retry schedule)."""
+    expect_no_retry(harness, early, f"HTTP {status}", "M-21")
+
+
+def expect_no_retry(
+    harness: Harness, early: Delivery, refusal: str, requirement: str, also: tuple[str, ...] = ()
+) -> None:
+    """After ``refusal`` (a 4xx with a signed Error, the receiver's or relayed) the message is not sent
+    again: watched for the whole declared schedule, and half as long again, plus the grace."""
     first = first_try(harness, early)
     if first is None:
         expected = f"an IssueCO in conversation {early.conversation} within {early.window:g} s"
         raise Violation("A-06", expected, "none arrived")
     watch = sum(harness.config.windows.retry_schedule_s) * 1.5 + harness.config.windows.grace_s
-    what = f"any retry of IssueCO {early.conversation}, which must not come after HTTP {status}"
+    what = f"any retry of IssueCO {early.conversation}, which must not come after {refusal}"
     with harness.waiting_for(what, watch) as left:
         arrivals = deliveries.tries_after(early, first, 2, watch, left)
     for arrival in arrivals:
         harness.note_arrival(arrival)
     if len(arrivals) > 1:
-        raise Violation("M-21", f"no retry after HTTP {status}", f"{len(arrivals)} tries")
+        raise Violation(requirement, f"no retry after {refusal}", f"{len(arrivals)} tries", also=also)

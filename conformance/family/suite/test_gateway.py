@@ -33,14 +33,14 @@ from conformance.core.verdicts import Inconclusive, NotApplicable
 from conformance.core.violations import Violation
 from conformance.family import dialect as dialects
 from conformance.family.inbox import Arrival, Reaction
-from conformance.family.suite import deliveries, steps
+from conformance.family.suite import steps
 from conformance.family.suite.deliveries import Delivery
 from conformance.family.suite.test_exporting import (
     candidate_co,
     check_same_bytes,
     check_within_schedule,
     delivered,
-    first_try,
+    expect_no_retry,
     new_reference,
     sent_by_candidate,
     start_delivery,
@@ -285,17 +285,4 @@ def start_relayed_refusal(harness: Harness, status: int, refusing: str) -> Deliv
 def test_a_relayed_4xx_is_final(harness: Harness, status: int, refusing: str, early: Delivery) -> None:
     """After a 4xx with the receiver's signed Error, relayed by the gateway, the message is not sent
     again (watched for the whole declared schedule)."""
-    first = first_try(harness, early)
-    if first is None:
-        expected = f"an IssueCO in conversation {early.conversation} within {early.window:g} s"
-        raise Violation("A-06", expected, "none arrived")
-    watch = sum(harness.config.windows.retry_schedule_s) * 1.5 + harness.config.windows.grace_s
-    what = f"any retry of IssueCO {early.conversation}, which must not come after a relayed {status}"
-    with harness.waiting_for(what, watch) as left:
-        arrivals = deliveries.tries_after(early, first, 2, watch, left)
-    for arrival in arrivals:
-        harness.note_arrival(arrival)
-    if len(arrivals) > 1:
-        raise Violation(
-            "G-03", f"no retry after a relayed HTTP {status}", f"{len(arrivals)} tries", also=("M-21",)
-        )
+    expect_no_retry(harness, early, f"a relayed HTTP {status}", "G-03", also=("M-21",))
