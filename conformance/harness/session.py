@@ -65,6 +65,9 @@ class Harness:
         self.sent_message_ids: set[str | None] = set()
         self.non_interactive = False
         self.single_answers: list[tuple[TestRecord, Callable[[Any], bool]]] = []  # see steps.second_answers
+        # what the suite's helpers keep for this run, each under its own key (the groups of messages
+        # sent together, what a test's early start sent): it lives and ends with the harness
+        self.kept: dict[str, Any] = {}
         self.tell_operator: Callable[[str], None] = _print_for_operator
         # told each wait's Wait as it starts or moves, and None when it ends (a run's live display)
         self.tell_waiting: Callable[[Wait | None], None] = _not_shown

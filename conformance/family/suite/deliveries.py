@@ -16,7 +16,6 @@ before; both get the verdicts they would get alone.
 from __future__ import annotations
 
 import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,7 +27,6 @@ from conformance.harness.control import ask_to_send
 from conformance.harness.session import Harness
 
 POLL_S = 1.0  # how often a wait for a first try looks again at the other conversations
-_GROUPS: weakref.WeakKeyDictionary[Harness, list[Delivery]] = weakref.WeakKeyDictionary()
 
 
 @dataclass(eq=False)
@@ -77,7 +75,7 @@ def start(
     inbox.plan(matches, reactions)
     reference = conversation.split(":", 1)[1]
     window = ask_to_send(harness, "IssueCO", document, f"issue the e-Form D {reference}")
-    group = _GROUPS.setdefault(harness, [])  # no Delivery holds the harness: the entry goes with it
+    group: list[Delivery] = harness.kept.setdefault("deliveries", [])
     return Delivery(inbox, conversation, matches, window, tries, retry_budget, group)
 
 

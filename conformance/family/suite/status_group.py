@@ -34,7 +34,6 @@ never sends one to the probe, is judged by the probe.
 from __future__ import annotations
 
 import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -76,13 +75,10 @@ class Group:
         return {member.sent.message_id for member in self.members if member.sent.message_id}
 
 
-_GROUPS: weakref.WeakKeyDictionary[Harness, Group] = weakref.WeakKeyDictionary()
-
-
 def waiting(harness: Harness, sent: Sent, status: str, body: bytes | None = None) -> Waiting:
     """Enter ``sent`` (its synchronous answer judged just now) in the harness's group; ``body``: the
     test's own message, for a setup that must be ACCEPTED first."""
-    group = _GROUPS.setdefault(harness, Group())  # no Group holds the harness: the entry goes with it
+    group: Group = harness.kept.setdefault("status_group", Group())
     member = Waiting(sent, status, time.time(), group, body)
     group.members.append(member)
     return member
@@ -188,16 +184,18 @@ def run_alone(harness: Harness, why: RunAlone, run: Callable[[], None], member: 
     member.group.probed.setdefault(member.status, "came")
 
 
-# What a test's start sent ahead for a later step of the test to take (test_sequences' first IssueCO):
-# by the test's record (the harness records into it while the start runs) and a name.
-_KEPT: weakref.WeakKeyDictionary[Harness, dict[tuple[int, str], object]] = weakref.WeakKeyDictionary()
+# What a test's start sent ahead for a later step of the test to take (test_sequences' first CO
+# message): by the test's record (the harness records into it while the start runs) and a name.
+def _started(harness: Harness) -> dict[tuple[int, str], object]:
+    started: dict[tuple[int, str], object] = harness.kept.setdefault("status_group.started", {})
+    return started
 
 
 def keep(harness: Harness, name: str, value: object) -> None:
     """Keep ``value`` for the test the harness records into now, under ``name``."""
-    _KEPT.setdefault(harness, {})[(id(harness.current), name)] = value
+    _started(harness)[(id(harness.current), name)] = value
 
 
 def take(harness: Harness, name: str) -> object | None:
     """What the current test's start kept under ``name`` (once), or None."""
-    return _KEPT.get(harness, {}).pop((id(harness.current), name), None)
+    return _started(harness).pop((id(harness.current), name), None)
