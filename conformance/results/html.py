@@ -16,6 +16,7 @@ from pathlib import Path
 import jinja2
 
 from conformance.results import bidi, safe_write
+from conformance.results.history import readable_time
 from conformance.results.view import ProfileText, anchor, report_view
 
 _environment = jinja2.Environment(
@@ -35,6 +36,7 @@ def brief(text: str, limit: int = 160) -> str:
 
 
 _environment.filters["brief"] = brief
+_environment.filters["when"] = readable_time  # 2026-12-07 03:13:08 UTC, not the raw ISO stamp
 _environment.filters["plain"] = bidi.isolate_plain  # in a <title>, which holds no element
 _environment.filters["anchor"] = lambda name, kind: anchor(kind, name)  # {{ rid | anchor("req") }}
 
