@@ -458,6 +458,7 @@ def _add_pki_site_command(pki: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from conformance.app.egress_setting import policy_from_environment
     from conformance.app.run import RunOptions, run
     from conformance.harness.config import ConfigError, check_url, load
 
@@ -479,10 +480,12 @@ def _run(args: argparse.Namespace) -> int:
     try:
         sut = check_url(args.sut, "--sut") if args.sut else None
         config = load(args.config, inbox_url=sut) if args.config else None
+        egress = policy_from_environment()  # set by the shared test bed's worker; unset: none
     except ConfigError as exc:
         raise UsageError(_message(exc)) from None
     non_interactive, said = _non_interactive(args, config)
     options = RunOptions(
+        egress=egress,
         config=config,
         reference_fault=faults[0] if faults else None,
         tls=args.tls,
