@@ -289,7 +289,7 @@ def test_dns_rebinding_never_reaches_the_denied_address(server, connects, monkey
     assert [address[0] for address in connects] == ["127.0.0.1"]
 
 
-def test_a_name_resolving_to_an_allowed_and_a_denied_address_is_never_connected(server, connects, monkeypatch):
+def test_a_name_resolving_to_allowed_and_denied_addresses_is_never_connected(server, connects, monkeypatch):
     httpd = server()
     _resolver(monkeypatch, [["127.0.0.1", "10.0.0.1"]])
     client = CandidateClient(timeout_s=5, connect_timeout_s=1, egress=LOOPBACK_ALLOWED)
@@ -415,3 +415,34 @@ def test_a_malformed_policy_file_stops_the_run_with_one_line(tmp_path, capsys, m
     assert line.startswith(f"conformance: error: {ENVIRONMENT_VARIABLE}: {broken}: allow: ")
     assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())
     assert os.environ[ENVIRONMENT_VARIABLE] == str(broken)
+
+
+def test_the_pilots_gateway_relays_only_where_the_policy_allows(server):
+    """The gateway relays to configured parties' inboxes: checked at connect time as the client's."""
+    from conformance.family.gateway import Gateway, Route
+    from conformance.profiles.efdx.codes import INBOX_PATH
+
+    receiver = server()
+    open_inbox = f"http://127.0.0.1:{receiver.server_address[1]}{INBOX_PATH}"
+    closed_inbox = f"http://127.0.0.1:{free_port()}{INBOX_PATH}"
+    cases = [(SERVICE, open_inbox, REFUSED), (LOOPBACK_ALLOWED, closed_inbox, COULD_NOT_CONNECT)]
+    for egress, inbox, reason in cases:
+        with Gateway([Route(INBOX_PATH, {"KH": inbox})], timeout_s=1.0, egress=egress) as gateway:
+            answer = CandidateClient(timeout_s=5).post(gateway.url(INBOX_PATH, "KH"), b"<x/>")
+            assert answer.status == 502, answer.error
+            (relay,) = gateway.relays
+            assert relay.gateway == f"{inbox} not reached: {reason}"
+    assert receiver.hosts == []
+    with Gateway([Route(INBOX_PATH, {"KH": open_inbox})], egress=LOOPBACK_ALLOWED) as gateway:
+        assert CandidateClient(timeout_s=5).post(gateway.url(INBOX_PATH, "KH"), b"<x/>").status == 200
+    assert len(receiver.hosts) == 1
+
+
+def test_a_load_run_against_a_configured_candidate_never_runs_under_a_policy(tmp_path, capsys, monkeypatch):
+    """Its load generator's connections are not guarded: under a policy it refuses, one line, exit 4."""
+    monkeypatch.setenv(ENVIRONMENT_VARIABLE, _policy_file(tmp_path, {}))
+    code = cli.main(["load", "--config", str(tmp_path / "kh.toml"), "--report-dir", str(tmp_path / "r")])
+    out, err = capsys.readouterr()
+    assert code == 4
+    (line,) = error_lines(err)
+    assert line.startswith(f"conformance: error: {ENVIRONMENT_VARIABLE} is set, and `conformance load`")
