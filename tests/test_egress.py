@@ -446,3 +446,22 @@ def test_a_load_run_against_a_configured_candidate_never_runs_under_a_policy(tmp
     assert code == 4
     (line,) = error_lines(err)
     assert line.startswith(f"conformance: error: {ENVIRONMENT_VARIABLE} is set, and `conformance load`")
+
+
+def test_a_configured_pilot_under_a_policy_checks_its_parties_before_traffic(tmp_path):
+    """Denied: one ConfigError naming the party and key, before the gateway relays a byte; allowed:
+    the pilot runs its script through the guarded gateway and triggers."""
+    from conformance.app.pilot.session import PilotOptions
+    from conformance.app.pilot.session import run as run_pilot
+    from tests.test_pilot import _configured, pilot
+
+    config, kh, sg = _configured(tmp_path, through_gateway=True)
+    with kh, sg:
+        with pytest.raises(ConfigError) as refused:
+            run_pilot(PilotOptions(config=config, script=True, report_dir=tmp_path / "r", egress=SERVICE))
+        assert str(refused.value) == (
+            f"party KH: candidate.inbox_url: {kh.url}: {REFUSED} (its host or network is not "
+            "allow-listed for runs)"
+        )
+        result = pilot(tmp_path, config=config, script=True, egress=LOOPBACK_ALLOWED)
+    assert result.code == 0, result.matrix.reasons
