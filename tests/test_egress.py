@@ -465,3 +465,60 @@ def test_a_configured_pilot_under_a_policy_checks_its_parties_before_traffic(tmp
         )
         result = pilot(tmp_path, config=config, script=True, egress=LOOPBACK_ALLOWED)
     assert result.code == 0, result.matrix.reasons
+
+
+def _test_only_certificate(folder: Path, name: str) -> tuple[Path, Path]:
+    """A self-signed TLS server certificate for ``name`` and its key: TEST ONLY material."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"TEST ONLY {name}")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "test-only-server.pem", folder / "test-only-server.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
+def test_over_tls_the_pinned_address_keeps_the_host_name_for_sni_and_the_certificate(
+    server, connects, monkeypatch, tmp_path
+):
+    import ssl
+
+    cert_path, key_path = _test_only_certificate(tmp_path, "candidate.example")
+    httpd = server()
+    names: list[str | None] = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    context.sni_callback = lambda sock, name, ctx: names.append(name)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    port = httpd.server_address[1]
+    _resolver(monkeypatch, [["127.0.0.1"]])
+    client = CandidateClient(timeout_s=5, verify=str(cert_path), egress=LOOPBACK_ALLOWED)
+    exchange = client.post(f"https://candidate.example:{port}/", b"<x/>")
+    assert exchange.status == 200, exchange.error
+    assert names == ["candidate.example"] and httpd.hosts == [f"candidate.example:{port}"]
+    wrong = client.post(f"https://other.example:{port}/", b"<x/>")  # checked against the name, not the IP
+    assert wrong.status is None and (wrong.error or "").startswith("TLS failure")
+    assert {address[0] for address in connects} == {"127.0.0.1"}
