@@ -522,3 +522,19 @@ def test_over_tls_the_pinned_address_keeps_the_host_name_for_sni_and_the_certifi
     wrong = client.post(f"https://other.example:{port}/", b"<x/>")  # checked against the name, not the IP
     assert wrong.status is None and (wrong.error or "").startswith("TLS failure")
     assert {address[0] for address in connects} == {"127.0.0.1"}
+
+
+@pytest.mark.parametrize(
+    "host", ["2852039166", "0xa9.0xfe.0xa9.0xfe", "127.1", "0177.0.0.1", "[::ffff:7f00:1]"]
+)
+def test_other_spellings_of_a_denied_address_are_judged_as_resolved(host, connects):
+    """The check is on what the host resolves to (numeric forms resolve locally: no query is sent)."""
+    from conformance.core.egress_transport import EgressRefused, resolve_checked
+
+    with pytest.raises(EgressRefused):
+        resolve_checked(host.strip("[]"), 80, SERVICE)
+    exchange = CandidateClient(timeout_s=5, connect_timeout_s=0.5, egress=SERVICE).post(
+        f"http://{host}/", b""
+    )
+    assert exchange.error == f"connection failed: {REFUSED}"
+    assert connects == []
