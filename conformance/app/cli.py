@@ -473,6 +473,7 @@ def _add_pki_site_command(pki: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from conformance.app.egress_setting import policy_from_environment
     from conformance.app.run import RunOptions, run
     from conformance.harness.config import ConfigError, check_url, load
 
@@ -494,10 +495,12 @@ def _run(args: argparse.Namespace) -> int:
     try:
         sut = check_url(args.sut, "--sut") if args.sut else None
         config = load(args.config, inbox_url=sut) if args.config else None
+        egress = policy_from_environment()  # set by the shared test bed's worker; unset: none
     except ConfigError as exc:
         raise UsageError(_message(exc)) from None
     non_interactive, said = _non_interactive(args, config)
     options = RunOptions(
+        egress=egress,
         config=config,
         reference_fault=faults[0] if faults else None,
         tls=args.tls,
@@ -521,6 +524,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _pilot(args: argparse.Namespace) -> int:
+    from conformance.app.egress_setting import policy_from_environment
     from conformance.app.pilot.session import PilotOptions, run
     from conformance.harness.config import ConfigError
 
@@ -531,7 +535,12 @@ def _pilot(args: argparse.Namespace) -> int:
     if args.duration is not None and not 0 < args.duration <= 24 * 3600:
         raise UsageError(f"--duration: seconds above 0, at most a day, not {args.duration:g}")
     server_error, timeout = _pilot_faults(args.faults)
+    try:
+        egress = policy_from_environment()  # set by the shared test bed's worker; unset: none
+    except ConfigError as exc:
+        raise UsageError(_message(exc)) from None
     options = PilotOptions(
+        egress=egress,
         config=args.config,
         script=True if args.script else (False if args.config else None),
         duration=args.duration,
@@ -929,6 +938,7 @@ def _knows(profile, fault: str | None) -> bool:
 
 
 def _load(args: argparse.Namespace) -> int:
+    from conformance.app.egress_setting import ENVIRONMENT_VARIABLE
     from conformance.app.load.session import LoadError, LoadOptions, run_load
     from conformance.harness.config import ConfigError, check_url, load
 
@@ -936,6 +946,11 @@ def _load(args: argparse.Namespace) -> int:
 
     if args.sut and not args.config:
         raise UsageError("--sut needs --config (the candidate's ICS)")
+    if args.config and ENVIRONMENT_VARIABLE in os.environ:
+        raise UsageError(  # its load generator's connections are not checked: it never runs under one
+            f"{ENVIRONMENT_VARIABLE} is set, and `conformance load` does not enforce an egress policy "
+            "against a configured candidate: not run"
+        )
     if args.config and (args.reference_fault or args.tls):
         raise UsageError("--reference-fault and --tls are for the embedded reference (no --config)")
     for name in ("rate", "duration", "users", "gateway_faults"):

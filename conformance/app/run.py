@@ -20,6 +20,14 @@ pair, each inbox answers in its profile's form, a claimed trigger is enabled and
 the candidate's Ping reaches the harness inbox. A candidate that goes away mid-run ends the run with
 one line instead of a fail for every test left (CandidateWatch); a fail while the harness inbox
 turned connections away is inconclusive (plugin).
+
+Egress (a run of the shared test bed): ``RunOptions.egress``, the policy the app read for this run
+(egress_setting.py), guards every connection towards a configured candidate: its clients, the
+pre-flight's and CandidateWatch's TCP probes. The pre-flight first checks each profile's inbox and
+trigger URL against it without connecting: a denied one is one line (exit 4) before any test, never
+a run of false fails. A run against the embedded reference NSW connects only to the loopback ports
+it started itself, taken from no configuration: the policy does not apply to it (a service's demo
+system is the reference NSW, and the service denies loopback).
 """
 
 from __future__ import annotations
@@ -57,6 +65,8 @@ from conformance.app.progress import Display, Progress
 from conformance.app.site_pki import SitePkiError, passphrase_from, signer_test_material
 from conformance.app.suite_ids import is_suite_test, suite_tests
 from conformance.core import safexml
+from conformance.core.egress import EgressPolicy
+from conformance.core.egress_transport import EgressConnectFailed, EgressRefused, probe, resolve_checked
 from conformance.core.profile import PingInbox, Profile, ReferenceSettings
 from conformance.core.records import TestRecord
 from conformance.core.terminal_text import printable
@@ -118,6 +128,7 @@ class RunOptions:
     profile: Profile | None = None  # one profile to run (kept for callers of one; see ``profiles``)
     profiles: tuple[Profile, ...] = ()  # to run, in order; none given: claimed (--config) or installed
     serial: bool = False  # several profiles one after the other, in this process (see side_by_side)
+    egress: EgressPolicy | None = None  # where a configured candidate's run may connect (None: anywhere)
 
     @property
     def asked(self) -> tuple[Profile, ...]:
@@ -333,8 +344,9 @@ def candidate(options: RunOptions, share: Share | None = None) -> Iterator[tuple
     fault = share.fault if share else options.reference_fault
     if options.config is not None:
         config = options.config.for_profile(profile.key)
-        reachable(config.inbox_url)  # the one check of a run of one; after preflight, it may have gone
-        harness = Harness(config, profile=profile).start()
+        # the one check of a run of one; after preflight, it may have gone
+        reachable(config.inbox_url, egress=options.egress)
+        harness = Harness(config, profile=profile, egress=options.egress).start()
         try:
             yield (
                 harness,
@@ -378,17 +390,21 @@ def candidate(options: RunOptions, share: Share | None = None) -> Iterator[tuple
         harness.stop()
 
 
-def reachable(url: str, timeout: float = 5.0) -> None:
+def reachable(url: str, timeout: float = 5.0, egress: EgressPolicy | None = None) -> None:
     """Pre-flight: a candidate nobody can connect to is a setup problem (exit 4), not a verdict."""
-    problem = connect_problem(url, timeout)
+    problem = connect_problem(url, timeout, egress)
     if problem is not None:
         raise ConfigError(f"candidate.inbox_url: cannot connect to {problem}") from None
 
 
-def connect_problem(url: str, timeout: float = 2.0) -> str | None:
-    """None when a TCP connection to ``url``'s host and port opens, else ``host:port: why``."""
+def connect_problem(url: str, timeout: float = 2.0, egress: EgressPolicy | None = None) -> str | None:
+    """None when a TCP connection to ``url``'s host and port opens, else ``host:port: why`` (under
+    an egress policy, checked against it and coarse: see egress_transport)."""
     parts = urllib.parse.urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
+    if egress is not None:
+        problem = probe(parts.hostname or "", port, egress, timeout)
+        return None if problem is None else f"{parts.hostname}:{port}: {problem}"
     try:
         socket.create_connection((parts.hostname, port), timeout=timeout).close()
     except OSError as exc:
@@ -418,8 +434,10 @@ class CandidateWatch:
     them is still there, and is judged as before.
     """
 
-    def __init__(self, url: str, plugin: SuiteRun, progress: Display) -> None:
-        self.url, self.plugin, self.progress = url, plugin, progress
+    def __init__(
+        self, url: str, plugin: SuiteRun, progress: Display, egress: EgressPolicy | None = None
+    ) -> None:
+        self.url, self.plugin, self.progress, self.egress = url, plugin, progress, egress
         self.line = ""
 
     def finished(self, record: TestRecord) -> None:
@@ -434,13 +452,13 @@ class CandidateWatch:
         self._halt(record, problem)
 
     def _down(self) -> bool:
-        return connect_problem(self.url) is not None
+        return connect_problem(self.url, egress=self.egress) is not None
 
     def _still_down(self) -> str | None:
         """Why the candidate cannot be reached, after UNREACHABLE_CONFIRM_S of trying; None if it can."""
         deadline = time.monotonic() + UNREACHABLE_CONFIRM_S
         while True:
-            problem = connect_problem(self.url)
+            problem = connect_problem(self.url, egress=self.egress)
             if problem is None or time.monotonic() >= deadline:
                 return problem
             time.sleep(0.25)
@@ -697,19 +715,43 @@ def preflight(options: RunOptions, plan: list[Share], progress: Progress) -> Non
     assert options.config is not None
     check_tls_files(options.config.tls)
     configs = [(share.profile, options.config.for_profile(share.profile.key)) for share in plan]
+    if options.egress is not None:  # before any connection: a denied URL is never tried
+        for profile, config in configs:
+            check_egress(options.config, profile, config, options.egress)
     for profile, config in configs:  # the cheap checks of every profile first
-        reachable(config.inbox_url)
-        with _harness_for(config, profile) as harness:
+        reachable(config.inbox_url, egress=options.egress)
+        with _harness_for(config, profile, options.egress) as harness:
             check_token(harness)
     for profile, config in configs:
-        with _harness_for(config, profile) as harness:
+        with _harness_for(config, profile, options.egress) as harness:
             check_inbox(harness, _inbox_key(options.config, profile))
             check_reached(harness, progress)
 
 
+def check_egress(whole: Config, profile: Profile, config: Config, egress: EgressPolicy) -> None:
+    """Pre-flight: the profile's inbox and (claimed) trigger URLs are ones the run may connect to,
+    every address their hosts resolve to now allowed by ``egress``; else one line naming the key
+    (exit 4). Nothing is sent: the answer says nothing of what listens there. A host that does not
+    resolve is left to ``reachable``."""
+    urls = [(_inbox_key(whole, profile), config.inbox_url)]
+    if config.claims("trigger") and config.trigger_url:
+        urls.append((_trigger_key(whole, profile), config.trigger_url))
+    for key, url in urls:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            resolve_checked(parts.hostname or "", port, egress)
+        except EgressRefused as exc:
+            raise ConfigError(
+                f"{key}: {url}: {exc} (its host or network is not allow-listed for runs)"
+            ) from None
+        except EgressConnectFailed:
+            continue
+
+
 @contextlib.contextmanager
-def _harness_for(config: Config, profile: Profile) -> Iterator[Harness]:
-    harness = Harness(config, profile=profile).start()
+def _harness_for(config: Config, profile: Profile, egress: EgressPolicy | None = None) -> Iterator[Harness]:
+    harness = Harness(config, profile=profile, egress=egress).start()
     try:
         yield harness
     finally:
@@ -721,6 +763,13 @@ def _inbox_key(config: Config, profile: Profile) -> str:
     if profile.key in config.endpoints:
         return f"candidate.endpoints.{profile.key}.inbox_url"
     return "candidate.inbox_url"
+
+
+def _trigger_key(config: Config, profile: Profile) -> str:
+    """The configuration key a profile's trigger URL comes from."""
+    if profile.key in config.endpoints:
+        return f"candidate.endpoints.{profile.key}.trigger_url"
+    return "candidate.trigger.url"
 
 
 def check_token(harness: Harness) -> None:
@@ -752,7 +801,9 @@ def check_inbox(harness: Harness, key: str = "candidate.inbox_url") -> None:
         error = exchange.error or "no answer"
         if error.startswith("TLS failure"):
             raise ConfigError(f"{key}: {url}: {error} (check it and the tls.* files)")
-        problem = connect_problem(url) if error.startswith("connection failed") else None
+        problem = (
+            connect_problem(url, egress=harness.egress) if error.startswith("connection failed") else None
+        )
         if problem is not None:
             raise ConfigError(f"{key}: cannot connect to {problem}")
         return  # a reset or no answer in time: the candidate's behaviour (T-01), judged by the tests
@@ -931,7 +982,7 @@ def _run_profile(
             Selection(list(share.requirements), list(share.layers), list(share.purposes)),
             on_test_start=progress.started,
         )
-        watch = CandidateWatch(harness.config.inbox_url, plugin, progress)
+        watch = CandidateWatch(harness.config.inbox_url, plugin, progress, harness.egress)
 
         def test_ended(record: TestRecord) -> None:
             watch.finished(record)  # first: a test in flight when the candidate went is inconclusive

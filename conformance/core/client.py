@@ -3,6 +3,12 @@
 Every request and answer is kept as an Exchange (bytes, headers, timings) for the report and the
 evidence. A candidate that hangs, trickles, resets or answers a huge body yields an Exchange with
 ``error`` set and a reason, never an exception or a hang.
+
+With an egress policy (a run of the shared test bed), every connection is checked against it at
+connect time (egress_transport.py), proxies from the environment are not used, and a connection that
+is refused or fails says only "connection failed: " and REFUSED or COULD_NOT_CONNECT: no errno, no
+timeout-or-refused difference (no port scanning through runs). Redirects are never followed, with a
+policy or without: a 3xx is the candidate's answer, recorded as it came.
 """
 
 from __future__ import annotations
@@ -15,6 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import requests
+
+from conformance.core.egress import EgressPolicy
+from conformance.core.egress_transport import egress_failure, guard_session
 
 DEFAULT_MAX_ANSWER = 1024 * 1024
 
@@ -80,6 +89,7 @@ class CandidateClient:
         cert: tuple[str, str] | None = None,
         verify: str | bool = True,
         record: Callable[[Exchange], None] | None = None,
+        egress: EgressPolicy | None = None,
     ) -> None:
         self.timeout_s, self.connect_timeout_s, self.max_answer = timeout_s, connect_timeout_s, max_answer
         self.session = requests.Session()
@@ -87,6 +97,9 @@ class CandidateClient:
         self.session.verify = verify
         # A configured trust must win over REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE in the environment.
         self.session.trust_env = not isinstance(verify, str)
+        self.egress = egress
+        if egress is not None:
+            guard_session(self.session, egress)
         self.record = record
 
     def post(
@@ -137,17 +150,24 @@ class CandidateClient:
                 exchange.status = response.status_code
                 exchange.response_headers = dict(response.headers)
                 exchange.response_body = self._read(response, start, exchange)
-        except requests.Timeout:
-            exchange.error = f"no answer within {self.timeout_s:g} s (T-01)"
-        except requests.exceptions.SSLError as exc:
-            exchange.error = f"TLS failure: {_short(exc)}"
-        except requests.ConnectionError as exc:
-            if "timed out" in str(exc).lower():  # a stall mid-answer surfaces as a ConnectionError
-                exchange.error = f"no complete answer within {self.timeout_s:g} s (T-01): {_short(exc)}"
-            else:
-                exchange.error = f"connection failed or reset: {_short(exc)}"
         except requests.RequestException as exc:
-            exchange.error = f"{type(exc).__name__}: {_short(exc)}"
+            exchange.error = self._failure(exc)
+
+    def _failure(self, exc: requests.RequestException) -> str:
+        """The Exchange's error for what requests raised (coarse for a connection under a policy)."""
+        if self.egress is not None:
+            coarse = egress_failure(exc)
+            if coarse is not None:
+                return f"connection failed: {coarse}"
+        if isinstance(exc, requests.Timeout):
+            return f"no answer within {self.timeout_s:g} s (T-01)"
+        if isinstance(exc, requests.exceptions.SSLError):
+            return f"TLS failure: {_short(exc)}"
+        if isinstance(exc, requests.ConnectionError):
+            if "timed out" in str(exc).lower():  # a stall mid-answer surfaces as a ConnectionError
+                return f"no complete answer within {self.timeout_s:g} s (T-01): {_short(exc)}"
+            return f"connection failed or reset: {_short(exc)}"
+        return f"{type(exc).__name__}: {_short(exc)}"
 
     def _read(self, response: requests.Response, start: float, exchange: Exchange) -> bytes:
         """Read at most max_answer bytes, and no longer than the overall timeout (a trickling peer)."""

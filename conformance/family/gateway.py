@@ -80,6 +80,8 @@ from cryptography.x509.oid import NameOID
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
+from conformance.core.egress import EgressPolicy
+from conformance.core.egress_transport import egress_failure, guarded_pool_manager
 from conformance.core.inbox_server import BoundedWSGIServer, Limits
 from conformance.core.profile import gateway_inbox_path
 from conformance.core.safexml import parse_untrusted
@@ -230,6 +232,7 @@ class Gateway:
         refuse_foreign_from: bool = True,
         limits: Limits = LIMITS,
         clock: Callable[[], datetime] | None = None,
+        egress: EgressPolicy | None = None,
     ) -> None:
         self.routes = tuple(routes)
         paths: dict[str, tuple[Route, str]] = {}
@@ -252,7 +255,9 @@ class Gateway:
         self.relays: list[Relay] = []
         self._changed = threading.Condition()
         self._server: BoundedWSGIServer | None = None
-        self._connections = urllib3.PoolManager(
+        self.egress = egress  # where relays may connect (None: anywhere); see core/egress_transport
+        self._connections = guarded_pool_manager(
+            egress,
             num_pools=max(len(self.routes) * 16, 16),
             maxsize=16,
             ssl_context=self._client_context() if tls else None,
@@ -474,6 +479,9 @@ class Gateway:
         except urllib3.exceptions.ReadTimeoutError:
             return 504, None, b"", f"no answer from {url} within {self.timeout_s:g} s"
         except _UNREACHABLE as exc:
+            coarse = egress_failure(exc) if self.egress is not None else None
+            if coarse is not None:  # no errno, no port's state: no port scanning through the gateway
+                return 502, None, b"", f"{url} not reached: {coarse}"
             return 502, None, b"", f"{url} not reached: {type(exc).__name__}: {exc}"
         try:
             chunks, size = [], 0

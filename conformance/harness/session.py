@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from conformance.core.client import CandidateClient, Exchange
+from conformance.core.egress import EgressPolicy
 from conformance.core.profile import Profile
 from conformance.core.records import TestRecord
 from conformance.harness import registry
@@ -33,8 +34,15 @@ class Wait(NamedTuple):
 class Harness:
     """Everything a suite test needs to drive the candidate and to watch what it sends."""
 
-    def __init__(self, config: Config, pki: Any = None, profile: Profile | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        pki: Any = None,
+        profile: Profile | None = None,
+        egress: EgressPolicy | None = None,
+    ) -> None:
         self.config = config
+        self.egress = egress  # where the clients towards the candidate may connect (None: anywhere)
         self.profile = profile or registry.default()
         self.pki = pki or self.profile.load_pki()
         self.trust = self.pki.trust_store()
@@ -42,7 +50,11 @@ class Harness:
         self._workdir = tempfile.TemporaryDirectory(prefix=f"{self.profile.key}-harness-")
         cert, verify = self._tls_client()
         self.client = CandidateClient(
-            timeout_s=config.windows.request_timeout_s, cert=cert, verify=verify, record=self._record_exchange
+            timeout_s=config.windows.request_timeout_s,
+            cert=cert,
+            verify=verify,
+            record=self._record_exchange,
+            egress=egress,
         )
         host, _, port = config.harness_listen.rpartition(":")
         tls = config.tls
@@ -100,6 +112,7 @@ class Harness:
             cert=cert,
             verify=self.ca_bundle(),
             record=self._record_exchange,
+            egress=self.egress,
         )
 
     def client_as(self, party: str) -> CandidateClient:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from conformance.app.run import connect_problem
+from conformance.app.run import check_egress, connect_problem
+from conformance.core.egress import EgressPolicy
 from conformance.harness.config import ConfigError
 
 from .setup import PilotSetup
@@ -18,11 +19,21 @@ from .triggers import Triggers
 PING_WAIT_MAX_S = 120.0
 
 
-def check(setup: PilotSetup, traffic: Traffic, triggers: Triggers) -> list[str]:
-    """Raise ConfigError naming the first problem; return lines to say (what to check by hand)."""
+def check(
+    setup: PilotSetup, traffic: Traffic, triggers: Triggers, egress: EgressPolicy | None = None
+) -> list[str]:
+    """Raise ConfigError naming the first problem; return lines to say (what to check by hand).
+    Under an egress policy, every party's inbox and trigger URL is checked against it first, without
+    connecting (run.check_egress)."""
     said: list[str] = []
+    if egress is not None:
+        for party in setup.parties:
+            try:
+                check_egress(party.config, setup.profile, party.config, egress)
+            except ConfigError as exc:
+                raise ConfigError(f"party {party.party}: {exc}") from None
     for party in setup.parties:
-        problem = connect_problem(party.config.inbox_url)
+        problem = connect_problem(party.config.inbox_url, egress=egress)
         if problem is not None:
             raise ConfigError(f"party {party.party}: candidate.inbox_url: cannot connect to {problem}")
     for party in setup.parties:

@@ -18,6 +18,7 @@ from typing import TextIO
 
 from conformance.app.run import check_report_dir
 from conformance.app.site_pki import SitePkiError, passphrase_from, signer_test_material
+from conformance.core.egress import EgressPolicy
 from conformance.core.profile import Profile
 from conformance.core.trust import Credential
 from conformance.family.gateway import Faults, Gateway, GatewayTls, Route
@@ -52,6 +53,9 @@ class PilotOptions:
     out: TextIO = field(default_factory=lambda: sys.stdout)
     # called once the pre-flight has passed, before any traffic (tests: stop a party mid-pilot)
     after_preflight: Callable[[PilotSetup], None] | None = None
+    # where a configured pilot's gateway, triggers and probes may connect (None: anywhere); the
+    # embedded pilot's parties are its own loopback ports, so it never gets one (as run.py)
+    egress: EgressPolicy | None = None
 
 
 @dataclass
@@ -72,7 +76,8 @@ def run(options: PilotOptions) -> PilotResult:
     interrupted = False
     with contextlib.ExitStack() as stack:
         setup, gateway = _start(options, stack, traffic)
-        triggers = Triggers(setup)
+        egress = options.egress if options.config is not None else None
+        triggers = Triggers(setup, egress)
         stack.callback(triggers.close)
         out = options.out
         print(
@@ -84,7 +89,7 @@ def run(options: PilotOptions) -> PilotResult:
         signer, material, site_material = _signer(setup)
         if site_material is not None:
             print(f"[site] key not used: {site_material}; the TEST ONLY key signs the evidence", file=out)
-        for line in preflight.check(setup, traffic, triggers):
+        for line in preflight.check(setup, traffic, triggers, egress):
             print(line, file=out, flush=True)
         if options.after_preflight is not None:
             options.after_preflight(setup)
@@ -237,6 +242,7 @@ def _start(
         port=setup.gateway.port,
         timeout_s=setup.gateway.timeout_s,
         listener=traffic,
+        egress=options.egress if options.config is not None else None,
     )
     try:
         gateway.start()

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 import urllib3
 
+from conformance.core.egress import EgressPolicy
+from conformance.core.egress_transport import egress_failure, guarded_pool_manager
+
 from .setup import PilotParty, PilotSetup
 
 TIMEOUT_S = 15.0
@@ -29,15 +32,16 @@ class Asked:
 
 
 class Triggers:
-    def __init__(self, setup: PilotSetup) -> None:
+    def __init__(self, setup: PilotSetup, egress: EgressPolicy | None = None) -> None:
         context = None
         if setup.gateway.tls:
             credential = setup.gateway.credential
             assert credential is not None  # setup gives the gateway a certificate over TLS
             context = ssl.create_default_context(cadata=setup.trust.ca_pem().decode("ascii"))
             context.load_cert_chain(str(credential.cert_path), str(credential.key_path))
-        self._pool = urllib3.PoolManager(
-            ssl_context=context, cert_reqs="CERT_REQUIRED", retries=False, timeout=TIMEOUT_S
+        self.egress = egress  # where the triggers may be asked (None: anywhere)
+        self._pool = guarded_pool_manager(
+            egress, ssl_context=context, cert_reqs="CERT_REQUIRED", retries=False, timeout=TIMEOUT_S
         )
         self.header = setup.profile.trigger_header
 
@@ -53,7 +57,8 @@ class Triggers:
                 headers={"Content-Type": "application/json", self.header: party.config.trigger_token or ""},
             )
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            return Asked(None, None, f"{url}: {type(exc).__name__}: {exc}")
+            coarse = egress_failure(exc) if self.egress is not None else None
+            return Asked(None, None, f"{url}: {coarse or f'{type(exc).__name__}: {exc}'}")
         said = answer.data[:200].decode("utf-8", errors="replace").strip()
         message_id = None
         if answer.status == 202:
