@@ -11,6 +11,7 @@ policy forbids; the document itself is at /api/openapi.json.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
@@ -18,6 +19,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conformance import __version__
@@ -87,6 +89,18 @@ class BodyLimit:
             return message
 
         await self.app(scope, counted, send)
+
+
+def route_table(routes: list[BaseRoute], prefix: str = "") -> Iterator[tuple[str, BaseRoute]]:
+    """Every route of the application with its full path, through included routers (FastAPI 0.12x
+    lists their routes on the application; later versions list the included router itself)."""
+    for route in routes:
+        original = getattr(route, "original_router", None)
+        if original is not None:
+            context = getattr(route, "include_context", None)
+            yield from route_table(original.routes, prefix + getattr(context, "prefix", ""))
+        else:
+            yield prefix + getattr(route, "path", ""), route
 
 
 def create_app(testbed) -> FastAPI:

@@ -70,7 +70,7 @@ def home(who: Who) -> Response:
 def _systems_page(request: Request, who: Principal, status: int = 200, **values: Any) -> Response:
     with request.app.state.testbed.store.session() as db:
         found = ops.systems_of(db, who)
-        names = dict(db.execute(select(Organisation.id, Organisation.name)).tuples().all())
+        names = {row[0]: row[1] for row in db.execute(select(Organisation.id, Organisation.name))}
         return _page(request, "systems.html", status, systems=found, organisations=names, **values)
 
 
