@@ -16,7 +16,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from conformance.app.serve.db import engine_for, migrate
-from conformance.app.serve.models import Base
+from conformance.app.serve.execute import STOPPED
+from conformance.app.serve.models import Base, Run, System
+from conformance.app.serve.server import open_testbed
+from conformance.app.serve.settings import RunCaps, ServeSettings
+from tests.serve_helpers import wait_for
 
 
 def _start(data: Path, *extra: str) -> tuple[subprocess.Popen, list[str]]:
@@ -106,3 +110,35 @@ def test_the_migrations_make_the_models_schema(tmp_path):
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
+
+
+
+def test_a_restart_ends_runs_left_running_and_runs_those_left_queued_under_the_time_cap(tmp_path):
+    """A service that stopped (or crashed) left one run running and one queued: the next start marks
+    the first incomplete and runs the second, which the wall-time cap then stops."""
+    first = open_testbed(ServeSettings(data=tmp_path))
+    with first.store.session() as db:
+        second_system = System(organisation_id=1, name="Another reference", embedded=True)
+        db.add(second_system)
+        db.flush()
+        db.add(Run(system_id=1, selection={}, state="running", child_pid=1))
+        db.add(Run(system_id=second_system.id, selection={}, state="queued"))
+    first.close()
+
+    caps = RunCaps(wall_s=3, kill_grace_s=10)
+    second = open_testbed(ServeSettings(data=tmp_path, caps=caps))
+    try:
+        with second.store.session() as db:
+            left = db.get_one(Run, 1)
+            assert (left.state, left.reason) == ("incomplete", STOPPED)
+
+        def ended() -> Run | None:
+            with second.store.session() as db:
+                run = db.get_one(Run, 2)
+                return run if run.state not in ("queued", "running") else None
+
+        capped = wait_for(ended, timeout=60)
+        assert (capped.state, capped.reason) == ("incomplete", "stopped after the run's time limit of 3 s")
+        assert capped.verdict == "incomplete"  # the CLI wrote its report on SIGTERM, marked incomplete
+    finally:
+        second.close()
