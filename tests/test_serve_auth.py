@@ -240,6 +240,17 @@ def test_every_non_public_route_refuses_anonymous_and_the_wrong_organisation(bed
     assert tester.post("/api/logout").status_code == 200
 
 
+def test_a_viewer_reads_its_organisation_and_changes_nothing(bed, admin):
+    _organisation, viewer = add_member(admin, "Demo", "demo-viewer", role="viewer")
+    assert viewer.get("/api/systems/1").status_code == 200
+    assert viewer.post("/api/runs", json={"system": 1, "profile": "efdx"}).status_code == 403
+    assert viewer.delete("/api/systems/1").status_code == 403
+    assert (
+        viewer.post("/api/systems", data={"name": "x"}, files={"ics": ("c.toml", GOOD_TOML)}).status_code
+        == 403
+    )
+
+
 def test_pages_carry_the_page_policy_and_no_inline_script(bed, admin):
     for path in ("/systems", "/systems/1", "/login"):
         page = admin.get(path)

@@ -53,6 +53,8 @@ def test_a_whole_run_of_the_embedded_reference_streams_its_progress_and_serves_i
     kinds = [kind for kind, _ in events]
     assert kinds[-1] == "verdict" and kinds.count("verdict") == 1 and kinds.count("progress") > 100
     assert any("pass" in data for kind, data in events if kind == "progress")
+    data_folder = str(bed.testbed.settings.data.resolve())
+    assert not any(data_folder in data for _, data in events)  # the service's own paths are not shown
     final = json.loads(events[-1][1])
     assert final["state"] == "finished" and final["verdict"] == "conformant", final
     assert final["can_certify"] is False  # the embedded reference is not a candidate

@@ -168,9 +168,7 @@ def _supervise(run_id: int, plan: _Plan, context: RunContext) -> Outcome:
             db.get_one(Run, run_id).child_pid = child.pid
         stderr_tail: collections.deque[str] = collections.deque(maxlen=20)
         readers = [
-            threading.Thread(
-                target=_copy_progress, args=(child.stdout, folder / PROGRESS_FILE, caps), daemon=True
-            ),
+            threading.Thread(target=_copy_progress, args=(child.stdout, folder, caps), daemon=True),
             threading.Thread(
                 target=_keep_tail, args=(child.stderr, stderr_tail, caps.line_chars), daemon=True
             ),
@@ -214,18 +212,26 @@ def _signal_group(pid: int, signum: int) -> None:
         os.killpg(pid, signum)
 
 
-def _copy_progress(stream, path: Path, caps) -> None:
+def _copy_progress(stream, folder: Path, caps) -> None:
+    """The child's stdout into RUN/progress.log, with the run folder's absolute path (the service's
+    data folder, no business of the run's readers) shown as ``RUN``. The stream is read to its end
+    whatever happens to the file, so that the child never blocks on a full pipe."""
     kept = dropped = 0
-    with stream, open(path, "a", encoding="utf-8") as out:
+    where = str(folder.resolve())
+    with stream, contextlib.ExitStack() as closing:
+        try:
+            out = closing.enter_context(open(folder / PROGRESS_FILE, "a", encoding="utf-8"))
+        except OSError:
+            out = None
         for raw in stream:
-            if kept >= caps.progress_lines:
+            if out is None or kept >= caps.progress_lines:
                 dropped += 1
                 continue
-            line = raw.decode("utf-8", "replace").rstrip("\r\n").replace("\r", "")[: caps.line_chars]
-            out.write(line + "\n")
+            line = raw.decode("utf-8", "replace").rstrip("\r\n").replace("\r", "").replace(where, "RUN")
+            out.write(line[: caps.line_chars] + "\n")
             out.flush()
             kept += 1
-        if dropped:
+        if dropped and out is not None:
             out.write(f"({dropped} more lines not kept)\n")
 
 
