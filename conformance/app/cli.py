@@ -98,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_spec_command(commands)
     _add_diff_command(commands)
     _add_pki_commands(commands)
+    _add_serve_command(commands)
     return parser
 
 
@@ -470,6 +471,46 @@ def _add_pki_site_command(pki: argparse._SubParsersAction) -> None:
     site.add_argument("--name", default="Conformance site", help="the site's organisation (subject O)")
     site.add_argument("--country", metavar="CC", help="the site's country (subject C), ISO 3166-1 alpha-2")
     site.set_defaults(handler=_pki_site)
+
+
+def _add_serve_command(commands: argparse._SubParsersAction) -> None:
+    """`serve`: the shared test bed (web UI and REST API) over this engine; conformance/app/serve/."""
+    serve = commands.add_parser(
+        "serve", help="a shared test bed: organisations, systems and runs over a web UI and a REST API"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8400, help="port (default 8400; 0 picks a free one)")
+    serve.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a --host that is not loopback (plain HTTP: put a TLS proxy in front)",
+    )
+    serve.add_argument("--data", type=Path, default=Path("testbed"), help="data folder (default ./testbed)")
+    serve.add_argument("--workers", type=int, default=2, metavar="N", help="runs at once (default 2)")
+    serve.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="SQLAlchemy URL (default: $CONFORMANCE_DATABASE_URL, else SQLite at DATA/serve.sqlite)",
+    )
+    serve.set_defaults(handler=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Binds 127.0.0.1 unless --allow-remote is given with another --host; exit 4 on a data folder,
+    database URL or port it cannot use."""
+    from conformance.app.serve.server import ServeError, serve
+    from conformance.app.serve.settings import ServeSettings
+
+    if not 1 <= args.workers <= 64:
+        raise UsageError(f"--workers: 1 to 64, not {args.workers}")
+    settings = ServeSettings(data=args.data, database_url=args.database_url, workers=args.workers)
+    try:
+        serve(settings, args.host, args.port, allow_remote=args.allow_remote)
+    except ServeError as exc:
+        raise UsageError(str(exc)) from None
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
 
 
 def _run(args: argparse.Namespace) -> int:
