@@ -87,6 +87,16 @@ def test_a_statement_is_published_and_only_then_seen_by_the_secretariat(bed, adm
     cell = secretariat.get("/api/matrix").json()
     demo = next(row for row in cell["organisations"] if row["name"] == "Demo")
     assert demo["cells"]["efdx"]["status"] == "never run"
+    under_way = admin.post("/api/runs", json={"system": 1, "profile": "efdx", "requirements": ["M-06"]})
+    assert under_way.status_code == 202, under_way.text
+    demo = next(
+        row for row in secretariat.get("/api/matrix").json()["organisations"] if row["name"] == "Demo"
+    )
+    assert demo["cells"]["efdx"]["status"] == "in progress" and demo["cells"]["efdx"]["in_progress"]
+    assert demo["cells"]["efdx"]["systems"][0]["statement"] is None  # nothing to link to yet
+    wait_for(
+        lambda: admin.get(f"/api/runs/{under_way.json()['id']}").json()["state"] == "finished", timeout=180
+    )
 
     _other, stranger = add_member(admin, "Other state", "other-tester-s")
     assert stranger.post("/api/statements/1/efdx/publish").status_code == 404
@@ -106,6 +116,10 @@ def test_a_statement_is_published_and_only_then_seen_by_the_secretariat(bed, adm
     assert demo["cells"]["efdx"]["status"] == "conformant"
     assert demo["cells"]["efdx"]["systems"][0]["statement"] == "/statements/1/efdx"
     assert [row["name"] for row in stranger.get("/api/matrix").json()["organisations"]] == ["Other state"]
+    shared = admin.post("/api/share-links", json={"run": certifying, "profile": "efdx", "days": 1}).json()
+    statement_view = Client(bed.url).get(shared["api"]).json()
+    assert statement_view["profile"] == "efdx" and statement_view["statement_verdict"] == "conformant"
+    assert "certificate.html" in statement_view["files"]
     page = secretariat.get("/matrix")
     assert page.status_code == 200 and 'data-status="conformant"' in page.text
     with bed.testbed.store.session() as db:
@@ -155,7 +169,7 @@ def test_a_share_link_opens_without_an_account_until_revoked_or_expired(bed, adm
     with bed.testbed.store.session() as db:
         used = db.query(AuditEvent).filter(AuditEvent.action == "share-link-used").count()
         created = db.query(AuditEvent).filter(AuditEvent.action == "share-link-created").count()
-    assert used >= 3 and created == 2
+    assert used >= 3 and created >= 2
 
 
 def test_notes_are_signed_and_an_override_changes_nothing_of_the_run(bed, admin, real_run):

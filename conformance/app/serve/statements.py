@@ -15,9 +15,10 @@ Who sees what:
   progress" while a run that covers the profile is queued or running, for every role; a member of
   an organisation (not secretariat or admin) sees only their own organisation's row.
 
-A matrix cell of an organisation with several systems: conformant when any system's published
-statement is conformant, else in progress when any run is under way, else not conformant when any
-statement is published, else never run.
+A matrix cell's status is the published verdict when there is one (conformant when any of the
+organisation's systems has a conformant published statement, else not conformant), else "in
+progress" while a run covering the profile is under way, else "never run"; ``in_progress`` says a
+run is under way whatever the status (a statement published earlier stays what it was meanwhile).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ CONFORMANT, NOT_CONFORMANT, IN_PROGRESS, NEVER_RUN = (
     "in progress",
     "never run",
 )
-CELL_ORDER = (CONFORMANT, IN_PROGRESS, NOT_CONFORMANT, NEVER_RUN)
+CELL_ORDER = (CONFORMANT, NOT_CONFORMANT, IN_PROGRESS, NEVER_RUN)
 WIDE_ROLES = ("admin", "secretariat")
 
 
@@ -188,11 +189,11 @@ def matrix(db: Session, who: Principal) -> dict[str, Any]:
                         "statement": f"/statements/{system.id}/{profile}" if published else None,
                     }
                 )
-            statuses = {e["status"] for e in entries} | (
-                {IN_PROGRESS} if any(e["in_progress"] for e in entries) else set()
-            )
+            running = any(e["in_progress"] for e in entries)
+            statuses = {e["status"] for e in entries} | ({IN_PROGRESS} if running else set())
             cells[profile] = {
                 "status": next((s for s in CELL_ORDER if s in statuses), NEVER_RUN),
+                "in_progress": running,
                 "systems": entries,
             }
         rows.append({"organisation": organisation.id, "name": organisation.name, "cells": cells})
