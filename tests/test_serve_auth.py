@@ -286,7 +286,7 @@ def test_a_viewer_reads_its_organisation_and_changes_nothing(bed, admin):
 
 
 def test_pages_carry_the_page_policy_and_no_inline_script(bed, admin):
-    for path in ("/systems", "/systems/1", "/login"):
+    for path in ("/systems", "/systems/1", "/login", "/statements", "/matrix"):
         page = admin.get(path)
         assert page.status_code == 200
         assert page.headers["Content-Security-Policy"].startswith(PAGE_POLICY_START)

@@ -252,3 +252,21 @@ def test_a_diff_of_two_runs_and_a_rerun_of_the_failed_tests(bed, admin, real_run
         timeout=180,
     )
     assert ended["counts"] == {"pass": 1}
+
+
+def test_a_system_with_statements_notes_and_share_links_can_still_be_deleted(bed, admin, real_run):
+    toml = '[candidate]\nparty = "KH"\ninbox_url = "http://127.0.0.1:9/efdx/1/messages"\n'
+    system = admin.post("/api/systems", data={"name": "Short-lived"}, files={"ics": ("c.toml", toml)})
+    assert system.status_code == 201, system.text
+    certifying = _certifying_copy(bed, real_run["id"])
+    with bed.testbed.store.session() as db:
+        db.get(Run, certifying).system_id = system.json()["id"]
+    system_id = system.json()["id"]
+    assert admin.post(f"/api/statements/{system_id}/efdx/publish").status_code == 200
+    assert admin.post(f"/api/runs/{certifying}/notes", json={"text": "to be deleted"}).status_code == 201
+    link = admin.post("/api/share-links", json={"run": certifying}).json()
+    assert admin.delete(f"/api/systems/{system_id}").status_code == 200
+    assert Client(bed.url).get(link["url"]).status_code == 404
+    assert admin.get(f"/api/statements/{system_id}/efdx").status_code == 404
+    with bed.testbed.store.session() as db:
+        assert db.query(Note).filter(Note.run_id == certifying).count() == 0

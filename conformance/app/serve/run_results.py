@@ -55,7 +55,9 @@ def diff_json(settings, old: Run, new: Run) -> dict[str, Any]:
 
 def rerun_selection(settings, run: Run) -> tuple[list[str], list[str]]:
     """(profiles, test names) of the run's failed and errored tests, for `-k` (each test's name
-    after ``::``, in the profiles it failed in); 409 when none failed."""
+    after ``::``, in the profiles it failed in); 409 when none failed. `-k` matches names as
+    substrings, so a rerun may run a few more tests than failed (never fewer): the service's runs
+    select through `-k` only (execute.py), not the CLI's --rerun-failed (which needs a folder)."""
     failed = [tid for tid, verdict in test_verdicts(settings, run).items() if verdict in RERUN_VERDICTS]
     if not failed:
         raise HTTPException(409, f"run {run.id} has no failed or errored test to run again")
