@@ -168,6 +168,27 @@ WRONG_ORGANISATION = {
     ("GET", "/systems/{system_id}"): "refused",
     ("POST", "/systems/{system_id}/runs"): "refused",
     ("GET", "/runs/{run_id}"): "refused",
+    ("GET", "/api/statements"): "own",
+    ("GET", "/api/statements/{system_id}/{profile}"): "refused",
+    ("POST", "/api/statements/{system_id}/{profile}/publish"): "refused",
+    ("GET", "/api/statements/{system_id}/{profile}/files/{name}"): "refused",
+    ("GET", "/api/matrix"): "own",
+    ("POST", "/api/share-links"): "refused",  # naming the other organisation's run
+    ("GET", "/api/share-links"): "own",
+    ("DELETE", "/api/share-links/{link_id}"): "refused",
+    ("GET", "/api/runs/{run_id}/notes"): "refused",
+    ("POST", "/api/runs/{run_id}/notes"): "refused",
+    ("GET", "/api/runs/{run_id}/diff/{other_id}"): "refused",
+    ("POST", "/api/runs/{run_id}/rerun"): "refused",
+    ("GET", "/statements"): "own",
+    ("GET", "/statements/{system_id}/{profile}"): "refused",
+    ("POST", "/statements/{system_id}/{profile}/publish"): "refused",
+    ("POST", "/statements/{system_id}/{profile}/share"): "refused",
+    ("GET", "/matrix"): "own",
+    ("POST", "/runs/{run_id}/share"): "refused",
+    ("POST", "/runs/{run_id}/notes"): "refused",
+    ("POST", "/runs/{run_id}/rerun"): "refused",
+    ("GET", "/systems/{system_id}/diff"): "refused",
 }
 SECRET_NAME = "Embedded reference NSW"  # the first organisation's system: never shown to the other
 
@@ -189,6 +210,8 @@ def _routes(app) -> set[tuple[str, str]]:
 
 def _request(client: Client, method: str, path: str, ids: dict[str, str], organisation: int):
     url = re.sub(r"{(\w+)}", lambda m: ids[m.group(1)], path)
+    if path.endswith("/diff"):
+        url += f"?old={ids['run_id']}&new={ids['run_id']}"
     bodies = {
         "/api/organisations": {"json": {"name": "Intruders"}},
         "/api/users": {"json": {"name": "intruder", "organisation": organisation, "role": "admin"}},
@@ -199,6 +222,9 @@ def _request(client: Client, method: str, path: str, ids: dict[str, str], organi
             "files": {"ics": ("c.toml", "")},
         },
         "/systems": {"data": {"name": "x"}, "files": {"ics": ("c.toml", "")}},
+        "/api/share-links": {"json": {"run": int(ids["run_id"])}},
+        "/api/runs/{run_id}/notes": {"json": {"text": "intruding"}},
+        "/runs/{run_id}/notes": {"data": {"text": "intruding"}},
     }
     return client.request(method, url, **(bodies.get(path, {}) if method == "POST" else {}))
 
@@ -217,7 +243,15 @@ def test_every_non_public_route_refuses_anonymous_and_the_wrong_organisation(bed
         db.flush()
         run_id = run.id
     token_id = admin.post("/api/tokens", json={"name": "admin's"}).json()["id"]
-    ids = {"system_id": "1", "run_id": str(run_id), "token_id": str(token_id), "name": "results.json"}
+    ids = {
+        "system_id": "1",
+        "run_id": str(run_id),
+        "other_id": str(run_id),
+        "token_id": str(token_id),
+        "name": "results.json",
+        "profile": "efdx",
+        "link_id": str(admin.post("/api/share-links", json={"run": run_id}).json()["id"]),
+    }
     assert admin.get(f"/api/runs/{run_id}/files/results.json").status_code == 200  # there to be refused
 
     anonymous = Client(bed.url)
@@ -252,7 +286,7 @@ def test_a_viewer_reads_its_organisation_and_changes_nothing(bed, admin):
 
 
 def test_pages_carry_the_page_policy_and_no_inline_script(bed, admin):
-    for path in ("/systems", "/systems/1", "/login"):
+    for path in ("/systems", "/systems/1", "/login", "/statements", "/matrix"):
         page = admin.get(path)
         assert page.status_code == 200
         assert page.headers["Content-Security-Policy"].startswith(PAGE_POLICY_START)

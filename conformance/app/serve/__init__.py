@@ -16,5 +16,10 @@ Modules, each with one job:
 - ``execute``: one run, start to verdict, in a capped child process (no queue in it);
   ``queue``: the RunQueue protocol and its in-process thread pool; ``limits``: the child's caps.
 - ``api``, ``pages``, ``report_files``: the REST API, the HTML pages, a run's report files.
+- ``statements``: conformance statements, publishing, the secretariat's matrix; ``share_links``:
+  signed, expiring, revocable read-only links, opened through ``shared`` (the public routes);
+  ``notes``: signed comments and overrides (``signing``: HMAC with keys derived from the secret
+  keys); ``run_results``: diff and rerun from a run's results.json; ``api_statements`` and
+  ``pages_statements``: their API and pages.
 - ``app``: the FastAPI application put together; ``server``: the command (bootstrap, uvicorn).
 """

@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conformance import __version__
-from conformance.app.serve import api, pages
+from conformance.app.serve import api, api_statements, pages, pages_statements, shared
 from conformance.app.serve.auth import authorise
 
 PAGE_POLICY = (
@@ -115,7 +115,10 @@ def create_app(testbed) -> FastAPI:
     )
     app.state.testbed = testbed
     app.include_router(api.router)
+    app.include_router(api_statements.router)
+    app.include_router(shared.router)
     app.include_router(pages.router)
+    app.include_router(pages_statements.router)
     app.mount("/static", StaticFiles(directory=STATIC, follow_symlink=False), name="static")
 
     @app.exception_handler(StarletteHTTPException)

@@ -3,7 +3,7 @@ the one dependency every route of the app goes through (app.py installs it on th
 route added later cannot forget it).
 
 Decisions:
-- a route is public only when listed in PUBLIC_ROUTES (login, the OpenAPI document; static files
+- a route is public only when listed in PUBLIC_ROUTES (login, the OpenAPI document, share links; static files
   are a mount outside the routes); everything else needs a user, by session cookie or bearer token;
 - a session id and an API token are random 32 bytes; only their SHA-256 is stored, so a copy of the
   database logs nobody in;
@@ -47,6 +47,10 @@ PUBLIC_ROUTES = frozenset(
         ("POST", "/api/login"),
         ("GET", "/api/openapi.json"),
         ("HEAD", "/api/openapi.json"),
+        # share links (shared.py): the signed token in the path is the credential, checked on every use
+        ("GET", "/api/shared/{token}"),
+        ("GET", "/shared/{token}"),
+        ("GET", "/shared/{token}/files/{name}"),
     }
 )
 PUBLIC_MOUNTS = ("/static",)

@@ -155,3 +155,59 @@ class AuditEvent(Base):
     target: Mapped[str | None] = mapped_column(String(200), default=None)  # "run:12", "system:3"
     detail: Mapped[str | None] = mapped_column(Text, default=None)
     client: Mapped[str | None] = mapped_column(String(100), default=None)
+
+
+class Publication(Base):
+    """A conformance statement made visible to the secretariat: one system × profile, the certifying
+    run it stands on. The newest row of a system × profile is its published statement (a later
+    publication supersedes, nothing is edited)."""
+
+    __tablename__ = "publications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("systems.id", ondelete="CASCADE"), index=True)
+    profile: Mapped[str] = mapped_column(String(60))
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    published: Mapped[datetime] = mapped_column(default=now)
+    published_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+
+    run: Mapped[Run] = relationship()
+    system: Mapped[System] = relationship()
+
+
+class ShareLink(Base):
+    """A read-only link to one run's report, or to the statement of a system × profile that run
+    stands on (``profile`` set): the link itself carries its id and expiry signed with HMAC; this row
+    is what makes it revocable (checked on every use)."""
+
+    __tablename__ = "share_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    profile: Mapped[str | None] = mapped_column(String(60), default=None)
+    label: Mapped[str | None] = mapped_column(String(200), default=None)
+    created: Mapped[datetime] = mapped_column(default=now)
+    expires: Mapped[datetime] = mapped_column()
+    revoked: Mapped[datetime | None] = mapped_column(default=None)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+
+    run: Mapped[Run] = relationship()
+
+
+class Note(Base):
+    """A comment on a run, or an admin's override of one test's verdict: ``body`` is the note's
+    canonical JSON (what is shown), ``signature`` its HMAC (notes.py); the other columns repeat the
+    body for queries and are checked against it."""
+
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # comment, override
+    test_id: Mapped[str | None] = mapped_column(String(300), default=None)
+    body: Mapped[str] = mapped_column(Text)
+    signature: Mapped[str] = mapped_column(String(100))
+    created: Mapped[datetime] = mapped_column(default=now)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)

@@ -145,8 +145,20 @@ def start_form(
     return RedirectResponse(f"/runs/{answer['id']}", status_code=303)
 
 
+def run_page_of(request: Request, who: Principal, run_id: int, status: int = 200, **values: Any) -> Response:
+    """The run page, with its signed notes and each override beside its test (note_ops)."""
+    from conformance.app.serve import notes as note_ops
+
+    testbed = request.app.state.testbed
+    with testbed.store.session() as db:
+        found = ops.visible_run(db, who, run_id)
+        notes = note_ops.notes_of(db, testbed.box, found)
+        return _page(
+            request, "run.html", status, run=found, data=ops.run_json(found), system=found.system,
+            notes=notes, overrides=note_ops.overrides_by_test(notes), **values,
+        )  # fmt: skip
+
+
 @router.get("/runs/{run_id}")
 def run_page(run_id: int, request: Request, who: Who) -> Response:
-    with request.app.state.testbed.store.session() as db:
-        found = ops.visible_run(db, who, run_id)
-        return _page(request, "run.html", run=found, data=ops.run_json(found), system=found.system)
+    return run_page_of(request, who, run_id)

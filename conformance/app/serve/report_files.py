@@ -21,8 +21,14 @@ from fastapi.responses import StreamingResponse
 
 from conformance.app.serve.execute import REPORT_FILES
 
+CERTIFICATE, ATTESTATION = "certificate.html", "evidence.zip.intoto.jsonl"
+# the report files, and what a certifying run adds: its certificate and (when issued) its attestation
+SERVED_FILES = REPORT_FILES + tuple(name for name in (CERTIFICATE, ATTESTATION) if name not in REPORT_FILES)
+PAGES = ("report.html", CERTIFICATE)  # served as pages, under their own policy and the sandbox
 TYPES = {
     "report.html": "text/html; charset=utf-8",
+    CERTIFICATE: "text/html; charset=utf-8",
+    ATTESTATION: "application/jsonl",
     "results.json": "application/json",
     "junit.xml": "application/xml",
     "ctrf.json": "application/json",
@@ -74,12 +80,21 @@ def report_policy(head: bytes) -> str:
     return f"{own}; frame-ancestors 'none'; sandbox allow-scripts"
 
 
+def has_file(folder: Path, name: str) -> bool:
+    """Whether the run's folder holds ``name`` as a regular file (no link followed)."""
+    try:
+        os.close(_open_in(folder, name))
+    except HTTPException:
+        return False
+    return True
+
+
 def file_response(folder: Path, name: str) -> StreamingResponse:
-    if name not in REPORT_FILES:
+    if name not in SERVED_FILES:
         raise HTTPException(404, "no such report file")
     descriptor = _open_in(folder, name)
     headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"}
-    if name == "report.html":
+    if name in PAGES:
         head = os.pread(descriptor, _HEAD_BYTES, 0)
         headers["Content-Security-Policy"] = report_policy(head)
     else:

@@ -22,6 +22,7 @@ class SecretKeyError(Exception):
 
 class SecretBox:
     def __init__(self, keys: list[bytes]) -> None:
+        self._keys = list(keys)
         try:
             self._fernet = MultiFernet([Fernet(key) for key in keys])
         except (ValueError, TypeError):
@@ -39,6 +40,15 @@ class SecretBox:
             raise SecretKeyError(
                 "a stored secret does not decrypt with any key given (rotated away?)"
             ) from None
+
+    def derived_keys(self, purpose: str) -> list[bytes]:
+        """One HMAC key per secret key for ``purpose`` (HKDF-SHA256, so that a signature of one kind
+        can never stand for another, nor reveal the encryption key); the first signs, all verify."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+        info = f"conformance serve: {purpose}".encode()
+        return [HKDF(hashes.SHA256(), 32, salt=None, info=info).derive(key) for key in self._keys]
 
     def rotate(self, sealed: bytes) -> bytes:
         """``sealed`` re-encrypted with the first key (after a new key was put first)."""
