@@ -13,14 +13,16 @@ from io import BytesIO
 import pytest
 
 from conformance.app.serve.models import Run
-from tests.serve_helpers import Client, login, serving, wait_for
+from tests.serve_helpers import BACKENDS, Client, login, serving, wait_for
 
 SMALL = {"profile": "efdx", "requirements": ["M-06"]}  # four tests, a few seconds
 
 
-@pytest.fixture(scope="module")
-def bed(tmp_path_factory):
-    with serving(tmp_path_factory.mktemp("testbed"), workers=2) as server:
+@pytest.fixture(scope="module", params=BACKENDS)
+def bed(request, tmp_path_factory):
+    """Every test here on SQLite with the runs in the web process's threads, then on PostgreSQL with
+    the runs in a `conformance serve worker` process fed through Redis."""
+    with serving(tmp_path_factory.mktemp("testbed"), workers=2, backend=request.param) as server:
         yield server
 
 

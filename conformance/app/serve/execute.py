@@ -28,6 +28,7 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -39,6 +40,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from conformance.app.serve import lease
 from conformance.app.serve.db import Store
 from conformance.app.serve.models import AuditEvent, Run
 from conformance.app.serve.secret_box import SecretBox
@@ -61,6 +63,7 @@ class RunContext:
     store: Store
     box: SecretBox
     stopping: threading.Event = field(default_factory=threading.Event)
+    worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
 
 @dataclass
@@ -100,11 +103,10 @@ def execute_run(run_id: int, context: RunContext) -> None:
 
 
 def _take(run_id: int, context: RunContext) -> _Plan | None:
+    if not lease.claim(context.store, run_id, context.worker_id):
+        return None  # not queued (any more): another worker has it, or it ended
     with context.store.session() as db:
-        run = db.get(Run, run_id)
-        if run is None or run.state != "queued":
-            return None
-        run.state, run.started = "running", datetime.now(timezone.utc)
+        run = db.get_one(Run, run_id)
         system = run.system
         token = context.box.open(system.trigger_token_enc).decode() if system.trigger_token_enc else None
         return _Plan(
@@ -130,6 +132,7 @@ def _arguments(selection: dict[str, Any], settings: ServeSettings, run_id: int, 
 def _environment(toml: str | None, token: str | None) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if name not in _WITHHELD_ENV}
     env.update(PYTHONUNBUFFERED="1", CI="1", NO_COLOR="1", COLUMNS="110")
+    env["CONFORMANCE_WORKER_PID"] = str(os.getpid())  # limits.py ties the run to this process's life
     if token is not None:
         env["EFDX_TEST_TOKEN"] = token
         named = _token_env(toml)
@@ -175,23 +178,35 @@ def _supervise(run_id: int, plan: _Plan, context: RunContext) -> Outcome:
         ]
         for reader in readers:
             reader.start()
-        stopped_why = _wait(child, context)
+        stopped_why = _wait(child, context, run_id)
         for reader in readers:
             reader.join(timeout=5)
     return _outcome(folder, child.returncode, stopped_why, list(stderr_tail), context)
 
 
-def _wait(child: subprocess.Popen, context: RunContext) -> str | None:
+def _renew(run_id: int, context: RunContext) -> bool:
+    try:
+        return lease.renew(context.store, run_id, context.worker_id)
+    except Exception:  # noqa: BLE001 - a database hiccup is not a lost lease: the next beat retries
+        return True
+
+
+def _wait(child: subprocess.Popen, context: RunContext, run_id: int) -> str | None:
     """Wait for the child; past the time cap or when the service stops, stop its process group.
     Returns why it was stopped, or None when it ended by itself."""
     caps = context.settings.caps
     deadline = time.monotonic() + caps.wall_s
+    next_beat = time.monotonic() + context.settings.heartbeat_s
     why = None
     while child.returncode is None:
         with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(timeout=0.5)
         if child.returncode is not None:
             break
+        if time.monotonic() >= next_beat:
+            next_beat = time.monotonic() + context.settings.heartbeat_s
+            if not _renew(run_id, context):
+                why = lease.LOST
         if context.stopping.is_set():
             why = STOPPED
         elif time.monotonic() >= deadline:
@@ -314,8 +329,8 @@ def _read(results: dict[str, Any] | None) -> dict[str, Any]:
 def _record(run_id: int, outcome: Outcome, context: RunContext) -> None:
     with context.store.session() as db:
         run = db.get(Run, run_id)
-        if run is None:
-            return
+        if run is None or run.state != "running" or run.worker_id != context.worker_id:
+            return  # not (or no longer) this worker's: reaped meanwhile, or never taken
         run.state = outcome.state
         run.verdict, run.can_certify = outcome.verdict, outcome.can_certify
         run.counts, run.profile_verdicts = outcome.counts, outcome.profile_verdicts
@@ -336,13 +351,16 @@ def _record(run_id: int, outcome: Outcome, context: RunContext) -> None:
         )
 
 
-def recover(context: RunContext) -> list[int]:
-    """At start: runs left running by a previous service are incomplete (their process is gone);
-    runs still queued are returned, oldest first, to be queued again."""
+def recover(context: RunContext, embedded: bool = True) -> list[int]:
+    """At start: runs left running by a previous embedded service are incomplete (their process is
+    gone; with Redis workers, a running run may be a live worker's: the reaper judges it by its
+    lease); runs still queued are returned, oldest first, to be queued again (claiming makes a run
+    sent twice run once)."""
     from sqlalchemy import select
 
     with context.store.session() as db:
-        for run in db.scalars(select(Run).where(Run.state == "running")):
-            run.state, run.reason = "incomplete", STOPPED
-            run.finished = datetime.now(timezone.utc)
+        if embedded:
+            for run in db.scalars(select(Run).where(Run.state == "running")):
+                run.state, run.reason = "incomplete", STOPPED
+                run.finished = datetime.now(timezone.utc)
         return list(db.scalars(select(Run.id).where(Run.state == "queued").order_by(Run.id)))
