@@ -161,6 +161,8 @@ WRONG_ORGANISATION = {
     ("GET", "/api/runs/{run_id}"): "refused",
     ("GET", "/api/runs/{run_id}/events"): "refused",
     ("GET", "/api/runs/{run_id}/files/{name}"): "refused",
+    ("GET", "/api/admin/egress"): "refused",
+    ("PUT", "/api/admin/egress"): "refused",
     ("POST", "/logout"): "own",
     ("GET", "/"): "own",
     ("GET", "/systems"): "own",

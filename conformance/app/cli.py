@@ -542,6 +542,7 @@ def _serve_settings(args: argparse.Namespace, workers: int = 2):
         site_cert=args.site_cert,
         site_key=args.site_key,
         site_passphrase_env=args.site_passphrase_env,
+        own_hosts=tuple(args.own_host),
     )
 
 

@@ -40,9 +40,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from conformance.app.egress_setting import ENVIRONMENT_VARIABLE
 from conformance.app.serve import lease
 from conformance.app.serve.db import Store
 from conformance.app.serve.models import AuditEvent, Run
+from conformance.app.serve.run_egress import policy_for, write_policy
 from conformance.app.serve.secret_box import SecretBox
 from conformance.app.serve.settings import DATABASE_URL_ENV, SECRET_KEYS_ENV, ServeSettings
 from conformance.app.serve.systems import CONFIG_NAME, open_tls, private_folder
@@ -52,7 +54,7 @@ PROGRESS_FILE = "progress.log"
 REPORT_FOLDER = "report"
 REPORT_FILES = ("report.html", "results.json", "junit.xml", "ctrf.json", "evidence.zip")
 STOPPED = "the service stopped during the run"
-_WITHHELD_ENV = (SECRET_KEYS_ENV, DATABASE_URL_ENV)
+_WITHHELD_ENV = (SECRET_KEYS_ENV, DATABASE_URL_ENV, ENVIRONMENT_VARIABLE)  # the service sets the last
 
 
 @dataclass
@@ -109,11 +111,14 @@ def _take(run_id: int, context: RunContext) -> _Plan | None:
         run = db.get_one(Run, run_id)
         system = run.system
         token = context.box.open(system.trigger_token_enc).decode() if system.trigger_token_enc else None
+        env = _environment(system.ics_toml, token)
+        if not system.embedded:  # a registered system's run connects only where the policy allows
+            env.update(write_policy(run_folder(context.settings, run_id), policy_for(context.settings, db)))
         return _Plan(
             argv=_arguments(run.selection, context.settings, run_id, embedded=system.embedded),
             toml=None if system.embedded else system.ics_toml,
             tls=open_tls(context.box, system.tls_material_enc),
-            env=_environment(system.ics_toml, token),
+            env=env,
         )
 
 
