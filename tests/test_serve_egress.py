@@ -76,7 +76,9 @@ def test_a_denied_candidate_is_refused_before_its_first_test_and_the_allow_list_
     assert refused["state"] == "incomplete" and refused["counts"] in (None, {}), refused
     reason = refused["reason"]
     assert "\n" not in reason and "egress policy" in reason and "candidate.inbox_url" in reason, reason
-    assert str(escape(reason)) in admin.get(f"/runs/{refused['id']}").text
+    page = admin.get(f"/runs/{refused['id']}").text
+    assert str(escape(reason)) in page
+    assert 'id="certify-note"' in page  # no site key here: the run page says runs cannot certify
 
     assert admin.get("/api/admin/egress").json()["allow"] == []
     assert admin.put("/api/admin/egress", json={"allow": ["not a host!"]}).status_code == 422

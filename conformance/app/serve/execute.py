@@ -47,12 +47,14 @@ from conformance.app.serve.models import AuditEvent, Run
 from conformance.app.serve.run_egress import policy_for, write_policy
 from conformance.app.serve.secret_box import SecretBox
 from conformance.app.serve.settings import DATABASE_URL_ENV, SECRET_KEYS_ENV, ServeSettings
+from conformance.app.serve.site_key import with_site_key
 from conformance.app.serve.systems import CONFIG_NAME, open_tls, private_folder
 from conformance.results.safe_read import UnsafeInput, load_json
 
 PROGRESS_FILE = "progress.log"
 REPORT_FOLDER = "report"
-REPORT_FILES = ("report.html", "results.json", "junit.xml", "ctrf.json", "evidence.zip")
+ATTESTATION = "evidence.zip.intoto.jsonl"  # a certifying run's, signed with the site key (site_key.py)
+REPORT_FILES = ("report.html", "results.json", "junit.xml", "ctrf.json", "evidence.zip", ATTESTATION)
 STOPPED = "the service stopped during the run"
 _WITHHELD_ENV = (SECRET_KEYS_ENV, DATABASE_URL_ENV, ENVIRONMENT_VARIABLE)  # the service sets the last
 
@@ -116,7 +118,7 @@ def _take(run_id: int, context: RunContext) -> _Plan | None:
             env.update(write_policy(run_folder(context.settings, run_id), policy_for(context.settings, db)))
         return _Plan(
             argv=_arguments(run.selection, context.settings, run_id, embedded=system.embedded),
-            toml=None if system.embedded else system.ics_toml,
+            toml=None if system.embedded else with_site_key(system.ics_toml or "", context.settings),
             tls=open_tls(context.box, system.tls_material_enc),
             env=env,
         )

@@ -20,6 +20,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conformance.app.serve import site_key
 from conformance.app.serve.auth import LoginLimiter
 from conformance.app.serve.bootstrap import ADMIN, first_start
 from conformance.app.serve.db import DatabaseError, Store, engine_for, migrate
@@ -65,8 +66,13 @@ def _check_data(data: Path) -> None:
 
 
 def open_store(settings: ServeSettings) -> tuple[Store, SecretBox]:
-    """The data folder checked, the database migrated, the secret key loaded (web and workers)."""
+    """The data folder checked, the database migrated, the secret key loaded, the site key checked
+    (web and workers)."""
     _check_data(settings.data)
+    try:
+        site_key.check(settings)
+    except site_key.SiteKeyRefused as exc:
+        raise ServeError(str(exc)) from None
     try:
         engine = engine_for(settings.url)
         migrate(engine)
