@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import io
+import tomllib
+
+import pytest
 
 from conformance.app import cli
+from conformance.app.serve import site_key
+from conformance.app.serve.server import ServeError, open_testbed
+from conformance.app.serve.settings import ServeSettings
 from tests.loopback import free_port, serve_reference, stop_reference
 from tests.serve_helpers import login, serving
 from tests.test_certifying_run import CONFIG, PASSPHRASE_ENV, TOKEN
@@ -82,3 +88,31 @@ def test_a_certifying_service_run_is_signed_with_the_site_key_and_its_attestatio
     lines = output.getvalue().splitlines()
     assert code == 0, lines
     assert sum(line.startswith(str(downloaded / ATTESTATION)) for line in lines) == 4, lines
+
+
+def test_a_site_key_that_cannot_sign_stops_the_start_with_one_line(tmp_path):
+    settings = ServeSettings(
+        data=tmp_path / "bed", site_cert=tmp_path / "none.pem", site_key=tmp_path / "none.key"
+    )
+    with pytest.raises(ServeError) as refused:
+        open_testbed(settings)
+    assert str(refused.value).startswith("--site-key: ") and "\n" not in str(refused.value)
+
+
+def test_a_members_own_site_key_is_replaced_by_the_services_or_dropped(tmp_path):
+    member = (
+        '[candidate]\nparty = "KH"\nwindows = {status_s = 5}\n'
+        '[site]\nname = "Lab \\u00e9"\nkey_file = "/etc/x"\ncert_file = "/etc/y"\n'
+    )
+    kept = tomllib.loads(site_key.with_site_key(member, ServeSettings(data=tmp_path)))
+    assert kept["site"] == {"name": "Lab é"} and kept["candidate"]["windows"] == {"status_s": 5}
+    service = ServeSettings(
+        data=tmp_path, site_cert=tmp_path / "s.pem", site_key=tmp_path / "s.key", site_passphrase_env="P"
+    )
+    replaced = tomllib.loads(site_key.with_site_key(member, service))["site"]
+    assert replaced == {
+        "name": "Lab é",
+        "key_file": str((tmp_path / "s.key").resolve()),
+        "cert_file": str((tmp_path / "s.pem").resolve()),
+        "passphrase_env": "P",
+    }

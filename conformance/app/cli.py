@@ -522,6 +522,13 @@ def _add_serve_shared_options(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="the environment variable holding --site-key's passphrase",
     )
+    parser.add_argument(
+        "--own-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="the service's own host (name, address or CIDR), denied to runs; repeatable",
+    )
 
 
 def _serve_settings(args: argparse.Namespace, workers: int = 2):
