@@ -97,12 +97,12 @@ def test_a_second_run_of_a_system_while_one_runs_is_refused(bed, admin):
 
 def _kill_and_wait(bed, admin: Client, run_id: int) -> dict:
     pid = wait_for(lambda: _child_pid(bed, run_id), timeout=60)
-    caps = bed.testbed.settings.caps
+    progress = bed.testbed.settings.data / "runs" / str(run_id) / "progress.log"
+    wait_for(lambda: progress.exists() and progress.read_text().count("\n") > 3, timeout=60)  # mid-run
+    caps = bed.testbed.settings.caps  # read once the run prints: its limits were set before it started
     limits = open(f"/proc/{pid}/limits").read()  # noqa: SIM115 - a one-line read of a live process
     assert f"Max address space         {caps.memory_bytes}" in limits
     assert f"Max file size             {caps.file_bytes}" in limits
-    progress = bed.testbed.settings.data / "runs" / str(run_id) / "progress.log"
-    wait_for(lambda: progress.exists() and progress.read_text().count("\n") > 3, timeout=60)  # mid-run
     os.kill(pid, signal.SIGKILL)
     return wait_for(
         lambda: (r := admin.get(f"/api/runs/{run_id}").json())["state"] not in ("queued", "running") and r,
