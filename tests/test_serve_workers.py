@@ -44,6 +44,21 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _group(pgid: int) -> list[str]:
+    """The live processes of the run's process group (its session: the CLI and what it started)."""
+    left = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(") ", 1)[1].split()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                left.append(entry)
+    return left
+
+
 def test_a_worker_killed_mid_run_leaves_it_incomplete_and_the_queue_carries_on(tmp_path):
     with serving(tmp_path / "testbed", workers=1, backend="postgres") as bed:
         admin = login(bed.url, "admin", bed.testbed.first_password)
@@ -64,6 +79,7 @@ def test_a_worker_killed_mid_run_leaves_it_incomplete_and_the_queue_carries_on(t
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(10)
         wait_for(lambda: not _alive(running.child_pid), timeout=10)  # the run's process died with it
+        wait_for(lambda: not _group(running.child_pid), timeout=10)  # and so did everything it started
         bed.workers.append(start_worker(bed.testbed.settings, threads=1))
 
         ended = wait_for(lambda: (r := _run(bed, first)).state == "incomplete" and r, timeout=60)
