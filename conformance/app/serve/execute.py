@@ -16,6 +16,12 @@ Decisions:
   worker's can stream it later;
 - past the wall-time cap (or when the service stops) the group gets SIGTERM (the CLI then writes
   its report, marked incomplete) and, after a grace, SIGKILL;
+- a run is claimed, and its lease renewed every ``heartbeat_s`` while it runs, through lease.py:
+  only a queued run is started (a message delivered twice runs once), and an outcome is recorded
+  only while this worker still holds the run (one reaped meanwhile stays reaped);
+- a registered system's run gets the egress policy run_egress.py writes into its folder
+  (CONFORMANCE_EGRESS_POLICY, never inherited from the service's own environment) and its TOML
+  with the service's site key in ``[site]`` (site_key.py); the embedded reference gets neither;
 - the verdict, can_certify and counts come from the report folder's results.json, read under caps
   (results.safe_read); a child that ended without one, with exit code 4, or by a signal leaves the
   run ``incomplete`` with a reason. Nothing here judges a test: the CLI's verdict is the verdict.
