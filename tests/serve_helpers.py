@@ -1,10 +1,18 @@
 """The shared test bed (`conformance serve`) for its tests: served from a thread of the test's process
 on 127.0.0.1 port 0 with its data in a temporary folder, stopped by the test that started it, and
-logged-in clients (a requests.Session that sends the session's CSRF token, or a bearer token)."""
+logged-in clients (a requests.Session that sends the session's CSRF token, or a bearer token).
+
+Two back ends (``BACKENDS``, the ``backend`` argument of ``serving``): "embedded" (SQLite, the runs
+in a pool of threads of the web process) and "postgres" (a real PostgreSQL and a real Redis started
+by tests/services.py, the runs in a `conformance serve worker` process started here: the web
+process runs none itself). Leases are short in the second so that a killed worker's run is reaped
+within seconds."""
 
 from __future__ import annotations
 
 import contextlib
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,17 +21,79 @@ import requests
 
 from conformance.app.serve.server import BackgroundServer, open_testbed
 from conformance.app.serve.settings import RunCaps, ServeSettings
+from tests import services
+
+BACKENDS = ("embedded", "postgres")
+LEASE_S = 6.0
 
 
 @contextlib.contextmanager
-def serving(data: Path, workers: int = 2, caps: RunCaps | None = None) -> Iterator[BackgroundServer]:
-    settings = ServeSettings(data=data, workers=workers, caps=caps or RunCaps())
-    server = BackgroundServer(open_testbed(settings))
-    server.start()
+def serving(
+    data: Path, workers: int = 2, caps: RunCaps | None = None, backend: str = "embedded", **more
+) -> Iterator[BackgroundServer]:
+    if backend == "embedded":
+        settings = ServeSettings(data=data, workers=workers, caps=caps or RunCaps(), **more)
+        server = BackgroundServer(open_testbed(settings))
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+        return
+    with services.postgres() as database_url, services.redis() as redis_url:
+        settings = ServeSettings(
+            data=data,
+            workers=workers,
+            caps=caps or RunCaps(),
+            database_url=database_url,
+            redis_url=redis_url,
+            lease_s=LEASE_S,
+            heartbeat_s=1.0,
+            broker_heartbeat_s=10.0,
+            **more,
+        )
+        server = BackgroundServer(open_testbed(settings))
+        server.start()
+        server.workers = []  # type: ignore[attr-defined]
+        try:
+            server.workers.append(start_worker(settings, threads=workers))  # type: ignore[attr-defined]
+            yield server
+        finally:
+            for worker in server.workers:  # type: ignore[attr-defined]
+                stop_worker(worker)
+            server.stop()
+
+
+def start_worker(settings: ServeSettings, threads: int = 2) -> subprocess.Popen:
+    """`conformance serve worker` for the test bed of ``settings``, once it says it consumes."""
+    command = [sys.executable, "-m", "conformance.app.cli", "serve", "worker", "--data", str(settings.data)]
+    command += ["--database-url", str(settings.database_url), "--redis", str(settings.redis_url)]
+    command += ["--threads", str(threads), "--lease", f"{settings.lease_s:g}"]
+    for option, value in (("--site-cert", settings.site_cert), ("--site-key", settings.site_key)):
+        if value is not None:
+            command += [option, str(value)]
+    if settings.site_passphrase_env:
+        command += ["--site-passphrase-env", settings.site_passphrase_env]
+    with open(settings.data / "worker.log", "ab") as log:  # its warnings, kept for a failing test
+        worker = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True)
+    assert worker.stdout is not None
+    line = worker.stdout.readline()
+    if not line.startswith("conformance serve worker: "):
+        worker.kill()
+        worker.communicate(timeout=10)
+        tail = (settings.data / "worker.log").read_text(errors="replace")[-2000:]
+        raise AssertionError(f"the worker did not start: {line!r}\n{tail}")
+    return worker
+
+
+def stop_worker(worker: subprocess.Popen) -> None:
+    if worker.poll() is None:
+        worker.terminate()
     try:
-        yield server
-    finally:
-        server.stop()
+        worker.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.communicate()
 
 
 class Client(requests.Session):

@@ -10,20 +10,22 @@ import re
 import pytest
 import requests
 from fastapi.routing import APIRoute
+from sqlalchemy import text
 from starlette.routing import Mount
 
 from conformance.app.serve.app import route_table
 from conformance.app.serve.auth import PUBLIC_MOUNTS, PUBLIC_ROUTES
 from conformance.app.serve.models import Run
 from conformance.harness.config import ConfigError, load
-from tests.serve_helpers import Client, add_member, bearer, login, serving
+from tests.serve_helpers import BACKENDS, Client, add_member, bearer, login, serving
 
 PAGE_POLICY_START = "default-src 'none'; script-src 'self'"
 
 
-@pytest.fixture(scope="module")
-def bed(tmp_path_factory):
-    with serving(tmp_path_factory.mktemp("testbed"), workers=1) as server:
+@pytest.fixture(scope="module", params=BACKENDS)
+def bed(request, tmp_path_factory):
+    """Every test here on SQLite (runs in threads), then on PostgreSQL (runs in a worker process)."""
+    with serving(tmp_path_factory.mktemp("testbed"), workers=1, backend=request.param) as server:
         yield server
 
 
@@ -136,7 +138,10 @@ def test_a_system_registered_keeps_its_trigger_token_encrypted(bed, admin):
     )
     assert answer.status_code == 201, answer.text
     assert answer.json()["has_trigger_token"] is True
-    assert b"s3cret-trigger-token" not in (bed.testbed.settings.data / "serve.sqlite").read_bytes()
+    sqlite = bed.testbed.settings.data / "serve.sqlite"
+    assert not sqlite.exists() or b"s3cret-trigger-token" not in sqlite.read_bytes()
+    with bed.testbed.store.engine.connect() as connection:  # PostgreSQL's rows, as stored
+        assert "s3cret-trigger-token" not in repr(connection.execute(text("SELECT * FROM systems")).all())
     assert "s3cret-trigger-token" not in admin.get(f"/api/systems/{answer.json()['id']}").text
 
 
@@ -161,6 +166,8 @@ WRONG_ORGANISATION = {
     ("GET", "/api/runs/{run_id}"): "refused",
     ("GET", "/api/runs/{run_id}/events"): "refused",
     ("GET", "/api/runs/{run_id}/files/{name}"): "refused",
+    ("GET", "/api/admin/egress"): "refused",
+    ("PUT", "/api/admin/egress"): "refused",
     ("POST", "/logout"): "own",
     ("GET", "/"): "own",
     ("GET", "/systems"): "own",

@@ -13,14 +13,16 @@ from io import BytesIO
 import pytest
 
 from conformance.app.serve.models import Run
-from tests.serve_helpers import Client, login, serving, wait_for
+from tests.serve_helpers import BACKENDS, Client, login, serving, wait_for
 
 SMALL = {"profile": "efdx", "requirements": ["M-06"]}  # four tests, a few seconds
 
 
-@pytest.fixture(scope="module")
-def bed(tmp_path_factory):
-    with serving(tmp_path_factory.mktemp("testbed"), workers=2) as server:
+@pytest.fixture(scope="module", params=BACKENDS)
+def bed(request, tmp_path_factory):
+    """Every test here on SQLite with the runs in the web process's threads, then on PostgreSQL with
+    the runs in a `conformance serve worker` process fed through Redis."""
+    with serving(tmp_path_factory.mktemp("testbed"), workers=2, backend=request.param) as server:
         yield server
 
 
@@ -95,12 +97,12 @@ def test_a_second_run_of_a_system_while_one_runs_is_refused(bed, admin):
 
 def _kill_and_wait(bed, admin: Client, run_id: int) -> dict:
     pid = wait_for(lambda: _child_pid(bed, run_id), timeout=60)
-    caps = bed.testbed.settings.caps
+    progress = bed.testbed.settings.data / "runs" / str(run_id) / "progress.log"
+    wait_for(lambda: progress.exists() and progress.read_text().count("\n") > 3, timeout=60)  # mid-run
+    caps = bed.testbed.settings.caps  # read once the run prints: its limits were set before it started
     limits = open(f"/proc/{pid}/limits").read()  # noqa: SIM115 - a one-line read of a live process
     assert f"Max address space         {caps.memory_bytes}" in limits
     assert f"Max file size             {caps.file_bytes}" in limits
-    progress = bed.testbed.settings.data / "runs" / str(run_id) / "progress.log"
-    wait_for(lambda: progress.exists() and progress.read_text().count("\n") > 3, timeout=60)  # mid-run
     os.kill(pid, signal.SIGKILL)
     return wait_for(
         lambda: (r := admin.get(f"/api/runs/{run_id}").json())["state"] not in ("queued", "running") and r,

@@ -112,7 +112,6 @@ def test_the_migrations_make_the_models_schema(tmp_path):
     assert differences == []
 
 
-
 def test_a_restart_ends_runs_left_running_and_runs_those_left_queued_under_the_time_cap(tmp_path):
     """A service that stopped (or crashed) left one run running and one queued: the next start marks
     the first incomplete and runs the second, which the wall-time cap then stops."""

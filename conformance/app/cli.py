@@ -492,18 +492,93 @@ def _add_serve_command(commands: argparse._SubParsersAction) -> None:
         metavar="URL",
         help="SQLAlchemy URL (default: $CONFORMANCE_DATABASE_URL, else SQLite at DATA/serve.sqlite)",
     )
+    _add_serve_shared_options(serve)
     serve.set_defaults(handler=_serve)
+    worker = serve.add_subparsers(dest="serve_command", parser_class=_Parser).add_parser(
+        "worker", help="a worker process: runs the runs `conformance serve --redis URL` queues"
+    )
+    worker.add_argument("--data", type=Path, default=Path("testbed"), help="the web process's data folder")
+    worker.add_argument("--database-url", metavar="URL", help="the web process's database (SQLAlchemy URL)")
+    worker.add_argument("--processes", type=int, default=1, metavar="N", help="worker processes (default 1)")
+    worker.add_argument("--threads", type=int, default=2, metavar="M", help="runs at once per process (2)")
+    _add_serve_shared_options(worker)
+    worker.set_defaults(handler=_serve_worker)
+
+
+def _add_serve_shared_options(parser: argparse.ArgumentParser) -> None:
+    """What the web process and its workers must agree on: the queue, the leases, the site key."""
+    parser.add_argument("--redis", metavar="URL", help="Redis URL: queue runs to `serve worker` processes")
+    parser.add_argument(
+        "--lease",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="a run whose worker is silent S s is reaped (30)",
+    )
+    parser.add_argument("--site-cert", type=Path, metavar="FILE", help="the site's certificate (as [site])")
+    parser.add_argument("--site-key", type=Path, metavar="FILE", help="the site's evidence key (as [site])")
+    parser.add_argument(
+        "--site-passphrase-env",
+        metavar="NAME",
+        help="the environment variable holding --site-key's passphrase",
+    )
+    parser.add_argument(
+        "--own-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="the service's own host (name, address or CIDR), denied to runs; repeatable",
+    )
+
+
+def _serve_settings(args: argparse.Namespace, workers: int = 2):
+    from conformance.app.serve.settings import ServeSettings
+
+    if not 1.0 <= args.lease <= 3600.0:
+        raise UsageError(f"--lease: 1 to 3600 seconds, not {args.lease:g}")
+    if (args.site_cert is None) != (args.site_key is None):
+        raise UsageError("--site-cert and --site-key go together (the site's evidence key pair)")
+    return ServeSettings(
+        data=args.data,
+        database_url=args.database_url,
+        workers=workers,
+        redis_url=args.redis,
+        lease_s=args.lease,
+        heartbeat_s=min(5.0, args.lease / 3),
+        broker_heartbeat_s=max(10.0, args.lease),
+        site_cert=args.site_cert,
+        site_key=args.site_key,
+        site_passphrase_env=args.site_passphrase_env,
+        own_hosts=tuple(args.own_host),
+    )
+
+
+def _serve_worker(args: argparse.Namespace) -> int:
+    """One command per worker process; exit 4 on a database, data folder or Redis it cannot use."""
+    from conformance.app.serve.server import ServeError
+    from conformance.app.serve.worker import run_worker
+
+    if not 1 <= args.processes <= 64 or not 1 <= args.threads <= 64:
+        raise UsageError("--processes and --threads: 1 to 64")
+    if not args.redis:
+        raise UsageError("serve worker: --redis URL is required (the queue the web process sends runs to)")
+    try:
+        run_worker(_serve_settings(args), args.processes, args.threads, list(args.command_line[1:]))
+    except ServeError as exc:
+        raise UsageError(str(exc)) from None
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
 
 
 def _serve(args: argparse.Namespace) -> int:
     """Binds 127.0.0.1 unless --allow-remote is given with another --host; exit 4 on a data folder,
     database URL or port it cannot use."""
     from conformance.app.serve.server import ServeError, serve
-    from conformance.app.serve.settings import ServeSettings
 
     if not 1 <= args.workers <= 64:
         raise UsageError(f"--workers: 1 to 64, not {args.workers}")
-    settings = ServeSettings(data=args.data, database_url=args.database_url, workers=args.workers)
+    settings = _serve_settings(args, args.workers)
     try:
         serve(settings, args.host, args.port, allow_remote=args.allow_remote)
     except ServeError as exc:

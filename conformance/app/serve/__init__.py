@@ -14,7 +14,11 @@ Modules, each with one job:
   limit and the one authorisation dependency every route goes through.
 - ``systems``: a system's ICS TOML checked by the CLI's loader (the same messages).
 - ``execute``: one run, start to verdict, in a capped child process (no queue in it);
-  ``queue``: the RunQueue protocol and its in-process thread pool; ``limits``: the child's caps.
+  ``queue``: the RunQueue protocol and its in-process thread pool; ``limits``: the child's caps;
+  ``dramatiq_queue`` and ``worker``: the same RunQueue on Redis and the `serve worker` command;
+  ``lease``: a run's lease on its worker (heartbeat) and the reaper of runs whose worker died;
+  ``run_egress``: the egress policy written for a registered system's run; ``site_key``: the
+  site's evidence key, put into the run's ``[site]``.
 - ``api``, ``pages``, ``report_files``: the REST API, the HTML pages, a run's report files.
 - ``statements``: conformance statements, publishing, the secretariat's matrix; ``share_links``:
   signed, expiring, revocable read-only links, opened through ``shared`` (the public routes);

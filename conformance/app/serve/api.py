@@ -18,10 +18,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Response, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from starlette.concurrency import run_in_threadpool
 
 from conformance.app.serve import operations as ops
+from conformance.app.serve import run_egress
 from conformance.app.serve.auth import (
     SCOPES,
     SESSION_COOKIE,
@@ -33,10 +34,11 @@ from conformance.app.serve.auth import (
 )
 from conformance.app.serve.execute import PROGRESS_FILE, run_folder
 from conformance.app.serve.login import attempt_login
-from conformance.app.serve.models import ROLES, ApiToken, Organisation, Run, User
+from conformance.app.serve.models import ROLES, ApiToken, EgressAllow, Organisation, Run, User
 from conformance.app.serve.passwords import hash_password, new_password
 from conformance.app.serve.report_files import file_response
 from conformance.app.serve.systems import SystemRefused
+from conformance.core.egress import PolicyError
 
 router = APIRouter(prefix="/api")
 Who = Annotated[Principal, Depends(principal)]
@@ -410,3 +412,44 @@ def run_file(run_id: int, name: str, request: Request, who: Who) -> Response:
     if not folder:
         raise HTTPException(404, "the run has no report (yet)")
     return file_response(testbed.settings.data.resolve() / folder, name)
+
+
+def _admin_only(who: Who) -> None:
+    """A dependency, so that a non-admin is refused before the body is even read."""
+    _admin(who)
+
+
+class EgressBody(BaseModel):
+    allow: list[str] = Field(max_length=1000, description="CIDRs or host names allowed to runs")
+
+
+def _egress_view(request: Request, db) -> dict[str, Any]:
+    settings = _testbed(request).settings
+    return {
+        "allow": run_egress.allow_list(db),
+        "own_hosts": run_egress.own_hosts(settings),
+        "defaults": "service: loopback, link-local, metadata, private and reserved ranges denied",
+    }
+
+
+@router.get("/admin/egress", dependencies=[Depends(_admin_only)])
+def egress(request: Request) -> dict[str, Any]:
+    """The egress allow-list every run of a registered system gets on top of the service's denials."""
+    with _testbed(request).store.session() as db:
+        return _egress_view(request, db)
+
+
+@router.put("/admin/egress", dependencies=[Depends(_admin_only)])
+def set_egress(body: EgressBody, request: Request, who: Who) -> dict[str, Any]:
+    """Replace the allow-list (applies to runs started from now on); audit-logged."""
+    try:
+        entries = run_egress.check_allow_list(body.allow)
+    except PolicyError as exc:
+        raise HTTPException(422, str(exc)) from None
+    with _testbed(request).store.session() as db:
+        before = run_egress.allow_list(db)
+        db.execute(delete(EgressAllow))
+        db.add_all(EgressAllow(entry=entry, added_by=who.user_id) for entry in entries)
+        ops.audit(db, who, "egress-allow-list", "egress", detail=f"{before} -> {entries}"[:2000])
+        db.flush()
+        return _egress_view(request, db)

@@ -16,6 +16,12 @@ Decisions:
   worker's can stream it later;
 - past the wall-time cap (or when the service stops) the group gets SIGTERM (the CLI then writes
   its report, marked incomplete) and, after a grace, SIGKILL;
+- a run is claimed, and its lease renewed every ``heartbeat_s`` while it runs, through lease.py:
+  only a queued run is started (a message delivered twice runs once), and an outcome is recorded
+  only while this worker still holds the run (one reaped meanwhile stays reaped);
+- a registered system's run gets the egress policy run_egress.py writes into its folder
+  (CONFORMANCE_EGRESS_POLICY, never inherited from the service's own environment) and its TOML
+  with the service's site key in ``[site]`` (site_key.py); the embedded reference gets neither;
 - the verdict, can_certify and counts come from the report folder's results.json, read under caps
   (results.safe_read); a child that ended without one, with exit code 4, or by a signal leaves the
   run ``incomplete`` with a reason. Nothing here judges a test: the CLI's verdict is the verdict.
@@ -28,6 +34,7 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -39,18 +46,23 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from conformance.app.egress_setting import ENVIRONMENT_VARIABLE
+from conformance.app.serve import lease
 from conformance.app.serve.db import Store
 from conformance.app.serve.models import AuditEvent, Run
+from conformance.app.serve.run_egress import policy_for, write_policy
 from conformance.app.serve.secret_box import SecretBox
 from conformance.app.serve.settings import DATABASE_URL_ENV, SECRET_KEYS_ENV, ServeSettings
+from conformance.app.serve.site_key import with_site_key
 from conformance.app.serve.systems import CONFIG_NAME, open_tls, private_folder
 from conformance.results.safe_read import UnsafeInput, load_json
 
 PROGRESS_FILE = "progress.log"
 REPORT_FOLDER = "report"
-REPORT_FILES = ("report.html", "results.json", "junit.xml", "ctrf.json", "evidence.zip")
+ATTESTATION = "evidence.zip.intoto.jsonl"  # a certifying run's, signed with the site key (site_key.py)
+REPORT_FILES = ("report.html", "results.json", "junit.xml", "ctrf.json", "evidence.zip", ATTESTATION)
 STOPPED = "the service stopped during the run"
-_WITHHELD_ENV = (SECRET_KEYS_ENV, DATABASE_URL_ENV)
+_WITHHELD_ENV = (SECRET_KEYS_ENV, DATABASE_URL_ENV, ENVIRONMENT_VARIABLE)  # the service sets the last
 
 
 @dataclass
@@ -61,6 +73,7 @@ class RunContext:
     store: Store
     box: SecretBox
     stopping: threading.Event = field(default_factory=threading.Event)
+    worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
 
 @dataclass
@@ -100,18 +113,20 @@ def execute_run(run_id: int, context: RunContext) -> None:
 
 
 def _take(run_id: int, context: RunContext) -> _Plan | None:
+    if not lease.claim(context.store, run_id, context.worker_id):
+        return None  # not queued (any more): another worker has it, or it ended
     with context.store.session() as db:
-        run = db.get(Run, run_id)
-        if run is None or run.state != "queued":
-            return None
-        run.state, run.started = "running", datetime.now(timezone.utc)
+        run = db.get_one(Run, run_id)
         system = run.system
         token = context.box.open(system.trigger_token_enc).decode() if system.trigger_token_enc else None
+        env = _environment(system.ics_toml, token)
+        if not system.embedded:  # a registered system's run connects only where the policy allows
+            env.update(write_policy(run_folder(context.settings, run_id), policy_for(context.settings, db)))
         return _Plan(
             argv=_arguments(run.selection, context.settings, run_id, embedded=system.embedded),
-            toml=None if system.embedded else system.ics_toml,
+            toml=None if system.embedded else with_site_key(system.ics_toml or "", context.settings),
             tls=open_tls(context.box, system.tls_material_enc),
-            env=_environment(system.ics_toml, token),
+            env=env,
         )
 
 
@@ -130,6 +145,7 @@ def _arguments(selection: dict[str, Any], settings: ServeSettings, run_id: int, 
 def _environment(toml: str | None, token: str | None) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if name not in _WITHHELD_ENV}
     env.update(PYTHONUNBUFFERED="1", CI="1", NO_COLOR="1", COLUMNS="110")
+    env["CONFORMANCE_WORKER_PID"] = str(os.getpid())  # limits.py ties the run to this process's life
     if token is not None:
         env["EFDX_TEST_TOKEN"] = token
         named = _token_env(toml)
@@ -175,23 +191,35 @@ def _supervise(run_id: int, plan: _Plan, context: RunContext) -> Outcome:
         ]
         for reader in readers:
             reader.start()
-        stopped_why = _wait(child, context)
+        stopped_why = _wait(child, context, run_id)
         for reader in readers:
             reader.join(timeout=5)
     return _outcome(folder, child.returncode, stopped_why, list(stderr_tail), context)
 
 
-def _wait(child: subprocess.Popen, context: RunContext) -> str | None:
+def _renew(run_id: int, context: RunContext) -> bool:
+    try:
+        return lease.renew(context.store, run_id, context.worker_id)
+    except Exception:  # noqa: BLE001 - a database hiccup is not a lost lease: the next beat retries
+        return True
+
+
+def _wait(child: subprocess.Popen, context: RunContext, run_id: int) -> str | None:
     """Wait for the child; past the time cap or when the service stops, stop its process group.
     Returns why it was stopped, or None when it ended by itself."""
     caps = context.settings.caps
     deadline = time.monotonic() + caps.wall_s
+    next_beat = time.monotonic() + context.settings.heartbeat_s
     why = None
     while child.returncode is None:
         with contextlib.suppress(subprocess.TimeoutExpired):
             child.wait(timeout=0.5)
         if child.returncode is not None:
             break
+        if time.monotonic() >= next_beat:
+            next_beat = time.monotonic() + context.settings.heartbeat_s
+            if not _renew(run_id, context):
+                why = lease.LOST
         if context.stopping.is_set():
             why = STOPPED
         elif time.monotonic() >= deadline:
@@ -314,8 +342,8 @@ def _read(results: dict[str, Any] | None) -> dict[str, Any]:
 def _record(run_id: int, outcome: Outcome, context: RunContext) -> None:
     with context.store.session() as db:
         run = db.get(Run, run_id)
-        if run is None:
-            return
+        if run is None or run.state != "running" or run.worker_id != context.worker_id:
+            return  # not (or no longer) this worker's: reaped meanwhile, or never taken
         run.state = outcome.state
         run.verdict, run.can_certify = outcome.verdict, outcome.can_certify
         run.counts, run.profile_verdicts = outcome.counts, outcome.profile_verdicts
@@ -336,13 +364,16 @@ def _record(run_id: int, outcome: Outcome, context: RunContext) -> None:
         )
 
 
-def recover(context: RunContext) -> list[int]:
-    """At start: runs left running by a previous service are incomplete (their process is gone);
-    runs still queued are returned, oldest first, to be queued again."""
+def recover(context: RunContext, embedded: bool = True) -> list[int]:
+    """At start: runs left running by a previous embedded service are incomplete (their process is
+    gone; with Redis workers, a running run may be a live worker's: the reaper judges it by its
+    lease); runs still queued are returned, oldest first, to be queued again (claiming makes a run
+    sent twice run once)."""
     from sqlalchemy import select
 
     with context.store.session() as db:
-        for run in db.scalars(select(Run).where(Run.state == "running")):
-            run.state, run.reason = "incomplete", STOPPED
-            run.finished = datetime.now(timezone.utc)
+        if embedded:
+            for run in db.scalars(select(Run).where(Run.state == "running")):
+                run.state, run.reason = "incomplete", STOPPED
+                run.finished = datetime.now(timezone.utc)
         return list(db.scalars(select(Run.id).where(Run.state == "queued").order_by(Run.id)))

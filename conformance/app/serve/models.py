@@ -135,12 +135,27 @@ class Run(Base):
     report_folder: Mapped[str | None] = mapped_column(String(500), default=None)  # under DATA
     exit_code: Mapped[int | None] = mapped_column(Integer, default=None)
     child_pid: Mapped[int | None] = mapped_column(Integer, default=None)
+    # The lease of the worker running it (``lease``): who, and when it last said it still does.
+    worker_id: Mapped[str | None] = mapped_column(String(100), default=None)
+    heartbeat: Mapped[datetime | None] = mapped_column(default=None, index=True)
     created: Mapped[datetime] = mapped_column(default=now)
     started: Mapped[datetime | None] = mapped_column(default=None)
     finished: Mapped[datetime | None] = mapped_column(default=None)
     started_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
 
     system: Mapped[System] = relationship(back_populates="runs")
+
+
+class EgressAllow(Base):
+    """An admin's allow-list entry (a CIDR or a host name) added to the service's egress defaults
+    for every run of a registered system (``egress``)."""
+
+    __tablename__ = "egress_allow"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry: Mapped[str] = mapped_column(String(300), unique=True)
+    added: Mapped[datetime] = mapped_column(default=now)
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
 
 
 class AuditEvent(Base):

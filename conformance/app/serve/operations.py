@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from conformance.app.serve.auth import Principal
-from conformance.app.serve.execute import REPORT_FILES
+from conformance.app.serve.execute import ATTESTATION, REPORT_FILES
 from conformance.app.serve.models import ACTIVE_STATES, AuditEvent, Run, System
 from conformance.app.serve.systems import SystemRefused, check_config, seal_tls
 
@@ -153,7 +153,10 @@ def iso(moment: datetime | None) -> str | None:
 
 def run_json(run: Run) -> dict[str, Any]:
     base = f"/api/runs/{run.id}"
-    files = {name: f"{base}/files/{name}" for name in REPORT_FILES} if run.report_folder else {}
+    listed = [
+        name for name in REPORT_FILES if name != ATTESTATION or run.can_certify
+    ]  # only a certifying run's
+    files = {name: f"{base}/files/{name}" for name in listed} if run.report_folder else {}
     return {
         "id": run.id,
         "system": run.system_id,

@@ -1,8 +1,8 @@
 """Where runs wait for a worker: the RunQueue protocol, and the embedded default, a pool of threads
 in the service's process (each run still gets a process of its own: execute.py).
 
-A later slice adds a Dramatiq (Redis) queue with the same two methods whose actor calls
-execute.execute_run with a RunContext of its worker process; nothing else changes.
+The distributed one, Dramatiq on Redis, is dramatiq_queue.DramatiqQueue (same two methods; its actor
+calls execute.execute_run with a RunContext of its worker process: worker.py).
 """
 
 from __future__ import annotations

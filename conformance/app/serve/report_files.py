@@ -33,6 +33,7 @@ TYPES = {
     "junit.xml": "application/xml",
     "ctrf.json": "application/json",
     "evidence.zip": "application/zip",
+    "evidence.zip.intoto.jsonl": "application/jsonl",
 }
 FALLBACK_REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'"
 _META_CSP = re.compile(

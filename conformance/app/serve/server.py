@@ -20,10 +20,12 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conformance.app.serve import site_key
 from conformance.app.serve.auth import LoginLimiter
 from conformance.app.serve.bootstrap import ADMIN, first_start
 from conformance.app.serve.db import DatabaseError, Store, engine_for, migrate
 from conformance.app.serve.execute import RunContext, recover
+from conformance.app.serve.lease import Reaper
 from conformance.app.serve.queue import RunQueue, ThreadQueue
 from conformance.app.serve.secret_box import SecretBox, SecretKeyError, load_box
 from conformance.app.serve.settings import ServeSettings
@@ -42,8 +44,11 @@ class Testbed:
     context: RunContext
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     first_password: str | None = None
+    reaper: Reaper | None = None
 
     def close(self) -> None:
+        if self.reaper is not None:
+            self.reaper.stop()
         self.queue.shutdown()
         self.store.engine.dispose()
 
@@ -60,9 +65,14 @@ def _check_data(data: Path) -> None:
         ) from None
 
 
-def open_testbed(settings: ServeSettings) -> Testbed:
-    """Everything but the web server: usable by the command and by tests alike."""
+def open_store(settings: ServeSettings) -> tuple[Store, SecretBox]:
+    """The data folder checked, the database migrated, the secret key loaded, the site key checked
+    (web and workers)."""
     _check_data(settings.data)
+    try:
+        site_key.check(settings)
+    except site_key.SiteKeyRefused as exc:
+        raise ServeError(str(exc)) from None
     try:
         engine = engine_for(settings.url)
         migrate(engine)
@@ -71,15 +81,39 @@ def open_testbed(settings: ServeSettings) -> Testbed:
         raise ServeError(str(exc)) from None
     except OSError as exc:
         raise ServeError(f"--data {settings.data}: {exc.strerror or exc}") from None
-    store = Store(engine)
+    return Store(engine), box
+
+
+def _queue(settings: ServeSettings, context: RunContext) -> RunQueue:
+    if not settings.redis_url:
+        return ThreadQueue(context, settings.workers)
+    from conformance.app.serve.dramatiq_queue import DramatiqQueue
+
+    try:
+        return DramatiqQueue(settings.redis_url, settings.broker_heartbeat_s)
+    except Exception as exc:  # noqa: BLE001 - an unusable URL: one line for the operator
+        raise ServeError(f"--redis: {exc}") from None
+
+
+def open_testbed(settings: ServeSettings) -> Testbed:
+    """Everything but the web server: usable by the command and by tests alike. Without a Redis URL
+    the runs go to a pool of threads here; with one, to the Dramatiq workers (worker.py)."""
+    store, box = open_store(settings)
     password = first_start(store)
     context = RunContext(settings=settings, store=store, box=box)
-    queued = recover(context)
-    queue = ThreadQueue(context, settings.workers)
+    queued = recover(context, embedded=not settings.redis_url)
+    queue = _queue(settings, context)
     for run_id in queued:
         queue.submit(run_id)
+    reaper = Reaper(store, settings.lease_s, settings.lease_s / 3).start()
     return Testbed(
-        settings=settings, store=store, box=box, queue=queue, context=context, first_password=password
+        settings=settings,
+        store=store,
+        box=box,
+        queue=queue,
+        context=context,
+        first_password=password,
+        reaper=reaper,
     )
 
 

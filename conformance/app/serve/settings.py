@@ -37,6 +37,16 @@ class ServeSettings:
     caps: RunCaps = field(default_factory=RunCaps)
     upload_bytes: int = 1 << 20  # an ICS TOML or a TLS file uploaded is at most this large
     session_hours: float = 12.0
+    # Workers (lease.py, queue.py): None runs the embedded thread pool; a Redis URL, Dramatiq workers.
+    redis_url: str | None = None
+    lease_s: float = 30.0  # a running run whose worker has not renewed its lease for this long is reaped
+    heartbeat_s: float = 5.0  # how often the worker running a run renews its lease
+    broker_heartbeat_s: float = 60.0  # Dramatiq: a worker silent this long has its messages redelivered
+    own_hosts: tuple[str, ...] = ()  # the service's own hosts, denied to runs (egress.py adds its URLs')
+    # The site's evidence key (``[site]`` of the CLI): signs and attests certifying runs.
+    site_cert: Path | None = None
+    site_key: Path | None = None
+    site_passphrase_env: str | None = None
 
     @property
     def url(self) -> str:
