@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -14,11 +15,20 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# What a build never reads: copying them for it would only cost time.
+NOT_BUILT = shutil.ignore_patterns(
+    ".venv", ".git", "build", "*.egg-info", "__pycache__", "reports", "testbed"
+)
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
+    """The wheel, built from a copy of the source tree: setuptools writes build/ and *.egg-info into
+    the tree it builds, so two test processes building the one checkout at once break each other."""
+    out, source = tmp_path_factory.mktemp("wheel"), tmp_path_factory.mktemp("source") / "conformance"
+    shutil.copytree(ROOT, source, ignore=NOT_BUILT, symlinks=True)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(source)],
         check=True,
         timeout=300,
     )
