@@ -488,6 +488,13 @@ def _add_serve_command(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--data", type=Path, default=Path("testbed"), help="data folder (default ./testbed)")
     serve.add_argument("--workers", type=int, default=2, metavar="N", help="runs at once (default 2)")
     serve.add_argument(
+        "--runs-per-hour",
+        type=int,
+        default=60,
+        metavar="N",
+        help="runs an organisation may start in any hour (default 60; 0: no limit)",
+    )
+    serve.add_argument(
         "--database-url",
         metavar="URL",
         help="SQLAlchemy URL (default: $CONFORMANCE_DATABASE_URL, else SQLite at DATA/serve.sqlite)",
@@ -550,6 +557,7 @@ def _serve_settings(args: argparse.Namespace, workers: int = 2):
         site_key=args.site_key,
         site_passphrase_env=args.site_passphrase_env,
         own_hosts=tuple(args.own_host),
+        runs_per_hour=getattr(args, "runs_per_hour", 60),
     )
 
 
@@ -578,6 +586,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     if not 1 <= args.workers <= 64:
         raise UsageError(f"--workers: 1 to 64, not {args.workers}")
+    if args.runs_per_hour < 0:
+        raise UsageError(f"--runs-per-hour: 0 (no limit) or more, not {args.runs_per_hour}")
     settings = _serve_settings(args, args.workers)
     try:
         serve(settings, args.host, args.port, allow_remote=args.allow_remote)

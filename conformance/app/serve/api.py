@@ -311,10 +311,17 @@ def queue_run(testbed, who: Principal, system_id: int, chosen: dict[str, list[st
     with testbed.store.session() as db:
         found = ops.visible_system(db, who, system_id)
         try:
-            run = ops.start_run(db, who, found, chosen)
+            run = ops.start_run(db, who, found, chosen, testbed.settings.runs_per_hour)
         except ops.ActiveRun as active:
             raise HTTPException(
                 409, {"message": "the system has a run under way", "run": active.run_id}
+            ) from None
+        except ops.TooManyRuns as many:
+            raise HTTPException(
+                429,
+                f"the organisation started {many.limit} runs in the last hour; try again in "
+                f"{many.retry_after_s} s",
+                headers={"Retry-After": str(many.retry_after_s)},
             ) from None
         answer = ops.run_json(run)
     testbed.queue.submit(answer["id"])

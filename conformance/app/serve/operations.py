@@ -8,11 +8,11 @@ belongs to an organisation the user may not see, alike.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from fastapi import HTTPException
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,15 @@ class ActiveRun(Exception):
     def __init__(self, run_id: int) -> None:
         super().__init__(run_id)
         self.run_id = run_id
+
+
+class TooManyRuns(Exception):
+    """The organisation started its ``limit`` runs in the last hour; the next may start after
+    ``retry_after_s`` seconds."""
+
+    def __init__(self, limit: int, retry_after_s: int) -> None:
+        super().__init__(limit)
+        self.limit, self.retry_after_s = limit, retry_after_s
 
 
 def audit(db: Session, who: Principal | None, action: str, target: str | None = None, **extra: Any) -> None:
@@ -125,10 +134,15 @@ def selection(profiles: list[str], requirements: list[str], tests: list[str]) ->
     return {"profiles": list(dict.fromkeys(profiles)), "requirements": requirements, "tests": tests}
 
 
-def start_run(db: Session, who: Principal, system: System, chosen: dict[str, list[str]]) -> Run:
+def start_run(
+    db: Session, who: Principal, system: System, chosen: dict[str, list[str]], per_hour: int = 0
+) -> Run:
     """Queue a run of ``system``; ActiveRun when one is queued or running (the database's unique
-    index on active runs decides, so two requests at once cannot both win)."""
+    index on active runs decides, so two requests at once cannot both win); TooManyRuns when the
+    system's organisation started ``per_hour`` runs in the last hour (0: no limit)."""
     may_change(who, system.organisation_id)
+    if per_hour:
+        _within_hourly_runs(db, system.organisation_id, per_hour)
     active = db.scalar(select(Run.id).where(Run.system_id == system.id, Run.state.in_(ACTIVE_STATES)))
     if active is not None:
         raise ActiveRun(active)
@@ -142,6 +156,22 @@ def start_run(db: Session, who: Principal, system: System, chosen: dict[str, lis
         raise ActiveRun(active or 0) from None
     audit(db, who, "run-started", f"run:{run.id}", detail=f"system:{system.id}")
     return run
+
+
+def _within_hourly_runs(db: Session, organisation_id: int, per_hour: int) -> None:
+    since = datetime.now(timezone.utc) - timedelta(hours=1)
+    started = (
+        select(Run.created)
+        .join(System, Run.system_id == System.id)
+        .where(System.organisation_id == organisation_id, Run.created >= since)
+    )
+    count = db.scalar(select(func.count()).select_from(started.subquery())) or 0
+    if count < per_hour:
+        return
+    oldest = db.scalar(select(func.min(started.subquery().c.created)))
+    oldest = oldest.replace(tzinfo=oldest.tzinfo or timezone.utc) if oldest else since
+    retry = (oldest + timedelta(hours=1) - datetime.now(timezone.utc)).total_seconds()
+    raise TooManyRuns(per_hour, max(1, int(retry) + 1))
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -137,6 +137,8 @@ def start_form(
     try:
         answer = queue_run(request.app.state.testbed, who, system_id, chosen)
     except HTTPException as exc:
+        if exc.status_code == 429:  # the organisation's runs per hour: said on the page, not as JSON
+            return _system_page(request, who, system_id, 429, error=str(exc.detail))
         if exc.status_code != 409 or not isinstance(exc.detail, dict):
             raise
         return _system_page(
