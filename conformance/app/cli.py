@@ -488,6 +488,14 @@ def _add_serve_command(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--data", type=Path, default=Path("testbed"), help="data folder (default ./testbed)")
     serve.add_argument("--workers", type=int, default=2, metavar="N", help="runs at once (default 2)")
     serve.add_argument(
+        "--keep-days",
+        type=int,
+        default=365,
+        metavar="N",
+        help="remove a run's report N days after it ended, unless a published statement stands on it "
+        "(default 365; 0: keep every run)",
+    )
+    serve.add_argument(
         "--runs-per-hour",
         type=int,
         default=60,
@@ -558,6 +566,7 @@ def _serve_settings(args: argparse.Namespace, workers: int = 2):
         site_passphrase_env=args.site_passphrase_env,
         own_hosts=tuple(args.own_host),
         runs_per_hour=getattr(args, "runs_per_hour", 60),
+        keep_days=getattr(args, "keep_days", 365),
     )
 
 
@@ -586,6 +595,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     if not 1 <= args.workers <= 64:
         raise UsageError(f"--workers: 1 to 64, not {args.workers}")
+    if args.keep_days < 0:
+        raise UsageError(f"--keep-days: 0 (keep every run) or more, not {args.keep_days}")
     if args.runs_per_hour < 0:
         raise UsageError(f"--runs-per-hour: 0 (no limit) or more, not {args.runs_per_hour}")
     settings = _serve_settings(args, args.workers)

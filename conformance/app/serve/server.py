@@ -27,6 +27,7 @@ from conformance.app.serve.db import DatabaseError, Store, engine_for, migrate
 from conformance.app.serve.execute import RunContext, recover
 from conformance.app.serve.lease import Reaper
 from conformance.app.serve.queue import RunQueue, ThreadQueue
+from conformance.app.serve.retention import Pruner
 from conformance.app.serve.secret_box import SecretBox, SecretKeyError, load_box
 from conformance.app.serve.settings import ServeSettings
 
@@ -45,10 +46,13 @@ class Testbed:
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     first_password: str | None = None
     reaper: Reaper | None = None
+    pruner: Pruner | None = None
 
     def close(self) -> None:
         if self.reaper is not None:
             self.reaper.stop()
+        if self.pruner is not None:
+            self.pruner.stop()
         self.queue.shutdown()
         self.store.engine.dispose()
 
@@ -106,6 +110,7 @@ def open_testbed(settings: ServeSettings) -> Testbed:
     for run_id in queued:
         queue.submit(run_id)
     reaper = Reaper(store, settings.lease_s, settings.lease_s / 3).start()
+    pruner = Pruner(settings, store).start()
     return Testbed(
         settings=settings,
         store=store,
@@ -114,6 +119,7 @@ def open_testbed(settings: ServeSettings) -> Testbed:
         context=context,
         first_password=password,
         reaper=reaper,
+        pruner=pruner,
     )
 
 

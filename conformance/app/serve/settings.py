@@ -37,6 +37,7 @@ class ServeSettings:
     caps: RunCaps = field(default_factory=RunCaps)
     upload_bytes: int = 1 << 20  # an ICS TOML or a TLS file uploaded is at most this large
     session_hours: float = 12.0
+    keep_days: int = 365  # a run's folder is removed this long after it ended (retention.py; 0: kept)
     runs_per_hour: int = 60  # runs an organisation may start in any hour (a vendor's CI, not a flood)
     # Workers (lease.py, queue.py): None runs the embedded thread pool; a Redis URL, Dramatiq workers.
     redis_url: str | None = None
