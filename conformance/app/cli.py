@@ -509,7 +509,8 @@ def _add_serve_command(commands: argparse._SubParsersAction) -> None:
     )
     _add_serve_shared_options(serve)
     serve.set_defaults(handler=_serve)
-    worker = serve.add_subparsers(dest="serve_command", parser_class=_Parser).add_parser(
+    serve_commands = serve.add_subparsers(dest="serve_command", parser_class=_Parser)
+    worker = serve_commands.add_parser(
         "worker", help="a worker process: runs the runs `conformance serve --redis URL` queues"
     )
     worker.add_argument("--data", type=Path, default=Path("testbed"), help="the web process's data folder")
@@ -518,6 +519,13 @@ def _add_serve_command(commands: argparse._SubParsersAction) -> None:
     worker.add_argument("--threads", type=int, default=2, metavar="M", help="runs at once per process (2)")
     _add_serve_shared_options(worker)
     worker.set_defaults(handler=_serve_worker)
+    rotate = serve_commands.add_parser(
+        "rotate-keys",
+        help="encrypt stored secrets and sign notes again with the first of $CONFORMANCE_SECRET_KEYS",
+    )
+    rotate.add_argument("--data", type=Path, default=Path("testbed"), help="the test bed's data folder")
+    rotate.add_argument("--database-url", metavar="URL", help="the test bed's database (SQLAlchemy URL)")
+    rotate.set_defaults(handler=_serve_rotate_keys)
 
 
 def _add_serve_shared_options(parser: argparse.ArgumentParser) -> None:
@@ -585,6 +593,33 @@ def _serve_worker(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     except KeyboardInterrupt:
         pass
+    return EXIT_OK
+
+
+def _serve_rotate_keys(args: argparse.Namespace) -> int:
+    """Needs the new key first in CONFORMANCE_SECRET_KEYS (it would otherwise re-encrypt with the key
+    already in use, which changes nothing an operator wants); exit 4 otherwise."""
+    import os
+
+    from conformance.app.serve.rotation import rotate_keys
+    from conformance.app.serve.server import ServeError, open_store
+    from conformance.app.serve.settings import SECRET_KEYS_ENV, ServeSettings
+
+    if "," not in os.environ.get(SECRET_KEYS_ENV, ""):
+        raise UsageError(
+            f"serve rotate-keys: put the new key first in {SECRET_KEYS_ENV}, the old ones after it "
+            "(comma-separated)"
+        )
+    try:
+        store, box = open_store(ServeSettings(data=args.data, database_url=args.database_url))
+    except ServeError as exc:
+        raise UsageError(str(exc)) from None
+    done = rotate_keys(store, box)
+    print(
+        f"rotate-keys: {done.secrets} stored secrets encrypted with the new key, {done.notes} notes "
+        f"signed with it; {done.altered} notes left as they were (their signature verified under no "
+        "key given). Share links keep the key they were made with: drop an old key once they expire."
+    )
     return EXIT_OK
 
 
