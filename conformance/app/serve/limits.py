@@ -2,7 +2,8 @@
 process group tied to its worker's life.
 
 ``python -m conformance.app.serve.limits AS_BYTES FSIZE_BYTES -- PROGRAM ARGS...`` sets RLIMIT_AS
-(address space), RLIMIT_FSIZE (largest file written) and no core dumps, then runs PROGRAM as its
+(address space), RLIMIT_FSIZE (largest file written), no core dumps and a lower priority than the
+web process (RUN_NICENESS), then runs PROGRAM as its
 child and waits for it, ending as PROGRAM ended (its exit code, or killed by the same signal). A
 separate program, not subprocess's preexec_fn: that is unsafe in a process with threads (the
 service's workers are threads). The limits are inherited by the run's own children.
@@ -28,6 +29,9 @@ import sys
 
 PR_SET_PDEATHSIG = 1
 WORKER_PID_ENV = "CONFORMANCE_WORKER_PID"
+# Runs yield the CPU to the web process (its pages and API keep answering while runs fill the
+# cores); runs are equal among themselves, so no run's timing is judged against another's.
+RUN_NICENESS = 5
 
 
 def _watch_parent(parent: int) -> None:
@@ -49,6 +53,7 @@ def main(argv: list[str]) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (int(memory), int(memory)))
     resource.setrlimit(resource.RLIMIT_FSIZE, (int(file_size), int(file_size)))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    os.nice(RUN_NICENESS)
     _watch_parent(int(os.environ.get(WORKER_PID_ENV) or os.getppid()))
     child = os.fork()
     if child == 0:
