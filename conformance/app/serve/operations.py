@@ -8,6 +8,7 @@ belongs to an organisation the user may not see, alike.
 from __future__ import annotations
 
 import re
+import tomllib
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -20,6 +21,7 @@ from conformance.app.serve.auth import Principal
 from conformance.app.serve.execute import ATTESTATION, REPORT_FILES
 from conformance.app.serve.models import ACTIVE_STATES, AuditEvent, Run, System
 from conformance.app.serve.systems import SystemRefused, check_config, seal_tls
+from conformance.harness.config import Config
 
 ITEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._ \-]{0,59}$")  # a profile key or requirement ID
 TEST_NAME = re.compile(r"^[A-Za-z0-9_][\w:+\-.\[\]/]{0,199}$")  # one -k word (pytest's identifier chars)
@@ -75,6 +77,40 @@ def may_change(who: Principal, organisation_id: int) -> None:
         raise HTTPException(403, "your role may not change this organisation's systems or runs")
 
 
+def fixed_ports(config: Config) -> set[int]:
+    """The fixed ports a system's runs listen on for its harness inbox (port 0: a free port each run)."""
+    listens = {config.harness_listen_of(key) for key in config.profiles}
+    return {int(port) for port in (listen.rpartition(":")[2] for listen in listens) if int(port or 0)}
+
+
+def _own_harness_ports(db: Session, config: Config) -> None:
+    """A system's harness inbox is stable when its TOML fixes the port (``[harness] listen``): its
+    candidate is configured once. Two systems' runs may run at once, so no two systems share a fixed
+    port; the other system is not named (it may be another organisation's)."""
+    wanted = fixed_ports(config)
+    if not wanted:
+        return
+    for other in db.scalars(select(System).where(System.ics_toml.is_not(None))):
+        if clash := sorted(wanted & _ports_named(other.ics_toml or "")):
+            raise SystemRefused(
+                f"harness.listen: port {clash[0]} is already another system's harness inbox on this "
+                "test bed; give this system a port of its own"
+            )
+
+
+def _ports_named(toml: str) -> set[int]:
+    """The fixed ports a registered system's TOML names (``[harness] listen`` and each
+    ``[harness.profiles.<key>] listen``): read from the TOML itself, its TLS files being elsewhere."""
+    try:
+        harness = tomllib.loads(toml).get("harness") or {}
+    except tomllib.TOMLDecodeError:
+        return set()
+    tables = [harness, *(harness.get("profiles") or {}).values()]
+    listens = [table.get("listen") for table in tables if isinstance(table, dict)]
+    ports = {listen.rpartition(":")[2] for listen in listens if isinstance(listen, str)}
+    return {int(port) for port in ports if port.isdigit() and int(port)}
+
+
 def systems_of(db: Session, who: Principal) -> list[System]:
     query = select(System).order_by(System.id)
     if not who.admin:
@@ -97,7 +133,8 @@ def register_system(
     if not 0 < len(name) <= 200:
         raise SystemRefused("name: 1 to 200 characters")
     may_change(who, organisation_id)
-    check_config(toml, tls_files or {})
+    config = check_config(toml, tls_files or {})
+    _own_harness_ports(db, config)
     system = System(
         organisation_id=organisation_id,
         name=name,
