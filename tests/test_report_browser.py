@@ -636,6 +636,9 @@ def test_the_first_screen_shows_the_verdict_the_certify_line_and_the_largest_cau
     assert first_screen["verdict"] and first_screen["certify"] and first_screen["cause"], first_screen
     assert first_screen["text"].startswith(f"{len(failed)} requirements, ")
     assert "observed Fault/Code EFDX-M01" in first_screen["text"]
+    # and nothing runs off the side: no horizontal scrollbar at 1280 px (long test ids wrap)
+    sideways = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert sideways[0] <= sideways[1], sideways
     page.collect()
     assert page.errors == []
 
