@@ -25,7 +25,7 @@ import pytest
 
 from conformance.app.serve.models import Run
 from tests.loopback import free_port, stop_reference
-from tests.serve_helpers import Client, login, serving
+from tests.serve_helpers import BACKENDS, Client, login, serving
 from tests.test_both_profiles_one_endpoint import CAPABILITIES, ICS, TOKEN, serve_both
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -43,9 +43,11 @@ ARGS = [
 TIMEOUT_MS = 60_000
 
 
-@pytest.fixture(scope="module")
-def bed(tmp_path_factory):
-    with serving(tmp_path_factory.mktemp("testbed"), workers=2) as server:
+@pytest.fixture(scope="module", params=BACKENDS)
+def bed(request, tmp_path_factory):
+    """The embedded default (SQLite, runs in the web process's threads), then PostgreSQL with the runs
+    in a `conformance serve worker` process fed through Redis: the same browser tests on both."""
+    with serving(tmp_path_factory.mktemp("testbed"), workers=2, backend=request.param) as server:
         yield server
 
 
@@ -224,8 +226,12 @@ def test_two_organisations_run_at_once_and_neither_sees_the_others_run(bed, admi
             True,
             True,
         ]
-        for own_page in (th_page, vn_page):
-            expect(own_page.locator("#state")).to_have_text("finished", timeout=TIMEOUT_MS)
+        for own_page, context, run_id in ((th_page, th, th_run), (vn_page, vn, vn_run)):
+            try:
+                expect(own_page.locator("#state")).to_have_text("finished", timeout=TIMEOUT_MS)
+            except AssertionError:
+                state = context.request.get(f"/api/runs/{run_id}").json()
+                raise AssertionError(f"run {run_id}: {state.get('state')}: {state.get('reason')}") from None
     for context, own, others, other_name in ((th, th_run, vn_run, "VN NSW"), (vn, vn_run, th_run, "TH NSW")):
         assert context.request.get(f"/api/runs/{own}").json()["state"] == "finished"
         assert context.request.get(f"/api/runs/{others}").status == 404
