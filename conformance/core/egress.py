@@ -222,6 +222,17 @@ def _within(address: Address, networks: Iterable[Network]) -> Network | None:
     return next((n for n in networks if n.version == address.version and address in n), None)
 
 
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback address literal (not a name to resolve): where a server may bind
+    without being reachable from the network (`conformance serve`, a pilot's gateway)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def normal_host(host: str) -> str:
     """A URL host as compared: lower case, no trailing dot, no IPv6 brackets."""
     return host.strip().lower().rstrip(".").removeprefix("[").removesuffix("]")

@@ -22,7 +22,6 @@ windows, capabilities, trigger. Relative paths are taken from pilot.toml's folde
 
 from __future__ import annotations
 
-import ipaddress
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from typing import Any
 
 from cryptography import x509
 
+from conformance.core.egress import is_loopback_host
 from conformance.core.profile import Profile
 from conformance.core.trust import Credential, TrustStore
 from conformance.family.dialect import Dialect
@@ -219,7 +219,7 @@ def _gateway(table: Any, base: Path, profile: Profile) -> GatewaySetup:
         except (OSError, ValueError) as exc:
             raise ConfigError(f"gateway.cert_file / key_file: {exc}") from None
     elif tls:
-        if not _loopback(host):
+        if not is_loopback_host(host):
             raise ConfigError(
                 "gateway.cert_file: the TEST ONLY gateway certificate is for loopback only; "
                 "name the gateway's own certificate and key"
@@ -260,15 +260,6 @@ def _trust(tables: list[dict], codes: list[str], base: Path, profile: Profile) -
                 f"party {code}: crl_file: not current (nextUpdate {crl.next_update_utc:%Y-%m-%d})"
             )
     return TrustStore(cas, crls)
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _path(base: Path, value: Any) -> Path:

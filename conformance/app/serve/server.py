@@ -13,7 +13,6 @@ a request carries is logged).
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import socket
 import tempfile
 import threading
@@ -30,6 +29,7 @@ from conformance.app.serve.queue import RunQueue, ThreadQueue
 from conformance.app.serve.retention import Pruner
 from conformance.app.serve.secret_box import SecretBox, SecretKeyError, load_box
 from conformance.app.serve.settings import ServeSettings
+from conformance.core.egress import is_loopback_host
 
 
 class ServeError(Exception):
@@ -124,7 +124,7 @@ def open_testbed(settings: ServeSettings) -> Testbed:
 
 
 def bind(host: str, port: int, allow_remote: bool) -> socket.socket:
-    if not allow_remote and not _loopback(host):
+    if not allow_remote and not is_loopback_host(host):
         raise ServeError(f"--host {host}: not a loopback address; give --allow-remote to serve on a network")
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -135,15 +135,6 @@ def bind(host: str, port: int, allow_remote: bool) -> socket.socket:
     except OSError as exc:
         raise ServeError(f"--host {host} --port {port}: {exc.strerror or exc}") from None
     return sock
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def url_of(sock: socket.socket) -> str:
