@@ -49,6 +49,16 @@ def _as_postgres(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command]
 
 
+def _stop(server: subprocess.Popen) -> None:
+    """SIGTERM (both shut down cleanly on it), then SIGKILL after 30 s."""
+    server.terminate()
+    try:
+        server.wait(30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
 def _wait_for(path: Path, process: subprocess.Popen, what: str, log: Path) -> None:
     deadline = time.monotonic() + START_S
     while not path.exists():
@@ -96,12 +106,7 @@ def postgres(database: str = "testbed") -> Iterator[str]:
             )
             yield f"postgresql+psycopg://postgres@/{database}?host={sockets}"
         finally:
-            server.terminate()
-            try:
-                server.wait(30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            _stop(server)
 
 
 def _until_ready(sockets: Path) -> None:
@@ -140,9 +145,4 @@ def redis() -> Iterator[str]:
             _wait_for(socket, server, "redis-server", log)
             yield f"unix://{socket}"
         finally:
-            server.terminate()
-            try:
-                server.wait(30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            _stop(server)
