@@ -16,6 +16,7 @@ from conformance.app import cli
 from conformance.app.serve import site_key
 from conformance.app.serve.server import ServeError, open_testbed
 from conformance.app.serve.settings import ServeSettings
+from conformance.profiles.efdx.pki import TestPki as EfdxPki
 from tests.loopback import free_port, serve_reference, stop_reference
 from tests.serve_helpers import login, serving
 from tests.test_certifying_run import CONFIG, PASSPHRASE_ENV, TOKEN
@@ -34,7 +35,13 @@ def _member_toml(served, harness_port: int) -> str:
         cert="unused",
         passphrase="",
     )
+    text = text.replace("[tls]\nenabled = true", '[tls]\nenabled = true\ncandidate_cert = "kh-client.pem"')
     return "\n".join(line for line in text.splitlines() if not line.startswith(("key_file", "cert_file")))
+
+
+def _kh_client_pem() -> bytes:
+    """The client certificate the reference NSW KH presents: the TEST ONLY PKI's."""
+    return EfdxPki.load().nsw("KH").cert_path.read_bytes()
 
 
 def test_a_certifying_service_run_is_signed_with_the_site_key_and_its_attestation_verifies(
@@ -58,7 +65,10 @@ def test_a_certifying_service_run_is_signed_with_the_site_key_and_its_attestatio
             made = admin.post(
                 "/api/systems",
                 data={"name": "KH over TLS"},
-                files={"ics": ("kh.toml", _member_toml(served, harness_port))},
+                files=[
+                    ("ics", ("kh.toml", _member_toml(served, harness_port))),
+                    ("tls", ("kh-client.pem", _kh_client_pem())),
+                ],
             )
             assert made.status_code == 201, made.text
             run = admin.post("/api/runs", json={"system": made.json()["id"], "wait": 400}).json()
@@ -116,3 +126,25 @@ def test_a_members_own_site_key_is_replaced_by_the_services_or_dropped(tmp_path)
         "cert_file": str((tmp_path / "s.pem").resolve()),
         "passphrase_env": "P",
     }
+
+
+def test_a_system_over_mutual_tls_registers_its_client_certificate(tmp_path):
+    """Its harness inbox admits only that certificate (tls.candidate_cert): without one, the
+    registration is refused with one line naming the key; plain HTTP stays registrable."""
+    toml = (
+        '[candidate]\nparty = "KH"\ninbox_url = "https://127.0.0.1:9/efdx/1/messages"\n'
+        '[harness]\nlisten = "127.0.0.1:0"\n[tls]\nenabled = true\n'
+    )
+    with serving(tmp_path / "testbed") as bed:
+        admin = login(bed.url, "admin", bed.testbed.first_password)
+        refused = admin.post("/api/systems", data={"name": "no pin"}, files={"ics": ("kh.toml", toml)})
+        assert refused.status_code == 422, refused.text
+        said = refused.json()["detail"]
+        assert said.startswith("tls.candidate_cert: ") and "\n" not in said, said
+        pinned = toml + 'candidate_cert = "kh-client.pem"\n'
+        made = admin.post(
+            "/api/systems",
+            data={"name": "pinned"},
+            files=[("ics", ("kh.toml", pinned)), ("tls", ("kh-client.pem", _kh_client_pem()))],
+        )
+        assert made.status_code == 201, made.text

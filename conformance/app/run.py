@@ -529,6 +529,7 @@ def inbox_counts(inbox) -> dict[str, int]:
         "connections_refused": connections.refused,
         "connections_timed_out": connections.timed_out,
         "connections_failed": connections.failed,
+        "unregistered_client_certs": getattr(inbox, "unregistered", 0),
     }
 
 
@@ -873,6 +874,12 @@ def check_reached(harness: Harness, progress: Display | None, forget: bool = Fal
     arrival = inbox.wait_for(lambda arrival: id(arrival) not in before, window, pending=True)
     if arrival is None:
         turned = {what: count - trouble.get(what, 0) for what, count in inbox_trouble(harness).items()}
+        if turned.get("unregistered", 0) > 0:
+            raise ConfigError(
+                f"tls.candidate_cert: the candidate took a Ping for {harness.party} (trigger HTTP 202) and "
+                f"connected with a client certificate other than {harness.config.tls.candidate_cert}, "
+                "which the harness inbox answered 403: name the certificate the candidate presents"
+            )
         meanwhile = ", ".join(f"{TROUBLE_WORDS[what]} {count}" for what, count in turned.items() if count > 0)
         raise ConfigError(
             f"{where}: the candidate took a Ping for {harness.party} (trigger HTTP 202) but nothing reached "
@@ -900,6 +907,8 @@ def check_tls_files(tls: Tls) -> None:
     failure' of the first test)."""
     if tls.ca_bundle is not None:
         _pem_certificates(tls.ca_bundle, "tls.ca_bundle")
+    if tls.candidate_cert is not None:
+        _pem_certificates(tls.candidate_cert, "tls.candidate_cert")
     for cert_key, key_key in TLS_PAIRS:
         cert_path, key_path = getattr(tls, cert_key), getattr(tls, key_key)
         if cert_path is None or key_path is None:

@@ -27,6 +27,7 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
 from conformance.core.inbox_server import BoundedWSGIServer, ConnectionCounts, Limits
+from conformance.core.pins import pin_of_pem_text
 from conformance.core.policy import MAX_BODY_BYTES
 from conformance.core.profile import gateway_inbox_path
 from conformance.core.testpki import PkiFolder as TestPki  # a pack's TEST ONLY PKI
@@ -145,6 +146,8 @@ class HarnessInbox:
     port: int = 0
     script: Script | None = None
     server_cert: tuple[str, str] | None = None  # (certificate, key) for TLS; default: the party's NSW
+    # pins (core.pins) of the only client certificates admitted over TLS; empty: any the trust accepts
+    client_pins: frozenset[str] = frozenset()
     limits: Limits = field(default_factory=Limits)  # per-connection time, connections at once
     retention: Retention = field(default_factory=Retention)  # what is kept of bodies
     # For a load run: each arrival once answered goes to ``listener``, and none is kept in
@@ -172,6 +175,7 @@ class HarnessInbox:
         self._kept = {True: 0, False: 0}  # body bytes kept, of accepted and of refused arrivals
         self.bodies_cut = 0  # bodies not kept whole (see Retention), for the run to report
         self.bytes_dropped = 0  # the bytes of those bodies not kept
+        self.unregistered = 0  # requests from a client certificate not in client_pins, answered 403
 
     # MessageLog: what this inbox received before
     def digest_of(self, sender: str, message_id: str) -> str | None:
@@ -309,6 +313,10 @@ class HarnessInbox:
         request = Request(environ)
         if request.path not in (self.dialect.codes.INBOX_PATH, self.gateway_path) or request.method != "POST":
             return Response("not found\n", 404)(environ, start_response)
+        if self.tls and self.client_pins and not self._registered(environ):
+            # the body is not read: the server then closes the connection (inbox_server's KEEP_ALIVE)
+            refused = Response("client certificate not registered for this candidate\n", 403)
+            return refused(environ, start_response)
         try:
             body = request.stream.read(MAX_BODY_BYTES + 1)
         except ClientDisconnected as exc:  # too slow (the connection's deadline) or gone: nothing arrived
@@ -332,6 +340,14 @@ class HarnessInbox:
         )
         self._update(arrival, answered=status)
         return Response(answer, status, content_type="application/xml")(environ, start_response)
+
+    def _registered(self, environ: WSGIEnvironment) -> bool:
+        """Whether the peer presented a pinned client certificate; counts those that did not."""
+        if pin_of_pem_text(environ.get("SSL_CLIENT_CERT")) in self.client_pins:
+            return True
+        with self._changed:
+            self.unregistered += 1
+        return False
 
     def _answer(self, judgement: Judgement, now: datetime) -> tuple[int, bytes]:
         header = judgement.header

@@ -79,6 +79,10 @@ class Tls:
     client_key: Path | None = None
     inbox_cert: Path | None = None  # the harness inbox's server certificate; default: the test PKI's NSW
     inbox_key: Path | None = None
+    # the client certificate(s) the candidate presents to the harness inbox (PEM): given, the inbox
+    # admits only those (core.pins; a shared test bed registers one per system); default: any the
+    # profile's trust accepts
+    candidate_cert: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -484,8 +488,13 @@ def _tls(table: dict, files: tuple[str, ...], base: Path) -> Tls:
         if (cert in table) != (key in table):
             given, missing = (cert, key) if cert in table else (key, cert)
             raise ConfigError(f"tls.{missing}: missing (tls.{given} is given; give both or neither)")
+    enabled = _get(table, "enabled", bool, "tls", False)
+    if "candidate_cert" in table and not enabled:
+        raise ConfigError(
+            "tls.candidate_cert: given, but tls.enabled is false (plain HTTP has no client certificate)"
+        )
     return Tls(
-        enabled=_get(table, "enabled", bool, "tls", False),
+        enabled=enabled,
         **{key: _path(_get(table, key, str, "tls"), f"tls.{key}", base) for key in files if key in table},
     )
 
@@ -522,7 +531,7 @@ CANDIDATE_KEYS = {
     "endpoints",
     "declarations",
 }
-TLS_FILES = ("ca_bundle", "client_cert", "client_key", "inbox_cert", "inbox_key")
+TLS_FILES = ("ca_bundle", "client_cert", "client_key", "inbox_cert", "inbox_key", "candidate_cert")
 
 
 def parse(data: dict, base: Path = Path(".")) -> Config:

@@ -365,6 +365,7 @@ TROUBLE_WORDS = {
     "refused": "connections refused at its limit",
     "timed_out": "connections timed out",
     "bodies_cut": "bodies over its budget",
+    "unregistered": "requests from a client certificate other than tls.candidate_cert",
 }
 
 
@@ -377,6 +378,7 @@ def inbox_trouble(harness: Harness) -> dict[str, int]:
         "refused": getattr(connections, "refused", 0),
         "timed_out": getattr(connections, "timed_out", 0),
         "bodies_cut": getattr(inbox, "bodies_cut", 0),
+        "unregistered": getattr(inbox, "unregistered", 0),
     }
     return {what: count for what, count in counts.items() if isinstance(count, int)}
 

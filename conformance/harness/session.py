@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 from conformance.core.client import CandidateClient, Exchange
 from conformance.core.egress import EgressPolicy
+from conformance.core.pins import PEM_FILE_MAX, pins_of_pem
 from conformance.core.profile import Profile
 from conformance.core.records import TestRecord
 from conformance.harness import registry
@@ -65,8 +66,15 @@ class Harness:
             # TEST ONLY PKI's, as a gateway would to a sender
             gateway = gateway_of()
             server_cert = (str(gateway.cert_path), str(gateway.key_path))
+        pinned = {"client_pins": candidate_pins(tls.candidate_cert)} if tls.candidate_cert else {}
         self.inbox = self.profile.make_inbox(
-            self.party, pki=self.pki, tls=tls.enabled, host=host, port=int(port), server_cert=server_cert
+            self.party,
+            pki=self.pki,
+            tls=tls.enabled,
+            host=host,
+            port=int(port),
+            server_cert=server_cert,
+            **pinned,
         )
         unusable = registry.check_made(self.profile, self.pki, self.inbox)
         if unusable:
@@ -262,6 +270,18 @@ def candidate_addresses(url: str) -> frozenset[str]:
 
 def _not_shown(wait: Wait | None) -> None:
     """Without a live display (plain pytest, a pipe) a wait says nothing."""
+
+
+def candidate_pins(path: Path) -> frozenset[str]:
+    """The pins of ``tls.candidate_cert``: ConfigError, one line, when it is no PEM certificate file."""
+    try:
+        with open(path, "rb") as file:
+            data = file.read(PEM_FILE_MAX + 1)
+        if len(data) > PEM_FILE_MAX:
+            raise ValueError(f"larger than {PEM_FILE_MAX} bytes")
+        return pins_of_pem(data)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"tls.candidate_cert: {path} holds no PEM certificate ({exc})") from None
 
 
 def _print_for_operator(text: str) -> None:

@@ -90,6 +90,7 @@ class LoadAdapter(Protocol):
         faults: GatewayDecisions | None,
         message_log: MutableMapping,
         server_cert: tuple[str, str] | None = None,
+        client_pins: frozenset[str] = frozenset(),  # core.pins of tls.candidate_cert: only those admitted
     ) -> Any: ...  # a context manager with url and connections (refused, timed_out, failed)
 
     def check_answer(self, incoming: Any, awaited: Any) -> None: ...  # raises the Violation

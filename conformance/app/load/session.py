@@ -36,6 +36,7 @@ from conformance.core.client import DEFAULT_MAX_ANSWER
 from conformance.core.profile import Profile
 from conformance.harness import registry
 from conformance.harness.config import Capacity, Config, ConfigError, Tls, Windows
+from conformance.harness.session import candidate_pins
 from conformance.results import safe_write
 from conformance.results.evidence import signer_json
 
@@ -393,6 +394,9 @@ def _harness_inbox(
         faults=faults,
         message_log=BoundedLog(REMEMBERED),
         server_cert=server_cert,
+        client_pins=candidate_pins(config.tls.candidate_cert)
+        if config and config.tls.candidate_cert
+        else frozenset(),
     )
     try:
         stack.enter_context(inbox)

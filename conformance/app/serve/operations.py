@@ -98,6 +98,18 @@ def _own_harness_ports(db: Session, config: Config) -> None:
             )
 
 
+def _registered_client(config: Config) -> None:
+    """Over mutual TLS a system registers its NSW's client certificate, the only one its harness inbox
+    admits (the test PKI is shared: its chain says only "an NSW of this party"). Plain HTTP systems
+    stay registrable; their runs cannot certify (no T-05)."""
+    if config.tls.enabled and config.tls.candidate_cert is None:
+        raise SystemRefused(
+            "tls.candidate_cert: a system over mutual TLS registers the client certificate its NSW "
+            "presents to the harness inbox (upload it with the TLS files and name it here); its harness "
+            "inbox admits no other"
+        )
+
+
 def _ports_named(toml: str) -> set[int]:
     """The fixed ports a registered system's TOML names (``[harness] listen`` and each
     ``[harness.profiles.<key>] listen``): read from the TOML itself, its TLS files being elsewhere."""
@@ -134,6 +146,7 @@ def register_system(
         raise SystemRefused("name: 1 to 200 characters")
     may_change(who, organisation_id)
     config = check_config(toml, tls_files or {})
+    _registered_client(config)
     _own_harness_ports(db, config)
     system = System(
         organisation_id=organisation_id,

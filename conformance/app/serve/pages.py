@@ -86,11 +86,17 @@ async def register_form(
     name: Annotated[str, Form(max_length=200)],
     ics: Annotated[UploadFile, File()],
     trigger_token: Annotated[str | None, Form(max_length=500)] = None,
+    tls: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
     from starlette.concurrency import run_in_threadpool
 
     testbed = request.app.state.testbed
     raw = await read_upload(ics, testbed.settings.upload_bytes, "ics")
+    chosen = [upload for upload in tls or [] if upload.filename]  # a browser sends an empty part for none
+    files = {
+        upload.filename or "": await read_upload(upload, testbed.settings.upload_bytes, "tls")
+        for upload in chosen
+    }
 
     def register() -> int:
         try:
@@ -99,7 +105,7 @@ async def register_form(
             raise SystemRefused("system.toml: not valid TOML: not UTF-8") from None
         with testbed.store.session() as db:
             return ops.register_system(
-                db, who, testbed.box, name, toml, who.organisation_id, trigger_token or None
+                db, who, testbed.box, name, toml, who.organisation_id, trigger_token or None, files
             ).id
 
     try:

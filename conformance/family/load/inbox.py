@@ -42,6 +42,7 @@ def load_inbox(
     faults: GatewayFaults | None,
     message_log: MutableMapping,
     server_cert: tuple[str, str] | None = None,
+    client_pins: frozenset[str] = frozenset(),
     dialect: Dialect,
 ) -> HarnessInbox:
     return HarnessInbox(
@@ -52,6 +53,7 @@ def load_inbox(
         port=port,
         script=_script(faults) if faults is not None else None,
         server_cert=server_cert,
+        client_pins=client_pins,
         limits=Limits(max_connections=256),
         listener=lambda arrival: listener(read(arrival)),
         keep_arrivals=False,
