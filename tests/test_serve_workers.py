@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
+import redis
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -16,7 +18,7 @@ from conformance.app.serve.db import engine_for, migrate
 from conformance.app.serve.lease import STALE
 from conformance.app.serve.models import Base, Run, System
 from tests import services
-from tests.serve_helpers import login, serving, start_worker, wait_for
+from tests.serve_helpers import login, serving, start_worker, stop_worker, wait_for
 
 SMALL = {"profile": "efdx", "requirements": ["M-06"]}  # four tests, a few seconds
 
@@ -93,3 +95,25 @@ def test_a_worker_killed_mid_run_leaves_it_incomplete_and_the_queue_carries_on(t
         after = admin.post("/api/runs", json={"system": 1, **SMALL, "wait": 120})
         assert after.status_code == 200 and after.json()["state"] == "finished", after.text
         assert _run(bed, first).state == "incomplete"  # Dramatiq's redelivery did not start it again
+
+
+def test_a_run_whose_message_redis_lost_is_sent_again_and_runs_once(tmp_path):
+    """Redis flushed (or restarted without persistence) while a run waits: the web process sends
+    the run again once it has waited ``requeue_s`` (requeue.py), and it runs, once."""
+    with serving(tmp_path / "testbed", workers=1, backend="postgres", requeue_s=2.0) as bed:
+        admin = login(bed.url, "admin", bed.testbed.first_password)
+        (worker,) = bed.workers
+        stop_worker(worker)  # nobody takes the message: it waits in Redis
+        bed.workers.remove(worker)
+        run_id = admin.post("/api/runs", json={"system": 1, **SMALL}).json()["id"]
+        broker = redis.Redis.from_url(str(bed.testbed.settings.redis_url))
+        broker.flushall()  # the message is gone; the run is still queued in the database
+        broker.close()
+        assert _run(bed, run_id).state == "queued"
+        bed.workers.append(start_worker(bed.testbed.settings, threads=1))
+        done = wait_for(
+            lambda: (r := _run(bed, run_id)).state not in ("queued", "running") and r, timeout=120
+        )
+        assert (done.state, done.counts) == ("finished", {"pass": 4}), done.reason
+        time.sleep(3)  # a second message of it, sent meanwhile, finds it no longer queued
+        assert _run(bed, run_id).finished == done.finished

@@ -17,6 +17,7 @@ Modules, each with one job:
   ``queue``: the RunQueue protocol and its in-process thread pool; ``limits``: the child's caps;
   ``dramatiq_queue`` and ``worker``: the same RunQueue on Redis and the `serve worker` command;
   ``lease``: a run's lease on its worker (heartbeat) and the reaper of runs whose worker died;
+  ``requeue``: queued runs a broker lost sent again; ``periodic``: those chores' thread;
   ``run_egress``: the egress policy written for a registered system's run; ``site_key``: the
   site's evidence key, put into the run's ``[site]``.
 - ``api``, ``pages``, ``report_files``: the REST API, the HTML pages, a run's report files.

@@ -16,18 +16,16 @@ Decisions:
 
 from __future__ import annotations
 
-import logging
-import threading
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import and_, or_, select, update
 
 from conformance.app.serve.db import Store
 from conformance.app.serve.models import AuditEvent, Run
+from conformance.app.serve.periodic import Every
 
 STALE = "the worker running it stopped"
 LOST = "the run's worker lost its lease (it stopped answering for longer than the lease)"
-log = logging.getLogger(__name__)
 
 
 def _now() -> datetime:
@@ -90,25 +88,6 @@ def reap(store: Store, lease_s: float) -> list[int]:
     return reaped
 
 
-class Reaper:
+def reaper(store: Store, lease_s: float, every_s: float) -> Every:
     """``reap`` every ``every_s`` seconds in a daemon thread until ``stop``."""
-
-    def __init__(self, store: Store, lease_s: float, every_s: float) -> None:
-        self.store, self.lease_s, self.every_s = store, lease_s, every_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="run-reaper", daemon=True)
-
-    def start(self) -> Reaper:
-        self._thread.start()
-        return self
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.every_s):
-            try:
-                reap(self.store, self.lease_s)
-            except Exception:  # noqa: BLE001 - a database hiccup: the next round tries again
-                log.warning("reaping stale runs failed", exc_info=True)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(10)
+    return Every("reaping stale runs", every_s, lambda: reap(store, lease_s))

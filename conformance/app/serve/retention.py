@@ -10,19 +10,17 @@ never followed.
 
 from __future__ import annotations
 
-import logging
 import shutil
-import threading
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
 from conformance.app.serve.db import Store
 from conformance.app.serve.models import ACTIVE_STATES, AuditEvent, Publication, Run
+from conformance.app.serve.periodic import Every
 from conformance.app.serve.settings import ServeSettings
 
 PRUNE_EVERY_S = 6 * 3600.0
-log = logging.getLogger("conformance.serve")
 
 
 def prune(settings: ServeSettings, store: Store, now: datetime | None = None) -> list[int]:
@@ -64,27 +62,6 @@ def _remove_folder(settings: ServeSettings, run_id: int) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-class Pruner:
+def pruner(settings: ServeSettings, store: Store, every_s: float = PRUNE_EVERY_S) -> Every:
     """``prune`` now and every ``every_s`` seconds in a daemon thread until ``stop``."""
-
-    def __init__(self, settings: ServeSettings, store: Store, every_s: float = PRUNE_EVERY_S) -> None:
-        self.settings, self.store, self.every_s = settings, store, every_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="run-pruner", daemon=True)
-
-    def start(self) -> Pruner:
-        self._thread.start()
-        return self
-
-    def _loop(self) -> None:
-        while True:
-            try:
-                prune(self.settings, self.store)
-            except Exception:  # noqa: BLE001 - a database hiccup: the next round tries again
-                log.warning("pruning old runs failed", exc_info=True)
-            if self._stop.wait(self.every_s):
-                return
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(10)
+    return Every("pruning old runs", every_s, lambda: prune(settings, store), at_once=True)

@@ -24,9 +24,11 @@ from conformance.app.serve.auth import LoginLimiter
 from conformance.app.serve.bootstrap import ADMIN, first_start
 from conformance.app.serve.db import DatabaseError, Store, engine_for, migrate
 from conformance.app.serve.execute import RunContext, recover
-from conformance.app.serve.lease import Reaper
+from conformance.app.serve.lease import reaper as make_reaper
+from conformance.app.serve.periodic import Every
 from conformance.app.serve.queue import RunQueue, ThreadQueue
-from conformance.app.serve.retention import Pruner
+from conformance.app.serve.requeue import requeuer
+from conformance.app.serve.retention import pruner as make_pruner
 from conformance.app.serve.secret_box import SecretBox, SecretKeyError, load_box
 from conformance.app.serve.settings import ServeSettings
 from conformance.core.egress import is_loopback_host
@@ -45,14 +47,11 @@ class Testbed:
     context: RunContext
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     first_password: str | None = None
-    reaper: Reaper | None = None
-    pruner: Pruner | None = None
+    chores: list[Every] = field(default_factory=list)  # the reaper, the pruner, the requeuer
 
     def close(self) -> None:
-        if self.reaper is not None:
-            self.reaper.stop()
-        if self.pruner is not None:
-            self.pruner.stop()
+        for chore in self.chores:
+            chore.stop()
         self.queue.shutdown()
         self.store.engine.dispose()
 
@@ -109,8 +108,11 @@ def open_testbed(settings: ServeSettings) -> Testbed:
     queue = _queue(settings, context)
     for run_id in queued:
         queue.submit(run_id)
-    reaper = Reaper(store, settings.lease_s, settings.lease_s / 3).start()
-    pruner = Pruner(settings, store).start()
+    chores = [make_reaper(store, settings.lease_s, settings.lease_s / 3), make_pruner(settings, store)]
+    if settings.redis_url:  # a broker that can lose messages (the embedded queue loses none while up)
+        chores.append(requeuer(store, queue, settings.requeue_s))
+    for chore in chores:
+        chore.start()
     return Testbed(
         settings=settings,
         store=store,
@@ -118,8 +120,7 @@ def open_testbed(settings: ServeSettings) -> Testbed:
         queue=queue,
         context=context,
         first_password=password,
-        reaper=reaper,
-        pruner=pruner,
+        chores=chores,
     )
 
 

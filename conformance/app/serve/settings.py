@@ -44,6 +44,7 @@ class ServeSettings:
     lease_s: float = 30.0  # a running run whose worker has not renewed its lease for this long is reaped
     heartbeat_s: float = 5.0  # how often the worker running a run renews its lease
     broker_heartbeat_s: float = 60.0  # Dramatiq: a worker silent this long has its messages redelivered
+    requeue_s: float = 300.0  # a run queued this long is sent to the broker again (requeue.py)
     own_hosts: tuple[str, ...] = ()  # the service's own hosts, denied to runs (egress.py adds its URLs')
     # The site's evidence key (``[site]`` of the CLI): signs and attests certifying runs.
     site_cert: Path | None = None

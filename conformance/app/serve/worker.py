@@ -20,7 +20,7 @@ import threading
 
 from conformance.app.serve import dramatiq_queue
 from conformance.app.serve.execute import RunContext
-from conformance.app.serve.lease import Reaper
+from conformance.app.serve.lease import reaper as make_reaper
 from conformance.app.serve.server import ServeError, open_store
 from conformance.app.serve.settings import ServeSettings
 
@@ -34,7 +34,7 @@ def run_worker(settings: ServeSettings, processes: int, threads: int, argv: list
     store, box = open_store(settings)
     context = RunContext(settings=settings, store=store, box=box)
     dramatiq_queue.WORKER_CONTEXT = context
-    reaper = Reaper(store, settings.lease_s, settings.lease_s / 3).start()
+    reaper = make_reaper(store, settings.lease_s, settings.lease_s / 3).start()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
