@@ -163,8 +163,8 @@ class ManualRun:
 def manual_run(tmp_path_factory) -> ManualRun:
     """One run of the IssueCO, ReplaceCO and CancelCO scenarios in manual mode, the operator acting.
 
-    There is no option of RunOptions for the operator channel, so the hook is the module default
-    that every Harness takes as its ``tell_operator`` when it is built."""
+    The terminal's channel is the module default that every Harness takes as its ``tell_operator``
+    when it is built: replaced here (the test bed's channel, through files: test_operator_files.py)."""
     workdir = tmp_path_factory.mktemp("manual")
     with candidate_without_trigger(workdir) as (reference, config), pytest.MonkeyPatch.context() as patch:
         operator = Operator(trigger_url=reference.trigger_url)

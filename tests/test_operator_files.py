@@ -9,6 +9,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -20,6 +23,7 @@ import requests
 
 from conformance.app import cli
 from conformance.app.operator_files import ANSWER_CAP, FileChannel, read_answer
+from conformance.app.serve import operator_prompts
 from conformance.core import records
 from conformance.core.verdicts import Inconclusive
 from conformance.family.suite.test_exporting import candidate_co
@@ -27,6 +31,7 @@ from conformance.harness.config import Config
 from conformance.harness.control import ask_to_send
 from conformance.harness.operator import Answer, Prompt
 from conformance.harness.session import Harness
+from tests.serve_helpers import wait_for
 from tests.test_manual_mode import CO_SCENARIOS, ISSUE, NO_TRIGGER, TOKEN, WINDOWS, candidate_without_trigger
 
 STATUS_S = 5.0
@@ -290,3 +295,71 @@ def test_cannot_makes_the_test_inconclusive_saying_so(tmp_path):
     assert "the operator answered they cannot issue the e-Form D" in test["reason"]
     assert operator.handled == [(1, "IssueCO", "cannot")]
     assert elapsed < 30
+
+
+# --- the test bed's side: listing the prompts and writing the answer -----------------------------
+
+
+def test_the_test_bed_lists_the_prompts_and_writes_one_answer(tmp_path):
+    folder = tmp_path / "operator"
+    channel = FileChannel(folder)
+    channel.publish(prompt(window_s=60))
+    channel.publish(prompt(window_s=0.0))  # its window is over at once
+    (folder / "prompt-3.json").write_text('{"n": 3, "instruction": 42}')  # not a prompt: left out
+    (folder / "prompt-4.json").write_bytes(b"{" * 10_000)  # nor this
+    listed = operator_prompts.prompts(folder)
+    assert [(p["n"], p["state"]) for p in listed] == [(1, "pending"), (2, "expired")]
+    assert 0 < listed[0]["left_s"] <= 60 and listed[0]["answer"] is None
+    answered = operator_prompts.answer(folder, 1, "done", "kh-operator")
+    assert answered["state"] == "answered" and answered["answer"]["by"] == "kh-operator"
+    assert read_answer(folder / "answer-1.json") == "done"  # what the run's process reads
+    assert operator_prompts.prompts(folder)[0]["answer"]["answer"] == "done"
+    for n, status in ((1, 409), (2, 409), (3, 404), (9, 404)):
+        with pytest.raises(operator_prompts.AnswerRefused) as refused:
+            operator_prompts.answer(folder, n, "cannot", "kh-operator")
+        assert refused.value.status == status, n
+    assert operator_prompts.document(folder, 1) == ("IssueCO-1.xml", prompt().document)
+
+
+def test_the_test_bed_follows_no_link_the_run_left(tmp_path):
+    target = tmp_path / "target.json"
+    folder = tmp_path / "operator"
+    FileChannel(folder).publish(prompt(window_s=60))
+    (folder / "answer-1.json").symlink_to(target)  # planted where the answer goes
+    with pytest.raises(operator_prompts.AnswerRefused) as refused:
+        operator_prompts.answer(folder, 1, "done", "kh-operator")
+    assert refused.value.status == 409 and not target.exists()
+    linked = tmp_path / "linked"
+    linked.symlink_to(folder)  # the folder itself a link: nothing listed
+    assert operator_prompts.prompts(linked) == []
+    with pytest.raises(operator_prompts.AnswerRefused):
+        operator_prompts.document(linked, 1)
+
+
+def test_a_stopped_run_stops_waiting_for_the_operator(tmp_path):
+    """SIGTERM (the test bed stopping the run) ends the wait for an answer as any other wait: the
+    test in flight is inconclusive, the report written, well before the operator window's end."""
+    operator_dir = tmp_path / "operator"
+    with candidate_without_trigger(tmp_path) as (reference, config):
+        config_file = tmp_path / "candidate.toml"
+        config_file.write_text(_toml(config.harness_listen, status_s=20), encoding="utf-8")
+        command = [sys.executable, "-m", "conformance.app.cli", "run", "--sut", reference.url]
+        command += ["--config", str(config_file), "--operator-dir", str(operator_dir), "-k", ISSUE]
+        command += ["--report-dir", str(tmp_path / "reports")]
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for(lambda: (operator_dir / "prompt-1.json").exists() or child.poll() is not None, 60)
+            assert child.poll() is None, "the run ended without asking the operator"
+            stopped = time.monotonic()
+            child.send_signal(signal.SIGTERM)
+            code = child.wait(timeout=30)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    assert time.monotonic() - stopped < 20  # the operator window is 60 s
+    assert code != 0
+    (folder,) = [path for path in (tmp_path / "reports").iterdir() if path.is_dir()]
+    data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    assert data["verdict"] == "incomplete"
+    assert [test["verdict"] for test in data["tests"]] in ([], ["inconclusive"])
