@@ -34,6 +34,7 @@ from conformance.family.reference.runner import RunningReference
 from conformance.family.suite.test_exporting import candidate_co
 from conformance.harness.config import Config
 from conformance.harness.control import ask_to_send
+from conformance.harness.operator import Prompt
 from conformance.harness.session import Harness
 from conformance.profiles.efdx.catalogue import CAPABILITIES
 from conformance.profiles.efdx.codes import EFORMD_NS
@@ -104,7 +105,8 @@ class Operator:
     errors: list[str] = field(default_factory=list)
     threads: list[threading.Thread] = field(default_factory=list)
 
-    def __call__(self, text: str) -> None:
+    def __call__(self, prompt: Prompt) -> None:
+        text = prompt.instruction
         self.instructions.append(text)
         fields = parse_instruction(text)
         try:
@@ -161,8 +163,8 @@ class ManualRun:
 def manual_run(tmp_path_factory) -> ManualRun:
     """One run of the IssueCO, ReplaceCO and CancelCO scenarios in manual mode, the operator acting.
 
-    There is no option of RunOptions for the operator channel, so the hook is the module default
-    that every Harness takes as its ``tell_operator`` when it is built."""
+    The terminal's channel is the module default that every Harness takes as its ``tell_operator``
+    when it is built: replaced here (the test bed's channel, through files: test_operator_files.py)."""
     workdir = tmp_path_factory.mktemp("manual")
     with candidate_without_trigger(workdir) as (reference, config), pytest.MonkeyPatch.context() as patch:
         operator = Operator(trigger_url=reference.trigger_url)

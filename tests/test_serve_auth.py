@@ -13,13 +13,17 @@ from fastapi.routing import APIRoute
 from sqlalchemy import text
 from starlette.routing import Mount
 
+from conformance.app.operator_files import FileChannel
+from conformance.app.serve import operator_prompts
 from conformance.app.serve.app import route_table
 from conformance.app.serve.auth import PUBLIC_MOUNTS, PUBLIC_ROUTES
 from conformance.app.serve.models import Run
 from conformance.harness.config import ConfigError, load
+from conformance.harness.operator import Prompt
 from tests.serve_helpers import BACKENDS, Client, add_member, bearer, login, serving
 
 PAGE_POLICY_START = "default-src 'none'; script-src 'self'"
+PROMPT = Prompt("OPERATOR: ...", "IssueCO", "SG", "<CO/>", "/nowhere.xml", 3600.0)  # a run's operator prompt
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -166,6 +170,9 @@ WRONG_ORGANISATION = {
     ("GET", "/api/runs/{run_id}"): "refused",
     ("GET", "/api/runs/{run_id}/events"): "refused",
     ("GET", "/api/runs/{run_id}/files/{name}"): "refused",
+    ("GET", "/api/runs/{run_id}/prompts"): "refused",
+    ("POST", "/api/runs/{run_id}/prompts/{n}"): "refused",
+    ("GET", "/api/runs/{run_id}/prompts/{n}/document"): "refused",
     ("GET", "/api/admin/egress"): "refused",
     ("PUT", "/api/admin/egress"): "refused",
     ("POST", "/logout"): "own",
@@ -231,6 +238,7 @@ def _request(client: Client, method: str, path: str, ids: dict[str, str], organi
         "/systems": {"data": {"name": "x"}, "files": {"ics": ("c.toml", "")}},
         "/api/share-links": {"json": {"run": int(ids["run_id"])}},
         "/api/runs/{run_id}/notes": {"json": {"text": "intruding"}},
+        "/api/runs/{run_id}/prompts/{n}": {"json": {"answer": "done"}},
         "/runs/{run_id}/notes": {"data": {"text": "intruding"}},
     }
     return client.request(method, url, **(bodies.get(path, {}) if method == "POST" else {}))
@@ -258,8 +266,11 @@ def test_every_non_public_route_refuses_anonymous_and_the_wrong_organisation(bed
         "name": "results.json",
         "profile": "efdx",
         "link_id": str(admin.post("/api/share-links", json={"run": run_id}).json()["id"]),
+        "n": "1",
     }
     assert admin.get(f"/api/runs/{run_id}/files/results.json").status_code == 200  # there to be refused
+    FileChannel(operator_prompts.folder_of(bed.testbed.settings, run_id)).publish(PROMPT)  # likewise
+    assert admin.get(f"/api/runs/{run_id}/prompts/1/document").status_code == 200
 
     anonymous = Client(bed.url)
     for method, path in sorted(routes):

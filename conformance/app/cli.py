@@ -191,6 +191,13 @@ def _add_run_selection_options(run: argparse.ArgumentParser) -> None:
     interaction.add_argument(
         "--interactive", action="store_true", help="wait for an operator even in CI or without a terminal"
     )
+    interaction.add_argument(
+        "--operator-dir",
+        type=Path,
+        metavar="DIR",
+        help="for the test bed; implies interactive: manual mode's prompts are written to DIR as "
+        "prompt-N.json, the operator's answers read from answer-N.json",
+    )
     run.add_argument(
         "--maxfail",
         type=int,
@@ -684,6 +691,7 @@ def _run(args: argparse.Namespace) -> int:
         rerun=rerun,
         non_interactive=non_interactive,
         non_interactive_said=said,
+        operator_dir=args.operator_dir,
         command=args.command_line,
         report_dir=args.report_dir,
         profiles=profiles,
@@ -775,6 +783,8 @@ def _non_interactive(args: argparse.Namespace, config) -> tuple[bool, str]:
     window, a minute, for every manual test); and, when that default applies to a candidate in
     manual mode, the line that says so (printed once the run starts its tests: a run that stops
     before them still says one line only)."""
+    if args.operator_dir is not None:  # the test bed's operator answers through files
+        return False, ""
     if args.non_interactive or args.interactive:
         return args.non_interactive, ""
     unattended = bool(os.environ.get("CI")) or not _stdin_is_a_terminal()

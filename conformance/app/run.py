@@ -59,7 +59,7 @@ from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
 from conformance import __version__
-from conformance.app import coverage, reference_process
+from conformance.app import coverage, operator_files, reference_process
 from conformance.app.delivery_order import DeliveryOrder
 from conformance.app.progress import Display, Progress
 from conformance.app.site_pki import SitePkiError, passphrase_from, signer_test_material
@@ -125,6 +125,7 @@ class RunOptions:
     live: bool | None = None  # None: a live display when stdout is a terminal
     non_interactive: bool = False  # manual mode: inconclusive instead of waiting for an operator
     non_interactive_said: str = ""  # why, when it was the default (CI, no terminal): said as tests start
+    operator_dir: Path | None = None  # manual mode's operator through files (the test bed's browser)
     profile: Profile | None = None  # one profile to run (kept for callers of one; see ``profiles``)
     profiles: tuple[Profile, ...] = ()  # to run, in order; none given: claimed (--config) or installed
     serial: bool = False  # several profiles one after the other, in this process (see side_by_side)
@@ -976,8 +977,10 @@ def _run_profile(
         if on_started is not None:
             on_started(harness, sut)
         harness.non_interactive = options.non_interactive
-        if harness.tell_operator is _STOCK_OPERATOR:
-            harness.tell_operator = progress.operator
+        if options.operator_dir is not None:  # the test bed: prompts and answers as files
+            harness.tell_operator = operator_files.FileChannel(options.operator_dir, also=progress.operator)
+        elif harness.tell_operator is _STOCK_OPERATOR:
+            harness.tell_operator = operator_files.shown_by(progress.operator)
         if harness.tell_waiting is _STOCK_WAITING:
             harness.tell_waiting = progress.wait
         if options.config is None:  # the reference NSW is checked as a candidate is (preflight)

@@ -5,6 +5,13 @@ X-EFDX-Test-Token) and expects 202.
 Manual mode (a candidate without a trigger) writes the document to a file, tells the operator
 exactly what to do in the candidate's own interface, and the test then waits, bounded by the ICS's
 operator window, for the message to arrive; with --non-interactive such a test is inconclusive.
+
+A channel that hears the operator's answer (the test bed's, app/operator_files.py) waits for it
+within the operator window instead; the message is then waited for within the status window (the
+operator said they sent it: it comes soon, or was already there; nobody answered: the operator
+window is spent, and a message sent without a word has had its time). "Cannot" ends the test
+inconclusive at once, saying so, rather than after a window in which nothing can come. The answer,
+or its absence, is in the test's notes, so the report shows who did what when.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from lxml import etree
 
 from conformance.core.client import Exchange
 from conformance.core.verdicts import Inconclusive
+from conformance.harness.operator import Prompt
 from conformance.harness.session import Harness
 
 
@@ -123,5 +131,15 @@ def ask_to_send(harness: Harness, action: str, document: etree._Element, what: s
         f"  The harness waits up to {config.windows.operator_s:g} s for it to arrive at {harness.inbox_url}."
     )
     harness.note(instruction)
-    harness.tell_operator(instruction)
-    return config.windows.operator_s
+    prompt = Prompt(instruction, action, harness.party, text, path, config.windows.operator_s)
+    heard = harness.tell_operator(prompt)
+    if heard is None:  # the terminal: no answer can come back, the message is the answer
+        return config.windows.operator_s
+    if heard.answer is None:
+        harness.note(f"the operator did not answer within {config.windows.operator_s:g} s")
+        return config.windows.status_s
+    at = f" at {heard.at:%H:%M:%S} UTC" if heard.at is not None else ""
+    harness.note(f"the operator answered {heard.answer}{at}")
+    if heard.answer == "cannot":
+        raise Inconclusive(f"manual mode: the operator answered they cannot {what}")
+    return config.windows.status_s

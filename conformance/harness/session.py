@@ -23,6 +23,7 @@ from conformance.core.profile import Profile
 from conformance.core.records import TestRecord
 from conformance.harness import registry
 from conformance.harness.config import Config, ConfigError
+from conformance.harness.operator import Answer, Prompt
 
 
 class Wait(NamedTuple):
@@ -88,7 +89,8 @@ class Harness:
         # what the suite's helpers keep for this run, each under its own key (the groups of messages
         # sent together, what a test's early start sent): it lives and ends with the harness
         self.kept: dict[str, Any] = {}
-        self.tell_operator: Callable[[str], None] = _print_for_operator
+        # manual mode's channel to the operator (see harness/operator.py): the terminal by default
+        self.tell_operator: Callable[[Prompt], Answer | None] = _print_for_operator
         # told each wait's Wait as it starts or moves, and None when it ends (a run's live display)
         self.tell_waiting: Callable[[Wait | None], None] = _not_shown
         self._lock = threading.Lock()
@@ -284,7 +286,8 @@ def candidate_pins(path: Path) -> frozenset[str]:
         raise ConfigError(f"tls.candidate_cert: {path} holds no PEM certificate ({exc})") from None
 
 
-def _print_for_operator(text: str) -> None:
-    """To the real terminal: sys.__stderr__, not pytest's captured stderr (the operator must see it)."""
+def _print_for_operator(prompt: Prompt) -> None:
+    """To the real terminal: sys.__stderr__, not pytest's captured stderr (the operator must see it).
+    No answer can come back this way: None."""
     stream = sys.__stderr__ or sys.stderr
-    print(f"\n{text}\n", file=stream, flush=True)
+    print(f"\n{prompt.instruction}\n", file=stream, flush=True)

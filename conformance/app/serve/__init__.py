@@ -21,6 +21,8 @@ Modules, each with one job:
   ``run_egress``: the egress policy written for a registered system's run; ``site_key``: the
   site's evidence key, put into the run's ``[site]``.
 - ``api``, ``pages``, ``report_files``: the REST API, the HTML pages, a run's report files.
+- ``operator_prompts``: an attended run's manual-mode prompts (written by the run's process through
+  app/operator_files.py), listed to the run page and answered from it.
 - ``statements``: conformance statements, publishing, the secretariat's matrix; ``share_links``:
   signed, expiring, revocable read-only links, opened through ``shared`` (the public routes);
   ``notes``: signed comments and overrides (``signing``: HMAC with keys derived from the secret

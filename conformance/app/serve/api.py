@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Response, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -22,7 +22,7 @@ from sqlalchemy import delete, select
 from starlette.concurrency import run_in_threadpool
 
 from conformance.app.serve import operations as ops
-from conformance.app.serve import run_egress
+from conformance.app.serve import operator_prompts, run_egress
 from conformance.app.serve.auth import (
     SCOPES,
     SESSION_COOKIE,
@@ -304,12 +304,22 @@ class RunBody(BaseModel):
     requirements: list[str] = Field(default_factory=list)
     tests: list[str] = Field(default_factory=list)
     wait: float | None = Field(default=None, ge=0, le=MAX_WAIT_S)
+    attended: bool = Field(
+        default=False,
+        description="someone will answer manual mode's operator prompts (GET/POST /api/runs/{id}/prompts); "
+        "otherwise (an API or CI run) manual-mode tests are inconclusive",
+    )
 
 
-def queue_run(testbed, who: Principal, system_id: int, chosen: dict[str, list[str]]) -> dict[str, Any]:
-    """Start a run (shared by the API and the pages): the run's JSON, or HTTPException 404/403/409."""
+def queue_run(
+    testbed, who: Principal, system_id: int, chosen: dict[str, Any], attended: bool = False
+) -> dict[str, Any]:
+    """Start a run (shared by the API and the pages): the run's JSON, or HTTPException 404/403/409.
+    ``attended`` is kept only for a system in manual mode (operator_prompts)."""
     with testbed.store.session() as db:
         found = ops.visible_system(db, who, system_id)
+        if attended and operator_prompts.manual_mode(found, testbed.box):
+            chosen = {**chosen, "attended": True}
         try:
             run = ops.start_run(db, who, found, chosen, testbed.settings.runs_per_hour)
         except ops.ActiveRun as active:
@@ -334,7 +344,7 @@ async def create_run(body: RunBody, request: Request, who: Who) -> Any:
     profiles = [body.profile] if isinstance(body.profile, str) else (body.profile or [])
     chosen = ops.selection(profiles, body.requirements, body.tests)
     try:
-        answer = await run_in_threadpool(queue_run, testbed, who, body.system, chosen)
+        answer = await run_in_threadpool(queue_run, testbed, who, body.system, chosen, body.attended)
     except HTTPException as exc:
         if exc.status_code == 409 and isinstance(exc.detail, dict):
             return JSONResponse(exc.detail | {"detail": exc.detail["message"]}, status_code=409)
@@ -376,8 +386,15 @@ async def _events(request: Request, testbed, who: Principal, run_id: int, first:
     path = run_folder(testbed.settings, run_id) / PROGRESS_FILE
     position, number, pending = 0, 0, b""
     quiet = 0.0
+    seen: tuple | None = None
     while True:
         state = await run_in_threadpool(_run_state, testbed, who, run_id)
+        if state["attended"]:  # the operator's prompts: all of them again whenever one changes
+            shown = await run_in_threadpool(_prompts_of, testbed, who, run_id)
+            now = tuple((p["n"], p["state"]) for p in shown)
+            if now != seen:
+                seen = now
+                yield f"event: prompts\ndata: {json.dumps(shown)}\n\n"
         chunk = await run_in_threadpool(_read_from, path, position)
         position += len(chunk)
         *lines, pending = (pending + chunk).split(b"\n")
@@ -408,6 +425,66 @@ def _read_from(path, position: int, limit: int = 1 << 20) -> bytes:
             return stream.read(limit)
     except OSError:
         return b""
+
+
+def _prompts_of(testbed, who: Principal, run_id: int) -> list[dict[str, Any]]:
+    """The run's prompts; once it no longer runs, one still pending is ``closed`` (nobody waits)."""
+    with testbed.store.session() as db:
+        running = ops.visible_run(db, who, run_id).state == "running"
+    listed = operator_prompts.prompts(operator_prompts.folder_of(testbed.settings, run_id))
+    if running:
+        return listed
+    return [{**p, "state": "closed", "left_s": 0.0} if p["state"] == "pending" else p for p in listed]
+
+
+@router.get("/runs/{run_id}/prompts")
+def run_prompts(run_id: int, request: Request, who: Who) -> list[dict[str, Any]]:
+    """An attended run's operator prompts (manual mode), oldest first, each with its answer and its
+    state (pending, answered, expired) and, while pending, the seconds left in its window."""
+    return _prompts_of(_testbed(request), who, run_id)
+
+
+class AnswerBody(BaseModel):
+    answer: Literal["done", "cannot"] = Field(
+        description="done: the candidate was made to send the document; cannot: the operator cannot"
+    )
+
+
+@router.post("/runs/{run_id}/prompts/{n}")
+def answer_prompt(run_id: int, n: int, body: AnswerBody, request: Request, who: Who) -> dict[str, Any]:
+    """Answer a pending prompt of a running run (a tester or admin of its organisation): 409 when it
+    was answered already, its window is over, or the run is not running. Audit-logged."""
+    testbed = _testbed(request)
+    with testbed.store.session() as db:
+        found = ops.visible_run(db, who, run_id)
+        ops.may_change(who, found.system.organisation_id)
+        if found.state != "running":
+            raise HTTPException(409, f"the run is {found.state}, not running")
+        try:
+            answered = operator_prompts.answer(
+                operator_prompts.folder_of(testbed.settings, run_id), n, body.answer, who.name
+            )
+        except operator_prompts.AnswerRefused as refused:
+            raise HTTPException(refused.status, str(refused)) from None
+        ops.audit(db, who, "operator-answered", f"run:{run_id}", detail=f"prompt {n}: {body.answer}")
+        return answered
+
+
+@router.get("/runs/{run_id}/prompts/{n}/document")
+def prompt_document(run_id: int, n: int, request: Request, who: Who) -> Response:
+    """The document prompt ``n`` asks the operator to send, as an XML file to download."""
+    testbed = _testbed(request)
+    with testbed.store.session() as db:
+        ops.visible_run(db, who, run_id)
+    try:
+        name, text = operator_prompts.document(operator_prompts.folder_of(testbed.settings, run_id), n)
+    except operator_prompts.AnswerRefused as refused:
+        raise HTTPException(refused.status, str(refused)) from None
+    return Response(
+        text.encode("utf-8"),
+        media_type="application/xml",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
 
 
 @router.get("/runs/{run_id}/files/{name}")

@@ -5,7 +5,9 @@ actor later): it takes the run from the database, runs it, and writes the outcom
 to call twice for one run (only a queued run is started).
 
 Decisions:
-- the child is `python -m conformance.app.cli run --non-interactive --report-dir RUN/report` (plus
+- the child is `python -m conformance.app.cli run --non-interactive --report-dir RUN/report` (an
+  attended run of a system in manual mode: ``--operator-dir RUN/operator`` instead of
+  --non-interactive, its prompts answered on the run page: operator_prompts.py) (plus
   the selection and, for a registered system, ``--config`` with the TOML written 0600 into a private
   folder), started through ``limits`` (RLIMIT_AS, RLIMIT_FSIZE) in a session of its own so the whole
   process group can be stopped; its environment is the service's minus the service's own secrets
@@ -59,6 +61,7 @@ from conformance.results.safe_read import UnsafeInput, load_json
 
 PROGRESS_FILE = "progress.log"
 REPORT_FOLDER = "report"
+OPERATOR_FOLDER = "operator"  # an attended run's prompts and answers (operator_prompts.py)
 ATTESTATION = "evidence.zip.intoto.jsonl"  # a certifying run's, signed with the site key (site_key.py)
 REPORT_FILES = ("report.html", "results.json", "junit.xml", "ctrf.json", "evidence.zip", ATTESTATION)
 STOPPED = "the service stopped during the run"
@@ -122,17 +125,26 @@ def _take(run_id: int, context: RunContext) -> _Plan | None:
         env = _environment(system.ics_toml, token)
         if not system.embedded:  # a registered system's run connects only where the policy allows
             env.update(write_policy(run_folder(context.settings, run_id), policy_for(context.settings, db)))
+        attended = bool(run.selection.get("attended")) and not system.embedded
+        if attended:  # made here, by the service: the web process writes the answers into it
+            (run_folder(context.settings, run_id) / OPERATOR_FOLDER).mkdir(
+                mode=0o700, parents=True, exist_ok=True
+            )
         return _Plan(
-            argv=_arguments(run.selection, context.settings, run_id, embedded=system.embedded),
+            argv=_arguments(run.selection, context.settings, run_id, attended=attended),
             toml=None if system.embedded else with_site_key(system.ics_toml or "", context.settings),
             tls=open_tls(context.box, system.tls_material_enc),
             env=env,
         )
 
 
-def _arguments(selection: dict[str, Any], settings: ServeSettings, run_id: int, embedded: bool) -> list[str]:
+def _arguments(
+    selection: dict[str, Any], settings: ServeSettings, run_id: int, attended: bool = False
+) -> list[str]:
     report = (run_folder(settings, run_id) / REPORT_FOLDER).resolve()
-    argv = ["run", "--non-interactive", "--report-dir", str(report)]
+    operator = (run_folder(settings, run_id) / OPERATOR_FOLDER).resolve()
+    interaction = ["--operator-dir", str(operator)] if attended else ["--non-interactive"]
+    argv = ["run", *interaction, "--report-dir", str(report)]
     for profile in selection.get("profiles", []):
         argv += ["--profile", profile]
     for requirement in selection.get("requirements", []):

@@ -252,6 +252,8 @@ def run_json(run: Run) -> dict[str, Any]:
         "finished": iso(run.finished),
         "events": f"{base}/events",
         "files": files,
+        "attended": bool((run.selection or {}).get("attended")),
+        "prompts": f"{base}/prompts",
     }
 
 

@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
 from conformance.app.serve import operations as ops
+from conformance.app.serve import operator_prompts
 from conformance.app.serve.api import _set_cookie, queue_run, read_upload
 from conformance.app.serve.auth import SESSION_COOKIE, Principal, close_session, principal
 from conformance.app.serve.login import attempt_login
@@ -123,7 +124,8 @@ def _system_page(
         runs = list(
             db.scalars(select(Run).where(Run.system_id == system_id).order_by(Run.id.desc()).limit(50))
         )
-        return _page(request, "system.html", status, system=found, runs=runs, **values)
+        manual = operator_prompts.manual_mode(found, request.app.state.testbed.box)
+        return _page(request, "system.html", status, system=found, runs=runs, manual=manual, **values)
 
 
 @router.get("/systems/{system_id}")
@@ -138,10 +140,14 @@ def start_form(
     who: Who,
     profile: Annotated[str, Form(max_length=60)] = "",
     requirements: Annotated[str, Form(max_length=2000)] = "",
+    tests: Annotated[str, Form(max_length=4000)] = "",
+    attended: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    chosen = ops.selection([profile] if profile else [], requirements.replace(",", " ").split(), [])
+    chosen = ops.selection(
+        [profile] if profile else [], requirements.replace(",", " ").split(), tests.replace(",", " ").split()
+    )
     try:
-        answer = queue_run(request.app.state.testbed, who, system_id, chosen)
+        answer = queue_run(request.app.state.testbed, who, system_id, chosen, attended=bool(attended))
     except HTTPException as exc:
         if exc.status_code == 429:  # the organisation's runs per hour: said on the page, not as JSON
             return _system_page(request, who, system_id, 429, error=str(exc.detail))
