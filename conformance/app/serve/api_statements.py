@@ -151,8 +151,9 @@ def rerun(testbed, who: Principal, run_id: int) -> dict[str, Any]:
         ops.may_change(who, run.system.organisation_id)
         profiles, names = run_results.rerun_selection(testbed.settings, run)
         system_id = run.system_id
+        attended = bool((run.selection or {}).get("attended"))  # an attended run's rerun is attended too
     chosen: dict[str, Any] = ops.selection(profiles, [], names)
-    answer = queue_run(testbed, who, system_id, chosen | {"rerun_of": [str(run_id)]})
+    answer = queue_run(testbed, who, system_id, chosen | {"rerun_of": [str(run_id)]}, attended=attended)
     with testbed.store.session() as db:
         ops.audit(db, who, "run-rerun", f"run:{answer['id']}", detail=f"the failed tests of run:{run_id}")
     return answer
