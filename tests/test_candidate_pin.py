@@ -22,8 +22,9 @@ from conformance.harness.session import candidate_pins
 from conformance.profiles.efdx.dialect import EFDX
 from conformance.profiles.efdx.pki import TestPki
 from tests.loopback import free_port, serve_reference, stop_reference
-from tests.test_certifying_run import CONFIG, TOKEN
+from tests.test_certifying_run import TOKEN
 from tests.test_inbox_attacks import session, valid_message
+from tests.test_serve_attestation import member_toml
 
 
 def _pins(pki: TestPki, party: str) -> frozenset[str]:
@@ -90,19 +91,8 @@ def test_a_pin_over_plain_http_is_refused_when_the_configuration_loads(tmp_path,
 def _run(tmp_path: Path, served, harness_port: int, pin_party: str) -> tuple[int, str]:
     pem = tmp_path / f"candidate-{pin_party}.pem"
     pem.write_bytes(TestPki.load().nsw(pin_party).cert_path.read_bytes())
-    text = CONFIG.format(
-        inbox=served.inbox_url,
-        trigger=served.trigger_url,
-        token=TOKEN,
-        harness_port=harness_port,
-        key="unused",
-        cert="unused",
-        passphrase="",
-    )
-    text = "\n".join(line for line in text.splitlines() if not line.startswith(("key_file", "cert_file")))
-    text = text.replace("[tls]\nenabled = true", f'[tls]\nenabled = true\ncandidate_cert = "{pem.name}"')
     config = tmp_path / f"pinned-{pin_party}.toml"
-    config.write_text(text)
+    config.write_text(member_toml(served, harness_port, pem.name))
     output = io.StringIO()
     with contextlib.redirect_stdout(output):
         code = cli.main(

@@ -49,6 +49,38 @@ NO_TRIGGER = frozenset(CAPABILITIES) - {"trigger", "capacity"}  # capacity: clai
 ISSUE = "test_issue_co_sent_by_the_candidate_conforms"
 REPLACE = "test_replace_co_sent_by_the_candidate_conforms"
 CANCEL = "test_cancel_co_sent_by_the_candidate_conforms"
+
+
+def manual_toml(
+    harness_listen: str,
+    status_s: float,
+    operator_s: float,
+    inbox_url: str = "http://127.0.0.1:9/efdx/1/messages",
+    capabilities: frozenset[str] = NO_TRIGGER,
+) -> str:
+    """An exporting KH candidate's ICS claiming no test trigger: manual mode (--sut gives the inbox)."""
+    claimed = ", ".join(f'"{name}"' for name in sorted(capabilities))
+    return f"""
+[candidate]
+party = "KH"
+inbox_url = "{inbox_url}"
+roles = ["exporting"]
+capabilities = [{claimed}]
+
+[candidate.windows]
+status_s = {status_s:g}
+retry_schedule_s = [0.2, 0.4, 0.8]
+request_timeout_s = 5
+grace_s = 0.3
+peer_timeout_s = 1
+operator_s = {operator_s:g}
+
+[harness]
+party = "SG"
+listen = "{harness_listen}"
+"""
+
+
 CO_SCENARIOS = f"{ISSUE} or {REPLACE} or {CANCEL}"
 _F = f"{{{EFORMD_NS}}}"
 
@@ -320,31 +352,9 @@ def test_cli_non_interactive_without_the_trigger_capability_is_inconclusive(
         monkeypatch.setenv("CI", ci)
     else:
         monkeypatch.delenv("CI", raising=False)
-    capabilities = ", ".join(f'"{name}"' for name in sorted(NO_TRIGGER))
     config_file = tmp_path / "candidate.toml"
     with candidate_without_trigger(tmp_path) as (reference, config):
-        config_file.write_text(
-            f"""
-[candidate]
-party = "KH"
-inbox_url = "http://127.0.0.1:9/efdx/1/messages"
-roles = ["exporting"]
-capabilities = [{capabilities}]
-
-[candidate.windows]
-status_s = 5
-retry_schedule_s = [0.2, 0.4, 0.8]
-request_timeout_s = 5
-grace_s = 0.3
-peer_timeout_s = 1
-operator_s = {OPERATOR_S:g}
-
-[harness]
-party = "SG"
-listen = "{config.harness_listen}"
-""",
-            encoding="utf-8",
-        )
+        config_file.write_text(manual_toml(config.harness_listen, 5, OPERATOR_S), encoding="utf-8")
         code = cli.main(
             [
                 "run",

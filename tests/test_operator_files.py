@@ -32,7 +32,15 @@ from conformance.harness.control import ask_to_send
 from conformance.harness.operator import Answer, Prompt
 from conformance.harness.session import Harness
 from tests.serve_helpers import wait_for
-from tests.test_manual_mode import CO_SCENARIOS, ISSUE, NO_TRIGGER, TOKEN, WINDOWS, candidate_without_trigger
+from tests.test_manual_mode import (
+    CO_SCENARIOS,
+    ISSUE,
+    NO_TRIGGER,
+    TOKEN,
+    WINDOWS,
+    candidate_without_trigger,
+    manual_toml,
+)
 
 STATUS_S = 5.0
 
@@ -218,34 +226,11 @@ class FileOperator(threading.Thread):
                 self.handled.append((n, data["action"], answer))
 
 
-def _toml(harness_listen: str, status_s: float) -> str:
-    capabilities = ", ".join(f'"{name}"' for name in sorted(NO_TRIGGER))
-    return f"""
-[candidate]
-party = "KH"
-inbox_url = "http://127.0.0.1:9/efdx/1/messages"
-roles = ["exporting"]
-capabilities = [{capabilities}]
-
-[candidate.windows]
-status_s = {status_s:g}
-retry_schedule_s = [0.2, 0.4, 0.8]
-request_timeout_s = 5
-grace_s = 0.3
-peer_timeout_s = 1
-operator_s = 60
-
-[harness]
-party = "SG"
-listen = "{harness_listen}"
-"""
-
-
 def _cli_run(tmp_path, refuse: tuple[str, ...], keyword: str) -> tuple[int, dict, FileOperator, float]:
     operator_dir = tmp_path / "operator"
     with candidate_without_trigger(tmp_path) as (reference, config):
         config_file = tmp_path / "candidate.toml"
-        config_file.write_text(_toml(config.harness_listen, status_s=20), encoding="utf-8")
+        config_file.write_text(manual_toml(config.harness_listen, 20, 60), encoding="utf-8")
         operator = FileOperator(operator_dir, reference.trigger_url, refuse)
         operator.start()
         started = time.monotonic()
@@ -342,7 +327,7 @@ def test_a_stopped_run_stops_waiting_for_the_operator(tmp_path):
     operator_dir = tmp_path / "operator"
     with candidate_without_trigger(tmp_path) as (reference, config):
         config_file = tmp_path / "candidate.toml"
-        config_file.write_text(_toml(config.harness_listen, status_s=20), encoding="utf-8")
+        config_file.write_text(manual_toml(config.harness_listen, 20, 60), encoding="utf-8")
         command = [sys.executable, "-m", "conformance.app.cli", "run", "--sut", reference.url]
         command += ["--config", str(config_file), "--operator-dir", str(operator_dir), "-k", ISSUE]
         command += ["--report-dir", str(tmp_path / "reports")]

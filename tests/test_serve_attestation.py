@@ -24,8 +24,9 @@ from tests.test_certifying_run import CONFIG, PASSPHRASE_ENV, TOKEN
 ATTESTATION = "evidence.zip.intoto.jsonl"
 
 
-def _member_toml(served, harness_port: int) -> str:
-    """The certifying run's TOML, its [site] naming the lab but no key: the service brings its own."""
+def member_toml(served, harness_port: int, candidate_cert: str = "kh-client.pem") -> str:
+    """The certifying run's TOML, its [site] naming the lab but no key (the service brings its own),
+    its harness inbox admitting only ``candidate_cert``."""
     text = CONFIG.format(
         inbox=served.inbox_url,
         trigger=served.trigger_url,
@@ -35,7 +36,9 @@ def _member_toml(served, harness_port: int) -> str:
         cert="unused",
         passphrase="",
     )
-    text = text.replace("[tls]\nenabled = true", '[tls]\nenabled = true\ncandidate_cert = "kh-client.pem"')
+    text = text.replace(
+        "[tls]\nenabled = true", f'[tls]\nenabled = true\ncandidate_cert = "{candidate_cert}"'
+    )
     return "\n".join(line for line in text.splitlines() if not line.startswith(("key_file", "cert_file")))
 
 
@@ -66,7 +69,7 @@ def test_a_certifying_service_run_is_signed_with_the_site_key_and_its_attestatio
                 "/api/systems",
                 data={"name": "KH over TLS"},
                 files=[
-                    ("ics", ("kh.toml", _member_toml(served, harness_port))),
+                    ("ics", ("kh.toml", member_toml(served, harness_port))),
                     ("tls", ("kh-client.pem", _kh_client_pem())),
                 ],
             )

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from conformance.app.serve.models import AuditEvent
 from tests.loopback import free_port, serve_reference, stop_reference
 from tests.serve_helpers import Client, add_member, login, serving, wait_for
+from tests.test_manual_mode import NO_TRIGGER, manual_toml
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -34,25 +35,6 @@ TIMEOUT_MS = 60_000
 TOKEN = "operator-test-token"  # the reference's own trigger: the operator's "UI", not the harness's
 ISSUE = "test_issue_co_sent_by_the_candidate_conforms"
 REPLACE = "test_replace_co_sent_by_the_candidate_conforms"
-# no "trigger" (manual mode), no "gateway" (the reference sends to the harness inbox itself)
-MANUAL_TOML = """[candidate]
-party = "KH"
-inbox_url = "{inbox}"
-roles = ["exporting"]
-capabilities = ["replace", "cancel", "verification", "utilisation", "ecdsa"]
-
-[candidate.windows]
-status_s = 20
-retry_schedule_s = [0.2, 0.4, 0.8]
-request_timeout_s = 5
-grace_s = 0.3
-peer_timeout_s = 1
-operator_s = 45
-
-[harness]
-party = "SG"
-listen = "127.0.0.1:{harness_port}"
-"""
 
 
 @contextlib.contextmanager
@@ -61,7 +43,10 @@ def manual_candidate(tmp_path: Path) -> Iterator[tuple[str, str]]:
     harness_port = free_port()
     served = serve_reference(tmp_path / "kh.sqlite", harness_port, TOKEN)
     try:
-        yield MANUAL_TOML.format(inbox=served.inbox_url, harness_port=harness_port), served.trigger_url
+        # no "trigger" (manual mode), no "gateway" (the reference sends to the harness inbox itself)
+        claims = NO_TRIGGER - {"gateway"}
+        toml = manual_toml(f"127.0.0.1:{harness_port}", 20, 45, served.inbox_url, claims)
+        yield toml, served.trigger_url
     finally:
         stop_reference(served.process)
 
