@@ -9,8 +9,8 @@ machine can reach them but this test run, and two runs never clash on a port.
 - Redis: ``redis-server --port 0 --unixsocket DIR/redis.sock``, no persistence.
 
 The binaries come from Debian's ``postgresql`` and ``redis-server`` packages (.ci/run installs them).
-A missing binary fails the test that needs it, with what to install: a test that cannot run is not
-a pass.
+A missing binary skips the test that needs it, saying what to install, as the other Debian tools'
+tests do (conftest.require_tool); under CI it fails it: there a test that cannot run is not a pass.
 """
 
 from __future__ import annotations
@@ -23,13 +23,20 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
+
+import pytest
 
 START_S = 60.0
 PG_ROOTS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 
 
-class MissingService(RuntimeError):
-    """The Debian package a test needs is not installed."""
+def _missing(message: str) -> NoReturn:
+    """The Debian package a test needs is not installed: skipped, but a failure under CI (as
+    conftest.require_tool)."""
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 def _pg_bin(name: str) -> str:
@@ -38,7 +45,7 @@ def _pg_bin(name: str) -> str:
             return str(folder / name)
     found = shutil.which(name)
     if found is None:
-        raise MissingService(f"{name} not found: install the Debian package postgresql (.ci/run does)")
+        _missing(f"{name} not found: install the Debian package postgresql (.ci/run does)")
     return found
 
 
@@ -127,7 +134,7 @@ def redis() -> Iterator[str]:
     """A Redis server on a Unix socket; yields its URL (``unix:///...``)."""
     binary = shutil.which("redis-server")
     if binary is None:
-        raise MissingService("redis-server not found: install the Debian package redis-server (.ci/run does)")
+        _missing("redis-server not found: install the Debian package redis-server (.ci/run does)")
     with tempfile.TemporaryDirectory(prefix="redis-") as folder:
         root = Path(folder)
         socket, log = root / "redis.sock", root / "redis.log"
