@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from conformance.app.serve.models import Run
+from conformance.profiles.efdx.pki import TestPki as EfdxPki
 from tests.loopback import free_port, stop_reference
 from tests.serve_helpers import BACKENDS, Client, login, serving
 from tests.test_both_profiles_one_endpoint import CAPABILITIES, ICS, TOKEN, serve_both
@@ -241,4 +242,46 @@ def test_two_organisations_run_at_once_and_neither_sees_the_others_run(bed, admi
         page.goto("/systems")
         assert other_name not in page.inner_text("main")
         assert other_name not in context.request.get("/api/systems").text()
+        context.close()
+
+
+TLS_TOML = """[candidate]
+party = "KH"
+inbox_url = "https://127.0.0.1:9/efdx/1/messages"
+[tls]
+enabled = true
+"""
+
+
+def test_a_system_over_mutual_tls_is_registered_with_its_client_certificate(bed, admin, browser):
+    """The form takes the TLS files the TOML names; over mutual TLS without ``tls.candidate_cert``
+    the page says, in one line, that the client certificate is required (its harness inbox admits
+    no other), and with it the system is registered."""
+    context, page = _log_in(browser, bed.url, "admin", bed.testbed.first_password)
+    try:
+        page.goto("/systems")
+        page.fill("input[name=name]", "KH over TLS")
+        page.set_input_files(
+            "input[name=ics]",
+            files=[{"name": "kh.toml", "mimeType": "application/toml", "buffer": TLS_TOML.encode()}],
+        )
+        with page.expect_navigation():
+            page.click("form[action='/systems'] button[type=submit]")
+        expect(page.locator("main")).to_contain_text("tls.candidate_cert: a system over mutual TLS registers")
+        pinned = TLS_TOML + 'candidate_cert = "kh-client.pem"\n'
+        page.fill("input[name=name]", "KH over TLS")
+        page.set_input_files(
+            "input[name=ics]",
+            files=[{"name": "kh.toml", "mimeType": "application/toml", "buffer": pinned.encode()}],
+        )
+        client_pem = EfdxPki.load().nsw("KH").cert_path.read_bytes()  # TEST ONLY material
+        page.set_input_files(
+            "input[name=tls]",
+            files=[{"name": "kh-client.pem", "mimeType": "application/x-pem-file", "buffer": client_pem}],
+        )
+        with page.expect_navigation():
+            page.click("form[action='/systems'] button[type=submit]")
+        assert "/systems/" in page.url, page.inner_text("main")
+        expect(page.locator("h1")).to_contain_text("KH over TLS")
+    finally:
         context.close()
