@@ -47,7 +47,10 @@ STATUS_S = 5.0
 
 def prompt(window_s: float = 5.0, action: str = "IssueCO") -> Prompt:
     return Prompt(
-        instruction=f"OPERATOR: in the candidate NSW (KH), issue the e-Form D X-1 to SG.\n  action: {action}",
+        instruction=(
+            f"OPERATOR: in the candidate NSW (KH), issue the e-Form D X-1 to SG.\n  action: {action}\n"
+            "  document: /tmp/not-read.xml"
+        ),
         action=action,
         to="SG",
         document="<CertificateOfOrigin>X-1</CertificateOfOrigin>",
@@ -76,6 +79,8 @@ def test_the_prompt_is_written_whole_with_what_the_browser_shows(tmp_path):
     assert data["n"] == 1 and data["action"] == "IssueCO" and data["to"] == "SG"
     assert data["document"] == "<CertificateOfOrigin>X-1</CertificateOfOrigin>"
     assert data["instruction"].startswith("OPERATOR: in the candidate NSW (KH)")
+    # the run's own path means nothing in the browser: the page offers the document itself
+    assert data["instruction"].endswith("document: (the document below)")
     assert data["window_s"] == 5.0
     assert datetime.fromisoformat(data["asked"]).tzinfo is not None
     assert sorted(os.listdir(tmp_path / "operator")) == ["prompt-1.json", "prompt-2.json"]  # no temporaries

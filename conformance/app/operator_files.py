@@ -93,7 +93,9 @@ class FileChannel:
         while True:
             record = {
                 "n": n,
-                "instruction": prompt.instruction,
+                # the path is the run's process's own (on a worker, another machine): the page offers
+                # the document itself
+                "instruction": prompt.instruction.replace(prompt.document_path, "(the document below)"),
                 "action": prompt.action,
                 "to": prompt.to,
                 "document": prompt.document,
