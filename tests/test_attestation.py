@@ -12,10 +12,8 @@ and cannot be given one; hostile attestation files give one line each, never a t
 from __future__ import annotations
 
 import base64
-import contextlib
 import copy
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -31,8 +29,7 @@ from conformance.app import cli
 from conformance.core.violations import Violation
 from conformance.results import attestation
 from conformance.results.evidence import load_site_signer
-from tests.loopback import free_port, serve_reference, stop_reference
-from tests.test_certifying_run import CONFIG, PASSPHRASE_ENV, TOKEN
+from tests.test_certifying_run import PASSPHRASE_ENV, certifying_run
 
 PASSPHRASE = "the lab's passphrase, not a test key's"
 
@@ -41,31 +38,16 @@ PASSPHRASE = "the lab's passphrase, not a test key's"
 def certified(tmp_path_factory) -> dict:
     """One certifying run: its folder, the site PKI and the configuration (made once)."""
     base = tmp_path_factory.mktemp("certified")
-    site_dir = base / "site"
-    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(io.StringIO()) as out:
+    with pytest.MonkeyPatch.context() as patch:
         patch.setenv(PASSPHRASE_ENV, PASSPHRASE)
-        assert cli.main(["pki", "site", "--out", str(site_dir), "--passphrase-env", PASSPHRASE_ENV]) == 0
-        harness_port = free_port()
-        served = serve_reference(base / "kh.sqlite", harness_port, TOKEN, tls=True)
-        try:
-            config = base / "kh.toml"
-            config.write_text(
-                CONFIG.format(
-                    inbox=served.inbox_url,
-                    trigger=served.trigger_url,
-                    token=TOKEN,
-                    harness_port=harness_port,
-                    key=site_dir / "site.key.pem",
-                    cert=site_dir / "site.pem",
-                    passphrase=f'passphrase_env = "{PASSPHRASE_ENV}"',
-                )
-            )
-            code = cli.main(["run", "--config", str(config), "--report-dir", str(base / "reports")])
-        finally:
-            stop_reference(served.process)
-    assert code == 0, out.getvalue()[-3000:]
-    (folder,) = [path for path in (base / "reports").iterdir() if path.is_dir()]
-    return {"folder": folder, "ca": site_dir / "site-ca.pem", "cert": site_dir / "site.pem", "config": config}
+        code, out, folder, site_dir = certifying_run(base)
+    assert code == 0, out[-3000:]
+    return {
+        "folder": folder,
+        "ca": site_dir / "site-ca.pem",
+        "cert": site_dir / "site.pem",
+        "config": base / "kh.toml",
+    }
 
 
 @pytest.fixture

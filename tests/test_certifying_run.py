@@ -10,8 +10,11 @@ certificates is in test_certificate.py and test_site_pki.py.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
+from pathlib import Path
 
 from conformance.app import cli
 from conformance.profiles.rcpx.pki import TestPki as RcpxPki
@@ -52,32 +55,44 @@ cert_file = "{cert}"
 PASSPHRASE_ENV = "CONFORMANCE_TEST_SITE_PASSPHRASE"
 
 
+def certifying_run(base: Path) -> tuple[int, str, Path, Path]:
+    """A certifying run as a certification officer makes one, under ``base``: the site's key made by
+    `conformance pki site` (its passphrase in PASSPHRASE_ENV, which the caller sets), the reference
+    NSW served over mutual TLS. Returns (exit code, what it printed, the report folder or base when
+    none was written, the site folder)."""
+    site_dir = base / "site"
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        assert cli.main(["pki", "site", "--out", str(site_dir), "--passphrase-env", PASSPHRASE_ENV]) == 0
+        harness_port = free_port()
+        served = serve_reference(base / "kh.sqlite", harness_port, TOKEN, tls=True)
+        try:
+            config = base / "kh.toml"
+            config.write_text(
+                CONFIG.format(
+                    inbox=served.inbox_url,
+                    trigger=served.trigger_url,
+                    token=TOKEN,
+                    harness_port=harness_port,
+                    key=site_dir / "site.key.pem",
+                    cert=site_dir / "site.pem",
+                    passphrase=f'passphrase_env = "{PASSPHRASE_ENV}"',
+                )
+            )
+            code = cli.main(["run", "--config", str(config), "--report-dir", str(base / "reports")])
+        finally:
+            stop_reference(served.process)
+    folders = (
+        [path for path in (base / "reports").iterdir() if path.is_dir()]
+        if (base / "reports").is_dir()
+        else []
+    )
+    return code, out.getvalue(), folders[0] if len(folders) == 1 else base, site_dir
+
+
 def test_a_conformant_certifying_run_writes_a_certificate_that_verifies(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv(PASSPHRASE_ENV, "the lab's passphrase, not a test key's")
-    site_dir = tmp_path / "site"
-    assert cli.main(["pki", "site", "--out", str(site_dir), "--passphrase-env", PASSPHRASE_ENV]) == 0
-    capsys.readouterr()
-    harness_port = free_port()
-    served = serve_reference(tmp_path / "kh.sqlite", harness_port, TOKEN, tls=True)
-    try:
-        config = tmp_path / "kh.toml"
-        config.write_text(
-            CONFIG.format(
-                inbox=served.inbox_url,
-                trigger=served.trigger_url,
-                token=TOKEN,
-                harness_port=harness_port,
-                key=site_dir / "site.key.pem",
-                cert=site_dir / "site.pem",
-                passphrase=f'passphrase_env = "{PASSPHRASE_ENV}"',
-            )
-        )
-        code = cli.main(["run", "--config", str(config), "--report-dir", str(tmp_path / "reports")])
-    finally:
-        stop_reference(served.process)
-    out = capsys.readouterr().out
+    code, out, folder, site_dir = certifying_run(tmp_path)
     assert code == 0, out[-3000:]
-    (folder,) = [path for path in (tmp_path / "reports").iterdir() if path.is_dir()]
     results = json.loads((folder / "results.json").read_text())
     assert results["verdict"] == "conformant" and results["certification"]["can_certify"], results[
         "certification"
