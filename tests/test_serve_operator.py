@@ -1,5 +1,5 @@
 """Manual-mode operator prompts in the test bed's browser (issue 21 item 3): Playwright driving
-Debian's chromium against the embedded test bed on loopback.
+Debian's chromium against the test bed on loopback (embedded, and on PostgreSQL with Redis workers).
 
 The candidate is a reference NSW (KH) in a process of its own whose ICS claims no test trigger: the
 test bed runs it in manual mode. A tester registers it, starts an attended run of two manual tests
@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from conformance.app.serve.models import AuditEvent
 from tests.loopback import free_port, serve_reference, stop_reference
-from tests.serve_helpers import Client, add_member, login, serving, wait_for
+from tests.serve_helpers import BACKENDS, Client, add_member, login, serving, wait_for
 from tests.test_manual_mode import NO_TRIGGER, manual_toml
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -104,9 +104,12 @@ def _start(page, system_id: int, tests: str) -> int:
     return int(page.url.rsplit("/", 1)[1])
 
 
-def test_a_tester_answers_the_operator_prompts_in_the_browser(tmp_path):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_tester_answers_the_operator_prompts_in_the_browser(tmp_path, backend):
+    """On the embedded default, and on PostgreSQL with the run in a `serve worker` process fed
+    through Redis (the prompts and answers then cross processes through the run's folder)."""
     with (
-        serving(tmp_path / "testbed", workers=1) as bed,
+        serving(tmp_path / "testbed", workers=1, backend=backend) as bed,
         manual_candidate(tmp_path) as (toml, trigger_url),
         playwright_api.sync_playwright() as p,
     ):
