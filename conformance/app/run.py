@@ -1043,13 +1043,17 @@ def site_signer(config: Config | None) -> Credential | None:
     ONLY key signs then); a key that cannot sign is found before the tests (ConfigError, exit 4)."""
     if config is None or config.site_cert is None or config.site_key is None:
         return None
+    return site_key_signer(config.site_cert, config.site_key, config.site_passphrase_env)
+
+
+def site_key_signer(cert: Path, key: Path, passphrase_env: str | None) -> Credential:
+    """A ``[site]`` key and certificate loaded to sign (the passphrase from ``passphrase_env``), or
+    ConfigError, one line, naming why it cannot: `conformance run`'s and the pilot's alike."""
     try:
         passphrase = (
-            passphrase_from(config.site_passphrase_env, "site.passphrase_env", minimum=1)
-            if config.site_passphrase_env
-            else None
+            passphrase_from(passphrase_env, "site.passphrase_env", minimum=1) if passphrase_env else None
         )
-        return load_site_signer(config.site_cert, config.site_key, passphrase)
+        return load_site_signer(cert, key, passphrase)
     except (SiteKeyError, SitePkiError) as exc:
         raise ConfigError(str(exc)) from None
 

@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
-from conformance.app.run import check_report_dir
-from conformance.app.site_pki import SitePkiError, passphrase_from, signer_test_material
+from conformance.app.run import check_report_dir, site_key_signer
+from conformance.app.site_pki import signer_test_material
 from conformance.core.egress import EgressPolicy
 from conformance.core.profile import Profile
 from conformance.core.trust import Credential
@@ -25,7 +25,7 @@ from conformance.family.gateway import Faults, Gateway, GatewayTls, Route
 from conformance.harness import registry
 from conformance.harness.config import ConfigError
 from conformance.results import history, pilot_report
-from conformance.results.evidence import SiteKeyError, load_site_signer, signer_json
+from conformance.results.evidence import signer_json
 
 from . import conversations, embedded, live, matrix, preflight, reach, report, script
 from .judging import judge_traffic
@@ -196,15 +196,7 @@ def _signer(setup: PilotSetup) -> tuple[Credential, str | None, str | None]:
     certifies nobody either way."""
     site_material = None
     if setup.site is not None:
-        try:
-            passphrase = (
-                passphrase_from(setup.site.passphrase_env, "site.passphrase_env", minimum=1)
-                if setup.site.passphrase_env
-                else None
-            )
-            site = load_site_signer(setup.site.cert_file, setup.site.key_file, passphrase)
-        except (SiteKeyError, SitePkiError) as exc:
-            raise ConfigError(str(exc)) from None
+        site = site_key_signer(setup.site.cert_file, setup.site.key_file, setup.site.passphrase_env)
         site_material = signer_test_material(site, (setup.profile,))
         if site_material is None:
             return site, None, None
