@@ -311,6 +311,33 @@ def test_the_test_bed_lists_the_prompts_and_writes_one_answer(tmp_path):
     assert operator_prompts.document(folder, 1) == ("IssueCO-1.xml", prompt().document)
 
 
+@pytest.mark.parametrize("window", ["1e400", "-1e400", "NaN", "Infinity", "1" + "0" * 400, "-5"])
+def test_a_prompt_whose_window_is_no_finite_number_is_left_out(tmp_path, window):
+    """JSON's Infinity and NaN, or an integer too large for a float: left out, not listed as a window
+    the API's JSON (which refuses NaN) and the browser's JSON.parse cannot take, nor a crash."""
+    folder = tmp_path / "operator"
+    FileChannel(folder).publish(prompt(window_s=60))
+    asked = datetime.now(timezone.utc).isoformat()
+    (folder / "prompt-2.json").write_text(
+        f'{{"n": 2, "instruction": "i", "action": "IssueCO", "to": "SG", "document": "<d/>", '
+        f'"window_s": {window}, "asked": "{asked}"}}'
+    )
+    listed = operator_prompts.prompts(folder)
+    assert [p["n"] for p in listed] == [1]
+    json.dumps(listed, allow_nan=False)  # what the prompts' route and the events send
+    with pytest.raises(operator_prompts.AnswerRefused) as refused:
+        operator_prompts.document(folder, 2)
+    assert refused.value.status == 404
+
+
+def test_the_document_s_file_name_is_ascii(tmp_path):
+    folder = tmp_path / "operator"
+    FileChannel(folder).publish(prompt(window_s=60, action="Issue\u4e2dCO\u00e9"))
+    name, _ = operator_prompts.document(folder, 1)
+    assert name == "IssueCO-1.xml"
+    name.encode("latin-1")  # a header's encoding
+
+
 def test_the_test_bed_follows_no_link_the_run_left(tmp_path):
     target = tmp_path / "target.json"
     folder = tmp_path / "operator"
