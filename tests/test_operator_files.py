@@ -287,6 +287,42 @@ def test_cannot_makes_the_test_inconclusive_saying_so(tmp_path):
     assert elapsed < 30
 
 
+def test_no_answer_and_no_utilisation_notice_is_inconclusive_not_a_fail_of_a07(tmp_path):
+    """A-07's test asks the operator to record a utilisation; nobody answers (an attended run whose
+    operator stepped away) and nothing comes: inconclusive, as every other manual-mode test whose
+    message does not come (the operator may not have acted), not a fail of a conforming candidate."""
+    operator_dir = tmp_path / "operator"
+    with candidate_without_trigger(tmp_path) as (reference, config):
+        config_file = tmp_path / "candidate.toml"
+        toml = manual_toml(config.harness_listen, 3, 1)
+        toml = toml.replace('roles = ["exporting"]', 'roles = ["exporting", "importing"]')
+        config_file.write_text(toml, encoding="utf-8")
+        code = cli.main(
+            [
+                "run",
+                "--sut",
+                reference.url,
+                "--config",
+                str(config_file),
+                "--operator-dir",
+                str(operator_dir),
+                "-k",
+                "test_utilisation_notice_sent_by_the_candidate",
+                "--report-dir",
+                str(tmp_path / "reports"),
+            ]
+        )
+    (folder,) = [path for path in (tmp_path / "reports").iterdir() if path.is_dir()]
+    data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    assert len(data["tests"]) == 2 and code == 1, data["tests"]
+    for test in data["tests"]:
+        assert test["verdict"] == "inconclusive", test
+        assert "the operator may not have acted" in test["reason"], test
+        assert "the operator did not answer within 1 s" in test["notes"], test["notes"]
+    prompts = sorted(path.name for path in operator_dir.glob("prompt-*.json"))
+    assert prompts == ["prompt-1.json", "prompt-2.json"]
+
+
 # --- the test bed's side: listing the prompts and writing the answer -----------------------------
 
 
