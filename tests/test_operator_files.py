@@ -287,6 +287,42 @@ def test_cannot_makes_the_test_inconclusive_saying_so(tmp_path):
     assert elapsed < 30
 
 
+def test_no_answer_and_no_utilisation_notice_is_inconclusive_not_a_fail_of_a07(tmp_path):
+    """A-07's test asks the operator to record a utilisation; nobody answers (an attended run whose
+    operator stepped away) and nothing comes: inconclusive, as every other manual-mode test whose
+    message does not come (the operator may not have acted), not a fail of a conforming candidate."""
+    operator_dir = tmp_path / "operator"
+    with candidate_without_trigger(tmp_path) as (reference, config):
+        config_file = tmp_path / "candidate.toml"
+        toml = manual_toml(config.harness_listen, 3, 1)
+        toml = toml.replace('roles = ["exporting"]', 'roles = ["exporting", "importing"]')
+        config_file.write_text(toml, encoding="utf-8")
+        code = cli.main(
+            [
+                "run",
+                "--sut",
+                reference.url,
+                "--config",
+                str(config_file),
+                "--operator-dir",
+                str(operator_dir),
+                "-k",
+                "test_utilisation_notice_sent_by_the_candidate",
+                "--report-dir",
+                str(tmp_path / "reports"),
+            ]
+        )
+    (folder,) = [path for path in (tmp_path / "reports").iterdir() if path.is_dir()]
+    data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    assert len(data["tests"]) == 2 and code == 1, data["tests"]
+    for test in data["tests"]:
+        assert test["verdict"] == "inconclusive", test
+        assert "the operator may not have acted" in test["reason"], test
+        assert "the operator did not answer within 1 s" in test["notes"], test["notes"]
+    prompts = sorted(path.name for path in operator_dir.glob("prompt-*.json"))
+    assert prompts == ["prompt-1.json", "prompt-2.json"]
+
+
 # --- the test bed's side: listing the prompts and writing the answer -----------------------------
 
 
@@ -309,6 +345,33 @@ def test_the_test_bed_lists_the_prompts_and_writes_one_answer(tmp_path):
             operator_prompts.answer(folder, n, "cannot", "kh-operator")
         assert refused.value.status == status, n
     assert operator_prompts.document(folder, 1) == ("IssueCO-1.xml", prompt().document)
+
+
+@pytest.mark.parametrize("window", ["1e400", "-1e400", "NaN", "Infinity", "1" + "0" * 400, "-5"])
+def test_a_prompt_whose_window_is_no_finite_number_is_left_out(tmp_path, window):
+    """JSON's Infinity and NaN, or an integer too large for a float: left out, not listed as a window
+    the API's JSON (which refuses NaN) and the browser's JSON.parse cannot take, nor a crash."""
+    folder = tmp_path / "operator"
+    FileChannel(folder).publish(prompt(window_s=60))
+    asked = datetime.now(timezone.utc).isoformat()
+    (folder / "prompt-2.json").write_text(
+        f'{{"n": 2, "instruction": "i", "action": "IssueCO", "to": "SG", "document": "<d/>", '
+        f'"window_s": {window}, "asked": "{asked}"}}'
+    )
+    listed = operator_prompts.prompts(folder)
+    assert [p["n"] for p in listed] == [1]
+    json.dumps(listed, allow_nan=False)  # what the prompts' route and the events send
+    with pytest.raises(operator_prompts.AnswerRefused) as refused:
+        operator_prompts.document(folder, 2)
+    assert refused.value.status == 404
+
+
+def test_the_document_s_file_name_is_ascii(tmp_path):
+    folder = tmp_path / "operator"
+    FileChannel(folder).publish(prompt(window_s=60, action="Issue\u4e2dCO\u00e9"))
+    name, _ = operator_prompts.document(folder, 1)
+    assert name == "IssueCO-1.xml"
+    name.encode("latin-1")  # a header's encoding
 
 
 def test_the_test_bed_follows_no_link_the_run_left(tmp_path):

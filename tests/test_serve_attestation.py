@@ -16,6 +16,7 @@ from conformance.app import cli
 from conformance.app.serve import site_key
 from conformance.app.serve.server import ServeError, open_testbed
 from conformance.app.serve.settings import ServeSettings
+from conformance.app.serve.systems import SystemRefused, check_config
 from conformance.profiles.efdx.pki import TestPki as EfdxPki
 from tests.loopback import free_port, serve_reference, stop_reference
 from tests.serve_helpers import login, serving
@@ -151,3 +152,41 @@ def test_a_system_over_mutual_tls_registers_its_client_certificate(tmp_path):
             files=[("ics", ("kh.toml", pinned)), ("tls", ("kh-client.pem", _kh_client_pem()))],
         )
         assert made.status_code == 201, made.text
+
+
+NAMED_FILES = [("tls", "candidate_cert"), ("tls", "inbox_key"), ("tls", "ca_bundle"), ("site", "key_file")]
+
+
+@pytest.mark.parametrize(("table", "key"), NAMED_FILES)
+def test_a_system_s_toml_names_only_its_uploaded_files_not_the_service_s(tmp_path, table, key):
+    """An absolute path or ../ would name a file of the service's machine (its site key as the
+    harness's TLS key; whether a file exists, by the loader's message): refused, on the TOML's text,
+    with one line naming the key, whether that file exists or not; the uploaded file's name is taken."""
+    outside = tmp_path / "site.key.pem"
+    outside.write_bytes(_kh_client_pem())
+    base = (
+        '[candidate]\nparty = "KH"\ninbox_url = "https://127.0.0.1:9/efdx/1/messages"\n'
+        '[harness]\nlisten = "127.0.0.1:0"\n'
+    )
+    pair = {"inbox_key": "inbox_cert", "key_file": "cert_file"}
+
+    def toml(value: str) -> str:
+        tls = {"enabled": "true", "candidate_cert": '"kh-client.pem"'}
+        site = {}
+        into = tls if table == "tls" else site
+        into[key] = f'"{value}"'
+        if key in pair:
+            into[pair[key]] = '"kh-client.pem"'
+        lines = ["[tls]", *(f"{k} = {v}" for k, v in tls.items())]
+        if site:
+            lines += ["[site]", *(f"{k} = {v}" for k, v in site.items())]
+        return base + "\n".join(lines) + "\n"
+
+    uploads = {"kh-client.pem": _kh_client_pem()}
+    for named in (str(outside), str(tmp_path / "missing.pem"), "../site.key.pem", "/etc/hostname"):
+        with pytest.raises(SystemRefused) as refused:
+            check_config(toml(named), uploads)
+        said = str(refused.value)
+        assert said.startswith(f"{table}.{key}: name one of the TLS files uploaded"), said
+        assert "\n" not in said and named not in said, said
+    check_config(toml("kh-client.pem"), uploads)  # the uploaded one: taken

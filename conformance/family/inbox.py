@@ -314,7 +314,7 @@ class HarnessInbox:
         if request.path not in (self.dialect.codes.INBOX_PATH, self.gateway_path) or request.method != "POST":
             return Response("not found\n", 404)(environ, start_response)
         if self.tls and self.client_pins and not self._registered(environ):
-            # the body is not read: the server then closes the connection (inbox_server's KEEP_ALIVE)
+            # the body is not read here (inbox_server drains up to DRAIN_LIMIT of it, else closes)
             refused = Response("client certificate not registered for this candidate\n", 403)
             return refused(environ, start_response)
         try:

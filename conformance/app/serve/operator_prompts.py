@@ -11,6 +11,9 @@ Decisions:
   mode, where it changes anything;
 - the prompt files were written by the run's process: read under caps, without following a link
   (results.safe_read), each field checked for its type; the folder itself must be a real folder;
+  the window must be a finite number (JSON's Infinity, NaN or a 400-digit integer would otherwise
+  make a 500 of the prompts' route, or an event the browser cannot parse, for the whole run) and
+  the download's file name is ASCII (it goes into a latin-1 header);
 - the answer is written once, with O_EXCL and O_NOFOLLOW, relative to a descriptor of the folder
   opened without following a link: a second answer, or a link planted in its place, fails rather
   than writes elsewhere; who answered and when is in the file and in the audit log (api.py).
@@ -19,6 +22,7 @@ Decisions:
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
 from datetime import datetime, timezone
@@ -120,13 +124,25 @@ def _prompt(folder: Path, n: int) -> dict[str, Any] | None:
         return None
     if not isinstance(document, str) or not isinstance(window, int | float) or not isinstance(asked, str):
         return None
+    window_s = _finite(window)
+    if window_s is None:
+        return None
     try:
         asked_at = datetime.fromisoformat(asked)
     except ValueError:
         return None
     if asked_at.tzinfo is None:
         return None
-    return {**texts, "document": document, "window_s": float(window), "asked_at": asked_at}
+    return {**texts, "document": document, "window_s": window_s, "asked_at": asked_at}
+
+
+def _finite(window: float) -> float | None:
+    """The window in seconds when it is a finite number of them, not negative; else None."""
+    try:
+        seconds = float(window)
+    except OverflowError:  # an integer too large for a float
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
 def _answer(folder: Path, n: int) -> dict[str, Any] | None:
@@ -149,7 +165,7 @@ def document(folder: Path, n: int) -> tuple[str, str]:
     prompt = _prompt(folder, n) if _real_folder(folder) else None
     if prompt is None:
         raise AnswerRefused(404, "no such prompt")
-    action = "".join(c for c in prompt["action"] if c.isalnum())[:40] or "document"
+    action = "".join(c for c in prompt["action"] if c.isascii() and c.isalnum())[:40] or "document"
     return f"{action}-{n}.xml", prompt["document"]
 
 

@@ -7,7 +7,10 @@ uploaded. A trigger token is not read from the environment here (``secrets=False
 keeps it encrypted and gives it to the run's process (execute.py).
 
 TLS files are named by their upload's file name, which must be a plain name (no folder, no leading
-dot): the TOML refers to them by that name (``tls.client_cert = "client.pem"``).
+dot): the TOML refers to them by that name (``tls.client_cert = "client.pem"``), and by no other
+kind of name: an absolute path or ``../`` would name a file of the service's machine (its site key
+as the harness's TLS key; or, by the loader's "no such file", whether a file exists there). This is
+checked on the TOML's text, before the loader looks at any file.
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ import os
 import re
 import shutil
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from conformance.harness.config import Config, ConfigError, load
+from conformance.harness.config import TLS_FILES, Config, ConfigError, load
 
 CONFIG_NAME = "system.toml"
 TLS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -57,6 +61,7 @@ def private_folder(toml: str, tls_files: dict[str, bytes]) -> Iterator[Path]:
 
 def check_config(toml: str, tls_files: dict[str, bytes]) -> Config:
     """The parsed configuration, or SystemRefused with the CLI's ConfigError message."""
+    _names_only_uploads(toml)
     with private_folder(toml, tls_files) as folder:
         try:
             return load(folder / CONFIG_NAME, secrets=False)
@@ -65,6 +70,26 @@ def check_config(toml: str, tls_files: dict[str, bytes]) -> Config:
             raise SystemRefused(
                 str(message).replace(f"{folder.resolve()}/", "").replace(f"{folder}/", "")
             ) from None
+
+
+def _names_only_uploads(toml: str) -> None:
+    """SystemRefused when a file the TOML names (``[tls]``, ``[site]``) is not a plain file name."""
+    try:
+        data = tomllib.loads(toml)
+    except tomllib.TOMLDecodeError:
+        return  # the loader says what is wrong with it
+    tables = {"tls": TLS_FILES, "site": ("cert_file", "key_file")}
+    for table, keys in tables.items():
+        given = data.get(table)
+        if not isinstance(given, dict):
+            continue
+        for key in keys:
+            value = given.get(key)
+            if isinstance(value, str) and not TLS_NAME.match(value):
+                raise SystemRefused(
+                    f"{table}.{key}: name one of the TLS files uploaded with the TOML, by its plain "
+                    "file name (letters, digits, . _ -; no folder)"
+                )
 
 
 def seal_tls(box, files: dict[str, bytes]) -> bytes | None:
