@@ -134,7 +134,8 @@ def test_a_members_own_site_key_is_replaced_by_the_services_or_dropped(tmp_path)
 
 def test_a_system_over_mutual_tls_registers_its_client_certificate(tmp_path):
     """Its harness inbox admits only that certificate (tls.candidate_cert): without one, the
-    registration is refused with one line naming the key; plain HTTP stays registrable."""
+    registration is refused with one line naming the key, and so it is when the file holds no
+    certificate; plain HTTP stays registrable."""
     toml = (
         '[candidate]\nparty = "KH"\ninbox_url = "https://127.0.0.1:9/efdx/1/messages"\n'
         '[harness]\nlisten = "127.0.0.1:0"\n[tls]\nenabled = true\n'
@@ -146,6 +147,13 @@ def test_a_system_over_mutual_tls_registers_its_client_certificate(tmp_path):
         said = refused.json()["detail"]
         assert said.startswith("tls.candidate_cert: ") and "\n" not in said, said
         pinned = toml + 'candidate_cert = "kh-client.pem"\n'
+        not_pem = admin.post(
+            "/api/systems",
+            data={"name": "pinned to nothing"},
+            files=[("ics", ("kh.toml", pinned)), ("tls", ("kh-client.pem", b"not a certificate\n"))],
+        )
+        assert not_pem.status_code == 422, not_pem.text
+        assert not_pem.json()["detail"] == "tls.candidate_cert: kh-client.pem holds no PEM certificate"
         made = admin.post(
             "/api/systems",
             data={"name": "pinned"},

@@ -21,6 +21,7 @@ from conformance.app.serve.auth import Principal
 from conformance.app.serve.execute import ATTESTATION, REPORT_FILES
 from conformance.app.serve.models import ACTIVE_STATES, AuditEvent, Run, System
 from conformance.app.serve.systems import SystemRefused, check_config, seal_tls
+from conformance.core.pins import pins_of_pem
 from conformance.harness.config import Config
 
 ITEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:._ \-]{0,59}$")  # a profile key or requirement ID
@@ -98,16 +99,24 @@ def _own_harness_ports(db: Session, config: Config) -> None:
             )
 
 
-def _registered_client(config: Config) -> None:
+def _registered_client(config: Config, tls_files: dict[str, bytes]) -> None:
     """Over mutual TLS a system registers its NSW's client certificate, the only one its harness inbox
-    admits (the test PKI is shared: its chain says only "an NSW of this party"). Plain HTTP systems
-    stay registrable; their runs cannot certify (no T-05)."""
-    if config.tls.enabled and config.tls.candidate_cert is None:
+    admits (the test PKI is shared: its chain says only "an NSW of this party"), and it must hold a
+    certificate (found now, not at the first run). Plain HTTP systems stay registrable; their runs
+    cannot certify (no T-05)."""
+    if not config.tls.enabled:
+        return
+    if config.tls.candidate_cert is None:
         raise SystemRefused(
             "tls.candidate_cert: a system over mutual TLS registers the client certificate its NSW "
             "presents to the harness inbox (upload it with the TLS files and name it here); its harness "
             "inbox admits no other"
         )
+    name = config.tls.candidate_cert.name
+    try:
+        pins_of_pem(tls_files.get(name, b""))
+    except ValueError:
+        raise SystemRefused(f"tls.candidate_cert: {name} holds no PEM certificate") from None
 
 
 def _ports_named(toml: str) -> set[int]:
@@ -146,7 +155,7 @@ def register_system(
         raise SystemRefused("name: 1 to 200 characters")
     may_change(who, organisation_id)
     config = check_config(toml, tls_files or {})
-    _registered_client(config)
+    _registered_client(config, tls_files or {})
     _own_harness_ports(db, config)
     system = System(
         organisation_id=organisation_id,
