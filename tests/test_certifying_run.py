@@ -61,8 +61,20 @@ def certifying_run(base: Path) -> tuple[int, str, Path, Path]:
     NSW served over mutual TLS. Returns (exit code, what it printed, the report folder or base when
     none was written, the site folder)."""
     site_dir = base / "site"
-    with contextlib.redirect_stdout(io.StringIO()) as out:
+    with contextlib.redirect_stdout(io.StringIO()):
         assert cli.main(["pki", "site", "--out", str(site_dir), "--passphrase-env", PASSPHRASE_ENV]) == 0
+    site = {"key": site_dir / "site.key.pem", "cert": site_dir / "site.pem"}
+    code, out, folder = run_signed_by(base, **site, passphrase=f'passphrase_env = "{PASSPHRASE_ENV}"')
+    return code, out, folder, site_dir
+
+
+def run_signed_by(
+    base: Path, key: Path, cert: Path, passphrase: str, *selection: str
+) -> tuple[int, str, Path]:
+    """`conformance run --config` of the reference KH served over mutual TLS, its [site] naming
+    ``key`` and ``cert`` (and ``passphrase``, a TOML line): (exit code, what it printed, the report
+    folder, or ``base`` when none was written)."""
+    with contextlib.redirect_stdout(io.StringIO()) as out:
         harness_port = free_port()
         served = serve_reference(base / "kh.sqlite", harness_port, TOKEN, tls=True)
         try:
@@ -73,20 +85,19 @@ def certifying_run(base: Path) -> tuple[int, str, Path, Path]:
                     trigger=served.trigger_url,
                     token=TOKEN,
                     harness_port=harness_port,
-                    key=site_dir / "site.key.pem",
-                    cert=site_dir / "site.pem",
-                    passphrase=f'passphrase_env = "{PASSPHRASE_ENV}"',
+                    key=key,
+                    cert=cert,
+                    passphrase=passphrase,
                 )
             )
-            code = cli.main(["run", "--config", str(config), "--report-dir", str(base / "reports")])
+            code = cli.main(
+                ["run", "--config", str(config), "--report-dir", str(base / "reports"), *selection]
+            )
         finally:
             stop_reference(served.process)
-    folders = (
-        [path for path in (base / "reports").iterdir() if path.is_dir()]
-        if (base / "reports").is_dir()
-        else []
-    )
-    return code, out.getvalue(), folders[0] if len(folders) == 1 else base, site_dir
+    reports = base / "reports"
+    folders = [path for path in reports.iterdir() if path.is_dir()] if reports.is_dir() else []
+    return code, out.getvalue(), folders[0] if len(folders) == 1 else base
 
 
 def test_a_conformant_certifying_run_writes_a_certificate_that_verifies(tmp_path, capsys, monkeypatch):
@@ -107,34 +118,13 @@ def test_a_conformant_certifying_run_writes_a_certificate_that_verifies(tmp_path
     assert "signer not checked" in capsys.readouterr().out
 
 
-def test_a_test_only_key_as_the_site_key_cannot_certify_and_says_why(tmp_path, capsys):
+def test_a_test_only_key_as_the_site_key_cannot_certify_and_says_why(tmp_path):
     """RCPX's TEST ONLY NSW key (JP's, of the family's PKI) configured as [site] of an EFDX run:
     whatever the profile, test material."""
     folder = RcpxPki.load().directory / "JP"
-    harness_port = free_port()
-    served = serve_reference(tmp_path / "kh.sqlite", harness_port, TOKEN, tls=True)
-    try:
-        config = tmp_path / "kh.toml"
-        config.write_text(
-            CONFIG.format(
-                inbox=served.inbox_url,
-                trigger=served.trigger_url,
-                token=TOKEN,
-                harness_port=harness_port,
-                key=folder / "nsw.key.pem",
-                cert=folder / "nsw.pem",
-                passphrase="",
-            )
-        )
-        reports = tmp_path / "reports"
-        code = cli.main(
-            ["run", "--config", str(config), "--report-dir", str(reports), "--requirement", "T-01"]
-        )
-    finally:
-        stop_reference(served.process)
-    out = capsys.readouterr().out
+    key, cert = folder / "nsw.key.pem", folder / "nsw.pem"
+    code, out, run = run_signed_by(tmp_path, key, cert, "", "--requirement", "T-01")
     assert code == 0, out[-3000:]
-    (run,) = [path for path in reports.iterdir() if path.is_dir()]
     results = json.loads((run / "results.json").read_text())
     reasons = results["certification"]["reasons"]
     assert results["certification"]["can_certify"] is False and results["signer"]["test_only"] is True

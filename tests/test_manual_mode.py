@@ -174,6 +174,18 @@ class Operator:
         assert not any(thread.is_alive() for thread in self.threads), "an operator action hung"
 
 
+def run_manual(tmp_path: Path, reference_url: str, toml: str, keyword: str, *flags: str) -> tuple[int, dict]:
+    """`conformance run --sut REFERENCE --config (toml) FLAGS -k KEYWORD` into tmp_path/reports:
+    its exit code and results.json."""
+    config_file = tmp_path / "candidate.toml"
+    config_file.write_text(toml, encoding="utf-8")
+    reports = tmp_path / "reports"
+    command = ["run", "--sut", reference_url, "--config", str(config_file), *flags, "-k", keyword]
+    code = cli.main([*command, "--report-dir", str(reports)])
+    (folder,) = [path for path in reports.iterdir() if path.is_dir()]
+    return code, results(folder)
+
+
 def results(folder: Path) -> dict:
     return json.loads((folder / "results.json").read_text(encoding="utf-8"))
 
@@ -352,27 +364,11 @@ def test_cli_non_interactive_without_the_trigger_capability_is_inconclusive(
         monkeypatch.setenv("CI", ci)
     else:
         monkeypatch.delenv("CI", raising=False)
-    config_file = tmp_path / "candidate.toml"
     with candidate_without_trigger(tmp_path) as (reference, config):
-        config_file.write_text(manual_toml(config.harness_listen, 5, OPERATOR_S), encoding="utf-8")
-        code = cli.main(
-            [
-                "run",
-                "--sut",
-                reference.url,
-                "--config",
-                str(config_file),
-                *flags,
-                "-k",
-                ISSUE,
-                "--report-dir",
-                str(tmp_path / "reports"),
-            ]
-        )
+        toml = manual_toml(config.harness_listen, 5, OPERATOR_S)
+        code, data = run_manual(tmp_path, reference.url, toml, ISSUE, *flags)
     _out, err = capsys.readouterr()
     assert code == 1
-    (folder,) = [path for path in (tmp_path / "reports").iterdir() if path.is_dir()]
-    data = results(folder)
     assert data["sut"]["url"] == reference.url
     (test,) = data["tests"]
     assert test["id"].endswith(ISSUE)

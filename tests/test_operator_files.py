@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from conformance.app import cli
 from conformance.app.operator_files import ANSWER_CAP, FileChannel, read_answer
 from conformance.app.serve import operator_prompts
 from conformance.core import records
@@ -40,6 +39,7 @@ from tests.test_manual_mode import (
     WINDOWS,
     candidate_without_trigger,
     manual_toml,
+    run_manual,
 )
 
 STATUS_S = 5.0
@@ -234,33 +234,19 @@ class FileOperator(threading.Thread):
 def _cli_run(tmp_path, refuse: tuple[str, ...], keyword: str) -> tuple[int, dict, FileOperator, float]:
     operator_dir = tmp_path / "operator"
     with candidate_without_trigger(tmp_path) as (reference, config):
-        config_file = tmp_path / "candidate.toml"
-        config_file.write_text(manual_toml(config.harness_listen, 20, 60), encoding="utf-8")
         operator = FileOperator(operator_dir, reference.trigger_url, refuse)
         operator.start()
         started = time.monotonic()
         try:
-            code = cli.main(
-                [
-                    "run",
-                    "--sut",
-                    reference.url,
-                    "--config",
-                    str(config_file),
-                    "--operator-dir",
-                    str(operator_dir),
-                    "-k",
-                    keyword,
-                    "--report-dir",
-                    str(tmp_path / "reports"),
-                ]
+            toml = manual_toml(config.harness_listen, 20, 60)
+            code, data = run_manual(
+                tmp_path, reference.url, toml, keyword, "--operator-dir", str(operator_dir)
             )
         finally:
             operator.stopping.set()
             operator.join(timeout=10)
         elapsed = time.monotonic() - started
-    (folder,) = [path for path in (tmp_path / "reports").iterdir() if path.is_dir()]
-    return code, json.loads((folder / "results.json").read_text(encoding="utf-8")), operator, elapsed
+    return code, data, operator, elapsed
 
 
 def test_a_cli_run_with_an_operator_answering_through_files_passes(tmp_path, monkeypatch):
@@ -293,27 +279,10 @@ def test_no_answer_and_no_utilisation_notice_is_inconclusive_not_a_fail_of_a07(t
     message does not come (the operator may not have acted), not a fail of a conforming candidate."""
     operator_dir = tmp_path / "operator"
     with candidate_without_trigger(tmp_path) as (reference, config):
-        config_file = tmp_path / "candidate.toml"
         toml = manual_toml(config.harness_listen, 3, 1)
         toml = toml.replace('roles = ["exporting"]', 'roles = ["exporting", "importing"]')
-        config_file.write_text(toml, encoding="utf-8")
-        code = cli.main(
-            [
-                "run",
-                "--sut",
-                reference.url,
-                "--config",
-                str(config_file),
-                "--operator-dir",
-                str(operator_dir),
-                "-k",
-                "test_utilisation_notice_sent_by_the_candidate",
-                "--report-dir",
-                str(tmp_path / "reports"),
-            ]
-        )
-    (folder,) = [path for path in (tmp_path / "reports").iterdir() if path.is_dir()]
-    data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+        keyword = "test_utilisation_notice_sent_by_the_candidate"
+        code, data = run_manual(tmp_path, reference.url, toml, keyword, "--operator-dir", str(operator_dir))
     assert len(data["tests"]) == 2 and code == 1, data["tests"]
     for test in data["tests"]:
         assert test["verdict"] == "inconclusive", test
