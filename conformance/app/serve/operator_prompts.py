@@ -21,6 +21,7 @@ Decisions:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -60,9 +61,24 @@ def folder_of(settings, run_id: int) -> Path:
 
 def manual_mode(system, box) -> bool:
     """Whether a run of ``system`` needs an operator: a registered system one of whose claimed
-    profiles has no claimed trigger with a URL (the harness's own test: Harness.manual_mode)."""
+    profiles has no claimed trigger with a URL (the harness's own test: Harness.manual_mode).
+    Loading the TOML means opening its TLS files into a private folder: done once per system and
+    TOML (the system page asks at every view), not at every request."""
     if system.embedded or not system.ics_toml:
         return False
+    key = (system.id, hashlib.sha256(system.ics_toml.encode("utf-8")).hexdigest())
+    if key not in _MANUAL:
+        if len(_MANUAL) >= MAX_REMEMBERED:
+            _MANUAL.clear()
+        _MANUAL[key] = _claims_no_trigger(system, box)
+    return _MANUAL[key]
+
+
+_MANUAL: dict[tuple[int, str], bool] = {}
+MAX_REMEMBERED = 10_000  # systems whose mode is remembered (then forgotten all at once)
+
+
+def _claims_no_trigger(system, box) -> bool:
     try:
         config = check_config(system.ics_toml, open_tls(box, system.tls_material_enc))
     except (SystemRefused, ValueError):
