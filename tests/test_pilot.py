@@ -29,6 +29,7 @@ from conformance.app.cli import main
 from conformance.app.pilot.matrix import INTEROPERABLE, NOT_INTEROPERABLE
 from conformance.app.pilot.session import PilotOptions, run
 from conformance.app.pilot.traffic import read_fields
+from conformance.core import inbox_server
 from conformance.family.reference.nsw import Settings
 from conformance.family.reference.runner import RunningReference
 from conformance.harness.config import ConfigError
@@ -506,6 +507,21 @@ def test_a_party_whose_peer_is_not_the_gateway_stops_the_pilot_before_traffic(tm
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 4
     assert len(err) == 1 and "Ping to" in err[0] and "did not reach the gateway" in err[0]
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
+
+
+def test_a_gateway_port_another_program_holds_stops_the_pilot_in_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(inbox_server, "BUSY_PORT_WAIT_S", 0.3)
+    config, kh, sg = _configured(tmp_path, through_gateway=True)
+    port = int(config.read_text().split('listen = "127.0.0.1:')[1].split('"')[0])
+    with kh, sg, socket.create_server(("127.0.0.1", port)):
+        code = main(["pilot", "--config", str(config), "--script", "--report-dir", str(tmp_path / "r")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 4
+    assert err == [
+        f"conformance: error: gateway.listen: 127.0.0.1:{port}: Address already in use, still after "
+        "0.3 s (its sockets: 1 LISTEN)"
+    ]
     assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
 
 

@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 
 from conformance.app import cli
+from conformance.core import inbox_server
+from conformance.family.inbox import HarnessInbox
+from conformance.profiles.efdx.dialect import EFDX
 from conformance.profiles.efdx.pki import TestPki
 from tests import test_run_defects as defects
 from tests.loopback import free_port, reference_serve_command, stop_reference
@@ -308,3 +311,38 @@ def test_an_inbox_that_fails_the_tls_handshake_is_exit_4(tmp_path, capsys):
     line = _one_error_line(capsys)
     assert code == 4
     assert line.startswith(f"candidate.inbox_url: {inbox}: TLS failure: "), line
+
+
+# --- a harness.listen port another program holds -----------------------------------------------
+
+
+def test_a_harness_port_held_by_another_program_is_one_line_and_exit_4(served, tmp_path, capsys, monkeypatch):
+    """A fixed harness.listen port that stays in use (another program listens there) is a
+    misconfiguration: one line naming the key, what holds the port, exit 4, no report."""
+    monkeypatch.setattr(inbox_server, "BUSY_PORT_WAIT_S", 0.5)
+    harness_port = free_port()
+    inbox, trigger = served(f"http://127.0.0.1:{harness_port}/efdx/1/messages", "--trigger-token", TOKEN)
+    config = _toml(tmp_path / "kh.toml", inbox, trigger, harness_port)
+    reports = tmp_path / "reports"
+    with socket.create_server(("127.0.0.1", harness_port)):
+        code = _run(config, reports)
+    line = _one_error_line(capsys)
+    assert code == 4
+    assert line == (
+        f"harness.listen: cannot listen on 127.0.0.1:{harness_port}: Address already in use, "
+        "still after 0.5 s (its sockets: 1 LISTEN)"
+    )
+    assert not reports.exists() or not any(reports.iterdir())
+
+
+def test_a_harness_port_freed_within_the_wait_is_taken(tmp_path):
+    """What held a fixed port is often ending (the run's own pre-flight inbox, the previous run of
+    the same system): the inbox tries the port again and takes it once it is free."""
+    port = free_port()
+    holder = socket.create_server(("127.0.0.1", port))
+    threading.Timer(0.6, holder.close).start()
+    inbox = HarnessInbox("SG", port=port, dialect=EFDX).start()
+    try:
+        assert inbox.url == f"http://127.0.0.1:{port}/efdx/1/messages"
+    finally:
+        inbox.stop()

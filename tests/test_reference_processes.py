@@ -193,3 +193,16 @@ def test_processes_refuse_a_fault_and_a_port_another_serves(tmp_path, capsys, op
         code = cli.main(argv + ["--processes", "2"] + [option.format(busy=port) for option in options])
     assert code == 4
     assert f"conformance: error: {message.format(busy=port)}" in capsys.readouterr().err
+
+
+def test_a_single_process_on_a_port_another_program_serves_is_one_line(tmp_path, capsys):
+    """Not werkzeug's print and exit 1, nor a traceback: the usage error's one line, exit 4."""
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = str(busy.getsockname()[1])
+        code = cli.main(
+            ["reference", "serve", "--party", "KH", "--port", port, "--db", str(tmp_path / "kh.db")]
+        )
+    assert code == 4
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"conformance: error: --port {port}: Address already in use"
+    ]

@@ -1081,6 +1081,8 @@ def _serve_first(first, settings, args: argparse.Namespace, announce, together: 
         first.serve_reference(settings, args.host, args.port, announce, *((together,) if together else ()))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    except OSError as exc:  # the port is taken (another program), or the host is not this machine's
+        raise UsageError(f"--port {args.port}: {exc.strerror or exc}") from None
 
 
 def _check_processes(args: argparse.Namespace) -> None:

@@ -24,7 +24,9 @@ reads away whatever the socket holds: ``KeepAlive`` leaves both out for such a r
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
+import itertools
 import logging
 import socket
 import ssl
@@ -263,6 +265,15 @@ class _Handler(_KeepAliveHandler):
         self.close_connection = True  # nothing more is read from it
 
 
+class _ListenFailed(Exception):
+    """Carries a bind or listen error past werkzeug's constructor, which catches OSError, prints it
+    and exits the process; the constructor below raises it again as the OSError it was."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class BoundedWSGIServer(ThreadedWSGIServer):
     """A threaded WSGI server whose accept loop never waits on a peer (see the module's docstring)."""
 
@@ -290,14 +301,27 @@ class BoundedWSGIServer(ThreadedWSGIServer):
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         self._closing = False
-        # the listening socket stays plain TCP
-        super().__init__(host, port, _keep_alive_app(app), handler=_Handler)
+        # the listening socket stays plain TCP; a port that cannot be bound is an OSError (errno
+        # EADDRINUSE ...), not werkzeug's print and exit
+        try:
+            super().__init__(host, port, _keep_alive_app(app), handler=_Handler)
+        except _ListenFailed as failed:
+            raise failed.error from None
         self.ssl_context = tls  # werkzeug reads it for the URL scheme and the client certificate
 
     def server_bind(self) -> None:
         if self.reuse_port:
             self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        super().server_bind()
+        try:
+            super().server_bind()
+        except OSError as exc:
+            raise _ListenFailed(exc) from None
+
+    def server_activate(self) -> None:
+        try:
+            super().server_activate()
+        except OSError as exc:
+            raise _ListenFailed(exc) from None
 
     # the accept thread: nothing here may block on the peer
     def verify_request(self, request: _Request, client_address: _Peer) -> bool:
@@ -415,3 +439,49 @@ def _cut(connection: socket.socket) -> None:
     """Shut the connection down under whatever thread is blocked on it (which then sees EOF)."""
     with contextlib.suppress(OSError):
         socket.socket.shutdown(connection, socket.SHUT_RDWR)  # not SSLSocket.shutdown: it unwraps
+
+
+BUSY_PORT_WAIT_S = 10.0  # how long a fixed port still in use is tried again before it is given up
+BUSY_PORT_EVERY_S = 0.2
+TCP_STATES = {"01": "ESTABLISHED", "06": "TIME_WAIT", "08": "CLOSE_WAIT", "0A": "LISTEN"}
+
+
+def listening(make: Callable[[], BoundedWSGIServer], port: int) -> BoundedWSGIServer:
+    """The server ``make`` builds; when a fixed ``port`` is in use it is tried again for up to
+    BUSY_PORT_WAIT_S. Why: what holds it is often ending (the same run's previous harness inbox, the
+    previous run of the same system on a test bed), and a run that gives up at once stops on a
+    misconfiguration it does not have. Port 0 is never busy. A port still in use then is an OSError
+    (EADDRINUSE) that says what holds it, as far as this machine's /proc tells."""
+    wait_s = BUSY_PORT_WAIT_S
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return make()
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE or not port:
+                raise
+            if time.monotonic() >= deadline:
+                held = port_sockets(port)
+                raise OSError(
+                    exc.errno,
+                    f"{exc.strerror}, still after {wait_s:g} s" + (f" (its sockets: {held})" if held else ""),
+                ) from None
+            log.info("port %s is in use (%s): trying again", port, port_sockets(port))
+            time.sleep(BUSY_PORT_EVERY_S)
+
+
+def port_sockets(port: int) -> str:
+    """The TCP sockets on local ``port`` by state ("1 LISTEN, 2 TIME_WAIT"), from /proc/net/tcp and
+    tcp6; '' where there are none or /proc cannot be read (not Linux)."""
+    states: dict[str, int] = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table, encoding="ascii") as lines:
+                rows = [line.split() for line in itertools.islice(lines, 1, 100_000)]
+        except OSError:
+            continue
+        for row in rows:
+            if len(row) > 3 and row[1].rpartition(":")[2] == f"{port:04X}":
+                state = TCP_STATES.get(row[3], f"state {row[3]}")
+                states[state] = states.get(state, 0) + 1
+    return ", ".join(f"{count} {state}" for state, count in sorted(states.items()))

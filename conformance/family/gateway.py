@@ -82,7 +82,7 @@ from werkzeug.wrappers import Request, Response
 
 from conformance.core.egress import EgressPolicy
 from conformance.core.egress_transport import egress_failure, guarded_pool_manager
-from conformance.core.inbox_server import BoundedWSGIServer, Limits
+from conformance.core.inbox_server import BoundedWSGIServer, Limits, listening
 from conformance.core.profile import gateway_inbox_path
 from conformance.core.safexml import parse_untrusted
 from conformance.core.trust import Credential, TrustStore
@@ -270,12 +270,12 @@ class Gateway:
 
     def start(self) -> Gateway:
         context = self._server_context() if self.tls else None
-        try:
-            self._server = BoundedWSGIServer(
+        self._server = listening(
+            lambda: BoundedWSGIServer(
                 self.host, self.port, self._app, tls=context, limits=self.limits, name="gateway"
-            )
-        except SystemExit:  # werkzeug prints why (the port is taken) and exits; we raise instead
-            raise OSError("the gateway's address is in use or not available here") from None
+            ),
+            self.port,
+        )
         serve = functools.partial(self._server.serve_forever, poll_interval=STOP_POLL_S)
         threading.Thread(target=serve, name="gateway", daemon=True).start()
         return self

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
-from conformance.core.inbox_server import BoundedWSGIServer, ConnectionCounts, Limits
+from conformance.core.inbox_server import BoundedWSGIServer, ConnectionCounts, Limits, listening
 from conformance.core.pins import pin_of_pem_text
 from conformance.core.policy import MAX_BODY_BYTES
 from conformance.core.profile import gateway_inbox_path
@@ -213,10 +213,10 @@ class HarnessInbox:
 
     def start(self) -> HarnessInbox:
         context = self._tls_context() if self.tls else None
-        try:
-            self._server = BoundedWSGIServer(self.host, self.port, self._app, tls=context, limits=self.limits)
-        except SystemExit:  # werkzeug prints why (e.g. the port is taken) and exits; we raise instead
-            raise OSError("the address is in use or not available here") from None
+        self._server = listening(
+            lambda: BoundedWSGIServer(self.host, self.port, self._app, tls=context, limits=self.limits),
+            self.port,
+        )
         serve = functools.partial(self._server.serve_forever, poll_interval=STOP_POLL_S)
         threading.Thread(target=serve, name="harness-inbox", daemon=True).start()
         return self

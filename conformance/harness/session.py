@@ -135,9 +135,9 @@ class Harness:
     def start(self) -> Harness:
         try:
             self.inbox.start()
-        except OSError as exc:  # werkzeug exits the process on a busy port: see HarnessInbox.start
+        except OSError as exc:  # a busy port was tried again for a while (inbox_server.listening)
             raise ConfigError(
-                f"harness.listen: cannot listen on {self.config.harness_listen}: {exc}"
+                f"harness.listen: cannot listen on {self.config.harness_listen}: {exc.strerror or exc}"
             ) from None
         self.reserve_for_candidate()
         return self

@@ -239,7 +239,8 @@ def _start(
     try:
         gateway.start()
     except OSError as exc:
-        raise ConfigError(f"gateway.listen: {setup.gateway.host}:{setup.gateway.port}: {exc}") from None
+        where = f"{setup.gateway.host}:{setup.gateway.port}"
+        raise ConfigError(f"gateway.listen: {where}: {exc.strerror or exc}") from None
     stack.callback(gateway.stop)
     if options.config is None:
         setup = embedded.start(stack, setup, gateway, inboxes, options.reference_fault)
