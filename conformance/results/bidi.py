@@ -20,8 +20,11 @@ _TERMINATOR = "\u2069"  # PDI
 
 
 def reorders(text: str) -> bool:
-    """Whether ``text`` can change the order in which the text around it is shown."""
-    return any(not ch.isascii() and unicodedata.bidirectional(ch) in _REORDERING for ch in text)
+    """Whether ``text`` can change the order in which the text around it is shown. (ASCII, nearly
+    every string a report prints, cannot: one C-speed test; else each distinct character once.)"""
+    if text.isascii():
+        return False
+    return any(not ch.isascii() and unicodedata.bidirectional(ch) in _REORDERING for ch in set(text))
 
 
 def balanced(text: str) -> str:

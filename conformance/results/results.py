@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -50,6 +51,18 @@ def split_qualified(item_id: str) -> tuple[str, str]:
     return title, bare
 
 
+def _records_by(
+    records: list[TestRecord], ids: Callable[[TestRecord], Iterable[str]]
+) -> dict[str, list[TestRecord]]:
+    """The records under each ID that ``ids`` gives them, in run order: one pass over the records
+    instead of one per requirement or purpose (a run has hundreds of each)."""
+    index: dict[str, list[TestRecord]] = {}
+    for record in records:
+        for key in dict.fromkeys(ids(record)):
+            index.setdefault(key, []).append(record)
+    return index
+
+
 @dataclass
 class RunResult:
     """One profile's part of a run: its candidate, its tests and its verdict."""
@@ -78,10 +91,13 @@ class RunResult:
 
     def requirement_rows(self) -> list[dict]:
         rows = []
+        judging = _records_by(
+            self.records, lambda record: (*record.requirements, *record.failed_requirements)
+        )
         for req in self.profile.catalogue().requirements():
             judged = [
                 (record, verdict)
-                for record in self.records
+                for record in judging.get(req.id, ())
                 if (verdict := record.verdict_for(req.id)) is not None
             ]
             tests = [record for record, _ in judged]
@@ -103,12 +119,12 @@ class RunResult:
     def purpose_rows(self) -> list[dict]:
         """Each test purpose with the tests of this run that covered it and their worst verdict on it."""
         rows = []
+        covering = _records_by(self.records, lambda record: record.purposes)
         for item in self.profile.catalogue().purposes():
             judged = [
                 (record, verdict)
-                for record in self.records
-                if item.id in record.purposes
-                and (verdict := record.verdict_for(item.requirement)) is not None
+                for record in covering.get(item.id, ())
+                if (verdict := record.verdict_for(item.requirement)) is not None
             ]
             rows.append(
                 {

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -28,8 +29,7 @@ def _parser(keep_blanks: bool = False) -> etree.XMLParser:
     )
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):  # a tuple, not a frozen dataclass: a report makes about 100,000 of them
     text: str
     marked: bool = False
 
@@ -106,7 +106,7 @@ def pretty(text: str, locations: tuple[str, ...] = ()) -> Shown:
             compact = "".join(base64_text.split())
             element.text = "\n" + "\n".join(compact[i : i + 76] for i in range(0, len(compact), 76)) + "\n"
     serialized = etree.tostring(root, encoding="unicode")
-    reparsed = _parse(serialized, keep_blanks=True)
+    reparsed = _parse(serialized, keep_blanks=True) if locations else None  # to find a node's lines
     marked: set[int] = set()
     marked_at = None
     if reparsed is not None:
@@ -119,9 +119,10 @@ def pretty(text: str, locations: tuple[str, ...] = ()) -> Shown:
                 marked = set(range(start, start + span + 1))
                 marked_at = location
                 break
-    lines = tuple(
-        Line(line, marked=number in marked) for number, line in enumerate(serialized.splitlines(), start=1)
-    )
+    split = serialized.splitlines()
+    if not marked:
+        return Shown(tuple(map(Line, split)), xml=True)
+    lines = tuple(Line(line, number in marked) for number, line in enumerate(split, start=1))
     return Shown(lines, xml=True, marked_at=marked_at)
 
 
