@@ -560,6 +560,11 @@ FAULTS: tuple[Fault, ...] = (
     _fault("verification-never-confirms", "A-05/confirmed", "answers NOT_CONFIRMED for its own COs"),
     _fault("verification-confirms-unknown", "A-05/unknown", "answers CONFIRMED for a CO it never issued"),
     _fault(
+        "cancel-adopts-unknown-co",
+        "A-05/unknown",
+        "takes a CO it never issued for its own when asked to cancel it (and then confirms it)",
+    ),
+    _fault(
         "verification-own-conversation",
         "A-05/conversation-id",
         "answers a VerificationRequest in a conversation of its own, not the CO's",

@@ -20,7 +20,7 @@ from conformance.family.inbox import Arrival, Reaction
 from conformance.family.nodes import texts
 from conformance.family.suite import deliveries, steps
 from conformance.family.suite.deliveries import Delivery
-from conformance.harness.control import ask_to_send
+from conformance.harness.control import TriggerFailed, ask_to_send
 from conformance.harness.session import Harness
 
 
@@ -193,6 +193,50 @@ def test_verification_of_an_issued_co_is_confirmed(harness: Harness) -> None:
     sent = steps.send(harness, build.bytes(), label=f"VerificationRequest {reference}")
     steps.expect_receipt(harness, sent)
     steps.expect_verification_response(harness, sent, "CONFIRMED")
+
+
+@pytest.mark.role("exporting")
+@pytest.mark.capability("verification")
+@pytest.mark.capability("cancel")
+@pytest.mark.requirements("A-05", "M-22")
+@pytest.mark.purposes("A-05/unknown")
+def test_a_co_it_was_asked_to_cancel_but_never_issued_is_not_confirmed(harness: Harness) -> None:
+    """Asked to cancel a CO it never issued, the candidate may send the CancelCO or refuse; either
+    way the CO is not one it issued, and a VerificationRequest about it is NOT_CONFIRMED (A-05:
+    "for an unknown CO"). Confirming it would vouch for a certificate nobody issued."""
+    reference = new_reference("A05-NEVER-ISSUED")
+    cancellation = dialects.of(harness).messages.payload(
+        "CancelCO",
+        {
+            "reference_number": reference,
+            "issuing_country": harness.config.party,
+            "cancel_date": harness.now().date().isoformat(),
+            "reason": "Issued in error",
+        },
+    )
+    try:
+        window = ask_to_send(
+            harness, "CancelCO", cancellation, f"cancel the e-Form D {reference}, never issued"
+        )
+    except (TriggerFailed, Inconclusive) as refused:  # refusing is allowed: the CO stays unknown
+        harness.note(f"the candidate did not send the CancelCO: {refused}")
+    else:  # it sent it, or will: the request follows it (a candidate owes no CancelCO here, A-06 judges none)
+        inbox = steps.inbox_of(harness)
+        conversation = f"{harness.config.party}:{reference}"
+        with harness.waiting_for(f"a CancelCO from {harness.config.party}, if it sends one", window):
+            inbox.wait_for(sent_by_candidate(harness, "CancelCO", conversation), window)
+    build = harness.build(f"verify-{reference}", action="VerificationRequest")
+    today = harness.now().date().isoformat()
+    build.data = {
+        "reference_number": reference,
+        "issuing_country": harness.config.party,
+        "request_date": today,
+        "reply_by": today,
+        "reason": "Random check of origin",
+    }
+    sent = steps.send(harness, build.bytes(), label=f"VerificationRequest {reference}")
+    steps.expect_receipt(harness, sent)
+    steps.expect_verification_response(harness, sent, "NOT_CONFIRMED")
 
 
 @pytest.mark.role("importing")
