@@ -65,3 +65,30 @@ def test_a_candidate_may_refuse_to_cancel_a_co_it_never_issued(tmp_path, capsys,
     assert code == 0
     trigger = [exchange for exchange in test["exchanges"] if exchange.get("label") == "trigger CancelCO"]
     assert [exchange["status"] for exchange in trigger] == [400 if refuses else 202]
+
+
+def test_in_manual_mode_no_operator_is_asked_to_cancel_a_co_nobody_issued(tmp_path, capsys) -> None:
+    """An operator's NSW has no such CO to cancel: the test asks nobody and only verifies it."""
+    port = free_port()
+    settings = Settings(
+        party="KH",
+        db=tmp_path / "kh.sqlite",
+        peers={"SG": f"http://127.0.0.1:{port}/efdx/1/messages"},
+        dialect=EFDX,
+    )
+    manual = (
+        CONFIG.replace('"trigger", ', "").split("[candidate.trigger]")[0]
+        + CONFIG.split('token = "{token}"')[1]
+    )
+    with RunningReference(settings) as reference:
+        config = tmp_path / "kh.toml"
+        config.write_text(manual.format(inbox=reference.url, port=port))
+        argv = ["run", "--config", str(config), "--report-dir", str(tmp_path / "r"), "--non-interactive"]
+        code = cli.main([*argv, "-k", "never_issued"])
+    out = capsys.readouterr().out
+    (folder,) = [path for path in (tmp_path / "r").iterdir() if path.is_dir()]
+    (test,) = json.loads((folder / "results.json").read_text())["tests"]
+    assert test["verdict"] == "pass", out[-3000:]
+    assert code == 0
+    assert not [exchange for exchange in test["exchanges"] if "trigger" in (exchange.get("label") or "")]
+    assert any("no CancelCO asked for" in note for note in test["notes"])
