@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -174,3 +175,13 @@ def test_an_installed_harness_run_from_the_checkout_uses_itself_not_the_checkout
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "tests: pass 1" in done.stdout
+
+
+def test_ci_runs_exactly_the_readmes_two_commands_test_command():
+    """.ci/run calls the README's test command as it is written (a newcomer's command is CI's)."""
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    commands = re.findall(r"```sh\n(python3 -m venv \.venv && [^\n]+)\n```", readme)
+    assert len(commands) == 2, commands  # install and run; install and test
+    test_command = next(command for command in commands if "pytest" in command)
+    assert test_command in (root / ".ci" / "run").read_text(encoding="utf-8").splitlines()
