@@ -10,6 +10,7 @@ import queue
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -206,3 +207,19 @@ def test_a_single_process_on_a_port_another_program_serves_is_one_line(tmp_path,
     assert capsys.readouterr().err.strip().splitlines() == [
         f"conformance: error: --port {port}: Address already in use"
     ]
+
+
+def test_a_reader_gone_from_the_pipe_is_no_port_error(tmp_path):
+    """`conformance reference serve | head -0`: the reader has gone before the first line. That is no
+    error of ours (exit 0), and never "--port: Broken pipe" (only a port it cannot listen on is)."""
+    argv = [sys.executable, "-m", "conformance.app.cli", "reference", "serve", "--party", "KH", "--port", "0"]
+    process = subprocess.Popen(
+        [*argv, "--db", str(tmp_path / "kh.db")], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    process.stdout.close()  # the reader has gone
+    try:
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert b"--port" not in err, err
+    assert process.returncode == 0, err

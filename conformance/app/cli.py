@@ -1076,12 +1076,14 @@ def _print_served(args: argparse.Namespace, profiles: list, base: str, settings_
 
 def _serve_first(first, settings, args: argparse.Namespace, announce, together: tuple) -> None:
     """Serve until stopped; the first profile's pack serves the others as well (one port, one TLS
-    identity). A pack's refusal of the settings is a usage error."""
+    identity). A pack's refusal of the settings is a usage error, and so is a port it cannot listen on."""
+    from conformance.core.inbox_server import CannotListen
+
     try:  # a pack that serves only itself takes no fifth argument
         first.serve_reference(settings, args.host, args.port, announce, *((together,) if together else ()))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    except OSError as exc:  # the port is taken (another program), or the host is not this machine's
+    except CannotListen as exc:  # the port is taken (another program), or the host is not this machine's
         raise UsageError(f"--port {args.port}: {exc.strerror or exc}") from None
 
 

@@ -265,6 +265,11 @@ class _Handler(_KeepAliveHandler):
         self.close_connection = True  # nothing more is read from it
 
 
+class CannotListen(OSError):
+    """The server cannot bind or listen on its address (errno EADDRINUSE, EADDRNOTAVAIL ...): an
+    OSError of its own, so that a caller names the address it was given and no other OSError."""
+
+
 class _ListenFailed(Exception):
     """Carries a bind or listen error past werkzeug's constructor, which catches OSError, prints it
     and exits the process; the constructor below raises it again as the OSError it was."""
@@ -306,7 +311,7 @@ class BoundedWSGIServer(ThreadedWSGIServer):
         try:
             super().__init__(host, port, _keep_alive_app(app), handler=_Handler)
         except _ListenFailed as failed:
-            raise failed.error from None
+            raise CannotListen(failed.error.errno, failed.error.strerror or str(failed.error)) from None
         self.ssl_context = tls  # werkzeug reads it for the URL scheme and the client certificate
 
     def server_bind(self) -> None:
@@ -450,23 +455,26 @@ def listening(make: Callable[[], BoundedWSGIServer], port: int) -> BoundedWSGISe
     """The server ``make`` builds; when a fixed ``port`` is in use it is tried again for up to
     BUSY_PORT_WAIT_S. Why: what holds it is often ending (the same run's previous harness inbox, the
     previous run of the same system on a test bed), and a run that gives up at once stops on a
-    misconfiguration it does not have. Port 0 is never busy. A port still in use then is an OSError
+    misconfiguration it does not have. Port 0 is never busy. A port still in use then is CannotListen
     (EADDRINUSE) that says what holds it, as far as this machine's /proc tells."""
     wait_s = BUSY_PORT_WAIT_S
     deadline = time.monotonic() + wait_s
+    tried = 0
     while True:
         try:
             return make()
-        except OSError as exc:
+        except CannotListen as exc:
             if exc.errno != errno.EADDRINUSE or not port:
                 raise
             if time.monotonic() >= deadline:
                 held = port_sockets(port)
-                raise OSError(
+                raise CannotListen(
                     exc.errno,
                     f"{exc.strerror}, still after {wait_s:g} s" + (f" (its sockets: {held})" if held else ""),
                 ) from None
-            log.info("port %s is in use (%s): trying again", port, port_sockets(port))
+            if not tried:
+                log.info("port %s is in use (%s): trying again", port, port_sockets(port))
+            tried += 1
             time.sleep(BUSY_PORT_EVERY_S)
 
 

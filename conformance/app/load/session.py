@@ -401,7 +401,7 @@ def _harness_inbox(
     try:
         stack.enter_context(inbox)
     except OSError as exc:
-        raise LoadError(f"harness.listen: cannot listen on {host}:{port}: {exc}") from None
+        raise LoadError(f"harness.listen: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     return inbox
 
 
