@@ -39,50 +39,29 @@ listen = "127.0.0.1:{port}"
 """
 
 
-@pytest.mark.parametrize("refuses", [True, False], ids=["refuses", "sends"])
-def test_a_candidate_may_refuse_to_cancel_a_co_it_never_issued(tmp_path, capsys, refuses) -> None:
+def run_never_issued(tmp_path, capsys, *, manual: bool = False, refuses: bool = False) -> dict:
+    """Run the never-issued A-05 test against a KH reference on loopback (with its trigger, or in
+    manual mode without one, non-interactive); its record from results.json, after the run passed."""
     port = free_port()
     settings = Settings(
         party="KH",
         db=tmp_path / "kh.sqlite",
         peers={"SG": f"http://127.0.0.1:{port}/efdx/1/messages"},
-        trigger_token=TOKEN,
+        trigger_token=None if manual else TOKEN,
         refuse_unknown_cancel=refuses,
         dialect=EFDX,
     )
+    toml = CONFIG
+    if manual:  # no trigger claimed, no trigger table
+        toml = (
+            toml.replace('"trigger", ', "").split("[candidate.trigger]")[0]
+            + toml.split('token = "{token}"')[1]
+        )
     with RunningReference(settings) as reference:
         config = tmp_path / "kh.toml"
         config.write_text(
-            CONFIG.format(inbox=reference.url, trigger=reference.trigger_url, token=TOKEN, port=port)
+            toml.format(inbox=reference.url, trigger=reference.trigger_url, token=TOKEN, port=port)
         )
-        code = cli.main(
-            ["run", "--config", str(config), "--report-dir", str(tmp_path / "r"), "-k", "never_issued"]
-        )
-    out = capsys.readouterr().out
-    (folder,) = [path for path in (tmp_path / "r").iterdir() if path.is_dir()]
-    (test,) = json.loads((folder / "results.json").read_text())["tests"]
-    assert test["verdict"] == "pass", out[-3000:]
-    assert code == 0
-    trigger = [exchange for exchange in test["exchanges"] if exchange.get("label") == "trigger CancelCO"]
-    assert [exchange["status"] for exchange in trigger] == [400 if refuses else 202]
-
-
-def test_in_manual_mode_no_operator_is_asked_to_cancel_a_co_nobody_issued(tmp_path, capsys) -> None:
-    """An operator's NSW has no such CO to cancel: the test asks nobody and only verifies it."""
-    port = free_port()
-    settings = Settings(
-        party="KH",
-        db=tmp_path / "kh.sqlite",
-        peers={"SG": f"http://127.0.0.1:{port}/efdx/1/messages"},
-        dialect=EFDX,
-    )
-    manual = (
-        CONFIG.replace('"trigger", ', "").split("[candidate.trigger]")[0]
-        + CONFIG.split('token = "{token}"')[1]
-    )
-    with RunningReference(settings) as reference:
-        config = tmp_path / "kh.toml"
-        config.write_text(manual.format(inbox=reference.url, port=port))
         argv = ["run", "--config", str(config), "--report-dir", str(tmp_path / "r"), "--non-interactive"]
         code = cli.main([*argv, "-k", "never_issued"])
     out = capsys.readouterr().out
@@ -90,5 +69,20 @@ def test_in_manual_mode_no_operator_is_asked_to_cancel_a_co_nobody_issued(tmp_pa
     (test,) = json.loads((folder / "results.json").read_text())["tests"]
     assert test["verdict"] == "pass", out[-3000:]
     assert code == 0
+    return test
+
+
+@pytest.mark.parametrize("refuses", [True, False], ids=["refuses", "sends"])
+def test_a_candidate_may_refuse_to_cancel_a_co_it_never_issued(tmp_path, capsys, refuses) -> None:
+    test = run_never_issued(tmp_path, capsys, refuses=refuses)
+    trigger = [exchange for exchange in test["exchanges"] if exchange.get("label") == "trigger CancelCO"]
+    assert [exchange["status"] for exchange in trigger] == [400 if refuses else 202]
+    cancel_kept = any("CancelCO" in (arrival.get("body") or "") for arrival in test["received"])
+    assert cancel_kept is not refuses  # the CancelCO it sent is kept in the test's record
+
+
+def test_in_manual_mode_no_operator_is_asked_to_cancel_a_co_nobody_issued(tmp_path, capsys) -> None:
+    """An operator's NSW has no such CO to cancel: the test asks nobody and only verifies it."""
+    test = run_never_issued(tmp_path, capsys, manual=True)
     assert not [exchange for exchange in test["exchanges"] if "trigger" in (exchange.get("label") or "")]
     assert any("no CancelCO asked for" in note for note in test["notes"])

@@ -99,6 +99,36 @@ def issue_through_candidate(harness: Harness, reference: str) -> Arrival:
     return arrival
 
 
+def cancellation_of(harness: Harness, reference: str) -> etree._Element:
+    """An unsigned CancelCO payload of the candidate's CO ``reference`` (the candidate signs it)."""
+    return dialects.of(harness).messages.payload(
+        "CancelCO",
+        {
+            "reference_number": reference,
+            "issuing_country": harness.config.party,
+            "cancel_date": harness.now().date().isoformat(),
+            "reason": "Issued in error",
+        },
+    )
+
+
+def expect_verified(harness: Harness, reference: str, outcome: str) -> None:
+    """A-05: a VerificationRequest about the candidate's CO ``reference`` gets a Receipt, then a
+    VerificationResponse with ``outcome`` in time."""
+    build = harness.build(f"verify-{reference}", action="VerificationRequest")
+    today = harness.now().date().isoformat()
+    build.data = {
+        "reference_number": reference,
+        "issuing_country": harness.config.party,
+        "request_date": today,
+        "reply_by": today,
+        "reason": "Random check of origin",
+    }
+    sent = steps.send(harness, build.bytes(), label=f"VerificationRequest {reference}")
+    steps.expect_receipt(harness, sent)
+    steps.expect_verification_response(harness, sent, outcome)
+
+
 def answer_status(harness: Harness, arrival: Arrival, reference: str, status: str = "ACCEPTED") -> None:
     """Send the candidate the StatusNotification its CO earned; it must give a Receipt (A-08)."""
     build = harness.build(f"status-{reference}", action="StatusNotification")
@@ -159,15 +189,7 @@ def test_cancel_co_sent_by_the_candidate_conforms(harness: Harness) -> None:
     """The candidate's CancelCO meets the profile and is in the CO's conversation."""
     reference = new_reference("A06-CANCEL")
     issue_through_candidate(harness, reference)
-    cancellation = dialects.of(harness).messages.payload(
-        "CancelCO",
-        {
-            "reference_number": reference,
-            "issuing_country": harness.config.party,
-            "cancel_date": harness.now().date().isoformat(),
-            "reason": "Issued in error",
-        },
-    )
+    cancellation = cancellation_of(harness, reference)
     window = ask_to_send(harness, "CancelCO", cancellation, f"cancel the e-Form D {reference}")
     arrival = await_message(harness, "CancelCO", f"{harness.config.party}:{reference}", window)
     check_conforms(arrival)
@@ -181,18 +203,7 @@ def test_verification_of_an_issued_co_is_confirmed(harness: Harness) -> None:
     """A VerificationRequest about a CO the candidate issued is answered CONFIRMED in time."""
     reference = new_reference("A05-KNOWN")
     issue_through_candidate(harness, reference)
-    build = harness.build(f"verify-{reference}", action="VerificationRequest")
-    today = harness.now().date().isoformat()
-    build.data = {
-        "reference_number": reference,
-        "issuing_country": harness.config.party,
-        "request_date": today,
-        "reply_by": today,
-        "reason": "Random check of origin",
-    }
-    sent = steps.send(harness, build.bytes(), label=f"VerificationRequest {reference}")
-    steps.expect_receipt(harness, sent)
-    steps.expect_verification_response(harness, sent, "CONFIRMED")
+    expect_verified(harness, reference, "CONFIRMED")
 
 
 @pytest.mark.role("exporting")
@@ -205,15 +216,7 @@ def test_a_co_it_was_asked_to_cancel_but_never_issued_is_not_confirmed(harness: 
     way the CO is not one it issued, and a VerificationRequest about it is NOT_CONFIRMED (A-05:
     "for an unknown CO"). Confirming it would vouch for a certificate nobody issued."""
     reference = new_reference("A05-NEVER-ISSUED")
-    cancellation = dialects.of(harness).messages.payload(
-        "CancelCO",
-        {
-            "reference_number": reference,
-            "issuing_country": harness.config.party,
-            "cancel_date": harness.now().date().isoformat(),
-            "reason": "Issued in error",
-        },
-    )
+    cancellation = cancellation_of(harness, reference)
     window = None
     if harness.manual_mode:  # an operator's NSW knows no such CO to cancel: only a trigger is asked
         harness.note("manual mode: no CancelCO asked for (the candidate never issued the CO)")
@@ -229,18 +232,7 @@ def test_a_co_it_was_asked_to_cancel_but_never_issued_is_not_confirmed(harness: 
             cancelled = inbox.wait_for(sent_by_candidate(harness, "CancelCO", conversation), window)
         if cancelled is not None:
             harness.note_arrival(cancelled)
-    build = harness.build(f"verify-{reference}", action="VerificationRequest")
-    today = harness.now().date().isoformat()
-    build.data = {
-        "reference_number": reference,
-        "issuing_country": harness.config.party,
-        "request_date": today,
-        "reply_by": today,
-        "reason": "Random check of origin",
-    }
-    sent = steps.send(harness, build.bytes(), label=f"VerificationRequest {reference}")
-    steps.expect_receipt(harness, sent)
-    steps.expect_verification_response(harness, sent, "NOT_CONFIRMED")
+    expect_verified(harness, reference, "NOT_CONFIRMED")
 
 
 @pytest.mark.role("importing")
