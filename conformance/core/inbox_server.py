@@ -459,7 +459,7 @@ def listening(make: Callable[[], BoundedWSGIServer], port: int) -> BoundedWSGISe
     (EADDRINUSE) that says what holds it, as far as this machine's /proc tells."""
     wait_s = BUSY_PORT_WAIT_S
     deadline = time.monotonic() + wait_s
-    tried = 0
+    told = False
     while True:
         try:
             return make()
@@ -472,9 +472,9 @@ def listening(make: Callable[[], BoundedWSGIServer], port: int) -> BoundedWSGISe
                     exc.errno,
                     f"{exc.strerror}, still after {wait_s:g} s" + (f" (its sockets: {held})" if held else ""),
                 ) from None
-            if not tried:
+            if not told:
                 log.info("port %s is in use (%s): trying again", port, port_sockets(port))
-            tried += 1
+                told = True
             time.sleep(BUSY_PORT_EVERY_S)
 
 

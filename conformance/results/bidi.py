@@ -24,7 +24,7 @@ def reorders(text: str) -> bool:
     every string a report prints, cannot: one C-speed test; else each distinct character once.)"""
     if text.isascii():
         return False
-    return any(not ch.isascii() and unicodedata.bidirectional(ch) in _REORDERING for ch in set(text))
+    return any(unicodedata.bidirectional(ch) in _REORDERING for ch in set(text))
 
 
 def balanced(text: str) -> str:

@@ -119,10 +119,9 @@ def pretty(text: str, locations: tuple[str, ...] = ()) -> Shown:
                 marked = set(range(start, start + span + 1))
                 marked_at = location
                 break
-    split = serialized.splitlines()
-    if not marked:
-        return Shown(tuple(map(Line, split)), xml=True)
-    lines = tuple(Line(line, number in marked) for number, line in enumerate(split, start=1))
+    lines = tuple(
+        Line(line, number in marked) for number, line in enumerate(serialized.splitlines(), start=1)
+    )
     return Shown(lines, xml=True, marked_at=marked_at)
 
 

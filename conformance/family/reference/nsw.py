@@ -552,11 +552,14 @@ class ReferenceNsw:
         self.outbox.wake()
         return _json(202, {"messageId": message_id})
 
-    def _issued(self, payload: etree._Element) -> bool:
+    def _co_of(self, payload: etree._Element) -> tuple[str, str]:
+        """(IssuingCountry, ReferenceNumber) of a triggered payload: the CO its message is about."""
         issuing = payload.findtext(self.dialect.p("IssuingCountry")) or self.party
-        reference = payload.findtext(self.dialect.p("ReferenceNumber")) or ""
+        return issuing, payload.findtext(self.dialect.p("ReferenceNumber")) or "PING"
+
+    def _issued(self, payload: etree._Element) -> bool:
         with self.store.transaction() as tx:
-            return tx.state_of("issued", issuing, reference) is not None
+            return tx.state_of("issued", *self._co_of(payload)) is not None
 
     def _trigger_ping(self, to: object) -> Answer:
         """``{"action": "Ping", "to": party}`` (section 7, "Test trigger: Ping"): a signed Ping to that
@@ -576,8 +579,7 @@ class ReferenceNsw:
     def _send_triggered(self, action: str, to: str, payload: etree._Element) -> str:
         now = self.clock()
         payload = copy.deepcopy(payload)
-        issuing = payload.findtext(self.dialect.p("IssuingCountry")) or self.party
-        reference = payload.findtext(self.dialect.p("ReferenceNumber")) or "PING"
+        issuing, reference = self._co_of(payload)
         with self.store.transaction() as tx:
             if action in ("IssueCO", "ReplaceCO"):
                 payload.set("Id", payload.get("Id") or "co")
