@@ -18,13 +18,14 @@ FAST_RETRIES = (0.05, 0.1, 0.2)
 collect_ignore = ["data"]
 
 
-def require_tool(name: str) -> str:
-    """The path of a Debian tool the tests use: skipped where missing, but a failure under CI."""
+def require_tool(name: str, package: str | None = None) -> str:
+    """The path of a Debian tool the tests use (from ``package``, by default of its own name):
+    skipped where missing, but a failure under CI."""
     path = shutil.which(name)
     if path is None:
         if os.environ.get("CI"):
             pytest.fail(f"{name} is not installed; .ci/run installs it")
-        pytest.skip(f"{name} is not installed (apt-get install {name})")
+        pytest.skip(f"{name} is not installed (apt-get install {package or name})")
     return path
 
 

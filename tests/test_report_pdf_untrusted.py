@@ -10,6 +10,7 @@ import subprocess
 import pytest
 
 from conformance.app import cli
+from tests.conftest import require_tool
 
 SECRET = "TOPSECRET-0451-LOCAL-FILE"
 MARKER = "SCRIPT-RAN-IN-THE-PDF"
@@ -21,8 +22,7 @@ def pdf_text(path) -> str:
 
 @pytest.fixture(scope="module")
 def a_run(tmp_path_factory):
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed")
+    require_tool("pdftotext", "poppler-utils")
     reports = tmp_path_factory.mktemp("reports")
     assert cli.main(["run", "--profile", "efdx", "--requirement", "M-10", "--report-dir", str(reports)]) == 0
     (folder,) = [f for f in reports.iterdir() if f.is_dir()]
