@@ -7,7 +7,10 @@ whose IssueCO must be ACCEPTED first), with a status window of 1 s:
   of eight sent together not) passes: the late ones run again alone, as the README says;
 - a candidate that never sends a status fails every test on A-01, after one probe per Status run
   alone (not a lone run per test);
-- a candidate whose statuses come after the window even alone fails every test, as in series.
+- a candidate whose statuses come after the window even alone fails every test, as in series;
+- a slow candidate passes a sequence whose next step follows its first CO's status, and the CO sent
+  as text/xml, whose tests stand in other modules: the group is one across modules, its tests run
+  one after another, and a next step waits until the group's statuses came (``settle``).
 """
 
 from __future__ import annotations
@@ -40,7 +43,9 @@ SELECTED = "test_single_message and (br10 or valid-issue-co-sha)"
 STATUS_TESTS = 8
 
 
-def run(tmp_path, capsys, **settings) -> tuple[int, list[dict], str]:
+def run(
+    tmp_path, capsys, selected: str = SELECTED, count: int = STATUS_TESTS, **settings
+) -> tuple[int, list[dict], str]:
     port = free_port()
     reference_settings = Settings(
         party="KH",
@@ -52,11 +57,11 @@ def run(tmp_path, capsys, **settings) -> tuple[int, list[dict], str]:
     with RunningReference(reference_settings) as reference:
         config = tmp_path / "kh.toml"
         config.write_text(CONFIG.format(inbox=reference.url, port=port))
-        code = cli.main(["run", "--config", str(config), "--report-dir", str(tmp_path / "r"), "-k", SELECTED])
+        code = cli.main(["run", "--config", str(config), "--report-dir", str(tmp_path / "r"), "-k", selected])
     out = capsys.readouterr().out
     (folder,) = [path for path in (tmp_path / "r").iterdir() if path.is_dir()]
     tests = json.loads((folder / "results.json").read_text())["tests"]
-    assert len(tests) == STATUS_TESTS, out[-2000:]
+    assert len(tests) == count, out[-2000:]
     return code, tests, out
 
 
@@ -92,3 +97,20 @@ def test_statuses_late_even_alone_fail_as_in_series(tmp_path, capsys) -> None:
     assert {test["verdict"] for test in tests} == {"fail"}, out[-3000:]
     assert all("EFDX 1.0 A-01" in test["failed_requirements"] for test in tests), out[-3000:]
     assert all(run_alone_notes(test) for test in tests)  # late in the group, then late alone
+
+
+ACROSS_MODULES = f"test_replaced_co_is_superseded or test_text_xml_co_is_accepted or ({SELECTED})"
+
+
+def test_a_slow_candidate_passes_next_steps_after_the_groups_statuses(tmp_path, capsys) -> None:
+    """Without settle, the ReplaceCO's status would queue behind eight owed ones (3.2 s > 1 s)."""
+    code, tests, out = run(
+        tmp_path, capsys, ACROSS_MODULES, STATUS_TESTS + 2, outbox_in_turn=True, outbox_pause=0.4
+    )
+    verdicts = {test["id"]: test["verdict"] for test in tests}
+    assert verdicts == dict.fromkeys(verdicts, "pass"), out[-3000:]
+    assert code == 0
+    order = [test["id"].split("::")[0].rsplit("/", 1)[-1] for test in tests]
+    assert order == ["test_sequences.py"] + ["test_single_messages.py"] * STATUS_TESTS + ["test_transport.py"]
+    replaced = next(test for test in tests if "test_replaced_co_is_superseded" in test["id"])
+    assert not run_alone_notes(replaced), "its first IssueCO is sent first: on time"

@@ -604,3 +604,62 @@ def test_starts_early_starts_the_group_together_each_into_its_own_record(pyteste
     assert records["test_not_applicable_is_not_started"].notes == []
     without = records["test_without_the_mark"]
     assert without.verdict == ERROR and "starts_early" in without.reason
+
+
+NAMED_GROUP_ELSEWHERE = """
+import pytest
+STARTED = []
+
+def start(harness, n=0):
+    STARTED.append(f"other {n}")
+    return n
+
+@pytest.mark.requirements("M-21")
+def test_a_before():
+    assert STARTED == []
+
+@pytest.mark.requirements("M-21")
+@pytest.mark.starts_early(start=start, group="g")
+def test_b_first_of_the_group(early):
+    import test_suite
+    assert (STARTED, test_suite.STARTED) == (["other 0"], ["suite 7"])  # the whole group started
+
+@pytest.mark.requirements("M-21")
+def test_c_after_in_this_module():
+    pass
+"""
+
+NAMED_GROUP_HERE = """
+STARTED = []
+
+def start(harness):
+    STARTED.append("suite 7")
+    return 7
+
+@pytest.mark.requirements("M-21")
+def test_d_plain():
+    pass
+
+@pytest.mark.requirements("M-21")
+@pytest.mark.starts_early(start=start, group="g")
+def test_e_second_of_the_group(early):
+    assert early == 7
+"""
+
+
+def test_a_named_group_across_modules_runs_together_from_its_first_test(pytester: pytest.Pytester) -> None:
+    """A named starts_early group's tests are moved up to follow its first test (nothing runs between
+    them) and all start when that one is set up, whichever module they stand in."""
+    pytester.makepyfile(test_other=NAMED_GROUP_ELSEWHERE)
+    outcome = attached(pytester, NAMED_GROUP_HERE)
+    order = [record.name for record in outcome.plugin.records]
+    assert order == [
+        "test_a_before",
+        "test_b_first_of_the_group",
+        "test_e_second_of_the_group",
+        "test_c_after_in_this_module",
+        "test_d_plain",
+    ]
+    assert {record.verdict for record in outcome.plugin.records} == {PASS}, [
+        (record.name, record.reason) for record in outcome.plugin.records
+    ]

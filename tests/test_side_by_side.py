@@ -344,3 +344,39 @@ def test_a_starts_early_group_and_another_sessions_tests_at_one_party_never_over
         assert overlapping == [], (overlapping, spans)
     else:  # another party: free to overlap (and the stream is still under way when the group runs)
         assert overlapping != [], spans
+
+
+class _Item:
+    """What DeliveryOrder reads of a pytest item: its nodeid, module and starts_early mark."""
+
+    def __init__(self, nodeid: str, module: str, group: str | None = None, early: bool = True) -> None:
+        self.nodeid, self.module = nodeid, module
+        self._mark = pytest.mark.starts_early(start=None, group=group).mark if early else None
+
+    def get_closest_marker(self, name: str):
+        return self._mark if name == "starts_early" else None
+
+
+def test_a_named_group_holds_the_lock_exclusive_across_its_modules(tmp_path):
+    """A named group (the status group: tests of several modules, run one after another) holds its
+    party's lock exclusive from its first test to its last, not to the end of its first module."""
+    import fcntl
+    from types import SimpleNamespace
+
+    items = [
+        _Item("a.py::first", "a", group="status"),
+        _Item("b.py::second", "b", group="status"),
+        _Item("b.py::third", "b", group="status"),
+        _Item("b.py::plain", "b", early=False),
+    ]
+    order = DeliveryOrder(tmp_path)
+    order.bind("SG")
+    order.pytest_collection_finish(SimpleNamespace(items=items))
+    held = []
+    for item in items:
+        order._before(item)
+        held.append((order._held, order._group_ends))
+        order._after(item)
+    order.close()
+    group = (fcntl.LOCK_EX, "b.py::third")  # never let go between its modules
+    assert held == [group, group, group, (fcntl.LOCK_SH, None)]

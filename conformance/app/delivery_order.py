@@ -10,7 +10,8 @@ processes: ``fcntl.flock`` on a file per party in a folder the run's process mak
 - Every test holds its party's lock shared while it runs (setup to teardown), and so does a
   profile's pre-flight Ping.
 - A starts_early group holds it exclusive from its first test's setup (where the conversations of
-  the whole group start early) until the end of the group's last test of that module.
+  the whole group start early) until the end of the group's last test (of that module, or of the
+  named group: its tests run one after another, the plugin's ``gathered``).
 
 So no test of another profile runs at that party while a group is under way, and a group starts
 only when no test of another profile is at that party. Profiles whose harness parties differ use
@@ -37,6 +38,8 @@ from pathlib import Path
 
 import pytest
 
+from conformance.harness.plugin import early_group
+
 
 def _file_name(party: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", party) or "_"
@@ -51,7 +54,7 @@ class DeliveryOrder:
         self._party: int | None = None
         self._held = 0  # 0, fcntl.LOCK_SH or fcntl.LOCK_EX
         self._group_ends: str | None = None  # the nodeid whose end lets the exclusive lock go
-        self._last_early: dict[object, str] = {}  # module -> its last starts_early test in the session
+        self._last_early: dict[object, str] = {}  # starts_early group -> its last test in the session
         self.waited_s = 0.0
 
     def bind(self, party: str) -> None:
@@ -99,8 +102,8 @@ class DeliveryOrder:
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         for item in session.items:
-            if item.get_closest_marker("starts_early") is not None:
-                self._last_early[getattr(item, "module", None)] = item.nodeid
+            if (group := early_group(item)) is not None:
+                self._last_early[group] = item.nodeid
 
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None):
@@ -113,9 +116,9 @@ class DeliveryOrder:
     def _before(self, item: pytest.Item) -> None:
         if self._group_ends is not None:
             return  # within a group: its exclusive lock covers every test until the group ends
-        if item.get_closest_marker("starts_early") is not None:
+        if (group := early_group(item)) is not None:
             self._take(fcntl.LOCK_EX)
-            self._group_ends = self._last_early.get(getattr(item, "module", None), item.nodeid)
+            self._group_ends = self._last_early.get(group, item.nodeid)
             return
         self._take(fcntl.LOCK_SH)
 

@@ -17,7 +17,10 @@ A test whose conversation is mostly waiting (a retry schedule watched for minute
 own record, and each test gets what its start returned as the ``early`` fixture (an exception its
 start raised is raised there). Their waits then overlap, so the group takes about as long as its
 longest member; verdicts and records are each test's own, as if it had run alone. The tests run,
-and judge, one after another as before.
+and judge, one after another as before. ``starts_early(start=fn, group="name")`` makes one group of
+tests in several modules: its tests are moved up to run right after its first one (nothing else runs
+between them, so no other test waits while the group's conversations are under way), and all start
+with it.
 """
 
 from __future__ import annotations
@@ -190,6 +193,33 @@ def requirement_ids(item: pytest.Item, catalogue: Catalogue) -> tuple[str, ...]:
     return tuple(dict.fromkeys(sorted(ids, key=catalogue.order)))
 
 
+def early_group(item: pytest.Item) -> object | None:
+    """The starts_early group ``item`` belongs to: its mark's ``group`` name, else its module; None
+    without the mark."""
+    mark = item.get_closest_marker("starts_early")
+    if mark is None:
+        return None
+    return mark.kwargs.get("group") or getattr(item, "module", None)
+
+
+def gathered(items: list[pytest.Item]) -> list[pytest.Item]:
+    """``items`` with the tests of each named starts_early group moved up to just after the group's
+    first test (the others keep their order)."""
+    named: dict[str, list[pytest.Item]] = {}
+    runs: list[list[pytest.Item]] = []
+    for item in items:
+        mark = item.get_closest_marker("starts_early")
+        name = mark.kwargs.get("group") if mark is not None else None
+        if name is None:
+            runs.append([item])
+        elif name in named:
+            named[name].append(item)
+        else:
+            named[name] = [item]
+            runs.append(named[name])
+    return [item for run in runs for item in run]
+
+
 class SuiteRun:
     """The active plugin of one run: gives tests the harness, turns outcomes into verdicts."""
 
@@ -237,7 +267,7 @@ class SuiteRun:
         deselected = [item for item in items if item not in chosen]
         if deselected:
             config.hook.pytest_deselected(items=deselected)
-        items[:] = chosen
+        items[:] = gathered(chosen)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.total = len(session.items)  # after every filter, -k included
@@ -289,14 +319,15 @@ class SuiteRun:
         return ""
 
     def _start_early(self, first: pytest.Function) -> None:
-        """Start the conversation of every selected, applicable starts_early test of ``first``'s module
+        """Start the conversation of every selected, applicable test of ``first``'s starts_early group
         not started yet, each recording into its own test's record."""
+        group = early_group(first)
         for item in first.session.items:
             mark = item.get_closest_marker("starts_early")
             if (
                 mark is None
                 or not isinstance(item, pytest.Function)
-                or item.module is not first.module
+                or early_group(item) != group
                 or _EARLY in item.stash
             ):
                 continue

@@ -47,7 +47,7 @@ def _marks(vector: Vector) -> list[pytest.MarkDecorator]:
             pytest.mark.requirements("A-05", "M-22"),
         ]
     if vector.expect_status or _cancels_a_co(vector):  # its status wait overlaps the others' (status_group)
-        marks.append(pytest.mark.starts_early(start=start_single_message))
+        marks.append(status_group.starts_with_the_group(start_single_message))
     return marks
 
 
@@ -117,10 +117,8 @@ def started_single_message(harness: Harness, vector: Vector, member: status_grou
     """The rest of a test started early: its status (or its setup's, then its own message in series),
     or the whole test again alone where the overlapped wait cannot tell (status_group)."""
     alone = lambda: single_message(harness, vector)  # noqa: E731
-    try:
-        arrival = status_group.await_status(harness, member)
-    except status_group.RunAlone as why:
-        status_group.run_alone(harness, why, alone, member, vector.id)
+    arrival = status_group.status_or_alone(harness, member, alone, vector.id)
+    if arrival is None:
         return
     if member.then is None:
         assert vector.expect_status
@@ -133,6 +131,7 @@ def started_single_message(harness: Harness, vector: Vector, member: status_grou
         )
         status_group.run_alone(harness, stale, alone, member, vector.id)
         return
+    status_group.settle(harness, member)
     _send_and_judge(harness, vector, member.then)
 
 

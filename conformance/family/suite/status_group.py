@@ -5,8 +5,16 @@ Most single-message tests send one CO and wait up to the status window for its S
 In series, a candidate that never sends a status (a broken outbox, a fault member states meet often)
 costs a whole window per test: with a 60 s window, over an hour for one fault. So the suite sends
 those tests' messages one after another when the first of them is set up (the plugin's
-``starts_early``, each message recorded into its own test), and each test then waits for its own
-status: the waits overlap.
+``starts_early`` with ``group=GROUP``, each message recorded into its own test), and each test then
+waits for its own status: the waits overlap. The group is one across the suite's modules (the
+single-message tests, each sequence's first CO, the utilisation notices' IssueCOs, the status through
+the gateway, the CO as text/xml): its tests run one after another, from where its first one stands,
+so no other test waits for a message from the candidate while the group's statuses are owed, and
+M-21's and G-03's failing-inbox groups never overlap it (errata 2's delivery order).
+
+A test that goes on after its status (a sequence's next step, a notice asked for, a ReplaceCO after
+its setup's IssueCO) first lets the candidate send the group's statuses (``settle``): a candidate
+delivering one message at a time would otherwise hold the next step's answer behind them.
 
 Sending together must never change a verdict: a candidate owes no capacity it does not claim
 (section 8), and one may deliver one message at a time (errata 2). So each test's status is judged
@@ -37,12 +45,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import pytest
+
 from conformance.family.inbox import Arrival
 from conformance.family.suite import steps
 from conformance.family.suite.steps import NoAnswer, Sent
 from conformance.harness.session import Harness
 
 STATUS = "StatusNotification"
+GROUP = "status"  # the starts_early group of every test whose status wait overlaps the others'
+
+
+def starts_with_the_group(start: Callable[..., object]) -> pytest.MarkDecorator:
+    """The mark of a test whose ``start`` enters its first message in the group (``waiting``)."""
+    return pytest.mark.starts_early(start=start, group=GROUP)
 
 
 class RunAlone(Exception):
@@ -126,6 +142,23 @@ def await_status(harness: Harness, member: Waiting) -> Arrival:
         f"none arrived; nor to {verdict}, run alone (a probe)",
         also=due[1:],
     )
+
+
+def status_or_alone(
+    harness: Harness, member: Waiting, alone: Callable[[], None], name: str
+) -> Arrival | None:
+    """The member's status if it came in its window; None once the test ran again alone (``alone``,
+    the serial test, which then judged it all)."""
+    try:
+        return await_status(harness, member)
+    except RunAlone as why:
+        run_alone(harness, why, alone, member, name)
+        return None
+
+
+def settle(harness: Harness, member: Waiting) -> None:
+    """Before a test goes on after its status: the group's statuses sent first (``drain``)."""
+    drain(harness, member.group)
 
 
 def drain(harness: Harness, group: Group) -> None:

@@ -18,8 +18,9 @@ from conformance.core.violations import Violation
 from conformance.family import dialect as dialects
 from conformance.family.inbox import Arrival, Reaction
 from conformance.family.nodes import texts
-from conformance.family.suite import deliveries, steps
+from conformance.family.suite import deliveries, status_group, steps
 from conformance.family.suite.deliveries import Delivery
+from conformance.family.vectors import Build
 from conformance.harness.control import TriggerFailed, ask_to_send
 from conformance.harness.session import Harness
 
@@ -235,17 +236,52 @@ def test_a_co_it_was_asked_to_cancel_but_never_issued_is_not_confirmed(harness: 
     expect_verified(harness, reference, "NOT_CONFIRMED")
 
 
+def _co_to_be_utilised(harness: Harness, status: str) -> tuple[Build, steps.Sent]:
+    build = harness.build(f"utilisation-{status}")
+    sent = steps.send(harness, build.bytes(), label="IssueCO to be utilised")
+    steps.expect_receipt(harness, sent)
+    return build, sent
+
+
+def start_utilisation(
+    harness: Harness, status: str, reasons: list[str]
+) -> tuple[Build, status_group.Waiting]:
+    """The IssueCO to be utilised, its ACCEPTED awaited with the status group's."""
+    build, sent = _co_to_be_utilised(harness, status)
+    return build, status_group.waiting(harness, sent, "ACCEPTED")
+
+
 @pytest.mark.role("importing")
 @pytest.mark.capability("utilisation")
 @pytest.mark.requirements("A-07", "M-22")
 @pytest.mark.purposes("A-07/utilisation", "A-07/ref-to-message-id")
 @pytest.mark.parametrize(("status", "reasons"), [("UTILISED", []), ("PREFERENCE_DENIED", ["BR-03"])])
-def test_utilisation_notice_sent_by_the_candidate(harness: Harness, status: str, reasons: list[str]) -> None:
+@status_group.starts_with_the_group(start_utilisation)
+def test_utilisation_notice_sent_by_the_candidate(
+    harness: Harness, status: str, reasons: list[str], early: tuple[Build, status_group.Waiting]
+) -> None:
     """After accepting a CO, the candidate sends UTILISED or PREFERENCE_DENIED (with reasons) on request."""
-    build = harness.build(f"utilisation-{status}")
-    sent = steps.send(harness, build.bytes(), label="IssueCO to be utilised")
-    steps.expect_receipt(harness, sent)
+    build, member = early
+    alone = lambda: utilisation_notice(harness, status, reasons)  # noqa: E731
+    arrival = status_group.status_or_alone(harness, member, alone, f"utilisation-{status}")
+    if arrival is None:
+        return
+    steps.judge_status(harness, arrival, member.sent, "ACCEPTED")
+    status_group.settle(harness, member)
+    ask_for_the_notice(harness, build, member.sent, status, reasons)
+
+
+def utilisation_notice(harness: Harness, status: str, reasons: list[str]) -> None:
+    """The utilisation test in series: the IssueCO, its ACCEPTED, then the notice asked for."""
+    build, sent = _co_to_be_utilised(harness, status)
     steps.expect_status(harness, sent, "ACCEPTED")
+    ask_for_the_notice(harness, build, sent, status, reasons)
+
+
+def ask_for_the_notice(
+    harness: Harness, build: Build, sent: steps.Sent, status: str, reasons: list[str]
+) -> None:
+    """Ask the candidate to record ``status`` for the accepted CO and judge the notice it sends."""
     reference = build.payload_data()["reference_number"]
     reasons = dialects.of(harness).own_rules(reasons)
     notice = dialects.of(harness).messages.payload(

@@ -42,21 +42,21 @@ def first_co(
 ) -> tuple[Build, steps.Sent]:
     """The test's first CO message and its ``status``: sent now, or taken from the test's
     ``early_co`` start (its status wait overlapped the other tests', status_group; where that cannot
-    tell, sent again alone: ``make`` again, a fresh message)."""
+    tell, sent again alone: ``make`` again, a fresh message). The test's next steps follow once the
+    group's statuses came (status_group.settle)."""
     kept = status_group.take(harness, name)
     if kept is None:
         return _send_now(harness, make, status, reasons)
     build, member, error = cast(tuple[Build, status_group.Waiting, Exception | None], kept)
     if error is not None:
         raise error
-    try:
-        arrival = status_group.await_status(harness, member)
-    except status_group.RunAlone as why:
-        again: list[tuple[Build, steps.Sent]] = []
-        run = lambda: again.append(_send_now(harness, make, status, reasons))  # noqa: E731
-        status_group.run_alone(harness, why, run, member, name)
+    again: list[tuple[Build, steps.Sent]] = []
+    run = lambda: again.append(_send_now(harness, make, status, reasons))  # noqa: E731
+    arrival = status_group.status_or_alone(harness, member, run, name)
+    if arrival is None:
         return again[0]
     steps.judge_status(harness, arrival, member.sent, status, list(reasons), JUDGES.get(build.action, ()))
+    status_group.settle(harness, member)
     return build, member.sent
 
 
@@ -68,7 +68,9 @@ def _send_now(harness: Harness, make: Make, status: str, reasons: Sequence[str])
 def early_co(name: str, make: Make, status: str) -> pytest.MarkDecorator:
     """Send the test's first CO message (``first_co(harness, name, make, status)``) with the other
     tests' early starts, so that its status wait overlaps theirs (status_group)."""
-    return pytest.mark.starts_early(start=functools.partial(_start_co, name=name, make=make, status=status))
+    return status_group.starts_with_the_group(
+        functools.partial(_start_co, name=name, make=make, status=status)
+    )
 
 
 def _start_co(harness: Harness, name: str, make: Make, status: str) -> None:

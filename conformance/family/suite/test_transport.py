@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.core.violations import Violation
-from conformance.family.suite import steps
+from conformance.family.suite import status_group, steps
 from conformance.harness.session import Harness
 
 pytestmark = pytest.mark.role("importing")
@@ -70,12 +70,29 @@ def test_text_xml_is_tolerated(harness: Harness) -> None:
     steps.expect_receipt(harness, sent)
 
 
-@pytest.mark.requirements("T-03", "M-19", "A-01", "A-02", "M-22")
-@pytest.mark.purposes("T-03/text-xml")
-def test_text_xml_co_is_accepted(harness: Harness) -> None:
-    """A CO under text/xml (section 2: tolerated) is taken with a Receipt and then ACCEPTED."""
+def _co_as_text_xml(harness: Harness) -> steps.Sent:
     sent = steps.send(
         harness, harness.vector("valid-issue-co"), content_type="text/xml", label="IssueCO as text/xml"
     )
     steps.expect_receipt(harness, sent)
-    steps.expect_status(harness, sent, "ACCEPTED")
+    return sent
+
+
+def start_text_xml_co(harness: Harness) -> status_group.Waiting:
+    """The CO as text/xml, its ACCEPTED awaited with the status group's."""
+    return status_group.waiting(harness, _co_as_text_xml(harness), "ACCEPTED")
+
+
+def text_xml_co(harness: Harness) -> None:
+    """The test in series."""
+    steps.expect_status(harness, _co_as_text_xml(harness), "ACCEPTED")
+
+
+@pytest.mark.requirements("T-03", "M-19", "A-01", "A-02", "M-22")
+@pytest.mark.purposes("T-03/text-xml")
+@status_group.starts_with_the_group(start_text_xml_co)
+def test_text_xml_co_is_accepted(harness: Harness, early: status_group.Waiting) -> None:
+    """A CO under text/xml (section 2: tolerated) is taken with a Receipt and then ACCEPTED."""
+    arrival = status_group.status_or_alone(harness, early, lambda: text_xml_co(harness), "text-xml")
+    if arrival is not None:
+        steps.judge_status(harness, arrival, early.sent, "ACCEPTED")
