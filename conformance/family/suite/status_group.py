@@ -90,6 +90,9 @@ class Group:
     def message_ids(self) -> set[str]:
         return {member.sent.message_id for member in self.members if member.sent.message_id}
 
+    def __repr__(self) -> str:  # short: pytest shows a failed test's arguments (a member's group)
+        return f"Group({len(self.members)} messages, probed={self.probed!r})"
+
 
 def waiting(harness: Harness, sent: Sent, status: str, body: bytes | None = None) -> Waiting:
     """Enter ``sent`` (its synchronous answer judged just now) in the harness's group; ``body``: the
