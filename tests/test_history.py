@@ -172,3 +172,100 @@ def test_a_readable_time_is_in_this_machines_zone_and_garbage_stays_as_it_is():
     assert history.readable_time("2026-12-06T10:00:00") == "2026-12-06 10:00:00"
     shown = history.readable_time("2026-12-06T10:00:00+00:00")
     assert shown.startswith("2026-12-06 ") and len(shown.split()) == 3
+
+
+# --- the index's rows kept between runs (history.ROW_CACHE) -----------------------------------------
+
+
+def a_history(reports: Path) -> None:
+    certified = results(REAL, "pass", started="2026-12-06T10:00:00+00:00")
+    certified["certification"] = {"can_certify": True, "reasons": []}
+    (write_run(reports, "2026-12-06T10", certified) / "certificate.html").write_text("<html></html>")
+    write_run(reports, "2026-12-06T11", results(REFERENCE, "fail", started="2026-12-06T11:00:00+00:00"))
+    write_run(reports, "2026-12-06T12-pilot", pilot_results([{"verdict": "interoperable"}]))
+    write_run(reports, "2026-12-06T13", {"kind": "load", "load": {}, "verdict": "held", "sut": REAL})
+    bad = reports / "2026-12-06T14"
+    bad.mkdir()
+    (bad / "results.json").write_text("{not json")
+
+
+def counting_reads(monkeypatch) -> list[str]:
+    read: list[str] = []
+    load_json = history.safe_read.load_json
+
+    def counted(path, *args, **kwargs):
+        if path.name == "results.json":
+            read.append(path.parent.name)
+        return load_json(path, *args, **kwargs)
+
+    monkeypatch.setattr(history.safe_read, "load_json", counted)
+    return read
+
+
+def test_the_index_reads_each_unchanged_run_once_and_shows_the_same(tmp_path, monkeypatch):
+    """The second index reads only what changed (and what cannot be read), and is the same page."""
+    reports = tmp_path / "reports"
+    a_history(reports)
+    read = counting_reads(monkeypatch)
+    history.write_index(reports)
+    first = (reports / "index.html").read_text()
+    assert sorted(read) == [
+        "2026-12-06T10",
+        "2026-12-06T11",
+        "2026-12-06T12-pilot",
+        "2026-12-06T13",
+        "2026-12-06T14",
+    ]
+    read.clear()
+    history.write_index(reports)
+    assert (reports / "index.html").read_text() == first
+    assert read == ["2026-12-06T14"]  # the unreadable one is tried again, never kept
+    (reports / "2026-12-06T10" / "certificate.html").unlink()  # the links are looked at each time
+    (reports / "2026-12-06T11" / "results.json").write_text(json.dumps(results(REFERENCE, "pass")))
+    read.clear()
+    history.write_index(reports)
+    assert sorted(read) == ["2026-12-06T11", "2026-12-06T14"]
+    page = (reports / "index.html").read_text()
+    assert "2026-12-06T10/certificate.html" not in page
+    (reports / history.ROW_CACHE).unlink()
+    history.write_index(reports)
+    assert (reports / "index.html").read_text() == page  # kept rows show what reading anew shows
+
+
+def test_a_planted_or_broken_row_cache_is_ignored(tmp_path, monkeypatch):
+    """The kept rows are untrusted like any file this run did not write: a wrong shape, a link, or
+    garbage is read anew from results.json, and the index is what it would be without them."""
+    reports = tmp_path / "reports"
+    a_history(reports)
+    history.write_index(reports)
+    expected = (reports / "index.html").read_text()
+    cache = reports / history.ROW_CACHE
+    good = json.loads(cache.read_text())
+    entry = good["rows"]["2026-12-06T10"]
+    wrong_shapes = [
+        {**entry, "row": {**entry["row"], "verdict": ["conformant"]}},
+        {**entry, "row": {**entry["row"], "folder": "elsewhere"}},
+        {**entry, "row": {**entry["row"], "counts": {"pass": "many"}}},
+        {**entry, "row": {**entry["row"], "extra": "<script>"}},
+        {**entry, "stamp": ["1", 2]},
+        "not an entry",
+    ]
+    for wrong in wrong_shapes:
+        cache.write_text(json.dumps({"version": 1, "rows": {**good["rows"], "2026-12-06T10": wrong}}))
+        read = counting_reads(monkeypatch)
+        history.write_index(reports)
+        assert "2026-12-06T10" in read, wrong
+        assert (reports / "index.html").read_text() == expected
+        monkeypatch.undo()
+    for garbage in ("{not json", json.dumps([1, 2]), json.dumps({"version": 2, "rows": good["rows"]})):
+        cache.write_text(garbage)
+        history.write_index(reports)
+        assert (reports / "index.html").read_text() == expected
+    target = tmp_path / "elsewhere.json"
+    target.write_text(json.dumps(good))
+    cache.unlink()
+    cache.symlink_to(target)
+    history.write_index(reports)  # a link is not read, and it is replaced, not written through
+    assert not cache.is_symlink()
+    assert target.read_text() == json.dumps(good)
+    assert (reports / "index.html").read_text() == expected

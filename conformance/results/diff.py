@@ -100,6 +100,11 @@ def read_run(path: Path) -> dict:
         data = safe_read.load_json(file)
     except safe_read.UnsafeInput as exc:
         raise DiffInputError(f"not a run's results.json: {exc}") from None
+    return checked_run(file, data)
+
+
+def checked_run(file: Path, data: object) -> dict:
+    """``data``, read from ``file``, when it has the shape every reader relies on; else DiffInputError."""
     problem = shape_problem(data)
     if problem:
         raise DiffInputError(f"{file}: not a run's results.json ({problem})")

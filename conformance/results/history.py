@@ -9,6 +9,7 @@ of its ordered pairs were interoperable, not-interoperable or incomplete, linkin
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -82,9 +83,10 @@ def since_latest_readable(report_dir: Path, current: Path, data: dict) -> tuple[
     earlier = [f for f in runs(report_dir) if f.name < current.name]
     for folder in reversed(earlier[-MAX_EARLIER_TRIED:]):  # a bounded cost, whatever the folder holds
         try:
-            if _load_run(folder) is not None or _pilot_run(folder) is not None:
+            data_read = _results(folder)
+            if _load_run(folder, data_read) is not None or _pilot_run(folder, data_read) is not None:
                 continue  # a `conformance load` run or a pilot: no tests to compare with
-            old = diff.load(folder)
+            old = diff.qualified(diff.checked_run(folder / "results.json", data_read))
             if diff.why_not_comparable(old, data):
                 continue
             return _since(folder, old, data), notes
@@ -95,13 +97,17 @@ def since_latest_readable(report_dir: Path, current: Path, data: dict) -> tuple[
     return None, notes
 
 
-def _load_run(folder: Path) -> dict | None:
-    """The results.json of a `conformance load` run (``kind`` load, a ``load`` block), read under
-    the same caps; None for any other."""
+def _results(folder: Path) -> object:
+    """The folder's results.json, read once under the caps of ``safe_read`` (untrusted input)."""
     try:
-        data = safe_read.load_json(folder / "results.json")
+        return safe_read.load_json(folder / "results.json")
     except safe_read.UnsafeInput as exc:
         raise diff.DiffInputError(f"not a run's results.json: {exc}") from None
+
+
+def _load_run(folder: Path, data: object) -> dict | None:
+    """``data`` (the folder's results.json) when it is a `conformance load` run's (``kind`` load, a
+    ``load`` block); None for any other."""
     if not isinstance(data, dict) or data.get("kind") != "load" or not isinstance(data.get("load"), dict):
         return None
     for key in ("verdict", "profile", "started"):
@@ -116,15 +122,11 @@ MAX_PILOT_PARTIES = 64  # parties named in the index's row of a pilot (the rest:
 PILOT_VERDICTS = ("interoperable", "not-interoperable", "incomplete")
 
 
-def _pilot_run(folder: Path) -> dict | None:
-    """The index's facts of a `conformance pilot` folder (``kind`` pilot, a ``pilot`` block): its
-    parties, transport, seeded fault and how many ordered pairs got each verdict, read under the
-    caps of ``safe_read`` and checked for shape (another folder's results.json is untrusted input);
-    None for any other kind. DiffInputError when it says pilot but is not one's."""
-    try:
-        data = safe_read.load_json(folder / "results.json")
-    except safe_read.UnsafeInput as exc:
-        raise diff.DiffInputError(f"not a run's results.json: {exc}") from None
+def _pilot_run(folder: Path, data: object) -> dict | None:
+    """The index's facts of a `conformance pilot` folder (``kind`` pilot, a ``pilot`` block; ``data``
+    its results.json): its parties, transport, seeded fault and how many ordered pairs got each
+    verdict, checked for shape (another folder's results.json is untrusted input); None for any
+    other kind. DiffInputError when it says pilot but is not one's."""
     if not isinstance(data, dict) or data.get("kind") != "pilot":
         return None
 
@@ -220,10 +222,11 @@ def _pilot_row(folder: Path, pilot: dict) -> dict:
 
 
 def _row(folder: Path) -> dict:
-    pilot = _pilot_run(folder)
+    read = _results(folder)
+    pilot = _pilot_run(folder, read)
     if pilot is not None:
         return _pilot_row(folder, pilot)
-    data = _load_run(folder) or diff.read_run(folder)
+    data = _load_run(folder, read) or diff.checked_run(folder / "results.json", read)
     counts: dict[str, int] = {}
     for test in data.get("tests", []):
         counts[test["verdict"]] = counts.get(test["verdict"], 0) + 1
@@ -258,18 +261,110 @@ def _row(folder: Path) -> dict:
     }
 
 
+# --- the index's rows, kept between runs ---------------------------------------------------------
+# Reading every run's results.json (megabytes each, with every exchange) again after each run made
+# the index cost grow with the folder's history: a vendor running many times a day in one folder
+# would wait seconds more per run. So the rows read are kept in ROW_CACHE, each with its results.json's
+# size and modification time, and a folder whose results.json has not changed is not read again.
+# The file is untrusted like any other this run did not write: read under caps, every entry checked
+# for the shape of a row, anything else ignored (read again from its results.json). It tells no more
+# than a results.json planted in the folder could. The links (report, certificate) are looked at anew.
+ROW_CACHE = ".index-rows.json"
+MAX_ROW_CACHE_BYTES = 32 * 1024 * 1024
+_LIVE = ("report", "certificate")  # looked at each time, never kept
+_TEXT = (
+    "folder",
+    "kind",
+    "when",
+    "transport",
+    "profile",
+    "started",
+    "verdict",
+    "candidate",
+    "fault",
+    "counted",
+)
+
+
+def _stamp(folder: Path) -> list[int]:
+    info = (folder / "results.json").stat(follow_symlinks=False)
+    return [info.st_size, info.st_mtime_ns]
+
+
+def _row_shape_ok(name: str, row: object) -> bool:
+    """``row`` has the shape ``_row`` gives a folder called ``name`` (its live links left out)."""
+    if not isinstance(row, dict) or set(row) != set(_TEXT) | {"can_certify", "profiles", "partial", "counts"}:
+        return False
+    profiles, counts = row["profiles"], row["counts"]
+    return (
+        row["folder"] == name
+        and all(isinstance(row[key], str) for key in _TEXT)
+        and row["can_certify"] in (True, False, None)
+        and isinstance(row["partial"], bool)
+        and isinstance(counts, dict)
+        and all(isinstance(count, int) and not isinstance(count, bool) for count in counts.values())
+        and isinstance(profiles, list)
+        and all(
+            isinstance(profile, dict)
+            and set(profile) == {"title", "verdict", "run"}
+            and isinstance(profile["title"], str)
+            and isinstance(profile["verdict"], str)
+            and not isinstance(profile["run"], dict | list)
+            for profile in profiles
+        )
+    )
+
+
+def _kept_rows(report_dir: Path) -> dict[str, tuple[list[int], dict]]:
+    """The rows ROW_CACHE holds, by folder name, each with its stamp: only entries of the right shape."""
+    try:
+        data = safe_read.load_json(report_dir / ROW_CACHE, cap=MAX_ROW_CACHE_BYTES, depth=8)
+    except safe_read.UnsafeInput:
+        return {}
+    entries = data.get("rows") if isinstance(data, dict) and data.get("version") == 1 else None
+    if not isinstance(entries, dict):
+        return {}
+    kept: dict[str, tuple[list[int], dict]] = {}
+    for name, entry in entries.items():
+        if not isinstance(entry, dict):
+            continue
+        stamp, row = entry.get("stamp"), entry.get("row")
+        if not isinstance(stamp, list) or len(stamp) != 2 or not all(type(n) is int for n in stamp):
+            continue
+        if isinstance(row, dict) and _row_shape_ok(name, row):
+            kept[name] = (stamp, row)
+    return kept
+
+
+def _index_row(folder: Path, kept: dict[str, tuple[list[int], dict]], keep: dict[str, dict]) -> dict:
+    """The folder's row: the kept one while its results.json is unchanged, else read anew."""
+    stamp = _stamp(folder)
+    found = kept.get(folder.name)
+    if found is not None and found[0] == stamp:
+        row = dict(found[1])
+    else:
+        row = {key: value for key, value in _row(folder).items() if key not in _LIVE}
+    keep[folder.name] = {"stamp": stamp, "row": dict(row)}
+    row["report"] = _own_file(folder, "report.html")
+    row["certificate"] = _own_file(folder, "certificate.html") if row["kind"] != "pilot" else None
+    return row
+
+
 def write_index(report_dir: Path) -> Path:
     """``report_dir/index.html``: every run, newest first; a folder whose results.json cannot be
     read is listed as skipped, with why. Written without following a link (a temporary file renamed
-    over it)."""
+    over it); the rows read are kept for the next time (ROW_CACHE)."""
     rows, skipped = [], []
+    kept = _kept_rows(report_dir)
+    keep: dict[str, dict] = {}
     for folder in reversed(runs(report_dir)):
         try:
-            rows.append(_row(folder))
+            rows.append(_index_row(folder, kept, keep))
         except diff.DiffInputError as exc:
             skipped.append({"folder": folder.name, "reason": str(exc)})
         except Exception as exc:  # noqa: BLE001 - one bad folder never stops the index
             skipped.append({"folder": folder.name, "reason": type(exc).__name__})
     path = report_dir / "index.html"
     safe_write.write_text(path, _environment.get_template("index.html.j2").render(rows=rows, skipped=skipped))
+    safe_write.write_text(report_dir / ROW_CACHE, json.dumps({"version": 1, "rows": keep}))
     return path
