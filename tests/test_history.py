@@ -8,6 +8,7 @@ The folders here are written by hand: the history reads results.json files it di
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from lxml import html
@@ -247,7 +248,8 @@ def test_a_planted_or_broken_row_cache_is_ignored(tmp_path, monkeypatch):
         {**entry, "row": {**entry["row"], "folder": "elsewhere"}},
         {**entry, "row": {**entry["row"], "counts": {"pass": "many"}}},
         {**entry, "row": {**entry["row"], "extra": "<script>"}},
-        {**entry, "stamp": ["1", 2]},
+        {**entry, "stamp": ["1", 2, 3, 4]},
+        {**entry, "stamp": entry["stamp"][:2]},
         "not an entry",
     ]
     for wrong in wrong_shapes:
@@ -269,3 +271,32 @@ def test_a_planted_or_broken_row_cache_is_ignored(tmp_path, monkeypatch):
     assert not cache.is_symlink()
     assert target.read_text() == json.dumps(good)
     assert (reports / "index.html").read_text() == expected
+
+
+def test_a_cache_that_cannot_be_written_leaves_the_index_written(tmp_path):
+    """A directory planted at the cache's name: the index is still written, each run, with no error."""
+    reports = tmp_path / "reports"
+    a_history(reports)
+    (reports / history.ROW_CACHE).mkdir()
+    history.write_index(reports)
+    assert "2026-12-06T11" in (reports / "index.html").read_text()
+
+
+def test_a_results_json_copied_over_with_its_size_and_time_is_read_again(tmp_path):
+    """A results.json replaced by one of the same size with the old modification time kept (``cp -p``,
+    an archive restored) is not taken for the one the row was read from."""
+    reports = tmp_path / "reports"
+    a_history(reports)
+    history.write_index(reports)
+    target = reports / "2026-12-06T11" / "results.json"
+    before = target.stat()
+    replaced = target.read_text().replace('"fail"', '"pass"').replace("not-conformant", "conformant    ")
+    assert len(replaced) == len(target.read_text())
+    fresh = tmp_path / "new.json"
+    fresh.write_text(replaced)
+    fresh.replace(target)
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    history.write_index(reports)
+    page = html.fromstring((reports / "index.html").read_text())
+    row = page.xpath("//table[@id='runs']/tbody/tr[td[1][contains(., '2026-12-06T11')]]")[0]
+    assert "conformant" in row.xpath("string(.)") and "not-conformant" not in row.xpath("string(.)")

@@ -663,3 +663,12 @@ def test_a_named_group_across_modules_runs_together_from_its_first_test(pytester
     assert {record.verdict for record in outcome.plugin.records} == {PASS}, [
         (record.name, record.reason) for record in outcome.plugin.records
     ]
+
+
+def test_a_module_group_split_by_the_items_order_is_gathered_again(pytester: pytest.Pytester) -> None:
+    """Items in another order (``--rerun-failed`` passes results.json's) never split a group: the
+    other tests do not run while its conversations are under way."""
+    ids = ["test_group[0]", "test_before_the_group", "test_group[1]", "test_group[2]"]
+    outcome = attached(pytester, EARLY_TESTS, *(f"test_suite.py::{name}" for name in ids))
+    order = [record.name for record in outcome.plugin.records]
+    assert order == ["test_group[0]", "test_group[1]", "test_group[2]", "test_before_the_group"]

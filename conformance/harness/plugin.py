@@ -18,9 +18,9 @@ own record, and each test gets what its start returned as the ``early`` fixture 
 start raised is raised there). Their waits then overlap, so the group takes about as long as its
 longest member; verdicts and records are each test's own, as if it had run alone. The tests run,
 and judge, one after another as before. ``starts_early(start=fn, group="name")`` makes one group of
-tests in several modules: its tests are moved up to run right after its first one (nothing else runs
-between them, so no other test waits while the group's conversations are under way), and all start
-with it.
+tests in several modules. A group's tests are moved up to run right after its first one (in any
+order the items come in), so nothing else runs, and no other test waits, while its conversations
+are under way.
 """
 
 from __future__ import annotations
@@ -208,20 +208,20 @@ def early_group(item: pytest.Item) -> object | None:
 
 
 def gathered(items: list[pytest.Item]) -> list[pytest.Item]:
-    """``items`` with the tests of each named starts_early group moved up to just after the group's
-    first test (the others keep their order)."""
-    named: dict[str, list[pytest.Item]] = {}
+    """``items`` with the tests of each starts_early group moved up to just after the group's first
+    test (the others keep their order): no other test runs while a group's conversations are under
+    way, whatever order the items came in (``--rerun-failed`` gives results.json's)."""
+    groups: dict[object, list[pytest.Item]] = {}
     runs: list[list[pytest.Item]] = []
     for item in items:
-        mark = item.get_closest_marker("starts_early")
-        name = mark.kwargs.get("group") if mark is not None else None
-        if name is None:
+        group = early_group(item)
+        if group is None:
             runs.append([item])
-        elif name in named:
-            named[name].append(item)
+        elif group in groups:
+            groups[group].append(item)
         else:
-            named[name] = [item]
-            runs.append(named[name])
+            groups[group] = [item]
+            runs.append(groups[group])
     return [item for run in runs for item in run]
 
 

@@ -9,6 +9,7 @@ of its ordered pairs were interoperable, not-interoperable or incomplete, linkin
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import datetime
 from importlib import resources
@@ -286,9 +287,13 @@ _TEXT = (
 )
 
 
+MAX_KEPT_ROW_BYTES = 64 * 1024  # a larger row (a results.json with a huge profiles list) is not kept
+
+
 def _stamp(folder: Path) -> list[int]:
+    """What changes when results.json does (ctime: even a copy that keeps size and mtime)."""
     info = (folder / "results.json").stat(follow_symlinks=False)
-    return [info.st_size, info.st_mtime_ns]
+    return [info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns]
 
 
 def _row_shape_ok(name: str, row: object) -> bool:
@@ -329,7 +334,7 @@ def _kept_rows(report_dir: Path) -> dict[str, tuple[list[int], dict]]:
         if not isinstance(entry, dict):
             continue
         stamp, row = entry.get("stamp"), entry.get("row")
-        if not isinstance(stamp, list) or len(stamp) != 2 or not all(type(n) is int for n in stamp):
+        if not isinstance(stamp, list) or len(stamp) != 4 or not all(type(n) is int for n in stamp):
             continue
         if isinstance(row, dict) and _row_shape_ok(name, row):
             kept[name] = (stamp, row)
@@ -344,7 +349,8 @@ def _index_row(folder: Path, kept: dict[str, tuple[list[int], dict]], keep: dict
         row = dict(found[1])
     else:
         row = {key: value for key, value in _row(folder).items() if key not in _LIVE}
-    keep[folder.name] = {"stamp": stamp, "row": dict(row)}
+    if len(json.dumps(row)) <= MAX_KEPT_ROW_BYTES:
+        keep[folder.name] = {"stamp": stamp, "row": dict(row)}
     row["report"] = _own_file(folder, "report.html")
     row["certificate"] = _own_file(folder, "certificate.html") if row["kind"] != "pilot" else None
     return row
@@ -366,5 +372,6 @@ def write_index(report_dir: Path) -> Path:
             skipped.append({"folder": folder.name, "reason": type(exc).__name__})
     path = report_dir / "index.html"
     safe_write.write_text(path, _environment.get_template("index.html.j2").render(rows=rows, skipped=skipped))
-    safe_write.write_text(report_dir / ROW_CACHE, json.dumps({"version": 1, "rows": keep}))
+    with contextlib.suppress(OSError):  # a cache not written only makes the next index read all
+        safe_write.write_text(report_dir / ROW_CACHE, json.dumps({"version": 1, "rows": keep}))
     return path

@@ -170,22 +170,17 @@ def drain(harness: Harness, group: Group) -> None:
     inbox = steps.inbox_of(harness)
     window = harness.config.windows.status_s
     ids = group.message_ids()
-    about_group = _status_about(ids)
     while True:
-        came = {arrival.header.ref_to_message_id for arrival in inbox.matching(about_group) if arrival.header}
-        if ids <= came:
+        firsts = _first_statuses(harness, group)
+        if ids <= set(firsts):
             return
-        last = _last_group_status(harness, group)
+        last = max(firsts.values(), default=0.0)
         quiet_from = max([last, *(member.answered_at for member in group.members)])
         left = quiet_from + window - time.time()
         if left <= 0:
             return
         with harness.waiting_for("the candidate's statuses to the messages sent together", left):
-            inbox.wait_for(_newer(about_group, last), left)
-
-
-def _newer(about: Callable[[Arrival], bool], than: float) -> Callable[[Arrival], bool]:
-    return lambda arrival: about(arrival) and arrival.received_at.timestamp() > than
+            inbox.wait_for(_status_about(ids - set(firsts)), left)
 
 
 def _status_about(ids: set[str]) -> Callable[[Arrival], bool]:
@@ -198,10 +193,22 @@ def _status_about(ids: set[str]) -> Callable[[Arrival], bool]:
     return about
 
 
+def _first_statuses(harness: Harness, group: Group) -> dict[str, float]:
+    """When the first status about each of the group's messages came (epoch seconds), by message:
+    only a first one is progress (a candidate sending one status again and again, and never the
+    others, must not keep a wait going; each wait is then bounded by a window per message)."""
+    firsts: dict[str, float] = {}
+    for arrival in steps.inbox_of(harness).matching(_status_about(group.message_ids())):
+        ref = arrival.header.ref_to_message_id if arrival.header else None
+        at = arrival.received_at.timestamp()
+        if ref is not None and (ref not in firsts or at < firsts[ref]):
+            firsts[ref] = at
+    return firsts
+
+
 def _last_group_status(harness: Harness, group: Group) -> float:
-    """When the candidate last sent a status about one of the group's messages (epoch seconds)."""
-    arrivals = steps.inbox_of(harness).matching(_status_about(group.message_ids()))
-    return max((arrival.received_at.timestamp() for arrival in arrivals), default=0.0)
+    """When the candidate last sent a first status about one of the group's messages (epoch seconds)."""
+    return max(_first_statuses(harness, group).values(), default=0.0)
 
 
 def run_alone(harness: Harness, why: RunAlone, run: Callable[[], None], member: Waiting, name: str) -> None:
