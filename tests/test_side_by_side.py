@@ -126,6 +126,41 @@ def test_side_by_side_gives_the_serial_runs_tests_verdicts_pipe_lines_and_eviden
     assert [row["ics"]["harness_party"] for row in side["profiles"]] == ["SG", "JP"]
 
 
+def test_a_share_starts_by_fork_only_while_the_runs_process_has_one_thread():
+    """A fork copies another thread's locks mid-step: with one running, a share is spawned."""
+    script = textwrap.dedent(
+        """
+        import threading
+        from conformance.app import cli, side_by_side
+        print(side_by_side.start_method())
+        stop = threading.Event()
+        threading.Thread(target=stop.wait).start()
+        print(side_by_side.start_method())
+        stop.set()
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["fork", "spawn"], done.stderr
+
+
+def test_the_cli_forks_its_shares_and_prints_the_serial_runs_lines(tmp_path):
+    """`conformance run` (its process has one thread when the shares start: they are forked) prints in
+    a pipe what --serial prints, each line once: a forked share prints nothing of the run's buffers."""
+
+    def lines(*extra: str) -> list[str]:
+        argv = [sys.executable, "-m", "conformance.app.cli", "run", "--requirement", "M-10", *extra]
+        done = subprocess.run(
+            [*argv, "--report-dir", str(tmp_path / "reports")], capture_output=True, text=True, timeout=300
+        )
+        assert "Traceback" not in done.stderr, done.stderr
+        return [_same_any_run(line) for line in done.stdout.splitlines() if not line.startswith("report: ")]
+
+    side = lines()
+    assert side == lines("--serial")
+    assert sum(line.startswith("EFDX 1.0") for line in side) == 1  # each profile's header line once
+    assert any(line.startswith("run: ") for line in side)
+
+
 @pytest.mark.parametrize(
     ("fault", "requirements"),
     [

@@ -1,13 +1,18 @@
 """Several profiles of one `conformance run` side by side: each profile's share in a process of its own.
 
 pytest is not thread-safe, so profiles that run at the same time need a process each. They are
-``multiprocessing`` processes of the ``spawn`` context, not subprocesses of the CLI: a child is
+``multiprocessing`` processes, not subprocesses of the CLI: a child is
 handed the run's options and its share as they are (already parsed, already checked by the
 pre-flight: nothing is parsed or checked twice, and a caller of ``run()`` in-process, a test or an
 embedder, gets the same path as the CLI), and hands back Python objects (records, its part's fields)
-over the queue, with no second serialisation format. ``spawn`` rather than ``fork``: the run's
-process may hold threads (rich's refresh, a harness inbox of the pre-flight) that a fork would copy
-mid-step; a spawned child starts clean and imports what it needs.
+over the queue, with no second serialisation format. How a child starts (``start_method``): by
+``fork`` where that is safe, on Linux when the run's process has no thread but its main one (the
+usual case: the shares start before the display's refresh thread, and the pre-flight's harnesses have
+stopped): the child then begins with the modules the run's process has imported, about 0.6 s of
+imports per child less than a fresh interpreter (issue 19 item 8: side by side within 1.15x the
+slower profile). Otherwise by ``spawn``: a fork would copy another thread's lock or socket mid-step
+(a harness inbox of the pre-flight still closing a connection, an embedder's threads, pytest-xdist's),
+and a spawned child starts clean and imports what it needs.
 
 Each child runs ``run._run_profile`` exactly as a serial run does (its harness inbox, its candidate
 or reference NSW, its pytest session with the SuiteRun plugin) and tells the run's process, over one
@@ -49,11 +54,12 @@ import os
 import queue
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Literal
 
 from conformance.app import coverage
 from conformance.app import run as run_module
@@ -273,11 +279,22 @@ class _Share:
     ended: bool = False
 
 
+def start_method() -> Literal["fork", "spawn"]:
+    """``fork`` when it is safe (Linux, and no thread in this process but the main one), else
+    ``spawn`` (see the module's docstring)."""
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
 def run_shares(
     options: run_module.RunOptions, plan: list[run_module.Share], progress: Progress
 ) -> tuple[list[RunResult], Credential | None, Config | None, str]:
     """Every share of ``plan`` at once, a process each; returns what run._run_serially returns."""
-    context = multiprocessing.get_context("spawn")
+    context: Any = multiprocessing.get_context(start_method())  # fork's or spawn's: both make Process
+    for stream in (sys.stdout, sys.stderr):  # a forked child must not print this process's buffer again
+        with contextlib.suppress(Exception):
+            stream.flush()
     events = context.Queue()
     lock_folder = tempfile.mkdtemp(prefix="conformance-delivery-order-")
     child_options = dataclasses.replace(options, profile=None, profiles=())  # profiles go by key
@@ -292,8 +309,9 @@ def run_shares(
                 name=f"conformance-run-{share.profile.key}",
             )
             children.append(_Share(share, process))
+        stopping_since = _start(children)  # before the display's refresh thread: a fork copies none
         with progress:
-            _follow(children, events, terminal)
+            _follow(children, events, terminal, stopping_since)
     finally:
         for child in children:
             if child.process.is_alive():  # only after an error of this process itself
@@ -305,16 +323,20 @@ def run_shares(
     return _parts(options, children, progress)
 
 
-def _follow(children: list[_Share], events: Any, terminal: _Terminal) -> None:
-    """Start the children and take their events until every child has ended; Ctrl-C or SIGTERM is
-    forwarded (one not started yet is not started: its share counts as interrupted before its tests)."""
-    stopping_since: float | None = None
+def _start(children: list[_Share]) -> float | None:
+    """Start the children; on Ctrl-C or SIGTERM meanwhile, when the stopping began (the started ones
+    are told; one not started yet is not started: its share counts as interrupted before its tests)."""
     try:
         for child in children:
             child.process.start()
     except KeyboardInterrupt:
-        stopping_since = time.monotonic()
         _signal(children, signal.SIGTERM)
+        return time.monotonic()
+    return None
+
+
+def _follow(children: list[_Share], events: Any, terminal: _Terminal, stopping_since: float | None) -> None:
+    """Take the children's events until every child has ended; Ctrl-C or SIGTERM is forwarded."""
     for index, child in enumerate(children):
         if child.process.pid is None:
             child.stopped = child.ended = True
