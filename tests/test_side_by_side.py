@@ -161,6 +161,39 @@ def test_the_cli_forks_its_shares_and_prints_the_serial_runs_lines(tmp_path):
     assert any(line.startswith("run: ") for line in side)
 
 
+SLOW_TO_END = textwrap.dedent(
+    """
+    import multiprocessing, sys, time
+    from pathlib import Path
+    from conformance.app import run, side_by_side
+    side_by_side.STOP_BOUND_S = 3.0
+    share = side_by_side._child
+    def share_then_hang(*args):  # hands its part back, then does not end (its reference's stop hung)
+        share(*args)
+        time.sleep(600)
+    side_by_side._child = share_then_hang  # a forked share runs it
+    code, folder = run.run(run.RunOptions(report_dir=Path(sys.argv[1]), live=False, requirements=("M-10",)))
+    alive = [p.name for p in multiprocessing.active_children()]
+    print("report", (folder / "report.html").is_file(), "alive", sorted(alive), flush=True)
+    """
+)
+
+
+def test_the_report_does_not_wait_for_a_shares_process_to_end_which_is_killed_if_it_hangs(tmp_path):
+    """A share that has handed its part back is still stopping its reference NSW: the report is
+    written meanwhile, and the run's process waits for it at exit, killing it after STOP_BOUND_S."""
+    began = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", SLOW_TO_END, str(tmp_path / "reports")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "report True alive ['conformance-run-efdx', 'conformance-run-rcpx']" in done.stdout, done.stderr
+    assert time.monotonic() - began < 120  # not the 600 s of the hang
+
+
 @pytest.mark.parametrize(
     ("fault", "requirements"),
     [

@@ -313,11 +313,14 @@ def run_shares(
         with progress:
             _follow(children, events, terminal, stopping_since)
     finally:
+        ending = [child.process for child in children if child.result is not None]
         for child in children:
-            if child.process.is_alive():  # only after an error of this process itself
+            if child.result is None and child.process.is_alive():  # only after an error of this process
                 child.process.kill()
-            with contextlib.suppress(ValueError, AssertionError):
-                child.process.join(timeout=10)
+            if child.result is None:
+                with contextlib.suppress(ValueError, AssertionError):
+                    child.process.join(timeout=10)
+        _join_later(ending)
         events.close()
         shutil.rmtree(lock_folder, ignore_errors=True)
     return _parts(options, children, progress)
@@ -333,6 +336,24 @@ def _start(children: list[_Share]) -> float | None:
         _signal(children, signal.SIGTERM)
         return time.monotonic()
     return None
+
+
+def _join_later(processes: list[Any]) -> None:
+    """Wait for processes that handed their part back in a thread of their own, which the
+    interpreter waits for at exit (not a daemon): such a process is still stopping its reference NSW
+    (a second or so), which the run need not wait for before it writes the report, as a serial run's
+    process does not (reference_process._stop_later)."""
+
+    def join() -> None:
+        for process in processes:
+            with contextlib.suppress(ValueError, AssertionError):
+                process.join(STOP_BOUND_S)
+                if process.is_alive():  # its reference's own stop is bounded: this is a hang
+                    process.kill()
+                    process.join(10)
+
+    if processes:
+        threading.Thread(target=join, name="shares-ending").start()
 
 
 def _follow(children: list[_Share], events: Any, terminal: _Terminal, stopping_since: float | None) -> None:
@@ -380,8 +401,10 @@ def _take(children: list[_Share], events: Any, terminal: _Terminal, block: bool)
         child = children[index]
         if name == "candidate":
             child.candidate = args
-        elif name == "result":
+        elif name == "result":  # its last event: the share is done, its process is still ending
             child.result = args
+            child.ended = True
+            terminal.end(index)
         elif name == "config_error":
             child.config_error = args[0]
             _leave_out_after(children, index, terminal)
