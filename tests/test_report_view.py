@@ -9,8 +9,10 @@ import hashlib
 import html
 import re
 
-from conformance.results import xmlview
-from conformance.results.html import write_html
+from markupsafe import escape
+
+from conformance.results import bidi, xmlview
+from conformance.results.html import shown_lines, write_html
 from conformance.results.view import ProfileText, decision, hint, report_view
 
 REQUEST = (
@@ -148,6 +150,27 @@ def test_the_node_at_the_errors_location_is_marked_in_the_request():
     marked = [line.text.strip() for line in shown.lines if line.marked]
     assert marked == ["<To>XX</To>"] and shown.marked_at == "/Envelope/Header/To"
     assert len(shown.lines) > 5  # pretty-printed, one node a line
+
+
+def _line_by_line(shown: xmlview.Shown) -> str:
+    """What a template loop printed for each line: escaped, in a <bdi> when it could reorder what
+    follows, a marked line in its span."""
+    printed = []
+    for line in shown.lines:
+        text = str(bidi.isolate(line.text)) if bidi.reorders(line.text) else str(escape(line.text))
+        printed.append(f'<span class="mark">{text}</span>\n' if line.marked else text + "\n")
+    return "".join(printed)
+
+
+def test_a_messages_lines_in_one_piece_are_what_a_line_by_line_loop_prints():
+    arabic = "\u0627\u0644\u0639\u0631\u0628\u064a\u0629"
+    for body in (REQUEST, REQUEST.replace("<From>", f"<Note>{arabic}</Note><From>"), "a\r\nb\x0bc\n\n"):
+        for locations in ((), ("/Envelope/Header/To",), ("/Envelope",), ("/Envelope/Payload",)):
+            shown = xmlview.pretty(body, locations)
+            assert str(shown_lines(shown)) == _line_by_line(shown), (body[:40], locations)
+    marked_last = xmlview.pretty("<a>\n<b/>\n</a>", ("/a/b",))
+    assert marked_last.lines[-2].marked and not marked_last.lines[-1].marked
+    assert xmlview.pretty("").texts == () and str(shown_lines(xmlview.pretty(""))) == ""
 
 
 def test_locations_in_other_notations_find_the_same_node():

@@ -42,26 +42,23 @@ def shown_lines(shown: Shown) -> Markup:
     escaped, one that could reorder what follows in a ``<bdi>``, a marked line in ``<span
     class="mark">``), made in one piece: a run's report shows about 100,000 such lines, and a
     template loop over them was most of the time it took to write."""
-    parts: list[str] = []
-    unmarked: list[str] = []
-
-    def flush() -> None:
-        if unmarked:
-            text = "\n".join(unmarked) + "\n"
-            if bidi.reorders(text):
-                parts.extend(_line(line) + "\n" for line in unmarked)
-            else:
-                parts.append(escape(text))
-            unmarked.clear()
-
-    for line in shown.lines:
-        if line.marked:
-            flush()
-            parts.append(f'<span class="mark">{_line(line.text)}</span>\n')
-        else:
-            unmarked.append(line.text)
-    flush()
+    texts = shown.texts
+    first = max(0, min(shown.marked.start - 1, len(texts))) if shown.marked else len(texts)
+    last = max(first, min(shown.marked.stop - 1, len(texts))) if shown.marked else len(texts)
+    parts = [_unmarked(texts[:first])]
+    parts.extend(f'<span class="mark">{_line(text)}</span>\n' for text in texts[first:last])
+    parts.append(_unmarked(texts[last:]))
     return Markup("".join(parts))
+
+
+def _unmarked(texts: tuple[str, ...]) -> str:
+    """Lines in one escaped piece, or each in its ``<bdi>`` when one could reorder what follows."""
+    if not texts:
+        return ""
+    text = "\n".join(texts) + "\n"
+    if bidi.reorders(text):
+        return "".join(_line(line) + "\n" for line in texts)
+    return str(escape(text))
 
 
 def _line(text: str) -> str:
