@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from conformance.family import dialect as dialects
 from conformance.family.inbox import Arrival
 from conformance.family.suite import steps
 from conformance.family.suite.steps import NoAnswer, Sent
@@ -212,19 +213,37 @@ def _last_group_status(harness: Harness, group: Group) -> float:
 
 
 def run_alone(harness: Harness, why: RunAlone, run: Callable[[], None], member: Waiting, name: str) -> None:
-    """Run the test again alone (``run``: the serial test), noting why; a probe records what it found
-    for the member's Status: that a status came (``came``) or, on NoAnswer, the probe's ``name``."""
+    """Run the test again alone (``run``: the serial test), noting why. A probe records what it found
+    for the member's Status, from the first message the lone run sent (the fresh counterpart of the
+    member's): that its status came (``came``), or, when the run ended on NoAnswer with none for it,
+    the probe's ``name``. A NoAnswer for a later step (a utilisation notice asked for after the
+    ACCEPTED came) is not the Status's finding."""
     harness.note(f"run again alone: {why.why}")
     drain(harness, member.group)
     if not why.probe:
         run()
         return
+    record = harness.current
+    before = len(record.exchanges) if record is not None else 0
     try:
         run()
     except NoAnswer:
-        member.group.probed.setdefault(member.status, name)
+        first = _first_sent_since(harness, before)
+        came = first is not None and bool(steps.inbox_of(harness).matching(_status_about({first})))
+        member.group.probed.setdefault(member.status, "came" if came else name)
         raise
     member.group.probed.setdefault(member.status, "came")
+
+
+def _first_sent_since(harness: Harness, before: int) -> str | None:
+    """The MessageId of the first message the current test sent after its first ``before`` exchanges."""
+    record = harness.current
+    exchanges = record.exchanges[before:] if record is not None else []
+    for exchange in exchanges:
+        message_id = steps.own_message_facts(exchange.request_body, dialects.of(harness)).message_id
+        if message_id:
+            return message_id
+    return None
 
 
 # What a test's start sent ahead for a later step of the test to take (test_sequences' first CO
