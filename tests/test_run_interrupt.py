@@ -18,9 +18,14 @@ import threading
 import time
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from lxml import etree
+
+from conformance.app import run as run_module
+from conformance.app import side_by_side
+from conformance.results.results import RunSet
 
 PROGRESS = re.compile(r"^\[(\d+)/(\d+)\] (\S+)")
 FINISHED_BEFORE_INTERRUPT = 3
@@ -122,3 +127,38 @@ def test_ctrl_c_writes_an_incomplete_report(child, tmp_path):
     etree.parse(str(folder / "junit.xml"))
     with zipfile.ZipFile(folder / "evidence.zip") as bundle:
         assert bundle.testzip() is None
+
+
+def test_ctrl_c_before_the_first_test_still_writes_the_report(tmp_path, monkeypatch, capsys):
+    """Interrupted while the first profile starts (its reference NSW, its harness): no profile has a
+    record, and the report still says who was run and that it was interrupted (it once failed to
+    render: a run with no part has no candidate's party)."""
+
+    def interrupted_while_starting(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_module, "_run_profile", interrupted_while_starting)
+    code, folder = run_module.run(run_module.RunOptions(report_dir=tmp_path, live=False, serial=True))
+    assert code == 1
+    data = json.loads((folder / "results.json").read_text(encoding="utf-8"))
+    assert data["verdict"] == "incomplete" and data["interrupted"] is True and data["tests"] == []
+    assert data["sut"]["party"] and data["sut"]["reference"] is True
+    assert "interrupted before its first test" in json.dumps(data)
+    for name in ("junit.xml", "ctrf.json", "report.html", "evidence.zip"):
+        assert (folder / name).is_file(), name
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_profile_process_lost_before_it_named_its_candidate_still_gets_a_report(tmp_path):
+    """A share's process killed before it said its candidate: its part names the candidate as
+    configured (the reference NSW's party), so that the report renders."""
+    plan = run_module.shares(run_module.RunOptions())
+    lost = side_by_side._Share(plan[1], SimpleNamespace(exitcode=-9))
+    part = side_by_side._lost(run_module.RunOptions(), lost)
+    assert part.sut["party"] == plan[1].profile.reference_party and part.interrupted
+    assert "its process ended unexpectedly (killed by signal 9) after 0 tests" in part.extra["note"]
+    folder = tmp_path / "run"
+    folder.mkdir()
+    signer = plan[1].profile.load_pki().nsw(plan[1].profile.partner_party)
+    run_module.write_reports(RunSet([part], (plan[1].profile,)), folder, signer)
+    assert "killed by signal 9" in (folder / "report.html").read_text(encoding="utf-8")

@@ -632,6 +632,8 @@ def _run(options: RunOptions, plan: list[Share], progress: Progress) -> tuple[in
         raise ConfigError(f"-k {options.keyword!r}{also}: matches no test (nothing was run)")
     for part in parts:
         part.extra.pop("no_tests_collected", None)
+    if not parts:  # interrupted before the first profile's tests: the report still says so
+        parts = [not_started(options, plan[0], "the run was interrupted before its first test")]
     result = RunSet(
         parts, options.claimed, started=started, finished=datetime.now(timezone.utc), stopped=stopped
     )
@@ -650,6 +652,31 @@ def _run(options: RunOptions, plan: list[Share], progress: Progress) -> tuple[in
         print(printable(note), file=sys.stderr)
     progress.summary(result, folder)
     return (0 if result.all_applicable_passed else 1), folder
+
+
+def not_started(options: RunOptions, share: Share, note: str) -> RunResult:
+    """The part of a share that has no record to give (interrupted before its tests, or its process
+    lost before it said its candidate): the candidate as configured, no test, interrupted."""
+    profile = share.profile
+    config = options.config.for_profile(profile.key) if options.config else None
+    if config is not None:
+        sut: dict = {"url": config.inbox_url, "party": config.party, "reference": False}
+    else:
+        sut = {"url": None, "party": profile.reference_party, "reference": True, "fault": share.fault}
+    now = datetime.now(timezone.utc)
+    part = RunResult(
+        profile=profile,
+        sut=sut,
+        ics=ics_of(config or _placeholder(profile)),
+        started=now,
+        finished=now,
+        records=[],
+        interrupted=True,
+        partial=True,
+        purpose_gaps=coverage.gap_rows(profile),
+    )
+    part.extra["note"] = f"{profile.title}: {note}"
+    return part
 
 
 def _run_serially(

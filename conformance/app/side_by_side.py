@@ -58,10 +58,8 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
 from typing import Any, Literal
 
-from conformance.app import coverage
 from conformance.app import run as run_module
 from conformance.app.delivery_order import DeliveryOrder
 from conformance.app.progress import Progress
@@ -468,31 +466,17 @@ def _parts(
 
 def _lost(options: run_module.RunOptions, child: _Share) -> RunResult:
     """The part of a share whose process ended without handing its part back (crashed, killed)."""
-    profile, share = child.share.profile, child.share
     code = child.process.exitcode
     how = child.failed or (
         f"killed by signal {-code}" if isinstance(code, int) and code < 0 else f"exit code {code}"
     )
+    part = run_module.not_started(
+        options,
+        child.share,
+        f"its process ended unexpectedly ({how}) after {len(child.records)} tests; "
+        "the tests it had not finished are not in this report",
+    )
     if child.candidate is not None:
-        sut, ics = child.candidate
-    else:
-        sut = {"reference": options.config is None, "fault": share.fault}
-        config = options.config.for_profile(profile.key) if options.config else None
-        ics = run_module.ics_of(config or run_module._placeholder(profile))
-    now = datetime.now(timezone.utc)
-    part = RunResult(
-        profile=profile,
-        sut=sut,
-        ics=ics,
-        started=now,
-        finished=now,
-        records=child.records,
-        interrupted=True,
-        partial=True,
-        purpose_gaps=coverage.gap_rows(profile),
-    )
-    part.extra["note"] = (
-        f"{profile.title}: its process ended unexpectedly ({how}) after {len(child.records)} tests; "
-        "the tests it had not finished are not in this report"
-    )
+        part.sut, part.ics = child.candidate
+    part.records = child.records
     return part
