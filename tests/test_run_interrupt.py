@@ -23,8 +23,8 @@ from types import SimpleNamespace
 import pytest
 from lxml import etree
 
+from conformance.app import cli, side_by_side
 from conformance.app import run as run_module
-from conformance.app import side_by_side
 from conformance.results.results import RunSet
 
 PROGRESS = re.compile(r"^\[(\d+)/(\d+)\] (\S+)")
@@ -162,3 +162,15 @@ def test_a_profile_process_lost_before_it_named_its_candidate_still_gets_a_repor
     signer = plan[1].profile.load_pki().nsw(plan[1].profile.partner_party)
     run_module.write_reports(RunSet([part], (plan[1].profile,)), folder, signer)
     assert "killed by signal 9" in (folder / "report.html").read_text(encoding="utf-8")
+
+
+def test_ctrl_c_before_the_run_begins_is_one_line_and_exit_1(tmp_path, monkeypatch, capsys):
+    """Pressed while the run still reads its selection: nothing to report, no traceback."""
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_module, "shares", interrupted)
+    assert cli.main(["run", "--report-dir", str(tmp_path / "reports")]) == 1
+    assert capsys.readouterr().err == "conformance: interrupted\n"
+    assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())

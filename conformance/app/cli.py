@@ -1414,6 +1414,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `conformance spec | head`: the reader has gone, which is no error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second traceback at exit
         return EXIT_OK
+    except KeyboardInterrupt:  # Ctrl-C before a command handles its own (a run's, once it has begun)
+        print("conformance: interrupted", file=sys.stderr)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":
