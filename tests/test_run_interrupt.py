@@ -144,6 +144,9 @@ def test_ctrl_c_before_the_first_test_still_writes_the_report(tmp_path, monkeypa
     assert data["verdict"] == "incomplete" and data["interrupted"] is True and data["tests"] == []
     assert data["sut"]["party"] and data["sut"]["reference"] is True
     assert "interrupted before its first test" in json.dumps(data)
+    assert "not reached (the run stopped before it began)" in (folder / "report.html").read_text(
+        encoding="utf-8"
+    )
     for name in ("junit.xml", "ctrf.json", "report.html", "evidence.zip"):
         assert (folder / name).is_file(), name
     assert "Traceback" not in capsys.readouterr().err
